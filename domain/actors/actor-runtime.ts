@@ -1,0 +1,126 @@
+import { streamName, type Aggregate, type DomainEvent } from '../aggregate';
+import { assert } from '../assert';
+import type { EventStore } from '../ports/event-store.port';
+import { createActorRegistry } from './actor-registry';
+import type {
+  ActorEventHook,
+  ActorRuntimeLimits,
+  CommandContext,
+  CommandOutcome,
+} from './actor-runtime.types';
+import { createStreamActor, type StreamActor } from './stream-actor';
+import { loadStreamSnapshot, type StreamSnapshot } from './stream-snapshot';
+
+export { ConflictRetriesExhaustedError, MailboxFullError } from './actor-errors';
+export type {
+  ActorEventHook,
+  ActorRuntimeLimits,
+  CommandContext,
+  CommandOutcome,
+} from './actor-runtime.types';
+
+export type ActorRuntime = {
+  /** Runs a command through the stream's actor; resolves once its batch is durable. */
+  execute<C, E extends DomainEvent, S, R extends string>(
+    aggregate: Aggregate<C, E, S, R>,
+    id: string,
+    command: C,
+    context: CommandContext,
+  ): Promise<CommandOutcome<S, R>>;
+  /** Current state, from the live actor or loaded from the stream (not cached if not live). */
+  read<C, E extends DomainEvent, S, R extends string>(
+    aggregate: Aggregate<C, E, S, R>,
+    id: string,
+  ): Promise<{ state: S; revision: number | null; position: bigint | null }>;
+  /** Number of actors held in memory. */
+  liveActorCount(): number;
+  /** Waits for in-flight appends, stops timers. */
+  close(): Promise<void>;
+};
+
+export type ActorRuntimeHooks = {
+  /** Called on batch_appended, actor_conflict and actor_dropped; what it throws is ignored. */
+  onEvent?: ActorEventHook;
+};
+
+// The registry holds actors of many aggregates; each is created and read back under the same
+// stream name, whose category fixes the aggregate, so the casts below restore its own types.
+type AnyActor = StreamActor<unknown, unknown, string>;
+
+export const createActorRuntime = (
+  store: EventStore,
+  limits: ActorRuntimeLimits,
+  hooks: ActorRuntimeHooks = {},
+): ActorRuntime => {
+  assertLimits(limits);
+  const registry = createActorRegistry<AnyActor>(limits);
+  const onEvent: ActorEventHook = (name, fields) => {
+    try {
+      hooks.onEvent?.(name, fields);
+    } catch {
+      // Observability must never wedge a mailbox: a throwing hook loses a log line, not an actor.
+    }
+  };
+  let closed = false;
+
+  const actorFor = <C, E extends DomainEvent, S, R extends string>(
+    aggregate: Aggregate<C, E, S, R>,
+    stream: string,
+  ): StreamActor<C, S, R> => {
+    const live = registry.touch(stream);
+    if (live !== undefined) return live as unknown as StreamActor<C, S, R>;
+    const actor: AnyActor = createStreamActor({
+      store,
+      aggregate,
+      stream,
+      limits,
+      onEvent,
+      onIdle: () => registry.settled(stream, actor),
+    }) as unknown as AnyActor;
+    registry.add(stream, actor);
+    return actor as unknown as StreamActor<C, S, R>;
+  };
+
+  return {
+    execute: async (aggregate, id, command, context) => {
+      assert(!closed, 'ActorRuntime.execute after close');
+      const actor = actorFor(aggregate, streamName(aggregate.category, id));
+      const outcome = actor.enqueue(command, context);
+      registry.evictOverflow(); // After enqueue, so the new actor counts as busy.
+      return outcome;
+    },
+    read: async <C, E extends DomainEvent, S, R extends string>(
+      aggregate: Aggregate<C, E, S, R>,
+      id: string,
+    ) => {
+      const stream = streamName(aggregate.category, id);
+      const committed = registry.peek(stream)?.committed() as StreamSnapshot<S> | null | undefined;
+      const pageEventCountMax = limits.streamLoadEventCountMax;
+      const snapshot =
+        committed ?? (await loadStreamSnapshot(store, aggregate, stream, pageEventCountMax));
+      return { state: snapshot.state, revision: snapshot.revision, position: snapshot.position };
+    },
+    liveActorCount: () => registry.size(),
+    close: async () => {
+      closed = true;
+      registry.stop();
+      await Promise.all(registry.actors().map((actor) => actor.drained()));
+    },
+  };
+};
+
+const assertLimits = (limits: ActorRuntimeLimits): void => {
+  const positive = (value: number): boolean => Number.isSafeInteger(value) && value > 0;
+  assert(positive(limits.mailboxDepthMax), 'mailboxDepthMax must be a positive integer');
+  assert(positive(limits.batchCommandCountMax), 'batchCommandCountMax must be a positive integer');
+  assert(
+    Number.isSafeInteger(limits.conflictRetryCountMax) && limits.conflictRetryCountMax >= 0,
+    'conflictRetryCountMax must be a non-negative integer',
+  );
+  assert(positive(limits.actorCountMax), 'actorCountMax must be a positive integer');
+  assert(positive(limits.idleMsMax), 'idleMsMax must be a positive integer');
+  assert(
+    positive(limits.streamLoadEventCountMax),
+    'streamLoadEventCountMax must be a positive integer',
+  );
+};

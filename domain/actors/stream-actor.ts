@@ -1,0 +1,173 @@
+import type { Aggregate, DomainEvent } from '../aggregate';
+import { assert } from '../assert';
+import type { EventStore, ExpectedRevision } from '../ports/event-store.port';
+import {
+  ConflictRetriesExhaustedError,
+  MAILBOX_RETRY_AFTER_MS,
+  MailboxFullError,
+} from './actor-errors';
+import type {
+  ActorEventHook,
+  ActorRuntimeLimits,
+  CommandContext,
+  CommandOutcome,
+} from './actor-runtime.types';
+import { decideBatch, type DecidedCommand, type QueuedCommand } from './batch-decide';
+import { loadStreamSnapshot, type StreamSnapshot } from './stream-snapshot';
+
+/** The single writer of one stream inside this process: a mailbox drained batch by batch. */
+export type StreamActor<Command, State, Rejection extends string> = {
+  /** Queues a command; rejects at once with MailboxFullError when the mailbox is full. */
+  enqueue(command: Command, context: CommandContext): Promise<CommandOutcome<State, Rejection>>;
+  /** The last durably appended snapshot; null before the first load or after a drop. */
+  committed(): StreamSnapshot<State> | null;
+  /** No batch in flight and nothing queued: safe to evict. */
+  isIdle(): boolean;
+  /** Date.now() of the last enqueue or of the end of the last drain. */
+  lastUsedMs(): number;
+  /** Settles when the current drain has finished (at once when idle). */
+  drained(): Promise<void>;
+};
+
+export type StreamActorOptions<C, E extends DomainEvent, S, R extends string> = {
+  store: EventStore;
+  aggregate: Aggregate<C, E, S, R>;
+  stream: string;
+  limits: ActorRuntimeLimits;
+  onEvent: ActorEventHook;
+  /** Called each time the mailbox has drained. */
+  onIdle: () => void;
+};
+
+type Pending<C, S, R extends string> = QueuedCommand<C> & {
+  resolve: (outcome: CommandOutcome<S, R>) => void;
+  reject: (error: unknown) => void;
+};
+
+/** The actor's memory of its stream; null means "reload before the next decision". */
+type Cell<S> = { snapshot: StreamSnapshot<S> | null };
+
+export const createStreamActor = <C, E extends DomainEvent, S, R extends string>(
+  options: StreamActorOptions<C, E, S, R>,
+): StreamActor<C, S, R> => {
+  const mailbox: Pending<C, S, R>[] = [];
+  const cell: Cell<S> = { snapshot: null };
+  let busy = false;
+  let drainedPromise: Promise<void> = Promise.resolve();
+  let lastUsedMs = Date.now();
+
+  const drain = async (): Promise<void> => {
+    while (mailbox.length > 0) {
+      // Loading before taking the batch lets commands that arrive during the load join it.
+      const loaded = await ensureLoaded(options, cell);
+      const batch = mailbox.splice(0, options.limits.batchCommandCountMax);
+      const failed = (error: unknown) => drop(options, cell, batch, error);
+      if (loaded.ok) await runBatch(options, cell, batch).catch(failed);
+      else failed(loaded.error);
+    }
+    busy = false; // Same tick as the empty check: no command can slip in unserved.
+    lastUsedMs = Date.now();
+    options.onIdle();
+  };
+
+  return {
+    enqueue: (command, context) => {
+      lastUsedMs = Date.now();
+      if (mailbox.length >= options.limits.mailboxDepthMax) {
+        return Promise.reject(new MailboxFullError(options.stream, MAILBOX_RETRY_AFTER_MS));
+      }
+      const outcome = new Promise<CommandOutcome<S, R>>((resolve, reject) => {
+        mailbox.push({ command, context, resolve, reject });
+      });
+      if (!busy) {
+        busy = true;
+        drainedPromise = drain();
+      }
+      return outcome;
+    },
+    committed: () => cell.snapshot,
+    isIdle: () => !busy && mailbox.length === 0,
+    lastUsedMs: () => lastUsedMs,
+    drained: () => drainedPromise,
+  };
+};
+
+const load = <C, E extends DomainEvent, S, R extends string>(
+  options: StreamActorOptions<C, E, S, R>,
+): Promise<StreamSnapshot<S>> => {
+  const { store, aggregate, stream, limits } = options;
+  return loadStreamSnapshot(store, aggregate, stream, limits.streamLoadEventCountMax);
+};
+
+const ensureLoaded = async <C, E extends DomainEvent, S, R extends string>(
+  options: StreamActorOptions<C, E, S, R>,
+  cell: Cell<S>,
+): Promise<{ ok: true } | { ok: false; error: unknown }> => {
+  if (cell.snapshot !== null) return { ok: true };
+  try {
+    cell.snapshot = await load(options);
+    return { ok: true };
+  } catch (error: unknown) {
+    return { ok: false, error };
+  }
+};
+
+/** Decides and appends one batch, reloading and re-deciding on each conflict. */
+const runBatch = async <C, E extends DomainEvent, S, R extends string>(
+  options: StreamActorOptions<C, E, S, R>,
+  cell: Cell<S>,
+  batch: readonly Pending<C, S, R>[],
+): Promise<void> => {
+  const { store, aggregate, stream, limits, onEvent } = options;
+  for (let attempt = 1; ; attempt += 1) {
+    const before = cell.snapshot ?? (await load(options));
+    cell.snapshot = before;
+    const { decided, events, next } = decideBatch(aggregate, stream, before, batch);
+    if (events.length === 0) return settle(batch, before, decided, before.position);
+    const result = await store.append(stream, events, expectedRevision(before));
+    if (result.ok) {
+      assert(result.lastRevision === next.revision, `${stream}: append landed elsewhere`);
+      cell.snapshot = { ...next, position: result.lastPosition };
+      const eventCount = events.length;
+      onEvent('batch_appended', { stream, commandCount: batch.length, eventCount });
+      return settle(batch, before, decided, result.lastPosition);
+    }
+    cell.snapshot = null; // Another writer got there first: what we hold is stale.
+    onEvent('actor_conflict', { stream, attempt, revisionActual: result.revisionActual });
+    if (attempt > limits.conflictRetryCountMax) {
+      throw new ConflictRetriesExhaustedError(stream, attempt);
+    }
+  }
+};
+
+// After a failed append or a throwing decider the in-memory state may be ahead of (or behind)
+// the store: forget it, so the next batch reloads.
+const drop = <C, E extends DomainEvent, S, R extends string>(
+  options: StreamActorOptions<C, E, S, R>,
+  cell: Cell<S>,
+  batch: readonly Pending<C, S, R>[],
+  error: unknown,
+): void => {
+  cell.snapshot = null;
+  batch.forEach((pending) => pending.reject(error));
+  options.onEvent('actor_dropped', { stream: options.stream, commandCount: batch.length, error });
+};
+
+const expectedRevision = ({ revision }: StreamSnapshot<unknown>): ExpectedRevision =>
+  revision === null ? { kind: 'no_stream' } : { kind: 'exact', revision };
+
+/** Resolves every command of a batch once it is durable (or needed no append). */
+const settle = <C, S, R extends string>(
+  batch: readonly Pending<C, S, R>[],
+  before: StreamSnapshot<S>,
+  decided: readonly DecidedCommand<S, R>[],
+  lastPosition: bigint | null,
+): void => {
+  batch.forEach((pending, index) => {
+    const outcome = decided[index];
+    assert(outcome !== undefined, 'settle: one decision per command');
+    // Commands that saw this batch's events are durable at the append's position.
+    const position = outcome.revision === before.revision ? before.position : lastPosition;
+    pending.resolve({ ...outcome, position });
+  });
+};

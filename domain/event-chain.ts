@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type { EventMetadata, JsonValue, NewEvent, RecordedEvent } from './ports/event-store.port';
+
+/**
+ * The per-stream hash chain auditors recompute: each event's metadata.hash is
+ * sha256(previous event's hash + canonical JSON of this event without `hash`), where the event
+ * includes its stream and revision so that moving an event breaks the chain too.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type UnhashedEvent = Omit<NewEvent, 'metadata'> & { metadata: Omit<EventMetadata, 'hash'> };
+
+/** The tail a stream's next event links to. */
+export type ChainTail = { nextRevision: number; lastHash: string };
+
+export const EMPTY_CHAIN: ChainTail = { nextRevision: 0, lastHash: GENESIS_HASH };
+
+/** JSON with object keys sorted at every depth and no whitespace: one text per value. */
+export const canonicalJson = (value: JsonValue): string => {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  const members = keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] ?? null)}`);
+  return `{${members.join(',')}}`;
+};
+
+export const eventHash = (
+  previousHash: string,
+  stream: string,
+  revision: number,
+  event: UnhashedEvent,
+): string => {
+  const { hash: _ignored, ...metadata } = event.metadata as EventMetadata;
+  const body: JsonValue = {
+    stream,
+    revision,
+    id: event.id,
+    type: event.type,
+    data: event.data,
+    metadata: metadata as unknown as JsonValue,
+  };
+  return createHash('sha256').update(previousHash).update(canonicalJson(body)).digest('hex');
+};
+
+/** Seals events onto a stream's chain; returns the sealed events and the new tail. */
+export const sealEvents = (
+  stream: string,
+  tail: ChainTail,
+  events: readonly UnhashedEvent[],
+): { events: NewEvent[]; tail: ChainTail } => {
+  let { nextRevision, lastHash } = tail;
+  const sealed = events.map((event) => {
+    lastHash = eventHash(lastHash, stream, nextRevision, event);
+    nextRevision += 1;
+    return { ...event, metadata: { ...event.metadata, hash: lastHash } };
+  });
+  return { events: sealed, tail: { nextRevision, lastHash } };
+};
+
+export type ChainBreak = {
+  stream: string;
+  revision: number;
+  hashExpected: string;
+  hashFound: string;
+};
+
+/**
+ * Checks consecutive events of one stream, starting from `tail` (EMPTY_CHAIN for revision 0).
+ * Returns the first broken link, or the tail to continue from with the next page.
+ */
+export const verifyChain = (
+  tail: ChainTail,
+  events: readonly RecordedEvent[],
+): { ok: true; tail: ChainTail } | { ok: false; broken: ChainBreak } => {
+  let current = tail;
+  for (const event of events) {
+    const expected =
+      event.revision === current.nextRevision
+        ? eventHash(current.lastHash, event.stream, event.revision, event)
+        : `revision ${current.nextRevision}`;
+    if (expected !== event.metadata.hash) {
+      const broken = { stream: event.stream, revision: event.revision, hashExpected: expected, hashFound: event.metadata.hash };
+      return { ok: false, broken };
+    }
+    current = { nextRevision: event.revision + 1, lastHash: event.metadata.hash };
+  }
+  return { ok: true, tail: current };
+};

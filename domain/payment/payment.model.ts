@@ -1,0 +1,195 @@
+import type { Decision } from '../decision';
+import type { Currency } from '../money';
+
+/**
+ * Stream payment-<paymentId>. The API derives paymentId from `${merchantId}:${merchantOrderNo}`
+ * (uuid v5), so each merchant order has one stream and a retried create lands on the same one.
+ */
+export const paymentChannels = ['sandbox', 'wechat', 'alipay', 'stripe'] as const;
+export type PaymentChannel = (typeof paymentChannels)[number];
+
+/** What the merchant fixes at creation; a retried CreatePayment must repeat every field exactly. */
+export type PaymentTerms = {
+  paymentId: string;
+  merchantId: string;
+  merchantOrderNo: string;
+  amountMinor: number;
+  currency: Currency;
+  channel: PaymentChannel;
+  subject: string;
+  creditAccountId: string;
+  expiresAt: string;
+};
+
+/** Compared in this order, so payment_already_exists names the first differing field. */
+export const paymentTermFields = [
+  'paymentId',
+  'merchantId',
+  'merchantOrderNo',
+  'amountMinor',
+  'currency',
+  'channel',
+  'subject',
+  'creditAccountId',
+  'expiresAt',
+] as const satisfies readonly (keyof PaymentTerms)[];
+
+export type ChannelResult =
+  | { outcome: 'succeeded'; channelTransactionId: string; amountMinor: number; currency: Currency }
+  | { outcome: 'failed'; channelTransactionId: string; failureReason: string };
+
+export type RefundResult =
+  | { refundId: string; outcome: 'succeeded'; channelRefundId: string }
+  | { refundId: string; outcome: 'failed'; failureReason: string };
+
+type At = { now: string };
+
+export type PaymentCommand =
+  | { type: 'CreatePayment'; data: PaymentTerms & At }
+  | { type: 'RecordChannelResult'; data: ChannelResult & At }
+  | { type: 'ClosePayment'; data: { reason: string } & At }
+  | { type: 'ExpirePayment'; data: At }
+  | { type: 'RequestRefund'; data: { refundId: string; amountMinor: number; reason: string } & At }
+  | { type: 'RecordRefundResult'; data: RefundResult & At };
+
+export type PaymentCreated = PaymentTerms & { createdAt: string };
+export type PaymentPaid = {
+  channelTransactionId: string;
+  amountMinor: number;
+  currency: Currency;
+  paidAt: string;
+};
+export type PaymentFailure = {
+  channelTransactionId: string;
+  failureReason: string;
+  failedAt: string;
+};
+export type PaymentClosure = { reason: string; closedAt: string };
+
+/** Why a channel's success report did not pay: the money is to be refunded, never credited. */
+export type FlagReason =
+  | 'amount_mismatch'
+  | 'currency_mismatch'
+  | 'paid_twice'
+  | 'paid_after_close';
+export type PaymentFlag = {
+  reason: FlagReason;
+  channelTransactionId: string;
+  amountMinor: number;
+  currency: Currency;
+  flaggedAt: string;
+};
+
+export type RefundRequested = {
+  refundId: string;
+  amountMinor: number;
+  reason: string;
+  requestedAt: string;
+};
+export type RefundSucceeded = {
+  refundId: string;
+  amountMinor: number;
+  channelRefundId: string;
+  succeededAt: string;
+};
+export type RefundFailed = {
+  refundId: string;
+  amountMinor: number;
+  failureReason: string;
+  failedAt: string;
+};
+
+export type PaymentEvent =
+  | { type: 'PaymentCreated'; data: PaymentCreated }
+  | { type: 'PaymentSucceeded'; data: PaymentPaid }
+  | { type: 'PaymentFlagged'; data: PaymentFlag }
+  | { type: 'PaymentFailed'; data: PaymentFailure }
+  | { type: 'PaymentClosed'; data: PaymentClosure }
+  | { type: 'PaymentExpired'; data: { expiredAt: string } }
+  | { type: 'RefundRequested'; data: RefundRequested }
+  | { type: 'RefundSucceeded'; data: RefundSucceeded }
+  | { type: 'RefundFailed'; data: RefundFailed };
+
+/** A refund and, once the channel answered, its answer. */
+export type PaymentRefund = { amountMinor: number; reason: string; requestedAt: string } & (
+  | { status: 'requested' }
+  | { status: 'succeeded'; channelRefundId: string; succeededAt: string }
+  | { status: 'failed'; failureReason: string; failedAt: string }
+);
+
+type PaymentBase = PaymentCreated & {
+  /** Keyed by refundId; read through findRefund, never by plain indexing (see there). */
+  refunds: Readonly<Record<string, PaymentRefund>>;
+  refundedMinor: number;
+  refundingMinor: number;
+  flags: readonly PaymentFlag[];
+};
+
+/** An existing payment; each status carries the facts that put it there. */
+export type PaymentRecord = PaymentBase &
+  (
+    | { status: 'pending' }
+    | { status: 'succeeded'; paid: PaymentPaid }
+    | { status: 'failed'; failure: PaymentFailure }
+    | { status: 'closed'; closure: PaymentClosure }
+    | { status: 'expired'; expiredAt: string }
+  );
+
+export type PaymentState = { status: 'none' } | PaymentRecord;
+
+export const paymentRejections = [
+  'payment_not_found',
+  'payment_already_exists',
+  'expiry_not_in_future',
+  'payment_already_succeeded',
+  'payment_not_pending',
+  'payment_not_expired_yet',
+  'payment_not_succeeded',
+  'refund_exceeds_paid',
+  'refund_id_conflict',
+  'refund_not_found',
+  'refund_already_resolved',
+] as const;
+export type PaymentRejection = (typeof paymentRejections)[number];
+export type PaymentDecision = Decision<PaymentEvent, PaymentRejection>;
+
+/**
+ * Refund ids are client-chosen and may be 'constructor' or '__proto__': an own-property check
+ * keeps Object.prototype members from passing for refunds.
+ */
+export const findRefund = (payment: PaymentRecord, refundId: string): PaymentRefund | null =>
+  Object.hasOwn(payment.refunds, refundId) ? (payment.refunds[refundId] ?? null) : null;
+
+/** What may still be refunded: paid minus refunds that succeeded or are still in flight. */
+export const refundableMinorOf = (payment: PaymentRecord): number =>
+  payment.status === 'succeeded'
+    ? payment.paid.amountMinor - payment.refundedMinor - payment.refundingMinor
+    : 0;
+
+export const hasFlag = (
+  payment: PaymentRecord,
+  reason: FlagReason,
+  channelTransactionId: string,
+): boolean =>
+  payment.flags.some(
+    (flag) => flag.reason === reason && flag.channelTransactionId === channelTransactionId,
+  );
+
+/** Null when the report pays the payment; otherwise why its money must go back, never credited. */
+export const flagReason = (
+  payment: PaymentRecord,
+  amountMinor: number,
+  currency: string,
+): FlagReason | null => {
+  switch (payment.status) {
+    case 'pending':
+      if (currency !== payment.currency) return 'currency_mismatch';
+      return amountMinor === payment.amountMinor ? null : 'amount_mismatch';
+    case 'succeeded':
+      return 'paid_twice';
+    case 'failed':
+    case 'closed':
+    case 'expired':
+      return 'paid_after_close';
+  }
+};

@@ -1,0 +1,20 @@
+import { usedBytesOf, type TrafficState } from './traffic.model';
+
+/** GET /v1/traffic/:userId: plain JSON numbers, all byte counts safe integers. */
+export type TrafficView = {
+  userId: string;
+  quotaBytes: number;
+  uploadBytes: number;
+  downloadBytes: number;
+  usedBytes: number;
+  /** Never negative: usage past the quota shows as 0 remaining, with exceeded true. */
+  remainingBytes: number;
+  exceeded: boolean;
+};
+
+export const trafficView = (userId: string, state: TrafficState): TrafficView => {
+  const { quotaBytes, uploadBytes, downloadBytes, exceeded } = state;
+  const usedBytes = usedBytesOf(state);
+  const remainingBytes = Math.max(0, quotaBytes - usedBytes);
+  return { userId, quotaBytes, uploadBytes, downloadBytes, usedBytes, remainingBytes, exceeded };
+};
