@@ -13,7 +13,12 @@ export const followLog = (options: {
 }): EventSubscription => {
   let closed = false;
   let wake: (() => void) | null = null;
-  const unsubscribe = options.onAppend(() => wake?.());
+  // Set by a notification that arrives while a page is being read, so that it is not lost.
+  let appendSeen = false;
+  const unsubscribe = options.onAppend(() => {
+    appendSeen = true;
+    wake?.();
+  });
   const pollMs = options.pollMs ?? 250;
 
   const waitForAppend = (): Promise<void> =>
@@ -30,13 +35,15 @@ export const followLog = (options: {
   async function* iterate(): AsyncGenerator<RecordedEvent> {
     let after = options.afterPosition;
     while (!closed) {
+      appendSeen = false;
       const page = await options.readPage(after);
       for (const event of page) {
         if (closed) return;
         after = event.position;
         yield event;
       }
-      if (page.length === 0) await waitForAppend();
+      // close() during the read above finds no waiter to wake: check before waiting a whole poll.
+      if (page.length === 0 && !closed && !appendSeen) await waitForAppend();
     }
   }
 

@@ -1,7 +1,6 @@
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
 import { accountAggregate, type AccountConstraint } from '../../domain/account/account.decider';
 import { createActorRuntime, type ActorRuntime, type CommandContext } from '../../domain/actors/actor-runtime';
-import { createBalanceAudit, type BalanceReport } from '../../domain/audit/balance-audit';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { createTransferProcess, type TransferProcess } from '../../domain/transfer/transfer.process';
 
@@ -55,15 +54,4 @@ export const balanceOf = async (ledger: Ledger, accountId: string): Promise<numb
   return state.creditsPostedMinor - state.debitsPostedMinor;
 };
 
-/** Folds the whole log through the balance audit. */
-export const auditBalances = async (store: EventStore): Promise<BalanceReport> => {
-  const audit = createBalanceAudit();
-  let after: bigint | null = null;
-  for (;;) {
-    const page = await store.readAll({ afterPosition: after, eventCountMax: 1000 });
-    page.forEach((event) => audit.apply(event));
-    const last = page[page.length - 1];
-    if (last === undefined) return audit.report();
-    after = last.position;
-  }
-};
+export { auditBalances } from '../../bin/audit-cli';

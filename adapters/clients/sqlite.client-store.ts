@@ -1,0 +1,89 @@
+import { assert } from '../../domain/assert';
+import { CLIENT_ROLES } from '../../domain/ports/client-store.port';
+import type { Client, ClientRole, ClientStore } from '../../domain/ports/client-store.port';
+import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
+
+type ClientRow = {
+  client_id: string;
+  role: string;
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+};
+
+type ClientParams = [string, string, string, string, string | null];
+
+const SCHEMA_VERSION = 1;
+const SCHEMA_SQL = `
+  CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  ) WITHOUT ROWID;
+`;
+
+const COLUMNS = 'client_id, role, key_hash, created_at, revoked_at';
+
+/**
+ * The ClientStore in a table of a SQLite database opened by openSqliteDatabase; the caller owns
+ * and closes the database. Key hashes are unique and indexed.
+ */
+export const createSqliteClientStore = (database: SqliteDatabase): ClientStore => {
+  ensureSchema(database, 'clients', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
+  const insert = database.prepare<ClientParams>(
+    `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
+  );
+  const upsert = database.prepare<ClientParams>(
+    `INSERT OR REPLACE INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const byId = database.prepare<[string], ClientRow>(
+    `SELECT ${COLUMNS} FROM clients WHERE client_id = ?`,
+  );
+  const byKeyHash = database.prepare<[string], ClientRow>(
+    `SELECT ${COLUMNS} FROM clients WHERE key_hash = ?`,
+  );
+  const markRevoked = database.prepare<[string, string]>(
+    'UPDATE clients SET revoked_at = coalesce(revoked_at, ?) WHERE client_id = ?',
+  );
+  const params = (client: Client): ClientParams => [
+    client.clientId,
+    client.role,
+    client.keyHash,
+    client.createdAt,
+    client.revokedAt,
+  ];
+  const find = (row: ClientRow | undefined): Client | null =>
+    row === undefined ? null : toClient(row);
+
+  return {
+    create: async (client) =>
+      insert.run(...params(client)).changes === 1
+        ? { ok: true }
+        : { ok: false, reason: 'client_exists' },
+    put: async (client) => {
+      upsert.run(...params(client));
+    },
+    findById: async (clientId) => find(byId.get(clientId)),
+    findByKeyHash: async (keyHash) => find(byKeyHash.get(keyHash)),
+    revoke: async (clientId, revokedAt) => {
+      markRevoked.run(revokedAt, clientId);
+      return find(byId.get(clientId));
+    },
+  };
+};
+
+const isRole = (role: string): role is ClientRole => CLIENT_ROLES.some((known) => known === role);
+
+const toClient = (row: ClientRow): Client => {
+  const { role } = row;
+  assert(isRole(role), `clients table holds unknown role '${role}'`);
+  return {
+    clientId: row.client_id,
+    role,
+    keyHash: row.key_hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+};

@@ -1,0 +1,111 @@
+import { assert } from '../../domain/assert';
+import type { EventStore, EventSubscription } from '../../domain/ports/event-store.port';
+import { openSqliteDatabase } from '../sqlite/open-database';
+import { followLog } from './follow-log';
+import { createAppendWriter } from './sqlite/append-writer';
+import { openEventTable } from './sqlite/event-table';
+import { type CommitStats, createGroupCommit } from './sqlite/group-commit';
+import { createRevisionCache } from './sqlite/revision-cache';
+
+export type { CommitStats } from './sqlite/group-commit';
+
+export type SqliteEventStoreOptions = {
+  /** A file path, or ':memory:' for a store that lives as long as the process. */
+  path: string;
+  /** Events written by one group-commit transaction (default 4096); an append is never split. */
+  groupCommitEventCountMax?: number;
+  /** Events queued, not yet committed (default 65536); past it append() throws UnavailableError. */
+  pendingEventCountMax?: number;
+  /** Streams whose last revision is cached in memory (default 100000). */
+  revisionCacheEntryCountMax?: number;
+  /** How often an idle subscription polls for other processes' appends (default 250). */
+  subscriptionPollMs?: number;
+  /** Called after each committed transaction (metrics, tests). */
+  onCommit?: (stats: CommitStats) => void;
+};
+
+const SUBSCRIPTION_PAGE_EVENT_COUNT_MAX = 512;
+
+const positive = (value: number | undefined, fallback: number, name: string): number => {
+  const chosen = value ?? fallback;
+  assert(Number.isSafeInteger(chosen) && chosen > 0, `createSqliteEventStore: ${name} must be > 0`);
+  return chosen;
+};
+
+/** The default event store: one SQLite file in WAL mode, written by fsynced group commits. */
+export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
+  const cacheMax = positive(
+    options.revisionCacheEntryCountMax,
+    100_000,
+    'revisionCacheEntryCountMax',
+  );
+  const pollMs = positive(options.subscriptionPollMs, 250, 'subscriptionPollMs');
+  const db = openSqliteDatabase(options.path);
+  const table = openEventTable(db);
+  const cache = createRevisionCache(cacheMax);
+  const listeners = new Set<() => void>();
+  const subscriptions = new Set<EventSubscription>();
+  const groupCommit = createGroupCommit({
+    writeBatch: createAppendWriter(db, table, cache),
+    batchEventCountMax: positive(
+      options.groupCommitEventCountMax,
+      4096,
+      'groupCommitEventCountMax',
+    ),
+    pendingEventCountMax: positive(options.pendingEventCountMax, 65_536, 'pendingEventCountMax'),
+    onCommit: (stats) => {
+      listeners.forEach((listener) => listener());
+      options.onCommit?.(stats);
+    },
+    // The transaction rolled back, so what the cache learnt during it may be wrong.
+    onFailure: (batch) => batch.forEach((append) => cache.delete(append.stream)),
+  });
+  let closed = false;
+
+  const subscribeToAll = ({ afterPosition }: { afterPosition: bigint | null }) => {
+    const subscription = followLog({
+      afterPosition,
+      pollMs,
+      readPage: (after) =>
+        Promise.resolve(table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX)),
+      onAppend: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    });
+    subscriptions.add(subscription);
+    return {
+      [Symbol.asyncIterator]: () => subscription[Symbol.asyncIterator](),
+      close: () => {
+        subscriptions.delete(subscription);
+        return subscription.close();
+      },
+    };
+  };
+
+  return {
+    append: (stream, events, expected) => {
+      if (closed) return Promise.reject(new Error('sqlite event store: append after close'));
+      return groupCommit.enqueue(stream, events, expected);
+    },
+    readStream: (stream, { fromRevision, direction, eventCountMax }) => {
+      if (direction === 'backwards') {
+        const from = fromRevision === 'end' ? null : fromRevision;
+        return Promise.resolve(table.readBackwards(stream, from, eventCountMax));
+      }
+      if (fromRevision === 'end') return Promise.resolve([]);
+      return Promise.resolve(table.readForwards(stream, fromRevision, eventCountMax));
+    },
+    readAll: ({ afterPosition, eventCountMax }) =>
+      Promise.resolve(table.readAfter(afterPosition, eventCountMax)),
+    subscribeToAll,
+    headPosition: () => Promise.resolve(table.headPosition()),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      groupCommit.flush(); // Every append accepted before close() is committed, not dropped.
+      await Promise.all([...subscriptions].map((subscription) => subscription.close()));
+      db.close();
+    },
+  };
+};

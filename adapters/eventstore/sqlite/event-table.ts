@@ -1,0 +1,115 @@
+import type {
+  EventMetadata,
+  JsonObject,
+  NewEvent,
+  RecordedEvent,
+} from '../../../domain/ports/event-store.port';
+import { ensureSchema, type SqliteDatabase } from '../../sqlite/open-database';
+
+const SCHEMA_COMPONENT = 'event_store';
+const SCHEMA_VERSION = 1;
+
+// UNIQUE (stream, revision) is both the optimistic-concurrency guard and the index that makes a
+// stream's last revision one seek, so no separate streams table has to be kept in step.
+const createTables = (db: SqliteDatabase): void => {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS events (
+      position INTEGER PRIMARY KEY AUTOINCREMENT,
+      stream TEXT NOT NULL,
+      revision INTEGER NOT NULL,
+      id TEXT NOT NULL UNIQUE,
+      type TEXT NOT NULL,
+      data TEXT NOT NULL,
+      metadata TEXT NOT NULL,
+      UNIQUE (stream, revision)
+    ) STRICT;
+  `);
+};
+
+type EventRow = {
+  position: bigint;
+  stream: string;
+  revision: bigint;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+};
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  id: row.id,
+  type: row.type,
+  data: JSON.parse(row.data) as JsonObject,
+  metadata: JSON.parse(row.metadata) as EventMetadata,
+  stream: row.stream,
+  revision: Number(row.revision),
+  position: row.position,
+});
+
+const COLUMNS = 'position, stream, revision, id, type, data, metadata';
+
+/** The events table behind prepared statements; every integer comes back as a bigint. */
+export type EventTable = ReturnType<typeof openEventTable>;
+
+export const openEventTable = (db: SqliteDatabase) => {
+  ensureSchema(db, SCHEMA_COMPONENT, SCHEMA_VERSION, createTables);
+  const prepare = (sql: string) => db.prepare<unknown[], EventRow>(sql).safeIntegers(true);
+  const forwards = prepare(
+    `SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+  );
+  const backwards = prepare(
+    `SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision <= ? ` +
+      'ORDER BY revision DESC LIMIT ?',
+  );
+  const after = prepare(
+    `SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+  );
+  const lastRevision = db
+    .prepare<[string], bigint>(
+      'SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1',
+    )
+    .pluck()
+    .safeIntegers(true);
+  const head = db
+    .prepare<[], bigint | null>('SELECT MAX(position) FROM events')
+    .pluck()
+    .safeIntegers(true);
+  const insert = db
+    .prepare(
+      'INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+    )
+    .safeIntegers(true);
+
+  return {
+    readForwards: (stream: string, fromRevision: number, eventCountMax: number): RecordedEvent[] =>
+      forwards.all(stream, fromRevision, eventCountMax).map(toRecorded),
+    /** `fromRevision` null reads from the stream's end. */
+    readBackwards: (
+      stream: string,
+      fromRevision: number | null,
+      eventCountMax: number,
+    ): RecordedEvent[] =>
+      backwards.all(stream, fromRevision ?? Number.MAX_SAFE_INTEGER, eventCountMax).map(toRecorded),
+    readAfter: (afterPosition: bigint | null, eventCountMax: number): RecordedEvent[] =>
+      after.all(afterPosition ?? 0n, eventCountMax).map(toRecorded),
+    lastRevision: (stream: string): number | null => {
+      const revision = lastRevision.get(stream);
+      return revision === undefined ? null : Number(revision);
+    },
+    headPosition: (): bigint | null => head.get() ?? null,
+    /** Inserts one event and returns its position; throws SQLite's error on a UNIQUE violation. */
+    insert: (stream: string, revision: number, event: NewEvent): bigint => {
+      const data = JSON.stringify(event.data);
+      const metadata = JSON.stringify(event.metadata);
+      const { lastInsertRowid } = insert.run(
+        stream,
+        revision,
+        event.id,
+        event.type,
+        data,
+        metadata,
+      );
+      return BigInt(lastInsertRowid);
+    },
+  };
+};

@@ -1,0 +1,101 @@
+import { assert } from '../../domain/assert';
+import type {
+  BeginResult,
+  IdempotencyStore,
+  StoredResponse,
+} from '../../domain/ports/idempotency-store.port';
+import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
+
+type KeyRow = {
+  fingerprint: string;
+  owner_id: string;
+  state: 'in_flight' | 'completed';
+  response_json: string | null;
+};
+
+const SCHEMA_VERSION = 1;
+const SCHEMA_SQL = `
+  CREATE TABLE IF NOT EXISTS idempotency_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('in_flight', 'completed')),
+    response_json TEXT,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at_ms);
+`;
+
+/**
+ * The IdempotencyStore in a table of a SQLite database opened by openSqliteDatabase (WAL,
+ * synchronous=FULL); the caller owns and closes the database. One row per (scope, key); begin()
+ * runs in an IMMEDIATE transaction so that two connections racing for one key cannot both start it.
+ */
+export const createSqliteIdempotencyStore = (database: SqliteDatabase): IdempotencyStore => {
+  ensureSchema(database, 'idempotency', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
+  const selectRow = database.prepare<[string, string], KeyRow>(
+    `SELECT fingerprint, owner_id, state, response_json FROM idempotency_keys
+     WHERE scope = ? AND key = ?`,
+  );
+  const insertRow = database.prepare<[string, string, string, string, number]>(
+    `INSERT INTO idempotency_keys (scope, key, fingerprint, owner_id, state, created_at_ms)
+     VALUES (?, ?, ?, ?, 'in_flight', ?)`,
+  );
+  const takeOver = database.prepare<[string, string, string]>(
+    'UPDATE idempotency_keys SET owner_id = ? WHERE scope = ? AND key = ?',
+  );
+  const completeRow = database.prepare<[string, string, string]>(
+    `UPDATE idempotency_keys SET state = 'completed', response_json = ?
+     WHERE scope = ? AND key = ? AND state = 'in_flight'`,
+  );
+  const deleteInFlight = database.prepare<[string, string, string]>(
+    `DELETE FROM idempotency_keys
+     WHERE scope = ? AND key = ? AND owner_id = ? AND state = 'in_flight'`,
+  );
+  const deleteOld = database.prepare<[number]>(
+    'DELETE FROM idempotency_keys WHERE created_at_ms < ?',
+  );
+
+  const beginTransaction = database.transaction(
+    (scope: string, key: string, fingerprint: string, ownerId: string, nowMs: number) => {
+      const row = selectRow.get(scope, key);
+      if (row === undefined) {
+        insertRow.run(scope, key, fingerprint, ownerId, nowMs);
+        return 'started' as const;
+      }
+      return decideExisting(row, fingerprint, ownerId, () => takeOver.run(ownerId, scope, key));
+    },
+  );
+
+  return {
+    begin: async (scope, key, fingerprint, ownerId, nowMs) =>
+      beginTransaction.immediate(scope, key, fingerprint, ownerId, nowMs),
+    complete: async (scope, key, response) => {
+      const { changes } = completeRow.run(JSON.stringify(response), scope, key);
+      assert(changes === 1 || selectRow.get(scope, key) !== undefined, 'complete: unknown key');
+    },
+    release: async (scope, key, ownerId) => {
+      deleteInFlight.run(scope, key, ownerId);
+    },
+    purgeOlderThan: async (createdBeforeMs) => deleteOld.run(createdBeforeMs).changes,
+  };
+};
+
+/** What an existing row means for a new attempt; takeOver claims a crashed owner's row. */
+const decideExisting = (
+  row: KeyRow,
+  fingerprint: string,
+  ownerId: string,
+  takeOver: () => void,
+): BeginResult => {
+  if (row.fingerprint !== fingerprint) return { state: 'fingerprint_mismatch' };
+  if (row.state === 'completed') {
+    assert(row.response_json !== null, 'idempotency row completed without a response');
+    return { state: 'completed', response: JSON.parse(row.response_json) as StoredResponse };
+  }
+  if (row.owner_id === ownerId) return { state: 'in_flight' };
+  takeOver();
+  return 'started';
+};

@@ -1,0 +1,118 @@
+/**
+ * The Koa app. How the resource routes (accounts, transfers, payments, refunds, traffic, sandbox
+ * callbacks) plug in:
+ *
+ * - deps.routes is a list of RouteRegistrar: (kit) => void. Each declares its routes on
+ *   kit.router (prefix /v1; authenticate() has already run, so clientOf(ctx)/actorOf(ctx) work)
+ *   or on kit.publicRouter (prefix /v1, no API key: only channel callbacks, which verify their
+ *   own signature over ctx.state.rawBody).
+ * - A command route, with `const body = validateBody(schema)` declared once beside it:
+ *   router.post('/transfers', requireRole('merchant'), kit.jsonBody(), body, kit.idempotency(),
+ *   handler); the handler reads body.read(ctx) and answers sendOk(ctx, data, 201).
+ * - Failures: sendError(ctx, name, { msg, data }) or throw new ApiError(name); domain rejections
+ *   are appended to api/error-codes.ts. Runtime errors are mapped by name (error-handler.ts).
+ * - Bodies: kit.jsonBody() allows limits.bodyBytesMax; traffic routes pass
+ *   { bytesMax: kit.limits.trafficBodyBytesMax }. kit.rawBody() keeps bytes only (form, XML).
+ * - The composition root also calls startIdempotencyPurge() and, once per process,
+ *   prom-client's collectDefaultMetrics(); set app.proxy = true behind a reverse proxy.
+ *
+ * Order: requestId → observeRequests (access log, metrics) → errorHandler → routers → fallback.
+ * The two observers sit outside the error handler so that they see the final status.
+ */
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'winston';
+import type { ClientStore } from '../domain/ports/client-store.port';
+import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
+import type { ApiState, RouteMiddleware, RoutingInfo } from './middleware/api-state';
+import { authenticate } from './middleware/authenticate';
+import { jsonBody, rawBody } from './middleware/body';
+import type { JsonBodyOptions } from './middleware/body';
+import { errorHandler } from './middleware/error-handler';
+import { idempotency } from './middleware/idempotency';
+import type { IdempotencyOptions } from './middleware/idempotency';
+import { observeRequests } from './middleware/observe-requests';
+import { requestId } from './middleware/request-id';
+import { routeFallback } from './middleware/route-fallback';
+import { registerClientRoutes } from './routes/clients.route';
+import { registerHealthRoutes, registerMetricsRoute } from './routes/health.route';
+
+export type AppLimits = {
+  /** Default body limit of kit.jsonBody() / kit.rawBody(). */
+  bodyBytesMax: number;
+  /** For the traffic routes' batched bodies. */
+  trafficBodyBytesMax: number;
+};
+
+/** What a RouteRegistrar gets to declare its routes with. */
+export type RouteKit = {
+  /** Prefix /v1; every route needs an API key (authenticate() runs first). */
+  router: Router<ApiState>;
+  /** Prefix /v1; no API key: health and channel callbacks that verify their own signature. */
+  publicRouter: Router<ApiState>;
+  /** Reads and parses a JSON body (default: required, limits.bodyBytesMax). */
+  jsonBody: (options?: Partial<JsonBodyOptions>) => RouteMiddleware;
+  /** Reads the raw body only (default limit: limits.bodyBytesMax). */
+  rawBody: (options?: { bytesMax?: number }) => RouteMiddleware;
+  /** Idempotency-Key handling for POST commands; after the body and its validator. */
+  idempotency: (options?: IdempotencyOptions) => RouteMiddleware;
+  limits: AppLimits;
+  logger: Logger;
+  clientStore: ClientStore;
+  nowMs: () => number;
+};
+
+export type RouteRegistrar = (kit: RouteKit) => void;
+
+export type AppDeps = {
+  logger: Logger;
+  clientStore: ClientStore;
+  idempotencyStore: IdempotencyStore;
+  /** Per-process boot id (a uuid v7 taken at start): owner of this process's in-flight keys. */
+  bootId: string;
+  limits: AppLimits;
+  routes: readonly RouteRegistrar[];
+  /** Wall clock in epoch ms; tests inject their own. */
+  nowMs?: () => number;
+};
+
+export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
+  const nowMs = deps.nowMs ?? Date.now;
+  const authenticateClient = authenticate(deps.clientStore);
+  const router = new Router<ApiState>({ prefix: '/v1' });
+  router.use(authenticateClient); // Before any route: a route cannot forget authentication.
+  const publicRouter = new Router<ApiState>({ prefix: '/v1' });
+  const rootRouter = new Router<ApiState>();
+  const kit: RouteKit = {
+    router,
+    publicRouter,
+    jsonBody: (options = {}) =>
+      jsonBody({
+        bytesMax: options.bytesMax ?? deps.limits.bodyBytesMax,
+        required: options.required ?? true,
+      }),
+    rawBody: (options = {}) => rawBody({ bytesMax: options.bytesMax ?? deps.limits.bodyBytesMax }),
+    idempotency: (options = {}) =>
+      idempotency({ store: deps.idempotencyStore, ownerId: deps.bootId, nowMs }, options),
+    limits: deps.limits,
+    logger: deps.logger,
+    clientStore: deps.clientStore,
+    nowMs,
+  };
+  registerHealthRoutes(kit);
+  registerMetricsRoute(rootRouter, authenticateClient);
+  registerClientRoutes(kit);
+  for (const register of deps.routes) register(kit);
+
+  const app = new Koa<ApiState, RoutingInfo>();
+  // Errors escaping the middleware (none expected) go to winston, not to Koa's console output.
+  app.on('error', (error: unknown) => deps.logger.error('koa_error', { error: String(error) }));
+  app.use(requestId());
+  app.use(observeRequests(deps.logger));
+  app.use(errorHandler(deps.logger));
+  app.use(publicRouter.routes());
+  app.use(rootRouter.routes());
+  app.use(router.routes());
+  app.use(routeFallback());
+  return app;
+};

@@ -1,0 +1,87 @@
+import type { JSONSchemaType } from 'ajv';
+import { generateApiKey, hashApiKey } from '../../domain/ports/client-store.port';
+import type { Client, ClientRole } from '../../domain/ports/client-store.port';
+import type { RouteKit } from '../app';
+import { sendError, sendOk } from '../envelope';
+import { requireRole } from '../middleware/authenticate';
+import { validateBody, validateParams } from '../middleware/validate';
+import { clientRoleSchema, idSchema } from '../schemas/common.schema';
+
+type CreateClientBody = { clientId: string; role: ClientRole };
+type ClientIdParams = { clientId: string };
+type EmptyBody = Record<string, never>;
+
+const createClientSchema: JSONSchemaType<CreateClientBody> = {
+  type: 'object',
+  properties: { clientId: idSchema, role: clientRoleSchema },
+  required: ['clientId', 'role'],
+  additionalProperties: false,
+};
+
+const clientIdParamsSchema: JSONSchemaType<ClientIdParams> = {
+  type: 'object',
+  properties: { clientId: idSchema },
+  required: ['clientId'],
+  additionalProperties: false,
+};
+
+const emptyBodySchema: JSONSchemaType<EmptyBody> = {
+  type: 'object',
+  required: [],
+  additionalProperties: false,
+};
+
+/** The client as the API shows it: never the key hash. */
+const clientView = (client: Client): Omit<Client, 'keyHash'> => ({
+  clientId: client.clientId,
+  role: client.role,
+  createdAt: client.createdAt,
+  revokedAt: client.revokedAt,
+});
+
+/**
+ * Admin-only client management. POST /v1/clients is deliberately not behind idempotency(): its
+ * response carries the new API key, which must never be persisted, and a retry cannot create a
+ * second client anyway (same clientId → 409 client_exists).
+ */
+export const registerClientRoutes = (kit: RouteKit): void => {
+  const { router, clientStore } = kit;
+  const createBody = validateBody(createClientSchema);
+  const clientIdParams = validateParams(clientIdParamsSchema);
+  const revokeBody = validateBody(emptyBodySchema, { optional: true });
+  const adminOnly = requireRole('admin');
+
+  router.post('/clients', adminOnly, kit.jsonBody(), createBody, async (ctx) => {
+    const { clientId, role } = createBody.read(ctx);
+    const apiKey = generateApiKey();
+    const createdAt = new Date(kit.nowMs()).toISOString();
+    const keyHash = hashApiKey(apiKey);
+    const client: Client = { clientId, role, keyHash, createdAt, revokedAt: null };
+    const created = await clientStore.create(client);
+    if (!created.ok) return sendError(ctx, 'client_exists', { data: { clientId } });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Location', `/v1/clients/${clientId}`);
+    return sendOk(ctx, { ...clientView(client), apiKey }, 201);
+  });
+
+  router.get('/clients/:clientId', adminOnly, clientIdParams, async (ctx) => {
+    const client = await clientStore.findById(clientIdParams.read(ctx).clientId);
+    if (client === null) return sendError(ctx, 'not_found', { msg: 'no such client' });
+    return sendOk(ctx, clientView(client));
+  });
+
+  router.post(
+    '/clients/:clientId/revoke',
+    adminOnly,
+    clientIdParams,
+    kit.jsonBody({ required: false }),
+    revokeBody,
+    kit.idempotency(),
+    async (ctx) => {
+      const revokedAt = new Date(kit.nowMs()).toISOString();
+      const client = await clientStore.revoke(clientIdParams.read(ctx).clientId, revokedAt);
+      if (client === null) return sendError(ctx, 'not_found', { msg: 'no such client' });
+      return sendOk(ctx, clientView(client));
+    },
+  );
+};

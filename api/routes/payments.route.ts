@@ -1,0 +1,131 @@
+import type { JSONSchemaType } from 'ajv';
+import { paymentAggregate, paymentChannels, paymentView, type PaymentChannel, type PaymentCommand } from '../../domain/payment/payment.decider';
+import { paymentIdFor } from '../../domain/payment/payment-id';
+import type { RouteKit, RouteRegistrar } from '../app';
+import { commandContext } from '../command-context';
+import { sendError, sendOk } from '../envelope';
+import { clientOf } from '../middleware/api-state';
+import { requireRole } from '../middleware/authenticate';
+import { validateBody, validateParams } from '../middleware/validate';
+import { amountMinorSchema, currencySchema, descriptionSchema, idSchema, instantSchema } from '../schemas/common.schema';
+import { visibleAccount } from './accounts.route';
+import { positionJson, type LedgerServices } from './ledger-services';
+import { sendRejection } from './rejection';
+
+type CreatePaymentBody = {
+  merchantOrderNo: string;
+  amountMinor: number;
+  currency: string;
+  channel: PaymentChannel;
+  subject: string;
+  creditAccountId: string;
+  expiresAt?: string;
+  merchantId?: string;
+};
+const createPaymentSchema: JSONSchemaType<CreatePaymentBody> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['merchantOrderNo', 'amountMinor', 'currency', 'channel', 'subject', 'creditAccountId'],
+  properties: {
+    merchantOrderNo: idSchema,
+    amountMinor: amountMinorSchema,
+    currency: currencySchema,
+    channel: { type: 'string', enum: [...paymentChannels] },
+    subject: { type: 'string', minLength: 1, maxLength: 128 },
+    creditAccountId: idSchema,
+    expiresAt: { ...instantSchema, nullable: true },
+    merchantId: { ...idSchema, nullable: true },
+  },
+};
+const refundSchema: JSONSchemaType<{ refundId: string; amountMinor: number; reason?: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['refundId', 'amountMinor'],
+  properties: { refundId: idSchema, amountMinor: amountMinorSchema, reason: { ...descriptionSchema, nullable: true } },
+};
+const closeSchema: JSONSchemaType<{ reason?: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  properties: { reason: { ...descriptionSchema, nullable: true } },
+};
+const paymentParamsSchema: JSONSchemaType<{ paymentId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['paymentId'],
+  properties: { paymentId: { type: 'string', format: 'uuid' } },
+};
+
+type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
+
+export const paymentRoutes =
+  (services: LedgerServices): RouteRegistrar =>
+  (kit: RouteKit) => {
+    const create = validateBody(createPaymentSchema);
+    const refund = validateBody(refundSchema);
+    const close = validateBody(closeSchema, { optional: true });
+    const params = validateParams(paymentParamsSchema);
+    const writers = requireRole('admin', 'merchant');
+
+    /** Admins and auditors see every payment; a merchant only its own. */
+    const visiblePayment = async (ctx: Ctx, paymentId: string) => {
+      const found = await services.runtime.read(paymentAggregate, paymentId);
+      const client = clientOf(ctx);
+      const privileged = client.role === 'admin' || client.role === 'auditor';
+      if (found.state.status === 'none' || (!privileged && found.state.merchantId !== client.clientId)) {
+        sendError(ctx, 'payment_not_found', { data: { paymentId } });
+        return null;
+      }
+      return found;
+    };
+
+    const run = async (ctx: Ctx, paymentId: string, command: PaymentCommand, createdStatus: 200 | 201) => {
+      const context = commandContext(ctx, services.nowMs());
+      const outcome = await services.runtime.execute(paymentAggregate, paymentId, command, context);
+      if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { paymentId });
+      sendOk(ctx, { payment: paymentView(outcome.state), position: positionJson(outcome.position) }, outcome.eventCount > 0 ? createdStatus : 200);
+    };
+
+    kit.router.post('/payments', writers, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
+      const { expiresAt: requestedExpiry, merchantId: requestedMerchant, ...terms } = create.read(ctx);
+      const client = clientOf(ctx);
+      if (requestedMerchant !== undefined && client.role !== 'admin') {
+        return sendError(ctx, 'forbidden', { msg: 'only admins name another merchantId', data: { field: 'merchantId' } });
+      }
+      const merchantId = requestedMerchant ?? client.clientId;
+      const found = await visibleAccount(services, ctx, terms.creditAccountId);
+      if (found === null) return;
+      if (found.account.currency !== terms.currency) {
+        return sendRejection(ctx, 'currency_mismatch', { accountCurrency: found.account.currency }, { field: 'currency' });
+      }
+      const paymentId = paymentIdFor(merchantId, terms.merchantOrderNo);
+      const nowMs = services.nowMs();
+      // A retried create without an explicit expiry keeps the first one, so it matches the stored terms.
+      const existing = await services.runtime.read(paymentAggregate, paymentId);
+      const defaultExpiry = existing.state.status === 'none' ? new Date(nowMs + services.paymentTtlMs).toISOString() : existing.state.expiresAt;
+      const expiresAt = requestedExpiry === undefined ? defaultExpiry : new Date(requestedExpiry).toISOString();
+      const data = { ...terms, paymentId, merchantId, expiresAt, now: new Date(nowMs).toISOString() };
+      ctx.set('Location', `/v1/payments/${paymentId}`);
+      await run(ctx, paymentId, { type: 'CreatePayment', data }, 201);
+    });
+
+    kit.router.get('/payments/:paymentId', params, async (ctx) => {
+      const found = await visiblePayment(ctx, params.read(ctx).paymentId);
+      if (found !== null) sendOk(ctx, { payment: paymentView(found.state), position: positionJson(found.position) });
+    });
+
+    kit.router.post('/payments/:paymentId/close', writers, params, kit.jsonBody({ required: false }), close, kit.idempotency(), async (ctx) => {
+      const { paymentId } = params.read(ctx);
+      if ((await visiblePayment(ctx, paymentId)) === null) return;
+      const reason = close.read(ctx)?.reason ?? 'closed by merchant';
+      await run(ctx, paymentId, { type: 'ClosePayment', data: { reason, now: new Date(services.nowMs()).toISOString() } }, 200);
+    });
+
+    kit.router.post('/payments/:paymentId/refunds', writers, params, kit.jsonBody(), refund, kit.idempotency(), async (ctx) => {
+      const { paymentId } = params.read(ctx);
+      if ((await visiblePayment(ctx, paymentId)) === null) return;
+      const { refundId, amountMinor, reason = '' } = refund.read(ctx);
+      const data = { refundId, amountMinor, reason, now: new Date(services.nowMs()).toISOString() };
+      await run(ctx, paymentId, { type: 'RequestRefund', data }, 201);
+    });
+  };

@@ -1,0 +1,13 @@
+import { join } from 'node:path';
+import { createEventStoreDbEventStore } from '../adapters/eventstore/eventstoredb.event-store';
+import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-store';
+import type { EventStore } from '../domain/ports/event-store.port';
+import type { Config } from './config';
+
+export const EVENTS_FILE_NAME = 'events.sqlite';
+
+/** EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite log in the data dir. */
+export const openEventStore = (config: Pick<Config, 'eventStoreUrl' | 'dataDir'>): EventStore =>
+  config.eventStoreUrl === null
+    ? createSqliteEventStore({ path: join(config.dataDir, EVENTS_FILE_NAME) })
+    : createEventStoreDbEventStore({ connectionString: config.eventStoreUrl });

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { auditBalances, verifyChains } from './audit-cli';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openEventStore } from './event-store';
+import { createLogger } from './logger';
+import { sandboxPay, sandboxRefund } from './sandbox-cli';
+import { startService } from './service';
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+const configOrExit = (): Config => {
+  try {
+    return loadConfig(process.env);
+  } catch (error: unknown) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+};
+
+const positiveInteger = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+};
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2)}\n`);
+};
+
+const serve = async (): Promise<void> => {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  const service = await startService(config, logger);
+  logger.info('service_started', {
+    url: `http://${config.host}:${config.port}`,
+    eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
+    adminApiKeyFile: service.adminKeyFile ?? 'from LEDGER_ADMIN_API_KEY',
+  });
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.once(signal, () => {
+      logger.info('service_stopping', { signal });
+      service.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('service_stop_failed', { error: String(error) });
+          process.exit(1);
+        },
+      );
+    });
+  }
+};
+
+const withStore = async <T>(work: (config: Config, store: ReturnType<typeof openEventStore>) => Promise<T>): Promise<T> => {
+  const config = configOrExit();
+  const store = openEventStore(config);
+  try {
+    return await work(config, store);
+  } finally {
+    await store.close();
+  }
+};
+
+const program = new Command('ledger').description('Event-sourced double-entry ledger and payment service');
+program.command('serve').description('serve the API (configuration from the environment)').action(serve);
+
+const audit = program.command('audit').description("auditor's checks over the event log");
+audit.command('balances').description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced').action(async () => {
+  const report = await withStore((_config, store) => auditBalances(store));
+  print(report);
+  process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
+});
+audit.command('verify').description("recompute every stream's hash chain; exit 1 at the first broken link").action(async () => {
+  const report = await withStore((_config, store) => verifyChains(store));
+  print(report);
+  process.exitCode = report.broken === null ? 0 : 1;
+});
+
+const sandbox = program.command('sandbox').description('play the sandbox payment channel against a running service');
+sandbox
+  .command('pay <paymentId>')
+  .description('send a signed success (or --fail) callback for a payment')
+  .option('--url <url>', 'service base URL (default http://HOST:PORT)')
+  .option('--amount <amountMinor>', 'report another amount (to test mismatches)', positiveInteger)
+  .option('--currency <currency>', 'report another currency')
+  .option('--transaction-id <id>', 'channel transaction id (default: generated)')
+  .option('--fail', 'report a failed payment')
+  .action(async (paymentId: string, options: { url?: string; amount?: number; currency?: string; transactionId?: string; fail?: boolean }) => {
+    const { amount, ...rest } = options;
+    print(await sandboxPay(configOrExit(), paymentId, amount === undefined ? rest : { ...rest, amountMinor: amount }));
+  });
+sandbox
+  .command('refund <paymentId> <refundId>')
+  .description("send a signed refund result callback (--fail for a refusal)")
+  .option('--url <url>', 'service base URL')
+  .option('--fail', 'report a failed refund')
+  .action(async (paymentId: string, refundId: string, options: { url?: string; fail?: boolean }) => {
+    print(await sandboxRefund(configOrExit(), paymentId, refundId, options));
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

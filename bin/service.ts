@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import type { Logger } from 'winston';
+import { createSandboxChannelVerifier } from '../adapters/channels/sandbox.channel';
+import { createSqliteCheckpointStore } from '../adapters/checkpoints/sqlite.checkpoint-store';
+import { ensureBootstrapAdmin } from '../adapters/clients/bootstrap-admin';
+import { createSqliteClientStore } from '../adapters/clients/sqlite.client-store';
+import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.idempotency-store';
+import { openSqliteDatabase } from '../adapters/sqlite/open-database';
+import { createApp } from '../api/app';
+import { startIdempotencyPurge } from '../api/middleware/idempotency';
+import { accountRoutes } from '../api/routes/accounts.route';
+import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
+import type { LedgerServices } from '../api/routes/ledger-services';
+import { paymentRoutes } from '../api/routes/payments.route';
+import { trafficRoutes } from '../api/routes/traffic.route';
+import { transferRoutes } from '../api/routes/transfers.route';
+import { createActorRuntime } from '../domain/actors/actor-runtime';
+import { createTransferProcess } from '../domain/transfer/transfer.process';
+import { createTransferSupervisor } from '../sagas/transfer-supervisor';
+import type { Config } from './config';
+import { openEventStore } from './event-store';
+import { sandboxSecret } from './secrets';
+
+/** Limits that are not configuration: fixed by design, named here in one place. */
+export const SERVICE_LIMITS = {
+  batchCommandCountMax: 512,
+  conflictRetryCountMax: 5,
+  streamLoadEventCountMax: 1000,
+  legLookupPageEventCountMax: 256,
+  paymentTtlMs: 15 * 60 * 1000,
+  transferResumeGraceMs: 5000,
+  supervisorTickMs: 1000,
+  supervisorTransfersPerTickMax: 200,
+  idempotencyPurgeIntervalMs: 10 * 60 * 1000,
+};
+
+export type RunningService = { server: Server; adminKeyFile: string | null; stop: () => Promise<void> };
+
+/** The composition root: config → adapters → actors → API and supervisor. */
+export const startService = async (config: Config, logger: Logger): Promise<RunningService> => {
+  const bootId = uuidv7();
+  const eventStore = openEventStore(config);
+  const database = openSqliteDatabase(join(config.dataDir, 'service.sqlite'));
+  const clientStore = createSqliteClientStore(database);
+  const idempotencyStore = createSqliteIdempotencyStore(database);
+  const checkpoints = createSqliteCheckpointStore(database);
+  const adminKeyFile = await ensureBootstrapAdmin({ store: clientStore, dataDir: config.dataDir, adminApiKeyFromEnv: config.adminApiKey });
+
+  const runtime = createActorRuntime(
+    eventStore,
+    {
+      mailboxDepthMax: config.mailboxDepthMax,
+      batchCommandCountMax: SERVICE_LIMITS.batchCommandCountMax,
+      conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+      actorCountMax: config.actorCountMax,
+      idleMsMax: config.actorIdleMsMax,
+      streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+    },
+    { onEvent: (name, fields) => (name === 'batch_appended' ? undefined : logger.warn(name, fields)) },
+  );
+  const transfers = createTransferProcess({ runtime, store: eventStore, legLookupPageEventCountMax: SERVICE_LIMITS.legLookupPageEventCountMax });
+  const supervisor = createTransferSupervisor({
+    store: eventStore,
+    checkpoints,
+    process: transfers,
+    clock: Date.now,
+    onError: (transferId, error) => logger.warn('transfer_resume_failed', { transferId, error: String(error) }),
+    resumeGraceMs: SERVICE_LIMITS.transferResumeGraceMs,
+    tickMs: SERVICE_LIMITS.supervisorTickMs,
+    transfersPerTickMax: SERVICE_LIMITS.supervisorTransfersPerTickMax,
+  });
+  await supervisor.start();
+
+  const services: LedgerServices = {
+    runtime,
+    transfers,
+    channelVerifiers: [createSandboxChannelVerifier({ secrets: [sandboxSecret(config.dataDir, config.sandboxCallbackSecret)] })],
+    paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
+    nowMs: Date.now,
+  };
+  const app = createApp({
+    logger,
+    clientStore,
+    idempotencyStore,
+    bootId,
+    limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
+    routes: [accountRoutes(services), transferRoutes(services), paymentRoutes(services), trafficRoutes(services), channelCallbackRoutes(services)],
+  });
+  const stopPurge = startIdempotencyPurge({
+    store: idempotencyStore,
+    retentionMs: config.idempotencyRetentionHours * 3600 * 1000,
+    intervalMs: SERVICE_LIMITS.idempotencyPurgeIntervalMs,
+    nowMs: Date.now,
+    logger,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+
+  const stop = async (): Promise<void> => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    stopPurge();
+    await supervisor.stop();
+    await runtime.close();
+    await eventStore.close();
+    database.close();
+  };
+  return { server, adminKeyFile, stop };
+};

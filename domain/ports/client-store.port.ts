@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * The client store port: API clients, their role and the sha256 of their API key. The key itself
+ * is never stored; it is shown once when the client is created.
+ */
+export type ClientRole = 'admin' | 'merchant' | 'node' | 'auditor';
+
+export const CLIENT_ROLES: readonly ClientRole[] = ['admin', 'merchant', 'node', 'auditor'];
+
+export type Client = {
+  clientId: string;
+  role: ClientRole;
+  /** sha256 hex of the API key. */
+  keyHash: string;
+  /** ISO-8601 instant. */
+  createdAt: string;
+  /** ISO-8601 instant, or null while the key is valid. */
+  revokedAt: string | null;
+};
+
+export type CreateClientResult = { ok: true } | { ok: false; reason: 'client_exists' };
+
+export interface ClientStore {
+  /** Registers a new client; refuses an existing clientId (even a revoked one). */
+  create(client: Client): Promise<CreateClientResult>;
+  /** Inserts or replaces a client (bootstrap of the admin key). */
+  put(client: Client): Promise<void>;
+  /** The client with this id, or null. */
+  findById(clientId: string): Promise<Client | null>;
+  /** The client whose key hashes to keyHash (revoked or not), or null. */
+  findByKeyHash(keyHash: string): Promise<Client | null>;
+  /** Marks the client revoked at revokedAt (kept if already revoked); null if unknown. */
+  revoke(clientId: string, revokedAt: string): Promise<Client | null>;
+}
+
+const API_KEY_PREFIX = 'lsk_';
+const API_KEY_BYTES = 32;
+
+/** The keyHash of an API key: sha256 hex of its UTF-8 bytes. */
+export const hashApiKey = (apiKey: string): string =>
+  createHash('sha256').update(apiKey, 'utf8').digest('hex');
+
+/** A fresh API key: 'lsk_' + 32 random bytes in base64url (256 bits of entropy). */
+export const generateApiKey = (): string =>
+  `${API_KEY_PREFIX}${randomBytes(API_KEY_BYTES).toString('base64url')}`;

@@ -1,0 +1,106 @@
+import type { RequestListener } from 'node:http';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { createSqliteClientStore } from '../../../adapters/clients/sqlite.client-store';
+import { createSqliteIdempotencyStore } from '../../../adapters/idempotency/sqlite.idempotency-store';
+import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import { createApp } from '../../../api/app';
+import type { AppLimits, RouteRegistrar } from '../../../api/app';
+import { createLogger } from '../../../bin/logger';
+import { generateApiKey, hashApiKey } from '../../../domain/ports/client-store.port';
+import type { ClientRole, ClientStore } from '../../../domain/ports/client-store.port';
+import type { IdempotencyStore } from '../../../domain/ports/idempotency-store.port';
+
+export type LogLine = Record<string, unknown> & { level: string; message: string };
+
+export type TestApp = {
+  http: () => ReturnType<typeof request>;
+  /** The app's request listener, for tests that need a raw node:http client. */
+  listener: RequestListener;
+  clientStore: ClientStore;
+  idempotencyStore: IdempotencyStore;
+  /** Every JSON log line written so far, parsed. */
+  logs: () => LogLine[];
+  /** The raw log output, to check that nothing secret was written. */
+  logText: () => string;
+  /** API keys of pre-registered clients: admin, merchant, merchant2, auditor. */
+  keys: Record<'admin' | 'merchant' | 'merchant2' | 'auditor', string>;
+  /** Registers another client and returns its key. */
+  addClient: (clientId: string, role: ClientRole) => Promise<string>;
+};
+
+const DEFAULT_LIMITS: AppLimits = { bodyBytesMax: 1024 * 1024, trafficBodyBytesMax: 4 * 1024 * 1024 };
+
+/** The real app on SQLite :memory: stores, a capturing logger and routes under test. */
+export const createTestApp = async (
+  options: {
+    routes?: readonly RouteRegistrar[];
+    limits?: Partial<AppLimits>;
+    bootId?: string;
+    /** Another app's stores and clients: a second process on the same files. */
+    sharing?: TestApp;
+    nowMs?: () => number;
+  } = {},
+): Promise<TestApp> => {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const logger = createLogger('debug', { stream });
+  const database = openSqliteDatabase(':memory:');
+  const clientStore = options.sharing?.clientStore ?? createSqliteClientStore(database);
+  const idempotencyStore =
+    options.sharing?.idempotencyStore ?? createSqliteIdempotencyStore(database);
+  const addClient = async (clientId: string, role: ClientRole): Promise<string> => {
+    const apiKey = generateApiKey();
+    const createdAt = '2025-01-31T12:00:00.000Z';
+    await clientStore.put({ clientId, role, keyHash: hashApiKey(apiKey), createdAt, revokedAt: null });
+    return apiKey;
+  };
+  const keys = options.sharing?.keys ?? {
+    admin: await addClient('admin', 'admin'),
+    merchant: await addClient('merchant', 'merchant'),
+    merchant2: await addClient('merchant2', 'merchant'),
+    auditor: await addClient('auditor', 'auditor'),
+  };
+  const app = createApp({
+    logger,
+    clientStore,
+    idempotencyStore,
+    bootId: options.bootId ?? 'boot-test',
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    routes: options.routes ?? [],
+    ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+  });
+  const logText = (): string => chunks.join('');
+  const logs = (): LogLine[] =>
+    logText()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as LogLine);
+  const callback = app.callback();
+  return {
+    http: () => request(callback),
+    listener: callback,
+    clientStore,
+    idempotencyStore,
+    logs,
+    logText,
+    keys,
+    addClient,
+  };
+};
+
+/** A promise resolved from outside: lets a test hold a handler mid-flight. */
+export const deferred = <T = void>(): { promise: Promise<T>; resolve: (value: T) => void } => {
+  let resolve: (value: T) => void = () => undefined;
+  const promise = new Promise<T>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+};
+
+export const bearer = (apiKey: string): Record<string, string> => ({ Authorization: `Bearer ${apiKey}` });
