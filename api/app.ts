@@ -24,45 +24,17 @@ import Koa from 'koa';
 import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
 import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
-import type { ApiState, RouteMiddleware, RoutingInfo } from './middleware/api-state';
+import type { ApiState, RoutingInfo } from './middleware/api-state';
+import type { AppLimits, RouteKit, RouteRegistrar } from './route-kit';
 import { authenticate } from './middleware/authenticate';
 import { jsonBody, rawBody } from './middleware/body';
-import type { JsonBodyOptions } from './middleware/body';
 import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
-import type { IdempotencyOptions } from './middleware/idempotency';
 import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientRoutes } from './routes/clients.route';
 import { registerHealthRoutes, registerMetricsRoute } from './routes/health.route';
-
-export type AppLimits = {
-  /** Default body limit of kit.jsonBody() / kit.rawBody(). */
-  bodyBytesMax: number;
-  /** For the traffic routes' batched bodies. */
-  trafficBodyBytesMax: number;
-};
-
-/** What a RouteRegistrar gets to declare its routes with. */
-export type RouteKit = {
-  /** Prefix /v1; every route needs an API key (authenticate() runs first). */
-  router: Router<ApiState>;
-  /** Prefix /v1; no API key: health and channel callbacks that verify their own signature. */
-  publicRouter: Router<ApiState>;
-  /** Reads and parses a JSON body (default: required, limits.bodyBytesMax). */
-  jsonBody: (options?: Partial<JsonBodyOptions>) => RouteMiddleware;
-  /** Reads the raw body only (default limit: limits.bodyBytesMax). */
-  rawBody: (options?: { bytesMax?: number }) => RouteMiddleware;
-  /** Idempotency-Key handling for POST commands; after the body and its validator. */
-  idempotency: (options?: IdempotencyOptions) => RouteMiddleware;
-  limits: AppLimits;
-  logger: Logger;
-  clientStore: ClientStore;
-  nowMs: () => number;
-};
-
-export type RouteRegistrar = (kit: RouteKit) => void;
 
 export type AppDeps = {
   logger: Logger;

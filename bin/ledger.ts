@@ -36,7 +36,7 @@ const serve = async (): Promise<void> => {
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
-    adminApiKeyFile: service.adminKeyFile ?? 'from LEDGER_ADMIN_API_KEY',
+    adminCredentialFile: service.adminKeyFile ?? 'none: LEDGER_ADMIN_API_KEY is set',
   });
   for (const signal of SHUTDOWN_SIGNALS) {
     process.once(signal, () => {

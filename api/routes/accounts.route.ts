@@ -1,7 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
 import { accountAggregate, type AccountConstraint, type AccountState } from '../../domain/account/account.decider';
 import { accountView } from '../../domain/account/account.view';
-import type { RouteKit, RouteRegistrar } from '../app';
+import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf, type AuthenticatedClient } from '../middleware/api-state';

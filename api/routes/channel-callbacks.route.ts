@@ -1,6 +1,6 @@
 import type { ChannelNotification } from '../../domain/ports/channel-callback.port';
 import { paymentAggregate, type PaymentCommand } from '../../domain/payment/payment.decider';
-import type { RouteKit, RouteRegistrar } from '../app';
+import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
 import { positionJson, type LedgerServices } from './ledger-services';
 import { sendRejection } from './rejection';

@@ -1,7 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
 import { generateApiKey, hashApiKey } from '../../domain/ports/client-store.port';
 import type { Client, ClientRole } from '../../domain/ports/client-store.port';
-import type { RouteKit } from '../app';
+import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';

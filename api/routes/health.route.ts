@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { RouteKit } from '../app';
+import type { RouteKit } from '../route-kit';
 import { sendOk } from '../envelope';
 import type { ApiState, RouteMiddleware } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';

@@ -1,7 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
 import { paymentAggregate, paymentChannels, paymentView, type PaymentChannel, type PaymentCommand } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
-import type { RouteKit, RouteRegistrar } from '../app';
+import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';

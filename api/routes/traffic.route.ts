@@ -1,6 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
 import { trafficAggregate, trafficView, type TrafficCommand } from '../../domain/traffic/traffic.decider';
-import type { RouteKit, RouteRegistrar } from '../app';
+import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';

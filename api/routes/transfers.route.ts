@@ -2,7 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import { transferAggregate, type TransferMode } from '../../domain/transfer/transfer.decider';
 import type { TransferProcessOutcome } from '../../domain/transfer/transfer.process';
 import { transferView } from '../../domain/transfer/transfer.view';
-import type { RouteKit, RouteRegistrar } from '../app';
+import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';

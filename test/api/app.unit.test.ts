@@ -1,4 +1,4 @@
-import type { RouteRegistrar } from '../../api/app';
+import type { RouteRegistrar } from '../../api/route-kit';
 import { ApiError } from '../../api/envelope';
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';

@@ -1,4 +1,4 @@
-import type { RouteRegistrar } from '../../api/app';
+import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
 import { actorOf, clientOf } from '../../api/middleware/api-state';
 import { requireRole } from '../../api/middleware/authenticate';

@@ -1,4 +1,4 @@
-import type { RouteRegistrar } from '../../api/app';
+import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
 import { rawPost } from './support/raw-http';
 import { bearer, createTestApp } from './support/test-app';

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { JSONSchemaType } from 'ajv';
-import type { RouteRegistrar } from '../../api/app';
+import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
 import { clientOf } from '../../api/middleware/api-state';
 import { startIdempotencyPurge } from '../../api/middleware/idempotency';

@@ -1,5 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
-import type { RouteRegistrar } from '../../api/app';
+import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
 import { validateBody, validateParams, validateQuery } from '../../api/middleware/validate';
 import {

@@ -5,7 +5,7 @@ import { createSqliteClientStore } from '../../../adapters/clients/sqlite.client
 import { createSqliteIdempotencyStore } from '../../../adapters/idempotency/sqlite.idempotency-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { createApp } from '../../../api/app';
-import type { AppLimits, RouteRegistrar } from '../../../api/app';
+import type { AppLimits, RouteRegistrar } from '../../../api/route-kit';
 import { createLogger } from '../../../bin/logger';
 import { generateApiKey, hashApiKey } from '../../../domain/ports/client-store.port';
 import type { ClientRole, ClientStore } from '../../../domain/ports/client-store.port';

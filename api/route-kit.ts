@@ -1,0 +1,34 @@
+import type Router from '@koa/router';
+import type { Logger } from 'winston';
+import type { ClientStore } from '../domain/ports/client-store.port';
+import type { ApiState, RouteMiddleware } from './middleware/api-state';
+import type { JsonBodyOptions } from './middleware/body';
+import type { IdempotencyOptions } from './middleware/idempotency';
+
+/** The seam between the app and the resource routes (see api/app.ts for how they plug in). */
+export type AppLimits = {
+  /** Default body limit of kit.jsonBody() / kit.rawBody(). */
+  bodyBytesMax: number;
+  /** For the traffic routes' batched bodies. */
+  trafficBodyBytesMax: number;
+};
+
+/** What a RouteRegistrar gets to declare its routes with. */
+export type RouteKit = {
+  /** Prefix /v1; every route needs an API key (authenticate() runs first). */
+  router: Router<ApiState>;
+  /** Prefix /v1; no API key: health and channel callbacks that verify their own signature. */
+  publicRouter: Router<ApiState>;
+  /** Reads and parses a JSON body (default: required, limits.bodyBytesMax). */
+  jsonBody: (options?: Partial<JsonBodyOptions>) => RouteMiddleware;
+  /** Reads the raw body only (default limit: limits.bodyBytesMax). */
+  rawBody: (options?: { bytesMax?: number }) => RouteMiddleware;
+  /** Idempotency-Key handling for POST commands; after the body and its validator. */
+  idempotency: (options?: IdempotencyOptions) => RouteMiddleware;
+  limits: AppLimits;
+  logger: Logger;
+  clientStore: ClientStore;
+  nowMs: () => number;
+};
+
+export type RouteRegistrar = (kit: RouteKit) => void;
