@@ -1,0 +1,48 @@
+import type { Currency } from '../money';
+
+/**
+ * Outbound calls to a payment channel (WeChat Pay, Alipay, Stripe-style, sandbox). Adapters own
+ * timeouts, retries of transient errors and a circuit breaker per channel; what reaches the
+ * caller is a value: success, or a failure that is `transient` (retry later: timeout, 5xx, open
+ * breaker) or `permanent` (the channel refused: retrying cannot help).
+ */
+export type ChannelCallResult<Value> =
+  | { ok: true; value: Value }
+  | { ok: false; kind: 'transient' | 'permanent'; reason: string };
+
+export type ChannelOrder = {
+  paymentId: string;
+  merchantOrderNo: string;
+  amountMinor: number;
+  currency: Currency;
+  subject: string;
+  expiresAt: string;
+};
+
+export type ChannelOrderStatus = {
+  status: 'pending' | 'succeeded' | 'closed' | 'failed';
+  channelTransactionId: string | null;
+  amountMinor: number | null;
+  currency: Currency | null;
+};
+
+export type ChannelRefundRequest = {
+  paymentId: string;
+  refundId: string;
+  amountMinor: number;
+  currency: Currency;
+  channelTransactionId: string;
+};
+
+export interface PaymentChannelGateway {
+  /** The channel's name, as in payments' `channel` field. */
+  readonly channel: string;
+  /** Creates the channel order; returns what the payer's client needs to pay. */
+  createOrder(order: ChannelOrder): Promise<ChannelCallResult<{ payerParameters: Record<string, string> }>>;
+  /** Asks the channel for the order's current status. */
+  queryOrder(paymentId: string): Promise<ChannelCallResult<ChannelOrderStatus>>;
+  /** Closes an unpaid order so it can no longer be paid. */
+  closeOrder(paymentId: string): Promise<ChannelCallResult<{ closed: true }>>;
+  /** Requests a refund; `succeeded` when the channel answers at once, `accepted` when a callback follows. */
+  refund(request: ChannelRefundRequest): Promise<ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>>;
+}
