@@ -7,8 +7,9 @@
  * (usually 403 or 429). Domain rejections (insufficient_funds 422, refund_exceeds_paid 422, ...)
  * live in domain-error-codes.ts and are merged below. docs/api.md lists the codes for clients.
  *
- * A 503 (overloaded, unavailable) promises that nothing was executed: the idempotency middleware
- * releases the key so that the client may retry with it.
+ * A 503 (overloaded, unavailable) means the command did not complete: the idempotency middleware
+ * releases the key so that the client retries with it, and the command's own id makes the retry
+ * finish what was started instead of repeating it.
  */
 import { channelErrorCodes, domainErrorCodes } from './domain-error-codes';
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { collectDefaultMetrics } from 'prom-client';
 import { auditBalances, verifyChains } from './audit-cli';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openEventStore } from './event-store';
@@ -32,6 +33,7 @@ const print = (value: unknown): void => {
 const serve = async (): Promise<void> => {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
+  collectDefaultMetrics();
   const service = await startService(config, logger);
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,
