@@ -5,6 +5,7 @@ import type {
   StoredResponse,
 } from '../../domain/ports/idempotency-store.port';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
+import { createWriteBatch } from '../sqlite/write-batch';
 
 type KeyRow = {
   fingerprint: string;
@@ -30,8 +31,9 @@ const SCHEMA_SQL = `
 
 /**
  * The IdempotencyStore in a table of a SQLite database opened by openSqliteDatabase (WAL,
- * synchronous=FULL); the caller owns and closes the database. One row per (scope, key); begin()
- * runs in an IMMEDIATE transaction so that two connections racing for one key cannot both start it.
+ * synchronous=FULL); the caller owns and closes the database. One row per (scope, key). Writes are
+ * group-committed (one fsync per event-loop turn, each promise resolved after it) inside IMMEDIATE
+ * transactions, so that two connections racing for one key cannot both start it.
  */
 export const createSqliteIdempotencyStore = (database: SqliteDatabase): IdempotencyStore => {
   ensureSchema(database, 'idempotency', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
@@ -69,17 +71,17 @@ export const createSqliteIdempotencyStore = (database: SqliteDatabase): Idempote
     },
   );
 
+  const batch = createWriteBatch(database);
   return {
-    begin: async (scope, key, fingerprint, ownerId, nowMs) =>
-      beginTransaction.immediate(scope, key, fingerprint, ownerId, nowMs),
-    complete: async (scope, key, response) => {
-      const { changes } = completeRow.run(JSON.stringify(response), scope, key);
-      assert(changes === 1 || selectRow.get(scope, key) !== undefined, 'complete: unknown key');
-    },
-    release: async (scope, key, ownerId) => {
-      deleteInFlight.run(scope, key, ownerId);
-    },
-    purgeOlderThan: async (createdBeforeMs) => deleteOld.run(createdBeforeMs).changes,
+    begin: (scope, key, fingerprint, ownerId, nowMs) =>
+      batch.run(() => beginTransaction(scope, key, fingerprint, ownerId, nowMs)),
+    complete: (scope, key, response) =>
+      batch.run(() => {
+        const { changes } = completeRow.run(JSON.stringify(response), scope, key);
+        assert(changes === 1 || selectRow.get(scope, key) !== undefined, 'complete: unknown key');
+      }),
+    release: (scope, key, ownerId) => batch.run(() => void deleteInFlight.run(scope, key, ownerId)),
+    purgeOlderThan: (createdBeforeMs) => batch.run(() => deleteOld.run(createdBeforeMs).changes),
   };
 };
 
