@@ -12,6 +12,7 @@
  * finish what was started instead of repeating it.
  */
 import { channelErrorCodes, domainErrorCodes } from './domain-error-codes';
+import { readSideErrorCodes } from './read-side-error-codes';
 
 export type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -65,6 +66,7 @@ export const errorCodes = {
   ...genericErrorCodes,
   ...domainErrorCodes,
   ...channelErrorCodes,
+  ...readSideErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

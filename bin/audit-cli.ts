@@ -1,41 +1,74 @@
-import { createBalanceAudit, type BalanceReport } from '../domain/audit/balance-audit';
-import { EMPTY_CHAIN, verifyChain, type ChainBreak, type ChainTail } from '../domain/event-chain';
-import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
+import type { Command } from 'commander';
+import type { EventStore } from '../domain/ports/event-store.port';
+import { eventJsonLine, forEachEvent, reconcileBalances } from '../projections/audit-toolkit';
+import { createGenerationRegistry } from '../projections/generations';
+import { loadConfig } from './config';
+import { openEventStore } from './event-store';
+import { openReadModelStore } from './read-side';
 
-const PAGE_EVENT_COUNT_MAX = 1000;
+export { auditBalances, verifyChains, verifyStream, type ChainReport } from '../projections/audit-toolkit';
 
-/** Calls visit for every event of the global log, in order, page by page. */
-const forEachEvent = async (store: EventStore, visit: (event: RecordedEvent) => void): Promise<number> => {
-  let afterPosition: bigint | null = null;
+/** Writes the log after `afterPosition` (or one stream) as JSON lines; returns how many. */
+export const exportLog = async (
+  store: EventStore,
+  options: { stream: string | null; afterPosition: bigint | null; pageEventCountMax: number },
+  write: (line: string) => void,
+): Promise<number> => {
+  if (options.stream === null) return forEachEvent(store, (event) => write(eventJsonLine(event)), { afterPosition: options.afterPosition, untilPosition: null });
+  let fromRevision = 0;
   let count = 0;
   for (;;) {
-    const page = await store.readAll({ afterPosition, eventCountMax: PAGE_EVENT_COUNT_MAX });
-    page.forEach(visit);
+    const page = await store.readStream(options.stream, { fromRevision, direction: 'forwards', eventCountMax: options.pageEventCountMax });
+    page.forEach((event) => write(eventJsonLine(event)));
     count += page.length;
     const last = page[page.length - 1];
     if (last === undefined) return count;
-    afterPosition = last.position;
+    fromRevision = last.revision + 1;
   }
 };
 
-/** Σ credits − Σ debits per currency over every account, from the log alone. */
-export const auditBalances = async (store: EventStore): Promise<BalanceReport> => {
-  const audit = createBalanceAudit();
-  await forEachEvent(store, (event) => audit.apply(event));
-  return audit.report();
+const jsonText = (value: unknown): string =>
+  JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2);
+
+const positionOption = (value: string): bigint => {
+  if (!/^[0-9]{1,20}$/.test(value)) throw new Error('--after must be a log position (digits)');
+  return BigInt(value);
 };
 
-export type ChainReport = { eventCount: number; streamCount: number; broken: ChainBreak | null };
-
-/** Recomputes every stream's hash chain and reports the first broken link. */
-export const verifyChains = async (store: EventStore): Promise<ChainReport> => {
-  const tails = new Map<string, ChainTail>();
-  let broken: ChainBreak | null = null;
-  const eventCount = await forEachEvent(store, (event) => {
-    if (broken !== null) return;
-    const checked = verifyChain(tails.get(event.stream) ?? EMPTY_CHAIN, [event]);
-    if (checked.ok) tails.set(event.stream, checked.tail);
-    else broken = checked.broken;
-  });
-  return { eventCount, streamCount: tails.size, broken };
+/** `ledger audit export` and `ledger audit reconcile`, beside the existing balances and verify. */
+export const registerAuditCommands = (audit: Command): void => {
+  audit
+    .command('export')
+    .description('write the whole log (after --after) or one --stream as JSON lines to stdout')
+    .option('--stream <stream>', 'one stream, e.g. payment-<id>')
+    .option('--after <position>', 'start after this global position', positionOption)
+    .action(async (options: { stream?: string; after?: bigint }) => {
+      const store = openEventStore(loadConfig(process.env));
+      try {
+        const exportOptions = { stream: options.stream ?? null, afterPosition: options.after ?? null, pageEventCountMax: 1000 };
+        await exportLog(store, exportOptions, (line) => process.stdout.write(`${line}\n`));
+      } finally {
+        await store.close();
+      }
+    });
+  audit
+    .command('reconcile')
+    .description('recompute every balance from events and compare with the read models; exit 1 on any difference or imbalance')
+    .action(async () => {
+      const config = loadConfig(process.env);
+      const eventStore = openEventStore(config);
+      const readModels = await openReadModelStore({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl });
+      try {
+        const registry = createGenerationRegistry(readModels);
+        await registry.ensure();
+        const generation = (await registry.active()) ?? 0;
+        const report = await reconcileBalances(eventStore, readModels, generation);
+        process.stdout.write(`${jsonText(report)}\n`);
+        const clean = report.mismatchCount === 0 && report.balances.balanced && report.balances.openTransferCount === 0;
+        process.exitCode = clean ? 0 : 1;
+      } finally {
+        await readModels.close();
+        await eventStore.close();
+      }
+    });
 };

@@ -15,6 +15,8 @@ export type Config = {
   dataDir: string;
   /** esdb:// or esdb+discover:// connection string; null = embedded SQLite event store. */
   eventStoreUrl: string | null;
+  /** mongodb:// or mongodb+srv:// URL of the read models; null = embedded SQLite read models. */
+  mongodbUrl: string | null;
   logLevel: LogLevel;
   adminApiKey: string | null;
   sandboxCallbackSecret: string | null;
@@ -60,6 +62,7 @@ export const describeConfig = (): readonly ConfigRow[] => [
   row('HOST', DEFAULTS.HOST, 'interface to listen on'),
   row('DATA_DIR', DEFAULTS.DATA_DIR, 'directory of the embedded stores and the admin key file'),
   row('EVENTSTORE_URL', UNSET, 'esdb:// or esdb+discover:// URL; unset: embedded SQLite'),
+  row('MONGODB_URL', UNSET, 'mongodb:// URL (replica set) of the read models; unset: embedded SQLite'),
   row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
   row('LEDGER_ADMIN_API_KEY', UNSET, 'admin API key (>= 24 chars); unset: generated, see logs'),
   row('SANDBOX_CALLBACK_SECRET', UNSET, 'sandbox signing secret (>= 16 chars); unset: generated'),
@@ -82,6 +85,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     host: host(read('HOST') ?? DEFAULTS.HOST),
     dataDir: resolve(read('DATA_DIR') ?? DEFAULTS.DATA_DIR),
     eventStoreUrl: eventStoreUrl(read('EVENTSTORE_URL')),
+    mongodbUrl: mongodbUrl(read('MONGODB_URL')),
     logLevel: logLevel(read('LOG_LEVEL') ?? DEFAULTS.LOG_LEVEL),
     adminApiKey: secret(read('LEDGER_ADMIN_API_KEY'), 'LEDGER_ADMIN_API_KEY', 24),
     sandboxCallbackSecret: secret(read('SANDBOX_CALLBACK_SECRET'), 'SANDBOX_CALLBACK_SECRET', 16),
@@ -142,6 +146,14 @@ const logLevel = (text: string): LogLevel => {
 const secret = (text: string | null, name: string, charsMin: number): string | null => {
   if (text !== null && text.length < charsMin) {
     throw new ConfigError(`${name} must be at least ${charsMin} characters`);
+  }
+  return text;
+};
+
+const mongodbUrl = (text: string | null): string | null => {
+  if (text === null) return null;
+  if (!/^mongodb(\+srv)?:\/\/\S+$/.test(text)) {
+    throw new ConfigError('MONGODB_URL must be a mongodb:// or mongodb+srv:// URL');
   }
   return text;
 };

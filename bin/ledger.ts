@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { collectDefaultMetrics } from 'prom-client';
-import { auditBalances, verifyChains } from './audit-cli';
+import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
+import { registerReadSideCommands } from './read-side-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
 import { startService } from './service';
 
@@ -78,6 +79,9 @@ audit.command('verify').description("recompute every stream's hash chain; exit 1
   print(report);
   process.exitCode = report.broken === null ? 0 : 1;
 });
+
+registerAuditCommands(audit);
+registerReadSideCommands(program);
 
 const sandbox = program.command('sandbox').description('play the sandbox payment channel against a running service');
 sandbox

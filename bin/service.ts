@@ -21,6 +21,7 @@ import { createTransferProcess } from '../domain/transfer/transfer.process';
 import { createTransferSupervisor } from '../sagas/transfer-supervisor';
 import type { Config } from './config';
 import { openEventStore } from './event-store';
+import { startReadSide } from './read-side';
 import { sandboxSecret } from './secrets';
 
 /** Limits that are not configuration: fixed by design, named here in one place. */
@@ -72,6 +73,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     transfersPerTickMax: SERVICE_LIMITS.supervisorTransfersPerTickMax,
   });
   await supervisor.start();
+  const readSide = await startReadSide({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl }, eventStore, logger);
 
   const services: LedgerServices = {
     runtime,
@@ -86,7 +88,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     idempotencyStore,
     bootId,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
-    routes: [accountRoutes(services), transferRoutes(services), paymentRoutes(services), trafficRoutes(services), channelCallbackRoutes(services)],
+    routes: [accountRoutes(services), transferRoutes(services), paymentRoutes(services), trafficRoutes(services), channelCallbackRoutes(services), ...readSide.routes],
   });
   const stopPurge = startIdempotencyPurge({
     store: idempotencyStore,
@@ -104,6 +106,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await new Promise<void>((resolve) => server.close(() => resolve()));
     stopPurge();
     await supervisor.stop();
+    await readSide.stop();
     await runtime.close();
     await eventStore.close();
     database.close();

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       dataDir: resolve('./data'),
       eventStoreUrl: null,
+      mongodbUrl: null,
       logLevel: 'info',
       adminApiKey: null,
       sandboxCallbackSecret: null,
@@ -31,6 +32,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       DATA_DIR: '/var/lib/ledger',
       EVENTSTORE_URL: 'esdb+discover://cluster.local:2113?tls=true',
+      MONGODB_URL: 'mongodb://db-1:27017,db-2:27017/ledger?replicaSet=rs0',
       LOG_LEVEL: 'debug',
       LEDGER_ADMIN_API_KEY: 'a'.repeat(24),
       SANDBOX_CALLBACK_SECRET: 's'.repeat(16),
@@ -46,6 +48,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       dataDir: '/var/lib/ledger',
       eventStoreUrl: 'esdb+discover://cluster.local:2113?tls=true',
+      mongodbUrl: 'mongodb://db-1:27017,db-2:27017/ledger?replicaSet=rs0',
       logLevel: 'debug',
       adminApiKey: 'a'.repeat(24),
       sandboxCallbackSecret: 's'.repeat(16),
@@ -56,6 +59,11 @@ describe('loadConfig', () => {
       bodyBytesMax: 2048,
       trafficBodyBytesMax: 4096,
     });
+  });
+
+  it('refuses a MONGODB_URL that is not a mongodb URL, without echoing it', () => {
+    expectConfigError({ MONGODB_URL: 'http://user:pw@db:27017' }, 'MONGODB_URL must be a mongodb:// or mongodb+srv:// URL');
+    expect(() => loadConfig({ MONGODB_URL: 'http://user:pw@db:27017' })).not.toThrow(/pw/);
   });
 
   it('treats an empty variable as unset', () => {
@@ -107,7 +115,7 @@ describe('describeConfig', () => {
   it('documents every variable loadConfig reads, with the defaults it applies', () => {
     const rows = describeConfig();
     expect(rows.map((row) => row.name)).toEqual([
-      'PORT', 'HOST', 'DATA_DIR', 'EVENTSTORE_URL', 'LOG_LEVEL', 'LEDGER_ADMIN_API_KEY',
+      'PORT', 'HOST', 'DATA_DIR', 'EVENTSTORE_URL', 'MONGODB_URL', 'LOG_LEVEL', 'LEDGER_ADMIN_API_KEY',
       'SANDBOX_CALLBACK_SECRET', 'IDEMPOTENCY_RETENTION_HOURS', 'MAILBOX_DEPTH_MAX',
       'ACTOR_COUNT_MAX', 'ACTOR_IDLE_MS_MAX', 'BODY_BYTES_MAX', 'TRAFFIC_BODY_BYTES_MAX',
     ]);

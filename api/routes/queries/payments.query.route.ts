@@ -1,0 +1,75 @@
+import type { JSONSchemaType } from 'ajv';
+import { paymentChannels } from '../../../domain/payment/payment.model';
+import { PAYMENTS, REFUNDS } from '../../../projections/payments.projection';
+import { sendError, sendOk } from '../../envelope';
+import { clientOf } from '../../middleware/api-state';
+import { requireRole } from '../../middleware/authenticate';
+import { validateParams, validateQuery } from '../../middleware/validate';
+import type { RouteKit, RouteRegistrar } from '../../route-kit';
+import { idSchema } from '../../schemas/common.schema';
+import { commonQueryProperties, findDocument, findPage, instantFilterSchema, prepareQuery, rangeOf, seesAll, type CommonQuery, type QueryDeps } from './query-kit';
+
+/** Payments filterable by merchant, status, channel and creation time; refunds per payment. */
+type PaymentsQuery = CommonQuery & {
+  merchant_id?: string;
+  status?: string;
+  channel?: string;
+  created_from?: string;
+  created_to?: string;
+};
+
+const paymentsSchema: JSONSchemaType<PaymentsQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...commonQueryProperties,
+    merchant_id: { ...idSchema, nullable: true },
+    status: { type: 'string', enum: ['pending', 'succeeded', 'failed', 'closed', 'expired'], nullable: true },
+    channel: { type: 'string', enum: [...paymentChannels], nullable: true },
+    created_from: instantFilterSchema,
+    created_to: instantFilterSchema,
+  },
+};
+const refundsSchema: JSONSchemaType<CommonQuery> = { type: 'object', additionalProperties: false, properties: commonQueryProperties };
+const paymentParams: JSONSchemaType<{ paymentId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['paymentId'],
+  properties: { paymentId: { type: 'string', format: 'uuid' } },
+};
+
+export const paymentQueryRoutes =
+  (deps: QueryDeps): RouteRegistrar =>
+  (kit: RouteKit) => {
+    const readers = requireRole('admin', 'auditor', 'merchant');
+    const payments = validateQuery(paymentsSchema);
+    const refunds = validateQuery(refundsSchema);
+    const params = validateParams(paymentParams);
+
+    kit.router.get('/payments', readers, payments, async (ctx) => {
+      const query = payments.read(ctx);
+      const own = clientOf(ctx).clientId;
+      if (!seesAll(ctx) && query.merchant_id !== undefined && query.merchant_id !== own) {
+        sendError(ctx, 'forbidden', { msg: 'merchants see only their own payments' });
+        return;
+      }
+      const generation = await prepareQuery(deps, ctx, query);
+      if (generation === null) return;
+      const where = { merchantId: seesAll(ctx) ? query.merchant_id : own, status: query.status, channel: query.channel };
+      const range = rangeOf('createdAt', query.created_from, query.created_to);
+      sendOk(ctx, await findPage(deps, generation, PAYMENTS, query, { where, range, orderBy: { field: 'createdAt', direction: 'desc' } }));
+    });
+
+    kit.router.get('/payments/:paymentId/refunds', readers, params, refunds, async (ctx) => {
+      const query = refunds.read(ctx);
+      const { paymentId } = params.read(ctx);
+      const generation = await prepareQuery(deps, ctx, query);
+      if (generation === null) return;
+      const payment = await findDocument(deps, generation, PAYMENTS, paymentId);
+      if (payment === null || (!seesAll(ctx) && payment['merchantId'] !== clientOf(ctx).clientId)) {
+        sendError(ctx, 'payment_not_found', { data: { paymentId } });
+        return;
+      }
+      sendOk(ctx, await findPage(deps, generation, REFUNDS, query, { where: { paymentId }, range: null, orderBy: { field: 'requestedAt', direction: 'desc' } }));
+    });
+  };

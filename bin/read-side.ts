@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import type { Logger } from 'winston';
+import { createMongoReadModelStore } from '../adapters/readmodels/mongodb.read-model-store';
+import { createSqliteReadModelStore } from '../adapters/readmodels/sqlite.read-model-store';
+import { auditRoutes } from '../api/routes/audit.route';
+import { eventsSseRoutes } from '../api/routes/events-sse.route';
+import { ledgerQueryRoutes } from '../api/routes/queries/ledger.query.route';
+import { paymentQueryRoutes } from '../api/routes/queries/payments.query.route';
+import { trafficQueryRoutes } from '../api/routes/queries/traffic.query.route';
+import type { RouteRegistrar } from '../api/route-kit';
+import type { EventStore } from '../domain/ports/event-store.port';
+import type { ReadModelStore } from '../domain/ports/read-model-store.port';
+import { createReadSide, type ReadSide, type ReadSideLimits } from '../projections/read-side';
+
+/** The read side's composition: its store (MongoDB or the embedded SQLite file), runner and routes. */
+export const READ_SIDE_LIMITS: ReadSideLimits & { afterWaitMs: number; exportEventCountMax: number; verifyStreamEventCountMax: number; sseHeartbeatMs: number } = {
+  batchEventCountMax: 1000,
+  waiterCountMax: 10_000,
+  watcherCountMax: 10_000,
+  lagEventCountMax: 10_000,
+  switchPollMs: 1000,
+  afterWaitMs: 2000,
+  exportEventCountMax: 10_000,
+  verifyStreamEventCountMax: 1_000_000,
+  sseHeartbeatMs: 15_000,
+};
+
+export const READ_MODELS_FILE_NAME = 'read-models.sqlite';
+const MONGODB_DATABASE = 'ledger_read_models';
+
+export type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
+
+export const openReadModelStore = (config: ReadSideConfig): Promise<ReadModelStore> =>
+  config.mongodbUrl === null
+    ? Promise.resolve(createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE_NAME) }))
+    : createMongoReadModelStore({ url: config.mongodbUrl, databaseName: MONGODB_DATABASE });
+
+export type RunningReadSide = { readSide: ReadSide; routes: readonly RouteRegistrar[]; stop: () => Promise<void> };
+
+/** Opens the store, starts following the log and returns the query, audit and SSE routes. */
+export const startReadSide = async (config: ReadSideConfig, eventStore: EventStore, logger: Logger): Promise<RunningReadSide> => {
+  const store = await openReadModelStore(config);
+  const readSide = createReadSide({
+    eventStore,
+    store,
+    limits: READ_SIDE_LIMITS,
+    nowMs: Date.now,
+    onError: (error) => logger.error('read_side_failed', { error: String(error), stack: error instanceof Error ? error.stack : undefined }),
+  });
+  await readSide.start();
+  const queryDeps = { readSide, afterWaitMs: READ_SIDE_LIMITS.afterWaitMs };
+  const routes = [
+    ledgerQueryRoutes(queryDeps),
+    paymentQueryRoutes(queryDeps),
+    trafficQueryRoutes(queryDeps),
+    eventsSseRoutes({ ...queryDeps, heartbeatMs: READ_SIDE_LIMITS.sseHeartbeatMs }),
+    auditRoutes({
+      ...queryDeps,
+      eventStore,
+      exportEventCountMax: READ_SIDE_LIMITS.exportEventCountMax,
+      verifyStreamEventCountMax: READ_SIDE_LIMITS.verifyStreamEventCountMax,
+      onRebuildError: (error) => logger.error('read_side_rebuild_failed', { error: String(error) }),
+    }),
+  ];
+  const stop = async (): Promise<void> => {
+    await readSide.stop();
+    await store.close();
+  };
+  return { readSide, routes, stop };
+};

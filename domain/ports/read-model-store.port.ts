@@ -1,0 +1,55 @@
+import type { JsonObject } from './event-store.port';
+
+/**
+ * The read-model store port: query-shaped JSON documents in named collections, written only by
+ * the projection runner. Every write goes through commit(), which applies a batch of document
+ * changes and moves a checkpoint in one transaction, so a crash never separates the two.
+ */
+
+/** A query value is always a literal: the port has no way to express an operator. */
+export type FieldValue = string | number | boolean;
+
+/** A collection and the field lists it is queried and sorted by (one index per list). */
+export type CollectionSpec = { name: string; indexes: readonly (readonly string[])[] };
+
+export type DocumentChange =
+  | { kind: 'put'; collection: string; id: string; document: JsonObject }
+  | { kind: 'delete'; collection: string; id: string };
+
+/** How far a projection has applied the global log, and the log time of that event. */
+export type Checkpoint = { name: string; position: bigint; occurredAt: string };
+
+export type DocumentQuery = {
+  /** Equality on top-level fields. */
+  where: Readonly<Record<string, FieldValue>>;
+  /** Optional half-open range on one top-level field: from ≤ value < to. */
+  range: { field: string; from: FieldValue | null; to: FieldValue | null } | null;
+  /** Ties are broken by document id in the same direction, so pages never overlap. */
+  orderBy: { field: string; direction: 'asc' | 'desc' };
+  offset: number;
+  limit: number;
+};
+
+export type FoundDocuments = { documents: JsonObject[]; totalCount: number };
+
+export interface ReadModelStore {
+  /** Creates the collection and its indexes if missing; idempotent. */
+  ensureCollection(spec: CollectionSpec): Promise<void>;
+  /** Drops the collection and its documents; a missing collection is not an error. */
+  dropCollection(name: string): Promise<void>;
+  /** The document with this id, or null. */
+  get(collection: string, id: string): Promise<JsonObject | null>;
+  /** A page of matching documents and how many match in all. */
+  find(collection: string, query: DocumentQuery): Promise<FoundDocuments>;
+  /** Applies the changes in order and, when given, saves the checkpoint: all or nothing. */
+  commit(changes: readonly DocumentChange[], checkpoint: Checkpoint | null): Promise<void>;
+  /** The checkpoint saved under name, or null. */
+  readCheckpoint(name: string): Promise<Checkpoint | null>;
+  /** Forgets a checkpoint (a dropped generation's). */
+  deleteCheckpoint(name: string): Promise<void>;
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+}
+
+/** Collection and field names are code-defined identifiers, never request input. */
+export const IDENTIFIER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;

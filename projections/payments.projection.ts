@@ -1,0 +1,59 @@
+import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
+import { paymentAggregate, paymentView, type PaymentEvent, type PaymentState } from '../domain/payment/payment.decider';
+import { alreadyApplied, asJson, positionKeyOf, streamIdOf, type Projection, type ProjectionContext } from './projection';
+
+/**
+ * payments: one document per payment, filterable by merchant, status, channel and creation time;
+ * refunds: one document per refund of a payment (id `<paymentId>:<refundId>`, since refund ids
+ * are chosen per payment), refreshed whenever a refund event touches it.
+ */
+export const PAYMENTS = 'payments';
+export const REFUNDS = 'refunds';
+
+const REFUND_EVENTS = new Set(['RefundRequested', 'RefundSucceeded', 'RefundFailed']);
+
+const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
+  const paymentId = streamIdOf(event.stream, 'payment');
+  if (paymentId === null) return;
+  const document = await context.get(PAYMENTS, paymentId);
+  if (alreadyApplied(document, event)) return;
+  const previous = (document?.['state'] as unknown as PaymentState | undefined) ?? paymentAggregate.initialState;
+  const state = paymentAggregate.evolve(previous, { type: event.type, data: event.data } as PaymentEvent);
+  const domainView = paymentView(state);
+  if (state.status === 'none' || domainView === null) return;
+  const positionKey = positionKeyOf(event.position);
+  const view = asJson({ ...domainView, position: event.position.toString(), updatedAt: event.metadata.occurredAt });
+  context.put(PAYMENTS, paymentId, {
+    view,
+    state: asJson(state),
+    positionKey,
+    merchantId: state.merchantId,
+    status: state.status,
+    channel: state.channel,
+    createdAt: state.createdAt,
+  });
+  const refundId = event.data['refundId'];
+  if (REFUND_EVENTS.has(event.type) && typeof refundId === 'string') {
+    const refund = domainView.refunds.find((candidate) => candidate.refundId === refundId);
+    if (refund !== undefined) {
+      const refundView = asJson({ ...refund, paymentId, merchantId: state.merchantId, currency: state.currency });
+      const stored: JsonObject = { view: refundView, positionKey, paymentId, merchantId: state.merchantId, requestedAt: refund.requestedAt };
+      context.put(REFUNDS, `${paymentId}:${refundId}`, stored);
+    }
+  }
+  if (previous.status !== state.status || REFUND_EVENTS.has(event.type)) {
+    context.announce({ stream: event.stream, position: event.position, kind: 'payment', view });
+  }
+};
+
+export const paymentsProjection: Projection = {
+  name: 'payments',
+  collections: [
+    {
+      name: PAYMENTS,
+      indexes: [['createdAt'], ['merchantId', 'createdAt'], ['status', 'createdAt'], ['channel', 'createdAt'], ['merchantId', 'status', 'createdAt']],
+    },
+    { name: REFUNDS, indexes: [['paymentId', 'requestedAt']] },
+  ],
+  apply,
+};

@@ -1,0 +1,47 @@
+import type { JsonObject, JsonValue, RecordedEvent } from '../domain/ports/event-store.port';
+import type { CollectionSpec } from '../domain/ports/read-model-store.port';
+
+/**
+ * A projection folds events of the global log into documents. Every document it writes has the
+ * shape { view, positionKey, ...index fields }: `view` is what the API returns, positionKey is the
+ * position of the last event folded in (zero-padded, so text order is log order), and the index
+ * fields are the ones its collections declare. Handlers skip events at or below a document's
+ * positionKey, so applying the same event twice leaves the same document.
+ */
+export type ProjectionContext = {
+  /** The document as of the events applied so far, including this batch's uncommitted writes. */
+  get(collection: string, id: string): Promise<JsonObject | null>;
+  put(collection: string, id: string, document: JsonObject): void;
+  /** A change live watchers (SSE) may be waiting for; delivered only after the commit. */
+  announce(change: WatchedChange): void;
+};
+
+/** What an SSE watcher of a payment, transfer or account receives. */
+export type WatchedChange = { stream: string; position: bigint; kind: string; view: JsonObject };
+
+export type Projection = {
+  readonly name: string;
+  /** Logical collection names and their indexes; the runner maps them to a generation. */
+  readonly collections: readonly CollectionSpec[];
+  readonly apply: (event: RecordedEvent, context: ProjectionContext) => Promise<void>;
+};
+
+const POSITION_DIGITS = 20; // 2^64 has 20 decimal digits.
+
+export const positionKeyOf = (position: bigint): string => position.toString().padStart(POSITION_DIGITS, '0');
+
+/** True when the document already includes this event (a replayed delivery). */
+export const alreadyApplied = (document: JsonObject | null, event: RecordedEvent): boolean =>
+  document !== null && typeof document['positionKey'] === 'string' && document['positionKey'] >= positionKeyOf(event.position);
+
+/** The id after `<category>-`; streams are `<category>-<id>`. */
+export const streamIdOf = (stream: string, category: string): string | null =>
+  stream.startsWith(`${category}-`) ? stream.slice(category.length + 1) : null;
+
+/** Values of read-model documents are JSON: the domain's views are plain data, so this only retypes. */
+export const asJson = (value: unknown): JsonObject => value as JsonObject;
+
+export const viewOf = (document: JsonObject): JsonObject => {
+  const view: JsonValue | undefined = document['view'];
+  return typeof view === 'object' && view !== null && !Array.isArray(view) ? view : {};
+};

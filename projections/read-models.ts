@@ -1,0 +1,26 @@
+import { accountsProjection } from './accounts.projection';
+import { auditTrailProjection } from './audit-trail.projection';
+import { paymentsProjection } from './payments.projection';
+import type { Projection } from './projection';
+import { trafficProjection } from './traffic.projection';
+import { transfersProjection } from './transfers.projection';
+
+/**
+ * Every read model, folded by one runner per generation. Bump READ_MODELS_VERSION whenever a
+ * projection changes what it writes: at start the service then rebuilds a new generation beside
+ * the live one and switches to it once caught up. Accounts come first: transfers read them.
+ */
+export const READ_MODELS_VERSION = 1;
+
+export const READ_MODELS: readonly Projection[] = [
+  accountsProjection,
+  transfersProjection,
+  paymentsProjection,
+  trafficProjection,
+  auditTrailProjection,
+];
+
+/** The physical name of a logical collection in a generation, e.g. payments_g3. */
+export const collectionIn = (logical: string, generation: number): string => `${logical}_g${generation}`;
+
+export const checkpointOf = (generation: number): string => `read_models_g${generation}`;

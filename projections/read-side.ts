@@ -1,0 +1,186 @@
+import type { EventStore } from '../domain/ports/event-store.port';
+import type { ReadModelStore } from '../domain/ports/read-model-store.port';
+import { createChangeFeed, type ChangeFeed } from './change-feed';
+import { createGenerationRegistry, type GenerationRecord } from './generations';
+import { createProjectionRunner, type ProjectionRunner } from './projection-runner';
+import { createPositionWaiters } from './position-waiters';
+import { checkpointOf, collectionIn, READ_MODELS, READ_MODELS_VERSION } from './read-models';
+
+/**
+ * The read side of one process: keeps the active generation's runner following the log, answers
+ * "has it passed position P?" and "how far behind is it?", rebuilds generations and switches over
+ * without stopping queries, and notices a switch made by another process (the CLI).
+ */
+export type ReadSideLimits = {
+  batchEventCountMax: number;
+  waiterCountMax: number;
+  watcherCountMax: number;
+  lagEventCountMax: number;
+  switchPollMs: number;
+};
+
+export type ReadSideOptions = {
+  eventStore: EventStore;
+  store: ReadModelStore;
+  limits: ReadSideLimits;
+  nowMs: () => number;
+  /** A live runner failed (it stops; lag then grows): log it loudly. */
+  onError: (error: unknown) => void;
+};
+
+export type Lag = { eventsBehind: number; msBehind: number; appliedPosition: string | null; headPosition: string | null };
+export type RebuildLimit = { untilPosition: bigint | null; untilTime: string | null };
+export type RebuildSummary = { generation: number; switched: boolean; events: number; seconds: number; eventsPerSecond: number };
+
+export class RebuildInProgressError extends Error {
+  override readonly name = 'RebuildInProgressError';
+}
+
+export type ReadSide = ReturnType<typeof createReadSide>;
+
+export const createReadSide = (options: ReadSideOptions) => {
+  const { store, eventStore, limits } = options;
+  const registry = createGenerationRegistry(store);
+  const feed: ChangeFeed = createChangeFeed(limits.watcherCountMax);
+  const waiters = createPositionWaiters(limits.waiterCountMax);
+  let live: { record: GenerationRecord; runner: ProjectionRunner; done: Promise<void> } | null = null;
+  let rebuilding = false;
+  let pollTimer: NodeJS.Timeout | null = null;
+  let registryReady: Promise<void> | null = null;
+  const ready = (): Promise<void> => (registryReady ??= registry.ensure());
+
+  const runnerFor = (generation: number, isLive: boolean): ProjectionRunner =>
+    createProjectionRunner({
+      eventStore,
+      store,
+      projections: READ_MODELS,
+      collectionName: (logical) => collectionIn(logical, generation),
+      checkpointName: checkpointOf(generation),
+      batchEventCountMax: limits.batchEventCountMax,
+      onCommitted: isLive
+        ? (position, changes) => {
+            waiters.passed(position);
+            feed.publish(changes);
+          }
+        : () => undefined,
+    });
+
+  const runLive = async (record: GenerationRecord): Promise<void> => {
+    const runner = runnerFor(record.generation, true);
+    await runner.load();
+    const done = (async () => {
+      await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
+      await runner.follow();
+    })().catch(options.onError);
+    live = { record, runner, done };
+  };
+
+  const switchLive = async (record: GenerationRecord): Promise<void> => {
+    const previous = live;
+    if (previous !== null) {
+      await previous.runner.stop();
+      await previous.done;
+    }
+    await runLive(record);
+    if (previous !== null && previous.record.generation !== record.generation) await registry.drop(previous.record);
+  };
+
+  const pollForSwitch = async (): Promise<void> => {
+    const active = await registry.active();
+    if (active === null || live === null || active === live.record.generation) return;
+    const record = await registry.read(active);
+    if (record !== null) await switchLive(record);
+  };
+
+  const rebuild = async (limit: RebuildLimit, onProgress: (eventCount: number, position: bigint | null) => void): Promise<RebuildSummary> => {
+    if (rebuilding) throw new RebuildInProgressError('a rebuild is already running in this process');
+    rebuilding = true;
+    try {
+      await ready();
+      const startedMs = options.nowMs();
+      const pointInTime = limit.untilPosition !== null || limit.untilTime !== null;
+      const record = await registry.create({
+        version: READ_MODELS_VERSION,
+        untilPosition: limit.untilPosition?.toString() ?? null,
+        untilTime: limit.untilTime,
+        createdAt: new Date(startedMs).toISOString(),
+      });
+      const runner = runnerFor(record.generation, false);
+      await runner.load();
+      const events = await runner.catchUp(limit, onProgress);
+      if (pointInTime) {
+        await registry.mark(record, 'snapshot');
+      } else {
+        const activeGeneration = await registry.active();
+        const previous = activeGeneration === null ? null : await registry.read(activeGeneration);
+        await registry.switchTo(record, previous, new Date(options.nowMs()).toISOString());
+        if (live !== null) await switchLive({ ...record, status: 'live' });
+      }
+      const seconds = Math.max(options.nowMs() - startedMs, 1) / 1000;
+      return { generation: record.generation, switched: !pointInTime, events, seconds, eventsPerSecond: Math.round(events / seconds) };
+    } finally {
+      rebuilding = false;
+    }
+  };
+
+  return {
+    store,
+    /** Loads or creates the active generation, drops retired ones and starts following. */
+    start: async (): Promise<void> => {
+      await ready();
+      let active = await registry.active();
+      if (active === null) {
+        const record = await registry.create({ version: READ_MODELS_VERSION, untilPosition: null, untilTime: null, createdAt: new Date(options.nowMs()).toISOString() });
+        await registry.switchTo(record, null, new Date(options.nowMs()).toISOString());
+        active = record.generation;
+      }
+      const record = await registry.read(active);
+      if (record === null) throw new Error(`read side: active generation ${active} has no record`);
+      for (const retired of (await registry.list()).filter((candidate) => candidate.status === 'retired')) await registry.drop(retired);
+      await runLive(record);
+      if (record.version !== READ_MODELS_VERSION) void rebuild({ untilPosition: null, untilTime: null }, () => undefined).catch(options.onError);
+      pollTimer = setInterval(() => void pollForSwitch().catch(options.onError), limits.switchPollMs);
+      pollTimer.unref();
+    },
+    stop: async (): Promise<void> => {
+      if (pollTimer !== null) clearInterval(pollTimer);
+      waiters.cancelAll();
+      if (live === null) return;
+      await live.runner.stop();
+      await live.done;
+      live = null;
+    },
+    /** The generation queries read (0 before start). */
+    activeGeneration: (): number => live?.record.generation ?? 0,
+    generations: async () => {
+      await ready();
+      return registry.list();
+    },
+    generation: async (generation: number) => {
+      await ready();
+      return registry.read(generation);
+    },
+    /** Where a generation's runner stands (for status without a live runner: the CLI). */
+    checkpointOf: (generation: number) => store.readCheckpoint(checkpointOf(generation)),
+    appliedPosition: (): bigint | null => live?.runner.position() ?? null,
+    /** True once the live runner has applied `position`; false after timeoutMs. */
+    waitForPosition: (position: bigint, timeoutMs: number): Promise<boolean> => {
+      const applied = live?.runner.position() ?? null;
+      if (applied !== null && applied >= position) return Promise.resolve(true);
+      return waiters.wait(position, timeoutMs);
+    },
+    lag: async (): Promise<Lag> => {
+      const applied = live?.runner.position() ?? null;
+      const head = await eventStore.headPosition();
+      const positions = { appliedPosition: applied?.toString() ?? null, headPosition: head?.toString() ?? null };
+      if (head === null || (applied !== null && applied >= head)) return { eventsBehind: 0, msBehind: 0, ...positions };
+      const behind = await eventStore.readAll({ afterPosition: applied, eventCountMax: limits.lagEventCountMax });
+      const oldest = behind[0];
+      const msBehind = oldest === undefined ? 0 : Math.max(0, options.nowMs() - Date.parse(oldest.metadata.occurredAt));
+      return { eventsBehind: behind.length, msBehind, ...positions };
+    },
+    rebuild,
+    rebuilding: (): boolean => rebuilding,
+    watch: feed.watch,
+  };
+};
