@@ -3,7 +3,7 @@ const IO_PACKAGES = '^(better-sqlite3|@eventstore/db-client|mongodb|nats|koa|@ko
 module.exports = {
   forbidden: [
     { name: 'domain-is-pure', severity: 'error', comment: 'domain/ imports nothing outside domain/ and no I/O package',
-      from: { path: '^domain/' }, to: { pathNot: '^(domain/|node_modules/uuid/)', dependencyTypesNot: ['core'] } },
+      from: { path: '^domain/' }, to: { pathNot: '^domain/|(^|/)node_modules/uuid/', dependencyTypesNot: ['core'] } },
     { name: 'domain-no-io-core', severity: 'error', from: { path: '^domain/' }, to: { path: IO_PACKAGES } },
     { name: 'adapters-not-across', severity: 'error', comment: 'an adapter never imports another technology\'s adapter',
       from: { path: '^adapters/([^/]+)/' }, to: { path: '^adapters/([^/]+)/', pathNot: ['^adapters/$1/', '^adapters/sqlite/'] } },
