@@ -12,7 +12,9 @@
  * finish what was started instead of repeating it.
  */
 import { channelErrorCodes, domainErrorCodes } from './domain-error-codes';
+import { paymentChannelErrorCodes } from './channel-error-codes';
 import { readSideErrorCodes } from './read-side-error-codes';
+import { sagaErrorCodes } from './saga-error-codes';
 
 export type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -67,6 +69,8 @@ export const errorCodes = {
   ...domainErrorCodes,
   ...channelErrorCodes,
   ...readSideErrorCodes,
+  ...sagaErrorCodes,
+  ...paymentChannelErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

@@ -2,24 +2,30 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { collectDefaultMetrics } from 'prom-client';
 import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
+import { loadChannelConfig } from './channel-config';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
+import { loadMessagingConfig, type MessagingConfig } from './messaging-config';
 import { registerReadSideCommands } from './read-side-cli';
+import { registerChannelCommands } from './reconcile-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
 import { startService } from './service';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
-const configOrExit = (): Config => {
+/** Every variable is checked before anything starts: a bad one exits 2 with its name. */
+const validatedOrExit = <T>(load: () => T): T => {
   try {
-    return loadConfig(process.env);
+    return load();
   } catch (error: unknown) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`configuration error: ${error.message}\n`);
     process.exit(2);
   }
 };
+
+const configOrExit = (): Config => validatedOrExit(() => loadConfig(process.env));
 
 const positiveInteger = (value: string): number => {
   const parsed = Number(value);
@@ -33,12 +39,16 @@ const print = (value: unknown): void => {
 
 const serve = async (): Promise<void> => {
   const config = configOrExit();
+  const messagingConfig: MessagingConfig = validatedOrExit(() => loadMessagingConfig(process.env));
+  validatedOrExit(() => loadChannelConfig(process.env));
   const logger = createLogger(config.logLevel);
   collectDefaultMetrics();
-  const service = await startService(config, logger);
+  const service = await startService(config, messagingConfig, logger);
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
+    readModels: config.mongodbUrl === null ? 'sqlite' : 'mongodb',
+    bus: messagingConfig.nats === null ? 'in-process' : 'nats jetstream',
     adminCredentialFile: service.adminKeyFile ?? 'none: LEDGER_ADMIN_API_KEY is set',
   });
   for (const signal of SHUTDOWN_SIGNALS) {
@@ -104,6 +114,8 @@ sandbox
   .action(async (paymentId: string, refundId: string, options: { url?: string; fail?: boolean }) => {
     print(await sandboxRefund(configOrExit(), paymentId, refundId, options));
   });
+
+registerChannelCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

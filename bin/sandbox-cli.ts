@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signSandboxCallback, type SandboxCallbackBody } from '../adapters/channels/sandbox.channel';
+import { appendSandboxJournal } from '../adapters/channels/sandbox.journal';
 import { ADMIN_KEY_FILE_NAME } from '../adapters/clients/bootstrap-admin';
 import type { Config } from './config';
 import { sandboxSecret } from './secrets';
@@ -48,6 +49,8 @@ export const sandboxPay = async (
   const payment = await fetchPayment(serviceUrl(config, options.url), config, paymentId);
   const amountMinor = options.amountMinor ?? payment.amountMinor;
   const currency = options.currency ?? payment.currency;
+  // The channel took the money whatever the service answers: its statement will say so.
+  appendSandboxJournal(config.dataDir, { paymentId, channelTransactionId, status: 'succeeded', amountMinor, currency, occurredAt: new Date().toISOString() });
   return postSandboxCallback(config, options.url, { event: 'payment.succeeded', paymentId, channelTransactionId, amountMinor, currency });
 };
 

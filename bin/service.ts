@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
-import { createSandboxChannelVerifier } from '../adapters/channels/sandbox.channel';
 import { createSqliteCheckpointStore } from '../adapters/checkpoints/sqlite.checkpoint-store';
 import { ensureBootstrapAdmin } from '../adapters/clients/bootstrap-admin';
 import { createSqliteClientStore } from '../adapters/clients/sqlite.client-store';
@@ -14,13 +13,18 @@ import { accountRoutes } from '../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
 import type { LedgerServices } from '../api/routes/ledger-services';
 import { paymentRoutes } from '../api/routes/payments.route';
+import { reconciliationRoutes } from '../api/routes/reconciliations.route';
 import { trafficRoutes } from '../api/routes/traffic.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createTransferProcess } from '../domain/transfer/transfer.process';
 import { createTransferSupervisor } from '../sagas/transfer-supervisor';
+import { loadChannelConfig } from './channel-config';
+import { startChannels } from './channels';
 import type { Config } from './config';
 import { openEventStore } from './event-store';
+import { startMessaging } from './messaging';
+import type { MessagingConfig } from './messaging-config';
 import { startReadSide } from './read-side';
 import { sandboxSecret } from './secrets';
 
@@ -40,7 +44,7 @@ export const SERVICE_LIMITS = {
 export type RunningService = { server: Server; adminKeyFile: string | null; stop: () => Promise<void> };
 
 /** The composition root: config → adapters → actors → API and supervisor. */
-export const startService = async (config: Config, logger: Logger): Promise<RunningService> => {
+export const startService = async (config: Config, messagingConfig: MessagingConfig, logger: Logger): Promise<RunningService> => {
   const bootId = uuidv7();
   const eventStore = openEventStore(config);
   const database = openSqliteDatabase(join(config.dataDir, 'service.sqlite'));
@@ -74,11 +78,31 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   });
   await supervisor.start();
   const readSide = await startReadSide({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl }, eventStore, logger);
+  const channels = startChannels({
+    channelConfig: loadChannelConfig(process.env),
+    sandboxSecret: sandboxSecret(config.dataDir, config.sandboxCallbackSecret),
+    serviceUrl: `http://${config.host}:${config.port}`,
+    database,
+    eventStore,
+    runtime,
+    logger,
+    nowMs: Date.now,
+  });
+  const messaging = await startMessaging({
+    store: eventStore,
+    runtime,
+    transfers,
+    checkpoints,
+    gateways: [...channels.services.gateways.values()],
+    plans: messagingConfig.plans,
+    nats: messagingConfig.nats,
+    logger,
+  });
 
   const services: LedgerServices = {
     runtime,
     transfers,
-    channelVerifiers: [createSandboxChannelVerifier({ secrets: [sandboxSecret(config.dataDir, config.sandboxCallbackSecret)] })],
+    channelVerifiers: channels.verifiers,
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
   };
@@ -88,7 +112,16 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     idempotencyStore,
     bootId,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
-    routes: [accountRoutes(services), transferRoutes(services), paymentRoutes(services), trafficRoutes(services), channelCallbackRoutes(services), ...readSide.routes],
+    routes: [
+      accountRoutes(services),
+      transferRoutes(services),
+      paymentRoutes(services, channels.services),
+      trafficRoutes(services),
+      channelCallbackRoutes(services, channels.services),
+      reconciliationRoutes(channels.services),
+      ...readSide.routes,
+      ...messaging.routes,
+    ],
   });
   const stopPurge = startIdempotencyPurge({
     store: idempotencyStore,
@@ -105,6 +138,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   const stop = async (): Promise<void> => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     stopPurge();
+    await messaging.stop();
+    channels.stop();
     await supervisor.stop();
     await readSide.stop();
     await runtime.close();

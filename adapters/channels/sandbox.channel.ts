@@ -1,8 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Ajv, { type JSONSchemaType } from 'ajv';
 import addFormats from 'ajv-formats';
 import { knownCurrencies } from '../../domain/money';
 import type { ChannelCallbackVerifier, ChannelNotification } from '../../domain/ports/channel-callback.port';
+import { STALE, isWithinWindow, refuse } from './callback-window';
+import { matchesAnySecret, parseSignatureHeader, signTimestampedHmac } from './timestamped-hmac';
 
 /**
  * The sandbox channel's callbacks, signed like Stripe's webhooks: header
@@ -10,10 +11,6 @@ import type { ChannelCallbackVerifier, ChannelNotification } from '../../domain/
  * Several v1 values may be sent while a secret rotates; one matching is enough.
  */
 export const SANDBOX_SIGNATURE_HEADER = 'sandbox-signature';
-export const SIGNATURE_TOLERANCE_MS = 5 * 60 * 1000;
-/** A timestamp this far in the future is still accepted: the channel's clock may run ahead. */
-export const SIGNATURE_SKEW_MS = 60 * 1000;
-const SIGNATURE_HEADER_CHARS_MAX = 1024;
 
 export type SandboxCallbackBody =
   | { event: 'payment.succeeded'; paymentId: string; channelTransactionId: string; amountMinor: number; currency: string }
@@ -46,23 +43,9 @@ const ajv = new Ajv({ strict: true });
 addFormats(ajv);
 const validateBody = ajv.compile(bodySchema);
 
-const hmacHex = (secret: string, timestampSeconds: string, rawBody: Buffer): string =>
-  createHmac('sha256', secret).update(`${timestampSeconds}.`).update(rawBody).digest('hex');
-
 /** The header value a sandbox channel sends with `rawBody` at `nowMs`. */
-export const signSandboxCallback = (secret: string, rawBody: Buffer, nowMs: number): string => {
-  const timestampSeconds = Math.floor(nowMs / 1000).toString();
-  return `t=${timestampSeconds},v1=${hmacHex(secret, timestampSeconds, rawBody)}`;
-};
-
-const parseSignatureHeader = (header: string): { timestampSeconds: string; signatures: string[] } | null => {
-  if (header.length > SIGNATURE_HEADER_CHARS_MAX) return null;
-  const parts = header.split(',').map((part) => part.trim().split('='));
-  const timestampSeconds = parts.find(([name]) => name === 't')?.[1];
-  const signatures = parts.filter(([name, value]) => name === 'v1' && value !== undefined && /^[0-9a-f]{64}$/.test(value)).map(([, value]) => value ?? '');
-  if (timestampSeconds === undefined || !/^\d{1,12}$/.test(timestampSeconds) || signatures.length === 0) return null;
-  return { timestampSeconds, signatures };
-};
+export const signSandboxCallback = (secret: string, rawBody: Buffer, nowMs: number): string =>
+  signTimestampedHmac(secret, rawBody, nowMs);
 
 const toNotification = (body: SandboxCallbackBody): ChannelNotification => {
   switch (body.event) {
@@ -81,29 +64,23 @@ const toNotification = (body: SandboxCallbackBody): ChannelNotification => {
 
 export const createSandboxChannelVerifier = (options: { secrets: readonly string[] }): ChannelCallbackVerifier => ({
   channel: 'sandbox',
+  acknowledge: null,
   verify(rawBody, headers, nowMs) {
     const parsed = parseSignatureHeader(headers[SANDBOX_SIGNATURE_HEADER] ?? '');
-    if (parsed === null) return { ok: false, refusal: 'invalid_signature', detail: 'missing or malformed Sandbox-Signature header' };
-    const signedAtMs = Number(parsed.timestampSeconds) * 1000;
-    if (nowMs - signedAtMs > SIGNATURE_TOLERANCE_MS || signedAtMs - nowMs > SIGNATURE_SKEW_MS) {
-      return { ok: false, refusal: 'stale_signature', detail: 'timestamp outside the accepted window' };
-    }
-    const presented = parsed.signatures.map((hex) => Buffer.from(hex, 'hex'));
-    const matches = options.secrets.some((secret) => {
-      const expected = Buffer.from(hmacHex(secret, parsed.timestampSeconds, rawBody), 'hex');
-      return presented.some((signature) => timingSafeEqual(signature, expected));
-    });
-    if (!matches) return { ok: false, refusal: 'invalid_signature', detail: 'no signature matches' };
+    if (parsed === null) return refuse('invalid_signature', 'missing or malformed Sandbox-Signature header');
+    if (!isWithinWindow(Number(parsed.timestampSeconds) * 1000, nowMs)) return STALE;
+    if (!matchesAnySecret(parsed, options.secrets, rawBody)) return refuse('invalid_signature', 'no signature matches');
     let body: unknown;
     try {
       body = JSON.parse(rawBody.toString('utf8'));
     } catch {
-      return { ok: false, refusal: 'malformed_callback', detail: 'callback body is not valid JSON' };
+      return refuse('malformed_callback', 'callback body is not valid JSON');
     }
     if (!validateBody(body)) {
       const first = validateBody.errors?.[0];
-      return { ok: false, refusal: 'malformed_callback', detail: `callback body${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}` };
+      return refuse('malformed_callback', `callback body${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`);
     }
-    return { ok: true, notification: toNotification(body) };
+    // The signature is unique per body and second: a second delivery of the same bytes is a replay.
+    return { ok: true, notification: toNotification(body), replayKey: `${parsed.timestampSeconds}:${parsed.signatures.join(':')}` };
   },
 });

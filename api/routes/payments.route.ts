@@ -10,6 +10,7 @@ import { validateBody, validateParams } from '../middleware/validate';
 import { amountMinorSchema, currencySchema, descriptionSchema, idSchema, instantSchema } from '../schemas/common.schema';
 import { visibleAccount } from './accounts.route';
 import { positionJson, type LedgerServices } from './ledger-services';
+import { registerPayerRoutes, type ChannelServices } from './payment-payer.route';
 import { sendRejection } from './rejection';
 
 type CreatePaymentBody = {
@@ -59,7 +60,7 @@ const paymentParamsSchema: JSONSchemaType<{ paymentId: string }> = {
 type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
 
 export const paymentRoutes =
-  (services: LedgerServices): RouteRegistrar =>
+  (services: LedgerServices, channels?: ChannelServices): RouteRegistrar =>
   (kit: RouteKit) => {
     const create = validateBody(createPaymentSchema);
     const refund = validateBody(refundSchema);
@@ -78,6 +79,8 @@ export const paymentRoutes =
       }
       return found;
     };
+
+    const payer = channels === undefined ? null : registerPayerRoutes(kit, services, channels, { params, writers, visiblePayment });
 
     const run = async (ctx: Ctx, paymentId: string, command: PaymentCommand, createdStatus: 200 | 201) => {
       const context = commandContext(ctx, services.nowMs());
@@ -107,6 +110,11 @@ export const paymentRoutes =
       const data = { ...terms, paymentId, merchantId, expiresAt, now: new Date(nowMs).toISOString() };
       ctx.set('Location', `/v1/payments/${paymentId}`);
       await run(ctx, paymentId, { type: 'CreatePayment', data }, 201);
+      const created = await services.runtime.read(paymentAggregate, paymentId);
+      if (ctx.status >= 300 || created.state.status !== 'pending') return; // No order to pay.
+      if (payer === null) return;
+      const { result: _result, ...payerSide } = await payer.payerSide(created.state);
+      sendOk(ctx, { ...(ctx.body as { data: object }).data, ...payerSide }, ctx.status);
     });
 
     kit.router.get('/payments/:paymentId', params, async (ctx) => {

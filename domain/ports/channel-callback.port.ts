@@ -16,6 +16,18 @@ export type ChannelNotification =
 
 export type CallbackRefusal = 'invalid_signature' | 'stale_signature' | 'malformed_callback';
 
+export type VerifyResult =
+  | {
+      ok: true;
+      notification: ChannelNotification;
+      /** The delivery's nonce / notify id: seen again within the retention, it is a replay. */
+      replayKey: string;
+    }
+  | { ok: false; refusal: CallbackRefusal; detail: string };
+
+/** The channel's own answer body; callers keep the HTTP status. */
+export type ChannelAcknowledgement = { contentType: string; body: string };
+
 /** Verifies a channel's callback over the exact bytes received and parses it. */
 export interface ChannelCallbackVerifier {
   /** The channel's name in routes and payments, e.g. 'sandbox'. */
@@ -25,5 +37,20 @@ export interface ChannelCallbackVerifier {
     rawBody: Buffer,
     headers: Readonly<Record<string, string | undefined>>,
     nowMs: number,
-  ): { ok: true; notification: ChannelNotification } | { ok: false; refusal: CallbackRefusal; detail: string };
+  ): VerifyResult;
+  /** The channel's acknowledgement format; null: the API's JSON envelope (sandbox). */
+  readonly acknowledge: ((accepted: boolean, message: string) => ChannelAcknowledgement) | null;
+}
+
+/**
+ * Durable memory of delivered replay keys (nonce / notify id) per channel, kept at least for the
+ * signature window so that a captured callback replayed within it is recognised.
+ */
+export interface CallbackReplayGuard {
+  /** True when this key was remembered before and not yet purged. */
+  seen(channel: string, replayKey: string): Promise<boolean>;
+  /** Remembers the key (idempotent); called once the callback was applied. */
+  remember(channel: string, replayKey: string, nowMs: number): Promise<void>;
+  /** Forgets keys remembered before `beforeMs`; returns how many. */
+  purgeOlderThan(beforeMs: number): Promise<number>;
 }

@@ -49,7 +49,7 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
 
   it('refuses forged, stale and malformed callbacks without touching the payment', async () => {
     const { paymentId } = (await createPayment(app, 'order-4', 1000, app.keys.merchant)).body.data.payment;
-    const headBefore = await app.store.headPosition();
+    const streamBefore = await app.store.readStream(`payment-${paymentId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 100 });
     const forged = await app.callback(paid(paymentId, 1000), { secret: 'not-the-secret' });
     expect([forged.status, forged.body.code]).toEqual([401, 40102]);
     const stale = await app.callback(paid(paymentId, 1000), { ageMs: 6 * 60 * 1000 });
@@ -58,7 +58,11 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
     expect(malformed.status).toBe(400);
     const unsigned = await app.http().post('/v1/channels/sandbox/callbacks').send(paid(paymentId, 1000));
     expect(unsigned.status).toBe(401);
-    expect(await app.store.headPosition()).toBe(headBefore);
+    const streamAfter = await app.store.readStream(`payment-${paymentId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 100 });
+    expect(streamAfter).toHaveLength(streamBefore.length);
+    // Each refusal leaves an audit event (and a metric) instead.
+    const audits = (await app.store.readAll({ afterPosition: null, eventCountMax: 1000 })).filter((event) => event.type === 'ChannelCallbackRefused');
+    expect(audits.map((event) => event.data['refusal']).slice(-4)).toEqual(['invalid_signature', 'stale_signature', 'invalid_request', 'invalid_signature']);
     expect(app.logText()).not.toContain('not-the-secret');
   });
 

@@ -1,18 +1,31 @@
+import { createResilientGateway } from '../../../adapters/channels/resilient-gateway';
 import { createSandboxChannelVerifier, signSandboxCallback, type SandboxCallbackBody } from '../../../adapters/channels/sandbox.channel';
+import { createSandboxChannel, type SandboxChannel } from '../../../adapters/channels/sandbox.gateway';
+import { createSqlitePaymentTicketStore, createSqliteReplayGuard } from '../../../adapters/channels/sqlite.channel-stores';
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
+import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { accountRoutes } from '../../../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../../../api/routes/channel-callbacks.route';
+import type { ChannelServices } from '../../../api/routes/payment-payer.route';
 import { paymentRoutes } from '../../../api/routes/payments.route';
+import { reconciliationRoutes } from '../../../api/routes/reconciliations.route';
 import { trafficRoutes } from '../../../api/routes/traffic.route';
 import { transferRoutes } from '../../../api/routes/transfers.route';
+import type { ChannelCallbackVerifier } from '../../../domain/ports/channel-callback.port';
+import { recordChannelFact, systemContext } from '../../../domain/payment/channel-log.record';
 import type { EventStore } from '../../../domain/ports/event-store.port';
 import { createLedger } from '../../support/ledger-harness';
 import { bearer, createTestApp, type TestApp } from './test-app';
 
 export const SANDBOX_SECRET = 'sandbox-secret-for-tests';
+/** Test resilience: short timeouts and back-off so that failure paths run in milliseconds. */
+export const FAST_RESILIENCE = { timeoutMs: 500, retryCountMax: 3, backoffInitialMs: 1, backoffMaxMs: 5, breakerFailureCountMax: 5, breakerHalfOpenAfterMs: 60_000 };
 
 export type LedgerApp = TestApp & {
   store: EventStore;
+  channels: ChannelServices;
+  /** The in-process sandbox channel; its callbacks go to this app. */
+  sandbox: SandboxChannel;
   /** POST with the client's key and a fresh Idempotency-Key unless one is given. */
   post: (path: string, body: unknown, apiKey: string, idempotencyKey?: string) => ReturnType<ReturnType<TestApp['http']>['post']>;
   get: (path: string, apiKey: string) => ReturnType<ReturnType<TestApp['http']>['get']>;
@@ -23,22 +36,50 @@ export type LedgerApp = TestApp & {
 let keyCounter = 0;
 
 /** The full command API on a real SQLite event store (:memory:), with the sandbox channel. */
-export const createLedgerApp = async (options: { nowMs?: () => number; limits?: { bodyBytesMax?: number } } = {}): Promise<LedgerApp> => {
+export const createLedgerApp = async (
+  options: { nowMs?: () => number; limits?: { bodyBytesMax?: number }; verifiers?: readonly ChannelCallbackVerifier[] } = {},
+): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
   const ledger = createLedger(store);
   const nowMs = options.nowMs ?? Date.now;
+  const database = openSqliteDatabase(':memory:');
+  let deliverTo: TestApp | null = null;
+  const sandbox = createSandboxChannel({
+    secret: SANDBOX_SECRET,
+    nowMs,
+    deliver: async (raw, signature) => {
+      const response = await deliverTo?.http().post('/v1/channels/sandbox/callbacks').set('Content-Type', 'application/json').set('Sandbox-Signature', signature).send(raw.toString());
+      return response?.status ?? 0;
+    },
+  });
+  const record = (fact: Parameters<Parameters<typeof createResilientGateway>[2]>[0]) =>
+    recordChannelFact(ledger.runtime, fact.paymentId, { type: 'ChannelCallRecorded', data: fact }, systemContext('test', new Date(nowMs()).toISOString()));
+  const channels: ChannelServices = {
+    gateways: new Map([['sandbox', createResilientGateway(sandbox.gateway, FAST_RESILIENCE, record, nowMs)]]),
+    replayGuard: createSqliteReplayGuard(database),
+    tickets: createSqlitePaymentTicketStore(database),
+    eventStore: store,
+  };
   const services = {
     runtime: ledger.runtime,
     transfers: ledger.transfers,
-    channelVerifiers: [createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] })],
+    channelVerifiers: [createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] }), ...(options.verifiers ?? [])],
     paymentTtlMs: 15 * 60 * 1000,
     nowMs,
   };
-  const routes = [accountRoutes, transferRoutes, paymentRoutes, trafficRoutes, channelCallbackRoutes].map((route) => route(services));
+  const routes = [
+    ...[accountRoutes, transferRoutes, trafficRoutes].map((route) => route(services)),
+    paymentRoutes(services, channels),
+    channelCallbackRoutes(services, channels),
+    reconciliationRoutes(channels),
+  ];
   const app = await createTestApp({ routes, nowMs, ...(options.limits === undefined ? {} : { limits: options.limits }) });
+  deliverTo = app;
   return {
     ...app,
     store,
+    channels,
+    sandbox,
     post: (path, body, apiKey, idempotencyKey) => {
       keyCounter += 1;
       return app.http().post(path).set(bearer(apiKey)).set('Idempotency-Key', idempotencyKey ?? `key-${keyCounter}`).send(body as object);

@@ -1,0 +1,112 @@
+import { Subject, concatMap, filter, merge, type Subscription } from 'rxjs';
+import { assert } from '../../domain/assert';
+import type { JsonObject } from '../../domain/ports/event-store.port';
+import type { BusMessage, ConsumerOptions, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
+import { backoffDelayMs, subjectMatches } from './subject-match';
+
+/**
+ * The bus without NATS: rxjs subjects in this process. Like a JetStream stream it keeps the last
+ * `retainedMessageCountMax` messages (a durable consumer started later replays them), drops a
+ * repeated id within `duplicateWindowMs`, redelivers with back-off and dead-letters after
+ * `deliveryCountMax`. Nothing survives a restart, which is fine: the event log is the record.
+ */
+export type InProcessBusOptions = {
+  retainedMessageCountMax: number;
+  duplicateWindowMs: number;
+  deadLetterPrefix: string;
+  clock: () => number;
+};
+
+type Stored = { sequence: number; subject: string; id: string; payload: JsonObject };
+
+export const createInProcessBus = (options: InProcessBusOptions): MessageBus => {
+  assert(options.retainedMessageCountMax > 0, 'retainedMessageCountMax must be positive');
+  const retained: Stored[] = [];
+  const seenUntilMs = new Map<string, number>();
+  const published$ = new Subject<Stored>();
+  const ackedThrough = new Map<string, number>();
+  const running = new Set<Subscription>();
+  let sequence = 0;
+
+  const forgetExpiredIds = (nowMs: number): void => {
+    for (const [id, untilMs] of seenUntilMs) {
+      if (untilMs > nowMs) return; // Insertion order is expiry order.
+      seenUntilMs.delete(id);
+    }
+  };
+
+  const publish = (subject: string, id: string, payload: JsonObject): Promise<void> => {
+    const nowMs = options.clock();
+    forgetExpiredIds(nowMs);
+    if (seenUntilMs.has(id)) return Promise.resolve();
+    seenUntilMs.set(id, nowMs + options.duplicateWindowMs);
+    sequence += 1;
+    const stored = { sequence, subject, id, payload };
+    retained.push(stored);
+    if (retained.length > options.retainedMessageCountMax) retained.shift();
+    published$.next(stored);
+    return Promise.resolve();
+  };
+
+  const consume = (consumer: ConsumerOptions, handler: (message: BusMessage) => Promise<DeliveryOutcome>) => {
+    const wanted = (stored: Stored): boolean =>
+      stored.sequence > (ackedThrough.get(consumer.durableName) ?? 0) && consumer.subjects.some((subject) => subjectMatches(subject, stored.subject));
+    const redeliver$ = new Subject<{ stored: Stored; deliveryCount: number }>();
+    const timers = new Set<NodeJS.Timeout>();
+    let stopped = false;
+
+    const deliver = async (stored: Stored, deliveryCount: number): Promise<void> => {
+      if (stopped) return;
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await handler({ subject: stored.subject, id: stored.id, payload: stored.payload, deliveryCount });
+      } catch (error: unknown) {
+        outcome = { kind: 'retry', reason: String(error) };
+      }
+      if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          redeliver$.next({ stored, deliveryCount: deliveryCount + 1 });
+        }, backoffDelayMs(consumer.backoffMs, deliveryCount));
+        timers.add(timer);
+        return;
+      }
+      if (outcome.kind !== 'ack') {
+        const deadLetter = { subject: stored.subject, id: stored.id, reason: outcome.reason, deliveryCount, payload: stored.payload };
+        await publish(`${options.deadLetterPrefix}.${stored.subject}`, `dead:${stored.id}`, deadLetter);
+      }
+      ackedThrough.set(consumer.durableName, Math.max(ackedThrough.get(consumer.durableName) ?? 0, stored.sequence));
+    };
+
+    let inFlight: Promise<void> = Promise.resolve();
+    const fresh$ = merge(
+      retained.filter(wanted).map((stored) => ({ stored, deliveryCount: 1 })),
+      published$.pipe(filter(wanted), concatMap(async (stored) => ({ stored, deliveryCount: 1 }))),
+    );
+    const subscription = merge(fresh$, redeliver$)
+      .pipe(concatMap((next) => (inFlight = deliver(next.stored, next.deliveryCount))))
+      .subscribe();
+    running.add(subscription);
+    return Promise.resolve({
+      stop: async () => {
+        stopped = true;
+        for (const timer of timers) clearTimeout(timer);
+        subscription.unsubscribe();
+        running.delete(subscription);
+        await inFlight;
+      },
+    });
+  };
+
+  return {
+    publish,
+    consume,
+    deadLetterPrefix: options.deadLetterPrefix,
+    close: () => {
+      for (const subscription of running) subscription.unsubscribe();
+      running.clear();
+      published$.complete();
+      return Promise.resolve();
+    },
+  };
+};

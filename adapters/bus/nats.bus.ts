@@ -1,0 +1,172 @@
+import { AckPolicy, DeliverPolicy, JSONCodec, RetentionPolicy, StorageType, connect, nanos, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import type { BusMessage, ConsumerOptions, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
+import { BusUnavailableError } from '../../domain/ports/bus.port';
+import type { JsonObject } from '../../domain/ports/event-store.port';
+import { assert } from '../../domain/assert';
+import { backoffDelayMs } from './subject-match';
+
+/**
+ * The bus on NATS JetStream: one stream for ledger events and audit records, one for dead
+ * letters. Consumers are durable pull consumers with explicit ack; each fetch loop re-creates its
+ * stream and consumer when they vanished (server restarted with a wiped store), so the service
+ * rides through NATS outages without a restart.
+ */
+export type NatsBusOptions = {
+  servers: string;
+  streamName: string;
+  /** Subjects the main stream stores, e.g. ['ledger.events.>', 'ledger.audit.>']. */
+  subjects: readonly string[];
+  retention: 'limits' | 'interest' | 'workqueue';
+  maxAgeMs: number;
+  replicas: number;
+  duplicateWindowMs: number;
+  deadLetterPrefix: string;
+  fetchBatchMax: number;
+  /** How long one pull waits for messages (they are handled as they arrive); nats.js wants ≥ 1000. */
+  fetchExpiresMs: number;
+  /** Pause after a failed fetch or publish before trying again. */
+  retryPauseMs: number;
+  onWarning: (what: string, fields: Record<string, unknown>) => void;
+};
+
+const codec = JSONCodec<JsonObject>();
+const retentionPolicies = { limits: RetentionPolicy.Limits, interest: RetentionPolicy.Interest, workqueue: RetentionPolicy.Workqueue } as const;
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus> => {
+  assert(options.fetchExpiresMs >= 1000, 'fetchExpiresMs must be at least 1000');
+  const connection: NatsConnection = await connect({ servers: options.servers, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: options.retryPauseMs });
+  const jsm: JetStreamManager = await connection.jetstreamManager();
+  const js: JetStreamClient = connection.jetstream();
+  const deadStreamName = `${options.streamName}_DEAD`;
+
+  const ensureStream = async (name: string, subjects: readonly string[]): Promise<void> => {
+    const config = {
+      name,
+      subjects: [...subjects],
+      retention: retentionPolicies[options.retention],
+      storage: StorageType.File,
+      max_age: nanos(options.maxAgeMs),
+      num_replicas: options.replicas,
+      duplicate_window: nanos(options.duplicateWindowMs),
+    };
+    try {
+      await jsm.streams.info(name);
+      await jsm.streams.update(name, config);
+    } catch {
+      await jsm.streams.add(config);
+    }
+  };
+  const ensureStreams = async (): Promise<void> => {
+    await ensureStream(options.streamName, options.subjects);
+    await ensureStream(deadStreamName, [`${options.deadLetterPrefix}.>`]);
+  };
+  await ensureStreams();
+
+  const publishOnce = async (subject: string, id: string, payload: JsonObject): Promise<void> => {
+    await js.publish(subject, codec.encode(payload), { msgID: id });
+  };
+
+  /** A stream lost with the server's store is re-created once before the publish gives up. */
+  const publish = async (subject: string, id: string, payload: JsonObject): Promise<void> => {
+    try {
+      await publishOnce(subject, id, payload);
+    } catch (first: unknown) {
+      try {
+        await ensureStreams();
+        await publishOnce(subject, id, payload);
+      } catch (error: unknown) {
+        throw new BusUnavailableError(`publish to ${subject} failed: ${String(error)}`, { cause: first });
+      }
+    }
+  };
+
+  const stoppers = new Set<() => Promise<void>>();
+
+  const settle = async (consumer: ConsumerOptions, message: JsMsg, outcome: DeliveryOutcome, deliveryCount: number): Promise<void> => {
+    if (outcome.kind === 'ack') return message.ack();
+    if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax) return message.nak(backoffDelayMs(consumer.backoffMs, deliveryCount));
+    const deadLetter = { subject: message.subject, id: message.headers?.get('Nats-Msg-Id') ?? String(message.seq), reason: outcome.reason, deliveryCount };
+    await publish(`${options.deadLetterPrefix}.${message.subject}`, `dead:${deadLetter.id}`, { ...deadLetter, payload: codec.decode(message.data) });
+    message.term(outcome.reason);
+  };
+
+  const deliver = async (consumer: ConsumerOptions, message: JsMsg, handler: (message: BusMessage) => Promise<DeliveryOutcome>): Promise<void> => {
+    const deliveryCount = message.info.redeliveryCount;
+    let payload: JsonObject;
+    try {
+      payload = codec.decode(message.data);
+    } catch (error: unknown) {
+      return settle(consumer, message, { kind: 'dead_letter', reason: `undecodable: ${String(error)}` }, deliveryCount);
+    }
+    const id = message.headers?.get('Nats-Msg-Id') ?? String(message.seq);
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await handler({ subject: message.subject, id, payload, deliveryCount });
+    } catch (error: unknown) {
+      outcome = { kind: 'retry', reason: String(error) };
+    }
+    await settle(consumer, message, outcome, deliveryCount);
+  };
+
+  /** One fetch loop per subject filter (nats-server 2.9 takes one filter per consumer). */
+  const runLoop = (consumer: ConsumerOptions, subject: string, durable: string, handler: (message: BusMessage) => Promise<DeliveryOutcome>) => {
+    let stopped = false;
+    const streamName = subject.startsWith(`${options.deadLetterPrefix}.`) ? deadStreamName : options.streamName;
+    const ensureConsumer = async (): Promise<void> => {
+      await ensureStreams();
+      await jsm.consumers.add(streamName, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: subject,
+        ack_wait: nanos(consumer.ackWaitMs),
+        max_deliver: consumer.deliveryCountMax + 1,
+      });
+    };
+    const loop = (async () => {
+      let ready = false;
+      while (!stopped) {
+        try {
+          if (!ready) await ensureConsumer();
+          ready = true;
+          const pull = await js.consumers.get(streamName, durable);
+          const batch = await pull.fetch({ max_messages: options.fetchBatchMax, expires: options.fetchExpiresMs });
+          let count = 0;
+          for await (const message of batch) {
+            count += 1;
+            await deliver(consumer, message, handler);
+            if (stopped) break;
+          }
+          if (count === 0) await pull.info(); // Throws when the consumer vanished with the store.
+        } catch (error: unknown) {
+          ready = false;
+          if (!stopped) options.onWarning('bus_consumer_retry', { durable, error: String(error) });
+          if (!stopped) await pause(options.retryPauseMs);
+        }
+      }
+    })();
+    return async (): Promise<void> => {
+      stopped = true;
+      await loop;
+    };
+  };
+
+  return {
+    publish,
+    deadLetterPrefix: options.deadLetterPrefix,
+    consume: (consumer, handler) => {
+      const stops = consumer.subjects.map((subject, index) => runLoop(consumer, subject, `${consumer.durableName}_${index}`, handler));
+      const stop = async (): Promise<void> => {
+        stoppers.delete(stop);
+        await Promise.all(stops.map((each) => each()));
+      };
+      stoppers.add(stop);
+      return Promise.resolve({ stop });
+    },
+    close: async () => {
+      await Promise.all([...stoppers].map((stop) => stop()));
+      await connection.drain().catch(() => connection.close());
+    },
+  };
+};

@@ -1,0 +1,87 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+/**
+ * WeChat Pay API v2: flat XML documents signed over their non-empty parameters except `sign`,
+ * sorted by key, joined `k=v&…&key=<API key>`, MD5 or HMAC-SHA256 (per `sign_type`), upper hex.
+ */
+export type WechatV2SignType = 'MD5' | 'HMAC-SHA256';
+export type FlatXml = Record<string, string>;
+
+const FIELD_COUNT_MAX = 64;
+const parser = new XMLParser({
+  parseTagValue: false,
+  processEntities: true, // Only the predefined ones: a DOCTYPE, which could declare more, is refused first.
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  trimValues: false,
+});
+
+const wechatV2SignatureBase = (params: Readonly<FlatXml>, apiKey: string): string =>
+  Object.keys(params)
+    .filter((name) => name !== 'sign' && params[name] !== undefined && params[name] !== '')
+    .sort()
+    .map((name) => `${name}=${params[name] ?? ''}`)
+    .concat(`key=${apiKey}`)
+    .join('&');
+
+export const signWechatV2 = (params: Readonly<FlatXml>, apiKey: string, signType: WechatV2SignType): string => {
+  const base = wechatV2SignatureBase(params, apiKey);
+  const digest = signType === 'MD5' ? createHash('md5').update(base, 'utf8') : createHmac('sha256', apiKey).update(base, 'utf8');
+  return digest.digest('hex').toUpperCase();
+};
+
+export const verifyWechatV2Sign = (params: Readonly<FlatXml>, apiKey: string, signType: WechatV2SignType): boolean => {
+  const presented = params['sign'] ?? '';
+  const expected = signWechatV2(params, apiKey, signType);
+  return presented.length === expected.length && timingSafeEqual(Buffer.from(presented), Buffer.from(expected));
+};
+
+const cdata = (value: string): string => `<![CDATA[${value.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+
+export const buildFlatXml = (params: Readonly<FlatXml>, root = 'xml'): string =>
+  `<${root}>${Object.entries(params).map(([name, value]) => `<${name}>${cdata(value)}</${name}>`).join('')}</${root}>`;
+
+/**
+ * A flat XML document's fields, or the reason it is refused. Any `<!` other than CDATA (DOCTYPE,
+ * ENTITY) is refused before parsing: no external entities, no entity expansion.
+ */
+export const parseFlatXml = (text: string, root = 'xml'): { ok: true; fields: FlatXml } | { ok: false; reason: string } => {
+  if (/<!(?!\[CDATA\[)/i.test(text)) return { ok: false, reason: 'DTDs and entity declarations are refused' };
+  if (XMLValidator.validate(text) !== true) return { ok: false, reason: 'body is not well-formed XML' };
+  const document = parser.parse(text) as Record<string, unknown>;
+  const element = document[root];
+  if (typeof element !== 'object' || element === null || Array.isArray(element)) return { ok: false, reason: `root element <${root}> missing` };
+  const entries = Object.entries(element);
+  if (entries.length > FIELD_COUNT_MAX) return { ok: false, reason: 'too many fields' };
+  const fields: FlatXml = {};
+  for (const [name, value] of entries) {
+    if (typeof value !== 'string') return { ok: false, reason: `field ${name} is not a single text value` };
+    fields[name] = value;
+  }
+  return { ok: true, fields };
+};
+
+/** v2 refund notifications carry `req_info`: AES-256-ECB with key = lower-case md5 hex of the API key. */
+export const decryptRefundInfo = (reqInfo: string, apiKey: string): string | null => {
+  try {
+    const key = Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'utf8');
+    const decipher = createDecipheriv('aes-256-ecb', key, null);
+    return Buffer.concat([decipher.update(Buffer.from(reqInfo, 'base64')), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+};
+
+/** The inverse of decryptRefundInfo: what the channel (or a test playing it) sends. */
+export const encryptRefundInfo = (plainXml: string, apiKey: string): string => {
+  const key = Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'utf8');
+  const cipher = createCipheriv('aes-256-ecb', key, null);
+  return Buffer.concat([cipher.update(plainXml, 'utf8'), cipher.final()]).toString('base64');
+};
+
+export const wechatV2Acknowledgement = (accepted: boolean, message: string) => ({
+  contentType: 'application/xml; charset=utf-8',
+  body: buildFlatXml({ return_code: accepted ? 'SUCCESS' : 'FAIL', return_msg: accepted ? 'OK' : message }),
+});

@@ -1,0 +1,108 @@
+import autocannon from 'autocannon';
+import { v7 as uuidv7 } from 'uuid';
+
+/** One load run against one POST route; every request gets a fresh body and Idempotency-Key. */
+export type LoadSpec = {
+  baseUrl: string;
+  path: string;
+  apiKey: string;
+  connections: number;
+  durationS: number;
+  /** Requests per second over all connections; absent: as fast as the server answers. */
+  overallRate?: number;
+  nextBody: () => string;
+};
+
+export type LoadFigures = {
+  requests: number;
+  durationS: number;
+  /** 2xx responses per second. */
+  throughputPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  non2xx: number;
+  /** Count per HTTP status, to explain non-2xx. */
+  statusCounts: Record<string, number>;
+};
+
+const REQUEST_TIMEOUT_S = 10;
+
+export const runLoad = (spec: LoadSpec): Promise<LoadFigures> =>
+  new Promise((resolve, reject) => {
+    const options: autocannon.Options = {
+      url: spec.baseUrl,
+      connections: spec.connections,
+      pipelining: 1,
+      duration: spec.durationS,
+      timeout: REQUEST_TIMEOUT_S,
+      method: 'POST',
+      headers: { authorization: `Bearer ${spec.apiKey}`, 'content-type': 'application/json' },
+      requests: [
+        {
+          method: 'POST',
+          path: spec.path,
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, 'idempotency-key': uuidv7() },
+            body: spec.nextBody(),
+          }),
+        },
+      ],
+      ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
+    };
+    autocannon(options, (error, result) => {
+      if (error !== null) return reject(error);
+      const statusCounts = Object.fromEntries(
+        Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]),
+      );
+      resolve({
+        requests: result.requests.total,
+        durationS: result.duration,
+        throughputPerS: result['2xx'] / result.duration,
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        errors: result.errors,
+        non2xx: result.non2xx,
+        statusCounts,
+      });
+    });
+  });
+
+/** Runs task(0..count-1) with at most `concurrency` in flight; the first failure rejects. */
+export const runBounded = async (
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+};
+
+/** POSTs one JSON command with a fresh Idempotency-Key; throws unless the answer is 2xx. */
+export const postCommand = async (
+  baseUrl: string,
+  apiKey: string,
+  path: string,
+  body: unknown,
+): Promise<void> => {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': uuidv7(),
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text.slice(0, 300)}`);
+};

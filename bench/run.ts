@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import { appendScenario } from './append-bench';
+import { installInterruptHandlers } from './cleanup';
+import { bareScenario, trafficScenario, transferScenarios } from './http-scenarios';
+import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
+import { formatInteger, markdownTable, type Row, textTable } from './report';
+
+/**
+ * `npm run bench`: the service as a child process on 127.0.0.1 under autocannon, a bare Koa
+ * baseline, and the event store in-process. Bounded: about 10 s per HTTP scenario, 5 s per store
+ * scenario. Temp data dirs go to os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the
+ * service children write V8 CPU profiles there.
+ */
+const main = async (): Promise<void> => {
+  installInterruptHandlers();
+  const profileDir = process.env['BENCH_CPU_PROF_DIR']?.trim() ?? '';
+  const options = { cpuProfileDir: profileDir === '' ? null : resolve(profileDir) };
+  const machine = describeMachine();
+  process.stderr.write(`${machineText(machine)}\n`);
+  const diskBefore = probeDiskCommitsPerS();
+
+  const transfers = await transferScenarios(options);
+  const bare = await bareScenario(transfers.maxRate);
+  const traffic = await trafficScenario(options);
+  process.stderr.write('  running (d) event store appends\n');
+  const single = await appendScenario(1);
+  const batched = await appendScenario(10);
+  const rows: Row[] = [...transfers.rows, bare, traffic, single, batched];
+  const diskAfter = probeDiskCommitsPerS();
+
+  const disk = `${formatInteger(diskBefore)} before, ${formatInteger(diskAfter)} after`;
+  const output = [
+    '',
+    machineText(machine),
+    `disk probe:   fsynced SQLite commits/s ${disk}`,
+    '',
+    textTable(rows),
+    '',
+    'Markdown:',
+    '',
+    markdownTable(rows),
+    '',
+  ];
+  process.stdout.write(output.join('\n'));
+};
+
+main().catch((error: unknown) => {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`bench failed: ${detail}\n`);
+  process.exit(1);
+});

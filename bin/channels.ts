@@ -1,0 +1,109 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Logger } from 'winston';
+import { createAlipayGateway } from '../adapters/channels/alipay/alipay.gateway';
+import { createAlipayVerifier } from '../adapters/channels/alipay/alipay.verifier';
+import { REPLAY_RETENTION_MS } from '../adapters/channels/callback-window';
+import { DEFAULT_RESILIENCE, createResilientGateway, type RawChannelGateway, type ResilienceOptions } from '../adapters/channels/resilient-gateway';
+import { createSandboxChannelVerifier } from '../adapters/channels/sandbox.channel';
+import { createSandboxChannel, type SandboxChannel } from '../adapters/channels/sandbox.gateway';
+import { createSqlitePaymentTicketStore, createSqliteReplayGuard } from '../adapters/channels/sqlite.channel-stores';
+import { createStripeGateway } from '../adapters/channels/stripe/stripe.gateway';
+import { createStripeVerifier } from '../adapters/channels/stripe/stripe.verifier';
+import { createWechatV2Gateway } from '../adapters/channels/wechat/wechat-v2.gateway';
+import { createWechatV2Verifier } from '../adapters/channels/wechat/wechat-v2.verifier';
+import { createWechatV3Gateway } from '../adapters/channels/wechat/wechat-v3.gateway';
+import { createWechatV3Verifier } from '../adapters/channels/wechat/wechat-v3.verifier';
+import type { SqliteDatabase } from '../adapters/sqlite/open-database';
+import type { ChannelServices } from '../api/routes/payment-payer.route';
+import type { ActorRuntime } from '../domain/actors/actor-runtime';
+import type { ChannelCallRecorded } from '../domain/payment/channel-log.decider';
+import { recordChannelFact, systemContext } from '../domain/payment/channel-log.record';
+import type { ChannelCallbackVerifier } from '../domain/ports/channel-callback.port';
+import type { EventStore } from '../domain/ports/event-store.port';
+import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
+import type { ChannelConfig } from './channel-config';
+
+/** Limits of the channel side, named in one place. */
+const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 };
+
+export type ChannelsDeps = {
+  channelConfig: ChannelConfig;
+  sandboxSecret: string;
+  /** Where the sandbox delivers its callbacks: this service's own base URL. */
+  serviceUrl: string;
+  database: SqliteDatabase;
+  eventStore: EventStore;
+  runtime: ActorRuntime;
+  logger: Logger;
+  nowMs: () => number;
+  resilience?: ResilienceOptions;
+};
+
+export type RunningChannels = {
+  verifiers: ChannelCallbackVerifier[];
+  services: ChannelServices;
+  sandbox: SandboxChannel;
+  stop: () => void;
+};
+
+const rawGateways = (config: ChannelConfig, nowMs: () => number): RawChannelGateway[] => {
+  const gateways: RawChannelGateway[] = [];
+  const { wechat, alipay, stripe } = config;
+  if (wechat !== null && wechat.apiVersion === 'v3' && wechat.v3 !== null) gateways.push(createWechatV3Gateway({ ...wechat, ...wechat.v3, nowMs }));
+  if (wechat !== null && wechat.apiVersion === 'v2' && wechat.v2 !== null) gateways.push(createWechatV2Gateway({ ...wechat, ...wechat.v2 }));
+  if (alipay !== null) gateways.push(createAlipayGateway({ ...alipay, nowMs }));
+  if (stripe !== null && stripe.secretKey !== null) gateways.push(createStripeGateway({ baseUrl: stripe.baseUrl, secretKey: stripe.secretKey }));
+  return gateways;
+};
+
+const verifiersOf = (config: ChannelConfig, sandboxSecret: string): ChannelCallbackVerifier[] => {
+  const verifiers = [createSandboxChannelVerifier({ secrets: [sandboxSecret] })];
+  const { wechat, alipay, stripe } = config;
+  if (wechat?.v2 != null) verifiers.push(createWechatV2Verifier({ appId: wechat.appId, mchId: wechat.mchId, ...wechat.v2 }));
+  if (wechat?.v3 != null) verifiers.push(createWechatV3Verifier({ mchId: wechat.mchId, ...wechat.v3 }));
+  if (alipay !== null) verifiers.push(createAlipayVerifier(alipay));
+  if (stripe !== null) verifiers.push(createStripeVerifier({ secrets: stripe.webhookSecrets }));
+  return verifiers;
+};
+
+/** Builds verifiers, gateways (with timeouts, retries, breakers and recorded outcomes) and stores. */
+export const startChannels = (deps: ChannelsDeps): RunningChannels => {
+  const { runtime, nowMs, logger } = deps;
+  const record = (fact: ChannelCallRecorded) =>
+    recordChannelFact(runtime, fact.paymentId, { type: 'ChannelCallRecorded', data: fact }, systemContext(uuidv7(), new Date(nowMs()).toISOString()));
+  const sandbox = createSandboxChannel({
+    secret: deps.sandboxSecret,
+    nowMs,
+    deliver: async (rawBody, signature) => {
+      const headers = { 'content-type': 'application/json', 'sandbox-signature': signature };
+      const response = await fetch(`${deps.serviceUrl}/v1/channels/sandbox/callbacks`, { method: 'POST', headers, body: rawBody });
+      return response.status;
+    },
+  });
+  const gateways = new Map<string, PaymentChannelGateway>();
+  for (const raw of [sandbox.gateway, ...rawGateways(deps.channelConfig, nowMs)]) {
+    gateways.set(raw.channel, createResilientGateway(raw, deps.resilience ?? DEFAULT_RESILIENCE, record, nowMs));
+  }
+  const replayGuard = createSqliteReplayGuard(deps.database);
+  const tickets = createSqlitePaymentTicketStore(deps.database);
+  const purge = setInterval(() => {
+    const now = nowMs();
+    Promise.all([replayGuard.purgeOlderThan(now - REPLAY_RETENTION_MS), tickets.purgeExpired(now)]).catch((error: unknown) => logger.warn('channel_purge_failed', { error: String(error) }));
+  }, CHANNEL_LIMITS.purgeIntervalMs);
+  const flush = setInterval(() => {
+    sandbox.flush().catch((error: unknown) => logger.warn('sandbox_flush_failed', { error: String(error) }));
+  }, CHANNEL_LIMITS.sandboxFlushIntervalMs);
+  purge.unref();
+  flush.unref();
+  const verifiers = verifiersOf(deps.channelConfig, deps.sandboxSecret);
+  logger.info('channels_configured', { gateways: [...gateways.keys()], callbacks: verifiers.map((verifier) => verifier.channel) });
+  return {
+    verifiers,
+    services: { gateways, replayGuard, tickets, eventStore: deps.eventStore },
+    sandbox,
+    stop: () => {
+      clearInterval(purge);
+      clearInterval(flush);
+    },
+  };
+};

@@ -1,0 +1,163 @@
+import type { Logger } from 'winston';
+import { createInProcessBus } from '../adapters/bus/in-process.bus';
+import { createNatsBus } from '../adapters/bus/nats.bus';
+import type { RouteRegistrar } from '../api/route-kit';
+import { planRoutes } from '../api/routes/plans.route';
+import { sagaRoutes } from '../api/routes/sagas.route';
+import type { ActorRuntime } from '../domain/actors/actor-runtime';
+import { assert } from '../domain/assert';
+import type { Plan } from '../domain/plan/plan';
+import { planProblem } from '../domain/plan/plan';
+import type { AuditSink } from '../domain/ports/audit.port';
+import type { MessageBus } from '../domain/ports/bus.port';
+import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
+import type { EventStore } from '../domain/ports/event-store.port';
+import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
+import type { TransferProcess } from '../domain/transfer/transfer.process';
+import { createAuditTrail } from '../sagas/audit.saga';
+import { paymentExpirySaga } from '../sagas/payment-expiry.saga';
+import { planPurchaseSaga } from '../sagas/plan-purchase.saga';
+import { refundSaga } from '../sagas/refund.saga';
+import { createRelay } from '../sagas/relay';
+import { createSagaCatalogue } from '../sagas/saga-catalogue';
+import { createSagaEngine } from '../sagas/saga-engine';
+import { createSagaHost } from '../sagas/saga-host';
+import { createSagaSweeper } from '../sagas/saga-sweeper';
+import { topUpSaga } from '../sagas/top-up.saga';
+import { transferTimeoutSaga } from '../sagas/transfer-timeout.saga';
+
+/** NATS settings; null = the in-process bus. The lead maps NATS_URL, NATS_STREAM_* onto these. */
+export type NatsSettings = {
+  url: string;
+  streamName: string;
+  retention: 'limits' | 'interest' | 'workqueue';
+  maxAgeMs: number;
+  replicas: number;
+  duplicateWindowMs: number;
+};
+
+export const MESSAGING_LIMITS = {
+  relayWindowEventCountMax: 512,
+  retryPauseMs: 500,
+  fetchBatchMax: 64,
+  fetchExpiresMs: 1000,
+  ackWaitMs: 30_000,
+  deliveryCountMax: 8,
+  backoffMs: [100, 500, 2000, 5000, 15_000],
+  stepAttemptCountMax: 6,
+  retryBaseMs: 200,
+  retryMaxMs: 60_000,
+  driveStepCountMax: 32,
+  sweepGraceMs: 5000,
+  sweepTickMs: 1000,
+  sweepSagasPerTickMax: 200,
+  refundResultPollMs: 5000,
+  refundResultTimeoutMs: 24 * 3600 * 1000,
+  finalSagaCountMax: 100_000,
+  auditRecordCountMax: 10_000,
+  inProcessRetainedMessageCountMax: 100_000,
+};
+export type MessagingLimits = typeof MESSAGING_LIMITS;
+
+export type MessagingDeps = {
+  store: EventStore;
+  runtime: ActorRuntime;
+  transfers: TransferProcess;
+  checkpoints: CheckpointStore;
+  gateways: readonly PaymentChannelGateway[];
+  plans: readonly Plan[];
+  nats: NatsSettings | null;
+  /** A bus built by the caller instead (tests wrap one to duplicate or reorder deliveries). */
+  bus?: (inner: MessageBus) => MessageBus;
+  logger: Logger;
+  clock?: () => number;
+  limits?: Partial<MessagingLimits>;
+};
+
+export type RunningMessaging = {
+  bus: MessageBus;
+  audit: AuditSink;
+  /** Route registrars for createApp: saga list/retry and plans. */
+  routes: readonly RouteRegistrar[];
+  stop: () => Promise<void>;
+};
+
+export const DEAD_LETTER_PREFIX = 'ledger.deadletter';
+
+const openBus = (deps: MessagingDeps, limits: MessagingLimits, clock: () => number): Promise<MessageBus> => {
+  if (deps.nats === null) {
+    return Promise.resolve(createInProcessBus({ retainedMessageCountMax: limits.inProcessRetainedMessageCountMax, duplicateWindowMs: 120_000, deadLetterPrefix: DEAD_LETTER_PREFIX, clock }));
+  }
+  const { url, ...stream } = deps.nats;
+  return createNatsBus({
+    servers: url,
+    ...stream,
+    subjects: ['ledger.events.>', 'ledger.audit.>'],
+    deadLetterPrefix: DEAD_LETTER_PREFIX,
+    fetchBatchMax: limits.fetchBatchMax,
+    fetchExpiresMs: limits.fetchExpiresMs,
+    retryPauseMs: limits.retryPauseMs,
+    onWarning: (what, fields) => deps.logger.warn(what, fields),
+  });
+};
+
+/** Relay, bus, saga engine, host, sweeper, saga list and audit trail, started in that order. */
+export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessaging> => {
+  const limits = { ...MESSAGING_LIMITS, ...deps.limits };
+  const clock = deps.clock ?? Date.now;
+  for (const plan of deps.plans) {
+    const problem = planProblem(plan);
+    assert(problem === null, `plan configuration: ${problem ?? ''}`);
+  }
+  const warn = (what: string, fields: Record<string, unknown>): void => void deps.logger.warn(what, fields);
+  const opened = await openBus(deps, limits, clock);
+  const bus = deps.bus === undefined ? opened : deps.bus(opened);
+  const ports = { runtime: deps.runtime, transfers: deps.transfers, gateways: deps.gateways };
+  const definitions = [
+    topUpSaga(ports),
+    refundSaga(ports, { resultPollMs: limits.refundResultPollMs, resultTimeoutMs: limits.refundResultTimeoutMs }),
+    planPurchaseSaga(ports),
+    paymentExpirySaga(ports),
+    transferTimeoutSaga(ports),
+  ];
+  const engine = createSagaEngine({
+    runtime: deps.runtime,
+    definitions,
+    limits,
+    clock,
+    random: Math.random,
+    onDeadLetter: async ({ sagaName, sagaId, reason }) => {
+      warn('saga_dead_lettered', { sagaName, sagaId, reason });
+      await bus.publish(`${DEAD_LETTER_PREFIX}.saga.${sagaName}`, `dead:saga-${sagaName}-${sagaId}:${clock()}`, { sagaName, sagaId, reason });
+    },
+  });
+  const consumer = { ackWaitMs: limits.ackWaitMs, deliveryCountMax: limits.deliveryCountMax, backoffMs: limits.backoffMs };
+  const host = createSagaHost({ bus, engine, ...consumer });
+  const audit = createAuditTrail({ bus, recordCountMax: limits.auditRecordCountMax, ...consumer });
+  const sweeper = createSagaSweeper({ store: deps.store, checkpoints: deps.checkpoints, engine, clock, graceMs: limits.sweepGraceMs, tickMs: limits.sweepTickMs, sagasPerTickMax: limits.sweepSagasPerTickMax, onError: warn });
+  const catalogue = createSagaCatalogue({ store: deps.store, sagaNames: definitions.map((definition) => definition.name), finalSagaCountMax: limits.finalSagaCountMax });
+  const relay = createRelay({ store: deps.store, bus, checkpoints: deps.checkpoints, windowEventCountMax: limits.relayWindowEventCountMax, retryPauseMs: limits.retryPauseMs, onWarning: warn });
+
+  await host.start();
+  await audit.start();
+  await relay.start();
+  await sweeper.start();
+  catalogue.start();
+  const nowMs = clock;
+  return {
+    bus,
+    audit: audit.sink,
+    routes: [
+      sagaRoutes({ runtime: deps.runtime, sagas: catalogue.query, nowMs }),
+      planRoutes({ runtime: deps.runtime, plans: deps.plans, nowMs }),
+    ],
+    stop: async () => {
+      await relay.stop();
+      await sweeper.stop();
+      await host.stop();
+      await audit.stop();
+      await catalogue.stop();
+      await bus.close();
+    },
+  };
+};

@@ -1,0 +1,37 @@
+import { isCurrency, isPositiveAmountMinor } from '../money';
+
+/** A plan from configuration: its price and what it grants (traffic quota for a period). */
+export type Plan = {
+  planId: string;
+  name: string;
+  amountMinor: number;
+  currency: string;
+  quotaBytes: number;
+  durationDays: number;
+};
+
+const PLAN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const DURATION_DAYS_MAX = 3660;
+
+/** Why a configured plan is unusable, or null when it is fine (checked once at startup). */
+export const planProblem = (plan: Plan): string | null => {
+  if (!PLAN_ID_PATTERN.test(plan.planId)) return `planId '${plan.planId}' must match ${PLAN_ID_PATTERN.source}`;
+  if (plan.name.length === 0) return `plan ${plan.planId}: name is empty`;
+  if (!isPositiveAmountMinor(plan.amountMinor)) return `plan ${plan.planId}: amountMinor must be a positive safe integer`;
+  if (!isCurrency(plan.currency)) return `plan ${plan.planId}: unknown currency ${plan.currency}`;
+  if (!Number.isSafeInteger(plan.quotaBytes) || plan.quotaBytes <= 0) return `plan ${plan.planId}: quotaBytes must be positive`;
+  if (!Number.isSafeInteger(plan.durationDays) || plan.durationDays <= 0 || plan.durationDays > DURATION_DAYS_MAX) {
+    return `plan ${plan.planId}: durationDays must be 1-${DURATION_DAYS_MAX}`;
+  }
+  return null;
+};
+
+/** The instant a plan bought at `purchasedAt` runs out. */
+export const planExpiresAt = (plan: Pick<Plan, 'durationDays'>, purchasedAt: string): string =>
+  new Date(Date.parse(purchasedAt) + plan.durationDays * 24 * 3600 * 1000).toISOString();
+
+/** The saga that runs a purchase; the API starts it, the saga host drives it. */
+export const PLAN_PURCHASE_SAGA = 'plan_purchase';
+
+/** The purchase saga's steps, in order: the API records them when it starts the saga. */
+export const PLAN_PURCHASE_STEPS = ['hold_funds', 'grant_quota', 'capture'];

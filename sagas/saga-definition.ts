@@ -1,0 +1,74 @@
+import type { CommandContext } from '../domain/actors/actor-runtime';
+import { assert } from '../domain/assert';
+import type { JsonObject } from '../domain/ports/event-store.port';
+
+/** A ledger event as the sagas see it, whether it came over the bus or from the log. */
+export type LedgerEvent = {
+  id: string;
+  stream: string;
+  type: string;
+  data: JsonObject;
+  occurredAt: string;
+};
+
+/** What a step did. `wait` re-runs the step at untilMs (a timer, not an attempt). */
+export type StepResult =
+  | { kind: 'done'; output?: JsonObject; finish?: boolean }
+  | { kind: 'wait'; untilMs: number }
+  | { kind: 'transient'; reason: string }
+  | { kind: 'permanent'; reason: string };
+
+export type StepContext = {
+  sagaId: string;
+  input: JsonObject;
+  /** Outputs of the steps completed so far, merged. */
+  outputs: JsonObject;
+  nowMs: number;
+  /** The command context for this step; its event ids derive from `saga-<name>-<id>:<label>`. */
+  commandContext: (label: string) => CommandContext;
+};
+
+export type SagaStepDefinition = {
+  name: string;
+  /** Every command inside uses a deterministic id, so running the step twice changes nothing. */
+  run: (context: StepContext) => Promise<StepResult>;
+  /** Undoes a completed step after a later one failed for good; absent: nothing to undo. */
+  compensate?: (context: StepContext) => Promise<StepResult>;
+};
+
+/** What an event means to a saga: start an instance, wake one waiting on a timer, or nothing. */
+export type SagaRouting =
+  | { kind: 'start'; sagaId: string; input: JsonObject }
+  | { kind: 'wake'; sagaId: string }
+  | null;
+
+export type SagaDefinition = {
+  /** Lower-case letters and underscores: the stream is saga-<name>-<sagaId>. */
+  name: string;
+  /** `<category>.<EventType>` of the events route() cares about. */
+  triggers: readonly string[];
+  route: (event: LedgerEvent) => SagaRouting;
+  steps: readonly SagaStepDefinition[];
+};
+
+/** The category of a stream: the text before its first dash. */
+export const categoryOf = (stream: string): string => stream.slice(0, Math.max(stream.indexOf('-'), 0));
+
+export const triggerOf = (event: Pick<LedgerEvent, 'stream' | 'type'>): string => `${categoryOf(event.stream)}.${event.type}`;
+
+export const ok = (output: JsonObject = {}): StepResult => ({ kind: 'done', output });
+export const transient = (reason: string): StepResult => ({ kind: 'transient', reason });
+export const permanent = (reason: string): StepResult => ({ kind: 'permanent', reason });
+
+/** A string field of a saga's input or outputs; a missing one is a bug in the definition. */
+export const field = (object: JsonObject, name: string): string => {
+  const value = object[name];
+  assert(typeof value === 'string', `saga field ${name} is not a string`);
+  return value;
+};
+
+export const numberField = (object: JsonObject, name: string): number => {
+  const value = object[name];
+  assert(typeof value === 'number', `saga field ${name} is not a number`);
+  return value;
+};

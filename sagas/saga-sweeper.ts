@@ -1,0 +1,149 @@
+import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
+import type { EventStore, EventSubscription, RecordedEvent } from '../domain/ports/event-store.port';
+import type { SagaEvent } from '../domain/saga/saga.decider';
+import { triggerOf, type LedgerEvent, type SagaDefinition } from './saga-definition';
+import type { SagaEngine } from './saga-engine';
+
+/**
+ * The safety net under the bus, reading the event log alone: a trigger whose saga has not started
+ * within `graceMs` (its message was lost, e.g. JetStream's store was wiped) is started here; an
+ * open saga whose timer or retry is due, or which went quiet mid-step (a crash), is driven here.
+ * Its checkpoint stays before the oldest trigger or saga still open, so after a restart it sees
+ * all of them again: timers and retries survive restarts because they are in the log.
+ */
+export type SagaSweeperOptions = {
+  store: EventStore;
+  checkpoints: CheckpointStore;
+  engine: SagaEngine;
+  clock: () => number;
+  graceMs: number;
+  tickMs: number;
+  sagasPerTickMax: number;
+  onError: (what: string, fields: Record<string, unknown>) => void;
+};
+
+type Pending = { sagaName: string; sagaId: string; input: LedgerEventInput; seenMs: number; position: bigint };
+type LedgerEventInput = Extract<ReturnType<SagaDefinition['route']>, { kind: 'start' }>['input'];
+type Open = { sagaName: string; sagaId: string; position: bigint; lastChangeMs: number; dueAtMs: number | null };
+
+export const SWEEPER_CHECKPOINT = 'saga-sweeper';
+const FINAL_EVENTS = new Set(['SagaCompleted', 'SagaCompensated', 'SagaFailed', 'SagaDeadLettered']);
+
+export const toLedgerEvent = (event: RecordedEvent): LedgerEvent => ({
+  id: event.id,
+  stream: event.stream,
+  type: event.type,
+  data: event.data,
+  occurredAt: event.metadata.occurredAt,
+});
+
+export const createSagaSweeper = (options: SagaSweeperOptions) => {
+  const pending = new Map<string, Pending>();
+  const open = new Map<string, Open>();
+  let lastPosition: bigint | null = null;
+  let subscription: EventSubscription | null = null;
+  let following: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | null = null;
+  let ticking = false;
+
+  const trackSaga = (event: RecordedEvent, key: string): void => {
+    const sagaEvent = event as unknown as SagaEvent;
+    const changedMs = Date.parse(event.metadata.occurredAt);
+    if (sagaEvent.type === 'SagaStarted' || sagaEvent.type === 'SagaRetried') {
+      const started = sagaEvent.type === 'SagaStarted' ? sagaEvent.data : null;
+      const known = open.get(key);
+      const sagaName = started?.sagaName ?? known?.sagaName ?? sagaNameOf(key);
+      if (sagaName === null) return;
+      pending.delete(key);
+      const sagaId = started?.sagaId ?? key.slice(sagaName.length + 1);
+      open.set(key, { sagaName, sagaId, position: known?.position ?? event.position, lastChangeMs: changedMs, dueAtMs: null });
+      return;
+    }
+    const entry = open.get(key);
+    if (entry === undefined) return;
+    if (FINAL_EVENTS.has(sagaEvent.type)) open.delete(key);
+    else if (sagaEvent.type === 'SagaStepDeferred') open.set(key, { ...entry, lastChangeMs: changedMs, dueAtMs: Date.parse(sagaEvent.data.nextRunAt) });
+    else open.set(key, { ...entry, lastChangeMs: changedMs, dueAtMs: null });
+  };
+
+  const sagaNameOf = (key: string): string | null =>
+    options.engine.definitions.find((definition) => key.startsWith(`${definition.name}-`))?.name ?? null;
+
+  const track = (event: RecordedEvent): void => {
+    lastPosition = event.position;
+    if (event.stream.startsWith('saga-')) trackSaga(event, event.stream.slice('saga-'.length));
+    const ledgerEvent = toLedgerEvent(event);
+    const trigger = triggerOf(ledgerEvent);
+    for (const definition of options.engine.definitions) {
+      if (!definition.triggers.includes(trigger)) continue;
+      const routing = definition.route(ledgerEvent);
+      if (routing?.kind !== 'start') continue;
+      const key = `${definition.name}-${routing.sagaId}`;
+      if (open.has(key)) continue;
+      pending.set(key, { sagaName: definition.name, sagaId: routing.sagaId, input: routing.input, seenMs: Date.parse(ledgerEvent.occurredAt), position: event.position });
+    }
+  };
+
+  const safeCheckpoint = (): bigint | null => {
+    let oldest: bigint | null = null;
+    for (const entry of [...pending.values(), ...open.values()]) {
+      if (oldest === null || entry.position < oldest) oldest = entry.position;
+    }
+    return oldest === null ? lastPosition : oldest - 1n;
+  };
+
+  const attempt = async (key: string, work: () => Promise<unknown>): Promise<void> => {
+    try {
+      await work();
+    } catch (error: unknown) {
+      options.onError('saga_sweep_failed', { saga: key, error: String(error) });
+    }
+  };
+
+  /** One pass over what is due, at most sagasPerTickMax; then the checkpoint moves. */
+  const tick = async (): Promise<void> => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const nowMs = options.clock();
+      const starts = [...pending.entries()].filter(([, entry]) => nowMs - entry.seenMs >= options.graceMs);
+      const drives = [...open.entries()].filter(([, entry]) => (entry.dueAtMs === null ? nowMs - entry.lastChangeMs >= options.graceMs : nowMs >= entry.dueAtMs));
+      const work = [
+        ...starts.map(([key, entry]) => () => attempt(key, () => options.engine.start(entry.sagaName, entry.sagaId, entry.input))),
+        ...drives.map(([key, entry]) => () => {
+          // Not driven again before another grace period unless the log shows progress.
+          open.set(key, { ...entry, lastChangeMs: nowMs, dueAtMs: null });
+          return attempt(key, () => options.engine.drive(entry.sagaName, entry.sagaId));
+        }),
+      ].slice(0, options.sagasPerTickMax);
+      await Promise.all(work.map((run) => run()));
+      const checkpoint = safeCheckpoint();
+      if (checkpoint !== null) await options.checkpoints.save(SWEEPER_CHECKPOINT, checkpoint);
+    } finally {
+      ticking = false;
+    }
+  };
+
+  return {
+    async start(): Promise<void> {
+      const afterPosition = await options.checkpoints.load(SWEEPER_CHECKPOINT);
+      lastPosition = afterPosition;
+      const source = options.store.subscribeToAll({ afterPosition });
+      subscription = source;
+      following = (async () => {
+        for await (const event of source) track(event);
+      })();
+      timer = setInterval(() => void tick(), options.tickMs);
+      timer.unref();
+    },
+    tick,
+    async stop(): Promise<void> {
+      if (timer !== null) clearInterval(timer);
+      await subscription?.close();
+      await following;
+      while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
+};
+
+export type SagaSweeper = ReturnType<typeof createSagaSweeper>;

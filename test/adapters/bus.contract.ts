@@ -1,0 +1,87 @@
+import type { BusMessage, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
+
+/** The MessageBus port's meaning, run unchanged against every adapter. */
+const CONSUMER = { ackWaitMs: 5000, deliveryCountMax: 3, backoffMs: [10, 20] };
+
+const collect = (bus: MessageBus, durableName: string, subjects: string[], decide: (message: BusMessage) => DeliveryOutcome = () => ({ kind: 'ack' })) => {
+  const seen: BusMessage[] = [];
+  const consumption = bus.consume({ ...CONSUMER, durableName, subjects }, (message) => {
+    seen.push(message);
+    return Promise.resolve(decide(message));
+  });
+  return { seen, consumption };
+};
+
+const until = async (condition: () => boolean, timeoutMs = 8000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+export const busContract = (adapterName: string, open: () => Promise<MessageBus>): void =>
+  describe(`MessageBus contract: ${adapterName}`, () => {
+    let bus: MessageBus;
+    beforeEach(async () => {
+      bus = await open();
+    });
+    afterEach(() => bus.close());
+
+    it('delivers matching subjects in order and drops a repeated message id', async () => {
+      const { seen, consumption } = collect(bus, 'c_order', ['ledger.events.payment.*']);
+      await consumption;
+      await bus.publish('ledger.events.payment.A', 'id-1', { n: 1 });
+      await bus.publish('ledger.events.payment.A', 'id-1', { n: 1 });
+      await bus.publish('ledger.events.account.B', 'id-2', { n: 2 });
+      await bus.publish('ledger.events.payment.C', 'id-3', { n: 3 });
+      await until(() => seen.length >= 2);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(seen.map((message) => [message.subject, message.id, message.payload['n']])).toEqual([
+        ['ledger.events.payment.A', 'id-1', 1],
+        ['ledger.events.payment.C', 'id-3', 3],
+      ]);
+      await (await consumption).stop();
+    });
+
+    it('redelivers a retried message with a growing delivery count, then dead-letters it with the reason', async () => {
+      const { seen, consumption } = collect(bus, 'c_retry', ['ledger.events.x.*'], () => ({ kind: 'retry', reason: 'not yet' }));
+      const dead = collect(bus, 'c_dead', [`${bus.deadLetterPrefix}.ledger.events.x.>`]);
+      await consumption;
+      await dead.consumption;
+      await bus.publish('ledger.events.x.Y', 'id-r', { n: 1 });
+      await until(() => dead.seen.length >= 1);
+      expect(seen.map((message) => message.deliveryCount)).toEqual([1, 2, 3]);
+      expect(dead.seen[0]?.subject).toBe(`${bus.deadLetterPrefix}.ledger.events.x.Y`);
+      expect(dead.seen[0]?.payload).toMatchObject({ reason: 'not yet', deliveryCount: 3 });
+      await (await consumption).stop();
+      await (await dead.consumption).stop();
+    });
+
+    it('treats a throwing handler as a retry, and a dead_letter outcome as final at once', async () => {
+      let calls = 0;
+      const consumption = bus.consume({ ...CONSUMER, durableName: 'c_throw', subjects: ['ledger.events.t.*'] }, (message) => {
+        calls += 1;
+        if (message.id === 'poison') return Promise.resolve({ kind: 'dead_letter', reason: 'malformed' });
+        if (calls === 1) throw new Error('boom');
+        return Promise.resolve({ kind: 'ack' });
+      });
+      const dead = collect(bus, 'c_dead2', [`${bus.deadLetterPrefix}.ledger.events.t.>`]);
+      await consumption;
+      await dead.consumption;
+      await bus.publish('ledger.events.t.A', 'flaky', { n: 1 });
+      await until(() => calls >= 2);
+      await bus.publish('ledger.events.t.A', 'poison', { n: 2 });
+      await until(() => dead.seen.length >= 1);
+      expect(calls).toBe(3);
+      expect(dead.seen.map((message) => message.payload['reason'])).toEqual(['malformed']);
+      await (await consumption).stop();
+      await (await dead.consumption).stop();
+    });
+
+    it('lets a durable consumer started later see messages published before it', async () => {
+      await bus.publish('ledger.events.late.A', 'early-1', { n: 1 });
+      const { seen, consumption } = collect(bus, 'c_late', ['ledger.events.late.*']);
+      await consumption;
+      await until(() => seen.length >= 1);
+      expect(seen.map((message) => message.id)).toEqual(['early-1']);
+      await (await consumption).stop();
+    });
+  });
