@@ -22,7 +22,13 @@ export type WechatConfig = {
 };
 export type AlipayConfig = { appId: string; gatewayUrl: string; notifyUrl: string; appPrivateKey: KeyObject; alipayPublicKey: KeyObject };
 export type StripeConfig = { secretKey: string | null; webhookSecrets: string[]; baseUrl: string };
-export type ChannelConfig = { wechat: WechatConfig | null; alipay: AlipayConfig | null; stripe: StripeConfig | null };
+export type ChannelConfig = {
+  wechat: WechatConfig | null;
+  alipay: AlipayConfig | null;
+  stripe: StripeConfig | null;
+  /** SANDBOX_FAIL_REFUNDS=true: the sandbox refuses every refund (to watch the refund saga compensate). */
+  sandboxFailRefunds: boolean;
+};
 
 const read = (env: Env, name: string): string | null => {
   const value = env[name]?.trim() ?? '';
@@ -130,4 +136,16 @@ const stripe = (env: Env): StripeConfig | null => {
 };
 
 /** Reads and checks every channel's variables; throws ConfigError naming the first bad one. */
-export const loadChannelConfig = (env: Env): ChannelConfig => ({ wechat: wechat(env), alipay: alipay(env), stripe: stripe(env) });
+const flag = (env: Env, name: string): boolean => {
+  const text = read(env, name);
+  if (text === null || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new ConfigError(`${name} must be true or false, got '${text}'`);
+};
+
+export const loadChannelConfig = (env: Env): ChannelConfig => ({
+  wechat: wechat(env),
+  alipay: alipay(env),
+  stripe: stripe(env),
+  sandboxFailRefunds: flag(env, 'SANDBOX_FAIL_REFUNDS'),
+});

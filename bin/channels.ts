@@ -21,6 +21,7 @@ import { recordChannelFact, systemContext } from '../domain/payment/channel-log.
 import type { ChannelCallbackVerifier } from '../domain/ports/channel-callback.port';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
+import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
 import type { ChannelConfig } from './channel-config';
 
 /** Limits of the channel side, named in one place. */
@@ -28,6 +29,8 @@ const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 }
 
 export type ChannelsDeps = {
   channelConfig: ChannelConfig;
+  /** Where `ledger sandbox pay` keeps the sandbox journal. */
+  dataDir: string;
   sandboxSecret: string;
   /** Where the sandbox delivers its callbacks: this service's own base URL. */
   serviceUrl: string;
@@ -73,6 +76,7 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
     recordChannelFact(runtime, fact.paymentId, { type: 'ChannelCallRecorded', data: fact }, systemContext(uuidv7(), new Date(nowMs()).toISOString()));
   const sandbox = createSandboxChannel({
     secret: deps.sandboxSecret,
+    paidElsewhere: (paymentId) => readSandboxJournal(deps.dataDir).filter((row) => row.paymentId === paymentId).pop(),
     nowMs,
     deliver: async (rawBody, signature) => {
       const headers = { 'content-type': 'application/json', 'sandbox-signature': signature };
@@ -80,6 +84,7 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
       return response.status;
     },
   });
+  if (deps.channelConfig.sandboxFailRefunds) sandbox.setScript({ failRefunds: true });
   const gateways = new Map<string, PaymentChannelGateway>();
   for (const raw of [sandbox.gateway, ...rawGateways(deps.channelConfig, nowMs)]) {
     gateways.set(raw.channel, createResilientGateway(raw, deps.resilience ?? DEFAULT_RESILIENCE, record, nowMs));

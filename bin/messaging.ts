@@ -1,7 +1,9 @@
+import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
 import { createInProcessBus } from '../adapters/bus/in-process.bus';
 import { createNatsBus } from '../adapters/bus/nats.bus';
 import type { RouteRegistrar } from '../api/route-kit';
+import type { SecurityAudit } from '../api/routes/ledger-services';
 import { planRoutes } from '../api/routes/plans.route';
 import { sagaRoutes } from '../api/routes/sagas.route';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
@@ -55,6 +57,7 @@ export const MESSAGING_LIMITS = {
   refundResultTimeoutMs: 24 * 3600 * 1000,
   finalSagaCountMax: 100_000,
   auditRecordCountMax: 10_000,
+  auditReportInFlightMax: 256,
   inProcessRetainedMessageCountMax: 100_000,
 };
 export type MessagingLimits = typeof MESSAGING_LIMITS;
@@ -77,6 +80,8 @@ export type MessagingDeps = {
 export type RunningMessaging = {
   bus: MessageBus;
   audit: AuditSink;
+  /** For LedgerServices.audit: rejected commands and admin actions, bounded, never blocking. */
+  securityAudit: SecurityAudit;
   /** Route registrars for createApp: saga list/retry and plans. */
   routes: readonly RouteRegistrar[];
   stop: () => Promise<void>;
@@ -133,7 +138,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
   });
   const consumer = { ackWaitMs: limits.ackWaitMs, deliveryCountMax: limits.deliveryCountMax, backoffMs: limits.backoffMs };
   const host = createSagaHost({ bus, engine, ...consumer });
-  const audit = createAuditTrail({ bus, recordCountMax: limits.auditRecordCountMax, ...consumer });
+  const audit = createAuditTrail({ bus, recordCountMax: limits.auditRecordCountMax, reportInFlightMax: limits.auditReportInFlightMax, onReportError: warn, clock, newId: uuidv7, ...consumer });
   const sweeper = createSagaSweeper({ store: deps.store, checkpoints: deps.checkpoints, engine, clock, graceMs: limits.sweepGraceMs, tickMs: limits.sweepTickMs, sagasPerTickMax: limits.sweepSagasPerTickMax, onError: warn });
   const catalogue = createSagaCatalogue({ store: deps.store, sagaNames: definitions.map((definition) => definition.name), finalSagaCountMax: limits.finalSagaCountMax });
   const relay = createRelay({ store: deps.store, bus, checkpoints: deps.checkpoints, windowEventCountMax: limits.relayWindowEventCountMax, retryPauseMs: limits.retryPauseMs, onWarning: warn });
@@ -147,6 +152,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
   return {
     bus,
     audit: audit.sink,
+    securityAudit: audit.reporter,
     routes: [
       sagaRoutes({ runtime: deps.runtime, sagas: catalogue.query, nowMs }),
       planRoutes({ runtime: deps.runtime, plans: deps.plans, nowMs }),

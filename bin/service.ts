@@ -11,7 +11,7 @@ import { createApp } from '../api/app';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
 import { accountRoutes } from '../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
-import type { LedgerServices } from '../api/routes/ledger-services';
+import { securityAuditRoutes, type LedgerServices } from '../api/routes/ledger-services';
 import { paymentRoutes } from '../api/routes/payments.route';
 import { reconciliationRoutes } from '../api/routes/reconciliations.route';
 import { trafficRoutes } from '../api/routes/traffic.route';
@@ -80,6 +80,7 @@ export const startService = async (config: Config, messagingConfig: MessagingCon
   const readSide = await startReadSide({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl }, eventStore, logger);
   const channels = startChannels({
     channelConfig: loadChannelConfig(process.env),
+    dataDir: config.dataDir,
     sandboxSecret: sandboxSecret(config.dataDir, config.sandboxCallbackSecret),
     serviceUrl: `http://${config.host}:${config.port}`,
     database,
@@ -105,6 +106,7 @@ export const startService = async (config: Config, messagingConfig: MessagingCon
     channelVerifiers: channels.verifiers,
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
+    audit: messaging.securityAudit,
   };
   const app = createApp({
     logger,
@@ -113,6 +115,7 @@ export const startService = async (config: Config, messagingConfig: MessagingCon
     bootId,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
     routes: [
+      securityAuditRoutes(services),
       accountRoutes(services),
       transferRoutes(services),
       paymentRoutes(services, channels.services),

@@ -1,12 +1,14 @@
 import type { AuditRecord, AuditSink } from '../domain/ports/audit.port';
 import type { BusMessage, Consumption, DeliveryOutcome, MessageBus } from '../domain/ports/bus.port';
 import type { JsonObject } from '../domain/ports/event-store.port';
+import type { LedgerEvent } from './saga-definition';
 import { ledgerEventOf } from './saga-host';
 
 /**
  * Security-relevant facts go out on `ledger.audit.<kind>`: those the API reports through the
- * AuditSink (bad signatures, rejected commands, admin actions) and those the log shows (a paid
- * callback for a closed or already paid payment: PaymentFlagged). A durable consumer keeps the
+ * AuditSink or its bounded `reporter` (rejected commands, admin actions) and those the log shows:
+ * refused callbacks (bad or stale signature, replayed) and alerts on `channellog-*`, and a paid
+ * callback for a closed or already paid payment (PaymentFlagged). A durable consumer keeps the
  * latest `recordCountMax` in the audit read model, newest first.
  */
 export const AUDIT_SUBJECT_PREFIX = 'ledger.audit';
@@ -20,13 +22,57 @@ const auditRecordOf = (payload: JsonObject): AuditRecord | null => {
   return { auditId, kind: kind as AuditRecord['kind'], occurredAt, actor, detail };
 };
 
-export const createAuditTrail = (options: { bus: MessageBus; recordCountMax: number; ackWaitMs: number; deliveryCountMax: number; backoffMs: readonly number[] }) => {
+const LOG_SUBJECTS = ['ledger.events.payment.PaymentFlagged', 'ledger.events.channellog.ChannelCallbackRefused', 'ledger.events.channellog.ChannelAlertRaised'];
+
+/** The audit kind of a security event from the log. */
+const kindOf = (event: LedgerEvent): AuditRecord['kind'] => {
+  if (event.type === 'ChannelCallbackRefused') {
+    const refusal = event.data['refusal'];
+    if (refusal === 'replayed') return 'replayed_callback';
+    return typeof refusal === 'string' && refusal.includes('signature') ? 'bad_signature' : 'rejected_command';
+  }
+  return event.data['reason'] === 'paid_twice' ? 'replayed_callback' : 'late_callback';
+};
+
+export type AuditTrailOptions = {
+  bus: MessageBus;
+  recordCountMax: number;
+  /** Reporter records publishing at once; past it a record is dropped (and counted), never queued. */
+  reportInFlightMax: number;
+  onReportError: (what: string, fields: Record<string, unknown>) => void;
+  clock: () => number;
+  newId: () => string;
+  ackWaitMs: number;
+  deliveryCountMax: number;
+  backoffMs: readonly number[];
+};
+
+export const createAuditTrail = (options: AuditTrailOptions) => {
   const records: AuditRecord[] = [];
   const seen = new Set<string>();
   const consumptions: Consumption[] = [];
 
   const sink: AuditSink = {
     record: (entry) => options.bus.publish(`${AUDIT_SUBJECT_PREFIX}.${entry.kind}`, entry.auditId, entry),
+  };
+
+  let inFlightCount = 0;
+  let droppedCount = 0;
+  /** For the API: never awaited by a response, bounded in flight, failures logged not thrown. */
+  const reporter = {
+    report(kind: AuditRecord['kind'], actor: string | null, detail: JsonObject): void {
+      if (inFlightCount >= options.reportInFlightMax) {
+        droppedCount += 1;
+        options.onReportError('audit_record_dropped', { kind, droppedCount });
+        return;
+      }
+      inFlightCount += 1;
+      const entry = { auditId: `api-${options.newId()}`, kind, occurredAt: new Date(options.clock()).toISOString(), actor, detail };
+      sink
+        .record(entry)
+        .catch((error: unknown) => options.onReportError('audit_publish_failed', { kind, error: String(error) }))
+        .finally(() => (inFlightCount -= 1));
+    },
   };
 
   const keep = (entry: AuditRecord): void => {
@@ -46,24 +92,27 @@ export const createAuditTrail = (options: { bus: MessageBus; recordCountMax: num
     }
     const event = ledgerEventOf(message.payload);
     if (event === null) return { kind: 'dead_letter', reason: 'malformed_event_payload' };
-    const reason = event.data['reason'];
+    const channel = event.data['channel'];
     await sink.record({
       auditId: `event-${event.id}`,
-      kind: reason === 'paid_twice' ? 'replayed_callback' : 'late_callback',
+      kind: kindOf(event),
       occurredAt: event.occurredAt,
-      actor: null,
-      detail: { stream: event.stream, ...event.data },
+      actor: typeof channel === 'string' ? channel : null,
+      detail: { stream: event.stream, type: event.type, ...event.data },
     });
     return { kind: 'ack' };
   };
 
   return {
     sink,
+    reporter,
+    /** Reporter records dropped because too many were in flight. */
+    droppedCount: (): number => droppedCount,
     /** The newest records first, optionally of one kind. */
     list: (kind: AuditRecord['kind'] | null): readonly AuditRecord[] => records.filter((entry) => kind === null || entry.kind === kind),
     async start(): Promise<void> {
       const common = { ackWaitMs: options.ackWaitMs, deliveryCountMax: options.deliveryCountMax, backoffMs: options.backoffMs };
-      consumptions.push(await options.bus.consume({ ...common, durableName: 'audit_flags', subjects: ['ledger.events.payment.PaymentFlagged'] }, onMessage));
+      consumptions.push(await options.bus.consume({ ...common, durableName: 'audit_flags', subjects: LOG_SUBJECTS }, onMessage));
       consumptions.push(await options.bus.consume({ ...common, durableName: 'audit_read_model', subjects: [`${AUDIT_SUBJECT_PREFIX}.>`] }, onMessage));
     },
     async stop(): Promise<void> {

@@ -50,6 +50,8 @@ type SandboxState = {
   injectedFailure: () => ChannelCallResult<never> | null;
   failRefunds: () => boolean;
   now: () => string;
+  /** An order as the sandbox knows it: its own book, else what the CLI played as this channel took. */
+  orderOf: (paymentId: string) => Order | undefined;
 };
 
 /** The sandbox's API: orders kept in memory, refunds answered by a later callback. */
@@ -66,7 +68,7 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
   queryOrder: async (paymentId) => {
     const failure = state.injectedFailure();
     if (failure !== null) return failure;
-    const order = state.orders.get(paymentId);
+    const order = state.orderOf(paymentId);
     if (order === undefined) return { ok: false, kind: 'permanent', reason: 'no such order' };
     const paid = order.status === 'succeeded';
     return { ok: true, value: { status: order.status, channelTransactionId: order.transactionId, amountMinor: paid ? order.amountMinor : null, currency: paid ? order.currency : null } };
@@ -82,7 +84,7 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
   refund: async (request) => {
     const failure = state.injectedFailure();
     if (failure !== null) return failure;
-    const order = state.orders.get(request.paymentId);
+    const order = state.orderOf(request.paymentId);
     if (order === undefined || order.status !== 'succeeded') return { ok: false, kind: 'permanent', reason: 'order not paid' };
     const { paymentId, refundId } = request;
     state.enqueue(state.failRefunds() ? { event: 'refund.failed', paymentId, refundId, failureReason: 'refused by sandbox' } : { event: 'refund.succeeded', paymentId, refundId, channelRefundId: `sandbox-refund-${refundId}` });
@@ -100,6 +102,8 @@ export const createSandboxChannel = (options: {
   secret: string;
   deliver: (rawBody: Buffer, signature: string) => Promise<number>;
   nowMs: () => number;
+  /** Payments this channel took outside the service process (the CLI's journal), by payment id. */
+  paidElsewhere?: (paymentId: string) => StatementRow | undefined;
 }): SandboxChannel => {
   const orders = new Map<string, Order>();
   let outbox: Outgoing[] = [];
@@ -113,6 +117,15 @@ export const createSandboxChannel = (options: {
     if (script.failingCallCount === 0) return null;
     script.failingCallCount -= 1;
     return { ok: false, kind: 'transient', reason: 'sandbox: scripted failure' };
+  };
+  const knownOrder = (paymentId: string): Order | undefined => {
+    const own = orders.get(paymentId);
+    if (own !== undefined && own.status !== 'pending') return own;
+    const row = options.paidElsewhere?.(paymentId);
+    if (row === undefined) return own;
+    // A refunded order was paid first; refunds are tracked per refund by the service.
+    const status = row.status === 'refunded' ? 'succeeded' : row.status;
+    return { paymentId, amountMinor: row.amountMinor, currency: row.currency, status, transactionId: row.channelTransactionId, updatedAt: row.occurredAt };
   };
   const orderOf = (paymentId: string): Order => {
     const order = orders.get(paymentId);
@@ -141,7 +154,7 @@ export const createSandboxChannel = (options: {
   };
 
   return {
-    gateway: sandboxGateway({ orders, enqueue, injectedFailure, failRefunds: () => script.failRefunds, now }),
+    gateway: sandboxGateway({ orders, enqueue, injectedFailure, failRefunds: () => script.failRefunds, now, orderOf: knownOrder }),
     pay: (paymentId, override = {}) => {
       const known = orderOf(paymentId);
       const paid = settle(paymentId, 'succeeded', { amountMinor: override.amountMinor ?? known.amountMinor, currency: override.currency ?? known.currency });

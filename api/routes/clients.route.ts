@@ -3,9 +3,11 @@ import { generateApiKey, hashApiKey } from '../../domain/ports/client-store.port
 import type { Client, ClientRole } from '../../domain/ports/client-store.port';
 import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
+import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';
 import { clientRoleSchema, idSchema } from '../schemas/common.schema';
+import { securityAuditOf } from './ledger-services';
 
 type CreateClientBody = { clientId: string; role: ClientRole };
 type ClientIdParams = { clientId: string };
@@ -59,6 +61,8 @@ export const registerClientRoutes = (kit: RouteKit): void => {
     const client: Client = { clientId, role, keyHash, createdAt, revokedAt: null };
     const created = await clientStore.create(client);
     if (!created.ok) return sendError(ctx, 'client_exists', { data: { clientId } });
+    // Never the key: who created which client with which role.
+    securityAuditOf(ctx)?.report('admin_action', clientOf(ctx).clientId, { action: 'create_client', clientId, role, requestId: ctx.state.requestId });
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Location', `/v1/clients/${clientId}`);
     return sendOk(ctx, { ...clientView(client), apiKey }, 201);
@@ -81,6 +85,7 @@ export const registerClientRoutes = (kit: RouteKit): void => {
       const revokedAt = new Date(kit.nowMs()).toISOString();
       const client = await clientStore.revoke(clientIdParams.read(ctx).clientId, revokedAt);
       if (client === null) return sendError(ctx, 'not_found', { msg: 'no such client' });
+      securityAuditOf(ctx)?.report('admin_action', clientOf(ctx).clientId, { action: 'revoke_client', clientId: client.clientId, requestId: ctx.state.requestId });
       return sendOk(ctx, clientView(client));
     },
   );

@@ -24,7 +24,12 @@ const errorOf = (env: Record<string, string>): string => {
 
 describe('channel configuration', () => {
   it('configures nothing beyond the sandbox when no variable is set', () => {
-    expect(loadChannelConfig({})).toEqual({ wechat: null, alipay: null, stripe: null });
+    expect(loadChannelConfig({})).toEqual({ wechat: null, alipay: null, stripe: null, sandboxFailRefunds: false });
+  });
+
+  it('reads SANDBOX_FAIL_REFUNDS and refuses anything but true or false', () => {
+    expect(loadChannelConfig({ SANDBOX_FAIL_REFUNDS: 'true' }).sandboxFailRefunds).toBe(true);
+    expect(() => loadChannelConfig({ SANDBOX_FAIL_REFUNDS: 'yes' })).toThrow("SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'");
   });
 
   it('reads WeChat v2 with a key from a file and the default HMAC-SHA256', () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
@@ -12,7 +15,8 @@ describe('startChannels', () => {
     const store = createInMemoryEventStore();
     const { runtime } = createLedger(store);
     const channels = startChannels({
-      channelConfig: { wechat: { apiVersion: 'v2', appId: 'wx', mchId: 'm', baseUrl: 'http://127.0.0.1:9', notifyUrl: 'n', v2: { apiKey: 'SECRET-API-KEY-0123456789abcdefg', signType: 'MD5', clientCertificate: null }, v3: null }, alipay: null, stripe: { secretKey: null, webhookSecrets: ['whsec_SECRET'], baseUrl: 'http://127.0.0.1:9' } },
+      channelConfig: { wechat: { apiVersion: 'v2', appId: 'wx', mchId: 'm', baseUrl: 'http://127.0.0.1:9', notifyUrl: 'n', v2: { apiKey: 'SECRET-API-KEY-0123456789abcdefg', signType: 'MD5', clientCertificate: null }, v3: null }, alipay: null, stripe: { secretKey: null, webhookSecrets: ['whsec_SECRET'], baseUrl: 'http://127.0.0.1:9' }, sandboxFailRefunds: false },
+      dataDir: mkdtempSync(join(tmpdir(), 'ledger-channels-')),
       sandboxSecret: 'sandbox-secret-value',
       serviceUrl: 'http://127.0.0.1:9',
       database: openSqliteDatabase(':memory:'),
