@@ -91,7 +91,7 @@ export const DEAD_LETTER_PREFIX = 'ledger.deadletter';
 
 const openBus = (deps: MessagingDeps, limits: MessagingLimits, clock: () => number): Promise<MessageBus> => {
   if (deps.nats === null) {
-    return Promise.resolve(createInProcessBus({ retainedMessageCountMax: limits.inProcessRetainedMessageCountMax, duplicateWindowMs: 120_000, deadLetterPrefix: DEAD_LETTER_PREFIX, clock }));
+    return Promise.resolve(createInProcessBus({ retainedMessageCountMax: limits.inProcessRetainedMessageCountMax, deliveryConcurrencyMax: limits.fetchBatchMax, duplicateWindowMs: 120_000, deadLetterPrefix: DEAD_LETTER_PREFIX, clock }));
   }
   const { url, ...stream } = deps.nats;
   return createNatsBus({

@@ -1,4 +1,4 @@
-import { Subject, concatMap, filter, merge, type Subscription } from 'rxjs';
+import { Subject, concatMap, filter, merge, mergeMap, type Subscription } from 'rxjs';
 import { assert } from '../../domain/assert';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import type { BusMessage, ConsumerOptions, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
@@ -9,9 +9,12 @@ import { backoffDelayMs, subjectMatches } from './subject-match';
  * `retainedMessageCountMax` messages (a durable consumer started later replays them), drops a
  * repeated id within `duplicateWindowMs`, redelivers with back-off and dead-letters after
  * `deliveryCountMax`. Nothing survives a restart, which is fine: the event log is the record.
+ * A consumer handles up to `deliveryConcurrencyMax` messages at once (handlers start in order);
+ * its replay position only passes a message once every earlier one is done.
  */
 export type InProcessBusOptions = {
   retainedMessageCountMax: number;
+  deliveryConcurrencyMax: number;
   duplicateWindowMs: number;
   deadLetterPrefix: string;
   clock: () => number;
@@ -21,6 +24,7 @@ type Stored = { sequence: number; subject: string; id: string; payload: JsonObje
 
 export const createInProcessBus = (options: InProcessBusOptions): MessageBus => {
   assert(options.retainedMessageCountMax > 0, 'retainedMessageCountMax must be positive');
+  assert(options.deliveryConcurrencyMax > 0, 'deliveryConcurrencyMax must be positive');
   const retained: Stored[] = [];
   const seenUntilMs = new Map<string, number>();
   const published$ = new Subject<Stored>();
@@ -53,10 +57,21 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
       stored.sequence > (ackedThrough.get(consumer.durableName) ?? 0) && consumer.subjects.some((subject) => subjectMatches(subject, stored.subject));
     const redeliver$ = new Subject<{ stored: Stored; deliveryCount: number }>();
     const timers = new Set<NodeJS.Timeout>();
+    const unfinished = new Set<number>();
+    let finishedMax = 0;
     let stopped = false;
+
+    /** Every message below the oldest unfinished one is done: the replay position may pass it. */
+    const finish = (sequenceDone: number): void => {
+      unfinished.delete(sequenceDone);
+      finishedMax = Math.max(finishedMax, sequenceDone);
+      const oldest = unfinished.size === 0 ? finishedMax + 1 : Math.min(...unfinished);
+      ackedThrough.set(consumer.durableName, Math.max(ackedThrough.get(consumer.durableName) ?? 0, oldest - 1));
+    };
 
     const deliver = async (stored: Stored, deliveryCount: number): Promise<void> => {
       if (stopped) return;
+      unfinished.add(stored.sequence);
       let outcome: DeliveryOutcome;
       try {
         outcome = await handler({ subject: stored.subject, id: stored.id, payload: stored.payload, deliveryCount });
@@ -75,16 +90,20 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
         const deadLetter = { subject: stored.subject, id: stored.id, reason: outcome.reason, deliveryCount, payload: stored.payload };
         await publish(`${options.deadLetterPrefix}.${stored.subject}`, `dead:${stored.id}`, deadLetter);
       }
-      ackedThrough.set(consumer.durableName, Math.max(ackedThrough.get(consumer.durableName) ?? 0, stored.sequence));
+      finish(stored.sequence);
     };
 
-    let inFlight: Promise<void> = Promise.resolve();
+    const inFlight = new Set<Promise<void>>();
+    const track = (delivery: Promise<void>): Promise<void> => {
+      inFlight.add(delivery);
+      return delivery.finally(() => inFlight.delete(delivery));
+    };
     const fresh$ = merge(
       retained.filter(wanted).map((stored) => ({ stored, deliveryCount: 1 })),
       published$.pipe(filter(wanted), concatMap(async (stored) => ({ stored, deliveryCount: 1 }))),
     );
     const subscription = merge(fresh$, redeliver$)
-      .pipe(concatMap((next) => (inFlight = deliver(next.stored, next.deliveryCount))))
+      .pipe(mergeMap((next) => track(deliver(next.stored, next.deliveryCount)), options.deliveryConcurrencyMax))
       .subscribe();
     running.add(subscription);
     return Promise.resolve({
@@ -93,7 +112,7 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
         for (const timer of timers) clearTimeout(timer);
         subscription.unsubscribe();
         running.delete(subscription);
-        await inFlight;
+        await Promise.all(inFlight);
       },
     });
   };

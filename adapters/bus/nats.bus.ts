@@ -132,13 +132,11 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
           ready = true;
           const pull = await js.consumers.get(streamName, durable);
           const batch = await pull.fetch({ max_messages: options.fetchBatchMax, expires: options.fetchExpiresMs });
-          let count = 0;
-          for await (const message of batch) {
-            count += 1;
-            await deliver(consumer, message, handler);
-            if (stopped) break;
-          }
-          if (count === 0) await pull.info(); // Throws when the consumer vanished with the store.
+          // A fetched batch (≤ fetchBatchMax) is handled concurrently; each message is acked alone.
+          const messages = [];
+          for await (const message of batch) messages.push(message);
+          await Promise.all(messages.map((message) => deliver(consumer, message, handler)));
+          if (messages.length === 0) await pull.info(); // Throws when the consumer vanished with the store.
         } catch (error: unknown) {
           ready = false;
           if (!stopped) options.onWarning('bus_consumer_retry', { durable, error: String(error) });

@@ -97,7 +97,7 @@ describe('audit saga: the API reporter', () => {
   });
 
   it('keeps published records in the audit read model, newest first, once per auditId', async () => {
-    const bus = createInProcessBus({ retainedMessageCountMax: 100, duplicateWindowMs: 60_000, deadLetterPrefix: 'dl', clock: Date.now });
+    const bus = createInProcessBus({ retainedMessageCountMax: 100, deliveryConcurrencyMax: 16, duplicateWindowMs: 60_000, deadLetterPrefix: 'dl', clock: Date.now });
     const trail = createAuditTrail(options(bus, []));
     await trail.start();
     trail.reporter.report('admin_action', 'admin', { action: 'create_client', clientId: 'shop-1' });

@@ -24,26 +24,26 @@ const paidByCli: StatementRow = { paymentId, channelTransactionId: 'tx-1', statu
 describe('sandbox channel', () => {
   it('refunds a payment it took through the CLI, with a signed refund callback', async () => {
     const { channel, delivered } = sandboxWith(paidByCli);
-    await expect(channel.gateway.refund(refund)).resolves.toEqual({ ok: true, value: { status: 'accepted', channelRefundId: null } });
+    await expect(channel.gateway.refund(refund, new AbortController().signal)).resolves.toEqual({ ok: true, value: { status: 'accepted', channelRefundId: null } });
     await channel.flush();
     expect(delivered).toEqual([{ event: 'refund.succeeded', paymentId, refundId: 'r1', channelRefundId: 'sandbox-refund-r1' }]);
   });
 
   it('answers a refund it was scripted to refuse with a refund.failed callback', async () => {
     const { channel, delivered } = sandboxWith(paidByCli, true);
-    await channel.gateway.refund(refund);
+    await channel.gateway.refund(refund, new AbortController().signal);
     await channel.flush();
     expect(delivered).toEqual([expect.objectContaining({ event: 'refund.failed', refundId: 'r1' })]);
   });
 
   it('refuses to refund a payment it never took', async () => {
     const { channel } = sandboxWith(undefined);
-    await expect(channel.gateway.refund(refund)).resolves.toEqual({ ok: false, kind: 'permanent', reason: 'order not paid' });
+    await expect(channel.gateway.refund(refund, new AbortController().signal)).resolves.toEqual({ ok: false, kind: 'permanent', reason: 'order not paid' });
   });
 
   it('reports a payment taken through the CLI as paid when queried', async () => {
     const { channel } = sandboxWith(paidByCli);
-    await expect(channel.gateway.queryOrder(paymentId)).resolves.toEqual({
+    await expect(channel.gateway.queryOrder(paymentId, new AbortController().signal)).resolves.toEqual({
       ok: true,
       value: { status: 'succeeded', channelTransactionId: 'tx-1', amountMinor: 1000, currency: 'EUR' },
     });
