@@ -14,7 +14,11 @@ import { createReadSide, type ReadSide, type ReadSideLimits } from '../projectio
 
 /** The read side's composition: its store (MongoDB or the embedded SQLite file), runner and routes. */
 export const READ_SIDE_LIMITS: ReadSideLimits & { afterWaitMs: number; exportEventCountMax: number; verifyStreamEventCountMax: number; sseHeartbeatMs: number } = {
-  batchEventCountMax: 1000,
+  // Catch-up and rebuild pages: a batch rewrites the index pages it touches once, so larger
+  // batches write far less (1,000 → 5,000 cut the CPU per event by a third); live batches are
+  // whatever arrived meanwhile, usually much smaller.
+  batchEventCountMax: 5000,
+  cachedDocumentCountMax: 20_000,
   waiterCountMax: 10_000,
   watcherCountMax: 10_000,
   lagEventCountMax: 10_000,

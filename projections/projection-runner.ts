@@ -16,6 +16,8 @@ export type RunnerOptions = {
   collectionName: (logical: string) => string;
   checkpointName: string;
   batchEventCountMax: number;
+  /** Documents kept between batches for the projections' reads (0: none). */
+  cachedDocumentCountMax: number;
   /** After each commit: the last applied position and the changes watchers may want. */
   onCommitted: (position: bigint, changes: readonly WatchedChange[]) => void;
 };
@@ -36,8 +38,66 @@ export type ProjectionRunner = {
 
 const keyOf = (collection: string, id: string): string => `${collection}\u0000${id}`;
 
+/**
+ * Documents the projections read (accounts, transfers, payments, traffic), kept between batches
+ * as last committed, least recently used dropped first. Without it every event costs a store
+ * read and a JSON parse of a document this runner itself wrote a batch ago. It only ever holds
+ * committed documents (a batch's writes enter after its commit), and the runner is the only writer
+ * of its generation, so it cannot go stale.
+ */
+const createDocumentCache = (countMax: number) => {
+  const documents = new Map<string, JsonObject>();
+  return {
+    get: (key: string): JsonObject | undefined => {
+      const document = documents.get(key);
+      if (document !== undefined) {
+        documents.delete(key);
+        documents.set(key, document);
+      }
+      return document;
+    },
+    set: (key: string, document: JsonObject): void => {
+      documents.delete(key);
+      documents.set(key, document);
+      if (documents.size <= countMax) return;
+      const oldest = documents.keys().next();
+      if (oldest.done !== true) documents.delete(oldest.value);
+    },
+  };
+};
+
+type DocumentCache = ReturnType<typeof createDocumentCache>;
+type Batch = { context: ProjectionContext; written: Map<string, DocumentChange & { kind: 'put' }>; read: Set<string>; announced: WatchedChange[] };
+
+/** One batch's context: reads see the batch's own earlier writes, then the cache, then the store. */
+const createBatch = (options: RunnerOptions, cache: DocumentCache): Batch => {
+  const written = new Map<string, DocumentChange & { kind: 'put' }>();
+  const read = new Set<string>();
+  const announced: WatchedChange[] = [];
+  const context: ProjectionContext = {
+    get: async (logical, id) => {
+      const collection = options.collectionName(logical);
+      const key = keyOf(collection, id);
+      read.add(key);
+      const ours = written.get(key)?.document ?? cache.get(key);
+      if (ours !== undefined) return ours;
+      const stored = await options.store.get(collection, id);
+      if (stored !== null) cache.set(key, stored);
+      return stored;
+    },
+    put: (logical, id, document: JsonObject) => {
+      const collection = options.collectionName(logical);
+      written.set(keyOf(collection, id), { kind: 'put', collection, id, document });
+    },
+    announce: (change) => announced.push(change),
+  };
+  return { context, written, read, announced };
+};
+
 export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner => {
   assert(options.batchEventCountMax > 0, 'runner: batchEventCountMax must be > 0');
+  assert(options.cachedDocumentCountMax >= 0, 'runner: cachedDocumentCountMax must be >= 0');
+  const cache = createDocumentCache(options.cachedDocumentCountMax);
   let applied: bigint | null = null;
   let stopping = false;
   let subscription: { close(): Promise<void> } | null = null;
@@ -45,28 +105,17 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
   const applyBatch = async (events: readonly RecordedEvent[]): Promise<void> => {
     const last = events[events.length - 1];
     if (last === undefined) return;
-    // The batch's own writes, so that a later event of the batch sees an earlier one's result.
-    const written = new Map<string, DocumentChange & { kind: 'put' }>();
-    const announced: WatchedChange[] = [];
-    const context: ProjectionContext = {
-      get: async (logical, id) => {
-        const collection = options.collectionName(logical);
-        return written.get(keyOf(collection, id))?.document ?? (await options.store.get(collection, id));
-      },
-      put: (logical, id, document: JsonObject) => {
-        const collection = options.collectionName(logical);
-        written.set(keyOf(collection, id), { kind: 'put', collection, id, document });
-      },
-      announce: (change) => announced.push(change),
-    };
+    const batch = createBatch(options, cache);
     for (const event of events) {
       if (applied !== null && event.position <= applied) continue; // A redelivered page.
-      for (const projection of options.projections) await projection.apply(event, context);
+      for (const projection of options.projections) await projection.apply(event, batch.context);
     }
     const checkpoint: Checkpoint = { name: options.checkpointName, position: last.position, occurredAt: last.metadata.occurredAt };
-    await options.store.commit([...written.values()], checkpoint);
+    await options.store.commit([...batch.written.values()], checkpoint);
     applied = last.position;
-    options.onCommitted(last.position, announced);
+    // Only documents some projection reads are worth keeping: entries and the trail never are.
+    for (const [key, change] of batch.written) if (batch.read.has(key)) cache.set(key, change.document);
+    options.onCommitted(last.position, batch.announced);
   };
 
   const withinLimit = (event: RecordedEvent, limit: CatchUpLimit): boolean =>
@@ -82,6 +131,8 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       count += inside.length;
       onProgress(count, applied);
       if (page.length < options.batchEventCountMax || inside.length < page.length) break;
+      // A batch holds the thread while it applies and commits: let requests through between two.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return count;
   };

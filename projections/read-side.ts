@@ -13,11 +13,16 @@ import { checkpointOf, collectionIn, READ_MODELS, READ_MODELS_VERSION } from './
  */
 export type ReadSideLimits = {
   batchEventCountMax: number;
+  /** Documents the live runner keeps between batches; absent: DEFAULT_CACHED_DOCUMENT_COUNT_MAX. */
+  cachedDocumentCountMax?: number;
   waiterCountMax: number;
   watcherCountMax: number;
   lagEventCountMax: number;
   switchPollMs: number;
 };
+
+/** About the accounts of a busy ledger: each cached document is a few kB of heap. */
+export const DEFAULT_CACHED_DOCUMENT_COUNT_MAX = 20_000;
 
 export type ReadSideOptions = {
   eventStore: EventStore;
@@ -57,6 +62,7 @@ export const createReadSide = (options: ReadSideOptions) => {
       collectionName: (logical) => collectionIn(logical, generation),
       checkpointName: checkpointOf(generation),
       batchEventCountMax: limits.batchEventCountMax,
+      cachedDocumentCountMax: limits.cachedDocumentCountMax ?? DEFAULT_CACHED_DOCUMENT_COUNT_MAX,
       onCommitted: isLive
         ? (position, changes) => {
             waiters.passed(position);

@@ -21,7 +21,7 @@ const runToHead = async (eventStore: EventStore, store: ReadModelStore, batchEve
   for (const projection of READ_MODELS) {
     for (const spec of projection.collections) await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
   }
-  const runner = createProjectionRunner({ eventStore, store, projections: READ_MODELS, collectionName: (name) => collectionIn(name, 1), checkpointName: checkpointOf(1), batchEventCountMax, onCommitted: () => undefined });
+  const runner = createProjectionRunner({ eventStore, store, projections: READ_MODELS, collectionName: (name) => collectionIn(name, 1), checkpointName: checkpointOf(1), batchEventCountMax, cachedDocumentCountMax: 2, onCommitted: () => undefined });
   await runner.load();
   return runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
 };
@@ -90,6 +90,28 @@ describe('the read side', () => {
     database.exec('DROP TRIGGER crash;');
     await runToHead(eventStore, crashing); // The restart.
     expect(await dumpGeneration(crashing, 1)).toEqual(await dumpGeneration(uninterrupted, 1));
+  });
+
+  it('a runner that failed a commit and goes on converges: its cache never holds the failed batch', async () => {
+    const uninterrupted = createSqliteReadModelStore({ path: ':memory:' });
+    await runToHead(eventStore, uninterrupted);
+    const database: SqliteDatabase = openSqliteDatabase(':memory:');
+    const store = createSqliteReadModelStore({ database });
+    for (const projection of READ_MODELS) {
+      for (const spec of projection.collections) await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+    }
+    database.exec(`CREATE TABLE crash_count (n INTEGER); INSERT INTO crash_count VALUES (0);
+      CREATE TRIGGER crash BEFORE INSERT ON rm_checkpoints BEGIN
+        UPDATE crash_count SET n = n + 1;
+        SELECT RAISE(ABORT, 'disk full') WHERE (SELECT n FROM crash_count) = 2;
+      END;`);
+    const runner = createProjectionRunner({ eventStore, store, projections: READ_MODELS, collectionName: (name) => collectionIn(name, 1), checkpointName: checkpointOf(1), batchEventCountMax: 4, cachedDocumentCountMax: 100, onCommitted: () => undefined });
+    await runner.load();
+    await expect(runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined)).rejects.toMatchObject({ message: 'disk full' });
+    expect(runner.position()).toBe((await allEvents(eventStore))[3]?.position);
+    database.exec('DROP TRIGGER crash;');
+    await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined); // The same runner, same cache.
+    expect(await dumpGeneration(store, 1)).toEqual(await dumpGeneration(uninterrupted, 1));
   });
 
   it('a rebuild yields identical documents in a new generation and switches to it', async () => {
