@@ -100,6 +100,10 @@ export const startChildServer = async (options: {
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const how = child.exitCode ?? child.signalCode;
+        process.stderr.write(`  server had exited (${String(how)}) before it was stopped\n`);
+      }
       // Warnings under load (overload, retries) explain odd figures: show that there were some.
       if (log.lineCount() > 0) {
         const excerpt = log.tail(LOG_EXCERPT_LINES);

@@ -77,11 +77,16 @@ export const runBounded = async (
   task: (index: number) => Promise<void>,
 ): Promise<void> => {
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < count) {
+    // After a failure the other workers stop taking tasks: the caller is already unwinding.
+    while (next < count && !failed) {
       const index = next;
       next += 1;
-      await task(index);
+      await task(index).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
@@ -94,14 +99,19 @@ export const postCommand = async (
   path: string,
   body: unknown,
 ): Promise<void> => {
+  const headers = {
+    authorization: `Bearer ${apiKey}`,
+    'content-type': 'application/json',
+    'idempotency-key': uuidv7(),
+  };
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
-    headers: {
-      authorization: `Bearer ${apiKey}`,
-      'content-type': 'application/json',
-      'idempotency-key': uuidv7(),
-    },
+    headers,
     body: JSON.stringify(body),
+  }).catch((error: unknown) => {
+    // fetch's own message is only 'fetch failed': the cause says refused, reset or timed out.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+    throw new Error(`POST ${path}: ${String(error)} ${cause}`.trim(), { cause: error });
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text.slice(0, 300)}`);

@@ -13,21 +13,35 @@ export type Machine = {
   store: string;
   /** Other work on the machine skews every figure: the 1-minute load average at start. */
   loadAverage: number;
+  /** The commit measured, and whether the working tree differed from it. */
+  code: string;
 };
 
 const GIB = 1024 ** 3;
 const DISK_PROBE_MS = 1_000;
 
+const commandOutput = (command: string, args: readonly string[]): string | null => {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', timeout: 2_000 }).trim();
+  } catch {
+    return null; // The tool is missing or this is not a checkout: the field says 'unknown'.
+  }
+};
+
+const codeVersion = (): string => {
+  const commit = commandOutput('git', ['rev-parse', '--short', 'HEAD']);
+  if (commit === null) return 'unknown';
+  const status = commandOutput('git', ['--no-optional-locks', 'status', '--porcelain']) ?? '';
+  const changedCount = status.split('\n').filter((line) => line.trim() !== '').length;
+  return changedCount === 0 ? commit : `${commit} + ${changedCount} uncommitted files`;
+};
+
 /** `free -h`'s Mem line where the tool exists, else the total from the OS. */
 const memory = (): string => {
-  try {
-    const lines = execFileSync('free', ['-h'], { encoding: 'utf8', timeout: 2_000 }).split('\n');
-    const mem = lines.find((line) => line.startsWith('Mem:'))?.split(/\s+/);
-    if (mem !== undefined) return `${mem[1] ?? '?'} total, ${mem[6] ?? '?'} available (free -h)`;
-  } catch {
-    // Not Linux, or procps missing: the OS total is still worth printing.
-  }
-  return `${(totalmem() / GIB).toFixed(1)} GiB total`;
+  const lines = (commandOutput('free', ['-h']) ?? '').split('\n');
+  const mem = lines.find((line) => line.startsWith('Mem:'))?.split(/\s+/);
+  if (mem !== undefined) return `${mem[1] ?? '?'} total, ${mem[6] ?? '?'} available (free -h)`;
+  return `${(totalmem() / GIB).toFixed(1)} GiB total`; // Not Linux, or procps missing.
 };
 
 export const describeMachine = (): Machine => ({
@@ -37,6 +51,7 @@ export const describeMachine = (): Machine => ({
   node: process.version,
   store: `embedded SQLite in ${tmpdir()} (durable default: WAL, synchronous=FULL, group commit)`,
   loadAverage: loadavg()[0] ?? 0,
+  code: codeVersion(),
 });
 
 export const machineText = (machine: Machine): string =>
@@ -46,7 +61,8 @@ export const machineText = (machine: Machine): string =>
     `memory:       ${machine.memory}`,
     `node:         ${machine.node}`,
     `store:        ${machine.store}`,
-    `load average: ${machine.loadAverage.toFixed(2)} (1 min, at start; above 0 = other work running)`,
+    `load average: ${machine.loadAverage.toFixed(2)} (1 min, at start: other work skews figures)`,
+    `code:         ${machine.code}`,
   ].join('\n');
 
 /**

@@ -1,14 +1,18 @@
 import { resolve } from 'node:path';
 import { appendScenario } from './append-bench';
+import { channelBenchScenarios } from './channels.bench';
 import { installInterruptHandlers } from './cleanup';
 import { bareScenario, trafficScenario, transferScenarios } from './http-scenarios';
 import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
+import { readSideScenarios } from './read-side.bench';
 import { formatInteger, markdownTable, type Row, textTable } from './report';
+import { sagaBenchScenarios } from './sagas.bench';
 
 /**
  * `npm run bench`: the service as a child process on 127.0.0.1 under autocannon, a bare Koa
- * baseline, and the event store in-process. Bounded: about 10 s per HTTP scenario, 5 s per store
- * scenario. Temp data dirs go to os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the
+ * baseline, the event store in-process, then the read side, the sagas with a real nats-server
+ * and the payment channels' callbacks. Bounded: about 10 s per HTTP scenario, 5 s per store
+ * scenario; BENCH_ONLY=core runs only the command-side scenarios. Temp data dirs go to os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the
  * service children write V8 CPU profiles there.
  */
 const main = async (): Promise<void> => {
@@ -26,6 +30,10 @@ const main = async (): Promise<void> => {
   const single = await appendScenario(1);
   const batched = await appendScenario(10);
   const rows: Row[] = [...transfers.rows, bare, traffic, single, batched];
+  if (process.env['BENCH_ONLY'] !== 'core') {
+    process.stderr.write('  running the read side, sagas and channels\n');
+    rows.push(...(await readSideScenarios()), ...(await sagaBenchScenarios()), ...(await channelBenchScenarios()));
+  }
   const diskAfter = probeDiskCommitsPerS();
 
   const disk = `${formatInteger(diskBefore)} before, ${formatInteger(diskAfter)} after`;
