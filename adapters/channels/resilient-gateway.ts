@@ -78,12 +78,14 @@ export const createResilientGateway = (
     let attemptCount = 0;
     let result: ChannelCallResult<Value>;
     try {
+      // Each call gets its own parent signal: without one, cockatiel derives every attempt's signal
+      // from one shared signal, whose listeners pile up across concurrent calls.
       result = await policy.execute(async ({ signal }) => {
         attemptCount += 1;
         const answer = await run(signal);
         if (!answer.ok && answer.kind === 'transient') throw new TransientChannelError(answer.reason);
         return answer;
-      });
+      }, new AbortController().signal);
     } catch (error: unknown) {
       const reason = transientReason(error);
       if (reason === null) throw error;
