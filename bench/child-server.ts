@@ -19,7 +19,7 @@ export type ChildServer = {
 };
 
 /** Asks the kernel for a free loopback port (released at once, reused by the child). */
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_HOST } from './child-server';
+import { BENCH_HOST, freePort } from './child-server';
 
 /**
  * A real nats-server with JetStream on a free loopback port and a temporary store dir, for the
@@ -20,17 +20,6 @@ const NATS_SERVER_BINARY = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-ser
 const READY_TIMEOUT_MS = 10_000;
 const READY_POLL_MS = 50;
 const STOP_GRACE_MS = 3_000;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, BENCH_HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 
 const portOpen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
