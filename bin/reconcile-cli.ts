@@ -6,7 +6,7 @@ import { paymentChannels } from '../domain/payment/payment.decider';
 import { loadLedgerPayments } from '../domain/reconciliation/ledger-payments';
 import { reconcile, type ReconciliationReport } from '../domain/reconciliation/reconciliation';
 import { formatReconciliationTable } from '../domain/reconciliation/reconciliation-table';
-import { formatSandboxStatement, parseStatementCsv, type StatementFormat } from '../domain/reconciliation/statement-csv';
+import { formatSandboxStatement, parseStatementCsv, statementFormats, type StatementFormat } from '../domain/reconciliation/statement-csv';
 import { buildFlatXml, signWechatV2 } from '../adapters/channels/wechat/wechat-v2.xml';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { loadChannelConfig } from './channel-config';
@@ -25,10 +25,20 @@ const choice = <T extends string>(allowed: readonly T[]) => (value: string): T =
   return found;
 };
 
+/** UTF-8 when the bytes are valid UTF-8, else GBK: Alipay's bills are GBK as downloaded. */
+const readStatementText = (file: string): string => {
+  const bytes = readFileSync(file);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return new TextDecoder('gbk').decode(bytes);
+  }
+};
+
 /** Reads the statement file and the ledger (the configured event store), compares them. */
 const reconcileStatementFile = async (file: string, options: ReconcileOptions): Promise<ReconciliationReport> => {
   const format = options.format ?? defaultStatementFormat(options.channel);
-  const statement = parseStatementCsv(readFileSync(file, 'utf8'), format);
+  const statement = parseStatementCsv(readStatementText(file), format);
   if (!statement.ok) throw new Error(`${file} line ${statement.line}: ${statement.reason}`);
   const store = openEventStore(loadConfig(process.env));
   try {
@@ -66,7 +76,7 @@ export const registerChannelCommands = (program: Command): void => {
     .command('reconcile <statementFile>')
     .description("compare a channel's statement CSV with the ledger; exit 1 on any discrepancy")
     .option('--channel <channel>', 'the statement\'s channel', choice(paymentChannels), 'sandbox')
-    .option('--format <format>', 'statement format (default: the channel\'s own)', choice(['sandbox', 'wechat'] as const))
+    .option('--format <format>', 'statement format (default: the channel\'s own)', choice(statementFormats))
     .option('--from <instant>', 'ledger payments paid at or after this instant', instant)
     .option('--to <instant>', 'ledger payments paid before this instant', instant)
     .option('--json', 'print the report as JSON instead of a table')

@@ -20,3 +20,7 @@ export const addWithinSafeRange = (left: number, right: number): number | null =
   const sum = left + right;
   return Number.isSafeInteger(sum) ? sum : null;
 };
+
+/** Digits of the currency's minor unit per ISO-4217 as ICU knows it: JPY 0, EUR 2, KWD 3. */
+export const minorUnitDigits = (currency: Currency): number =>
+  new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;

@@ -3,7 +3,7 @@ import { paymentChannels } from '../../domain/payment/payment.decider';
 import { loadLedgerPayments } from '../../domain/reconciliation/ledger-payments';
 import { reconcile } from '../../domain/reconciliation/reconciliation';
 import { formatReconciliationTable } from '../../domain/reconciliation/reconciliation-table';
-import { parseStatementCsv, type StatementFormat } from '../../domain/reconciliation/statement-csv';
+import { parseStatementCsv, statementFormats, type StatementFormat } from '../../domain/reconciliation/statement-csv';
 import { sendOk } from '../envelope';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody } from '../middleware/validate';
@@ -23,7 +23,7 @@ const reconciliationSchema: JSONSchemaType<ReconciliationBody> = {
   required: ['channel', 'statementCsv'],
   properties: {
     channel: { type: 'string', enum: [...paymentChannels] },
-    format: { type: 'string', enum: ['sandbox', 'wechat'], nullable: true },
+    format: { type: 'string', enum: [...statementFormats], nullable: true },
     statementCsv: { type: 'string', minLength: 1, maxLength: STATEMENT_BYTES_MAX },
     from: { ...instantSchema, nullable: true },
     to: { ...instantSchema, nullable: true },
@@ -31,7 +31,8 @@ const reconciliationSchema: JSONSchemaType<ReconciliationBody> = {
 };
 
 /** The statement format a channel's statements come in, unless the request names another. */
-export const defaultStatementFormat = (channel: string): StatementFormat => (channel === 'wechat' ? 'wechat' : 'sandbox');
+export const defaultStatementFormat = (channel: string): StatementFormat =>
+  statementFormats.find((format) => format === channel) ?? 'sandbox';
 
 /** POST /v1/reconciliations: a channel statement against the ledger, as JSON and as a table. */
 export const reconciliationRoutes =

@@ -1,44 +1,25 @@
 import { isCurrency, isPositiveAmountMinor } from '../money';
 import { decimalToMinor } from '../payment/decimal-amount';
 import { paymentIdFromOrderNo } from '../payment/payment-id';
+import { parseAlipayStatement } from './alipay-statement';
 import type { StatementRow, StatementStatus } from './reconciliation';
+import { STATEMENT_ROW_COUNT_MAX, splitCsvLine, type ParsedStatement } from './statement-table';
+import { parseStripeStatement } from './stripe-statement';
+
+export { splitCsvLine, type ParsedStatement } from './statement-table';
 
 /**
- * Channel statements as CSV. Two formats: the sandbox's own (header below, amounts in minor
- * units) and WeChat Pay's trade bill (downloadbill, bill_type ALL: Chinese headers, every value
- * prefixed with a backtick, amounts in yuan, Beijing time, a summary after the rows).
+ * Channel statements as CSV. The sandbox's own (header below, amounts in minor units), WeChat
+ * Pay's trade bill (downloadbill, bill_type ALL: Chinese headers, every value prefixed with a
+ * backtick, amounts in yuan, Beijing time, a summary after the rows), Alipay's trade bill
+ * (alipay-statement.ts) and Stripe's balance-transaction export (stripe-statement.ts).
  */
 const SANDBOX_STATEMENT_HEADER = 'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at';
-const STATEMENT_ROW_COUNT_MAX = 1_000_000;
 
-export type StatementFormat = 'sandbox' | 'wechat';
-export type ParsedStatement = { ok: true; rows: StatementRow[] } | { ok: false; line: number; reason: string };
+export const statementFormats = ['sandbox', 'wechat', 'alipay', 'stripe'] as const;
+export type StatementFormat = (typeof statementFormats)[number];
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** RFC 4180 fields of one line: quotes around fields, "" inside them. */
-export const splitCsvLine = (line: string): string[] | null => {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let index = 0; index < line.length; index += 1) {
-    const char = line[index];
-    if (quoted) {
-      if (char === '"' && line[index + 1] === '"') {
-        field += '"';
-        index += 1;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"' && field === '') quoted = true;
-    else if (char === ',') {
-      fields.push(field);
-      field = '';
-    } else field += char;
-  }
-  if (quoted) return null;
-  fields.push(field);
-  return fields;
-};
 
 const SANDBOX_STATUSES: readonly StatementStatus[] = ['succeeded', 'refunded', 'closed', 'failed'];
 
@@ -93,6 +74,8 @@ const wechatColumns = (header: readonly string[]): Record<keyof typeof WECHAT_CO
 
 /** Parses a whole statement; the first bad line stops it (a statement is trusted whole or not at all). */
 export const parseStatementCsv = (text: string, format: StatementFormat): ParsedStatement => {
+  if (format === 'alipay') return parseAlipayStatement(text);
+  if (format === 'stripe') return parseStripeStatement(text);
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = splitCsvLine(lines[0] ?? '') ?? [];
   const columns = format === 'wechat' ? wechatColumns(header) : null;
