@@ -2,13 +2,33 @@
  * Errors of the payment-channel routes (status tickets, resume, channel calls, reconciliation).
  * Merged into errorCodes (api/error-codes.ts).
  */
-type Spec = { readonly status: 401 | 409 | 422 | 502 | 503; readonly code: number; readonly msg: string };
+type Spec = {
+  readonly status: 401 | 409 | 422 | 502 | 503;
+  readonly code: number;
+  readonly msg: string;
+};
 
 export const paymentChannelErrorCodes = {
-  status_ticket_invalid: { status: 401, code: 40190, msg: 'the status ticket is unknown, used, expired or for another payment' },
+  status_ticket_invalid: {
+    status: 401,
+    code: 40190,
+    msg: 'the status ticket is unknown, used, expired or for another payment',
+  },
   payment_not_resumable: { status: 409, code: 40990, msg: 'the payment is no longer payable' },
-  statement_invalid: { status: 422, code: 42290, msg: 'the statement is not a valid statement of this channel' },
-  channel_not_configured: { status: 422, code: 42291, msg: 'this payment channel is not configured' },
+  statement_invalid: {
+    status: 422,
+    code: 42290,
+    msg: 'the statement is not a valid statement of this channel',
+  },
+  channel_not_configured: {
+    status: 422,
+    code: 42291,
+    msg: 'this payment channel is not configured',
+  },
   channel_refused: { status: 502, code: 50290, msg: 'the payment channel refused the request' },
-  channel_unavailable: { status: 503, code: 50390, msg: 'the payment channel is unavailable; retry later' },
+  channel_unavailable: {
+    status: 503,
+    code: 50390,
+    msg: 'the payment channel is unavailable; retry later',
+  },
 } as const satisfies Record<string, Spec>;

@@ -12,37 +12,93 @@ type Spec = { readonly status: 401 | 404 | 409 | 422; readonly code: number; rea
 type DomainRejection = AccountRejection | TransferRejection | PaymentRejection | TrafficRejection;
 
 export const domainErrorCodes = {
-  account_already_exists: { status: 409, code: 40910, msg: 'an account with this accountId exists with other terms' },
+  account_already_exists: {
+    status: 409,
+    code: 40910,
+    msg: 'an account with this accountId exists with other terms',
+  },
   account_not_found: { status: 404, code: 40410, msg: 'no such account' },
   account_closed: { status: 409, code: 40911, msg: 'the account is closed' },
   currency_mismatch: { status: 422, code: 42210, msg: "the currency differs from the account's" },
   insufficient_funds: { status: 422, code: 42211, msg: 'insufficient funds' },
-  credits_exceed_debits: { status: 422, code: 42212, msg: "the account's credits may not exceed its debits" },
-  balance_overflow: { status: 422, code: 42213, msg: 'the balance would leave the safe-integer range' },
-  pending_leg_not_found: { status: 409, code: 40912, msg: 'the account holds no such pending transfer' },
-  amount_exceeds_pending: { status: 422, code: 42214, msg: 'the amount exceeds the pending amount' },
-  account_balance_not_zero: { status: 409, code: 40913, msg: 'an account closes only at a zero balance' },
-  account_has_pending_transfers: { status: 409, code: 40914, msg: 'the account has pending transfers' },
-  transfer_id_conflict: { status: 409, code: 40915, msg: 'this transferId exists with other terms' },
+  credits_exceed_debits: {
+    status: 422,
+    code: 42212,
+    msg: "the account's credits may not exceed its debits",
+  },
+  balance_overflow: {
+    status: 422,
+    code: 42213,
+    msg: 'the balance would leave the safe-integer range',
+  },
+  pending_leg_not_found: {
+    status: 409,
+    code: 40912,
+    msg: 'the account holds no such pending transfer',
+  },
+  amount_exceeds_pending: {
+    status: 422,
+    code: 42214,
+    msg: 'the amount exceeds the pending amount',
+  },
+  account_balance_not_zero: {
+    status: 409,
+    code: 40913,
+    msg: 'an account closes only at a zero balance',
+  },
+  account_has_pending_transfers: {
+    status: 409,
+    code: 40914,
+    msg: 'the account has pending transfers',
+  },
+  transfer_id_conflict: {
+    status: 409,
+    code: 40915,
+    msg: 'this transferId exists with other terms',
+  },
   transfer_not_found: { status: 404, code: 40411, msg: 'no such transfer' },
   same_account: { status: 422, code: 42215, msg: 'debit and credit account must differ' },
-  timeout_requires_two_phase: { status: 422, code: 42216, msg: 'only two-phase transfers take a timeout' },
+  timeout_requires_two_phase: {
+    status: 422,
+    code: 42216,
+    msg: 'only two-phase transfers take a timeout',
+  },
   transfer_not_pending: { status: 409, code: 40916, msg: 'the transfer is not pending' },
   transfer_already_posted: { status: 409, code: 40917, msg: 'the transfer was already posted' },
   transfer_already_voided: { status: 409, code: 40918, msg: 'the transfer was already voided' },
-  transfer_not_expired_yet: { status: 422, code: 42217, msg: 'the pending transfer has not timed out yet' },
+  transfer_not_expired_yet: {
+    status: 422,
+    code: 42217,
+    msg: 'the pending transfer has not timed out yet',
+  },
   payment_not_found: { status: 404, code: 40412, msg: 'no such payment' },
-  payment_already_exists: { status: 409, code: 40919, msg: 'this merchantOrderNo exists with other terms' },
+  payment_already_exists: {
+    status: 409,
+    code: 40919,
+    msg: 'this merchantOrderNo exists with other terms',
+  },
   expiry_not_in_future: { status: 422, code: 42218, msg: 'the expiry must be in the future' },
   payment_already_succeeded: { status: 409, code: 40920, msg: 'the payment already succeeded' },
   payment_not_pending: { status: 409, code: 40921, msg: 'the payment is not pending' },
   payment_not_expired_yet: { status: 422, code: 42219, msg: 'the payment has not expired yet' },
   payment_not_succeeded: { status: 409, code: 40924, msg: 'only a paid payment can be refunded' },
-  refund_exceeds_paid: { status: 422, code: 42221, msg: 'the refunds would exceed the amount paid' },
+  refund_exceeds_paid: {
+    status: 422,
+    code: 42221,
+    msg: 'the refunds would exceed the amount paid',
+  },
   refund_id_conflict: { status: 409, code: 40922, msg: 'this refundId exists with another amount' },
   refund_not_found: { status: 404, code: 40413, msg: 'no such refund' },
-  refund_already_resolved: { status: 409, code: 40923, msg: 'the refund already has another outcome' },
-  empty_usage: { status: 422, code: 42222, msg: 'a usage record needs uploadBytes or downloadBytes above zero' },
+  refund_already_resolved: {
+    status: 409,
+    code: 40923,
+    msg: 'the refund already has another outcome',
+  },
+  empty_usage: {
+    status: 422,
+    code: 42222,
+    msg: 'a usage record needs uploadBytes or downloadBytes above zero',
+  },
   usage_overflow: { status: 422, code: 42223, msg: 'the usage would leave the safe-integer range' },
   quota_overflow: { status: 422, code: 42224, msg: 'the quota would leave the safe-integer range' },
 } as const satisfies Record<DomainRejection, Spec>;
@@ -50,6 +106,10 @@ export const domainErrorCodes = {
 /** Channel callbacks and recorded transfer refusals that are not a decider's own rejection. */
 export const channelErrorCodes = {
   invalid_signature: { status: 401, code: 40102, msg: 'the callback signature does not verify' },
-  stale_signature: { status: 401, code: 40103, msg: 'the callback timestamp is outside the accepted window' },
+  stale_signature: {
+    status: 401,
+    code: 40103,
+    msg: 'the callback timestamp is outside the accepted window',
+  },
   transfer_rejected: { status: 422, code: 42225, msg: 'the transfer was refused' },
 } as const satisfies Record<string, Spec>;

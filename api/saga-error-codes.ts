@@ -4,6 +4,14 @@ type Spec = { readonly status: 404 | 409; readonly code: number; readonly msg: s
 export const sagaErrorCodes = {
   saga_not_found: { status: 404, code: 40480, msg: 'no such saga' },
   plan_not_found: { status: 404, code: 40481, msg: 'no such plan' },
-  saga_not_dead_lettered: { status: 409, code: 40980, msg: 'only a dead-lettered saga can be retried' },
-  saga_already_exists: { status: 409, code: 40981, msg: 'this purchaseId was used with other terms' },
+  saga_not_dead_lettered: {
+    status: 409,
+    code: 40980,
+    msg: 'only a dead-lettered saga can be retried',
+  },
+  saga_already_exists: {
+    status: 409,
+    code: 40981,
+    msg: 'this purchaseId was used with other terms',
+  },
 } as const satisfies Record<string, Spec>;

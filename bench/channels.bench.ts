@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { createSqlitePaymentTicketStore, createSqliteReplayGuard } from '../adapters/channels/sqlite.channel-stores';
+import {
+  createSqlitePaymentTicketStore,
+  createSqliteReplayGuard,
+} from '../adapters/channels/sqlite.channel-stores';
 import { createWechatV2Verifier } from '../adapters/channels/wechat/wechat-v2.verifier';
 import { buildFlatXml, signWechatV2 } from '../adapters/channels/wechat/wechat-v2.xml';
 import { encryptResource, signSha256Rsa } from '../adapters/channels/wechat/wechat-v3.crypto';
@@ -33,46 +36,157 @@ const CALLBACK_COUNT = 4000;
 const WARM_UP_COUNT = 400;
 const CONCURRENCY = 64;
 const TARGET_PER_S = 2000;
-const V2 = { appId: 'wxbench000000001', mchId: '1900000109', apiKey: 'b'.repeat(32), signType: 'HMAC-SHA256' as const };
+const V2 = {
+  appId: 'wxbench000000001',
+  mchId: '1900000109',
+  apiKey: 'b'.repeat(32),
+  signType: 'HMAC-SHA256' as const,
+};
 const V3 = { mchId: '1900000109', apiV3Key: 'c'.repeat(32), serial: 'BENCH-SERIAL' };
 const platform = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const quietLogger = () => createLogger('error', { stream: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
+const quietLogger = () =>
+  createLogger('error', {
+    stream: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+  });
 
 type Delivery = { body: string; headers: Record<string, string> };
 
 const v2Delivery = (paymentId: string, index: number): Delivery => {
-  const params = { return_code: 'SUCCESS', result_code: 'SUCCESS', appid: V2.appId, mch_id: V2.mchId, nonce_str: `n${index}`, sign_type: V2.signType, out_trade_no: channelOrderNoOf(paymentId), transaction_id: `tx-${index}`, total_fee: '100', fee_type: 'CNY' };
-  return { body: buildFlatXml({ ...params, sign: signWechatV2(params, V2.apiKey, V2.signType) }), headers: { 'content-type': 'text/xml' } };
+  const params = {
+    return_code: 'SUCCESS',
+    result_code: 'SUCCESS',
+    appid: V2.appId,
+    mch_id: V2.mchId,
+    nonce_str: `n${index}`,
+    sign_type: V2.signType,
+    out_trade_no: channelOrderNoOf(paymentId),
+    transaction_id: `tx-${index}`,
+    total_fee: '100',
+    fee_type: 'CNY',
+  };
+  return {
+    body: buildFlatXml({ ...params, sign: signWechatV2(params, V2.apiKey, V2.signType) }),
+    headers: { 'content-type': 'text/xml' },
+  };
 };
 
 const v3Delivery = (paymentId: string, index: number): Delivery => {
-  const resource = { mchid: V3.mchId, out_trade_no: channelOrderNoOf(paymentId), transaction_id: `tx-${index}`, trade_state: 'SUCCESS', amount: { total: 100, currency: 'CNY' } };
-  const body = JSON.stringify({ id: `EV-${index}`, event_type: 'TRANSACTION.SUCCESS', resource_type: 'encrypt-resource', resource: encryptResource(JSON.stringify(resource), V3.apiV3Key, 'bench-nonce1', 'transaction') });
+  const resource = {
+    mchid: V3.mchId,
+    out_trade_no: channelOrderNoOf(paymentId),
+    transaction_id: `tx-${index}`,
+    trade_state: 'SUCCESS',
+    amount: { total: 100, currency: 'CNY' },
+  };
+  const body = JSON.stringify({
+    id: `EV-${index}`,
+    event_type: 'TRANSACTION.SUCCESS',
+    resource_type: 'encrypt-resource',
+    resource: encryptResource(JSON.stringify(resource), V3.apiV3Key, 'bench-nonce1', 'transaction'),
+  });
   const timestamp = Math.floor(Date.now() / 1000).toString();
   const nonce = `nonce-${index}`;
   const signature = signSha256Rsa(platform.privateKey, `${timestamp}\n${nonce}\n${body}\n`);
-  return { body, headers: { 'content-type': 'application/json', 'wechatpay-timestamp': timestamp, 'wechatpay-nonce': nonce, 'wechatpay-signature': signature, 'wechatpay-serial': V3.serial } };
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'wechatpay-timestamp': timestamp,
+      'wechatpay-nonce': nonce,
+      'wechatpay-signature': signature,
+      'wechatpay-serial': V3.serial,
+    },
+  };
 };
 
-const scenario = async (name: string, path: string, deliveryOf: (paymentId: string, index: number) => Delivery): Promise<Row> => {
+const scenario = async (
+  name: string,
+  path: string,
+  deliveryOf: (paymentId: string, index: number) => Delivery,
+): Promise<Row> => {
   const dir = mkdtempSync(join(tmpdir(), 'channels-bench-'));
   const store = createSqliteEventStore({ path: join(dir, 'events.sqlite') });
   const database = openSqliteDatabase(join(dir, 'service.sqlite'));
-  const runtime = createActorRuntime(store, { mailboxDepthMax: 10_000, batchCommandCountMax: 512, conflictRetryCountMax: 5, actorCountMax: 100_000, idleMsMax: 300_000, streamLoadEventCountMax: 1000 });
+  const runtime = createActorRuntime(store, {
+    mailboxDepthMax: 10_000,
+    batchCommandCountMax: 512,
+    conflictRetryCountMax: 5,
+    actorCountMax: 100_000,
+    idleMsMax: 300_000,
+    streamLoadEventCountMax: 1000,
+  });
   const transfers = createTransferProcess({ runtime, store, legLookupPageEventCountMax: 256 });
-  const verifiers = [createWechatV2Verifier(V2), createWechatV3Verifier({ mchId: V3.mchId, apiV3Key: V3.apiV3Key, platformKeys: new Map([[V3.serial, platform.publicKey]]) })];
-  const services = { runtime, transfers, channelVerifiers: verifiers, paymentTtlMs: 15 * 60 * 1000, nowMs: Date.now };
-  const channels = { gateways: new Map(), replayGuard: createSqliteReplayGuard(database), tickets: createSqlitePaymentTicketStore(database), eventStore: store };
-  const app = createApp({ logger: quietLogger(), clientStore: createSqliteClientStore(database), idempotencyStore: createSqliteIdempotencyStore(database), bootId: 'bench', limits: { bodyBytesMax: 1024 * 1024, trafficBodyBytesMax: 1024 * 1024 }, routes: [channelCallbackRoutes(services, channels)] });
+  const verifiers = [
+    createWechatV2Verifier(V2),
+    createWechatV3Verifier({
+      mchId: V3.mchId,
+      apiV3Key: V3.apiV3Key,
+      platformKeys: new Map([[V3.serial, platform.publicKey]]),
+    }),
+  ];
+  const services = {
+    runtime,
+    transfers,
+    channelVerifiers: verifiers,
+    paymentTtlMs: 15 * 60 * 1000,
+    nowMs: Date.now,
+  };
+  const channels = {
+    gateways: new Map(),
+    replayGuard: createSqliteReplayGuard(database),
+    tickets: createSqlitePaymentTicketStore(database),
+    eventStore: store,
+  };
+  const app = createApp({
+    logger: quietLogger(),
+    clientStore: createSqliteClientStore(database),
+    idempotencyStore: createSqliteIdempotencyStore(database),
+    bootId: 'bench',
+    limits: { bodyBytesMax: 1024 * 1024, trafficBodyBytesMax: 1024 * 1024 },
+    routes: [channelCallbackRoutes(services, channels)],
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/channels/${path}/callbacks`;
   try {
     const now = new Date().toISOString();
     const expiresAt = new Date(Date.now() + 3600_000).toISOString();
-    const paymentIds = Array.from({ length: CALLBACK_COUNT + WARM_UP_COUNT }, (_, index) => `00000000-0000-4000-8000-${index.toString().padStart(12, '0')}`);
-    const context = { correlationId: 'bench', causationId: null, actor: { clientId: 'bench', role: 'admin', ip: null }, idempotencyKey: null, now, eventIdSeed: null };
-    await Promise.all(paymentIds.map((paymentId) => runtime.execute(paymentAggregate, paymentId, { type: 'CreatePayment', data: { paymentId, merchantId: 'm', merchantOrderNo: paymentId, amountMinor: 100, currency: 'CNY', channel: 'wechat', subject: 's', creditAccountId: 'a', expiresAt, now } }, context)));
+    const paymentIds = Array.from(
+      { length: CALLBACK_COUNT + WARM_UP_COUNT },
+      (_, index) => `00000000-0000-4000-8000-${index.toString().padStart(12, '0')}`,
+    );
+    const context = {
+      correlationId: 'bench',
+      causationId: null,
+      actor: { clientId: 'bench', role: 'admin', ip: null },
+      idempotencyKey: null,
+      now,
+      eventIdSeed: null,
+    };
+    await Promise.all(
+      paymentIds.map((paymentId) =>
+        runtime.execute(
+          paymentAggregate,
+          paymentId,
+          {
+            type: 'CreatePayment',
+            data: {
+              paymentId,
+              merchantId: 'm',
+              merchantOrderNo: paymentId,
+              amountMinor: 100,
+              currency: 'CNY',
+              channel: 'wechat',
+              subject: 's',
+              creditAccountId: 'a',
+              expiresAt,
+              now,
+            },
+          },
+          context,
+        ),
+      ),
+    );
     const all = paymentIds.map(deliveryOf);
     let deliveries = all.slice(0, WARM_UP_COUNT);
     let next = 0;
@@ -83,7 +197,11 @@ const scenario = async (name: string, path: string, deliveryOf: (paymentId: stri
         const delivery = deliveries[index];
         if (delivery === undefined) return;
         const sentMs = performance.now();
-        const response = await fetch(url, { method: 'POST', headers: delivery.headers, body: delivery.body });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: delivery.headers,
+          body: delivery.body,
+        });
         await response.arrayBuffer();
         latenciesMs.push(performance.now() - sentMs);
         if (response.status !== 200) failures += 1;

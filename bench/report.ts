@@ -56,7 +56,10 @@ export const textTable = (rows: readonly Row[]): string => {
     Math.max(...table.map((line) => (line[column] ?? '').length)),
   );
   const render = (line: readonly string[]): string =>
-    line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+    line
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
   return [render(HEADER), rule, ...rows.map((row) => render(cells(row)))].join('\n');
 };

@@ -32,7 +32,11 @@ const main = async (): Promise<void> => {
   const rows: Row[] = [...transfers.rows, bare, traffic, single, batched];
   if (process.env['BENCH_ONLY'] !== 'core') {
     process.stderr.write('  running the read side, sagas and channels\n');
-    rows.push(...(await readSideScenarios()), ...(await sagaBenchScenarios()), ...(await channelBenchScenarios()));
+    rows.push(
+      ...(await readSideScenarios()),
+      ...(await sagaBenchScenarios()),
+      ...(await channelBenchScenarios()),
+    );
   }
   const diskAfter = probeDiskCommitsPerS();
 

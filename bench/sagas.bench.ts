@@ -7,7 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { connect } from 'nats';
 import { v7 as uuidv7 } from 'uuid';
 import { createNatsBus } from '../adapters/bus/nats.bus';
-import { signSandboxCallback, SANDBOX_SIGNATURE_HEADER } from '../adapters/channels/sandbox.channel';
+import {
+  signSandboxCallback,
+  SANDBOX_SIGNATURE_HEADER,
+} from '../adapters/channels/sandbox.channel';
 import { createSqliteCheckpointStore } from '../adapters/checkpoints/sqlite.checkpoint-store';
 import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
@@ -46,7 +49,8 @@ const RELAY_EVENT_COUNT = 100_000;
 const RELAY_EVENTS_PER_STREAM = 100;
 const RELAY_TIMEOUT_MS = 15_000;
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const quantile = (sorted: readonly number[], q: number): number | null => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
+const quantile = (sorted: readonly number[], q: number): number | null =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
 
 /** A wallet's SSE stream: resolves waiters once its posted balance reaches their threshold. */
 type WalletWatch = { waitFor: (balanceMinor: number) => Promise<number>; close: () => void };
@@ -60,37 +64,63 @@ const watchWallet = (baseUrl: string, apiKey: string, walletId: string): Promise
       if (data === undefined) return;
       balanceMinor = Number((JSON.parse(data.slice(6)) as { balanceMinor?: unknown }).balanceMinor);
       const atMs = performance.now();
-      waiters = waiters.filter((waiter) => (waiter.minor <= balanceMinor ? void waiter.seen(atMs) : true));
+      waiters = waiters.filter((waiter) =>
+        waiter.minor <= balanceMinor ? void waiter.seen(atMs) : true,
+      );
       resolve(watch);
     };
     const watch: WalletWatch = {
-      waitFor: (minor) => new Promise((seen) => (minor <= balanceMinor ? seen(performance.now()) : waiters.push({ minor, seen }))),
+      waitFor: (minor) =>
+        new Promise((seen) =>
+          minor <= balanceMinor ? seen(performance.now()) : waiters.push({ minor, seen }),
+        ),
       close: () => request.destroy(),
     };
     const headers = { authorization: `Bearer ${apiKey}`, accept: 'text/event-stream' };
-    const request = httpGet(`${baseUrl}/v1/events/accounts/${walletId}`, { headers, agent: false }, (response) => {
-      response.on('error', () => undefined); // Closed by us at the end.
-      if (response.statusCode !== 200) return reject(new Error(`SSE ${walletId}: ${response.statusCode ?? 0}`));
-      response.setEncoding('utf8');
-      let buffer = '';
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          onFrame(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
-      });
-    });
+    const request = httpGet(
+      `${baseUrl}/v1/events/accounts/${walletId}`,
+      { headers, agent: false },
+      (response) => {
+        response.on('error', () => undefined); // Closed by us at the end.
+        if (response.statusCode !== 200)
+          return reject(new Error(`SSE ${walletId}: ${response.statusCode ?? 0}`));
+        response.setEncoding('utf8');
+        let buffer = '';
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            onFrame(buffer.slice(0, end));
+            buffer = buffer.slice(end + 2);
+          }
+        });
+      },
+    );
     request.on('error', reject);
   });
 
 const createPayment = async (baseUrl: string, apiKey: string, index: number): Promise<string> => {
-  const body = { merchantOrderNo: `bench-${index}`, amountMinor: AMOUNT_MINOR, currency: 'EUR', channel: 'sandbox', subject: 'top-up', creditAccountId: `wallet-${index % WALLET_COUNT}` };
-  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': uuidv7() };
-  const response = await fetch(`${baseUrl}/v1/payments`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const body = {
+    merchantOrderNo: `bench-${index}`,
+    amountMinor: AMOUNT_MINOR,
+    currency: 'EUR',
+    channel: 'sandbox',
+    subject: 'top-up',
+    creditAccountId: `wallet-${index % WALLET_COUNT}`,
+  };
+  const headers = {
+    authorization: `Bearer ${apiKey}`,
+    'content-type': 'application/json',
+    'idempotency-key': uuidv7(),
+  };
+  const response = await fetch(`${baseUrl}/v1/payments`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+  });
   const envelope = (await response.json()) as { data?: { payment?: { paymentId?: string } } };
   const paymentId = envelope.data?.payment?.paymentId;
-  if (!response.ok || paymentId === undefined) throw new Error(`create payment ${index}: ${response.status}`);
+  if (!response.ok || paymentId === undefined)
+    throw new Error(`create payment ${index}: ${response.status}`);
   return paymentId;
 };
 
@@ -98,7 +128,9 @@ const createPayment = async (baseUrl: string, apiKey: string, index: number): Pr
 const waitSetupBacklog = async (baseUrl: string, apiKey: string, count: number): Promise<void> => {
   const deadlineMs = Date.now() + BACKLOG_WAIT_MS;
   while (Date.now() < deadlineMs) {
-    const response = await fetch(`${baseUrl}/v1/sagas?name=payment_expiry&page_size=1`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const response = await fetch(`${baseUrl}/v1/sagas?name=payment_expiry&page_size=1`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     const envelope = (await response.json()) as { data?: { total_count?: number } };
     if ((envelope.data?.total_count ?? 0) >= count) return;
     await pause(200);
@@ -109,25 +141,58 @@ const waitSetupBacklog = async (baseUrl: string, apiKey: string, count: number):
 type Delivery = { latencyMs: number | null; answerMs: number | null; status: number };
 
 /** Sends callback i at i / RATE_PER_S s after start; resolves once every credit was seen or SETTLE_MS passed. */
-const deliverCallbacks = async (baseUrl: string, secret: string, paymentIds: readonly string[], wallets: readonly WalletWatch[]) => {
-  const deliveries: Delivery[] = paymentIds.map(() => ({ latencyMs: null, answerMs: null, status: 0 }));
+const deliverCallbacks = async (
+  baseUrl: string,
+  secret: string,
+  paymentIds: readonly string[],
+  wallets: readonly WalletWatch[],
+) => {
+  const deliveries: Delivery[] = paymentIds.map(() => ({
+    latencyMs: null,
+    answerMs: null,
+    status: 0,
+  }));
   const credits: Promise<void>[] = [];
   const send = (index: number, delivery: Delivery): void => {
-    const raw = Buffer.from(JSON.stringify({ event: 'payment.succeeded', paymentId: paymentIds[index], channelTransactionId: `tx-${index}`, amountMinor: AMOUNT_MINOR, currency: 'EUR' }));
-    const headers = { 'content-type': 'application/json', [SANDBOX_SIGNATURE_HEADER]: signSandboxCallback(secret, raw, Date.now()) };
+    const raw = Buffer.from(
+      JSON.stringify({
+        event: 'payment.succeeded',
+        paymentId: paymentIds[index],
+        channelTransactionId: `tx-${index}`,
+        amountMinor: AMOUNT_MINOR,
+        currency: 'EUR',
+      }),
+    );
+    const headers = {
+      'content-type': 'application/json',
+      [SANDBOX_SIGNATURE_HEADER]: signSandboxCallback(secret, raw, Date.now()),
+    };
     const sentMs = performance.now();
-    const credited = wallets[index % WALLET_COUNT]?.waitFor((Math.floor(index / WALLET_COUNT) + 1) * AMOUNT_MINOR);
-    credits.push(credited?.then((seenMs) => void (delivery.latencyMs = seenMs - sentMs)) ?? Promise.resolve());
-    const answered = (status: number): void => void Object.assign(delivery, { status, answerMs: performance.now() - sentMs });
-    void fetch(`${baseUrl}/v1/channels/sandbox/callbacks`, { method: 'POST', headers, body: raw }).then(
+    const credited = wallets[index % WALLET_COUNT]?.waitFor(
+      (Math.floor(index / WALLET_COUNT) + 1) * AMOUNT_MINOR,
+    );
+    credits.push(
+      credited?.then((seenMs) => void (delivery.latencyMs = seenMs - sentMs)) ?? Promise.resolve(),
+    );
+    const answered = (status: number): void =>
+      void Object.assign(delivery, { status, answerMs: performance.now() - sentMs });
+    void fetch(`${baseUrl}/v1/channels/sandbox/callbacks`, {
+      method: 'POST',
+      headers,
+      body: raw,
+    }).then(
       async (response) => void (await response.arrayBuffer(), answered(response.status)),
       () => answered(-1),
     );
   };
   const startedMs = performance.now();
   for (let next = 0; next < paymentIds.length; await pause(1)) {
-    const dueCount = Math.min(paymentIds.length, Math.floor(((performance.now() - startedMs) * RATE_PER_S) / 1000) + 1);
-    for (; next < dueCount; next += 1) send(next, deliveries[next] ?? { latencyMs: null, answerMs: null, status: 0 });
+    const dueCount = Math.min(
+      paymentIds.length,
+      Math.floor(((performance.now() - startedMs) * RATE_PER_S) / 1000) + 1,
+    );
+    for (; next < dueCount; next += 1)
+      send(next, deliveries[next] ?? { latencyMs: null, answerMs: null, status: 0 });
   }
   const sentPerS = paymentIds.length / ((performance.now() - startedMs) / 1000);
   await Promise.race([Promise.all(credits), pause(SETTLE_MS)]);
@@ -146,16 +211,35 @@ const guarded = async <T>(stop: () => Promise<void> | void, work: () => Promise<
 };
 
 const creditRow = (deliveries: readonly Delivery[], sentPerS: number): Row => {
-  const sorted = (values: readonly (number | null)[]): number[] => values.flatMap((value) => (value === null ? [] : [value])).sort((left, right) => left - right);
+  const sorted = (values: readonly (number | null)[]): number[] =>
+    values.flatMap((value) => (value === null ? [] : [value])).sort((left, right) => left - right);
   const latencies = sorted(deliveries.map((delivery) => delivery.latencyMs));
   const statusCounts: Record<string, number> = {};
-  deliveries.forEach(({ status }) => void (statusCounts[status || 'unanswered'] = (statusCounts[status || 'unanswered'] ?? 0) + 1));
+  deliveries.forEach(
+    ({ status }) =>
+      void (statusCounts[status || 'unanswered'] = (statusCounts[status || 'unanswered'] ?? 0) + 1),
+  );
   const missing = deliveries.length - latencies.length;
   const non2xx = deliveries.length - (statusCounts['200'] ?? 0);
   const p99Ms = quantile(latencies, 0.99);
   const answerP99Ms = quantile(sorted(deliveries.map((delivery) => delivery.answerMs)), 0.99) ?? 0;
-  const note = [`open-loop, ${WALLET_COUNT} wallets watched by SSE; errors = credits not seen ${SETTLE_MS / 1000} s after the last send; callback answer p99 ${answerP99Ms.toFixed(1)} ms`, failedStatuses(statusCounts)];
-  return { scenario: 'callback → credit visible (NATS, SSE)', requests: deliveries.length, throughputPerS: sentPerS, unit: 'callbacks/s', p50Ms: quantile(latencies, 0.5), p99Ms, errors: missing, non2xx, target: '≤ 150 ms p99', met: p99Ms !== null && p99Ms <= 150 && missing === 0 && non2xx === 0, note: note.filter((part) => part !== '').join('; ') };
+  const note = [
+    `open-loop, ${WALLET_COUNT} wallets watched by SSE; errors = credits not seen ${SETTLE_MS / 1000} s after the last send; callback answer p99 ${answerP99Ms.toFixed(1)} ms`,
+    failedStatuses(statusCounts),
+  ];
+  return {
+    scenario: 'callback → credit visible (NATS, SSE)',
+    requests: deliveries.length,
+    throughputPerS: sentPerS,
+    unit: 'callbacks/s',
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms,
+    errors: missing,
+    non2xx,
+    target: '≤ 150 ms p99',
+    met: p99Ms !== null && p99Ms <= 150 && missing === 0 && non2xx === 0,
+    note: note.filter((part) => part !== '').join('; '),
+  };
 };
 
 const creditLatency = async (): Promise<Row> => {
@@ -163,20 +247,54 @@ const creditLatency = async (): Promise<Row> => {
   const secret = randomBytes(24).toString('base64url');
   const nats = await startBenchNatsServer();
   return guarded(nats.stop, async () => {
-    const env = { LEDGER_ADMIN_API_KEY: apiKey, LOG_LEVEL: 'warn', NATS_URL: nats.url, SANDBOX_CALLBACK_SECRET: secret, MAILBOX_DEPTH_MAX: '100000' };
-    const server = await startChildServer({ script: LEDGER_SCRIPT, args: ['serve'], env, nodeFlags: [] });
+    const env = {
+      LEDGER_ADMIN_API_KEY: apiKey,
+      LOG_LEVEL: 'warn',
+      NATS_URL: nats.url,
+      SANDBOX_CALLBACK_SECRET: secret,
+      MAILBOX_DEPTH_MAX: '100000',
+    };
+    const server = await startChildServer({
+      script: LEDGER_SCRIPT,
+      args: ['serve'],
+      env,
+      nodeFlags: [],
+    });
     const wallets: WalletWatch[] = [];
-    const stop = async (): Promise<void> => (wallets.forEach((wallet) => wallet.close()), server.stop());
+    const stop = async (): Promise<void> => (
+      wallets.forEach((wallet) => wallet.close()),
+      server.stop()
+    );
     return guarded(stop, async () => {
       const total = WARM_UP_COUNT + MEASURED_COUNT;
       const setupStartedMs = performance.now();
-      await runBounded(WALLET_COUNT, SETUP_CONCURRENCY, (index) => postCommand(server.baseUrl, apiKey, '/v1/accounts', { accountId: `wallet-${index}`, currency: 'EUR', constraint: 'none' }));
+      await runBounded(WALLET_COUNT, SETUP_CONCURRENCY, (index) =>
+        postCommand(server.baseUrl, apiKey, '/v1/accounts', {
+          accountId: `wallet-${index}`,
+          currency: 'EUR',
+          constraint: 'none',
+        }),
+      );
       const paymentIds: string[] = [];
-      await runBounded(total, SETUP_CONCURRENCY, async (index) => void (paymentIds[index] = await createPayment(server.baseUrl, apiKey, index)));
+      await runBounded(
+        total,
+        SETUP_CONCURRENCY,
+        async (index) =>
+          void (paymentIds[index] = await createPayment(server.baseUrl, apiKey, index)),
+      );
       await waitSetupBacklog(server.baseUrl, apiKey, total);
-      await runBounded(WALLET_COUNT, SETUP_CONCURRENCY, async (index) => void (wallets[index] = await watchWallet(server.baseUrl, apiKey, `wallet-${index}`)));
-      process.stderr.write(`  setup: ${WALLET_COUNT} wallets, ${total} payments in ${Math.round(performance.now() - setupStartedMs)} ms\n`);
-      process.stderr.write(`  running sagas: ${total} sandbox callbacks at ${RATE_PER_S}/s (first ${WARM_UP_COUNT} warm-up)\n`);
+      await runBounded(
+        WALLET_COUNT,
+        SETUP_CONCURRENCY,
+        async (index) =>
+          void (wallets[index] = await watchWallet(server.baseUrl, apiKey, `wallet-${index}`)),
+      );
+      process.stderr.write(
+        `  setup: ${WALLET_COUNT} wallets, ${total} payments in ${Math.round(performance.now() - setupStartedMs)} ms\n`,
+      );
+      process.stderr.write(
+        `  running sagas: ${total} sandbox callbacks at ${RATE_PER_S}/s (first ${WARM_UP_COUNT} warm-up)\n`,
+      );
       const sent = await deliverCallbacks(server.baseUrl, secret, paymentIds, wallets);
       return creditRow(sent.deliveries, sent.sentPerS);
     });
@@ -191,10 +309,24 @@ const fillLog = async (path: string): Promise<bigint> => {
     await runBounded(RELAY_EVENT_COUNT / RELAY_EVENTS_PER_STREAM, 64, async (streamIndex) => {
       const stream = `account-relay${streamIndex}`;
       const events = Array.from({ length: RELAY_EVENTS_PER_STREAM }, (_, index) => {
-        const metadata = { correlationId: `c-${streamIndex}`, causationId: null, actor, idempotencyKey: null, occurredAt: new Date().toISOString(), schemaVersion: 1 };
-        return { id: uuidv7(), type: 'AccountCredited', data: { transferId: `t-${streamIndex}-${index}`, amountMinor: 1, pending: false }, metadata };
+        const metadata = {
+          correlationId: `c-${streamIndex}`,
+          causationId: null,
+          actor,
+          idempotencyKey: null,
+          occurredAt: new Date().toISOString(),
+          schemaVersion: 1,
+        };
+        return {
+          id: uuidv7(),
+          type: 'AccountCredited',
+          data: { transferId: `t-${streamIndex}-${index}`, amountMinor: 1, pending: false },
+          metadata,
+        };
       });
-      const appended = await store.append(stream, sealEvents(stream, EMPTY_CHAIN, events).events, { kind: 'no_stream' });
+      const appended = await store.append(stream, sealEvents(stream, EMPTY_CHAIN, events).events, {
+        kind: 'no_stream',
+      });
       if (!appended.ok) throw new Error(`bench append refused on ${stream}`);
     });
     return (await store.headPosition()) ?? 0n;
@@ -215,40 +347,80 @@ const storedMessageCount = async (url: string, streamName: string): Promise<numb
 /** The relay as bin/messaging.ts wires it, timed until its checkpoint reaches the head (bounded). */
 const relayThroughput = async (): Promise<Row> => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-relay-'));
-  return guarded(() => rmSync(dir, { recursive: true, force: true }), async () => {
-    const nats = await startBenchNatsServer();
-    return guarded(nats.stop, async () => {
-      const headPosition = await fillLog(join(dir, 'events.sqlite'));
-      const store = createSqliteEventStore({ path: join(dir, 'events.sqlite') });
-      const database = openSqliteDatabase(join(dir, 'service.sqlite'));
-      const saved = createSqliteCheckpointStore(database);
-      let reachedHead = (): void => undefined;
-      const reached = new Promise<boolean>((resolve) => (reachedHead = () => resolve(true)));
-      const save = async (name: string, position: bigint): Promise<void> => {
-        await saved.save(name, position);
-        if (position >= headPosition) reachedHead();
-      };
-      let warningCount = 0;
-      const onWarning = (): void => void (warningCount += 1);
-      const limits = MESSAGING_LIMITS;
-      const bus = await createNatsBus({ servers: nats.url, streamName: 'LEDGER', subjects: ['ledger.events.>', 'ledger.audit.>'], retention: 'limits', maxAgeMs: 3600_000, replicas: 1, duplicateWindowMs: 120_000, deadLetterPrefix: DEAD_LETTER_PREFIX, fetchBatchMax: limits.fetchBatchMax, fetchExpiresMs: limits.fetchExpiresMs, retryPauseMs: limits.retryPauseMs, onWarning });
-      const relay = createRelay({ store, bus, checkpoints: { load: saved.load, save }, windowEventCountMax: limits.relayWindowEventCountMax, retryPauseMs: limits.retryPauseMs, onWarning });
-      process.stderr.write(`  running relay: ${formatInteger(RELAY_EVENT_COUNT)} events into JetStream\n`);
-      const startedMs = performance.now();
-      await relay.start();
-      const done = await Promise.race([reached, pause(RELAY_TIMEOUT_MS).then(() => false)]);
-      const elapsedS = (performance.now() - startedMs) / 1000;
-      await relay.stop();
-      await bus.close();
-      await store.close();
-      database.close();
-      const stored = await storedMessageCount(nats.url, 'LEDGER');
-      const perS = (done ? RELAY_EVENT_COUNT : stored) / elapsedS;
-      const note = `window ${limits.relayWindowEventCountMax}, fsynced checkpoint per window; ${done ? 'reached head' : `timed out after ${RELAY_TIMEOUT_MS / 1000} s`}; ${warningCount} warnings; ${formatInteger(stored)} messages in the stream`;
-      return { scenario: 'relay → JetStream (NATS loopback)', requests: RELAY_EVENT_COUNT, throughputPerS: perS, unit: 'events/s', p50Ms: null, p99Ms: null, errors: RELAY_EVENT_COUNT - stored, non2xx: 0, target: '≥ 20,000 events/s', met: done && stored === RELAY_EVENT_COUNT && perS >= 20_000, note };
-    });
-  });
+  return guarded(
+    () => rmSync(dir, { recursive: true, force: true }),
+    async () => {
+      const nats = await startBenchNatsServer();
+      return guarded(nats.stop, async () => {
+        const headPosition = await fillLog(join(dir, 'events.sqlite'));
+        const store = createSqliteEventStore({ path: join(dir, 'events.sqlite') });
+        const database = openSqliteDatabase(join(dir, 'service.sqlite'));
+        const saved = createSqliteCheckpointStore(database);
+        let reachedHead = (): void => undefined;
+        const reached = new Promise<boolean>((resolve) => (reachedHead = () => resolve(true)));
+        const save = async (name: string, position: bigint): Promise<void> => {
+          await saved.save(name, position);
+          if (position >= headPosition) reachedHead();
+        };
+        let warningCount = 0;
+        const onWarning = (): void => void (warningCount += 1);
+        const limits = MESSAGING_LIMITS;
+        const bus = await createNatsBus({
+          servers: nats.url,
+          streamName: 'LEDGER',
+          subjects: ['ledger.events.>', 'ledger.audit.>'],
+          retention: 'limits',
+          maxAgeMs: 3600_000,
+          replicas: 1,
+          duplicateWindowMs: 120_000,
+          deadLetterPrefix: DEAD_LETTER_PREFIX,
+          fetchBatchMax: limits.fetchBatchMax,
+          fetchExpiresMs: limits.fetchExpiresMs,
+          retryPauseMs: limits.retryPauseMs,
+          onWarning,
+        });
+        const relay = createRelay({
+          store,
+          bus,
+          checkpoints: { load: saved.load, save },
+          windowEventCountMax: limits.relayWindowEventCountMax,
+          retryPauseMs: limits.retryPauseMs,
+          onWarning,
+        });
+        process.stderr.write(
+          `  running relay: ${formatInteger(RELAY_EVENT_COUNT)} events into JetStream\n`,
+        );
+        const startedMs = performance.now();
+        await relay.start();
+        const done = await Promise.race([reached, pause(RELAY_TIMEOUT_MS).then(() => false)]);
+        const elapsedS = (performance.now() - startedMs) / 1000;
+        await relay.stop();
+        await bus.close();
+        await store.close();
+        database.close();
+        const stored = await storedMessageCount(nats.url, 'LEDGER');
+        const perS = (done ? RELAY_EVENT_COUNT : stored) / elapsedS;
+        const note = `window ${limits.relayWindowEventCountMax}, fsynced checkpoint per window; ${done ? 'reached head' : `timed out after ${RELAY_TIMEOUT_MS / 1000} s`}; ${warningCount} warnings; ${formatInteger(stored)} messages in the stream`;
+        return {
+          scenario: 'relay → JetStream (NATS loopback)',
+          requests: RELAY_EVENT_COUNT,
+          throughputPerS: perS,
+          unit: 'events/s',
+          p50Ms: null,
+          p99Ms: null,
+          errors: RELAY_EVENT_COUNT - stored,
+          non2xx: 0,
+          target: '≥ 20,000 events/s',
+          met: done && stored === RELAY_EVENT_COUNT && perS >= 20_000,
+          note,
+        };
+      });
+    },
+  );
 };
 
 /** The saga scenarios for bench/run.ts: callback-to-credit latency, then relay throughput. */
-export const sagaBenchScenarios = async (): Promise<Row[]> => [await creditLatency(), await relayThroughput()];
+export const sagaBenchScenarios = async (): Promise<Row[]> => [
+  await creditLatency(),
+  await relayThroughput(),
+];

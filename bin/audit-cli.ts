@@ -6,7 +6,12 @@ import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 import { openReadModelStore } from './read-side';
 
-export { auditBalances, verifyChains, verifyStream, type ChainReport } from '../projections/audit-toolkit';
+export {
+  auditBalances,
+  verifyChains,
+  verifyStream,
+  type ChainReport,
+} from '../projections/audit-toolkit';
 
 /** Writes the log after `afterPosition` (or one stream) as JSON lines; returns how many. */
 export const exportLog = async (
@@ -14,11 +19,19 @@ export const exportLog = async (
   options: { stream: string | null; afterPosition: bigint | null; pageEventCountMax: number },
   write: (line: string) => void,
 ): Promise<number> => {
-  if (options.stream === null) return forEachEvent(store, (event) => write(eventJsonLine(event)), { afterPosition: options.afterPosition, untilPosition: null });
+  if (options.stream === null)
+    return forEachEvent(store, (event) => write(eventJsonLine(event)), {
+      afterPosition: options.afterPosition,
+      untilPosition: null,
+    });
   let fromRevision = 0;
   let count = 0;
   for (;;) {
-    const page = await store.readStream(options.stream, { fromRevision, direction: 'forwards', eventCountMax: options.pageEventCountMax });
+    const page = await store.readStream(options.stream, {
+      fromRevision,
+      direction: 'forwards',
+      eventCountMax: options.pageEventCountMax,
+    });
     page.forEach((event) => write(eventJsonLine(event)));
     count += page.length;
     const last = page[page.length - 1];
@@ -28,7 +41,11 @@ export const exportLog = async (
 };
 
 const jsonText = (value: unknown): string =>
-  JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2);
+  JSON.stringify(
+    value,
+    (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field),
+    2,
+  );
 
 const positionOption = (value: string): bigint => {
   if (!/^[0-9]{1,20}$/.test(value)) throw new Error('--after must be a log position (digits)');
@@ -45,7 +62,11 @@ export const registerAuditCommands = (audit: Command): void => {
     .action(async (options: { stream?: string; after?: bigint }) => {
       const store = openEventStore(loadConfig(process.env));
       try {
-        const exportOptions = { stream: options.stream ?? null, afterPosition: options.after ?? null, pageEventCountMax: 1000 };
+        const exportOptions = {
+          stream: options.stream ?? null,
+          afterPosition: options.after ?? null,
+          pageEventCountMax: 1000,
+        };
         await exportLog(store, exportOptions, (line) => process.stdout.write(`${line}\n`));
       } finally {
         await store.close();
@@ -53,18 +74,26 @@ export const registerAuditCommands = (audit: Command): void => {
     });
   audit
     .command('reconcile')
-    .description('recompute every balance from events and compare with the read models; exit 1 on any difference or imbalance')
+    .description(
+      'recompute every balance from events and compare with the read models; exit 1 on any difference or imbalance',
+    )
     .action(async () => {
       const config = loadConfig(process.env);
       const eventStore = openEventStore(config);
-      const readModels = await openReadModelStore({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl });
+      const readModels = await openReadModelStore({
+        dataDir: config.dataDir,
+        mongodbUrl: config.mongodbUrl,
+      });
       try {
         const registry = createGenerationRegistry(readModels);
         await registry.ensure();
         const generation = (await registry.active()) ?? 0;
         const report = await reconcileBalances(eventStore, readModels, generation);
         process.stdout.write(`${jsonText(report)}\n`);
-        const clean = report.mismatchCount === 0 && report.balances.balanced && report.balances.openTransferCount === 0;
+        const clean =
+          report.mismatchCount === 0 &&
+          report.balances.balanced &&
+          report.balances.openTransferCount === 0;
         process.exitCode = clean ? 0 : 1;
       } finally {
         await readModels.close();

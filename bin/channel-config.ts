@@ -17,10 +17,25 @@ export type WechatConfig = {
   mchId: string;
   baseUrl: string;
   notifyUrl: string;
-  v2: { apiKey: string; signType: WechatV2SignType; clientCertificate: { certPem: string; keyPem: string } | null } | null;
-  v3: { apiV3Key: string; merchantPrivateKey: KeyObject; merchantSerialNo: string; platformKeys: Map<string, KeyObject> } | null;
+  v2: {
+    apiKey: string;
+    signType: WechatV2SignType;
+    clientCertificate: { certPem: string; keyPem: string } | null;
+  } | null;
+  v3: {
+    apiV3Key: string;
+    merchantPrivateKey: KeyObject;
+    merchantSerialNo: string;
+    platformKeys: Map<string, KeyObject>;
+  } | null;
 };
-export type AlipayConfig = { appId: string; gatewayUrl: string; notifyUrl: string; appPrivateKey: KeyObject; alipayPublicKey: KeyObject };
+export type AlipayConfig = {
+  appId: string;
+  gatewayUrl: string;
+  notifyUrl: string;
+  appPrivateKey: KeyObject;
+  alipayPublicKey: KeyObject;
+};
 export type StripeConfig = { secretKey: string | null; webhookSecrets: string[]; baseUrl: string };
 export type ChannelConfig = {
   wechat: WechatConfig | null;
@@ -54,7 +69,12 @@ const required = (env: Env, name: string, why: string): string => {
   return value;
 };
 
-const keyOf = (env: Env, name: string, why: string, parse: (pem: string) => KeyObject): KeyObject => {
+const keyOf = (
+  env: Env,
+  name: string,
+  why: string,
+  parse: (pem: string) => KeyObject,
+): KeyObject => {
   try {
     return parse(required(env, name, why));
   } catch (error: unknown) {
@@ -71,11 +91,16 @@ const exactLength = (env: Env, name: string, chars: number, why: string): string
 
 const wechatV2 = (env: Env): WechatConfig['v2'] => {
   const signType = read(env, 'WECHAT_SIGN_TYPE') ?? 'HMAC-SHA256';
-  if (signType !== 'MD5' && signType !== 'HMAC-SHA256') throw new ConfigError('WECHAT_SIGN_TYPE must be MD5 or HMAC-SHA256');
+  if (signType !== 'MD5' && signType !== 'HMAC-SHA256')
+    throw new ConfigError('WECHAT_SIGN_TYPE must be MD5 or HMAC-SHA256');
   const certPem = secret(env, 'WECHAT_CLIENT_CERT');
   const keyPem = secret(env, 'WECHAT_CLIENT_KEY');
   const clientCertificate = certPem !== null && keyPem !== null ? { certPem, keyPem } : null;
-  return { apiKey: exactLength(env, 'WECHAT_API_KEY', 32, 'for WeChat Pay v2'), signType, clientCertificate };
+  return {
+    apiKey: exactLength(env, 'WECHAT_API_KEY', 32, 'for WeChat Pay v2'),
+    signType,
+    clientCertificate,
+  };
 };
 
 /** WECHAT_PLATFORM_CERTS: `serial=path,serial=path` (several while WeChat rotates certificates). */
@@ -84,8 +109,12 @@ const platformKeys = (env: Env): Map<string, KeyObject> => {
   const keys = new Map<string, KeyObject>();
   for (const pair of pairs) {
     const [serial = '', path = ''] = pair.split('=').map((part) => part.trim());
-    if (serial === '' || path === '') throw new ConfigError('WECHAT_PLATFORM_CERTS must be serial=path pairs separated by commas');
-    keys.set(serial, keyOf({ CERT_FILE: path }, 'CERT', 'in WECHAT_PLATFORM_CERTS', platformKeyFromPem));
+    if (serial === '' || path === '')
+      throw new ConfigError('WECHAT_PLATFORM_CERTS must be serial=path pairs separated by commas');
+    keys.set(
+      serial,
+      keyOf({ CERT_FILE: path }, 'CERT', 'in WECHAT_PLATFORM_CERTS', platformKeyFromPem),
+    );
   }
   return keys;
 };
@@ -94,19 +123,33 @@ const wechat = (env: Env): WechatConfig | null => {
   const appId = read(env, 'WECHAT_APP_ID');
   if (appId === null) return null;
   const apiVersion = read(env, 'WECHAT_API_VERSION') ?? 'v2';
-  if (apiVersion !== 'v2' && apiVersion !== 'v3') throw new ConfigError('WECHAT_API_VERSION must be v2 or v3');
-  const v3 = apiVersion === 'v3' || read(env, 'WECHAT_APIV3_KEY') !== null || read(env, 'WECHAT_APIV3_KEY_FILE') !== null;
+  if (apiVersion !== 'v2' && apiVersion !== 'v3')
+    throw new ConfigError('WECHAT_API_VERSION must be v2 or v3');
+  const v3 =
+    apiVersion === 'v3' ||
+    read(env, 'WECHAT_APIV3_KEY') !== null ||
+    read(env, 'WECHAT_APIV3_KEY_FILE') !== null;
   return {
     apiVersion,
     appId,
     mchId: required(env, 'WECHAT_MCH_ID', 'with WECHAT_APP_ID'),
     baseUrl: read(env, 'WECHAT_API_BASE_URL') ?? 'https://api.mch.weixin.qq.com',
     notifyUrl: required(env, 'WECHAT_NOTIFY_URL', 'with WECHAT_APP_ID'),
-    v2: apiVersion === 'v2' || read(env, 'WECHAT_API_KEY') !== null || read(env, 'WECHAT_API_KEY_FILE') !== null ? wechatV2(env) : null,
+    v2:
+      apiVersion === 'v2' ||
+      read(env, 'WECHAT_API_KEY') !== null ||
+      read(env, 'WECHAT_API_KEY_FILE') !== null
+        ? wechatV2(env)
+        : null,
     v3: v3
       ? {
           apiV3Key: exactLength(env, 'WECHAT_APIV3_KEY', 32, 'for WeChat Pay v3'),
-          merchantPrivateKey: keyOf(env, 'WECHAT_MERCHANT_PRIVATE_KEY', 'for WeChat Pay v3', (pem) => createPrivateKey(pem)),
+          merchantPrivateKey: keyOf(
+            env,
+            'WECHAT_MERCHANT_PRIVATE_KEY',
+            'for WeChat Pay v3',
+            (pem) => createPrivateKey(pem),
+          ),
           merchantSerialNo: required(env, 'WECHAT_MERCHANT_SERIAL_NO', 'for WeChat Pay v3'),
           platformKeys: platformKeys(env),
         }
@@ -121,7 +164,9 @@ const alipay = (env: Env): AlipayConfig | null => {
     appId,
     gatewayUrl: read(env, 'ALIPAY_GATEWAY_URL') ?? 'https://openapi.alipay.com/gateway.do',
     notifyUrl: required(env, 'ALIPAY_NOTIFY_URL', 'with ALIPAY_APP_ID'),
-    appPrivateKey: keyOf(env, 'ALIPAY_APP_PRIVATE_KEY', 'with ALIPAY_APP_ID', (pem) => createPrivateKey(pem)),
+    appPrivateKey: keyOf(env, 'ALIPAY_APP_PRIVATE_KEY', 'with ALIPAY_APP_ID', (pem) =>
+      createPrivateKey(pem),
+    ),
     alipayPublicKey: keyOf(env, 'ALIPAY_PUBLIC_KEY', 'with ALIPAY_APP_ID', platformKeyFromPem),
   };
 };
@@ -130,9 +175,17 @@ const stripe = (env: Env): StripeConfig | null => {
   const secrets = secret(env, 'STRIPE_WEBHOOK_SECRETS');
   const secretKey = secret(env, 'STRIPE_SECRET_KEY');
   if (secrets === null && secretKey === null) return null;
-  const webhookSecrets = (secrets ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
-  if (webhookSecrets.length === 0) throw new ConfigError('STRIPE_WEBHOOK_SECRETS is required with STRIPE_SECRET_KEY');
-  return { secretKey, webhookSecrets, baseUrl: read(env, 'STRIPE_API_BASE_URL') ?? 'https://api.stripe.com' };
+  const webhookSecrets = (secrets ?? '')
+    .split(',')
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+  if (webhookSecrets.length === 0)
+    throw new ConfigError('STRIPE_WEBHOOK_SECRETS is required with STRIPE_SECRET_KEY');
+  return {
+    secretKey,
+    webhookSecrets,
+    baseUrl: read(env, 'STRIPE_API_BASE_URL') ?? 'https://api.stripe.com',
+  };
 };
 
 /** Reads and checks every channel's variables; throws ConfigError naming the first bad one. */

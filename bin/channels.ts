@@ -3,10 +3,18 @@ import type { Logger } from 'winston';
 import { createAlipayGateway } from '../adapters/channels/alipay/alipay.gateway';
 import { createAlipayVerifier } from '../adapters/channels/alipay/alipay.verifier';
 import { REPLAY_RETENTION_MS } from '../adapters/channels/callback-window';
-import { DEFAULT_RESILIENCE, createResilientGateway, type RawChannelGateway, type ResilienceOptions } from '../adapters/channels/resilient-gateway';
+import {
+  DEFAULT_RESILIENCE,
+  createResilientGateway,
+  type RawChannelGateway,
+  type ResilienceOptions,
+} from '../adapters/channels/resilient-gateway';
 import { createSandboxChannelVerifier } from '../adapters/channels/sandbox.channel';
 import { createSandboxChannel, type SandboxChannel } from '../adapters/channels/sandbox.gateway';
-import { createSqlitePaymentTicketStore, createSqliteReplayGuard } from '../adapters/channels/sqlite.channel-stores';
+import {
+  createSqlitePaymentTicketStore,
+  createSqliteReplayGuard,
+} from '../adapters/channels/sqlite.channel-stores';
 import { createStripeGateway } from '../adapters/channels/stripe/stripe.gateway';
 import { createStripeVerifier } from '../adapters/channels/stripe/stripe.verifier';
 import { createWechatV2Gateway } from '../adapters/channels/wechat/wechat-v2.gateway';
@@ -52,18 +60,25 @@ export type RunningChannels = {
 const rawGateways = (config: ChannelConfig, nowMs: () => number): RawChannelGateway[] => {
   const gateways: RawChannelGateway[] = [];
   const { wechat, alipay, stripe } = config;
-  if (wechat !== null && wechat.apiVersion === 'v3' && wechat.v3 !== null) gateways.push(createWechatV3Gateway({ ...wechat, ...wechat.v3, nowMs }));
-  if (wechat !== null && wechat.apiVersion === 'v2' && wechat.v2 !== null) gateways.push(createWechatV2Gateway({ ...wechat, ...wechat.v2 }));
+  if (wechat !== null && wechat.apiVersion === 'v3' && wechat.v3 !== null)
+    gateways.push(createWechatV3Gateway({ ...wechat, ...wechat.v3, nowMs }));
+  if (wechat !== null && wechat.apiVersion === 'v2' && wechat.v2 !== null)
+    gateways.push(createWechatV2Gateway({ ...wechat, ...wechat.v2 }));
   if (alipay !== null) gateways.push(createAlipayGateway({ ...alipay, nowMs }));
-  if (stripe !== null && stripe.secretKey !== null) gateways.push(createStripeGateway({ baseUrl: stripe.baseUrl, secretKey: stripe.secretKey }));
+  if (stripe !== null && stripe.secretKey !== null)
+    gateways.push(createStripeGateway({ baseUrl: stripe.baseUrl, secretKey: stripe.secretKey }));
   return gateways;
 };
 
 const verifiersOf = (config: ChannelConfig, sandboxSecret: string): ChannelCallbackVerifier[] => {
   const verifiers = [createSandboxChannelVerifier({ secrets: [sandboxSecret] })];
   const { wechat, alipay, stripe } = config;
-  if (wechat?.v2 != null) verifiers.push(createWechatV2Verifier({ appId: wechat.appId, mchId: wechat.mchId, ...wechat.v2 }));
-  if (wechat?.v3 != null) verifiers.push(createWechatV3Verifier({ mchId: wechat.mchId, ...wechat.v3 }));
+  if (wechat?.v2 != null)
+    verifiers.push(
+      createWechatV2Verifier({ appId: wechat.appId, mchId: wechat.mchId, ...wechat.v2 }),
+    );
+  if (wechat?.v3 != null)
+    verifiers.push(createWechatV3Verifier({ mchId: wechat.mchId, ...wechat.v3 }));
   if (alipay !== null) verifiers.push(createAlipayVerifier(alipay));
   if (stripe !== null) verifiers.push(createStripeVerifier({ secrets: stripe.webhookSecrets }));
   return verifiers;
@@ -73,35 +88,58 @@ const verifiersOf = (config: ChannelConfig, sandboxSecret: string): ChannelCallb
 export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   const { runtime, nowMs, logger } = deps;
   const record = (fact: ChannelCallRecorded) =>
-    recordChannelFact(runtime, fact.paymentId, { type: 'ChannelCallRecorded', data: fact }, systemContext(uuidv7(), new Date(nowMs()).toISOString()));
+    recordChannelFact(
+      runtime,
+      fact.paymentId,
+      { type: 'ChannelCallRecorded', data: fact },
+      systemContext(uuidv7(), new Date(nowMs()).toISOString()),
+    );
   const sandbox = createSandboxChannel({
     secret: deps.sandboxSecret,
-    paidElsewhere: (paymentId) => readSandboxJournal(deps.dataDir).filter((row) => row.paymentId === paymentId).pop(),
+    paidElsewhere: (paymentId) =>
+      readSandboxJournal(deps.dataDir)
+        .filter((row) => row.paymentId === paymentId)
+        .pop(),
     nowMs,
     deliver: async (rawBody, signature) => {
       const headers = { 'content-type': 'application/json', 'sandbox-signature': signature };
-      const response = await fetch(`${deps.serviceUrl}/v1/channels/sandbox/callbacks`, { method: 'POST', headers, body: rawBody });
+      const response = await fetch(`${deps.serviceUrl}/v1/channels/sandbox/callbacks`, {
+        method: 'POST',
+        headers,
+        body: rawBody,
+      });
       return response.status;
     },
   });
   if (deps.channelConfig.sandboxFailRefunds) sandbox.setScript({ failRefunds: true });
   const gateways = new Map<string, PaymentChannelGateway>();
   for (const raw of [sandbox.gateway, ...rawGateways(deps.channelConfig, nowMs)]) {
-    gateways.set(raw.channel, createResilientGateway(raw, deps.resilience ?? DEFAULT_RESILIENCE, record, nowMs));
+    gateways.set(
+      raw.channel,
+      createResilientGateway(raw, deps.resilience ?? DEFAULT_RESILIENCE, record, nowMs),
+    );
   }
   const replayGuard = createSqliteReplayGuard(deps.database);
   const tickets = createSqlitePaymentTicketStore(deps.database);
   const purge = setInterval(() => {
     const now = nowMs();
-    Promise.all([replayGuard.purgeOlderThan(now - REPLAY_RETENTION_MS), tickets.purgeExpired(now)]).catch((error: unknown) => logger.warn('channel_purge_failed', { error: String(error) }));
+    Promise.all([
+      replayGuard.purgeOlderThan(now - REPLAY_RETENTION_MS),
+      tickets.purgeExpired(now),
+    ]).catch((error: unknown) => logger.warn('channel_purge_failed', { error: String(error) }));
   }, CHANNEL_LIMITS.purgeIntervalMs);
   const flush = setInterval(() => {
-    sandbox.flush().catch((error: unknown) => logger.warn('sandbox_flush_failed', { error: String(error) }));
+    sandbox
+      .flush()
+      .catch((error: unknown) => logger.warn('sandbox_flush_failed', { error: String(error) }));
   }, CHANNEL_LIMITS.sandboxFlushIntervalMs);
   purge.unref();
   flush.unref();
   const verifiers = verifiersOf(deps.channelConfig, deps.sandboxSecret);
-  logger.info('channels_configured', { gateways: [...gateways.keys()], callbacks: verifiers.map((verifier) => verifier.channel) });
+  logger.info('channels_configured', {
+    gateways: [...gateways.keys()],
+    callbacks: verifiers.map((verifier) => verifier.channel),
+  });
   return {
     verifiers,
     services: { gateways, replayGuard, tickets, eventStore: deps.eventStore },

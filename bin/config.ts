@@ -62,7 +62,11 @@ export const describeConfig = (): readonly ConfigRow[] => [
   row('HOST', DEFAULTS.HOST, 'interface to listen on'),
   row('DATA_DIR', DEFAULTS.DATA_DIR, 'directory of the embedded stores and the admin key file'),
   row('EVENTSTORE_URL', UNSET, 'esdb:// or esdb+discover:// URL; unset: embedded SQLite'),
-  row('MONGODB_URL', UNSET, 'mongodb:// URL (replica set) of the read models; unset: embedded SQLite'),
+  row(
+    'MONGODB_URL',
+    UNSET,
+    'mongodb:// URL (replica set) of the read models; unset: embedded SQLite',
+  ),
   row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
   row('LEDGER_ADMIN_API_KEY', UNSET, 'admin API key (>= 24 chars); unset: generated, see logs'),
   row('SANDBOX_CALLBACK_SECRET', UNSET, 'sandbox signing secret (>= 16 chars); unset: generated'),

@@ -29,12 +29,15 @@ const configOrExit = (): Config => validatedOrExit(() => loadConfig(process.env)
 
 const positiveInteger = (value: string): number => {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError('must be a positive integer');
   return parsed;
 };
 
 const print = (value: unknown): void => {
-  process.stdout.write(`${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2)}\n`,
+  );
 };
 
 const serve = async (): Promise<void> => {
@@ -65,7 +68,9 @@ const serve = async (): Promise<void> => {
   }
 };
 
-const withStore = async <T>(work: (config: Config, store: ReturnType<typeof openEventStore>) => Promise<T>): Promise<T> => {
+const withStore = async <T>(
+  work: (config: Config, store: ReturnType<typeof openEventStore>) => Promise<T>,
+): Promise<T> => {
   const config = configOrExit();
   const store = openEventStore(config);
   try {
@@ -75,25 +80,38 @@ const withStore = async <T>(work: (config: Config, store: ReturnType<typeof open
   }
 };
 
-const program = new Command('ledger').description('Event-sourced double-entry ledger and payment service');
-program.command('serve').description('serve the API (configuration from the environment)').action(serve);
+const program = new Command('ledger').description(
+  'Event-sourced double-entry ledger and payment service',
+);
+program
+  .command('serve')
+  .description('serve the API (configuration from the environment)')
+  .action(serve);
 
 const audit = program.command('audit').description("auditor's checks over the event log");
-audit.command('balances').description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced').action(async () => {
-  const report = await withStore((_config, store) => auditBalances(store));
-  print(report);
-  process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
-});
-audit.command('verify').description("recompute every stream's hash chain; exit 1 at the first broken link").action(async () => {
-  const report = await withStore((_config, store) => verifyChains(store));
-  print(report);
-  process.exitCode = report.broken === null ? 0 : 1;
-});
+audit
+  .command('balances')
+  .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced')
+  .action(async () => {
+    const report = await withStore((_config, store) => auditBalances(store));
+    print(report);
+    process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
+  });
+audit
+  .command('verify')
+  .description("recompute every stream's hash chain; exit 1 at the first broken link")
+  .action(async () => {
+    const report = await withStore((_config, store) => verifyChains(store));
+    print(report);
+    process.exitCode = report.broken === null ? 0 : 1;
+  });
 
 registerAuditCommands(audit);
 registerReadSideCommands(program);
 
-const sandbox = program.command('sandbox').description('play the sandbox payment channel against a running service');
+const sandbox = program
+  .command('sandbox')
+  .description('play the sandbox payment channel against a running service');
 sandbox
   .command('pay <paymentId>')
   .description('send a signed success (or --fail) callback for a payment')
@@ -102,18 +120,37 @@ sandbox
   .option('--currency <currency>', 'report another currency')
   .option('--transaction-id <id>', 'channel transaction id (default: generated)')
   .option('--fail', 'report a failed payment')
-  .action(async (paymentId: string, options: { url?: string; amount?: number; currency?: string; transactionId?: string; fail?: boolean }) => {
-    const { amount, ...rest } = options;
-    print(await sandboxPay(configOrExit(), paymentId, amount === undefined ? rest : { ...rest, amountMinor: amount }));
-  });
+  .action(
+    async (
+      paymentId: string,
+      options: {
+        url?: string;
+        amount?: number;
+        currency?: string;
+        transactionId?: string;
+        fail?: boolean;
+      },
+    ) => {
+      const { amount, ...rest } = options;
+      print(
+        await sandboxPay(
+          configOrExit(),
+          paymentId,
+          amount === undefined ? rest : { ...rest, amountMinor: amount },
+        ),
+      );
+    },
+  );
 sandbox
   .command('refund <paymentId> <refundId>')
-  .description("send a signed refund result callback (--fail for a refusal)")
+  .description('send a signed refund result callback (--fail for a refusal)')
   .option('--url <url>', 'service base URL')
   .option('--fail', 'report a failed refund')
-  .action(async (paymentId: string, refundId: string, options: { url?: string; fail?: boolean }) => {
-    print(await sandboxRefund(configOrExit(), paymentId, refundId, options));
-  });
+  .action(
+    async (paymentId: string, refundId: string, options: { url?: string; fail?: boolean }) => {
+      print(await sandboxRefund(configOrExit(), paymentId, refundId, options));
+    },
+  );
 
 registerChannelCommands(program);
 

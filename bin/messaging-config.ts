@@ -12,36 +12,85 @@ export type MessagingConfig = { nats: NatsSettings | null; plans: readonly Plan[
 
 const GIB = 1024 ** 3;
 export const DEMO_PLANS: readonly Plan[] = [
-  { planId: 'basic-monthly', name: 'Basic: 100 GiB for 30 days', amountMinor: 999, currency: 'EUR', quotaBytes: 100 * GIB, durationDays: 30 },
-  { planId: 'pro-monthly', name: 'Pro: 1 TiB for 30 days', amountMinor: 2999, currency: 'EUR', quotaBytes: 1024 * GIB, durationDays: 30 },
+  {
+    planId: 'basic-monthly',
+    name: 'Basic: 100 GiB for 30 days',
+    amountMinor: 999,
+    currency: 'EUR',
+    quotaBytes: 100 * GIB,
+    durationDays: 30,
+  },
+  {
+    planId: 'pro-monthly',
+    name: 'Pro: 1 TiB for 30 days',
+    amountMinor: 2999,
+    currency: 'EUR',
+    quotaBytes: 1024 * GIB,
+    durationDays: 30,
+  },
 ];
 const RETENTIONS = ['limits', 'interest', 'workqueue'] as const;
-const DEFAULTS = { NATS_STREAM_MAX_AGE_S: 7 * 24 * 3600, NATS_STREAM_REPLICAS: 1, NATS_DUPLICATE_WINDOW_S: 120 };
+const DEFAULTS = {
+  NATS_STREAM_MAX_AGE_S: 7 * 24 * 3600,
+  NATS_STREAM_REPLICAS: 1,
+  NATS_DUPLICATE_WINDOW_S: 120,
+};
 
 export const describeMessagingConfig = (): readonly ConfigRow[] => [
-  { name: 'NATS_URL', defaultValue: '(unset)', meaning: 'nats:// or tls:// URL of JetStream; unset: in-process bus' },
+  {
+    name: 'NATS_URL',
+    defaultValue: '(unset)',
+    meaning: 'nats:// or tls:// URL of JetStream; unset: in-process bus',
+  },
   { name: 'NATS_STREAM_RETENTION', defaultValue: 'limits', meaning: RETENTIONS.join(', ') },
-  { name: 'NATS_STREAM_MAX_AGE_S', defaultValue: String(DEFAULTS.NATS_STREAM_MAX_AGE_S), meaning: 'how long JetStream keeps events' },
-  { name: 'NATS_STREAM_REPLICAS', defaultValue: String(DEFAULTS.NATS_STREAM_REPLICAS), meaning: 'JetStream replicas (1-5)' },
-  { name: 'NATS_DUPLICATE_WINDOW_S', defaultValue: String(DEFAULTS.NATS_DUPLICATE_WINDOW_S), meaning: 'JetStream de-duplication window by Nats-Msg-Id' },
-  { name: 'PLANS_FILE', defaultValue: '(unset)', meaning: 'JSON array of plans {planId, name, amountMinor, currency, quotaBytes, durationDays}; unset: demo plans' },
+  {
+    name: 'NATS_STREAM_MAX_AGE_S',
+    defaultValue: String(DEFAULTS.NATS_STREAM_MAX_AGE_S),
+    meaning: 'how long JetStream keeps events',
+  },
+  {
+    name: 'NATS_STREAM_REPLICAS',
+    defaultValue: String(DEFAULTS.NATS_STREAM_REPLICAS),
+    meaning: 'JetStream replicas (1-5)',
+  },
+  {
+    name: 'NATS_DUPLICATE_WINDOW_S',
+    defaultValue: String(DEFAULTS.NATS_DUPLICATE_WINDOW_S),
+    meaning: 'JetStream de-duplication window by Nats-Msg-Id',
+  },
+  {
+    name: 'PLANS_FILE',
+    defaultValue: '(unset)',
+    meaning:
+      'JSON array of plans {planId, name, amountMinor, currency, quotaBytes, durationDays}; unset: demo plans',
+  },
 ];
 
-const integer = (env: NodeJS.ProcessEnv, name: keyof typeof DEFAULTS, min: number, max: number): number => {
+const integer = (
+  env: NodeJS.ProcessEnv,
+  name: keyof typeof DEFAULTS,
+  min: number,
+  max: number,
+): number => {
   const text = env[name]?.trim() ?? '';
   if (text === '') return DEFAULTS[name];
   const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer ${min}-${max}, got '${text}'`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new ConfigError(`${name} must be an integer ${min}-${max}, got '${text}'`);
   return value;
 };
 
 const natsSettings = (env: NodeJS.ProcessEnv): NatsSettings | null => {
   const url = env['NATS_URL']?.trim() ?? '';
   if (url === '') return null;
-  if (!/^(nats|tls):\/\/\S+$/.test(url)) throw new ConfigError('NATS_URL must be a nats:// or tls:// URL');
+  if (!/^(nats|tls):\/\/\S+$/.test(url))
+    throw new ConfigError('NATS_URL must be a nats:// or tls:// URL');
   const retentionText = env['NATS_STREAM_RETENTION']?.trim() || 'limits';
   const retention = RETENTIONS.find((known) => known === retentionText);
-  if (retention === undefined) throw new ConfigError(`NATS_STREAM_RETENTION must be one of ${RETENTIONS.join(', ')}, got '${retentionText}'`);
+  if (retention === undefined)
+    throw new ConfigError(
+      `NATS_STREAM_RETENTION must be one of ${RETENTIONS.join(', ')}, got '${retentionText}'`,
+    );
   return {
     url,
     streamName: 'LEDGER',
@@ -57,13 +106,25 @@ const plansFrom = (path: string): readonly Plan[] => {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error: unknown) {
-    throw new ConfigError(`PLANS_FILE must be a readable JSON file: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError(
+      `PLANS_FILE must be a readable JSON file: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('PLANS_FILE must hold a non-empty JSON array of plans');
+  if (!Array.isArray(parsed) || parsed.length === 0)
+    throw new ConfigError('PLANS_FILE must hold a non-empty JSON array of plans');
   const plans = parsed.map((entry: unknown): Plan => {
     const plan = entry as Plan;
-    const fields = ['planId', 'name', 'amountMinor', 'currency', 'quotaBytes', 'durationDays'] as const;
-    const missing = fields.find((field) => typeof entry !== 'object' || entry === null || !(field in entry));
+    const fields = [
+      'planId',
+      'name',
+      'amountMinor',
+      'currency',
+      'quotaBytes',
+      'durationDays',
+    ] as const;
+    const missing = fields.find(
+      (field) => typeof entry !== 'object' || entry === null || !(field in entry),
+    );
     if (missing !== undefined) throw new ConfigError(`PLANS_FILE: a plan lacks '${missing}'`);
     const problem = planProblem(plan);
     if (problem !== null) throw new ConfigError(`PLANS_FILE: ${problem}`);

@@ -89,9 +89,21 @@ export type RunningMessaging = {
 
 export const DEAD_LETTER_PREFIX = 'ledger.deadletter';
 
-const openBus = (deps: MessagingDeps, limits: MessagingLimits, clock: () => number): Promise<MessageBus> => {
+const openBus = (
+  deps: MessagingDeps,
+  limits: MessagingLimits,
+  clock: () => number,
+): Promise<MessageBus> => {
   if (deps.nats === null) {
-    return Promise.resolve(createInProcessBus({ retainedMessageCountMax: limits.inProcessRetainedMessageCountMax, deliveryConcurrencyMax: limits.fetchBatchMax, duplicateWindowMs: 120_000, deadLetterPrefix: DEAD_LETTER_PREFIX, clock }));
+    return Promise.resolve(
+      createInProcessBus({
+        retainedMessageCountMax: limits.inProcessRetainedMessageCountMax,
+        deliveryConcurrencyMax: limits.fetchBatchMax,
+        duplicateWindowMs: 120_000,
+        deadLetterPrefix: DEAD_LETTER_PREFIX,
+        clock,
+      }),
+    );
   }
   const { url, ...stream } = deps.nats;
   return createNatsBus({
@@ -114,13 +126,17 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     const problem = planProblem(plan);
     assert(problem === null, `plan configuration: ${problem ?? ''}`);
   }
-  const warn = (what: string, fields: Record<string, unknown>): void => void deps.logger.warn(what, fields);
+  const warn = (what: string, fields: Record<string, unknown>): void =>
+    void deps.logger.warn(what, fields);
   const opened = await openBus(deps, limits, clock);
   const bus = deps.bus === undefined ? opened : deps.bus(opened);
   const ports = { runtime: deps.runtime, transfers: deps.transfers, gateways: deps.gateways };
   const definitions = [
     topUpSaga(ports),
-    refundSaga(ports, { resultPollMs: limits.refundResultPollMs, resultTimeoutMs: limits.refundResultTimeoutMs }),
+    refundSaga(ports, {
+      resultPollMs: limits.refundResultPollMs,
+      resultTimeoutMs: limits.refundResultTimeoutMs,
+    }),
     planPurchaseSaga(ports),
     paymentExpirySaga(ports),
     transferTimeoutSaga(ports),
@@ -133,15 +149,51 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     random: Math.random,
     onDeadLetter: async ({ sagaName, sagaId, reason }) => {
       warn('saga_dead_lettered', { sagaName, sagaId, reason });
-      await bus.publish(`${DEAD_LETTER_PREFIX}.saga.${sagaName}`, `dead:saga-${sagaName}-${sagaId}:${clock()}`, { sagaName, sagaId, reason });
+      await bus.publish(
+        `${DEAD_LETTER_PREFIX}.saga.${sagaName}`,
+        `dead:saga-${sagaName}-${sagaId}:${clock()}`,
+        { sagaName, sagaId, reason },
+      );
     },
   });
-  const consumer = { ackWaitMs: limits.ackWaitMs, deliveryCountMax: limits.deliveryCountMax, backoffMs: limits.backoffMs };
+  const consumer = {
+    ackWaitMs: limits.ackWaitMs,
+    deliveryCountMax: limits.deliveryCountMax,
+    backoffMs: limits.backoffMs,
+  };
   const host = createSagaHost({ bus, engine, ...consumer });
-  const audit = createAuditTrail({ bus, recordCountMax: limits.auditRecordCountMax, reportInFlightMax: limits.auditReportInFlightMax, onReportError: warn, clock, newId: uuidv7, ...consumer });
-  const sweeper = createSagaSweeper({ store: deps.store, checkpoints: deps.checkpoints, engine, clock, graceMs: limits.sweepGraceMs, tickMs: limits.sweepTickMs, sagasPerTickMax: limits.sweepSagasPerTickMax, onError: warn });
-  const catalogue = createSagaCatalogue({ store: deps.store, sagaNames: definitions.map((definition) => definition.name), finalSagaCountMax: limits.finalSagaCountMax });
-  const relay = createRelay({ store: deps.store, bus, checkpoints: deps.checkpoints, windowEventCountMax: limits.relayWindowEventCountMax, retryPauseMs: limits.retryPauseMs, onWarning: warn });
+  const audit = createAuditTrail({
+    bus,
+    recordCountMax: limits.auditRecordCountMax,
+    reportInFlightMax: limits.auditReportInFlightMax,
+    onReportError: warn,
+    clock,
+    newId: uuidv7,
+    ...consumer,
+  });
+  const sweeper = createSagaSweeper({
+    store: deps.store,
+    checkpoints: deps.checkpoints,
+    engine,
+    clock,
+    graceMs: limits.sweepGraceMs,
+    tickMs: limits.sweepTickMs,
+    sagasPerTickMax: limits.sweepSagasPerTickMax,
+    onError: warn,
+  });
+  const catalogue = createSagaCatalogue({
+    store: deps.store,
+    sagaNames: definitions.map((definition) => definition.name),
+    finalSagaCountMax: limits.finalSagaCountMax,
+  });
+  const relay = createRelay({
+    store: deps.store,
+    bus,
+    checkpoints: deps.checkpoints,
+    windowEventCountMax: limits.relayWindowEventCountMax,
+    retryPauseMs: limits.retryPauseMs,
+    onWarning: warn,
+  });
 
   await host.start();
   await audit.start();

@@ -8,17 +8,35 @@ import { openReadModelStore, READ_SIDE_LIMITS } from './read-side';
 const BAR_WIDTH = 30;
 
 /** "[#######.......]  42% 12000 events": position over head approximates progress on any store. */
-export const progressLine = (eventCount: number, position: bigint | null, head: bigint | null): string => {
-  const fraction = head === null || head === 0n || position === null ? 1 : Math.min(1, Number((position * 1000n) / head) / 1000);
+export const progressLine = (
+  eventCount: number,
+  position: bigint | null,
+  head: bigint | null,
+): string => {
+  const fraction =
+    head === null || head === 0n || position === null
+      ? 1
+      : Math.min(1, Number((position * 1000n) / head) / 1000);
   const filled = Math.round(fraction * BAR_WIDTH);
   return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}% ${eventCount} events`;
 };
 
-const withReadSide = async <T>(work: (readSide: ReturnType<typeof createReadSide>, head: bigint | null) => Promise<T>): Promise<T> => {
+const withReadSide = async <T>(
+  work: (readSide: ReturnType<typeof createReadSide>, head: bigint | null) => Promise<T>,
+): Promise<T> => {
   const config = loadConfig(process.env);
   const eventStore = openEventStore(config);
-  const store = await openReadModelStore({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl });
-  const readSide = createReadSide({ eventStore, store, limits: READ_SIDE_LIMITS, nowMs: Date.now, onError: (error) => process.stderr.write(`${String(error)}\n`) });
+  const store = await openReadModelStore({
+    dataDir: config.dataDir,
+    mongodbUrl: config.mongodbUrl,
+  });
+  const readSide = createReadSide({
+    eventStore,
+    store,
+    limits: READ_SIDE_LIMITS,
+    nowMs: Date.now,
+    onError: (error) => process.stderr.write(`${String(error)}\n`),
+  });
   try {
     return await work(readSide, await eventStore.headPosition());
   } finally {
@@ -28,9 +46,11 @@ const withReadSide = async <T>(work: (readSide: ReturnType<typeof createReadSide
 };
 
 const limitOf = (options: { untilPosition?: string; untilTime?: string }): RebuildLimit => {
-  if (options.untilPosition !== undefined && !/^[0-9]{1,20}$/.test(options.untilPosition)) throw new Error('--until-position must be a log position');
+  if (options.untilPosition !== undefined && !/^[0-9]{1,20}$/.test(options.untilPosition))
+    throw new Error('--until-position must be a log position');
   const untilMs = options.untilTime === undefined ? null : Date.parse(options.untilTime);
-  if (untilMs !== null && Number.isNaN(untilMs)) throw new Error('--until-time must be an ISO-8601 instant');
+  if (untilMs !== null && Number.isNaN(untilMs))
+    throw new Error('--until-time must be an ISO-8601 instant');
   return {
     untilPosition: options.untilPosition === undefined ? null : BigInt(options.untilPosition),
     untilTime: untilMs === null ? null : new Date(untilMs).toISOString(),
@@ -38,16 +58,25 @@ const limitOf = (options: { untilPosition?: string; untilTime?: string }): Rebui
 };
 
 export const registerReadSideCommands = (program: Command): void => {
-  const readSide = program.command('read-side').description('read models: rebuild, point-in-time snapshots, status');
+  const readSide = program
+    .command('read-side')
+    .description('read models: rebuild, point-in-time snapshots, status');
   readSide
     .command('rebuild')
-    .description('rebuild every read model into a new generation and switch to it (with --until-*: a point-in-time snapshot)')
+    .description(
+      'rebuild every read model into a new generation and switch to it (with --until-*: a point-in-time snapshot)',
+    )
     .option('--until-position <position>', 'stop after this global position (snapshot)')
-    .option('--until-time <instant>', 'stop after the last event at or before this instant (snapshot)')
+    .option(
+      '--until-time <instant>',
+      'stop after the last event at or before this instant (snapshot)',
+    )
     .action(async (options: { untilPosition?: string; untilTime?: string }) => {
       const limit = limitOf(options);
       const summary = await withReadSide((side, head) =>
-        side.rebuild(limit, (count, position) => process.stderr.write(`\r${progressLine(count, position, head)}`)),
+        side.rebuild(limit, (count, position) =>
+          process.stderr.write(`\r${progressLine(count, position, head)}`),
+        ),
       );
       process.stderr.write('\n');
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -58,7 +87,12 @@ export const registerReadSideCommands = (program: Command): void => {
     .action(async () => {
       const status = await withReadSide(async (side, head) => {
         const generations = await side.generations();
-        const checkpoints = await Promise.all(generations.map(async (record) => ({ generation: record.generation, position: (await side.checkpointOf(record.generation))?.position.toString() ?? null })));
+        const checkpoints = await Promise.all(
+          generations.map(async (record) => ({
+            generation: record.generation,
+            position: (await side.checkpointOf(record.generation))?.position.toString() ?? null,
+          })),
+        );
         return { headPosition: head?.toString() ?? null, generations, checkpoints };
       });
       process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);

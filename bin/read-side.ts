@@ -13,7 +13,12 @@ import type { ReadModelStore } from '../domain/ports/read-model-store.port';
 import { createReadSide, type ReadSide, type ReadSideLimits } from '../projections/read-side';
 
 /** The read side's composition: its store (MongoDB or the embedded SQLite file), runner and routes. */
-export const READ_SIDE_LIMITS: ReadSideLimits & { afterWaitMs: number; exportEventCountMax: number; verifyStreamEventCountMax: number; sseHeartbeatMs: number } = {
+export const READ_SIDE_LIMITS: ReadSideLimits & {
+  afterWaitMs: number;
+  exportEventCountMax: number;
+  verifyStreamEventCountMax: number;
+  sseHeartbeatMs: number;
+} = {
   // Catch-up and rebuild pages: a batch rewrites the index pages it touches once, so larger
   // batches write far less (1,000 → 5,000 cut the CPU per event by a third); live batches are
   // whatever arrived meanwhile, usually much smaller.
@@ -36,20 +41,34 @@ export type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
 
 export const openReadModelStore = (config: ReadSideConfig): Promise<ReadModelStore> =>
   config.mongodbUrl === null
-    ? Promise.resolve(createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE_NAME) }))
+    ? Promise.resolve(
+        createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE_NAME) }),
+      )
     : createMongoReadModelStore({ url: config.mongodbUrl, databaseName: MONGODB_DATABASE });
 
-export type RunningReadSide = { readSide: ReadSide; routes: readonly RouteRegistrar[]; stop: () => Promise<void> };
+export type RunningReadSide = {
+  readSide: ReadSide;
+  routes: readonly RouteRegistrar[];
+  stop: () => Promise<void>;
+};
 
 /** Opens the store, starts following the log and returns the query, audit and SSE routes. */
-export const startReadSide = async (config: ReadSideConfig, eventStore: EventStore, logger: Logger): Promise<RunningReadSide> => {
+export const startReadSide = async (
+  config: ReadSideConfig,
+  eventStore: EventStore,
+  logger: Logger,
+): Promise<RunningReadSide> => {
   const store = await openReadModelStore(config);
   const readSide = createReadSide({
     eventStore,
     store,
     limits: READ_SIDE_LIMITS,
     nowMs: Date.now,
-    onError: (error) => logger.error('read_side_failed', { error: String(error), stack: error instanceof Error ? error.stack : undefined }),
+    onError: (error) =>
+      logger.error('read_side_failed', {
+        error: String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      }),
   });
   await readSide.start();
   const queryDeps = { readSide, afterWaitMs: READ_SIDE_LIMITS.afterWaitMs };

@@ -1,29 +1,46 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
-import { RECONCILIATION_PAGE_EVENT_COUNT_MAX, defaultStatementFormat } from '../api/routes/reconciliations.route';
+import {
+  RECONCILIATION_PAGE_EVENT_COUNT_MAX,
+  defaultStatementFormat,
+} from '../api/routes/reconciliations.route';
 import { paymentChannels } from '../domain/payment/payment.decider';
 import { loadLedgerPayments } from '../domain/reconciliation/ledger-payments';
 import { reconcile, type ReconciliationReport } from '../domain/reconciliation/reconciliation';
 import { formatReconciliationTable } from '../domain/reconciliation/reconciliation-table';
-import { formatSandboxStatement, parseStatementCsv, statementFormats, type StatementFormat } from '../domain/reconciliation/statement-csv';
+import {
+  formatSandboxStatement,
+  parseStatementCsv,
+  statementFormats,
+  type StatementFormat,
+} from '../domain/reconciliation/statement-csv';
 import { buildFlatXml, signWechatV2 } from '../adapters/channels/wechat/wechat-v2.xml';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { loadChannelConfig } from './channel-config';
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 
-type ReconcileOptions = { channel: string; format?: StatementFormat; from?: string; to?: string; json?: boolean };
+type ReconcileOptions = {
+  channel: string;
+  format?: StatementFormat;
+  from?: string;
+  to?: string;
+  json?: boolean;
+};
 
 const instant = (value: string): string => {
-  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('must be an ISO-8601 instant');
+  if (Number.isNaN(Date.parse(value)))
+    throw new InvalidArgumentError('must be an ISO-8601 instant');
   return value;
 };
-const choice = <T extends string>(allowed: readonly T[]) => (value: string): T => {
-  const found = allowed.find((item) => item === value);
-  if (found === undefined) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
-  return found;
-};
+const choice =
+  <T extends string>(allowed: readonly T[]) =>
+  (value: string): T => {
+    const found = allowed.find((item) => item === value);
+    if (found === undefined) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
+    return found;
+  };
 
 /** UTF-8 when the bytes are valid UTF-8, else GBK: Alipay's bills are GBK as downloaded. */
 const readStatementText = (file: string): string => {
@@ -36,14 +53,24 @@ const readStatementText = (file: string): string => {
 };
 
 /** Reads the statement file and the ledger (the configured event store), compares them. */
-const reconcileStatementFile = async (file: string, options: ReconcileOptions): Promise<ReconciliationReport> => {
+const reconcileStatementFile = async (
+  file: string,
+  options: ReconcileOptions,
+): Promise<ReconciliationReport> => {
   const format = options.format ?? defaultStatementFormat(options.channel);
   const statement = parseStatementCsv(readStatementText(file), format);
   if (!statement.ok) throw new Error(`${file} line ${statement.line}: ${statement.reason}`);
   const store = openEventStore(loadConfig(process.env));
   try {
-    const ledger = await loadLedgerPayments(store, options.channel, RECONCILIATION_PAGE_EVENT_COUNT_MAX);
-    const period = { fromMs: options.from === undefined ? null : Date.parse(options.from), toMs: options.to === undefined ? null : Date.parse(options.to) };
+    const ledger = await loadLedgerPayments(
+      store,
+      options.channel,
+      RECONCILIATION_PAGE_EVENT_COUNT_MAX,
+    );
+    const period = {
+      fromMs: options.from === undefined ? null : Date.parse(options.from),
+      toMs: options.to === undefined ? null : Date.parse(options.to),
+    };
     return reconcile(statement.rows, ledger, period);
   } finally {
     await store.close();
@@ -57,16 +84,37 @@ type NotifyOptions = { url?: string; amount?: string; transactionId: string; non
  * notification signed like WeChat's. The same options send the same bytes, so running the
  * command twice replays the callback.
  */
-const sendWechatV2Notification = async (paymentId: string, options: NotifyOptions): Promise<{ status: number; body: string }> => {
+const sendWechatV2Notification = async (
+  paymentId: string,
+  options: NotifyOptions,
+): Promise<{ status: number; body: string }> => {
   const config = loadConfig(process.env);
   const wechat = loadChannelConfig(process.env).wechat;
-  if (wechat?.v2 == null) throw new Error('WECHAT_APP_ID, WECHAT_MCH_ID, WECHAT_NOTIFY_URL and WECHAT_API_KEY must be set');
+  if (wechat?.v2 == null)
+    throw new Error(
+      'WECHAT_APP_ID, WECHAT_MCH_ID, WECHAT_NOTIFY_URL and WECHAT_API_KEY must be set',
+    );
   const params = {
-    return_code: 'SUCCESS', result_code: 'SUCCESS', appid: wechat.appId, mch_id: wechat.mchId, nonce_str: options.nonce, sign_type: wechat.v2.signType,
-    out_trade_no: channelOrderNoOf(paymentId), transaction_id: options.transactionId, total_fee: options.amount ?? '', fee_type: 'CNY', time_end: '20250101000000',
+    return_code: 'SUCCESS',
+    result_code: 'SUCCESS',
+    appid: wechat.appId,
+    mch_id: wechat.mchId,
+    nonce_str: options.nonce,
+    sign_type: wechat.v2.signType,
+    out_trade_no: channelOrderNoOf(paymentId),
+    transaction_id: options.transactionId,
+    total_fee: options.amount ?? '',
+    fee_type: 'CNY',
+    time_end: '20250101000000',
   };
-  const body = buildFlatXml({ ...params, sign: signWechatV2(params, wechat.v2.apiKey, wechat.v2.signType) });
-  const response = await fetch(`${options.url ?? `http://${config.host}:${config.port}`}/v1/channels/wechat/callbacks`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
+  const body = buildFlatXml({
+    ...params,
+    sign: signWechatV2(params, wechat.v2.apiKey, wechat.v2.signType),
+  });
+  const response = await fetch(
+    `${options.url ?? `http://${config.host}:${config.port}`}/v1/channels/wechat/callbacks`,
+    { method: 'POST', headers: { 'content-type': 'text/xml' }, body },
+  );
   return { status: response.status, body: await response.text() };
 };
 
@@ -75,20 +123,29 @@ export const registerChannelCommands = (program: Command): void => {
   program
     .command('reconcile <statementFile>')
     .description("compare a channel's statement CSV with the ledger; exit 1 on any discrepancy")
-    .option('--channel <channel>', 'the statement\'s channel', choice(paymentChannels), 'sandbox')
-    .option('--format <format>', 'statement format (default: the channel\'s own)', choice(statementFormats))
+    .option('--channel <channel>', "the statement's channel", choice(paymentChannels), 'sandbox')
+    .option(
+      '--format <format>',
+      "statement format (default: the channel's own)",
+      choice(statementFormats),
+    )
     .option('--from <instant>', 'ledger payments paid at or after this instant', instant)
     .option('--to <instant>', 'ledger payments paid before this instant', instant)
     .option('--json', 'print the report as JSON instead of a table')
     .action(async (file: string, options: ReconcileOptions) => {
       const report = await reconcileStatementFile(file, options);
-      process.stdout.write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReconciliationTable(report));
+      process.stdout.write(
+        options.json === true
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : formatReconciliationTable(report),
+      );
       process.exitCode = report.discrepancies.length === 0 ? 0 : 1;
     });
-  const sandbox = program.commands.find((command) => command.name() === 'sandbox') ?? program.command('sandbox');
+  const sandbox =
+    program.commands.find((command) => command.name() === 'sandbox') ?? program.command('sandbox');
   sandbox
     .command('statement')
-    .description('write the sandbox channel\'s statement CSV (what `sandbox pay` took from payers)')
+    .description("write the sandbox channel's statement CSV (what `sandbox pay` took from payers)")
     .option('--out <file>', 'write to this file instead of standard output')
     .action((options: { out?: string }) => {
       const csv = formatSandboxStatement(readSandboxJournal(loadConfig(process.env).dataDir));
@@ -97,7 +154,9 @@ export const registerChannelCommands = (program: Command): void => {
     });
   program
     .command('wechat-notify <paymentId> <amountFen>')
-    .description('send a WeChat Pay v2 payment notification signed with WECHAT_API_KEY (same options: a replay)')
+    .description(
+      'send a WeChat Pay v2 payment notification signed with WECHAT_API_KEY (same options: a replay)',
+    )
     .option('--url <url>', 'service base URL (default http://HOST:PORT)')
     .option('--transaction-id <id>', 'WeChat transaction_id', '4200000000000000000000000001')
     .option('--nonce <nonce>', 'nonce_str', 'demo-nonce-1')

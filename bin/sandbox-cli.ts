@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signSandboxCallback, type SandboxCallbackBody } from '../adapters/channels/sandbox.channel';
+import {
+  signSandboxCallback,
+  type SandboxCallbackBody,
+} from '../adapters/channels/sandbox.channel';
 import { appendSandboxJournal } from '../adapters/channels/sandbox.journal';
 import { ADMIN_KEY_FILE_NAME } from '../adapters/clients/bootstrap-admin';
 import type { Config } from './config';
@@ -12,13 +15,26 @@ import { sandboxSecret } from './secrets';
  */
 type PaymentSummary = { amountMinor: number; currency: string };
 
-const serviceUrl = (config: Config, url: string | undefined): string => url ?? `http://${config.host}:${config.port}`;
+const serviceUrl = (config: Config, url: string | undefined): string =>
+  url ?? `http://${config.host}:${config.port}`;
 
-const fetchPayment = async (baseUrl: string, config: Config, paymentId: string): Promise<PaymentSummary> => {
-  const apiKey = config.adminApiKey ?? readFileSync(join(config.dataDir, ADMIN_KEY_FILE_NAME), 'utf8').trim();
-  const response = await fetch(`${baseUrl}/v1/payments/${paymentId}`, { headers: { authorization: `Bearer ${apiKey}` } });
-  const envelope = (await response.json()) as { code: number; msg: string; data: { payment: PaymentSummary } | null };
-  if (envelope.code !== 0 || envelope.data === null) throw new Error(`payment ${paymentId}: ${envelope.msg}`);
+const fetchPayment = async (
+  baseUrl: string,
+  config: Config,
+  paymentId: string,
+): Promise<PaymentSummary> => {
+  const apiKey =
+    config.adminApiKey ?? readFileSync(join(config.dataDir, ADMIN_KEY_FILE_NAME), 'utf8').trim();
+  const response = await fetch(`${baseUrl}/v1/payments/${paymentId}`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  const envelope = (await response.json()) as {
+    code: number;
+    msg: string;
+    data: { payment: PaymentSummary } | null;
+  };
+  if (envelope.code !== 0 || envelope.data === null)
+    throw new Error(`payment ${paymentId}: ${envelope.msg}`);
   return envelope.data.payment;
 };
 
@@ -28,7 +44,11 @@ export const postSandboxCallback = async (
   body: SandboxCallbackBody,
 ): Promise<{ status: number; body: unknown }> => {
   const raw = Buffer.from(JSON.stringify(body));
-  const signature = signSandboxCallback(sandboxSecret(config.dataDir, config.sandboxCallbackSecret), raw, Date.now());
+  const signature = signSandboxCallback(
+    sandboxSecret(config.dataDir, config.sandboxCallbackSecret),
+    raw,
+    Date.now(),
+  );
   const response = await fetch(`${serviceUrl(config, baseUrl)}/v1/channels/sandbox/callbacks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sandbox-signature': signature },
@@ -40,25 +60,60 @@ export const postSandboxCallback = async (
 export const sandboxPay = async (
   config: Config,
   paymentId: string,
-  options: { url?: string; amountMinor?: number; currency?: string; transactionId?: string; fail?: boolean },
+  options: {
+    url?: string;
+    amountMinor?: number;
+    currency?: string;
+    transactionId?: string;
+    fail?: boolean;
+  },
 ) => {
-  const channelTransactionId = options.transactionId ?? `sandbox-${paymentId.slice(0, 8)}-${Date.now()}`;
+  const channelTransactionId =
+    options.transactionId ?? `sandbox-${paymentId.slice(0, 8)}-${Date.now()}`;
   if (options.fail === true) {
-    return postSandboxCallback(config, options.url, { event: 'payment.failed', paymentId, channelTransactionId, failureReason: 'declined by sandbox' });
+    return postSandboxCallback(config, options.url, {
+      event: 'payment.failed',
+      paymentId,
+      channelTransactionId,
+      failureReason: 'declined by sandbox',
+    });
   }
   const payment = await fetchPayment(serviceUrl(config, options.url), config, paymentId);
   const amountMinor = options.amountMinor ?? payment.amountMinor;
   const currency = options.currency ?? payment.currency;
   // The channel took the money whatever the service answers: its statement will say so.
-  appendSandboxJournal(config.dataDir, { paymentId, channelTransactionId, status: 'succeeded', amountMinor, currency, occurredAt: new Date().toISOString() });
-  return postSandboxCallback(config, options.url, { event: 'payment.succeeded', paymentId, channelTransactionId, amountMinor, currency });
+  appendSandboxJournal(config.dataDir, {
+    paymentId,
+    channelTransactionId,
+    status: 'succeeded',
+    amountMinor,
+    currency,
+    occurredAt: new Date().toISOString(),
+  });
+  return postSandboxCallback(config, options.url, {
+    event: 'payment.succeeded',
+    paymentId,
+    channelTransactionId,
+    amountMinor,
+    currency,
+  });
 };
 
-export const sandboxRefund = (config: Config, paymentId: string, refundId: string, options: { url?: string; fail?: boolean }) =>
+export const sandboxRefund = (
+  config: Config,
+  paymentId: string,
+  refundId: string,
+  options: { url?: string; fail?: boolean },
+) =>
   postSandboxCallback(
     config,
     options.url,
     options.fail === true
       ? { event: 'refund.failed', paymentId, refundId, failureReason: 'refused by sandbox' }
-      : { event: 'refund.succeeded', paymentId, refundId, channelRefundId: `sandbox-refund-${refundId}` },
+      : {
+          event: 'refund.succeeded',
+          paymentId,
+          refundId,
+          channelRefundId: `sandbox-refund-${refundId}`,
+        },
   );

@@ -13,7 +13,10 @@ export const sandboxSecret = (dataDir: string, fromEnv: string | null): string =
   const filePath = join(dataDir, SANDBOX_SECRET_FILE_NAME);
   if (existsSync(filePath)) return readFileSync(filePath, 'utf8').trim();
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(filePath, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(filePath, `${randomBytes(32).toString('base64url')}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   chmodSync(filePath, 0o600);
   return readFileSync(filePath, 'utf8').trim();
 };

@@ -41,17 +41,29 @@ export const SERVICE_LIMITS = {
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
 };
 
-export type RunningService = { server: Server; adminKeyFile: string | null; stop: () => Promise<void> };
+export type RunningService = {
+  server: Server;
+  adminKeyFile: string | null;
+  stop: () => Promise<void>;
+};
 
 /** The composition root: config → adapters → actors → API and supervisor. */
-export const startService = async (config: Config, messagingConfig: MessagingConfig, logger: Logger): Promise<RunningService> => {
+export const startService = async (
+  config: Config,
+  messagingConfig: MessagingConfig,
+  logger: Logger,
+): Promise<RunningService> => {
   const bootId = uuidv7();
   const eventStore = openEventStore(config);
   const database = openSqliteDatabase(join(config.dataDir, 'service.sqlite'));
   const clientStore = createSqliteClientStore(database);
   const idempotencyStore = createSqliteIdempotencyStore(database);
   const checkpoints = createSqliteCheckpointStore(database);
-  const adminKeyFile = await ensureBootstrapAdmin({ store: clientStore, dataDir: config.dataDir, adminApiKeyFromEnv: config.adminApiKey });
+  const adminKeyFile = await ensureBootstrapAdmin({
+    store: clientStore,
+    dataDir: config.dataDir,
+    adminApiKeyFromEnv: config.adminApiKey,
+  });
 
   const runtime = createActorRuntime(
     eventStore,
@@ -63,21 +75,33 @@ export const startService = async (config: Config, messagingConfig: MessagingCon
       idleMsMax: config.actorIdleMsMax,
       streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
     },
-    { onEvent: (name, fields) => (name === 'batch_appended' ? undefined : logger.warn(name, fields)) },
+    {
+      onEvent: (name, fields) =>
+        name === 'batch_appended' ? undefined : logger.warn(name, fields),
+    },
   );
-  const transfers = createTransferProcess({ runtime, store: eventStore, legLookupPageEventCountMax: SERVICE_LIMITS.legLookupPageEventCountMax });
+  const transfers = createTransferProcess({
+    runtime,
+    store: eventStore,
+    legLookupPageEventCountMax: SERVICE_LIMITS.legLookupPageEventCountMax,
+  });
   const supervisor = createTransferSupervisor({
     store: eventStore,
     checkpoints,
     process: transfers,
     clock: Date.now,
-    onError: (transferId, error) => logger.warn('transfer_resume_failed', { transferId, error: String(error) }),
+    onError: (transferId, error) =>
+      logger.warn('transfer_resume_failed', { transferId, error: String(error) }),
     resumeGraceMs: SERVICE_LIMITS.transferResumeGraceMs,
     tickMs: SERVICE_LIMITS.supervisorTickMs,
     transfersPerTickMax: SERVICE_LIMITS.supervisorTransfersPerTickMax,
   });
   await supervisor.start();
-  const readSide = await startReadSide({ dataDir: config.dataDir, mongodbUrl: config.mongodbUrl }, eventStore, logger);
+  const readSide = await startReadSide(
+    { dataDir: config.dataDir, mongodbUrl: config.mongodbUrl },
+    eventStore,
+    logger,
+  );
   const channels = startChannels({
     channelConfig: loadChannelConfig(process.env),
     dataDir: config.dataDir,

@@ -79,7 +79,12 @@ export const verifyChain = (
         ? eventHash(current.lastHash, event.stream, event.revision, event)
         : `revision ${current.nextRevision}`;
     if (expected !== event.metadata.hash) {
-      const broken = { stream: event.stream, revision: event.revision, hashExpected: expected, hashFound: event.metadata.hash };
+      const broken = {
+        stream: event.stream,
+        revision: event.revision,
+        hashExpected: expected,
+        hashFound: event.metadata.hash,
+      };
       return { ok: false, broken };
     }
     current = { nextRevision: event.revision + 1, lastHash: event.metadata.hash };

@@ -23,4 +23,5 @@ export const addWithinSafeRange = (left: number, right: number): number | null =
 
 /** Digits of the currency's minor unit per ISO-4217 as ICU knows it: JPY 0, EUR 2, KWD 3. */
 export const minorUnitDigits = (currency: Currency): number =>
-  new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+    .maximumFractionDigits ?? 2;

@@ -1,7 +1,19 @@
-import { accountAggregate, type AccountEvent, type AccountState, type PendingLeg } from '../domain/account/account.decider';
+import {
+  accountAggregate,
+  type AccountEvent,
+  type AccountState,
+  type PendingLeg,
+} from '../domain/account/account.decider';
 import { accountView } from '../domain/account/account.view';
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
-import { alreadyApplied, asJson, positionKeyOf, streamIdOf, type Projection, type ProjectionContext } from './projection';
+import {
+  alreadyApplied,
+  asJson,
+  positionKeyOf,
+  streamIdOf,
+  type Projection,
+  type ProjectionContext,
+} from './projection';
 
 /**
  * accounts: one document per account with its balances (posted, pending, available);
@@ -13,7 +25,9 @@ export const ACCOUNTS = 'accounts';
 export const ENTRIES = 'entries';
 
 type OpenedAccount = Exclude<AccountState, { status: 'unopened' }>;
-type StoredAccountState = Omit<OpenedAccount, 'pendingLegs'> & { pendingLegs: Record<string, PendingLeg> };
+type StoredAccountState = Omit<OpenedAccount, 'pendingLegs'> & {
+  pendingLegs: Record<string, PendingLeg>;
+};
 
 const decodeState = (document: JsonObject | null): AccountState => {
   if (document === null) return accountAggregate.initialState;
@@ -33,12 +47,24 @@ export const accountReadView = (state: OpenedAccount, event: RecordedEvent): Jso
     updatedAt: event.metadata.occurredAt,
   });
 
-const entryOf = (event: RecordedEvent, accountId: string, state: OpenedAccount): JsonObject | null => {
+const entryOf = (
+  event: RecordedEvent,
+  accountId: string,
+  state: OpenedAccount,
+): JsonObject | null => {
   const domainEvent = { type: event.type, data: event.data } as AccountEvent;
   if (domainEvent.type === 'AccountOpened' || domainEvent.type === 'AccountClosed') return null;
   const view = accountView(state);
-  const side = domainEvent.type === 'AccountDebited' ? 'debit' : domainEvent.type === 'AccountCredited' || domainEvent.type === 'AccountDebitReversed' ? 'credit' : domainEvent.data.side;
-  const amountMinor = domainEvent.type === 'PendingLegPosted' ? domainEvent.data.postedAmountMinor : domainEvent.data.amountMinor;
+  const side =
+    domainEvent.type === 'AccountDebited'
+      ? 'debit'
+      : domainEvent.type === 'AccountCredited' || domainEvent.type === 'AccountDebitReversed'
+        ? 'credit'
+        : domainEvent.data.side;
+  const amountMinor =
+    domainEvent.type === 'PendingLegPosted'
+      ? domainEvent.data.postedAmountMinor
+      : domainEvent.data.amountMinor;
   const entry = {
     entryId: event.id,
     accountId,
@@ -47,7 +73,10 @@ const entryOf = (event: RecordedEvent, accountId: string, state: OpenedAccount):
     side,
     amountMinor,
     currency: state.currency,
-    pending: domainEvent.type === 'AccountDebited' || domainEvent.type === 'AccountCredited' ? domainEvent.data.pending : false,
+    pending:
+      domainEvent.type === 'AccountDebited' || domainEvent.type === 'AccountCredited'
+        ? domainEvent.data.pending
+        : false,
     balanceAfterMinor: view.balanceMinor,
     availableAfterMinor: view.availableMinor,
     position: event.position.toString(),
@@ -61,7 +90,10 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   if (accountId === null) return;
   const document = await context.get(ACCOUNTS, accountId);
   if (alreadyApplied(document, event)) return;
-  const state = accountAggregate.evolve(decodeState(document), { type: event.type, data: event.data } as AccountEvent);
+  const state = accountAggregate.evolve(decodeState(document), {
+    type: event.type,
+    data: event.data,
+  } as AccountEvent);
   if (state.status === 'unopened') return;
   const view = accountReadView(state, event);
   context.put(ACCOUNTS, accountId, {
@@ -81,7 +113,10 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
 export const accountsProjection: Projection = {
   name: 'accounts',
   collections: [
-    { name: ACCOUNTS, indexes: [['openedAt'], ['ownerClientId', 'openedAt'], ['currency', 'openedAt']] },
+    {
+      name: ACCOUNTS,
+      indexes: [['openedAt'], ['ownerClientId', 'openedAt'], ['currency', 'openedAt']],
+    },
     { name: ENTRIES, indexes: [['accountId', 'positionKey']] },
   ],
   apply,

@@ -1,4 +1,8 @@
-import { accountAggregate, type AccountEvent, type AccountState } from '../domain/account/account.decider';
+import {
+  accountAggregate,
+  type AccountEvent,
+  type AccountState,
+} from '../domain/account/account.decider';
 import { createBalanceAudit, type BalanceReport } from '../domain/audit/balance-audit';
 import { EMPTY_CHAIN, verifyChain, type ChainBreak, type ChainTail } from '../domain/event-chain';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
@@ -19,7 +23,10 @@ const MISMATCHES_LISTED_MAX = 100;
 export const forEachEvent = async (
   store: EventStore,
   visit: (event: RecordedEvent) => void | Promise<void>,
-  range: { afterPosition: bigint | null; untilPosition: bigint | null } = { afterPosition: null, untilPosition: null },
+  range: { afterPosition: bigint | null; untilPosition: bigint | null } = {
+    afterPosition: null,
+    untilPosition: null,
+  },
 ): Promise<number> => {
   let afterPosition = range.afterPosition;
   let count = 0;
@@ -63,11 +70,19 @@ export const verifyChains = async (store: EventStore): Promise<ChainReport> => {
 };
 
 /** Verifies one stream's chain, page by page (at most eventCountMax events). */
-export const verifyStream = async (store: EventStore, stream: string, eventCountMax: number): Promise<ChainReport> => {
+export const verifyStream = async (
+  store: EventStore,
+  stream: string,
+  eventCountMax: number,
+): Promise<ChainReport> => {
   let tail = EMPTY_CHAIN;
   let eventCount = 0;
   while (eventCount < eventCountMax) {
-    const page = await store.readStream(stream, { fromRevision: tail.nextRevision, direction: 'forwards', eventCountMax: Math.min(PAGE_EVENT_COUNT_MAX, eventCountMax - eventCount) });
+    const page = await store.readStream(stream, {
+      fromRevision: tail.nextRevision,
+      direction: 'forwards',
+      eventCountMax: Math.min(PAGE_EVENT_COUNT_MAX, eventCountMax - eventCount),
+    });
     if (page.length === 0) break;
     eventCount += page.length;
     const checked = verifyChain(tail, page);
@@ -77,10 +92,21 @@ export const verifyStream = async (store: EventStore, stream: string, eventCount
   return { eventCount, streamCount: eventCount === 0 ? 0 : 1, broken: null };
 };
 
-type CounterName = 'debitsPostedMinor' | 'creditsPostedMinor' | 'debitsPendingMinor' | 'creditsPendingMinor';
-const COUNTERS: readonly CounterName[] = ['debitsPostedMinor', 'creditsPostedMinor', 'debitsPendingMinor', 'creditsPendingMinor'];
+type CounterName =
+  'debitsPostedMinor' | 'creditsPostedMinor' | 'debitsPendingMinor' | 'creditsPendingMinor';
+const COUNTERS: readonly CounterName[] = [
+  'debitsPostedMinor',
+  'creditsPostedMinor',
+  'debitsPendingMinor',
+  'creditsPendingMinor',
+];
 
-export type Mismatch = { accountId: string; field: CounterName | 'document'; fromEvents: number | null; inReadModel: number | null };
+export type Mismatch = {
+  accountId: string;
+  field: CounterName | 'document';
+  fromEvents: number | null;
+  inReadModel: number | null;
+};
 export type ReconcileReport = {
   generation: number;
   checkedPosition: string | null;
@@ -94,25 +120,43 @@ export type ReconcileReport = {
 };
 
 const countersOf = (state: AccountState): Record<CounterName, number> | null =>
-  state.status === 'unopened' ? null : { debitsPostedMinor: state.debitsPostedMinor, creditsPostedMinor: state.creditsPostedMinor, debitsPendingMinor: state.debitsPendingMinor, creditsPendingMinor: state.creditsPendingMinor };
+  state.status === 'unopened'
+    ? null
+    : {
+        debitsPostedMinor: state.debitsPostedMinor,
+        creditsPostedMinor: state.creditsPostedMinor,
+        debitsPendingMinor: state.debitsPendingMinor,
+        creditsPendingMinor: state.creditsPendingMinor,
+      };
 
 /**
  * Folds every account stream up to the generation's checkpoint and compares each account's
  * counters with its read-model document; also runs the Σ = 0 check over the same events.
  */
-export const reconcileBalances = async (eventStore: EventStore, readModels: ReadModelStore, generation: number): Promise<ReconcileReport> => {
+export const reconcileBalances = async (
+  eventStore: EventStore,
+  readModels: ReadModelStore,
+  generation: number,
+): Promise<ReconcileReport> => {
   const checkpoint = await readModels.readCheckpoint(checkpointOf(generation));
   const untilPosition = checkpoint?.position ?? null;
   const states = new Map<string, AccountState>();
   const audit = createBalanceAudit();
   if (untilPosition !== null) {
-    await forEachEvent(eventStore, (event) => {
-      audit.apply(event);
-      if (!event.stream.startsWith('account-')) return;
-      const accountId = event.stream.slice('account-'.length);
-      const previous = states.get(accountId) ?? accountAggregate.initialState;
-      states.set(accountId, accountAggregate.evolve(previous, { type: event.type, data: event.data } as AccountEvent));
-    }, { afterPosition: null, untilPosition });
+    await forEachEvent(
+      eventStore,
+      (event) => {
+        audit.apply(event);
+        if (!event.stream.startsWith('account-')) return;
+        const accountId = event.stream.slice('account-'.length);
+        const previous = states.get(accountId) ?? accountAggregate.initialState;
+        states.set(
+          accountId,
+          accountAggregate.evolve(previous, { type: event.type, data: event.data } as AccountEvent),
+        );
+      },
+      { afterPosition: null, untilPosition },
+    );
   }
   const mismatches: Mismatch[] = [];
   let matchedCount = 0;
@@ -121,18 +165,44 @@ export const reconcileBalances = async (eventStore: EventStore, readModels: Read
   const checkedKey = untilPosition === null ? '' : positionKeyOf(untilPosition);
   for (const [accountId, state] of states) {
     const document = await readModels.get(collectionIn(ACCOUNTS, generation), accountId);
-    if (document !== null && typeof document['positionKey'] === 'string' && document['positionKey'] > checkedKey) {
+    if (
+      document !== null &&
+      typeof document['positionKey'] === 'string' &&
+      document['positionKey'] > checkedKey
+    ) {
       movedOnCount += 1;
       continue;
     }
     const expected = countersOf(state);
     const found = document === null ? null : countersOf(accountStateOfDocument(document));
-    const differing: Mismatch[] = expected === null || found === null
-      ? [{ accountId, field: 'document', fromEvents: expected === null ? null : 1, inReadModel: found === null ? null : 1 }]
-      : COUNTERS.filter((field) => expected[field] !== found[field]).map((field) => ({ accountId, field, fromEvents: expected[field], inReadModel: found[field] }));
+    const differing: Mismatch[] =
+      expected === null || found === null
+        ? [
+            {
+              accountId,
+              field: 'document',
+              fromEvents: expected === null ? null : 1,
+              inReadModel: found === null ? null : 1,
+            },
+          ]
+        : COUNTERS.filter((field) => expected[field] !== found[field]).map((field) => ({
+            accountId,
+            field,
+            fromEvents: expected[field],
+            inReadModel: found[field],
+          }));
     if (differing.length === 0) matchedCount += 1;
     else mismatchCount += 1;
     mismatches.push(...differing.slice(0, Math.max(0, MISMATCHES_LISTED_MAX - mismatches.length)));
   }
-  return { generation, checkedPosition: untilPosition?.toString() ?? null, accountCount: states.size, matchedCount, movedOnCount, mismatchCount, mismatches, balances: audit.report() };
+  return {
+    generation,
+    checkedPosition: untilPosition?.toString() ?? null,
+    accountCount: states.size,
+    matchedCount,
+    movedOnCount,
+    mismatchCount,
+    mismatches,
+    balances: audit.report(),
+  };
 };

@@ -26,14 +26,36 @@ const apply = (event: RecordedEvent, context: ProjectionContext): Promise<void> 
     causationId,
   };
   const positionKey = positionKeyOf(event.position);
-  context.put(AUDIT_TRAIL, event.id, asJson({ view, positionKey, clientId: actor.clientId, stream: event.stream, category, type: event.type, correlationId, occurredAt }));
+  context.put(
+    AUDIT_TRAIL,
+    event.id,
+    asJson({
+      view,
+      positionKey,
+      clientId: actor.clientId,
+      stream: event.stream,
+      category,
+      type: event.type,
+      correlationId,
+      occurredAt,
+    }),
+  );
   return Promise.resolve();
 };
 
 export const auditTrailProjection: Projection = {
   name: 'audit_trail',
   collections: [
-    { name: AUDIT_TRAIL, indexes: [['positionKey'], ['clientId', 'positionKey'], ['stream', 'positionKey'], ['correlationId', 'positionKey'], ['category', 'positionKey']] },
+    {
+      name: AUDIT_TRAIL,
+      indexes: [
+        ['positionKey'],
+        ['clientId', 'positionKey'],
+        ['stream', 'positionKey'],
+        ['correlationId', 'positionKey'],
+        ['category', 'positionKey'],
+      ],
+    },
   ],
   apply,
 };

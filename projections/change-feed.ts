@@ -25,7 +25,8 @@ export const createChangeFeed = (watcherCountMax: number): ChangeFeed => {
     },
     publish: (changes) => {
       if (watchers.size === 0) return;
-      for (const change of changes) watchers.get(change.stream)?.forEach((listener) => listener(change));
+      for (const change of changes)
+        watchers.get(change.stream)?.forEach((listener) => listener(change));
     },
   };
 };

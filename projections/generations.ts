@@ -56,41 +56,94 @@ export const createGenerationRegistry = (store: ReadModelStore) => {
       return typeof generation === 'number' ? generation : null;
     },
     /** Registers a new generation (one above every known one) and creates its collections. */
-    create: async (fields: Omit<GenerationRecord, 'generation' | 'status' | 'switchedAt'>): Promise<GenerationRecord> => {
+    create: async (
+      fields: Omit<GenerationRecord, 'generation' | 'status' | 'switchedAt'>,
+    ): Promise<GenerationRecord> => {
       const highest = (await list())[0]?.generation ?? 0;
-      const record: GenerationRecord = { ...fields, generation: highest + 1, status: 'building', switchedAt: null };
+      const record: GenerationRecord = {
+        ...fields,
+        generation: highest + 1,
+        status: 'building',
+        switchedAt: null,
+      };
       for (const projection of READ_MODELS) {
         for (const spec of projection.collections) {
-          await store.ensureCollection({ name: collectionIn(spec.name, record.generation), indexes: spec.indexes });
+          await store.ensureCollection({
+            name: collectionIn(spec.name, record.generation),
+            indexes: spec.indexes,
+          });
         }
       }
-      await store.commit([{ kind: 'put', collection: REGISTRY, id: idOf(record.generation), document: recordDocument(record) }], null);
+      await store.commit(
+        [
+          {
+            kind: 'put',
+            collection: REGISTRY,
+            id: idOf(record.generation),
+            document: recordDocument(record),
+          },
+        ],
+        null,
+      );
       return record;
     },
     /** Moves 'active' to the generation and retires the previous one, in one commit. */
-    switchTo: async (record: GenerationRecord, previous: GenerationRecord | null, now: string): Promise<void> => {
+    switchTo: async (
+      record: GenerationRecord,
+      previous: GenerationRecord | null,
+      now: string,
+    ): Promise<void> => {
       const live = { ...record, status: 'live' as const, switchedAt: now };
       const changes = [
-        { kind: 'put' as const, collection: REGISTRY, id: idOf(live.generation), document: recordDocument(live) },
-        { kind: 'put' as const, collection: REGISTRY, id: ACTIVE_ID, document: { generation: live.generation, kind: 'pointer' } },
+        {
+          kind: 'put' as const,
+          collection: REGISTRY,
+          id: idOf(live.generation),
+          document: recordDocument(live),
+        },
+        {
+          kind: 'put' as const,
+          collection: REGISTRY,
+          id: ACTIVE_ID,
+          document: { generation: live.generation, kind: 'pointer' },
+        },
       ];
       if (previous !== null && previous.generation !== live.generation) {
         const retired = recordDocument({ ...previous, status: 'retired' });
-        changes.push({ kind: 'put', collection: REGISTRY, id: idOf(previous.generation), document: retired });
+        changes.push({
+          kind: 'put',
+          collection: REGISTRY,
+          id: idOf(previous.generation),
+          document: retired,
+        });
       }
       await store.commit(changes, null);
     },
     mark: async (record: GenerationRecord, status: GenerationStatus): Promise<void> => {
       const document = recordDocument({ ...record, status });
-      await store.commit([{ kind: 'put', collection: REGISTRY, id: idOf(record.generation), document }], null);
+      await store.commit(
+        [{ kind: 'put', collection: REGISTRY, id: idOf(record.generation), document }],
+        null,
+      );
     },
     /** Drops a generation's collections and checkpoint; its record stays, marked dropped. */
     drop: async (record: GenerationRecord): Promise<void> => {
       for (const projection of READ_MODELS) {
-        for (const spec of projection.collections) await store.dropCollection(collectionIn(spec.name, record.generation));
+        for (const spec of projection.collections)
+          await store.dropCollection(collectionIn(spec.name, record.generation));
       }
       await store.deleteCheckpoint(checkpointOf(record.generation));
-      await store.commit([{ kind: 'put', collection: REGISTRY, id: idOf(record.generation), document: recordDocument({ ...record, status: 'dropped' }) }], null);
+      await store.commit(
+        [
+          {
+            kind: 'put',
+            collection: REGISTRY,
+            id: idOf(record.generation),
+            document: recordDocument({ ...record, status: 'dropped' }),
+          },
+        ],
+        null,
+      );
     },
   };
 };

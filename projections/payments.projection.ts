@@ -1,6 +1,18 @@
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
-import { paymentAggregate, paymentView, type PaymentEvent, type PaymentState } from '../domain/payment/payment.decider';
-import { alreadyApplied, asJson, positionKeyOf, streamIdOf, type Projection, type ProjectionContext } from './projection';
+import {
+  paymentAggregate,
+  paymentView,
+  type PaymentEvent,
+  type PaymentState,
+} from '../domain/payment/payment.decider';
+import {
+  alreadyApplied,
+  asJson,
+  positionKeyOf,
+  streamIdOf,
+  type Projection,
+  type ProjectionContext,
+} from './projection';
 
 /**
  * payments: one document per payment, filterable by merchant, status, channel and creation time;
@@ -17,12 +29,20 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   if (paymentId === null) return;
   const document = await context.get(PAYMENTS, paymentId);
   if (alreadyApplied(document, event)) return;
-  const previous = (document?.['state'] as unknown as PaymentState | undefined) ?? paymentAggregate.initialState;
-  const state = paymentAggregate.evolve(previous, { type: event.type, data: event.data } as PaymentEvent);
+  const previous =
+    (document?.['state'] as unknown as PaymentState | undefined) ?? paymentAggregate.initialState;
+  const state = paymentAggregate.evolve(previous, {
+    type: event.type,
+    data: event.data,
+  } as PaymentEvent);
   const domainView = paymentView(state);
   if (state.status === 'none' || domainView === null) return;
   const positionKey = positionKeyOf(event.position);
-  const view = asJson({ ...domainView, position: event.position.toString(), updatedAt: event.metadata.occurredAt });
+  const view = asJson({
+    ...domainView,
+    position: event.position.toString(),
+    updatedAt: event.metadata.occurredAt,
+  });
   context.put(PAYMENTS, paymentId, {
     view,
     state: asJson(state),
@@ -36,8 +56,19 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   if (REFUND_EVENTS.has(event.type) && typeof refundId === 'string') {
     const refund = domainView.refunds.find((candidate) => candidate.refundId === refundId);
     if (refund !== undefined) {
-      const refundView = asJson({ ...refund, paymentId, merchantId: state.merchantId, currency: state.currency });
-      const stored: JsonObject = { view: refundView, positionKey, paymentId, merchantId: state.merchantId, requestedAt: refund.requestedAt };
+      const refundView = asJson({
+        ...refund,
+        paymentId,
+        merchantId: state.merchantId,
+        currency: state.currency,
+      });
+      const stored: JsonObject = {
+        view: refundView,
+        positionKey,
+        paymentId,
+        merchantId: state.merchantId,
+        requestedAt: refund.requestedAt,
+      };
       context.put(REFUNDS, `${paymentId}:${refundId}`, stored);
     }
   }
@@ -51,7 +82,13 @@ export const paymentsProjection: Projection = {
   collections: [
     {
       name: PAYMENTS,
-      indexes: [['createdAt'], ['merchantId', 'createdAt'], ['status', 'createdAt'], ['channel', 'createdAt'], ['merchantId', 'status', 'createdAt']],
+      indexes: [
+        ['createdAt'],
+        ['merchantId', 'createdAt'],
+        ['status', 'createdAt'],
+        ['channel', 'createdAt'],
+        ['merchantId', 'status', 'createdAt'],
+      ],
     },
     { name: REFUNDS, indexes: [['paymentId', 'requestedAt']] },
   ],

@@ -1,6 +1,10 @@
 import { assert } from '../domain/assert';
 import type { EventStore, JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
-import type { Checkpoint, DocumentChange, ReadModelStore } from '../domain/ports/read-model-store.port';
+import type {
+  Checkpoint,
+  DocumentChange,
+  ReadModelStore,
+} from '../domain/ports/read-model-store.port';
 import type { Projection, ProjectionContext, WatchedChange } from './projection';
 
 /**
@@ -30,7 +34,10 @@ export type ProjectionRunner = {
   /** Loads the stored checkpoint; call once before catchUp or follow. */
   load(): Promise<void>;
   /** Applies pages of the log until the head or the limit; returns the events applied. */
-  catchUp(limit: CatchUpLimit, onProgress: (eventCount: number, position: bigint | null) => void): Promise<number>;
+  catchUp(
+    limit: CatchUpLimit,
+    onProgress: (eventCount: number, position: bigint | null) => void,
+  ): Promise<number>;
   /** Follows the log live until stop(); rejects if applying fails. */
   follow(): Promise<void>;
   stop(): Promise<void>;
@@ -67,7 +74,12 @@ const createDocumentCache = (countMax: number) => {
 };
 
 type DocumentCache = ReturnType<typeof createDocumentCache>;
-type Batch = { context: ProjectionContext; written: Map<string, DocumentChange & { kind: 'put' }>; read: Set<string>; announced: WatchedChange[] };
+type Batch = {
+  context: ProjectionContext;
+  written: Map<string, DocumentChange & { kind: 'put' }>;
+  read: Set<string>;
+  announced: WatchedChange[];
+};
 
 /** One batch's context: reads see the batch's own earlier writes, then the cache, then the store. */
 const createBatch = (options: RunnerOptions, cache: DocumentCache): Batch => {
@@ -110,11 +122,16 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       if (applied !== null && event.position <= applied) continue; // A redelivered page.
       for (const projection of options.projections) await projection.apply(event, batch.context);
     }
-    const checkpoint: Checkpoint = { name: options.checkpointName, position: last.position, occurredAt: last.metadata.occurredAt };
+    const checkpoint: Checkpoint = {
+      name: options.checkpointName,
+      position: last.position,
+      occurredAt: last.metadata.occurredAt,
+    };
     await options.store.commit([...batch.written.values()], checkpoint);
     applied = last.position;
     // Only documents some projection reads are worth keeping: entries and the trail never are.
-    for (const [key, change] of batch.written) if (batch.read.has(key)) cache.set(key, change.document);
+    for (const [key, change] of batch.written)
+      if (batch.read.has(key)) cache.set(key, change.document);
     options.onCommitted(last.position, batch.announced);
   };
 
@@ -122,10 +139,16 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     (limit.untilPosition === null || event.position <= limit.untilPosition) &&
     (limit.untilTime === null || event.metadata.occurredAt <= limit.untilTime);
 
-  const catchUp = async (limit: CatchUpLimit, onProgress: (eventCount: number, position: bigint | null) => void): Promise<number> => {
+  const catchUp = async (
+    limit: CatchUpLimit,
+    onProgress: (eventCount: number, position: bigint | null) => void,
+  ): Promise<number> => {
     let count = 0;
     while (!stopping) {
-      const page = await options.eventStore.readAll({ afterPosition: applied, eventCountMax: options.batchEventCountMax });
+      const page = await options.eventStore.readAll({
+        afterPosition: applied,
+        eventCountMax: options.batchEventCountMax,
+      });
       const inside = page.filter((event) => withinLimit(event, limit));
       await applyBatch(inside);
       count += inside.length;

@@ -28,11 +28,14 @@ export type Projection = {
 
 const POSITION_DIGITS = 20; // 2^64 has 20 decimal digits.
 
-export const positionKeyOf = (position: bigint): string => position.toString().padStart(POSITION_DIGITS, '0');
+export const positionKeyOf = (position: bigint): string =>
+  position.toString().padStart(POSITION_DIGITS, '0');
 
 /** True when the document already includes this event (a replayed delivery). */
 export const alreadyApplied = (document: JsonObject | null, event: RecordedEvent): boolean =>
-  document !== null && typeof document['positionKey'] === 'string' && document['positionKey'] >= positionKeyOf(event.position);
+  document !== null &&
+  typeof document['positionKey'] === 'string' &&
+  document['positionKey'] >= positionKeyOf(event.position);
 
 /** The id after `<category>-`; streams are `<category>-<id>`. */
 export const streamIdOf = (stream: string, category: string): string | null =>

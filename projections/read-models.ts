@@ -21,6 +21,7 @@ export const READ_MODELS: readonly Projection[] = [
 ];
 
 /** The physical name of a logical collection in a generation, e.g. payments_g3. */
-export const collectionIn = (logical: string, generation: number): string => `${logical}_g${generation}`;
+export const collectionIn = (logical: string, generation: number): string =>
+  `${logical}_g${generation}`;
 
 export const checkpointOf = (generation: number): string => `read_models_g${generation}`;

@@ -33,9 +33,20 @@ export type ReadSideOptions = {
   onError: (error: unknown) => void;
 };
 
-export type Lag = { eventsBehind: number; msBehind: number; appliedPosition: string | null; headPosition: string | null };
+export type Lag = {
+  eventsBehind: number;
+  msBehind: number;
+  appliedPosition: string | null;
+  headPosition: string | null;
+};
 export type RebuildLimit = { untilPosition: bigint | null; untilTime: string | null };
-export type RebuildSummary = { generation: number; switched: boolean; events: number; seconds: number; eventsPerSecond: number };
+export type RebuildSummary = {
+  generation: number;
+  switched: boolean;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+};
 
 export class RebuildInProgressError extends Error {
   override readonly name = 'RebuildInProgressError';
@@ -48,7 +59,8 @@ export const createReadSide = (options: ReadSideOptions) => {
   const registry = createGenerationRegistry(store);
   const feed: ChangeFeed = createChangeFeed(limits.watcherCountMax);
   const waiters = createPositionWaiters(limits.waiterCountMax);
-  let live: { record: GenerationRecord; runner: ProjectionRunner; done: Promise<void> } | null = null;
+  let live: { record: GenerationRecord; runner: ProjectionRunner; done: Promise<void> } | null =
+    null;
   let rebuilding = false;
   let pollTimer: NodeJS.Timeout | null = null;
   let registryReady: Promise<void> | null = null;
@@ -88,7 +100,8 @@ export const createReadSide = (options: ReadSideOptions) => {
       await previous.done;
     }
     await runLive(record);
-    if (previous !== null && previous.record.generation !== record.generation) await registry.drop(previous.record);
+    if (previous !== null && previous.record.generation !== record.generation)
+      await registry.drop(previous.record);
   };
 
   const pollForSwitch = async (): Promise<void> => {
@@ -98,8 +111,12 @@ export const createReadSide = (options: ReadSideOptions) => {
     if (record !== null) await switchLive(record);
   };
 
-  const rebuild = async (limit: RebuildLimit, onProgress: (eventCount: number, position: bigint | null) => void): Promise<RebuildSummary> => {
-    if (rebuilding) throw new RebuildInProgressError('a rebuild is already running in this process');
+  const rebuild = async (
+    limit: RebuildLimit,
+    onProgress: (eventCount: number, position: bigint | null) => void,
+  ): Promise<RebuildSummary> => {
+    if (rebuilding)
+      throw new RebuildInProgressError('a rebuild is already running in this process');
     rebuilding = true;
     try {
       await ready();
@@ -123,7 +140,13 @@ export const createReadSide = (options: ReadSideOptions) => {
         if (live !== null) await switchLive({ ...record, status: 'live' });
       }
       const seconds = Math.max(options.nowMs() - startedMs, 1) / 1000;
-      return { generation: record.generation, switched: !pointInTime, events, seconds, eventsPerSecond: Math.round(events / seconds) };
+      return {
+        generation: record.generation,
+        switched: !pointInTime,
+        events,
+        seconds,
+        eventsPerSecond: Math.round(events / seconds),
+      };
     } finally {
       rebuilding = false;
     }
@@ -136,16 +159,30 @@ export const createReadSide = (options: ReadSideOptions) => {
       await ready();
       let active = await registry.active();
       if (active === null) {
-        const record = await registry.create({ version: READ_MODELS_VERSION, untilPosition: null, untilTime: null, createdAt: new Date(options.nowMs()).toISOString() });
+        const record = await registry.create({
+          version: READ_MODELS_VERSION,
+          untilPosition: null,
+          untilTime: null,
+          createdAt: new Date(options.nowMs()).toISOString(),
+        });
         await registry.switchTo(record, null, new Date(options.nowMs()).toISOString());
         active = record.generation;
       }
       const record = await registry.read(active);
       if (record === null) throw new Error(`read side: active generation ${active} has no record`);
-      for (const retired of (await registry.list()).filter((candidate) => candidate.status === 'retired')) await registry.drop(retired);
+      for (const retired of (await registry.list()).filter(
+        (candidate) => candidate.status === 'retired',
+      ))
+        await registry.drop(retired);
       await runLive(record);
-      if (record.version !== READ_MODELS_VERSION) void rebuild({ untilPosition: null, untilTime: null }, () => undefined).catch(options.onError);
-      pollTimer = setInterval(() => void pollForSwitch().catch(options.onError), limits.switchPollMs);
+      if (record.version !== READ_MODELS_VERSION)
+        void rebuild({ untilPosition: null, untilTime: null }, () => undefined).catch(
+          options.onError,
+        );
+      pollTimer = setInterval(
+        () => void pollForSwitch().catch(options.onError),
+        limits.switchPollMs,
+      );
       pollTimer.unref();
     },
     stop: async (): Promise<void> => {
@@ -178,11 +215,21 @@ export const createReadSide = (options: ReadSideOptions) => {
     lag: async (): Promise<Lag> => {
       const applied = live?.runner.position() ?? null;
       const head = await eventStore.headPosition();
-      const positions = { appliedPosition: applied?.toString() ?? null, headPosition: head?.toString() ?? null };
-      if (head === null || (applied !== null && applied >= head)) return { eventsBehind: 0, msBehind: 0, ...positions };
-      const behind = await eventStore.readAll({ afterPosition: applied, eventCountMax: limits.lagEventCountMax });
+      const positions = {
+        appliedPosition: applied?.toString() ?? null,
+        headPosition: head?.toString() ?? null,
+      };
+      if (head === null || (applied !== null && applied >= head))
+        return { eventsBehind: 0, msBehind: 0, ...positions };
+      const behind = await eventStore.readAll({
+        afterPosition: applied,
+        eventCountMax: limits.lagEventCountMax,
+      });
       const oldest = behind[0];
-      const msBehind = oldest === undefined ? 0 : Math.max(0, options.nowMs() - Date.parse(oldest.metadata.occurredAt));
+      const msBehind =
+        oldest === undefined
+          ? 0
+          : Math.max(0, options.nowMs() - Date.parse(oldest.metadata.occurredAt));
       return { eventsBehind: behind.length, msBehind, ...positions };
     },
     rebuild,

@@ -1,6 +1,18 @@
 import type { RecordedEvent } from '../domain/ports/event-store.port';
-import { trafficAggregate, trafficView, type TrafficEvent, type TrafficState } from '../domain/traffic/traffic.decider';
-import { alreadyApplied, asJson, positionKeyOf, streamIdOf, type Projection, type ProjectionContext } from './projection';
+import {
+  trafficAggregate,
+  trafficView,
+  type TrafficEvent,
+  type TrafficState,
+} from '../domain/traffic/traffic.decider';
+import {
+  alreadyApplied,
+  asJson,
+  positionKeyOf,
+  streamIdOf,
+  type Projection,
+  type ProjectionContext,
+} from './projection';
 
 /**
  * traffic: one document per user with usage against quota. `allowed` is what nodes ask for (the
@@ -13,16 +25,35 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   if (userId === null) return;
   const document = await context.get(TRAFFIC, userId);
   if (alreadyApplied(document, event)) return;
-  const previous = (document?.['state'] as unknown as TrafficState | undefined) ?? trafficAggregate.initialState;
-  const state = trafficAggregate.evolve(previous, { type: event.type, data: event.data } as TrafficEvent);
+  const previous =
+    (document?.['state'] as unknown as TrafficState | undefined) ?? trafficAggregate.initialState;
+  const state = trafficAggregate.evolve(previous, {
+    type: event.type,
+    data: event.data,
+  } as TrafficEvent);
   const planActive = state.quotaBytes > 0;
   const allowed = planActive && !state.exceeded;
-  const view = asJson({ ...trafficView(userId, state), planActive, allowed, position: event.position.toString(), updatedAt: event.metadata.occurredAt });
-  context.put(TRAFFIC, userId, { view, state: asJson(state), positionKey: positionKeyOf(event.position), userId, allowed, exceeded: state.exceeded });
+  const view = asJson({
+    ...trafficView(userId, state),
+    planActive,
+    allowed,
+    position: event.position.toString(),
+    updatedAt: event.metadata.occurredAt,
+  });
+  context.put(TRAFFIC, userId, {
+    view,
+    state: asJson(state),
+    positionKey: positionKeyOf(event.position),
+    userId,
+    allowed,
+    exceeded: state.exceeded,
+  });
 };
 
 export const trafficProjection: Projection = {
   name: 'traffic',
-  collections: [{ name: TRAFFIC, indexes: [['userId'], ['allowed', 'userId'], ['exceeded', 'userId']] }],
+  collections: [
+    { name: TRAFFIC, indexes: [['userId'], ['allowed', 'userId'], ['exceeded', 'userId']] },
+  ],
   apply,
 };

@@ -1,8 +1,19 @@
 import type { RecordedEvent } from '../domain/ports/event-store.port';
-import { transferAggregate, type TransferEvent, type TransferState } from '../domain/transfer/transfer.decider';
+import {
+  transferAggregate,
+  type TransferEvent,
+  type TransferState,
+} from '../domain/transfer/transfer.decider';
 import { transferView } from '../domain/transfer/transfer.view';
 import { ACCOUNTS } from './accounts.projection';
-import { alreadyApplied, asJson, positionKeyOf, streamIdOf, type Projection, type ProjectionContext } from './projection';
+import {
+  alreadyApplied,
+  asJson,
+  positionKeyOf,
+  streamIdOf,
+  type Projection,
+  type ProjectionContext,
+} from './projection';
 
 /**
  * transfers: one document per transfer. It records the owner of the debit account (read from the
@@ -22,12 +33,23 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   if (transferId === null) return;
   const document = await context.get(TRANSFERS, transferId);
   if (alreadyApplied(document, event)) return;
-  const previous = (document?.['state'] as unknown as TransferState | undefined) ?? transferAggregate.initialState;
-  const state = transferAggregate.evolve(previous, { type: event.type, data: event.data } as TransferEvent);
+  const previous =
+    (document?.['state'] as unknown as TransferState | undefined) ?? transferAggregate.initialState;
+  const state = transferAggregate.evolve(previous, {
+    type: event.type,
+    data: event.data,
+  } as TransferEvent);
   if (state.status === 'none') return;
-  const view = asJson({ ...transferView(state), position: event.position.toString(), updatedAt: event.metadata.occurredAt });
+  const view = asJson({
+    ...transferView(state),
+    position: event.position.toString(),
+    updatedAt: event.metadata.occurredAt,
+  });
   const stored = document?.['debitOwnerClientId'];
-  const debitOwnerClientId = typeof stored === 'string' ? stored : ((await ownerOf(context, state.terms.debitAccountId)) ?? '');
+  const debitOwnerClientId =
+    typeof stored === 'string'
+      ? stored
+      : ((await ownerOf(context, state.terms.debitAccountId)) ?? '');
   context.put(TRANSFERS, transferId, {
     view,
     state: asJson(state),
@@ -39,7 +61,8 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
     currency: state.terms.currency,
     requestedAt: state.requestedAt,
   });
-  if (previous.status !== state.status) context.announce({ stream: event.stream, position: event.position, kind: 'transfer', view });
+  if (previous.status !== state.status)
+    context.announce({ stream: event.stream, position: event.position, kind: 'transfer', view });
 };
 
 export const transfersProjection: Projection = {
@@ -47,7 +70,13 @@ export const transfersProjection: Projection = {
   collections: [
     {
       name: TRANSFERS,
-      indexes: [['requestedAt'], ['status', 'requestedAt'], ['debitOwnerClientId', 'requestedAt'], ['debitAccountId', 'requestedAt'], ['creditAccountId', 'requestedAt']],
+      indexes: [
+        ['requestedAt'],
+        ['status', 'requestedAt'],
+        ['debitOwnerClientId', 'requestedAt'],
+        ['debitAccountId', 'requestedAt'],
+        ['creditAccountId', 'requestedAt'],
+      ],
     },
   ],
   apply,

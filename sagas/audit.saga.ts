@@ -1,5 +1,10 @@
 import type { AuditRecord, AuditSink } from '../domain/ports/audit.port';
-import type { BusMessage, Consumption, DeliveryOutcome, MessageBus } from '../domain/ports/bus.port';
+import type {
+  BusMessage,
+  Consumption,
+  DeliveryOutcome,
+  MessageBus,
+} from '../domain/ports/bus.port';
 import type { JsonObject } from '../domain/ports/event-store.port';
 import type { LedgerEvent } from './saga-definition';
 import { ledgerEventOf } from './saga-host';
@@ -12,24 +17,41 @@ import { ledgerEventOf } from './saga-host';
  * latest `recordCountMax` in the audit read model, newest first.
  */
 export const AUDIT_SUBJECT_PREFIX = 'ledger.audit';
-const AUDIT_KINDS = new Set<AuditRecord['kind']>(['bad_signature', 'replayed_callback', 'late_callback', 'rejected_command', 'admin_action']);
+const AUDIT_KINDS = new Set<AuditRecord['kind']>([
+  'bad_signature',
+  'replayed_callback',
+  'late_callback',
+  'rejected_command',
+  'admin_action',
+]);
 
 const auditRecordOf = (payload: JsonObject): AuditRecord | null => {
   const { auditId, kind, occurredAt, actor, detail } = payload;
-  if (typeof auditId !== 'string' || typeof kind !== 'string' || typeof occurredAt !== 'string') return null;
-  if (!AUDIT_KINDS.has(kind as AuditRecord['kind']) || (actor !== null && typeof actor !== 'string')) return null;
+  if (typeof auditId !== 'string' || typeof kind !== 'string' || typeof occurredAt !== 'string')
+    return null;
+  if (
+    !AUDIT_KINDS.has(kind as AuditRecord['kind']) ||
+    (actor !== null && typeof actor !== 'string')
+  )
+    return null;
   if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return null;
   return { auditId, kind: kind as AuditRecord['kind'], occurredAt, actor, detail };
 };
 
-const LOG_SUBJECTS = ['ledger.events.payment.PaymentFlagged', 'ledger.events.channellog.ChannelCallbackRefused', 'ledger.events.channellog.ChannelAlertRaised'];
+const LOG_SUBJECTS = [
+  'ledger.events.payment.PaymentFlagged',
+  'ledger.events.channellog.ChannelCallbackRefused',
+  'ledger.events.channellog.ChannelAlertRaised',
+];
 
 /** The audit kind of a security event from the log. */
 const kindOf = (event: LedgerEvent): AuditRecord['kind'] => {
   if (event.type === 'ChannelCallbackRefused') {
     const refusal = event.data['refusal'];
     if (refusal === 'replayed') return 'replayed_callback';
-    return typeof refusal === 'string' && refusal.includes('signature') ? 'bad_signature' : 'rejected_command';
+    return typeof refusal === 'string' && refusal.includes('signature')
+      ? 'bad_signature'
+      : 'rejected_command';
   }
   return event.data['reason'] === 'paid_twice' ? 'replayed_callback' : 'late_callback';
 };
@@ -53,7 +75,8 @@ export const createAuditTrail = (options: AuditTrailOptions) => {
   const consumptions: Consumption[] = [];
 
   const sink: AuditSink = {
-    record: (entry) => options.bus.publish(`${AUDIT_SUBJECT_PREFIX}.${entry.kind}`, entry.auditId, entry),
+    record: (entry) =>
+      options.bus.publish(`${AUDIT_SUBJECT_PREFIX}.${entry.kind}`, entry.auditId, entry),
   };
 
   let inFlightCount = 0;
@@ -67,10 +90,18 @@ export const createAuditTrail = (options: AuditTrailOptions) => {
         return;
       }
       inFlightCount += 1;
-      const entry = { auditId: `api-${options.newId()}`, kind, occurredAt: new Date(options.clock()).toISOString(), actor, detail };
+      const entry = {
+        auditId: `api-${options.newId()}`,
+        kind,
+        occurredAt: new Date(options.clock()).toISOString(),
+        actor,
+        detail,
+      };
       sink
         .record(entry)
-        .catch((error: unknown) => options.onReportError('audit_publish_failed', { kind, error: String(error) }))
+        .catch((error: unknown) =>
+          options.onReportError('audit_publish_failed', { kind, error: String(error) }),
+        )
         .finally(() => (inFlightCount -= 1));
     },
   };
@@ -109,11 +140,26 @@ export const createAuditTrail = (options: AuditTrailOptions) => {
     /** Reporter records dropped because too many were in flight. */
     droppedCount: (): number => droppedCount,
     /** The newest records first, optionally of one kind. */
-    list: (kind: AuditRecord['kind'] | null): readonly AuditRecord[] => records.filter((entry) => kind === null || entry.kind === kind),
+    list: (kind: AuditRecord['kind'] | null): readonly AuditRecord[] =>
+      records.filter((entry) => kind === null || entry.kind === kind),
     async start(): Promise<void> {
-      const common = { ackWaitMs: options.ackWaitMs, deliveryCountMax: options.deliveryCountMax, backoffMs: options.backoffMs };
-      consumptions.push(await options.bus.consume({ ...common, durableName: 'audit_flags', subjects: LOG_SUBJECTS }, onMessage));
-      consumptions.push(await options.bus.consume({ ...common, durableName: 'audit_read_model', subjects: [`${AUDIT_SUBJECT_PREFIX}.>`] }, onMessage));
+      const common = {
+        ackWaitMs: options.ackWaitMs,
+        deliveryCountMax: options.deliveryCountMax,
+        backoffMs: options.backoffMs,
+      };
+      consumptions.push(
+        await options.bus.consume(
+          { ...common, durableName: 'audit_flags', subjects: LOG_SUBJECTS },
+          onMessage,
+        ),
+      );
+      consumptions.push(
+        await options.bus.consume(
+          { ...common, durableName: 'audit_read_model', subjects: [`${AUDIT_SUBJECT_PREFIX}.>`] },
+          onMessage,
+        ),
+      );
     },
     async stop(): Promise<void> {
       await Promise.all(consumptions.splice(0).map((consumption) => consumption.stop()));

@@ -22,14 +22,34 @@ export const systemAccounts = {
 };
 
 /** Opens a system account unless it exists (re-opening with the same terms is a no-op). */
-export const ensureSystemAccount = async (ports: LedgerPorts, accountId: string, currency: string, context: CommandContext): Promise<StepResult | null> => {
-  const data = { accountId, ownerClientId: SYSTEM_OWNER, currency, constraint: 'none' as const, metadata: { system: 'true' }, now: context.now };
-  const outcome = await ports.runtime.execute(accountAggregate, accountId, { type: 'OpenAccount', data }, context);
+export const ensureSystemAccount = async (
+  ports: LedgerPorts,
+  accountId: string,
+  currency: string,
+  context: CommandContext,
+): Promise<StepResult | null> => {
+  const data = {
+    accountId,
+    ownerClientId: SYSTEM_OWNER,
+    currency,
+    constraint: 'none' as const,
+    metadata: { system: 'true' },
+    now: context.now,
+  };
+  const outcome = await ports.runtime.execute(
+    accountAggregate,
+    accountId,
+    { type: 'OpenAccount', data },
+    context,
+  );
   return outcome.ok ? null : permanent(`system account ${accountId}: ${outcome.rejection}`);
 };
 
 /** A transfer's outcome as a step result: posted or pending is done, a refusal is permanent. */
-export const transferResult = (outcome: TransferProcessOutcome, expected: 'posted' | 'pending' | 'voided'): StepResult => {
+export const transferResult = (
+  outcome: TransferProcessOutcome,
+  expected: 'posted' | 'pending' | 'voided',
+): StepResult => {
   if (!outcome.ok) return permanent(outcome.rejection);
   const { status, rejection } = outcome.transfer;
   if (status === expected) return { kind: 'done', output: {} };
@@ -37,23 +57,39 @@ export const transferResult = (outcome: TransferProcessOutcome, expected: 'poste
   return permanent(`transfer_${status}`);
 };
 
-export const requestTransfer = async (ports: LedgerPorts, terms: Omit<TransferTerms, 'timeoutMs'>, context: CommandContext): Promise<StepResult> => {
+export const requestTransfer = async (
+  ports: LedgerPorts,
+  terms: Omit<TransferTerms, 'timeoutMs'>,
+  context: CommandContext,
+): Promise<StepResult> => {
   const outcome = await ports.transfers.request({ ...terms, timeoutMs: null }, context);
   return transferResult(outcome, terms.mode === 'two_phase' ? 'pending' : 'posted');
 };
 
 /** Voids a pending transfer; one never requested, or already voided, needs nothing more. */
-export const voidTransfer = async (ports: LedgerPorts, transferId: string, context: CommandContext): Promise<StepResult> => {
+export const voidTransfer = async (
+  ports: LedgerPorts,
+  transferId: string,
+  context: CommandContext,
+): Promise<StepResult> => {
   const outcome = await ports.transfers.void(transferId, 'voided', context);
   if (!outcome.ok) {
-    if (outcome.rejection === 'transfer_not_found' || outcome.rejection === 'transfer_already_voided') return { kind: 'done' };
+    if (
+      outcome.rejection === 'transfer_not_found' ||
+      outcome.rejection === 'transfer_already_voided'
+    )
+      return { kind: 'done' };
     return permanent(outcome.rejection);
   }
   if (outcome.transfer.status === 'rejected') return { kind: 'done' };
   return transferResult(outcome, 'voided');
 };
 
-export const postTransfer = async (ports: LedgerPorts, transferId: string, context: CommandContext): Promise<StepResult> =>
+export const postTransfer = async (
+  ports: LedgerPorts,
+  transferId: string,
+  context: CommandContext,
+): Promise<StepResult> =>
   transferResult(await ports.transfers.post(transferId, null, context), 'posted');
 
 export const gatewayOf = (ports: LedgerPorts, channel: string): PaymentChannelGateway | null =>

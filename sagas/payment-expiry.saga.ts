@@ -14,7 +14,8 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
   triggers: ['payment.PaymentCreated', ...WAKE_EVENTS],
   route: (event) => {
     const paymentId = event.stream.slice('payment-'.length);
-    if (event.type === 'PaymentCreated') return { kind: 'start', sagaId: paymentId, input: { paymentId } };
+    if (event.type === 'PaymentCreated')
+      return { kind: 'start', sagaId: paymentId, input: { paymentId } };
     return { kind: 'wake', sagaId: paymentId };
   },
   steps: [
@@ -24,12 +25,25 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
         const paymentId = field(input, 'paymentId');
         const { state } = await ports.runtime.read(paymentAggregate, paymentId);
         if (state.status === 'none') return permanent('payment_not_found');
-        if (state.status !== 'pending') return { kind: 'done', output: { expired: state.status === 'expired' }, finish: state.status !== 'expired' };
+        if (state.status !== 'pending')
+          return {
+            kind: 'done',
+            output: { expired: state.status === 'expired' },
+            finish: state.status !== 'expired',
+          };
         const expiresAtMs = Date.parse(state.expiresAt);
         if (nowMs < expiresAtMs) return { kind: 'wait', untilMs: expiresAtMs };
         const context = commandContext('expire');
-        const outcome = await ports.runtime.execute(paymentAggregate, paymentId, { type: 'ExpirePayment', data: { now: context.now } }, context);
-        if (!outcome.ok) return outcome.rejection === 'payment_not_pending' ? { kind: 'done', output: { expired: false }, finish: true } : permanent(outcome.rejection);
+        const outcome = await ports.runtime.execute(
+          paymentAggregate,
+          paymentId,
+          { type: 'ExpirePayment', data: { now: context.now } },
+          context,
+        );
+        if (!outcome.ok)
+          return outcome.rejection === 'payment_not_pending'
+            ? { kind: 'done', output: { expired: false }, finish: true }
+            : permanent(outcome.rejection);
         return { kind: 'done', output: { expired: true, channel: state.channel } };
       },
     },
@@ -41,7 +55,9 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
         const answer = await gateway.closeOrder(field(input, 'paymentId'));
         if (answer.ok) return ok({ channelOrderClosed: true });
         // A channel refusing to close (e.g. paid meanwhile) changes nothing here: the late payment is flagged.
-        return answer.kind === 'transient' ? transient(answer.reason) : ok({ channelOrderClosed: false, channelRefusal: answer.reason });
+        return answer.kind === 'transient'
+          ? transient(answer.reason)
+          : ok({ channelOrderClosed: false, channelRefusal: answer.reason });
       },
     },
   ],

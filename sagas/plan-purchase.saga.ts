@@ -1,6 +1,13 @@
 import { trafficAggregate } from '../domain/traffic/traffic.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, planExpiresAt } from '../domain/plan/plan';
-import { ensureSystemAccount, postTransfer, requestTransfer, systemAccounts, voidTransfer, type LedgerPorts } from './ledger-steps';
+import {
+  ensureSystemAccount,
+  postTransfer,
+  requestTransfer,
+  systemAccounts,
+  voidTransfer,
+  type LedgerPorts,
+} from './ledger-steps';
 import { field, numberField, permanent, type SagaDefinition } from './saga-definition';
 
 /**
@@ -26,24 +33,53 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
         const refused = await ensureSystemAccount(ports, revenue, currency, context);
         if (refused !== null) return refused;
         const purchaseId = field(input, 'purchaseId');
-        const terms = { transferId: planTransferId(purchaseId), debitAccountId: field(input, 'walletAccountId'), creditAccountId: revenue, amountMinor: numberField(input, 'amountMinor'), currency, mode: 'two_phase' as const, reference: `plan:${field(input, 'planId')}` };
+        const terms = {
+          transferId: planTransferId(purchaseId),
+          debitAccountId: field(input, 'walletAccountId'),
+          creditAccountId: revenue,
+          amountMinor: numberField(input, 'amountMinor'),
+          currency,
+          mode: 'two_phase' as const,
+          reference: `plan:${field(input, 'planId')}`,
+        };
         return requestTransfer(ports, terms, context);
       },
-      compensate: ({ input, commandContext }) => voidTransfer(ports, planTransferId(field(input, 'purchaseId')), commandContext('hold-void')),
+      compensate: ({ input, commandContext }) =>
+        voidTransfer(
+          ports,
+          planTransferId(field(input, 'purchaseId')),
+          commandContext('hold-void'),
+        ),
     },
     {
       name: GRANT,
       run: async ({ input, commandContext }) => {
         const context = commandContext('grant');
-        const expiresAt = planExpiresAt({ durationDays: numberField(input, 'durationDays') }, field(input, 'requestedAt'));
-        const data = { grantId: `plan-${field(input, 'purchaseId')}`, quotaBytes: numberField(input, 'quotaBytes'), reason: `plan ${field(input, 'planId')} until ${expiresAt}`, now: context.now };
-        const outcome = await ports.runtime.execute(trafficAggregate, field(input, 'userId'), { type: 'GrantQuota', data }, context);
-        return outcome.ok ? { kind: 'done', output: { expiresAt, quotaBytes: outcome.state.quotaBytes } } : permanent(outcome.rejection);
+        const expiresAt = planExpiresAt(
+          { durationDays: numberField(input, 'durationDays') },
+          field(input, 'requestedAt'),
+        );
+        const data = {
+          grantId: `plan-${field(input, 'purchaseId')}`,
+          quotaBytes: numberField(input, 'quotaBytes'),
+          reason: `plan ${field(input, 'planId')} until ${expiresAt}`,
+          now: context.now,
+        };
+        const outcome = await ports.runtime.execute(
+          trafficAggregate,
+          field(input, 'userId'),
+          { type: 'GrantQuota', data },
+          context,
+        );
+        return outcome.ok
+          ? { kind: 'done', output: { expiresAt, quotaBytes: outcome.state.quotaBytes } }
+          : permanent(outcome.rejection);
       },
     },
     {
       name: CAPTURE,
-      run: ({ input, commandContext }) => postTransfer(ports, planTransferId(field(input, 'purchaseId')), commandContext('capture')),
+      run: ({ input, commandContext }) =>
+        postTransfer(ports, planTransferId(field(input, 'purchaseId')), commandContext('capture')),
     },
   ],
 });

@@ -1,6 +1,27 @@
-import { findRefund, paymentAggregate, type PaymentRecord } from '../domain/payment/payment.decider';
-import { ensureSystemAccount, gatewayOf, postTransfer, requestTransfer, systemAccounts, voidTransfer, type LedgerPorts } from './ledger-steps';
-import { field, numberField, ok, permanent, transient, type SagaDefinition, type StepContext, type StepResult } from './saga-definition';
+import {
+  findRefund,
+  paymentAggregate,
+  type PaymentRecord,
+} from '../domain/payment/payment.decider';
+import {
+  ensureSystemAccount,
+  gatewayOf,
+  postTransfer,
+  requestTransfer,
+  systemAccounts,
+  voidTransfer,
+  type LedgerPorts,
+} from './ledger-steps';
+import {
+  field,
+  numberField,
+  ok,
+  permanent,
+  transient,
+  type SagaDefinition,
+  type StepContext,
+  type StepResult,
+} from './saga-definition';
 
 /**
  * Refund requested → reserve the amount on the wallet (pending transfer to refunds-in-transit) →
@@ -15,19 +36,40 @@ export type RefundSagaOptions = {
   resultTimeoutMs: number;
 };
 
-export const refundTransferId = (paymentId: string, refundId: string): string => `refund-${paymentId}-${refundId}`;
+export const refundTransferId = (paymentId: string, refundId: string): string =>
+  `refund-${paymentId}-${refundId}`;
 
-const loadPayment = async (ports: LedgerPorts, input: StepContext['input']): Promise<PaymentRecord> => {
+const loadPayment = async (
+  ports: LedgerPorts,
+  input: StepContext['input'],
+): Promise<PaymentRecord> => {
   const { state } = await ports.runtime.read(paymentAggregate, field(input, 'paymentId'));
-  if (state.status === 'none') throw new Error(`refund saga: payment ${field(input, 'paymentId')} not found`);
+  if (state.status === 'none')
+    throw new Error(`refund saga: payment ${field(input, 'paymentId')} not found`);
   return state;
 };
 
-const recordResult = async (ports: LedgerPorts, context: StepContext, result: { outcome: 'succeeded'; channelRefundId: string } | { outcome: 'failed'; failureReason: string }): Promise<StepResult> => {
-  const data = { ...result, refundId: field(context.input, 'refundId'), now: new Date(context.nowMs).toISOString() };
-  const outcome = await ports.runtime.execute(paymentAggregate, field(context.input, 'paymentId'), { type: 'RecordRefundResult', data }, context.commandContext(`refund-${result.outcome}`));
+const recordResult = async (
+  ports: LedgerPorts,
+  context: StepContext,
+  result:
+    | { outcome: 'succeeded'; channelRefundId: string }
+    | { outcome: 'failed'; failureReason: string },
+): Promise<StepResult> => {
+  const data = {
+    ...result,
+    refundId: field(context.input, 'refundId'),
+    now: new Date(context.nowMs).toISOString(),
+  };
+  const outcome = await ports.runtime.execute(
+    paymentAggregate,
+    field(context.input, 'paymentId'),
+    { type: 'RecordRefundResult', data },
+    context.commandContext(`refund-${result.outcome}`),
+  );
   // The channel's callback may have recorded the other outcome first: the money follows the payment.
-  if (!outcome.ok && outcome.rejection === 'refund_already_resolved') return permanent('refund_resolved_otherwise');
+  if (!outcome.ok && outcome.rejection === 'refund_already_resolved')
+    return permanent('refund_resolved_otherwise');
   return outcome.ok ? ok() : permanent(outcome.rejection);
 };
 
@@ -39,15 +81,24 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
     const refundId = event.data['refundId'];
     const amountMinor = event.data['amountMinor'];
     if (typeof refundId !== 'string' || typeof amountMinor !== 'number') return null;
-    return { kind: 'start', sagaId: `${paymentId}_${refundId}`, input: { paymentId, refundId, amountMinor } };
+    return {
+      kind: 'start',
+      sagaId: `${paymentId}_${refundId}`,
+      input: { paymentId, refundId, amountMinor },
+    };
   },
   steps: [
     {
       name: 'track_refund',
       run: () => Promise.resolve(ok()),
       compensate: async (context) => {
-        const result = await recordResult(ports, context, { outcome: 'failed', failureReason: 'refund_saga_compensated' });
-        return result.kind === 'permanent' && result.reason === 'refund_resolved_otherwise' ? ok() : result;
+        const result = await recordResult(ports, context, {
+          outcome: 'failed',
+          failureReason: 'refund_saga_compensated',
+        });
+        return result.kind === 'permanent' && result.reason === 'refund_resolved_otherwise'
+          ? ok()
+          : result;
       },
     },
     {
@@ -59,10 +110,23 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
         const refused = await ensureSystemAccount(ports, inTransit, payment.currency, context);
         if (refused !== null) return refused;
         const transferId = refundTransferId(payment.paymentId, field(input, 'refundId'));
-        const terms = { transferId, debitAccountId: payment.creditAccountId, creditAccountId: inTransit, amountMinor: numberField(input, 'amountMinor'), currency: payment.currency, mode: 'two_phase' as const, reference: `refund:${field(input, 'refundId')}` };
+        const terms = {
+          transferId,
+          debitAccountId: payment.creditAccountId,
+          creditAccountId: inTransit,
+          amountMinor: numberField(input, 'amountMinor'),
+          currency: payment.currency,
+          mode: 'two_phase' as const,
+          reference: `refund:${field(input, 'refundId')}`,
+        };
         return requestTransfer(ports, terms, context);
       },
-      compensate: ({ input, commandContext }) => voidTransfer(ports, refundTransferId(field(input, 'paymentId'), field(input, 'refundId')), commandContext('reserve-void')),
+      compensate: ({ input, commandContext }) =>
+        voidTransfer(
+          ports,
+          refundTransferId(field(input, 'paymentId'), field(input, 'refundId')),
+          commandContext('reserve-void'),
+        ),
     },
     {
       name: 'ask_channel',
@@ -71,12 +135,23 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
         const refundId = field(context.input, 'refundId');
         if (findRefund(payment, refundId)?.status !== 'requested') return ok(); // Answered by a callback.
         const gateway = gatewayOf(ports, payment.channel);
-        if (gateway === null || payment.status !== 'succeeded') return permanent(`no_gateway_for_${payment.channel}`);
-        const request = { paymentId: payment.paymentId, refundId, amountMinor: numberField(context.input, 'amountMinor'), currency: payment.currency, channelTransactionId: payment.paid.channelTransactionId };
+        if (gateway === null || payment.status !== 'succeeded')
+          return permanent(`no_gateway_for_${payment.channel}`);
+        const request = {
+          paymentId: payment.paymentId,
+          refundId,
+          amountMinor: numberField(context.input, 'amountMinor'),
+          currency: payment.currency,
+          channelTransactionId: payment.paid.channelTransactionId,
+        };
         const answer = await gateway.refund(request);
-        if (!answer.ok) return answer.kind === 'transient' ? transient(answer.reason) : permanent(answer.reason);
+        if (!answer.ok)
+          return answer.kind === 'transient' ? transient(answer.reason) : permanent(answer.reason);
         if (answer.value.status === 'accepted') return ok();
-        const result = await recordResult(ports, context, { outcome: 'succeeded', channelRefundId: answer.value.channelRefundId ?? `refund-${refundId}` });
+        const result = await recordResult(ports, context, {
+          outcome: 'succeeded',
+          channelRefundId: answer.value.channelRefundId ?? `refund-${refundId}`,
+        });
         return result.kind === 'done' ? ok() : result;
       },
     },
@@ -87,14 +162,21 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
         const refund = findRefund(payment, field(input, 'refundId'));
         if (refund === null) return permanent('refund_not_found');
         if (refund.status === 'succeeded') return ok();
-        if (refund.status === 'failed') return permanent(`channel_refund_failed: ${refund.failureReason}`);
-        if (nowMs - Date.parse(refund.requestedAt) >= options.resultTimeoutMs) return permanent('refund_result_timeout');
+        if (refund.status === 'failed')
+          return permanent(`channel_refund_failed: ${refund.failureReason}`);
+        if (nowMs - Date.parse(refund.requestedAt) >= options.resultTimeoutMs)
+          return permanent('refund_result_timeout');
         return { kind: 'wait', untilMs: nowMs + options.resultPollMs };
       },
     },
     {
       name: 'post',
-      run: ({ input, commandContext }) => postTransfer(ports, refundTransferId(field(input, 'paymentId'), field(input, 'refundId')), commandContext('post')),
+      run: ({ input, commandContext }) =>
+        postTransfer(
+          ports,
+          refundTransferId(field(input, 'paymentId'), field(input, 'refundId')),
+          commandContext('post'),
+        ),
     },
     {
       name: 'settle',
@@ -105,7 +187,15 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
         const refused = await ensureSystemAccount(ports, clearing, payment.currency, context);
         if (refused !== null) return refused;
         const transferId = `${refundTransferId(payment.paymentId, field(input, 'refundId'))}-settle`;
-        const terms = { transferId, debitAccountId: systemAccounts.refundsInTransit(payment.currency), creditAccountId: clearing, amountMinor: numberField(input, 'amountMinor'), currency: payment.currency, mode: 'single_phase' as const, reference: `refund-settle:${field(input, 'refundId')}` };
+        const terms = {
+          transferId,
+          debitAccountId: systemAccounts.refundsInTransit(payment.currency),
+          creditAccountId: clearing,
+          amountMinor: numberField(input, 'amountMinor'),
+          currency: payment.currency,
+          mode: 'single_phase' as const,
+          reference: `refund-settle:${field(input, 'refundId')}`,
+        };
         return requestTransfer(ports, terms, context);
       },
     },

@@ -1,6 +1,11 @@
 import type { MessageBus } from '../domain/ports/bus.port';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
-import type { EventStore, EventSubscription, JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
+import type {
+  EventStore,
+  EventSubscription,
+  JsonObject,
+  RecordedEvent,
+} from '../domain/ports/event-store.port';
 import { categoryOf } from './saga-definition';
 
 /**
@@ -48,13 +53,18 @@ export const createRelay = (options: RelayOptions) => {
   const publishWindow = async (window: readonly RecordedEvent[]): Promise<void> => {
     for (;;) {
       try {
-        await Promise.all(window.map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))));
+        await Promise.all(
+          window.map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))),
+        );
         const last = window[window.length - 1];
         if (last !== undefined) await options.checkpoints.save(RELAY_CHECKPOINT, last.position);
         return;
       } catch (error: unknown) {
         if (stopped) return;
-        options.onWarning('relay_publish_failed', { error: String(error), eventCount: window.length });
+        options.onWarning('relay_publish_failed', {
+          error: String(error),
+          eventCount: window.length,
+        });
         await new Promise((resolve) => setTimeout(resolve, options.retryPauseMs));
       }
     }

@@ -1,6 +1,16 @@
 import type { SagaListQuery, SagaQuery } from '../domain/ports/saga-query.port';
-import type { EventStore, EventSubscription, RecordedEvent } from '../domain/ports/event-store.port';
-import { isFinal, sagaAggregate, type SagaEvent, type SagaRecord, type SagaState } from '../domain/saga/saga.decider';
+import type {
+  EventStore,
+  EventSubscription,
+  RecordedEvent,
+} from '../domain/ports/event-store.port';
+import {
+  isFinal,
+  sagaAggregate,
+  type SagaEvent,
+  type SagaRecord,
+  type SagaState,
+} from '../domain/saga/saga.decider';
 
 /**
  * The saga list, folded from the saga streams of the log into memory on start and kept live.
@@ -8,7 +18,11 @@ import { isFinal, sagaAggregate, type SagaEvent, type SagaRecord, type SagaState
  * recent, so memory stays bounded however many payments went through (GET /v1/sagas/{name}/{id}
  * reads any instance from its stream).
  */
-export const createSagaCatalogue = (options: { store: EventStore; sagaNames: readonly string[]; finalSagaCountMax: number }) => {
+export const createSagaCatalogue = (options: {
+  store: EventStore;
+  sagaNames: readonly string[];
+  finalSagaCountMax: number;
+}) => {
   const sagas = new Map<string, SagaRecord>();
   const finalKeys = new Set<string>();
   let subscription: EventSubscription | null = null;
@@ -17,7 +31,8 @@ export const createSagaCatalogue = (options: { store: EventStore; sagaNames: rea
   const apply = (event: RecordedEvent): void => {
     if (!event.stream.startsWith('saga-')) return;
     const key = event.stream.slice('saga-'.length);
-    const current: SagaState = sagas.get(key) ?? (finalKeys.has(key) ? { status: 'none' } : sagaAggregate.initialState);
+    const current: SagaState =
+      sagas.get(key) ?? (finalKeys.has(key) ? { status: 'none' } : sagaAggregate.initialState);
     if (current.status === 'none' && event.type !== 'SagaStarted') return; // Evicted earlier.
     const next = sagaAggregate.evolve(current, { type: event.type, data: event.data } as SagaEvent);
     if (next.status === 'none') return;
@@ -38,9 +53,16 @@ export const createSagaCatalogue = (options: { store: EventStore; sagaNames: rea
     list: (request: SagaListQuery) => {
       const matching = [...sagas.values()]
         .reverse()
-        .filter((saga) => (request.status === null || saga.status === request.status) && (request.sagaName === null || saga.sagaName === request.sagaName));
+        .filter(
+          (saga) =>
+            (request.status === null || saga.status === request.status) &&
+            (request.sagaName === null || saga.sagaName === request.sagaName),
+        );
       const from = (request.pageNum - 1) * request.pageSize;
-      return Promise.resolve({ sagas: matching.slice(from, from + request.pageSize), totalCount: matching.length });
+      return Promise.resolve({
+        sagas: matching.slice(from, from + request.pageSize),
+        totalCount: matching.length,
+      });
     },
   };
 

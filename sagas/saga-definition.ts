@@ -38,9 +38,7 @@ export type SagaStepDefinition = {
 
 /** What an event means to a saga: start an instance, wake one waiting on a timer, or nothing. */
 export type SagaRouting =
-  | { kind: 'start'; sagaId: string; input: JsonObject }
-  | { kind: 'wake'; sagaId: string }
-  | null;
+  { kind: 'start'; sagaId: string; input: JsonObject } | { kind: 'wake'; sagaId: string } | null;
 
 export type SagaDefinition = {
   /** Lower-case letters and underscores: the stream is saga-<name>-<sagaId>. */
@@ -52,9 +50,11 @@ export type SagaDefinition = {
 };
 
 /** The category of a stream: the text before its first dash. */
-export const categoryOf = (stream: string): string => stream.slice(0, Math.max(stream.indexOf('-'), 0));
+export const categoryOf = (stream: string): string =>
+  stream.slice(0, Math.max(stream.indexOf('-'), 0));
 
-export const triggerOf = (event: Pick<LedgerEvent, 'stream' | 'type'>): string => `${categoryOf(event.stream)}.${event.type}`;
+export const triggerOf = (event: Pick<LedgerEvent, 'stream' | 'type'>): string =>
+  `${categoryOf(event.stream)}.${event.type}`;
 
 export const ok = (output: JsonObject = {}): StepResult => ({ kind: 'done', output });
 export const transient = (reason: string): StepResult => ({ kind: 'transient', reason });

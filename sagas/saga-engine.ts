@@ -1,7 +1,14 @@
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import { assert } from '../domain/assert';
 import type { JsonObject } from '../domain/ports/event-store.port';
-import { sagaAggregate, sagaKey, sagaOutputs, type SagaCommand, type SagaRecord, type SagaState } from '../domain/saga/saga.decider';
+import {
+  sagaAggregate,
+  sagaKey,
+  sagaOutputs,
+  type SagaCommand,
+  type SagaRecord,
+  type SagaState,
+} from '../domain/saga/saga.decider';
 import type { SagaDefinition, StepContext, StepResult } from './saga-definition';
 
 /**
@@ -33,7 +40,11 @@ export type SagaEngineDeps = {
 
 export type SagaEngine = ReturnType<typeof createSagaEngine>;
 
-const sagaActor = (sagaName: string) => ({ clientId: `system:saga-${sagaName}`, role: 'system', ip: null });
+const sagaActor = (sagaName: string) => ({
+  clientId: `system:saga-${sagaName}`,
+  role: 'system',
+  ip: null,
+});
 
 export const createSagaEngine = (deps: SagaEngineDeps) => {
   const { runtime, limits } = deps;
@@ -58,11 +69,24 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
   });
 
   /** Appends a saga command; a stale one (another driver got there first) is simply dropped. */
-  const record = async (saga: SagaRecord, revision: number | null, command: SagaCommand, nowMs: number): Promise<void> => {
+  const record = async (
+    saga: SagaRecord,
+    revision: number | null,
+    command: SagaCommand,
+    nowMs: number,
+  ): Promise<void> => {
     const key = sagaKey(saga.sagaName, saga.sagaId);
     const seed = `saga-${key}@${(revision ?? -1) + 1}`;
-    const outcome = await runtime.execute(sagaAggregate, key, command, context(saga.sagaName, key, nowMs, seed));
-    assert(outcome.ok || outcome.rejection === 'saga_step_stale', `saga ${key}: ${command.type} refused: ${outcome.ok ? '' : outcome.rejection}`);
+    const outcome = await runtime.execute(
+      sagaAggregate,
+      key,
+      command,
+      context(saga.sagaName, key, nowMs, seed),
+    );
+    assert(
+      outcome.ok || outcome.rejection === 'saga_step_stale',
+      `saga ${key}: ${command.type} refused: ${outcome.ok ? '' : outcome.rejection}`,
+    );
   };
 
   const retryDelayMs = (attempt: number): number => {
@@ -70,7 +94,11 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     return Math.round(delayMs / 2 + (deps.random() * delayMs) / 2);
   };
 
-  const runStep = async (definition: SagaDefinition, saga: SagaRecord, nowMs: number): Promise<StepResult | { kind: 'error'; reason: string }> => {
+  const runStep = async (
+    definition: SagaDefinition,
+    saga: SagaRecord,
+    nowMs: number,
+  ): Promise<StepResult | { kind: 'error'; reason: string }> => {
     const step = definition.steps[saga.cursor];
     assert(step !== undefined, `saga ${definition.name}: no step ${saga.cursor}`);
     const run = saga.status === 'running' ? step.run : step.compensate;
@@ -86,38 +114,77 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     try {
       return await run(stepContext);
     } catch (error: unknown) {
-      return { kind: 'error', reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+      return {
+        kind: 'error',
+        reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      };
     }
   };
 
   /** Turns a step's result into the saga command that records it. */
-  const commandFor = async (saga: SagaRecord, result: StepResult | { kind: 'error'; reason: string }, nowMs: number): Promise<SagaCommand> => {
-    const ref = { phase: saga.status as 'running' | 'compensating', cursor: saga.cursor, now: new Date(nowMs).toISOString() };
+  const commandFor = async (
+    saga: SagaRecord,
+    result: StepResult | { kind: 'error'; reason: string },
+    nowMs: number,
+  ): Promise<SagaCommand> => {
+    const ref = {
+      phase: saga.status as 'running' | 'compensating',
+      cursor: saga.cursor,
+      now: new Date(nowMs).toISOString(),
+    };
     switch (result.kind) {
       case 'done':
-        return { type: 'RecordStepCompleted', data: { ...ref, output: result.output ?? {}, finish: result.finish ?? false } };
+        return {
+          type: 'RecordStepCompleted',
+          data: { ...ref, output: result.output ?? {}, finish: result.finish ?? false },
+        };
       case 'wait':
-        return { type: 'RecordStepDeferred', data: { ...ref, counted: false, reason: null, nextRunAt: new Date(result.untilMs).toISOString() } };
+        return {
+          type: 'RecordStepDeferred',
+          data: {
+            ...ref,
+            counted: false,
+            reason: null,
+            nextRunAt: new Date(result.untilMs).toISOString(),
+          },
+        };
       case 'permanent':
         return { type: 'RecordStepFailed', data: { ...ref, reason: result.reason } };
       case 'transient':
       case 'error': {
         const attempt = saga.attemptCount + 1;
         if (attempt < limits.stepAttemptCountMax) {
-          return { type: 'RecordStepDeferred', data: { ...ref, counted: true, reason: result.reason, nextRunAt: new Date(nowMs + retryDelayMs(attempt)).toISOString() } };
+          return {
+            type: 'RecordStepDeferred',
+            data: {
+              ...ref,
+              counted: true,
+              reason: result.reason,
+              nextRunAt: new Date(nowMs + retryDelayMs(attempt)).toISOString(),
+            },
+          };
         }
         // Retrying a step that throws, or a compensation, any longer cannot help: a human looks.
         if (result.kind === 'error' || saga.status === 'compensating') {
           const reason = `${result.reason} (after ${attempt} attempts)`;
-          await deps.onDeadLetter({ sagaName: saga.sagaName, sagaId: saga.sagaId, reason }).catch(() => undefined);
+          await deps
+            .onDeadLetter({ sagaName: saga.sagaName, sagaId: saga.sagaId, reason })
+            .catch(() => undefined);
           return { type: 'DeadLetterSaga', data: { reason, now: ref.now } };
         }
-        return { type: 'RecordStepFailed', data: { ...ref, reason: `retries_exhausted: ${result.reason}` } };
+        return {
+          type: 'RecordStepFailed',
+          data: { ...ref, reason: `retries_exhausted: ${result.reason}` },
+        };
       }
     }
   };
 
-  const driveOnce = async (definition: SagaDefinition, sagaId: string, wake: boolean): Promise<SagaState> => {
+  const driveOnce = async (
+    definition: SagaDefinition,
+    sagaId: string,
+    wake: boolean,
+  ): Promise<SagaState> => {
     const key = sagaKey(definition.name, sagaId);
     let wakeLeft = wake;
     for (let stepCount = 0; stepCount < limits.driveStepCountMax; stepCount += 1) {
@@ -149,21 +216,40 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
       return exclusive(key, async () => {
         const nowMs = deps.clock();
         const stepNames = definition.steps.map((step) => step.name);
-        const command: SagaCommand = { type: 'StartSaga', data: { sagaName, sagaId, input, stepNames, now: new Date(nowMs).toISOString() } };
-        const outcome = await runtime.execute(sagaAggregate, key, command, context(sagaName, key, nowMs, `saga-${key}:start`));
+        const command: SagaCommand = {
+          type: 'StartSaga',
+          data: { sagaName, sagaId, input, stepNames, now: new Date(nowMs).toISOString() },
+        };
+        const outcome = await runtime.execute(
+          sagaAggregate,
+          key,
+          command,
+          context(sagaName, key, nowMs, `saga-${key}:start`),
+        );
         assert(outcome.ok, `saga ${key}: start refused (${outcome.ok ? '' : outcome.rejection})`);
         return driveOnce(definition, sagaId, false);
       });
     },
     /** Runs whatever is due; `wake` also runs a step waiting on a timer. */
-    drive: (sagaName: string, sagaId: string, options: { wake: boolean } = { wake: false }): Promise<SagaState> =>
-      exclusive(sagaKey(sagaName, sagaId), () => driveOnce(definitionOf(sagaName), sagaId, options.wake)),
+    drive: (
+      sagaName: string,
+      sagaId: string,
+      options: { wake: boolean } = { wake: false },
+    ): Promise<SagaState> =>
+      exclusive(sagaKey(sagaName, sagaId), () =>
+        driveOnce(definitionOf(sagaName), sagaId, options.wake),
+      ),
     /** Moves a dead-lettered saga back to where it stopped, with fresh attempts, and drives it. */
     retry: (sagaName: string, sagaId: string, retryContext: CommandContext) => {
       const definition = definitionOf(sagaName);
       const key = sagaKey(sagaName, sagaId);
       return exclusive(key, async () => {
-        const outcome = await runtime.execute(sagaAggregate, key, { type: 'RetrySaga', data: { now: retryContext.now } }, retryContext);
+        const outcome = await runtime.execute(
+          sagaAggregate,
+          key,
+          { type: 'RetrySaga', data: { now: retryContext.now } },
+          retryContext,
+        );
         if (!outcome.ok) return outcome;
         return { ...outcome, state: await driveOnce(definition, sagaId, false) };
       });

@@ -1,4 +1,9 @@
-import type { BusMessage, Consumption, DeliveryOutcome, MessageBus } from '../domain/ports/bus.port';
+import type {
+  BusMessage,
+  Consumption,
+  DeliveryOutcome,
+  MessageBus,
+} from '../domain/ports/bus.port';
 import type { JsonObject } from '../domain/ports/event-store.port';
 import { triggerOf, type LedgerEvent } from './saga-definition';
 import type { SagaEngine } from './saga-engine';
@@ -23,7 +28,13 @@ const CONTROL_TRIGGERS = ['saga.SagaStarted', 'saga.SagaRetried'];
 /** The ledger event a relay payload carries, or null when it is not one. */
 export const ledgerEventOf = (payload: JsonObject): LedgerEvent | null => {
   const { id, stream, type, data, occurredAt } = payload;
-  if (typeof id !== 'string' || typeof stream !== 'string' || typeof type !== 'string' || typeof occurredAt !== 'string') return null;
+  if (
+    typeof id !== 'string' ||
+    typeof stream !== 'string' ||
+    typeof type !== 'string' ||
+    typeof occurredAt !== 'string'
+  )
+    return null;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
   return { id, stream, type, data, occurredAt };
 };
@@ -35,22 +46,25 @@ export const createSagaHost = (options: SagaHostOptions) => {
   const onControl = async (event: LedgerEvent): Promise<void> => {
     const key = event.stream.slice('saga-'.length);
     const definition = engine.definitions.find((candidate) => key.startsWith(`${candidate.name}-`));
-    if (definition !== undefined) await engine.drive(definition.name, key.slice(definition.name.length + 1));
+    if (definition !== undefined)
+      await engine.drive(definition.name, key.slice(definition.name.length + 1));
   };
 
-  const handler = (sagaName: string | null) => async (message: BusMessage): Promise<DeliveryOutcome> => {
-    const event = ledgerEventOf(message.payload);
-    if (event === null) return { kind: 'dead_letter', reason: 'malformed_event_payload' };
-    if (sagaName === null) {
-      if (CONTROL_TRIGGERS.includes(triggerOf(event))) await onControl(event);
+  const handler =
+    (sagaName: string | null) =>
+    async (message: BusMessage): Promise<DeliveryOutcome> => {
+      const event = ledgerEventOf(message.payload);
+      if (event === null) return { kind: 'dead_letter', reason: 'malformed_event_payload' };
+      if (sagaName === null) {
+        if (CONTROL_TRIGGERS.includes(triggerOf(event))) await onControl(event);
+        return { kind: 'ack' };
+      }
+      const definition = engine.definitions.find((candidate) => candidate.name === sagaName);
+      const routing = definition?.route(event) ?? null;
+      if (routing?.kind === 'start') await engine.start(sagaName, routing.sagaId, routing.input);
+      if (routing?.kind === 'wake') await engine.drive(sagaName, routing.sagaId, { wake: true });
       return { kind: 'ack' };
-    }
-    const definition = engine.definitions.find((candidate) => candidate.name === sagaName);
-    const routing = definition?.route(event) ?? null;
-    if (routing?.kind === 'start') await engine.start(sagaName, routing.sagaId, routing.input);
-    if (routing?.kind === 'wake') await engine.drive(sagaName, routing.sagaId, { wake: true });
-    return { kind: 'ack' };
-  };
+    };
 
   const consumerOptions = (durableName: string, triggers: readonly string[]) => ({
     durableName,
@@ -64,9 +78,16 @@ export const createSagaHost = (options: SagaHostOptions) => {
     async start(): Promise<void> {
       for (const definition of engine.definitions) {
         if (definition.triggers.length === 0) continue;
-        consumptions.push(await options.bus.consume(consumerOptions(`saga_${definition.name}`, definition.triggers), handler(definition.name)));
+        consumptions.push(
+          await options.bus.consume(
+            consumerOptions(`saga_${definition.name}`, definition.triggers),
+            handler(definition.name),
+          ),
+        );
       }
-      consumptions.push(await options.bus.consume(consumerOptions('saga_control', CONTROL_TRIGGERS), handler(null)));
+      consumptions.push(
+        await options.bus.consume(consumerOptions('saga_control', CONTROL_TRIGGERS), handler(null)),
+      );
     },
     async stop(): Promise<void> {
       await Promise.all(consumptions.splice(0).map((consumption) => consumption.stop()));

@@ -1,5 +1,9 @@
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
-import type { EventStore, EventSubscription, RecordedEvent } from '../domain/ports/event-store.port';
+import type {
+  EventStore,
+  EventSubscription,
+  RecordedEvent,
+} from '../domain/ports/event-store.port';
 import type { SagaEvent } from '../domain/saga/saga.decider';
 import { triggerOf, type LedgerEvent, type SagaDefinition } from './saga-definition';
 import type { SagaEngine } from './saga-engine';
@@ -22,12 +26,29 @@ export type SagaSweeperOptions = {
   onError: (what: string, fields: Record<string, unknown>) => void;
 };
 
-type Pending = { sagaName: string; sagaId: string; input: LedgerEventInput; seenMs: number; position: bigint };
+type Pending = {
+  sagaName: string;
+  sagaId: string;
+  input: LedgerEventInput;
+  seenMs: number;
+  position: bigint;
+};
 type LedgerEventInput = Extract<ReturnType<SagaDefinition['route']>, { kind: 'start' }>['input'];
-type Open = { sagaName: string; sagaId: string; position: bigint; lastChangeMs: number; dueAtMs: number | null };
+type Open = {
+  sagaName: string;
+  sagaId: string;
+  position: bigint;
+  lastChangeMs: number;
+  dueAtMs: number | null;
+};
 
 export const SWEEPER_CHECKPOINT = 'saga-sweeper';
-const FINAL_EVENTS = new Set(['SagaCompleted', 'SagaCompensated', 'SagaFailed', 'SagaDeadLettered']);
+const FINAL_EVENTS = new Set([
+  'SagaCompleted',
+  'SagaCompensated',
+  'SagaFailed',
+  'SagaDeadLettered',
+]);
 
 export const toLedgerEvent = (event: RecordedEvent): LedgerEvent => ({
   id: event.id,
@@ -56,18 +77,30 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
       if (sagaName === null) return;
       pending.delete(key);
       const sagaId = started?.sagaId ?? key.slice(sagaName.length + 1);
-      open.set(key, { sagaName, sagaId, position: known?.position ?? event.position, lastChangeMs: changedMs, dueAtMs: null });
+      open.set(key, {
+        sagaName,
+        sagaId,
+        position: known?.position ?? event.position,
+        lastChangeMs: changedMs,
+        dueAtMs: null,
+      });
       return;
     }
     const entry = open.get(key);
     if (entry === undefined) return;
     if (FINAL_EVENTS.has(sagaEvent.type)) open.delete(key);
-    else if (sagaEvent.type === 'SagaStepDeferred') open.set(key, { ...entry, lastChangeMs: changedMs, dueAtMs: Date.parse(sagaEvent.data.nextRunAt) });
+    else if (sagaEvent.type === 'SagaStepDeferred')
+      open.set(key, {
+        ...entry,
+        lastChangeMs: changedMs,
+        dueAtMs: Date.parse(sagaEvent.data.nextRunAt),
+      });
     else open.set(key, { ...entry, lastChangeMs: changedMs, dueAtMs: null });
   };
 
   const sagaNameOf = (key: string): string | null =>
-    options.engine.definitions.find((definition) => key.startsWith(`${definition.name}-`))?.name ?? null;
+    options.engine.definitions.find((definition) => key.startsWith(`${definition.name}-`))?.name ??
+    null;
 
   const track = (event: RecordedEvent): void => {
     lastPosition = event.position;
@@ -80,7 +113,13 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
       if (routing?.kind !== 'start') continue;
       const key = `${definition.name}-${routing.sagaId}`;
       if (open.has(key)) continue;
-      pending.set(key, { sagaName: definition.name, sagaId: routing.sagaId, input: routing.input, seenMs: Date.parse(ledgerEvent.occurredAt), position: event.position });
+      pending.set(key, {
+        sagaName: definition.name,
+        sagaId: routing.sagaId,
+        input: routing.input,
+        seenMs: Date.parse(ledgerEvent.occurredAt),
+        position: event.position,
+      });
     }
   };
 
@@ -106,10 +145,20 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
     ticking = true;
     try {
       const nowMs = options.clock();
-      const starts = [...pending.entries()].filter(([, entry]) => nowMs - entry.seenMs >= options.graceMs);
-      const drives = [...open.entries()].filter(([, entry]) => (entry.dueAtMs === null ? nowMs - entry.lastChangeMs >= options.graceMs : nowMs >= entry.dueAtMs));
+      const starts = [...pending.entries()].filter(
+        ([, entry]) => nowMs - entry.seenMs >= options.graceMs,
+      );
+      const drives = [...open.entries()].filter(([, entry]) =>
+        entry.dueAtMs === null
+          ? nowMs - entry.lastChangeMs >= options.graceMs
+          : nowMs >= entry.dueAtMs,
+      );
       const work = [
-        ...starts.map(([key, entry]) => () => attempt(key, () => options.engine.start(entry.sagaName, entry.sagaId, entry.input))),
+        ...starts.map(
+          ([key, entry]) =>
+            () =>
+              attempt(key, () => options.engine.start(entry.sagaName, entry.sagaId, entry.input)),
+        ),
         ...drives.map(([key, entry]) => () => {
           // Not driven again before another grace period unless the log shows progress.
           open.set(key, { ...entry, lastChangeMs: nowMs, dueAtMs: null });

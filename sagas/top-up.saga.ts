@@ -1,5 +1,10 @@
 import { paymentAggregate } from '../domain/payment/payment.decider';
-import { ensureSystemAccount, requestTransfer, systemAccounts, type LedgerPorts } from './ledger-steps';
+import {
+  ensureSystemAccount,
+  requestTransfer,
+  systemAccounts,
+  type LedgerPorts,
+} from './ledger-steps';
 import { field, permanent, type SagaDefinition } from './saga-definition';
 
 /** Payment succeeded → clearing account of its channel to the payer's wallet, once per payment. */
@@ -25,9 +30,19 @@ export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
         const refused = await ensureSystemAccount(ports, clearing, currency, context);
         if (refused !== null) return refused;
         const transferId = topUpTransferId(paymentId);
-        const terms = { transferId, debitAccountId: clearing, creditAccountId, amountMinor: state.paid.amountMinor, currency, mode: 'single_phase' as const, reference: `payment:${paymentId}` };
+        const terms = {
+          transferId,
+          debitAccountId: clearing,
+          creditAccountId,
+          amountMinor: state.paid.amountMinor,
+          currency,
+          mode: 'single_phase' as const,
+          reference: `payment:${paymentId}`,
+        };
         const result = await requestTransfer(ports, terms, context);
-        return result.kind === 'done' ? { kind: 'done', output: { transferId, creditAccountId } } : result;
+        return result.kind === 'done'
+          ? { kind: 'done', output: { transferId, creditAccountId } }
+          : result;
       },
     },
   ],

@@ -1,6 +1,10 @@
 import type { CommandContext } from '../domain/actors/actor-runtime';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
-import type { EventStore, EventSubscription, RecordedEvent } from '../domain/ports/event-store.port';
+import type {
+  EventStore,
+  EventSubscription,
+  RecordedEvent,
+} from '../domain/ports/event-store.port';
 import type { TransferEvent } from '../domain/transfer/transfer.decider';
 import type { TransferProcess } from '../domain/transfer/transfer.process';
 
@@ -89,7 +93,11 @@ export const createTransferSupervisor = (options: TransferSupervisorOptions) => 
     try {
       const nowMs = options.clock();
       const due = [...open.entries()]
-        .filter(([, entry]) => (entry.dueAtMs === null ? nowMs - entry.lastChangeMs >= options.resumeGraceMs : nowMs >= entry.dueAtMs))
+        .filter(([, entry]) =>
+          entry.dueAtMs === null
+            ? nowMs - entry.lastChangeMs >= options.resumeGraceMs
+            : nowMs >= entry.dueAtMs,
+        )
         .slice(0, options.transfersPerTickMax);
       await Promise.all(
         due.map(async ([id, entry]) => {

@@ -9,7 +9,9 @@ export const transferTimeoutSaga = (ports: LedgerPorts): SagaDefinition => ({
   route: (event) => {
     const transferId = event.stream.slice('transfer-'.length);
     if (event.type !== 'TransferPending') return { kind: 'wake', sagaId: transferId };
-    return typeof event.data['expiresAt'] === 'string' ? { kind: 'start', sagaId: transferId, input: { transferId } } : null;
+    return typeof event.data['expiresAt'] === 'string'
+      ? { kind: 'start', sagaId: transferId, input: { transferId } }
+      : null;
   },
   steps: [
     {
@@ -18,11 +20,15 @@ export const transferTimeoutSaga = (ports: LedgerPorts): SagaDefinition => ({
         const transferId = field(input, 'transferId');
         const { state } = await ports.runtime.read(transferAggregate, transferId);
         if (state.status === 'none') return permanent('transfer_not_found');
-        if (state.status !== 'pending' || state.expiresAt === null) return { kind: 'done', output: { voided: state.status === 'voided' } };
+        if (state.status !== 'pending' || state.expiresAt === null)
+          return { kind: 'done', output: { voided: state.status === 'voided' } };
         const expiresAtMs = Date.parse(state.expiresAt);
         if (nowMs < expiresAtMs) return { kind: 'wait', untilMs: expiresAtMs };
         const outcome = await ports.transfers.void(transferId, 'expired', commandContext('void'));
-        if (!outcome.ok) return outcome.rejection === 'transfer_already_posted' ? { kind: 'done', output: { voided: false } } : permanent(outcome.rejection);
+        if (!outcome.ok)
+          return outcome.rejection === 'transfer_already_posted'
+            ? { kind: 'done', output: { voided: false } }
+            : permanent(outcome.rejection);
         return { kind: 'done', output: { voided: true } };
       },
     },

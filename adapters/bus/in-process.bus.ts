@@ -1,7 +1,12 @@
 import { Subject, concatMap, filter, merge, mergeMap, type Subscription } from 'rxjs';
 import { assert } from '../../domain/assert';
 import type { JsonObject } from '../../domain/ports/event-store.port';
-import type { BusMessage, ConsumerOptions, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
+import type {
+  BusMessage,
+  ConsumerOptions,
+  DeliveryOutcome,
+  MessageBus,
+} from '../../domain/ports/bus.port';
 import { backoffDelayMs, subjectMatches } from './subject-match';
 
 /**
@@ -52,9 +57,13 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
     return Promise.resolve();
   };
 
-  const consume = (consumer: ConsumerOptions, handler: (message: BusMessage) => Promise<DeliveryOutcome>) => {
+  const consume = (
+    consumer: ConsumerOptions,
+    handler: (message: BusMessage) => Promise<DeliveryOutcome>,
+  ) => {
     const wanted = (stored: Stored): boolean =>
-      stored.sequence > (ackedThrough.get(consumer.durableName) ?? 0) && consumer.subjects.some((subject) => subjectMatches(subject, stored.subject));
+      stored.sequence > (ackedThrough.get(consumer.durableName) ?? 0) &&
+      consumer.subjects.some((subject) => subjectMatches(subject, stored.subject));
     const redeliver$ = new Subject<{ stored: Stored; deliveryCount: number }>();
     const timers = new Set<NodeJS.Timeout>();
     const unfinished = new Set<number>();
@@ -66,7 +75,10 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
       unfinished.delete(sequenceDone);
       finishedMax = Math.max(finishedMax, sequenceDone);
       const oldest = unfinished.size === 0 ? finishedMax + 1 : Math.min(...unfinished);
-      ackedThrough.set(consumer.durableName, Math.max(ackedThrough.get(consumer.durableName) ?? 0, oldest - 1));
+      ackedThrough.set(
+        consumer.durableName,
+        Math.max(ackedThrough.get(consumer.durableName) ?? 0, oldest - 1),
+      );
     };
 
     const deliver = async (stored: Stored, deliveryCount: number): Promise<void> => {
@@ -74,21 +86,39 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
       unfinished.add(stored.sequence);
       let outcome: DeliveryOutcome;
       try {
-        outcome = await handler({ subject: stored.subject, id: stored.id, payload: stored.payload, deliveryCount });
+        outcome = await handler({
+          subject: stored.subject,
+          id: stored.id,
+          payload: stored.payload,
+          deliveryCount,
+        });
       } catch (error: unknown) {
         outcome = { kind: 'retry', reason: String(error) };
       }
       if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax) {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          redeliver$.next({ stored, deliveryCount: deliveryCount + 1 });
-        }, backoffDelayMs(consumer.backoffMs, deliveryCount));
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            redeliver$.next({ stored, deliveryCount: deliveryCount + 1 });
+          },
+          backoffDelayMs(consumer.backoffMs, deliveryCount),
+        );
         timers.add(timer);
         return;
       }
       if (outcome.kind !== 'ack') {
-        const deadLetter = { subject: stored.subject, id: stored.id, reason: outcome.reason, deliveryCount, payload: stored.payload };
-        await publish(`${options.deadLetterPrefix}.${stored.subject}`, `dead:${stored.id}`, deadLetter);
+        const deadLetter = {
+          subject: stored.subject,
+          id: stored.id,
+          reason: outcome.reason,
+          deliveryCount,
+          payload: stored.payload,
+        };
+        await publish(
+          `${options.deadLetterPrefix}.${stored.subject}`,
+          `dead:${stored.id}`,
+          deadLetter,
+        );
       }
       finish(stored.sequence);
     };
@@ -100,10 +130,18 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
     };
     const fresh$ = merge(
       retained.filter(wanted).map((stored) => ({ stored, deliveryCount: 1 })),
-      published$.pipe(filter(wanted), concatMap(async (stored) => ({ stored, deliveryCount: 1 }))),
+      published$.pipe(
+        filter(wanted),
+        concatMap(async (stored) => ({ stored, deliveryCount: 1 })),
+      ),
     );
     const subscription = merge(fresh$, redeliver$)
-      .pipe(mergeMap((next) => track(deliver(next.stored, next.deliveryCount)), options.deliveryConcurrencyMax))
+      .pipe(
+        mergeMap(
+          (next) => track(deliver(next.stored, next.deliveryCount)),
+          options.deliveryConcurrencyMax,
+        ),
+      )
       .subscribe();
     running.add(subscription);
     return Promise.resolve({

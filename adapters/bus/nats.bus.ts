@@ -1,5 +1,22 @@
-import { AckPolicy, DeliverPolicy, JSONCodec, RetentionPolicy, StorageType, connect, nanos, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
-import type { BusMessage, ConsumerOptions, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JSONCodec,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  nanos,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
+import type {
+  BusMessage,
+  ConsumerOptions,
+  DeliveryOutcome,
+  MessageBus,
+} from '../../domain/ports/bus.port';
 import { BusUnavailableError } from '../../domain/ports/bus.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import { assert } from '../../domain/assert';
@@ -30,12 +47,21 @@ export type NatsBusOptions = {
 };
 
 const codec = JSONCodec<JsonObject>();
-const retentionPolicies = { limits: RetentionPolicy.Limits, interest: RetentionPolicy.Interest, workqueue: RetentionPolicy.Workqueue } as const;
+const retentionPolicies = {
+  limits: RetentionPolicy.Limits,
+  interest: RetentionPolicy.Interest,
+  workqueue: RetentionPolicy.Workqueue,
+} as const;
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus> => {
   assert(options.fetchExpiresMs >= 1000, 'fetchExpiresMs must be at least 1000');
-  const connection: NatsConnection = await connect({ servers: options.servers, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: options.retryPauseMs });
+  const connection: NatsConnection = await connect({
+    servers: options.servers,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.retryPauseMs,
+  });
   const jsm: JetStreamManager = await connection.jetstreamManager();
   const js: JetStreamClient = connection.jetstream();
   const deadStreamName = `${options.streamName}_DEAD`;
@@ -76,28 +102,53 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
         await ensureStreams();
         await publishOnce(subject, id, payload);
       } catch (error: unknown) {
-        throw new BusUnavailableError(`publish to ${subject} failed: ${String(error)}`, { cause: first });
+        throw new BusUnavailableError(`publish to ${subject} failed: ${String(error)}`, {
+          cause: first,
+        });
       }
     }
   };
 
   const stoppers = new Set<() => Promise<void>>();
 
-  const settle = async (consumer: ConsumerOptions, message: JsMsg, outcome: DeliveryOutcome, deliveryCount: number): Promise<void> => {
+  const settle = async (
+    consumer: ConsumerOptions,
+    message: JsMsg,
+    outcome: DeliveryOutcome,
+    deliveryCount: number,
+  ): Promise<void> => {
     if (outcome.kind === 'ack') return message.ack();
-    if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax) return message.nak(backoffDelayMs(consumer.backoffMs, deliveryCount));
-    const deadLetter = { subject: message.subject, id: message.headers?.get('Nats-Msg-Id') ?? String(message.seq), reason: outcome.reason, deliveryCount };
-    await publish(`${options.deadLetterPrefix}.${message.subject}`, `dead:${deadLetter.id}`, { ...deadLetter, payload: codec.decode(message.data) });
+    if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax)
+      return message.nak(backoffDelayMs(consumer.backoffMs, deliveryCount));
+    const deadLetter = {
+      subject: message.subject,
+      id: message.headers?.get('Nats-Msg-Id') ?? String(message.seq),
+      reason: outcome.reason,
+      deliveryCount,
+    };
+    await publish(`${options.deadLetterPrefix}.${message.subject}`, `dead:${deadLetter.id}`, {
+      ...deadLetter,
+      payload: codec.decode(message.data),
+    });
     message.term(outcome.reason);
   };
 
-  const deliver = async (consumer: ConsumerOptions, message: JsMsg, handler: (message: BusMessage) => Promise<DeliveryOutcome>): Promise<void> => {
+  const deliver = async (
+    consumer: ConsumerOptions,
+    message: JsMsg,
+    handler: (message: BusMessage) => Promise<DeliveryOutcome>,
+  ): Promise<void> => {
     const deliveryCount = message.info.redeliveryCount;
     let payload: JsonObject;
     try {
       payload = codec.decode(message.data);
     } catch (error: unknown) {
-      return settle(consumer, message, { kind: 'dead_letter', reason: `undecodable: ${String(error)}` }, deliveryCount);
+      return settle(
+        consumer,
+        message,
+        { kind: 'dead_letter', reason: `undecodable: ${String(error)}` },
+        deliveryCount,
+      );
     }
     const id = message.headers?.get('Nats-Msg-Id') ?? String(message.seq);
     let outcome: DeliveryOutcome;
@@ -110,9 +161,16 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
   };
 
   /** One fetch loop per subject filter (nats-server 2.9 takes one filter per consumer). */
-  const runLoop = (consumer: ConsumerOptions, subject: string, durable: string, handler: (message: BusMessage) => Promise<DeliveryOutcome>) => {
+  const runLoop = (
+    consumer: ConsumerOptions,
+    subject: string,
+    durable: string,
+    handler: (message: BusMessage) => Promise<DeliveryOutcome>,
+  ) => {
     let stopped = false;
-    const streamName = subject.startsWith(`${options.deadLetterPrefix}.`) ? deadStreamName : options.streamName;
+    const streamName = subject.startsWith(`${options.deadLetterPrefix}.`)
+      ? deadStreamName
+      : options.streamName;
     const ensureConsumer = async (): Promise<void> => {
       await ensureStreams();
       await jsm.consumers.add(streamName, {
@@ -131,7 +189,10 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
           if (!ready) await ensureConsumer();
           ready = true;
           const pull = await js.consumers.get(streamName, durable);
-          const batch = await pull.fetch({ max_messages: options.fetchBatchMax, expires: options.fetchExpiresMs });
+          const batch = await pull.fetch({
+            max_messages: options.fetchBatchMax,
+            expires: options.fetchExpiresMs,
+          });
           // A fetched batch (≤ fetchBatchMax) is handled concurrently; each message is acked alone.
           const messages = [];
           for await (const message of batch) messages.push(message);
@@ -154,7 +215,9 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
     publish,
     deadLetterPrefix: options.deadLetterPrefix,
     consume: (consumer, handler) => {
-      const stops = consumer.subjects.map((subject, index) => runLoop(consumer, subject, `${consumer.durableName}_${index}`, handler));
+      const stops = consumer.subjects.map((subject, index) =>
+        runLoop(consumer, subject, `${consumer.durableName}_${index}`, handler),
+      );
       const stop = async (): Promise<void> => {
         stoppers.delete(stop);
         await Promise.all(stops.map((each) => each()));

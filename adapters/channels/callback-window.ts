@@ -10,6 +10,13 @@ export const REPLAY_RETENTION_MS = SIGNATURE_TOLERANCE_MS + SIGNATURE_SKEW_MS;
 export const isWithinWindow = (signedAtMs: number, nowMs: number): boolean =>
   nowMs - signedAtMs <= SIGNATURE_TOLERANCE_MS && signedAtMs - nowMs <= SIGNATURE_SKEW_MS;
 
-export const refuse = (refusal: CallbackRefusal, detail: string): VerifyResult => ({ ok: false, refusal, detail });
+export const refuse = (refusal: CallbackRefusal, detail: string): VerifyResult => ({
+  ok: false,
+  refusal,
+  detail,
+});
 
-export const STALE: VerifyResult = refuse('stale_signature', 'timestamp outside the accepted window');
+export const STALE: VerifyResult = refuse(
+  'stale_signature',
+  'timestamp outside the accepted window',
+);

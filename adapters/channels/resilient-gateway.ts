@@ -10,17 +10,37 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import type { ChannelCallRecorded, ChannelOperation } from '../../domain/payment/channel-log.decider';
-import type { ChannelCallResult, ChannelOrder, ChannelOrderStatus, ChannelRefundRequest, PaymentChannelGateway } from '../../domain/ports/payment-channel.port';
+import type {
+  ChannelCallRecorded,
+  ChannelOperation,
+} from '../../domain/payment/channel-log.decider';
+import type {
+  ChannelCallResult,
+  ChannelOrder,
+  ChannelOrderStatus,
+  ChannelRefundRequest,
+  PaymentChannelGateway,
+} from '../../domain/ports/payment-channel.port';
 import { HttpTransportError } from './http-call';
 
 /** A channel's API calls before resilience: each takes the signal of its attempt's timeout. */
 export type RawChannelGateway = {
   readonly channel: string;
-  createOrder(order: ChannelOrder, signal: AbortSignal): Promise<ChannelCallResult<{ payerParameters: Record<string, string> }>>;
-  queryOrder(paymentId: string, signal: AbortSignal): Promise<ChannelCallResult<ChannelOrderStatus>>;
+  createOrder(
+    order: ChannelOrder,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<{ payerParameters: Record<string, string> }>>;
+  queryOrder(
+    paymentId: string,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<ChannelOrderStatus>>;
   closeOrder(paymentId: string, signal: AbortSignal): Promise<ChannelCallResult<{ closed: true }>>;
-  refund(request: ChannelRefundRequest, signal: AbortSignal): Promise<ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>>;
+  refund(
+    request: ChannelRefundRequest,
+    signal: AbortSignal,
+  ): Promise<
+    ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>
+  >;
 };
 
 export type ResilienceOptions = {
@@ -52,7 +72,8 @@ class TransientChannelError extends Error {
 const transientReason = (error: unknown): string | null => {
   if (error instanceof BrokenCircuitError) return 'circuit open: the channel failed repeatedly';
   if (error instanceof TaskCancelledError) return 'timeout';
-  if (error instanceof TransientChannelError || error instanceof HttpTransportError) return error.message;
+  if (error instanceof TransientChannelError || error instanceof HttpTransportError)
+    return error.message;
   return null;
 };
 
@@ -66,14 +87,30 @@ export const createResilientGateway = (
   record: (fact: ChannelCallRecorded) => Promise<void>,
   nowMs: () => number,
 ): PaymentChannelGateway => {
-  const transient = handleType(TransientChannelError).orType(HttpTransportError).orType(TaskCancelledError);
+  const transient = handleType(TransientChannelError)
+    .orType(HttpTransportError)
+    .orType(TaskCancelledError);
   const policy = wrap(
-    retry(transient, { maxAttempts: options.retryCountMax, backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }) }),
-    circuitBreaker(transient, { halfOpenAfter: options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(options.breakerFailureCountMax) }),
+    retry(transient, {
+      maxAttempts: options.retryCountMax,
+      backoff: new ExponentialBackoff({
+        initialDelay: options.backoffInitialMs,
+        maxDelay: options.backoffMaxMs,
+      }),
+    }),
+    circuitBreaker(transient, {
+      halfOpenAfter: options.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(options.breakerFailureCountMax),
+    }),
     timeout(options.timeoutMs, TimeoutStrategy.Aggressive),
   );
 
-  const call = async <Value>(operation: ChannelOperation, paymentId: string, refundId: string | null, run: (signal: AbortSignal) => Promise<ChannelCallResult<Value>>): Promise<ChannelCallResult<Value>> => {
+  const call = async <Value>(
+    operation: ChannelOperation,
+    paymentId: string,
+    refundId: string | null,
+    run: (signal: AbortSignal) => Promise<ChannelCallResult<Value>>,
+  ): Promise<ChannelCallResult<Value>> => {
     const startedMs = nowMs();
     let attemptCount = 0;
     let result: ChannelCallResult<Value>;
@@ -83,7 +120,8 @@ export const createResilientGateway = (
       result = await policy.execute(async ({ signal }) => {
         attemptCount += 1;
         const answer = await run(signal);
-        if (!answer.ok && answer.kind === 'transient') throw new TransientChannelError(answer.reason);
+        if (!answer.ok && answer.kind === 'transient')
+          throw new TransientChannelError(answer.reason);
         return answer;
       }, new AbortController().signal);
     } catch (error: unknown) {
@@ -93,15 +131,28 @@ export const createResilientGateway = (
     }
     const outcome = result.ok ? 'succeeded' : result.kind;
     const reason = result.ok ? null : result.reason;
-    await record({ channel: raw.channel, operation, paymentId, refundId, outcome, reason, attemptCount, durationMs: nowMs() - startedMs });
+    await record({
+      channel: raw.channel,
+      operation,
+      paymentId,
+      refundId,
+      outcome,
+      reason,
+      attemptCount,
+      durationMs: nowMs() - startedMs,
+    });
     return result;
   };
 
   return {
     channel: raw.channel,
-    createOrder: (order) => call('create_order', order.paymentId, null, (signal) => raw.createOrder(order, signal)),
-    queryOrder: (paymentId) => call('query_order', paymentId, null, (signal) => raw.queryOrder(paymentId, signal)),
-    closeOrder: (paymentId) => call('close_order', paymentId, null, (signal) => raw.closeOrder(paymentId, signal)),
-    refund: (request) => call('refund', request.paymentId, request.refundId, (signal) => raw.refund(request, signal)),
+    createOrder: (order) =>
+      call('create_order', order.paymentId, null, (signal) => raw.createOrder(order, signal)),
+    queryOrder: (paymentId) =>
+      call('query_order', paymentId, null, (signal) => raw.queryOrder(paymentId, signal)),
+    closeOrder: (paymentId) =>
+      call('close_order', paymentId, null, (signal) => raw.closeOrder(paymentId, signal)),
+    refund: (request) =>
+      call('refund', request.paymentId, request.refundId, (signal) => raw.refund(request, signal)),
   };
 };

@@ -1,7 +1,10 @@
 import Ajv, { type JSONSchemaType } from 'ajv';
 import addFormats from 'ajv-formats';
 import { knownCurrencies } from '../../domain/money';
-import type { ChannelCallbackVerifier, ChannelNotification } from '../../domain/ports/channel-callback.port';
+import type {
+  ChannelCallbackVerifier,
+  ChannelNotification,
+} from '../../domain/ports/channel-callback.port';
 import { STALE, isWithinWindow, refuse } from './callback-window';
 import { matchesAnySecret, parseSignatureHeader, signTimestampedHmac } from './timestamped-hmac';
 
@@ -13,14 +16,28 @@ import { matchesAnySecret, parseSignatureHeader, signTimestampedHmac } from './t
 export const SANDBOX_SIGNATURE_HEADER = 'sandbox-signature';
 
 export type SandboxCallbackBody =
-  | { event: 'payment.succeeded'; paymentId: string; channelTransactionId: string; amountMinor: number; currency: string }
-  | { event: 'payment.failed'; paymentId: string; channelTransactionId: string; failureReason: string }
+  | {
+      event: 'payment.succeeded';
+      paymentId: string;
+      channelTransactionId: string;
+      amountMinor: number;
+      currency: string;
+    }
+  | {
+      event: 'payment.failed';
+      paymentId: string;
+      channelTransactionId: string;
+      failureReason: string;
+    }
   | { event: 'refund.succeeded'; paymentId: string; refundId: string; channelRefundId: string }
   | { event: 'refund.failed'; paymentId: string; refundId: string; failureReason: string };
 
 const text = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const uuid = { type: 'string', format: 'uuid' } as const;
-const variant = <Event extends SandboxCallbackBody['event']>(event: Event, fields: Record<string, object>) => ({
+const variant = <Event extends SandboxCallbackBody['event']>(
+  event: Event,
+  fields: Record<string, object>,
+) => ({
   type: 'object',
   additionalProperties: false,
   required: ['event', 'paymentId', ...Object.keys(fields)],
@@ -51,25 +68,54 @@ const toNotification = (body: SandboxCallbackBody): ChannelNotification => {
   switch (body.event) {
     case 'payment.succeeded': {
       const { paymentId, channelTransactionId, amountMinor, currency } = body;
-      return { kind: 'payment', outcome: 'succeeded', paymentId, channelTransactionId, amountMinor, currency };
+      return {
+        kind: 'payment',
+        outcome: 'succeeded',
+        paymentId,
+        channelTransactionId,
+        amountMinor,
+        currency,
+      };
     }
     case 'payment.failed':
-      return { kind: 'payment', outcome: 'failed', paymentId: body.paymentId, channelTransactionId: body.channelTransactionId, failureReason: body.failureReason };
+      return {
+        kind: 'payment',
+        outcome: 'failed',
+        paymentId: body.paymentId,
+        channelTransactionId: body.channelTransactionId,
+        failureReason: body.failureReason,
+      };
     case 'refund.succeeded':
-      return { kind: 'refund', outcome: 'succeeded', paymentId: body.paymentId, refundId: body.refundId, channelRefundId: body.channelRefundId };
+      return {
+        kind: 'refund',
+        outcome: 'succeeded',
+        paymentId: body.paymentId,
+        refundId: body.refundId,
+        channelRefundId: body.channelRefundId,
+      };
     case 'refund.failed':
-      return { kind: 'refund', outcome: 'failed', paymentId: body.paymentId, refundId: body.refundId, failureReason: body.failureReason };
+      return {
+        kind: 'refund',
+        outcome: 'failed',
+        paymentId: body.paymentId,
+        refundId: body.refundId,
+        failureReason: body.failureReason,
+      };
   }
 };
 
-export const createSandboxChannelVerifier = (options: { secrets: readonly string[] }): ChannelCallbackVerifier => ({
+export const createSandboxChannelVerifier = (options: {
+  secrets: readonly string[];
+}): ChannelCallbackVerifier => ({
   channel: 'sandbox',
   acknowledge: null,
   verify(rawBody, headers, nowMs) {
     const parsed = parseSignatureHeader(headers[SANDBOX_SIGNATURE_HEADER] ?? '');
-    if (parsed === null) return refuse('invalid_signature', 'missing or malformed Sandbox-Signature header');
+    if (parsed === null)
+      return refuse('invalid_signature', 'missing or malformed Sandbox-Signature header');
     if (!isWithinWindow(Number(parsed.timestampSeconds) * 1000, nowMs)) return STALE;
-    if (!matchesAnySecret(parsed, options.secrets, rawBody)) return refuse('invalid_signature', 'no signature matches');
+    if (!matchesAnySecret(parsed, options.secrets, rawBody))
+      return refuse('invalid_signature', 'no signature matches');
     let body: unknown;
     try {
       body = JSON.parse(rawBody.toString('utf8'));
@@ -78,9 +124,16 @@ export const createSandboxChannelVerifier = (options: { secrets: readonly string
     }
     if (!validateBody(body)) {
       const first = validateBody.errors?.[0];
-      return refuse('malformed_callback', `callback body${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`);
+      return refuse(
+        'malformed_callback',
+        `callback body${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`,
+      );
     }
     // The signature is unique per body and second: a second delivery of the same bytes is a replay.
-    return { ok: true, notification: toNotification(body), replayKey: `${parsed.timestampSeconds}:${parsed.signatures.join(':')}` };
+    return {
+      ok: true,
+      notification: toNotification(body),
+      replayKey: `${parsed.timestampSeconds}:${parsed.signatures.join(':')}`,
+    };
   },
 });

@@ -24,10 +24,24 @@ export type SandboxScript = {
   failingCallCount: number;
 };
 
-const CALM_SCRIPT: SandboxScript = { callbackDelayMs: 0, duplicateCount: 0, reversed: false, lostDeliveryCount: 0, failRefunds: false, failingCallCount: 0 };
+const CALM_SCRIPT: SandboxScript = {
+  callbackDelayMs: 0,
+  duplicateCount: 0,
+  reversed: false,
+  lostDeliveryCount: 0,
+  failRefunds: false,
+  failingCallCount: 0,
+};
 const DELIVERY_ATTEMPT_COUNT_MAX = 10;
 
-type Order = { paymentId: string; amountMinor: number; currency: string; status: 'pending' | 'succeeded' | 'closed' | 'failed'; transactionId: string | null; updatedAt: string };
+type Order = {
+  paymentId: string;
+  amountMinor: number;
+  currency: string;
+  status: 'pending' | 'succeeded' | 'closed' | 'failed';
+  transactionId: string | null;
+  updatedAt: string;
+};
 type Outgoing = { body: SandboxCallbackBody; dueAtMs: number; attemptCount: number };
 
 export type SandboxChannel = {
@@ -61,8 +75,16 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
     const failure = state.injectedFailure();
     if (failure !== null) return failure;
     const known = state.orders.get(order.paymentId);
-    if (known !== undefined && known.status !== 'pending') return { ok: false, kind: 'permanent', reason: `order is ${known.status}` };
-    state.orders.set(order.paymentId, { paymentId: order.paymentId, amountMinor: order.amountMinor, currency: order.currency, status: 'pending', transactionId: null, updatedAt: state.now() });
+    if (known !== undefined && known.status !== 'pending')
+      return { ok: false, kind: 'permanent', reason: `order is ${known.status}` };
+    state.orders.set(order.paymentId, {
+      paymentId: order.paymentId,
+      amountMinor: order.amountMinor,
+      currency: order.currency,
+      status: 'pending',
+      transactionId: null,
+      updatedAt: state.now(),
+    });
     return { ok: true, value: { payerParameters: { payUrl: `sandbox://pay/${order.paymentId}` } } };
   },
   queryOrder: async (paymentId) => {
@@ -71,13 +93,26 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
     const order = state.orderOf(paymentId);
     if (order === undefined) return { ok: false, kind: 'permanent', reason: 'no such order' };
     const paid = order.status === 'succeeded';
-    return { ok: true, value: { status: order.status, channelTransactionId: order.transactionId, amountMinor: paid ? order.amountMinor : null, currency: paid ? order.currency : null } };
+    return {
+      ok: true,
+      value: {
+        status: order.status,
+        channelTransactionId: order.transactionId,
+        amountMinor: paid ? order.amountMinor : null,
+        currency: paid ? order.currency : null,
+      },
+    };
   },
   closeOrder: async (paymentId) => {
     const failure = state.injectedFailure();
     if (failure !== null) return failure;
     const order = state.orders.get(paymentId);
-    if (order === undefined || order.status === 'succeeded') return { ok: false, kind: 'permanent', reason: order === undefined ? 'no such order' : 'order already paid' };
+    if (order === undefined || order.status === 'succeeded')
+      return {
+        ok: false,
+        kind: 'permanent',
+        reason: order === undefined ? 'no such order' : 'order already paid',
+      };
     Object.assign(order, { status: 'closed', updatedAt: state.now() });
     return { ok: true, value: { closed: true } };
   },
@@ -85,9 +120,19 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
     const failure = state.injectedFailure();
     if (failure !== null) return failure;
     const order = state.orderOf(request.paymentId);
-    if (order === undefined || order.status !== 'succeeded') return { ok: false, kind: 'permanent', reason: 'order not paid' };
+    if (order === undefined || order.status !== 'succeeded')
+      return { ok: false, kind: 'permanent', reason: 'order not paid' };
     const { paymentId, refundId } = request;
-    state.enqueue(state.failRefunds() ? { event: 'refund.failed', paymentId, refundId, failureReason: 'refused by sandbox' } : { event: 'refund.succeeded', paymentId, refundId, channelRefundId: `sandbox-refund-${refundId}` });
+    state.enqueue(
+      state.failRefunds()
+        ? { event: 'refund.failed', paymentId, refundId, failureReason: 'refused by sandbox' }
+        : {
+            event: 'refund.succeeded',
+            paymentId,
+            refundId,
+            channelRefundId: `sandbox-refund-${refundId}`,
+          },
+    );
     return { ok: true, value: { status: 'accepted', channelRefundId: null } };
   },
 });
@@ -95,8 +140,20 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
 /** Statement rows: one per order that reached an outcome with a transaction. */
 const statementOf = (orders: Iterable<Order>): StatementRow[] =>
   [...orders]
-    .filter((order): order is Order & { status: 'succeeded' | 'closed' | 'failed'; transactionId: string } => order.status !== 'pending' && order.transactionId !== null)
-    .map((order) => ({ paymentId: order.paymentId, channelTransactionId: order.transactionId, status: order.status, amountMinor: order.amountMinor, currency: order.currency, occurredAt: order.updatedAt }));
+    .filter(
+      (
+        order,
+      ): order is Order & { status: 'succeeded' | 'closed' | 'failed'; transactionId: string } =>
+        order.status !== 'pending' && order.transactionId !== null,
+    )
+    .map((order) => ({
+      paymentId: order.paymentId,
+      channelTransactionId: order.transactionId,
+      status: order.status,
+      amountMinor: order.amountMinor,
+      currency: order.currency,
+      occurredAt: order.updatedAt,
+    }));
 
 export const createSandboxChannel = (options: {
   secret: string;
@@ -125,14 +182,25 @@ export const createSandboxChannel = (options: {
     if (row === undefined) return own;
     // A refunded order was paid first; refunds are tracked per refund by the service.
     const status = row.status === 'refunded' ? 'succeeded' : row.status;
-    return { paymentId, amountMinor: row.amountMinor, currency: row.currency, status, transactionId: row.channelTransactionId, updatedAt: row.occurredAt };
+    return {
+      paymentId,
+      amountMinor: row.amountMinor,
+      currency: row.currency,
+      status,
+      transactionId: row.channelTransactionId,
+      updatedAt: row.occurredAt,
+    };
   };
   const orderOf = (paymentId: string): Order => {
     const order = orders.get(paymentId);
     if (order === undefined) throw new Error(`sandbox: no order for payment ${paymentId}`);
     return order;
   };
-  const settle = (paymentId: string, status: 'succeeded' | 'failed', terms: Partial<Order> = {}): Order & { transactionId: string } => {
+  const settle = (
+    paymentId: string,
+    status: 'succeeded' | 'failed',
+    terms: Partial<Order> = {},
+  ): Order & { transactionId: string } => {
     sequence += 1;
     const transactionId = `sandbox-tx-${sequence}-${paymentId.slice(0, 8)}`;
     return Object.assign(orderOf(paymentId), { ...terms, status, transactionId, updatedAt: now() });
@@ -147,23 +215,47 @@ export const createSandboxChannel = (options: {
     const raw = Buffer.from(JSON.stringify(item.body));
     let delivered = false;
     for (let copy = 0; copy <= script.duplicateCount; copy += 1) {
-      const status = await options.deliver(raw, signSandboxCallback(options.secret, raw, options.nowMs()));
+      const status = await options.deliver(
+        raw,
+        signSandboxCallback(options.secret, raw, options.nowMs()),
+      );
       delivered = delivered || (status >= 200 && status < 300);
     }
     return delivered;
   };
 
   return {
-    gateway: sandboxGateway({ orders, enqueue, injectedFailure, failRefunds: () => script.failRefunds, now, orderOf: knownOrder }),
+    gateway: sandboxGateway({
+      orders,
+      enqueue,
+      injectedFailure,
+      failRefunds: () => script.failRefunds,
+      now,
+      orderOf: knownOrder,
+    }),
     pay: (paymentId, override = {}) => {
       const known = orderOf(paymentId);
-      const paid = settle(paymentId, 'succeeded', { amountMinor: override.amountMinor ?? known.amountMinor, currency: override.currency ?? known.currency });
-      enqueue({ event: 'payment.succeeded', paymentId, channelTransactionId: paid.transactionId, amountMinor: paid.amountMinor, currency: paid.currency });
+      const paid = settle(paymentId, 'succeeded', {
+        amountMinor: override.amountMinor ?? known.amountMinor,
+        currency: override.currency ?? known.currency,
+      });
+      enqueue({
+        event: 'payment.succeeded',
+        paymentId,
+        channelTransactionId: paid.transactionId,
+        amountMinor: paid.amountMinor,
+        currency: paid.currency,
+      });
       return paid.transactionId;
     },
     decline: (paymentId) => {
       const declined = settle(paymentId, 'failed');
-      enqueue({ event: 'payment.failed', paymentId, channelTransactionId: declined.transactionId, failureReason: 'declined by sandbox' });
+      enqueue({
+        event: 'payment.failed',
+        paymentId,
+        channelTransactionId: declined.transactionId,
+        failureReason: 'declined by sandbox',
+      });
     },
     flush: async () => {
       const nowMs = options.nowMs();

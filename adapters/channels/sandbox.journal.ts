@@ -10,7 +10,9 @@ import type { StatementRow } from '../../domain/reconciliation/reconciliation';
 const SANDBOX_JOURNAL_FILE_NAME = 'sandbox-journal.jsonl';
 
 export const appendSandboxJournal = (dataDir: string, row: StatementRow): void => {
-  appendFileSync(join(dataDir, SANDBOX_JOURNAL_FILE_NAME), `${JSON.stringify(row)}\n`, { mode: 0o600 });
+  appendFileSync(join(dataDir, SANDBOX_JOURNAL_FILE_NAME), `${JSON.stringify(row)}\n`, {
+    mode: 0o600,
+  });
 };
 
 export const readSandboxJournal = (dataDir: string): StatementRow[] => {

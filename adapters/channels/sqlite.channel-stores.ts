@@ -23,7 +23,12 @@ const SCHEMA_SQL = `
 const ensureChannelSchema = (database: SqliteDatabase): void =>
   ensureSchema(database, 'channels', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
 
-type PendingKey = { channel: string; replayKey: string; nowMs: number; settle: (error: unknown) => void };
+type PendingKey = {
+  channel: string;
+  replayKey: string;
+  nowMs: number;
+  settle: (error: unknown) => void;
+};
 
 /**
  * Replay keys in the service's SQLite database (synchronous=FULL: a remembered key survives a
@@ -32,9 +37,15 @@ type PendingKey = { channel: string; replayKey: string; nowMs: number; settle: (
  */
 export const createSqliteReplayGuard = (database: SqliteDatabase): CallbackReplayGuard => {
   ensureChannelSchema(database);
-  const select = database.prepare<[string, string], { seen: number }>('SELECT 1 AS seen FROM channel_callback_replay_keys WHERE channel = ? AND replay_key = ?');
-  const insert = database.prepare<[string, string, number]>('INSERT OR IGNORE INTO channel_callback_replay_keys (channel, replay_key, seen_at_ms) VALUES (?, ?, ?)');
-  const purge = database.prepare<[number]>('DELETE FROM channel_callback_replay_keys WHERE seen_at_ms < ?');
+  const select = database.prepare<[string, string], { seen: number }>(
+    'SELECT 1 AS seen FROM channel_callback_replay_keys WHERE channel = ? AND replay_key = ?',
+  );
+  const insert = database.prepare<[string, string, number]>(
+    'INSERT OR IGNORE INTO channel_callback_replay_keys (channel, replay_key, seen_at_ms) VALUES (?, ?, ?)',
+  );
+  const purge = database.prepare<[number]>(
+    'DELETE FROM channel_callback_replay_keys WHERE seen_at_ms < ?',
+  );
   const insertAll = database.transaction((keys: readonly PendingKey[]) => {
     for (const key of keys) insert.run(key.channel, key.replayKey, key.nowMs);
   });
@@ -55,7 +66,12 @@ export const createSqliteReplayGuard = (database: SqliteDatabase): CallbackRepla
     remember: (channel, replayKey, nowMs) =>
       new Promise<void>((resolve, reject) => {
         if (pending.length === 0) setImmediate(commit);
-        pending.push({ channel, replayKey, nowMs, settle: (error) => (error === null ? resolve() : reject(error)) });
+        pending.push({
+          channel,
+          replayKey,
+          nowMs,
+          settle: (error) => (error === null ? resolve() : reject(error)),
+        });
       }),
     purgeOlderThan: async (beforeMs) => purge.run(beforeMs).changes,
   };
@@ -66,18 +82,28 @@ type TicketRow = { payment_id: string; expires_at_ms: number; used_at_ms: number
 /** Status tickets by hash; redeem marks the row used in one IMMEDIATE transaction, so one use wins. */
 export const createSqlitePaymentTicketStore = (database: SqliteDatabase): PaymentTicketStore => {
   ensureChannelSchema(database);
-  const insert = database.prepare<[string, string, number]>('INSERT INTO payment_status_tickets (ticket_hash, payment_id, expires_at_ms) VALUES (?, ?, ?)');
-  const select = database.prepare<[string], TicketRow>('SELECT payment_id, expires_at_ms, used_at_ms FROM payment_status_tickets WHERE ticket_hash = ?');
-  const markUsed = database.prepare<[number, string]>('UPDATE payment_status_tickets SET used_at_ms = ? WHERE ticket_hash = ? AND used_at_ms IS NULL');
-  const purge = database.prepare<[number]>('DELETE FROM payment_status_tickets WHERE expires_at_ms < ?');
-  const redeem = database.transaction((ticketHash: string, paymentId: string, nowMs: number): TicketRedemption => {
-    const row = select.get(ticketHash);
-    if (row === undefined) return 'unknown';
-    if (row.payment_id !== paymentId) return 'foreign';
-    if (row.used_at_ms !== null) return 'used';
-    if (row.expires_at_ms <= nowMs) return 'expired';
-    return markUsed.run(nowMs, ticketHash).changes === 1 ? 'redeemed' : 'used';
-  });
+  const insert = database.prepare<[string, string, number]>(
+    'INSERT INTO payment_status_tickets (ticket_hash, payment_id, expires_at_ms) VALUES (?, ?, ?)',
+  );
+  const select = database.prepare<[string], TicketRow>(
+    'SELECT payment_id, expires_at_ms, used_at_ms FROM payment_status_tickets WHERE ticket_hash = ?',
+  );
+  const markUsed = database.prepare<[number, string]>(
+    'UPDATE payment_status_tickets SET used_at_ms = ? WHERE ticket_hash = ? AND used_at_ms IS NULL',
+  );
+  const purge = database.prepare<[number]>(
+    'DELETE FROM payment_status_tickets WHERE expires_at_ms < ?',
+  );
+  const redeem = database.transaction(
+    (ticketHash: string, paymentId: string, nowMs: number): TicketRedemption => {
+      const row = select.get(ticketHash);
+      if (row === undefined) return 'unknown';
+      if (row.payment_id !== paymentId) return 'foreign';
+      if (row.used_at_ms !== null) return 'used';
+      if (row.expires_at_ms <= nowMs) return 'expired';
+      return markUsed.run(nowMs, ticketHash).changes === 1 ? 'redeemed' : 'used';
+    },
+  );
   return {
     issue: async (ticketHash, paymentId, expiresAtMs) => {
       insert.run(ticketHash, paymentId, expiresAtMs);

@@ -28,12 +28,21 @@ export const parseSignatureHeader = (header: string): SignatureHeader | null => 
   const signatures = parts
     .filter(([name, value]) => name === 'v1' && value !== undefined && V1_PATTERN.test(value))
     .map(([, value]) => value ?? '');
-  if (timestamps.length !== 1 || timestampSeconds === undefined || !/^\d{1,12}$/.test(timestampSeconds)) return null;
+  if (
+    timestamps.length !== 1 ||
+    timestampSeconds === undefined ||
+    !/^\d{1,12}$/.test(timestampSeconds)
+  )
+    return null;
   return signatures.length === 0 ? null : { timestampSeconds, signatures };
 };
 
 /** True when one presented v1 value is the HMAC of one configured secret. */
-export const matchesAnySecret = (parsed: SignatureHeader, secrets: readonly string[], rawBody: Buffer): boolean => {
+export const matchesAnySecret = (
+  parsed: SignatureHeader,
+  secrets: readonly string[],
+  rawBody: Buffer,
+): boolean => {
   const presented = parsed.signatures.map((hex) => Buffer.from(hex, 'hex'));
   return secrets.some((secret) => {
     const expected = Buffer.from(hmacHex(secret, parsed.timestampSeconds, rawBody), 'hex');

@@ -14,16 +14,25 @@ export const createInMemoryEventStore = (): EventStore => {
   const streams = new Map<string, RecordedEvent[]>();
   const listeners = new Set<() => void>();
 
-  const append = (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
+  const append = (
+    stream: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): AppendResult => {
     const current = streams.get(stream) ?? [];
     const revisionActual = current.length === 0 ? null : current.length - 1;
     const start = expected.kind === 'no_stream' ? 0 : expected.revision + 1;
-    const matches = expected.kind === 'no_stream' ? revisionActual === null : revisionActual === expected.revision;
+    const matches =
+      expected.kind === 'no_stream'
+        ? revisionActual === null
+        : revisionActual === expected.revision;
     if (!matches) {
       const already = current.slice(start, start + events.length);
-      const isRetry = already.length === events.length && already.every((e, i) => e.id === events[i]?.id);
+      const isRetry =
+        already.length === events.length && already.every((e, i) => e.id === events[i]?.id);
       const last = already[already.length - 1];
-      if (isRetry && last) return { ok: true, lastRevision: last.revision, lastPosition: last.position };
+      if (isRetry && last)
+        return { ok: true, lastRevision: last.revision, lastPosition: last.position };
       return { ok: false, reason: 'revision_conflict', revisionActual };
     }
     const recorded = events.map((event, index) => ({
@@ -36,7 +45,8 @@ export const createInMemoryEventStore = (): EventStore => {
     streams.set(stream, [...current, ...recorded]);
     listeners.forEach((listener) => listener());
     const last = recorded[recorded.length - 1];
-    if (!last) return { ok: true, lastRevision: revisionActual ?? -1, lastPosition: BigInt(log.length) };
+    if (!last)
+      return { ok: true, lastRevision: revisionActual ?? -1, lastPosition: BigInt(log.length) };
     return { ok: true, lastRevision: last.revision, lastPosition: last.position };
   };
 
@@ -53,11 +63,13 @@ export const createInMemoryEventStore = (): EventStore => {
         const from = fromRevision === 'end' ? events.length : fromRevision;
         return Promise.resolve(events.slice(from, from + eventCountMax));
       }
-      const from = fromRevision === 'end' ? events.length - 1 : Math.min(fromRevision, events.length - 1);
+      const from =
+        fromRevision === 'end' ? events.length - 1 : Math.min(fromRevision, events.length - 1);
       const until = Math.max(from + 1 - eventCountMax, 0);
       return Promise.resolve(events.slice(until, from + 1).reverse());
     },
-    readAll: ({ afterPosition, eventCountMax }) => Promise.resolve(readAll(afterPosition, eventCountMax)),
+    readAll: ({ afterPosition, eventCountMax }) =>
+      Promise.resolve(readAll(afterPosition, eventCountMax)),
     subscribeToAll: ({ afterPosition }): EventSubscription =>
       followLog({
         afterPosition,

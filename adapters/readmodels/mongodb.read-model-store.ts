@@ -38,7 +38,8 @@ const literal = (value: FieldValue): FieldValue => {
 
 const filterOf = (query: DocumentQuery): Filter<StoredDocument> => {
   const filter: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(query.where)) filter[pathOf(field)] = { $eq: literal(value) };
+  for (const [field, value] of Object.entries(query.where))
+    filter[pathOf(field)] = { $eq: literal(value) };
   const { range } = query;
   if (range !== null) {
     const bounds: Record<string, FieldValue> = {};
@@ -54,14 +55,22 @@ const unavailable = (error: unknown): never => {
   throw new UnavailableError('mongodb read-model store unreachable', { cause: error });
 };
 
-export const createMongoReadModelStore = async (options: { url: string; databaseName: string; serverSelectionTimeoutMs?: number }): Promise<ReadModelStore> => {
-  const client = new MongoClient(options.url, { serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000 });
+export const createMongoReadModelStore = async (options: {
+  url: string;
+  databaseName: string;
+  serverSelectionTimeoutMs?: number;
+}): Promise<ReadModelStore> => {
+  const client = new MongoClient(options.url, {
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
+  });
   await client.connect().catch(unavailable);
   const database = client.db(options.databaseName);
   const documents = (name: string) => database.collection<StoredDocument>(collectionOf(name));
   const checkpoints = database.collection<StoredCheckpoint>(CHECKPOINTS);
 
-  const groupByCollection = (changes: readonly DocumentChange[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> => {
+  const groupByCollection = (
+    changes: readonly DocumentChange[],
+  ): Map<string, AnyBulkWriteOperation<StoredDocument>[]> => {
     const groups = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
     for (const change of changes) {
       const operations = groups.get(change.collection) ?? [];
@@ -84,13 +93,16 @@ export const createMongoReadModelStore = async (options: { url: string; database
         for (const field of fields) keys[pathOf(field)] = 1;
         await collection.createIndex(keys);
       }
-      if (spec.indexes.length === 0) await database.createCollection(collectionOf(spec.name)).catch(() => undefined);
+      if (spec.indexes.length === 0)
+        await database.createCollection(collectionOf(spec.name)).catch(() => undefined);
     },
     dropCollection: async (name) => {
-      await documents(name).drop().catch((error: unknown) => {
-        // NamespaceNotFound (26): dropping a missing collection is not an error for this port.
-        if ((error as { code?: number }).code !== 26) throw error;
-      });
+      await documents(name)
+        .drop()
+        .catch((error: unknown) => {
+          // NamespaceNotFound (26): dropping a missing collection is not an error for this port.
+          if ((error as { code?: number }).code !== 26) throw error;
+        });
     },
     get: async (collection, id) => {
       const found = await documents(collection).findOne({ _id: { $eq: id } });
@@ -115,8 +127,15 @@ export const createMongoReadModelStore = async (options: { url: string; database
             await documents(name).bulkWrite(operations, { session, ordered: true });
           }
           if (checkpoint === null) return;
-          const stored = { position: checkpoint.position.toString(), occurredAt: checkpoint.occurredAt };
-          await checkpoints.updateOne({ _id: checkpoint.name }, { $set: stored }, { upsert: true, session });
+          const stored = {
+            position: checkpoint.position.toString(),
+            occurredAt: checkpoint.occurredAt,
+          };
+          await checkpoints.updateOne(
+            { _id: checkpoint.name },
+            { $set: stored },
+            { upsert: true, session },
+          );
         });
       } finally {
         await session.endSession();
@@ -124,7 +143,13 @@ export const createMongoReadModelStore = async (options: { url: string; database
     },
     readCheckpoint: async (name) => {
       const found = await checkpoints.findOne({ _id: { $eq: name } });
-      return found === null ? null : { name, position: BigInt(found.position), occurredAt: found.occurredAt } satisfies Checkpoint;
+      return found === null
+        ? null
+        : ({
+            name,
+            position: BigInt(found.position),
+            occurredAt: found.occurredAt,
+          } satisfies Checkpoint);
     },
     deleteCheckpoint: async (name) => {
       await checkpoints.deleteOne({ _id: { $eq: name } });

@@ -19,8 +19,18 @@ import { ensureSchema, openSqliteDatabase, type SqliteDatabase } from '../sqlite
  * was most of the projection's write cost. Fields without a column (an unindexed filter, or a
  * table written before columns existed) are still read with json_extract, the same values.
  */
-type Statement = ReturnType<SqliteDatabase['prepare']> & { run(...values: unknown[]): unknown; get(...values: unknown[]): unknown; all(...values: unknown[]): unknown[] };
-type Table = { name: string; fields: ReadonlySet<string>; upsert: Statement; remove: Statement; select: Statement };
+type Statement = ReturnType<SqliteDatabase['prepare']> & {
+  run(...values: unknown[]): unknown;
+  get(...values: unknown[]): unknown;
+  all(...values: unknown[]): unknown[];
+};
+type Table = {
+  name: string;
+  fields: ReadonlySet<string>;
+  upsert: Statement;
+  remove: Statement;
+  select: Statement;
+};
 
 const tableOf = (collection: string): string => {
   assert(IDENTIFIER_PATTERN.test(collection), `read model: bad collection name ${collection}`);
@@ -35,7 +45,9 @@ const checkedField = (field: string): string => {
 const columnOf = (field: string): string => `f_${checkedField(field)}`;
 
 /** The index fields of a spec, each once, in the order they are first named. */
-const fieldsOf = (spec: CollectionSpec): string[] => [...new Set(spec.indexes.flat().map(checkedField))];
+const fieldsOf = (spec: CollectionSpec): string[] => [
+  ...new Set(spec.indexes.flat().map(checkedField)),
+];
 
 /** SQLite has no boolean: JSON true/false are 1/0, as json_extract returns them. */
 const bindable = (value: FieldValue): string | number => {
@@ -45,9 +57,15 @@ const bindable = (value: FieldValue): string | number => {
 
 /** A document field as json_extract would return it: objects and arrays as JSON text. */
 const columnValue = (value: JsonValue | undefined): string | number | null =>
-  value === undefined || value === null ? null : typeof value === 'object' ? JSON.stringify(value) : bindable(value);
+  value === undefined || value === null
+    ? null
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : bindable(value);
 
-export const createSqliteReadModelStore = (options: { path: string } | { database: SqliteDatabase }): ReadModelStore => {
+export const createSqliteReadModelStore = (
+  options: { path: string } | { database: SqliteDatabase },
+): ReadModelStore => {
   const ownsDatabase = 'path' in options;
   const db = 'path' in options ? openSqliteDatabase(options.path) : options.database;
   // Read models are derived: a commit need not be fsynced. In WAL mode a power cut can only lose
@@ -73,22 +91,32 @@ export const createSqliteReadModelStore = (options: { path: string } | { databas
   const forget = (collection: string): void => {
     const table = tableOf(collection);
     tables.delete(collection);
-    for (const sql of [...statements.keys()]) if (sql.includes(` ${table} `)) statements.delete(sql);
+    for (const sql of [...statements.keys()])
+      if (sql.includes(` ${table} `)) statements.delete(sql);
   };
-  const columnsOf = (table: string): string[] => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((column) => column.name);
+  const columnsOf = (table: string): string[] =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map(
+      (column) => column.name,
+    );
 
   /** The table's layout, read from the file once, so a table written by another process works too. */
   const tableFor = (collection: string): Table => {
     const cached = tables.get(collection);
     if (cached !== undefined) return cached;
     const name = tableOf(collection);
-    const fields = columnsOf(name).filter((column) => column.startsWith('f_')).map((column) => column.slice(2));
+    const fields = columnsOf(name)
+      .filter((column) => column.startsWith('f_'))
+      .map((column) => column.slice(2));
     const columns = fields.map(columnOf);
-    const updates = ['body', ...columns].map((column) => `${column} = excluded.${column}`).join(', ');
+    const updates = ['body', ...columns]
+      .map((column) => `${column} = excluded.${column}`)
+      .join(', ');
     const table: Table = {
       name,
       fields: new Set(fields),
-      upsert: db.prepare(`INSERT INTO ${name} (id, body${columns.map((column) => `, ${column}`).join('')}) VALUES (?, ?${', ?'.repeat(columns.length)}) ON CONFLICT (id) DO UPDATE SET ${updates}`) as Statement,
+      upsert: db.prepare(
+        `INSERT INTO ${name} (id, body${columns.map((column) => `, ${column}`).join('')}) VALUES (?, ?${', ?'.repeat(columns.length)}) ON CONFLICT (id) DO UPDATE SET ${updates}`,
+      ) as Statement,
       remove: db.prepare(`DELETE FROM ${name} WHERE id = ?`) as Statement,
       select: db.prepare(`SELECT body FROM ${name} WHERE id = ?`) as Statement,
     };
@@ -99,7 +127,10 @@ export const createSqliteReadModelStore = (options: { path: string } | { databas
   const expressionOf = (table: Table, field: string): string =>
     table.fields.has(field) ? columnOf(field) : `json_extract(body, '$.${checkedField(field)}')`;
 
-  const whereClause = (table: Table, query: DocumentQuery): { sql: string; values: (string | number)[] } => {
+  const whereClause = (
+    table: Table,
+    query: DocumentQuery,
+  ): { sql: string; values: (string | number)[] } => {
     const parts: string[] = [];
     const values: (string | number)[] = [];
     for (const [field, value] of Object.entries(query.where)) {
@@ -134,26 +165,36 @@ export const createSqliteReadModelStore = (options: { path: string } | { databas
         'ON CONFLICT (name) DO UPDATE SET position = excluded.position, occurred_at = excluded.occurred_at',
     ).run(checkpoint.name, checkpoint.position.toString(), checkpoint.occurredAt);
   };
-  const commitNow = db.transaction((changes: readonly DocumentChange[], checkpoint: Checkpoint | null) => {
-    changes.forEach(applyChange);
-    if (checkpoint !== null) saveCheckpoint(checkpoint);
-  });
+  const commitNow = db.transaction(
+    (changes: readonly DocumentChange[], checkpoint: Checkpoint | null) => {
+      changes.forEach(applyChange);
+      if (checkpoint !== null) saveCheckpoint(checkpoint);
+    },
+  );
 
   /** Creates the table, or adds (and fills) the columns a table written by older code lacks. */
   const ensureTable = (spec: CollectionSpec): void => {
     const table = tableOf(spec.name);
     const fields = fieldsOf(spec);
-    db.exec(`CREATE TABLE IF NOT EXISTS ${table} (id TEXT PRIMARY KEY, body TEXT NOT NULL${fields.map((field) => `, ${columnOf(field)}`).join('')}) WITHOUT ROWID`);
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${table} (id TEXT PRIMARY KEY, body TEXT NOT NULL${fields.map((field) => `, ${columnOf(field)}`).join('')}) WITHOUT ROWID`,
+    );
     const existing = new Set(columnsOf(table));
     for (const field of fields.filter((candidate) => !existing.has(columnOf(candidate)))) {
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${columnOf(field)}`);
       db.exec(`UPDATE ${table} SET ${columnOf(field)} = json_extract(body, '$.${field}')`);
     }
-    const legacy = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE '%json_extract%'").all(table) as { name: string }[];
+    const legacy = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE '%json_extract%'",
+      )
+      .all(table) as { name: string }[];
     for (const index of legacy) db.exec(`DROP INDEX ${index.name}`);
     for (const indexFields of spec.indexes) {
       const indexName = `${table}__${indexFields.join('__')}`;
-      db.exec(`CREATE INDEX IF NOT EXISTS ${indexName} ON ${table} (${indexFields.map(columnOf).join(', ')})`);
+      db.exec(
+        `CREATE INDEX IF NOT EXISTS ${indexName} ON ${table} (${indexFields.map(columnOf).join(', ')})`,
+      );
     }
   };
 
@@ -175,19 +216,27 @@ export const createSqliteReadModelStore = (options: { path: string } | { databas
       const where = whereClause(table, query);
       const direction = query.orderBy.direction === 'asc' ? 'ASC' : 'DESC';
       const order = `ORDER BY ${expressionOf(table, query.orderBy.field)} ${direction}, id ${direction}`;
-      const rows = prepared(`SELECT body FROM ${table.name} ${where.sql} ${order} LIMIT ? OFFSET ?`)
-        .all(...where.values, query.limit, query.offset) as { body: string }[];
-      const counted = prepared(`SELECT count(*) AS total FROM ${table.name} ${where.sql}`).get(...where.values) as { total: number };
-      return { documents: rows.map((row) => JSON.parse(row.body) as JsonObject), totalCount: counted.total };
+      const rows = prepared(
+        `SELECT body FROM ${table.name} ${where.sql} ${order} LIMIT ? OFFSET ?`,
+      ).all(...where.values, query.limit, query.offset) as { body: string }[];
+      const counted = prepared(`SELECT count(*) AS total FROM ${table.name} ${where.sql}`).get(
+        ...where.values,
+      ) as { total: number };
+      return {
+        documents: rows.map((row) => JSON.parse(row.body) as JsonObject),
+        totalCount: counted.total,
+      };
     },
     commit: async (changes, checkpoint) => {
       commitNow.immediate(changes, checkpoint);
     },
     readCheckpoint: async (name) => {
-      const row = prepared('SELECT position, occurred_at FROM rm_checkpoints WHERE name = ?').get(name) as
-        | { position: string; occurred_at: string }
-        | undefined;
-      return row === undefined ? null : { name, position: BigInt(row.position), occurredAt: row.occurred_at };
+      const row = prepared('SELECT position, occurred_at FROM rm_checkpoints WHERE name = ?').get(
+        name,
+      ) as { position: string; occurred_at: string } | undefined;
+      return row === undefined
+        ? null
+        : { name, position: BigInt(row.position), occurredAt: row.occurred_at };
     },
     deleteCheckpoint: async (name) => {
       prepared('DELETE FROM rm_checkpoints WHERE name = ?').run(name);

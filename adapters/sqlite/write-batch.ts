@@ -44,7 +44,9 @@ export const createWriteBatch = (db: SqliteDatabase): WriteBatch => {
         db.exec('RELEASE batched_write');
         return Promise.reject(error);
       }
-      return new Promise<T>((resolve, reject) => settlers.push({ resolve: () => resolve(value), reject }));
+      return new Promise<T>((resolve, reject) =>
+        settlers.push({ resolve: () => resolve(value), reject }),
+      );
     },
   };
 };

@@ -1,5 +1,9 @@
 import type { JSONSchemaType } from 'ajv';
-import { accountAggregate, type AccountConstraint, type AccountState } from '../../domain/account/account.decider';
+import {
+  accountAggregate,
+  type AccountConstraint,
+  type AccountState,
+} from '../../domain/account/account.decider';
 import { accountView } from '../../domain/account/account.view';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
@@ -25,7 +29,11 @@ const openAccountSchema: JSONSchemaType<OpenAccountBody> = {
   properties: {
     accountId: idSchema,
     currency: currencySchema,
-    constraint: { type: 'string', enum: ['none', 'debits_must_not_exceed_credits', 'credits_must_not_exceed_debits'], nullable: true },
+    constraint: {
+      type: 'string',
+      enum: ['none', 'debits_must_not_exceed_credits', 'credits_must_not_exceed_debits'],
+      nullable: true,
+    },
     metadata: {
       type: 'object',
       nullable: true,
@@ -73,26 +81,64 @@ export const accountRoutes =
     kit.router.post('/accounts', writers, kit.jsonBody(), body, kit.idempotency(), async (ctx) => {
       const { accountId, currency, constraint = 'none', metadata = {} } = body.read(ctx);
       const context = commandContext(ctx, services.nowMs());
-      const data = { accountId, ownerClientId: clientOf(ctx).clientId, currency, constraint, metadata, now: context.now };
-      const outcome = await services.runtime.execute(accountAggregate, accountId, { type: 'OpenAccount', data }, context);
+      const data = {
+        accountId,
+        ownerClientId: clientOf(ctx).clientId,
+        currency,
+        constraint,
+        metadata,
+        now: context.now,
+      };
+      const outcome = await services.runtime.execute(
+        accountAggregate,
+        accountId,
+        { type: 'OpenAccount', data },
+        context,
+      );
       if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { accountId });
-      if (outcome.state.status === 'unopened') throw new Error('OpenAccount accepted but account unopened');
+      if (outcome.state.status === 'unopened')
+        throw new Error('OpenAccount accepted but account unopened');
       ctx.set('Location', `/v1/accounts/${accountId}`);
-      sendOk(ctx, { account: accountView(outcome.state), position: positionJson(outcome.position) }, outcome.eventCount > 0 ? 201 : 200);
+      sendOk(
+        ctx,
+        { account: accountView(outcome.state), position: positionJson(outcome.position) },
+        outcome.eventCount > 0 ? 201 : 200,
+      );
     });
 
     kit.router.get('/accounts/:accountId', params, async (ctx) => {
       const found = await visibleAccount(services, ctx, params.read(ctx).accountId);
-      if (found !== null) sendOk(ctx, { account: accountView(found.account), position: positionJson(found.position) });
+      if (found !== null)
+        sendOk(ctx, {
+          account: accountView(found.account),
+          position: positionJson(found.position),
+        });
     });
 
-    kit.router.post('/accounts/:accountId/close', writers, params, kit.jsonBody({ required: false }), kit.idempotency(), async (ctx) => {
-      const { accountId } = params.read(ctx);
-      if ((await visibleAccount(services, ctx, accountId)) === null) return;
-      const context = commandContext(ctx, services.nowMs());
-      const outcome = await services.runtime.execute(accountAggregate, accountId, { type: 'CloseAccount', data: { now: context.now } }, context);
-      if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { accountId });
-      if (outcome.state.status === 'unopened') throw new Error('CloseAccount accepted but account unopened');
-      sendOk(ctx, { account: accountView(outcome.state), position: positionJson(outcome.position) });
-    });
+    kit.router.post(
+      '/accounts/:accountId/close',
+      writers,
+      params,
+      kit.jsonBody({ required: false }),
+      kit.idempotency(),
+      async (ctx) => {
+        const { accountId } = params.read(ctx);
+        if ((await visibleAccount(services, ctx, accountId)) === null) return;
+        const context = commandContext(ctx, services.nowMs());
+        const outcome = await services.runtime.execute(
+          accountAggregate,
+          accountId,
+          { type: 'CloseAccount', data: { now: context.now } },
+          context,
+        );
+        if (!outcome.ok)
+          return sendRejection(ctx, outcome.rejection, outcome.detail, { accountId });
+        if (outcome.state.status === 'unopened')
+          throw new Error('CloseAccount accepted but account unopened');
+        sendOk(ctx, {
+          account: accountView(outcome.state),
+          position: positionJson(outcome.position),
+        });
+      },
+    );
   };

@@ -3,8 +3,16 @@ import { v7 as uuidv7 } from 'uuid';
 import type { CommandContext } from '../../domain/actors/actor-runtime';
 import type { ChannelLogEvent } from '../../domain/payment/channel-log.decider';
 import { recordChannelFact } from '../../domain/payment/channel-log.record';
-import { paymentAggregate, type PaymentCommand, type PaymentState } from '../../domain/payment/payment.decider';
-import type { CallbackReplayGuard, ChannelCallbackVerifier, ChannelNotification } from '../../domain/ports/channel-callback.port';
+import {
+  paymentAggregate,
+  type PaymentCommand,
+  type PaymentState,
+} from '../../domain/payment/payment.decider';
+import type {
+  CallbackReplayGuard,
+  ChannelCallbackVerifier,
+  ChannelNotification,
+} from '../../domain/ports/channel-callback.port';
 import type { Envelope } from '../envelope';
 import { sendError, sendOk } from '../envelope';
 import { errorCodes } from '../error-codes';
@@ -24,7 +32,11 @@ const CALLBACKS_METRIC_NAME = 'channel_callbacks_total';
 const callbackCounter = (): Counter<string> => {
   const existing = register.getSingleMetric(CALLBACKS_METRIC_NAME);
   if (existing instanceof Counter) return existing;
-  return new Counter({ name: CALLBACKS_METRIC_NAME, help: 'Channel callbacks by channel and outcome', labelNames: ['channel', 'outcome'] });
+  return new Counter({
+    name: CALLBACKS_METRIC_NAME,
+    help: 'Channel callbacks by channel and outcome',
+    labelNames: ['channel', 'outcome'],
+  });
 };
 
 const commandOf = (notification: ChannelNotification, now: string): PaymentCommand => {
@@ -41,7 +53,11 @@ type Ctx = Parameters<RouteMiddleware>[0];
 const callbackContext = (ctx: Ctx, channel: string, nowMs: number): CommandContext => ({
   correlationId: ctx.state.requestId,
   causationId: null,
-  actor: { clientId: `channel:${channel}`, role: CHANNEL_ACTOR_ROLE, ip: ctx.ip === '' ? null : ctx.ip },
+  actor: {
+    clientId: `channel:${channel}`,
+    role: CHANNEL_ACTOR_ROLE,
+    ip: ctx.ip === '' ? null : ctx.ip,
+  },
   idempotencyKey: null,
   now: new Date(nowMs).toISOString(),
   eventIdSeed: null,
@@ -49,9 +65,15 @@ const callbackContext = (ctx: Ctx, channel: string, nowMs: number): CommandConte
 
 /** The flag a success report raised, when it did not pay the payment. */
 const raisedFlag = (notification: ChannelNotification, state: PaymentState) => {
-  if (notification.kind !== 'payment' || notification.outcome !== 'succeeded' || state.status === 'none') return null;
+  if (
+    notification.kind !== 'payment' ||
+    notification.outcome !== 'succeeded' ||
+    state.status === 'none'
+  )
+    return null;
   const { channelTransactionId } = notification;
-  if (state.status === 'succeeded' && state.paid.channelTransactionId === channelTransactionId) return null;
+  if (state.status === 'succeeded' && state.paid.channelTransactionId === channelTransactionId)
+    return null;
   return state.flags.find((flag) => flag.channelTransactionId === channelTransactionId) ?? null;
 };
 
@@ -67,7 +89,8 @@ const memoryReplayGuard = (): CallbackReplayGuard => {
     remember: async (channel, replayKey, nowMs) => {
       seenAtMs.set(`${channel}\n${replayKey}`, nowMs);
       const oldest = seenAtMs.keys().next();
-      if (seenAtMs.size > MEMORY_REPLAY_KEY_COUNT_MAX && oldest.done !== true) seenAtMs.delete(oldest.value);
+      if (seenAtMs.size > MEMORY_REPLAY_KEY_COUNT_MAX && oldest.done !== true)
+        seenAtMs.delete(oldest.value);
     },
     purgeOlderThan: async (beforeMs) => {
       const old = [...seenAtMs].filter(([, atMs]) => atMs < beforeMs);
@@ -85,65 +108,150 @@ export const channelCallbackRoutes =
     /** Payment named by a verified callback, for the audit of a refusal that came after verification. */
     const verifiedPaymentIds = new WeakMap<object, string>();
     const record = (ctx: Ctx, id: string, event: ChannelLogEvent, nowMs: number) =>
-      recordChannelFact(services.runtime, id, event, callbackContext(ctx, event.data.channel, nowMs));
+      recordChannelFact(
+        services.runtime,
+        id,
+        event,
+        callbackContext(ctx, event.data.channel, nowMs),
+      );
 
     /**
      * Outermost for each callback: every refusal leaves an audit event and a metric, and the answer
      * takes the channel's own acknowledgement format (the status is kept).
      */
-    const answerAndAudit = (verifier: ChannelCallbackVerifier): RouteMiddleware => async (ctx, next) => {
-      await next();
-      const envelope = ctx.body as Envelope;
-      const accepted = ctx.status < 300;
-      if (!accepted) {
-        const refusal = Object.entries(errorCodes).find(([, spec]) => spec.code === envelope.code)?.[0] ?? 'unknown';
-        counter.inc({ channel: verifier.channel, outcome: refusal });
-        const paymentId = verifiedPaymentIds.get(ctx) ?? null;
-        const data = { channel: verifier.channel, refusal, detail: envelope.msg, status: ctx.status, paymentId, requestId: ctx.state.requestId };
-        kit.logger.warn('channel_callback_refused', { ...data, ip: ctx.ip });
-        await record(ctx, paymentId ?? uuidv7(), { type: 'ChannelCallbackRefused', data }, services.nowMs());
-      }
-      if (verifier.acknowledge === null) return;
-      const acknowledgement = verifier.acknowledge(accepted, envelope.msg);
-      ctx.body = acknowledgement.body;
-      ctx.type = acknowledgement.contentType;
-    };
+    const answerAndAudit =
+      (verifier: ChannelCallbackVerifier): RouteMiddleware =>
+      async (ctx, next) => {
+        await next();
+        const envelope = ctx.body as Envelope;
+        const accepted = ctx.status < 300;
+        if (!accepted) {
+          const refusal =
+            Object.entries(errorCodes).find(([, spec]) => spec.code === envelope.code)?.[0] ??
+            'unknown';
+          counter.inc({ channel: verifier.channel, outcome: refusal });
+          const paymentId = verifiedPaymentIds.get(ctx) ?? null;
+          const data = {
+            channel: verifier.channel,
+            refusal,
+            detail: envelope.msg,
+            status: ctx.status,
+            paymentId,
+            requestId: ctx.state.requestId,
+          };
+          kit.logger.warn('channel_callback_refused', { ...data, ip: ctx.ip });
+          await record(
+            ctx,
+            paymentId ?? uuidv7(),
+            { type: 'ChannelCallbackRefused', data },
+            services.nowMs(),
+          );
+        }
+        if (verifier.acknowledge === null) return;
+        const acknowledgement = verifier.acknowledge(accepted, envelope.msg);
+        ctx.body = acknowledgement.body;
+        ctx.type = acknowledgement.contentType;
+      };
 
-    const handle = (verifier: ChannelCallbackVerifier) => async (ctx: Parameters<RouteMiddleware>[0] & { state: ApiState }) => {
-      const nowMs = services.nowMs();
-      const verified = verifier.verify(ctx.state.rawBody ?? Buffer.alloc(0), ctx.headers as Record<string, string | undefined>, nowMs);
-      if (!verified.ok) {
-        if (verified.refusal === 'malformed_callback') return sendError(ctx, 'invalid_request', { msg: verified.detail });
-        return sendError(ctx, verified.refusal, { msg: `${errorCodes[verified.refusal].msg}: ${verified.detail}` });
-      }
-      const { notification, replayKey } = verified;
-      const { paymentId } = notification;
-      verifiedPaymentIds.set(ctx, paymentId);
-      if (await replayGuard.seen(verifier.channel, replayKey)) {
-        // Already applied: acknowledge so the channel stops, change nothing, keep the trace.
-        counter.inc({ channel: verifier.channel, outcome: 'replayed' });
-        const data = { channel: verifier.channel, refusal: 'replayed', detail: 'replay key seen before', status: 200, paymentId, requestId: ctx.state.requestId };
-        await record(ctx, paymentId, { type: 'ChannelCallbackRefused', data }, nowMs);
-        const current = await services.runtime.read(paymentAggregate, paymentId);
-        return sendOk(ctx, { paymentId, status: current.state.status, duplicate: true, replayed: true, flagged: null, position: positionJson(current.position) });
-      }
-      const context = callbackContext(ctx, verifier.channel, nowMs);
-      const outcome = await services.runtime.execute(paymentAggregate, paymentId, commandOf(notification, context.now), context);
-      if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { paymentId });
-      await replayGuard.remember(verifier.channel, replayKey, nowMs);
-      const flag = outcome.eventCount > 0 ? raisedFlag(notification, outcome.state) : null;
-      if (flag !== null) {
-        const { reason, channelTransactionId, amountMinor, currency } = flag;
-        kit.logger.warn('channel_payment_flagged', { channel: verifier.channel, paymentId, reason, requestId: ctx.state.requestId });
-        await record(ctx, paymentId, { type: 'ChannelAlertRaised', data: { channel: verifier.channel, paymentId, reason, channelTransactionId, amountMinor, currency } }, nowMs);
-      }
-      const duplicate = outcome.eventCount === 0;
-      counter.inc({ channel: verifier.channel, outcome: flag !== null ? 'flagged' : duplicate ? 'duplicate' : 'applied' });
-      sendOk(ctx, { paymentId, status: outcome.state.status, duplicate, replayed: false, flagged: flag?.reason ?? null, position: positionJson(outcome.position) });
-    };
+    const handle =
+      (verifier: ChannelCallbackVerifier) =>
+      async (ctx: Parameters<RouteMiddleware>[0] & { state: ApiState }) => {
+        const nowMs = services.nowMs();
+        const verified = verifier.verify(
+          ctx.state.rawBody ?? Buffer.alloc(0),
+          ctx.headers as Record<string, string | undefined>,
+          nowMs,
+        );
+        if (!verified.ok) {
+          if (verified.refusal === 'malformed_callback')
+            return sendError(ctx, 'invalid_request', { msg: verified.detail });
+          return sendError(ctx, verified.refusal, {
+            msg: `${errorCodes[verified.refusal].msg}: ${verified.detail}`,
+          });
+        }
+        const { notification, replayKey } = verified;
+        const { paymentId } = notification;
+        verifiedPaymentIds.set(ctx, paymentId);
+        if (await replayGuard.seen(verifier.channel, replayKey)) {
+          // Already applied: acknowledge so the channel stops, change nothing, keep the trace.
+          counter.inc({ channel: verifier.channel, outcome: 'replayed' });
+          const data = {
+            channel: verifier.channel,
+            refusal: 'replayed',
+            detail: 'replay key seen before',
+            status: 200,
+            paymentId,
+            requestId: ctx.state.requestId,
+          };
+          await record(ctx, paymentId, { type: 'ChannelCallbackRefused', data }, nowMs);
+          const current = await services.runtime.read(paymentAggregate, paymentId);
+          return sendOk(ctx, {
+            paymentId,
+            status: current.state.status,
+            duplicate: true,
+            replayed: true,
+            flagged: null,
+            position: positionJson(current.position),
+          });
+        }
+        const context = callbackContext(ctx, verifier.channel, nowMs);
+        const outcome = await services.runtime.execute(
+          paymentAggregate,
+          paymentId,
+          commandOf(notification, context.now),
+          context,
+        );
+        if (!outcome.ok)
+          return sendRejection(ctx, outcome.rejection, outcome.detail, { paymentId });
+        await replayGuard.remember(verifier.channel, replayKey, nowMs);
+        const flag = outcome.eventCount > 0 ? raisedFlag(notification, outcome.state) : null;
+        if (flag !== null) {
+          const { reason, channelTransactionId, amountMinor, currency } = flag;
+          kit.logger.warn('channel_payment_flagged', {
+            channel: verifier.channel,
+            paymentId,
+            reason,
+            requestId: ctx.state.requestId,
+          });
+          await record(
+            ctx,
+            paymentId,
+            {
+              type: 'ChannelAlertRaised',
+              data: {
+                channel: verifier.channel,
+                paymentId,
+                reason,
+                channelTransactionId,
+                amountMinor,
+                currency,
+              },
+            },
+            nowMs,
+          );
+        }
+        const duplicate = outcome.eventCount === 0;
+        counter.inc({
+          channel: verifier.channel,
+          outcome: flag !== null ? 'flagged' : duplicate ? 'duplicate' : 'applied',
+        });
+        sendOk(ctx, {
+          paymentId,
+          status: outcome.state.status,
+          duplicate,
+          replayed: false,
+          flagged: flag?.reason ?? null,
+          position: positionJson(outcome.position),
+        });
+      };
 
     for (const verifier of services.channelVerifiers) {
       const path = `/channels/${verifier.channel}/callbacks`;
-      kit.publicRouter.post(path, answerAndAudit(verifier), kit.rawBody({ bytesMax: CALLBACK_BYTES_MAX }), handle(verifier));
+      kit.publicRouter.post(
+        path,
+        answerAndAudit(verifier),
+        kit.rawBody({ bytesMax: CALLBACK_BYTES_MAX }),
+        handle(verifier),
+      );
     }
   };

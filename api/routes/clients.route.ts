@@ -62,7 +62,12 @@ export const registerClientRoutes = (kit: RouteKit): void => {
     const created = await clientStore.create(client);
     if (!created.ok) return sendError(ctx, 'client_exists', { data: { clientId } });
     // Never the key: who created which client with which role.
-    securityAuditOf(ctx)?.report('admin_action', clientOf(ctx).clientId, { action: 'create_client', clientId, role, requestId: ctx.state.requestId });
+    securityAuditOf(ctx)?.report('admin_action', clientOf(ctx).clientId, {
+      action: 'create_client',
+      clientId,
+      role,
+      requestId: ctx.state.requestId,
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Location', `/v1/clients/${clientId}`);
     return sendOk(ctx, { ...clientView(client), apiKey }, 201);
@@ -85,7 +90,11 @@ export const registerClientRoutes = (kit: RouteKit): void => {
       const revokedAt = new Date(kit.nowMs()).toISOString();
       const client = await clientStore.revoke(clientIdParams.read(ctx).clientId, revokedAt);
       if (client === null) return sendError(ctx, 'not_found', { msg: 'no such client' });
-      securityAuditOf(ctx)?.report('admin_action', clientOf(ctx).clientId, { action: 'revoke_client', clientId: client.clientId, requestId: ctx.state.requestId });
+      securityAuditOf(ctx)?.report('admin_action', clientOf(ctx).clientId, {
+        action: 'revoke_client',
+        clientId: client.clientId,
+        requestId: ctx.state.requestId,
+      });
       return sendOk(ctx, clientView(client));
     },
   );

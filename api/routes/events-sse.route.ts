@@ -24,9 +24,24 @@ import { findDocument, prepareQuery, seesAll, type QueryDeps } from './queries/q
 export type SseDeps = QueryDeps & { heartbeatMs: number };
 
 const RESOURCES = {
-  payments: { stream: 'payment', collection: PAYMENTS, owner: 'merchantId', notFound: 'payment_not_found' },
-  transfers: { stream: 'transfer', collection: TRANSFERS, owner: 'debitOwnerClientId', notFound: 'transfer_not_found' },
-  accounts: { stream: 'account', collection: ACCOUNTS, owner: 'ownerClientId', notFound: 'account_not_found' },
+  payments: {
+    stream: 'payment',
+    collection: PAYMENTS,
+    owner: 'merchantId',
+    notFound: 'payment_not_found',
+  },
+  transfers: {
+    stream: 'transfer',
+    collection: TRANSFERS,
+    owner: 'debitOwnerClientId',
+    notFound: 'transfer_not_found',
+  },
+  accounts: {
+    stream: 'account',
+    collection: ACCOUNTS,
+    owner: 'ownerClientId',
+    notFound: 'account_not_found',
+  },
 } as const;
 type ResourceName = keyof typeof RESOURCES;
 
@@ -34,16 +49,23 @@ const paramsSchema: JSONSchemaType<{ resource: ResourceName; id: string }> = {
   type: 'object',
   additionalProperties: false,
   required: ['resource', 'id'],
-  properties: { resource: { type: 'string', enum: ['payments', 'transfers', 'accounts'] }, id: idSchema },
+  properties: {
+    resource: { type: 'string', enum: ['payments', 'transfers', 'accounts'] },
+    id: idSchema,
+  },
 };
 const querySchema: JSONSchemaType<{ after?: string; last_event_id?: string }> = {
   type: 'object',
   additionalProperties: false,
-  properties: { after: { type: 'string', pattern: '^[0-9]{1,20}$', nullable: true }, last_event_id: { type: 'string', pattern: '^[0-9]{1,20}$', nullable: true } },
+  properties: {
+    after: { type: 'string', pattern: '^[0-9]{1,20}$', nullable: true },
+    last_event_id: { type: 'string', pattern: '^[0-9]{1,20}$', nullable: true },
+  },
 };
 const LAST_EVENT_ID = /^[0-9]{1,20}$/;
 
-const frame = (kind: string, position: bigint, view: JsonObject): string => `id: ${position.toString()}\nevent: ${kind}\ndata: ${JSON.stringify(view)}\n\n`;
+const frame = (kind: string, position: bigint, view: JsonObject): string =>
+  `id: ${position.toString()}\nevent: ${kind}\ndata: ${JSON.stringify(view)}\n\n`;
 
 export const eventsSseRoutes =
   (deps: SseDeps): RouteRegistrar =>
@@ -51,50 +73,71 @@ export const eventsSseRoutes =
     const params = validateParams(paramsSchema);
     const query = validateQuery(querySchema);
 
-    kit.router.get('/events/:resource/:id', requireRole('admin', 'auditor', 'merchant'), params, query, async (ctx) => {
-      const { resource, id } = params.read(ctx);
-      const { after, last_event_id: lastEventIdParam } = query.read(ctx);
-      const lastEventIdHeader = ctx.get('Last-Event-ID');
-      if (lastEventIdHeader !== '' && !LAST_EVENT_ID.test(lastEventIdHeader)) {
-        sendError(ctx, 'invalid_request', { msg: 'Last-Event-ID must be a log position', data: { field: 'Last-Event-ID' } });
-        return;
-      }
-      const lastEventIdText = lastEventIdHeader === '' ? lastEventIdParam : lastEventIdHeader;
-      const spec = RESOURCES[resource];
-      const generation = await prepareQuery(deps, ctx, after === undefined ? {} : { after });
-      if (generation === null) return;
-      // Watch before reading, so that a change committed in between is not lost.
-      const early: WatchedChange[] = [];
-      let deliver = (change: WatchedChange): void => void early.push(change);
-      const unwatch = deps.readSide.watch(`${spec.stream}-${id}`, (change) => deliver(change));
-      if (unwatch === null) return sendError(ctx, 'too_many_watchers');
-      const document = await findDocument(deps, generation, spec.collection, id);
-      if (document === null || (!seesAll(ctx) && document[spec.owner] !== clientOf(ctx).clientId)) {
-        unwatch();
-        return sendError(ctx, spec.notFound, { data: { id } });
-      }
-      const out = new PassThrough();
-      out.write('retry: 1000\n\n');
-      let sent = lastEventIdText === undefined ? -1n : BigInt(lastEventIdText);
-      const send = (kind: string, position: bigint, view: JsonObject): void => {
-        if (position <= sent) return;
-        sent = position;
-        out.write(frame(kind, position, view));
-      };
-      const view = viewOf(document);
-      send(spec.stream, BigInt(typeof view['position'] === 'string' ? view['position'] : '0'), view);
-      early.forEach((change) => send(change.kind, change.position, change.view));
-      deliver = (change) => send(change.kind, change.position, change.view);
-      const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), deps.heartbeatMs);
-      const close = (): void => {
-        clearInterval(heartbeat);
-        unwatch();
-        out.end();
-      };
-      ctx.req.once('close', close);
-      ctx.req.socket.setTimeout(0);
-      ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-      ctx.status = 200;
-      ctx.body = out;
-    });
+    kit.router.get(
+      '/events/:resource/:id',
+      requireRole('admin', 'auditor', 'merchant'),
+      params,
+      query,
+      async (ctx) => {
+        const { resource, id } = params.read(ctx);
+        const { after, last_event_id: lastEventIdParam } = query.read(ctx);
+        const lastEventIdHeader = ctx.get('Last-Event-ID');
+        if (lastEventIdHeader !== '' && !LAST_EVENT_ID.test(lastEventIdHeader)) {
+          sendError(ctx, 'invalid_request', {
+            msg: 'Last-Event-ID must be a log position',
+            data: { field: 'Last-Event-ID' },
+          });
+          return;
+        }
+        const lastEventIdText = lastEventIdHeader === '' ? lastEventIdParam : lastEventIdHeader;
+        const spec = RESOURCES[resource];
+        const generation = await prepareQuery(deps, ctx, after === undefined ? {} : { after });
+        if (generation === null) return;
+        // Watch before reading, so that a change committed in between is not lost.
+        const early: WatchedChange[] = [];
+        let deliver = (change: WatchedChange): void => void early.push(change);
+        const unwatch = deps.readSide.watch(`${spec.stream}-${id}`, (change) => deliver(change));
+        if (unwatch === null) return sendError(ctx, 'too_many_watchers');
+        const document = await findDocument(deps, generation, spec.collection, id);
+        if (
+          document === null ||
+          (!seesAll(ctx) && document[spec.owner] !== clientOf(ctx).clientId)
+        ) {
+          unwatch();
+          return sendError(ctx, spec.notFound, { data: { id } });
+        }
+        const out = new PassThrough();
+        out.write('retry: 1000\n\n');
+        let sent = lastEventIdText === undefined ? -1n : BigInt(lastEventIdText);
+        const send = (kind: string, position: bigint, view: JsonObject): void => {
+          if (position <= sent) return;
+          sent = position;
+          out.write(frame(kind, position, view));
+        };
+        const view = viewOf(document);
+        send(
+          spec.stream,
+          BigInt(typeof view['position'] === 'string' ? view['position'] : '0'),
+          view,
+        );
+        early.forEach((change) => send(change.kind, change.position, change.view));
+        deliver = (change) => send(change.kind, change.position, change.view);
+        const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), deps.heartbeatMs);
+        const close = (): void => {
+          clearInterval(heartbeat);
+          unwatch();
+          out.end();
+        };
+        ctx.req.once('close', close);
+        ctx.req.socket.setTimeout(0);
+        ctx.set({
+          'Content-Type': 'text/event-stream; charset=utf-8',
+          'Cache-Control': 'no-cache',
+          Connection: 'keep-alive',
+          'X-Accel-Buffering': 'no',
+        });
+        ctx.status = 200;
+        ctx.body = out;
+      },
+    );
   };

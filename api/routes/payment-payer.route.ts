@@ -1,6 +1,15 @@
 import type { JSONSchemaType } from 'ajv';
-import { paymentAggregate, paymentView, type PaymentRecord, type PaymentState } from '../../domain/payment/payment.decider';
-import { hashStatusTicket, isWellFormedTicket, issueStatusTicket } from '../../domain/payment/status-ticket';
+import {
+  paymentAggregate,
+  paymentView,
+  type PaymentRecord,
+  type PaymentState,
+} from '../../domain/payment/payment.decider';
+import {
+  hashStatusTicket,
+  isWellFormedTicket,
+  issueStatusTicket,
+} from '../../domain/payment/status-ticket';
 import type { CallbackReplayGuard } from '../../domain/ports/channel-callback.port';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../../domain/ports/payment-channel.port';
@@ -41,55 +50,104 @@ type Helpers = {
  * The payer's side of a payment: the channel order's parameters, one-time status tickets
  * (GET /payments/:id/status?ticket=…) and resume (POST /payments/:id/resume).
  */
-export const registerPayerRoutes = (kit: RouteKit, services: LedgerServices, channels: ChannelServices, helpers: Helpers) => {
+export const registerPayerRoutes = (
+  kit: RouteKit,
+  services: LedgerServices,
+  channels: ChannelServices,
+  helpers: Helpers,
+) => {
   const { params, writers, visiblePayment } = helpers;
   const statusQuery = validateQuery(statusQuerySchema);
 
   /** Creates (or re-creates) the channel order and issues a fresh status ticket. */
   const payerSide = async (state: PaymentRecord) => {
     const gateway = channels.gateways.get(state.channel);
-    const order = { paymentId: state.paymentId, merchantOrderNo: state.merchantOrderNo, amountMinor: state.amountMinor, currency: state.currency, subject: state.subject, expiresAt: state.expiresAt };
+    const order = {
+      paymentId: state.paymentId,
+      merchantOrderNo: state.merchantOrderNo,
+      amountMinor: state.amountMinor,
+      currency: state.currency,
+      subject: state.subject,
+      expiresAt: state.expiresAt,
+    };
     const result = gateway === undefined ? null : await gateway.createOrder(order);
-    const { ticket, expiresAt } = await issueStatusTicket(channels.tickets, state.paymentId, services.nowMs());
+    const { ticket, expiresAt } = await issueStatusTicket(
+      channels.tickets,
+      state.paymentId,
+      services.nowMs(),
+    );
     return {
       payerParameters: result?.ok === true ? result.value.payerParameters : null,
-      channelError: result === null ? 'channel not configured' : result.ok ? null : `${result.kind}: ${result.reason}`,
+      channelError:
+        result === null
+          ? 'channel not configured'
+          : result.ok
+            ? null
+            : `${result.kind}: ${result.reason}`,
       statusTicket: ticket,
       statusTicketExpiresAt: expiresAt,
       result,
     };
   };
 
-  kit.router.post('/payments/:paymentId/resume', writers, params, kit.jsonBody({ required: false }), kit.idempotency(), async (ctx) => {
-    const { paymentId } = params.read(ctx);
-    const found = await visiblePayment(ctx, paymentId);
-    if (found === null || found.state.status === 'none') return;
-    const { state } = found;
-    if (state.status !== 'pending' || Date.parse(state.expiresAt) <= services.nowMs()) {
-      return sendError(ctx, 'payment_not_resumable', { data: { paymentId, status: state.status, expiresAt: state.expiresAt } });
-    }
-    if (!channels.gateways.has(state.channel)) return sendError(ctx, 'channel_not_configured', { data: { channel: state.channel } });
-    const { result, ...payer } = await payerSide(state);
-    if (result !== null && !result.ok) {
-      const name = result.kind === 'transient' ? 'channel_unavailable' : 'channel_refused';
-      return sendError(ctx, name, { data: { paymentId, reason: result.reason } });
-    }
-    sendOk(ctx, { payment: paymentView(state), position: positionJson(found.position), ...payer });
-  });
+  kit.router.post(
+    '/payments/:paymentId/resume',
+    writers,
+    params,
+    kit.jsonBody({ required: false }),
+    kit.idempotency(),
+    async (ctx) => {
+      const { paymentId } = params.read(ctx);
+      const found = await visiblePayment(ctx, paymentId);
+      if (found === null || found.state.status === 'none') return;
+      const { state } = found;
+      if (state.status !== 'pending' || Date.parse(state.expiresAt) <= services.nowMs()) {
+        return sendError(ctx, 'payment_not_resumable', {
+          data: { paymentId, status: state.status, expiresAt: state.expiresAt },
+        });
+      }
+      if (!channels.gateways.has(state.channel))
+        return sendError(ctx, 'channel_not_configured', { data: { channel: state.channel } });
+      const { result, ...payer } = await payerSide(state);
+      if (result !== null && !result.ok) {
+        const name = result.kind === 'transient' ? 'channel_unavailable' : 'channel_refused';
+        return sendError(ctx, name, { data: { paymentId, reason: result.reason } });
+      }
+      sendOk(ctx, {
+        payment: paymentView(state),
+        position: positionJson(found.position),
+        ...payer,
+      });
+    },
+  );
 
   /** Payer-facing and without an API key: the one-time ticket is the credential. */
   kit.publicRouter.get('/payments/:paymentId/status', params, statusQuery, async (ctx) => {
     const { paymentId } = params.read(ctx);
     const { ticket } = statusQuery.read(ctx);
     const nowMs = services.nowMs();
-    const redemption = isWellFormedTicket(ticket) ? await channels.tickets.redeem(hashStatusTicket(ticket), paymentId, nowMs) : 'unknown';
-    if (redemption !== 'redeemed') return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
+    const redemption = isWellFormedTicket(ticket)
+      ? await channels.tickets.redeem(hashStatusTicket(ticket), paymentId, nowMs)
+      : 'unknown';
+    if (redemption !== 'redeemed')
+      return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
     const { state } = await services.runtime.read(paymentAggregate, paymentId);
-    if (state.status === 'none') return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
+    if (state.status === 'none')
+      return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
     // The ticket is spent; a pending payment's payer gets the next one to keep polling.
-    const next = state.status === 'pending' ? await issueStatusTicket(channels.tickets, paymentId, nowMs) : null;
+    const next =
+      state.status === 'pending'
+        ? await issueStatusTicket(channels.tickets, paymentId, nowMs)
+        : null;
     const { amountMinor, currency, expiresAt, status } = state;
-    sendOk(ctx, { paymentId, status, amountMinor, currency, expiresAt, nextStatusTicket: next?.ticket ?? null });
+    sendOk(ctx, {
+      paymentId,
+      status,
+      amountMinor,
+      currency,
+      expiresAt,
+      nextStatusTicket: next?.ticket ?? null,
+    });
   });
 
   return { payerSide };

@@ -1,5 +1,11 @@
 import type { JSONSchemaType } from 'ajv';
-import { paymentAggregate, paymentChannels, paymentView, type PaymentChannel, type PaymentCommand } from '../../domain/payment/payment.decider';
+import {
+  paymentAggregate,
+  paymentChannels,
+  paymentView,
+  type PaymentChannel,
+  type PaymentCommand,
+} from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
@@ -7,7 +13,13 @@ import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';
-import { amountMinorSchema, currencySchema, descriptionSchema, idSchema, instantSchema } from '../schemas/common.schema';
+import {
+  amountMinorSchema,
+  currencySchema,
+  descriptionSchema,
+  idSchema,
+  instantSchema,
+} from '../schemas/common.schema';
 import { visibleAccount } from './accounts.route';
 import { positionJson, type LedgerServices } from './ledger-services';
 import { registerPayerRoutes, type ChannelServices } from './payment-payer.route';
@@ -42,7 +54,11 @@ const refundSchema: JSONSchemaType<{ refundId: string; amountMinor: number; reas
   type: 'object',
   additionalProperties: false,
   required: ['refundId', 'amountMinor'],
-  properties: { refundId: idSchema, amountMinor: amountMinorSchema, reason: { ...descriptionSchema, nullable: true } },
+  properties: {
+    refundId: idSchema,
+    amountMinor: amountMinorSchema,
+    reason: { ...descriptionSchema, nullable: true },
+  },
 };
 const closeSchema: JSONSchemaType<{ reason?: string }> = {
   type: 'object',
@@ -73,67 +89,138 @@ export const paymentRoutes =
       const found = await services.runtime.read(paymentAggregate, paymentId);
       const client = clientOf(ctx);
       const privileged = client.role === 'admin' || client.role === 'auditor';
-      if (found.state.status === 'none' || (!privileged && found.state.merchantId !== client.clientId)) {
+      if (
+        found.state.status === 'none' ||
+        (!privileged && found.state.merchantId !== client.clientId)
+      ) {
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return null;
       }
       return found;
     };
 
-    const payer = channels === undefined ? null : registerPayerRoutes(kit, services, channels, { params, writers, visiblePayment });
+    const payer =
+      channels === undefined
+        ? null
+        : registerPayerRoutes(kit, services, channels, { params, writers, visiblePayment });
 
-    const run = async (ctx: Ctx, paymentId: string, command: PaymentCommand, createdStatus: 200 | 201) => {
+    const run = async (
+      ctx: Ctx,
+      paymentId: string,
+      command: PaymentCommand,
+      createdStatus: 200 | 201,
+    ) => {
       const context = commandContext(ctx, services.nowMs());
       const outcome = await services.runtime.execute(paymentAggregate, paymentId, command, context);
       if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { paymentId });
-      sendOk(ctx, { payment: paymentView(outcome.state), position: positionJson(outcome.position) }, outcome.eventCount > 0 ? createdStatus : 200);
+      sendOk(
+        ctx,
+        { payment: paymentView(outcome.state), position: positionJson(outcome.position) },
+        outcome.eventCount > 0 ? createdStatus : 200,
+      );
     };
 
-    kit.router.post('/payments', writers, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
-      const { expiresAt: requestedExpiry, merchantId: requestedMerchant, ...terms } = create.read(ctx);
-      const client = clientOf(ctx);
-      if (requestedMerchant !== undefined && client.role !== 'admin') {
-        return sendError(ctx, 'forbidden', { msg: 'only admins name another merchantId', data: { field: 'merchantId' } });
-      }
-      const merchantId = requestedMerchant ?? client.clientId;
-      const found = await visibleAccount(services, ctx, terms.creditAccountId);
-      if (found === null) return;
-      if (found.account.currency !== terms.currency) {
-        return sendRejection(ctx, 'currency_mismatch', { accountCurrency: found.account.currency }, { field: 'currency' });
-      }
-      const paymentId = paymentIdFor(merchantId, terms.merchantOrderNo);
-      const nowMs = services.nowMs();
-      // A retried create without an explicit expiry keeps the first one, so it matches the stored terms.
-      const existing = await services.runtime.read(paymentAggregate, paymentId);
-      const defaultExpiry = existing.state.status === 'none' ? new Date(nowMs + services.paymentTtlMs).toISOString() : existing.state.expiresAt;
-      const expiresAt = requestedExpiry === undefined ? defaultExpiry : new Date(requestedExpiry).toISOString();
-      const data = { ...terms, paymentId, merchantId, expiresAt, now: new Date(nowMs).toISOString() };
-      ctx.set('Location', `/v1/payments/${paymentId}`);
-      await run(ctx, paymentId, { type: 'CreatePayment', data }, 201);
-      const created = await services.runtime.read(paymentAggregate, paymentId);
-      if (ctx.status >= 300 || created.state.status !== 'pending') return; // No order to pay.
-      if (payer === null) return;
-      const { result: _result, ...payerSide } = await payer.payerSide(created.state);
-      sendOk(ctx, { ...(ctx.body as { data: object }).data, ...payerSide }, ctx.status);
-    });
+    kit.router.post(
+      '/payments',
+      writers,
+      kit.jsonBody(),
+      create,
+      kit.idempotency(),
+      async (ctx) => {
+        const {
+          expiresAt: requestedExpiry,
+          merchantId: requestedMerchant,
+          ...terms
+        } = create.read(ctx);
+        const client = clientOf(ctx);
+        if (requestedMerchant !== undefined && client.role !== 'admin') {
+          return sendError(ctx, 'forbidden', {
+            msg: 'only admins name another merchantId',
+            data: { field: 'merchantId' },
+          });
+        }
+        const merchantId = requestedMerchant ?? client.clientId;
+        const found = await visibleAccount(services, ctx, terms.creditAccountId);
+        if (found === null) return;
+        if (found.account.currency !== terms.currency) {
+          return sendRejection(
+            ctx,
+            'currency_mismatch',
+            { accountCurrency: found.account.currency },
+            { field: 'currency' },
+          );
+        }
+        const paymentId = paymentIdFor(merchantId, terms.merchantOrderNo);
+        const nowMs = services.nowMs();
+        // A retried create without an explicit expiry keeps the first one, so it matches the stored terms.
+        const existing = await services.runtime.read(paymentAggregate, paymentId);
+        const defaultExpiry =
+          existing.state.status === 'none'
+            ? new Date(nowMs + services.paymentTtlMs).toISOString()
+            : existing.state.expiresAt;
+        const expiresAt =
+          requestedExpiry === undefined ? defaultExpiry : new Date(requestedExpiry).toISOString();
+        const data = {
+          ...terms,
+          paymentId,
+          merchantId,
+          expiresAt,
+          now: new Date(nowMs).toISOString(),
+        };
+        ctx.set('Location', `/v1/payments/${paymentId}`);
+        await run(ctx, paymentId, { type: 'CreatePayment', data }, 201);
+        const created = await services.runtime.read(paymentAggregate, paymentId);
+        if (ctx.status >= 300 || created.state.status !== 'pending') return; // No order to pay.
+        if (payer === null) return;
+        const { result: _result, ...payerSide } = await payer.payerSide(created.state);
+        sendOk(ctx, { ...(ctx.body as { data: object }).data, ...payerSide }, ctx.status);
+      },
+    );
 
     kit.router.get('/payments/:paymentId', params, async (ctx) => {
       const found = await visiblePayment(ctx, params.read(ctx).paymentId);
-      if (found !== null) sendOk(ctx, { payment: paymentView(found.state), position: positionJson(found.position) });
+      if (found !== null)
+        sendOk(ctx, { payment: paymentView(found.state), position: positionJson(found.position) });
     });
 
-    kit.router.post('/payments/:paymentId/close', writers, params, kit.jsonBody({ required: false }), close, kit.idempotency(), async (ctx) => {
-      const { paymentId } = params.read(ctx);
-      if ((await visiblePayment(ctx, paymentId)) === null) return;
-      const reason = close.read(ctx)?.reason ?? 'closed by merchant';
-      await run(ctx, paymentId, { type: 'ClosePayment', data: { reason, now: new Date(services.nowMs()).toISOString() } }, 200);
-    });
+    kit.router.post(
+      '/payments/:paymentId/close',
+      writers,
+      params,
+      kit.jsonBody({ required: false }),
+      close,
+      kit.idempotency(),
+      async (ctx) => {
+        const { paymentId } = params.read(ctx);
+        if ((await visiblePayment(ctx, paymentId)) === null) return;
+        const reason = close.read(ctx)?.reason ?? 'closed by merchant';
+        await run(
+          ctx,
+          paymentId,
+          { type: 'ClosePayment', data: { reason, now: new Date(services.nowMs()).toISOString() } },
+          200,
+        );
+      },
+    );
 
-    kit.router.post('/payments/:paymentId/refunds', writers, params, kit.jsonBody(), refund, kit.idempotency(), async (ctx) => {
-      const { paymentId } = params.read(ctx);
-      if ((await visiblePayment(ctx, paymentId)) === null) return;
-      const { refundId, amountMinor, reason = '' } = refund.read(ctx);
-      const data = { refundId, amountMinor, reason, now: new Date(services.nowMs()).toISOString() };
-      await run(ctx, paymentId, { type: 'RequestRefund', data }, 201);
-    });
+    kit.router.post(
+      '/payments/:paymentId/refunds',
+      writers,
+      params,
+      kit.jsonBody(),
+      refund,
+      kit.idempotency(),
+      async (ctx) => {
+        const { paymentId } = params.read(ctx);
+        if ((await visiblePayment(ctx, paymentId)) === null) return;
+        const { refundId, amountMinor, reason = '' } = refund.read(ctx);
+        const data = {
+          refundId,
+          amountMinor,
+          reason,
+          now: new Date(services.nowMs()).toISOString(),
+        };
+        await run(ctx, paymentId, { type: 'RequestRefund', data }, 201);
+      },
+    );
   };

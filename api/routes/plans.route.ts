@@ -41,23 +41,73 @@ export const planRoutes =
       sendOk(ctx, { plans: deps.plans });
     });
 
-    kit.router.post('/plans/:planId/purchases', requireRole('admin', 'merchant'), params, kit.jsonBody(), purchase, kit.idempotency(), async (ctx) => {
-      const { planId } = params.read(ctx);
-      const plan = deps.plans.find((candidate) => candidate.planId === planId);
-      if (plan === undefined) return sendError(ctx, 'plan_not_found', { data: { planId } });
-      const { purchaseId, walletAccountId, userId } = purchase.read(ctx);
-      const wallet = (await deps.runtime.read(accountAggregate, walletAccountId)).state;
-      if (wallet.status === 'unopened' || !maySee(clientOf(ctx), wallet)) return sendError(ctx, 'account_not_found', { data: { accountId: walletAccountId } });
-      if (wallet.currency !== plan.currency) return sendRejection(ctx, 'currency_mismatch', { accountCurrency: wallet.currency }, { field: 'walletAccountId' });
-      const context = commandContext(ctx, deps.nowMs());
-      const input = { purchaseId, planId, walletAccountId, userId, amountMinor: plan.amountMinor, currency: plan.currency, quotaBytes: plan.quotaBytes, durationDays: plan.durationDays, requestedAt: context.now };
-      const existing = await deps.runtime.read(sagaAggregate, sagaKey(PLAN_PURCHASE_SAGA, purchaseId));
-      // A retried purchase keeps its first request time, so its input matches the stored one.
-      const requestedAt = existing.state.status === 'none' ? context.now : (existing.state.input['requestedAt'] ?? context.now);
-      const command = { type: 'StartSaga' as const, data: { sagaName: PLAN_PURCHASE_SAGA, sagaId: purchaseId, input: { ...input, requestedAt }, stepNames: PLAN_PURCHASE_STEPS, now: context.now } };
-      const outcome = await deps.runtime.execute(sagaAggregate, sagaKey(PLAN_PURCHASE_SAGA, purchaseId), command, { ...context, eventIdSeed: `saga-${sagaKey(PLAN_PURCHASE_SAGA, purchaseId)}:start` });
-      if (!outcome.ok || outcome.state.status === 'none') return sendError(ctx, 'saga_already_exists', { data: { purchaseId } });
-      ctx.set('Location', sagaStatusUrl(PLAN_PURCHASE_SAGA, purchaseId));
-      sendOk(ctx, { saga: sagaView(outcome.state), position: positionJson(outcome.position) }, 202);
-    });
+    kit.router.post(
+      '/plans/:planId/purchases',
+      requireRole('admin', 'merchant'),
+      params,
+      kit.jsonBody(),
+      purchase,
+      kit.idempotency(),
+      async (ctx) => {
+        const { planId } = params.read(ctx);
+        const plan = deps.plans.find((candidate) => candidate.planId === planId);
+        if (plan === undefined) return sendError(ctx, 'plan_not_found', { data: { planId } });
+        const { purchaseId, walletAccountId, userId } = purchase.read(ctx);
+        const wallet = (await deps.runtime.read(accountAggregate, walletAccountId)).state;
+        if (wallet.status === 'unopened' || !maySee(clientOf(ctx), wallet))
+          return sendError(ctx, 'account_not_found', { data: { accountId: walletAccountId } });
+        if (wallet.currency !== plan.currency)
+          return sendRejection(
+            ctx,
+            'currency_mismatch',
+            { accountCurrency: wallet.currency },
+            { field: 'walletAccountId' },
+          );
+        const context = commandContext(ctx, deps.nowMs());
+        const input = {
+          purchaseId,
+          planId,
+          walletAccountId,
+          userId,
+          amountMinor: plan.amountMinor,
+          currency: plan.currency,
+          quotaBytes: plan.quotaBytes,
+          durationDays: plan.durationDays,
+          requestedAt: context.now,
+        };
+        const existing = await deps.runtime.read(
+          sagaAggregate,
+          sagaKey(PLAN_PURCHASE_SAGA, purchaseId),
+        );
+        // A retried purchase keeps its first request time, so its input matches the stored one.
+        const requestedAt =
+          existing.state.status === 'none'
+            ? context.now
+            : (existing.state.input['requestedAt'] ?? context.now);
+        const command = {
+          type: 'StartSaga' as const,
+          data: {
+            sagaName: PLAN_PURCHASE_SAGA,
+            sagaId: purchaseId,
+            input: { ...input, requestedAt },
+            stepNames: PLAN_PURCHASE_STEPS,
+            now: context.now,
+          },
+        };
+        const outcome = await deps.runtime.execute(
+          sagaAggregate,
+          sagaKey(PLAN_PURCHASE_SAGA, purchaseId),
+          command,
+          { ...context, eventIdSeed: `saga-${sagaKey(PLAN_PURCHASE_SAGA, purchaseId)}:start` },
+        );
+        if (!outcome.ok || outcome.state.status === 'none')
+          return sendError(ctx, 'saga_already_exists', { data: { purchaseId } });
+        ctx.set('Location', sagaStatusUrl(PLAN_PURCHASE_SAGA, purchaseId));
+        sendOk(
+          ctx,
+          { saga: sagaView(outcome.state), position: positionJson(outcome.position) },
+          202,
+        );
+      },
+    );
   };

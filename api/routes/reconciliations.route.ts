@@ -3,7 +3,11 @@ import { paymentChannels } from '../../domain/payment/payment.decider';
 import { loadLedgerPayments } from '../../domain/reconciliation/ledger-payments';
 import { reconcile } from '../../domain/reconciliation/reconciliation';
 import { formatReconciliationTable } from '../../domain/reconciliation/reconciliation-table';
-import { parseStatementCsv, statementFormats, type StatementFormat } from '../../domain/reconciliation/statement-csv';
+import {
+  parseStatementCsv,
+  statementFormats,
+  type StatementFormat,
+} from '../../domain/reconciliation/statement-csv';
 import { sendOk } from '../envelope';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody } from '../middleware/validate';
@@ -16,7 +20,13 @@ import type { ChannelServices } from './payment-payer.route';
 const STATEMENT_BYTES_MAX = 32 * 1024 * 1024;
 export const RECONCILIATION_PAGE_EVENT_COUNT_MAX = 1000;
 
-type ReconciliationBody = { channel: string; format?: StatementFormat; statementCsv: string; from?: string; to?: string };
+type ReconciliationBody = {
+  channel: string;
+  format?: StatementFormat;
+  statementCsv: string;
+  from?: string;
+  to?: string;
+};
 const reconciliationSchema: JSONSchemaType<ReconciliationBody> = {
   type: 'object',
   additionalProperties: false,
@@ -39,13 +49,37 @@ export const reconciliationRoutes =
   (channels: ChannelServices): RouteRegistrar =>
   (kit: RouteKit) => {
     const body = validateBody(reconciliationSchema);
-    kit.router.post('/reconciliations', requireRole('admin', 'auditor'), kit.jsonBody({ bytesMax: STATEMENT_BYTES_MAX }), body, kit.idempotency(), async (ctx) => {
-      const { channel, statementCsv, from, to, format = defaultStatementFormat(channel) } = body.read(ctx);
-      const statement = parseStatementCsv(statementCsv, format);
-      if (!statement.ok) return sendError(ctx, 'statement_invalid', { msg: `statement line ${statement.line}: ${statement.reason}`, data: { line: statement.line } });
-      const ledger = await loadLedgerPayments(channels.eventStore, channel, RECONCILIATION_PAGE_EVENT_COUNT_MAX);
-      const period = { fromMs: from === undefined ? null : Date.parse(from), toMs: to === undefined ? null : Date.parse(to) };
-      const report = reconcile(statement.rows, ledger, period);
-      sendOk(ctx, { channel, format, report, table: formatReconciliationTable(report) });
-    });
+    kit.router.post(
+      '/reconciliations',
+      requireRole('admin', 'auditor'),
+      kit.jsonBody({ bytesMax: STATEMENT_BYTES_MAX }),
+      body,
+      kit.idempotency(),
+      async (ctx) => {
+        const {
+          channel,
+          statementCsv,
+          from,
+          to,
+          format = defaultStatementFormat(channel),
+        } = body.read(ctx);
+        const statement = parseStatementCsv(statementCsv, format);
+        if (!statement.ok)
+          return sendError(ctx, 'statement_invalid', {
+            msg: `statement line ${statement.line}: ${statement.reason}`,
+            data: { line: statement.line },
+          });
+        const ledger = await loadLedgerPayments(
+          channels.eventStore,
+          channel,
+          RECONCILIATION_PAGE_EVENT_COUNT_MAX,
+        );
+        const period = {
+          fromMs: from === undefined ? null : Date.parse(from),
+          toMs: to === undefined ? null : Date.parse(to),
+        };
+        const report = reconcile(statement.rows, ledger, period);
+        sendOk(ctx, { channel, format, report, table: formatReconciliationTable(report) });
+      },
+    );
   };

@@ -7,7 +7,11 @@ import { securityAuditOf } from './ledger-services';
 
 /** Context values that are plain ids or numbers; anything else stays out of the audit record. */
 const scalarsOf = (context: Readonly<Record<string, unknown>>): JsonObject =>
-  Object.fromEntries(Object.entries(context).filter(([, value]) => typeof value === 'string' || typeof value === 'number')) as JsonObject;
+  Object.fromEntries(
+    Object.entries(context).filter(
+      ([, value]) => typeof value === 'string' || typeof value === 'number',
+    ),
+  ) as JsonObject;
 
 /**
  * Answers with a domain rejection's status and code; data carries the detail and context. Every
@@ -22,7 +26,11 @@ export const sendRejection = (
   const name: ErrorName = rejection in errorCodes ? (rejection as ErrorName) : 'transfer_rejected';
   const field = typeof detail['field'] === 'string' ? `: field '${detail['field']}' differs` : '';
   sendError(ctx, name, { msg: `${errorCodes[name].msg}${field}`, data: { ...detail, ...context } });
-  const { state, method, path } = ctx as { state?: Partial<ApiState>; method?: string; path?: string };
+  const { state, method, path } = ctx as {
+    state?: Partial<ApiState>;
+    method?: string;
+    path?: string;
+  };
   securityAuditOf(ctx)?.report('rejected_command', state?.client?.clientId ?? null, {
     rejection,
     code: errorCodes[name].code,

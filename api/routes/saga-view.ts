@@ -6,7 +6,12 @@ export const sagaView = (saga: SagaRecord) => ({
   sagaId: saga.sagaId,
   status: saga.status,
   input: saga.input,
-  steps: saga.steps.map(({ name, status, retryCount, lastError }) => ({ name, status, retryCount, lastError })),
+  steps: saga.steps.map(({ name, status, retryCount, lastError }) => ({
+    name,
+    status,
+    retryCount,
+    lastError,
+  })),
   currentStep: saga.steps[saga.cursor]?.name ?? null,
   nextRetryAt: saga.waitingOnTimer ? null : saga.nextRunAt,
   timerAt: saga.waitingOnTimer ? saga.nextRunAt : null,
@@ -16,4 +21,5 @@ export const sagaView = (saga: SagaRecord) => ({
   statusUrl: sagaStatusUrl(saga.sagaName, saga.sagaId),
 });
 
-export const sagaStatusUrl = (sagaName: string, sagaId: string): string => `/v1/sagas/${sagaName}/${encodeURIComponent(sagaId)}`;
+export const sagaStatusUrl = (sagaName: string, sagaId: string): string =>
+  `/v1/sagas/${sagaName}/${encodeURIComponent(sagaId)}`;

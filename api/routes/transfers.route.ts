@@ -8,7 +8,12 @@ import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';
-import { amountMinorSchema, currencySchema, descriptionSchema, idSchema } from '../schemas/common.schema';
+import {
+  amountMinorSchema,
+  currencySchema,
+  descriptionSchema,
+  idSchema,
+} from '../schemas/common.schema';
 import { visibleAccount } from './accounts.route';
 import { positionJson, type LedgerServices } from './ledger-services';
 import { sendRejection } from './rejection';
@@ -47,7 +52,12 @@ const postSchema: JSONSchemaType<{ amountMinor?: number }> = {
   required: [],
   properties: { amountMinor: { ...amountMinorSchema, nullable: true } },
 };
-const voidSchema: JSONSchemaType<Record<string, never>> = { type: 'object', additionalProperties: false, required: [], properties: {} };
+const voidSchema: JSONSchemaType<Record<string, never>> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  properties: {},
+};
 const transferParamsSchema: JSONSchemaType<{ transferId: string }> = {
   type: 'object',
   additionalProperties: false,
@@ -60,7 +70,10 @@ type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
 /** A recorded refusal (e.g. insufficient funds) answers with its own status, the transfer in data. */
 const answer = (ctx: Ctx, outcome: TransferProcessOutcome, createdStatus: 200 | 201): void => {
   if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail);
-  const data = { transfer: transferView(outcome.transfer), position: positionJson(outcome.position) };
+  const data = {
+    transfer: transferView(outcome.transfer),
+    position: positionJson(outcome.position),
+  };
   const refusal = outcome.transfer.rejection;
   if (outcome.transfer.status === 'rejected' && refusal !== null) {
     return sendRejection(ctx, refusal.reason, { side: refusal.side }, data);
@@ -86,37 +99,92 @@ export const transferRoutes =
       const found = await services.runtime.read(transferAggregate, transferId);
       const client = clientOf(ctx);
       const privileged = client.role === 'admin' || client.role === 'auditor';
-      if (found.state.status === 'none' || (!privileged && (await visibleAccount(services, ctx, found.state.terms.debitAccountId)) === null)) {
+      if (
+        found.state.status === 'none' ||
+        (!privileged &&
+          (await visibleAccount(services, ctx, found.state.terms.debitAccountId)) === null)
+      ) {
         sendError(ctx, 'transfer_not_found', { data: { transferId } });
         return null;
       }
       return { transfer: found.state, position: found.position };
     };
 
-    kit.router.post('/transfers', writers, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
-      const { mode = 'single_phase', timeoutMs = null, reference = '', ...terms } = create.read(ctx);
-      if (!(await mayDebit(ctx, terms.debitAccountId))) return;
-      const context = commandContext(ctx, services.nowMs());
-      const outcome = await services.transfers.request({ ...terms, mode, timeoutMs, reference }, context);
-      if (outcome.ok) ctx.set('Location', `/v1/transfers/${terms.transferId}`);
-      answer(ctx, outcome, 201);
-    });
+    kit.router.post(
+      '/transfers',
+      writers,
+      kit.jsonBody(),
+      create,
+      kit.idempotency(),
+      async (ctx) => {
+        const {
+          mode = 'single_phase',
+          timeoutMs = null,
+          reference = '',
+          ...terms
+        } = create.read(ctx);
+        if (!(await mayDebit(ctx, terms.debitAccountId))) return;
+        const context = commandContext(ctx, services.nowMs());
+        const outcome = await services.transfers.request(
+          { ...terms, mode, timeoutMs, reference },
+          context,
+        );
+        if (outcome.ok) ctx.set('Location', `/v1/transfers/${terms.transferId}`);
+        answer(ctx, outcome, 201);
+      },
+    );
 
-    kit.router.post('/transfers/:transferId/post', writers, params, kit.jsonBody({ required: false }), post, kit.idempotency(), async (ctx) => {
-      const { transferId } = params.read(ctx);
-      if ((await visibleTransfer(ctx, transferId)) === null) return;
-      const amountMinor = post.read(ctx)?.amountMinor ?? null;
-      answer(ctx, await services.transfers.post(transferId, amountMinor, commandContext(ctx, services.nowMs())), 200);
-    });
+    kit.router.post(
+      '/transfers/:transferId/post',
+      writers,
+      params,
+      kit.jsonBody({ required: false }),
+      post,
+      kit.idempotency(),
+      async (ctx) => {
+        const { transferId } = params.read(ctx);
+        if ((await visibleTransfer(ctx, transferId)) === null) return;
+        const amountMinor = post.read(ctx)?.amountMinor ?? null;
+        answer(
+          ctx,
+          await services.transfers.post(
+            transferId,
+            amountMinor,
+            commandContext(ctx, services.nowMs()),
+          ),
+          200,
+        );
+      },
+    );
 
-    kit.router.post('/transfers/:transferId/void', writers, params, kit.jsonBody({ required: false }), voidBody, kit.idempotency(), async (ctx) => {
-      const { transferId } = params.read(ctx);
-      if ((await visibleTransfer(ctx, transferId)) === null) return;
-      answer(ctx, await services.transfers.void(transferId, 'voided', commandContext(ctx, services.nowMs())), 200);
-    });
+    kit.router.post(
+      '/transfers/:transferId/void',
+      writers,
+      params,
+      kit.jsonBody({ required: false }),
+      voidBody,
+      kit.idempotency(),
+      async (ctx) => {
+        const { transferId } = params.read(ctx);
+        if ((await visibleTransfer(ctx, transferId)) === null) return;
+        answer(
+          ctx,
+          await services.transfers.void(
+            transferId,
+            'voided',
+            commandContext(ctx, services.nowMs()),
+          ),
+          200,
+        );
+      },
+    );
 
     kit.router.get('/transfers/:transferId', params, async (ctx) => {
       const found = await visibleTransfer(ctx, params.read(ctx).transferId);
-      if (found !== null) sendOk(ctx, { transfer: transferView(found.transfer), position: positionJson(found.position) });
+      if (found !== null)
+        sendOk(ctx, {
+          transfer: transferView(found.transfer),
+          position: positionJson(found.position),
+        });
     });
   };

@@ -22,7 +22,12 @@ export type BalanceReport = {
   balanced: boolean;
 };
 
-const TERMINAL_TRANSFER_EVENTS = new Set(['TransferPosted', 'TransferRejected', 'TransferVoided', 'TransferPending']);
+const TERMINAL_TRANSFER_EVENTS = new Set([
+  'TransferPosted',
+  'TransferRejected',
+  'TransferVoided',
+  'TransferPending',
+]);
 
 export const createBalanceAudit = () => {
   const accountCurrency = new Map<string, string>();
@@ -39,7 +44,14 @@ export const createBalanceAudit = () => {
     if (event.type === 'AccountOpened') {
       const currency = event.data.currency;
       accountCurrency.set(stream, currency);
-      const current = totals.get(currency) ?? { currency, accountCount: 0, debitsPostedMinor: 0n, creditsPostedMinor: 0n, debitsPendingMinor: 0n, creditsPendingMinor: 0n };
+      const current = totals.get(currency) ?? {
+        currency,
+        accountCount: 0,
+        debitsPostedMinor: 0n,
+        creditsPostedMinor: 0n,
+        debitsPendingMinor: 0n,
+        creditsPendingMinor: 0n,
+      };
       totals.set(currency, { ...current, accountCount: current.accountCount + 1 });
       return;
     }
@@ -49,15 +61,21 @@ export const createBalanceAudit = () => {
       case 'AccountDebited':
       case 'AccountCredited': {
         const side = event.type === 'AccountDebited' ? 'debits' : 'credits';
-        sums[`${side}${event.data.pending ? 'Pending' : 'Posted'}Minor`] += BigInt(event.data.amountMinor);
+        sums[`${side}${event.data.pending ? 'Pending' : 'Posted'}Minor`] += BigInt(
+          event.data.amountMinor,
+        );
         return;
       }
       case 'PendingLegPosted':
       case 'PendingLegVoided': {
         const side = event.data.side === 'debit' ? 'debits' : 'credits';
-        const released = event.type === 'PendingLegPosted' ? event.data.pendingAmountMinor : event.data.amountMinor;
+        const released =
+          event.type === 'PendingLegPosted'
+            ? event.data.pendingAmountMinor
+            : event.data.amountMinor;
         sums[`${side}PendingMinor`] -= BigInt(released);
-        if (event.type === 'PendingLegPosted') sums[`${side}PostedMinor`] += BigInt(event.data.postedAmountMinor);
+        if (event.type === 'PendingLegPosted')
+          sums[`${side}PostedMinor`] += BigInt(event.data.postedAmountMinor);
         return;
       }
       case 'AccountDebitReversed':
@@ -69,7 +87,11 @@ export const createBalanceAudit = () => {
   };
 
   const applyTransfer = (stream: string, event: TransferEvent): void => {
-    if (event.type === 'TransferRequested' || event.type === 'TransferPostRequested' || event.type === 'TransferVoidRequested') {
+    if (
+      event.type === 'TransferRequested' ||
+      event.type === 'TransferPostRequested' ||
+      event.type === 'TransferVoidRequested'
+    ) {
       openTransfers.add(stream);
     } else if (TERMINAL_TRANSFER_EVENTS.has(event.type)) {
       openTransfers.delete(stream);
@@ -80,13 +102,17 @@ export const createBalanceAudit = () => {
     apply(event: RecordedEvent): void {
       eventCount += 1;
       const domainEvent = { type: event.type, data: event.data };
-      if (event.stream.startsWith('account-')) applyAccount(event.stream, domainEvent as AccountEvent);
-      else if (event.stream.startsWith('transfer-')) applyTransfer(event.stream, domainEvent as TransferEvent);
+      if (event.stream.startsWith('account-'))
+        applyAccount(event.stream, domainEvent as AccountEvent);
+      else if (event.stream.startsWith('transfer-'))
+        applyTransfer(event.stream, domainEvent as TransferEvent);
     },
     report(): BalanceReport {
       const currencies = [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency));
       const balanced = currencies.every(
-        (sums) => sums.creditsPostedMinor === sums.debitsPostedMinor && sums.creditsPendingMinor === sums.debitsPendingMinor,
+        (sums) =>
+          sums.creditsPostedMinor === sums.debitsPostedMinor &&
+          sums.creditsPendingMinor === sums.debitsPendingMinor,
       );
       return { currencies, openTransferCount: openTransfers.size, eventCount, balanced };
     },

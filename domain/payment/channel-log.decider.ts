@@ -49,7 +49,12 @@ export type ChannelLogCommand = { type: 'RecordChannelFact'; data: ChannelLogEve
 
 export type ChannelLogState = { eventCount: number };
 
-export const channelLogAggregate: Aggregate<ChannelLogCommand, ChannelLogEvent, ChannelLogState, never> = {
+export const channelLogAggregate: Aggregate<
+  ChannelLogCommand,
+  ChannelLogEvent,
+  ChannelLogState,
+  never
+> = {
   category: 'channellog',
   initialState: { eventCount: 0 },
   decide: (command) => accept(command.data),

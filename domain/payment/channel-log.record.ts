@@ -9,7 +9,12 @@ export const recordChannelFact = async (
   event: ChannelLogEvent,
   context: CommandContext,
 ): Promise<void> => {
-  const outcome = await runtime.execute(channelLogAggregate, id, { type: 'RecordChannelFact', data: event }, context);
+  const outcome = await runtime.execute(
+    channelLogAggregate,
+    id,
+    { type: 'RecordChannelFact', data: event },
+    context,
+  );
   assert(outcome.ok, 'the channel log never refuses a fact');
 };
 

@@ -68,10 +68,7 @@ export type PaymentClosure = { reason: string; closedAt: string };
 
 /** Why a channel's success report did not pay: the money is to be refunded, never credited. */
 export type FlagReason =
-  | 'amount_mismatch'
-  | 'currency_mismatch'
-  | 'paid_twice'
-  | 'paid_after_close';
+  'amount_mismatch' | 'currency_mismatch' | 'paid_twice' | 'paid_after_close';
 export type PaymentFlag = {
   reason: FlagReason;
   channelTransactionId: string;

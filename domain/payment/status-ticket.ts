@@ -7,7 +7,8 @@ const TICKET_BYTES = 32;
 const TICKET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Tickets are stored by hash: a leaked table cannot be replayed against the status route. */
-export const hashStatusTicket = (ticket: string): string => createHash('sha256').update(ticket, 'utf8').digest('hex');
+export const hashStatusTicket = (ticket: string): string =>
+  createHash('sha256').update(ticket, 'utf8').digest('hex');
 
 export const isWellFormedTicket = (ticket: string): boolean => TICKET_PATTERN.test(ticket);
 

@@ -15,12 +15,19 @@ const DURATION_DAYS_MAX = 3660;
 
 /** Why a configured plan is unusable, or null when it is fine (checked once at startup). */
 export const planProblem = (plan: Plan): string | null => {
-  if (!PLAN_ID_PATTERN.test(plan.planId)) return `planId '${plan.planId}' must match ${PLAN_ID_PATTERN.source}`;
+  if (!PLAN_ID_PATTERN.test(plan.planId))
+    return `planId '${plan.planId}' must match ${PLAN_ID_PATTERN.source}`;
   if (plan.name.length === 0) return `plan ${plan.planId}: name is empty`;
-  if (!isPositiveAmountMinor(plan.amountMinor)) return `plan ${plan.planId}: amountMinor must be a positive safe integer`;
+  if (!isPositiveAmountMinor(plan.amountMinor))
+    return `plan ${plan.planId}: amountMinor must be a positive safe integer`;
   if (!isCurrency(plan.currency)) return `plan ${plan.planId}: unknown currency ${plan.currency}`;
-  if (!Number.isSafeInteger(plan.quotaBytes) || plan.quotaBytes <= 0) return `plan ${plan.planId}: quotaBytes must be positive`;
-  if (!Number.isSafeInteger(plan.durationDays) || plan.durationDays <= 0 || plan.durationDays > DURATION_DAYS_MAX) {
+  if (!Number.isSafeInteger(plan.quotaBytes) || plan.quotaBytes <= 0)
+    return `plan ${plan.planId}: quotaBytes must be positive`;
+  if (
+    !Number.isSafeInteger(plan.durationDays) ||
+    plan.durationDays <= 0 ||
+    plan.durationDays > DURATION_DAYS_MAX
+  ) {
     return `plan ${plan.planId}: durationDays must be 1-${DURATION_DAYS_MAX}`;
   }
   return null;

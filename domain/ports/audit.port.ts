@@ -4,7 +4,8 @@ import type { JsonObject } from './event-store.port';
 export type AuditRecord = {
   /** Unique per fact: a repeated record with the same id is kept once. */
   auditId: string;
-  kind: 'bad_signature' | 'replayed_callback' | 'late_callback' | 'rejected_command' | 'admin_action';
+  kind:
+    'bad_signature' | 'replayed_callback' | 'late_callback' | 'rejected_command' | 'admin_action';
   occurredAt: string;
   /** Client id, channel or IP that caused it, when known. */
   actor: string | null;

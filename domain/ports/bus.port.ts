@@ -17,9 +17,7 @@ export type BusMessage = {
 
 /** What the consumer did with a message; a handler that throws counts as `retry`. */
 export type DeliveryOutcome =
-  | { kind: 'ack' }
-  | { kind: 'retry'; reason: string }
-  | { kind: 'dead_letter'; reason: string };
+  { kind: 'ack' } | { kind: 'retry'; reason: string } | { kind: 'dead_letter'; reason: string };
 
 export type ConsumerOptions = {
   /** Durable name: a restarted consumer resumes where the previous one acknowledged. */
@@ -43,7 +41,10 @@ export interface MessageBus {
   /** Publishes durably (resolves once the bus stored it); a repeated id is a no-op. */
   publish(subject: string, id: string, payload: JsonObject): Promise<void>;
   /** Starts a durable consumer; messages go to the handler one at a time, in order of arrival. */
-  consume(options: ConsumerOptions, handler: (message: BusMessage) => Promise<DeliveryOutcome>): Promise<Consumption>;
+  consume(
+    options: ConsumerOptions,
+    handler: (message: BusMessage) => Promise<DeliveryOutcome>,
+  ): Promise<Consumption>;
   /** Dead-lettered messages go to `<deadLetterPrefix>.<original subject>` with the reason. */
   readonly deadLetterPrefix: string;
   /** Closes the connection; consumers stop. */

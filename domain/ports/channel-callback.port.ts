@@ -10,9 +10,27 @@ export type ChannelNotification =
       amountMinor: number;
       currency: Currency;
     }
-  | { kind: 'payment'; paymentId: string; outcome: 'failed'; channelTransactionId: string; failureReason: string }
-  | { kind: 'refund'; paymentId: string; refundId: string; outcome: 'succeeded'; channelRefundId: string }
-  | { kind: 'refund'; paymentId: string; refundId: string; outcome: 'failed'; failureReason: string };
+  | {
+      kind: 'payment';
+      paymentId: string;
+      outcome: 'failed';
+      channelTransactionId: string;
+      failureReason: string;
+    }
+  | {
+      kind: 'refund';
+      paymentId: string;
+      refundId: string;
+      outcome: 'succeeded';
+      channelRefundId: string;
+    }
+  | {
+      kind: 'refund';
+      paymentId: string;
+      refundId: string;
+      outcome: 'failed';
+      failureReason: string;
+    };
 
 export type CallbackRefusal = 'invalid_signature' | 'stale_signature' | 'malformed_callback';
 

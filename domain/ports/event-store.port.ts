@@ -2,7 +2,8 @@
  * The event store port. Revisions are 0-based per stream (EventStoreDB's convention); positions
  * are opaque, strictly increasing bigints in the global log of one store.
  */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 /** Who caused an event: the authenticated client, its role and the request's source address. */
@@ -51,14 +52,21 @@ export interface EventStore {
    * Appends atomically if the stream is at `expected`. Re-appending events whose ids equal the
    * ones already written right after `expected` is idempotent and returns the original result.
    */
-  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult>;
   /** Reads up to eventCountMax events starting at fromRevision (inclusive) in the given direction. */
   readStream(
     stream: string,
     options: { fromRevision: number | 'end'; direction: ReadDirection; eventCountMax: number },
   ): Promise<readonly RecordedEvent[]>;
   /** Reads up to eventCountMax events of the global log strictly after afterPosition (null: from the start). */
-  readAll(options: { afterPosition: bigint | null; eventCountMax: number }): Promise<readonly RecordedEvent[]>;
+  readAll(options: {
+    afterPosition: bigint | null;
+    eventCountMax: number;
+  }): Promise<readonly RecordedEvent[]>;
   /** Catches up from afterPosition (exclusive), then follows live appends in global order. */
   subscribeToAll(options: { afterPosition: bigint | null }): EventSubscription;
   /** The position of the last event in the global log, or null when the log is empty. */

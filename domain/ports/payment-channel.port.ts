@@ -7,8 +7,7 @@ import type { Currency } from '../money';
  * breaker) or `permanent` (the channel refused: retrying cannot help).
  */
 export type ChannelCallResult<Value> =
-  | { ok: true; value: Value }
-  | { ok: false; kind: 'transient' | 'permanent'; reason: string };
+  { ok: true; value: Value } | { ok: false; kind: 'transient' | 'permanent'; reason: string };
 
 export type ChannelOrder = {
   paymentId: string;
@@ -38,11 +37,17 @@ export interface PaymentChannelGateway {
   /** The channel's name, as in payments' `channel` field. */
   readonly channel: string;
   /** Creates the channel order; returns what the payer's client needs to pay. */
-  createOrder(order: ChannelOrder): Promise<ChannelCallResult<{ payerParameters: Record<string, string> }>>;
+  createOrder(
+    order: ChannelOrder,
+  ): Promise<ChannelCallResult<{ payerParameters: Record<string, string> }>>;
   /** Asks the channel for the order's current status. */
   queryOrder(paymentId: string): Promise<ChannelCallResult<ChannelOrderStatus>>;
   /** Closes an unpaid order so it can no longer be paid. */
   closeOrder(paymentId: string): Promise<ChannelCallResult<{ closed: true }>>;
   /** Requests a refund; `succeeded` when the channel answers at once, `accepted` when a callback follows. */
-  refund(request: ChannelRefundRequest): Promise<ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>>;
+  refund(
+    request: ChannelRefundRequest,
+  ): Promise<
+    ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>
+  >;
 }

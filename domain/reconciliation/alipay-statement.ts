@@ -1,7 +1,12 @@
 import { decimalToMinor } from '../payment/decimal-amount';
 import { paymentIdFromOrderNo } from '../payment/payment-id';
 import type { StatementRow, StatementStatus } from './reconciliation';
-import { columnsByName, missingColumn, parseCommentedTable, type ParsedStatement } from './statement-table';
+import {
+  columnsByName,
+  missingColumn,
+  parseCommentedTable,
+  type ParsedStatement,
+} from './statement-table';
 
 /**
  * Alipay's trade bill (业务明细, from alipay.data.dataservice.bill.downloadurl.query with
@@ -19,9 +24,19 @@ const ALIPAY_COLUMNS = {
   amount: ['订单金额（元）'],
 } as const;
 type AlipayColumn = keyof typeof ALIPAY_COLUMNS;
-const REQUIRED_COLUMNS: readonly AlipayColumn[] = ['transactionId', 'orderNo', 'businessType', 'createdAt', 'finishedAt', 'amount'];
+const REQUIRED_COLUMNS: readonly AlipayColumn[] = [
+  'transactionId',
+  'orderNo',
+  'businessType',
+  'createdAt',
+  'finishedAt',
+  'amount',
+];
 
-const ALIPAY_STATUSES: Readonly<Record<string, StatementStatus>> = { 交易: 'succeeded', 退款: 'refunded' };
+const ALIPAY_STATUSES: Readonly<Record<string, StatementStatus>> = {
+  交易: 'succeeded',
+  退款: 'refunded',
+};
 const BEIJING_TIME_PATTERN = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 /** Full-width and ASCII parentheses both occur in exported headers: compare names without the difference. */
@@ -32,21 +47,37 @@ const alipayColumns = (header: readonly string[]): Record<AlipayColumn, number> 
   return missingColumn(columns, ALIPAY_COLUMNS, REQUIRED_COLUMNS) ?? columns;
 };
 
-const beijingTimeMs = (text: string): number => (BEIJING_TIME_PATTERN.test(text) ? Date.parse(`${text.replace(' ', 'T')}+08:00`) : Number.NaN);
+const beijingTimeMs = (text: string): number =>
+  BEIJING_TIME_PATTERN.test(text) ? Date.parse(`${text.replace(' ', 'T')}+08:00`) : Number.NaN;
 
-const alipayRow = (fields: readonly string[], columns: Readonly<Record<AlipayColumn, number>>): StatementRow | string => {
+const alipayRow = (
+  fields: readonly string[],
+  columns: Readonly<Record<AlipayColumn, number>>,
+): StatementRow | string => {
   const value = (name: AlipayColumn): string => (fields[columns[name]] ?? '').trim();
   const paymentId = paymentIdFromOrderNo(value('orderNo'));
   const status = ALIPAY_STATUSES[value('businessType')];
   const amountMinor = decimalToMinor(value('amount').replace(/^-/, ''), 2);
-  const occurredMs = beijingTimeMs(value('finishedAt') === '' ? value('createdAt') : value('finishedAt'));
-  if (value('transactionId') === '' || value('transactionId').length > 128) return '支付宝交易号 is empty or too long';
+  const occurredMs = beijingTimeMs(
+    value('finishedAt') === '' ? value('createdAt') : value('finishedAt'),
+  );
+  if (value('transactionId') === '' || value('transactionId').length > 128)
+    return '支付宝交易号 is empty or too long';
   if (paymentId === null) return `商户订单号 '${value('orderNo')}' is not one of our payment ids`;
   if (status === undefined) return `unknown 业务类型 '${value('businessType')}'`;
-  if (amountMinor === null || amountMinor === 0) return `订单金额（元） '${value('amount')}' is not an amount in yuan`;
+  if (amountMinor === null || amountMinor === 0)
+    return `订单金额（元） '${value('amount')}' is not an amount in yuan`;
   if (Number.isNaN(occurredMs)) return '完成时间 is not a time yyyy-MM-dd HH:mm:ss';
-  return { paymentId, channelTransactionId: value('transactionId'), status, amountMinor, currency: 'CNY', occurredAt: new Date(occurredMs).toISOString() };
+  return {
+    paymentId,
+    channelTransactionId: value('transactionId'),
+    status,
+    amountMinor,
+    currency: 'CNY',
+    occurredAt: new Date(occurredMs).toISOString(),
+  };
 };
 
 /** Parses a whole Alipay trade bill; the first bad line stops it. */
-export const parseAlipayStatement = (text: string): ParsedStatement => parseCommentedTable(text, { columns: alipayColumns, row: alipayRow });
+export const parseAlipayStatement = (text: string): ParsedStatement =>
+  parseCommentedTable(text, { columns: alipayColumns, row: alipayRow });

@@ -22,7 +22,10 @@ export const loadLedgerPayments = async (
       if (!event.stream.startsWith(PAYMENT_STREAM_PREFIX)) continue;
       const paymentId = event.stream.slice(PAYMENT_STREAM_PREFIX.length);
       const state = states.get(paymentId) ?? { status: 'none' };
-      states.set(paymentId, evolvePayment(state, { type: event.type, data: event.data } as PaymentEvent));
+      states.set(
+        paymentId,
+        evolvePayment(state, { type: event.type, data: event.data } as PaymentEvent),
+      );
     }
     const last = page[page.length - 1];
     if (last === undefined || page.length < pageEventCountMax) break;
@@ -37,7 +40,9 @@ export const loadLedgerPayments = async (
       status: state.status,
       amountMinor: state.amountMinor,
       currency: state.currency,
-      channelTransactionId: paid?.channelTransactionId ?? (state.status === 'failed' ? state.failure.channelTransactionId : null),
+      channelTransactionId:
+        paid?.channelTransactionId ??
+        (state.status === 'failed' ? state.failure.channelTransactionId : null),
       paidAt: paid?.paidAt ?? null,
     });
   }

@@ -26,10 +26,39 @@ export type LedgerPayment = {
 };
 
 export type Discrepancy =
-  | { kind: 'channel_only'; paymentId: string; channelTransactionId: string; channelStatus: StatementStatus; amountMinor: number; currency: string }
-  | { kind: 'ledger_only'; paymentId: string; channelTransactionId: string | null; ledgerStatus: string; amountMinor: number; currency: string }
-  | { kind: 'amount_mismatch'; paymentId: string; channelTransactionId: string; channelAmountMinor: number; channelCurrency: string; ledgerAmountMinor: number; ledgerCurrency: string }
-  | { kind: 'status_mismatch'; paymentId: string; channelTransactionId: string; channelStatus: StatementStatus; ledgerStatus: string; note: string };
+  | {
+      kind: 'channel_only';
+      paymentId: string;
+      channelTransactionId: string;
+      channelStatus: StatementStatus;
+      amountMinor: number;
+      currency: string;
+    }
+  | {
+      kind: 'ledger_only';
+      paymentId: string;
+      channelTransactionId: string | null;
+      ledgerStatus: string;
+      amountMinor: number;
+      currency: string;
+    }
+  | {
+      kind: 'amount_mismatch';
+      paymentId: string;
+      channelTransactionId: string;
+      channelAmountMinor: number;
+      channelCurrency: string;
+      ledgerAmountMinor: number;
+      ledgerCurrency: string;
+    }
+  | {
+      kind: 'status_mismatch';
+      paymentId: string;
+      channelTransactionId: string;
+      channelStatus: StatementStatus;
+      ledgerStatus: string;
+      note: string;
+    };
 
 export type ReconciliationReport = {
   statementRowCount: number;
@@ -41,12 +70,15 @@ export type ReconciliationReport = {
 /** Half-open period [fromMs, toMs) of paidAt; null bounds are open. */
 export type ReconciliationPeriod = { fromMs: number | null; toMs: number | null };
 
-const isPaidOnChannel = (status: StatementStatus): boolean => status === 'succeeded' || status === 'refunded';
+const isPaidOnChannel = (status: StatementStatus): boolean =>
+  status === 'succeeded' || status === 'refunded';
 
 const inPeriod = (iso: string | null, period: ReconciliationPeriod): boolean => {
   if (iso === null) return false;
   const ms = Date.parse(iso);
-  return (period.fromMs === null || ms >= period.fromMs) && (period.toMs === null || ms < period.toMs);
+  return (
+    (period.fromMs === null || ms >= period.fromMs) && (period.toMs === null || ms < period.toMs)
+  );
 };
 
 /** One row per payment: a paid row wins over a closed or failed one (a refund row keeps it paid). */
@@ -54,7 +86,8 @@ const rowsByPayment = (rows: readonly StatementRow[]): Map<string, StatementRow>
   const byPayment = new Map<string, StatementRow>();
   for (const row of rows) {
     const known = byPayment.get(row.paymentId);
-    if (known === undefined || (!isPaidOnChannel(known.status) && isPaidOnChannel(row.status))) byPayment.set(row.paymentId, row);
+    if (known === undefined || (!isPaidOnChannel(known.status) && isPaidOnChannel(row.status)))
+      byPayment.set(row.paymentId, row);
   }
   return byPayment;
 };
@@ -64,20 +97,51 @@ const compareRow = (row: StatementRow, payment: LedgerPayment | undefined): Disc
   const paid = isPaidOnChannel(row.status);
   if (payment === undefined) {
     if (!paid) return null; // The channel closed an order we never knew: no money, nothing to do.
-    return { kind: 'channel_only', paymentId, channelTransactionId, channelStatus: row.status, amountMinor: row.amountMinor, currency: row.currency };
+    return {
+      kind: 'channel_only',
+      paymentId,
+      channelTransactionId,
+      channelStatus: row.status,
+      amountMinor: row.amountMinor,
+      currency: row.currency,
+    };
   }
   const ledgerPaid = payment.status === 'succeeded';
   if (paid !== ledgerPaid) {
-    const note = paid ? 'the channel took the money, the ledger did not credit it' : 'the ledger credited money the channel did not take';
-    return { kind: 'status_mismatch', paymentId, channelTransactionId, channelStatus: row.status, ledgerStatus: payment.status, note };
+    const note = paid
+      ? 'the channel took the money, the ledger did not credit it'
+      : 'the ledger credited money the channel did not take';
+    return {
+      kind: 'status_mismatch',
+      paymentId,
+      channelTransactionId,
+      channelStatus: row.status,
+      ledgerStatus: payment.status,
+      note,
+    };
   }
   if (!paid) return null;
   if (row.amountMinor !== payment.amountMinor || row.currency !== payment.currency) {
-    return { kind: 'amount_mismatch', paymentId, channelTransactionId, channelAmountMinor: row.amountMinor, channelCurrency: row.currency, ledgerAmountMinor: payment.amountMinor, ledgerCurrency: payment.currency };
+    return {
+      kind: 'amount_mismatch',
+      paymentId,
+      channelTransactionId,
+      channelAmountMinor: row.amountMinor,
+      channelCurrency: row.currency,
+      ledgerAmountMinor: payment.amountMinor,
+      ledgerCurrency: payment.currency,
+    };
   }
   if (payment.channelTransactionId !== channelTransactionId) {
     const note = `the ledger recorded channel transaction ${payment.channelTransactionId ?? 'none'}`;
-    return { kind: 'status_mismatch', paymentId, channelTransactionId, channelStatus: row.status, ledgerStatus: payment.status, note };
+    return {
+      kind: 'status_mismatch',
+      paymentId,
+      channelTransactionId,
+      channelStatus: row.status,
+      ledgerStatus: payment.status,
+      note,
+    };
   }
   return null;
 };
@@ -97,10 +161,29 @@ export const reconcile = (
     else discrepancies.push(found);
   }
   for (const payment of ledger) {
-    if (payment.status !== 'succeeded' || statement.has(payment.paymentId) || !inPeriod(payment.paidAt, period)) continue;
+    if (
+      payment.status !== 'succeeded' ||
+      statement.has(payment.paymentId) ||
+      !inPeriod(payment.paidAt, period)
+    )
+      continue;
     const { paymentId, channelTransactionId, amountMinor, currency } = payment;
-    discrepancies.push({ kind: 'ledger_only', paymentId, channelTransactionId, ledgerStatus: payment.status, amountMinor, currency });
+    discrepancies.push({
+      kind: 'ledger_only',
+      paymentId,
+      channelTransactionId,
+      ledgerStatus: payment.status,
+      amountMinor,
+      currency,
+    });
   }
-  discrepancies.sort((left, right) => (left.paymentId < right.paymentId ? -1 : left.paymentId > right.paymentId ? 1 : 0));
-  return { statementRowCount: rows.length, ledgerPaymentCount: ledger.length, matchedCount, discrepancies };
+  discrepancies.sort((left, right) =>
+    left.paymentId < right.paymentId ? -1 : left.paymentId > right.paymentId ? 1 : 0,
+  );
+  return {
+    statementRowCount: rows.length,
+    ledgerPaymentCount: ledger.length,
+    matchedCount,
+    discrepancies,
+  };
 };

@@ -6,7 +6,8 @@ import type { StatementRow } from './reconciliation';
  */
 export const STATEMENT_ROW_COUNT_MAX = 1_000_000;
 
-export type ParsedStatement = { ok: true; rows: StatementRow[] } | { ok: false; line: number; reason: string };
+export type ParsedStatement =
+  { ok: true; rows: StatementRow[] } | { ok: false; line: number; reason: string };
 
 /** RFC 4180 fields of one line: quotes around fields, "" inside them. */
 export const splitCsvLine = (line: string): string[] | null => {
@@ -47,7 +48,11 @@ export const columnsByName = <K extends string>(
 };
 
 /** The first required column absent from the header, as `missing column <name>`; else null. */
-export const missingColumn = <K extends string>(columns: Readonly<Record<K, number>>, names: Readonly<Record<K, readonly string[]>>, required: readonly K[]): string | null => {
+export const missingColumn = <K extends string>(
+  columns: Readonly<Record<K, number>>,
+  names: Readonly<Record<K, readonly string[]>>,
+  required: readonly K[],
+): string | null => {
   const absent = required.find((key) => columns[key] < 0);
   return absent === undefined ? null : `missing column ${names[absent].join(' or ')}`;
 };
@@ -64,7 +69,10 @@ export type TableFormat<C> = {
  * after the rows). The first other line is the header. Paid rows come before refund rows, so
  * the reconciliation compares a payment's own row when the statement holds both.
  */
-export const parseCommentedTable = <C extends object>(text: string, format: TableFormat<C>): ParsedStatement => {
+export const parseCommentedTable = <C extends object>(
+  text: string,
+  format: TableFormat<C>,
+): ParsedStatement => {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let columns: C | null = null;
   const rows: StatementRow[] = [];
@@ -79,11 +87,18 @@ export const parseCommentedTable = <C extends object>(text: string, format: Tabl
       columns = found;
       continue;
     }
-    if (rows.length >= STATEMENT_ROW_COUNT_MAX) return { ok: false, line: index + 1, reason: `more than ${STATEMENT_ROW_COUNT_MAX} rows` };
+    if (rows.length >= STATEMENT_ROW_COUNT_MAX)
+      return { ok: false, line: index + 1, reason: `more than ${STATEMENT_ROW_COUNT_MAX} rows` };
     const row = format.row(fields, columns);
     if (typeof row === 'string') return { ok: false, line: index + 1, reason: row };
     if (row !== null) rows.push(row);
   }
   if (columns === null) return { ok: false, line: lines.length, reason: 'no header row' };
-  return { ok: true, rows: [...rows.filter((row) => row.status !== 'refunded'), ...rows.filter((row) => row.status === 'refunded')] };
+  return {
+    ok: true,
+    rows: [
+      ...rows.filter((row) => row.status !== 'refunded'),
+      ...rows.filter((row) => row.status === 'refunded'),
+    ],
+  };
 };

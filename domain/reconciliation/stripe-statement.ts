@@ -1,7 +1,12 @@
 import { isCurrency, minorUnitDigits } from '../money';
 import { decimalToMinor } from '../payment/decimal-amount';
 import type { StatementRow, StatementStatus } from './reconciliation';
-import { columnsByName, missingColumn, parseCommentedTable, type ParsedStatement } from './statement-table';
+import {
+  columnsByName,
+  missingColumn,
+  parseCommentedTable,
+  type ParsedStatement,
+} from './statement-table';
 
 /**
  * Stripe's balance-transaction CSVs: the itemized balance report (balance_change_from_activity.
@@ -24,9 +29,21 @@ const STRIPE_COLUMNS = {
   refundMetadata: ['refund_metadata[paymentId]'],
 } as const;
 type StripeColumn = keyof typeof STRIPE_COLUMNS;
-const REQUIRED_COLUMNS: readonly StripeColumn[] = ['id', 'category', 'amount', 'currency', 'created', 'paymentMetadata'];
+const REQUIRED_COLUMNS: readonly StripeColumn[] = [
+  'id',
+  'category',
+  'amount',
+  'currency',
+  'created',
+  'paymentMetadata',
+];
 
-const STRIPE_STATUSES: Readonly<Record<string, StatementStatus>> = { charge: 'succeeded', payment: 'succeeded', refund: 'refunded', payment_refund: 'refunded' };
+const STRIPE_STATUSES: Readonly<Record<string, StatementStatus>> = {
+  charge: 'succeeded',
+  payment: 'succeeded',
+  refund: 'refunded',
+  payment_refund: 'refunded',
+};
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UTC_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?$/;
 
@@ -41,22 +58,36 @@ const utcTimeMs = (text: string): number => {
   return /(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : Number.NaN;
 };
 
-const stripeRow = (fields: readonly string[], columns: Readonly<Record<StripeColumn, number>>): StatementRow | null | string => {
-  const value = (name: StripeColumn): string => (columns[name] < 0 ? '' : (fields[columns[name]] ?? '').trim());
+const stripeRow = (
+  fields: readonly string[],
+  columns: Readonly<Record<StripeColumn, number>>,
+): StatementRow | null | string => {
+  const value = (name: StripeColumn): string =>
+    columns[name] < 0 ? '' : (fields[columns[name]] ?? '').trim();
   const status = STRIPE_STATUSES[value('category').toLowerCase()];
   if (status === undefined) return null;
   const paymentId = (value('paymentMetadata') || value('refundMetadata')).toLowerCase();
   const currency = value('currency').toUpperCase();
-  if (!UUID_PATTERN.test(paymentId)) return `metadata paymentId '${paymentId}' is not one of our payment ids`;
+  if (!UUID_PATTERN.test(paymentId))
+    return `metadata paymentId '${paymentId}' is not one of our payment ids`;
   if (!isCurrency(currency)) return `unknown currency '${value('currency')}'`;
   const amountMinor = decimalToMinor(value('amount').replace(/^-/, ''), minorUnitDigits(currency));
   const channelTransactionId = value('paymentIntent') || value('source') || value('id');
   const occurredMs = utcTimeMs(value('created'));
-  if (amountMinor === null || amountMinor === 0) return `amount '${value('amount')}' is not a ${currency} amount`;
+  if (amountMinor === null || amountMinor === 0)
+    return `amount '${value('amount')}' is not a ${currency} amount`;
   if (channelTransactionId.length > 128) return 'transaction id is too long';
   if (Number.isNaN(occurredMs)) return `created time '${value('created')}' is not a UTC time`;
-  return { paymentId, channelTransactionId, status, amountMinor, currency, occurredAt: new Date(occurredMs).toISOString() };
+  return {
+    paymentId,
+    channelTransactionId,
+    status,
+    amountMinor,
+    currency,
+    occurredAt: new Date(occurredMs).toISOString(),
+  };
 };
 
 /** Parses a whole Stripe balance-transaction export; the first bad line stops it. */
-export const parseStripeStatement = (text: string): ParsedStatement => parseCommentedTable(text, { columns: stripeColumns, row: stripeRow });
+export const parseStripeStatement = (text: string): ParsedStatement =>
+  parseCommentedTable(text, { columns: stripeColumns, row: stripeRow });

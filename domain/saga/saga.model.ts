@@ -7,14 +7,14 @@ import type { JsonObject } from '../ports/event-store.port';
  * for good, which completed steps are still to be compensated (in reverse order).
  */
 export type SagaStatus =
-  | 'running'
-  | 'compensating'
-  | 'completed'
-  | 'compensated'
-  | 'failed'
-  | 'dead_lettered';
+  'running' | 'compensating' | 'completed' | 'compensated' | 'failed' | 'dead_lettered';
 export const sagaStatuses: readonly SagaStatus[] = [
-  'running', 'compensating', 'completed', 'compensated', 'failed', 'dead_lettered',
+  'running',
+  'compensating',
+  'completed',
+  'compensated',
+  'failed',
+  'dead_lettered',
 ];
 type ActivePhase = 'running' | 'compensating';
 type At = { now: string };
@@ -22,18 +22,42 @@ type At = { now: string };
 type StepRef = { phase: ActivePhase; cursor: number };
 
 export type SagaCommand =
-  | { type: 'StartSaga'; data: { sagaName: string; sagaId: string; input: JsonObject; stepNames: string[] } & At }
+  | {
+      type: 'StartSaga';
+      data: { sagaName: string; sagaId: string; input: JsonObject; stepNames: string[] } & At;
+    }
   | { type: 'RecordStepCompleted'; data: StepRef & { output: JsonObject; finish: boolean } & At }
-  | { type: 'RecordStepDeferred'; data: StepRef & { counted: boolean; reason: string | null; nextRunAt: string } & At }
+  | {
+      type: 'RecordStepDeferred';
+      data: StepRef & { counted: boolean; reason: string | null; nextRunAt: string } & At;
+    }
   | { type: 'RecordStepFailed'; data: StepRef & { reason: string } & At }
   | { type: 'DeadLetterSaga'; data: { reason: string } & At }
   | { type: 'RetrySaga'; data: At };
 
 export type SagaEvent =
-  | { type: 'SagaStarted'; data: { sagaName: string; sagaId: string; input: JsonObject; stepNames: string[]; startedAt: string } }
+  | {
+      type: 'SagaStarted';
+      data: {
+        sagaName: string;
+        sagaId: string;
+        input: JsonObject;
+        stepNames: string[];
+        startedAt: string;
+      };
+    }
   | { type: 'SagaStepCompleted'; data: { index: number; output: JsonObject; completedAt: string } }
   | { type: 'SagaCompleted'; data: { completedAt: string } }
-  | { type: 'SagaStepDeferred'; data: { index: number; counted: boolean; reason: string | null; nextRunAt: string; deferredAt: string } }
+  | {
+      type: 'SagaStepDeferred';
+      data: {
+        index: number;
+        counted: boolean;
+        reason: string | null;
+        nextRunAt: string;
+        deferredAt: string;
+      };
+    }
   | { type: 'SagaCompensationStarted'; data: { index: number; reason: string; startedAt: string } }
   | { type: 'SagaStepCompensated'; data: { index: number; compensatedAt: string } }
   | { type: 'SagaCompensated'; data: { compensatedAt: string } }

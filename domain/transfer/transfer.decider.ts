@@ -23,7 +23,10 @@ export type TransferTerms = {
 export type TransferCommand =
   | { type: 'RequestTransfer'; data: TransferTerms & { now: string } }
   | { type: 'RecordLegsApplied'; data: { now: string } }
-  | { type: 'RecordTransferRejected'; data: { reason: string; side: 'debit' | 'credit'; now: string } }
+  | {
+      type: 'RecordTransferRejected';
+      data: { reason: string; side: 'debit' | 'credit'; now: string };
+    }
   | { type: 'RequestPendingPost'; data: { amountMinor: number | null; now: string } }
   | { type: 'RequestPendingVoid'; data: { reason: 'voided' | 'expired'; now: string } }
   | { type: 'RecordResolutionApplied'; data: { now: string } };
@@ -32,19 +35,16 @@ export type TransferEvent =
   | { type: 'TransferRequested'; data: TransferTerms & { requestedAt: string } }
   | { type: 'TransferPosted'; data: { amountMinor: number; postedAt: string } }
   | { type: 'TransferPending'; data: { expiresAt: string | null; pendingAt: string } }
-  | { type: 'TransferRejected'; data: { reason: string; side: 'debit' | 'credit'; rejectedAt: string } }
+  | {
+      type: 'TransferRejected';
+      data: { reason: string; side: 'debit' | 'credit'; rejectedAt: string };
+    }
   | { type: 'TransferPostRequested'; data: { amountMinor: number; requestedAt: string } }
   | { type: 'TransferVoidRequested'; data: { reason: 'voided' | 'expired'; requestedAt: string } }
   | { type: 'TransferVoided'; data: { reason: 'voided' | 'expired'; voidedAt: string } };
 
 export type TransferStatus =
-  | 'requested'
-  | 'posted'
-  | 'pending'
-  | 'rejected'
-  | 'post_requested'
-  | 'void_requested'
-  | 'voided';
+  'requested' | 'posted' | 'pending' | 'rejected' | 'post_requested' | 'void_requested' | 'voided';
 
 export type TransferState =
   | { status: 'none' }
@@ -54,7 +54,10 @@ export type TransferState =
       requestedAt: string;
       expiresAt: string | null;
       postedAmountMinor: number | null;
-      resolution: { kind: 'post'; amountMinor: number } | { kind: 'void'; reason: 'voided' | 'expired' } | null;
+      resolution:
+        | { kind: 'post'; amountMinor: number }
+        | { kind: 'void'; reason: 'voided' | 'expired' }
+        | null;
       rejection: { reason: string; side: 'debit' | 'credit' } | null;
     };
 
@@ -75,41 +78,70 @@ type Known = Extract<TransferState, { terms: TransferTerms }>;
 type TransferDecision = Decision<TransferEvent, TransferRejection>;
 
 const termKeys: readonly (keyof TransferTerms)[] = [
-  'debitAccountId', 'creditAccountId', 'amountMinor', 'currency', 'mode', 'timeoutMs', 'reference',
+  'debitAccountId',
+  'creditAccountId',
+  'amountMinor',
+  'currency',
+  'mode',
+  'timeoutMs',
+  'reference',
 ];
 
 const expiryOf = (terms: TransferTerms, now: string): string | null =>
   terms.timeoutMs === null ? null : new Date(Date.parse(now) + terms.timeoutMs).toISOString();
 
-const decideRequest = (data: TransferTerms & { now: string }, state: TransferState): TransferDecision => {
+const decideRequest = (
+  data: TransferTerms & { now: string },
+  state: TransferState,
+): TransferDecision => {
   const { now, ...terms } = data;
   if (state.status !== 'none') {
     const differing = termKeys.find((key) => state.terms[key] !== terms[key]);
-    return differing === undefined ? accept() : reject('transfer_id_conflict', { field: differing });
+    return differing === undefined
+      ? accept()
+      : reject('transfer_id_conflict', { field: differing });
   }
-  assert(Number.isSafeInteger(terms.amountMinor) && terms.amountMinor > 0, 'RequestTransfer: bad amount');
+  assert(
+    Number.isSafeInteger(terms.amountMinor) && terms.amountMinor > 0,
+    'RequestTransfer: bad amount',
+  );
   if (terms.debitAccountId === terms.creditAccountId) return reject('same_account');
-  if (terms.timeoutMs !== null && terms.mode !== 'two_phase') return reject('timeout_requires_two_phase');
+  if (terms.timeoutMs !== null && terms.mode !== 'two_phase')
+    return reject('timeout_requires_two_phase');
   return accept({ type: 'TransferRequested', data: { ...terms, requestedAt: now } });
 };
 
 /** A second post/void of a resolved transfer is a no-op when it asks for the same outcome. */
-const decideResolution = (command: Extract<TransferCommand, { type: 'RequestPendingPost' | 'RequestPendingVoid' }>, state: Known): TransferDecision => {
+const decideResolution = (
+  command: Extract<TransferCommand, { type: 'RequestPendingPost' | 'RequestPendingVoid' }>,
+  state: Known,
+): TransferDecision => {
   const wantsPost = command.type === 'RequestPendingPost';
   const amountMinor = wantsPost ? (command.data.amountMinor ?? state.terms.amountMinor) : null;
   const resolution = state.resolution;
   if (resolution !== null) {
-    const same = wantsPost ? resolution.kind === 'post' && resolution.amountMinor === amountMinor : resolution.kind === 'void';
+    const same = wantsPost
+      ? resolution.kind === 'post' && resolution.amountMinor === amountMinor
+      : resolution.kind === 'void';
     if (same) return accept();
-    return reject(resolution.kind === 'post' ? 'transfer_already_posted' : 'transfer_already_voided');
+    return reject(
+      resolution.kind === 'post' ? 'transfer_already_posted' : 'transfer_already_voided',
+    );
   }
   if (state.status !== 'pending') return reject('transfer_not_pending', { status: state.status });
   if (amountMinor !== null) {
-    if (amountMinor > state.terms.amountMinor) return reject('amount_exceeds_pending', { pendingAmountMinor: state.terms.amountMinor });
-    return accept({ type: 'TransferPostRequested', data: { amountMinor, requestedAt: command.data.now } });
+    if (amountMinor > state.terms.amountMinor)
+      return reject('amount_exceeds_pending', { pendingAmountMinor: state.terms.amountMinor });
+    return accept({
+      type: 'TransferPostRequested',
+      data: { amountMinor, requestedAt: command.data.now },
+    });
   }
   const { reason, now } = command.data as { reason: 'voided' | 'expired'; now: string };
-  if (reason === 'expired' && (state.expiresAt === null || Date.parse(now) < Date.parse(state.expiresAt))) {
+  if (
+    reason === 'expired' &&
+    (state.expiresAt === null || Date.parse(now) < Date.parse(state.expiresAt))
+  ) {
     return reject('transfer_not_expired_yet');
   }
   return accept({ type: 'TransferVoidRequested', data: { reason, requestedAt: now } });
@@ -123,9 +155,15 @@ export const decide = (command: TransferCommand, state: TransferState): Transfer
       if (state.status !== 'requested') return accept();
       const { now } = command.data;
       if (state.terms.mode === 'two_phase') {
-        return accept({ type: 'TransferPending', data: { expiresAt: expiryOf(state.terms, state.requestedAt), pendingAt: now } });
+        return accept({
+          type: 'TransferPending',
+          data: { expiresAt: expiryOf(state.terms, state.requestedAt), pendingAt: now },
+        });
       }
-      return accept({ type: 'TransferPosted', data: { amountMinor: state.terms.amountMinor, postedAt: now } });
+      return accept({
+        type: 'TransferPosted',
+        data: { amountMinor: state.terms.amountMinor, postedAt: now },
+      });
     }
     case 'RecordTransferRejected': {
       if (state.status !== 'requested') return accept();
@@ -138,17 +176,28 @@ export const decide = (command: TransferCommand, state: TransferState): Transfer
     case 'RecordResolutionApplied': {
       const { now } = command.data;
       if (state.status === 'post_requested' && state.resolution?.kind === 'post') {
-        return accept({ type: 'TransferPosted', data: { amountMinor: state.resolution.amountMinor, postedAt: now } });
+        return accept({
+          type: 'TransferPosted',
+          data: { amountMinor: state.resolution.amountMinor, postedAt: now },
+        });
       }
       if (state.status === 'void_requested' && state.resolution?.kind === 'void') {
-        return accept({ type: 'TransferVoided', data: { reason: state.resolution.reason, voidedAt: now } });
+        return accept({
+          type: 'TransferVoided',
+          data: { reason: state.resolution.reason, voidedAt: now },
+        });
       }
       return accept();
     }
   }
 };
 
-const moveTo = (state: TransferState, from: readonly TransferStatus[], status: TransferStatus, what: string): Known => {
+const moveTo = (
+  state: TransferState,
+  from: readonly TransferStatus[],
+  status: TransferStatus,
+  what: string,
+): Known => {
   assert(state.status !== 'none' && from.includes(state.status), `${what}: from ${state.status}`);
   return { ...state, status };
 };
@@ -158,26 +207,54 @@ export const evolve = (state: TransferState, event: TransferEvent): TransferStat
     case 'TransferRequested': {
       assert(state.status === 'none', 'TransferRequested: requested twice');
       const { requestedAt, ...terms } = event.data;
-      return { status: 'requested', terms, requestedAt, expiresAt: null, postedAmountMinor: null, resolution: null, rejection: null };
+      return {
+        status: 'requested',
+        terms,
+        requestedAt,
+        expiresAt: null,
+        postedAmountMinor: null,
+        resolution: null,
+        rejection: null,
+      };
     }
     case 'TransferPosted':
-      return { ...moveTo(state, ['requested', 'post_requested'], 'posted', event.type), postedAmountMinor: event.data.amountMinor };
+      return {
+        ...moveTo(state, ['requested', 'post_requested'], 'posted', event.type),
+        postedAmountMinor: event.data.amountMinor,
+      };
     case 'TransferPending':
-      return { ...moveTo(state, ['requested'], 'pending', event.type), expiresAt: event.data.expiresAt };
+      return {
+        ...moveTo(state, ['requested'], 'pending', event.type),
+        expiresAt: event.data.expiresAt,
+      };
     case 'TransferRejected': {
       const { reason, side } = event.data;
-      return { ...moveTo(state, ['requested'], 'rejected', event.type), rejection: { reason, side } };
+      return {
+        ...moveTo(state, ['requested'], 'rejected', event.type),
+        rejection: { reason, side },
+      };
     }
     case 'TransferPostRequested':
-      return { ...moveTo(state, ['pending'], 'post_requested', event.type), resolution: { kind: 'post', amountMinor: event.data.amountMinor } };
+      return {
+        ...moveTo(state, ['pending'], 'post_requested', event.type),
+        resolution: { kind: 'post', amountMinor: event.data.amountMinor },
+      };
     case 'TransferVoidRequested':
-      return { ...moveTo(state, ['pending'], 'void_requested', event.type), resolution: { kind: 'void', reason: event.data.reason } };
+      return {
+        ...moveTo(state, ['pending'], 'void_requested', event.type),
+        resolution: { kind: 'void', reason: event.data.reason },
+      };
     case 'TransferVoided':
       return moveTo(state, ['void_requested'], 'voided', event.type);
   }
 };
 
-export const transferAggregate: Aggregate<TransferCommand, TransferEvent, TransferState, TransferRejection> = {
+export const transferAggregate: Aggregate<
+  TransferCommand,
+  TransferEvent,
+  TransferState,
+  TransferRejection
+> = {
   category: 'transfer',
   initialState: { status: 'none' },
   decide,

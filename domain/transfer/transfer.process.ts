@@ -1,5 +1,9 @@
 import type { ActorRuntime, CommandContext } from '../actors/actor-runtime';
-import { accountAggregate, type AccountCommand, type AccountRejection } from '../account/account.decider';
+import {
+  accountAggregate,
+  type AccountCommand,
+  type AccountRejection,
+} from '../account/account.decider';
 import { assert } from '../assert';
 import type { RejectionDetail } from '../decision';
 import { deterministicEventId } from '../event-ids';
@@ -26,8 +30,16 @@ export type TransferProcessOutcome =
 
 export type TransferProcess = {
   request(terms: TransferTerms, context: CommandContext): Promise<TransferProcessOutcome>;
-  post(transferId: string, amountMinor: number | null, context: CommandContext): Promise<TransferProcessOutcome>;
-  void(transferId: string, reason: 'voided' | 'expired', context: CommandContext): Promise<TransferProcessOutcome>;
+  post(
+    transferId: string,
+    amountMinor: number | null,
+    context: CommandContext,
+  ): Promise<TransferProcessOutcome>;
+  void(
+    transferId: string,
+    reason: 'voided' | 'expired',
+    context: CommandContext,
+  ): Promise<TransferProcessOutcome>;
   /** Drives a transfer left half-done (crash, outage) to its outcome. */
   resume(transferId: string, context: CommandContext): Promise<TransferProcessOutcome>;
 };
@@ -52,54 +64,129 @@ export const createTransferProcess = (deps: {
     return result;
   };
 
-  const onTransfer = (id: string, command: TransferCommand, context: CommandContext, step: string) =>
+  const onTransfer = (
+    id: string,
+    command: TransferCommand,
+    context: CommandContext,
+    step: string,
+  ) =>
     runtime.execute(transferAggregate, id, command, { ...context, eventIdSeed: `${id}:${step}` });
 
-  const onAccount = async (accountId: string, command: AccountCommand, context: CommandContext, seed: string): Promise<LegResult> => {
-    const outcome = await runtime.execute(accountAggregate, accountId, command, { ...context, eventIdSeed: seed });
+  const onAccount = async (
+    accountId: string,
+    command: AccountCommand,
+    context: CommandContext,
+    seed: string,
+  ): Promise<LegResult> => {
+    const outcome = await runtime.execute(accountAggregate, accountId, command, {
+      ...context,
+      eventIdSeed: seed,
+    });
     return outcome.ok ? { ok: true } : { ok: false, rejection: outcome.rejection };
   };
 
   const requestedPosition = async (transferId: string): Promise<bigint> => {
-    const [first] = await store.readStream(`transfer-${transferId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 1 });
+    const [first] = await store.readStream(`transfer-${transferId}`, {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 1,
+    });
     assert(first !== undefined, `transfer ${transferId}: stream vanished`);
     return first.position;
   };
 
   /** Whether the leg written with `seed` already landed; `null` on the fresh path means "cannot have". */
   const landed = async (accountId: string, seed: string, since: bigint | null): Promise<boolean> =>
-    since !== null && (await findAccountEvent(store, accountId, deterministicEventId(seed, 0), since, deps.legLookupPageEventCountMax)) !== null;
+    since !== null &&
+    (await findAccountEvent(
+      store,
+      accountId,
+      deterministicEventId(seed, 0),
+      since,
+      deps.legLookupPageEventCountMax,
+    )) !== null;
 
-  const applyLegs = async (transfer: KnownTransfer, context: CommandContext, since: bigint | null): Promise<void> => {
-    const { transferId: id, debitAccountId, creditAccountId, amountMinor, currency, mode } = transfer.terms;
+  const applyLegs = async (
+    transfer: KnownTransfer,
+    context: CommandContext,
+    since: bigint | null,
+  ): Promise<void> => {
+    const {
+      transferId: id,
+      debitAccountId,
+      creditAccountId,
+      amountMinor,
+      currency,
+      mode,
+    } = transfer.terms;
     const pending = mode === 'two_phase';
     const reject = (reason: string, side: 'debit' | 'credit') =>
-      onTransfer(id, { type: 'RecordTransferRejected', data: { reason, side, now: context.now } }, context, 'outcome');
+      onTransfer(
+        id,
+        { type: 'RecordTransferRejected', data: { reason, side, now: context.now } },
+        context,
+        'outcome',
+      );
     const compensationSeed = `${id}:debit-compensation`;
     if (await landed(debitAccountId, compensationSeed, since)) {
       await reject('credit_leg_refused', 'credit');
       return;
     }
     if (!(await landed(debitAccountId, `${id}:debit`, since))) {
-      const debit = await onAccount(debitAccountId, { type: 'ApplyLeg', data: { transferId: id, side: 'debit', amountMinor, currency, pending } }, context, `${id}:debit`);
+      const debit = await onAccount(
+        debitAccountId,
+        {
+          type: 'ApplyLeg',
+          data: { transferId: id, side: 'debit', amountMinor, currency, pending },
+        },
+        context,
+        `${id}:debit`,
+      );
       if (!debit.ok) {
         await reject(debit.rejection, 'debit');
         return;
       }
     }
     if (!(await landed(creditAccountId, `${id}:credit`, since))) {
-      const credit = await onAccount(creditAccountId, { type: 'ApplyLeg', data: { transferId: id, side: 'credit', amountMinor, currency, pending } }, context, `${id}:credit`);
+      const credit = await onAccount(
+        creditAccountId,
+        {
+          type: 'ApplyLeg',
+          data: { transferId: id, side: 'credit', amountMinor, currency, pending },
+        },
+        context,
+        `${id}:credit`,
+      );
       if (!credit.ok) {
         const compensation: AccountCommand = pending
-          ? { type: 'VoidPendingLeg', data: { transferId: id, side: 'debit', reason: credit.rejection } }
-          : { type: 'ReverseDebit', data: { transferId: id, amountMinor, reason: credit.rejection } };
-        const compensated = await onAccount(debitAccountId, compensation, context, compensationSeed);
-        assert(compensated.ok || compensated.rejection === 'pending_leg_not_found', `transfer ${id}: compensation refused`);
+          ? {
+              type: 'VoidPendingLeg',
+              data: { transferId: id, side: 'debit', reason: credit.rejection },
+            }
+          : {
+              type: 'ReverseDebit',
+              data: { transferId: id, amountMinor, reason: credit.rejection },
+            };
+        const compensated = await onAccount(
+          debitAccountId,
+          compensation,
+          context,
+          compensationSeed,
+        );
+        assert(
+          compensated.ok || compensated.rejection === 'pending_leg_not_found',
+          `transfer ${id}: compensation refused`,
+        );
         await reject(credit.rejection, 'credit');
         return;
       }
     }
-    await onTransfer(id, { type: 'RecordLegsApplied', data: { now: context.now } }, context, 'outcome');
+    await onTransfer(
+      id,
+      { type: 'RecordLegsApplied', data: { now: context.now } },
+      context,
+      'outcome',
+    );
   };
 
   /** Posting or voiding pending legs is idempotent in the account decider: a leg already resolved is gone. */
@@ -107,18 +194,42 @@ export const createTransferProcess = (deps: {
     const { transferId: id, debitAccountId, creditAccountId } = transfer.terms;
     const resolution = transfer.resolution;
     assert(resolution !== null, `transfer ${id}: no resolution to apply`);
-    for (const [side, accountId] of [['debit', debitAccountId], ['credit', creditAccountId]] as const) {
-      const command: AccountCommand = resolution.kind === 'post'
-        ? { type: 'PostPendingLeg', data: { transferId: id, side, amountMinor: resolution.amountMinor } }
-        : { type: 'VoidPendingLeg', data: { transferId: id, side, reason: resolution.reason } };
-      const result = await onAccount(accountId, command, context, `${id}:${resolution.kind}-${side}`);
-      assert(result.ok || result.rejection === 'pending_leg_not_found', `transfer ${id}: ${resolution.kind} of ${side} leg refused`);
+    for (const [side, accountId] of [
+      ['debit', debitAccountId],
+      ['credit', creditAccountId],
+    ] as const) {
+      const command: AccountCommand =
+        resolution.kind === 'post'
+          ? {
+              type: 'PostPendingLeg',
+              data: { transferId: id, side, amountMinor: resolution.amountMinor },
+            }
+          : { type: 'VoidPendingLeg', data: { transferId: id, side, reason: resolution.reason } };
+      const result = await onAccount(
+        accountId,
+        command,
+        context,
+        `${id}:${resolution.kind}-${side}`,
+      );
+      assert(
+        result.ok || result.rejection === 'pending_leg_not_found',
+        `transfer ${id}: ${resolution.kind} of ${side} leg refused`,
+      );
     }
-    await onTransfer(id, { type: 'RecordResolutionApplied', data: { now: context.now } }, context, 'resolution-applied');
+    await onTransfer(
+      id,
+      { type: 'RecordResolutionApplied', data: { now: context.now } },
+      context,
+      'resolution-applied',
+    );
   };
 
   /** Moves a transfer through whatever steps remain and reports where it ended. */
-  const drive = async (id: string, context: CommandContext, freshIntent: boolean): Promise<TransferProcessOutcome> => {
+  const drive = async (
+    id: string,
+    context: CommandContext,
+    freshIntent: boolean,
+  ): Promise<TransferProcessOutcome> => {
     let current = await runtime.read(transferAggregate, id);
     if (current.state.status === 'requested') {
       await applyLegs(current.state, context, freshIntent ? null : await requestedPosition(id));
@@ -128,26 +239,50 @@ export const createTransferProcess = (deps: {
       await resolveLegs(current.state, context);
       current = await runtime.read(transferAggregate, id);
     }
-    if (current.state.status === 'none') return { ok: false, rejection: 'transfer_not_found', detail: {}, position: null };
+    if (current.state.status === 'none')
+      return { ok: false, rejection: 'transfer_not_found', detail: {}, position: null };
     return { ok: true, transfer: current.state, position: current.position };
   };
 
-  const resolve = (id: string, command: TransferCommand, context: CommandContext): Promise<TransferProcessOutcome> =>
+  const resolve = (
+    id: string,
+    command: TransferCommand,
+    context: CommandContext,
+  ): Promise<TransferProcessOutcome> =>
     exclusive(id, async () => {
       const decided = await onTransfer(id, command, context, 'resolution-requested');
-      if (!decided.ok) return { ok: false, rejection: decided.rejection, detail: decided.detail, position: decided.position };
+      if (!decided.ok)
+        return {
+          ok: false,
+          rejection: decided.rejection,
+          detail: decided.detail,
+          position: decided.position,
+        };
       return drive(id, context, false);
     });
 
   return {
     request: (terms, context) =>
       exclusive(terms.transferId, async () => {
-        const decided = await onTransfer(terms.transferId, { type: 'RequestTransfer', data: { ...terms, now: context.now } }, context, 'requested');
-        if (!decided.ok) return { ok: false, rejection: decided.rejection, detail: decided.detail, position: decided.position };
+        const decided = await onTransfer(
+          terms.transferId,
+          { type: 'RequestTransfer', data: { ...terms, now: context.now } },
+          context,
+          'requested',
+        );
+        if (!decided.ok)
+          return {
+            ok: false,
+            rejection: decided.rejection,
+            detail: decided.detail,
+            position: decided.position,
+          };
         return drive(terms.transferId, context, decided.eventCount > 0);
       }),
-    post: (id, amountMinor, context) => resolve(id, { type: 'RequestPendingPost', data: { amountMinor, now: context.now } }, context),
-    void: (id, reason, context) => resolve(id, { type: 'RequestPendingVoid', data: { reason, now: context.now } }, context),
+    post: (id, amountMinor, context) =>
+      resolve(id, { type: 'RequestPendingPost', data: { amountMinor, now: context.now } }, context),
+    void: (id, reason, context) =>
+      resolve(id, { type: 'RequestPendingVoid', data: { reason, now: context.now } }, context),
     resume: (id, context) => exclusive(id, () => drive(id, context, false)),
   };
 };

@@ -3,7 +3,12 @@ import type { BusMessage, DeliveryOutcome, MessageBus } from '../../domain/ports
 /** The MessageBus port's meaning, run unchanged against every adapter. */
 const CONSUMER = { ackWaitMs: 5000, deliveryCountMax: 3, backoffMs: [10, 20] };
 
-const collect = (bus: MessageBus, durableName: string, subjects: string[], decide: (message: BusMessage) => DeliveryOutcome = () => ({ kind: 'ack' })) => {
+const collect = (
+  bus: MessageBus,
+  durableName: string,
+  subjects: string[],
+  decide: (message: BusMessage) => DeliveryOutcome = () => ({ kind: 'ack' }),
+) => {
   const seen: BusMessage[] = [];
   const consumption = bus.consume({ ...CONSUMER, durableName, subjects }, (message) => {
     seen.push(message);
@@ -14,7 +19,8 @@ const collect = (bus: MessageBus, durableName: string, subjects: string[], decid
 
 const until = async (condition: () => boolean, timeoutMs = 8000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (!condition() && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
 };
 
 export const busContract = (adapterName: string, open: () => Promise<MessageBus>): void =>
@@ -42,7 +48,10 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
     });
 
     it('redelivers a retried message with a growing delivery count, then dead-letters it with the reason', async () => {
-      const { seen, consumption } = collect(bus, 'c_retry', ['ledger.events.x.*'], () => ({ kind: 'retry', reason: 'not yet' }));
+      const { seen, consumption } = collect(bus, 'c_retry', ['ledger.events.x.*'], () => ({
+        kind: 'retry',
+        reason: 'not yet',
+      }));
       const dead = collect(bus, 'c_dead', [`${bus.deadLetterPrefix}.ledger.events.x.>`]);
       await consumption;
       await dead.consumption;
@@ -57,12 +66,16 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
 
     it('treats a throwing handler as a retry, and a dead_letter outcome as final at once', async () => {
       let calls = 0;
-      const consumption = bus.consume({ ...CONSUMER, durableName: 'c_throw', subjects: ['ledger.events.t.*'] }, (message) => {
-        calls += 1;
-        if (message.id === 'poison') return Promise.resolve({ kind: 'dead_letter', reason: 'malformed' });
-        if (calls === 1) throw new Error('boom');
-        return Promise.resolve({ kind: 'ack' });
-      });
+      const consumption = bus.consume(
+        { ...CONSUMER, durableName: 'c_throw', subjects: ['ledger.events.t.*'] },
+        (message) => {
+          calls += 1;
+          if (message.id === 'poison')
+            return Promise.resolve({ kind: 'dead_letter', reason: 'malformed' });
+          if (calls === 1) throw new Error('boom');
+          return Promise.resolve({ kind: 'ack' });
+        },
+      );
       const dead = collect(bus, 'c_dead2', [`${bus.deadLetterPrefix}.ledger.events.t.>`]);
       await consumption;
       await dead.consumption;

@@ -2,7 +2,17 @@ import { createInProcessBus } from '../../adapters/bus/in-process.bus';
 import { subjectMatches } from '../../adapters/bus/subject-match';
 import { busContract } from './bus.contract';
 
-busContract('in-process (rxjs)', () => Promise.resolve(createInProcessBus({ retainedMessageCountMax: 1000, deliveryConcurrencyMax: 16, duplicateWindowMs: 60_000, deadLetterPrefix: 'ledger.deadletter', clock: Date.now })));
+busContract('in-process (rxjs)', () =>
+  Promise.resolve(
+    createInProcessBus({
+      retainedMessageCountMax: 1000,
+      deliveryConcurrencyMax: 16,
+      duplicateWindowMs: 60_000,
+      deadLetterPrefix: 'ledger.deadletter',
+      clock: Date.now,
+    }),
+  ),
+);
 
 describe('subject matching', () => {
   it.each([

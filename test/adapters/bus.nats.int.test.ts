@@ -10,10 +10,18 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 busContract('NATS JetStream (real nats-server)', () => {
-
   return createNatsBus({
-    servers: server.url, streamName: "CONTRACT", subjects: ['ledger.events.>', 'ledger.audit.>'], retention: 'limits',
-    maxAgeMs: 60_000, replicas: 1, duplicateWindowMs: 60_000, deadLetterPrefix: `ledger.deadletter`, fetchBatchMax: 16, fetchExpiresMs: 1000,
-    retryPauseMs: 100, onWarning: () => undefined,
+    servers: server.url,
+    streamName: 'CONTRACT',
+    subjects: ['ledger.events.>', 'ledger.audit.>'],
+    retention: 'limits',
+    maxAgeMs: 60_000,
+    replicas: 1,
+    duplicateWindowMs: 60_000,
+    deadLetterPrefix: `ledger.deadletter`,
+    fetchBatchMax: 16,
+    fetchExpiresMs: 1000,
+    retryPauseMs: 100,
+    onWarning: () => undefined,
   });
 });

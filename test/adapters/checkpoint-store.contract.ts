@@ -1,6 +1,9 @@
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.port';
 
-export const checkpointStoreContract = (adapterName: string, open: () => Promise<CheckpointStore>): void =>
+export const checkpointStoreContract = (
+  adapterName: string,
+  open: () => Promise<CheckpointStore>,
+): void =>
   describe(`CheckpointStore contract: ${adapterName}`, () => {
     it('loads null for a name never saved', async () => {
       const store = await open();

@@ -1,10 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ADMIN_KEY_FILE_NAME,
-  ensureBootstrapAdmin,
-} from '../../adapters/clients/bootstrap-admin';
+import { ADMIN_KEY_FILE_NAME, ensureBootstrapAdmin } from '../../adapters/clients/bootstrap-admin';
 import { createSqliteClientStore } from '../../adapters/clients/sqlite.client-store';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { hashApiKey } from '../../domain/ports/client-store.port';
@@ -65,7 +62,9 @@ describe('ensureBootstrapAdmin', () => {
     await ensureBootstrapAdmin({ store, dataDir, adminApiKeyFromEnv: ENV_KEY });
     await store.revoke('admin', '2025-02-01T00:00:00.000Z');
     await ensureBootstrapAdmin({ store, dataDir, adminApiKeyFromEnv: ENV_KEY });
-    await expect(adminByKey(ENV_KEY)).resolves.toMatchObject({ revokedAt: '2025-02-01T00:00:00.000Z' });
+    await expect(adminByKey(ENV_KEY)).resolves.toMatchObject({
+      revokedAt: '2025-02-01T00:00:00.000Z',
+    });
   });
 
   it('tightens a key file that was made readable by others back to 0600', async () => {

@@ -50,7 +50,9 @@ export const clientStoreContract = (adapterName: string, open: () => Promise<Cli
       const revokedAt = '2025-02-01T00:00:00.000Z';
       const revoked = { ...merchant, revokedAt };
       await expect(store.revoke('merchant-1', revokedAt)).resolves.toEqual(revoked);
-      await expect(store.revoke('merchant-1', '2025-03-01T00:00:00.000Z')).resolves.toEqual(revoked);
+      await expect(store.revoke('merchant-1', '2025-03-01T00:00:00.000Z')).resolves.toEqual(
+        revoked,
+      );
       await expect(store.findByKeyHash(merchant.keyHash)).resolves.toEqual(revoked);
     });
 

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  IdempotencyStore,
-  StoredResponse,
-} from '../../domain/ports/idempotency-store.port';
+import type { IdempotencyStore, StoredResponse } from '../../domain/ports/idempotency-store.port';
 
 const created: StoredResponse = {
   status: 201,

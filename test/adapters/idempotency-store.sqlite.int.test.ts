@@ -43,7 +43,13 @@ describe('sqlite idempotency store across a restart', () => {
 
   it("lets the next process take over the crashed process's in-flight key", async () => {
     const before = openFile('restart');
-    await createSqliteIdempotencyStore(before).begin('c1 POST /v1/x', 'k-crash', 'fp', 'boot-1', 1000);
+    await createSqliteIdempotencyStore(before).begin(
+      'c1 POST /v1/x',
+      'k-crash',
+      'fp',
+      'boot-1',
+      1000,
+    );
     before.close();
 
     const second = createSqliteIdempotencyStore(openFile('restart'));

@@ -7,7 +7,10 @@ const freshName = (): string => {
   return `contract_${Date.now()}_${collectionCounter}`;
 };
 
-export const readModelStoreContract = (adapterName: string, open: () => Promise<ReadModelStore>): void =>
+export const readModelStoreContract = (
+  adapterName: string,
+  open: () => Promise<ReadModelStore>,
+): void =>
   describe(`ReadModelStore contract: ${adapterName}`, () => {
     let store: ReadModelStore;
     let name: string;
@@ -21,39 +24,93 @@ export const readModelStoreContract = (adapterName: string, open: () => Promise<
       await store.close();
     });
     const put = (id: string, merchantId: string, createdAt: string, paid: boolean) =>
-      ({ kind: 'put', collection: name, id, document: { view: { id }, merchantId, createdAt, paid, amountMinor: Number(id.slice(1)) } }) as const;
+      ({
+        kind: 'put',
+        collection: name,
+        id,
+        document: { view: { id }, merchantId, createdAt, paid, amountMinor: Number(id.slice(1)) },
+      }) as const;
 
     it('gets null for a missing document and the last put otherwise', async () => {
       await expect(store.get(name, 'nope')).resolves.toBeNull();
-      await store.commit([put('p1', 'm1', '2026-01-01', true), put('p1', 'm2', '2026-01-02', false)], null);
+      await store.commit(
+        [put('p1', 'm1', '2026-01-01', true), put('p1', 'm2', '2026-01-02', false)],
+        null,
+      );
       await expect(store.get(name, 'p1')).resolves.toMatchObject({ merchantId: 'm2', paid: false });
       await store.commit([{ kind: 'delete', collection: name, id: 'p1' }], null);
       await expect(store.get(name, 'p1')).resolves.toBeNull();
     });
 
     it('finds by literal equality and a half-open range, sorted, paged and counted', async () => {
-      const changes = [put('p1', 'm1', '2026-01-01', true), put('p2', 'm1', '2026-01-02', false), put('p3', 'm1', '2026-01-03', true), put('p4', 'm2', '2026-01-04', true)];
+      const changes = [
+        put('p1', 'm1', '2026-01-01', true),
+        put('p2', 'm1', '2026-01-02', false),
+        put('p3', 'm1', '2026-01-03', true),
+        put('p4', 'm2', '2026-01-04', true),
+      ];
       await store.commit(changes, null);
-      const page = await store.find(name, { where: { merchantId: 'm1', paid: true }, range: null, orderBy: { field: 'createdAt', direction: 'desc' }, offset: 0, limit: 10 });
-      expect(page.documents.map((document) => document['view'])).toEqual([{ id: 'p3' }, { id: 'p1' }]);
+      const page = await store.find(name, {
+        where: { merchantId: 'm1', paid: true },
+        range: null,
+        orderBy: { field: 'createdAt', direction: 'desc' },
+        offset: 0,
+        limit: 10,
+      });
+      expect(page.documents.map((document) => document['view'])).toEqual([
+        { id: 'p3' },
+        { id: 'p1' },
+      ]);
       expect(page.totalCount).toBe(2);
-      const ranged = await store.find(name, { where: {}, range: { field: 'createdAt', from: '2026-01-02', to: '2026-01-04' }, orderBy: { field: 'createdAt', direction: 'asc' }, offset: 1, limit: 1 });
-      expect(ranged).toEqual({ documents: [expect.objectContaining({ merchantId: 'm1', createdAt: '2026-01-03' })], totalCount: 2 });
-      const numeric = await store.find(name, { where: { amountMinor: 4 }, range: null, orderBy: { field: 'createdAt', direction: 'asc' }, offset: 0, limit: 5 });
+      const ranged = await store.find(name, {
+        where: {},
+        range: { field: 'createdAt', from: '2026-01-02', to: '2026-01-04' },
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        offset: 1,
+        limit: 1,
+      });
+      expect(ranged).toEqual({
+        documents: [expect.objectContaining({ merchantId: 'm1', createdAt: '2026-01-03' })],
+        totalCount: 2,
+      });
+      const numeric = await store.find(name, {
+        where: { amountMinor: 4 },
+        range: null,
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        offset: 0,
+        limit: 5,
+      });
       expect(numeric.totalCount).toBe(1);
     });
 
     it('treats a value that looks like an operator as a literal', async () => {
       await store.commit([put('p1', 'm1', '2026-01-01', true)], null);
-      const found = await store.find(name, { where: { merchantId: '{"$ne":""}' }, range: null, orderBy: { field: 'createdAt', direction: 'asc' }, offset: 0, limit: 5 });
+      const found = await store.find(name, {
+        where: { merchantId: '{"$ne":""}' },
+        range: null,
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        offset: 0,
+        limit: 5,
+      });
       expect(found.totalCount).toBe(0);
     });
 
     it('breaks sort ties by id so that pages never overlap', async () => {
-      await store.commit(['a', 'b', 'c', 'd'].map((letter) => put(`p${letter.charCodeAt(0)}`, 'm1', '2026-01-01', true)), null);
+      await store.commit(
+        ['a', 'b', 'c', 'd'].map((letter) =>
+          put(`p${letter.charCodeAt(0)}`, 'm1', '2026-01-01', true),
+        ),
+        null,
+      );
       const ids: unknown[] = [];
       for (let offset = 0; offset < 4; offset += 2) {
-        const page = await store.find(name, { where: {}, range: null, orderBy: { field: 'createdAt', direction: 'desc' }, offset, limit: 2 });
+        const page = await store.find(name, {
+          where: {},
+          range: null,
+          orderBy: { field: 'createdAt', direction: 'desc' },
+          offset,
+          limit: 2,
+        });
         ids.push(...page.documents.map((document) => document['view']));
       }
       expect(new Set(ids.map((id) => JSON.stringify(id))).size).toBe(4);
@@ -63,8 +120,16 @@ export const readModelStoreContract = (adapterName: string, open: () => Promise<
       const checkpointName = `${name}_checkpoint`;
       await expect(store.readCheckpoint(checkpointName)).resolves.toBeNull();
       const position = 2n ** 60n + 3n;
-      await store.commit([put('p1', 'm1', '2026-01-01', true)], { name: checkpointName, position, occurredAt: '2026-01-01T00:00:00.000Z' });
-      await expect(store.readCheckpoint(checkpointName)).resolves.toEqual({ name: checkpointName, position, occurredAt: '2026-01-01T00:00:00.000Z' });
+      await store.commit([put('p1', 'm1', '2026-01-01', true)], {
+        name: checkpointName,
+        position,
+        occurredAt: '2026-01-01T00:00:00.000Z',
+      });
+      await expect(store.readCheckpoint(checkpointName)).resolves.toEqual({
+        name: checkpointName,
+        position,
+        occurredAt: '2026-01-01T00:00:00.000Z',
+      });
       await store.deleteCheckpoint(checkpointName);
       await expect(store.readCheckpoint(checkpointName)).resolves.toBeNull();
     });

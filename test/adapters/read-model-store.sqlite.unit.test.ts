@@ -2,16 +2,22 @@ import { createSqliteReadModelStore } from '../../adapters/readmodels/sqlite.rea
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { readModelStoreContract } from './read-model-store.contract';
 
-readModelStoreContract('sqlite', () => Promise.resolve(createSqliteReadModelStore({ path: ':memory:' })));
+readModelStoreContract('sqlite', () =>
+  Promise.resolve(createSqliteReadModelStore({ path: ':memory:' })),
+);
 
 describe('the SQLite read-model store', () => {
   it('rolls back the document changes when the checkpoint cannot be written', async () => {
     const database = openSqliteDatabase(':memory:');
     const store = createSqliteReadModelStore({ database });
     await store.ensureCollection({ name: 'things', indexes: [] });
-    database.exec("CREATE TRIGGER refuse BEFORE INSERT ON rm_checkpoints BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+    database.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON rm_checkpoints BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    );
     const change = { kind: 'put', collection: 'things', id: 'a', document: { n: 1 } } as const;
-    await expect(store.commit([change], { name: 'c', position: 1n, occurredAt: 'x' })).rejects.toMatchObject({ message: 'disk full' });
+    await expect(
+      store.commit([change], { name: 'c', position: 1n, occurredAt: 'x' }),
+    ).rejects.toMatchObject({ message: 'disk full' });
     await expect(store.get('things', 'a')).resolves.toBeNull();
   });
 
@@ -19,41 +25,119 @@ describe('the SQLite read-model store', () => {
     const database = openSqliteDatabase(':memory:');
     database.exec(`CREATE TABLE rm_things (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
       CREATE INDEX rm_things_i0 ON rm_things (json_extract(body, '$.merchantId'), json_extract(body, '$.createdAt'));`);
-    database.prepare('INSERT INTO rm_things (id, body) VALUES (?, ?)').run('p1', JSON.stringify({ merchantId: 'm1', createdAt: '2026-01-01', paid: true }));
+    database
+      .prepare('INSERT INTO rm_things (id, body) VALUES (?, ?)')
+      .run('p1', JSON.stringify({ merchantId: 'm1', createdAt: '2026-01-01', paid: true }));
     const store = createSqliteReadModelStore({ database });
-    const query = { where: { merchantId: 'm1', paid: true }, range: null, orderBy: { field: 'createdAt', direction: 'desc' as const }, offset: 0, limit: 10 };
-    await store.commit([{ kind: 'put', collection: 'things', id: 'p2', document: { merchantId: 'm1', createdAt: '2026-01-02', paid: true } }], null);
+    const query = {
+      where: { merchantId: 'm1', paid: true },
+      range: null,
+      orderBy: { field: 'createdAt', direction: 'desc' as const },
+      offset: 0,
+      limit: 10,
+    };
+    await store.commit(
+      [
+        {
+          kind: 'put',
+          collection: 'things',
+          id: 'p2',
+          document: { merchantId: 'm1', createdAt: '2026-01-02', paid: true },
+        },
+      ],
+      null,
+    );
     const before = await store.find('things', query);
     expect(before.totalCount).toBe(2);
-    await store.ensureCollection({ name: 'things', indexes: [['merchantId', 'createdAt'], ['paid']] });
+    await store.ensureCollection({
+      name: 'things',
+      indexes: [['merchantId', 'createdAt'], ['paid']],
+    });
     expect(await store.find('things', query)).toEqual(before);
-    const indexes = database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_things' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
-    expect(indexes).toEqual([{ name: 'rm_things__merchantId__createdAt' }, { name: 'rm_things__paid' }]);
-    const plan = database.prepare("EXPLAIN QUERY PLAN SELECT body FROM rm_things WHERE f_merchantId = 'm1' ORDER BY f_createdAt DESC").all() as { detail: string }[];
+    const indexes = database
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_things' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all();
+    expect(indexes).toEqual([
+      { name: 'rm_things__merchantId__createdAt' },
+      { name: 'rm_things__paid' },
+    ]);
+    const plan = database
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT body FROM rm_things WHERE f_merchantId = 'm1' ORDER BY f_createdAt DESC",
+      )
+      .all() as { detail: string }[];
     expect(plan.map((step) => step.detail).join(' ')).toContain('rm_things__merchantId__createdAt');
-    await store.commit([{ kind: 'put', collection: 'things', id: 'p1', document: { merchantId: 'm2', createdAt: '2026-01-01', paid: false } }], null);
-    expect((await store.find('things', query)).documents).toEqual([{ merchantId: 'm1', createdAt: '2026-01-02', paid: true }]);
+    await store.commit(
+      [
+        {
+          kind: 'put',
+          collection: 'things',
+          id: 'p1',
+          document: { merchantId: 'm2', createdAt: '2026-01-01', paid: false },
+        },
+      ],
+      null,
+    );
+    expect((await store.find('things', query)).documents).toEqual([
+      { merchantId: 'm1', createdAt: '2026-01-02', paid: true },
+    ]);
   });
 
   it('stores index fields as json_extract returns them: booleans as 1/0, objects as JSON, missing as null', async () => {
     const store = createSqliteReadModelStore({ path: ':memory:' });
     await store.ensureCollection({ name: 'things', indexes: [['paid'], ['tags'], ['owner']] });
-    await store.commit([
-      { kind: 'put', collection: 'things', id: 'a', document: { paid: true, tags: ['x'], owner: 'o' } },
-      { kind: 'put', collection: 'things', id: 'b', document: { paid: false, tags: { y: 1 } } },
-    ], null);
-    const find = (where: Record<string, string | number | boolean>) => store.find('things', { where, range: null, orderBy: { field: 'owner', direction: 'asc' }, offset: 0, limit: 10 });
-    await expect(find({ paid: true })).resolves.toMatchObject({ totalCount: 1, documents: [{ owner: 'o' }] });
-    await expect(find({ paid: 0 })).resolves.toMatchObject({ totalCount: 1, documents: [{ paid: false }] });
+    await store.commit(
+      [
+        {
+          kind: 'put',
+          collection: 'things',
+          id: 'a',
+          document: { paid: true, tags: ['x'], owner: 'o' },
+        },
+        { kind: 'put', collection: 'things', id: 'b', document: { paid: false, tags: { y: 1 } } },
+      ],
+      null,
+    );
+    const find = (where: Record<string, string | number | boolean>) =>
+      store.find('things', {
+        where,
+        range: null,
+        orderBy: { field: 'owner', direction: 'asc' },
+        offset: 0,
+        limit: 10,
+      });
+    await expect(find({ paid: true })).resolves.toMatchObject({
+      totalCount: 1,
+      documents: [{ owner: 'o' }],
+    });
+    await expect(find({ paid: 0 })).resolves.toMatchObject({
+      totalCount: 1,
+      documents: [{ paid: false }],
+    });
     await expect(find({ tags: '["x"]' })).resolves.toMatchObject({ totalCount: 1 });
     await expect(find({ tags: '{"y":1}' })).resolves.toMatchObject({ totalCount: 1 });
-    expect((await find({})).documents.map((document) => document['owner'] ?? null)).toEqual([null, 'o']);
+    expect((await find({})).documents.map((document) => document['owner'] ?? null)).toEqual([
+      null,
+      'o',
+    ]);
   });
 
   it('refuses collection and field names that are not identifiers', async () => {
     const store = createSqliteReadModelStore({ path: ':memory:' });
-    await expect(store.ensureCollection({ name: 'x; DROP TABLE y', indexes: [] })).rejects.toThrow('bad collection name');
+    await expect(store.ensureCollection({ name: 'x; DROP TABLE y', indexes: [] })).rejects.toThrow(
+      'bad collection name',
+    );
     await store.ensureCollection({ name: 'things', indexes: [] });
-    await expect(store.find('things', { where: { "a') OR 1=1 --": 'x' }, range: null, orderBy: { field: 'a', direction: 'asc' }, offset: 0, limit: 1 })).rejects.toThrow('bad field name');
+    await expect(
+      store.find('things', {
+        where: { "a') OR 1=1 --": 'x' },
+        range: null,
+        orderBy: { field: 'a', direction: 'asc' },
+        offset: 0,
+        limit: 1,
+      }),
+    ).rejects.toThrow('bad field name');
   });
 });

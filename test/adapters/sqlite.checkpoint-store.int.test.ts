@@ -5,7 +5,9 @@ import { createSqliteCheckpointStore } from '../../adapters/checkpoints/sqlite.c
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { checkpointStoreContract } from './checkpoint-store.contract';
 
-checkpointStoreContract('sqlite :memory:', () => Promise.resolve(createSqliteCheckpointStore(openSqliteDatabase(':memory:'))));
+checkpointStoreContract('sqlite :memory:', () =>
+  Promise.resolve(createSqliteCheckpointStore(openSqliteDatabase(':memory:'))),
+);
 
 describe('sqlite checkpoint store on a file', () => {
   it('keeps checkpoints across a reopen', async () => {

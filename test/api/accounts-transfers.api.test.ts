@@ -1,38 +1,75 @@
 import { auditBalances } from '../../bin/audit-cli';
 import { createLedgerApp, type LedgerApp } from './support/ledger-app';
 
-const open = (app: LedgerApp, accountId: string, key: string, extra: Record<string, unknown> = {}) =>
-  app.post('/v1/accounts', { accountId, currency: 'EUR', ...extra }, key);
-const transfer = (app: LedgerApp, transferId: string, from: string, to: string, amountMinor: number, key: string, extra: Record<string, unknown> = {}) =>
-  app.post('/v1/transfers', { transferId, debitAccountId: from, creditAccountId: to, amountMinor, currency: 'EUR', ...extra }, key);
+const open = (
+  app: LedgerApp,
+  accountId: string,
+  key: string,
+  extra: Record<string, unknown> = {},
+) => app.post('/v1/accounts', { accountId, currency: 'EUR', ...extra }, key);
+const transfer = (
+  app: LedgerApp,
+  transferId: string,
+  from: string,
+  to: string,
+  amountMinor: number,
+  key: string,
+  extra: Record<string, unknown> = {},
+) =>
+  app.post(
+    '/v1/transfers',
+    {
+      transferId,
+      debitAccountId: from,
+      creditAccountId: to,
+      amountMinor,
+      currency: 'EUR',
+      ...extra,
+    },
+    key,
+  );
 
 describe('accounts and transfers over HTTP', () => {
   let app: LedgerApp;
   beforeAll(async () => {
     app = await createLedgerApp();
     expect((await open(app, 'clearing', app.keys.admin)).status).toBe(201);
-    expect((await open(app, 'wallet', app.keys.admin, { constraint: 'debits_must_not_exceed_credits' })).status).toBe(201);
+    expect(
+      (await open(app, 'wallet', app.keys.admin, { constraint: 'debits_must_not_exceed_credits' }))
+        .status,
+    ).toBe(201);
     expect((await open(app, 'shop', app.keys.merchant)).status).toBe(201);
-    expect((await transfer(app, 'fund', 'clearing', 'wallet', 10_000, app.keys.admin)).status).toBe(201);
+    expect((await transfer(app, 'fund', 'clearing', 'wallet', 10_000, app.keys.admin)).status).toBe(
+      201,
+    );
   });
 
   it('opens an account and returns it with the position of its event', async () => {
     const response = await open(app, 'fresh', app.keys.admin, { metadata: { owner: 'alice' } });
     expect(response.status).toBe(201);
-    expect(response.body).toMatchObject({ code: 0, data: { account: { accountId: 'fresh', balanceMinor: 0, ownerClientId: 'admin' } } });
+    expect(response.body).toMatchObject({
+      code: 0,
+      data: { account: { accountId: 'fresh', balanceMinor: 0, ownerClientId: 'admin' } },
+    });
     expect(response.body.data.position).toMatch(/^\d+$/);
   });
 
   it('refuses to reopen an account with other terms, naming the field', async () => {
     const response = await open(app, 'fresh2', app.keys.admin);
     expect(response.status).toBe(201);
-    const again = await app.post('/v1/accounts', { accountId: 'fresh2', currency: 'USD' }, app.keys.admin);
+    const again = await app.post(
+      '/v1/accounts',
+      { accountId: 'fresh2', currency: 'USD' },
+      app.keys.admin,
+    );
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 40910, data: { field: 'currency' } });
   });
 
   it('moves money single-phase and shows balances', async () => {
-    const response = await transfer(app, 't-single', 'wallet', 'shop', 2500, app.keys.admin, { reference: 'order 1' });
+    const response = await transfer(app, 't-single', 'wallet', 'shop', 2500, app.keys.admin, {
+      reference: 'order 1',
+    });
     expect(response.status).toBe(201);
     expect(response.body.data.transfer).toMatchObject({ status: 'posted', amountMinor: 2500 });
     const shop = await app.get('/v1/accounts/shop', app.keys.merchant);
@@ -42,9 +79,15 @@ describe('accounts and transfers over HTTP', () => {
   it('answers 422 insufficient_funds and records the refusal', async () => {
     const response = await transfer(app, 't-too-much', 'wallet', 'shop', 1_000_000, app.keys.admin);
     expect(response.status).toBe(422);
-    expect(response.body).toMatchObject({ code: 42211, data: { side: 'debit', transfer: { status: 'rejected' } } });
+    expect(response.body).toMatchObject({
+      code: 42211,
+      data: { side: 'debit', transfer: { status: 'rejected' } },
+    });
     const stored = await app.get('/v1/transfers/t-too-much', app.keys.admin);
-    expect(stored.body.data.transfer.rejection).toEqual({ reason: 'insufficient_funds', side: 'debit' });
+    expect(stored.body.data.transfer.rejection).toEqual({
+      reason: 'insufficient_funds',
+      side: 'debit',
+    });
   });
 
   it('refuses a reused transferId with other terms, naming the field', async () => {
@@ -55,7 +98,10 @@ describe('accounts and transfers over HTTP', () => {
   });
 
   it('reserves, partially posts and then refuses to void a two-phase transfer', async () => {
-    const pending = await transfer(app, 't-2pc', 'wallet', 'shop', 1000, app.keys.admin, { mode: 'two_phase', timeoutMs: 60_000 });
+    const pending = await transfer(app, 't-2pc', 'wallet', 'shop', 1000, app.keys.admin, {
+      mode: 'two_phase',
+      timeoutMs: 60_000,
+    });
     expect(pending.body.data.transfer).toMatchObject({ status: 'pending' });
     expect(pending.body.data.transfer.expiresAt).not.toBeNull();
     const wallet = await app.get('/v1/accounts/wallet', app.keys.admin);
@@ -75,7 +121,11 @@ describe('accounts and transfers over HTTP', () => {
 
   it('refuses to post more than pending', async () => {
     await transfer(app, 't-over', 'wallet', 'shop', 100, app.keys.admin, { mode: 'two_phase' });
-    const response = await app.post('/v1/transfers/t-over/post', { amountMinor: 101 }, app.keys.admin);
+    const response = await app.post(
+      '/v1/transfers/t-over/post',
+      { amountMinor: 101 },
+      app.keys.admin,
+    );
     expect(response.status).toBe(422);
     expect(response.body.code).toBe(42214);
   });

@@ -100,9 +100,16 @@ describe('the app', () => {
   });
 
   it('answers a thrown ApiError with its code, msg and data', async () => {
-    const response = await api.http().get('/v1/test/throw/api-error').set(bearer(api.keys.merchant));
+    const response = await api
+      .http()
+      .get('/v1/test/throw/api-error')
+      .set(bearer(api.keys.merchant));
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ code: 40401, msg: 'no such account', data: { accountId: 'a-1' } });
+    expect(response.body).toEqual({
+      code: 40401,
+      msg: 'no such account',
+      data: { accountId: 'a-1' },
+    });
   });
 
   it('writes one access-log line per request without headers, keys or bodies', async () => {

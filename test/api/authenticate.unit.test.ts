@@ -41,7 +41,9 @@ describe('authentication', () => {
   });
 
   it('refuses an unknown key', async () => {
-    expectUnauthenticated(await api.http().get('/v1/test/whoami').set(bearer('lsk_not-a-real-key')));
+    expectUnauthenticated(
+      await api.http().get('/v1/test/whoami').set(bearer('lsk_not-a-real-key')),
+    );
   });
 
   it('refuses a malformed Authorization header even with a valid key in X-Api-Key', async () => {
@@ -54,7 +56,12 @@ describe('authentication', () => {
   });
 
   it('refuses an absurdly long key without looking it up', async () => {
-    expectUnauthenticated(await api.http().get('/v1/test/whoami').set(bearer('x'.repeat(5000))));
+    expectUnauthenticated(
+      await api
+        .http()
+        .get('/v1/test/whoami')
+        .set(bearer('x'.repeat(5000))),
+    );
   });
 
   it('refuses a revoked key', async () => {
@@ -69,8 +76,16 @@ describe('authentication', () => {
   it('answers 403 forbidden to a role the route does not allow', async () => {
     const refused = await api.http().get('/v1/test/auditors').set(bearer(api.keys.merchant));
     expect(refused.status).toBe(403);
-    expect(refused.body).toEqual({ code: 40301, msg: 'requires role auditor or admin', data: null });
-    expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.auditor))).status).toBe(200);
-    expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.admin))).status).toBe(200);
+    expect(refused.body).toEqual({
+      code: 40301,
+      msg: 'requires role auditor or admin',
+      data: null,
+    });
+    expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.auditor))).status).toBe(
+      200,
+    );
+    expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.admin))).status).toBe(
+      200,
+    );
   });
 });

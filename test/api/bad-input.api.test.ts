@@ -15,7 +15,13 @@ describe('bad input', () => {
     expect(await app.store.headPosition()).toBe(headBefore);
   });
 
-  const transferBody = { transferId: 't1', debitAccountId: 'a', creditAccountId: 'b', amountMinor: 100, currency: 'EUR' };
+  const transferBody = {
+    transferId: 't1',
+    debitAccountId: 'a',
+    creditAccountId: 'b',
+    amountMinor: 100,
+    currency: 'EUR',
+  };
 
   it.each([
     ['zero amount', { amountMinor: 0 }, 'amountMinor'],
@@ -43,24 +49,42 @@ describe('bad input', () => {
   });
 
   it('refuses malformed JSON with 400', async () => {
-    const response = await app.http().post('/v1/transfers').set(bearer(app.keys.admin)).set('Idempotency-Key', 'k-malformed')
-      .set('Content-Type', 'application/json').send('{"transferId": ');
+    const response = await app
+      .http()
+      .post('/v1/transfers')
+      .set(bearer(app.keys.admin))
+      .set('Idempotency-Key', 'k-malformed')
+      .set('Content-Type', 'application/json')
+      .send('{"transferId": ');
     expect([response.status, response.body.code]).toEqual([400, 40002]);
   });
 
   it('refuses a body over the limit with 413', async () => {
-    const response = await app.post('/v1/transfers', { ...transferBody, reference: 'x'.repeat(5000) }, app.keys.admin);
+    const response = await app.post(
+      '/v1/transfers',
+      { ...transferBody, reference: 'x'.repeat(5000) },
+      app.keys.admin,
+    );
     expect([response.status, response.body.code]).toEqual([413, 41301]);
   });
 
   it('refuses a non-JSON body with 415', async () => {
-    const response = await app.http().post('/v1/transfers').set(bearer(app.keys.admin)).set('Idempotency-Key', 'k-form')
-      .set('Content-Type', 'application/x-www-form-urlencoded').send('amountMinor=1');
+    const response = await app
+      .http()
+      .post('/v1/transfers')
+      .set(bearer(app.keys.admin))
+      .set('Idempotency-Key', 'k-form')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('amountMinor=1');
     expect(response.status).toBe(415);
   });
 
   it('requires an Idempotency-Key on commands', async () => {
-    const response = await app.http().post('/v1/transfers').set(bearer(app.keys.admin)).send(transferBody);
+    const response = await app
+      .http()
+      .post('/v1/transfers')
+      .set(bearer(app.keys.admin))
+      .send(transferBody);
     expect([response.status, response.body.code]).toEqual([400, 40003]);
   });
 
@@ -70,7 +94,11 @@ describe('bad input', () => {
   });
 
   it('requires an API key', async () => {
-    const response = await app.http().post('/v1/transfers').set('Idempotency-Key', 'k-anon').send(transferBody);
+    const response = await app
+      .http()
+      .post('/v1/transfers')
+      .set('Idempotency-Key', 'k-anon')
+      .send(transferBody);
     expect([response.status, response.body.code]).toEqual([401, 40101]);
   });
 
@@ -81,16 +109,28 @@ describe('bad input', () => {
   });
 
   it('refuses a traffic report with more than 10,000 records', async () => {
-    const records = Array.from({ length: 10_001 }, (_, index) => ({ userId: `u${index}`, uploadBytes: 1, downloadBytes: 1 }));
+    const records = Array.from({ length: 10_001 }, (_, index) => ({
+      userId: `u${index}`,
+      uploadBytes: 1,
+      downloadBytes: 1,
+    }));
     const big = await createLedgerApp();
-    const response = await big.post('/v1/traffic/reports', { reportId: 'r1', records }, big.keys.admin);
+    const response = await big.post(
+      '/v1/traffic/reports',
+      { reportId: 'r1', records },
+      big.keys.admin,
+    );
     expect(response.status).toBe(400);
     expect(response.body.msg).toContain('records');
     expect(await big.store.headPosition()).toBeNull();
   });
 
   it('refuses a refund on a malformed payment id with 400', async () => {
-    const response = await app.post('/v1/payments/not-a-uuid/refunds', { refundId: 'r', amountMinor: 1 }, app.keys.admin);
+    const response = await app.post(
+      '/v1/payments/not-a-uuid/refunds',
+      { refundId: 'r', amountMinor: 1 },
+      app.keys.admin,
+    );
     expect(response.status).toBe(400);
     expect(response.body.msg).toContain('paymentId');
   });

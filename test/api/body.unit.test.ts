@@ -37,7 +37,9 @@ describe('request bodies', () => {
   it('accepts +json media types and an explicit utf-8 charset', async () => {
     const vendor = await echo().type('application/vnd.ledger+json').send('{"a":1}');
     expect(vendor.status).toBe(200);
-    const utf8 = await echo().set('Content-Type', 'application/json; charset=UTF-8').send('{"a":1}');
+    const utf8 = await echo()
+      .set('Content-Type', 'application/json; charset=UTF-8')
+      .send('{"a":1}');
     expect(utf8.status).toBe(200);
   });
 
@@ -72,7 +74,11 @@ describe('request bodies', () => {
   it('answers a missing body with 400 invalid_request when the route needs one', async () => {
     const response = await echo();
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ code: 40001, msg: 'body is required', data: { field: 'body' } });
+    expect(response.body).toEqual({
+      code: 40001,
+      msg: 'body is required',
+      data: { field: 'body' },
+    });
   });
 
   it('lets an optional body be absent', async () => {
@@ -84,12 +90,20 @@ describe('request bodies', () => {
   it('answers 413 when Content-Length announces too much, without reading the body', async () => {
     const response = await rawPost(api.listener, {
       path: '/v1/test/echo',
-      headers: { ...bearer(api.keys.merchant), 'Content-Type': 'application/json', 'Content-Length': 10_000_000 },
+      headers: {
+        ...bearer(api.keys.merchant),
+        'Content-Type': 'application/json',
+        'Content-Length': 10_000_000,
+      },
       chunks: [Buffer.from('{"a":1')],
       end: false, // The server must answer before the 10 MB that will never come.
     });
     expect(response.status).toBe(413);
-    expect(response.body).toEqual({ code: 41301, msg: `body exceeds ${BYTES_MAX} bytes`, data: null });
+    expect(response.body).toEqual({
+      code: 41301,
+      msg: `body exceeds ${BYTES_MAX} bytes`,
+      data: null,
+    });
     expect(response.headers['connection']).toBe('close');
   });
 
@@ -120,7 +134,11 @@ describe('request bodies', () => {
     const response = await api.http().post('/v1/test/callback').type('form').send(form);
     expect(response.status).toBe(200);
     expect(Buffer.from(response.body.data.raw, 'base64').toString('utf8')).toBe(form);
-    const tooLarge = await api.http().post('/v1/test/callback').type('text/xml').send('x'.repeat(65));
+    const tooLarge = await api
+      .http()
+      .post('/v1/test/callback')
+      .type('text/xml')
+      .send('x'.repeat(65));
     expect(tooLarge.status).toBe(413);
   });
 });

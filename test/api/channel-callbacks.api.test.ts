@@ -4,7 +4,19 @@ import { createStripeVerifier } from '../../adapters/channels/stripe/stripe.veri
 import { createWechatV2Verifier } from '../../adapters/channels/wechat/wechat-v2.verifier';
 import { createWechatV3Verifier } from '../../adapters/channels/wechat/wechat-v3.verifier';
 import { channelOrderNoOf } from '../../domain/payment/payment-id';
-import { ALIPAY_APP_ID, STRIPE_SECRETS, WECHAT_V2, WECHAT_V3, alipayForm, rsaKeys, stripeEvent, stripeSignature, v3PaidResource, wechatV3Delivery, wechatV2PaymentXml } from '../adapters/channels/channel-fixtures';
+import {
+  ALIPAY_APP_ID,
+  STRIPE_SECRETS,
+  WECHAT_V2,
+  WECHAT_V3,
+  alipayForm,
+  rsaKeys,
+  stripeEvent,
+  stripeSignature,
+  v3PaidResource,
+  wechatV3Delivery,
+  wechatV2PaymentXml,
+} from '../adapters/channels/channel-fixtures';
 import { createLedgerApp, type LedgerApp } from './support/ledger-app';
 
 const platform = rsaKeys();
@@ -13,7 +25,11 @@ const NOW_MS = Date.parse('2025-03-01T10:00:00Z');
 
 const verifiers = [
   createWechatV2Verifier(WECHAT_V2),
-  createWechatV3Verifier({ mchId: WECHAT_V3.mchId, apiV3Key: WECHAT_V3.apiV3Key, platformKeys: new Map([[WECHAT_V3.serial, platform.publicKey]]) }),
+  createWechatV3Verifier({
+    mchId: WECHAT_V3.mchId,
+    apiV3Key: WECHAT_V3.apiV3Key,
+    platformKeys: new Map([[WECHAT_V3.serial, platform.publicKey]]),
+  }),
   createAlipayVerifier({ appId: ALIPAY_APP_ID, alipayPublicKey: alipayKeys.publicKey }),
   createStripeVerifier({ secrets: STRIPE_SECRETS }),
 ];
@@ -27,17 +43,41 @@ describe('channel callbacks over HTTP', () => {
     await app.post('/v1/accounts', { accountId: 'shop-eur', currency: 'EUR' }, app.keys.merchant);
   });
 
-  const newPayment = async (channel: string, currency = 'CNY', amountMinor = 1000): Promise<string> => {
+  const newPayment = async (
+    channel: string,
+    currency = 'CNY',
+    amountMinor = 1000,
+  ): Promise<string> => {
     orderCount += 1;
-    const body = { merchantOrderNo: `order-${orderCount}`, amountMinor, currency, channel, subject: 'Plan', creditAccountId: currency === 'CNY' ? 'shop-cny' : 'shop-eur' };
+    const body = {
+      merchantOrderNo: `order-${orderCount}`,
+      amountMinor,
+      currency,
+      channel,
+      subject: 'Plan',
+      creditAccountId: currency === 'CNY' ? 'shop-cny' : 'shop-eur',
+    };
     const response = await app.post('/v1/payments', body, app.keys.merchant);
     return response.body.data.payment.paymentId as string;
   };
   const paymentEvents = async (paymentId: string) =>
-    (await app.store.readStream(`payment-${paymentId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 100 })).map((event) => event.type);
+    (
+      await app.store.readStream(`payment-${paymentId}`, {
+        fromRevision: 0,
+        direction: 'forwards',
+        eventCountMax: 100,
+      })
+    ).map((event) => event.type);
   const channelLog = async (paymentId: string) =>
-    (await app.store.readStream(`channellog-${paymentId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 100 })).map((event) => [event.type, event.data['refusal'] ?? event.data['reason'] ?? null]);
-  const postWechat = (xml: string) => app.http().post('/v1/channels/wechat/callbacks').set('Content-Type', 'text/xml').send(xml);
+    (
+      await app.store.readStream(`channellog-${paymentId}`, {
+        fromRevision: 0,
+        direction: 'forwards',
+        eventCountMax: 100,
+      })
+    ).map((event) => [event.type, event.data['refusal'] ?? event.data['reason'] ?? null]);
+  const postWechat = (xml: string) =>
+    app.http().post('/v1/channels/wechat/callbacks').set('Content-Type', 'text/xml').send(xml);
 
   describe('WeChat Pay v2', () => {
     it('credits once, acknowledges duplicates and replays in XML without a second effect', async () => {
@@ -48,7 +88,12 @@ describe('channel callbacks over HTTP', () => {
       expect(first.text).toContain('<return_code><![CDATA[SUCCESS]]></return_code>');
       const replay = await postWechat(xml);
       expect([replay.status, replay.text.includes('SUCCESS')]).toEqual([200, true]);
-      const redelivered = await postWechat(wechatV2PaymentXml({ out_trade_no: channelOrderNoOf(paymentId), nonce_str: 'second-delivery' }));
+      const redelivered = await postWechat(
+        wechatV2PaymentXml({
+          out_trade_no: channelOrderNoOf(paymentId),
+          nonce_str: 'second-delivery',
+        }),
+      );
       expect(redelivered.status).toBe(200);
       expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated', 'PaymentSucceeded']);
       expect(await channelLog(paymentId)).toContainEqual(['ChannelCallbackRefused', 'replayed']);
@@ -60,21 +105,63 @@ describe('channel callbacks over HTTP', () => {
     it('flags an amount one fen off and a wrong currency, raises an alert and credits nothing', async () => {
       const paymentId = await newPayment('wechat');
       const orderNo = channelOrderNoOf(paymentId);
-      expect((await postWechat(wechatV2PaymentXml({ out_trade_no: orderNo, total_fee: '999', transaction_id: 'tx-off' }))).status).toBe(200);
-      expect((await postWechat(wechatV2PaymentXml({ out_trade_no: orderNo, fee_type: 'USD', transaction_id: 'tx-usd', nonce_str: 'n2' }))).status).toBe(200);
-      expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated', 'PaymentFlagged', 'PaymentFlagged']);
-      expect(await channelLog(paymentId)).toEqual(expect.arrayContaining([['ChannelAlertRaised', 'amount_mismatch'], ['ChannelAlertRaised', 'currency_mismatch']]));
+      expect(
+        (
+          await postWechat(
+            wechatV2PaymentXml({
+              out_trade_no: orderNo,
+              total_fee: '999',
+              transaction_id: 'tx-off',
+            }),
+          )
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await postWechat(
+            wechatV2PaymentXml({
+              out_trade_no: orderNo,
+              fee_type: 'USD',
+              transaction_id: 'tx-usd',
+              nonce_str: 'n2',
+            }),
+          )
+        ).status,
+      ).toBe(200);
+      expect(await paymentEvents(paymentId)).toEqual([
+        'PaymentCreated',
+        'PaymentFlagged',
+        'PaymentFlagged',
+      ]);
+      expect(await channelLog(paymentId)).toEqual(
+        expect.arrayContaining([
+          ['ChannelAlertRaised', 'amount_mismatch'],
+          ['ChannelAlertRaised', 'currency_mismatch'],
+        ]),
+      );
     });
 
     it.each([
       ['a forged signature', () => wechatV2PaymentXml({}, { apiKey: 'f'.repeat(32) }), 401],
-      ['an XXE document', () => `<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><return_code>&xxe;</return_code></xml>`, 400],
+      [
+        'an XXE document',
+        () =>
+          `<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><return_code>&xxe;</return_code></xml>`,
+        400,
+      ],
       ['malformed XML', () => '<xml><return_code>SUCCESS', 400],
-      ['a wrong sign type', () => wechatV2PaymentXml({ sign_type: 'MD5' }, { signType: 'MD5' }), 401],
+      [
+        'a wrong sign type',
+        () => wechatV2PaymentXml({ sign_type: 'MD5' }, { signType: 'MD5' }),
+        401,
+      ],
     ])('refuses %s with a FAIL acknowledgement and an audit event', async (_name, xml, status) => {
       const before = (await app.store.headPosition()) ?? 0n;
       const response = await postWechat(xml());
-      expect([response.status, response.text.includes('<return_code><![CDATA[FAIL]]></return_code>')]).toEqual([status, true]);
+      expect([
+        response.status,
+        response.text.includes('<return_code><![CDATA[FAIL]]></return_code>'),
+      ]).toEqual([status, true]);
       const after = await app.store.readAll({ afterPosition: before, eventCountMax: 10 });
       expect(after.map((event) => event.type)).toEqual(['ChannelCallbackRefused']);
     });
@@ -85,18 +172,33 @@ describe('channel callbacks over HTTP', () => {
     });
 
     it('answers a callback for an unknown payment with 404 and FAIL', async () => {
-      const response = await postWechat(wechatV2PaymentXml({ out_trade_no: 'ffffffffffffffffffffffffffffffff' }));
+      const response = await postWechat(
+        wechatV2PaymentXml({ out_trade_no: 'ffffffffffffffffffffffffffffffff' }),
+      );
       expect([response.status, response.text.includes('FAIL')]).toEqual([404, true]);
     });
   });
 
   it('WeChat Pay v3: applies a verified notification once; a stale one is refused', async () => {
     const paymentId = await newPayment('wechat');
-    const delivery = wechatV3Delivery(platform.privateKey, v3PaidResource({ out_trade_no: channelOrderNoOf(paymentId) }));
-    const send = (body: string, headers: Record<string, string>) => app.http().post('/v1/channels/wechat-v3/callbacks').set('Content-Type', 'application/json').set(headers).send(body);
+    const delivery = wechatV3Delivery(
+      platform.privateKey,
+      v3PaidResource({ out_trade_no: channelOrderNoOf(paymentId) }),
+    );
+    const send = (body: string, headers: Record<string, string>) =>
+      app
+        .http()
+        .post('/v1/channels/wechat-v3/callbacks')
+        .set('Content-Type', 'application/json')
+        .set(headers)
+        .send(body);
     const first = await send(delivery.body, delivery.headers);
     expect([first.status, first.body]).toEqual([200, { code: 'SUCCESS', message: 'OK' }]);
-    const stale = wechatV3Delivery(platform.privateKey, v3PaidResource({ out_trade_no: channelOrderNoOf(paymentId) }), { timestampSeconds: NOW_MS / 1000 - 400, nonce: 'other' });
+    const stale = wechatV3Delivery(
+      platform.privateKey,
+      v3PaidResource({ out_trade_no: channelOrderNoOf(paymentId) }),
+      { timestampSeconds: NOW_MS / 1000 - 400, nonce: 'other' },
+    );
     const refused = await send(stale.body, stale.headers);
     expect([refused.status, refused.body.code]).toEqual([401, 'FAIL']);
     expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated', 'PaymentSucceeded']);
@@ -105,16 +207,34 @@ describe('channel callbacks over HTTP', () => {
   it("Alipay: applies a verified notification and answers 'success'; a forged one gets 'failure'", async () => {
     const paymentId = await newPayment('alipay');
     const form = alipayForm(alipayKeys.privateKey, { out_trade_no: channelOrderNoOf(paymentId) });
-    const send = (body: string) => app.http().post('/v1/channels/alipay/callbacks').set('Content-Type', 'application/x-www-form-urlencoded').send(body);
+    const send = (body: string) =>
+      app
+        .http()
+        .post('/v1/channels/alipay/callbacks')
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send(body);
     expect((await send(form)).text).toBe('success');
-    expect((await send(alipayForm(rsaKeys().privateKey, { out_trade_no: channelOrderNoOf(paymentId) }))).text).toBe('failure');
+    expect(
+      (await send(alipayForm(rsaKeys().privateKey, { out_trade_no: channelOrderNoOf(paymentId) })))
+        .text,
+    ).toBe('failure');
     expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated', 'PaymentSucceeded']);
   });
 
   it('Stripe-style: applies a signed event; the redelivered event id is acknowledged without effect', async () => {
     const paymentId = await newPayment('stripe', 'EUR', 2000);
-    const body = stripeEvent('payment_intent.succeeded', { id: 'pi_9', amount: 2000, currency: 'eur', metadata: { paymentId } }, `evt_${paymentId}`);
-    const send = () => app.http().post('/v1/channels/stripe/callbacks').set('Content-Type', 'application/json').set('Stripe-Signature', stripeSignature(STRIPE_SECRETS[1] ?? '', body, NOW_MS)).send(body);
+    const body = stripeEvent(
+      'payment_intent.succeeded',
+      { id: 'pi_9', amount: 2000, currency: 'eur', metadata: { paymentId } },
+      `evt_${paymentId}`,
+    );
+    const send = () =>
+      app
+        .http()
+        .post('/v1/channels/stripe/callbacks')
+        .set('Content-Type', 'application/json')
+        .set('Stripe-Signature', stripeSignature(STRIPE_SECRETS[1] ?? '', body, NOW_MS))
+        .send(body);
     expect((await send()).body).toEqual({ received: true });
     expect((await send()).body).toEqual({ received: true });
     expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated', 'PaymentSucceeded']);

@@ -15,20 +15,42 @@ describe('security audit from the API', () => {
   let reported: Reported[];
   beforeEach(async () => {
     reported = [];
-    const audit: SecurityAudit = { report: (kind, actor, detail) => void reported.push({ kind, actor, detail }) };
+    const audit: SecurityAudit = {
+      report: (kind, actor, detail) => void reported.push({ kind, actor, detail }),
+    };
     const ledger = createLedger();
-    const services = { runtime: ledger.runtime, transfers: ledger.transfers, channelVerifiers: [], paymentTtlMs: 60_000, nowMs: Date.now, audit };
-    api = await createTestApp({ routes: [securityAuditRoutes(services), accountRoutes(services), transferRoutes(services)] });
+    const services = {
+      runtime: ledger.runtime,
+      transfers: ledger.transfers,
+      channelVerifiers: [],
+      paymentTtlMs: 60_000,
+      nowMs: Date.now,
+      audit,
+    };
+    api = await createTestApp({
+      routes: [securityAuditRoutes(services), accountRoutes(services), transferRoutes(services)],
+    });
   });
 
   const post = (path: string, body: object, apiKey: string, key = `k-${Math.random()}`) =>
     api.http().post(path).set(bearer(apiKey)).set('Idempotency-Key', key).send(body);
 
   it('reports client creation and revocation as admin actions, never with the key', async () => {
-    const created = await post('/v1/clients', { clientId: 'shop-1', role: 'merchant' }, api.keys.admin);
+    const created = await post(
+      '/v1/clients',
+      { clientId: 'shop-1', role: 'merchant' },
+      api.keys.admin,
+    );
     expect(created.status).toBe(201);
     expect((await post('/v1/clients/shop-1/revoke', {}, api.keys.admin)).status).toBe(200);
-    expect(reported.map(({ kind, actor, detail }) => [kind, actor, detail['action'], detail['clientId']])).toEqual([
+    expect(
+      reported.map(({ kind, actor, detail }) => [
+        kind,
+        actor,
+        detail['action'],
+        detail['clientId'],
+      ]),
+    ).toEqual([
       ['admin_action', 'admin', 'create_client', 'shop-1'],
       ['admin_action', 'admin', 'revoke_client', 'shop-1'],
     ]);
@@ -38,19 +60,42 @@ describe('security audit from the API', () => {
   it('reports nothing for refused admin requests that changed nothing', async () => {
     await post('/v1/clients', { clientId: 'shop-1', role: 'merchant' }, api.keys.admin);
     reported.length = 0;
-    expect((await post('/v1/clients', { clientId: 'shop-1', role: 'merchant' }, api.keys.admin)).status).toBe(409);
+    expect(
+      (await post('/v1/clients', { clientId: 'shop-1', role: 'merchant' }, api.keys.admin)).status,
+    ).toBe(409);
     expect((await post('/v1/clients/nobody/revoke', {}, api.keys.admin)).status).toBe(404);
-    expect((await post('/v1/clients', { clientId: 'shop-2', role: 'merchant' }, api.keys.merchant)).status).toBe(403);
+    expect(
+      (await post('/v1/clients', { clientId: 'shop-2', role: 'merchant' }, api.keys.merchant))
+        .status,
+    ).toBe(403);
     expect(reported).toEqual([]);
   });
 
   it('reports a domain rejection of a command as rejected_command with the caller', async () => {
-    expect((await post('/v1/accounts', { accountId: 'a1', currency: 'EUR' }, api.keys.merchant)).status).toBe(201);
-    expect((await post('/v1/accounts', { accountId: 'b1', currency: 'USD' }, api.keys.merchant)).status).toBe(201);
-    const refused = await post('/v1/transfers', { transferId: 't1', debitAccountId: 'a1', creditAccountId: 'b1', amountMinor: 5, currency: 'EUR' }, api.keys.merchant);
+    expect(
+      (await post('/v1/accounts', { accountId: 'a1', currency: 'EUR' }, api.keys.merchant)).status,
+    ).toBe(201);
+    expect(
+      (await post('/v1/accounts', { accountId: 'b1', currency: 'USD' }, api.keys.merchant)).status,
+    ).toBe(201);
+    const refused = await post(
+      '/v1/transfers',
+      {
+        transferId: 't1',
+        debitAccountId: 'a1',
+        creditAccountId: 'b1',
+        amountMinor: 5,
+        currency: 'EUR',
+      },
+      api.keys.merchant,
+    );
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(refused.status).toBeLessThan(500);
     expect(reported).toHaveLength(1);
-    expect(reported[0]).toMatchObject({ kind: 'rejected_command', actor: 'merchant', detail: { method: 'POST', path: '/v1/transfers', code: refused.body.code } });
+    expect(reported[0]).toMatchObject({
+      kind: 'rejected_command',
+      actor: 'merchant',
+      detail: { method: 'POST', path: '/v1/transfers', code: refused.body.code },
+    });
   });
 });

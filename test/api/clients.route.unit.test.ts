@@ -35,7 +35,9 @@ describe('/v1/clients', () => {
   });
 
   it('refuses non-admins with 403 and bad bodies with 400', async () => {
-    expect((await create({ clientId: 'shop-2', role: 'admin' }, api.keys.merchant)).status).toBe(403);
+    expect((await create({ clientId: 'shop-2', role: 'admin' }, api.keys.merchant)).status).toBe(
+      403,
+    );
     const badRole = await create({ clientId: 'shop-2', role: 'root' }, api.keys.admin);
     expect(badRole.status).toBe(400);
     expect(badRole.body.data).toEqual({ field: 'role' });
@@ -69,7 +71,10 @@ describe('/v1/clients', () => {
         .set('Idempotency-Key', 'revoke-merchant-1');
     const first = await revoke();
     expect(first.status).toBe(200);
-    expect(first.body.data).toMatchObject({ clientId: 'merchant', revokedAt: '2025-03-01T10:00:00.000Z' });
+    expect(first.body.data).toMatchObject({
+      clientId: 'merchant',
+      revokedAt: '2025-03-01T10:00:00.000Z',
+    });
     expect((await api.http().get('/v1/clients/x').set(bearer(api.keys.merchant))).status).toBe(401);
     const replay = await revoke();
     expect(replay.headers['idempotent-replayed']).toBe('true');

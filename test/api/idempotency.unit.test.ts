@@ -22,7 +22,8 @@ const commandSchema: JSONSchemaType<CommandBody> = {
 type Behaviour = () => Promise<void> | void;
 
 /** A POST command route whose behaviour each test scripts, counting executions. */
-const commandRoutes = (script: { behaviours: Behaviour[]; executions: number }): RouteRegistrar =>
+const commandRoutes =
+  (script: { behaviours: Behaviour[]; executions: number }): RouteRegistrar =>
   ({ router, jsonBody, idempotency }) => {
     const body = validateBody(commandSchema);
     router.post('/test/commands', jsonBody(), body, idempotency(), async (ctx) => {
@@ -30,7 +31,11 @@ const commandRoutes = (script: { behaviours: Behaviour[]; executions: number }):
       await script.behaviours.shift()?.();
       ctx.set('Location', `/v1/test/commands/${script.executions}`);
       ctx.set('X-Not-Replayed', 'volatile');
-      sendOk(ctx, { execution: script.executions, by: clientOf(ctx).clientId, ...body.read(ctx) }, 201);
+      sendOk(
+        ctx,
+        { execution: script.executions, by: clientOf(ctx).clientId, ...body.read(ctx) },
+        201,
+      );
     });
   };
 
@@ -46,7 +51,12 @@ describe('Idempotency-Key', () => {
     api = await createTestApp({ routes: [commandRoutes(script)] });
   });
 
-  const command = (target: TestApp, key: string | null, body: object, apiKey = target.keys.merchant) => {
+  const command = (
+    target: TestApp,
+    key: string | null,
+    body: object,
+    apiKey = target.keys.merchant,
+  ) => {
     const pending = target.http().post('/v1/test/commands').set(bearer(apiKey));
     return key === null ? pending.send(body) : pending.set('Idempotency-Key', key).send(body);
   };
@@ -102,7 +112,9 @@ describe('Idempotency-Key', () => {
       gate.resolve();
     }
     expect((await first).status).toBe(201);
-    expect((await command(api, 'key-1', { amountMinor: 5 })).headers['idempotent-replayed']).toBe('true');
+    expect((await command(api, 'key-1', { amountMinor: 5 })).headers['idempotent-replayed']).toBe(
+      'true',
+    );
     expect(script.executions).toBe(1);
   });
 

@@ -1,10 +1,34 @@
 import { createLedgerApp, type LedgerApp } from './support/ledger-app';
 
-const createPayment = (app: LedgerApp, merchantOrderNo: string, amountMinor: number, key: string, extra: Record<string, unknown> = {}) =>
-  app.post('/v1/payments', { merchantOrderNo, amountMinor, currency: 'EUR', channel: 'sandbox', subject: 'Plan', creditAccountId: 'shop', ...extra }, key);
+const createPayment = (
+  app: LedgerApp,
+  merchantOrderNo: string,
+  amountMinor: number,
+  key: string,
+  extra: Record<string, unknown> = {},
+) =>
+  app.post(
+    '/v1/payments',
+    {
+      merchantOrderNo,
+      amountMinor,
+      currency: 'EUR',
+      channel: 'sandbox',
+      subject: 'Plan',
+      creditAccountId: 'shop',
+      ...extra,
+    },
+    key,
+  );
 
 const paid = (paymentId: string, amountMinor: number, channelTransactionId = `tx-${paymentId}`) =>
-  ({ event: 'payment.succeeded', paymentId, channelTransactionId, amountMinor, currency: 'EUR' }) as const;
+  ({
+    event: 'payment.succeeded',
+    paymentId,
+    channelTransactionId,
+    amountMinor,
+    currency: 'EUR',
+  }) as const;
 
 describe('payments, sandbox callbacks and refunds over HTTP', () => {
   let app: LedgerApp;
@@ -25,19 +49,25 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
   it('answers a second create of the same order with the same payment, and refuses other terms', async () => {
     const first = await createPayment(app, 'order-2', 500, app.keys.merchant);
     const again = await createPayment(app, 'order-2', 500, app.keys.merchant);
-    expect([again.status, again.body.data.payment.paymentId]).toEqual([200, first.body.data.payment.paymentId]);
+    expect([again.status, again.body.data.payment.paymentId]).toEqual([
+      200,
+      first.body.data.payment.paymentId,
+    ]);
     const other = await createPayment(app, 'order-2', 501, app.keys.merchant);
     expect(other.status).toBe(409);
     expect(other.body).toMatchObject({ code: 40919, data: { field: 'amountMinor' } });
   });
 
   it('refuses a payment into an account in another currency', async () => {
-    const response = await createPayment(app, 'order-usd', 500, app.keys.merchant, { currency: 'USD' });
+    const response = await createPayment(app, 'order-usd', 500, app.keys.merchant, {
+      currency: 'USD',
+    });
     expect([response.status, response.body.code]).toEqual([422, 42210]);
   });
 
   it('completes a payment from a signed callback, once', async () => {
-    const { paymentId } = (await createPayment(app, 'order-3', 1000, app.keys.merchant)).body.data.payment;
+    const { paymentId } = (await createPayment(app, 'order-3', 1000, app.keys.merchant)).body.data
+      .payment;
     const first = await app.callback(paid(paymentId, 1000));
     expect(first.status).toBe(200);
     expect(first.body.data).toMatchObject({ status: 'succeeded', duplicate: false });
@@ -48,30 +78,56 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
   });
 
   it('refuses forged, stale and malformed callbacks without touching the payment', async () => {
-    const { paymentId } = (await createPayment(app, 'order-4', 1000, app.keys.merchant)).body.data.payment;
-    const streamBefore = await app.store.readStream(`payment-${paymentId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 100 });
+    const { paymentId } = (await createPayment(app, 'order-4', 1000, app.keys.merchant)).body.data
+      .payment;
+    const streamBefore = await app.store.readStream(`payment-${paymentId}`, {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 100,
+    });
     const forged = await app.callback(paid(paymentId, 1000), { secret: 'not-the-secret' });
     expect([forged.status, forged.body.code]).toEqual([401, 40102]);
     const stale = await app.callback(paid(paymentId, 1000), { ageMs: 6 * 60 * 1000 });
     expect([stale.status, stale.body.code]).toEqual([401, 40103]);
-    const malformed = await app.callback({ event: 'payment.succeeded', paymentId, amountMinor: 1.5 });
+    const malformed = await app.callback({
+      event: 'payment.succeeded',
+      paymentId,
+      amountMinor: 1.5,
+    });
     expect(malformed.status).toBe(400);
-    const unsigned = await app.http().post('/v1/channels/sandbox/callbacks').send(paid(paymentId, 1000));
+    const unsigned = await app
+      .http()
+      .post('/v1/channels/sandbox/callbacks')
+      .send(paid(paymentId, 1000));
     expect(unsigned.status).toBe(401);
-    const streamAfter = await app.store.readStream(`payment-${paymentId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 100 });
+    const streamAfter = await app.store.readStream(`payment-${paymentId}`, {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 100,
+    });
     expect(streamAfter).toHaveLength(streamBefore.length);
     // Each refusal leaves an audit event (and a metric) instead.
-    const audits = (await app.store.readAll({ afterPosition: null, eventCountMax: 1000 })).filter((event) => event.type === 'ChannelCallbackRefused');
-    expect(audits.map((event) => event.data['refusal']).slice(-4)).toEqual(['invalid_signature', 'stale_signature', 'invalid_request', 'invalid_signature']);
+    const audits = (await app.store.readAll({ afterPosition: null, eventCountMax: 1000 })).filter(
+      (event) => event.type === 'ChannelCallbackRefused',
+    );
+    expect(audits.map((event) => event.data['refusal']).slice(-4)).toEqual([
+      'invalid_signature',
+      'stale_signature',
+      'invalid_request',
+      'invalid_signature',
+    ]);
     expect(app.logText()).not.toContain('not-the-secret');
   });
 
   it('flags a callback whose amount is one minor unit off, and does not pay', async () => {
-    const { paymentId } = (await createPayment(app, 'order-5', 1000, app.keys.merchant)).body.data.payment;
+    const { paymentId } = (await createPayment(app, 'order-5', 1000, app.keys.merchant)).body.data
+      .payment;
     await app.callback(paid(paymentId, 999));
     const view = await app.get(`/v1/payments/${paymentId}`, app.keys.admin);
     expect(view.body.data.payment.status).toBe('pending');
-    expect(view.body.data.payment.flags).toEqual([expect.objectContaining({ reason: 'amount_mismatch', amountMinor: 999 })]);
+    expect(view.body.data.payment.flags).toEqual([
+      expect.objectContaining({ reason: 'amount_mismatch', amountMinor: 999 }),
+    ]);
   });
 
   it('answers a callback for an unknown payment with 404', async () => {
@@ -80,38 +136,68 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
   });
 
   it('refunds part of a payment, never more than was paid', async () => {
-    const { paymentId } = (await createPayment(app, 'order-6', 1000, app.keys.merchant)).body.data.payment;
+    const { paymentId } = (await createPayment(app, 'order-6', 1000, app.keys.merchant)).body.data
+      .payment;
     await app.callback(paid(paymentId, 1000));
-    const partial = await app.post(`/v1/payments/${paymentId}/refunds`, { refundId: 'r1', amountMinor: 400, reason: 'damaged' }, app.keys.merchant);
+    const partial = await app.post(
+      `/v1/payments/${paymentId}/refunds`,
+      { refundId: 'r1', amountMinor: 400, reason: 'damaged' },
+      app.keys.merchant,
+    );
     expect(partial.status).toBe(201);
-    const tooMuch = await app.post(`/v1/payments/${paymentId}/refunds`, { refundId: 'r2', amountMinor: 601 }, app.keys.merchant);
+    const tooMuch = await app.post(
+      `/v1/payments/${paymentId}/refunds`,
+      { refundId: 'r2', amountMinor: 601 },
+      app.keys.merchant,
+    );
     expect(tooMuch.status).toBe(422);
     expect(tooMuch.body).toMatchObject({ code: 42221, data: { refundableMinor: 600 } });
-    const done = await app.callback({ event: 'refund.succeeded', paymentId, refundId: 'r1', channelRefundId: 'cr-1' });
+    const done = await app.callback({
+      event: 'refund.succeeded',
+      paymentId,
+      refundId: 'r1',
+      channelRefundId: 'cr-1',
+    });
     expect(done.status).toBe(200);
     const view = await app.get(`/v1/payments/${paymentId}`, app.keys.merchant);
     expect(view.body.data.payment).toMatchObject({ refundedMinor: 400 });
   });
 
   it('never lets concurrent refunds exceed the amount paid', async () => {
-    const { paymentId } = (await createPayment(app, 'order-7', 1000, app.keys.merchant)).body.data.payment;
+    const { paymentId } = (await createPayment(app, 'order-7', 1000, app.keys.merchant)).body.data
+      .payment;
     await app.callback(paid(paymentId, 1000));
     const attempts = await Promise.all(
-      Array.from({ length: 10 }, (_, index) => app.post(`/v1/payments/${paymentId}/refunds`, { refundId: `c${index}`, amountMinor: 300 }, app.keys.merchant)),
+      Array.from({ length: 10 }, (_, index) =>
+        app.post(
+          `/v1/payments/${paymentId}/refunds`,
+          { refundId: `c${index}`, amountMinor: 300 },
+          app.keys.merchant,
+        ),
+      ),
     );
     expect(attempts.filter((response) => response.status === 201)).toHaveLength(3);
     expect(attempts.filter((response) => response.status === 422)).toHaveLength(7);
   });
 
   it('refuses a refund of an unpaid payment', async () => {
-    const { paymentId } = (await createPayment(app, 'order-8', 1000, app.keys.merchant)).body.data.payment;
-    const response = await app.post(`/v1/payments/${paymentId}/refunds`, { refundId: 'r', amountMinor: 1 }, app.keys.merchant);
+    const { paymentId } = (await createPayment(app, 'order-8', 1000, app.keys.merchant)).body.data
+      .payment;
+    const response = await app.post(
+      `/v1/payments/${paymentId}/refunds`,
+      { refundId: 'r', amountMinor: 1 },
+      app.keys.merchant,
+    );
     expect([response.status, response.body.code]).toEqual([409, 40924]);
   });
 
   it('closes an unpaid payment and flags a later success for refund', async () => {
-    const { paymentId } = (await createPayment(app, 'order-9', 1000, app.keys.merchant)).body.data.payment;
-    expect((await app.post(`/v1/payments/${paymentId}/close`, {}, app.keys.merchant)).body.data.payment.status).toBe('closed');
+    const { paymentId } = (await createPayment(app, 'order-9', 1000, app.keys.merchant)).body.data
+      .payment;
+    expect(
+      (await app.post(`/v1/payments/${paymentId}/close`, {}, app.keys.merchant)).body.data.payment
+        .status,
+    ).toBe('closed');
     await app.callback(paid(paymentId, 1000));
     const view = await app.get(`/v1/payments/${paymentId}`, app.keys.merchant);
     expect(view.body.data.payment.status).toBe('closed');
@@ -119,7 +205,8 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
   });
 
   it('hides a merchant\u2019s payments from other merchants', async () => {
-    const { paymentId } = (await createPayment(app, 'order-10', 1000, app.keys.merchant)).body.data.payment;
+    const { paymentId } = (await createPayment(app, 'order-10', 1000, app.keys.merchant)).body.data
+      .payment;
     expect((await app.get(`/v1/payments/${paymentId}`, app.keys.merchant2)).status).toBe(404);
   });
 });
@@ -128,21 +215,38 @@ describe('traffic over HTTP', () => {
   it('records reports, sums a user\u2019s records, and flags the quota crossing once', async () => {
     const app = await createLedgerApp();
     const nodeKey = await app.addClient('node-1', 'node');
-    await app.post('/v1/traffic/users/u1/grants', { grantId: 'plan-1', quotaBytes: 1000 }, app.keys.admin);
-    const report = await app.post('/v1/traffic/reports', {
-      reportId: 'r1',
-      records: [
-        { userId: 'u1', uploadBytes: 300, downloadBytes: 300 },
-        { userId: 'u1', uploadBytes: 0, downloadBytes: 401 },
-        { userId: 'u2', uploadBytes: 5, downloadBytes: 0 },
-      ],
-    }, nodeKey);
+    await app.post(
+      '/v1/traffic/users/u1/grants',
+      { grantId: 'plan-1', quotaBytes: 1000 },
+      app.keys.admin,
+    );
+    const report = await app.post(
+      '/v1/traffic/reports',
+      {
+        reportId: 'r1',
+        records: [
+          { userId: 'u1', uploadBytes: 300, downloadBytes: 300 },
+          { userId: 'u1', uploadBytes: 0, downloadBytes: 401 },
+          { userId: 'u2', uploadBytes: 5, downloadBytes: 0 },
+        ],
+      },
+      nodeKey,
+    );
     expect(report.status).toBe(200);
     expect(report.body.data).toMatchObject({ recordCount: 3, userCount: 2, rejected: [] });
     expect(report.body.data.exceededUserIds.sort()).toEqual(['u1', 'u2']);
     const user = await app.get('/v1/traffic/users/u1', nodeKey);
-    expect(user.body.data.traffic).toMatchObject({ usedBytes: 1001, quotaBytes: 1000, exceeded: true, remainingBytes: 0 });
-    const retried = await app.post('/v1/traffic/reports', { reportId: 'r1', records: [{ userId: 'u1', uploadBytes: 300, downloadBytes: 300 }] }, nodeKey);
+    expect(user.body.data.traffic).toMatchObject({
+      usedBytes: 1001,
+      quotaBytes: 1000,
+      exceeded: true,
+      remainingBytes: 0,
+    });
+    const retried = await app.post(
+      '/v1/traffic/reports',
+      { reportId: 'r1', records: [{ userId: 'u1', uploadBytes: 300, downloadBytes: 300 }] },
+      nodeKey,
+    );
     expect(retried.status).toBe(200);
     expect((await app.get('/v1/traffic/users/u1', nodeKey)).body.data.traffic.usedBytes).toBe(1001);
   });
@@ -151,7 +255,11 @@ describe('traffic over HTTP', () => {
     const app = await createLedgerApp();
     await Promise.all(
       Array.from({ length: 50 }, (_, index) =>
-        app.post('/v1/traffic/reports', { reportId: `r${index}`, records: [{ userId: 'hot', uploadBytes: 1, downloadBytes: 2 }] }, app.keys.admin),
+        app.post(
+          '/v1/traffic/reports',
+          { reportId: `r${index}`, records: [{ userId: 'hot', uploadBytes: 1, downloadBytes: 2 }] },
+          app.keys.admin,
+        ),
       ),
     );
     const user = await app.get('/v1/traffic/users/hot', app.keys.admin);

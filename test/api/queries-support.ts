@@ -22,12 +22,26 @@ export type ReadSideApp = TestApp & {
  * The read side's routes (query, audit, SSE) on SQLite :memory: stores; tests write through the
  * ledger's runtime directly, so they do not depend on the command routes' shapes.
  */
-export const createReadSideApp = async (options: { afterWaitMs?: number } = {}): Promise<ReadSideApp> => {
+export const createReadSideApp = async (
+  options: { afterWaitMs?: number } = {},
+): Promise<ReadSideApp> => {
   const store = createSqliteEventStore({ path: ':memory:', subscriptionPollMs: 20 });
   const ledger = createLedger(store);
   const readModels = createSqliteReadModelStore({ path: ':memory:' });
-  const limits = { batchEventCountMax: 256, waiterCountMax: 100, watcherCountMax: 2, lagEventCountMax: 100, switchPollMs: 60_000 };
-  const readSide = createReadSide({ eventStore: store, store: readModels, limits, nowMs: Date.now, onError: () => undefined });
+  const limits = {
+    batchEventCountMax: 256,
+    waiterCountMax: 100,
+    watcherCountMax: 2,
+    lagEventCountMax: 100,
+    switchPollMs: 60_000,
+  };
+  const readSide = createReadSide({
+    eventStore: store,
+    store: readModels,
+    limits,
+    nowMs: Date.now,
+    onError: () => undefined,
+  });
   await readSide.start();
   const queryDeps = { readSide, afterWaitMs: options.afterWaitMs ?? 2000 };
   const routes = [
@@ -35,7 +49,13 @@ export const createReadSideApp = async (options: { afterWaitMs?: number } = {}):
     paymentQueryRoutes(queryDeps),
     trafficQueryRoutes(queryDeps),
     eventsSseRoutes({ ...queryDeps, heartbeatMs: 60_000 }),
-    auditRoutes({ ...queryDeps, eventStore: store, exportEventCountMax: 100, verifyStreamEventCountMax: 1000, onRebuildError: () => undefined }),
+    auditRoutes({
+      ...queryDeps,
+      eventStore: store,
+      exportEventCountMax: 100,
+      verifyStreamEventCountMax: 1000,
+      onRebuildError: () => undefined,
+    }),
   ];
   const app = await createTestApp({ routes });
   return {

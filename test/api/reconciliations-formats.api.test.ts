@@ -20,7 +20,14 @@ const paidPayments = async (currency: string, amountsMinor: readonly number[]) =
   const paymentIds: string[] = [];
   for (const amountMinor of amountsMinor) {
     orderCount += 1;
-    const body = { merchantOrderNo: `format-order-${orderCount}`, amountMinor, currency, channel: 'sandbox', subject: 'Plan', creditAccountId: `shop-${currency.toLowerCase()}` };
+    const body = {
+      merchantOrderNo: `format-order-${orderCount}`,
+      amountMinor,
+      currency,
+      channel: 'sandbox',
+      subject: 'Plan',
+      creditAccountId: `shop-${currency.toLowerCase()}`,
+    };
     const response = await app.post('/v1/payments', body, app.keys.merchant);
     expect(response.status).toBe(201);
     const paymentId = (response.body.data as { payment: { paymentId: string } }).payment.paymentId;
@@ -29,24 +36,54 @@ const paidPayments = async (currency: string, amountsMinor: readonly number[]) =
   }
   await app.sandbox.flush();
   const rows = app.sandbox.statementRows();
-  return paymentIds.map((paymentId) => rows.find((row) => row.paymentId === paymentId) ?? { paymentId, channelTransactionId: 'missing' });
+  return paymentIds.map(
+    (paymentId) =>
+      rows.find((row) => row.paymentId === paymentId) ?? {
+        paymentId,
+        channelTransactionId: 'missing',
+      },
+  );
 };
 
 const reconcileWith = async (format: string, statementCsv: string) => {
-  const response = await app.post('/v1/reconciliations', { channel: 'sandbox', format, statementCsv }, app.keys.admin);
+  const response = await app.post(
+    '/v1/reconciliations',
+    { channel: 'sandbox', format, statementCsv },
+    app.keys.admin,
+  );
   expect(response.status).toBe(200);
-  return (response.body.data.report as { discrepancies: { kind: string; paymentId: string; channelAmountMinor?: number }[] }).discrepancies;
+  return (
+    response.body.data.report as {
+      discrepancies: { kind: string; paymentId: string; channelAmountMinor?: number }[];
+    }
+  ).discrepancies;
 };
 
 describe('POST /v1/reconciliations with channel formats', () => {
   it('finds a planted amount mismatch in an Alipay trade bill', async () => {
     const [ok, planted] = await paidPayments('CNY', [8888, 1000]);
-    const header = '支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,退款批次号/请求号,服务费（元）,分润（元）,备注';
-    const row = (tx: string, paymentId: string, yuan: string) => `${tx}\t,${channelOrderNoOf(paymentId)}\t,交易,Plan,2025-03-01 18:00:00,2025-03-01 18:00:01,,,,,buy***@example.com,${yuan},${yuan},,-0.06,0.00,`;
-    const bill = ['#支付宝业务明细查询', header, row(ok?.channelTransactionId ?? '', ok?.paymentId ?? '', '88.88'), row(planted?.channelTransactionId ?? '', planted?.paymentId ?? '', '10.01'), '#交易合计：2笔，退款合计：0笔'].join('\r\n');
+    const header =
+      '支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,退款批次号/请求号,服务费（元）,分润（元）,备注';
+    const row = (tx: string, paymentId: string, yuan: string) =>
+      `${tx}\t,${channelOrderNoOf(paymentId)}\t,交易,Plan,2025-03-01 18:00:00,2025-03-01 18:00:01,,,,,buy***@example.com,${yuan},${yuan},,-0.06,0.00,`;
+    const bill = [
+      '#支付宝业务明细查询',
+      header,
+      row(ok?.channelTransactionId ?? '', ok?.paymentId ?? '', '88.88'),
+      row(planted?.channelTransactionId ?? '', planted?.paymentId ?? '', '10.01'),
+      '#交易合计：2笔，退款合计：0笔',
+    ].join('\r\n');
     const discrepancies = await reconcileWith('alipay', bill);
-    expect(discrepancies.filter((item) => item.paymentId === ok?.paymentId || item.paymentId === planted?.paymentId)).toEqual([
-      expect.objectContaining({ kind: 'amount_mismatch', paymentId: planted?.paymentId, channelAmountMinor: 1001 }),
+    expect(
+      discrepancies.filter(
+        (item) => item.paymentId === ok?.paymentId || item.paymentId === planted?.paymentId,
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        kind: 'amount_mismatch',
+        paymentId: planted?.paymentId,
+        channelAmountMinor: 1001,
+      }),
     ]);
   });
 
@@ -59,13 +96,26 @@ describe('POST /v1/reconciliations with channel formats', () => {
       `txn_2,2025-03-01 10:01:00,jpy,500,18,482,charge,ch_2,pi_planted,${unknown}`,
     ].join('\n');
     const discrepancies = await reconcileWith('stripe', report);
-    expect(discrepancies).toContainEqual(expect.objectContaining({ kind: 'channel_only', paymentId: unknown, amountMinor: 500, currency: 'JPY' }));
+    expect(discrepancies).toContainEqual(
+      expect.objectContaining({
+        kind: 'channel_only',
+        paymentId: unknown,
+        amountMinor: 500,
+        currency: 'JPY',
+      }),
+    );
     expect(discrepancies.some((item) => item.paymentId === ok?.paymentId)).toBe(false);
   });
 
   it('refuses a Stripe export missing a column with 422 naming line 1', async () => {
-    const response = await app.post('/v1/reconciliations', { channel: 'stripe', statementCsv: 'id,Type,Amount,Currency,Created (UTC)\n' }, app.keys.admin);
+    const response = await app.post(
+      '/v1/reconciliations',
+      { channel: 'stripe', statementCsv: 'id,Type,Amount,Currency,Created (UTC)\n' },
+      app.keys.admin,
+    );
     expect([response.status, response.body.data]).toEqual([422, { line: 1 }]);
-    expect(response.body.msg).toBe('statement line 1: missing column payment_metadata[paymentId] or paymentId (metadata)');
+    expect(response.body.msg).toBe(
+      'statement line 1: missing column payment_metadata[paymentId] or paymentId (metadata)',
+    );
   });
 });

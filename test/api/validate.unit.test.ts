@@ -12,7 +12,12 @@ import {
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';
 
-type TransferBody = { transferId: string; amountMinor: number; currency: string; payer: { accountId: string } };
+type TransferBody = {
+  transferId: string;
+  amountMinor: number;
+  currency: string;
+  payer: { accountId: string };
+};
 
 const transferSchema: JSONSchemaType<TransferBody> = {
   type: 'object',
@@ -69,7 +74,11 @@ describe('ajv validation', () => {
   });
 
   const post = (body: unknown) =>
-    api.http().post('/v1/test/transfers').set(bearer(api.keys.merchant)).send(body as object);
+    api
+      .http()
+      .post('/v1/test/transfers')
+      .set(bearer(api.keys.merchant))
+      .send(body as object);
 
   it('passes a valid body to the handler', async () => {
     const response = await post(valid);
@@ -138,25 +147,39 @@ describe('ajv validation', () => {
   });
 
   it('coerces query strings to the schema types and checks their bounds', async () => {
-    const ok = await api.http().get('/v1/test/items?page_num=2&page_size=10').set(bearer(api.keys.merchant));
+    const ok = await api
+      .http()
+      .get('/v1/test/items?page_num=2&page_size=10')
+      .set(bearer(api.keys.merchant));
     expect(ok.body.data).toEqual({ page_num: 2, page_size: 10 });
-    const tooBig = await api.http().get('/v1/test/items?page_num=1&page_size=101').set(bearer(api.keys.merchant));
+    const tooBig = await api
+      .http()
+      .get('/v1/test/items?page_num=1&page_size=101')
+      .set(bearer(api.keys.merchant));
     expect(tooBig.status).toBe(400);
     expect(tooBig.body.msg).toBe('query.page_size must be <= 100');
-    const unknown = await api.http().get('/v1/test/items?page_num=1&page_size=1&x=1').set(bearer(api.keys.merchant));
+    const unknown = await api
+      .http()
+      .get('/v1/test/items?page_num=1&page_size=1&x=1')
+      .set(bearer(api.keys.merchant));
     expect(unknown.body.msg).toBe("query has unknown field 'x'");
   });
 
   it('checks path parameters', async () => {
     const ok = await api.http().get('/v1/test/items/item_1').set(bearer(api.keys.merchant));
     expect(ok.body.data).toEqual({ itemId: 'item_1' });
-    const bad = await api.http().get(`/v1/test/items/${'x'.repeat(65)}`).set(bearer(api.keys.merchant));
+    const bad = await api
+      .http()
+      .get(`/v1/test/items/${'x'.repeat(65)}`)
+      .set(bearer(api.keys.merchant));
     expect(bad.status).toBe(400);
     expect(bad.body.data).toEqual({ field: 'itemId' });
   });
 
   it('compiles schemas when routes are declared: a typo fails at startup', () => {
     const typo = { type: 'object', properties: {}, additionalProperty: false };
-    expect(() => validateBody(typo as unknown as JSONSchemaType<object>)).toThrow(/unknown keyword/);
+    expect(() => validateBody(typo as unknown as JSONSchemaType<object>)).toThrow(
+      /unknown keyword/,
+    );
   });
 });

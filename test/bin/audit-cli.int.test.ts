@@ -31,15 +31,25 @@ describe("the auditor's toolkit on a real SQLite log", () => {
 
   it('reports tampering with one stored event at the right stream and revision', async () => {
     const database = new Database(path);
-    const target = database.prepare("SELECT stream, revision FROM events WHERE stream = 'account-wallet-a' AND revision = 2").get() as { stream: string; revision: number };
-    database.prepare("UPDATE events SET data = json_set(data, '$.amountMinor', 1) WHERE stream = ? AND revision = ?").run(target.stream, target.revision);
+    const target = database
+      .prepare(
+        "SELECT stream, revision FROM events WHERE stream = 'account-wallet-a' AND revision = 2",
+      )
+      .get() as { stream: string; revision: number };
+    database
+      .prepare(
+        "UPDATE events SET data = json_set(data, '$.amountMinor', 1) WHERE stream = ? AND revision = ?",
+      )
+      .run(target.stream, target.revision);
     database.close();
     const store = createSqliteEventStore({ path });
     try {
       const report = await verifyChains(store);
       expect(report.broken).toMatchObject({ stream: 'account-wallet-a', revision: 2 });
       expect(report.broken?.hashExpected).not.toBe(report.broken?.hashFound);
-      expect((await verifyStream(store, 'account-wallet-a', 1000)).broken).toMatchObject({ revision: 2 });
+      expect((await verifyStream(store, 'account-wallet-a', 1000)).broken).toMatchObject({
+        revision: 2,
+      });
       expect((await verifyStream(store, 'account-wallet-b', 1000)).broken).toBeNull();
     } finally {
       await store.close();
@@ -50,11 +60,19 @@ describe("the auditor's toolkit on a real SQLite log", () => {
     const store = createSqliteEventStore({ path });
     try {
       const lines: string[] = [];
-      const all = await exportLog(store, { stream: null, afterPosition: 3n, pageEventCountMax: 2 }, (line) => lines.push(line));
+      const all = await exportLog(
+        store,
+        { stream: null, afterPosition: 3n, pageEventCountMax: 2 },
+        (line) => lines.push(line),
+      );
       expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ position: '4' });
       expect(all).toBe(lines.length);
       const streamLines: string[] = [];
-      await exportLog(store, { stream: 'transfer-t-3', afterPosition: null, pageEventCountMax: 2 }, (line) => streamLines.push(line));
+      await exportLog(
+        store,
+        { stream: 'transfer-t-3', afterPosition: null, pageEventCountMax: 2 },
+        (line) => streamLines.push(line),
+      );
       expect(streamLines.map((line) => JSON.parse(line).revision)).toEqual([0, 1, 2, 3]);
     } finally {
       await store.close();

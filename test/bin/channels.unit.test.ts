@@ -11,11 +11,36 @@ import { createLedger } from '../support/ledger-harness';
 describe('startChannels', () => {
   it('builds the sandbox always and each configured channel, logging no secret', async () => {
     const chunks: string[] = [];
-    const logger = createLogger('info', { stream: new Writable({ write: (chunk: Buffer, _encoding, callback) => callback(void chunks.push(chunk.toString())) }) });
+    const logger = createLogger('info', {
+      stream: new Writable({
+        write: (chunk: Buffer, _encoding, callback) => callback(void chunks.push(chunk.toString())),
+      }),
+    });
     const store = createInMemoryEventStore();
     const { runtime } = createLedger(store);
     const channels = startChannels({
-      channelConfig: { wechat: { apiVersion: 'v2', appId: 'wx', mchId: 'm', baseUrl: 'http://127.0.0.1:9', notifyUrl: 'n', v2: { apiKey: 'SECRET-API-KEY-0123456789abcdefg', signType: 'MD5', clientCertificate: null }, v3: null }, alipay: null, stripe: { secretKey: null, webhookSecrets: ['whsec_SECRET'], baseUrl: 'http://127.0.0.1:9' }, sandboxFailRefunds: false },
+      channelConfig: {
+        wechat: {
+          apiVersion: 'v2',
+          appId: 'wx',
+          mchId: 'm',
+          baseUrl: 'http://127.0.0.1:9',
+          notifyUrl: 'n',
+          v2: {
+            apiKey: 'SECRET-API-KEY-0123456789abcdefg',
+            signType: 'MD5',
+            clientCertificate: null,
+          },
+          v3: null,
+        },
+        alipay: null,
+        stripe: {
+          secretKey: null,
+          webhookSecrets: ['whsec_SECRET'],
+          baseUrl: 'http://127.0.0.1:9',
+        },
+        sandboxFailRefunds: false,
+      },
       dataDir: mkdtempSync(join(tmpdir(), 'ledger-channels-')),
       sandboxSecret: 'sandbox-secret-value',
       serviceUrl: 'http://127.0.0.1:9',
@@ -26,11 +51,29 @@ describe('startChannels', () => {
       nowMs: Date.now,
     });
     try {
-      expect(channels.verifiers.map((verifier) => verifier.channel)).toEqual(['sandbox', 'wechat', 'stripe']);
+      expect(channels.verifiers.map((verifier) => verifier.channel)).toEqual([
+        'sandbox',
+        'wechat',
+        'stripe',
+      ]);
       expect([...channels.services.gateways.keys()]).toEqual(['sandbox', 'wechat']);
-      const created = await channels.services.gateways.get('sandbox')?.createOrder({ paymentId: 'p-1', merchantOrderNo: 'o', amountMinor: 1, currency: 'EUR', subject: 's', expiresAt: '2030-01-01T00:00:00Z' });
-      expect(created).toEqual({ ok: true, value: { payerParameters: { payUrl: 'sandbox://pay/p-1' } } });
-      const log = await store.readStream('channellog-p-1', { fromRevision: 0, direction: 'forwards', eventCountMax: 5 });
+      const created = await channels.services.gateways.get('sandbox')?.createOrder({
+        paymentId: 'p-1',
+        merchantOrderNo: 'o',
+        amountMinor: 1,
+        currency: 'EUR',
+        subject: 's',
+        expiresAt: '2030-01-01T00:00:00Z',
+      });
+      expect(created).toEqual({
+        ok: true,
+        value: { payerParameters: { payUrl: 'sandbox://pay/p-1' } },
+      });
+      const log = await store.readStream('channellog-p-1', {
+        fromRevision: 0,
+        direction: 'forwards',
+        eventCountMax: 5,
+      });
       expect(log.map((event) => event.data['operation'])).toEqual(['create_order']);
       expect(chunks.join('')).not.toMatch(/SECRET|sandbox-secret-value/);
     } finally {

@@ -62,12 +62,18 @@ describe('loadConfig', () => {
   });
 
   it('refuses a MONGODB_URL that is not a mongodb URL, without echoing it', () => {
-    expectConfigError({ MONGODB_URL: 'http://user:pw@db:27017' }, 'MONGODB_URL must be a mongodb:// or mongodb+srv:// URL');
+    expectConfigError(
+      { MONGODB_URL: 'http://user:pw@db:27017' },
+      'MONGODB_URL must be a mongodb:// or mongodb+srv:// URL',
+    );
     expect(() => loadConfig({ MONGODB_URL: 'http://user:pw@db:27017' })).not.toThrow(/pw/);
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ PORT: '', EVENTSTORE_URL: ' ' })).toMatchObject({ port: 3000, eventStoreUrl: null });
+    expect(loadConfig({ PORT: '', EVENTSTORE_URL: ' ' })).toMatchObject({
+      port: 3000,
+      eventStoreUrl: null,
+    });
   });
 
   it.each([
@@ -100,14 +106,25 @@ describe('loadConfig', () => {
   it.each(['http://localhost:2113', 'esdb:/missing-slash', 'esdb://'])(
     'refuses EVENTSTORE_URL=%s without echoing it (it may hold credentials)',
     (url) => {
-      expectConfigError({ EVENTSTORE_URL: url }, 'EVENTSTORE_URL must start with esdb:// or esdb+discover://');
+      expectConfigError(
+        { EVENTSTORE_URL: url },
+        'EVENTSTORE_URL must start with esdb:// or esdb+discover://',
+      );
     },
   );
 
   it('refuses short secrets without echoing them', () => {
-    expectConfigError({ LEDGER_ADMIN_API_KEY: 'short-admin-key' }, 'LEDGER_ADMIN_API_KEY must be at least 24 characters');
-    expect(() => loadConfig({ LEDGER_ADMIN_API_KEY: 'short-admin-key' })).not.toThrow(/short-admin-key/);
-    expectConfigError({ SANDBOX_CALLBACK_SECRET: 'tiny' }, 'SANDBOX_CALLBACK_SECRET must be at least 16 characters');
+    expectConfigError(
+      { LEDGER_ADMIN_API_KEY: 'short-admin-key' },
+      'LEDGER_ADMIN_API_KEY must be at least 24 characters',
+    );
+    expect(() => loadConfig({ LEDGER_ADMIN_API_KEY: 'short-admin-key' })).not.toThrow(
+      /short-admin-key/,
+    );
+    expectConfigError(
+      { SANDBOX_CALLBACK_SECRET: 'tiny' },
+      'SANDBOX_CALLBACK_SECRET must be at least 16 characters',
+    );
   });
 });
 
@@ -115,9 +132,20 @@ describe('describeConfig', () => {
   it('documents every variable loadConfig reads, with the defaults it applies', () => {
     const rows = describeConfig();
     expect(rows.map((row) => row.name)).toEqual([
-      'PORT', 'HOST', 'DATA_DIR', 'EVENTSTORE_URL', 'MONGODB_URL', 'LOG_LEVEL', 'LEDGER_ADMIN_API_KEY',
-      'SANDBOX_CALLBACK_SECRET', 'IDEMPOTENCY_RETENTION_HOURS', 'MAILBOX_DEPTH_MAX',
-      'ACTOR_COUNT_MAX', 'ACTOR_IDLE_MS_MAX', 'BODY_BYTES_MAX', 'TRAFFIC_BODY_BYTES_MAX',
+      'PORT',
+      'HOST',
+      'DATA_DIR',
+      'EVENTSTORE_URL',
+      'MONGODB_URL',
+      'LOG_LEVEL',
+      'LEDGER_ADMIN_API_KEY',
+      'SANDBOX_CALLBACK_SECRET',
+      'IDEMPOTENCY_RETENTION_HOURS',
+      'MAILBOX_DEPTH_MAX',
+      'ACTOR_COUNT_MAX',
+      'ACTOR_IDLE_MS_MAX',
+      'BODY_BYTES_MAX',
+      'TRAFFIC_BODY_BYTES_MAX',
     ]);
     const defaults = loadConfig({});
     const byName = new Map(rows.map((row) => [row.name, row.defaultValue]));

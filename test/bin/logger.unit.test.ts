@@ -7,7 +7,11 @@ const capture = (level: 'info' | 'warn' = 'info') => {
   stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
   const logger = createLogger(level, { stream });
   const lines = (): Record<string, unknown>[] =>
-    chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   return { logger, lines };
 };
 
@@ -16,7 +20,13 @@ describe('createLogger', () => {
     const { logger, lines } = capture();
     logger.info('http_request', { requestId: 'r-1', status: 201 });
     expect(lines()).toEqual([
-      { level: 'info', message: 'http_request', requestId: 'r-1', status: 201, timestamp: expect.any(String) },
+      {
+        level: 'info',
+        message: 'http_request',
+        requestId: 'r-1',
+        status: 201,
+        timestamp: expect.any(String),
+      },
     ]);
   });
 
@@ -25,7 +35,13 @@ describe('createLogger', () => {
     logger.info('bootstrap', {
       apiKey: 'lsk_secret-1',
       authorization: 'Bearer lsk_secret-2',
-      nested: { password: 'pw', clientSecret: 's', signature: 'sig', idempotencyKey: 'k', kept: 'visible' },
+      nested: {
+        password: 'pw',
+        clientSecret: 's',
+        signature: 'sig',
+        idempotencyKey: 'k',
+        kept: 'visible',
+      },
       list: [{ token: 't' }],
       clientId: 'admin',
     });

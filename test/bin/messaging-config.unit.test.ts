@@ -16,26 +16,67 @@ describe('loadMessagingConfig', () => {
   });
 
   it('reads the NATS settings', () => {
-    const config = loadMessagingConfig({ NATS_URL: 'nats://127.0.0.1:4222', NATS_STREAM_RETENTION: 'interest', NATS_STREAM_MAX_AGE_S: '3600', NATS_STREAM_REPLICAS: '3', NATS_DUPLICATE_WINDOW_S: '60' });
-    expect(config.nats).toEqual({ url: 'nats://127.0.0.1:4222', streamName: 'LEDGER', retention: 'interest', maxAgeMs: 3_600_000, replicas: 3, duplicateWindowMs: 60_000 });
+    const config = loadMessagingConfig({
+      NATS_URL: 'nats://127.0.0.1:4222',
+      NATS_STREAM_RETENTION: 'interest',
+      NATS_STREAM_MAX_AGE_S: '3600',
+      NATS_STREAM_REPLICAS: '3',
+      NATS_DUPLICATE_WINDOW_S: '60',
+    });
+    expect(config.nats).toEqual({
+      url: 'nats://127.0.0.1:4222',
+      streamName: 'LEDGER',
+      retention: 'interest',
+      maxAgeMs: 3_600_000,
+      replicas: 3,
+      duplicateWindowMs: 60_000,
+    });
   });
 
   it.each([
     [{ NATS_URL: 'http://nats:4222' }, 'NATS_URL must be a nats:// or tls:// URL'],
-    [{ NATS_URL: 'nats://n', NATS_STREAM_RETENTION: 'forever' }, 'NATS_STREAM_RETENTION must be one of'],
-    [{ NATS_URL: 'nats://n', NATS_STREAM_REPLICAS: '7' }, 'NATS_STREAM_REPLICAS must be an integer 1-5'],
-    [{ NATS_URL: 'nats://n', NATS_STREAM_MAX_AGE_S: 'week' }, 'NATS_STREAM_MAX_AGE_S must be an integer'],
+    [
+      { NATS_URL: 'nats://n', NATS_STREAM_RETENTION: 'forever' },
+      'NATS_STREAM_RETENTION must be one of',
+    ],
+    [
+      { NATS_URL: 'nats://n', NATS_STREAM_REPLICAS: '7' },
+      'NATS_STREAM_REPLICAS must be an integer 1-5',
+    ],
+    [
+      { NATS_URL: 'nats://n', NATS_STREAM_MAX_AGE_S: 'week' },
+      'NATS_STREAM_MAX_AGE_S must be an integer',
+    ],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadMessagingConfig(env)).toThrow(ConfigError);
     expect(() => loadMessagingConfig(env)).toThrow(message);
   });
 
   it('loads plans from PLANS_FILE and refuses bad ones, naming the problem', () => {
-    const plan = { planId: 'p1', name: 'One', amountMinor: 100, currency: 'EUR', quotaBytes: 10, durationDays: 1 };
-    expect(loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([plan])) }).plans).toEqual([plan]);
-    expect(() => loadMessagingConfig({ PLANS_FILE: plansFile('[{') })).toThrow('PLANS_FILE must be a readable JSON file');
-    expect(() => loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([{ ...plan, currency: 'XYZ' }])) })).toThrow('unknown currency XYZ');
-    expect(() => loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([plan, plan])) })).toThrow('planIds must be unique');
-    expect(() => loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([{ planId: 'x' }])) })).toThrow("lacks 'name'");
+    const plan = {
+      planId: 'p1',
+      name: 'One',
+      amountMinor: 100,
+      currency: 'EUR',
+      quotaBytes: 10,
+      durationDays: 1,
+    };
+    expect(loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([plan])) }).plans).toEqual([
+      plan,
+    ]);
+    expect(() => loadMessagingConfig({ PLANS_FILE: plansFile('[{') })).toThrow(
+      'PLANS_FILE must be a readable JSON file',
+    );
+    expect(() =>
+      loadMessagingConfig({
+        PLANS_FILE: plansFile(JSON.stringify([{ ...plan, currency: 'XYZ' }])),
+      }),
+    ).toThrow('unknown currency XYZ');
+    expect(() =>
+      loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([plan, plan])) }),
+    ).toThrow('planIds must be unique');
+    expect(() =>
+      loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([{ planId: 'x' }])) }),
+    ).toThrow("lacks 'name'");
   });
 });

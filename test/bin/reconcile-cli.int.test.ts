@@ -21,8 +21,24 @@ describe('ledger reconcile and ledger sandbox statement', () => {
     process.env['DATA_DIR'] = dir;
     const store = createSqliteEventStore({ path: join(dir, EVENTS_FILE_NAME) });
     const { runtime } = createLedger(store);
-    const terms = { paymentId, merchantId: 'm', merchantOrderNo: 'o', amountMinor: 500, currency: 'EUR', channel: 'sandbox' as const, subject: 's', creditAccountId: 'a', expiresAt: '2030-01-01T00:00:00.000Z', now: '2026-11-22T10:00:00.000Z' };
-    await runtime.execute(paymentAggregate, paymentId, { type: 'CreatePayment', data: terms }, testContext());
+    const terms = {
+      paymentId,
+      merchantId: 'm',
+      merchantOrderNo: 'o',
+      amountMinor: 500,
+      currency: 'EUR',
+      channel: 'sandbox' as const,
+      subject: 's',
+      creditAccountId: 'a',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      now: '2026-11-22T10:00:00.000Z',
+    };
+    await runtime.execute(
+      paymentAggregate,
+      paymentId,
+      { type: 'CreatePayment', data: terms },
+      testContext(),
+    );
     await runtime.close();
     await store.close();
   });
@@ -48,7 +64,14 @@ describe('ledger reconcile and ledger sandbox statement', () => {
   };
 
   it('writes the sandbox statement from its journal and finds the planted discrepancy', async () => {
-    appendSandboxJournal(dir, { paymentId, channelTransactionId: 'tx-planted', status: 'succeeded', amountMinor: 1, currency: 'EUR', occurredAt: '2026-11-22T10:01:00.000Z' });
+    appendSandboxJournal(dir, {
+      paymentId,
+      channelTransactionId: 'tx-planted',
+      status: 'succeeded',
+      amountMinor: 1,
+      currency: 'EUR',
+      occurredAt: '2026-11-22T10:01:00.000Z',
+    });
     const statement = join(dir, 'statement.csv');
     await run('sandbox', 'statement', '--out', statement);
     await run('reconcile', statement, '--channel', 'sandbox');
@@ -56,7 +79,10 @@ describe('ledger reconcile and ledger sandbox statement', () => {
     expect(process.exitCode).toBe(1);
     output = '';
     await run('reconcile', statement, '--json');
-    expect(JSON.parse(output)).toMatchObject({ statementRowCount: 1, discrepancies: [{ kind: 'status_mismatch', paymentId }] });
+    expect(JSON.parse(output)).toMatchObject({
+      statementRowCount: 1,
+      discrepancies: [{ kind: 'status_mismatch', paymentId }],
+    });
   });
 
   it('stops at a malformed statement naming the line', async () => {
@@ -67,7 +93,12 @@ describe('ledger reconcile and ledger sandbox statement', () => {
 
   it('sends a WeChat v2 notification signed with the configured key; the same options send the same bytes', async () => {
     const server = await startFakeChannelServer();
-    const wechat = { WECHAT_APP_ID: 'wx1', WECHAT_MCH_ID: 'm1', WECHAT_NOTIFY_URL: 'n', WECHAT_API_KEY: 'k'.repeat(32) };
+    const wechat = {
+      WECHAT_APP_ID: 'wx1',
+      WECHAT_MCH_ID: 'm1',
+      WECHAT_NOTIFY_URL: 'n',
+      WECHAT_API_KEY: 'k'.repeat(32),
+    };
     Object.assign(process.env, wechat);
     try {
       server.answer(() => ({ status: 200, body: '<xml><return_code>SUCCESS</return_code></xml>' }));
@@ -75,8 +106,13 @@ describe('ledger reconcile and ledger sandbox statement', () => {
       await run('wechat-notify', paymentId, '500', '--url', server.baseUrl);
       const [first, second] = server.requests;
       const fields = parseFlatXml(first?.body ?? '');
-      expect(fields.ok && verifyWechatV2Sign(fields.fields, wechat.WECHAT_API_KEY, 'HMAC-SHA256')).toBe(true);
-      expect([first?.url, second?.body === first?.body]).toEqual(['/v1/channels/wechat/callbacks', true]);
+      expect(
+        fields.ok && verifyWechatV2Sign(fields.fields, wechat.WECHAT_API_KEY, 'HMAC-SHA256'),
+      ).toBe(true);
+      expect([first?.url, second?.body === first?.body]).toEqual([
+        '/v1/channels/wechat/callbacks',
+        true,
+      ]);
       expect(output).toContain('HTTP 200');
     } finally {
       for (const name of Object.keys(wechat)) delete process.env[name];

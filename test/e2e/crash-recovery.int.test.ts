@@ -28,8 +28,18 @@ describe('crash recovery (kill -9 mid-load)', () => {
     const first = await startServiceProcess(dataDir, port);
     await postJson(first.baseUrl, '/v1/accounts', { accountId: 'clearing', currency: 'EUR' });
     for (let index = 0; index < WALLET_COUNT; index += 1) {
-      await postJson(first.baseUrl, '/v1/accounts', { accountId: `w${index}`, currency: 'EUR', constraint: 'debits_must_not_exceed_credits' });
-      await postJson(first.baseUrl, '/v1/transfers', { transferId: `fund-${index}`, debitAccountId: 'clearing', creditAccountId: `w${index}`, amountMinor: 5000, currency: 'EUR' });
+      await postJson(first.baseUrl, '/v1/accounts', {
+        accountId: `w${index}`,
+        currency: 'EUR',
+        constraint: 'debits_must_not_exceed_credits',
+      });
+      await postJson(first.baseUrl, '/v1/transfers', {
+        transferId: `fund-${index}`,
+        debitAccountId: 'clearing',
+        creditAccountId: `w${index}`,
+        amountMinor: 5000,
+        currency: 'EUR',
+      });
     }
 
     const acknowledged: Acknowledged[] = [];
@@ -39,11 +49,19 @@ describe('crash recovery (kill -9 mid-load)', () => {
       while (!killed && next < TRANSFER_COUNT_MAX) {
         const index = next++;
         const from = index % WALLET_COUNT;
-        const body = { transferId: `t${index}`, debitAccountId: `w${from}`, creditAccountId: `w${(from + 1 + (index % 7)) % WALLET_COUNT}`, amountMinor: 1 + (index % 900), currency: 'EUR', mode: index % 3 === 0 ? 'two_phase' : 'single_phase' };
+        const body = {
+          transferId: `t${index}`,
+          debitAccountId: `w${from}`,
+          creditAccountId: `w${(from + 1 + (index % 7)) % WALLET_COUNT}`,
+          amountMinor: 1 + (index % 900),
+          currency: 'EUR',
+          mode: index % 3 === 0 ? 'two_phase' : 'single_phase',
+        };
         try {
           const response = await postJson(first.baseUrl, '/v1/transfers', body);
           const transfer = response.body.data['transfer'] as { status: string } | undefined;
-          if (transfer !== undefined) acknowledged.push({ transferId: body.transferId, status: transfer.status });
+          if (transfer !== undefined)
+            acknowledged.push({ transferId: body.transferId, status: transfer.status });
           if (acknowledged.length >= KILL_AFTER_ACKNOWLEDGED && !killed) {
             killed = true;
             first.child.kill('SIGKILL');
@@ -61,7 +79,10 @@ describe('crash recovery (kill -9 mid-load)', () => {
     try {
       for (const { transferId, status } of acknowledged) {
         const stored = await getJson(second.baseUrl, `/v1/transfers/${transferId}`);
-        expect([transferId, (stored.body.data['transfer'] as { status: string }).status]).toEqual([transferId, status]);
+        expect([transferId, (stored.body.data['transfer'] as { status: string }).status]).toEqual([
+          transferId,
+          status,
+        ]);
       }
       const store = createSqliteEventStore({ path: join(dataDir, EVENTS_FILE_NAME) });
       const deadline = Date.now() + SETTLE_TIMEOUT_MS;

@@ -6,7 +6,13 @@ import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-s
 import { auditBalances } from '../../bin/audit-cli';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { startNatsServer, type NatsServer } from '../support/nats-server';
-import { freePort, getJson, postJson, startServiceProcess, type ServiceProcess } from '../support/service-process';
+import {
+  freePort,
+  getJson,
+  postJson,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../support/service-process';
 import { creditCount } from '../sagas/support/saga-harness';
 
 /**
@@ -29,7 +35,14 @@ const walletOf = (index: number): string => `w${index % WALLET_COUNT}`;
 const refunded = (index: number): boolean => index % REFUND_EVERY === 0;
 
 const createPayment = async (baseUrl: string, index: number): Promise<string> => {
-  const body = { merchantOrderNo: `o${index}`, amountMinor: amountOf(index), currency: 'EUR', channel: 'sandbox', subject: 'top-up', creditAccountId: walletOf(index) };
+  const body = {
+    merchantOrderNo: `o${index}`,
+    amountMinor: amountOf(index),
+    currency: 'EUR',
+    channel: 'sandbox',
+    subject: 'top-up',
+    creditAccountId: walletOf(index),
+  };
   const response = await postJson(baseUrl, '/v1/payments', body);
   const payment = response.body.data['payment'] as { paymentId: string } | undefined;
   if (payment === undefined) throw new Error(`create payment o${index}: ${response.status}`);
@@ -38,16 +51,31 @@ const createPayment = async (baseUrl: string, index: number): Promise<string> =>
 
 /** The sandbox's success callback, signed as the channel signs it. */
 const paySandbox = async (baseUrl: string, paymentId: string, index: number): Promise<number> => {
-  const raw = Buffer.from(JSON.stringify({ event: 'payment.succeeded', paymentId, channelTransactionId: `tx-${index}`, amountMinor: amountOf(index), currency: 'EUR' }));
+  const raw = Buffer.from(
+    JSON.stringify({
+      event: 'payment.succeeded',
+      paymentId,
+      channelTransactionId: `tx-${index}`,
+      amountMinor: amountOf(index),
+      currency: 'EUR',
+    }),
+  );
   const response = await fetch(`${baseUrl}/v1/channels/sandbox/callbacks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'sandbox-signature': signSandboxCallback(SECRET, raw, Date.now()) },
+    headers: {
+      'content-type': 'application/json',
+      'sandbox-signature': signSandboxCallback(SECRET, raw, Date.now()),
+    },
     body: raw,
   });
   return response.status;
 };
 
-const refund = (baseUrl: string, paymentId: string) => postJson(baseUrl, `/v1/payments/${paymentId}/refunds`, { refundId: 'r1', amountMinor: REFUND_MINOR });
+const refund = (baseUrl: string, paymentId: string) =>
+  postJson(baseUrl, `/v1/payments/${paymentId}/refunds`, {
+    refundId: 'r1',
+    amountMinor: REFUND_MINOR,
+  });
 
 /** One payment's whole client-side flow; idempotent, so it can run again after the restart. */
 const flow = async (baseUrl: string, index: number): Promise<string> => {
@@ -62,9 +90,15 @@ const flow = async (baseUrl: string, index: number): Promise<string> => {
 };
 
 const sagaCount = async (baseUrl: string, name: string, status: string): Promise<number> =>
-  (await getJson(baseUrl, `/v1/sagas?name=${name}&status=${status}&page_size=1`)).body.data['total_count'] as number;
+  (await getJson(baseUrl, `/v1/sagas?name=${name}&status=${status}&page_size=1`)).body.data[
+    'total_count'
+  ] as number;
 
-const sagaStatus = async (baseUrl: string, name: string, sagaId: string): Promise<string | null> => {
+const sagaStatus = async (
+  baseUrl: string,
+  name: string,
+  sagaId: string,
+): Promise<string | null> => {
   const response = await getJson(baseUrl, `/v1/sagas/${name}/${sagaId}`);
   return response.status === 200 ? (response.body.data['saga'] as { status: string }).status : null;
 };
@@ -74,9 +108,14 @@ const waitSettled = async (baseUrl: string, refundCount: number): Promise<void> 
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     const topUps = await sagaCount(baseUrl, 'top_up', 'completed');
-    const refunds = (await sagaCount(baseUrl, 'refund', 'completed')) + (await sagaCount(baseUrl, 'refund', 'compensated'));
+    const refunds =
+      (await sagaCount(baseUrl, 'refund', 'completed')) +
+      (await sagaCount(baseUrl, 'refund', 'compensated'));
     if (topUps === PAYMENT_COUNT && refunds === refundCount) return;
-    if (Date.now() > deadline) throw new Error(`not settled: ${topUps}/${PAYMENT_COUNT} top-ups, ${refunds}/${refundCount} refunds`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `not settled: ${topUps}/${PAYMENT_COUNT} top-ups, ${refunds}/${refundCount} refunds`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 };
@@ -107,7 +146,11 @@ describe('sagas on NATS: kill -9 of the service mid-flow', () => {
     const first = await startServiceProcess(dataDir, port, env);
     running = first;
     for (let wallet = 0; wallet < WALLET_COUNT; wallet += 1) {
-      const opened = await postJson(first.baseUrl, '/v1/accounts', { accountId: `w${wallet}`, currency: 'EUR', constraint: 'debits_must_not_exceed_credits' });
+      const opened = await postJson(first.baseUrl, '/v1/accounts', {
+        accountId: `w${wallet}`,
+        currency: 'EUR',
+        constraint: 'debits_must_not_exceed_credits',
+      });
       expect(opened.status).toBe(201);
     }
 
@@ -137,28 +180,43 @@ describe('sagas on NATS: kill -9 of the service mid-flow', () => {
     const second = await startServiceProcess(dataDir, port, env);
     running = second;
     const paymentIds: string[] = [];
-    for (let index = 0; index < PAYMENT_COUNT; index += 1) paymentIds.push(await flow(second.baseUrl, index));
+    for (let index = 0; index < PAYMENT_COUNT; index += 1)
+      paymentIds.push(await flow(second.baseUrl, index));
     const refundedIndexes = paymentIds.map((_, index) => index).filter(refunded);
     await waitSettled(second.baseUrl, refundedIndexes.length);
 
     expect(await sagaCount(second.baseUrl, 'top_up', 'compensated')).toBe(0);
     for (const status of ['failed', 'dead_lettered', 'running']) {
-      expect([status, await sagaCount(second.baseUrl, 'top_up', status), await sagaCount(second.baseUrl, 'refund', status)]).toEqual([status, 0, 0]);
+      expect([
+        status,
+        await sagaCount(second.baseUrl, 'top_up', status),
+        await sagaCount(second.baseUrl, 'refund', status),
+      ]).toEqual([status, 0, 0]);
     }
     const expectedMinor = new Map<string, number>();
     for (const [index, paymentId] of paymentIds.entries()) {
-      const refundStatus = refunded(index) ? await sagaStatus(second.baseUrl, 'refund', `${paymentId}_r1`) : null;
+      const refundStatus = refunded(index)
+        ? await sagaStatus(second.baseUrl, 'refund', `${paymentId}_r1`)
+        : null;
       const refundedMinor = refundStatus === 'completed' ? REFUND_MINOR : 0;
-      expectedMinor.set(walletOf(index), (expectedMinor.get(walletOf(index)) ?? 0) + amountOf(index) - refundedMinor);
+      expectedMinor.set(
+        walletOf(index),
+        (expectedMinor.get(walletOf(index)) ?? 0) + amountOf(index) - refundedMinor,
+      );
     }
 
     const store = createSqliteEventStore({ path: join(dataDir, EVENTS_FILE_NAME) });
     try {
       for (const [index, paymentId] of paymentIds.entries()) {
-        expect([paymentId, await creditCount(store, walletOf(index), `topup-${paymentId}`)]).toEqual([paymentId, 1]);
+        expect([
+          paymentId,
+          await creditCount(store, walletOf(index), `topup-${paymentId}`),
+        ]).toEqual([paymentId, 1]);
       }
       for (const [walletId, minor] of expectedMinor) {
-        const account = (await getJson(second.baseUrl, `/v1/accounts/${walletId}`)).body.data['account'] as { balanceMinor: number };
+        const account = (await getJson(second.baseUrl, `/v1/accounts/${walletId}`)).body.data[
+          'account'
+        ] as { balanceMinor: number };
         expect([walletId, account.balanceMinor]).toEqual([walletId, minor]);
       }
       expect(await auditBalances(store)).toMatchObject({ balanced: true, openTransferCount: 0 });

@@ -1,7 +1,24 @@
 import type { BusMessage, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
 import { startNatsServer, type NatsServer } from '../support/nats-server';
-import { alwaysFails, failsThenSucceeds, scriptedGateway, type ScriptedGateway } from '../sagas/support/scripted-gateway';
-import { allSagas, auditBalances, balanceOf, createPayment, creditCount, openWallet, payPayment, requestRefund, startSagaRig, waitForSaga, type SagaRig } from '../sagas/support/saga-harness';
+import {
+  alwaysFails,
+  failsThenSucceeds,
+  scriptedGateway,
+  type ScriptedGateway,
+} from '../sagas/support/scripted-gateway';
+import {
+  allSagas,
+  auditBalances,
+  balanceOf,
+  createPayment,
+  creditCount,
+  openWallet,
+  payPayment,
+  requestRefund,
+  startSagaRig,
+  waitForSaga,
+  type SagaRig,
+} from '../sagas/support/saga-harness';
 
 /**
  * Fault tests against a real nats-server: after each, every saga is completed or compensated,
@@ -22,31 +39,64 @@ afterEach(async () => {
 });
 afterAll(() => server.stop());
 
-const natsRig = (options: { gateway?: ScriptedGateway; wrapBus?: (inner: MessageBus) => MessageBus } = {}): Promise<SagaRig> => {
-  const nats = { url: server.url, streamName: 'FAULTS', retention: 'limits' as const, maxAgeMs: 600_000, replicas: 1, duplicateWindowMs: 120_000 };
+const natsRig = (
+  options: { gateway?: ScriptedGateway; wrapBus?: (inner: MessageBus) => MessageBus } = {},
+): Promise<SagaRig> => {
+  const nats = {
+    url: server.url,
+    streamName: 'FAULTS',
+    retention: 'limits' as const,
+    maxAgeMs: 600_000,
+    replicas: 1,
+    duplicateWindowMs: 120_000,
+  };
   // One stream for all tests (JetStream refuses overlapping subjects); durable consumers resume.
   return startSagaRig({ nats, ...options, limits: { relayWindowEventCountMax: 64 } });
 };
 
-const payAll = async (target: SagaRig, prefix: string, midway: () => Promise<void>): Promise<string[]> => {
+const payAll = async (
+  target: SagaRig,
+  prefix: string,
+  midway: () => Promise<void>,
+): Promise<string[]> => {
   const paymentIds = Array.from({ length: PAYMENT_COUNT }, (_, index) => `${prefix}${index}`);
   for (const [index, paymentId] of paymentIds.entries()) {
     if (index === PAYMENT_COUNT / 2) await midway();
-    await createPayment(target, paymentId, { walletId: `${prefix}wallet`, amountMinor: AMOUNT_MINOR });
+    await createPayment(target, paymentId, {
+      walletId: `${prefix}wallet`,
+      amountMinor: AMOUNT_MINOR,
+    });
     await payPayment(target, paymentId, AMOUNT_MINOR);
   }
   return paymentIds;
 };
 
 /** The invariants every fault test ends with. */
-const expectSettled = async (target: SagaRig, prefix: string, paymentIds: readonly string[], refundedMinor = 0): Promise<void> => {
+const expectSettled = async (
+  target: SagaRig,
+  prefix: string,
+  paymentIds: readonly string[],
+  refundedMinor = 0,
+): Promise<void> => {
   for (const paymentId of paymentIds) {
-    expect([paymentId, (await waitForSaga(target, 'top_up', paymentId, ['completed', 'compensated'], 20_000)).status]).toEqual([paymentId, 'completed']);
-    expect([paymentId, await creditCount(target.store, `${prefix}wallet`, `topup-${paymentId}`)]).toEqual([paymentId, 1]);
+    expect([
+      paymentId,
+      (await waitForSaga(target, 'top_up', paymentId, ['completed', 'compensated'], 20_000)).status,
+    ]).toEqual([paymentId, 'completed']);
+    expect([
+      paymentId,
+      await creditCount(target.store, `${prefix}wallet`, `topup-${paymentId}`),
+    ]).toEqual([paymentId, 1]);
   }
-  expect(await balanceOf(target, `${prefix}wallet`)).toBe(AMOUNT_MINOR * paymentIds.length - refundedMinor);
-  const statuses = [...(await allSagas(target)).entries()].filter(([stream]) => !stream.startsWith('saga-payment_expiry-'));
-  expect(statuses.filter(([, status]) => status !== 'completed' && status !== 'compensated')).toEqual([]);
+  expect(await balanceOf(target, `${prefix}wallet`)).toBe(
+    AMOUNT_MINOR * paymentIds.length - refundedMinor,
+  );
+  const statuses = [...(await allSagas(target)).entries()].filter(
+    ([stream]) => !stream.startsWith('saga-payment_expiry-'),
+  );
+  expect(
+    statuses.filter(([, status]) => status !== 'completed' && status !== 'compensated'),
+  ).toEqual([]);
   expect(await auditBalances(target.store)).toMatchObject({ balanced: true, openTransferCount: 0 });
 };
 
@@ -87,11 +137,17 @@ describe('sagas on NATS JetStream under faults', () => {
 
   it('reaches the same end when messages are published in reverse order', async () => {
     const reversing = (inner: MessageBus): MessageBus => {
-      let held: { subject: string; id: string; payload: Parameters<MessageBus['publish']>[2]; done: () => void }[] = [];
+      let held: {
+        subject: string;
+        id: string;
+        payload: Parameters<MessageBus['publish']>[2];
+        done: () => void;
+      }[] = [];
       const flush = (): void => {
         const batch = held.reverse();
         held = [];
-        for (const item of batch) void inner.publish(item.subject, item.id, item.payload).then(item.done, item.done);
+        for (const item of batch)
+          void inner.publish(item.subject, item.id, item.payload).then(item.done, item.done);
       };
       return {
         ...inner,
@@ -109,15 +165,23 @@ describe('sagas on NATS JetStream under faults', () => {
   });
 
   it('retries a refund through a channel failing three times, and compensates one that always fails', async () => {
-    const flaky = scriptedGateway('sandbox', (call) => (call <= 3 ? failsThenSucceeds(3)(call) : call === 4 ? { ok: true } : alwaysFails(call)));
+    const flaky = scriptedGateway('sandbox', (call) =>
+      call <= 3 ? failsThenSucceeds(3)(call) : call === 4 ? { ok: true } : alwaysFails(call),
+    );
     rig = await natsRig({ gateway: flaky });
     await openWallet(rig, 'e-wallet');
     const paymentIds = await payAll(rig, 'e-', () => Promise.resolve());
     await expectSettled(rig, 'e-', paymentIds);
     await requestRefund(rig, 'e-0', 'r1', 100);
-    expect((await waitForSaga(rig, 'refund', 'e-0_r1', ['completed', 'compensated', 'dead_lettered'])).status).toBe('completed');
+    expect(
+      (await waitForSaga(rig, 'refund', 'e-0_r1', ['completed', 'compensated', 'dead_lettered']))
+        .status,
+    ).toBe('completed');
     await requestRefund(rig, 'e-1', 'r1', 100);
-    expect((await waitForSaga(rig, 'refund', 'e-1_r1', ['completed', 'compensated', 'dead_lettered'])).status).toBe('compensated');
+    expect(
+      (await waitForSaga(rig, 'refund', 'e-1_r1', ['completed', 'compensated', 'dead_lettered']))
+        .status,
+    ).toBe('compensated');
     expect(flaky.refundCalls()).toBeGreaterThan(5);
     await expectSettled(rig, 'e-', paymentIds, 100);
   });

@@ -9,19 +9,43 @@ import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-
 import { createReadSide, type ReadSide } from '../../projections/read-side';
 import { dumpGeneration, PAYMENT_ID, writeHistory } from './support/ledger-fixture';
 
-const limits = { batchEventCountMax: 4, waiterCountMax: 10, watcherCountMax: 10, lagEventCountMax: 100, switchPollMs: 60_000 };
+const limits = {
+  batchEventCountMax: 4,
+  waiterCountMax: 10,
+  watcherCountMax: 10,
+  lagEventCountMax: 100,
+  switchPollMs: 60_000,
+};
 
-const allEvents = async (store: EventStore): Promise<readonly RecordedEvent[]> => store.readAll({ afterPosition: null, eventCountMax: 10_000 });
+const allEvents = async (store: EventStore): Promise<readonly RecordedEvent[]> =>
+  store.readAll({ afterPosition: null, eventCountMax: 10_000 });
 
-const balanceIn = async (store: ReadModelStore, generation: number, accountId: string): Promise<unknown> =>
-  (await store.get(collectionIn('accounts', generation), accountId))?.['view'];
+const balanceIn = async (
+  store: ReadModelStore,
+  generation: number,
+  accountId: string,
+): Promise<unknown> => (await store.get(collectionIn('accounts', generation), accountId))?.['view'];
 
 /** A runner on generation 1 (collections created) that applies everything there is. */
-const runToHead = async (eventStore: EventStore, store: ReadModelStore, batchEventCountMax = 4): Promise<number> => {
+const runToHead = async (
+  eventStore: EventStore,
+  store: ReadModelStore,
+  batchEventCountMax = 4,
+): Promise<number> => {
   for (const projection of READ_MODELS) {
-    for (const spec of projection.collections) await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+    for (const spec of projection.collections)
+      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
   }
-  const runner = createProjectionRunner({ eventStore, store, projections: READ_MODELS, collectionName: (name) => collectionIn(name, 1), checkpointName: checkpointOf(1), batchEventCountMax, cachedDocumentCountMax: 2, onCommitted: () => undefined });
+  const runner = createProjectionRunner({
+    eventStore,
+    store,
+    projections: READ_MODELS,
+    collectionName: (name) => collectionIn(name, 1),
+    checkpointName: checkpointOf(1),
+    batchEventCountMax,
+    cachedDocumentCountMax: 2,
+    onCommitted: () => undefined,
+  });
   await runner.load();
   return runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
 };
@@ -37,7 +61,15 @@ describe('the read side', () => {
     await Promise.all(sides.splice(0).map((side) => side.stop()));
   });
   const startSide = async (store: ReadModelStore): Promise<ReadSide> => {
-    const side = createReadSide({ eventStore, store, limits, nowMs: Date.now, onError: (error) => { throw error; } });
+    const side = createReadSide({
+      eventStore,
+      store,
+      limits,
+      nowMs: Date.now,
+      onError: (error) => {
+        throw error;
+      },
+    });
     sides.push(side);
     await side.start();
     const head = await eventStore.headPosition();
@@ -49,16 +81,49 @@ describe('the read side', () => {
     const store = createSqliteReadModelStore({ path: ':memory:' });
     await runToHead(eventStore, store);
     const dump = await dumpGeneration(store, 1);
-    expect(await balanceIn(store, 1, 'wallet-a')).toMatchObject({ balanceMinor: 980, availableMinor: 980, pendingBalanceMinor: 0, ownerClientId: 'admin' });
-    expect(await balanceIn(store, 1, 'clearing')).toMatchObject({ balanceMinor: -1280, debitsPostedMinor: 1280 });
-    const statement = await store.find(collectionIn('entries', 1), { where: { accountId: 'wallet-a' }, range: null, orderBy: { field: 'positionKey', direction: 'desc' }, offset: 0, limit: 10 });
-    expect(statement.documents.map((entry) => (entry['view'] as { amountMinor: number }).amountMinor)).toEqual([300, 30, 40, 250, 1000]);
-    expect((await store.get(collectionIn('transfers', 1), 't-3'))?.['view']).toMatchObject({ status: 'posted', postedAmountMinor: 30 });
-    expect((await store.get(collectionIn('payments', 1), PAYMENT_ID))?.['view']).toMatchObject({ status: 'succeeded', refundingMinor: 100 });
-    expect((await store.get(collectionIn('refunds', 1), `${PAYMENT_ID}:r-1`))?.['view']).toMatchObject({ status: 'requested', amountMinor: 100 });
-    expect(dump['traffic']?.map((doc) => [doc['userId'], doc['allowed']])).toEqual([['user-1', true], ['user-2', false]]);
+    expect(await balanceIn(store, 1, 'wallet-a')).toMatchObject({
+      balanceMinor: 980,
+      availableMinor: 980,
+      pendingBalanceMinor: 0,
+      ownerClientId: 'admin',
+    });
+    expect(await balanceIn(store, 1, 'clearing')).toMatchObject({
+      balanceMinor: -1280,
+      debitsPostedMinor: 1280,
+    });
+    const statement = await store.find(collectionIn('entries', 1), {
+      where: { accountId: 'wallet-a' },
+      range: null,
+      orderBy: { field: 'positionKey', direction: 'desc' },
+      offset: 0,
+      limit: 10,
+    });
+    expect(
+      statement.documents.map((entry) => (entry['view'] as { amountMinor: number }).amountMinor),
+    ).toEqual([300, 30, 40, 250, 1000]);
+    expect((await store.get(collectionIn('transfers', 1), 't-3'))?.['view']).toMatchObject({
+      status: 'posted',
+      postedAmountMinor: 30,
+    });
+    expect((await store.get(collectionIn('payments', 1), PAYMENT_ID))?.['view']).toMatchObject({
+      status: 'succeeded',
+      refundingMinor: 100,
+    });
+    expect(
+      (await store.get(collectionIn('refunds', 1), `${PAYMENT_ID}:r-1`))?.['view'],
+    ).toMatchObject({ status: 'requested', amountMinor: 100 });
+    expect(dump['traffic']?.map((doc) => [doc['userId'], doc['allowed']])).toEqual([
+      ['user-1', true],
+      ['user-2', false],
+    ]);
     expect(dump['audit_trail']).toHaveLength((await allEvents(eventStore)).length);
-    expect(dump['audit_trail']?.[0]?.['view']).toMatchObject({ clientId: 'admin', role: 'admin', ip: '127.0.0.1', correlationId: 'corr-1', stream: 'account-wallet-a' });
+    expect(dump['audit_trail']?.[0]?.['view']).toMatchObject({
+      clientId: 'admin',
+      role: 'admin',
+      ip: '127.0.0.1',
+      correlationId: 'corr-1',
+      stream: 'account-wallet-a',
+    });
   });
 
   it('applying the same events again leaves the same documents', async () => {
@@ -85,7 +150,13 @@ describe('the read side', () => {
     await expect(runToHead(eventStore, crashing)).rejects.toMatchObject({ message: 'killed' });
     const checkpoint = await crashing.readCheckpoint(checkpointOf(1));
     expect(checkpoint?.position).toBe((await allEvents(eventStore))[7]?.position); // Two batches of four.
-    const auditBeforeRestart = await crashing.find(collectionIn('audit_trail', 1), { where: {}, range: null, orderBy: { field: 'positionKey', direction: 'asc' }, offset: 0, limit: 100 });
+    const auditBeforeRestart = await crashing.find(collectionIn('audit_trail', 1), {
+      where: {},
+      range: null,
+      orderBy: { field: 'positionKey', direction: 'asc' },
+      offset: 0,
+      limit: 100,
+    });
     expect(auditBeforeRestart.totalCount).toBe(8); // The killed batch left no document behind.
     database.exec('DROP TRIGGER crash;');
     await runToHead(eventStore, crashing); // The restart.
@@ -98,16 +169,28 @@ describe('the read side', () => {
     const database: SqliteDatabase = openSqliteDatabase(':memory:');
     const store = createSqliteReadModelStore({ database });
     for (const projection of READ_MODELS) {
-      for (const spec of projection.collections) await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+      for (const spec of projection.collections)
+        await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
     }
     database.exec(`CREATE TABLE crash_count (n INTEGER); INSERT INTO crash_count VALUES (0);
       CREATE TRIGGER crash BEFORE INSERT ON rm_checkpoints BEGIN
         UPDATE crash_count SET n = n + 1;
         SELECT RAISE(ABORT, 'disk full') WHERE (SELECT n FROM crash_count) = 2;
       END;`);
-    const runner = createProjectionRunner({ eventStore, store, projections: READ_MODELS, collectionName: (name) => collectionIn(name, 1), checkpointName: checkpointOf(1), batchEventCountMax: 4, cachedDocumentCountMax: 100, onCommitted: () => undefined });
+    const runner = createProjectionRunner({
+      eventStore,
+      store,
+      projections: READ_MODELS,
+      collectionName: (name) => collectionIn(name, 1),
+      checkpointName: checkpointOf(1),
+      batchEventCountMax: 4,
+      cachedDocumentCountMax: 100,
+      onCommitted: () => undefined,
+    });
     await runner.load();
-    await expect(runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined)).rejects.toMatchObject({ message: 'disk full' });
+    await expect(
+      runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined),
+    ).rejects.toMatchObject({ message: 'disk full' });
     expect(runner.position()).toBe((await allEvents(eventStore))[3]?.position);
     database.exec('DROP TRIGGER crash;');
     await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined); // The same runner, same cache.
@@ -120,23 +203,44 @@ describe('the read side', () => {
     expect(side.activeGeneration()).toBe(1);
     const before = await dumpGeneration(store, 1);
     const progress: number[] = [];
-    const summary = await side.rebuild({ untilPosition: null, untilTime: null }, (count) => progress.push(count));
-    expect(summary).toMatchObject({ generation: 2, switched: true, events: (await allEvents(eventStore)).length });
+    const summary = await side.rebuild({ untilPosition: null, untilTime: null }, (count) =>
+      progress.push(count),
+    );
+    expect(summary).toMatchObject({
+      generation: 2,
+      switched: true,
+      events: (await allEvents(eventStore)).length,
+    });
     expect(progress[progress.length - 1]).toBe(summary.events);
     expect(side.activeGeneration()).toBe(2);
     expect(await dumpGeneration(store, 2)).toEqual(before);
-    expect((await side.generations()).map((record) => [record.generation, record.status])).toEqual([[2, 'live'], [1, 'dropped']]);
+    expect((await side.generations()).map((record) => [record.generation, record.status])).toEqual([
+      [2, 'live'],
+      [1, 'dropped'],
+    ]);
   });
 
   it('a point-in-time rebuild shows balances as they were, beside the live generation', async () => {
     const store = createSqliteReadModelStore({ path: ':memory:' });
     const side = await startSide(store);
-    const byTime = await side.rebuild({ untilPosition: null, untilTime: '2026-11-22T10:12:00.000Z' }, () => undefined);
+    const byTime = await side.rebuild(
+      { untilPosition: null, untilTime: '2026-11-22T10:12:00.000Z' },
+      () => undefined,
+    );
     expect(byTime.switched).toBe(false);
-    expect(await balanceIn(store, byTime.generation, 'wallet-a')).toMatchObject({ balanceMinor: 1250 });
-    const firstPosted = (await allEvents(eventStore)).find((event) => event.type === 'TransferPosted');
-    const byPosition = await side.rebuild({ untilPosition: firstPosted?.position ?? null, untilTime: null }, () => undefined);
-    expect(await balanceIn(store, byPosition.generation, 'wallet-a')).toMatchObject({ balanceMinor: 1000 });
+    expect(await balanceIn(store, byTime.generation, 'wallet-a')).toMatchObject({
+      balanceMinor: 1250,
+    });
+    const firstPosted = (await allEvents(eventStore)).find(
+      (event) => event.type === 'TransferPosted',
+    );
+    const byPosition = await side.rebuild(
+      { untilPosition: firstPosted?.position ?? null, untilTime: null },
+      () => undefined,
+    );
+    expect(await balanceIn(store, byPosition.generation, 'wallet-a')).toMatchObject({
+      balanceMinor: 1000,
+    });
     expect(side.activeGeneration()).toBe(1);
     expect(await balanceIn(store, 1, 'wallet-a')).toMatchObject({ balanceMinor: 980 });
     expect((await side.generation(byTime.generation))?.status).toBe('snapshot');
@@ -153,7 +257,11 @@ describe('the read side', () => {
     expect(seen.map((change) => change.view['balanceMinor'])).toEqual([305]);
     unwatch?.();
     expect(await side.waitForPosition(ledger + 1000n, 20)).toBe(false);
-    expect(await side.lag()).toMatchObject({ eventsBehind: 0, msBehind: 0, appliedPosition: ledger.toString() });
+    expect(await side.lag()).toMatchObject({
+      eventsBehind: 0,
+      msBehind: 0,
+      appliedPosition: ledger.toString(),
+    });
   });
 });
 
@@ -161,7 +269,19 @@ describe('the read side', () => {
 const writeHistoryMore = async (eventStore: EventStore): Promise<bigint> => {
   const { createLedger, testContext } = await import('../support/ledger-harness');
   const ledger = createLedger(eventStore);
-  const outcome = await ledger.transfers.request({ transferId: 't-9', debitAccountId: 'clearing', creditAccountId: 'wallet-b', amountMinor: 5, currency: 'EUR', mode: 'single_phase', timeoutMs: null, reference: '' }, testContext());
+  const outcome = await ledger.transfers.request(
+    {
+      transferId: 't-9',
+      debitAccountId: 'clearing',
+      creditAccountId: 'wallet-b',
+      amountMinor: 5,
+      currency: 'EUR',
+      mode: 'single_phase',
+      timeoutMs: null,
+      reference: '',
+    },
+    testContext(),
+  );
   if (!outcome.ok) throw new Error('t-9 refused');
   const head = await eventStore.headPosition();
   if (head === null) throw new Error('empty log');

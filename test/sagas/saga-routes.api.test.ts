@@ -1,6 +1,14 @@
 import { createTestApp, bearer, type TestApp } from '../api/support/test-app';
 import { scriptedGateway } from './support/scripted-gateway';
-import { PLAN, openWallet, paidPayment, requestRefund, startSagaRig, waitForSaga, type SagaRig } from './support/saga-harness';
+import {
+  PLAN,
+  openWallet,
+  paidPayment,
+  requestRefund,
+  startSagaRig,
+  waitForSaga,
+  type SagaRig,
+} from './support/saga-harness';
 
 /** The saga list and plan purchase routes over a running saga host (in-process bus). */
 describe('saga and plan routes', () => {
@@ -10,7 +18,12 @@ describe('saga and plan routes', () => {
   let idempotencyCounter = 0;
   const post = (path: string, body: object) => {
     idempotencyCounter += 1;
-    return app.http().post(path).set(bearer(app.keys.admin)).set('Idempotency-Key', `k-${idempotencyCounter}`).send(body);
+    return app
+      .http()
+      .post(path)
+      .set(bearer(app.keys.admin))
+      .set('Idempotency-Key', `k-${idempotencyCounter}`)
+      .send(body);
   };
   const get = (path: string) => app.http().get(path).set(bearer(app.keys.admin));
 
@@ -33,19 +46,50 @@ describe('saga and plan routes', () => {
   });
 
   it('buys a plan: 202 with a status URL that shows the saga completed', async () => {
-    const response = await post(`/v1/plans/${PLAN.planId}/purchases`, { purchaseId: 'buy-1', walletAccountId: 'buyer', userId: 'u1' });
+    const response = await post(`/v1/plans/${PLAN.planId}/purchases`, {
+      purchaseId: 'buy-1',
+      walletAccountId: 'buyer',
+      userId: 'u1',
+    });
     expect(response.status).toBe(202);
     expect(response.headers['location']).toBe('/v1/sagas/plan_purchase/buy-1');
     await waitForSaga(rig, 'plan_purchase', 'buy-1', ['completed']);
     const status = await get('/v1/sagas/plan_purchase/buy-1');
-    expect(status.body.data.saga).toMatchObject({ status: 'completed', steps: [{ name: 'hold_funds', status: 'completed' }, { name: 'grant_quota' }, { name: 'capture' }] });
+    expect(status.body.data.saga).toMatchObject({
+      status: 'completed',
+      steps: [
+        { name: 'hold_funds', status: 'completed' },
+        { name: 'grant_quota' },
+        { name: 'capture' },
+      ],
+    });
   });
 
   it('answers unknown plans, sagas and wallets with 404, and a reused purchaseId with other terms with 409', async () => {
-    expect((await post('/v1/plans/nope/purchases', { purchaseId: 'x', walletAccountId: 'buyer', userId: 'u1' })).body.code).toBe(40481);
+    expect(
+      (
+        await post('/v1/plans/nope/purchases', {
+          purchaseId: 'x',
+          walletAccountId: 'buyer',
+          userId: 'u1',
+        })
+      ).body.code,
+    ).toBe(40481);
     expect((await get('/v1/sagas/refund/none')).body.code).toBe(40480);
-    expect((await post(`/v1/plans/${PLAN.planId}/purchases`, { purchaseId: 'x2', walletAccountId: 'ghost', userId: 'u1' })).body.code).toBe(40410);
-    const reused = await post(`/v1/plans/${PLAN.planId}/purchases`, { purchaseId: 'buy-1', walletAccountId: 'buyer', userId: 'someone-else' });
+    expect(
+      (
+        await post(`/v1/plans/${PLAN.planId}/purchases`, {
+          purchaseId: 'x2',
+          walletAccountId: 'ghost',
+          userId: 'u1',
+        })
+      ).body.code,
+    ).toBe(40410);
+    const reused = await post(`/v1/plans/${PLAN.planId}/purchases`, {
+      purchaseId: 'buy-1',
+      walletAccountId: 'buyer',
+      userId: 'someone-else',
+    });
     expect([reused.status, reused.body.code]).toEqual([409, 40981]);
   });
 
@@ -53,7 +97,10 @@ describe('saga and plan routes', () => {
     await requestRefund(rig, 'pay-1', 'r1', 100);
     await waitForSaga(rig, 'refund', 'pay-1_r1', ['dead_lettered']);
     const listed = await get('/v1/sagas?status=dead_lettered&name=refund');
-    expect(listed.body.data).toMatchObject({ total_count: 1, sagas: [{ sagaId: 'pay-1_r1', currentStep: 'ask_channel' }] });
+    expect(listed.body.data).toMatchObject({
+      total_count: 1,
+      sagas: [{ sagaId: 'pay-1_r1', currentStep: 'ask_channel' }],
+    });
     expect(listed.body.data.sagas[0].steps[2].retryCount).toBeGreaterThan(0);
     channelThrows = false;
     const retried = await post('/v1/sagas/refund/pay-1_r1/retry', {});

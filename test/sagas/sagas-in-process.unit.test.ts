@@ -4,15 +4,52 @@ import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
 import { openAccount, testContext } from '../support/ledger-harness';
 import { alwaysFails, failsThenSucceeds, scriptedGateway } from './support/scripted-gateway';
-import { PLAN, allSagas, auditBalances, balanceOf, createPayment, creditCount, openWallet, paidPayment, payPayment, requestRefund, startSagaRig, waitForSaga, type SagaRig } from './support/saga-harness';
+import {
+  PLAN,
+  allSagas,
+  auditBalances,
+  balanceOf,
+  createPayment,
+  creditCount,
+  openWallet,
+  paidPayment,
+  payPayment,
+  requestRefund,
+  startSagaRig,
+  waitForSaga,
+  type SagaRig,
+} from './support/saga-harness';
 
 const startPurchase = async (rig: SagaRig, purchaseId: string, walletId: string): Promise<void> => {
-  const input = { purchaseId, planId: PLAN.planId, walletAccountId: walletId, userId: `user-${purchaseId}`, amountMinor: PLAN.amountMinor, currency: PLAN.currency, quotaBytes: PLAN.quotaBytes, durationDays: PLAN.durationDays, requestedAt: new Date().toISOString() };
-  const command = { type: 'StartSaga' as const, data: { sagaName: PLAN_PURCHASE_SAGA, sagaId: purchaseId, input, stepNames: PLAN_PURCHASE_STEPS, now: new Date().toISOString() } };
-  const outcome = await rig.runtime.execute(sagaAggregate, sagaKey(PLAN_PURCHASE_SAGA, purchaseId), command, testContext());
+  const input = {
+    purchaseId,
+    planId: PLAN.planId,
+    walletAccountId: walletId,
+    userId: `user-${purchaseId}`,
+    amountMinor: PLAN.amountMinor,
+    currency: PLAN.currency,
+    quotaBytes: PLAN.quotaBytes,
+    durationDays: PLAN.durationDays,
+    requestedAt: new Date().toISOString(),
+  };
+  const command = {
+    type: 'StartSaga' as const,
+    data: {
+      sagaName: PLAN_PURCHASE_SAGA,
+      sagaId: purchaseId,
+      input,
+      stepNames: PLAN_PURCHASE_STEPS,
+      now: new Date().toISOString(),
+    },
+  };
+  const outcome = await rig.runtime.execute(
+    sagaAggregate,
+    sagaKey(PLAN_PURCHASE_SAGA, purchaseId),
+    command,
+    testContext(),
+  );
   expect(outcome.ok).toBe(true);
 };
-
 
 describe('sagas over the in-process bus', () => {
   let rig: SagaRig | null = null;
@@ -38,9 +75,14 @@ describe('sagas over the in-process bus', () => {
     await openWallet(rig, 'w2');
     await paidPayment(rig, 'p2', 'w2', 1000);
     await requestRefund(rig, 'p2', 'r1', 400);
-    const saga = await waitForSaga(rig, 'refund', 'p2_r1', ['completed', 'compensated', 'dead_lettered']);
+    const saga = await waitForSaga(rig, 'refund', 'p2_r1', [
+      'completed',
+      'compensated',
+      'dead_lettered',
+    ]);
     expect(saga.status).toBe('completed');
-    if (saga.status !== 'none') expect(saga.steps.find((step) => step.name === 'ask_channel')?.retryCount).toBe(3);
+    if (saga.status !== 'none')
+      expect(saga.steps.find((step) => step.name === 'ask_channel')?.retryCount).toBe(3);
     expect(rig.gateway.refundCalls()).toBe(4);
     expect(await balanceOf(rig, 'w2')).toBe(600);
     const payment = (await rig.runtime.read(paymentAggregate, 'p2')).state;
@@ -53,7 +95,12 @@ describe('sagas over the in-process bus', () => {
     await openWallet(rig, 'w3');
     await paidPayment(rig, 'p3', 'w3', 1000);
     await requestRefund(rig, 'p3', 'r1', 1000);
-    const saga = await waitForSaga(rig, 'refund', 'p3_r1', ['completed', 'compensated', 'failed', 'dead_lettered']);
+    const saga = await waitForSaga(rig, 'refund', 'p3_r1', [
+      'completed',
+      'compensated',
+      'failed',
+      'dead_lettered',
+    ]);
     expect(saga.status).toBe('compensated');
     if (saga.status !== 'none') expect(saga.reason).toMatch(/^retries_exhausted/);
     expect(await balanceOf(rig, 'w3')).toBe(1000);
@@ -68,11 +115,18 @@ describe('sagas over the in-process bus', () => {
     await openWallet(rig, 'w4');
     await paidPayment(rig, 'p4', 'w4', 800);
     await startPurchase(rig, 'buy1', 'w4');
-    expect((await waitForSaga(rig, PLAN_PURCHASE_SAGA, 'buy1', ['completed', 'compensated'])).status).toBe('completed');
+    expect(
+      (await waitForSaga(rig, PLAN_PURCHASE_SAGA, 'buy1', ['completed', 'compensated'])).status,
+    ).toBe('completed');
     expect(await balanceOf(rig, 'w4')).toBe(300);
-    expect((await rig.runtime.read(trafficAggregate, 'user-buy1')).state.quotaBytes).toBe(PLAN.quotaBytes);
+    expect((await rig.runtime.read(trafficAggregate, 'user-buy1')).state.quotaBytes).toBe(
+      PLAN.quotaBytes,
+    );
     await startPurchase(rig, 'buy2', 'w4');
-    const refused = await waitForSaga(rig, PLAN_PURCHASE_SAGA, 'buy2', ['completed', 'compensated']);
+    const refused = await waitForSaga(rig, PLAN_PURCHASE_SAGA, 'buy2', [
+      'completed',
+      'compensated',
+    ]);
     expect(refused.status).toBe('compensated');
     if (refused.status !== 'none') expect(refused.reason).toBe('insufficient_funds');
     expect((await rig.runtime.read(trafficAggregate, 'user-buy2')).state.quotaBytes).toBe(0);
@@ -83,11 +137,15 @@ describe('sagas over the in-process bus', () => {
     rig = await startSagaRig();
     await openWallet(rig, 'w5');
     await createPayment(rig, 'p5', { walletId: 'w5', amountMinor: 700, ttlMs: 300 });
-    expect((await waitForSaga(rig, 'payment_expiry', 'p5', ['completed'])).status).toBe('completed');
+    expect((await waitForSaga(rig, 'payment_expiry', 'p5', ['completed'])).status).toBe(
+      'completed',
+    );
     expect((await rig.runtime.read(paymentAggregate, 'p5')).state.status).toBe('expired');
     expect(rig.gateway.closeCalls()).toBe(1);
     const late = await payPayment(rig, 'p5', 700);
-    expect(late.ok && late.state.status !== 'none' && late.state.flags.map((flag) => flag.reason)).toEqual(['paid_after_close']);
+    expect(
+      late.ok && late.state.status !== 'none' && late.state.flags.map((flag) => flag.reason),
+    ).toEqual(['paid_after_close']);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await balanceOf(rig, 'w5')).toBe(0);
   });
@@ -104,7 +162,16 @@ describe('sagas over the in-process bus', () => {
     rig = await startSagaRig();
     await openAccount(rig, 'src');
     await openAccount(rig, 'dst');
-    const terms = { transferId: 'tt1', debitAccountId: 'src', creditAccountId: 'dst', amountMinor: 50, currency: 'EUR', mode: 'two_phase' as const, timeoutMs: 200, reference: 'test' };
+    const terms = {
+      transferId: 'tt1',
+      debitAccountId: 'src',
+      creditAccountId: 'dst',
+      amountMinor: 50,
+      currency: 'EUR',
+      mode: 'two_phase' as const,
+      timeoutMs: 200,
+      reference: 'test',
+    };
     await rig.transfers.request(terms, testContext({ now: new Date().toISOString() }));
     const saga = await waitForSaga(rig, 'transfer_timeout', 'tt1', ['completed']);
     expect(saga.status).toBe('completed');
@@ -115,10 +182,13 @@ describe('sagas over the in-process bus', () => {
   it('leaves every saga completed or compensated and the books balanced', async () => {
     rig = await startSagaRig();
     await openWallet(rig, 'w7');
-    for (let index = 0; index < 5; index += 1) await paidPayment(rig, `q${index}`, 'w7', 100 + index);
+    for (let index = 0; index < 5; index += 1)
+      await paidPayment(rig, `q${index}`, 'w7', 100 + index);
     await requestRefund(rig, 'q0', 'r', 50);
     await waitForSaga(rig, 'refund', 'q0_r', ['completed']);
-    const statuses = [...(await allSagas(rig)).entries()].filter(([stream]) => !stream.startsWith('saga-payment_expiry-'));
+    const statuses = [...(await allSagas(rig)).entries()].filter(
+      ([stream]) => !stream.startsWith('saga-payment_expiry-'),
+    );
     expect(statuses.every(([, status]) => status === 'completed')).toBe(true);
     expect(statuses.length).toBe(6);
     expect((await auditBalances(rig.store)).balanced).toBe(true);

@@ -1,8 +1,15 @@
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
 import { accountAggregate, type AccountConstraint } from '../../domain/account/account.decider';
-import { createActorRuntime, type ActorRuntime, type CommandContext } from '../../domain/actors/actor-runtime';
+import {
+  createActorRuntime,
+  type ActorRuntime,
+  type CommandContext,
+} from '../../domain/actors/actor-runtime';
 import type { EventStore } from '../../domain/ports/event-store.port';
-import { createTransferProcess, type TransferProcess } from '../../domain/transfer/transfer.process';
+import {
+  createTransferProcess,
+  type TransferProcess,
+} from '../../domain/transfer/transfer.process';
 
 export const testLimits = {
   mailboxDepthMax: 10_000,
@@ -28,7 +35,11 @@ export type Ledger = { store: EventStore; runtime: ActorRuntime; transfers: Tran
 /** A runtime and transfer process over `store` (a fresh in-memory store by default). */
 export const createLedger = (store: EventStore = createInMemoryEventStore()): Ledger => {
   const runtime = createActorRuntime(store, testLimits);
-  return { store, runtime, transfers: createTransferProcess({ runtime, store, legLookupPageEventCountMax: 64 }) };
+  return {
+    store,
+    runtime,
+    transfers: createTransferProcess({ runtime, store, legLookupPageEventCountMax: 64 }),
+  };
 };
 
 export const openAccount = async (
@@ -44,7 +55,12 @@ export const openAccount = async (
     metadata: {},
     now: '2026-11-22T10:00:00.000Z',
   };
-  const outcome = await ledger.runtime.execute(accountAggregate, accountId, { type: 'OpenAccount', data }, testContext());
+  const outcome = await ledger.runtime.execute(
+    accountAggregate,
+    accountId,
+    { type: 'OpenAccount', data },
+    testContext(),
+  );
   if (!outcome.ok) throw new Error(`open ${accountId}: ${outcome.rejection}`);
 };
 

@@ -32,11 +32,16 @@ export const startNatsServer = async (): Promise<NatsServer> => {
   let child: ChildProcess | null = null;
 
   const launch = async (): Promise<void> => {
-    const started = spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+    const started = spawn(
+      NATS_SERVER_BINARY,
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+      { stdio: 'ignore' },
+    );
     child = started;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!(await portOpen(port))) {
-      if (Date.now() > deadline || started.exitCode !== null) throw new Error('nats-server did not start');
+      if (Date.now() > deadline || started.exitCode !== null)
+        throw new Error('nats-server did not start');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };

@@ -3,7 +3,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** The built service (`npm run build` first) as a child process on a free loopback port. */
-export type ServiceProcess = { baseUrl: string; child: ChildProcess; output: () => string; exited: Promise<number | null> };
+export type ServiceProcess = {
+  baseUrl: string;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+};
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 const READY_TIMEOUT_MS = 15_000;
@@ -14,26 +19,45 @@ export const freePort = (): Promise<number> =>
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 
-export const startServiceProcess = async (dataDir: string, port: number, env: Record<string, string> = {}): Promise<ServiceProcess> => {
+export const startServiceProcess = async (
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> => {
   const child = spawn(process.execPath, [join(__dirname, '../../dist/bin/ledger.js'), 'serve'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LEDGER_ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LEDGER_ADMIN_API_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const chunks: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
       if ((await fetch(`${baseUrl}/v1/health`)).ok) break;
     } catch {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`service did not start:\n${chunks.join('')}`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`service did not start:\n${chunks.join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -43,17 +67,36 @@ export const startServiceProcess = async (dataDir: string, port: number, env: Re
 let keyCounter = 0;
 
 /** A POST as a client would send it: admin key, fresh Idempotency-Key, JSON body. */
-export const postJson = async (baseUrl: string, path: string, body: unknown): Promise<{ status: number; body: { code: number; data: Record<string, unknown> } }> => {
+export const postJson = async (
+  baseUrl: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: { code: number; data: Record<string, unknown> } }> => {
   keyCounter += 1;
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': `k-${process.pid}-${keyCounter}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      'idempotency-key': `k-${process.pid}-${keyCounter}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as { code: number; data: Record<string, unknown> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { code: number; data: Record<string, unknown> },
+  };
 };
 
-export const getJson = async (baseUrl: string, path: string): Promise<{ status: number; body: { code: number; data: Record<string, unknown> } }> => {
-  const response = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-  return { status: response.status, body: (await response.json()) as { code: number; data: Record<string, unknown> } };
+export const getJson = async (
+  baseUrl: string,
+  path: string,
+): Promise<{ status: number; body: { code: number; data: Record<string, unknown> } }> => {
+  const response = await fetch(`${baseUrl}${path}`, {
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { code: number; data: Record<string, unknown> },
+  };
 };

@@ -1,7 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { decimalToMinor, minorToDecimal } from '../../../domain/payment/decimal-amount';
 import { channelOrderNoOf } from '../../../domain/payment/payment-id';
-import type { ChannelCallResult, ChannelOrderStatus } from '../../../domain/ports/payment-channel.port';
+import type {
+  ChannelCallResult,
+  ChannelOrderStatus,
+} from '../../../domain/ports/payment-channel.port';
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 import { alipayTimeOf, signAlipay, verifyAlipayText } from './alipay.sign';
@@ -48,7 +51,11 @@ const responseNodeText = (body: string, name: string): string | null => {
 
 /** Alipay open platform: trade precreate (QR), query, close, refund; RSA2 both ways. */
 export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGateway => {
-  const invoke = async (method: string, bizContent: Json, signal: AbortSignal): Promise<ChannelCallResult<Json>> => {
+  const invoke = async (
+    method: string,
+    bizContent: Json,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<Json>> => {
     const params = new Map<string, string>([
       ['app_id', options.appId],
       ['method', method],
@@ -62,8 +69,16 @@ export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGa
     ]);
     params.set('sign', signAlipay(params, options.appPrivateKey));
     const body = new URLSearchParams([...params.entries()]).toString();
-    const answer = await httpCall({ method: 'POST', url: options.gatewayUrl, headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' }, body, signal, clientCertificate: null });
-    if (isTransientStatus(answer.status)) return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
+    const answer = await httpCall({
+      method: 'POST',
+      url: options.gatewayUrl,
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' },
+      body,
+      signal,
+      clientCertificate: null,
+    });
+    if (isTransientStatus(answer.status))
+      return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
     const nodeName = `${method.replace(/\./g, '_')}_response`;
     const nodeText = responseNodeText(answer.body, nodeName);
     let parsed: Json;
@@ -72,43 +87,91 @@ export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGa
     } catch {
       return { ok: false, kind: 'permanent', reason: 'answer is not JSON' };
     }
-    const signature = Buffer.from(typeof parsed['sign'] === 'string' ? parsed['sign'] : '', 'base64');
-    if (nodeText === null || !verifyAlipayText(nodeText, signature, options.alipayPublicKey)) return { ok: false, kind: 'permanent', reason: 'answer signature does not verify' };
+    const signature = Buffer.from(
+      typeof parsed['sign'] === 'string' ? parsed['sign'] : '',
+      'base64',
+    );
+    if (nodeText === null || !verifyAlipayText(nodeText, signature, options.alipayPublicKey))
+      return { ok: false, kind: 'permanent', reason: 'answer signature does not verify' };
     const node = JSON.parse(nodeText) as Json;
     if (node['code'] === '10000') return { ok: true, value: node };
     const subCode = String(node['sub_code'] ?? '');
     const transient = node['code'] === '20000' || subCode === 'ACQ.SYSTEM_ERROR';
-    return { ok: false, kind: transient ? 'transient' : 'permanent', reason: `${String(node['code'])} ${subCode}: ${String(node['sub_msg'] ?? node['msg'] ?? '')}` };
+    return {
+      ok: false,
+      kind: transient ? 'transient' : 'permanent',
+      reason: `${String(node['code'])} ${subCode}: ${String(node['sub_msg'] ?? node['msg'] ?? '')}`,
+    };
   };
 
   return {
     channel: 'alipay',
     createOrder: async (order, signal) => {
-      if (order.currency !== 'CNY') return { ok: false, kind: 'permanent', reason: 'Alipay takes CNY only' };
-      const biz = { out_trade_no: channelOrderNoOf(order.paymentId), total_amount: minorToDecimal(order.amountMinor, 2), subject: order.subject, time_expire: alipayTimeOf(Date.parse(order.expiresAt)) };
+      if (order.currency !== 'CNY')
+        return { ok: false, kind: 'permanent', reason: 'Alipay takes CNY only' };
+      const biz = {
+        out_trade_no: channelOrderNoOf(order.paymentId),
+        total_amount: minorToDecimal(order.amountMinor, 2),
+        subject: order.subject,
+        time_expire: alipayTimeOf(Date.parse(order.expiresAt)),
+      };
       const answer = await invoke('alipay.trade.precreate', biz, signal);
-      return answer.ok ? { ok: true, value: { payerParameters: { qrCode: String(answer.value['qr_code'] ?? '') } } } : answer;
+      return answer.ok
+        ? {
+            ok: true,
+            value: { payerParameters: { qrCode: String(answer.value['qr_code'] ?? '') } },
+          }
+        : answer;
     },
     queryOrder: async (paymentId, signal) => {
-      const answer = await invoke('alipay.trade.query', { out_trade_no: channelOrderNoOf(paymentId) }, signal);
+      const answer = await invoke(
+        'alipay.trade.query',
+        { out_trade_no: channelOrderNoOf(paymentId) },
+        signal,
+      );
       if (!answer.ok) return answer;
       const status = TRADE_STATES[String(answer.value['trade_status'])];
-      if (status === undefined) return { ok: false, kind: 'permanent', reason: 'unexpected trade_status' };
-      const amountMinor = status === 'succeeded' ? decimalToMinor(String(answer.value['total_amount']), 2) : null;
-      const transactionId = typeof answer.value['trade_no'] === 'string' ? answer.value['trade_no'] : null;
-      return { ok: true, value: { status, channelTransactionId: transactionId, amountMinor, currency: amountMinor === null ? null : 'CNY' } };
+      if (status === undefined)
+        return { ok: false, kind: 'permanent', reason: 'unexpected trade_status' };
+      const amountMinor =
+        status === 'succeeded' ? decimalToMinor(String(answer.value['total_amount']), 2) : null;
+      const transactionId =
+        typeof answer.value['trade_no'] === 'string' ? answer.value['trade_no'] : null;
+      return {
+        ok: true,
+        value: {
+          status,
+          channelTransactionId: transactionId,
+          amountMinor,
+          currency: amountMinor === null ? null : 'CNY',
+        },
+      };
     },
     closeOrder: async (paymentId, signal) => {
-      const answer = await invoke('alipay.trade.close', { out_trade_no: channelOrderNoOf(paymentId) }, signal);
+      const answer = await invoke(
+        'alipay.trade.close',
+        { out_trade_no: channelOrderNoOf(paymentId) },
+        signal,
+      );
       return answer.ok ? { ok: true, value: { closed: true } } : answer;
     },
     refund: async (request, signal) => {
-      const biz = { out_trade_no: channelOrderNoOf(request.paymentId), refund_amount: minorToDecimal(request.amountMinor, 2), out_request_no: request.refundId };
+      const biz = {
+        out_trade_no: channelOrderNoOf(request.paymentId),
+        refund_amount: minorToDecimal(request.amountMinor, 2),
+        out_request_no: request.refundId,
+      };
       const answer = await invoke('alipay.trade.refund', biz, signal);
       if (!answer.ok) return answer;
       // Alipay refunds synchronously: fund_change Y means the money moved now.
       const channelRefundId = `${String(answer.value['trade_no'] ?? request.channelTransactionId)}:${request.refundId}`;
-      return { ok: true, value: { status: answer.value['fund_change'] === 'Y' ? 'succeeded' : 'accepted', channelRefundId } };
+      return {
+        ok: true,
+        value: {
+          status: answer.value['fund_change'] === 'Y' ? 'succeeded' : 'accepted',
+          channelRefundId,
+        },
+      };
     },
   };
 };

@@ -11,10 +11,17 @@ export const alipaySignatureBase = (params: ReadonlyMap<string, string>): string
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
 
-export const signAlipay = (params: ReadonlyMap<string, string>, privateKey: KeyObject | string): string =>
+export const signAlipay = (
+  params: ReadonlyMap<string, string>,
+  privateKey: KeyObject | string,
+): string =>
   createSign('RSA-SHA256').update(alipaySignatureBase(params), 'utf8').sign(privateKey, 'base64');
 
-export const verifyAlipayText = (text: string, signature: Buffer, publicKey: KeyObject): boolean => {
+export const verifyAlipayText = (
+  text: string,
+  signature: Buffer,
+  publicKey: KeyObject,
+): boolean => {
   try {
     return createVerify('RSA-SHA256').update(text, 'utf8').verify(publicKey, signature);
   } catch {
@@ -24,7 +31,9 @@ export const verifyAlipayText = (text: string, signature: Buffer, publicKey: Key
 
 /** Alipay's times are Beijing time without an offset: "2025-01-31 20:00:00". */
 export const alipayTimeMs = (text: string): number =>
-  /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text) ? Date.parse(`${text.replace(' ', 'T')}+08:00`) : Number.NaN;
+  /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text)
+    ? Date.parse(`${text.replace(' ', 'T')}+08:00`)
+    : Number.NaN;
 
 export const alipayTimeOf = (ms: number): string =>
   new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');

@@ -1,5 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type { ChannelCallbackVerifier, ChannelNotification } from '../../../domain/ports/channel-callback.port';
+import type {
+  ChannelCallbackVerifier,
+  ChannelNotification,
+} from '../../../domain/ports/channel-callback.port';
 import { decimalToMinor } from '../../../domain/payment/decimal-amount';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
@@ -19,7 +22,8 @@ const parseForm = (rawBody: Buffer): Map<string, string> | null => {
     return null;
   }
   // A form body is URL-encoded ASCII pairs `name=value` joined by `&`.
-  if (!/^[A-Za-z0-9_]+=[\x21-\x25\x27-\x7e]*(&[A-Za-z0-9_]+=[\x21-\x25\x27-\x7e]*)*$/.test(text)) return null;
+  if (!/^[A-Za-z0-9_]+=[\x21-\x25\x27-\x7e]*(&[A-Za-z0-9_]+=[\x21-\x25\x27-\x7e]*)*$/.test(text))
+    return null;
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
     if (params.has(name) || params.size >= PARAM_COUNT_MAX) return null;
@@ -31,41 +35,80 @@ const parseForm = (rawBody: Buffer): Map<string, string> | null => {
 /** Alipay asynchronous notifications (application/x-www-form-urlencoded), RSA2 only. */
 export const createAlipayVerifier = (options: AlipayVerifierOptions): ChannelCallbackVerifier => ({
   channel: 'alipay',
-  acknowledge: (accepted) => ({ contentType: 'text/plain; charset=utf-8', body: accepted ? 'success' : 'failure' }),
+  acknowledge: (accepted) => ({
+    contentType: 'text/plain; charset=utf-8',
+    body: accepted ? 'success' : 'failure',
+  }),
   verify(rawBody, _headers, nowMs) {
     const params = parseForm(rawBody);
     if (params === null) return refuse('malformed_callback', 'body is not a well-formed form');
     const signature = params.get('sign') ?? '';
-    if (params.get('sign_type') !== 'RSA2') return refuse('invalid_signature', `sign_type ${params.get('sign_type') ?? '(none)'} is not accepted`);
-    const signatureBytes = BASE64_PATTERN.test(signature) ? Buffer.from(signature, 'base64') : Buffer.alloc(0);
-    if (signatureBytes.length * 8 !== (options.alipayPublicKey.asymmetricKeyDetails?.modulusLength ?? 0)) {
+    if (params.get('sign_type') !== 'RSA2')
+      return refuse(
+        'invalid_signature',
+        `sign_type ${params.get('sign_type') ?? '(none)'} is not accepted`,
+      );
+    const signatureBytes = BASE64_PATTERN.test(signature)
+      ? Buffer.from(signature, 'base64')
+      : Buffer.alloc(0);
+    if (
+      signatureBytes.length * 8 !==
+      (options.alipayPublicKey.asymmetricKeyDetails?.modulusLength ?? 0)
+    ) {
       return refuse('invalid_signature', 'sign is missing, truncated or malformed');
     }
-    if (!verifyAlipayText(alipaySignatureBase(params), signatureBytes, options.alipayPublicKey)) return refuse('invalid_signature', 'sign does not verify');
-    if (params.get('app_id') !== options.appId) return refuse('invalid_signature', 'app_id is not this application');
+    if (!verifyAlipayText(alipaySignatureBase(params), signatureBytes, options.alipayPublicKey))
+      return refuse('invalid_signature', 'sign does not verify');
+    if (params.get('app_id') !== options.appId)
+      return refuse('invalid_signature', 'app_id is not this application');
     const notifiedAtMs = alipayTimeMs(params.get('notify_time') ?? '');
-    if (Number.isNaN(notifiedAtMs)) return refuse('malformed_callback', 'notify_time missing or malformed');
+    if (Number.isNaN(notifiedAtMs))
+      return refuse('malformed_callback', 'notify_time missing or malformed');
     if (!isWithinWindow(notifiedAtMs, nowMs)) return STALE;
     const notifyId = params.get('notify_id') ?? '';
     if (notifyId === '') return refuse('malformed_callback', 'notify_id missing');
     const notification = toNotification(params);
-    return typeof notification === 'string' ? refuse('malformed_callback', notification) : { ok: true, notification, replayKey: notifyId };
+    return typeof notification === 'string'
+      ? refuse('malformed_callback', notification)
+      : { ok: true, notification, replayKey: notifyId };
   },
 });
 
 const toNotification = (params: ReadonlyMap<string, string>): ChannelNotification | string => {
   const paymentId = paymentIdFromOrderNo(params.get('out_trade_no') ?? '');
   const channelTransactionId = params.get('trade_no') ?? '';
-  if (paymentId === null || channelTransactionId === '') return 'out_trade_no or trade_no is invalid';
+  if (paymentId === null || channelTransactionId === '')
+    return 'out_trade_no or trade_no is invalid';
   const refundId = params.get('out_biz_no');
   if (refundId !== undefined && params.get('gmt_refund') !== undefined) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(refundId)) return 'out_biz_no is invalid';
-    return { kind: 'refund', outcome: 'succeeded', paymentId, refundId, channelRefundId: `${channelTransactionId}:${refundId}` };
+    return {
+      kind: 'refund',
+      outcome: 'succeeded',
+      paymentId,
+      refundId,
+      channelRefundId: `${channelTransactionId}:${refundId}`,
+    };
   }
   const status = params.get('trade_status');
-  if (status === 'TRADE_CLOSED') return { kind: 'payment', outcome: 'failed', paymentId, channelTransactionId, failureReason: 'trade closed' };
-  if (status !== 'TRADE_SUCCESS' && status !== 'TRADE_FINISHED') return `trade_status '${status ?? ''}' is not a payment outcome`;
+  if (status === 'TRADE_CLOSED')
+    return {
+      kind: 'payment',
+      outcome: 'failed',
+      paymentId,
+      channelTransactionId,
+      failureReason: 'trade closed',
+    };
+  if (status !== 'TRADE_SUCCESS' && status !== 'TRADE_FINISHED')
+    return `trade_status '${status ?? ''}' is not a payment outcome`;
   const amountMinor = decimalToMinor(params.get('total_amount') ?? '', 2);
   if (amountMinor === null || amountMinor === 0) return 'total_amount is invalid';
-  return { kind: 'payment', outcome: 'succeeded', paymentId, channelTransactionId, amountMinor, currency: 'CNY' };
+  return {
+    kind: 'payment',
+    outcome: 'succeeded',
+    paymentId,
+    channelTransactionId,
+    amountMinor,
+    currency: 'CNY',
+  };
 };

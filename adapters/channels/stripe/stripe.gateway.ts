@@ -1,4 +1,7 @@
-import type { ChannelCallResult, ChannelOrderStatus } from '../../../domain/ports/payment-channel.port';
+import type {
+  ChannelCallResult,
+  ChannelOrderStatus,
+} from '../../../domain/ports/payment-channel.port';
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 
@@ -17,12 +20,29 @@ const INTENT_STATES: Readonly<Record<string, ChannelOrderStatus['status']>> = {
 
 /** Stripe-style REST (form-encoded requests, JSON answers, Idempotency-Key on every POST). */
 export const createStripeGateway = (options: StripeGatewayOptions): RawChannelGateway => {
-  const request = async (method: 'GET' | 'POST', path: string, form: Record<string, string> | null, idempotencyKey: string | null, signal: AbortSignal): Promise<ChannelCallResult<Json>> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${options.secretKey}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const request = async (
+    method: 'GET' | 'POST',
+    path: string,
+    form: Record<string, string> | null,
+    idempotencyKey: string | null,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<Json>> => {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${options.secretKey}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    };
     if (idempotencyKey !== null) headers['idempotency-key'] = idempotencyKey;
     const body = form === null ? null : new URLSearchParams(form).toString();
-    const answer = await httpCall({ method, url: `${options.baseUrl}${path}`, headers, body, signal, clientCertificate: null });
-    if (isTransientStatus(answer.status)) return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
+    const answer = await httpCall({
+      method,
+      url: `${options.baseUrl}${path}`,
+      headers,
+      body,
+      signal,
+      clientCertificate: null,
+    });
+    if (isTransientStatus(answer.status))
+      return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
     let parsed: Json;
     try {
       parsed = JSON.parse(answer.body) as Json;
@@ -31,46 +51,114 @@ export const createStripeGateway = (options: StripeGatewayOptions): RawChannelGa
     }
     if (answer.status >= 300) {
       const error = (parsed['error'] ?? {}) as Json;
-      return { ok: false, kind: 'permanent', reason: `HTTP ${answer.status}: ${String(error['message'] ?? error['type'] ?? 'refused')}` };
+      return {
+        ok: false,
+        kind: 'permanent',
+        reason: `HTTP ${answer.status}: ${String(error['message'] ?? error['type'] ?? 'refused')}`,
+      };
     }
     return { ok: true, value: parsed };
   };
 
-  const findIntent = async (paymentId: string, signal: AbortSignal): Promise<ChannelCallResult<Json>> => {
+  const findIntent = async (
+    paymentId: string,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<Json>> => {
     const query = encodeURIComponent(`metadata['paymentId']:'${paymentId}'`);
-    const answer = await request('GET', `/v1/payment_intents/search?query=${query}`, null, null, signal);
+    const answer = await request(
+      'GET',
+      `/v1/payment_intents/search?query=${query}`,
+      null,
+      null,
+      signal,
+    );
     if (!answer.ok) return answer;
-    const found = Array.isArray(answer.value['data']) ? (answer.value['data'][0] as Json | undefined) : undefined;
-    return found === undefined ? { ok: false, kind: 'permanent', reason: 'no payment intent for this payment' } : { ok: true, value: found };
+    const found = Array.isArray(answer.value['data'])
+      ? (answer.value['data'][0] as Json | undefined)
+      : undefined;
+    return found === undefined
+      ? { ok: false, kind: 'permanent', reason: 'no payment intent for this payment' }
+      : { ok: true, value: found };
   };
 
   return {
     channel: 'stripe',
     createOrder: async (order, signal) => {
-      const form = { amount: order.amountMinor.toString(), currency: order.currency.toLowerCase(), description: order.subject, 'metadata[paymentId]': order.paymentId };
-      const answer = await request('POST', '/v1/payment_intents', form, `create-${order.paymentId}`, signal);
+      const form = {
+        amount: order.amountMinor.toString(),
+        currency: order.currency.toLowerCase(),
+        description: order.subject,
+        'metadata[paymentId]': order.paymentId,
+      };
+      const answer = await request(
+        'POST',
+        '/v1/payment_intents',
+        form,
+        `create-${order.paymentId}`,
+        signal,
+      );
       if (!answer.ok) return answer;
-      return { ok: true, value: { payerParameters: { clientSecret: String(answer.value['client_secret'] ?? ''), paymentIntentId: String(answer.value['id'] ?? '') } } };
+      return {
+        ok: true,
+        value: {
+          payerParameters: {
+            clientSecret: String(answer.value['client_secret'] ?? ''),
+            paymentIntentId: String(answer.value['id'] ?? ''),
+          },
+        },
+      };
     },
     queryOrder: async (paymentId, signal) => {
       const intent = await findIntent(paymentId, signal);
       if (!intent.ok) return intent;
       const status = INTENT_STATES[String(intent.value['status'])] ?? 'failed';
       const paid = status === 'succeeded' && typeof intent.value['amount_received'] === 'number';
-      return { ok: true, value: { status, channelTransactionId: String(intent.value['id']), amountMinor: paid ? (intent.value['amount_received'] as number) : null, currency: paid ? String(intent.value['currency']).toUpperCase() : null } };
+      return {
+        ok: true,
+        value: {
+          status,
+          channelTransactionId: String(intent.value['id']),
+          amountMinor: paid ? (intent.value['amount_received'] as number) : null,
+          currency: paid ? String(intent.value['currency']).toUpperCase() : null,
+        },
+      };
     },
     closeOrder: async (paymentId, signal) => {
       const intent = await findIntent(paymentId, signal);
       if (!intent.ok) return intent;
-      const answer = await request('POST', `/v1/payment_intents/${encodeURIComponent(String(intent.value['id']))}/cancel`, {}, `close-${paymentId}`, signal);
+      const answer = await request(
+        'POST',
+        `/v1/payment_intents/${encodeURIComponent(String(intent.value['id']))}/cancel`,
+        {},
+        `close-${paymentId}`,
+        signal,
+      );
       return answer.ok ? { ok: true, value: { closed: true } } : answer;
     },
     refund: async (refund, signal) => {
-      const form = { payment_intent: refund.channelTransactionId, amount: refund.amountMinor.toString(), 'metadata[paymentId]': refund.paymentId, 'metadata[refundId]': refund.refundId };
-      const answer = await request('POST', '/v1/refunds', form, `refund-${refund.paymentId}-${refund.refundId}`, signal);
+      const form = {
+        payment_intent: refund.channelTransactionId,
+        amount: refund.amountMinor.toString(),
+        'metadata[paymentId]': refund.paymentId,
+        'metadata[refundId]': refund.refundId,
+      };
+      const answer = await request(
+        'POST',
+        '/v1/refunds',
+        form,
+        `refund-${refund.paymentId}-${refund.refundId}`,
+        signal,
+      );
       if (!answer.ok) return answer;
-      if (answer.value['status'] === 'failed' || answer.value['status'] === 'canceled') return { ok: false, kind: 'permanent', reason: `refund ${String(answer.value['status'])}` };
-      return { ok: true, value: { status: answer.value['status'] === 'succeeded' ? 'succeeded' : 'accepted', channelRefundId: String(answer.value['id'] ?? '') } };
+      if (answer.value['status'] === 'failed' || answer.value['status'] === 'canceled')
+        return { ok: false, kind: 'permanent', reason: `refund ${String(answer.value['status'])}` };
+      return {
+        ok: true,
+        value: {
+          status: answer.value['status'] === 'succeeded' ? 'succeeded' : 'accepted',
+          channelRefundId: String(answer.value['id'] ?? ''),
+        },
+      };
     },
   };
 };

@@ -1,4 +1,7 @@
-import type { ChannelCallbackVerifier, ChannelNotification } from '../../../domain/ports/channel-callback.port';
+import type {
+  ChannelCallbackVerifier,
+  ChannelNotification,
+} from '../../../domain/ports/channel-callback.port';
 import { isCurrency } from '../../../domain/money';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
 import { matchesAnySecret, parseSignatureHeader } from '../timestamped-hmac';
@@ -25,14 +28,21 @@ type StripeEvent = { id?: unknown; type?: unknown; data?: { object?: StripeObjec
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export const createStripeVerifier = (options: { secrets: readonly string[] }): ChannelCallbackVerifier => ({
+export const createStripeVerifier = (options: {
+  secrets: readonly string[];
+}): ChannelCallbackVerifier => ({
   channel: 'stripe',
-  acknowledge: (accepted, message) => ({ contentType: 'application/json', body: JSON.stringify(accepted ? { received: true } : { error: message }) }),
+  acknowledge: (accepted, message) => ({
+    contentType: 'application/json',
+    body: JSON.stringify(accepted ? { received: true } : { error: message }),
+  }),
   verify(rawBody, headers, nowMs) {
     const parsed = parseSignatureHeader(headers[STRIPE_SIGNATURE_HEADER] ?? '');
-    if (parsed === null) return refuse('invalid_signature', 'missing or malformed Stripe-Signature header');
+    if (parsed === null)
+      return refuse('invalid_signature', 'missing or malformed Stripe-Signature header');
     if (!isWithinWindow(Number(parsed.timestampSeconds) * 1000, nowMs)) return STALE;
-    if (!matchesAnySecret(parsed, options.secrets, rawBody)) return refuse('invalid_signature', 'no signature matches');
+    if (!matchesAnySecret(parsed, options.secrets, rawBody))
+      return refuse('invalid_signature', 'no signature matches');
     let event: StripeEvent;
     try {
       event = JSON.parse(rawBody.toString('utf8')) as StripeEvent;
@@ -41,32 +51,69 @@ export const createStripeVerifier = (options: { secrets: readonly string[] }): C
     }
     const eventId = typeof event === 'object' && event !== null ? text(event.id) : '';
     const object = eventId === '' ? undefined : event.data?.object;
-    if (object === undefined || typeof object !== 'object' || object === null) return refuse('malformed_callback', 'event id or data.object missing');
+    if (object === undefined || typeof object !== 'object' || object === null)
+      return refuse('malformed_callback', 'event id or data.object missing');
     const notification = toNotification(text(event.type), object);
-    return typeof notification === 'string' ? refuse('malformed_callback', notification) : { ok: true, notification, replayKey: eventId };
+    return typeof notification === 'string'
+      ? refuse('malformed_callback', notification)
+      : { ok: true, notification, replayKey: eventId };
   },
 });
 
 const toNotification = (type: string, object: StripeObject): ChannelNotification | string => {
   const paymentId = text(object.metadata?.paymentId);
   const objectId = text(object.id);
-  if (!UUID_PATTERN.test(paymentId) || objectId === '') return 'object id or metadata.paymentId is invalid';
+  if (!UUID_PATTERN.test(paymentId) || objectId === '')
+    return 'object id or metadata.paymentId is invalid';
   switch (type) {
     case 'payment_intent.succeeded': {
       const amountMinor = object.amount_received ?? object.amount;
       const currency = text(object.currency).toUpperCase();
-      if (typeof amountMinor !== 'number' || !Number.isSafeInteger(amountMinor) || amountMinor <= 0 || !isCurrency(currency)) return 'amount or currency is invalid';
-      return { kind: 'payment', outcome: 'succeeded', paymentId, channelTransactionId: objectId, amountMinor, currency };
+      if (
+        typeof amountMinor !== 'number' ||
+        !Number.isSafeInteger(amountMinor) ||
+        amountMinor <= 0 ||
+        !isCurrency(currency)
+      )
+        return 'amount or currency is invalid';
+      return {
+        kind: 'payment',
+        outcome: 'succeeded',
+        paymentId,
+        channelTransactionId: objectId,
+        amountMinor,
+        currency,
+      };
     }
     case 'payment_intent.payment_failed':
     case 'payment_intent.canceled':
-      return { kind: 'payment', outcome: 'failed', paymentId, channelTransactionId: objectId, failureReason: text(object.last_payment_error?.message).slice(0, 128) || type };
+      return {
+        kind: 'payment',
+        outcome: 'failed',
+        paymentId,
+        channelTransactionId: objectId,
+        failureReason: text(object.last_payment_error?.message).slice(0, 128) || type,
+      };
     case 'refund.updated':
     case 'refund.failed': {
       const refundId = text(object.metadata?.refundId);
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(refundId)) return 'metadata.refundId is invalid';
-      if (object.status === 'succeeded') return { kind: 'refund', outcome: 'succeeded', paymentId, refundId, channelRefundId: objectId };
-      if (object.status === 'failed' || object.status === 'canceled') return { kind: 'refund', outcome: 'failed', paymentId, refundId, failureReason: text(object.failure_reason).slice(0, 128) || 'refund failed' };
+      if (object.status === 'succeeded')
+        return {
+          kind: 'refund',
+          outcome: 'succeeded',
+          paymentId,
+          refundId,
+          channelRefundId: objectId,
+        };
+      if (object.status === 'failed' || object.status === 'canceled')
+        return {
+          kind: 'refund',
+          outcome: 'failed',
+          paymentId,
+          refundId,
+          failureReason: text(object.failure_reason).slice(0, 128) || 'refund failed',
+        };
       return `refund status '${text(object.status)}' is not final`;
     }
     default:

@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  timingSafeEqual,
+} from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 /**
@@ -26,38 +32,61 @@ const wechatV2SignatureBase = (params: Readonly<FlatXml>, apiKey: string): strin
     .concat(`key=${apiKey}`)
     .join('&');
 
-export const signWechatV2 = (params: Readonly<FlatXml>, apiKey: string, signType: WechatV2SignType): string => {
+export const signWechatV2 = (
+  params: Readonly<FlatXml>,
+  apiKey: string,
+  signType: WechatV2SignType,
+): string => {
   const base = wechatV2SignatureBase(params, apiKey);
-  const digest = signType === 'MD5' ? createHash('md5').update(base, 'utf8') : createHmac('sha256', apiKey).update(base, 'utf8');
+  const digest =
+    signType === 'MD5'
+      ? createHash('md5').update(base, 'utf8')
+      : createHmac('sha256', apiKey).update(base, 'utf8');
   return digest.digest('hex').toUpperCase();
 };
 
-export const verifyWechatV2Sign = (params: Readonly<FlatXml>, apiKey: string, signType: WechatV2SignType): boolean => {
+export const verifyWechatV2Sign = (
+  params: Readonly<FlatXml>,
+  apiKey: string,
+  signType: WechatV2SignType,
+): boolean => {
   const presented = params['sign'] ?? '';
   const expected = signWechatV2(params, apiKey, signType);
-  return presented.length === expected.length && timingSafeEqual(Buffer.from(presented), Buffer.from(expected));
+  return (
+    presented.length === expected.length &&
+    timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
+  );
 };
 
 const cdata = (value: string): string => `<![CDATA[${value.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
 
 export const buildFlatXml = (params: Readonly<FlatXml>, root = 'xml'): string =>
-  `<${root}>${Object.entries(params).map(([name, value]) => `<${name}>${cdata(value)}</${name}>`).join('')}</${root}>`;
+  `<${root}>${Object.entries(params)
+    .map(([name, value]) => `<${name}>${cdata(value)}</${name}>`)
+    .join('')}</${root}>`;
 
 /**
  * A flat XML document's fields, or the reason it is refused. Any `<!` other than CDATA (DOCTYPE,
  * ENTITY) is refused before parsing: no external entities, no entity expansion.
  */
-export const parseFlatXml = (text: string, root = 'xml'): { ok: true; fields: FlatXml } | { ok: false; reason: string } => {
-  if (/<!(?!\[CDATA\[)/i.test(text)) return { ok: false, reason: 'DTDs and entity declarations are refused' };
-  if (XMLValidator.validate(text) !== true) return { ok: false, reason: 'body is not well-formed XML' };
+export const parseFlatXml = (
+  text: string,
+  root = 'xml',
+): { ok: true; fields: FlatXml } | { ok: false; reason: string } => {
+  if (/<!(?!\[CDATA\[)/i.test(text))
+    return { ok: false, reason: 'DTDs and entity declarations are refused' };
+  if (XMLValidator.validate(text) !== true)
+    return { ok: false, reason: 'body is not well-formed XML' };
   const document = parser.parse(text) as Record<string, unknown>;
   const element = document[root];
-  if (typeof element !== 'object' || element === null || Array.isArray(element)) return { ok: false, reason: `root element <${root}> missing` };
+  if (typeof element !== 'object' || element === null || Array.isArray(element))
+    return { ok: false, reason: `root element <${root}> missing` };
   const entries = Object.entries(element);
   if (entries.length > FIELD_COUNT_MAX) return { ok: false, reason: 'too many fields' };
   const fields: FlatXml = {};
   for (const [name, value] of entries) {
-    if (typeof value !== 'string') return { ok: false, reason: `field ${name} is not a single text value` };
+    if (typeof value !== 'string')
+      return { ok: false, reason: `field ${name} is not a single text value` };
     fields[name] = value;
   }
   return { ok: true, fields };
@@ -68,7 +97,10 @@ export const decryptRefundInfo = (reqInfo: string, apiKey: string): string | nul
   try {
     const key = Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'utf8');
     const decipher = createDecipheriv('aes-256-ecb', key, null);
-    return Buffer.concat([decipher.update(Buffer.from(reqInfo, 'base64')), decipher.final()]).toString('utf8');
+    return Buffer.concat([
+      decipher.update(Buffer.from(reqInfo, 'base64')),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     return null;
   }
@@ -83,5 +115,8 @@ export const encryptRefundInfo = (plainXml: string, apiKey: string): string => {
 
 export const wechatV2Acknowledgement = (accepted: boolean, message: string) => ({
   contentType: 'application/xml; charset=utf-8',
-  body: buildFlatXml({ return_code: accepted ? 'SUCCESS' : 'FAIL', return_msg: accepted ? 'OK' : message }),
+  body: buildFlatXml({
+    return_code: accepted ? 'SUCCESS' : 'FAIL',
+    return_msg: accepted ? 'OK' : message,
+  }),
 });

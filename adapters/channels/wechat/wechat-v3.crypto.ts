@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createPublicKey, createSign, createVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  createSign,
+  createVerify,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 
 /**
  * WeChat Pay API v3 primitives: SHA256-RSA (PKCS#1 v1.5) signatures over newline-joined
@@ -11,7 +19,8 @@ const GCM_TAG_BYTES = 16;
 export const platformKeyFromPem = (pem: string): KeyObject =>
   pem.includes('CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
 
-export const signatureMessage = (parts: readonly string[]): string => parts.map((part) => `${part}\n`).join('');
+export const signatureMessage = (parts: readonly string[]): string =>
+  parts.map((part) => `${part}\n`).join('');
 
 export const signSha256Rsa = (privateKeyPem: string | KeyObject, message: string): string =>
   createSign('RSA-SHA256').update(message, 'utf8').sign(privateKeyPem, 'base64');
@@ -24,25 +33,51 @@ export const verifySha256Rsa = (key: KeyObject, message: Buffer, signature: Buff
   }
 };
 
-export type EncryptedResource = { algorithm: string; ciphertext: string; associated_data?: string; nonce: string };
+export type EncryptedResource = {
+  algorithm: string;
+  ciphertext: string;
+  associated_data?: string;
+  nonce: string;
+};
 
 export const decryptResource = (resource: EncryptedResource, apiV3Key: string): string | null => {
   try {
     const data = Buffer.from(resource.ciphertext, 'base64');
     if (data.length <= GCM_TAG_BYTES) return null;
-    const decipher = createDecipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(resource.nonce, 'utf8'));
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      Buffer.from(apiV3Key, 'utf8'),
+      Buffer.from(resource.nonce, 'utf8'),
+    );
     decipher.setAuthTag(data.subarray(data.length - GCM_TAG_BYTES));
     decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
-    return Buffer.concat([decipher.update(data.subarray(0, data.length - GCM_TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([
+      decipher.update(data.subarray(0, data.length - GCM_TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     return null;
   }
 };
 
 /** The inverse of decryptResource: what the channel (or a test playing it) sends. */
-export const encryptResource = (plain: string, apiV3Key: string, nonce: string, associatedData: string): EncryptedResource => {
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
+export const encryptResource = (
+  plain: string,
+  apiV3Key: string,
+  nonce: string,
+  associatedData: string,
+): EncryptedResource => {
+  const cipher = createCipheriv(
+    'aes-256-gcm',
+    Buffer.from(apiV3Key, 'utf8'),
+    Buffer.from(nonce, 'utf8'),
+  );
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return { algorithm: 'AEAD_AES_256_GCM', ciphertext: body.toString('base64'), associated_data: associatedData, nonce };
+  return {
+    algorithm: 'AEAD_AES_256_GCM',
+    ciphertext: body.toString('base64'),
+    associated_data: associatedData,
+    nonce,
+  };
 };

@@ -1,6 +1,9 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { channelOrderNoOf } from '../../../domain/payment/payment-id';
-import type { ChannelCallResult, ChannelOrderStatus } from '../../../domain/ports/payment-channel.port';
+import type {
+  ChannelCallResult,
+  ChannelOrderStatus,
+} from '../../../domain/ports/payment-channel.port';
 import { isWithinWindow } from '../callback-window';
 import { httpCall, isTransientStatus, type HttpAnswer } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
@@ -32,21 +35,50 @@ const TRADE_STATES: Readonly<Record<string, ChannelOrderStatus['status']>> = {
 const answerVerifies = (options: WechatV3GatewayOptions, answer: HttpAnswer): boolean => {
   const timestamp = answer.headers['wechatpay-timestamp'] ?? '';
   const key = options.platformKeys.get(answer.headers['wechatpay-serial'] ?? '');
-  const message = Buffer.from(signatureMessage([timestamp, answer.headers['wechatpay-nonce'] ?? '', answer.body]));
+  const message = Buffer.from(
+    signatureMessage([timestamp, answer.headers['wechatpay-nonce'] ?? '', answer.body]),
+  );
   const signature = Buffer.from(answer.headers['wechatpay-signature'] ?? '', 'base64');
-  return key !== undefined && /^\d{1,12}$/.test(timestamp) && isWithinWindow(Number(timestamp) * 1000, options.nowMs()) && verifySha256Rsa(key, message, signature);
+  return (
+    key !== undefined &&
+    /^\d{1,12}$/.test(timestamp) &&
+    isWithinWindow(Number(timestamp) * 1000, options.nowMs()) &&
+    verifySha256Rsa(key, message, signature)
+  );
 };
 
-const send = async (options: WechatV3GatewayOptions, method: 'GET' | 'POST', path: string, payload: Json | null, signal: AbortSignal): Promise<ChannelCallResult<Json>> => {
+const send = async (
+  options: WechatV3GatewayOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  payload: Json | null,
+  signal: AbortSignal,
+): Promise<ChannelCallResult<Json>> => {
   const body = payload === null ? '' : JSON.stringify(payload);
   const timestamp = Math.floor(options.nowMs() / 1000).toString();
   const nonce = randomBytes(16).toString('hex');
-  const signature = signSha256Rsa(options.merchantPrivateKey, signatureMessage([method, path, timestamp, nonce, body]));
+  const signature = signSha256Rsa(
+    options.merchantPrivateKey,
+    signatureMessage([method, path, timestamp, nonce, body]),
+  );
   const authorization = `WECHATPAY2-SHA256-RSA2048 mchid="${options.mchId}",nonce_str="${nonce}",signature="${signature}",timestamp="${timestamp}",serial_no="${options.merchantSerialNo}"`;
   const headers = { authorization, accept: 'application/json', 'content-type': 'application/json' };
-  const answer = await httpCall({ method, url: `${options.baseUrl}${path}`, headers, body: payload === null ? null : body, signal, clientCertificate: null });
-  if (isTransientStatus(answer.status)) return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
-  if (!answerVerifies(options, answer)) return { ok: false, kind: 'permanent', reason: `HTTP ${answer.status}: answer signature does not verify` };
+  const answer = await httpCall({
+    method,
+    url: `${options.baseUrl}${path}`,
+    headers,
+    body: payload === null ? null : body,
+    signal,
+    clientCertificate: null,
+  });
+  if (isTransientStatus(answer.status))
+    return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
+  if (!answerVerifies(options, answer))
+    return {
+      ok: false,
+      kind: 'permanent',
+      reason: `HTTP ${answer.status}: answer signature does not verify`,
+    };
   let parsed: Json = {};
   try {
     parsed = answer.body === '' ? {} : (JSON.parse(answer.body) as Json);
@@ -55,22 +87,47 @@ const send = async (options: WechatV3GatewayOptions, method: 'GET' | 'POST', pat
   }
   if (answer.status >= 300) {
     const code = typeof parsed['code'] === 'string' ? parsed['code'] : `HTTP ${answer.status}`;
-    return { ok: false, kind: code === 'SYSTEM_ERROR' ? 'transient' : 'permanent', reason: `${code}: ${String(parsed['message'] ?? '')}` };
+    return {
+      ok: false,
+      kind: code === 'SYSTEM_ERROR' ? 'transient' : 'permanent',
+      reason: `${code}: ${String(parsed['message'] ?? '')}`,
+    };
   }
   return { ok: true, value: parsed };
 };
 
-const orderPath = (paymentId: string): string => `/v3/pay/transactions/out-trade-no/${channelOrderNoOf(paymentId)}`;
+const orderPath = (paymentId: string): string =>
+  `/v3/pay/transactions/out-trade-no/${channelOrderNoOf(paymentId)}`;
 
-const queryOrder = async (options: WechatV3GatewayOptions, paymentId: string, signal: AbortSignal): Promise<ChannelCallResult<ChannelOrderStatus>> => {
-  const answer = await send(options, 'GET', `${orderPath(paymentId)}?mchid=${encodeURIComponent(options.mchId)}`, null, signal);
+const queryOrder = async (
+  options: WechatV3GatewayOptions,
+  paymentId: string,
+  signal: AbortSignal,
+): Promise<ChannelCallResult<ChannelOrderStatus>> => {
+  const answer = await send(
+    options,
+    'GET',
+    `${orderPath(paymentId)}?mchid=${encodeURIComponent(options.mchId)}`,
+    null,
+    signal,
+  );
   if (!answer.ok) return answer;
   const status = TRADE_STATES[String(answer.value['trade_state'])];
-  if (status === undefined) return { ok: false, kind: 'permanent', reason: 'unexpected trade_state' };
+  if (status === undefined)
+    return { ok: false, kind: 'permanent', reason: 'unexpected trade_state' };
   const amount = (answer.value['amount'] ?? {}) as Json;
   const paid = status === 'succeeded' && typeof amount['total'] === 'number';
-  const transactionId = typeof answer.value['transaction_id'] === 'string' ? answer.value['transaction_id'] : null;
-  return { ok: true, value: { status, channelTransactionId: transactionId, amountMinor: paid ? (amount['total'] as number) : null, currency: paid ? String(amount['currency'] ?? 'CNY') : null } };
+  const transactionId =
+    typeof answer.value['transaction_id'] === 'string' ? answer.value['transaction_id'] : null;
+  return {
+    ok: true,
+    value: {
+      status,
+      channelTransactionId: transactionId,
+      amountMinor: paid ? (amount['total'] as number) : null,
+      currency: paid ? String(amount['currency'] ?? 'CNY') : null,
+    },
+  };
 };
 
 /** WeChat Pay API v3 (JSON over HTTPS): native order, query, close, domestic refund. */
@@ -88,27 +145,49 @@ export const createWechatV3Gateway = (options: WechatV3GatewayOptions): RawChann
     };
     const answer = await send(options, 'POST', '/v3/pay/transactions/native', payload, signal);
     if (!answer.ok) return answer;
-    return { ok: true, value: { payerParameters: { codeUrl: String(answer.value['code_url'] ?? '') } } };
+    return {
+      ok: true,
+      value: { payerParameters: { codeUrl: String(answer.value['code_url'] ?? '') } },
+    };
   },
   queryOrder: (paymentId, signal) => queryOrder(options, paymentId, signal),
   closeOrder: async (paymentId, signal) => {
-    const answer = await send(options, 'POST', `${orderPath(paymentId)}/close`, { mchid: options.mchId }, signal);
+    const answer = await send(
+      options,
+      'POST',
+      `${orderPath(paymentId)}/close`,
+      { mchid: options.mchId },
+      signal,
+    );
     return answer.ok ? { ok: true, value: { closed: true } } : answer;
   },
   refund: async (request, signal) => {
     const order = await queryOrder(options, request.paymentId, signal);
     if (!order.ok) return order;
-    if (order.value.amountMinor === null) return { ok: false, kind: 'permanent', reason: 'the order is not paid' };
+    if (order.value.amountMinor === null)
+      return { ok: false, kind: 'permanent', reason: 'the order is not paid' };
     const payload = {
       out_trade_no: channelOrderNoOf(request.paymentId),
       out_refund_no: request.refundId,
       notify_url: options.notifyUrl,
-      amount: { refund: request.amountMinor, total: order.value.amountMinor, currency: request.currency },
+      amount: {
+        refund: request.amountMinor,
+        total: order.value.amountMinor,
+        currency: request.currency,
+      },
     };
     const answer = await send(options, 'POST', '/v3/refund/domestic/refunds', payload, signal);
     if (!answer.ok) return answer;
-    const refundId = typeof answer.value['refund_id'] === 'string' ? answer.value['refund_id'] : null;
-    if (answer.value['status'] === 'ABNORMAL' || answer.value['status'] === 'CLOSED') return { ok: false, kind: 'permanent', reason: `refund ${String(answer.value['status'])}` };
-    return { ok: true, value: { status: answer.value['status'] === 'SUCCESS' ? 'succeeded' : 'accepted', channelRefundId: refundId } };
+    const refundId =
+      typeof answer.value['refund_id'] === 'string' ? answer.value['refund_id'] : null;
+    if (answer.value['status'] === 'ABNORMAL' || answer.value['status'] === 'CLOSED')
+      return { ok: false, kind: 'permanent', reason: `refund ${String(answer.value['status'])}` };
+    return {
+      ok: true,
+      value: {
+        status: answer.value['status'] === 'SUCCESS' ? 'succeeded' : 'accepted',
+        channelRefundId: refundId,
+      },
+    };
   },
 });

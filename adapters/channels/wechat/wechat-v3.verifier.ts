@@ -1,5 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import type { ChannelCallbackVerifier, ChannelNotification, VerifyResult } from '../../../domain/ports/channel-callback.port';
+import type {
+  ChannelCallbackVerifier,
+  ChannelNotification,
+  VerifyResult,
+} from '../../../domain/ports/channel-callback.port';
 import { isCurrency } from '../../../domain/money';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
@@ -19,7 +23,9 @@ type Envelope = { id?: unknown; event_type?: unknown; resource?: Partial<Encrypt
 type Resource = Record<string, unknown> & { amount?: { total?: unknown; currency?: unknown } };
 
 /** WeChat Pay v3 notifications: headers, SHA256-RSA over `timestamp\nnonce\nbody\n`, GCM resource. */
-export const createWechatV3Verifier = (options: WechatV3VerifierOptions): ChannelCallbackVerifier => ({
+export const createWechatV3Verifier = (
+  options: WechatV3VerifierOptions,
+): ChannelCallbackVerifier => ({
   channel: 'wechat-v3',
   acknowledge: (accepted, message) => ({
     contentType: 'application/json',
@@ -31,20 +37,38 @@ export const createWechatV3Verifier = (options: WechatV3VerifierOptions): Channe
     const signature = headers['wechatpay-signature'] ?? '';
     const serial = headers['wechatpay-serial'] ?? '';
     const signatureType = headers['wechatpay-signature-type'] ?? SIGNATURE_TYPE;
-    if (!/^\d{1,12}$/.test(timestamp) || nonce === '' || nonce.length > 64) return refuse('invalid_signature', 'Wechatpay-Timestamp or Wechatpay-Nonce missing or malformed');
-    if (signatureType !== SIGNATURE_TYPE) return refuse('invalid_signature', `signature type ${signatureType} is not accepted`);
+    if (!/^\d{1,12}$/.test(timestamp) || nonce === '' || nonce.length > 64)
+      return refuse(
+        'invalid_signature',
+        'Wechatpay-Timestamp or Wechatpay-Nonce missing or malformed',
+      );
+    if (signatureType !== SIGNATURE_TYPE)
+      return refuse('invalid_signature', `signature type ${signatureType} is not accepted`);
     const key = options.platformKeys.get(serial);
-    if (key === undefined) return refuse('invalid_signature', 'unknown platform certificate serial');
-    const signatureBytes = BASE64_PATTERN.test(signature) ? Buffer.from(signature, 'base64') : Buffer.alloc(0);
-    if (signatureBytes.length * 8 !== (key.asymmetricKeyDetails?.modulusLength ?? 0)) return refuse('invalid_signature', 'signature is truncated or malformed');
+    if (key === undefined)
+      return refuse('invalid_signature', 'unknown platform certificate serial');
+    const signatureBytes = BASE64_PATTERN.test(signature)
+      ? Buffer.from(signature, 'base64')
+      : Buffer.alloc(0);
+    if (signatureBytes.length * 8 !== (key.asymmetricKeyDetails?.modulusLength ?? 0))
+      return refuse('invalid_signature', 'signature is truncated or malformed');
     if (!isWithinWindow(Number(timestamp) * 1000, nowMs)) return STALE;
-    const message = Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), rawBody, Buffer.from('\n')]);
-    if (!verifySha256Rsa(key, message, signatureBytes)) return refuse('invalid_signature', 'signature does not verify');
+    const message = Buffer.concat([
+      Buffer.from(`${timestamp}\n${nonce}\n`),
+      rawBody,
+      Buffer.from('\n'),
+    ]);
+    if (!verifySha256Rsa(key, message, signatureBytes))
+      return refuse('invalid_signature', 'signature does not verify');
     return parseEnvelope(rawBody, options, `${timestamp}:${nonce}`);
   },
 });
 
-const parseEnvelope = (rawBody: Buffer, options: WechatV3VerifierOptions, replayKey: string): VerifyResult => {
+const parseEnvelope = (
+  rawBody: Buffer,
+  options: WechatV3VerifierOptions,
+  replayKey: string,
+): VerifyResult => {
   let envelope: Envelope;
   try {
     envelope = JSON.parse(rawBody.toString('utf8')) as Envelope;
@@ -52,21 +76,35 @@ const parseEnvelope = (rawBody: Buffer, options: WechatV3VerifierOptions, replay
     return refuse('malformed_callback', 'body is not valid JSON');
   }
   const resource = envelope.resource;
-  if (typeof envelope !== 'object' || envelope === null || typeof resource !== 'object' || resource === null) return refuse('malformed_callback', 'resource missing');
-  if (resource.algorithm !== 'AEAD_AES_256_GCM' || typeof resource.ciphertext !== 'string' || typeof resource.nonce !== 'string') {
+  if (
+    typeof envelope !== 'object' ||
+    envelope === null ||
+    typeof resource !== 'object' ||
+    resource === null
+  )
+    return refuse('malformed_callback', 'resource missing');
+  if (
+    resource.algorithm !== 'AEAD_AES_256_GCM' ||
+    typeof resource.ciphertext !== 'string' ||
+    typeof resource.nonce !== 'string'
+  ) {
     return refuse('malformed_callback', 'resource is not AEAD_AES_256_GCM');
   }
   const plain = decryptResource(resource as EncryptedResource, options.apiV3Key);
-  if (plain === null) return refuse('invalid_signature', 'resource does not decrypt with the APIv3 key');
+  if (plain === null)
+    return refuse('invalid_signature', 'resource does not decrypt with the APIv3 key');
   let decrypted: Resource;
   try {
     decrypted = JSON.parse(plain) as Resource;
   } catch {
     return refuse('malformed_callback', 'resource is not valid JSON');
   }
-  if (decrypted['mchid'] !== options.mchId) return refuse('invalid_signature', 'mchid is not this merchant');
+  if (decrypted['mchid'] !== options.mchId)
+    return refuse('invalid_signature', 'mchid is not this merchant');
   const notification = toNotification(String(envelope.event_type), decrypted);
-  return typeof notification === 'string' ? refuse('malformed_callback', notification) : { ok: true, notification, replayKey };
+  return typeof notification === 'string'
+    ? refuse('malformed_callback', notification)
+    : { ok: true, notification, replayKey };
 };
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
@@ -78,18 +116,39 @@ const toNotification = (eventType: string, resource: Resource): ChannelNotificat
     const channelTransactionId = text(resource['transaction_id']);
     const amountMinor = resource.amount?.total;
     const currency = text(resource.amount?.currency);
-    if (channelTransactionId === '' || typeof amountMinor !== 'number' || !Number.isSafeInteger(amountMinor) || amountMinor <= 0 || !isCurrency(currency)) {
+    if (
+      channelTransactionId === '' ||
+      typeof amountMinor !== 'number' ||
+      !Number.isSafeInteger(amountMinor) ||
+      amountMinor <= 0 ||
+      !isCurrency(currency)
+    ) {
       return 'transaction_id or amount is invalid';
     }
     if (resource['trade_state'] !== 'SUCCESS') return 'trade_state is not SUCCESS';
-    return { kind: 'payment', outcome: 'succeeded', paymentId, channelTransactionId, amountMinor, currency };
+    return {
+      kind: 'payment',
+      outcome: 'succeeded',
+      paymentId,
+      channelTransactionId,
+      amountMinor,
+      currency,
+    };
   }
   const refundId = text(resource['out_refund_no']);
   const channelRefundId = text(resource['refund_id']);
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(refundId) || channelRefundId === '') return 'out_refund_no or refund_id is invalid';
-  if (eventType === 'REFUND.SUCCESS') return { kind: 'refund', outcome: 'succeeded', paymentId, refundId, channelRefundId };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(refundId) || channelRefundId === '')
+    return 'out_refund_no or refund_id is invalid';
+  if (eventType === 'REFUND.SUCCESS')
+    return { kind: 'refund', outcome: 'succeeded', paymentId, refundId, channelRefundId };
   if (eventType === 'REFUND.ABNORMAL' || eventType === 'REFUND.CLOSED') {
-    return { kind: 'refund', outcome: 'failed', paymentId, refundId, failureReason: `refund ${text(resource['refund_status']).toLowerCase() || 'failed'}` };
+    return {
+      kind: 'refund',
+      outcome: 'failed',
+      paymentId,
+      refundId,
+      failureReason: `refund ${text(resource['refund_status']).toLowerCase() || 'failed'}`,
+    };
   }
   return `unknown event_type '${eventType}'`;
 };

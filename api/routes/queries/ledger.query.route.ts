@@ -8,10 +8,25 @@ import { requireRole } from '../../middleware/authenticate';
 import { validateParams, validateQuery } from '../../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import { currencySchema, idSchema } from '../../schemas/common.schema';
-import { commonQueryProperties, findDocument, findPage, instantFilterSchema, prepareQuery, rangeOf, seesAll, type CommonQuery, type QueryCtx, type QueryDeps } from './query-kit';
+import {
+  commonQueryProperties,
+  findDocument,
+  findPage,
+  instantFilterSchema,
+  prepareQuery,
+  rangeOf,
+  seesAll,
+  type CommonQuery,
+  type QueryCtx,
+  type QueryDeps,
+} from './query-kit';
 
 /** Accounts (balances), an account's entries (a statement, newest first) and transfers. */
-type AccountsQuery = CommonQuery & { owner_client_id?: string; currency?: string; status?: 'open' | 'closed' };
+type AccountsQuery = CommonQuery & {
+  owner_client_id?: string;
+  currency?: string;
+  status?: 'open' | 'closed';
+};
 type EntriesQuery = CommonQuery;
 type TransfersQuery = CommonQuery & {
   status?: string;
@@ -31,8 +46,20 @@ const accountsSchema: JSONSchemaType<AccountsQuery> = {
     status: { type: 'string', enum: ['open', 'closed'], nullable: true },
   },
 };
-const entriesSchema: JSONSchemaType<EntriesQuery> = { type: 'object', additionalProperties: false, properties: commonQueryProperties };
-const transferStatuses = ['requested', 'posted', 'pending', 'rejected', 'post_requested', 'void_requested', 'voided'];
+const entriesSchema: JSONSchemaType<EntriesQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: commonQueryProperties,
+};
+const transferStatuses = [
+  'requested',
+  'posted',
+  'pending',
+  'rejected',
+  'post_requested',
+  'void_requested',
+  'voided',
+];
 const transfersSchema: JSONSchemaType<TransfersQuery> = {
   type: 'object',
   additionalProperties: false,
@@ -79,7 +106,14 @@ export const ledgerQueryRoutes =
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
       const where = { ownerClientId: owner, currency: query.currency, status: query.status };
-      sendOk(ctx, await findPage(deps, generation, ACCOUNTS, query, { where, range: null, orderBy: { field: 'openedAt', direction: 'desc' } }));
+      sendOk(
+        ctx,
+        await findPage(deps, generation, ACCOUNTS, query, {
+          where,
+          range: null,
+          orderBy: { field: 'openedAt', direction: 'desc' },
+        }),
+      );
     });
 
     kit.router.get('/accounts/:accountId/entries', readers, params, entries, async (ctx) => {
@@ -88,11 +122,18 @@ export const ledgerQueryRoutes =
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
       const account = await findDocument(deps, generation, ACCOUNTS, accountId);
-      if (account === null || (!seesAll(ctx) && account['ownerClientId'] !== clientOf(ctx).clientId)) {
+      if (
+        account === null ||
+        (!seesAll(ctx) && account['ownerClientId'] !== clientOf(ctx).clientId)
+      ) {
         sendError(ctx, 'account_not_found', { data: { accountId } });
         return;
       }
-      const page = await findPage(deps, generation, ENTRIES, query, { where: { accountId }, range: null, orderBy: { field: 'positionKey', direction: 'desc' } });
+      const page = await findPage(deps, generation, ENTRIES, query, {
+        where: { accountId },
+        range: null,
+        orderBy: { field: 'positionKey', direction: 'desc' },
+      });
       sendOk(ctx, { ...page, account: viewOf(account) });
     });
 
@@ -107,6 +148,13 @@ export const ledgerQueryRoutes =
         creditAccountId: query.credit_account_id,
       };
       const range = rangeOf('requestedAt', query.requested_from, query.requested_to);
-      sendOk(ctx, await findPage(deps, generation, TRANSFERS, query, { where, range, orderBy: { field: 'requestedAt', direction: 'desc' } }));
+      sendOk(
+        ctx,
+        await findPage(deps, generation, TRANSFERS, query, {
+          where,
+          range,
+          orderBy: { field: 'requestedAt', direction: 'desc' },
+        }),
+      );
     });
   };

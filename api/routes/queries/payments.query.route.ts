@@ -7,7 +7,17 @@ import { requireRole } from '../../middleware/authenticate';
 import { validateParams, validateQuery } from '../../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import { idSchema } from '../../schemas/common.schema';
-import { commonQueryProperties, findDocument, findPage, instantFilterSchema, prepareQuery, rangeOf, seesAll, type CommonQuery, type QueryDeps } from './query-kit';
+import {
+  commonQueryProperties,
+  findDocument,
+  findPage,
+  instantFilterSchema,
+  prepareQuery,
+  rangeOf,
+  seesAll,
+  type CommonQuery,
+  type QueryDeps,
+} from './query-kit';
 
 /** Payments filterable by merchant, status, channel and creation time; refunds per payment. */
 type PaymentsQuery = CommonQuery & {
@@ -24,13 +34,21 @@ const paymentsSchema: JSONSchemaType<PaymentsQuery> = {
   properties: {
     ...commonQueryProperties,
     merchant_id: { ...idSchema, nullable: true },
-    status: { type: 'string', enum: ['pending', 'succeeded', 'failed', 'closed', 'expired'], nullable: true },
+    status: {
+      type: 'string',
+      enum: ['pending', 'succeeded', 'failed', 'closed', 'expired'],
+      nullable: true,
+    },
     channel: { type: 'string', enum: [...paymentChannels], nullable: true },
     created_from: instantFilterSchema,
     created_to: instantFilterSchema,
   },
 };
-const refundsSchema: JSONSchemaType<CommonQuery> = { type: 'object', additionalProperties: false, properties: commonQueryProperties };
+const refundsSchema: JSONSchemaType<CommonQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: commonQueryProperties,
+};
 const paymentParams: JSONSchemaType<{ paymentId: string }> = {
   type: 'object',
   additionalProperties: false,
@@ -55,9 +73,20 @@ export const paymentQueryRoutes =
       }
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
-      const where = { merchantId: seesAll(ctx) ? query.merchant_id : own, status: query.status, channel: query.channel };
+      const where = {
+        merchantId: seesAll(ctx) ? query.merchant_id : own,
+        status: query.status,
+        channel: query.channel,
+      };
       const range = rangeOf('createdAt', query.created_from, query.created_to);
-      sendOk(ctx, await findPage(deps, generation, PAYMENTS, query, { where, range, orderBy: { field: 'createdAt', direction: 'desc' } }));
+      sendOk(
+        ctx,
+        await findPage(deps, generation, PAYMENTS, query, {
+          where,
+          range,
+          orderBy: { field: 'createdAt', direction: 'desc' },
+        }),
+      );
     });
 
     kit.router.get('/payments/:paymentId/refunds', readers, params, refunds, async (ctx) => {
@@ -70,6 +99,13 @@ export const paymentQueryRoutes =
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return;
       }
-      sendOk(ctx, await findPage(deps, generation, REFUNDS, query, { where: { paymentId }, range: null, orderBy: { field: 'requestedAt', direction: 'desc' } }));
+      sendOk(
+        ctx,
+        await findPage(deps, generation, REFUNDS, query, {
+          where: { paymentId },
+          range: null,
+          orderBy: { field: 'requestedAt', direction: 'desc' },
+        }),
+      );
     });
   };

@@ -17,7 +17,12 @@ import { pageNumSchema, pageSizeSchema } from '../../schemas/common.schema';
  */
 export type QueryDeps = { readSide: ReadSide; afterWaitMs: number };
 
-export type CommonQuery = { page_num?: number; page_size?: number; after?: string; generation?: number };
+export type CommonQuery = {
+  page_num?: number;
+  page_size?: number;
+  after?: string;
+  generation?: number;
+};
 
 const POSITION_PATTERN = '^[0-9]{1,20}$';
 const DEFAULT_PAGE_SIZE = 20;
@@ -39,12 +44,18 @@ export type QueryCtx = Pick<ParameterizedContext, 'body' | 'status' | 'set'> & {
  * Waits for ?after and resolves the generation; answers (403/404/409) and returns null when the
  * query cannot go on.
  */
-export const prepareQuery = async (deps: QueryDeps, ctx: QueryCtx, query: CommonQuery): Promise<number | null> => {
+export const prepareQuery = async (
+  deps: QueryDeps,
+  ctx: QueryCtx,
+  query: CommonQuery,
+): Promise<number | null> => {
   if (query.after !== undefined) {
     const passed = await deps.readSide.waitForPosition(BigInt(query.after), deps.afterWaitMs);
     if (!passed) {
       const current = deps.readSide.appliedPosition();
-      sendError(ctx, 'position_not_reached', { data: { after: query.after, position: current?.toString() ?? null } });
+      sendError(ctx, 'position_not_reached', {
+        data: { after: query.after, position: current?.toString() ?? null },
+      });
       return null;
     }
   }
@@ -78,12 +89,17 @@ export const findPage = async (
   generation: number,
   logical: string,
   query: CommonQuery,
-  filter: { where: Readonly<Record<string, FieldValue | undefined>>; range: DocumentQuery['range']; orderBy: DocumentQuery['orderBy'] },
+  filter: {
+    where: Readonly<Record<string, FieldValue | undefined>>;
+    range: DocumentQuery['range'];
+    orderBy: DocumentQuery['orderBy'];
+  },
 ): Promise<Page> => {
   const pageNum = query.page_num ?? 1;
   const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
   const where: Record<string, FieldValue> = {};
-  for (const [field, value] of Object.entries(filter.where)) if (value !== undefined) where[field] = value;
+  for (const [field, value] of Object.entries(filter.where))
+    if (value !== undefined) where[field] = value;
   const found = await deps.readSide.store.find(collectionIn(logical, generation), {
     where,
     range: filter.range,
@@ -103,12 +119,22 @@ export const findPage = async (
 };
 
 /** A single stored document (not just its view) of a generation, or null. */
-export const findDocument = (deps: QueryDeps, generation: number, logical: string, id: string): Promise<JsonObject | null> =>
-  deps.readSide.store.get(collectionIn(logical, generation), id);
+export const findDocument = (
+  deps: QueryDeps,
+  generation: number,
+  logical: string,
+  id: string,
+): Promise<JsonObject | null> => deps.readSide.store.get(collectionIn(logical, generation), id);
 
 /** A range filter from optional bounds; null when neither is given. */
-export const rangeOf = (field: string, from: string | undefined, to: string | undefined): DocumentQuery['range'] =>
-  from === undefined && to === undefined ? null : { field, from: normalInstant(from), to: normalInstant(to) };
+export const rangeOf = (
+  field: string,
+  from: string | undefined,
+  to: string | undefined,
+): DocumentQuery['range'] =>
+  from === undefined && to === undefined
+    ? null
+    : { field, from: normalInstant(from), to: normalInstant(to) };
 
 /** Documents hold instants as toISOString() text (UTC, milliseconds): bounds are compared alike. */
 export const normalInstant = (instant: string | undefined): string | null => {

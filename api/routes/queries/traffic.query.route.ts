@@ -4,7 +4,13 @@ import { sendOk } from '../../envelope';
 import { requireRole } from '../../middleware/authenticate';
 import { validateQuery } from '../../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
-import { commonQueryProperties, findPage, prepareQuery, type CommonQuery, type QueryDeps } from './query-kit';
+import {
+  commonQueryProperties,
+  findPage,
+  prepareQuery,
+  type CommonQuery,
+  type QueryDeps,
+} from './query-kit';
 
 /** Traffic usage vs quota per user, and the node user list (active plan, quota not exceeded). */
 type TrafficQuery = CommonQuery & { exceeded?: boolean; allowed?: boolean };
@@ -12,9 +18,17 @@ type TrafficQuery = CommonQuery & { exceeded?: boolean; allowed?: boolean };
 const trafficSchema: JSONSchemaType<TrafficQuery> = {
   type: 'object',
   additionalProperties: false,
-  properties: { ...commonQueryProperties, exceeded: { type: 'boolean', nullable: true }, allowed: { type: 'boolean', nullable: true } },
+  properties: {
+    ...commonQueryProperties,
+    exceeded: { type: 'boolean', nullable: true },
+    allowed: { type: 'boolean', nullable: true },
+  },
 };
-const nodeUsersSchema: JSONSchemaType<CommonQuery> = { type: 'object', additionalProperties: false, properties: commonQueryProperties };
+const nodeUsersSchema: JSONSchemaType<CommonQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: commonQueryProperties,
+};
 
 export const trafficQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
@@ -28,13 +42,27 @@ export const trafficQueryRoutes =
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
       const where = { exceeded: query.exceeded, allowed: query.allowed };
-      sendOk(ctx, await findPage(deps, generation, TRAFFIC, query, { where, range: null, orderBy: { field: 'userId', direction: 'asc' } }));
+      sendOk(
+        ctx,
+        await findPage(deps, generation, TRAFFIC, query, {
+          where,
+          range: null,
+          orderBy: { field: 'userId', direction: 'asc' },
+        }),
+      );
     });
 
     kit.router.get('/node/users', readers, nodeUsers, async (ctx) => {
       const query = nodeUsers.read(ctx);
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
-      sendOk(ctx, await findPage(deps, generation, TRAFFIC, query, { where: { allowed: true }, range: null, orderBy: { field: 'userId', direction: 'asc' } }));
+      sendOk(
+        ctx,
+        await findPage(deps, generation, TRAFFIC, query, {
+          where: { allowed: true },
+          range: null,
+          orderBy: { field: 'userId', direction: 'asc' },
+        }),
+      );
     });
   };

@@ -2,18 +2,32 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { signAlipay, alipayTimeOf } from '../../../adapters/channels/alipay/alipay.sign';
 import { signTimestampedHmac } from '../../../adapters/channels/timestamped-hmac';
 import { encryptResource, signSha256Rsa } from '../../../adapters/channels/wechat/wechat-v3.crypto';
-import { buildFlatXml, encryptRefundInfo, signWechatV2, type WechatV2SignType } from '../../../adapters/channels/wechat/wechat-v2.xml';
+import {
+  buildFlatXml,
+  encryptRefundInfo,
+  signWechatV2,
+  type WechatV2SignType,
+} from '../../../adapters/channels/wechat/wechat-v2.xml';
 
 /** Plays the channels in tests: builds their callbacks signed with keys generated here. */
 export const NOW_MS = Date.parse('2025-03-01T10:00:00Z');
 export const PAYMENT_ID = '0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 export const ORDER_NO = PAYMENT_ID.replace(/-/g, '');
 
-export const rsaKeys = (): { privateKey: KeyObject; publicKey: KeyObject } => generateKeyPairSync('rsa', { modulusLength: 2048 });
+export const rsaKeys = (): { privateKey: KeyObject; publicKey: KeyObject } =>
+  generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-export const WECHAT_V2 = { appId: 'wx2421b1c4370ec43b', mchId: '10000100', apiKey: '192006250b4c09247ec02edce69f6a2d', signType: 'HMAC-SHA256' as WechatV2SignType };
+export const WECHAT_V2 = {
+  appId: 'wx2421b1c4370ec43b',
+  mchId: '10000100',
+  apiKey: '192006250b4c09247ec02edce69f6a2d',
+  signType: 'HMAC-SHA256' as WechatV2SignType,
+};
 
-export const wechatV2PaymentXml = (fields: Record<string, string> = {}, options: { apiKey?: string; signType?: WechatV2SignType } = {}): string => {
+export const wechatV2PaymentXml = (
+  fields: Record<string, string> = {},
+  options: { apiKey?: string; signType?: WechatV2SignType } = {},
+): string => {
   const params: Record<string, string> = {
     return_code: 'SUCCESS',
     result_code: 'SUCCESS',
@@ -28,33 +42,85 @@ export const wechatV2PaymentXml = (fields: Record<string, string> = {}, options:
     time_end: '20250301180000',
     ...fields,
   };
-  const sign = signWechatV2(params, options.apiKey ?? WECHAT_V2.apiKey, options.signType ?? WECHAT_V2.signType);
+  const sign = signWechatV2(
+    params,
+    options.apiKey ?? WECHAT_V2.apiKey,
+    options.signType ?? WECHAT_V2.signType,
+  );
   return buildFlatXml({ ...params, sign });
 };
 
 export const wechatV2RefundXml = (status: string, apiKey = WECHAT_V2.apiKey): string => {
-  const info = buildFlatXml({ out_trade_no: ORDER_NO, out_refund_no: 'refund-1', refund_id: '50000408942018111907145868882', refund_status: status, total_fee: '1000', refund_fee: '400' }, 'root');
-  return buildFlatXml({ return_code: 'SUCCESS', appid: WECHAT_V2.appId, mch_id: WECHAT_V2.mchId, nonce_str: 'refund-nonce', req_info: encryptRefundInfo(info, apiKey) });
+  const info = buildFlatXml(
+    {
+      out_trade_no: ORDER_NO,
+      out_refund_no: 'refund-1',
+      refund_id: '50000408942018111907145868882',
+      refund_status: status,
+      total_fee: '1000',
+      refund_fee: '400',
+    },
+    'root',
+  );
+  return buildFlatXml({
+    return_code: 'SUCCESS',
+    appid: WECHAT_V2.appId,
+    mch_id: WECHAT_V2.mchId,
+    nonce_str: 'refund-nonce',
+    req_info: encryptRefundInfo(info, apiKey),
+  });
 };
 
-export const WECHAT_V3 = { mchId: '1900000001', apiV3Key: 'a'.repeat(16) + 'B'.repeat(16), serial: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1' };
+export const WECHAT_V3 = {
+  mchId: '1900000001',
+  apiV3Key: 'a'.repeat(16) + 'B'.repeat(16),
+  serial: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+};
 
 export type V3Delivery = { body: string; headers: Record<string, string> };
 
 export const wechatV3Delivery = (
   platformKey: KeyObject,
   resource: Record<string, unknown>,
-  options: { eventType?: string; timestampSeconds?: number; nonce?: string; serial?: string; apiV3Key?: string } = {},
+  options: {
+    eventType?: string;
+    timestampSeconds?: number;
+    nonce?: string;
+    serial?: string;
+    apiV3Key?: string;
+  } = {},
 ): V3Delivery => {
-  const encrypted = encryptResource(JSON.stringify({ mchid: WECHAT_V3.mchId, ...resource }), options.apiV3Key ?? WECHAT_V3.apiV3Key, 'fdasflkja484', 'transaction');
-  const body = JSON.stringify({ id: 'EV-2018022511223320873', create_time: '2025-03-01T18:00:00+08:00', resource_type: 'encrypt-resource', event_type: options.eventType ?? 'TRANSACTION.SUCCESS', summary: 'pay ok', resource: { original_type: 'transaction', ...encrypted } });
+  const encrypted = encryptResource(
+    JSON.stringify({ mchid: WECHAT_V3.mchId, ...resource }),
+    options.apiV3Key ?? WECHAT_V3.apiV3Key,
+    'fdasflkja484',
+    'transaction',
+  );
+  const body = JSON.stringify({
+    id: 'EV-2018022511223320873',
+    create_time: '2025-03-01T18:00:00+08:00',
+    resource_type: 'encrypt-resource',
+    event_type: options.eventType ?? 'TRANSACTION.SUCCESS',
+    summary: 'pay ok',
+    resource: { original_type: 'transaction', ...encrypted },
+  });
   const timestamp = (options.timestampSeconds ?? Math.floor(NOW_MS / 1000)).toString();
   const nonce = options.nonce ?? 'fdasfjihihihlkja484w';
   const signature = signSha256Rsa(platformKey, `${timestamp}\n${nonce}\n${body}\n`);
-  return { body, headers: { 'wechatpay-timestamp': timestamp, 'wechatpay-nonce': nonce, 'wechatpay-signature': signature, 'wechatpay-serial': options.serial ?? WECHAT_V3.serial } };
+  return {
+    body,
+    headers: {
+      'wechatpay-timestamp': timestamp,
+      'wechatpay-nonce': nonce,
+      'wechatpay-signature': signature,
+      'wechatpay-serial': options.serial ?? WECHAT_V3.serial,
+    },
+  };
 };
 
-export const v3PaidResource = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+export const v3PaidResource = (
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   appid: 'wxd678efh567hg6787',
   out_trade_no: ORDER_NO,
   transaction_id: '4200000001201902221234567890',
@@ -65,28 +131,38 @@ export const v3PaidResource = (overrides: Record<string, unknown> = {}): Record<
 
 export const ALIPAY_APP_ID = '2021000117650139';
 
-export const alipayForm = (appPrivateKey: KeyObject, fields: Record<string, string> = {}, options: { signType?: string; notifyMs?: number } = {}): string => {
-  const params = new Map<string, string>(Object.entries({
-    notify_time: alipayTimeOf(options.notifyMs ?? NOW_MS),
-    notify_type: 'trade_status_sync',
-    notify_id: 'ac05099524730693a8b330c5ecf72da9786',
-    app_id: ALIPAY_APP_ID,
-    charset: 'utf-8',
-    version: '1.0',
-    sign_type: options.signType ?? 'RSA2',
-    trade_no: '2013112011001004330000121536',
-    out_trade_no: ORDER_NO,
-    trade_status: 'TRADE_SUCCESS',
-    total_amount: '10.00',
-    ...fields,
-  }));
+export const alipayForm = (
+  appPrivateKey: KeyObject,
+  fields: Record<string, string> = {},
+  options: { signType?: string; notifyMs?: number } = {},
+): string => {
+  const params = new Map<string, string>(
+    Object.entries({
+      notify_time: alipayTimeOf(options.notifyMs ?? NOW_MS),
+      notify_type: 'trade_status_sync',
+      notify_id: 'ac05099524730693a8b330c5ecf72da9786',
+      app_id: ALIPAY_APP_ID,
+      charset: 'utf-8',
+      version: '1.0',
+      sign_type: options.signType ?? 'RSA2',
+      trade_no: '2013112011001004330000121536',
+      out_trade_no: ORDER_NO,
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: '10.00',
+      ...fields,
+    }),
+  );
   params.set('sign', signAlipay(params, appPrivateKey));
   return new URLSearchParams([...params.entries()]).toString();
 };
 
 export const STRIPE_SECRETS = ['whsec_old_secret_value', 'whsec_new_secret_value'];
 
-export const stripeEvent = (type: string, object: Record<string, unknown>, id = 'evt_1NG8Du2eZvKYlo2CUI79vXWy'): string =>
-  JSON.stringify({ id, object: 'event', type, data: { object } });
+export const stripeEvent = (
+  type: string,
+  object: Record<string, unknown>,
+  id = 'evt_1NG8Du2eZvKYlo2CUI79vXWy',
+): string => JSON.stringify({ id, object: 'event', type, data: { object } });
 
-export const stripeSignature = (secret: string, body: string, nowMs = NOW_MS): string => signTimestampedHmac(secret, Buffer.from(body), nowMs);
+export const stripeSignature = (secret: string, body: string, nowMs = NOW_MS): string =>
+  signTimestampedHmac(secret, Buffer.from(body), nowMs);

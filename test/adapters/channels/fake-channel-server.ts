@@ -2,8 +2,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A local stand-in for a channel's API (a test double of the remote service), on 127.0.0.1. */
-export type FakeRequest = { method: string; url: string; headers: IncomingMessage['headers']; body: string };
-export type FakeAnswer = { status: number; body: string; headers?: Record<string, string> } | 'hang';
+export type FakeRequest = {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+};
+export type FakeAnswer =
+  { status: number; body: string; headers?: Record<string, string> } | 'hang';
 
 export type FakeChannelServer = {
   baseUrl: string;
@@ -19,7 +25,12 @@ export const startFakeChannelServer = async (): Promise<FakeChannelServer> => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
-      const request = { method: incoming.method ?? '', url: incoming.url ?? '', headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request = {
+        method: incoming.method ?? '',
+        url: incoming.url ?? '',
+        headers: incoming.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(request);
       const answer = handler(request);
       if (answer === 'hang') return;

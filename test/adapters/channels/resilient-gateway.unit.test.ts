@@ -1,9 +1,26 @@
-import { createResilientGateway, type RawChannelGateway } from '../../../adapters/channels/resilient-gateway';
+import {
+  createResilientGateway,
+  type RawChannelGateway,
+} from '../../../adapters/channels/resilient-gateway';
 import type { ChannelCallRecorded } from '../../../domain/payment/channel-log.decider';
 import type { ChannelCallResult } from '../../../domain/ports/payment-channel.port';
 
-const options = { timeoutMs: 50, retryCountMax: 3, backoffInitialMs: 1, backoffMaxMs: 2, breakerFailureCountMax: 8, breakerHalfOpenAfterMs: 60_000 };
-const order = { paymentId: 'p-1', merchantOrderNo: 'o-1', amountMinor: 100, currency: 'CNY', subject: 's', expiresAt: '2030-01-01T00:00:00Z' };
+const options = {
+  timeoutMs: 50,
+  retryCountMax: 3,
+  backoffInitialMs: 1,
+  backoffMaxMs: 2,
+  breakerFailureCountMax: 8,
+  breakerHalfOpenAfterMs: 60_000,
+};
+const order = {
+  paymentId: 'p-1',
+  merchantOrderNo: 'o-1',
+  amountMinor: 100,
+  currency: 'CNY',
+  subject: 's',
+  expiresAt: '2030-01-01T00:00:00Z',
+};
 type Answer = ChannelCallResult<{ payerParameters: Record<string, string> }> | 'hang' | 'throw';
 
 /** A raw gateway whose createOrder answers from a script, one entry per attempt. */
@@ -15,7 +32,10 @@ const scripted = (answers: Answer[]) => {
       const answer = answers[Math.min(calls, answers.length - 1)] ?? 'throw';
       calls += 1;
       if (answer === 'throw') throw new Error('bug in the adapter');
-      if (answer === 'hang') return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      if (answer === 'hang')
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
       return answer;
     },
     queryOrder: async () => ({ ok: false, kind: 'permanent', reason: 'unused' }),
@@ -23,7 +43,12 @@ const scripted = (answers: Answer[]) => {
     refund: async () => ({ ok: true, value: { status: 'accepted', channelRefundId: null } }),
   };
   const recorded: ChannelCallRecorded[] = [];
-  const gateway = createResilientGateway(raw, options, async (fact) => void recorded.push(fact), () => 0);
+  const gateway = createResilientGateway(
+    raw,
+    options,
+    async (fact) => void recorded.push(fact),
+    () => 0,
+  );
   return { gateway, recorded, calls: () => calls };
 };
 
@@ -35,17 +60,31 @@ describe('resilient channel gateway', () => {
     const { gateway, recorded, calls } = scripted([transient, transient, transient, success]);
     await expect(gateway.createOrder(order)).resolves.toEqual(success);
     expect(calls()).toBe(4);
-    expect(recorded).toEqual([expect.objectContaining({ channel: 'test', operation: 'create_order', paymentId: 'p-1', outcome: 'succeeded', attemptCount: 4 })]);
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        channel: 'test',
+        operation: 'create_order',
+        paymentId: 'p-1',
+        outcome: 'succeeded',
+        attemptCount: 4,
+      }),
+    ]);
   });
 
   it('gives up after 3 retries and answers transient', async () => {
     const { gateway, recorded, calls } = scripted([transient]);
-    await expect(gateway.createOrder(order)).resolves.toEqual({ ok: false, kind: 'transient', reason: 'HTTP 503' });
+    await expect(gateway.createOrder(order)).resolves.toEqual({
+      ok: false,
+      kind: 'transient',
+      reason: 'HTTP 503',
+    });
     expect([calls(), recorded[0]?.outcome]).toEqual([4, 'transient']);
   });
 
   it('never retries a permanent refusal', async () => {
-    const { gateway, recorded, calls } = scripted([{ ok: false, kind: 'permanent', reason: 'ORDERPAID' }]);
+    const { gateway, recorded, calls } = scripted([
+      { ok: false, kind: 'permanent', reason: 'ORDERPAID' },
+    ]);
     await expect(gateway.createOrder(order)).resolves.toMatchObject({ kind: 'permanent' });
     expect([calls(), recorded[0]?.reason]).toEqual([1, 'ORDERPAID']);
   });
@@ -61,7 +100,11 @@ describe('resilient channel gateway', () => {
     await gateway.createOrder(order); // 4 failures
     await gateway.createOrder(order); // 4 more: the breaker opens at 8
     const callsWhenOpen = calls();
-    await expect(gateway.createOrder(order)).resolves.toEqual({ ok: false, kind: 'transient', reason: 'circuit open: the channel failed repeatedly' });
+    await expect(gateway.createOrder(order)).resolves.toEqual({
+      ok: false,
+      kind: 'transient',
+      reason: 'circuit open: the channel failed repeatedly',
+    });
     expect(calls()).toBe(callsWhenOpen);
     expect(recorded).toHaveLength(3);
   });

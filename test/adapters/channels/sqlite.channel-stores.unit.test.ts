@@ -1,4 +1,7 @@
-import { createSqlitePaymentTicketStore, createSqliteReplayGuard } from '../../../adapters/channels/sqlite.channel-stores';
+import {
+  createSqlitePaymentTicketStore,
+  createSqliteReplayGuard,
+} from '../../../adapters/channels/sqlite.channel-stores';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 
 describe('SQLite replay guard', () => {
@@ -6,7 +9,11 @@ describe('SQLite replay guard', () => {
     const guard = createSqliteReplayGuard(openSqliteDatabase(':memory:'));
     await guard.remember('wechat', 'nonce-1', 1000);
     await guard.remember('wechat', 'nonce-1', 2000);
-    expect([await guard.seen('wechat', 'nonce-1'), await guard.seen('alipay', 'nonce-1'), await guard.seen('wechat', 'nonce-2')]).toEqual([true, false, false]);
+    expect([
+      await guard.seen('wechat', 'nonce-1'),
+      await guard.seen('alipay', 'nonce-1'),
+      await guard.seen('wechat', 'nonce-2'),
+    ]).toEqual([true, false, false]);
     expect(await guard.purgeOlderThan(1001)).toBe(1);
     expect(await guard.seen('wechat', 'nonce-1')).toBe(false);
   });

@@ -1,6 +1,16 @@
 import { createWechatV2Verifier } from '../../../adapters/channels/wechat/wechat-v2.verifier';
-import { parseFlatXml, signWechatV2, wechatV2Acknowledgement } from '../../../adapters/channels/wechat/wechat-v2.xml';
-import { NOW_MS, PAYMENT_ID, WECHAT_V2, wechatV2PaymentXml, wechatV2RefundXml } from './channel-fixtures';
+import {
+  parseFlatXml,
+  signWechatV2,
+  wechatV2Acknowledgement,
+} from '../../../adapters/channels/wechat/wechat-v2.xml';
+import {
+  NOW_MS,
+  PAYMENT_ID,
+  WECHAT_V2,
+  wechatV2PaymentXml,
+  wechatV2RefundXml,
+} from './channel-fixtures';
 
 const verifier = createWechatV2Verifier(WECHAT_V2);
 const verify = (xml: string) => verifier.verify(Buffer.from(xml), {}, NOW_MS);
@@ -11,51 +21,105 @@ const refusalOf = (xml: string) => {
 
 describe('WeChat Pay v2 signatures', () => {
   // The example of WeChat's "安全规范" page: stringA, key, and both published results.
-  const example = { appid: 'wxd930ea5d5a258f4f', mch_id: '10000100', device_info: '1000', body: 'test', nonce_str: 'ibuaiVcKdpRxkhJA' };
+  const example = {
+    appid: 'wxd930ea5d5a258f4f',
+    mch_id: '10000100',
+    device_info: '1000',
+    body: 'test',
+    nonce_str: 'ibuaiVcKdpRxkhJA',
+  };
   const key = '192006250b4c09247ec02edce69f6a2d';
 
   it('matches the published MD5 and HMAC-SHA256 test vectors', () => {
     expect(signWechatV2(example, key, 'MD5')).toBe('9A0A8659F005D6984697E2CA0A9CF3B7');
-    expect(signWechatV2(example, key, 'HMAC-SHA256')).toBe('6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6');
+    expect(signWechatV2(example, key, 'HMAC-SHA256')).toBe(
+      '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6',
+    );
   });
 
   it('leaves out empty parameters and sign itself', () => {
-    expect(signWechatV2({ ...example, empty: '', sign: 'X' }, key, 'MD5')).toBe('9A0A8659F005D6984697E2CA0A9CF3B7');
+    expect(signWechatV2({ ...example, empty: '', sign: 'X' }, key, 'MD5')).toBe(
+      '9A0A8659F005D6984697E2CA0A9CF3B7',
+    );
   });
 });
 
 describe('WeChat Pay v2 notifications', () => {
   it('accepts a signed payment notification and parses amount and currency', () => {
     const result = verify(wechatV2PaymentXml());
-    expect(result).toMatchObject({ ok: true, notification: { kind: 'payment', outcome: 'succeeded', paymentId: PAYMENT_ID, amountMinor: 1000, currency: 'CNY' } });
+    expect(result).toMatchObject({
+      ok: true,
+      notification: {
+        kind: 'payment',
+        outcome: 'succeeded',
+        paymentId: PAYMENT_ID,
+        amountMinor: 1000,
+        currency: 'CNY',
+      },
+    });
   });
 
   it('reports a failed payment', () => {
-    expect(verify(wechatV2PaymentXml({ result_code: 'FAIL', err_code_des: 'no money' }))).toMatchObject({ ok: true, notification: { outcome: 'failed', failureReason: 'no money' } });
+    expect(
+      verify(wechatV2PaymentXml({ result_code: 'FAIL', err_code_des: 'no money' })),
+    ).toMatchObject({ ok: true, notification: { outcome: 'failed', failureReason: 'no money' } });
   });
 
   it.each([
     ['a forged signature', wechatV2PaymentXml({}, { apiKey: 'f'.repeat(32) }), 'invalid_signature'],
-    ['another sign type than configured', wechatV2PaymentXml({}, { signType: 'MD5' }), 'invalid_signature'],
+    [
+      'another sign type than configured',
+      wechatV2PaymentXml({}, { signType: 'MD5' }),
+      'invalid_signature',
+    ],
     ['an unknown sign type', wechatV2PaymentXml({ sign_type: 'SHA1' }), 'invalid_signature'],
-    ['a truncated sign', wechatV2PaymentXml().replace(/<sign><!\[CDATA\[(\w+)\]\]>/, (_all, sign: string) => `<sign><![CDATA[${sign.slice(0, 20)}]]>`), 'invalid_signature'],
+    [
+      'a truncated sign',
+      wechatV2PaymentXml().replace(
+        /<sign><!\[CDATA\[(\w+)\]\]>/,
+        (_all, sign: string) => `<sign><![CDATA[${sign.slice(0, 20)}]]>`,
+      ),
+      'invalid_signature',
+    ],
     ['another merchant', wechatV2PaymentXml({ mch_id: '999' }), 'invalid_signature'],
-    ['a tampered amount', wechatV2PaymentXml().replace('<total_fee><![CDATA[1000]]>', '<total_fee><![CDATA[1]]>'), 'invalid_signature'],
-    ['a DTD with an entity (XXE)', `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>${wechatV2PaymentXml()}`, 'malformed_callback'],
-    ['entity expansion', '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><a>&lol2;</a></xml>', 'malformed_callback'],
+    [
+      'a tampered amount',
+      wechatV2PaymentXml().replace('<total_fee><![CDATA[1000]]>', '<total_fee><![CDATA[1]]>'),
+      'invalid_signature',
+    ],
+    [
+      'a DTD with an entity (XXE)',
+      `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>${wechatV2PaymentXml()}`,
+      'malformed_callback',
+    ],
+    [
+      'entity expansion',
+      '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><a>&lol2;</a></xml>',
+      'malformed_callback',
+    ],
     ['malformed XML', '<xml><return_code>SUCCESS</xml>', 'malformed_callback'],
     ['nested elements', '<xml><return_code><a>1</a></return_code></xml>', 'malformed_callback'],
     ['an empty body', '', 'malformed_callback'],
     ['return_code FAIL', wechatV2PaymentXml({ return_code: 'FAIL' }), 'malformed_callback'],
-    ['a foreign out_trade_no', wechatV2PaymentXml({ out_trade_no: 'order-1' }), 'malformed_callback'],
+    [
+      'a foreign out_trade_no',
+      wechatV2PaymentXml({ out_trade_no: 'order-1' }),
+      'malformed_callback',
+    ],
     ['a fractional total_fee', wechatV2PaymentXml({ total_fee: '10.5' }), 'malformed_callback'],
   ])('refuses %s', (_name, xml, refusal) => {
     expect(refusalOf(xml)).toBe(refusal);
   });
 
   it('opens refund notifications with the API key, and refuses them under another key', () => {
-    expect(verify(wechatV2RefundXml('SUCCESS'))).toMatchObject({ ok: true, notification: { kind: 'refund', outcome: 'succeeded', refundId: 'refund-1' } });
-    expect(verify(wechatV2RefundXml('REFUNDCLOSE'))).toMatchObject({ ok: true, notification: { kind: 'refund', outcome: 'failed' } });
+    expect(verify(wechatV2RefundXml('SUCCESS'))).toMatchObject({
+      ok: true,
+      notification: { kind: 'refund', outcome: 'succeeded', refundId: 'refund-1' },
+    });
+    expect(verify(wechatV2RefundXml('REFUNDCLOSE'))).toMatchObject({
+      ok: true,
+      notification: { kind: 'refund', outcome: 'failed' },
+    });
     expect(refusalOf(wechatV2RefundXml('SUCCESS', 'e'.repeat(32)))).toBe('invalid_signature');
     expect(refusalOf(wechatV2RefundXml('WHATEVER'))).toBe('malformed_callback');
   });
@@ -64,12 +128,21 @@ describe('WeChat Pay v2 notifications', () => {
     const first = verify(wechatV2PaymentXml());
     const again = verify(wechatV2PaymentXml());
     const other = verify(wechatV2PaymentXml({ nonce_str: 'another-nonce' }));
-    expect(first.ok && again.ok && other.ok && [first.replayKey === again.replayKey, first.replayKey === other.replayKey]).toEqual([true, false]);
+    expect(
+      first.ok &&
+        again.ok &&
+        other.ok && [first.replayKey === again.replayKey, first.replayKey === other.replayKey],
+    ).toEqual([true, false]);
   });
 
   it('acknowledges in v2 XML', () => {
     const ack = wechatV2Acknowledgement(false, 'bad ]]> sign');
-    expect(parseFlatXml(ack.body)).toEqual({ ok: true, fields: { return_code: 'FAIL', return_msg: 'bad ]]> sign' } });
-    expect(parseFlatXml(wechatV2Acknowledgement(true, '').body)).toMatchObject({ fields: { return_code: 'SUCCESS' } });
+    expect(parseFlatXml(ack.body)).toEqual({
+      ok: true,
+      fields: { return_code: 'FAIL', return_msg: 'bad ]]> sign' },
+    });
+    expect(parseFlatXml(wechatV2Acknowledgement(true, '').body)).toMatchObject({
+      fields: { return_code: 'SUCCESS' },
+    });
   });
 });

@@ -20,7 +20,9 @@ describe('sqlite write batch', () => {
     const insert = writer.prepare('INSERT INTO rows (label) VALUES (?)');
     const seenByOthersAtResolve: number[] = [];
     const writes = Array.from({ length: 50 }, (_, index) =>
-      batch.run(() => insert.run(`row-${index}`).lastInsertRowid).then(() => seenByOthersAtResolve.push(countRows(reader))),
+      batch
+        .run(() => insert.run(`row-${index}`).lastInsertRowid)
+        .then(() => seenByOthersAtResolve.push(countRows(reader))),
     );
     expect(writer.inTransaction).toBe(true);
     expect(countRows(reader)).toBe(0);
@@ -42,7 +44,10 @@ describe('sqlite write batch', () => {
       batch.run(() => insert.run('c')),
     ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(reader.prepare('SELECT label FROM rows ORDER BY label').all()).toEqual([{ label: 'a' }, { label: 'c' }]);
+    expect(reader.prepare('SELECT label FROM rows ORDER BY label').all()).toEqual([
+      { label: 'a' },
+      { label: 'c' },
+    ]);
   });
 
   it('lets writes of one batch see each other', async () => {

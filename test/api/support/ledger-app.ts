@@ -1,7 +1,17 @@
 import { createResilientGateway } from '../../../adapters/channels/resilient-gateway';
-import { createSandboxChannelVerifier, signSandboxCallback, type SandboxCallbackBody } from '../../../adapters/channels/sandbox.channel';
-import { createSandboxChannel, type SandboxChannel } from '../../../adapters/channels/sandbox.gateway';
-import { createSqlitePaymentTicketStore, createSqliteReplayGuard } from '../../../adapters/channels/sqlite.channel-stores';
+import {
+  createSandboxChannelVerifier,
+  signSandboxCallback,
+  type SandboxCallbackBody,
+} from '../../../adapters/channels/sandbox.channel';
+import {
+  createSandboxChannel,
+  type SandboxChannel,
+} from '../../../adapters/channels/sandbox.gateway';
+import {
+  createSqlitePaymentTicketStore,
+  createSqliteReplayGuard,
+} from '../../../adapters/channels/sqlite.channel-stores';
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { accountRoutes } from '../../../api/routes/accounts.route';
@@ -19,7 +29,14 @@ import { bearer, createTestApp, type TestApp } from './test-app';
 
 export const SANDBOX_SECRET = 'sandbox-secret-for-tests';
 /** Test resilience: short timeouts and back-off so that failure paths run in milliseconds. */
-export const FAST_RESILIENCE = { timeoutMs: 500, retryCountMax: 3, backoffInitialMs: 1, backoffMaxMs: 5, breakerFailureCountMax: 5, breakerHalfOpenAfterMs: 60_000 };
+export const FAST_RESILIENCE = {
+  timeoutMs: 500,
+  retryCountMax: 3,
+  backoffInitialMs: 1,
+  backoffMaxMs: 5,
+  breakerFailureCountMax: 5,
+  breakerHalfOpenAfterMs: 60_000,
+};
 
 export type LedgerApp = TestApp & {
   store: EventStore;
@@ -27,17 +44,29 @@ export type LedgerApp = TestApp & {
   /** The in-process sandbox channel; its callbacks go to this app. */
   sandbox: SandboxChannel;
   /** POST with the client's key and a fresh Idempotency-Key unless one is given. */
-  post: (path: string, body: unknown, apiKey: string, idempotencyKey?: string) => ReturnType<ReturnType<TestApp['http']>['post']>;
+  post: (
+    path: string,
+    body: unknown,
+    apiKey: string,
+    idempotencyKey?: string,
+  ) => ReturnType<ReturnType<TestApp['http']>['post']>;
   get: (path: string, apiKey: string) => ReturnType<ReturnType<TestApp['http']>['get']>;
   /** Delivers a sandbox callback signed `ageMs` ago (default now) with `secret`. */
-  callback: (body: SandboxCallbackBody | Record<string, unknown>, options?: { ageMs?: number; secret?: string }) => ReturnType<ReturnType<TestApp['http']>['post']>;
+  callback: (
+    body: SandboxCallbackBody | Record<string, unknown>,
+    options?: { ageMs?: number; secret?: string },
+  ) => ReturnType<ReturnType<TestApp['http']>['post']>;
 };
 
 let keyCounter = 0;
 
 /** The full command API on a real SQLite event store (:memory:), with the sandbox channel. */
 export const createLedgerApp = async (
-  options: { nowMs?: () => number; limits?: { bodyBytesMax?: number }; verifiers?: readonly ChannelCallbackVerifier[] } = {},
+  options: {
+    nowMs?: () => number;
+    limits?: { bodyBytesMax?: number };
+    verifiers?: readonly ChannelCallbackVerifier[];
+  } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
   const ledger = createLedger(store);
@@ -48,14 +77,26 @@ export const createLedgerApp = async (
     secret: SANDBOX_SECRET,
     nowMs,
     deliver: async (raw, signature) => {
-      const response = await deliverTo?.http().post('/v1/channels/sandbox/callbacks').set('Content-Type', 'application/json').set('Sandbox-Signature', signature).send(raw.toString());
+      const response = await deliverTo
+        ?.http()
+        .post('/v1/channels/sandbox/callbacks')
+        .set('Content-Type', 'application/json')
+        .set('Sandbox-Signature', signature)
+        .send(raw.toString());
       return response?.status ?? 0;
     },
   });
   const record = (fact: Parameters<Parameters<typeof createResilientGateway>[2]>[0]) =>
-    recordChannelFact(ledger.runtime, fact.paymentId, { type: 'ChannelCallRecorded', data: fact }, systemContext('test', new Date(nowMs()).toISOString()));
+    recordChannelFact(
+      ledger.runtime,
+      fact.paymentId,
+      { type: 'ChannelCallRecorded', data: fact },
+      systemContext('test', new Date(nowMs()).toISOString()),
+    );
   const channels: ChannelServices = {
-    gateways: new Map([['sandbox', createResilientGateway(sandbox.gateway, FAST_RESILIENCE, record, nowMs)]]),
+    gateways: new Map([
+      ['sandbox', createResilientGateway(sandbox.gateway, FAST_RESILIENCE, record, nowMs)],
+    ]),
     replayGuard: createSqliteReplayGuard(database),
     tickets: createSqlitePaymentTicketStore(database),
     eventStore: store,
@@ -63,7 +104,10 @@ export const createLedgerApp = async (
   const services = {
     runtime: ledger.runtime,
     transfers: ledger.transfers,
-    channelVerifiers: [createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] }), ...(options.verifiers ?? [])],
+    channelVerifiers: [
+      createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] }),
+      ...(options.verifiers ?? []),
+    ],
     paymentTtlMs: 15 * 60 * 1000,
     nowMs,
   };
@@ -73,7 +117,11 @@ export const createLedgerApp = async (
     channelCallbackRoutes(services, channels),
     reconciliationRoutes(channels),
   ];
-  const app = await createTestApp({ routes, nowMs, ...(options.limits === undefined ? {} : { limits: options.limits }) });
+  const app = await createTestApp({
+    routes,
+    nowMs,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+  });
   deliverTo = app;
   return {
     ...app,
@@ -82,13 +130,27 @@ export const createLedgerApp = async (
     sandbox,
     post: (path, body, apiKey, idempotencyKey) => {
       keyCounter += 1;
-      return app.http().post(path).set(bearer(apiKey)).set('Idempotency-Key', idempotencyKey ?? `key-${keyCounter}`).send(body as object);
+      return app
+        .http()
+        .post(path)
+        .set(bearer(apiKey))
+        .set('Idempotency-Key', idempotencyKey ?? `key-${keyCounter}`)
+        .send(body as object);
     },
     get: (path, apiKey) => app.http().get(path).set(bearer(apiKey)),
     callback: (body, callbackOptions = {}) => {
       const raw = Buffer.from(JSON.stringify(body));
-      const signature = signSandboxCallback(callbackOptions.secret ?? SANDBOX_SECRET, raw, nowMs() - (callbackOptions.ageMs ?? 0));
-      return app.http().post('/v1/channels/sandbox/callbacks').set('Content-Type', 'application/json').set('Sandbox-Signature', signature).send(raw.toString());
+      const signature = signSandboxCallback(
+        callbackOptions.secret ?? SANDBOX_SECRET,
+        raw,
+        nowMs() - (callbackOptions.ageMs ?? 0),
+      );
+      return app
+        .http()
+        .post('/v1/channels/sandbox/callbacks')
+        .set('Content-Type', 'application/json')
+        .set('Sandbox-Signature', signature)
+        .send(raw.toString());
     },
   };
 };

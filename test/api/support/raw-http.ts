@@ -24,7 +24,11 @@ export const rawPost = async (
           response.on('data', (part: Buffer) => parts.push(part));
           response.on('end', () => {
             const text = Buffer.concat(parts).toString('utf8');
-            resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(text) });
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: JSON.parse(text),
+            });
             outgoing.destroy();
           });
         },

@@ -29,7 +29,10 @@ export type TestApp = {
   addClient: (clientId: string, role: ClientRole) => Promise<string>;
 };
 
-const DEFAULT_LIMITS: AppLimits = { bodyBytesMax: 1024 * 1024, trafficBodyBytesMax: 4 * 1024 * 1024 };
+const DEFAULT_LIMITS: AppLimits = {
+  bodyBytesMax: 1024 * 1024,
+  trafficBodyBytesMax: 4 * 1024 * 1024,
+};
 
 /** The real app on SQLite :memory: stores, a capturing logger and routes under test. */
 export const createTestApp = async (
@@ -57,7 +60,13 @@ export const createTestApp = async (
   const addClient = async (clientId: string, role: ClientRole): Promise<string> => {
     const apiKey = generateApiKey();
     const createdAt = '2025-01-31T12:00:00.000Z';
-    await clientStore.put({ clientId, role, keyHash: hashApiKey(apiKey), createdAt, revokedAt: null });
+    await clientStore.put({
+      clientId,
+      role,
+      keyHash: hashApiKey(apiKey),
+      createdAt,
+      revokedAt: null,
+    });
     return apiKey;
   };
   const keys = options.sharing?.keys ?? {
@@ -103,4 +112,6 @@ export const deferred = <T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 };
 
-export const bearer = (apiKey: string): Record<string, string> => ({ Authorization: `Bearer ${apiKey}` });
+export const bearer = (apiKey: string): Record<string, string> => ({
+  Authorization: `Bearer ${apiKey}`,
+});

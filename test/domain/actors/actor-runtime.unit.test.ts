@@ -59,7 +59,10 @@ describe('actor runtime: commands', () => {
 
   it('batches concurrent commands into far fewer appends, in order', async () => {
     const { probe, runtime } = setup();
-    const outcomes = await fire(runtime, upTo(50, () => increment(1)));
+    const outcomes = await fire(
+      runtime,
+      upTo(50, () => increment(1)),
+    );
     const totals = outcomes.map((outcome) => outcome.ok && outcome.state.total);
     expect(totals).toEqual(upTo(50, (index) => index + 1));
     expect(outcomes.map((outcome) => outcome.revision)).toEqual(upTo(50, (index) => index));
@@ -70,7 +73,10 @@ describe('actor runtime: commands', () => {
 
   it('never decides more than batchCommandCountMax commands into one append', async () => {
     const { probe, runtime } = setup({ batchCommandCountMax: 10 });
-    await fire(runtime, upTo(50, () => increment(1)));
+    await fire(
+      runtime,
+      upTo(50, () => increment(1)),
+    );
     expect(probe.counts.append).toBe(5);
   });
 

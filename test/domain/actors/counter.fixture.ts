@@ -11,8 +11,7 @@ export type CounterCommand =
   | { type: 'Touch' }
   | { type: 'Explode' };
 export type CounterEvent =
-  | { type: 'Incremented'; data: { by: number } }
-  | { type: 'Decremented'; data: { by: number } };
+  { type: 'Incremented'; data: { by: number } } | { type: 'Decremented'; data: { by: number } };
 export type CounterState = { total: number; eventCount: number };
 export type CounterRejection = 'counter_would_go_negative';
 

@@ -62,7 +62,9 @@ describe('RecordChannelResult: succeeded', () => {
   });
 
   it('flags a second transaction on a succeeded payment as paid twice', () => {
-    given([created, succeeded]).when(paidBy('tx-2')).then([flagged('paid_twice', 'tx-2')]);
+    given([created, succeeded])
+      .when(paidBy('tx-2'))
+      .then([flagged('paid_twice', 'tx-2')]);
   });
 
   it.each([
@@ -70,15 +72,21 @@ describe('RecordChannelResult: succeeded', () => {
     ['expired', expired],
     ['failed', failed],
   ])('flags money arriving on a %s payment and keeps its status', (status, event) => {
-    given([created, event]).when(paidBy('tx-9')).then([flagged('paid_after_close', 'tx-9')]);
+    given([created, event])
+      .when(paidBy('tx-9'))
+      .then([flagged('paid_after_close', 'tx-9')]);
     given([created, event])
       .when(paidBy('tx-9'))
       .thenState((state) => expect(state.status).toBe(status));
   });
 
   it('records each flag once', () => {
-    given([created, succeeded, flagged('paid_twice', 'tx-2')]).when(paidBy('tx-2')).then([]);
-    given([created, flagged('amount_mismatch', 'tx-1', 999)]).when(paidBy('tx-1', 999)).then([]);
+    given([created, succeeded, flagged('paid_twice', 'tx-2')])
+      .when(paidBy('tx-2'))
+      .then([]);
+    given([created, flagged('amount_mismatch', 'tx-1', 999)])
+      .when(paidBy('tx-1', 999))
+      .then([]);
   });
 
   it('flags the same transaction again for another reason', () => {

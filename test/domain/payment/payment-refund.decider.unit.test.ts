@@ -23,7 +23,9 @@ const stateOf = (events: readonly PaymentEvent[]) =>
 
 describe('RequestRefund', () => {
   it('refunds exactly what was paid', () => {
-    given(paid).when(requestRefund('r-1', paidMinor)).then([refundRequested('r-1', paidMinor)]);
+    given(paid)
+      .when(requestRefund('r-1', paidMinor))
+      .then([refundRequested('r-1', paidMinor)]);
   });
 
   it('refuses one minor unit more, telling what is refundable', () => {
@@ -39,17 +41,23 @@ describe('RequestRefund', () => {
     ['succeeded', [refundRequested('r-1', 300), refundSucceededEvent('r-1', 300)]],
   ])('counts a refund %s as spent: 700 left, 701 refused', (_name, refunds) => {
     const history = [...paid, ...refunds];
-    given(history).when(requestRefund('r-2', 700)).then([refundRequested('r-2', 700)]);
+    given(history)
+      .when(requestRefund('r-2', 700))
+      .then([refundRequested('r-2', 700)]);
     given(history).when(requestRefund('r-2', 701)).thenRejects('refund_exceeds_paid');
   });
 
   it('releases the amount of a failed refund', () => {
     const history = [...paid, refundRequested('r-1', 300), refundFailedEvent('r-1', 300)];
-    given(history).when(requestRefund('r-2', paidMinor)).then([refundRequested('r-2', paidMinor)]);
+    given(history)
+      .when(requestRefund('r-2', paidMinor))
+      .then([refundRequested('r-2', paidMinor)]);
   });
 
   it('answers a retried request with no events, whatever became of it', () => {
-    given([...paid, refundRequested('r-1', 300)]).when(requestRefund('r-1', 300)).then([]);
+    given([...paid, refundRequested('r-1', 300)])
+      .when(requestRefund('r-1', 300))
+      .then([]);
     const failedRefund = [...paid, refundRequested('r-1', 300), refundFailedEvent('r-1', 300)];
     given(failedRefund).when(requestRefund('r-1', 300)).then([]);
   });
@@ -67,8 +75,12 @@ describe('RequestRefund', () => {
   });
 
   it.each(['constructor', '__proto__', 'toString'])('takes %s as an ordinary refundId', (id) => {
-    given(paid).when(requestRefund(id, 10)).then([refundRequested(id, 10)]);
-    given([...paid, refundRequested(id, 10)]).when(requestRefund(id, 10)).then([]);
+    given(paid)
+      .when(requestRefund(id, 10))
+      .then([refundRequested(id, 10)]);
+    given([...paid, refundRequested(id, 10)])
+      .when(requestRefund(id, 10))
+      .then([]);
     given([...paid, refundRequested(id, 10)])
       .when(requestRefund('r-2', paidMinor - 10))
       .then([refundRequested('r-2', paidMinor - 10)]);
@@ -98,7 +110,9 @@ describe('RecordRefundResult', () => {
   const inFlight = [...paid, refundRequested('r-1', 300)];
 
   it('records a success, moving the amount from refunding to refunded', () => {
-    given(inFlight).when(refundSucceeded('r-1')).then([refundSucceededEvent('r-1', 300)]);
+    given(inFlight)
+      .when(refundSucceeded('r-1'))
+      .then([refundSucceededEvent('r-1', 300)]);
     given(inFlight)
       .when(refundSucceeded('r-1'))
       .thenState((state) => {
@@ -107,15 +121,21 @@ describe('RecordRefundResult', () => {
   });
 
   it('records a failure, releasing the amount', () => {
-    given(inFlight).when(refundFailed('r-1')).then([refundFailedEvent('r-1', 300)]);
+    given(inFlight)
+      .when(refundFailed('r-1'))
+      .then([refundFailedEvent('r-1', 300)]);
     given(inFlight)
       .when(refundFailed('r-1'))
       .thenState((state) => expect(state).toMatchObject({ refundedMinor: 0, refundingMinor: 0 }));
   });
 
   it('ignores the same outcome again', () => {
-    given([...inFlight, refundSucceededEvent('r-1', 300)]).when(refundSucceeded('r-1')).then([]);
-    given([...inFlight, refundFailedEvent('r-1', 300)]).when(refundFailed('r-1')).then([]);
+    given([...inFlight, refundSucceededEvent('r-1', 300)])
+      .when(refundSucceeded('r-1'))
+      .then([]);
+    given([...inFlight, refundFailedEvent('r-1', 300)])
+      .when(refundFailed('r-1'))
+      .then([]);
   });
 
   it('rejects the other outcome once resolved', () => {

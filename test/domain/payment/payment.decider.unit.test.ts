@@ -31,12 +31,16 @@ const decide = (history: readonly PaymentEvent[], command: PaymentCommand) => {
 describe('CreatePayment', () => {
   it('creates a pending payment stamped with now', () => {
     given([]).when(create()).then([created]);
-    given([]).when(create()).thenState((state) => expect(state.status).toBe('pending'));
+    given([])
+      .when(create())
+      .thenState((state) => expect(state.status).toBe('pending'));
   });
 
   it('answers an identical retry with no events, even after the payment moved on', () => {
     given([created]).when(create()).then([]);
-    given([created, succeeded]).when(create({ now: afterExpiry })).then([]);
+    given([created, succeeded])
+      .when(create({ now: afterExpiry }))
+      .then([]);
   });
 
   const changed: Record<(typeof paymentTermFields)[number], string | number> = {
@@ -61,7 +65,9 @@ describe('CreatePayment', () => {
   });
 
   it('rejects an expiry equal to now and accepts one a millisecond later', () => {
-    given([]).when(create({ expiresAt: createdAt })).thenRejects('expiry_not_in_future');
+    given([])
+      .when(create({ expiresAt: createdAt }))
+      .thenRejects('expiry_not_in_future');
     const expiresAtNext = '2030-01-01T00:00:00.001Z';
     given([])
       .when(create({ expiresAt: expiresAtNext }))
@@ -70,7 +76,9 @@ describe('CreatePayment', () => {
 
   it('compares instants, not text: an offset expiry that is textually later is in the past', () => {
     const offsetExpiry = '2030-01-01T00:30:00+01:00';
-    given([]).when(create({ expiresAt: offsetExpiry })).thenRejects('expiry_not_in_future');
+    given([])
+      .when(create({ expiresAt: offsetExpiry }))
+      .thenRejects('expiry_not_in_future');
   });
 
   it.each([
@@ -101,7 +109,8 @@ describe('ClosePayment', () => {
     ['failed', failed],
     ['expired', expired],
   ])('rejects a payment that is %s', (_status, event) =>
-    given([created, event]).when(close).thenRejects('payment_not_pending'));
+    given([created, event]).when(close).thenRejects('payment_not_pending'),
+  );
 
   it('rejects an unknown payment', () => given([]).when(close).thenRejects('payment_not_found'));
 });
@@ -127,7 +136,8 @@ describe('ExpirePayment', () => {
     ['failed', failed],
     ['closed', closed],
   ])('rejects a payment that is %s', (_status, event) =>
-    given([created, event]).when(expire(afterExpiry)).thenRejects('payment_not_pending'));
+    given([created, event]).when(expire(afterExpiry)).thenRejects('payment_not_pending'),
+  );
 
   it('rejects an unknown payment', () => given([]).when(expire()).thenRejects('payment_not_found'));
 });

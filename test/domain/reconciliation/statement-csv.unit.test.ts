@@ -1,4 +1,8 @@
-import { formatSandboxStatement, parseStatementCsv, splitCsvLine } from '../../../domain/reconciliation/statement-csv';
+import {
+  formatSandboxStatement,
+  parseStatementCsv,
+  splitCsvLine,
+} from '../../../domain/reconciliation/statement-csv';
 import { decimalToMinor, minorToDecimal } from '../../../domain/payment/decimal-amount';
 import { channelOrderNoOf, paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 
@@ -6,15 +10,39 @@ const paymentId = '0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 
 describe('statement CSV', () => {
   it('round-trips the sandbox format', () => {
-    const rows = [{ paymentId, channelTransactionId: 'tx,"1"', status: 'succeeded' as const, amountMinor: 1999, currency: 'EUR', occurredAt: '2025-03-01T10:00:00.000Z' }];
+    const rows = [
+      {
+        paymentId,
+        channelTransactionId: 'tx,"1"',
+        status: 'succeeded' as const,
+        amountMinor: 1999,
+        currency: 'EUR',
+        occurredAt: '2025-03-01T10:00:00.000Z',
+      },
+    ];
     expect(parseStatementCsv(formatSandboxStatement(rows), 'sandbox')).toEqual({ ok: true, rows });
   });
 
   it.each([
     ['a wrong header', 'a,b\n', 1],
-    ['a bad amount', 'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at\n' + `${paymentId},tx,succeeded,1.5,EUR,2025-03-01T10:00:00Z\n`, 2],
-    ['an unknown status', 'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at\n' + `${paymentId},tx,paid,1,EUR,2025-03-01T10:00:00Z\n`, 2],
-    ['an unterminated quote', 'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at\n' + `${paymentId},"tx,succeeded,1,EUR,x\n`, 2],
+    [
+      'a bad amount',
+      'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at\n' +
+        `${paymentId},tx,succeeded,1.5,EUR,2025-03-01T10:00:00Z\n`,
+      2,
+    ],
+    [
+      'an unknown status',
+      'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at\n' +
+        `${paymentId},tx,paid,1,EUR,2025-03-01T10:00:00Z\n`,
+      2,
+    ],
+    [
+      'an unterminated quote',
+      'payment_id,channel_transaction_id,status,amount_minor,currency,occurred_at\n' +
+        `${paymentId},"tx,succeeded,1,EUR,x\n`,
+      2,
+    ],
   ])('refuses %s and names the line', (_name, text, line) => {
     expect(parseStatementCsv(text, 'sandbox')).toMatchObject({ ok: false, line });
   });
@@ -26,8 +54,23 @@ describe('statement CSV', () => {
       '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额',
       '`1,`10.00,`0.00,`0.00,`0.06000,`10.00,`0.00',
     ].join('\r\n');
-    expect(parseStatementCsv(bill, 'wechat')).toEqual({ ok: true, rows: [{ paymentId, channelTransactionId: '4200000001201902221234567890', status: 'succeeded', amountMinor: 1000, currency: 'CNY', occurredAt: '2025-03-01T10:00:00.000Z' }] });
-    expect(parseStatementCsv('交易时间,商户订单号\n', 'wechat')).toMatchObject({ ok: false, line: 1 });
+    expect(parseStatementCsv(bill, 'wechat')).toEqual({
+      ok: true,
+      rows: [
+        {
+          paymentId,
+          channelTransactionId: '4200000001201902221234567890',
+          status: 'succeeded',
+          amountMinor: 1000,
+          currency: 'CNY',
+          occurredAt: '2025-03-01T10:00:00.000Z',
+        },
+      ],
+    });
+    expect(parseStatementCsv('交易时间,商户订单号\n', 'wechat')).toMatchObject({
+      ok: false,
+      line: 1,
+    });
   });
 
   it('splits quoted fields', () => {
@@ -37,13 +80,27 @@ describe('statement CSV', () => {
 
 describe('amounts and order numbers at the channel edge', () => {
   it('converts decimal text without floats', () => {
-    expect([decimalToMinor('0.07', 2), decimalToMinor('88.8', 2), decimalToMinor('100', 0), decimalToMinor('1.005', 2), decimalToMinor('-1', 2), decimalToMinor('01.00', 2)]).toEqual([7, 8880, 100, null, null, null]);
-    expect([minorToDecimal(7, 2), minorToDecimal(8888, 2), minorToDecimal(5, 0)]).toEqual(['0.07', '88.88', '5']);
+    expect([
+      decimalToMinor('0.07', 2),
+      decimalToMinor('88.8', 2),
+      decimalToMinor('100', 0),
+      decimalToMinor('1.005', 2),
+      decimalToMinor('-1', 2),
+      decimalToMinor('01.00', 2),
+    ]).toEqual([7, 8880, 100, null, null, null]);
+    expect([minorToDecimal(7, 2), minorToDecimal(8888, 2), minorToDecimal(5, 0)]).toEqual([
+      '0.07',
+      '88.88',
+      '5',
+    ]);
   });
 
   it('maps payment ids to 32-character order numbers and back', () => {
     expect(paymentIdFromOrderNo(channelOrderNoOf(paymentId))).toBe(paymentId);
     expect(paymentIdFromOrderNo(paymentId.toUpperCase())).toBe(paymentId);
-    expect([paymentIdFromOrderNo('order-1'), paymentIdFromOrderNo('g'.repeat(32))]).toEqual([null, null]);
+    expect([paymentIdFromOrderNo('order-1'), paymentIdFromOrderNo('g'.repeat(32))]).toEqual([
+      null,
+      null,
+    ]);
   });
 });

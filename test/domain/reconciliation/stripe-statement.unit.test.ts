@@ -7,7 +7,8 @@ const jpy = '0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a6c';
 const kwd = '0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a7d';
 
 /** The itemized balance report (balance_change_from_activity.itemized.3) with the columns we ask for. */
-const REPORT_HEADER = 'balance_transaction_id,created_utc,created,available_on_utc,currency,gross,fee,net,reporting_category,source_id,description,customer_facing_amount,customer_facing_currency,payment_intent_id,charge_id,payment_metadata[paymentId],refund_metadata[paymentId],refund_metadata[refundId]';
+const REPORT_HEADER =
+  'balance_transaction_id,created_utc,created,available_on_utc,currency,gross,fee,net,reporting_category,source_id,description,customer_facing_amount,customer_facing_currency,payment_intent_id,charge_id,payment_metadata[paymentId],refund_metadata[paymentId],refund_metadata[refundId]';
 const report = [
   REPORT_HEADER,
   `txn_3,2025-03-02 08:00:00,2025-03-02 09:00:00,2025-03-09 00:00:00,usd,-4.00,0.00,-4.00,refund,re_3,REFUND FOR CHARGE (Plan),4.00,usd,pi_1,ch_1,${usd},${usd},r-1`,
@@ -22,23 +23,78 @@ describe('Stripe balance-transaction export', () => {
     expect(parseStatementCsv(report, 'stripe')).toEqual({
       ok: true,
       rows: [
-        { paymentId: usd, channelTransactionId: 'pi_1', status: 'succeeded', amountMinor: 1999, currency: 'USD', occurredAt: '2025-03-01T10:00:00.000Z' },
-        { paymentId: jpy, channelTransactionId: 'pi_2', status: 'succeeded', amountMinor: 1000, currency: 'JPY', occurredAt: '2025-03-01T10:05:00.000Z' },
-        { paymentId: kwd, channelTransactionId: 'pi_5', status: 'succeeded', amountMinor: 1234, currency: 'KWD', occurredAt: '2025-03-01T10:06:00.000Z' },
-        { paymentId: usd, channelTransactionId: 'pi_1', status: 'refunded', amountMinor: 400, currency: 'USD', occurredAt: '2025-03-02T08:00:00.000Z' },
+        {
+          paymentId: usd,
+          channelTransactionId: 'pi_1',
+          status: 'succeeded',
+          amountMinor: 1999,
+          currency: 'USD',
+          occurredAt: '2025-03-01T10:00:00.000Z',
+        },
+        {
+          paymentId: jpy,
+          channelTransactionId: 'pi_2',
+          status: 'succeeded',
+          amountMinor: 1000,
+          currency: 'JPY',
+          occurredAt: '2025-03-01T10:05:00.000Z',
+        },
+        {
+          paymentId: kwd,
+          channelTransactionId: 'pi_5',
+          status: 'succeeded',
+          amountMinor: 1234,
+          currency: 'KWD',
+          occurredAt: '2025-03-01T10:06:00.000Z',
+        },
+        {
+          paymentId: usd,
+          channelTransactionId: 'pi_1',
+          status: 'refunded',
+          amountMinor: 400,
+          currency: 'USD',
+          occurredAt: '2025-03-02T08:00:00.000Z',
+        },
       ],
     });
-    expect([minorUnitDigits('JPY'), minorUnitDigits('EUR'), minorUnitDigits('KWD')]).toEqual([0, 2, 3]);
+    expect([minorUnitDigits('JPY'), minorUnitDigits('EUR'), minorUnitDigits('KWD')]).toEqual([
+      0, 2, 3,
+    ]);
   });
 
   it("reads the Dashboard's Title Case export with a metadata column", () => {
-    const text = ['id,Type,Source,Amount,Fee,Net,Currency,Created (UTC),Available On (UTC),Status,Description,paymentId (metadata)', `txn_9,payment_refund,pyr_9,-2500,0,-2500,jpy,2025-03-01T00:00:00Z,2025-03-08 00:00,available,Refund,${jpy}`].join('\n');
-    expect(parseStripeStatement(text)).toEqual({ ok: true, rows: [{ paymentId: jpy, channelTransactionId: 'pyr_9', status: 'refunded', amountMinor: 2500, currency: 'JPY', occurredAt: '2025-03-01T00:00:00.000Z' }] });
+    const text = [
+      'id,Type,Source,Amount,Fee,Net,Currency,Created (UTC),Available On (UTC),Status,Description,paymentId (metadata)',
+      `txn_9,payment_refund,pyr_9,-2500,0,-2500,jpy,2025-03-01T00:00:00Z,2025-03-08 00:00,available,Refund,${jpy}`,
+    ].join('\n');
+    expect(parseStripeStatement(text)).toEqual({
+      ok: true,
+      rows: [
+        {
+          paymentId: jpy,
+          channelTransactionId: 'pyr_9',
+          status: 'refunded',
+          amountMinor: 2500,
+          currency: 'JPY',
+          occurredAt: '2025-03-01T00:00:00.000Z',
+        },
+      ],
+    });
   });
 
   it('names a missing required column', () => {
-    expect(parseStripeStatement(REPORT_HEADER.replace(',gross', ''))).toEqual({ ok: false, line: 1, reason: 'missing column gross or amount' });
-    expect(parseStripeStatement(REPORT_HEADER.replace(',payment_metadata[paymentId]', ''))).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining('payment_metadata[paymentId]') });
+    expect(parseStripeStatement(REPORT_HEADER.replace(',gross', ''))).toEqual({
+      ok: false,
+      line: 1,
+      reason: 'missing column gross or amount',
+    });
+    expect(
+      parseStripeStatement(REPORT_HEADER.replace(',payment_metadata[paymentId]', '')),
+    ).toMatchObject({
+      ok: false,
+      line: 1,
+      reason: expect.stringContaining('payment_metadata[paymentId]'),
+    });
   });
 
   it.each([
@@ -47,7 +103,12 @@ describe('Stripe balance-transaction export', () => {
     ['a thousands separator', ',usd,19.99,', ',usd,"1,019.99",', 'amount'],
     ['an unknown currency', ',usd,19.99,', ',usx,19.99,', 'currency'],
     ['a charge without our paymentId', `,${usd},,`, ',not-ours,,', 'paymentId'],
-    ['a local time', '2025-03-01 10:00:00,2025-03-01 11:00:00', '2025-03-01 10:00:00+0100,2025-03-01 11:00:00', 'created'],
+    [
+      'a local time',
+      '2025-03-01 10:00:00,2025-03-01 11:00:00',
+      '2025-03-01 10:00:00+0100,2025-03-01 11:00:00',
+      'created',
+    ],
   ])('refuses %s and names its line', (_name, from, to, word) => {
     const lines = report.split('\n');
     const index = lines.findIndex((line) => line.includes(from) && line.includes('charge'));

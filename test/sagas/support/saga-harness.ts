@@ -1,15 +1,31 @@
 import { Writable } from 'node:stream';
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
-import { createStandaloneCheckpointStore, scriptedGateway, type ScriptedGateway } from './scripted-gateway';
+import {
+  createStandaloneCheckpointStore,
+  scriptedGateway,
+  type ScriptedGateway,
+} from './scripted-gateway';
 import { createLogger } from '../../../bin/logger';
-import { startMessaging, type MessagingLimits, type NatsSettings, type RunningMessaging } from '../../../bin/messaging';
+import {
+  startMessaging,
+  type MessagingLimits,
+  type NatsSettings,
+  type RunningMessaging,
+} from '../../../bin/messaging';
 import { accountAggregate } from '../../../domain/account/account.decider';
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { MessageBus } from '../../../domain/ports/bus.port';
 import type { CheckpointStore } from '../../../domain/ports/checkpoint-store.port';
 import type { EventStore } from '../../../domain/ports/event-store.port';
 import { sagaAggregate, sagaKey, type SagaState } from '../../../domain/saga/saga.decider';
-import { auditBalances, balanceOf, createLedger, openAccount, testContext, type Ledger } from '../../support/ledger-harness';
+import {
+  auditBalances,
+  balanceOf,
+  createLedger,
+  openAccount,
+  testContext,
+  type Ledger,
+} from '../../support/ledger-harness';
 
 /** Fast timings for tests: retries in tens of ms, the sweeper every 50 ms. */
 export const FAST_LIMITS: Partial<MessagingLimits> = {
@@ -25,7 +41,14 @@ export const FAST_LIMITS: Partial<MessagingLimits> = {
   refundResultPollMs: 50,
 };
 
-export const PLAN = { planId: 'basic', name: 'Basic', amountMinor: 500, currency: 'EUR', quotaBytes: 10_000, durationDays: 30 };
+export const PLAN = {
+  planId: 'basic',
+  name: 'Basic',
+  amountMinor: 500,
+  currency: 'EUR',
+  quotaBytes: 10_000,
+  durationDays: 30,
+};
 
 export type SagaRig = Ledger & {
   store: EventStore;
@@ -36,19 +59,47 @@ export type SagaRig = Ledger & {
   stop: () => Promise<void>;
 };
 
-export const startSagaRig = async (options: { store?: EventStore; checkpoints?: CheckpointStore; gateway?: ScriptedGateway; nats?: NatsSettings | null; wrapBus?: (inner: MessageBus) => MessageBus; clock?: () => number; limits?: Partial<MessagingLimits> } = {}): Promise<SagaRig> => {
+export const startSagaRig = async (
+  options: {
+    store?: EventStore;
+    checkpoints?: CheckpointStore;
+    gateway?: ScriptedGateway;
+    nats?: NatsSettings | null;
+    wrapBus?: (inner: MessageBus) => MessageBus;
+    clock?: () => number;
+    limits?: Partial<MessagingLimits>;
+  } = {},
+): Promise<SagaRig> => {
   const store = options.store ?? createSqliteEventStore({ path: ':memory:' });
   const ledger = createLedger(store);
   const checkpoints = options.checkpoints ?? createStandaloneCheckpointStore();
   const gateway = options.gateway ?? scriptedGateway('sandbox', () => ({ ok: true }));
   const chunks: string[] = [];
-  const logger = createLogger('warn', { stream: new Writable({ write: (chunk: Buffer, _encoding, done) => (chunks.push(chunk.toString()), done()) }) });
+  const logger = createLogger('warn', {
+    stream: new Writable({
+      write: (chunk: Buffer, _encoding, done) => (chunks.push(chunk.toString()), done()),
+    }),
+  });
   const messaging = await startMessaging({
-    store, runtime: ledger.runtime, transfers: ledger.transfers, checkpoints, gateways: [gateway], plans: [PLAN],
-    nats: options.nats ?? null, ...(options.wrapBus === undefined ? {} : { bus: options.wrapBus }), logger, limits: { ...FAST_LIMITS, ...options.limits }, ...(options.clock === undefined ? {} : { clock: options.clock }),
+    store,
+    runtime: ledger.runtime,
+    transfers: ledger.transfers,
+    checkpoints,
+    gateways: [gateway],
+    plans: [PLAN],
+    nats: options.nats ?? null,
+    ...(options.wrapBus === undefined ? {} : { bus: options.wrapBus }),
+    logger,
+    limits: { ...FAST_LIMITS, ...options.limits },
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   return {
-    ...ledger, store, checkpoints, gateway, messaging, logText: () => chunks.join(''),
+    ...ledger,
+    store,
+    checkpoints,
+    gateway,
+    messaging,
+    logText: () => chunks.join(''),
     stop: async () => {
       await messaging.stop();
       await ledger.runtime.close();
@@ -59,31 +110,88 @@ export const startSagaRig = async (options: { store?: EventStore; checkpoints?: 
 const NOW = () => new Date().toISOString();
 
 /** A wallet that may not go negative. */
-export const openWallet = (ledger: Ledger, accountId: string): Promise<void> => openAccount(ledger, accountId, { constraint: 'debits_must_not_exceed_credits' });
+export const openWallet = (ledger: Ledger, accountId: string): Promise<void> =>
+  openAccount(ledger, accountId, { constraint: 'debits_must_not_exceed_credits' });
 
-export const createPayment = async (ledger: Ledger, paymentId: string, options: { walletId: string; amountMinor: number; ttlMs?: number }): Promise<void> => {
-  const data = { paymentId, merchantId: 'admin', merchantOrderNo: paymentId, amountMinor: options.amountMinor, currency: 'EUR', channel: 'sandbox' as const, subject: 'top-up', creditAccountId: options.walletId, expiresAt: new Date(Date.now() + (options.ttlMs ?? 600_000)).toISOString(), now: NOW() };
-  const outcome = await ledger.runtime.execute(paymentAggregate, paymentId, { type: 'CreatePayment', data }, testContext({ now: NOW() }));
+export const createPayment = async (
+  ledger: Ledger,
+  paymentId: string,
+  options: { walletId: string; amountMinor: number; ttlMs?: number },
+): Promise<void> => {
+  const data = {
+    paymentId,
+    merchantId: 'admin',
+    merchantOrderNo: paymentId,
+    amountMinor: options.amountMinor,
+    currency: 'EUR',
+    channel: 'sandbox' as const,
+    subject: 'top-up',
+    creditAccountId: options.walletId,
+    expiresAt: new Date(Date.now() + (options.ttlMs ?? 600_000)).toISOString(),
+    now: NOW(),
+  };
+  const outcome = await ledger.runtime.execute(
+    paymentAggregate,
+    paymentId,
+    { type: 'CreatePayment', data },
+    testContext({ now: NOW() }),
+  );
   if (!outcome.ok) throw new Error(`create payment: ${outcome.rejection}`);
 };
 
 /** The channel's success callback, as the callback route records it. */
-export const payPayment = async (ledger: Ledger, paymentId: string, amountMinor: number, transactionId = `tx-${paymentId}`) => {
-  const data = { outcome: 'succeeded' as const, channelTransactionId: transactionId, amountMinor, currency: 'EUR', now: NOW() };
-  return ledger.runtime.execute(paymentAggregate, paymentId, { type: 'RecordChannelResult', data }, testContext({ now: NOW() }));
+export const payPayment = async (
+  ledger: Ledger,
+  paymentId: string,
+  amountMinor: number,
+  transactionId = `tx-${paymentId}`,
+) => {
+  const data = {
+    outcome: 'succeeded' as const,
+    channelTransactionId: transactionId,
+    amountMinor,
+    currency: 'EUR',
+    now: NOW(),
+  };
+  return ledger.runtime.execute(
+    paymentAggregate,
+    paymentId,
+    { type: 'RecordChannelResult', data },
+    testContext({ now: NOW() }),
+  );
 };
 
-export const requestRefund = async (ledger: Ledger, paymentId: string, refundId: string, amountMinor: number): Promise<void> => {
+export const requestRefund = async (
+  ledger: Ledger,
+  paymentId: string,
+  refundId: string,
+  amountMinor: number,
+): Promise<void> => {
   const data = { refundId, amountMinor, reason: 'test', now: NOW() };
-  const outcome = await ledger.runtime.execute(paymentAggregate, paymentId, { type: 'RequestRefund', data }, testContext({ now: NOW() }));
+  const outcome = await ledger.runtime.execute(
+    paymentAggregate,
+    paymentId,
+    { type: 'RequestRefund', data },
+    testContext({ now: NOW() }),
+  );
   if (!outcome.ok) throw new Error(`refund: ${outcome.rejection}`);
 };
 
-export const sagaState = async (ledger: Ledger, sagaName: string, sagaId: string): Promise<SagaState> =>
+export const sagaState = async (
+  ledger: Ledger,
+  sagaName: string,
+  sagaId: string,
+): Promise<SagaState> =>
   (await ledger.runtime.read(sagaAggregate, sagaKey(sagaName, sagaId))).state;
 
 /** Polls until the saga reaches one of `statuses` (bounded), then returns its state. */
-export const waitForSaga = async (ledger: Ledger, sagaName: string, sagaId: string, statuses: readonly string[], timeoutMs = 15_000): Promise<SagaState> => {
+export const waitForSaga = async (
+  ledger: Ledger,
+  sagaName: string,
+  sagaId: string,
+  statuses: readonly string[],
+  timeoutMs = 15_000,
+): Promise<SagaState> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await sagaState(ledger, sagaName, sagaId);
@@ -93,9 +201,19 @@ export const waitForSaga = async (ledger: Ledger, sagaName: string, sagaId: stri
 };
 
 /** How many times the top-up transfer of a payment credited its wallet. */
-export const creditCount = async (store: EventStore, walletId: string, transferId: string): Promise<number> => {
-  const events = await store.readStream(`account-${walletId}`, { fromRevision: 0, direction: 'forwards', eventCountMax: 10_000 });
-  return events.filter((event) => event.type === 'AccountCredited' && event.data['transferId'] === transferId).length;
+export const creditCount = async (
+  store: EventStore,
+  walletId: string,
+  transferId: string,
+): Promise<number> => {
+  const events = await store.readStream(`account-${walletId}`, {
+    fromRevision: 0,
+    direction: 'forwards',
+    eventCountMax: 10_000,
+  });
+  return events.filter(
+    (event) => event.type === 'AccountCredited' && event.data['transferId'] === transferId,
+  ).length;
 };
 
 /** Every saga stream in the log, with its final status. */
@@ -119,7 +237,12 @@ export const allSagas = async (ledger: Ledger): Promise<Map<string, string>> => 
 export { accountAggregate, auditBalances, balanceOf };
 
 /** A payment created, paid, and credited by the top-up saga. */
-export const paidPayment = async (ledger: Ledger, paymentId: string, walletId: string, amountMinor: number): Promise<void> => {
+export const paidPayment = async (
+  ledger: Ledger,
+  paymentId: string,
+  walletId: string,
+  amountMinor: number,
+): Promise<void> => {
   await createPayment(ledger, paymentId, { walletId, amountMinor });
   await payPayment(ledger, paymentId, amountMinor);
   await waitForSaga(ledger, 'top_up', paymentId, ['completed']);
