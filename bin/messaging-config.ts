@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Plan } from '../domain/plan/plan';
 import { planProblem } from '../domain/plan/plan';
-import { ConfigError, type ConfigRow } from './config';
+import { ConfigError } from './config';
 import type { NatsSettings } from './messaging';
 
 /**
@@ -35,36 +35,6 @@ const DEFAULTS = {
   NATS_STREAM_REPLICAS: 1,
   NATS_DUPLICATE_WINDOW_S: 120,
 };
-
-export const describeMessagingConfig = (): readonly ConfigRow[] => [
-  {
-    name: 'NATS_URL',
-    defaultValue: '(unset)',
-    meaning: 'nats:// or tls:// URL of JetStream; unset: in-process bus',
-  },
-  { name: 'NATS_STREAM_RETENTION', defaultValue: 'limits', meaning: RETENTIONS.join(', ') },
-  {
-    name: 'NATS_STREAM_MAX_AGE_S',
-    defaultValue: String(DEFAULTS.NATS_STREAM_MAX_AGE_S),
-    meaning: 'how long JetStream keeps events',
-  },
-  {
-    name: 'NATS_STREAM_REPLICAS',
-    defaultValue: String(DEFAULTS.NATS_STREAM_REPLICAS),
-    meaning: 'JetStream replicas (1-5)',
-  },
-  {
-    name: 'NATS_DUPLICATE_WINDOW_S',
-    defaultValue: String(DEFAULTS.NATS_DUPLICATE_WINDOW_S),
-    meaning: 'JetStream de-duplication window by Nats-Msg-Id',
-  },
-  {
-    name: 'PLANS_FILE',
-    defaultValue: '(unset)',
-    meaning:
-      'JSON array of plans {planId, name, amountMinor, currency, quotaBytes, durationDays}; unset: demo plans',
-  },
-];
 
 const integer = (
   env: NodeJS.ProcessEnv,
