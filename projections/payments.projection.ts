@@ -1,15 +1,9 @@
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
+import { paymentAggregate, paymentView } from '../domain/payment/payment.decider';
 import {
-  paymentAggregate,
-  paymentView,
-  type PaymentEvent,
-  type PaymentState,
-} from '../domain/payment/payment.decider';
-import {
-  alreadyApplied,
+  foldAggregateEvent,
   asJson,
   positionKeyOf,
-  streamIdOf,
   type Projection,
   type ProjectionContext,
 } from './projection';
@@ -25,16 +19,9 @@ export const REFUNDS = 'refunds';
 const REFUND_EVENTS = new Set(['RefundRequested', 'RefundSucceeded', 'RefundFailed']);
 
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
-  const paymentId = streamIdOf(event.stream, 'payment');
-  if (paymentId === null) return;
-  const document = await context.get(PAYMENTS, paymentId);
-  if (alreadyApplied(document, event)) return;
-  const previous =
-    (document?.['state'] as unknown as PaymentState | undefined) ?? paymentAggregate.initialState;
-  const state = paymentAggregate.evolve(previous, {
-    type: event.type,
-    data: event.data,
-  } as PaymentEvent);
+  const folded = await foldAggregateEvent(paymentAggregate, PAYMENTS, event, context);
+  if (folded === null) return;
+  const { id: paymentId, previous, state } = folded;
   const domainView = paymentView(state);
   if (state.status === 'none' || domainView === null) return;
   const positionKey = positionKeyOf(event.position);

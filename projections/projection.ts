@@ -1,3 +1,4 @@
+import type { Aggregate, DomainEvent } from '../domain/aggregate';
 import type { JsonObject, JsonValue, RecordedEvent } from '../domain/ports/event-store.port';
 import type { CollectionSpec } from '../domain/ports/read-model-store.port';
 
@@ -47,4 +48,29 @@ export const asJson = (value: unknown): JsonObject => value as JsonObject;
 export const viewOf = (document: JsonObject): JsonObject => {
   const view: JsonValue | undefined = document['view'];
   return typeof view === 'object' && view !== null && !Array.isArray(view) ? view : {};
+};
+
+/**
+ * Folds an event of `aggregate`'s category onto the state kept in its document, with the domain's
+ * own evolve, so the read model cannot drift from what the write side decided. Null when the
+ * event belongs to another category or the document already includes it.
+ */
+export const foldAggregateEvent = async <
+  Command,
+  Event extends DomainEvent,
+  State,
+  Rejection extends string,
+>(
+  aggregate: Aggregate<Command, Event, State, Rejection>,
+  collection: string,
+  event: RecordedEvent,
+  context: ProjectionContext,
+): Promise<{ id: string; document: JsonObject | null; previous: State; state: State } | null> => {
+  const id = streamIdOf(event.stream, aggregate.category);
+  if (id === null) return null;
+  const document = await context.get(collection, id);
+  if (alreadyApplied(document, event)) return null;
+  const previous = (document?.['state'] as unknown as State | undefined) ?? aggregate.initialState;
+  const state = aggregate.evolve(previous, { type: event.type, data: event.data } as Event);
+  return { id, document, previous, state };
 };

@@ -1,15 +1,9 @@
 import type { RecordedEvent } from '../domain/ports/event-store.port';
+import { trafficAggregate, trafficView } from '../domain/traffic/traffic.decider';
 import {
-  trafficAggregate,
-  trafficView,
-  type TrafficEvent,
-  type TrafficState,
-} from '../domain/traffic/traffic.decider';
-import {
-  alreadyApplied,
+  foldAggregateEvent,
   asJson,
   positionKeyOf,
-  streamIdOf,
   type Projection,
   type ProjectionContext,
 } from './projection';
@@ -21,16 +15,9 @@ import {
 export const TRAFFIC = 'traffic';
 
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
-  const userId = streamIdOf(event.stream, 'traffic');
-  if (userId === null) return;
-  const document = await context.get(TRAFFIC, userId);
-  if (alreadyApplied(document, event)) return;
-  const previous =
-    (document?.['state'] as unknown as TrafficState | undefined) ?? trafficAggregate.initialState;
-  const state = trafficAggregate.evolve(previous, {
-    type: event.type,
-    data: event.data,
-  } as TrafficEvent);
+  const folded = await foldAggregateEvent(trafficAggregate, TRAFFIC, event, context);
+  if (folded === null) return;
+  const { id: userId, state } = folded;
   const planActive = state.quotaBytes > 0;
   const allowed = planActive && !state.exceeded;
   const view = asJson({

@@ -1,16 +1,11 @@
 import type { RecordedEvent } from '../domain/ports/event-store.port';
-import {
-  transferAggregate,
-  type TransferEvent,
-  type TransferState,
-} from '../domain/transfer/transfer.decider';
+import { transferAggregate } from '../domain/transfer/transfer.decider';
 import { transferView } from '../domain/transfer/transfer.view';
 import { ACCOUNTS } from './accounts.projection';
 import {
-  alreadyApplied,
+  foldAggregateEvent,
   asJson,
   positionKeyOf,
-  streamIdOf,
   type Projection,
   type ProjectionContext,
 } from './projection';
@@ -29,16 +24,9 @@ const ownerOf = async (context: ProjectionContext, accountId: string): Promise<s
 };
 
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
-  const transferId = streamIdOf(event.stream, 'transfer');
-  if (transferId === null) return;
-  const document = await context.get(TRANSFERS, transferId);
-  if (alreadyApplied(document, event)) return;
-  const previous =
-    (document?.['state'] as unknown as TransferState | undefined) ?? transferAggregate.initialState;
-  const state = transferAggregate.evolve(previous, {
-    type: event.type,
-    data: event.data,
-  } as TransferEvent);
+  const folded = await foldAggregateEvent(transferAggregate, TRANSFERS, event, context);
+  if (folded === null) return;
+  const { id: transferId, document, previous, state } = folded;
   if (state.status === 'none') return;
   const view = asJson({
     ...transferView(state),
