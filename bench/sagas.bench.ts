@@ -384,7 +384,9 @@ const relayThroughput = async (): Promise<Row> => {
           bus,
           checkpoints: { load: saved.load, save },
           windowEventCountMax: limits.relayWindowEventCountMax,
+          checkpointIntervalMs: limits.relayCheckpointIntervalMs,
           retryPauseMs: limits.retryPauseMs,
+          clock: Date.now,
           onWarning,
         });
         process.stderr.write(
@@ -400,7 +402,7 @@ const relayThroughput = async (): Promise<Row> => {
         database.close();
         const stored = await storedMessageCount(nats.url, 'LEDGER');
         const perS = (done ? RELAY_EVENT_COUNT : stored) / elapsedS;
-        const note = `window ${limits.relayWindowEventCountMax}, fsynced checkpoint per window; ${done ? 'reached head' : `timed out after ${RELAY_TIMEOUT_MS / 1000} s`}; ${warningCount} warnings; ${formatInteger(stored)} messages in the stream`;
+        const note = `window ${limits.relayWindowEventCountMax}, fsynced checkpoint every ${limits.relayCheckpointIntervalMs} ms; ${done ? 'reached head' : `timed out after ${RELAY_TIMEOUT_MS / 1000} s`}; ${warningCount} warnings; ${formatInteger(stored)} messages in the stream`;
         return {
           scenario: 'relay → JetStream (NATS loopback)',
           requests: RELAY_EVENT_COUNT,

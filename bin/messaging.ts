@@ -40,6 +40,7 @@ export type NatsSettings = {
 
 export const MESSAGING_LIMITS = {
   relayWindowEventCountMax: 512,
+  relayCheckpointIntervalMs: 200,
   retryPauseMs: 500,
   fetchBatchMax: 64,
   fetchExpiresMs: 1000,
@@ -191,7 +192,9 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     bus,
     checkpoints: deps.checkpoints,
     windowEventCountMax: limits.relayWindowEventCountMax,
+    checkpointIntervalMs: limits.relayCheckpointIntervalMs,
     retryPauseMs: limits.retryPauseMs,
+    clock,
     onWarning: warn,
   });
 

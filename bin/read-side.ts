@@ -10,7 +10,7 @@ import { trafficQueryRoutes } from '../api/routes/queries/traffic.query.route';
 import type { RouteRegistrar } from '../api/route-kit';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { ReadModelStore } from '../domain/ports/read-model-store.port';
-import { createReadSide, type ReadSide, type ReadSideLimits } from '../projections/read-side';
+import type { ReadSideLimits, ReadSideView } from '../projections/read-side';
 
 /** The read side's composition: its store (MongoDB or the embedded SQLite file), runner and routes. */
 export const READ_SIDE_LIMITS: ReadSideLimits & {
@@ -47,32 +47,19 @@ export const openReadModelStore = (config: ReadSideConfig): Promise<ReadModelSto
     : createMongoReadModelStore({ url: config.mongodbUrl, databaseName: MONGODB_DATABASE });
 
 export type RunningReadSide = {
-  readSide: ReadSide;
+  readSide: ReadSideView;
   routes: readonly RouteRegistrar[];
   stop: () => Promise<void>;
 };
 
-/** Opens the store, starts following the log and returns the query, audit and SSE routes. */
-export const startReadSide = async (
-  config: ReadSideConfig,
+/** The query, SSE and audit routes over a read side, wherever its runner runs. */
+export const readSideRoutes = (
+  readSide: ReadSideView,
   eventStore: EventStore,
   logger: Logger,
-): Promise<RunningReadSide> => {
-  const store = await openReadModelStore(config);
-  const readSide = createReadSide({
-    eventStore,
-    store,
-    limits: READ_SIDE_LIMITS,
-    nowMs: Date.now,
-    onError: (error) =>
-      logger.error('read_side_failed', {
-        error: String(error),
-        stack: error instanceof Error ? error.stack : undefined,
-      }),
-  });
-  await readSide.start();
+): RouteRegistrar[] => {
   const queryDeps = { readSide, afterWaitMs: READ_SIDE_LIMITS.afterWaitMs };
-  const routes = [
+  return [
     ledgerQueryRoutes(queryDeps),
     paymentQueryRoutes(queryDeps),
     trafficQueryRoutes(queryDeps),
@@ -85,9 +72,4 @@ export const startReadSide = async (
       onRebuildError: (error) => logger.error('read_side_rebuild_failed', { error: String(error) }),
     }),
   ];
-  const stop = async (): Promise<void> => {
-    await readSide.stop();
-    await store.close();
-  };
-  return { readSide, routes, stop };
 };

@@ -25,7 +25,7 @@ import type { Config } from './config';
 import { openEventStore } from './event-store';
 import { startMessaging } from './messaging';
 import type { MessagingConfig } from './messaging-config';
-import { startReadSide } from './read-side';
+import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 
 /** Limits that are not configuration: fixed by design, named here in one place. */
@@ -97,11 +97,7 @@ export const startService = async (
     transfersPerTickMax: SERVICE_LIMITS.supervisorTransfersPerTickMax,
   });
   await supervisor.start();
-  const readSide = await startReadSide(
-    { dataDir: config.dataDir, mongodbUrl: config.mongodbUrl },
-    eventStore,
-    logger,
-  );
+  const readSide = await startReadSideThread(config, eventStore, logger);
   const channels = startChannels({
     channelConfig: loadChannelConfig(process.env),
     dataDir: config.dataDir,

@@ -4,6 +4,7 @@ import { createChangeFeed, type ChangeFeed } from './change-feed';
 import { createGenerationRegistry, type GenerationRecord } from './generations';
 import { createProjectionRunner, type ProjectionRunner } from './projection-runner';
 import { createPositionWaiters } from './position-waiters';
+import type { WatchedChange } from './projection';
 import { checkpointOf, collectionIn, READ_MODELS, READ_MODELS_VERSION } from './read-models';
 
 /**
@@ -31,6 +32,8 @@ export type ReadSideOptions = {
   nowMs: () => number;
   /** A live runner failed (it stops; lag then grows): log it loudly. */
   onError: (error: unknown) => void;
+  /** After each commit of the live generation (its watchers are served before). */
+  onCommitted?: (generation: number, position: bigint, changes: readonly WatchedChange[]) => void;
 };
 
 export type Lag = {
@@ -51,6 +54,50 @@ export type RebuildSummary = {
 export class RebuildInProgressError extends Error {
   override readonly name = 'RebuildInProgressError';
 }
+
+/** What the query, SSE and audit routes need of a read side, wherever its runner runs. */
+export type ReadSideView = {
+  readonly store: ReadModelStore;
+  /** The generation queries read (0 before start). */
+  activeGeneration(): number;
+  generations(): Promise<GenerationRecord[]>;
+  generation(generation: number): Promise<GenerationRecord | null>;
+  appliedPosition(): bigint | null;
+  /** True once the live runner has applied `position`; false after timeoutMs. */
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean>;
+  lag(): Promise<Lag>;
+  rebuild(limit: RebuildLimit): Promise<RebuildSummary>;
+  rebuilding(): boolean;
+  /**
+   * Calls `listener` with each committed change of `stream` from the moment the returned promise
+   * settles; null when watcherCountMax watchers are already registered.
+   */
+  watch(stream: string, listener: (change: WatchedChange) => void): Promise<(() => void) | null>;
+};
+
+/** How far the applied position trails the head of the log, in events (bounded) and time. */
+export const measureLag = async (
+  eventStore: EventStore,
+  applied: bigint | null,
+  lagEventCountMax: number,
+  nowMs: () => number,
+): Promise<Lag> => {
+  const head = await eventStore.headPosition();
+  const positions = {
+    appliedPosition: applied?.toString() ?? null,
+    headPosition: head?.toString() ?? null,
+  };
+  if (head === null || (applied !== null && applied >= head))
+    return { eventsBehind: 0, msBehind: 0, ...positions };
+  const behind = await eventStore.readAll({
+    afterPosition: applied,
+    eventCountMax: lagEventCountMax,
+  });
+  const oldest = behind[0];
+  const msBehind =
+    oldest === undefined ? 0 : Math.max(0, nowMs() - Date.parse(oldest.metadata.occurredAt));
+  return { eventsBehind: behind.length, msBehind, ...positions };
+};
 
 export type ReadSide = ReturnType<typeof createReadSide>;
 
@@ -79,6 +126,7 @@ export const createReadSide = (options: ReadSideOptions) => {
         ? (position, changes) => {
             waiters.passed(position);
             feed.publish(changes);
+            options.onCommitted?.(generation, position, changes);
           }
         : () => undefined,
     });
@@ -113,7 +161,7 @@ export const createReadSide = (options: ReadSideOptions) => {
 
   const rebuild = async (
     limit: RebuildLimit,
-    onProgress: (eventCount: number, position: bigint | null) => void,
+    onProgress: (eventCount: number, position: bigint | null) => void = () => undefined,
   ): Promise<RebuildSummary> => {
     if (rebuilding)
       throw new RebuildInProgressError('a rebuild is already running in this process');
@@ -212,28 +260,16 @@ export const createReadSide = (options: ReadSideOptions) => {
       if (applied !== null && applied >= position) return Promise.resolve(true);
       return waiters.wait(position, timeoutMs);
     },
-    lag: async (): Promise<Lag> => {
-      const applied = live?.runner.position() ?? null;
-      const head = await eventStore.headPosition();
-      const positions = {
-        appliedPosition: applied?.toString() ?? null,
-        headPosition: head?.toString() ?? null,
-      };
-      if (head === null || (applied !== null && applied >= head))
-        return { eventsBehind: 0, msBehind: 0, ...positions };
-      const behind = await eventStore.readAll({
-        afterPosition: applied,
-        eventCountMax: limits.lagEventCountMax,
-      });
-      const oldest = behind[0];
-      const msBehind =
-        oldest === undefined
-          ? 0
-          : Math.max(0, options.nowMs() - Date.parse(oldest.metadata.occurredAt));
-      return { eventsBehind: behind.length, msBehind, ...positions };
-    },
+    lag: (): Promise<Lag> =>
+      measureLag(
+        eventStore,
+        live?.runner.position() ?? null,
+        limits.lagEventCountMax,
+        options.nowMs,
+      ),
     rebuild,
     rebuilding: (): boolean => rebuilding,
-    watch: feed.watch,
+    watch: (stream: string, listener: (change: WatchedChange) => void) =>
+      Promise.resolve(feed.watch(stream, listener)),
   };
 };

@@ -10,10 +10,11 @@ import { categoryOf } from './saga-definition';
 
 /**
  * The event log is the outbox: the relay follows the global log from its checkpoint and publishes
- * every event to `ledger.events.<category>.<type>` with the event id as message id. It saves the
- * checkpoint only after the bus stored a whole window, so a crash re-publishes at most one window,
- * which the bus's duplicate window drops (Nats-Msg-Id). A failed publish is retried from the same
- * event after a pause; the relay never skips one.
+ * every event to `ledger.events.<category>.<type>` with the event id as message id. The checkpoint
+ * only ever names an event the bus has stored, and moves at most every checkpointIntervalMs (and at
+ * stop): a crash re-publishes what was published since, which the bus's duplicate window drops
+ * (Nats-Msg-Id). A failed publish is retried from the same event after a pause; the relay never
+ * skips one.
  */
 export type RelayOptions = {
   store: EventStore;
@@ -21,7 +22,10 @@ export type RelayOptions = {
   checkpoints: CheckpointStore;
   /** Events published concurrently before the checkpoint moves. */
   windowEventCountMax: number;
+  /** Least time between two checkpoint saves (each is an fsync): bounds what a crash re-publishes. */
+  checkpointIntervalMs: number;
   retryPauseMs: number;
+  clock: () => number;
   onWarning: (what: string, fields: Record<string, unknown>) => void;
 };
 
@@ -49,6 +53,36 @@ export const createRelay = (options: RelayOptions) => {
   let subscription: EventSubscription | null = null;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
+  let published: bigint | null = null;
+  let saved: bigint | null = null;
+  let savedAtMs = Number.NEGATIVE_INFINITY;
+  let saving: Promise<void> = Promise.resolve();
+  let saveTimer: NodeJS.Timeout | null = null;
+
+  /** Saves the last published position; saves run one after another, so it never moves back. */
+  const saveCheckpoint = (): Promise<void> => {
+    saving = saving.then(async () => {
+      if (published === null || published === saved) return;
+      const position = published;
+      await options.checkpoints.save(RELAY_CHECKPOINT, position);
+      saved = position;
+      savedAtMs = options.clock();
+    });
+    return saving;
+  };
+
+  /** One save per checkpointIntervalMs at most, and one after the last publish of a burst. */
+  const scheduleSave = (): void => {
+    if (saveTimer !== null) return;
+    const delayMs = Math.max(0, savedAtMs + options.checkpointIntervalMs - options.clock());
+    saveTimer = setTimeout(() => {
+      saveTimer = null;
+      saveCheckpoint().catch((error: unknown) => {
+        options.onWarning('relay_checkpoint_failed', { error: String(error) });
+        scheduleSave();
+      });
+    }, delayMs);
+  };
 
   const publishWindow = async (window: readonly RecordedEvent[]): Promise<void> => {
     for (;;) {
@@ -56,8 +90,8 @@ export const createRelay = (options: RelayOptions) => {
         await Promise.all(
           window.map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))),
         );
-        const last = window[window.length - 1];
-        if (last !== undefined) await options.checkpoints.save(RELAY_CHECKPOINT, last.position);
+        published = window[window.length - 1]?.position ?? published;
+        scheduleSave();
         return;
       } catch (error: unknown) {
         if (stopped) return;
@@ -107,6 +141,7 @@ export const createRelay = (options: RelayOptions) => {
   return {
     async start(): Promise<void> {
       const afterPosition = await options.checkpoints.load(RELAY_CHECKPOINT);
+      saved = afterPosition;
       const source = options.store.subscribeToAll({ afterPosition });
       subscription = source;
       running = follow(source);
@@ -115,6 +150,9 @@ export const createRelay = (options: RelayOptions) => {
       stopped = true;
       await subscription?.close();
       await running;
+      if (saveTimer !== null) clearTimeout(saveTimer);
+      saveTimer = null;
+      await saveCheckpoint();
     },
   };
 };

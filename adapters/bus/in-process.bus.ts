@@ -30,7 +30,10 @@ type Stored = { sequence: number; subject: string; id: string; payload: JsonObje
 export const createInProcessBus = (options: InProcessBusOptions): MessageBus => {
   assert(options.retainedMessageCountMax > 0, 'retainedMessageCountMax must be positive');
   assert(options.deliveryConcurrencyMax > 0, 'deliveryConcurrencyMax must be positive');
+  // The last retainedMessageCountMax messages are retained[retainedStart..]; the dropped head is
+  // cut off in one splice once it is as long as the window (shift() per message is O(n)).
   const retained: Stored[] = [];
+  let retainedStart = 0;
   const seenUntilMs = new Map<string, number>();
   const published$ = new Subject<Stored>();
   const ackedThrough = new Map<string, number>();
@@ -52,7 +55,11 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
     sequence += 1;
     const stored = { sequence, subject, id, payload };
     retained.push(stored);
-    if (retained.length > options.retainedMessageCountMax) retained.shift();
+    if (retained.length - retainedStart > options.retainedMessageCountMax) retainedStart += 1;
+    if (retainedStart >= options.retainedMessageCountMax) {
+      retained.splice(0, retainedStart);
+      retainedStart = 0;
+    }
     published$.next(stored);
     return Promise.resolve();
   };
@@ -129,7 +136,7 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
       return delivery.finally(() => inFlight.delete(delivery));
     };
     const fresh$ = merge(
-      retained.filter(wanted).map((stored) => ({ stored, deliveryCount: 1 })),
+      retained.slice(retainedStart).filter(wanted).map((stored) => ({ stored, deliveryCount: 1 })),
       published$.pipe(
         filter(wanted),
         concatMap(async (stored) => ({ stored, deliveryCount: 1 })),

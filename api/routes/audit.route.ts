@@ -208,7 +208,7 @@ export const auditRoutes =
           return;
         }
         deps.readSide
-          .rebuild(limit, () => undefined)
+          .rebuild(limit)
           .catch((error: unknown) => {
             if (!(error instanceof RebuildInProgressError)) deps.onRebuildError(error);
           });

@@ -25,3 +25,34 @@ describe('subject matching', () => {
     expect(subjectMatches(filter, subject)).toBe(expected);
   });
 });
+
+describe('the in-process bus retention window', () => {
+  it('replays exactly the last retainedMessageCountMax messages to a consumer started later', async () => {
+    const bus = createInProcessBus({
+      retainedMessageCountMax: 3,
+      deliveryConcurrencyMax: 1,
+      duplicateWindowMs: 60_000,
+      deadLetterPrefix: 'ledger.deadletter',
+      clock: Date.now,
+    });
+    for (let n = 1; n <= 10; n += 1) await bus.publish('ledger.events.x.Y', `id-${n}`, { n });
+    const seen: unknown[] = [];
+    const consumption = await bus.consume(
+      {
+        durableName: 'late',
+        subjects: ['ledger.events.>'],
+        ackWaitMs: 1000,
+        deliveryCountMax: 1,
+        backoffMs: [10],
+      },
+      (message) => {
+        seen.push(message.payload['n']);
+        return Promise.resolve({ kind: 'ack' });
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([8, 9, 10]);
+    await consumption.stop();
+    await bus.close();
+  });
+});

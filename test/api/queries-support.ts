@@ -6,21 +6,31 @@ import { ledgerQueryRoutes } from '../../api/routes/queries/ledger.query.route';
 import { paymentQueryRoutes } from '../../api/routes/queries/payments.query.route';
 import { trafficQueryRoutes } from '../../api/routes/queries/traffic.query.route';
 import type { EventStore } from '../../domain/ports/event-store.port';
-import { createReadSide, type ReadSide } from '../../projections/read-side';
+import { MessageChannel } from 'node:worker_threads';
+import type { ReadSideView } from '../../projections/read-side';
+import {
+  createReadSideMirror,
+  hostReadSide,
+  type FromReadSideHost,
+  type ToReadSideHost,
+} from '../../projections/read-side-link';
 import { createLedger, type Ledger } from '../support/ledger-harness';
 import { bearer, createTestApp, type TestApp } from './support/test-app';
 
 export type ReadSideApp = TestApp & {
   store: EventStore;
   ledger: Ledger;
-  readSide: ReadSide;
+  readSide: ReadSideView;
   get: (path: string, apiKey: string) => ReturnType<ReturnType<TestApp['http']>['get']>;
   stop: () => Promise<void>;
 };
 
 /**
  * The read side's routes (query, audit, SSE) on SQLite :memory: stores; tests write through the
- * ledger's runtime directly, so they do not depend on the command routes' shapes.
+ * ledger's runtime directly, so they do not depend on the command routes' shapes. As in the
+ * service, the routes read through a mirror that learns of commits over a MessageChannel (every
+ * message structured-cloned, as to and from a worker thread); the two ends share the one
+ * :memory: store here, where the service opens the file twice.
  */
 export const createReadSideApp = async (
   options: { afterWaitMs?: number } = {},
@@ -35,14 +45,26 @@ export const createReadSideApp = async (
     lagEventCountMax: 100,
     switchPollMs: 60_000,
   };
-  const readSide = createReadSide({
-    eventStore: store,
+  const channel = new MessageChannel();
+  const host = hostReadSide(
+    { eventStore: store, store: readModels, limits, nowMs: Date.now, onError: () => undefined },
+    {
+      post: (message: FromReadSideHost) => channel.port1.postMessage(message),
+      onMessage: (listener) => channel.port1.on('message', listener),
+    },
+  );
+  const readSide = createReadSideMirror({
     store: readModels,
+    eventStore: store,
     limits,
     nowMs: Date.now,
-    onError: () => undefined,
+    link: {
+      post: (message: ToReadSideHost) => channel.port2.postMessage(message),
+      onMessage: (listener) => channel.port2.on('message', listener),
+    },
   });
-  await readSide.start();
+  const hosted = await host;
+  await readSide.ready;
   const queryDeps = { readSide, afterWaitMs: options.afterWaitMs ?? 2000 };
   const routes = [
     ledgerQueryRoutes(queryDeps),
@@ -65,7 +87,9 @@ export const createReadSideApp = async (
     readSide,
     get: (path, apiKey) => app.http().get(path).set(bearer(apiKey)),
     stop: async () => {
-      await readSide.stop();
+      readSide.close();
+      await hosted.stop();
+      channel.port1.close();
       await readModels.close();
       await store.close();
     },

@@ -250,7 +250,7 @@ describe('the read side', () => {
     const store = createSqliteReadModelStore({ path: ':memory:' });
     const side = await startSide(store);
     const seen: WatchedChange[] = [];
-    const unwatch = side.watch('account-wallet-b', (change) => seen.push(change));
+    const unwatch = await side.watch('account-wallet-b', (change) => seen.push(change));
     const ledger = await writeHistoryMore(eventStore);
     expect(await side.waitForPosition(ledger, 5000)).toBe(true);
     expect(await balanceIn(store, 1, 'wallet-b')).toMatchObject({ balanceMinor: 305 });

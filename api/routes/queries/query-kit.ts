@@ -2,7 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import type { JsonObject } from '../../../domain/ports/event-store.port';
 import type { DocumentQuery, FieldValue } from '../../../domain/ports/read-model-store.port';
 import { collectionIn } from '../../../projections/read-models';
-import type { ReadSide } from '../../../projections/read-side';
+import type { ReadSideView } from '../../../projections/read-side';
 import { viewOf } from '../../../projections/projection';
 import { sendError } from '../../envelope';
 import { clientOf } from '../../middleware/api-state';
@@ -15,7 +15,7 @@ import { pageNumSchema, pageSizeSchema } from '../../schemas/common.schema';
  * position_not_reached with the current position) and, for auditors and admins, ?generation=<n>
  * to query another generation (a point-in-time snapshot).
  */
-export type QueryDeps = { readSide: ReadSide; afterWaitMs: number };
+export type QueryDeps = { readSide: ReadSideView; afterWaitMs: number };
 
 export type CommonQuery = {
   page_num?: number;

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'winston';
+import type { EventStore } from '../domain/ports/event-store.port';
+import {
+  createReadSideMirror,
+  type FromReadSideHost,
+  type ToReadSideHost,
+} from '../projections/read-side-link';
+import type { Config } from './config';
+import {
+  openReadModelStore,
+  readSideRoutes,
+  READ_SIDE_LIMITS,
+  type RunningReadSide,
+} from './read-side';
+import type { ReadSideWorkerData } from './read-side.worker';
+
+const WORKER_SCRIPT = join(__dirname, 'read-side.worker.js');
+/** A worker that died is started again after this pause (it resumes from its checkpoint). */
+const RESTART_PAUSE_MS = 1000;
+/** How long stop() lets the worker finish its batch before terminating it. */
+const STOP_GRACE_MS = 5000;
+
+/**
+ * The service's read side: the projection runner in a worker thread (its CPU off the API thread),
+ * the queries on this thread through a mirror with its own read-model connection. A worker that
+ * dies is logged and started again; it resumes from its last committed checkpoint.
+ */
+export const startReadSideThread = async (
+  config: Config,
+  eventStore: EventStore,
+  logger: Logger,
+): Promise<RunningReadSide> => {
+  const store = await openReadModelStore(config);
+  const workerData: ReadSideWorkerData = {
+    dataDir: config.dataDir,
+    mongodbUrl: config.mongodbUrl,
+    eventStoreUrl: config.eventStoreUrl,
+    logLevel: config.logLevel,
+  };
+  const listeners = new Set<(message: FromReadSideHost) => void>();
+  let worker: Worker | null = null;
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | null = null;
+
+  const spawn = (): Worker => {
+    const started = new Worker(WORKER_SCRIPT, { workerData });
+    started.on('message', (message: FromReadSideHost) =>
+      listeners.forEach((listener) => listener(message)),
+    );
+    started.on('error', (error) =>
+      logger.error('read_side_worker_failed', { error: String(error), stack: error.stack }),
+    );
+    started.on('exit', (exitCode) => {
+      if (stopping) return;
+      logger.error('read_side_worker_exited', { exitCode, restartInMs: RESTART_PAUSE_MS });
+      restartTimer = setTimeout(() => {
+        restartTimer = null;
+        worker = spawn();
+      }, RESTART_PAUSE_MS);
+    });
+    return started;
+  };
+
+  const mirror = createReadSideMirror({
+    store,
+    eventStore,
+    limits: READ_SIDE_LIMITS,
+    nowMs: Date.now,
+    link: {
+      post: (message: ToReadSideHost) => worker?.postMessage(message),
+      onMessage: (listener) => listeners.add(listener),
+    },
+  });
+  const first = spawn();
+  worker = first;
+  // A worker that cannot start (bad store URL, unreadable file) stops the start, as inline would.
+  const exitedEarly = new Promise<never>((_resolve, reject) =>
+    first.once('exit', (exitCode) =>
+      reject(new Error(`the read-side worker exited with code ${exitCode} before starting`)),
+    ),
+  );
+  try {
+    await Promise.race([mirror.ready, exitedEarly]);
+  } catch (error: unknown) {
+    stopping = true;
+    if (restartTimer !== null) clearTimeout(restartTimer);
+    await store.close();
+    throw error;
+  }
+
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (restartTimer !== null) clearTimeout(restartTimer);
+    mirror.close();
+    const running = worker;
+    if (running !== null) {
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.postMessage({ kind: 'stop' });
+      const grace = setTimeout(() => void running.terminate(), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(grace);
+    }
+    await store.close();
+  };
+  return { readSide: mirror, routes: readSideRoutes(mirror, eventStore, logger), stop };
+};

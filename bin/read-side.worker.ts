@@ -1,0 +1,67 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { assert } from '../domain/assert';
+import {
+  hostReadSide,
+  type FromReadSideHost,
+  type ToReadSideHost,
+} from '../projections/read-side-link';
+import type { Config } from './config';
+import { openEventStore } from './event-store';
+import { createLogger } from './logger';
+import { openReadModelStore, READ_SIDE_LIMITS } from './read-side';
+
+/**
+ * The read side's thread: follows the log through its own event-store connection, writes the read
+ * models and tells the API thread what it committed. Posting 'stop' ends it cleanly.
+ */
+export type ReadSideWorkerData = Pick<
+  Config,
+  'dataDir' | 'mongodbUrl' | 'eventStoreUrl' | 'logLevel'
+>;
+
+/**
+ * How often the worker's SQLite subscription looks for the API thread's appends: events are
+ * picked up within this delay and applied in one batch, which is what keeps its commits large.
+ */
+export const READ_SIDE_POLL_MS = 20;
+
+const run = async (): Promise<void> => {
+  const port = parentPort;
+  assert(port !== null, 'read-side.worker must run as a worker thread');
+  const settings = workerData as ReadSideWorkerData;
+  const logger = createLogger(settings.logLevel).child({ thread: 'read_side' });
+  const eventStore = openEventStore(settings, { subscriptionPollMs: READ_SIDE_POLL_MS });
+  const store = await openReadModelStore(settings);
+  const stopListeners: (() => void)[] = [];
+  const host = await hostReadSide(
+    {
+      eventStore,
+      store,
+      limits: READ_SIDE_LIMITS,
+      nowMs: Date.now,
+      onError: (error) =>
+        logger.error('read_side_failed', {
+          error: String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        }),
+    },
+    {
+      post: (message: FromReadSideHost) => port.postMessage(message),
+      onMessage: (listener) =>
+        port.on('message', (message: ToReadSideHost | { kind: 'stop' }) => {
+          if (message.kind === 'stop') stopListeners.forEach((stop) => stop());
+          else listener(message);
+        }),
+    },
+  );
+  stopListeners.push(() => {
+    void (async () => {
+      await host.stop();
+      await store.close();
+      await eventStore.close();
+      port.close();
+    })();
+  });
+};
+
+void run();
