@@ -136,7 +136,10 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
       return delivery.finally(() => inFlight.delete(delivery));
     };
     const fresh$ = merge(
-      retained.slice(retainedStart).filter(wanted).map((stored) => ({ stored, deliveryCount: 1 })),
+      retained
+        .slice(retainedStart)
+        .filter(wanted)
+        .map((stored) => ({ stored, deliveryCount: 1 })),
       published$.pipe(
         filter(wanted),
         concatMap(async (stored) => ({ stored, deliveryCount: 1 })),
