@@ -207,11 +207,9 @@ export const auditRoutes =
           sendError(ctx, 'rebuild_in_progress');
           return;
         }
-        deps.readSide
-          .rebuild(limit)
-          .catch((error: unknown) => {
-            if (!(error instanceof RebuildInProgressError)) deps.onRebuildError(error);
-          });
+        deps.readSide.rebuild(limit).catch((error: unknown) => {
+          if (!(error instanceof RebuildInProgressError)) deps.onRebuildError(error);
+        });
         sendOk(ctx, { started: true, status: '/v1/audit/read-side' }, 202);
       },
     );

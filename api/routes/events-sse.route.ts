@@ -96,7 +96,9 @@ export const eventsSseRoutes =
         // Watch before reading, so that a change committed in between is not lost.
         const early: WatchedChange[] = [];
         let deliver = (change: WatchedChange): void => void early.push(change);
-        const unwatch = await deps.readSide.watch(`${spec.stream}-${id}`, (change) => deliver(change));
+        const unwatch = await deps.readSide.watch(`${spec.stream}-${id}`, (change) =>
+          deliver(change),
+        );
         if (unwatch === null) return sendError(ctx, 'too_many_watchers');
         const document = await findDocument(deps, generation, spec.collection, id);
         if (
