@@ -3,6 +3,7 @@ import type { EventStore, EventSubscription } from '../../domain/ports/event-sto
 import { openSqliteDatabase } from '../sqlite/open-database';
 import { followLog } from './follow-log';
 import { createAppendWriter } from './sqlite/append-writer';
+import { createRecentEvents } from './sqlite/recent-events';
 import { openEventTable } from './sqlite/event-table';
 import { type CommitStats, createGroupCommit } from './sqlite/group-commit';
 import { createRevisionCache } from './sqlite/revision-cache';
@@ -25,6 +26,8 @@ export type SqliteEventStoreOptions = {
 };
 
 const SUBSCRIPTION_PAGE_EVENT_COUNT_MAX = 512;
+/** Committed events kept in memory for live subscriptions (a few seconds of a busy log). */
+const RECENT_EVENT_COUNT_MAX = 16_384;
 
 const positive = (value: number | undefined, fallback: number, name: string): number => {
   const chosen = value ?? fallback;
@@ -43,10 +46,11 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   const db = openSqliteDatabase(options.path);
   const table = openEventTable(db);
   const cache = createRevisionCache(cacheMax);
+  const recent = createRecentEvents(RECENT_EVENT_COUNT_MAX);
   const listeners = new Set<() => void>();
   const subscriptions = new Set<EventSubscription>();
   const groupCommit = createGroupCommit({
-    writeBatch: createAppendWriter(db, table, cache),
+    writeBatch: createAppendWriter(db, table, cache, (events) => recent.add(events)),
     batchEventCountMax: positive(
       options.groupCommitEventCountMax,
       4096,
@@ -67,7 +71,10 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
       afterPosition,
       pollMs,
       readPage: (after) =>
-        Promise.resolve(table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX)),
+        Promise.resolve(
+          recent.after(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX) ??
+            table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX),
+        ),
       onAppend: (listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);

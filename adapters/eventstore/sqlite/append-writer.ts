@@ -2,6 +2,7 @@ import type {
   AppendResult,
   ExpectedRevision,
   NewEvent,
+  RecordedEvent,
 } from '../../../domain/ports/event-store.port';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { SqliteDatabase } from '../../sqlite/open-database';
@@ -66,7 +67,14 @@ const refuse = (
  * savepoint, so that a refused append leaves the others to commit. The revision cache makes the
  * check one map lookup; the table stays the truth whenever the cache misses, disagrees or is stale.
  */
-export const createAppendWriter = (db: SqliteDatabase, table: EventTable, cache: RevisionCache) => {
+export const createAppendWriter = (
+  db: SqliteDatabase,
+  table: EventTable,
+  cache: RevisionCache,
+  /** After each committed batch: the events it wrote, in position order. */
+  onWritten: (events: readonly RecordedEvent[]) => void,
+) => {
+  let written: RecordedEvent[] = [];
   const insertAll = db.transaction((append: AppendRequest, revisionLast: number | null) => {
     let revision = revisionLast ?? -1;
     let position = 0n;
@@ -81,6 +89,16 @@ export const createAppendWriter = (db: SqliteDatabase, table: EventTable, cache:
       }
     }
     cache.set(append.stream, revision);
+    const firstRevision = revision - append.events.length + 1;
+    const firstPosition = position - BigInt(append.events.length - 1);
+    append.events.forEach((event, index) =>
+      written.push({
+        ...event,
+        stream: append.stream,
+        revision: firstRevision + index,
+        position: firstPosition + BigInt(index),
+      }),
+    );
     const result: AppendResult = { ok: true, lastRevision: revision, lastPosition: position };
     return result;
   });
@@ -105,14 +123,21 @@ export const createAppendWriter = (db: SqliteDatabase, table: EventTable, cache:
 
   const writeBatch = db.transaction((batch: readonly AppendRequest[]): AppendOutcome[] =>
     batch.map((append) => {
+      const writtenBefore = written.length;
       try {
         return { ok: true, result: write(append) };
       } catch (error: unknown) {
+        written.length = writtenBefore; // Its savepoint rolled back: nothing of it was written.
         if (error instanceof DuplicateEventIdError) return { ok: false, error };
         throw error; // Anything else fails the whole transaction.
       }
     }),
   );
 
-  return (batch: readonly AppendRequest[]): AppendOutcome[] => writeBatch.immediate(batch);
+  return (batch: readonly AppendRequest[]): AppendOutcome[] => {
+    written = [];
+    const outcomes = writeBatch.immediate(batch);
+    onWritten(written); // In position order: the batch's appends are written one after another.
+    return outcomes;
+  };
 };
