@@ -23,7 +23,7 @@ export type ReadSideWorkerData = Pick<
  * How often the worker's SQLite subscription looks for the API thread's appends: events are
  * picked up within this delay and applied in one batch, which is what keeps its commits large.
  */
-export const READ_SIDE_POLL_MS = 20;
+export const READ_SIDE_POLL_MS = 5;
 
 const run = async (): Promise<void> => {
   const port = parentPort;
