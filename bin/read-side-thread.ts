@@ -19,6 +19,9 @@ import type { ReadSideWorkerData } from './read-side.worker';
 const WORKER_SCRIPT = join(__dirname, 'read-side.worker.js');
 /** A worker that died is started again after this pause (it resumes from its checkpoint). */
 const RESTART_PAUSE_MS = 1000;
+
+/** The defaults are the service's; tests run other worker scripts. */
+export type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
 /** How long stop() lets the worker finish its batch before terminating it. */
 const STOP_GRACE_MS = 5000;
 
@@ -31,7 +34,10 @@ export const startReadSideThread = async (
   config: Config,
   eventStore: EventStore,
   logger: Logger,
+  options: ReadSideThreadOptions = {},
 ): Promise<RunningReadSide> => {
+  const workerScript = options.workerScript ?? WORKER_SCRIPT;
+  const restartPauseMs = options.restartPauseMs ?? RESTART_PAUSE_MS;
   const store = await openReadModelStore(config);
   const workerData: ReadSideWorkerData = {
     dataDir: config.dataDir,
@@ -45,7 +51,7 @@ export const startReadSideThread = async (
   let restartTimer: NodeJS.Timeout | null = null;
 
   const spawn = (): Worker => {
-    const started = new Worker(WORKER_SCRIPT, { workerData });
+    const started = new Worker(workerScript, { workerData });
     started.on('message', (message: FromReadSideHost) =>
       listeners.forEach((listener) => listener(message)),
     );
@@ -54,11 +60,11 @@ export const startReadSideThread = async (
     );
     started.on('exit', (exitCode) => {
       if (stopping) return;
-      logger.error('read_side_worker_exited', { exitCode, restartInMs: RESTART_PAUSE_MS });
+      logger.error('read_side_worker_exited', { exitCode, restartInMs: restartPauseMs });
       restartTimer = setTimeout(() => {
         restartTimer = null;
         worker = spawn();
-      }, RESTART_PAUSE_MS);
+      }, restartPauseMs);
     });
     return started;
   };
