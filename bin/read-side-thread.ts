@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { Logger } from 'winston';
 import type { EventStore } from '../domain/ports/event-store.port';
 import {
@@ -15,6 +14,7 @@ import {
   type RunningReadSide,
 } from './read-side';
 import type { ReadSideWorkerData } from './read-side.worker';
+import { superviseWorker, type SupervisedWorker } from './supervised-worker';
 
 const WORKER_SCRIPT = join(__dirname, 'read-side.worker.js');
 /** A worker that died is started again after this pause (it resumes from its checkpoint). */
@@ -46,68 +46,44 @@ export const startReadSideThread = async (
     logLevel: config.logLevel,
   };
   const listeners = new Set<(message: FromReadSideHost) => void>();
-  let worker: Worker | null = null;
-  let stopping = false;
-  let restartTimer: NodeJS.Timeout | null = null;
-
-  const spawn = (): Worker => {
-    const started = new Worker(workerScript, { workerData });
-    started.on('message', (message: FromReadSideHost) =>
-      listeners.forEach((listener) => listener(message)),
-    );
-    started.on('error', (error) =>
-      logger.error('read_side_worker_failed', { error: String(error), stack: error.stack }),
-    );
-    started.on('exit', (exitCode) => {
-      if (stopping) return;
-      logger.error('read_side_worker_exited', { exitCode, restartInMs: restartPauseMs });
-      restartTimer = setTimeout(() => {
-        restartTimer = null;
-        worker = spawn();
-      }, restartPauseMs);
-    });
-    return started;
-  };
-
+  let supervised: SupervisedWorker | null = null;
   const mirror = createReadSideMirror({
     store,
     eventStore,
     limits: READ_SIDE_LIMITS,
     nowMs: Date.now,
     link: {
-      post: (message: ToReadSideHost) => worker?.postMessage(message),
+      post: (message: ToReadSideHost) => supervised?.post(message),
       onMessage: (listener) => listeners.add(listener),
     },
   });
-  const first = spawn();
-  worker = first;
+  const worker = superviseWorker({
+    name: 'read_side',
+    script: workerScript,
+    workerData,
+    restartPauseMs,
+    stopGraceMs: STOP_GRACE_MS,
+    logger,
+    onMessage: (message) => listeners.forEach((listener) => listener(message as FromReadSideHost)),
+  });
+  supervised = worker;
   // A worker that cannot start (bad store URL, unreadable file) stops the start, as inline would.
   const exitedEarly = new Promise<never>((_resolve, reject) =>
-    first.once('exit', (exitCode) =>
+    worker.first.once('exit', (exitCode) =>
       reject(new Error(`the read-side worker exited with code ${exitCode} before starting`)),
     ),
   );
   try {
     await Promise.race([mirror.ready, exitedEarly]);
   } catch (error: unknown) {
-    stopping = true;
-    if (restartTimer !== null) clearTimeout(restartTimer);
+    await worker.stop();
     await store.close();
     throw error;
   }
 
   const stop = async (): Promise<void> => {
-    stopping = true;
-    if (restartTimer !== null) clearTimeout(restartTimer);
     mirror.close();
-    const running = worker;
-    if (running !== null) {
-      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.postMessage({ kind: 'stop' });
-      const grace = setTimeout(() => void running.terminate(), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(grace);
-    }
+    await worker.stop();
     await store.close();
   };
   return { readSide: mirror, routes: readSideRoutes(mirror, eventStore, logger), stop };

@@ -39,10 +39,17 @@ const MONGODB_DATABASE = 'ledger_read_models';
 
 export type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
 
-export const openReadModelStore = (config: ReadSideConfig): Promise<ReadModelStore> =>
+/** `walAutoCheckpointPages`: for the embedded store's writer (see createSqliteReadModelStore). */
+export const openReadModelStore = (
+  config: ReadSideConfig,
+  options: { walAutoCheckpointPages?: number } = {},
+): Promise<ReadModelStore> =>
   config.mongodbUrl === null
     ? Promise.resolve(
-        createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE_NAME) }),
+        createSqliteReadModelStore({
+          path: join(config.dataDir, READ_MODELS_FILE_NAME),
+          ...options,
+        }),
       )
     : createMongoReadModelStore({ url: config.mongodbUrl, databaseName: MONGODB_DATABASE });
 

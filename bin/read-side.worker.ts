@@ -5,6 +5,7 @@ import {
   type FromReadSideHost,
   type ToReadSideHost,
 } from '../projections/read-side-link';
+import { CHECKPOINT_LIMITS } from './checkpoint-thread';
 import type { Config } from './config';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
@@ -31,7 +32,9 @@ const run = async (): Promise<void> => {
   const settings = workerData as ReadSideWorkerData;
   const logger = createLogger(settings.logLevel).child({ thread: 'read_side' });
   const eventStore = openEventStore(settings, { subscriptionPollMs: READ_SIDE_POLL_MS });
-  const store = await openReadModelStore(settings);
+  const store = await openReadModelStore(settings, {
+    walAutoCheckpointPages: CHECKPOINT_LIMITS.writerAutoCheckpointPages,
+  });
   const stopListeners: (() => void)[] = [];
   const host = await hostReadSide(
     {

@@ -22,7 +22,9 @@ import { createTransferSupervisor } from '../sagas/transfer-supervisor';
 import { loadChannelConfig } from './channel-config';
 import { startChannels } from './channels';
 import type { Config } from './config';
-import { openEventStore } from './event-store';
+import { EVENTS_FILE_NAME, openEventStore } from './event-store';
+import { CHECKPOINT_LIMITS, startCheckpointThread } from './checkpoint-thread';
+import { READ_MODELS_FILE_NAME } from './read-side';
 import { startMessaging } from './messaging';
 import type { MessagingConfig } from './messaging-config';
 import { startReadSideThread } from './read-side-thread';
@@ -41,6 +43,8 @@ export const SERVICE_LIMITS = {
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
 };
 
+const SERVICE_FILE_NAME = 'service.sqlite';
+
 export type RunningService = {
   server: Server;
   adminKeyFile: string | null;
@@ -54,8 +58,12 @@ export const startService = async (
   logger: Logger,
 ): Promise<RunningService> => {
   const bootId = uuidv7();
-  const eventStore = openEventStore(config);
-  const database = openSqliteDatabase(join(config.dataDir, 'service.sqlite'));
+  // The WAL checkpoints (and their fsyncs) run in their own thread; the writers only checkpoint
+  // by themselves past a safety-net size.
+  const walAutoCheckpointPages = CHECKPOINT_LIMITS.writerAutoCheckpointPages;
+  const eventStore = openEventStore(config, { walAutoCheckpointPages });
+  const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
+  database.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);
   const clientStore = createSqliteClientStore(database);
   const idempotencyStore = createSqliteIdempotencyStore(database);
   const checkpoints = createSqliteCheckpointStore(database);
@@ -98,6 +106,15 @@ export const startService = async (
   });
   await supervisor.start();
   const readSide = await startReadSideThread(config, eventStore, logger);
+  const checkpointer = startCheckpointThread({
+    paths: [
+      ...(config.eventStoreUrl === null ? [join(config.dataDir, EVENTS_FILE_NAME)] : []),
+      ...(config.mongodbUrl === null ? [join(config.dataDir, READ_MODELS_FILE_NAME)] : []),
+      join(config.dataDir, SERVICE_FILE_NAME),
+    ],
+    logLevel: config.logLevel,
+    logger,
+  });
   const channels = startChannels({
     channelConfig: loadChannelConfig(process.env),
     dataDir: config.dataDir,
@@ -165,6 +182,7 @@ export const startService = async (
     channels.stop();
     await supervisor.stop();
     await readSide.stop();
+    await checkpointer.stop();
     await runtime.close();
     await eventStore.close();
     database.close();

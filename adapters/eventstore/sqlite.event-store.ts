@@ -21,6 +21,11 @@ export type SqliteEventStoreOptions = {
   revisionCacheEntryCountMax?: number;
   /** How often an idle subscription polls for other processes' appends (default 250). */
   subscriptionPollMs?: number;
+  /**
+   * The WAL size in pages past which a commit checkpoints by itself (SQLite's default 1000). A
+   * service that checkpoints from another thread sets it high, as a safety net only.
+   */
+  walAutoCheckpointPages?: number;
   /** Called after each committed transaction (metrics, tests). */
   onCommit?: (stats: CommitStats) => void;
 };
@@ -44,6 +49,10 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   );
   const pollMs = positive(options.subscriptionPollMs, 250, 'subscriptionPollMs');
   const db = openSqliteDatabase(options.path);
+  if (options.walAutoCheckpointPages !== undefined)
+    db.pragma(
+      `wal_autocheckpoint = ${positive(options.walAutoCheckpointPages, 1000, 'walAutoCheckpointPages')}`,
+    );
   const table = openEventTable(db);
   const cache = createRevisionCache(cacheMax);
   const recent = createRecentEvents(RECENT_EVENT_COUNT_MAX);

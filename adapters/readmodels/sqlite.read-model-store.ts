@@ -64,10 +64,19 @@ const columnValue = (value: JsonValue | undefined): string | number | null =>
       : bindable(value);
 
 export const createSqliteReadModelStore = (
-  options: { path: string } | { database: SqliteDatabase },
+  options: { path: string; walAutoCheckpointPages?: number } | { database: SqliteDatabase },
 ): ReadModelStore => {
   const ownsDatabase = 'path' in options;
   const db = 'path' in options ? openSqliteDatabase(options.path) : options.database;
+  // A service that checkpoints from another thread sets this high, as a safety net only.
+  const autoCheckpointPages = 'path' in options ? options.walAutoCheckpointPages : undefined;
+  if (autoCheckpointPages !== undefined) {
+    assert(
+      Number.isSafeInteger(autoCheckpointPages) && autoCheckpointPages > 0,
+      'bad walAutoCheckpointPages',
+    );
+    db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
+  }
   // Read models are derived: a commit need not be fsynced. In WAL mode a power cut can only lose
   // the last commits whole (documents and checkpoint together), and the runner re-applies them from
   // the log; an fsync per live batch on the service's thread was most of its lag under load.
