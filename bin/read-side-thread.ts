@@ -19,11 +19,11 @@ import { superviseWorker, type SupervisedWorker } from './supervised-worker';
 const WORKER_SCRIPT = join(__dirname, 'read-side.worker.js');
 /** A worker that died is started again after this pause (it resumes from its checkpoint). */
 const RESTART_PAUSE_MS = 1000;
+/** How long stop() lets the worker finish its batch before terminating it. */
+const STOP_GRACE_MS = 5000;
 
 /** The defaults are the service's; tests run other worker scripts. */
 export type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
-/** How long stop() lets the worker finish its batch before terminating it. */
-const STOP_GRACE_MS = 5000;
 
 /**
  * The service's read side: the projection runner in a worker thread (its CPU off the API thread),

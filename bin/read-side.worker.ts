@@ -26,6 +26,8 @@ export type ReadSideWorkerData = Pick<
  */
 export const READ_SIDE_POLL_MS = 5;
 
+type StopMessage = { kind: 'stop' };
+
 const run = async (): Promise<void> => {
   const port = parentPort;
   assert(port !== null, 'read-side.worker must run as a worker thread');
@@ -35,7 +37,6 @@ const run = async (): Promise<void> => {
   const store = await openReadModelStore(settings, {
     walAutoCheckpointPages: CHECKPOINT_LIMITS.writerAutoCheckpointPages,
   });
-  const stopListeners: (() => void)[] = [];
   const host = await hostReadSide(
     {
       eventStore,
@@ -51,13 +52,13 @@ const run = async (): Promise<void> => {
     {
       post: (message: FromReadSideHost) => port.postMessage(message),
       onMessage: (listener) =>
-        port.on('message', (message: ToReadSideHost | { kind: 'stop' }) => {
-          if (message.kind === 'stop') stopListeners.forEach((stop) => stop());
-          else listener(message);
+        port.on('message', (message: ToReadSideHost | StopMessage) => {
+          if (message.kind !== 'stop') listener(message);
         }),
     },
   );
-  stopListeners.push(() => {
+  port.on('message', (message: ToReadSideHost | StopMessage) => {
+    if (message.kind !== 'stop') return;
     void (async () => {
       await host.stop();
       await store.close();

@@ -49,10 +49,12 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   );
   const pollMs = positive(options.subscriptionPollMs, 250, 'subscriptionPollMs');
   const db = openSqliteDatabase(options.path);
-  if (options.walAutoCheckpointPages !== undefined)
-    db.pragma(
-      `wal_autocheckpoint = ${positive(options.walAutoCheckpointPages, 1000, 'walAutoCheckpointPages')}`,
-    );
+  const autoCheckpointPages = positive(
+    options.walAutoCheckpointPages,
+    1000,
+    'walAutoCheckpointPages',
+  );
+  db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
   const table = openEventTable(db);
   const cache = createRevisionCache(cacheMax);
   const recent = createRecentEvents(RECENT_EVENT_COUNT_MAX);
