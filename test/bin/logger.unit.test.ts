@@ -1,23 +1,8 @@
-import { PassThrough } from 'node:stream';
-import { createLogger } from '../../bin/logger';
-
-const capture = (level: 'info' | 'warn' = 'info') => {
-  const stream = new PassThrough();
-  const chunks: string[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-  const logger = createLogger(level, { stream });
-  const lines = (): Record<string, unknown>[] =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { logger, lines };
-};
+import { captureLogs } from '../support/log-capture';
 
 describe('createLogger', () => {
   it('writes JSON lines with timestamp, level, message and fields', () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogs();
     logger.info('http_request', { requestId: 'r-1', status: 201 });
     expect(lines()).toEqual([
       {
@@ -31,7 +16,7 @@ describe('createLogger', () => {
   });
 
   it('redacts fields named like credentials, at any depth, keeping the rest', () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogs();
     logger.info('bootstrap', {
       apiKey: 'lsk_secret-1',
       authorization: 'Bearer lsk_secret-2',
@@ -63,7 +48,7 @@ describe('createLogger', () => {
   });
 
   it('drops entries below the level', () => {
-    const { logger, lines } = capture('warn');
+    const { logger, lines } = captureLogs('warn');
     logger.info('ignored');
     logger.warn('kept');
     expect(lines().map((line) => line['message'])).toEqual(['kept']);

@@ -1,30 +1,21 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { loadConfig } from '../../bin/config';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
-import { createLogger } from '../../bin/logger';
 import { startReadSideThread } from '../../bin/read-side-thread';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { collectionIn } from '../../projections/read-models';
 import { createLedger, openAccount } from '../support/ledger-harness';
+import { captureLogs } from '../support/log-capture';
 
 /** The compiled worker: `npm test` builds before jest, as the e2e suites need too. */
 const WORKER = join(__dirname, '../../dist/bin/read-side.worker.js');
 
 const capture = () => {
-  const stream = new PassThrough();
-  const chunks: string[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-  const messages = (): string[] =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => String((JSON.parse(line) as { message: unknown }).message));
-  return { logger: createLogger('info', { stream }), messages };
+  const { logger, lines } = captureLogs();
+  return { logger, messages: () => lines().map((line) => String(line['message'])) };
 };
 
 /** A stand-in worker: says it started, counts its starts in a file, then dies after `diesAfterMs`. */

@@ -14,8 +14,7 @@ import {
   type ReadSideMirror,
   type ToReadSideHost,
 } from '../../projections/read-side-link';
-import { createLedger, testContext } from '../support/ledger-harness';
-import { writeHistory } from './support/ledger-fixture';
+import { transferToWalletB, writeHistory } from './support/ledger-fixture';
 
 const limits = {
   batchEventCountMax: 64,
@@ -74,25 +73,6 @@ const link = async (eventStore: EventStore, store: ReadModelStore): Promise<Link
       channel.port1.close();
     },
   };
-};
-
-const transferToWalletB = async (eventStore: EventStore, transferId: string): Promise<bigint> => {
-  const ledger = createLedger(eventStore);
-  const outcome = await ledger.transfers.request(
-    {
-      transferId,
-      debitAccountId: 'clearing',
-      creditAccountId: 'wallet-b',
-      amountMinor: 5,
-      currency: 'EUR',
-      mode: 'single_phase',
-      timeoutMs: null,
-      reference: '',
-    },
-    testContext(),
-  );
-  if (!outcome.ok || outcome.position === null) throw new Error(`${transferId} refused`);
-  return outcome.position;
 };
 
 describe('the read side across a message link (as between the API thread and its worker)', () => {

@@ -7,7 +7,12 @@ import { createProjectionRunner } from '../../projections/projection-runner';
 import type { WatchedChange } from '../../projections/projection';
 import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-models';
 import { createReadSide, type ReadSide } from '../../projections/read-side';
-import { dumpGeneration, PAYMENT_ID, writeHistory } from './support/ledger-fixture';
+import {
+  dumpGeneration,
+  PAYMENT_ID,
+  transferToWalletB,
+  writeHistory,
+} from './support/ledger-fixture';
 
 const limits = {
   batchEventCountMax: 4,
@@ -251,7 +256,7 @@ describe('the read side', () => {
     const side = await startSide(store);
     const seen: WatchedChange[] = [];
     const unwatch = await side.watch('account-wallet-b', (change) => seen.push(change));
-    const ledger = await writeHistoryMore(eventStore);
+    const ledger = await transferToWalletB(eventStore, 't-9');
     expect(await side.waitForPosition(ledger, 5000)).toBe(true);
     expect(await balanceIn(store, 1, 'wallet-b')).toMatchObject({ balanceMinor: 305 });
     expect(seen.map((change) => change.view['balanceMinor'])).toEqual([305]);
@@ -264,26 +269,3 @@ describe('the read side', () => {
     });
   });
 });
-
-/** One more transfer into wallet-b; returns the head position after it. */
-const writeHistoryMore = async (eventStore: EventStore): Promise<bigint> => {
-  const { createLedger, testContext } = await import('../support/ledger-harness');
-  const ledger = createLedger(eventStore);
-  const outcome = await ledger.transfers.request(
-    {
-      transferId: 't-9',
-      debitAccountId: 'clearing',
-      creditAccountId: 'wallet-b',
-      amountMinor: 5,
-      currency: 'EUR',
-      mode: 'single_phase',
-      timeoutMs: null,
-      reference: '',
-    },
-    testContext(),
-  );
-  if (!outcome.ok) throw new Error('t-9 refused');
-  const head = await eventStore.headPosition();
-  if (head === null) throw new Error('empty log');
-  return head;
-};

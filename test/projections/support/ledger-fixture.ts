@@ -187,3 +187,24 @@ export const dumpGeneration = async (
   }
   return dump;
 };
+
+/** One more single-phase transfer of 5 from clearing to wallet-b; returns the log's head after it. */
+export const transferToWalletB = async (store: EventStore, transferId: string): Promise<bigint> => {
+  const outcome = await createLedger(store).transfers.request(
+    {
+      transferId,
+      debitAccountId: 'clearing',
+      creditAccountId: 'wallet-b',
+      amountMinor: 5,
+      currency: 'EUR',
+      mode: 'single_phase',
+      timeoutMs: null,
+      reference: '',
+    },
+    testContext(),
+  );
+  if (!outcome.ok) throw new Error(`${transferId} refused`);
+  const head = await store.headPosition();
+  if (head === null) throw new Error('empty log');
+  return head;
+};
