@@ -7,7 +7,7 @@ import type {
   DeliveryOutcome,
   MessageBus,
 } from '../../domain/ports/bus.port';
-import { backoffDelayMs, subjectMatches } from './subject-match';
+import { backoffDelayMs, createSubjectMatcher } from './subject-match';
 
 /**
  * The bus without NATS: rxjs subjects in this process. Like a JetStream stream it keeps the last
@@ -68,9 +68,9 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
     consumer: ConsumerOptions,
     handler: (message: BusMessage) => Promise<DeliveryOutcome>,
   ) => {
+    const matches = createSubjectMatcher(consumer.subjects);
     const wanted = (stored: Stored): boolean =>
-      stored.sequence > (ackedThrough.get(consumer.durableName) ?? 0) &&
-      consumer.subjects.some((subject) => subjectMatches(subject, stored.subject));
+      stored.sequence > (ackedThrough.get(consumer.durableName) ?? 0) && matches(stored.subject);
     const redeliver$ = new Subject<{ stored: Stored; deliveryCount: number }>();
     const timers = new Set<NodeJS.Timeout>();
     const unfinished = new Set<number>();

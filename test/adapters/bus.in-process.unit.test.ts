@@ -1,5 +1,5 @@
 import { createInProcessBus } from '../../adapters/bus/in-process.bus';
-import { subjectMatches } from '../../adapters/bus/subject-match';
+import { createSubjectMatcher, subjectMatches } from '../../adapters/bus/subject-match';
 import { busContract } from './bus.contract';
 
 busContract('in-process (rxjs)', () =>
@@ -23,6 +23,20 @@ describe('subject matching', () => {
     ['ledger.events.payment.*', 'ledger.events.payment.A.B', false],
   ])('%s vs %s → %s', (filter, subject, expected) => {
     expect(subjectMatches(filter, subject)).toBe(expected);
+  });
+
+  it('a matcher of several filters answers as the filters do, also past what it remembers', () => {
+    const matches = createSubjectMatcher(['ledger.events.payment.*', 'ledger.events.account.>']);
+    const prefixes = ['ledger.events.payment', 'ledger.events.account', 'ledger.events.transfer'];
+    // 1,500 distinct subjects, more than a matcher remembers, each seen twice.
+    const subjects = Array.from(
+      { length: 1500 },
+      (_, index) => `${prefixes[index % 3] ?? ''}.Type${index}`,
+    );
+    const twice = [...subjects, ...subjects];
+    expect(twice.map(matches)).toEqual(
+      twice.map((subject) => !subject.startsWith('ledger.events.transfer')),
+    );
   });
 });
 
