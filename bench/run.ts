@@ -7,6 +7,7 @@ import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
 import { readSideScenarios } from './read-side.bench';
 import { formatInteger, markdownTable, type Row, textTable } from './report';
 import { sagaBenchScenarios } from './sagas.bench';
+import { snapshotLoadScenarios } from './snapshot-load.bench';
 
 /**
  * `npm run bench`: the service as a child process on 127.0.0.1 under autocannon, a bare Koa
@@ -29,7 +30,9 @@ const main = async (): Promise<void> => {
   process.stderr.write('  running (d) event store appends\n');
   const single = await appendScenario(1);
   const batched = await appendScenario(10);
-  const rows: Row[] = [...transfers.rows, bare, traffic, single, batched];
+  process.stderr.write('  running (e) cold loads of a hot account\n');
+  const coldLoads = await snapshotLoadScenarios();
+  const rows: Row[] = [...transfers.rows, bare, traffic, single, batched, ...coldLoads];
   if (process.env['BENCH_ONLY'] !== 'core') {
     process.stderr.write('  running the read side, sagas and channels\n');
     rows.push(

@@ -24,6 +24,8 @@ export type Config = {
   mailboxDepthMax: number;
   actorCountMax: number;
   actorIdleMsMax: number;
+  /** Events between two snapshots of one account or traffic stream; 0: no snapshots. */
+  snapshotEveryEvents: number;
   bodyBytesMax: number;
   trafficBodyBytesMax: number;
 };
@@ -44,6 +46,7 @@ const DEFAULTS = {
   MAILBOX_DEPTH_MAX: 1000,
   ACTOR_COUNT_MAX: 100_000,
   ACTOR_IDLE_MS_MAX: 300_000,
+  SNAPSHOT_EVERY_EVENTS: 1000,
   BODY_BYTES_MAX: MIB,
   TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
 } as const satisfies Record<string, string | number>;
@@ -74,6 +77,11 @@ export const describeConfig = (): readonly ConfigRow[] => [
   row('MAILBOX_DEPTH_MAX', DEFAULTS.MAILBOX_DEPTH_MAX, 'commands queued per actor, then 503'),
   row('ACTOR_COUNT_MAX', DEFAULTS.ACTOR_COUNT_MAX, 'actors kept in memory (LRU eviction beyond)'),
   row('ACTOR_IDLE_MS_MAX', DEFAULTS.ACTOR_IDLE_MS_MAX, 'idle time before an actor is evicted'),
+  row(
+    'SNAPSHOT_EVERY_EVENTS',
+    DEFAULTS.SNAPSHOT_EVERY_EVENTS,
+    'events between snapshots of an account or traffic stream (0: none)',
+  ),
   row('BODY_BYTES_MAX', DEFAULTS.BODY_BYTES_MAX, 'request body limit (1 KiB-64 MiB)'),
   row('TRAFFIC_BODY_BYTES_MAX', DEFAULTS.TRAFFIC_BODY_BYTES_MAX, 'traffic routes body limit'),
 ];
@@ -100,6 +108,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     mailboxDepthMax: integer(read, 'MAILBOX_DEPTH_MAX', { min: 1, max: 1_000_000 }),
     actorCountMax: integer(read, 'ACTOR_COUNT_MAX', { min: 1, max: 10_000_000 }),
     actorIdleMsMax: integer(read, 'ACTOR_IDLE_MS_MAX', { min: 1000, max: DAY_MS }),
+    snapshotEveryEvents: integer(read, 'SNAPSHOT_EVERY_EVENTS', { min: 0, max: 10_000_000 }),
     bodyBytesMax: integer(read, 'BODY_BYTES_MAX', BODY_BYTES_RANGE),
     trafficBodyBytesMax: integer(read, 'TRAFFIC_BODY_BYTES_MAX', BODY_BYTES_RANGE),
   };

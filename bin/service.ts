@@ -6,6 +6,7 @@ import { createSqliteCheckpointStore } from '../adapters/checkpoints/sqlite.chec
 import { ensureBootstrapAdmin } from '../adapters/clients/bootstrap-admin';
 import { createSqliteClientStore } from '../adapters/clients/sqlite.client-store';
 import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.idempotency-store';
+import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
@@ -67,6 +68,15 @@ export const startService = async (
   const clientStore = createSqliteClientStore(database);
   const idempotencyStore = createSqliteIdempotencyStore(database);
   const checkpoints = createSqliteCheckpointStore(database);
+  const snapshots =
+    config.snapshotEveryEvents === 0
+      ? {}
+      : {
+          snapshots: {
+            store: createSqliteSnapshotStore(database),
+            everyEventCount: config.snapshotEveryEvents,
+          },
+        };
   const adminKeyFile = await ensureBootstrapAdmin({
     store: clientStore,
     dataDir: config.dataDir,
@@ -86,6 +96,7 @@ export const startService = async (
     {
       onEvent: (name, fields) =>
         name === 'batch_appended' ? undefined : logger.warn(name, fields),
+      ...snapshots,
     },
   );
   const transfers = createTransferProcess({

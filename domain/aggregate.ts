@@ -1,5 +1,5 @@
 import type { Decision } from './decision';
-import type { JsonObject } from './ports/event-store.port';
+import type { JsonObject, JsonValue } from './ports/event-store.port';
 
 /** A domain event as deciders see it; the runtime wraps it in the stored envelope. */
 export type DomainEvent = { type: string; data: JsonObject };
@@ -13,6 +13,19 @@ export type Aggregate<Command, Event extends DomainEvent, State, Rejection exten
   readonly initialState: State;
   readonly decide: (command: Command, state: State) => Decision<Event, Rejection>;
   readonly evolve: (state: State, event: Event) => State;
+  /** How the state is saved in a snapshot; aggregates without one always fold from revision 0. */
+  readonly snapshotCodec?: SnapshotCodec<State>;
+};
+
+/**
+ * A state's snapshot format. `decode(encode(s))` must equal `s`; `decode` throws on anything it
+ * did not write, and the loader then folds the stream from scratch. Bump `schemaVersion` whenever
+ * the state's shape changes: snapshots of another version are not used.
+ */
+export type SnapshotCodec<State> = {
+  readonly schemaVersion: number;
+  readonly encode: (state: State) => JsonValue;
+  readonly decode: (saved: JsonValue) => State;
 };
 
 export const streamName = (category: string, id: string): string => `${category}-${id}`;

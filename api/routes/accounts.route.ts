@@ -1,6 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
 import {
   accountAggregate,
+  accountConstraints,
   type AccountConstraint,
   type AccountState,
 } from '../../domain/account/account.decider';
@@ -31,7 +32,7 @@ const openAccountSchema: JSONSchemaType<OpenAccountBody> = {
     currency: currencySchema,
     constraint: {
       type: 'string',
-      enum: ['none', 'debits_must_not_exceed_credits', 'credits_must_not_exceed_debits'],
+      enum: [...accountConstraints],
       nullable: true,
     },
     metadata: {

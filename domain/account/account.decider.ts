@@ -2,14 +2,27 @@ import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject, type Decision } from '../decision';
 import { addWithinSafeRange, type Currency } from '../money';
+import type {
+  AccountConstraint,
+  AccountCounters,
+  AccountState,
+  LegSide,
+  PendingLeg,
+} from './account.model';
+import { accountSnapshotCodec } from './account.snapshot';
 
 /**
  * A double-entry account in the TigerBeetle model: four monotonic counters, changed only by the
  * legs of transfers. Balance (credit-normal) = creditsPosted − debitsPosted.
  */
-export type AccountConstraint =
-  'none' | 'debits_must_not_exceed_credits' | 'credits_must_not_exceed_debits';
-export type LegSide = 'debit' | 'credit';
+export { accountConstraints, legSides } from './account.model';
+export type {
+  AccountConstraint,
+  AccountCounters,
+  AccountState,
+  LegSide,
+  PendingLeg,
+} from './account.model';
 
 export type AccountCommand =
   | {
@@ -70,26 +83,6 @@ export type AccountEvent =
       data: { transferId: string; amountMinor: number; reason: string };
     }
   | { type: 'AccountClosed'; data: { closedAt: string } };
-
-export type AccountCounters = {
-  debitsPostedMinor: number;
-  creditsPostedMinor: number;
-  debitsPendingMinor: number;
-  creditsPendingMinor: number;
-};
-export type PendingLeg = { side: LegSide; amountMinor: number };
-export type AccountState =
-  | { status: 'unopened' }
-  | ({
-      status: 'open' | 'closed';
-      accountId: string;
-      ownerClientId: string;
-      currency: Currency;
-      constraint: AccountConstraint;
-      metadata: Record<string, string>;
-      openedAt: string;
-      pendingLegs: ReadonlyMap<string, PendingLeg>;
-    } & AccountCounters);
 
 export const accountRejections = [
   'account_already_exists',
@@ -345,4 +338,5 @@ export const accountAggregate: Aggregate<
   initialState: { status: 'unopened' },
   decide,
   evolve,
+  snapshotCodec: accountSnapshotCodec,
 };

@@ -9,7 +9,7 @@ import type {
   CommandOutcome,
 } from './actor-runtime.types';
 import { createStreamActor, type StreamActor } from './stream-actor';
-import { loadStreamSnapshot, type StreamSnapshot } from './stream-snapshot';
+import { loadStream, type SnapshotOptions, type StreamSnapshot } from './stream-snapshot';
 
 export { ConflictRetriesExhaustedError, MailboxFullError } from './actor-errors';
 export type {
@@ -38,9 +38,16 @@ export type ActorRuntime = {
   close(): Promise<void>;
 };
 
-export type ActorRuntimeHooks = {
-  /** Called on batch_appended, actor_conflict and actor_dropped; what it throws is ignored. */
+export type { SnapshotOptions } from './stream-snapshot';
+
+export type ActorRuntimeOptions = {
+  /**
+   * Called on batch_appended, actor_conflict, actor_dropped, snapshot_rejected and
+   * snapshot_save_failed; what it throws is ignored.
+   */
   onEvent?: ActorEventHook;
+  /** Snapshots of aggregates that have a codec; absent: every load folds from revision 0. */
+  snapshots?: SnapshotOptions;
 };
 
 // The registry holds actors of many aggregates; each is created and read back under the same
@@ -50,13 +57,19 @@ type AnyActor = StreamActor<unknown, unknown, string>;
 export const createActorRuntime = (
   store: EventStore,
   limits: ActorRuntimeLimits,
-  hooks: ActorRuntimeHooks = {},
+  options: ActorRuntimeOptions = {},
 ): ActorRuntime => {
   assertLimits(limits);
+  const snapshots = options.snapshots ?? null;
+  assert(
+    snapshots === null ||
+      (Number.isSafeInteger(snapshots.everyEventCount) && snapshots.everyEventCount > 0),
+    'snapshots.everyEventCount must be a positive integer',
+  );
   const registry = createActorRegistry<AnyActor>(limits);
   const onEvent: ActorEventHook = (name, fields) => {
     try {
-      hooks.onEvent?.(name, fields);
+      options.onEvent?.(name, fields);
     } catch {
       // Observability must never wedge a mailbox: a throwing hook loses a log line, not an actor.
     }
@@ -74,11 +87,26 @@ export const createActorRuntime = (
       aggregate,
       stream,
       limits,
+      snapshots,
       onEvent,
       onIdle: () => registry.settled(stream, actor),
     }) as unknown as AnyActor;
     registry.add(stream, actor);
     return actor as unknown as StreamActor<C, S, R>;
+  };
+
+  /** A read of a stream without a live actor: uses a snapshot, saves none. */
+  const loadForRead = async <C, E extends DomainEvent, S, R extends string>(
+    aggregate: Aggregate<C, E, S, R>,
+    stream: string,
+  ): Promise<StreamSnapshot<S>> => {
+    const snapshotStore = snapshots?.store ?? null;
+    const pageEventCountMax = limits.streamLoadEventCountMax;
+    const loaded = await loadStream(store, snapshotStore, aggregate, stream, pageEventCountMax);
+    if (loaded.snapshotRejection !== null) {
+      onEvent('snapshot_rejected', { stream, reason: loaded.snapshotRejection });
+    }
+    return loaded.snapshot;
   };
 
   return {
@@ -95,9 +123,7 @@ export const createActorRuntime = (
     ) => {
       const stream = streamName(aggregate.category, id);
       const committed = registry.peek(stream)?.committed() as StreamSnapshot<S> | null | undefined;
-      const pageEventCountMax = limits.streamLoadEventCountMax;
-      const snapshot =
-        committed ?? (await loadStreamSnapshot(store, aggregate, stream, pageEventCountMax));
+      const snapshot = committed ?? (await loadForRead(aggregate, stream));
       return { state: snapshot.state, revision: snapshot.revision, position: snapshot.position };
     },
     liveActorCount: () => registry.size(),

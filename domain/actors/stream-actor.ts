@@ -13,7 +13,12 @@ import type {
   CommandOutcome,
 } from './actor-runtime.types';
 import { decideBatch, type DecidedCommand, type QueuedCommand } from './batch-decide';
-import { loadStreamSnapshot, type StreamSnapshot } from './stream-snapshot';
+import {
+  loadStream,
+  toSavedSnapshot,
+  type SnapshotOptions,
+  type StreamSnapshot,
+} from './stream-snapshot';
 
 /** The single writer of one stream inside this process: a mailbox drained batch by batch. */
 export type StreamActor<Command, State, Rejection extends string> = {
@@ -34,6 +39,8 @@ export type StreamActorOptions<C, E extends DomainEvent, S, R extends string> = 
   aggregate: Aggregate<C, E, S, R>;
   stream: string;
   limits: ActorRuntimeLimits;
+  /** null: the actor neither reads nor saves snapshots. */
+  snapshots: SnapshotOptions | null;
   onEvent: ActorEventHook;
   /** Called each time the mailbox has drained. */
   onIdle: () => void;
@@ -44,14 +51,17 @@ type Pending<C, S, R extends string> = QueuedCommand<C> & {
   reject: (error: unknown) => void;
 };
 
-/** The actor's memory of its stream; null means "reload before the next decision". */
-type Cell<S> = { snapshot: StreamSnapshot<S> | null };
+/**
+ * The actor's memory of its stream (null: reload before the next decision) and the revision of
+ * the last snapshot saved or loaded (null: none yet).
+ */
+type Cell<S> = { snapshot: StreamSnapshot<S> | null; savedRevision: number | null };
 
 export const createStreamActor = <C, E extends DomainEvent, S, R extends string>(
   options: StreamActorOptions<C, E, S, R>,
 ): StreamActor<C, S, R> => {
   const mailbox: Pending<C, S, R>[] = [];
-  const cell: Cell<S> = { snapshot: null };
+  const cell: Cell<S> = { snapshot: null, savedRevision: null };
   let busy = false;
   let drainedPromise: Promise<void> = Promise.resolve();
   let lastUsedMs = Date.now();
@@ -92,11 +102,53 @@ export const createStreamActor = <C, E extends DomainEvent, S, R extends string>
   };
 };
 
-const load = <C, E extends DomainEvent, S, R extends string>(
+/** Loads the stream into the cell, then saves a snapshot if the load folded enough events. */
+const load = async <C, E extends DomainEvent, S, R extends string>(
   options: StreamActorOptions<C, E, S, R>,
+  cell: Cell<S>,
 ): Promise<StreamSnapshot<S>> => {
-  const { store, aggregate, stream, limits } = options;
-  return loadStreamSnapshot(store, aggregate, stream, limits.streamLoadEventCountMax);
+  const { store, snapshots, aggregate, stream, limits, onEvent } = options;
+  const pageEventCountMax = limits.streamLoadEventCountMax;
+  const loaded = await loadStream(
+    store,
+    snapshots?.store ?? null,
+    aggregate,
+    stream,
+    pageEventCountMax,
+  );
+  if (loaded.snapshotRejection !== null) {
+    onEvent('snapshot_rejected', { stream, reason: loaded.snapshotRejection });
+  }
+  cell.snapshot = loaded.snapshot;
+  cell.savedRevision = loaded.savedRevision;
+  saveSnapshotIfDue(options, cell);
+  return loaded.snapshot;
+};
+
+/**
+ * Saves the cell's state once it is snapshots.everyEventCount events past the last snapshot.
+ * Runs after durable appends, so it never throws: a failure is reported and the next due
+ * revision tries again.
+ */
+const saveSnapshotIfDue = <C, E extends DomainEvent, S, R extends string>(
+  options: StreamActorOptions<C, E, S, R>,
+  cell: Cell<S>,
+): void => {
+  const { snapshots, aggregate, stream, onEvent } = options;
+  const codec = aggregate.snapshotCodec;
+  const current = cell.snapshot;
+  if (snapshots === null || codec === undefined || current?.revision == null) return;
+  if (current.revision - (cell.savedRevision ?? -1) < snapshots.everyEventCount) return;
+  const failed = (error: unknown) =>
+    onEvent('snapshot_save_failed', { stream, revision: current.revision, error });
+  try {
+    const saved = toSavedSnapshot(stream, codec, current);
+    if (saved === null) return;
+    cell.savedRevision = saved.revision;
+    snapshots.store.save(saved).catch(failed);
+  } catch (error: unknown) {
+    failed(error);
+  }
 };
 
 const ensureLoaded = async <C, E extends DomainEvent, S, R extends string>(
@@ -105,7 +157,7 @@ const ensureLoaded = async <C, E extends DomainEvent, S, R extends string>(
 ): Promise<{ ok: true } | { ok: false; error: unknown }> => {
   if (cell.snapshot !== null) return { ok: true };
   try {
-    cell.snapshot = await load(options);
+    await load(options, cell);
     return { ok: true };
   } catch (error: unknown) {
     return { ok: false, error };
@@ -120,14 +172,14 @@ const runBatch = async <C, E extends DomainEvent, S, R extends string>(
 ): Promise<void> => {
   const { store, aggregate, stream, limits, onEvent } = options;
   for (let attempt = 1; ; attempt += 1) {
-    const before = cell.snapshot ?? (await load(options));
-    cell.snapshot = before;
+    const before = cell.snapshot ?? (await load(options, cell));
     const { decided, events, next } = decideBatch(aggregate, stream, before, batch);
     if (events.length === 0) return settle(batch, before, decided, before.position);
     const result = await store.append(stream, events, expectedRevision(before));
     if (result.ok) {
       assert(result.lastRevision === next.revision, `${stream}: append landed elsewhere`);
       cell.snapshot = { ...next, position: result.lastPosition };
+      saveSnapshotIfDue(options, cell);
       const eventCount = events.length;
       onEvent('batch_appended', { stream, commandCount: batch.length, eventCount });
       return settle(batch, before, decided, result.lastPosition);

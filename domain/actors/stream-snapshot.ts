@@ -1,7 +1,8 @@
-import type { Aggregate, DomainEvent } from '../aggregate';
+import type { Aggregate, DomainEvent, SnapshotCodec } from '../aggregate';
 import { assert } from '../assert';
 import { EMPTY_CHAIN, type ChainTail } from '../event-chain';
 import type { EventStore, RecordedEvent } from '../ports/event-store.port';
+import type { SavedSnapshot, SnapshotStore } from '../ports/snapshot-store.port';
 
 /** An actor's view of its stream: folded state plus where the next append must go. */
 export type StreamSnapshot<State> = {
@@ -14,6 +15,21 @@ export type StreamSnapshot<State> = {
   tail: ChainTail;
 };
 
+/** Saved snapshots and how often an actor saves one. */
+export type SnapshotOptions = {
+  store: SnapshotStore;
+  /** An actor saves a snapshot once its stream is this many events past the last one. */
+  everyEventCount: number;
+};
+
+export type StreamLoad<State> = {
+  snapshot: StreamSnapshot<State>;
+  /** Revision of the saved snapshot the load started from; null when it folded from revision 0. */
+  savedRevision: number | null;
+  /** Why a saved snapshot was found but not used (it was folded from scratch); null otherwise. */
+  snapshotRejection: string | null;
+};
+
 const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
   state,
   revision: null,
@@ -21,14 +37,24 @@ const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
   tail: EMPTY_CHAIN,
 });
 
-/** Reads the whole stream in pages of pageEventCountMax and folds it with aggregate.evolve. */
-export const loadStreamSnapshot = async <C, E extends DomainEvent, S, R extends string>(
+/**
+ * Loads a stream's state: from its saved snapshot when the aggregate has a codec and the
+ * snapshot still matches the log, else from revision 0; then folds the events after it with
+ * aggregate.evolve, in pages of pageEventCountMax.
+ */
+export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
   store: EventStore,
+  snapshots: SnapshotStore | null,
   aggregate: Aggregate<C, E, S, R>,
   stream: string,
   pageEventCountMax: number,
-): Promise<StreamSnapshot<S>> => {
-  let snapshot = emptySnapshot(aggregate.initialState);
+): Promise<StreamLoad<S>> => {
+  const codec = aggregate.snapshotCodec;
+  const saved = codec === undefined || snapshots === null ? null : await snapshots.load(stream);
+  const resumed =
+    saved === null || codec === undefined ? null : await resumeFrom(store, codec, saved);
+  let snapshot =
+    resumed === null || !resumed.ok ? emptySnapshot(aggregate.initialState) : resumed.snapshot;
   for (;;) {
     const page = await store.readStream(stream, {
       fromRevision: snapshot.tail.nextRevision,
@@ -37,7 +63,62 @@ export const loadStreamSnapshot = async <C, E extends DomainEvent, S, R extends 
     });
     assert(page.length <= pageEventCountMax, `${stream}: page longer than eventCountMax`);
     for (const event of page) snapshot = foldRecorded(aggregate, snapshot, event);
-    if (page.length < pageEventCountMax) return snapshot;
+    if (page.length < pageEventCountMax) break;
+  }
+  return {
+    snapshot,
+    savedRevision: resumed?.ok === true ? resumed.snapshot.revision : null,
+    snapshotRejection: resumed?.ok === false ? resumed.reason : null,
+  };
+};
+
+/** The state as a snapshot to save; null when the stream is empty. */
+export const toSavedSnapshot = <S>(
+  stream: string,
+  codec: SnapshotCodec<S>,
+  snapshot: StreamSnapshot<S>,
+): SavedSnapshot | null =>
+  snapshot.revision === null || snapshot.position === null
+    ? null
+    : {
+        stream,
+        revision: snapshot.revision,
+        position: snapshot.position,
+        lastHash: snapshot.tail.lastHash,
+        schemaVersion: codec.schemaVersion,
+        state: codec.encode(snapshot.state),
+      };
+
+type Resumed<S> = { ok: true; snapshot: StreamSnapshot<S> } | { ok: false; reason: string };
+
+/** The saved snapshot as a starting point, if the log still holds the event it ends at. */
+const resumeFrom = async <S>(
+  store: EventStore,
+  codec: SnapshotCodec<S>,
+  saved: SavedSnapshot,
+): Promise<Resumed<S>> => {
+  const { stream, revision, position, lastHash, schemaVersion } = saved;
+  if (schemaVersion !== codec.schemaVersion) {
+    return {
+      ok: false,
+      reason: `schema version ${schemaVersion}, expected ${codec.schemaVersion}`,
+    };
+  }
+  const [anchor] = await store.readStream(stream, {
+    fromRevision: revision,
+    direction: 'forwards',
+    eventCountMax: 1,
+  });
+  if (anchor?.revision !== revision) return { ok: false, reason: `no event at ${revision}` };
+  if (anchor.metadata.hash !== lastHash || anchor.position !== position) {
+    return { ok: false, reason: `the event at ${revision} is not the one it was saved at` };
+  }
+  try {
+    const state = codec.decode(saved.state);
+    const tail = { nextRevision: revision + 1, lastHash };
+    return { ok: true, snapshot: { state, revision, position, tail } };
+  } catch (error: unknown) {
+    return { ok: false, reason: `undecodable state: ${String(error)}` };
   }
 };
 

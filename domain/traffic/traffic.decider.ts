@@ -2,6 +2,7 @@ import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject } from '../decision';
 import { addWithinSafeRange } from '../money';
+import { trafficSnapshotCodec } from './traffic.snapshot';
 import {
   initialTrafficState,
   isByteCount,
@@ -122,4 +123,5 @@ export const trafficAggregate: Aggregate<
   initialState: initialTrafficState,
   decide: decideTraffic,
   evolve: evolveTraffic,
+  snapshotCodec: trafficSnapshotCodec,
 };

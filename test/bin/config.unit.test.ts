@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       mailboxDepthMax: 1000,
       actorCountMax: 100_000,
       actorIdleMsMax: 300_000,
+      snapshotEveryEvents: 1000,
       bodyBytesMax: 1_048_576,
       trafficBodyBytesMax: 4_194_304,
     });
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
       MAILBOX_DEPTH_MAX: '10',
       ACTOR_COUNT_MAX: '20',
       ACTOR_IDLE_MS_MAX: '1000',
+      SNAPSHOT_EVERY_EVENTS: '0',
       BODY_BYTES_MAX: '2048',
       TRAFFIC_BODY_BYTES_MAX: '4096',
     });
@@ -56,6 +58,7 @@ describe('loadConfig', () => {
       mailboxDepthMax: 10,
       actorCountMax: 20,
       actorIdleMsMax: 1000,
+      snapshotEveryEvents: 0,
       bodyBytesMax: 2048,
       trafficBodyBytesMax: 4096,
     });
@@ -93,6 +96,11 @@ describe('loadConfig', () => {
     ['MAILBOX_DEPTH_MAX', '0', "MAILBOX_DEPTH_MAX must be an integer 1-1000000, got '0'"],
     ['ACTOR_COUNT_MAX', 'many', "ACTOR_COUNT_MAX must be an integer 1-10000000, got 'many'"],
     ['ACTOR_IDLE_MS_MAX', '999', "ACTOR_IDLE_MS_MAX must be an integer 1000-86400000, got '999'"],
+    [
+      'SNAPSHOT_EVERY_EVENTS',
+      '-1',
+      "SNAPSHOT_EVERY_EVENTS must be an integer 0-10000000, got '-1'",
+    ],
     ['BODY_BYTES_MAX', '1023', "BODY_BYTES_MAX must be an integer 1024-67108864, got '1023'"],
     [
       'TRAFFIC_BODY_BYTES_MAX',
@@ -144,6 +152,7 @@ describe('describeConfig', () => {
       'MAILBOX_DEPTH_MAX',
       'ACTOR_COUNT_MAX',
       'ACTOR_IDLE_MS_MAX',
+      'SNAPSHOT_EVERY_EVENTS',
       'BODY_BYTES_MAX',
       'TRAFFIC_BODY_BYTES_MAX',
     ]);

@@ -3,19 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { auditBalances } from '../../bin/audit-cli';
+import Database from 'better-sqlite3';
+import { accountAggregate } from '../../domain/account/account.decider';
+import type { AccountEvent } from '../../domain/account/account.decider';
+import type { EventStore } from '../../domain/ports/event-store.port';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { freePort, getJson, postJson, startServiceProcess } from '../support/service-process';
 
 /**
  * kill -9 in the middle of a load of transfers, then restart on the same data dir: every
  * transfer the client saw acknowledged is there with the same outcome, the half-done ones are
- * finished by the supervisor, and Σ credits − Σ debits per currency is zero.
+ * finished by the supervisor, and Σ credits − Σ debits per currency is zero. Snapshots are taken
+ * every few events, so after the restart accounts load from snapshots saved before the kill, and
+ * each must equal the fold of its whole stream.
  */
 const WALLET_COUNT = 20;
 const TRANSFER_COUNT_MAX = 3000;
 const CONCURRENCY = 32;
 const KILL_AFTER_ACKNOWLEDGED = 400;
 const SETTLE_TIMEOUT_MS = 30_000;
+const SNAPSHOT_ENV = { SNAPSHOT_EVERY_EVENTS: '10' };
 
 type Acknowledged = { transferId: string; status: string };
 
@@ -25,7 +32,7 @@ describe('crash recovery (kill -9 mid-load)', () => {
   it('loses no acknowledged transfer and keeps the books balanced', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-'));
     const port = await freePort();
-    const first = await startServiceProcess(dataDir, port);
+    const first = await startServiceProcess(dataDir, port, SNAPSHOT_ENV);
     await postJson(first.baseUrl, '/v1/accounts', { accountId: 'clearing', currency: 'EUR' });
     for (let index = 0; index < WALLET_COUNT; index += 1) {
       await postJson(first.baseUrl, '/v1/accounts', {
@@ -75,7 +82,7 @@ describe('crash recovery (kill -9 mid-load)', () => {
     await first.exited;
     expect(killed).toBe(true);
 
-    const second = await startServiceProcess(dataDir, port);
+    const second = await startServiceProcess(dataDir, port, SNAPSHOT_ENV);
     try {
       for (const { transferId, status } of acknowledged) {
         const stored = await getJson(second.baseUrl, `/v1/transfers/${transferId}`);
@@ -91,7 +98,17 @@ describe('crash recovery (kill -9 mid-load)', () => {
         await new Promise((resolve) => setTimeout(resolve, 500));
         report = await auditBalances(store);
       }
+      const accountIds = ['clearing', ...Array.from({ length: WALLET_COUNT }, (_, i) => `w${i}`)];
+      for (const accountId of accountIds) {
+        const served = await getJson(second.baseUrl, `/v1/accounts/${accountId}`);
+        expect([accountId, served.body.data['account']]).toEqual([
+          accountId,
+          expect.objectContaining(await countersFolded(store, accountId)),
+        ]);
+      }
       await store.close();
+      expect(snapshotRevisions(dataDir).size).toBeGreaterThanOrEqual(accountIds.length);
+      expect(second.output()).not.toContain('snapshot_');
       expect(report).toMatchObject({ balanced: true, openTransferCount: 0 });
       expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACKNOWLEDGED);
     } finally {
@@ -100,3 +117,32 @@ describe('crash recovery (kill -9 mid-load)', () => {
     }
   });
 });
+
+/** An account's counters folded from its whole stream, without any snapshot. */
+const countersFolded = async (store: EventStore, accountId: string) => {
+  const events = await store.readStream(`account-${accountId}`, {
+    fromRevision: 0,
+    direction: 'forwards',
+    eventCountMax: 100_000,
+  });
+  const state = events.reduce(
+    (folded, { type, data }) => accountAggregate.evolve(folded, { type, data } as AccountEvent),
+    accountAggregate.initialState,
+  );
+  if (state.status === 'unopened') throw new Error(`${accountId}: never opened`);
+  const { debitsPostedMinor, creditsPostedMinor, debitsPendingMinor, creditsPendingMinor } = state;
+  return { debitsPostedMinor, creditsPostedMinor, debitsPendingMinor, creditsPendingMinor };
+};
+
+/** stream → revision of the account snapshots in the service's file. */
+const snapshotRevisions = (dataDir: string): Map<string, number> => {
+  const db = new Database(join(dataDir, 'service.sqlite'), { readonly: true });
+  try {
+    const rows = db
+      .prepare("SELECT stream, revision FROM snapshots WHERE stream LIKE 'account-%'")
+      .all() as { stream: string; revision: number }[];
+    return new Map(rows.map((row) => [row.stream, row.revision]));
+  } finally {
+    db.close();
+  }
+};

@@ -1,6 +1,7 @@
 import type { Aggregate } from '../../../domain/aggregate';
 import { assert } from '../../../domain/assert';
 import { accept, reject, type Decision } from '../../../domain/decision';
+import { countField, jsonObject } from '../../../domain/json-fields';
 import type { ActorRuntimeLimits, CommandContext } from '../../../domain/actors/actor-runtime';
 
 /** A tiny aggregate that exercises every path of the runtime: events, rejections, no-ops, bugs. */
@@ -53,6 +54,18 @@ const counterIn = (
 });
 
 export const counter = counterIn('counter');
+/** The counter with a snapshot codec (counter itself has none). */
+export const snapshottedCounter: typeof counter = {
+  ...counterIn('snapcounter'),
+  snapshotCodec: {
+    schemaVersion: 1,
+    encode: (state) => ({ ...state }),
+    decode: (saved) => {
+      const state = jsonObject(saved, 'counter snapshot');
+      return { total: countField(state, 'total'), eventCount: countField(state, 'eventCount') };
+    },
+  },
+};
 /** The same decider under another category, to share one runtime between two aggregates. */
 export const tally = counterIn('tally');
 

@@ -11,7 +11,7 @@ export type AppendInterceptor = (
 /** Wraps the in-memory store to count calls and to inject conflicts, failures and delays. */
 export const createProbeStore = () => {
   const inner = createInMemoryEventStore();
-  const counts = { append: 0, readStream: 0 };
+  const counts = { append: 0, readStream: 0, eventsRead: 0 };
   let interceptor: AppendInterceptor = (next) => next();
   let readFailure: Error | null = null;
   const store: EventStore = {
@@ -23,7 +23,10 @@ export const createProbeStore = () => {
     readStream: (stream, options) => {
       counts.readStream += 1;
       if (readFailure !== null) return Promise.reject(readFailure);
-      return inner.readStream(stream, options);
+      return inner.readStream(stream, options).then((events) => {
+        counts.eventsRead += events.length;
+        return events;
+      });
     },
   };
   return {

@@ -6,6 +6,8 @@ import {
   type TrafficCommand,
   type TrafficEvent,
 } from '../../../domain/traffic/traffic.decider';
+import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
+import type { JsonValue } from '../../../domain/ports/event-store.port';
 import { grant, reset, usage } from './traffic.fixtures';
 
 /** A plain reference model of the rules, written independently of the decider. */
@@ -87,7 +89,7 @@ const sumSinceReset = (events: readonly TrafficEvent[]): { upload: number; downl
 };
 
 describe('traffic properties', () => {
-  it('follows the reference model: totals are the sum of reports, one exceed per crossing', () => {
+  it('follows the reference model: totals are the sum of reports, one exceed per crossing; each state survives its snapshot', () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 600 }), (commands) => {
         const model: Model = {
@@ -118,6 +120,8 @@ describe('traffic properties', () => {
             exceeded: model.exceeded,
           });
           expect(state.recentReportIds.length).toBeLessThanOrEqual(recentReportCountMax);
+          const saved = JSON.parse(JSON.stringify(trafficSnapshotCodec.encode(state))) as JsonValue;
+          expect(trafficSnapshotCodec.decode(saved)).toEqual(state);
         }
         const { upload, download } = sumSinceReset(emitted);
         expect({ uploadBytes: state.uploadBytes, downloadBytes: state.downloadBytes }).toEqual({
@@ -127,5 +131,19 @@ describe('traffic properties', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('traffic snapshot codec', () => {
+  it.each([
+    ['a negative count', { quotaBytes: -1 }, 'quotaBytes'],
+    ['a report id that is not text', { recentReportIds: [7] }, 'recentReportIds'],
+    ['exceeded that is not a boolean', { exceeded: 'yes' }, 'exceeded'],
+  ])('refuses %s, naming the field', (_name, damage, message) => {
+    const saved = {
+      ...(trafficSnapshotCodec.encode(trafficAggregate.initialState) as object),
+      ...damage,
+    };
+    expect(() => trafficSnapshotCodec.decode(saved as JsonValue)).toThrow(message);
   });
 });

@@ -1,0 +1,32 @@
+import type { Currency } from '../money';
+
+/** An account's state and the value sets of its fields, shared by the decider and its snapshot codec. */
+export const accountConstraints = [
+  'none',
+  'debits_must_not_exceed_credits',
+  'credits_must_not_exceed_debits',
+] as const;
+export type AccountConstraint = (typeof accountConstraints)[number];
+
+export const legSides = ['debit', 'credit'] as const;
+export type LegSide = (typeof legSides)[number];
+
+export type AccountCounters = {
+  debitsPostedMinor: number;
+  creditsPostedMinor: number;
+  debitsPendingMinor: number;
+  creditsPendingMinor: number;
+};
+export type PendingLeg = { side: LegSide; amountMinor: number };
+export type AccountState =
+  | { status: 'unopened' }
+  | ({
+      status: 'open' | 'closed';
+      accountId: string;
+      ownerClientId: string;
+      currency: Currency;
+      constraint: AccountConstraint;
+      metadata: Record<string, string>;
+      openedAt: string;
+      pendingLegs: ReadonlyMap<string, PendingLeg>;
+    } & AccountCounters);

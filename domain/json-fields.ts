@@ -1,0 +1,60 @@
+import { assert } from './assert';
+import type { JsonObject, JsonValue } from './ports/event-store.port';
+
+/**
+ * Typed reads of JSON that this service wrote itself (snapshots): each throws an AssertionError
+ * naming the field when the value is not what was written, so a damaged snapshot is refused.
+ */
+export const jsonObject = (value: JsonValue | undefined, what: string): JsonObject => {
+  assert(
+    typeof value === 'object' && value !== null && !Array.isArray(value),
+    `${what}: not an object`,
+  );
+  return value;
+};
+
+export const stringField = (object: JsonObject, name: string): string => {
+  const value = object[name];
+  assert(typeof value === 'string', `${name}: not a string`);
+  return value;
+};
+
+export const booleanField = (object: JsonObject, name: string): boolean => {
+  const value = object[name];
+  assert(typeof value === 'boolean', `${name}: not a boolean`);
+  return value;
+};
+
+/** A safe integer ≥ 0 (amounts in minor units, byte counts). */
+export const countField = (object: JsonObject, name: string): number => {
+  const value = object[name];
+  assert(
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0,
+    `${name}: not a safe integer ≥ 0`,
+  );
+  return value;
+};
+
+export const arrayField = (object: JsonObject, name: string): JsonValue[] => {
+  const value = object[name];
+  assert(Array.isArray(value), `${name}: not an array`);
+  return value;
+};
+
+export const stringArrayField = (object: JsonObject, name: string): string[] =>
+  arrayField(object, name).map((item) => {
+    assert(typeof item === 'string', `${name}: not an array of strings`);
+    return item;
+  });
+
+/** A field whose value must be one of `allowed`. */
+export const oneOfField = <T extends string>(
+  object: JsonObject,
+  name: string,
+  allowed: readonly T[],
+): T => {
+  const value = stringField(object, name);
+  const found = allowed.find((candidate) => candidate === value);
+  assert(found !== undefined, `${name}: '${value}' is not one of ${allowed.join(', ')}`);
+  return found;
+};
