@@ -1,10 +1,18 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
+import { openSqliteDatabase } from '../adapters/sqlite/open-database';
+import { accountAggregate } from '../domain/account/account.decider';
+import { auditSnapshotsOf, type SnapshotReport } from '../domain/audit/snapshot-audit';
 import type { EventStore } from '../domain/ports/event-store.port';
+import type { SnapshotStore } from '../domain/ports/snapshot-store.port';
+import { trafficAggregate } from '../domain/traffic/traffic.decider';
 import { eventJsonLine, forEachEvent, reconcileBalances } from '../projections/audit-toolkit';
 import { createGenerationRegistry } from '../projections/generations';
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 import { openReadModelStore } from './read-side';
+import { SERVICE_FILE_NAME } from './service';
 
 export {
   auditBalances,
@@ -40,6 +48,18 @@ export const exportLog = async (
   }
 };
 
+/** Every snapshot of the aggregates that have a codec (accounts, traffic) against the log. */
+export const auditSnapshots = async (
+  store: EventStore,
+  snapshots: SnapshotStore,
+): Promise<SnapshotReport> => {
+  const report: SnapshotReport = { checkedCount: 0, mismatches: [], unusable: [] };
+  const sources = { store, snapshots, pageEventCountMax: 1000 };
+  await auditSnapshotsOf(accountAggregate, sources, report);
+  await auditSnapshotsOf(trafficAggregate, sources, report);
+  return report;
+};
+
 const jsonText = (value: unknown): string =>
   JSON.stringify(
     value,
@@ -70,6 +90,24 @@ export const registerAuditCommands = (audit: Command): void => {
         await exportLog(store, exportOptions, (line) => process.stdout.write(`${line}\n`));
       } finally {
         await store.close();
+      }
+    });
+  audit
+    .command('snapshots')
+    .description(
+      'check every actor snapshot against the fold of its stream; exit 1 if one that actors would use differs from the log',
+    )
+    .action(async () => {
+      const config = loadConfig(process.env);
+      const eventStore = openEventStore(config);
+      const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
+      try {
+        const report = await auditSnapshots(eventStore, createSqliteSnapshotStore(database));
+        process.stdout.write(`${jsonText(report)}\n`);
+        process.exitCode = report.mismatches.length === 0 ? 0 : 1;
+      } finally {
+        database.close();
+        await eventStore.close();
       }
     });
   audit

@@ -44,7 +44,8 @@ export const SERVICE_LIMITS = {
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
 };
 
-const SERVICE_FILE_NAME = 'service.sqlite';
+/** Clients, idempotency keys, checkpoints, channel state and snapshots. */
+export const SERVICE_FILE_NAME = 'service.sqlite';
 
 export type RunningService = {
   server: Server;

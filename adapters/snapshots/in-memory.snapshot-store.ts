@@ -15,5 +15,12 @@ export const createInMemorySnapshotStore = (): SnapshotStore => {
       saved.set(fields.stream, { ...fields, stateJson: JSON.stringify(state) });
       return Promise.resolve();
     },
+    listStreams: (afterStream, countMax) =>
+      Promise.resolve(
+        [...saved.keys()]
+          .filter((stream) => afterStream === null || stream > afterStream)
+          .sort()
+          .slice(0, countMax),
+      ),
   };
 };

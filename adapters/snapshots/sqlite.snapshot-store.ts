@@ -39,6 +39,11 @@ export const createSqliteSnapshotStore = (db: SqliteDatabase): SnapshotStore => 
        position = excluded.position, last_hash = excluded.last_hash,
        schema_version = excluded.schema_version, state_json = excluded.state_json`,
   );
+  const streamsAfter = db
+    .prepare<[string, number], string>(
+      'SELECT stream FROM snapshots WHERE stream > ? ORDER BY stream LIMIT ?',
+    )
+    .pluck();
   return {
     load: (stream) => {
       const row = select.get(stream);
@@ -59,5 +64,7 @@ export const createSqliteSnapshotStore = (db: SqliteDatabase): SnapshotStore => 
       upsert.run(stream, revision, position.toString(), lastHash, schemaVersion, stateJson);
       return Promise.resolve();
     },
+    listStreams: (afterStream, countMax) =>
+      Promise.resolve(streamsAfter.all(afterStream ?? '', countMax)),
   };
 };

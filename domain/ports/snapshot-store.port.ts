@@ -25,4 +25,6 @@ export interface SnapshotStore {
   load(stream: string): Promise<SavedSnapshot | null>;
   /** Replaces the stream's snapshot; the promise settles once it is written. */
   save(snapshot: SavedSnapshot): Promise<void>;
+  /** Streams that have a snapshot, in ascending order after `afterStream`, at most countMax. */
+  listStreams(afterStream: string | null, countMax: number): Promise<string[]>;
 }

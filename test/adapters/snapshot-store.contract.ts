@@ -32,6 +32,21 @@ export const snapshotStoreContract = (adapterName: string, open: () => Promise<S
       await expect(store.load('account-b')).resolves.toMatchObject({ revision: 3 });
     });
 
+    it('lists the streams that have one, in order, page by page', async () => {
+      const store = await open();
+      for (const stream of ['traffic-u2', 'account-b', 'traffic-u1', 'account-a']) {
+        await store.save(snapshot({ stream }));
+      }
+      await store.save(snapshot({ stream: 'account-b', revision: 50 }));
+      await expect(store.listStreams(null, 3)).resolves.toEqual([
+        'account-a',
+        'account-b',
+        'traffic-u1',
+      ]);
+      await expect(store.listStreams('traffic-u1', 3)).resolves.toEqual(['traffic-u2']);
+      await expect(store.listStreams('traffic-u2', 3)).resolves.toEqual([]);
+    });
+
     it('keeps a copy: changing the saved object afterwards changes nothing stored', async () => {
       const store = await open();
       const state = { total: 1 };

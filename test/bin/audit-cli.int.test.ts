@@ -3,7 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
-import { auditBalances, exportLog, verifyChains, verifyStream } from '../../bin/audit-cli';
+import { createSqliteSnapshotStore } from '../../adapters/snapshots/sqlite.snapshot-store';
+import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
+import {
+  auditBalances,
+  auditSnapshots,
+  exportLog,
+  verifyChains,
+  verifyStream,
+} from '../../bin/audit-cli';
+import { accountAggregate, type AccountEvent } from '../../domain/account/account.decider';
+import { accountSnapshotCodec } from '../../domain/account/account.snapshot';
+import { loadStream, toSavedSnapshot } from '../../domain/actors/stream-snapshot';
+import type { JsonObject } from '../../domain/ports/event-store.port';
 import { progressLine } from '../../bin/read-side-cli';
 import { writeHistory } from '../projections/support/ledger-fixture';
 
@@ -82,5 +94,80 @@ describe("the auditor's toolkit on a real SQLite log", () => {
   it('draws a progress bar from position over head', () => {
     expect(progressLine(50, 50n, 100n)).toBe(`[${'#'.repeat(15)}${'.'.repeat(15)}]  50% 50 events`);
     expect(progressLine(0, null, null)).toContain('100%');
+  });
+
+  it('finds snapshots that match the log, tampered states, and ones actors would ignore', async () => {
+    const store = createSqliteEventStore({ path });
+    const database = openSqliteDatabase(join(dir, 'service.sqlite'));
+    const snapshots = createSqliteSnapshotStore(database);
+    try {
+      const snapshotOf = async (accountId: string) => {
+        const stream = `account-${accountId}`;
+        const loaded = await loadStream(store, null, accountAggregate, stream, 1000);
+        const saved = toSavedSnapshot(stream, accountSnapshotCodec, loaded.snapshot);
+        if (saved === null) throw new Error(`fixture: ${stream} is empty`);
+        return saved;
+      };
+      const walletA = await snapshotOf('wallet-a');
+      const walletB = await snapshotOf('wallet-b');
+      await snapshots.save(walletA);
+      await snapshots.save(walletB);
+      expect(await auditSnapshots(store, snapshots)).toEqual({
+        checkedCount: 2,
+        mismatches: [],
+        unusable: [],
+      });
+      // One taken before the last event, as actors take them: the audit folds up to its revision.
+      const events = await store.readStream('account-wallet-b', {
+        fromRevision: 0,
+        direction: 'forwards',
+        eventCountMax: 1000,
+      });
+      const middle = events[events.length - 2];
+      if (middle === undefined || middle.revision === walletB.revision) throw new Error('fixture');
+      const foldedToMiddle = events
+        .slice(0, middle.revision + 1)
+        .reduce(
+          (folded, { type, data }) =>
+            accountAggregate.evolve(folded, { type, data } as AccountEvent),
+          accountAggregate.initialState,
+        );
+      await snapshots.save({
+        ...walletB,
+        revision: middle.revision,
+        position: middle.position,
+        lastHash: middle.metadata.hash,
+        state: accountSnapshotCodec.encode(foldedToMiddle),
+      });
+      expect(await auditSnapshots(store, snapshots)).toMatchObject({
+        mismatches: [],
+        unusable: [],
+      });
+
+      const state = walletA.state as JsonObject;
+      const inflated = { ...state, creditsPostedMinor: Number(state['creditsPostedMinor']) + 1 };
+      await snapshots.save({ ...walletA, state: inflated });
+      await snapshots.save({ ...walletB, lastHash: 'f'.repeat(64) });
+      expect(await auditSnapshots(store, snapshots)).toEqual({
+        checkedCount: 2,
+        mismatches: [
+          {
+            stream: 'account-wallet-a',
+            revision: walletA.revision,
+            reason: 'the saved state differs from the fold of the log',
+          },
+        ],
+        unusable: [
+          {
+            stream: 'account-wallet-b',
+            revision: walletB.revision,
+            reason: `another event at revision ${walletB.revision}`,
+          },
+        ],
+      });
+    } finally {
+      database.close();
+      await store.close();
+    }
   });
 });

@@ -115,6 +115,7 @@ describe('actor runtime: snapshots', () => {
     const failing: SnapshotStore = {
       load: () => Promise.resolve(null),
       save: () => Promise.reject(new Error('disk full')),
+      listStreams: () => Promise.resolve([]),
     };
     const { start, reportedNamed } = setup(failing);
     const runtime = start();
