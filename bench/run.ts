@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { actorMemoryScenario } from './actor-memory.bench';
 import { appendScenario } from './append-bench';
 import { channelBenchScenarios } from './channels.bench';
 import { installInterruptHandlers } from './cleanup';
@@ -11,10 +12,12 @@ import { snapshotLoadScenarios } from './snapshot-load.bench';
 
 /**
  * `npm run bench`: the service as a child process on 127.0.0.1 under autocannon, a bare Koa
- * baseline, the event store in-process, then the read side, the sagas with a real nats-server
- * and the payment channels' callbacks. Bounded: about 10 s per HTTP scenario, 5 s per store
- * scenario; BENCH_ONLY=core runs only the command-side scenarios. Temp data dirs go to os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the
- * service children write V8 CPU profiles there.
+ * baseline, the event store in-process, cold loads of a hot account, then the read side, the
+ * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
+ * Bounded: about 10 s per HTTP scenario, 5 s per store scenario, 2.5 minutes for the million
+ * actors. BENCH_ONLY=core runs only the command-side scenarios (a)-(e). Temp data dirs go to
+ * os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU
+ * profiles there.
  */
 const main = async (): Promise<void> => {
   installInterruptHandlers();
@@ -40,6 +43,8 @@ const main = async (): Promise<void> => {
       ...(await sagaBenchScenarios()),
       ...(await channelBenchScenarios()),
     );
+    process.stderr.write('  running (f) 1,000,000 distinct actors (about 2.5 minutes)\n');
+    rows.push(await actorMemoryScenario());
   }
   const diskAfter = probeDiskCommitsPerS();
 
