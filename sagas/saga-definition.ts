@@ -6,6 +6,7 @@ import type { JsonObject } from '../domain/ports/event-store.port';
 export type LedgerEvent = {
   id: string;
   stream: string;
+  revision: number;
   type: string;
   data: JsonObject;
   occurredAt: string;

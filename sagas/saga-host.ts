@@ -27,16 +27,19 @@ const CONTROL_TRIGGERS = ['saga.SagaStarted', 'saga.SagaRetried'];
 
 /** The ledger event a relay payload carries, or null when it is not one. */
 export const ledgerEventOf = (payload: JsonObject): LedgerEvent | null => {
-  const { id, stream, type, data, occurredAt } = payload;
+  const { id, stream, revision, type, data, occurredAt } = payload;
   if (
     typeof id !== 'string' ||
     typeof stream !== 'string' ||
+    typeof revision !== 'number' ||
+    !Number.isSafeInteger(revision) ||
+    revision < 0 ||
     typeof type !== 'string' ||
     typeof occurredAt !== 'string'
   )
     return null;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
-  return { id, stream, type, data, occurredAt };
+  return { id, stream, revision, type, data, occurredAt };
 };
 
 export const createSagaHost = (options: SagaHostOptions) => {

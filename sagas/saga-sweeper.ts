@@ -53,6 +53,7 @@ const FINAL_EVENTS = new Set([
 export const toLedgerEvent = (event: RecordedEvent): LedgerEvent => ({
   id: event.id,
   stream: event.stream,
+  revision: event.revision,
   type: event.type,
   data: event.data,
   occurredAt: event.metadata.occurredAt,

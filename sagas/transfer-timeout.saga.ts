@@ -2,12 +2,21 @@ import { transferAggregate } from '../domain/transfer/transfer.decider';
 import type { LedgerPorts } from './ledger-steps';
 import { field, permanent, type SagaDefinition } from './saga-definition';
 
-/** A pending transfer with a timeout is voided once it elapses, unless posted or voided first. */
+/**
+ * A pending transfer with a timeout is voided once it elapses, unless posted or voided first.
+ * A transfer's first outcome is at revision 1, right after its request: a TransferPosted there
+ * is single-phase and never had a saga to wake, so it is not routed (one wasted saga load per
+ * transfer otherwise).
+ */
+const SINGLE_PHASE_OUTCOME_REVISION = 1;
+
 export const transferTimeoutSaga = (ports: LedgerPorts): SagaDefinition => ({
   name: 'transfer_timeout',
   triggers: ['transfer.TransferPending', 'transfer.TransferPosted', 'transfer.TransferVoided'],
   route: (event) => {
     const transferId = event.stream.slice('transfer-'.length);
+    if (event.type === 'TransferPosted' && event.revision === SINGLE_PHASE_OUTCOME_REVISION)
+      return null;
     if (event.type !== 'TransferPending') return { kind: 'wake', sagaId: transferId };
     return typeof event.data['expiresAt'] === 'string'
       ? { kind: 'start', sagaId: transferId, input: { transferId } }

@@ -179,6 +179,28 @@ describe('sagas over the in-process bus', () => {
     expect((await auditBalances(rig.store)).openTransferCount).toBe(0);
   });
 
+  it('completes the timeout saga of a pending transfer as soon as it is posted', async () => {
+    rig = await startSagaRig();
+    await openAccount(rig, 'src');
+    await openAccount(rig, 'dst');
+    const terms = {
+      transferId: 'tt2',
+      debitAccountId: 'src',
+      creditAccountId: 'dst',
+      amountMinor: 50,
+      currency: 'EUR',
+      mode: 'two_phase' as const,
+      timeoutMs: 3_600_000,
+      reference: 'test',
+    };
+    const now = () => testContext({ now: new Date().toISOString() });
+    await rig.transfers.request(terms, now());
+    await waitForSaga(rig, 'transfer_timeout', 'tt2', ['running']);
+    await rig.transfers.post('tt2', null, now());
+    const saga = await waitForSaga(rig, 'transfer_timeout', 'tt2', ['completed']);
+    if (saga.status !== 'none') expect(saga.steps[0]?.output).toEqual({ voided: false });
+  });
+
   it('leaves every saga completed or compensated and the books balanced', async () => {
     rig = await startSagaRig();
     await openWallet(rig, 'w7');
