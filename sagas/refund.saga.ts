@@ -30,7 +30,10 @@ import {
  * failed on the payment, so the payment's refund state always follows the money.
  */
 export type RefundSagaOptions = {
-  /** How often a refund the channel accepted is checked for its callback. */
+  /**
+   * How often a refund the channel accepted is checked for its answer; the answer's event wakes
+   * the saga at once, so this only matters when that wake is lost.
+   */
   resultPollMs: number;
   /** After this long without the channel's answer the refund is given up and compensated. */
   resultTimeoutMs: number;
@@ -75,17 +78,17 @@ const recordResult = async (
 
 export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): SagaDefinition => ({
   name: 'refund',
-  triggers: ['payment.RefundRequested'],
+  // New triggers go last: the NATS consumers are named by their trigger's index.
+  triggers: ['payment.RefundRequested', 'payment.RefundSucceeded', 'payment.RefundFailed'],
   route: (event) => {
     const paymentId = event.stream.slice('payment-'.length);
     const refundId = event.data['refundId'];
     const amountMinor = event.data['amountMinor'];
     if (typeof refundId !== 'string' || typeof amountMinor !== 'number') return null;
-    return {
-      kind: 'start',
-      sagaId: `${paymentId}_${refundId}`,
-      input: { paymentId, refundId, amountMinor },
-    };
+    const sagaId = `${paymentId}_${refundId}`;
+    // The channel's answer (usually its callback) wakes await_result instead of its next poll.
+    if (event.type !== 'RefundRequested') return { kind: 'wake', sagaId };
+    return { kind: 'start', sagaId, input: { paymentId, refundId, amountMinor } };
   },
   steps: [
     {

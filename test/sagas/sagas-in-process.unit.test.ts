@@ -3,7 +3,12 @@ import { trafficAggregate } from '../../domain/traffic/traffic.decider';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
 import { openAccount, testContext } from '../support/ledger-harness';
-import { alwaysFails, failsThenSucceeds, scriptedGateway } from './support/scripted-gateway';
+import {
+  alwaysFails,
+  failsThenSucceeds,
+  scriptedGateway,
+  type ScriptedGateway,
+} from './support/scripted-gateway';
 import {
   PLAN,
   allSagas,
@@ -199,6 +204,39 @@ describe('sagas over the in-process bus', () => {
     await rig.transfers.post('tt2', null, now());
     const saga = await waitForSaga(rig, 'transfer_timeout', 'tt2', ['completed']);
     if (saga.status !== 'none') expect(saga.steps[0]?.output).toEqual({ voided: false });
+  });
+
+  it('finishes a refund the channel answers later as soon as the answer is recorded', async () => {
+    const scripted = scriptedGateway('sandbox', () => ({ ok: true }));
+    const gateway: ScriptedGateway = {
+      ...scripted,
+      refund: async (request) => {
+        await scripted.refund(request);
+        return { ok: true, value: { status: 'accepted', channelRefundId: null } };
+      },
+    };
+    // A poll of an hour: only the answer's event can finish the saga within the test.
+    rig = await startSagaRig({ gateway, limits: { refundResultPollMs: 3_600_000 } });
+    await openWallet(rig, 'w8');
+    await paidPayment(rig, 'p8', 'w8', 300);
+    await requestRefund(rig, 'p8', 'r8', 120);
+    while (scripted.refundCalls() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const callback = {
+      refundId: 'r8',
+      outcome: 'succeeded' as const,
+      channelRefundId: 'ch-r8',
+      now: new Date().toISOString(),
+    };
+    const recorded = await rig.runtime.execute(
+      paymentAggregate,
+      'p8',
+      { type: 'RecordRefundResult', data: callback },
+      testContext(),
+    );
+    expect(recorded.ok).toBe(true);
+    const saga = await waitForSaga(rig, 'refund', 'p8_r8', ['completed'], 5_000);
+    expect(saga.status).toBe('completed');
+    expect(await balanceOf(rig, 'w8')).toBe(180);
   });
 
   it('leaves every saga completed or compensated and the books balanced', async () => {
