@@ -102,10 +102,14 @@ export const createActorRuntime = (
   ): Promise<StreamSnapshot<S>> => {
     const snapshotStore = snapshots?.store ?? null;
     const pageEventCountMax = limits.streamLoadEventCountMax;
-    const loaded = await loadStream(store, snapshotStore, aggregate, stream, pageEventCountMax);
-    if (loaded.snapshotRejection !== null) {
-      onEvent('snapshot_rejected', { stream, reason: loaded.snapshotRejection });
-    }
+    const loaded = await loadStream(
+      store,
+      snapshotStore,
+      aggregate,
+      stream,
+      pageEventCountMax,
+      onEvent,
+    );
     return loaded.snapshot;
   };
 

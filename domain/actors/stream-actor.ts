@@ -109,16 +109,15 @@ const load = async <C, E extends DomainEvent, S, R extends string>(
 ): Promise<StreamSnapshot<S>> => {
   const { store, snapshots, aggregate, stream, limits, onEvent } = options;
   const pageEventCountMax = limits.streamLoadEventCountMax;
+  const snapshotStore = snapshots?.store ?? null;
   const loaded = await loadStream(
     store,
-    snapshots?.store ?? null,
+    snapshotStore,
     aggregate,
     stream,
     pageEventCountMax,
+    onEvent,
   );
-  if (loaded.snapshotRejection !== null) {
-    onEvent('snapshot_rejected', { stream, reason: loaded.snapshotRejection });
-  }
   cell.snapshot = loaded.snapshot;
   cell.savedRevision = loaded.savedRevision;
   saveSnapshotIfDue(options, cell);

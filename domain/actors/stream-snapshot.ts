@@ -1,4 +1,5 @@
 import type { Aggregate, DomainEvent, SnapshotCodec } from '../aggregate';
+import type { ActorEventHook } from './actor-runtime.types';
 import { assert } from '../assert';
 import { EMPTY_CHAIN, type ChainTail } from '../event-chain';
 import type { EventStore, RecordedEvent } from '../ports/event-store.port';
@@ -26,8 +27,6 @@ export type StreamLoad<State> = {
   snapshot: StreamSnapshot<State>;
   /** Revision of the saved snapshot the load started from; null when it folded from revision 0. */
   savedRevision: number | null;
-  /** Why a saved snapshot was found but not used (it was folded from scratch); null otherwise. */
-  snapshotRejection: string | null;
 };
 
 const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
@@ -39,7 +38,8 @@ const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
 
 /**
  * Loads a stream's state: from its saved snapshot when the aggregate has a codec and the
- * snapshot still matches the log, else from revision 0; then folds the events after it with
+ * snapshot still matches the log, else from revision 0 (reporting `snapshot_rejected` with the
+ * reason when a snapshot was found but not used); then folds the events after it with
  * aggregate.evolve, in pages of pageEventCountMax.
  */
 export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
@@ -48,11 +48,13 @@ export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
   aggregate: Aggregate<C, E, S, R>,
   stream: string,
   pageEventCountMax: number,
+  onEvent: ActorEventHook,
 ): Promise<StreamLoad<S>> => {
   const codec = aggregate.snapshotCodec;
   const saved = codec === undefined || snapshots === null ? null : await snapshots.load(stream);
   const resumed =
     saved === null || codec === undefined ? null : await resumeFrom(store, codec, saved);
+  if (resumed?.ok === false) onEvent('snapshot_rejected', { stream, reason: resumed.reason });
   let snapshot =
     resumed === null || !resumed.ok ? emptySnapshot(aggregate.initialState) : resumed.snapshot;
   for (;;) {
@@ -65,11 +67,7 @@ export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
     for (const event of page) snapshot = foldRecorded(aggregate, snapshot, event);
     if (page.length < pageEventCountMax) break;
   }
-  return {
-    snapshot,
-    savedRevision: resumed?.ok === true ? resumed.snapshot.revision : null,
-    snapshotRejection: resumed?.ok === false ? resumed.reason : null,
-  };
+  return { snapshot, savedRevision: resumed?.ok === true ? resumed.snapshot.revision : null };
 };
 
 /** The state as a snapshot to save; null when the stream is empty. */

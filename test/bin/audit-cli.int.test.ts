@@ -103,7 +103,14 @@ describe("the auditor's toolkit on a real SQLite log", () => {
     try {
       const snapshotOf = async (accountId: string) => {
         const stream = `account-${accountId}`;
-        const loaded = await loadStream(store, null, accountAggregate, stream, 1000);
+        const loaded = await loadStream(
+          store,
+          null,
+          accountAggregate,
+          stream,
+          1000,
+          () => undefined,
+        );
         const saved = toSavedSnapshot(stream, accountSnapshotCodec, loaded.snapshot);
         if (saved === null) throw new Error(`fixture: ${stream} is empty`);
         return saved;
