@@ -30,13 +30,15 @@ export const openSqliteDatabase = (path: string): SqliteDatabase => {
 /**
  * Brings one component's tables to `version` (a table of versions per component, because several
  * components may share one file and PRAGMA user_version would be a single shared slot). `create`
- * must be idempotent (IF NOT EXISTS); a file written by a newer version is refused.
+ * must be idempotent (IF NOT EXISTS) and gets the version the file had (null: none yet), so that it
+ * can migrate older tables; all of it runs in one transaction. A file written by a newer version
+ * is refused.
  */
 export const ensureSchema = (
   db: SqliteDatabase,
   component: string,
   version: number,
-  create: (db: SqliteDatabase) => void,
+  create: (db: SqliteDatabase, versionFound: number | null) => void,
 ): void => {
   db.transaction(() => {
     db.exec(
@@ -49,7 +51,7 @@ export const ensureSchema = (
     if (row !== undefined && row.version > version) {
       throw new Error(`${component}: schema version ${row.version} is newer than ${version}`);
     }
-    create(db);
+    create(db, row?.version ?? null);
     db.prepare(
       'INSERT INTO schema_versions (component, version) VALUES (?, ?) ' +
         'ON CONFLICT (component) DO UPDATE SET version = excluded.version',

@@ -67,3 +67,52 @@ describe('sqlite idempotency store across a restart', () => {
     });
   });
 });
+
+describe('sqlite idempotency store: a version-1 file', () => {
+  const VERSION_1_SQL = `
+    CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
+    INSERT INTO schema_versions (component, version) VALUES ('idempotency', 1);
+    CREATE TABLE idempotency_keys (
+      scope TEXT NOT NULL,
+      key TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      owner_id TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('in_flight', 'completed')),
+      response_json TEXT,
+      created_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at_ms);
+  `;
+  const response = { status: 201, body: { code: 0, msg: 'ok', data: { n: 1 } }, headers: {} };
+
+  it('is migrated in place: completed keys replay, in-flight ones are taken over', async () => {
+    const database = openFile('version-1');
+    database.exec(VERSION_1_SQL);
+    const insert = database.prepare('INSERT INTO idempotency_keys VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('s', 'done', 'fp-1', 'old-boot', 'completed', JSON.stringify(response), 1);
+    insert.run('s', 'crashed', 'fp-2', 'old-boot', 'in_flight', null, 2);
+
+    const store = createSqliteIdempotencyStore(database);
+    await expect(store.begin('s', 'done', 'fp-1', 'new-boot', 10)).resolves.toEqual({
+      state: 'completed',
+      response,
+    });
+    await expect(store.begin('s', 'done', 'fp-other', 'new-boot', 10)).resolves.toEqual({
+      state: 'fingerprint_mismatch',
+    });
+    await expect(store.begin('s', 'crashed', 'fp-2', 'new-boot', 10)).resolves.toBe('started');
+    await expect(store.begin('s', 'fresh', 'fp-3', 'new-boot', 10)).resolves.toBe('started');
+    await expect(store.purgeOlderThan(2)).resolves.toBe(1);
+
+    const columns = database.prepare('PRAGMA table_info(idempotency_keys)').all() as {
+      name: string;
+    }[];
+    expect(columns.map((column) => column.name)).toContain('id');
+    const version = database
+      .prepare("SELECT version FROM schema_versions WHERE component = 'idempotency'")
+      .pluck()
+      .get();
+    expect(version).toBe(2);
+  });
+});
