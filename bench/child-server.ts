@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processCpu, type ProcessCpu } from './process-cpu';
 
 export const BENCH_HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 15_000;
@@ -14,6 +15,8 @@ const LOG_EXCERPT_LINES = 5;
 /** A server under test, running as a child process on a loopback port. */
 export type ChildServer = {
   baseUrl: string;
+  /** The child's CPU time so far (Linux); null where it cannot be read. */
+  cpu: () => ProcessCpu | null;
   /** SIGTERM, SIGKILL after a grace period, then removes the temp data dir. Idempotent. */
   stop: () => Promise<void>;
 };
@@ -124,5 +127,5 @@ export const startChildServer = async (options: {
     await stop();
     throw error;
   }
-  return { baseUrl, stop };
+  return { baseUrl, stop, cpu: () => processCpu(child.pid) };
 };

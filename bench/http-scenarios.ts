@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type ChildServer, startChildServer } from './child-server';
 import { onInterrupt } from './cleanup';
+import { cpuPerRequestNote } from './process-cpu';
 import { type LoadFigures, type LoadSpec, postCommand, runBounded, runLoad } from './load';
 import { failedStatuses, formatInteger, type Row } from './report';
 import {
@@ -59,6 +60,20 @@ const startLedger = (apiKey: string, options: HttpBenchOptions) => () =>
 
 const newApiKey = (): string => randomBytes(24).toString('base64url');
 
+/** Runs a load and notes the service's CPU per request over it (less noisy than throughput). */
+const runMeasured = async (
+  server: ChildServer,
+  spec: LoadSpec,
+  unit = 'request',
+): Promise<{ figures: LoadFigures; cpuNote: string }> => {
+  const before = server.cpu();
+  const figures = await runLoad(spec);
+  return { figures, cpuNote: cpuPerRequestNote(before, server.cpu(), figures.requests, unit) };
+};
+
+const joinNotes = (...notes: readonly string[]): string =>
+  notes.filter((note) => note !== '').join('; ');
+
 /** 10,000 accounts plus the hot one, all with constraint 'none' so no funding is needed. */
 const openAccounts = async (server: ChildServer, apiKey: string): Promise<void> => {
   const open = (id: string) =>
@@ -112,24 +127,28 @@ export const transferScenarios = async (
       nextBody: randomPairBodies,
     };
     announce('(a) transfers at max rate');
-    const maxRate = await runLoad(load);
+    const { figures: maxRate, cpuNote: maxRateCpu } = await runMeasured(server, load);
     announce(`(a') transfers at ${FIXED_RATE_PER_S}/s`);
-    const fixed = await runLoad({ ...load, overallRate: FIXED_RATE_PER_S });
+    const fixedLoad = { ...load, overallRate: FIXED_RATE_PER_S };
+    const { figures: fixed, cpuNote: fixedCpu } = await runMeasured(server, fixedLoad);
     announce('(b) transfers from one hot account');
-    const hot = await runLoad({ ...load, nextBody: transferBodies(() => HOT_ACCOUNT_ID) });
+    const hotLoad = { ...load, nextBody: transferBodies(() => HOT_ACCOUNT_ID) };
+    const { figures: hot, cpuNote: hotCpu } = await runMeasured(server, hotLoad);
     const rows = [
       row('(a) transfers, 10k accounts, max rate', maxRate, {
         target: '≥ 5,000 req/s',
         met: maxRate.throughputPerS >= 5_000,
+        note: maxRateCpu,
       }),
       row(`(a') transfers at ${formatInteger(FIXED_RATE_PER_S)}/s`, fixed, {
         target: 'p99 ≤ 25 ms',
         met: fixed.p99Ms <= 25 && fixed.throughputPerS >= FIXED_RATE_PER_S * 0.95,
-        note: `rate asked ${formatInteger(FIXED_RATE_PER_S)}/s`,
+        note: joinNotes(`rate asked ${formatInteger(FIXED_RATE_PER_S)}/s`, fixedCpu),
       }),
       row('(b) transfers from one hot account', hot, {
         target: '≥ 3,000 req/s',
         met: hot.throughputPerS >= 3_000,
+        note: hotCpu,
       }),
     ];
     return { rows, maxRate };
@@ -163,19 +182,23 @@ export const trafficScenario = async (options: HttpBenchOptions): Promise<Row> =
   const apiKey = newApiKey();
   return withServer(startLedger(apiKey, options), async (server) => {
     announce('(c) traffic reports of 1,000 records');
-    const reports = await runLoad({
+    const reportLoad: LoadSpec = {
       baseUrl: server.baseUrl,
       path: '/v1/traffic/reports',
       apiKey,
       connections: REPORT_CONNECTIONS,
       durationS: DURATION_S,
       nextBody: reportBodies,
-    });
+    };
+    const { figures: reports, cpuNote } = await runMeasured(server, reportLoad, 'report');
     const recordsPerS = reports.throughputPerS * RECORDS_PER_REPORT;
     const judged = row('(c) traffic reports × 1,000 records', reports, {
       target: '≥ 200,000 records/s',
       met: recordsPerS >= 200_000,
-      note: `${formatInteger(reports.throughputPerS)} reports/s, ${REPORT_CONNECTIONS} connections`,
+      note: joinNotes(
+        `${formatInteger(reports.throughputPerS)} reports/s, ${REPORT_CONNECTIONS} connections`,
+        cpuNote,
+      ),
     });
     return { ...judged, throughputPerS: recordsPerS, unit: 'records/s' };
   });
