@@ -15,14 +15,7 @@ import { accountSnapshotCodec } from './account.snapshot';
  * A double-entry account in the TigerBeetle model: four monotonic counters, changed only by the
  * legs of transfers. Balance (credit-normal) = creditsPosted − debitsPosted.
  */
-export { accountConstraints, legSides } from './account.model';
-export type {
-  AccountConstraint,
-  AccountCounters,
-  AccountState,
-  LegSide,
-  PendingLeg,
-} from './account.model';
+export * from './account.model';
 
 export type AccountCommand =
   | {

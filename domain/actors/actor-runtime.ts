@@ -100,16 +100,7 @@ export const createActorRuntime = (
     aggregate: Aggregate<C, E, S, R>,
     stream: string,
   ): Promise<StreamSnapshot<S>> => {
-    const snapshotStore = snapshots?.store ?? null;
-    const pageEventCountMax = limits.streamLoadEventCountMax;
-    const loaded = await loadStream(
-      store,
-      snapshotStore,
-      aggregate,
-      stream,
-      pageEventCountMax,
-      onEvent,
-    );
+    const loaded = await loadStream({ store, snapshots, limits, onEvent }, aggregate, stream);
     return loaded.snapshot;
   };
 

@@ -107,17 +107,7 @@ const load = async <C, E extends DomainEvent, S, R extends string>(
   options: StreamActorOptions<C, E, S, R>,
   cell: Cell<S>,
 ): Promise<StreamSnapshot<S>> => {
-  const { store, snapshots, aggregate, stream, limits, onEvent } = options;
-  const pageEventCountMax = limits.streamLoadEventCountMax;
-  const snapshotStore = snapshots?.store ?? null;
-  const loaded = await loadStream(
-    store,
-    snapshotStore,
-    aggregate,
-    stream,
-    pageEventCountMax,
-    onEvent,
-  );
+  const loaded = await loadStream(options, options.aggregate, options.stream);
   cell.snapshot = loaded.snapshot;
   cell.savedRevision = loaded.savedRevision;
   saveSnapshotIfDue(options, cell);

@@ -1,5 +1,5 @@
 import type { Aggregate, DomainEvent, SnapshotCodec } from '../aggregate';
-import type { ActorEventHook } from './actor-runtime.types';
+import type { ActorEventHook, ActorRuntimeLimits } from './actor-runtime.types';
 import { assert } from '../assert';
 import { EMPTY_CHAIN, type ChainTail } from '../event-chain';
 import type { EventStore, RecordedEvent } from '../ports/event-store.port';
@@ -23,6 +23,14 @@ export type SnapshotOptions = {
   everyEventCount: number;
 };
 
+/** Where a load reads from and reports to (a stream actor's options are one). */
+export type StreamSource = {
+  store: EventStore;
+  snapshots: SnapshotOptions | null;
+  limits: Pick<ActorRuntimeLimits, 'streamLoadEventCountMax'>;
+  onEvent: ActorEventHook;
+};
+
 export type StreamLoad<State> = {
   snapshot: StreamSnapshot<State>;
   /** Revision of the saved snapshot the load started from; null when it folded from revision 0. */
@@ -43,13 +51,13 @@ const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
  * aggregate.evolve, in pages of pageEventCountMax.
  */
 export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
-  store: EventStore,
-  snapshots: SnapshotStore | null,
+  source: StreamSource,
   aggregate: Aggregate<C, E, S, R>,
   stream: string,
-  pageEventCountMax: number,
-  onEvent: ActorEventHook,
 ): Promise<StreamLoad<S>> => {
+  const { store, onEvent } = source;
+  const snapshots = source.snapshots?.store ?? null;
+  const pageEventCountMax = source.limits.streamLoadEventCountMax;
   const codec = aggregate.snapshotCodec;
   const saved = codec === undefined || snapshots === null ? null : await snapshots.load(stream);
   const resumed =

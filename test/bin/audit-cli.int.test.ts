@@ -103,14 +103,13 @@ describe("the auditor's toolkit on a real SQLite log", () => {
     try {
       const snapshotOf = async (accountId: string) => {
         const stream = `account-${accountId}`;
-        const loaded = await loadStream(
+        const source = {
           store,
-          null,
-          accountAggregate,
-          stream,
-          1000,
-          () => undefined,
-        );
+          snapshots: null,
+          limits: { streamLoadEventCountMax: 1000 },
+          onEvent: () => undefined,
+        };
+        const loaded = await loadStream(source, accountAggregate, stream);
         const saved = toSavedSnapshot(stream, accountSnapshotCodec, loaded.snapshot);
         if (saved === null) throw new Error(`fixture: ${stream} is empty`);
         return saved;

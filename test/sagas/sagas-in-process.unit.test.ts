@@ -56,6 +56,27 @@ const startPurchase = async (rig: SagaRig, purchaseId: string, walletId: string)
   expect(outcome.ok).toBe(true);
 };
 
+/** A two-phase transfer of 50 EUR from 'src' to 'dst' (both opened here) that times out. */
+const requestPendingTransfer = async (
+  rig: SagaRig,
+  transferId: string,
+  timeoutMs: number,
+): Promise<void> => {
+  await openAccount(rig, 'src');
+  await openAccount(rig, 'dst');
+  const terms = {
+    transferId,
+    debitAccountId: 'src',
+    creditAccountId: 'dst',
+    amountMinor: 50,
+    currency: 'EUR',
+    mode: 'two_phase' as const,
+    timeoutMs,
+    reference: 'test',
+  };
+  await rig.transfers.request(terms, testContext({ now: new Date().toISOString() }));
+};
+
 describe('sagas over the in-process bus', () => {
   let rig: SagaRig | null = null;
   afterEach(async () => {
@@ -165,19 +186,7 @@ describe('sagas over the in-process bus', () => {
 
   it('voids a pending transfer when its timeout elapses', async () => {
     rig = await startSagaRig();
-    await openAccount(rig, 'src');
-    await openAccount(rig, 'dst');
-    const terms = {
-      transferId: 'tt1',
-      debitAccountId: 'src',
-      creditAccountId: 'dst',
-      amountMinor: 50,
-      currency: 'EUR',
-      mode: 'two_phase' as const,
-      timeoutMs: 200,
-      reference: 'test',
-    };
-    await rig.transfers.request(terms, testContext({ now: new Date().toISOString() }));
+    await requestPendingTransfer(rig, 'tt1', 200);
     const saga = await waitForSaga(rig, 'transfer_timeout', 'tt1', ['completed']);
     expect(saga.status).toBe('completed');
     if (saga.status !== 'none') expect(saga.steps[0]?.output).toEqual({ voided: true });
@@ -186,22 +195,9 @@ describe('sagas over the in-process bus', () => {
 
   it('completes the timeout saga of a pending transfer as soon as it is posted', async () => {
     rig = await startSagaRig();
-    await openAccount(rig, 'src');
-    await openAccount(rig, 'dst');
-    const terms = {
-      transferId: 'tt2',
-      debitAccountId: 'src',
-      creditAccountId: 'dst',
-      amountMinor: 50,
-      currency: 'EUR',
-      mode: 'two_phase' as const,
-      timeoutMs: 3_600_000,
-      reference: 'test',
-    };
-    const now = () => testContext({ now: new Date().toISOString() });
-    await rig.transfers.request(terms, now());
+    await requestPendingTransfer(rig, 'tt2', 3_600_000);
     await waitForSaga(rig, 'transfer_timeout', 'tt2', ['running']);
-    await rig.transfers.post('tt2', null, now());
+    await rig.transfers.post('tt2', null, testContext({ now: new Date().toISOString() }));
     const saga = await waitForSaga(rig, 'transfer_timeout', 'tt2', ['completed']);
     if (saga.status !== 'none') expect(saga.steps[0]?.output).toEqual({ voided: false });
   });
