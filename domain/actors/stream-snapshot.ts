@@ -59,9 +59,14 @@ export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
   const snapshots = source.snapshots?.store ?? null;
   const pageEventCountMax = source.limits.streamLoadEventCountMax;
   const codec = aggregate.snapshotCodec;
-  const saved = codec === undefined || snapshots === null ? null : await snapshots.load(stream);
   const resumed =
-    saved === null || codec === undefined ? null : await resumeFrom(store, codec, saved);
+    codec === undefined || snapshots === null
+      ? null
+      : await snapshots.load(stream).then(
+          (saved) => (saved === null ? null : resumeFrom(store, codec, saved)),
+          // A cache that cannot be read costs a full fold, never a failed command.
+          (error: unknown): Resumed<S> => ({ ok: false, reason: `unreadable: ${String(error)}` }),
+        );
   if (resumed?.ok === false) onEvent('snapshot_rejected', { stream, reason: resumed.reason });
   let snapshot =
     resumed === null || !resumed.ok ? emptySnapshot(aggregate.initialState) : resumed.snapshot;

@@ -130,6 +130,27 @@ describe('actor runtime: snapshots', () => {
     ]);
   });
 
+  it('folds the whole stream when the snapshot store cannot be read, and says why', async () => {
+    const fixture = setup();
+    await incrementTimes(fixture.start(), snapshottedCounter, 12);
+    const broken: SnapshotStore = {
+      ...fixture.snapshotStore,
+      load: () => Promise.reject(new Error('disk I/O error')),
+    };
+    const reported: unknown[] = [];
+    const runtime = createActorRuntime(fixture.probe.store, limits(), {
+      snapshots: { store: broken, everyEventCount: EVERY },
+      onEvent: (name, fields) => reported.push({ name, ...fields }),
+    });
+    const outcome = await runtime.execute(snapshottedCounter, 'c1', increment(1), context());
+    expect(outcome).toMatchObject({ ok: true, revision: 12, state: { total: sumTo(12) + 1 } });
+    expect(reported).toContainEqual({
+      name: 'snapshot_rejected',
+      stream: STREAM,
+      reason: 'unreadable: Error: disk I/O error',
+    });
+  });
+
   it('refuses an everyEventCount that is not a positive integer', () => {
     const { probe } = setup();
     const store = createInMemorySnapshotStore();
