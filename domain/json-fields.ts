@@ -2,8 +2,9 @@ import { assert } from './assert';
 import type { JsonObject, JsonValue } from './ports/event-store.port';
 
 /**
- * Typed reads of JSON that this service wrote itself (snapshots): each throws an AssertionError
- * naming the field when the value is not what was written, so a damaged snapshot is refused.
+ * Typed reads of JSON that this service wrote itself (snapshots, saga inputs and outputs): each
+ * throws an AssertionError naming the field when the value is not what was written, so a damaged
+ * snapshot is refused and a saga definition's bug fails its step.
  */
 export const jsonObject = (value: JsonValue | undefined, what: string): JsonObject => {
   assert(
@@ -22,6 +23,12 @@ export const stringField = (object: JsonObject, name: string): string => {
 export const booleanField = (object: JsonObject, name: string): boolean => {
   const value = object[name];
   assert(typeof value === 'boolean', `${name}: not a boolean`);
+  return value;
+};
+
+export const numberField = (object: JsonObject, name: string): number => {
+  const value = object[name];
+  assert(typeof value === 'number', `${name}: not a number`);
   return value;
 };
 

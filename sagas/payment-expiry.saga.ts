@@ -1,6 +1,7 @@
 import { paymentAggregate } from '../domain/payment/payment.decider';
 import { gatewayOf, type LedgerPorts } from './ledger-steps';
-import { field, ok, permanent, transient, type SagaDefinition } from './saga-definition';
+import { stringField } from '../domain/json-fields';
+import { ok, permanent, transient, type SagaDefinition } from './saga-definition';
 
 /**
  * A payment not paid by its expiry is expired and its channel order closed. A success callback
@@ -22,7 +23,7 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
     {
       name: 'expire',
       run: async ({ input, nowMs, commandContext }) => {
-        const paymentId = field(input, 'paymentId');
+        const paymentId = stringField(input, 'paymentId');
         const { state } = await ports.runtime.read(paymentAggregate, paymentId);
         if (state.status === 'none') return permanent('payment_not_found');
         if (state.status !== 'pending')
@@ -50,9 +51,9 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
     {
       name: 'close_channel_order',
       run: async ({ input, outputs }) => {
-        const gateway = gatewayOf(ports, field(outputs, 'channel'));
+        const gateway = gatewayOf(ports, stringField(outputs, 'channel'));
         if (gateway === null) return ok({ channelOrderClosed: false });
-        const answer = await gateway.closeOrder(field(input, 'paymentId'));
+        const answer = await gateway.closeOrder(stringField(input, 'paymentId'));
         if (answer.ok) return ok({ channelOrderClosed: true });
         // A channel refusing to close (e.g. paid meanwhile) changes nothing here: the late payment is flagged.
         return answer.kind === 'transient'

@@ -8,7 +8,8 @@ import {
   voidTransfer,
   type LedgerPorts,
 } from './ledger-steps';
-import { field, numberField, permanent, type SagaDefinition } from './saga-definition';
+import { numberField, stringField } from '../domain/json-fields';
+import { permanent, type SagaDefinition } from './saga-definition';
 
 /**
  * A plan purchase (started by POST /v1/plans/{planId}/purchases): hold the price on the wallet
@@ -27,27 +28,27 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
     {
       name: HOLD,
       run: async ({ input, commandContext }) => {
-        const currency = field(input, 'currency');
+        const currency = stringField(input, 'currency');
         const context = commandContext('hold');
         const revenue = systemAccounts.revenue(currency);
         const refused = await ensureSystemAccount(ports, revenue, currency, context);
         if (refused !== null) return refused;
-        const purchaseId = field(input, 'purchaseId');
+        const purchaseId = stringField(input, 'purchaseId');
         const terms = {
           transferId: planTransferId(purchaseId),
-          debitAccountId: field(input, 'walletAccountId'),
+          debitAccountId: stringField(input, 'walletAccountId'),
           creditAccountId: revenue,
           amountMinor: numberField(input, 'amountMinor'),
           currency,
           mode: 'two_phase' as const,
-          reference: `plan:${field(input, 'planId')}`,
+          reference: `plan:${stringField(input, 'planId')}`,
         };
         return requestTransfer(ports, terms, context);
       },
       compensate: ({ input, commandContext }) =>
         voidTransfer(
           ports,
-          planTransferId(field(input, 'purchaseId')),
+          planTransferId(stringField(input, 'purchaseId')),
           commandContext('hold-void'),
         ),
     },
@@ -57,17 +58,17 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
         const context = commandContext('grant');
         const expiresAt = planExpiresAt(
           { durationDays: numberField(input, 'durationDays') },
-          field(input, 'requestedAt'),
+          stringField(input, 'requestedAt'),
         );
         const data = {
-          grantId: `plan-${field(input, 'purchaseId')}`,
+          grantId: `plan-${stringField(input, 'purchaseId')}`,
           quotaBytes: numberField(input, 'quotaBytes'),
-          reason: `plan ${field(input, 'planId')} until ${expiresAt}`,
+          reason: `plan ${stringField(input, 'planId')} until ${expiresAt}`,
           now: context.now,
         };
         const outcome = await ports.runtime.execute(
           trafficAggregate,
-          field(input, 'userId'),
+          stringField(input, 'userId'),
           { type: 'GrantQuota', data },
           context,
         );
@@ -79,7 +80,11 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
     {
       name: CAPTURE,
       run: ({ input, commandContext }) =>
-        postTransfer(ports, planTransferId(field(input, 'purchaseId')), commandContext('capture')),
+        postTransfer(
+          ports,
+          planTransferId(stringField(input, 'purchaseId')),
+          commandContext('capture'),
+        ),
     },
   ],
 });

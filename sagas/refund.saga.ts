@@ -12,9 +12,8 @@ import {
   voidTransfer,
   type LedgerPorts,
 } from './ledger-steps';
+import { numberField, stringField } from '../domain/json-fields';
 import {
-  field,
-  numberField,
   ok,
   permanent,
   transient,
@@ -46,9 +45,9 @@ const loadPayment = async (
   ports: LedgerPorts,
   input: StepContext['input'],
 ): Promise<PaymentRecord> => {
-  const { state } = await ports.runtime.read(paymentAggregate, field(input, 'paymentId'));
+  const { state } = await ports.runtime.read(paymentAggregate, stringField(input, 'paymentId'));
   if (state.status === 'none')
-    throw new Error(`refund saga: payment ${field(input, 'paymentId')} not found`);
+    throw new Error(`refund saga: payment ${stringField(input, 'paymentId')} not found`);
   return state;
 };
 
@@ -61,12 +60,12 @@ const recordResult = async (
 ): Promise<StepResult> => {
   const data = {
     ...result,
-    refundId: field(context.input, 'refundId'),
+    refundId: stringField(context.input, 'refundId'),
     now: new Date(context.nowMs).toISOString(),
   };
   const outcome = await ports.runtime.execute(
     paymentAggregate,
-    field(context.input, 'paymentId'),
+    stringField(context.input, 'paymentId'),
     { type: 'RecordRefundResult', data },
     context.commandContext(`refund-${result.outcome}`),
   );
@@ -112,7 +111,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
         const inTransit = systemAccounts.refundsInTransit(payment.currency);
         const refused = await ensureSystemAccount(ports, inTransit, payment.currency, context);
         if (refused !== null) return refused;
-        const transferId = refundTransferId(payment.paymentId, field(input, 'refundId'));
+        const transferId = refundTransferId(payment.paymentId, stringField(input, 'refundId'));
         const terms = {
           transferId,
           debitAccountId: payment.creditAccountId,
@@ -120,14 +119,14 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
           amountMinor: numberField(input, 'amountMinor'),
           currency: payment.currency,
           mode: 'two_phase' as const,
-          reference: `refund:${field(input, 'refundId')}`,
+          reference: `refund:${stringField(input, 'refundId')}`,
         };
         return requestTransfer(ports, terms, context);
       },
       compensate: ({ input, commandContext }) =>
         voidTransfer(
           ports,
-          refundTransferId(field(input, 'paymentId'), field(input, 'refundId')),
+          refundTransferId(stringField(input, 'paymentId'), stringField(input, 'refundId')),
           commandContext('reserve-void'),
         ),
     },
@@ -135,7 +134,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
       name: 'ask_channel',
       run: async (context) => {
         const payment = await loadPayment(ports, context.input);
-        const refundId = field(context.input, 'refundId');
+        const refundId = stringField(context.input, 'refundId');
         if (findRefund(payment, refundId)?.status !== 'requested') return ok(); // Answered by a callback.
         const gateway = gatewayOf(ports, payment.channel);
         if (gateway === null || payment.status !== 'succeeded')
@@ -162,7 +161,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
       name: 'await_result',
       run: async ({ input, nowMs }) => {
         const payment = await loadPayment(ports, input);
-        const refund = findRefund(payment, field(input, 'refundId'));
+        const refund = findRefund(payment, stringField(input, 'refundId'));
         if (refund === null) return permanent('refund_not_found');
         if (refund.status === 'succeeded') return ok();
         if (refund.status === 'failed')
@@ -177,7 +176,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
       run: ({ input, commandContext }) =>
         postTransfer(
           ports,
-          refundTransferId(field(input, 'paymentId'), field(input, 'refundId')),
+          refundTransferId(stringField(input, 'paymentId'), stringField(input, 'refundId')),
           commandContext('post'),
         ),
     },
@@ -189,7 +188,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
         const clearing = systemAccounts.clearing(payment.channel, payment.currency);
         const refused = await ensureSystemAccount(ports, clearing, payment.currency, context);
         if (refused !== null) return refused;
-        const transferId = `${refundTransferId(payment.paymentId, field(input, 'refundId'))}-settle`;
+        const transferId = `${refundTransferId(payment.paymentId, stringField(input, 'refundId'))}-settle`;
         const terms = {
           transferId,
           debitAccountId: systemAccounts.refundsInTransit(payment.currency),
@@ -197,7 +196,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
           amountMinor: numberField(input, 'amountMinor'),
           currency: payment.currency,
           mode: 'single_phase' as const,
-          reference: `refund-settle:${field(input, 'refundId')}`,
+          reference: `refund-settle:${stringField(input, 'refundId')}`,
         };
         return requestTransfer(ports, terms, context);
       },

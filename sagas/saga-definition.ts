@@ -1,5 +1,4 @@
 import type { CommandContext } from '../domain/actors/actor-runtime';
-import { assert } from '../domain/assert';
 import type { JsonObject } from '../domain/ports/event-store.port';
 
 /** A ledger event as the sagas see it, whether it came over the bus or from the log. */
@@ -60,16 +59,3 @@ export const triggerOf = (event: Pick<LedgerEvent, 'stream' | 'type'>): string =
 export const ok = (output: JsonObject = {}): StepResult => ({ kind: 'done', output });
 export const transient = (reason: string): StepResult => ({ kind: 'transient', reason });
 export const permanent = (reason: string): StepResult => ({ kind: 'permanent', reason });
-
-/** A string field of a saga's input or outputs; a missing one is a bug in the definition. */
-export const field = (object: JsonObject, name: string): string => {
-  const value = object[name];
-  assert(typeof value === 'string', `saga field ${name} is not a string`);
-  return value;
-};
-
-export const numberField = (object: JsonObject, name: string): number => {
-  const value = object[name];
-  assert(typeof value === 'number', `saga field ${name} is not a number`);
-  return value;
-};

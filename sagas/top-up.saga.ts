@@ -5,7 +5,8 @@ import {
   systemAccounts,
   type LedgerPorts,
 } from './ledger-steps';
-import { field, permanent, type SagaDefinition } from './saga-definition';
+import { stringField } from '../domain/json-fields';
+import { permanent, type SagaDefinition } from './saga-definition';
 
 /** Payment succeeded → clearing account of its channel to the payer's wallet, once per payment. */
 export const topUpTransferId = (paymentId: string): string => `topup-${paymentId}`;
@@ -21,7 +22,7 @@ export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
     {
       name: 'credit_wallet',
       run: async ({ input, commandContext }) => {
-        const paymentId = field(input, 'paymentId');
+        const paymentId = stringField(input, 'paymentId');
         const { state } = await ports.runtime.read(paymentAggregate, paymentId);
         if (state.status !== 'succeeded') return permanent(`payment_${state.status}`);
         const { currency, channel, creditAccountId } = state;

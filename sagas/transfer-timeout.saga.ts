@@ -1,6 +1,7 @@
 import { transferAggregate } from '../domain/transfer/transfer.decider';
 import type { LedgerPorts } from './ledger-steps';
-import { field, permanent, type SagaDefinition } from './saga-definition';
+import { stringField } from '../domain/json-fields';
+import { permanent, type SagaDefinition } from './saga-definition';
 
 /**
  * A pending transfer with a timeout is voided once it elapses, unless posted or voided first.
@@ -26,7 +27,7 @@ export const transferTimeoutSaga = (ports: LedgerPorts): SagaDefinition => ({
     {
       name: 'void_when_due',
       run: async ({ input, nowMs, commandContext }) => {
-        const transferId = field(input, 'transferId');
+        const transferId = stringField(input, 'transferId');
         const { state } = await ports.runtime.read(transferAggregate, transferId);
         if (state.status === 'none') return permanent('transfer_not_found');
         if (state.status !== 'pending' || state.expiresAt === null)
