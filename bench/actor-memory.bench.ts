@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-store';
 import { accountAggregate } from '../domain/account/account.decider';
-import { createActorRuntime, type CommandContext } from '../domain/actors/actor-runtime';
+import { createActorRuntime } from '../domain/actors/actor-runtime';
+import { benchCommandContext } from './bench-context';
 import { onInterrupt } from './cleanup';
 import { formatInteger, type Row } from './report';
 
@@ -15,14 +16,7 @@ const ACTOR_COUNT_MAX = 100_000;
 const COMMANDS_IN_FLIGHT = 4_096;
 const SAMPLE_EVERY_ACCOUNTS = 100_000;
 
-const context: CommandContext = {
-  correlationId: 'bench-actor-memory',
-  causationId: null,
-  actor: { clientId: 'bench', role: 'admin', ip: '127.0.0.1' },
-  idempotencyKey: null,
-  now: '2026-11-22T00:00:00.000Z',
-  eventIdSeed: null,
-};
+const context = benchCommandContext('bench-actor-memory', '2026-11-22T00:00:00.000Z');
 
 /** Node's own collector, reachable without starting the bench with --expose-gc. */
 const collectGarbage = (): (() => void) => {

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { benchCommandContext } from './bench-context';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -155,14 +156,7 @@ const scenario = async (
       { length: CALLBACK_COUNT + WARM_UP_COUNT },
       (_, index) => `00000000-0000-4000-8000-${index.toString().padStart(12, '0')}`,
     );
-    const context = {
-      correlationId: 'bench',
-      causationId: null,
-      actor: { clientId: 'bench', role: 'admin', ip: null },
-      idempotencyKey: null,
-      now,
-      eventIdSeed: null,
-    };
+    const context = benchCommandContext('bench', now);
     await Promise.all(
       paymentIds.map((paymentId) =>
         runtime.execute(

@@ -6,13 +6,10 @@ import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-stor
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { accountAggregate, type AccountCommand } from '../domain/account/account.decider';
-import {
-  createActorRuntime,
-  type ActorRuntimeLimits,
-  type CommandContext,
-} from '../domain/actors/actor-runtime';
+import { createActorRuntime, type ActorRuntimeLimits } from '../domain/actors/actor-runtime';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { SnapshotStore } from '../domain/ports/snapshot-store.port';
+import { benchCommandContext } from './bench-context';
 import { onInterrupt } from './cleanup';
 import { formatInteger, type Row } from './report';
 
@@ -31,14 +28,7 @@ const LIMITS: ActorRuntimeLimits = {
   streamLoadEventCountMax: 1_000,
 };
 
-const context: CommandContext = {
-  correlationId: 'bench-snapshot-load',
-  causationId: null,
-  actor: { clientId: 'bench', role: 'admin', ip: '127.0.0.1' },
-  idempotencyKey: null,
-  now: '2026-11-22T00:00:00.000Z',
-  eventIdSeed: null,
-};
+const context = benchCommandContext('bench-snapshot-load', '2026-11-22T00:00:00.000Z');
 
 const credit = (index: number): AccountCommand => ({
   type: 'ApplyLeg',
