@@ -6,9 +6,12 @@ module.exports = {
     {
       name: 'domain-is-pure',
       severity: 'error',
-      comment: 'domain/ imports nothing outside domain/ and no I/O package',
+      comment: 'domain/ imports nothing outside domain/ but pure libraries (uuid, immutable)',
       from: { path: '^domain/' },
-      to: { pathNot: '^domain/|(^|/)node_modules/uuid/', dependencyTypesNot: ['core'] },
+      to: {
+        pathNot: '^domain/|(^|/)node_modules/(uuid|immutable)/',
+        dependencyTypesNot: ['core'],
+      },
     },
     {
       name: 'domain-no-io-core',

@@ -1,6 +1,6 @@
 import type { AccountRejection } from '../domain/account/account.decider';
 import type { PaymentRejection } from '../domain/payment/payment.decider';
-import type { TrafficRejection } from '../domain/traffic/traffic.decider';
+import type { RefusedUsage, TrafficRejection } from '../domain/traffic/traffic.decider';
 import type { TransferRejection } from '../domain/transfer/transfer.decider';
 
 /**
@@ -9,7 +9,13 @@ import type { TransferRejection } from '../domain/transfer/transfer.decider';
  * 409: it exists in a state that forbids the command; 422: the command breaks a business rule.
  */
 type Spec = { readonly status: 401 | 404 | 409 | 422; readonly code: number; readonly msg: string };
-type DomainRejection = AccountRejection | TransferRejection | PaymentRejection | TrafficRejection;
+/** A refused usage record's reason is listed per user in a report's answer, with these codes. */
+type DomainRejection =
+  | AccountRejection
+  | TransferRejection
+  | PaymentRejection
+  | TrafficRejection
+  | RefusedUsage['reason'];
 
 export const domainErrorCodes = {
   account_already_exists: {

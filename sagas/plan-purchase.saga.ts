@@ -1,4 +1,4 @@
-import { trafficAggregate } from '../domain/traffic/traffic.decider';
+import { trafficAggregate, trafficShardOf, trafficUserOf } from '../domain/traffic/traffic.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, planExpiresAt } from '../domain/plan/plan';
 import {
   ensureSystemAccount,
@@ -60,7 +60,9 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
           { durationDays: numberField(input, 'durationDays') },
           stringField(input, 'requestedAt'),
         );
+        const userId = stringField(input, 'userId');
         const data = {
+          userId,
           grantId: `plan-${stringField(input, 'purchaseId')}`,
           quotaBytes: numberField(input, 'quotaBytes'),
           reason: `plan ${stringField(input, 'planId')} until ${expiresAt}`,
@@ -68,12 +70,13 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
         };
         const outcome = await ports.runtime.execute(
           trafficAggregate,
-          stringField(input, 'userId'),
+          trafficShardOf(userId),
           { type: 'GrantQuota', data },
           context,
         );
+        const { quotaBytes } = trafficUserOf(outcome.state, userId);
         return outcome.ok
-          ? { kind: 'done', output: { expiresAt, quotaBytes: outcome.state.quotaBytes } }
+          ? { kind: 'done', output: { expiresAt, quotaBytes } }
           : permanent(outcome.rejection);
       },
     },

@@ -1,11 +1,15 @@
 import type { JSONSchemaType } from 'ajv';
 import {
   trafficAggregate,
+  trafficShardOf,
+  trafficUserOf,
   trafficView,
   type TrafficCommand,
+  type UsageRecord,
 } from '../../domain/traffic/traffic.decider';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
+import { assert } from '../../domain/assert';
 import { sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
@@ -18,7 +22,6 @@ import { sendRejection } from './rejection';
 export const TRAFFIC_RECORDS_PER_REPORT_MAX = 10_000;
 
 const bytesSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-type UsageRecord = { userId: string; uploadBytes: number; downloadBytes: number };
 type ReportBody = { reportId: string; records: UsageRecord[] };
 const reportSchema: JSONSchemaType<ReportBody> = {
   type: 'object',
@@ -62,19 +65,29 @@ const userParamsSchema: JSONSchemaType<{ userId: string }> = {
   properties: { userId: idSchema },
 };
 
-/** Sums the records of each user, so one report is one command per user. */
-const usageByUser = (
-  records: readonly UsageRecord[],
-): Map<string, { uploadBytes: number; downloadBytes: number }> => {
-  const totals = new Map<string, { uploadBytes: number; downloadBytes: number }>();
+/**
+ * Sums the records of each user (a node may list a user twice), drops users without usage, and
+ * groups them by shard: one report is one command per shard it touches.
+ */
+const usageByShard = (records: readonly UsageRecord[]): Map<string, UsageRecord[]> => {
+  const totals = new Map<string, UsageRecord>();
   for (const { userId, uploadBytes, downloadBytes } of records) {
-    const current = totals.get(userId) ?? { uploadBytes: 0, downloadBytes: 0 };
+    const current = totals.get(userId);
     totals.set(userId, {
-      uploadBytes: current.uploadBytes + uploadBytes,
-      downloadBytes: current.downloadBytes + downloadBytes,
+      userId,
+      uploadBytes: (current?.uploadBytes ?? 0) + uploadBytes,
+      downloadBytes: (current?.downloadBytes ?? 0) + downloadBytes,
     });
   }
-  return totals;
+  const shards = new Map<string, UsageRecord[]>();
+  for (const usage of totals.values()) {
+    if (usage.uploadBytes + usage.downloadBytes === 0) continue;
+    const shardId = trafficShardOf(usage.userId);
+    const shard = shards.get(shardId);
+    if (shard === undefined) shards.set(shardId, [usage]);
+    else shard.push(usage);
+  }
+  return shards;
 };
 
 const maxPosition = (positions: readonly (bigint | null)[]): bigint | null =>
@@ -102,35 +115,38 @@ export const trafficRoutes =
         const { reportId, records } = report.read(ctx);
         const nodeId = clientOf(ctx).clientId;
         const context = commandContext(ctx, services.nowMs());
-        const users = [...usageByUser(records)].filter(
-          ([, usage]) => usage.uploadBytes + usage.downloadBytes > 0,
-        );
+        const shards = [...usageByShard(records)];
         // Report ids are the node's own: scoping them keeps two nodes' report 7 apart.
         const scopedReportId = `${nodeId}:${reportId}`;
         const outcomes = await Promise.all(
-          users.map(([userId, usage]) => {
+          shards.map(([shardId, usages]) => {
             const command: TrafficCommand = {
               type: 'RecordUsage',
-              data: { reportId: scopedReportId, nodeId, ...usage, now: context.now },
+              data: { reportId: scopedReportId, nodeId, usages, now: context.now },
             };
-            return services.runtime.execute(trafficAggregate, userId, command, {
+            return services.runtime.execute(trafficAggregate, shardId, command, {
               ...context,
-              eventIdSeed: `${scopedReportId}:${userId}`,
+              eventIdSeed: `${scopedReportId}:${shardId}`,
             });
           }),
         );
-        const rejected = outcomes.flatMap((outcome, index) =>
-          outcome.ok ? [] : [{ userId: users[index]?.[0], code: outcome.rejection }],
-        );
-        const exceeded = outcomes.flatMap((outcome, index) =>
-          outcome.ok && outcome.state.exceeded ? [users[index]?.[0]] : [],
-        );
+        const rejected: { userId: string; code: string }[] = [];
+        const exceededUserIds: string[] = [];
+        outcomes.forEach((outcome, index) => {
+          // Never empty: a shard only gets a command for users with usage.
+          assert(outcome.ok, `traffic report refused: ${outcome.ok ? '' : outcome.rejection}`);
+          const refused = outcome.state.recentReports.get(scopedReportId) ?? [];
+          rejected.push(...refused.map(({ userId, reason }) => ({ userId, code: reason })));
+          for (const { userId } of shards[index]?.[1] ?? []) {
+            if (trafficUserOf(outcome.state, userId).exceeded) exceededUserIds.push(userId);
+          }
+        });
         sendOk(ctx, {
           reportId,
           recordCount: records.length,
-          userCount: users.length,
+          userCount: shards.reduce((count, [, usages]) => count + usages.length, 0),
           rejected,
-          exceededUserIds: exceeded,
+          exceededUserIds,
           position: positionJson(maxPosition(outcomes.map((outcome) => outcome.position))),
         });
       },
@@ -138,14 +154,16 @@ export const trafficRoutes =
 
     const runOnUser = async (
       ctx: Parameters<Parameters<RouteKit['router']['post']>[1]>[0],
-      command: TrafficCommand,
       userId: string,
+      commandAt: (now: string) => TrafficCommand,
     ) => {
       const context = commandContext(ctx, services.nowMs());
-      const outcome = await services.runtime.execute(trafficAggregate, userId, command, context);
+      const command = commandAt(context.now);
+      const shardId = trafficShardOf(userId);
+      const outcome = await services.runtime.execute(trafficAggregate, shardId, command, context);
       if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { userId });
       sendOk(ctx, {
-        traffic: trafficView(userId, outcome.state),
+        traffic: trafficView(userId, trafficUserOf(outcome.state, userId)),
         position: positionJson(outcome.position),
       });
     };
@@ -159,14 +177,11 @@ export const trafficRoutes =
       kit.idempotency(),
       async (ctx) => {
         const { grantId, quotaBytes, reason = '' } = grant.read(ctx);
-        await runOnUser(
-          ctx,
-          {
-            type: 'GrantQuota',
-            data: { grantId, quotaBytes, reason, now: new Date(services.nowMs()).toISOString() },
-          },
-          params.read(ctx).userId,
-        );
+        const { userId } = params.read(ctx);
+        await runOnUser(ctx, userId, (now) => ({
+          type: 'GrantQuota',
+          data: { userId, grantId, quotaBytes, reason, now },
+        }));
       },
     );
 
@@ -179,14 +194,11 @@ export const trafficRoutes =
       kit.idempotency(),
       async (ctx) => {
         const { resetId, quotaBytes } = reset.read(ctx);
-        await runOnUser(
-          ctx,
-          {
-            type: 'ResetQuota',
-            data: { resetId, quotaBytes, now: new Date(services.nowMs()).toISOString() },
-          },
-          params.read(ctx).userId,
-        );
+        const { userId } = params.read(ctx);
+        await runOnUser(ctx, userId, (now) => ({
+          type: 'ResetQuota',
+          data: { userId, resetId, quotaBytes, now },
+        }));
       },
     );
 
@@ -196,8 +208,11 @@ export const trafficRoutes =
       params,
       async (ctx) => {
         const { userId } = params.read(ctx);
-        const { state, position } = await services.runtime.read(trafficAggregate, userId);
-        sendOk(ctx, { traffic: trafficView(userId, state), position: positionJson(position) });
+        const shard = await services.runtime.read(trafficAggregate, trafficShardOf(userId));
+        sendOk(ctx, {
+          traffic: trafficView(userId, trafficUserOf(shard.state, userId)),
+          position: positionJson(shard.position),
+        });
       },
     );
   };

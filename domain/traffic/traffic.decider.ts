@@ -1,18 +1,23 @@
+import { Map as ImmutableMap, OrderedMap } from 'immutable';
 import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject } from '../decision';
 import { addWithinSafeRange } from '../money';
 import { trafficSnapshotCodec } from './traffic.snapshot';
 import {
-  initialTrafficState,
+  initialTrafficUserState,
   isByteCount,
   recentReportCountMax,
   usedBytesOf,
+  type QuotaCrossing,
+  type RefusedUsage,
   type TrafficCommand,
   type TrafficDecision,
   type TrafficEvent,
   type TrafficRejection,
-  type TrafficState,
+  type TrafficShardState,
+  type TrafficUserState,
+  type UsageRecord,
 } from './traffic.model';
 
 export * from './traffic.model';
@@ -20,107 +25,179 @@ export { trafficView, type TrafficView } from './traffic.view';
 
 type Data<Type extends TrafficCommand['type']> = Extract<TrafficCommand, { type: Type }>['data'];
 
-const decideTraffic = (command: TrafficCommand, state: TrafficState): TrafficDecision => {
+export const initialTrafficShardState: TrafficShardState = {
+  users: ImmutableMap(),
+  recentReports: OrderedMap(),
+};
+
+/** A user's state in the shard; users never seen are at the initial state. */
+export const trafficUserOf = (state: TrafficShardState, userId: string): TrafficUserState =>
+  state.users.get(userId) ?? initialTrafficUserState;
+
+const decideTraffic = (command: TrafficCommand, state: TrafficShardState): TrafficDecision => {
   switch (command.type) {
     case 'GrantQuota':
-      return decideGrant(command.data, state);
+      return decideGrant(command.data, trafficUserOf(state, command.data.userId));
     case 'ResetQuota': {
-      const { resetId, quotaBytes, now } = command.data;
+      const { userId, resetId, quotaBytes, now } = command.data;
       assert(isByteCount(quotaBytes), 'ResetQuota: quotaBytes must be a safe integer ≥ 0');
-      if (state.resetIds.includes(resetId)) return accept();
-      return accept({ type: 'QuotaReset', data: { resetId, quotaBytes, resetAt: now } });
+      if (trafficUserOf(state, userId).resetIds.includes(resetId)) return accept();
+      return accept({ type: 'QuotaReset', data: { userId, resetId, quotaBytes, resetAt: now } });
     }
     case 'RecordUsage':
       return decideUsage(command.data, state);
   }
 };
 
-const decideGrant = (data: Data<'GrantQuota'>, state: TrafficState): TrafficDecision => {
-  const { grantId, quotaBytes, reason, now } = data;
+const decideGrant = (data: Data<'GrantQuota'>, user: TrafficUserState): TrafficDecision => {
+  const { userId, grantId, quotaBytes, reason, now } = data;
   assert(isByteCount(quotaBytes) && quotaBytes > 0, 'GrantQuota: quotaBytes must be positive');
-  if (state.grantIds.includes(grantId)) return accept();
-  if (addWithinSafeRange(state.quotaBytes, quotaBytes) === null) return reject('quota_overflow');
-  return accept({ type: 'QuotaGranted', data: { grantId, quotaBytes, reason, grantedAt: now } });
+  if (user.grantIds.includes(grantId)) return accept();
+  if (addWithinSafeRange(user.quotaBytes, quotaBytes) === null) return reject('quota_overflow');
+  const grantedAt = now;
+  return accept({ type: 'QuotaGranted', data: { userId, grantId, quotaBytes, reason, grantedAt } });
 };
 
-const decideUsage = (data: Data<'RecordUsage'>, state: TrafficState): TrafficDecision => {
-  const { reportId, nodeId, uploadBytes, downloadBytes, now } = data;
-  assert(isByteCount(uploadBytes) && isByteCount(downloadBytes), 'RecordUsage: bad byte count');
-  if (uploadBytes === 0 && downloadBytes === 0) return reject('empty_usage');
-  if (state.recentReportIds.includes(reportId)) return accept(); // A node's retry.
-  const totals = addUsage(state, uploadBytes, downloadBytes);
-  if (totals === null) return reject('usage_overflow');
-  const recorded = {
-    type: 'UsageRecorded' as const,
-    data: { reportId, nodeId, uploadBytes, downloadBytes, recordedAt: now },
-  };
-  // Once per crossing: while exceeded, further usage stays silent until a grant or reset.
-  if (state.exceeded || totals.usedBytes <= state.quotaBytes) return accept(recorded);
-  const { usedBytes } = totals;
-  const exceeded = { usedBytes, quotaBytes: state.quotaBytes, exceededAt: now };
-  return accept<TrafficEvent>(recorded, { type: 'QuotaExceeded', data: exceeded });
-};
-
-/** The totals after a report, or null when one would leave the safe-integer range. */
-const addUsage = (
-  state: TrafficState,
-  uploadBytes: number,
-  downloadBytes: number,
-): { uploadBytes: number; downloadBytes: number; usedBytes: number } | null => {
-  const upload = addWithinSafeRange(state.uploadBytes, uploadBytes);
-  const download = addWithinSafeRange(state.downloadBytes, downloadBytes);
-  if (upload === null || download === null) return null;
-  const used = addWithinSafeRange(upload, download);
-  return used === null ? null : { uploadBytes: upload, downloadBytes: download, usedBytes: used };
-};
-
-/** Folds one event; every assert pairs with a check in decide, so replay catches a bad stream. */
-const evolveTraffic = (state: TrafficState, event: TrafficEvent): TrafficState => {
-  switch (event.type) {
-    case 'QuotaGranted': {
-      const { grantId } = event.data;
-      assert(!state.grantIds.includes(grantId), `QuotaGranted: ${grantId} granted twice`);
-      const quotaBytes = addWithinSafeRange(state.quotaBytes, event.data.quotaBytes);
-      assert(quotaBytes !== null, 'QuotaGranted: quota overflows');
-      const exceeded = state.exceeded && usedBytesOf(state) > quotaBytes;
-      return { ...state, quotaBytes, exceeded, grantIds: [...state.grantIds, grantId] };
+const decideUsage = (data: Data<'RecordUsage'>, state: TrafficShardState): TrafficDecision => {
+  const { reportId, nodeId, usages: records, now } = data;
+  if (records.length === 0) return reject('empty_usage');
+  if (state.recentReports.has(reportId)) return accept(); // A node's retry.
+  const seen = new Set<string>();
+  const usages: UsageRecord[] = [];
+  const refused: RefusedUsage[] = [];
+  const crossings: QuotaCrossing[] = [];
+  for (const record of records) {
+    const { userId, uploadBytes, downloadBytes } = record;
+    assert(isByteCount(uploadBytes) && isByteCount(downloadBytes), 'RecordUsage: bad byte count');
+    assert(uploadBytes + downloadBytes > 0, 'RecordUsage: a record without usage');
+    assert(!seen.has(userId), `RecordUsage: ${userId} twice in one report`);
+    seen.add(userId);
+    const user = trafficUserOf(state, userId);
+    const after = addUsage(user, uploadBytes, downloadBytes);
+    if (after === null) {
+      refused.push({ userId, reason: 'usage_overflow' });
+      continue;
     }
-    case 'QuotaReset': {
-      const { resetId, quotaBytes } = event.data;
-      assert(!state.resetIds.includes(resetId), `QuotaReset: ${resetId} applied twice`);
-      assert(isByteCount(quotaBytes), 'QuotaReset: quotaBytes must be a safe integer ≥ 0');
-      const period = { quotaBytes, uploadBytes: 0, downloadBytes: 0, exceeded: false };
-      return { ...state, ...period, resetIds: [...state.resetIds, resetId] };
-    }
-    case 'UsageRecorded': {
-      const { reportId } = event.data;
-      assert(!state.recentReportIds.includes(reportId), `UsageRecorded: ${reportId} twice`);
-      const totals = addUsage(state, event.data.uploadBytes, event.data.downloadBytes);
-      assert(totals !== null, 'UsageRecorded: usage overflows');
-      const { uploadBytes, downloadBytes } = totals;
-      const recentReportIds = [...state.recentReportIds, reportId].slice(-recentReportCountMax);
-      return { ...state, uploadBytes, downloadBytes, recentReportIds };
-    }
-    case 'QuotaExceeded': {
-      const usedBytes = usedBytesOf(state);
-      assert(!state.exceeded && usedBytes > state.quotaBytes, 'QuotaExceeded: quota not crossed');
-      assert(
-        event.data.usedBytes === usedBytes && event.data.quotaBytes === state.quotaBytes,
-        'QuotaExceeded: totals differ from the stream',
-      );
-      return { ...state, exceeded: true };
+    usages.push({ userId, uploadBytes, downloadBytes });
+    // Once per crossing: while exceeded, further usage stays silent until a grant or reset.
+    const usedBytes = usedBytesOf(after);
+    if (!user.exceeded && usedBytes > user.quotaBytes) {
+      crossings.push({ userId, usedBytes, quotaBytes: user.quotaBytes });
     }
   }
+  const reported: TrafficEvent = {
+    type: 'UsageReported',
+    data: { reportId, nodeId, usages, refused, recordedAt: now },
+  };
+  if (crossings.length === 0) return accept(reported);
+  const exceeded = { reportId, users: crossings, exceededAt: now };
+  return accept<TrafficEvent>(reported, { type: 'QuotasExceeded', data: exceeded });
+};
+
+/** The user after a report, or null when a total would leave the safe-integer range. */
+const addUsage = (
+  user: TrafficUserState,
+  uploadBytes: number,
+  downloadBytes: number,
+): TrafficUserState | null => {
+  const upload = addWithinSafeRange(user.uploadBytes, uploadBytes);
+  const download = addWithinSafeRange(user.downloadBytes, downloadBytes);
+  if (upload === null || download === null) return null;
+  if (addWithinSafeRange(upload, download) === null) return null;
+  return { ...user, uploadBytes: upload, downloadBytes: download };
+};
+
+/** One user's part of an event: the user it changes and how. */
+export type TrafficUserChange = {
+  userId: string;
+  apply: (user: TrafficUserState) => TrafficUserState;
+};
+
+/**
+ * What an event does to each user it names, in the order it names them. The shard's evolve and
+ * the read side's projection both fold with it, so they cannot drift apart. Every assert pairs
+ * with a check in decide, so replay catches a bad stream.
+ */
+export const trafficUserChangesOf = (event: TrafficEvent): TrafficUserChange[] => {
+  switch (event.type) {
+    case 'QuotaGranted': {
+      const { userId, grantId } = event.data;
+      const apply = (user: TrafficUserState): TrafficUserState => {
+        assert(!user.grantIds.includes(grantId), `QuotaGranted: ${grantId} granted twice`);
+        const quotaBytes = addWithinSafeRange(user.quotaBytes, event.data.quotaBytes);
+        assert(quotaBytes !== null, 'QuotaGranted: quota overflows');
+        const exceeded = user.exceeded && usedBytesOf(user) > quotaBytes;
+        return { ...user, quotaBytes, exceeded, grantIds: [...user.grantIds, grantId] };
+      };
+      return [{ userId, apply }];
+    }
+    case 'QuotaReset': {
+      const { userId, resetId, quotaBytes } = event.data;
+      const apply = (user: TrafficUserState): TrafficUserState => {
+        assert(!user.resetIds.includes(resetId), `QuotaReset: ${resetId} applied twice`);
+        assert(isByteCount(quotaBytes), 'QuotaReset: quotaBytes must be a safe integer ≥ 0');
+        const period = { quotaBytes, uploadBytes: 0, downloadBytes: 0, exceeded: false };
+        return { ...user, ...period, resetIds: [...user.resetIds, resetId] };
+      };
+      return [{ userId, apply }];
+    }
+    case 'UsageReported':
+      return event.data.usages.map(({ userId, uploadBytes, downloadBytes }) => ({
+        userId,
+        apply: (user) => {
+          assert(isByteCount(uploadBytes) && isByteCount(downloadBytes), 'UsageReported: bytes');
+          const after = addUsage(user, uploadBytes, downloadBytes);
+          assert(after !== null, `UsageReported: usage of ${userId} overflows`);
+          return after;
+        },
+      }));
+    case 'QuotasExceeded':
+      return event.data.users.map((crossing) => ({
+        userId: crossing.userId,
+        apply: (user) => {
+          const usedBytes = usedBytesOf(user);
+          assert(!user.exceeded && usedBytes > user.quotaBytes, 'QuotasExceeded: not crossed');
+          assert(
+            crossing.usedBytes === usedBytes && crossing.quotaBytes === user.quotaBytes,
+            'QuotasExceeded: totals differ from the stream',
+          );
+          return { ...user, exceeded: true };
+        },
+      }));
+  }
+};
+
+const evolveTraffic = (state: TrafficShardState, event: TrafficEvent): TrafficShardState => {
+  const users = state.users.withMutations((draft) => {
+    for (const { userId, apply } of trafficUserChangesOf(event)) {
+      draft.set(userId, apply(draft.get(userId) ?? initialTrafficUserState));
+    }
+  });
+  if (event.type !== 'UsageReported') return { ...state, users };
+  const { reportId, refused } = event.data;
+  assert(!state.recentReports.has(reportId), `UsageReported: ${reportId} twice`);
+  return { users, recentReports: rememberReport(state.recentReports, reportId, refused) };
+};
+
+const rememberReport = (
+  recentReports: TrafficShardState['recentReports'],
+  reportId: string,
+  refused: readonly RefusedUsage[],
+): TrafficShardState['recentReports'] => {
+  const remembered = recentReports.set(reportId, refused);
+  if (remembered.size <= recentReportCountMax) return remembered;
+  const oldest = remembered.keySeq().first();
+  return oldest === undefined ? remembered : remembered.delete(oldest);
 };
 
 export const trafficAggregate: Aggregate<
   TrafficCommand,
   TrafficEvent,
-  TrafficState,
+  TrafficShardState,
   TrafficRejection
 > = {
-  category: 'traffic',
-  initialState: initialTrafficState,
+  category: 'trafficshard',
+  initialState: initialTrafficShardState,
   decide: decideTraffic,
   evolve: evolveTraffic,
   snapshotCodec: trafficSnapshotCodec,

@@ -1,29 +1,70 @@
+import { Map as ImmutableMap, OrderedMap } from 'immutable';
 import type { SnapshotCodec } from '../aggregate';
-import { booleanField, countField, jsonObject, stringArrayField } from '../json-fields';
+import { assert } from '../assert';
+import {
+  arrayField,
+  booleanField,
+  countField,
+  jsonObject,
+  stringArrayField,
+  stringField,
+} from '../json-fields';
 import type { JsonValue } from '../ports/event-store.port';
-import type { TrafficState } from './traffic.model';
+import type { RefusedUsage, TrafficShardState, TrafficUserState } from './traffic.model';
 
-const decode = (saved: JsonValue): TrafficState => {
-  const state = jsonObject(saved, 'traffic snapshot');
+const encodeUser = ([userId, user]: [string, TrafficUserState]): JsonValue => ({
+  userId,
+  ...user,
+  grantIds: [...user.grantIds],
+  resetIds: [...user.resetIds],
+});
+
+const decodeUser = (value: JsonValue): [string, TrafficUserState] => {
+  const user = jsonObject(value, 'users[]');
+  return [
+    stringField(user, 'userId'),
+    {
+      quotaBytes: countField(user, 'quotaBytes'),
+      uploadBytes: countField(user, 'uploadBytes'),
+      downloadBytes: countField(user, 'downloadBytes'),
+      exceeded: booleanField(user, 'exceeded'),
+      grantIds: stringArrayField(user, 'grantIds'),
+      resetIds: stringArrayField(user, 'resetIds'),
+    },
+  ];
+};
+
+const decodeRefused = (value: JsonValue): RefusedUsage => {
+  const refused = jsonObject(value, 'refused[]');
+  assert(refused['reason'] === 'usage_overflow', 'refused[].reason: not usage_overflow');
+  return { userId: stringField(refused, 'userId'), reason: 'usage_overflow' };
+};
+
+const decodeReport = (value: JsonValue): [string, readonly RefusedUsage[]] => {
+  const report = jsonObject(value, 'recentReports[]');
+  return [stringField(report, 'reportId'), arrayField(report, 'refused').map(decodeRefused)];
+};
+
+const decode = (saved: JsonValue): TrafficShardState => {
+  const state = jsonObject(saved, 'traffic shard snapshot');
   return {
-    quotaBytes: countField(state, 'quotaBytes'),
-    uploadBytes: countField(state, 'uploadBytes'),
-    downloadBytes: countField(state, 'downloadBytes'),
-    exceeded: booleanField(state, 'exceeded'),
-    grantIds: stringArrayField(state, 'grantIds'),
-    resetIds: stringArrayField(state, 'resetIds'),
-    recentReportIds: stringArrayField(state, 'recentReportIds'),
+    users: ImmutableMap(arrayField(state, 'users').map(decodeUser)),
+    recentReports: OrderedMap(arrayField(state, 'recentReports').map(decodeReport)),
   };
 };
 
-/** Version 1: the state as it is, already plain JSON. */
-export const trafficSnapshotCodec: SnapshotCodec<TrafficState> = {
-  schemaVersion: 1,
+/**
+ * Version 2 (version 1 was one stream per user): the shard's users as an array of
+ * {userId, ...state}, and its recent reports oldest first as {reportId, refused}.
+ */
+export const trafficSnapshotCodec: SnapshotCodec<TrafficShardState> = {
+  schemaVersion: 2,
   encode: (state) => ({
-    ...state,
-    grantIds: [...state.grantIds],
-    resetIds: [...state.resetIds],
-    recentReportIds: [...state.recentReportIds],
+    users: [...state.users.entries()].map(encodeUser),
+    recentReports: [...state.recentReports.entries()].map(([reportId, refused]) => ({
+      reportId,
+      refused: refused.map((usage) => ({ ...usage })),
+    })),
   }),
   decode,
 };

@@ -1,6 +1,6 @@
-import { usedBytesOf, type TrafficState } from './traffic.model';
+import { usedBytesOf, type TrafficUserState } from './traffic.model';
 
-/** GET /v1/traffic/:userId: plain JSON numbers, all byte counts safe integers. */
+/** GET /v1/traffic/users/:userId: plain JSON numbers, all byte counts safe integers. */
 export type TrafficView = {
   userId: string;
   quotaBytes: number;
@@ -12,9 +12,9 @@ export type TrafficView = {
   exceeded: boolean;
 };
 
-export const trafficView = (userId: string, state: TrafficState): TrafficView => {
-  const { quotaBytes, uploadBytes, downloadBytes, exceeded } = state;
-  const usedBytes = usedBytesOf(state);
+export const trafficView = (userId: string, user: TrafficUserState): TrafficView => {
+  const { quotaBytes, uploadBytes, downloadBytes, exceeded } = user;
+  const usedBytes = usedBytesOf(user);
   const remainingBytes = Math.max(0, quotaBytes - usedBytes);
   return { userId, quotaBytes, uploadBytes, downloadBytes, usedBytes, remainingBytes, exceeded };
 };

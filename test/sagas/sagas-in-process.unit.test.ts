@@ -1,5 +1,9 @@
 import { paymentAggregate } from '../../domain/payment/payment.decider';
-import { trafficAggregate } from '../../domain/traffic/traffic.decider';
+import {
+  trafficAggregate,
+  trafficShardOf,
+  trafficUserOf,
+} from '../../domain/traffic/traffic.decider';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
 import { openAccount, testContext } from '../support/ledger-harness';
@@ -24,6 +28,10 @@ import {
   waitForSaga,
   type SagaRig,
 } from './support/saga-harness';
+
+const quotaOf = async (rig: SagaRig, userId: string): Promise<number> =>
+  trafficUserOf((await rig.runtime.read(trafficAggregate, trafficShardOf(userId))).state, userId)
+    .quotaBytes;
 
 const startPurchase = async (rig: SagaRig, purchaseId: string, walletId: string): Promise<void> => {
   const input = {
@@ -145,9 +153,7 @@ describe('sagas over the in-process bus', () => {
       (await waitForSaga(rig, PLAN_PURCHASE_SAGA, 'buy1', ['completed', 'compensated'])).status,
     ).toBe('completed');
     expect(await balanceOf(rig, 'w4')).toBe(300);
-    expect((await rig.runtime.read(trafficAggregate, 'user-buy1')).state.quotaBytes).toBe(
-      PLAN.quotaBytes,
-    );
+    expect(await quotaOf(rig, 'user-buy1')).toBe(PLAN.quotaBytes);
     await startPurchase(rig, 'buy2', 'w4');
     const refused = await waitForSaga(rig, PLAN_PURCHASE_SAGA, 'buy2', [
       'completed',
@@ -155,7 +161,7 @@ describe('sagas over the in-process bus', () => {
     ]);
     expect(refused.status).toBe('compensated');
     if (refused.status !== 'none') expect(refused.reason).toBe('insufficient_funds');
-    expect((await rig.runtime.read(trafficAggregate, 'user-buy2')).state.quotaBytes).toBe(0);
+    expect(await quotaOf(rig, 'user-buy2')).toBe(0);
     expect(await balanceOf(rig, 'w4')).toBe(300);
   });
 

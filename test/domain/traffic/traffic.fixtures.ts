@@ -1,43 +1,73 @@
-import type { TrafficCommand, TrafficEvent } from '../../../domain/traffic/traffic.decider';
+import {
+  trafficAggregate,
+  type QuotaCrossing,
+  type RefusedUsage,
+  type TrafficCommand,
+  type TrafficEvent,
+  type TrafficShardState,
+  type UsageRecord,
+} from '../../../domain/traffic/traffic.decider';
 
-/** Shared builders for the traffic specs; every command happens at the same instant. */
+/** Shared builders for the traffic shard specs; every command happens at the same instant. */
 export const now = '2030-01-01T00:00:00.000Z';
+export const nodeId = 'node-1';
 
-export const grant = (grantId: string, quotaBytes: number): TrafficCommand => ({
+/** One user's record in a report: what a node measured for that user. */
+export const use = (userId: string, uploadBytes: number, downloadBytes = 0): UsageRecord => ({
+  userId,
+  uploadBytes,
+  downloadBytes,
+});
+
+/** A user refused in a report because a total would leave the safe-integer range. */
+export const overflowed = (userId: string): RefusedUsage => ({ userId, reason: 'usage_overflow' });
+
+/** A user whose usage passed the quota: usedBytes and quotaBytes after the report. */
+export const crossing = (userId: string, usedBytes: number, quotaBytes: number): QuotaCrossing => ({
+  userId,
+  usedBytes,
+  quotaBytes,
+});
+
+export const grant = (userId: string, grantId: string, quotaBytes: number): TrafficCommand => ({
   type: 'GrantQuota',
-  data: { grantId, quotaBytes, reason: 'plan_purchase', now },
+  data: { userId, grantId, quotaBytes, reason: 'plan_purchase', now },
 });
 
-export const reset = (resetId: string, quotaBytes: number): TrafficCommand => ({
+export const reset = (userId: string, resetId: string, quotaBytes: number): TrafficCommand => ({
   type: 'ResetQuota',
-  data: { resetId, quotaBytes, now },
+  data: { userId, resetId, quotaBytes, now },
 });
 
-export const usage = (
-  reportId: string,
-  uploadBytes: number,
-  downloadBytes = 0,
-): TrafficCommand => ({
+export const report = (reportId: string, usages: readonly UsageRecord[]): TrafficCommand => ({
   type: 'RecordUsage',
-  data: { reportId, nodeId: 'node-1', uploadBytes, downloadBytes, now },
+  data: { reportId, nodeId, usages, now },
 });
 
-export const granted = (grantId: string, quotaBytes: number): TrafficEvent => ({
+export const granted = (userId: string, grantId: string, quotaBytes: number): TrafficEvent => ({
   type: 'QuotaGranted',
-  data: { grantId, quotaBytes, reason: 'plan_purchase', grantedAt: now },
+  data: { userId, grantId, quotaBytes, reason: 'plan_purchase', grantedAt: now },
 });
 
-export const wasReset = (resetId: string, quotaBytes: number): TrafficEvent => ({
+export const wasReset = (userId: string, resetId: string, quotaBytes: number): TrafficEvent => ({
   type: 'QuotaReset',
-  data: { resetId, quotaBytes, resetAt: now },
+  data: { userId, resetId, quotaBytes, resetAt: now },
 });
 
-export const used = (reportId: string, uploadBytes: number, downloadBytes = 0): TrafficEvent => ({
-  type: 'UsageRecorded',
-  data: { reportId, nodeId: 'node-1', uploadBytes, downloadBytes, recordedAt: now },
+export const reported = (
+  reportId: string,
+  usages: readonly UsageRecord[],
+  refused: readonly RefusedUsage[] = [],
+): TrafficEvent => ({
+  type: 'UsageReported',
+  data: { reportId, nodeId, usages: [...usages], refused: [...refused], recordedAt: now },
 });
 
-export const exceeded = (usedBytes: number, quotaBytes: number): TrafficEvent => ({
-  type: 'QuotaExceeded',
-  data: { usedBytes, quotaBytes, exceededAt: now },
+export const exceeded = (reportId: string, users: readonly QuotaCrossing[]): TrafficEvent => ({
+  type: 'QuotasExceeded',
+  data: { reportId, users: [...users], exceededAt: now },
 });
+
+/** The shard state a history folds to. */
+export const stateOf = (events: readonly TrafficEvent[]): TrafficShardState =>
+  events.reduce(trafficAggregate.evolve, trafficAggregate.initialState);

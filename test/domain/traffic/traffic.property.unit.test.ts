@@ -1,133 +1,256 @@
 import fc from 'fast-check';
+import { Map as ImmutableMap, OrderedMap } from 'immutable';
+import { AssertionError } from '../../../domain/assert';
+import type { JsonValue } from '../../../domain/ports/event-store.port';
 import {
   recentReportCountMax,
+  TRAFFIC_SHARD_COUNT,
   trafficAggregate,
   trafficRejections,
+  trafficShardOf,
   type TrafficCommand,
+  type TrafficDecision,
   type TrafficEvent,
+  type TrafficShardState,
+  type UsageRecord,
 } from '../../../domain/traffic/traffic.decider';
 import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
-import type { JsonValue } from '../../../domain/ports/event-store.port';
-import { grant, reset, usage } from './traffic.fixtures';
+import {
+  grant,
+  granted,
+  overflowed,
+  report,
+  reported,
+  reset,
+  stateOf,
+  use,
+} from './traffic.fixtures';
 
-/** A plain reference model of the rules, written independently of the decider. */
-type Model = {
-  quota: number;
-  upload: number;
-  download: number;
-  exceeded: boolean;
-  applied: Set<string>;
-  recent: string[];
-};
+const max = Number.MAX_SAFE_INTEGER;
+const users = ['alice', 'bob', 'carol', 'dave'] as const;
 
-/** The events the rules call for, updating the model as the decider's state should move. */
-const expectedEvents = (model: Model, command: TrafficCommand): string[] => {
-  switch (command.type) {
-    case 'GrantQuota': {
-      if (model.applied.has(command.data.grantId)) return [];
-      model.applied.add(command.data.grantId);
-      model.quota += command.data.quotaBytes;
-      if (model.upload + model.download <= model.quota) model.exceeded = false;
-      return ['QuotaGranted'];
-    }
-    case 'ResetQuota': {
-      if (model.applied.has(command.data.resetId)) return [];
-      model.applied.add(command.data.resetId);
-      Object.assign(model, { quota: command.data.quotaBytes, upload: 0, download: 0 });
-      model.exceeded = false;
-      return ['QuotaReset'];
-    }
-    case 'RecordUsage': {
-      const { reportId, uploadBytes, downloadBytes } = command.data;
-      if (uploadBytes + downloadBytes === 0 || model.recent.includes(reportId)) return [];
-      model.recent = [...model.recent, reportId].slice(-recentReportCountMax);
-      model.upload += uploadBytes;
-      model.download += downloadBytes;
-      if (model.exceeded || model.upload + model.download <= model.quota) return ['UsageRecorded'];
-      model.exceeded = true;
-      return ['UsageRecorded', 'QuotaExceeded'];
-    }
-  }
-};
-
-const bytes = fc.integer({ min: 0, max: 50 });
-// Few ids, so retries (within and beyond the window), repeated grants and resets all happen.
+// Mostly small counts, so quotas are crossed; sometimes a quarter of the safe range or more, so
+// totals overflow after a few reports and quotas after a few grants.
+const bytes = fc.oneof(
+  { arbitrary: fc.integer({ min: 0, max: 60 }), weight: 6 },
+  { arbitrary: fc.integer({ min: Math.floor(max / 4), max: Math.floor(max / 2) }), weight: 1 },
+);
+const quotaBytes = fc.oneof(
+  { arbitrary: fc.integer({ min: 1, max: 100 }), weight: 4 },
+  { arbitrary: fc.integer({ min: Math.floor(max / 4), max }), weight: 1 },
+);
+const record: fc.Arbitrary<UsageRecord> = fc
+  .tuple(fc.constantFrom(...users), bytes, bytes)
+  // The API drops records of 0 + 0 bytes before they reach the shard.
+  .map(([userId, upload, download]) => use(userId, upload + download === 0 ? 1 : upload, download));
+// Few ids, so retries, repeated grants and repeated resets all happen.
 const command: fc.Arbitrary<TrafficCommand> = fc.oneof(
   {
     arbitrary: fc
-      .tuple(fc.integer({ min: 0, max: 400 }), bytes, bytes)
-      .map(([index, upload, download]) => usage(`u-${index}`, upload, download)),
-    weight: 8,
+      .tuple(
+        fc.integer({ min: 0, max: 40 }),
+        // At most one record per user: the API merges a user's records of one report.
+        fc.uniqueArray(record, {
+          selector: (usage) => usage.userId,
+          minLength: 1,
+          maxLength: users.length,
+        }),
+      )
+      .map(([index, usages]) => report(`r-${index}`, usages)),
+    weight: 12,
   },
   {
-    arbitrary: fc
-      .tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 100 }))
-      .map(([index, quotaBytes]) => grant(`g-${index}`, quotaBytes)),
+    arbitrary: fc.integer({ min: 0, max: 40 }).map((index) => report(`r-${index}`, [])),
     weight: 1,
   },
   {
     arbitrary: fc
-      .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 100 }))
-      .map(([index, quotaBytes]) => reset(`p-${index}`, quotaBytes)),
-    weight: 1,
+      .tuple(fc.constantFrom(...users), fc.integer({ min: 0, max: 5 }), quotaBytes)
+      .map(([userId, index, bytesGranted]) => grant(userId, `g-${index}`, bytesGranted)),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(...users),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 100 }),
+      )
+      .map(([userId, index, bytesReset]) => reset(userId, `p-${index}`, bytesReset)),
+    weight: 2,
   },
 );
+const commands = fc.array(command, { maxLength: 200, size: 'medium' });
 
-/** Upload and download summed over the UsageRecorded events since the last QuotaReset. */
-const sumSinceReset = (events: readonly TrafficEvent[]): { upload: number; download: number } => {
-  const lastReset = events.map((event) => event.type).lastIndexOf('QuotaReset');
-  return events.slice(lastReset + 1).reduce(
-    (sum, event) =>
-      event.type === 'UsageRecorded'
-        ? {
-            upload: sum.upload + event.data.uploadBytes,
-            download: sum.download + event.data.downloadBytes,
-          }
-        : sum,
-    { upload: 0, download: 0 },
-  );
+type Step = {
+  command: TrafficCommand;
+  before: TrafficShardState;
+  decision: TrafficDecision;
+  after: TrafficShardState;
 };
 
-describe('traffic properties', () => {
-  it('follows the reference model: totals are the sum of reports, one exceed per crossing; each state survives its snapshot', () => {
+/** Decides and applies each command in turn, as the command handler does. */
+const run = (sequence: readonly TrafficCommand[]): Step[] => {
+  let state = trafficAggregate.initialState;
+  return sequence.map((next) => {
+    const before = state;
+    const decision = trafficAggregate.decide(next, before);
+    if (decision.ok) state = decision.events.reduce(trafficAggregate.evolve, before);
+    return { command: next, before, decision, after: state };
+  });
+};
+
+const eventsOf = (steps: readonly Step[]): TrafficEvent[] =>
+  steps.flatMap((step) => (step.decision.ok ? [...step.decision.events] : []));
+
+const { encode, decode } = trafficSnapshotCodec;
+/** Through JSON text, as a snapshot store keeps it. */
+const roundTrip = (state: TrafficShardState): TrafficShardState =>
+  decode(JSON.parse(JSON.stringify(encode(state))) as JsonValue);
+
+describe('traffic shard properties', () => {
+  it('loses no update: each total is the sum of its counted usages since the last reset', () => {
     fc.assert(
-      fc.property(fc.array(command, { maxLength: 600 }), (commands) => {
-        const model: Model = {
-          quota: 0,
-          upload: 0,
-          download: 0,
-          exceeded: false,
-          applied: new Set(),
-          recent: [],
-        };
-        let state = trafficAggregate.initialState;
-        const emitted: TrafficEvent[] = [];
-        for (const next of commands) {
-          const decision = trafficAggregate.decide(next, state);
-          const expected = expectedEvents(model, next);
+      fc.property(commands, (sequence) => {
+        const steps = run(sequence);
+        const seen = new Set<string>();
+        for (const { command: next, before, decision } of steps) {
           if (!decision.ok) {
             expect(trafficRejections).toContain(decision.rejection);
-            expect(expected).toEqual([]);
+            if (next.type === 'RecordUsage') expect(next.data.usages).toHaveLength(0);
+            if (next.type === 'GrantQuota') {
+              const quota = before.users.get(next.data.userId)?.quotaBytes ?? 0;
+              expect(Number.isSafeInteger(quota + next.data.quotaBytes)).toBe(false);
+            }
             continue;
           }
-          expect(decision.events.map((event) => event.type)).toEqual(expected);
-          state = decision.events.reduce(trafficAggregate.evolve, state);
-          emitted.push(...decision.events);
-          expect(state).toMatchObject({
-            quotaBytes: model.quota,
-            uploadBytes: model.upload,
-            downloadBytes: model.download,
-            exceeded: model.exceeded,
-          });
-          expect(state.recentReportIds.length).toBeLessThanOrEqual(recentReportCountMax);
-          const saved = JSON.parse(JSON.stringify(trafficSnapshotCodec.encode(state))) as JsonValue;
-          expect(trafficSnapshotCodec.decode(saved)).toEqual(state);
+          if (next.type !== 'RecordUsage') continue;
+          const { reportId, usages } = next.data;
+          const isRetry = seen.has(reportId);
+          seen.add(reportId);
+          expect(before.recentReports.has(reportId)).toBe(isRetry);
+          if (isRetry) {
+            expect(decision.events).toEqual([]);
+            continue;
+          }
+          // Every record of a new report is counted or refused, once, in the report's order.
+          const [first] = decision.events;
+          expect(first?.type).toBe('UsageReported');
+          if (first?.type !== 'UsageReported') continue;
+          const counted = new Set(first.data.usages.map((usage) => usage.userId));
+          const refused = new Set(first.data.refused.map((usage) => usage.userId));
+          expect(first.data.usages).toEqual(usages.filter((usage) => !refused.has(usage.userId)));
+          expect(counted.size + refused.size).toBe(usages.length);
+          // Refused exactly when a total would leave the safe range.
+          for (const usage of usages) {
+            const user = before.users.get(usage.userId);
+            const upload = (user?.uploadBytes ?? 0) + usage.uploadBytes;
+            const download = (user?.downloadBytes ?? 0) + usage.downloadBytes;
+            const overflows = !Number.isSafeInteger(upload + download);
+            expect(refused.has(usage.userId)).toBe(overflows);
+          }
         }
-        const { upload, download } = sumSinceReset(emitted);
-        expect({ uploadBytes: state.uploadBytes, downloadBytes: state.downloadBytes }).toEqual({
-          uploadBytes: upload,
-          downloadBytes: download,
-        });
+        const final = steps.at(-1)?.after ?? trafficAggregate.initialState;
+        const sums = new Map<string, { uploadBytes: number; downloadBytes: number }>();
+        for (const event of eventsOf(steps)) {
+          if (event.type === 'QuotaReset') {
+            sums.set(event.data.userId, { uploadBytes: 0, downloadBytes: 0 });
+          }
+          if (event.type !== 'UsageReported') continue;
+          for (const { userId, uploadBytes, downloadBytes } of event.data.usages) {
+            const sum = sums.get(userId) ?? { uploadBytes: 0, downloadBytes: 0 };
+            sums.set(userId, {
+              uploadBytes: sum.uploadBytes + uploadBytes,
+              downloadBytes: sum.downloadBytes + downloadBytes,
+            });
+          }
+        }
+        for (const userId of users) {
+          const user = final.users.get(userId);
+          const sum = sums.get(userId) ?? { uploadBytes: 0, downloadBytes: 0 };
+          expect({
+            uploadBytes: user?.uploadBytes ?? 0,
+            downloadBytes: user?.downloadBytes ?? 0,
+          }).toEqual(sum);
+          expect(Number.isSafeInteger((user?.uploadBytes ?? 0) + (user?.downloadBytes ?? 0))).toBe(
+            true,
+          );
+        }
+        expect(final.recentReports.size).toBeLessThanOrEqual(recentReportCountMax);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('keeps exceeded equal to usedBytes > quotaBytes and announces each crossing once', () => {
+    fc.assert(
+      fc.property(commands, (sequence) => {
+        const announced = new Set<string>();
+        for (const { before, decision, after } of run(sequence)) {
+          const events = decision.ok ? decision.events : [];
+          const crossings = events.filter((event) => event.type === 'QuotasExceeded');
+          expect(crossings.length).toBeLessThanOrEqual(1);
+          const listed = crossings.flatMap((event) =>
+            event.type === 'QuotasExceeded' ? event.data.users : [],
+          );
+          const [reportedEvent] = events;
+          for (const event of crossings) {
+            // Announced with the report that crossed, right after it.
+            expect(events.indexOf(event)).toBe(1);
+            expect(reportedEvent?.type).toBe('UsageReported');
+            if (reportedEvent?.type === 'UsageReported' && event.type === 'QuotasExceeded') {
+              expect(event.data.reportId).toBe(reportedEvent.data.reportId);
+            }
+          }
+          expect(new Set(listed.map((entry) => entry.userId)).size).toBe(listed.length);
+          for (const entry of listed) {
+            const was = before.users.get(entry.userId);
+            const now = after.users.get(entry.userId);
+            expect(was?.exceeded ?? false).toBe(false);
+            expect(announced.has(entry.userId)).toBe(false);
+            announced.add(entry.userId);
+            expect(entry).toEqual({
+              userId: entry.userId,
+              usedBytes: (now?.uploadBytes ?? 0) + (now?.downloadBytes ?? 0),
+              quotaBytes: now?.quotaBytes,
+            });
+            expect(entry.usedBytes).toBeGreaterThan(entry.quotaBytes);
+          }
+          for (const [userId, user] of after.users) {
+            expect(user.exceeded).toBe(user.uploadBytes + user.downloadBytes > user.quotaBytes);
+            // Every user that became exceeded in this step was listed.
+            const wasExceeded = before.users.get(userId)?.exceeded ?? false;
+            if (user.exceeded && !wasExceeded) {
+              expect(listed.map((entry) => entry.userId)).toContain(userId);
+            }
+            if (!user.exceeded) announced.delete(userId);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('decodes every reachable shard state to itself, which then decides the same', () => {
+    fc.assert(
+      fc.property(commands, command, (sequence, next) => {
+        const states = [trafficAggregate.initialState, ...run(sequence).map((step) => step.after)];
+        for (const state of states) {
+          const encoded = encode(state);
+          // Plain JSON: nothing lost or changed on the way through text.
+          expect(JSON.parse(JSON.stringify(encoded))).toEqual(encoded);
+          const decoded = roundTrip(state);
+          expect(ImmutableMap.isMap(decoded.users)).toBe(true);
+          expect(OrderedMap.isOrderedMap(decoded.recentReports)).toBe(true);
+          expect(decoded.users.toJS()).toEqual(state.users.toJS());
+          expect(decoded.users.size).toBe(state.users.size);
+          // Oldest first: the order decides which report is forgotten next.
+          expect([...decoded.recentReports.entries()]).toEqual([...state.recentReports.entries()]);
+        }
+        const last = states.at(-1) ?? trafficAggregate.initialState;
+        expect(trafficAggregate.decide(next, roundTrip(last))).toEqual(
+          trafficAggregate.decide(next, last),
+        );
       }),
       { numRuns: 60 },
     );
@@ -135,15 +258,140 @@ describe('traffic properties', () => {
 });
 
 describe('traffic snapshot codec', () => {
-  it.each([
-    ['a negative count', { quotaBytes: -1 }, 'quotaBytes'],
-    ['a report id that is not text', { recentReportIds: [7] }, 'recentReportIds'],
-    ['exceeded that is not a boolean', { exceeded: 'yes' }, 'exceeded'],
-  ])('refuses %s, naming the field', (_name, damage, message) => {
-    const saved = {
-      ...(trafficSnapshotCodec.encode(trafficAggregate.initialState) as object),
-      ...damage,
-    };
-    expect(() => trafficSnapshotCodec.decode(saved as JsonValue)).toThrow(message);
+  it('keeps a full window of recent reports in order, so the same report is forgotten next', () => {
+    const history = Array.from({ length: recentReportCountMax + 3 }, (_, index) =>
+      reported(`r-${index}`, [use('alice', 1)]),
+    );
+    const state = stateOf(history);
+    const decoded = roundTrip(state);
+    expect(decoded.recentReports.size).toBe(recentReportCountMax);
+    const next = reported('r-next', [use('alice', 1)]);
+    const fromSnapshot = trafficAggregate.evolve(decoded, next);
+    const fromStream = trafficAggregate.evolve(state, next);
+    expect(fromSnapshot.recentReports.keySeq().first()).toBe('r-4');
+    expect([...fromSnapshot.recentReports.keys()]).toEqual([...fromStream.recentReports.keys()]);
+    expect(fromSnapshot.users.get('alice')?.uploadBytes).toBe(recentReportCountMax + 4);
+  });
+
+  const valid = (): Record<string, JsonValue> =>
+    JSON.parse(
+      JSON.stringify(
+        encode(
+          stateOf([
+            granted('alice', 'g-1', max),
+            reported('r-1', [use('alice', max - 1)]),
+            reported('r-2', [use('bob', 1, 2)], [overflowed('alice')]),
+          ]),
+        ),
+      ),
+    ) as Record<string, JsonValue>;
+  /** The valid snapshot with its first user, or first recent report, changed. */
+  const damageUser = (change: (user: Record<string, JsonValue>) => JsonValue) => {
+    const saved = valid();
+    const [first, ...rest] = saved['users'] as Record<string, JsonValue>[];
+    return { ...saved, users: [change(first ?? {}), ...rest] };
+  };
+  const damageReport = (change: (report: Record<string, JsonValue>) => JsonValue) => {
+    const saved = valid();
+    const reports = saved['recentReports'] as Record<string, JsonValue>[];
+    return { ...saved, recentReports: reports.map((entry) => change(entry)) };
+  };
+  const without = (object: Record<string, JsonValue>, name: string) =>
+    Object.fromEntries(Object.entries(object).filter(([key]) => key !== name));
+
+  it('decodes the undamaged snapshot the cases below start from', () => {
+    const decoded = decode(valid());
+    expect(decoded.users.get('alice')).toMatchObject({ quotaBytes: max, uploadBytes: max - 1 });
+    expect(decoded.recentReports.get('r-2')).toEqual([overflowed('alice')]);
+  });
+
+  it.each<[string, JsonValue, string]>([
+    ['not an object', [1, 2], 'traffic shard snapshot: not an object'],
+    ['users that are not an array', { ...valid(), users: {} }, 'users: not an array'],
+    ['a user that is not an object', damageUser(() => 'alice'), 'users[]: not an object'],
+    ['a missing userId', damageUser((user) => without(user, 'userId')), 'userId'],
+    ['a negative uploadBytes', damageUser((user) => ({ ...user, uploadBytes: -1 })), 'uploadBytes'],
+    [
+      'a downloadBytes past the safe range',
+      damageUser((user) => ({ ...user, downloadBytes: max + 1 })),
+      'downloadBytes',
+    ],
+    ['a fractional quotaBytes', damageUser((user) => ({ ...user, quotaBytes: 0.5 })), 'quotaBytes'],
+    [
+      'exceeded that is not a boolean',
+      damageUser((user) => ({ ...user, exceeded: 'yes' })),
+      'exceeded',
+    ],
+    ['a grant id that is not text', damageUser((user) => ({ ...user, grantIds: [7] })), 'grantIds'],
+    ['missing resetIds', damageUser((user) => without(user, 'resetIds')), 'resetIds'],
+    ['missing recentReports', without(valid(), 'recentReports'), 'recentReports'],
+    ['a report without reportId', damageReport((entry) => without(entry, 'reportId')), 'reportId'],
+    [
+      'a refused usage of an unknown reason',
+      damageReport((entry) => ({ ...entry, refused: [{ userId: 'alice', reason: 'other' }] })),
+      'reason',
+    ],
+    [
+      'a refused usage without userId',
+      damageReport((entry) => ({ ...entry, refused: [{ reason: 'usage_overflow' }] })),
+      'userId',
+    ],
+  ])('refuses %s, naming the field', (_name, saved, message) => {
+    const decoding = () => decode(JSON.parse(JSON.stringify(saved)) as JsonValue);
+    expect(decoding).toThrow(AssertionError);
+    expect(decoding).toThrow(message);
+  });
+});
+
+describe('trafficShardOf', () => {
+  it('gives every user id, always the same, one of the two-digit shards 00..15', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (userId) => {
+        const shard = trafficShardOf(userId);
+        expect(shard).toMatch(/^\d\d$/);
+        expect(Number(shard)).toBeLessThan(TRAFFIC_SHARD_COUNT);
+        // The same id rebuilt from its code units, after other ids: the same shard.
+        trafficShardOf(`${userId}x`);
+        const rebuilt = String.fromCharCode(
+          ...Array.from({ length: userId.length }, (_, index) => userId.charCodeAt(index)),
+        );
+        expect(trafficShardOf(rebuilt)).toBe(shard);
+      }),
+      { numRuns: 1_000 },
+    );
+    expect(TRAFFIC_SHARD_COUNT).toBe(16);
+  });
+
+  const spread = (ids: readonly string[]): number[] => {
+    const counts = Array.from({ length: TRAFFIC_SHARD_COUNT }, () => 0);
+    for (const id of ids) {
+      const shard = Number(trafficShardOf(id));
+      counts[shard] = (counts[shard] ?? 0) + 1;
+    }
+    return counts;
+  };
+
+  it.each<[string, string[]]>([
+    ['sequential ids', Array.from({ length: 10_000 }, (_, index) => `user-${index}`)],
+    ['uuids', fc.sample(fc.uuid(), { numRuns: 10_000, seed: 42 })],
+    ['e-mail addresses', fc.sample(fc.emailAddress(), { numRuns: 10_000, seed: 7 })],
+  ])('spreads 10,000 %s over all 16 shards', (_name, ids) => {
+    expect(ids).toHaveLength(10_000);
+    const counts = spread(ids);
+    expect(counts).toHaveLength(TRAFFIC_SHARD_COUNT);
+    for (const count of counts) {
+      expect(count).toBeGreaterThanOrEqual(400);
+      expect(count).toBeLessThanOrEqual(850);
+    }
+  });
+
+  it('depends on every bit of a character, not only its low bits', () => {
+    // 'user-a' and 'user-q' differ in one bit of one character; a shard taken from the raw FNV
+    // hash's low bits would put every such pair together.
+    const pairs = Array.from({ length: 1_000 }, (_, index) => [`${index}-a`, `${index}-q`]);
+    const apart = pairs.filter(
+      ([left = '', right = '']) => trafficShardOf(left) !== trafficShardOf(right),
+    );
+    expect(apart.length).toBeGreaterThan(850); // 15/16 of 1,000 is 937 on average.
   });
 });

@@ -1,7 +1,7 @@
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { EventStore, JsonObject } from '../../../domain/ports/event-store.port';
 import type { ReadModelStore } from '../../../domain/ports/read-model-store.port';
-import { trafficAggregate } from '../../../domain/traffic/traffic.decider';
+import { trafficAggregate, trafficShardOf } from '../../../domain/traffic/traffic.decider';
 import { collectionIn, READ_MODELS } from '../../../projections/read-models';
 import { createLedger, openAccount, testContext, type Ledger } from '../../support/ledger-harness';
 
@@ -113,7 +113,7 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
   const traffic = (userId: string, command: unknown, minute: number) =>
     ledger.runtime.execute(
       trafficAggregate,
-      userId,
+      trafficShardOf(userId),
       command as never,
       testContext({ now: at(minute) }),
     );
@@ -122,7 +122,7 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
       'user-1',
       {
         type: 'GrantQuota',
-        data: { grantId: 'g-1', quotaBytes: 1000, reason: 'plan', now: at(19) },
+        data: { userId: 'user-1', grantId: 'g-1', quotaBytes: 1000, reason: 'plan', now: at(19) },
       },
       19,
     ),
@@ -136,8 +136,7 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
         data: {
           reportId: 'u-1',
           nodeId: 'node-1',
-          uploadBytes: 100,
-          downloadBytes: 200,
+          usages: [{ userId: 'user-1', uploadBytes: 100, downloadBytes: 200 }],
           now: at(20),
         },
       },
@@ -148,7 +147,10 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
   ok(
     await traffic(
       'user-2',
-      { type: 'GrantQuota', data: { grantId: 'g-2', quotaBytes: 10, reason: 'plan', now: at(21) } },
+      {
+        type: 'GrantQuota',
+        data: { userId: 'user-2', grantId: 'g-2', quotaBytes: 10, reason: 'plan', now: at(21) },
+      },
       21,
     ),
     'grant 2',
@@ -158,7 +160,12 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
       'user-2',
       {
         type: 'RecordUsage',
-        data: { reportId: 'u-2', nodeId: 'node-1', uploadBytes: 50, downloadBytes: 0, now: at(22) },
+        data: {
+          reportId: 'u-2',
+          nodeId: 'node-1',
+          usages: [{ userId: 'user-2', uploadBytes: 50, downloadBytes: 0 }],
+          now: at(22),
+        },
       },
       22,
     ),
