@@ -164,35 +164,47 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     const live = options.eventStore.subscribeToAll({ afterPosition: applied });
     subscription = live;
     let pending: RecordedEvent[] = [];
-    let chain: Promise<void> = Promise.resolve();
+    let inFlight: Promise<void> | null = null;
     let scheduled = false;
     let failure: unknown = null;
-    const flush = (): void => {
-      scheduled = false;
-      const batch = pending;
-      pending = [];
+    // One batch at a time; what arrives meanwhile becomes the next batch. Under load batches grow,
+    // so commits get fewer and a document changed by many events is written once per batch.
+    const startBatch = (): void => {
       // Stopping drops the unapplied tail: the checkpoint did not pass it, so it is read again.
-      if (stopping) return;
-      chain = chain.then(() => applyBatch(batch));
-      chain.catch((error: unknown) => {
-        failure ??= error;
-        void live.close();
-      });
+      if (inFlight !== null || pending.length === 0 || stopping || failure !== null) return;
+      const batch = pending.slice(0, options.batchEventCountMax);
+      pending = pending.slice(batch.length);
+      inFlight = applyBatch(batch).then(
+        () => {
+          inFlight = null;
+          startBatch();
+        },
+        (error: unknown) => {
+          failure ??= error;
+          inFlight = null;
+          void live.close();
+        },
+      );
     };
-    // Events of one page arrive within microtasks: a setImmediate flush batches them together.
+    // Events of one page arrive within microtasks: a setImmediate start batches them together.
     for await (const event of live) {
       pending.push(event);
-      if (pending.length >= options.batchEventCountMax) {
-        flush();
-        await chain.catch(() => undefined);
-      } else if (!scheduled) {
+      if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        setImmediate(() => {
+          scheduled = false;
+          startBatch();
+        });
       }
+      // Back-pressure: a full batch waiting means the log is read no further until it is applied.
+      while (inFlight !== null && pending.length >= options.batchEventCountMax) await inFlight;
       if (failure !== null) break;
     }
-    if (failure === null && pending.length > 0) flush();
-    await chain;
+    while (inFlight !== null) await inFlight;
+    if (failure !== null) throw failure;
+    startBatch();
+    while (inFlight !== null) await inFlight;
+    if (failure !== null) throw failure;
   };
 
   return {

@@ -63,6 +63,9 @@ const columnValue = (value: JsonValue | undefined): string | number | null =>
       ? JSON.stringify(value)
       : bindable(value);
 
+/** The read-model file's page cache: an upper bound, filled only as pages are used. */
+const READ_MODEL_PAGE_CACHE_KIB = 64 * 1024;
+
 export const createSqliteReadModelStore = (
   options: { path: string; walAutoCheckpointPages?: number } | { database: SqliteDatabase },
 ): ReadModelStore => {
@@ -81,6 +84,9 @@ export const createSqliteReadModelStore = (
   // the last commits whole (documents and checkpoint together), and the runner re-applies them from
   // the log; an fsync per live batch on the service's thread was most of its lag under load.
   if (ownsDatabase) db.pragma('synchronous = NORMAL');
+  // Collections of 100,000 documents and more (traffic users) are updated at random: with the
+  // default 2 MiB page cache an upsert re-reads its index pages from the OS and costs twice as much.
+  if (ownsDatabase) db.pragma(`cache_size = -${READ_MODEL_PAGE_CACHE_KIB}`);
   ensureSchema(db, 'read_models', 1, (database) =>
     database.exec(
       'CREATE TABLE IF NOT EXISTS rm_checkpoints ' +
