@@ -21,6 +21,7 @@ import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createTransferProcess } from '../domain/transfer/transfer.process';
 import { createTransferSupervisor } from '../sagas/transfer-supervisor';
 import { loadChannelConfig } from './channel-config';
+import { importLegacyTraffic } from './legacy-traffic-import';
 import { startChannels } from './channels';
 import type { Config } from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
@@ -100,6 +101,8 @@ export const startService = async (
       ...snapshots,
     },
   );
+  // Before anything can touch a traffic shard (routes, sagas resuming a plan purchase).
+  await importLegacyTraffic({ store: eventStore, runtime, logger, nowMs: Date.now });
   const transfers = createTransferProcess({
     runtime,
     store: eventStore,

@@ -46,7 +46,30 @@ const decideTraffic = (command: TrafficCommand, state: TrafficShardState): Traff
     }
     case 'RecordUsage':
       return decideUsage(command.data, state);
+    case 'ImportUser':
+      return decideImport(command.data, state);
   }
+};
+
+/** Imports run before the service serves, so a user already in the shard was imported before. */
+const decideImport = (data: Data<'ImportUser'>, state: TrafficShardState): TrafficDecision => {
+  const { userId, user, sourceStream, sourceRevision, now } = data;
+  const { quotaBytes, uploadBytes, downloadBytes } = user;
+  assert(
+    [quotaBytes, uploadBytes, downloadBytes, usedBytesOf(user), sourceRevision].every(isByteCount),
+    'ImportUser: byte counts and sourceRevision must be safe integers ≥ 0',
+  );
+  if (state.users.has(userId)) return accept();
+  const imported = {
+    userId,
+    ...user,
+    grantIds: [...user.grantIds],
+    resetIds: [...user.resetIds],
+    sourceStream,
+    sourceRevision,
+    importedAt: now,
+  };
+  return accept({ type: 'UserImported', data: imported });
 };
 
 const decideGrant = (data: Data<'GrantQuota'>, user: TrafficUserState): TrafficDecision => {
@@ -120,6 +143,13 @@ export type TrafficUserChange = {
  */
 export const trafficUserChangesOf = (event: TrafficEvent): TrafficUserChange[] => {
   switch (event.type) {
+    case 'UserImported': {
+      const { userId, quotaBytes, uploadBytes, downloadBytes, exceeded } = event.data;
+      const { grantIds, resetIds } = event.data;
+      // The imported state replaces whatever the read side held from the legacy stream.
+      const imported = { quotaBytes, uploadBytes, downloadBytes, exceeded, grantIds, resetIds };
+      return [{ userId, apply: () => imported }];
+    }
     case 'QuotaGranted': {
       const { userId, grantId } = event.data;
       const apply = (user: TrafficUserState): TrafficUserState => {
@@ -168,6 +198,9 @@ export const trafficUserChangesOf = (event: TrafficEvent): TrafficUserChange[] =
 };
 
 const evolveTraffic = (state: TrafficShardState, event: TrafficEvent): TrafficShardState => {
+  if (event.type === 'UserImported') {
+    assert(!state.users.has(event.data.userId), `UserImported: ${event.data.userId} twice`);
+  }
   const users = state.users.withMutations((draft) => {
     for (const { userId, apply } of trafficUserChangesOf(event)) {
       draft.set(userId, apply(draft.get(userId) ?? initialTrafficUserState));

@@ -76,6 +76,17 @@ export type TrafficCommand =
       data: { userId: string; resetId: string; quotaBytes: number; now: string };
     }
   | {
+      /** A user's final state in its legacy stream `traffic-<userId>` (see traffic.legacy.ts). */
+      type: 'ImportUser';
+      data: {
+        userId: string;
+        user: TrafficUserState;
+        sourceStream: string;
+        sourceRevision: number;
+        now: string;
+      };
+    }
+  | {
       /** The records of one report that belong to this shard, at most one per user. */
       type: 'RecordUsage';
       data: { reportId: string; nodeId: string; usages: readonly UsageRecord[]; now: string };
@@ -101,7 +112,22 @@ export type QuotaCrossing = { userId: string; usedBytes: number; quotaBytes: num
 /** The users whose usage passed their quota with the report just before (once per crossing). */
 export type QuotasExceeded = { reportId: string; users: QuotaCrossing[]; exceededAt: string };
 
+/** A user carried over from its legacy stream, whose last event was sourceRevision. */
+export type UserImported = {
+  userId: string;
+  quotaBytes: number;
+  uploadBytes: number;
+  downloadBytes: number;
+  exceeded: boolean;
+  grantIds: string[];
+  resetIds: string[];
+  sourceStream: string;
+  sourceRevision: number;
+  importedAt: string;
+};
+
 export type TrafficEvent =
+  | { type: 'UserImported'; data: UserImported }
   | { type: 'QuotaGranted'; data: QuotaGranted }
   | { type: 'QuotaReset'; data: QuotaReset }
   | { type: 'UsageReported'; data: UsageReported }

@@ -10,6 +10,7 @@ import {
   crossing,
   exceeded,
   grant,
+  now,
   granted,
   overflowed,
   report,
@@ -425,6 +426,62 @@ describe('RecordUsage', () => {
         .when(report('r-2', [use('alice', 2)]))
         .then([reported('r-2', [], [overflowed('alice')])]);
     });
+  });
+});
+
+describe('ImportUser', () => {
+  const legacy = {
+    quotaBytes: 100,
+    uploadBytes: 150,
+    downloadBytes: 0,
+    exceeded: true,
+    grantIds: ['g-1'],
+    resetIds: [],
+  };
+  const importCommand: TrafficCommand = {
+    type: 'ImportUser',
+    data: { userId: 'alice', user: legacy, sourceStream: 'traffic-alice', sourceRevision: 2, now },
+  };
+  const imported: TrafficEvent = {
+    type: 'UserImported',
+    data: {
+      userId: 'alice',
+      ...legacy,
+      grantIds: ['g-1'],
+      resetIds: [],
+      sourceStream: 'traffic-alice',
+      sourceRevision: 2,
+      importedAt: now,
+    },
+  };
+
+  it('carries a legacy user into the shard as it was, and later rules apply to it', () => {
+    given([]).when(importCommand).then([imported]);
+    given([imported])
+      .when(grant('alice', 'g-1', 10))
+      .then([]);
+    given([imported])
+      .when(grant('alice', 'g-2', 100))
+      .thenState((state) => expect(state.users.get('alice')?.exceeded).toBe(false));
+  });
+
+  it('imports nobody the shard already has (a second run after a crash)', () => {
+    given([imported]).when(importCommand).then([]);
+    given([granted('alice', 'g-9', 5)])
+      .when(importCommand)
+      .then([]);
+  });
+
+  it('refuses a replayed import of a user already in the shard', () => {
+    expect(() => stateOf([imported, imported])).toThrow(AssertionError);
+  });
+
+  it('treats a legacy state past the safe range as a bug', () => {
+    const damaged = {
+      ...importCommand.data,
+      user: { ...legacy, uploadBytes: max, downloadBytes: 1 },
+    };
+    expect(() => decide({ type: 'ImportUser', data: damaged })).toThrow(AssertionError);
   });
 });
 
