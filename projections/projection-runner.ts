@@ -130,8 +130,12 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     await options.store.commit([...batch.written.values()], checkpoint);
     applied = last.position;
     // Only documents some projection reads are worth keeping: entries and the trail never are.
-    for (const [key, change] of batch.written)
-      if (batch.read.has(key)) cache.set(key, change.document);
+    // A batch that wrote more than the cache holds keeps its last ones: the rest would be evicted.
+    let skipCount = batch.written.size - options.cachedDocumentCountMax;
+    for (const [key, change] of batch.written) {
+      if (skipCount > 0) skipCount -= 1;
+      else if (batch.read.has(key)) cache.set(key, change.document);
+    }
     options.onCommitted(last.position, batch.announced);
   };
 

@@ -28,6 +28,8 @@ type Table = {
   name: string;
   fields: ReadonlySet<string>;
   upsert: Statement;
+  /** Rewrites the body of a row whose index columns already hold these values (else changes 0). */
+  updateBody: Statement;
   remove: Statement;
   select: Statement;
 };
@@ -132,6 +134,9 @@ export const createSqliteReadModelStore = (
       upsert: db.prepare(
         `INSERT INTO ${name} (id, body${columns.map((column) => `, ${column}`).join('')}) VALUES (?, ?${', ?'.repeat(columns.length)}) ON CONFLICT (id) DO UPDATE SET ${updates}`,
       ) as Statement,
+      updateBody: db.prepare(
+        `UPDATE ${name} SET body = ? WHERE id = ?${columns.map((column) => ` AND ${column} IS ?`).join('')}`,
+      ) as Statement,
       remove: db.prepare(`DELETE FROM ${name} WHERE id = ?`) as Statement,
       select: db.prepare(`SELECT body FROM ${name} WHERE id = ?`) as Statement,
     };
@@ -170,9 +175,12 @@ export const createSqliteReadModelStore = (
       table.remove.run(change.id);
       return;
     }
-    const values: (string | number | null)[] = [change.id, JSON.stringify(change.document)];
-    for (const field of table.fields) values.push(columnValue(change.document[field]));
-    table.upsert.run(...values);
+    const body = JSON.stringify(change.document);
+    const columns = [...table.fields].map((field) => columnValue(change.document[field]));
+    // Most changes leave the index columns as they were (a balance, a usage): rewriting only the
+    // body spares every index a delete and an insert. New rows and moved ones take the upsert.
+    const updated = table.updateBody.run(body, change.id, ...columns) as { changes: number };
+    if (updated.changes === 0) table.upsert.run(change.id, body, ...columns);
   };
   const saveCheckpoint = (checkpoint: Checkpoint): void => {
     prepared(
