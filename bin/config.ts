@@ -24,7 +24,7 @@ export type Config = {
   mailboxDepthMax: number;
   actorCountMax: number;
   actorIdleMsMax: number;
-  /** Events between two snapshots of one account or traffic stream; 0: no snapshots. */
+  /** Events between two snapshots of one account or traffic shard; 0: no snapshots. */
   snapshotEveryEvents: number;
   bodyBytesMax: number;
   trafficBodyBytesMax: number;
@@ -80,7 +80,7 @@ export const describeConfig = (): readonly ConfigRow[] => [
   row(
     'SNAPSHOT_EVERY_EVENTS',
     DEFAULTS.SNAPSHOT_EVERY_EVENTS,
-    'events between snapshots of an account or traffic stream (0: none)',
+    'events between snapshots of an account or traffic shard (0: none)',
   ),
   row('BODY_BYTES_MAX', DEFAULTS.BODY_BYTES_MAX, 'request body limit (1 KiB-64 MiB)'),
   row('TRAFFIC_BODY_BYTES_MAX', DEFAULTS.TRAFFIC_BODY_BYTES_MAX, 'traffic routes body limit'),

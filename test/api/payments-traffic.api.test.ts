@@ -265,4 +265,48 @@ describe('traffic over HTTP', () => {
     const user = await app.get('/v1/traffic/users/hot', app.keys.admin);
     expect(user.body.data.traffic).toMatchObject({ uploadBytes: 50, downloadBytes: 100 });
   });
+
+  it('counts a report across every shard, lists users it refused, and answers a resend the same', async () => {
+    const app = await createLedgerApp();
+    const max = Number.MAX_SAFE_INTEGER;
+    await app.post(
+      '/v1/traffic/reports',
+      { reportId: 'r-fill', records: [{ userId: 'full', uploadBytes: max, downloadBytes: 0 }] },
+      app.keys.admin,
+    );
+    const records = [
+      ...Array.from({ length: 200 }, (_, index) => ({
+        userId: `spread-${index}`,
+        uploadBytes: index + 1,
+        downloadBytes: 1,
+      })),
+      { userId: 'full', uploadBytes: 1, downloadBytes: 0 },
+    ];
+    const first = await app.post(
+      '/v1/traffic/reports',
+      { reportId: 'r-all', records },
+      app.keys.admin,
+    );
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({
+      recordCount: 201,
+      userCount: 201,
+      rejected: [{ userId: 'full', code: 'usage_overflow' }],
+    });
+    const resent = await app.post(
+      '/v1/traffic/reports',
+      { reportId: 'r-all', records },
+      app.keys.admin,
+    );
+    expect(resent.body.data.rejected).toEqual(first.body.data.rejected);
+    const totals = await Promise.all(
+      [0, 99, 199].map(
+        async (index) =>
+          (await app.get(`/v1/traffic/users/spread-${index}`, app.keys.admin)).body.data.traffic,
+      ),
+    );
+    expect(totals.map((traffic) => traffic.uploadBytes)).toEqual([1, 100, 200]);
+    const full = await app.get('/v1/traffic/users/full', app.keys.admin);
+    expect(full.body.data.traffic.uploadBytes).toBe(max);
+  });
 });
