@@ -42,6 +42,31 @@ export const readModelStoreContract = (
       await expect(store.get(name, 'p1')).resolves.toBeNull();
     });
 
+    it('finds a document re-put with its indexed fields kept or changed by its new values', async () => {
+      await store.commit(
+        [put('p1', 'm1', '2026-01-01', true), put('p2', 'm1', '2026-01-02', true)],
+        null,
+      );
+      // p1 keeps its indexed fields and changes the rest; p2 moves to another merchant.
+      const kept = {
+        ...put('p1', 'm1', '2026-01-01', true),
+        document: { ...put('p1', 'm1', '2026-01-01', true).document, amountMinor: 99 },
+      };
+      await store.commit([kept, put('p2', 'm2', '2026-01-05', false)], null);
+      const byMerchant = async (merchantId: string) =>
+        (
+          await store.find(name, {
+            where: { merchantId },
+            range: null,
+            orderBy: { field: 'createdAt', direction: 'asc' },
+            offset: 0,
+            limit: 10,
+          })
+        ).documents.map((document) => [document['view'], document['amountMinor']]);
+      await expect(byMerchant('m1')).resolves.toEqual([[{ id: 'p1' }, 99]]);
+      await expect(byMerchant('m2')).resolves.toEqual([[{ id: 'p2' }, 2]]);
+    });
+
     it('finds by literal equality and a half-open range, sorted, paged and counted', async () => {
       const changes = [
         put('p1', 'm1', '2026-01-01', true),

@@ -1,0 +1,129 @@
+import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
+import { createSqliteReadModelStore } from '../../adapters/readmodels/sqlite.read-model-store';
+import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
+import { EMPTY_CHAIN, sealEvents } from '../../domain/event-chain';
+import type { EventStore } from '../../domain/ports/event-store.port';
+import type { DocumentChange, ReadModelStore } from '../../domain/ports/read-model-store.port';
+import { createProjectionRunner } from '../../projections/projection-runner';
+import type { Projection } from '../../projections/projection';
+import { testContext } from '../support/ledger-harness';
+
+/** Counts the events of each stream: one document per stream, changed by every event. */
+const counting: Projection = {
+  name: 'counting',
+  collections: [{ name: 'counts', indexes: [] }],
+  apply: async (event, context) => {
+    const document = await context.get('counts', event.stream);
+    const count = typeof document?.['count'] === 'number' ? document['count'] : 0;
+    context.put('counts', event.stream, { count: count + 1 });
+  },
+};
+
+const appendOne = async (store: EventStore, stream: string, revision: number | null) => {
+  const { events } = sealEvents(stream, EMPTY_CHAIN, [
+    {
+      id: `00000000-0000-7000-8000-${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`,
+      type: 'Counted',
+      data: {},
+      metadata: { ...testContext(), occurredAt: testContext().now, schemaVersion: 1 },
+    },
+  ]);
+  // Chains are not checked here: only the runner's batching is under test.
+  const expected =
+    revision === null ? { kind: 'no_stream' as const } : { kind: 'exact' as const, revision };
+  const appended = await store.append(stream, events, expected);
+  expect(appended.ok).toBe(true);
+};
+
+/** A read-model store whose commits wait for `release` while `held` is true, and are recorded. */
+const recordingStore = (inner: ReadModelStore) => {
+  const commits: { changeCount: number; position: bigint | null }[] = [];
+  let held = true;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = () => {
+      held = false;
+      resolve();
+    };
+  });
+  const store: ReadModelStore = {
+    ...inner,
+    commit: async (changes: readonly DocumentChange[], checkpoint) => {
+      commits.push({ changeCount: changes.length, position: checkpoint?.position ?? null });
+      if (held) await gate;
+      await inner.commit(changes, checkpoint);
+    },
+  };
+  return { store, commits, release: () => release() };
+};
+
+const waitUntil = async (condition: () => boolean | Promise<boolean>): Promise<void> => {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('condition not met within 2.5 s');
+};
+
+describe('the projection runner, following live appends', () => {
+  const setUp = async (batchEventCountMax: number) => {
+    const eventStore = createInMemoryEventStore();
+    const inner = createSqliteReadModelStore({ database: openSqliteDatabase(':memory:') });
+    await inner.ensureCollection({ name: 'counts', indexes: [] });
+    const recording = recordingStore(inner);
+    const runner = createProjectionRunner({
+      eventStore,
+      store: recording.store,
+      projections: [counting],
+      collectionName: (name) => name,
+      checkpointName: 'counting',
+      batchEventCountMax,
+      cachedDocumentCountMax: 10,
+      onCommitted: () => undefined,
+    });
+    await runner.load();
+    return { eventStore, inner, runner, ...recording };
+  };
+
+  it('applies what arrived while a batch was committing as one next batch', async () => {
+    const { eventStore, inner, runner, commits, release } = await setUp(1000);
+    const following = runner.follow();
+    await appendOne(eventStore, 'counter-a', null);
+    await waitUntil(() => commits.length === 1); // The first batch is now held in its commit.
+    // Each append in its own macrotask, as requests arrive: each is delivered on its own.
+    for (let revision = 0; revision < 30; revision += 1) {
+      await appendOne(eventStore, 'counter-a', revision);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100)); // The subscription delivers them.
+    release();
+    await waitUntil(async () => runner.position() === (await eventStore.headPosition()));
+    await runner.stop();
+    await following;
+    // One event, then the thirty that queued behind it: two commits, the second of one document.
+    expect(commits.map((commit) => commit.changeCount)).toEqual([1, 1]);
+    expect((await inner.get('counts', 'counter-a'))?.['count']).toBe(31);
+  });
+
+  it('never makes a batch larger than batchEventCountMax, and applies every event once', async () => {
+    const { eventStore, inner, runner, commits, release } = await setUp(4);
+    const following = runner.follow();
+    await appendOne(eventStore, 'counter-b', null);
+    await waitUntil(() => commits.length === 1);
+    for (let revision = 0; revision < 10; revision += 1) {
+      await appendOne(eventStore, 'counter-b', revision);
+      await appendOne(eventStore, `counter-c${revision}`, null);
+    }
+    release();
+    const head = await eventStore.headPosition();
+    await waitUntil(() => runner.position() === head);
+    await runner.stop();
+    await following;
+    const positions = commits.map((commit) => commit.position ?? 0n);
+    const sizes = positions.map((position, index) => position - (positions[index - 1] ?? 0n));
+    expect(sizes.every((size) => size >= 1n && size <= 4n)).toBe(true);
+    expect(positions[positions.length - 1]).toBe(head);
+    expect((await inner.get('counts', 'counter-b'))?.['count']).toBe(11);
+    expect((await inner.get('counts', 'counter-c9'))?.['count']).toBe(1);
+  });
+});
