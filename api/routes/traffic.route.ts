@@ -10,6 +10,7 @@ import {
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { assert } from '../../domain/assert';
+import { addWithinSafeRange } from '../../domain/money';
 import { sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
@@ -67,27 +68,38 @@ const userParamsSchema: JSONSchemaType<{ userId: string }> = {
 
 /**
  * Sums the records of each user (a node may list a user twice), drops users without usage, and
- * groups them by shard: one report is one command per shard it touches.
+ * groups them by shard: one report is one command per shard it touches. A user whose records
+ * add up past the safe-integer range is refused here, as the shard would refuse the total.
  */
-const usageByShard = (records: readonly UsageRecord[]): Map<string, UsageRecord[]> => {
-  const totals = new Map<string, UsageRecord>();
+const usageByShard = (
+  records: readonly UsageRecord[],
+): { shards: Map<string, UsageRecord[]>; overflowed: string[] } => {
+  const totals = new Map<string, UsageRecord | 'overflow'>();
   for (const { userId, uploadBytes, downloadBytes } of records) {
-    const current = totals.get(userId);
-    totals.set(userId, {
-      userId,
-      uploadBytes: (current?.uploadBytes ?? 0) + uploadBytes,
-      downloadBytes: (current?.downloadBytes ?? 0) + downloadBytes,
-    });
+    const current = totals.get(userId) ?? { userId, uploadBytes: 0, downloadBytes: 0 };
+    if (current === 'overflow') continue;
+    const upload = addWithinSafeRange(current.uploadBytes, uploadBytes);
+    const download = addWithinSafeRange(current.downloadBytes, downloadBytes);
+    const summed =
+      upload === null || download === null
+        ? ('overflow' as const)
+        : { userId, uploadBytes: upload, downloadBytes: download };
+    totals.set(userId, summed);
   }
   const shards = new Map<string, UsageRecord[]>();
-  for (const usage of totals.values()) {
+  const overflowed: string[] = [];
+  for (const [userId, usage] of totals) {
+    if (usage === 'overflow') {
+      overflowed.push(userId);
+      continue;
+    }
     if (usage.uploadBytes + usage.downloadBytes === 0) continue;
-    const shardId = trafficShardOf(usage.userId);
+    const shardId = trafficShardOf(userId);
     const shard = shards.get(shardId);
     if (shard === undefined) shards.set(shardId, [usage]);
     else shard.push(usage);
   }
-  return shards;
+  return { shards, overflowed };
 };
 
 const maxPosition = (positions: readonly (bigint | null)[]): bigint | null =>
@@ -115,7 +127,8 @@ export const trafficRoutes =
         const { reportId, records } = report.read(ctx);
         const nodeId = clientOf(ctx).clientId;
         const context = commandContext(ctx, services.nowMs());
-        const shards = [...usageByShard(records)];
+        const grouped = usageByShard(records);
+        const shards = [...grouped.shards];
         // Report ids are the node's own: scoping them keeps two nodes' report 7 apart.
         const scopedReportId = `${nodeId}:${reportId}`;
         const outcomes = await Promise.all(
@@ -130,7 +143,7 @@ export const trafficRoutes =
             });
           }),
         );
-        const rejected: { userId: string; code: string }[] = [];
+        const rejected = grouped.overflowed.map((userId) => ({ userId, code: 'usage_overflow' }));
         const exceededUserIds: string[] = [];
         outcomes.forEach((outcome, index) => {
           // Never empty: a shard only gets a command for users with usage.
@@ -144,7 +157,9 @@ export const trafficRoutes =
         sendOk(ctx, {
           reportId,
           recordCount: records.length,
-          userCount: shards.reduce((count, [, usages]) => count + usages.length, 0),
+          userCount:
+            grouped.overflowed.length +
+            shards.reduce((count, [, usages]) => count + usages.length, 0),
           rejected,
           exceededUserIds,
           position: positionJson(maxPosition(outcomes.map((outcome) => outcome.position))),

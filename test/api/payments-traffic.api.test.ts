@@ -309,4 +309,30 @@ describe('traffic over HTTP', () => {
     const full = await app.get('/v1/traffic/users/full', app.keys.admin);
     expect(full.body.data.traffic.uploadBytes).toBe(max);
   });
+
+  it('refuses a user whose records add up past the safe range, and counts the others', async () => {
+    const app = await createLedgerApp();
+    const max = Number.MAX_SAFE_INTEGER;
+    const report = await app.post(
+      '/v1/traffic/reports',
+      {
+        reportId: 'r-twice',
+        records: [
+          { userId: 'big', uploadBytes: max, downloadBytes: 0 },
+          { userId: 'small', uploadBytes: 3, downloadBytes: 4 },
+          { userId: 'big', uploadBytes: max, downloadBytes: 0 },
+        ],
+      },
+      app.keys.admin,
+    );
+    expect(report.status).toBe(200);
+    expect(report.body.data).toMatchObject({
+      userCount: 2,
+      rejected: [{ userId: 'big', code: 'usage_overflow' }],
+    });
+    const big = await app.get('/v1/traffic/users/big', app.keys.admin);
+    expect(big.body.data.traffic.usedBytes).toBe(0);
+    const small = await app.get('/v1/traffic/users/small', app.keys.admin);
+    expect(small.body.data.traffic.usedBytes).toBe(7);
+  });
 });
