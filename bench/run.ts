@@ -14,8 +14,8 @@ import { snapshotLoadScenarios } from './snapshot-load.bench';
  * `npm run bench`: the service as a child process on 127.0.0.1 under autocannon, a bare Koa
  * baseline, the event store in-process, cold loads of a hot account, then the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
- * Bounded: about 10 s per HTTP scenario, 5 s per store scenario, 2.5 minutes for the million
- * actors. BENCH_ONLY=core runs only the command-side scenarios (a)-(e). Temp data dirs go to
+ * Bounded: three trials of 10 s per command-side HTTP scenario (the median kept), 5 s per store
+ * scenario, 2.5 minutes for the million actors. BENCH_ONLY=core runs only the command-side scenarios (a)-(e). Temp data dirs go to
  * os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU
  * profiles there.
  */
