@@ -55,12 +55,15 @@ const decode = (saved: JsonValue): TrafficShardState => {
 
 /**
  * Version 2 (version 1 was one stream per user): the shard's users as an array of
- * {userId, ...state}, and its recent reports oldest first as {reportId, refused}.
+ * {userId, ...state} in userId order, and its recent reports oldest first as {reportId, refused}.
  */
 export const trafficSnapshotCodec: SnapshotCodec<TrafficShardState> = {
   schemaVersion: 2,
   encode: (state) => ({
-    users: [...state.users.entries()].map(encodeUser),
+    // Sorted, so one state has one snapshot whatever the map's internal order (audit compares).
+    users: [...state.users.entries()]
+      .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+      .map(encodeUser),
     recentReports: [...state.recentReports.entries()].map(([reportId, refused]) => ({
       reportId,
       refused: refused.map((usage) => ({ ...usage })),

@@ -299,6 +299,26 @@ describe('traffic snapshot codec', () => {
   const without = (object: Record<string, JsonValue>, name: string) =>
     Object.fromEntries(Object.entries(object).filter(([key]) => key !== name));
 
+  it('encodes one set of users the same, whatever the order they arrived in', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 40 }),
+        (userIds) => {
+          const arrivals = (ids: readonly string[]) =>
+            stateOf([
+              reported(
+                'r-1',
+                ids.map((userId) => use(userId, 1)),
+              ),
+            ]);
+          const forwards = trafficSnapshotCodec.encode(arrivals(userIds));
+          const backwards = trafficSnapshotCodec.encode(arrivals([...userIds].reverse()));
+          expect(JSON.stringify(backwards)).toBe(JSON.stringify(forwards));
+        },
+      ),
+    );
+  });
+
   it('decodes the undamaged snapshot the cases below start from', () => {
     const decoded = decode(valid());
     expect(decoded.users.get('alice')).toMatchObject({ quotaBytes: max, uploadBytes: max - 1 });
