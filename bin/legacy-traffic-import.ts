@@ -23,7 +23,7 @@ const CONCURRENT_IMPORT_COUNT = 64;
 
 const IMPORT_ACTOR = { clientId: 'system:traffic-import', role: 'system', ip: null };
 
-export type LegacyTrafficImportResult =
+type LegacyTrafficImportResult =
   | { kind: 'already_done' }
   | { kind: 'empty_log' }
   | { kind: 'imported'; legacyStreamCount: number; importedUserCount: number };

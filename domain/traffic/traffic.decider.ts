@@ -25,7 +25,7 @@ export { trafficView, type TrafficView } from './traffic.view';
 
 type Data<Type extends TrafficCommand['type']> = Extract<TrafficCommand, { type: Type }>['data'];
 
-export const initialTrafficShardState: TrafficShardState = {
+const initialTrafficShardState: TrafficShardState = {
   users: ImmutableMap(),
   recentReports: OrderedMap(),
 };

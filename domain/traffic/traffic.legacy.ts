@@ -15,7 +15,7 @@ import {
  */
 export const LEGACY_TRAFFIC_CATEGORY = 'traffic';
 
-export const foldLegacyTrafficEvent = (
+const foldLegacyTrafficEvent = (
   user: TrafficUserState,
   event: { type: string; data: JsonObject },
 ): TrafficUserState => {
