@@ -7,14 +7,20 @@ import Database from 'better-sqlite3';
 import { accountAggregate } from '../../domain/account/account.decider';
 import type { AccountEvent } from '../../domain/account/account.decider';
 import type { EventStore } from '../../domain/ports/event-store.port';
+import {
+  TRAFFIC_SHARD_COUNT,
+  trafficAggregate,
+  type TrafficEvent,
+} from '../../domain/traffic/traffic.decider';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { freePort, getJson, postJson, startServiceProcess } from '../support/service-process';
 
 /**
- * kill -9 in the middle of a load of transfers, then restart on the same data dir: every
- * transfer the client saw acknowledged is there with the same outcome, the half-done ones are
- * finished by the supervisor, and Σ credits − Σ debits per currency is zero. Snapshots are taken
- * every few events, so after the restart accounts load from snapshots saved before the kill, and
+ * kill -9 in the middle of a load of transfers and traffic reports, then restart on the same
+ * data dir: every transfer the client saw acknowledged is there with the same outcome, the
+ * half-done ones are finished by the supervisor, and Σ credits − Σ debits per currency is zero;
+ * every acknowledged report is counted, none twice. Snapshots are taken every few events, so
+ * after the restart accounts and traffic shards load from snapshots saved before the kill, and
  * each must equal the fold of its whole stream.
  */
 const WALLET_COUNT = 20;
@@ -23,6 +29,9 @@ const CONCURRENCY = 32;
 const KILL_AFTER_ACKNOWLEDGED = 400;
 const SETTLE_TIMEOUT_MS = 30_000;
 const SNAPSHOT_ENV = { SNAPSHOT_EVERY_EVENTS: '10' };
+/** Every report gives each of these users one upload byte. */
+const TRAFFIC_USER_IDS = Array.from({ length: 40 }, (_, index) => `tu${index}`);
+const REPORT_CONCURRENCY = 4;
 
 type Acknowledged = { transferId: string; status: string };
 
@@ -78,7 +87,29 @@ describe('crash recovery (kill -9 mid-load)', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    let reportsSent = 0;
+    let reportsAcknowledged = 0;
+    const reporter = async (): Promise<void> => {
+      const records = TRAFFIC_USER_IDS.map((userId) => ({
+        userId,
+        uploadBytes: 1,
+        downloadBytes: 0,
+      }));
+      while (!killed) {
+        reportsSent += 1;
+        const body = { reportId: `r${reportsSent}`, records };
+        try {
+          const response = await postJson(first.baseUrl, '/v1/traffic/reports', body);
+          if (response.status === 200) reportsAcknowledged += 1;
+        } catch {
+          return;
+        }
+      }
+    };
+    await Promise.all([
+      ...Array.from({ length: CONCURRENCY }, worker),
+      ...Array.from({ length: REPORT_CONCURRENCY }, reporter),
+    ]);
     await first.exited;
     expect(killed).toBe(true);
 
@@ -106,8 +137,21 @@ describe('crash recovery (kill -9 mid-load)', () => {
           expect.objectContaining(await countersFolded(store, accountId)),
         ]);
       }
+      const usage = await uploadsFolded(store);
+      for (const userId of TRAFFIC_USER_IDS) {
+        const served = await getJson(second.baseUrl, `/v1/traffic/users/${userId}`);
+        const uploadBytes = (served.body.data['traffic'] as { uploadBytes: number }).uploadBytes;
+        expect([userId, uploadBytes]).toEqual([userId, usage.get(userId)]);
+        expect(uploadBytes).toBeGreaterThanOrEqual(reportsAcknowledged);
+        expect(uploadBytes).toBeLessThanOrEqual(reportsSent);
+      }
       await store.close();
-      expect(snapshotRevisions(dataDir).size).toBeGreaterThanOrEqual(accountIds.length);
+      expect(reportsAcknowledged).toBeGreaterThan(0);
+      const snapshots = snapshotRevisions(dataDir);
+      expect(
+        [...snapshots.keys()].filter((stream) => stream.startsWith('account-')).length,
+      ).toBeGreaterThanOrEqual(accountIds.length);
+      expect([...snapshots.keys()].some((stream) => stream.startsWith('trafficshard-'))).toBe(true);
       expect(second.output()).not.toContain('snapshot_');
       expect(report).toMatchObject({ balanced: true, openTransferCount: 0 });
       expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACKNOWLEDGED);
@@ -134,13 +178,33 @@ const countersFolded = async (store: EventStore, accountId: string) => {
   return { debitsPostedMinor, creditsPostedMinor, debitsPendingMinor, creditsPendingMinor };
 };
 
-/** stream → revision of the account snapshots in the service's file. */
+/** Each user's upload bytes folded from every traffic shard's whole stream, without snapshots. */
+const uploadsFolded = async (store: EventStore): Promise<Map<string, number>> => {
+  const uploads = new Map<string, number>();
+  for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
+    const stream = `trafficshard-${String(shard).padStart(2, '0')}`;
+    const events = await store.readStream(stream, {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 100_000,
+    });
+    const state = events.reduce(
+      (folded, { type, data }) => trafficAggregate.evolve(folded, { type, data } as TrafficEvent),
+      trafficAggregate.initialState,
+    );
+    for (const [userId, user] of state.users) uploads.set(userId, user.uploadBytes);
+  }
+  return uploads;
+};
+
+/** stream → revision of the snapshots in the service's file. */
 const snapshotRevisions = (dataDir: string): Map<string, number> => {
   const db = new Database(join(dataDir, 'service.sqlite'), { readonly: true });
   try {
-    const rows = db
-      .prepare("SELECT stream, revision FROM snapshots WHERE stream LIKE 'account-%'")
-      .all() as { stream: string; revision: number }[];
+    const rows = db.prepare('SELECT stream, revision FROM snapshots').all() as {
+      stream: string;
+      revision: number;
+    }[];
     return new Map(rows.map((row) => [row.stream, row.revision]));
   } finally {
     db.close();
