@@ -5,13 +5,9 @@ import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-s
 import { auditBalances } from '../../bin/audit-cli';
 import Database from 'better-sqlite3';
 import { accountAggregate } from '../../domain/account/account.decider';
-import type { AccountEvent } from '../../domain/account/account.decider';
+import type { Aggregate, DomainEvent } from '../../domain/aggregate';
 import type { EventStore } from '../../domain/ports/event-store.port';
-import {
-  TRAFFIC_SHARD_COUNT,
-  trafficAggregate,
-  type TrafficEvent,
-} from '../../domain/traffic/traffic.decider';
+import { TRAFFIC_SHARD_COUNT, trafficAggregate } from '../../domain/traffic/traffic.decider';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { freePort, getJson, postJson, startServiceProcess } from '../support/service-process';
 
@@ -162,36 +158,37 @@ describe('crash recovery (kill -9 mid-load)', () => {
   });
 });
 
-/** An account's counters folded from its whole stream, without any snapshot. */
-const countersFolded = async (store: EventStore, accountId: string) => {
-  const events = await store.readStream(`account-${accountId}`, {
+/** A stream's state folded from its first event, without any snapshot. */
+const foldWholeStream = async <C, E extends DomainEvent, S, R extends string>(
+  store: EventStore,
+  aggregate: Aggregate<C, E, S, R>,
+  stream: string,
+): Promise<S> => {
+  const events = await store.readStream(stream, {
     fromRevision: 0,
     direction: 'forwards',
     eventCountMax: 100_000,
   });
-  const state = events.reduce(
-    (folded, { type, data }) => accountAggregate.evolve(folded, { type, data } as AccountEvent),
-    accountAggregate.initialState,
+  return events.reduce(
+    (folded, { type, data }) => aggregate.evolve(folded, { type, data } as E),
+    aggregate.initialState,
   );
+};
+
+/** An account's counters folded from its whole stream. */
+const countersFolded = async (store: EventStore, accountId: string) => {
+  const state = await foldWholeStream(store, accountAggregate, `account-${accountId}`);
   if (state.status === 'unopened') throw new Error(`${accountId}: never opened`);
   const { debitsPostedMinor, creditsPostedMinor, debitsPendingMinor, creditsPendingMinor } = state;
   return { debitsPostedMinor, creditsPostedMinor, debitsPendingMinor, creditsPendingMinor };
 };
 
-/** Each user's upload bytes folded from every traffic shard's whole stream, without snapshots. */
+/** Each user's upload bytes folded from every traffic shard's whole stream. */
 const uploadsFolded = async (store: EventStore): Promise<Map<string, number>> => {
   const uploads = new Map<string, number>();
   for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
     const stream = `trafficshard-${String(shard).padStart(2, '0')}`;
-    const events = await store.readStream(stream, {
-      fromRevision: 0,
-      direction: 'forwards',
-      eventCountMax: 100_000,
-    });
-    const state = events.reduce(
-      (folded, { type, data }) => trafficAggregate.evolve(folded, { type, data } as TrafficEvent),
-      trafficAggregate.initialState,
-    );
+    const state = await foldWholeStream(store, trafficAggregate, stream);
     for (const [userId, user] of state.users) uploads.set(userId, user.uploadBytes);
   }
   return uploads;
