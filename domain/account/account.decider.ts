@@ -5,6 +5,7 @@ import { addWithinSafeRange, type Currency } from '../money';
 import type {
   AccountConstraint,
   AccountCounters,
+  AccountProfile,
   AccountState,
   LegSide,
   PendingLeg,
@@ -47,14 +48,7 @@ export type AccountCommand =
 export type AccountEvent =
   | {
       type: 'AccountOpened';
-      data: {
-        accountId: string;
-        ownerClientId: string;
-        currency: Currency;
-        constraint: AccountConstraint;
-        metadata: Record<string, string>;
-        openedAt: string;
-      };
+      data: AccountProfile;
     }
   | { type: 'AccountDebited'; data: { transferId: string; amountMinor: number; pending: boolean } }
   | { type: 'AccountCredited'; data: { transferId: string; amountMinor: number; pending: boolean } }

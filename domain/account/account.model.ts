@@ -18,15 +18,19 @@ export type AccountCounters = {
   creditsPendingMinor: number;
 };
 export type PendingLeg = { side: LegSide; amountMinor: number };
+/** What an account is, fixed when it opens: the data of AccountOpened and part of its state. */
+export type AccountProfile = {
+  accountId: string;
+  ownerClientId: string;
+  currency: Currency;
+  constraint: AccountConstraint;
+  metadata: Record<string, string>;
+  openedAt: string;
+};
 export type AccountState =
   | { status: 'unopened' }
   | ({
       status: 'open' | 'closed';
-      accountId: string;
-      ownerClientId: string;
-      currency: Currency;
-      constraint: AccountConstraint;
-      metadata: Record<string, string>;
-      openedAt: string;
       pendingLegs: ReadonlyMap<string, PendingLeg>;
-    } & AccountCounters);
+    } & AccountProfile &
+      AccountCounters);
