@@ -103,7 +103,7 @@ const importStream = async (
     type: 'ImportUser' as const,
     data: {
       userId,
-      user: foldLegacyTrafficStream(events),
+      user: foldLegacyTrafficStream(userId, events),
       sourceStream: stream,
       sourceRevision: events.length - 1,
       now,

@@ -1,12 +1,8 @@
 import { assert } from '../assert';
 import { countField, stringField } from '../json-fields';
 import type { JsonObject } from '../ports/event-store.port';
-import {
-  initialTrafficUserState,
-  isByteCount,
-  usedBytesOf,
-  type TrafficUserState,
-} from './traffic.model';
+import { trafficUserChangesOf } from './traffic.decider';
+import { initialTrafficUserState, type TrafficEvent, type TrafficUserState } from './traffic.model';
 
 /**
  * Streams `traffic-<userId>` were the layout before the shards (one stream per user). They stay
@@ -15,53 +11,69 @@ import {
  */
 export const LEGACY_TRAFFIC_CATEGORY = 'traffic';
 
-const foldLegacyTrafficEvent = (
-  user: TrafficUserState,
-  event: { type: string; data: JsonObject },
-): TrafficUserState => {
+/** A legacy event as the shard event that says the same of this one user. */
+const asShardEvent = (userId: string, event: { type: string; data: JsonObject }): TrafficEvent => {
   const { data } = event;
   switch (event.type) {
-    case 'QuotaGranted': {
-      const quotaBytes = user.quotaBytes + countField(data, 'quotaBytes');
-      const exceeded = user.exceeded && usedBytesOf(user) > quotaBytes;
+    case 'QuotaGranted':
       return {
-        ...user,
-        quotaBytes,
-        exceeded,
-        grantIds: [...user.grantIds, stringField(data, 'grantId')],
+        type: 'QuotaGranted',
+        data: {
+          userId,
+          grantId: stringField(data, 'grantId'),
+          quotaBytes: countField(data, 'quotaBytes'),
+          reason: stringField(data, 'reason'),
+          grantedAt: stringField(data, 'grantedAt'),
+        },
       };
-    }
     case 'QuotaReset':
       return {
-        ...user,
-        quotaBytes: countField(data, 'quotaBytes'),
-        uploadBytes: 0,
-        downloadBytes: 0,
-        exceeded: false,
-        resetIds: [...user.resetIds, stringField(data, 'resetId')],
+        type: 'QuotaReset',
+        data: {
+          userId,
+          resetId: stringField(data, 'resetId'),
+          quotaBytes: countField(data, 'quotaBytes'),
+          resetAt: stringField(data, 'resetAt'),
+        },
       };
-    case 'UsageRecorded':
+    case 'UsageRecorded': {
+      const uploadBytes = countField(data, 'uploadBytes');
+      const downloadBytes = countField(data, 'downloadBytes');
       return {
-        ...user,
-        uploadBytes: user.uploadBytes + countField(data, 'uploadBytes'),
-        downloadBytes: user.downloadBytes + countField(data, 'downloadBytes'),
+        type: 'UsageReported',
+        data: {
+          reportId: stringField(data, 'reportId'),
+          nodeId: stringField(data, 'nodeId'),
+          usages: [{ userId, uploadBytes, downloadBytes }],
+          refused: [],
+          recordedAt: stringField(data, 'recordedAt'),
+        },
       };
-    case 'QuotaExceeded':
-      return { ...user, exceeded: true };
+    }
+    case 'QuotaExceeded': {
+      const crossing = {
+        userId,
+        usedBytes: countField(data, 'usedBytes'),
+        quotaBytes: countField(data, 'quotaBytes'),
+      };
+      const exceededAt = stringField(data, 'exceededAt');
+      return { type: 'QuotasExceeded', data: { reportId: '', users: [crossing], exceededAt } };
+    }
     default:
       assert(false, `legacy traffic stream: unknown event type ${event.type}`);
   }
 };
 
-/** The final state of a legacy stream; byte counts past the safe range mean a damaged stream. */
+/**
+ * The final state of a legacy stream, folded with the shards' own per-user rules, so a damaged
+ * stream (a grant twice, a total past the safe range, a crossing that did not happen) throws.
+ */
 export const foldLegacyTrafficStream = (
+  userId: string,
   events: readonly { type: string; data: JsonObject }[],
-): TrafficUserState => {
-  const user = events.reduce(foldLegacyTrafficEvent, initialTrafficUserState);
-  const { quotaBytes, uploadBytes, downloadBytes } = user;
-  assert(
-    [quotaBytes, uploadBytes, downloadBytes, usedBytesOf(user)].every(isByteCount),
-    'legacy traffic stream: a byte count past the safe-integer range',
-  );
-  return user;
-};
+): TrafficUserState =>
+  events.reduce((user, event) => {
+    const [change] = trafficUserChangesOf(asShardEvent(userId, event));
+    assert(change !== undefined && change.userId === userId, 'legacy traffic: one user per event');
+    return change.apply(user);
+  }, initialTrafficUserState);

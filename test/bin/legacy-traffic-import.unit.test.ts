@@ -165,4 +165,19 @@ describe('importLegacyTraffic', () => {
       expect(await userInShard(restarted, userId)).toEqual(expected);
     }
   });
+
+  it('refuses a damaged legacy stream instead of importing a wrong state, and writes no marker', async () => {
+    const store = createInMemoryEventStore();
+    await writeLegacyStream(store, 'twice', [granted('g-1', 10), granted('g-1', 10)]);
+    const runtime = createActorRuntime(store, testLimits);
+    await expect(importLegacyTraffic({ store, runtime, logger, nowMs: Date.now })).rejects.toThrow(
+      'g-1 granted twice',
+    );
+    const marker = await store.readStream(LEGACY_TRAFFIC_IMPORT_MARKER_STREAM, {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 1,
+    });
+    expect(marker).toEqual([]);
+  });
 });
