@@ -18,6 +18,9 @@ import { ensureSchema, openSqliteDatabase, type SqliteDatabase } from '../sqlite
  * parse the whole body once per index on every write (and the old body again on an update), which
  * was most of the projection's write cost. Fields without a column (an unindexed filter, or a
  * table written before columns existed) are still read with json_extract, the same values.
+ * Tables are rowid tables with the id in a unique index: a new document's body goes to the end
+ * of the table instead of into a random page of the id's B-tree (tables of older versions, WITHOUT
+ * ROWID, work the same).
  */
 type Statement = ReturnType<SqliteDatabase['prepare']> & {
   run(...values: unknown[]): unknown;
@@ -200,7 +203,7 @@ export const createSqliteReadModelStore = (
     const table = tableOf(spec.name);
     const fields = fieldsOf(spec);
     db.exec(
-      `CREATE TABLE IF NOT EXISTS ${table} (id TEXT PRIMARY KEY, body TEXT NOT NULL${fields.map((field) => `, ${columnOf(field)}`).join('')}) WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS ${table} (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL${fields.map((field) => `, ${columnOf(field)}`).join('')})`,
     );
     const existing = new Set(columnsOf(table));
     for (const field of fields.filter((candidate) => !existing.has(columnOf(candidate)))) {

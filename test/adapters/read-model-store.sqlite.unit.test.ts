@@ -21,6 +21,34 @@ describe('the SQLite read-model store', () => {
     await expect(store.get('things', 'a')).resolves.toBeNull();
   });
 
+  it('creates rowid tables: bodies are stored in insertion order, the id in a unique index', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteReadModelStore({ database });
+    await store.ensureCollection({ name: 'things', indexes: [['owner']] });
+    const { sql } = database
+      .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rm_things'")
+      .get() as { sql: string };
+    expect(sql).not.toContain('WITHOUT ROWID');
+    const idIndexes = (
+      database.prepare("SELECT name, [unique] FROM pragma_index_list('rm_things')").all() as {
+        name: string;
+        unique: number;
+      }[]
+    ).filter(({ name }) =>
+      (database.prepare('SELECT name FROM pragma_index_info(?)').all(name) as { name: string }[])
+        .map((column) => column.name)
+        .includes('id'),
+    );
+    expect(idIndexes).toEqual([expect.objectContaining({ unique: 1 })]);
+    const put = (id: string) => ({ kind: 'put', collection: 'things', id, document: {} }) as const;
+    await store.commit([put('b'), put('a')], null);
+    await expect(store.commit([put('a')], null)).resolves.toBeUndefined();
+    expect(database.prepare('SELECT id FROM rm_things ORDER BY rowid').all()).toEqual([
+      { id: 'b' },
+      { id: 'a' },
+    ]);
+  });
+
   it('upgrades a table written before index columns existed, answering the same before and after', async () => {
     const database = openSqliteDatabase(':memory:');
     database.exec(`CREATE TABLE rm_things (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
