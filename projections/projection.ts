@@ -32,11 +32,15 @@ const POSITION_DIGITS = 20; // 2^64 has 20 decimal digits.
 export const positionKeyOf = (position: bigint): string =>
   position.toString().padStart(POSITION_DIGITS, '0');
 
-/** True when the document already includes this event (a replayed delivery). */
-export const alreadyApplied = (document: JsonObject | null, event: RecordedEvent): boolean =>
+/** True when the document already includes the event at positionKey (a replayed delivery). */
+export const includesPosition = (document: JsonObject | null, positionKey: string): boolean =>
   document !== null &&
   typeof document['positionKey'] === 'string' &&
-  document['positionKey'] >= positionKeyOf(event.position);
+  document['positionKey'] >= positionKey;
+
+/** True when the document already includes this event (a replayed delivery). */
+export const alreadyApplied = (document: JsonObject | null, event: RecordedEvent): boolean =>
+  includesPosition(document, positionKeyOf(event.position));
 
 /** The id after `<category>-`; streams are `<category>-<id>`. */
 export const streamIdOf = (stream: string, category: string): string | null =>

@@ -8,8 +8,8 @@ import {
   type TrafficUserState,
 } from '../domain/traffic/traffic.decider';
 import {
-  alreadyApplied,
   asJson,
+  includesPosition,
   positionKeyOf,
   streamIdOf,
   type Projection,
@@ -26,26 +26,24 @@ export const TRAFFIC = 'traffic';
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
   if (streamIdOf(event.stream, trafficAggregate.category) === null) return;
   const domainEvent = { type: event.type, data: event.data } as TrafficEvent;
+  // One UsageReported changes hundreds of users: what is the same for all of them is made once.
+  const positionKey = positionKeyOf(event.position);
+  const position = event.position.toString();
+  const updatedAt = event.metadata.occurredAt;
   for (const change of trafficUserChangesOf(domainEvent)) {
     const { userId } = change;
     const document = await context.get(TRAFFIC, userId);
-    if (alreadyApplied(document, event)) continue;
+    if (includesPosition(document, positionKey)) continue;
     const previous =
       (document?.['state'] as unknown as TrafficUserState | undefined) ?? initialTrafficUserState;
     const state = change.apply(previous);
     const planActive = state.quotaBytes > 0;
     const allowed = planActive && !state.exceeded;
-    const view = asJson({
-      ...trafficView(userId, state),
-      planActive,
-      allowed,
-      position: event.position.toString(),
-      updatedAt: event.metadata.occurredAt,
-    });
+    const view = { ...trafficView(userId, state), planActive, allowed, position, updatedAt };
     context.put(TRAFFIC, userId, {
-      view,
+      view: asJson(view),
       state: asJson(state),
-      positionKey: positionKeyOf(event.position),
+      positionKey,
       userId,
       allowed,
       exceeded: state.exceeded,
