@@ -1,3 +1,5 @@
+import { assert } from '../assert';
+
 /** What the registry needs to know about an actor to evict it safely. */
 export type Evictable = {
   /** No work in flight and none queued. */
@@ -28,23 +30,65 @@ export type ActorRegistry<Actor extends Evictable> = {
   stop(): void;
 };
 
+/** A live actor in the recency list: `older` towards the least recently used end. */
+type Entry<Actor> = {
+  stream: string;
+  actor: Actor;
+  older: Entry<Actor> | null;
+  newer: Entry<Actor> | null;
+};
+
+/**
+ * The LRU is a Map for lookup plus a doubly linked list for recency, so a touch and an eviction
+ * are O(1) and never change the Map. Keeping recency as the Map's insertion order (a delete and a
+ * re-insert on every touch) cost, in a micro-benchmark of 110,000 actors, 13 µs per transfer
+ * across 10,000 accounts and 210 µs when every transfer touched one hot account; this list costs
+ * about 1 µs for either.
+ */
 export const createActorRegistry = <Actor extends Evictable>(limits: {
   actorCountMax: number;
   idleMsMax: number;
 }): ActorRegistry<Actor> => {
-  const actors = new Map<string, Actor>(); // Insertion order is recency order: the LRU.
+  const entries = new Map<string, Entry<Actor>>();
+  let oldest: Entry<Actor> | null = null;
+  let newest: Entry<Actor> | null = null;
+
+  const unlink = (entry: Entry<Actor>): void => {
+    if (entry.older === null) oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === null) newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = null;
+    entry.newer = null;
+  };
+  const append = (entry: Entry<Actor>): void => {
+    entry.older = newest;
+    if (newest === null) oldest = entry;
+    else newest.newer = entry;
+    newest = entry;
+  };
+  const remove = (entry: Entry<Actor>): void => {
+    unlink(entry);
+    entries.delete(entry.stream);
+  };
 
   const evictOverflow = (): void => {
-    for (const [stream, actor] of actors) {
-      if (actors.size <= limits.actorCountMax) return;
-      if (actor.isIdle()) actors.delete(stream); // Busy ones wait for a later pass.
+    let entry = oldest;
+    while (entry !== null && entries.size > limits.actorCountMax) {
+      const next: Entry<Actor> | null = entry.newer;
+      if (entry.actor.isIdle()) remove(entry); // Busy ones wait for a later pass.
+      entry = next;
     }
   };
 
   const sweepIdle = (): void => {
     const idleSinceMs = Date.now() - limits.idleMsMax;
-    for (const [stream, actor] of actors) {
-      if (actor.isIdle() && actor.lastUsedMs() <= idleSinceMs) actors.delete(stream);
+    let entry = oldest;
+    while (entry !== null) {
+      const next: Entry<Actor> | null = entry.newer;
+      const { actor } = entry;
+      if (actor.isIdle() && actor.lastUsedMs() <= idleSinceMs) remove(entry);
+      entry = next;
     }
   };
   // One timer for all actors; unref'd so that it never keeps the process alive.
@@ -53,24 +97,28 @@ export const createActorRegistry = <Actor extends Evictable>(limits: {
 
   return {
     touch: (stream) => {
-      const actor = actors.get(stream);
-      if (actor === undefined) return undefined;
-      actors.delete(stream);
-      actors.set(stream, actor);
-      return actor;
+      const entry = entries.get(stream);
+      if (entry === undefined) return undefined;
+      unlink(entry);
+      append(entry);
+      return entry.actor;
     },
-    peek: (stream) => actors.get(stream),
+    peek: (stream) => entries.get(stream)?.actor,
     add: (stream, actor) => {
-      actors.set(stream, actor);
+      assert(!entries.has(stream), `actor registry: ${stream} added twice`);
+      const entry: Entry<Actor> = { stream, actor, older: null, newer: null };
+      entries.set(stream, entry);
+      append(entry);
     },
     evictOverflow,
     settled: (stream, actor) => {
       // A dropped actor holds nothing worth keeping: the next command recreates and reloads it.
-      if (actor.committed() === null && actors.get(stream) === actor) actors.delete(stream);
+      const entry = entries.get(stream);
+      if (actor.committed() === null && entry?.actor === actor) remove(entry);
       evictOverflow();
     },
-    size: () => actors.size,
-    actors: () => [...actors.values()],
+    size: () => entries.size,
+    actors: () => [...entries.values()].map((entry) => entry.actor),
     stop: () => clearInterval(sweeper),
   };
 };
