@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+import { assert } from '../domain/assert';
 import type { SagaListQuery, SagaQuery } from '../domain/ports/saga-query.port';
 import type {
   EventStore,
@@ -23,8 +25,17 @@ export const createSagaCatalogue = (options: {
   sagaNames: readonly string[];
   finalSagaCountMax: number;
 }) => {
+  assert(options.finalSagaCountMax > 0, 'saga catalogue: finalSagaCountMax must be > 0');
   const sagas = new Map<string, SagaRecord>();
-  const finalKeys = new Set<string>();
+  // The final ones, least recently changed first out. lru-cache rather than a Set whose oldest is
+  // its first entry: finding that entry walked every slot deleted before it, about 28 µs per event
+  // once 100,000 final sagas were kept (a micro-benchmark).
+  const finalKeys = new LRUCache<string, true>({
+    max: options.finalSagaCountMax,
+    dispose: (_final, key, reason) => {
+      if (reason === 'evict') sagas.delete(key);
+    },
+  });
   let subscription: EventSubscription | null = null;
   let following: Promise<void> = Promise.resolve();
 
@@ -39,13 +50,7 @@ export const createSagaCatalogue = (options: {
     sagas.delete(key); // Re-inserting keeps the Map in order of last change.
     sagas.set(key, next);
     finalKeys.delete(key);
-    if (isFinal(next.status)) finalKeys.add(key);
-    while (finalKeys.size > options.finalSagaCountMax) {
-      const [oldest] = finalKeys;
-      if (oldest === undefined) break;
-      finalKeys.delete(oldest);
-      sagas.delete(oldest);
-    }
+    if (isFinal(next.status)) finalKeys.set(key, true);
   };
 
   const query: SagaQuery = {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { assert } from '../../../domain/assert';
 
 /** A bounded LRU of each stream's last revision: a hint that saves a query, never the truth. */
@@ -12,23 +13,13 @@ export const createRevisionCache = (entryCountMax: number): RevisionCache => {
     Number.isSafeInteger(entryCountMax) && entryCountMax > 0,
     'entryCountMax must be positive',
   );
-  // A Map iterates in insertion order, so re-inserting on use keeps the oldest entry first.
-  const entries = new Map<string, number>();
+  // lru-cache, not a Map re-inserted on each use: deleting and re-inserting a hot stream's entry
+  // on every append leaves a deleted slot each time, and V8 compacts the whole Map over and over.
+  const entries = new LRUCache<string, number>({ max: entryCountMax });
   return {
-    get: (stream) => {
-      const revision = entries.get(stream);
-      if (revision !== undefined) {
-        entries.delete(stream);
-        entries.set(stream, revision);
-      }
-      return revision;
-    },
+    get: (stream) => entries.get(stream),
     set: (stream, revision) => {
-      entries.delete(stream);
       entries.set(stream, revision);
-      if (entries.size <= entryCountMax) return;
-      const oldest = entries.keys().next();
-      if (oldest.done !== true) entries.delete(oldest.value);
     },
     delete: (stream) => {
       entries.delete(stream);
