@@ -15,7 +15,7 @@ import { snapshotLoadScenarios } from './snapshot-load.bench';
  * baseline, the event store in-process, cold loads of a hot account, then the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
  * Bounded: three trials of 10 s per command-side HTTP scenario (the median kept), 5 s per store
- * scenario, 2.5 minutes for the million actors. BENCH_ONLY=core runs only the command-side scenarios (a)-(e). Temp data dirs go to
+ * scenario, about a minute for the million actors. BENCH_ONLY=core runs only the command-side scenarios (a)-(e). Temp data dirs go to
  * os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU
  * profiles there.
  */
@@ -43,7 +43,7 @@ const main = async (): Promise<void> => {
       ...(await sagaBenchScenarios()),
       ...(await channelBenchScenarios()),
     );
-    process.stderr.write('  running (f) 1,000,000 distinct actors (about 2.5 minutes)\n');
+    process.stderr.write('  running (f) 1,000,000 distinct actors (about a minute)\n');
     rows.push(await actorMemoryScenario());
   }
   const diskAfter = probeDiskCommitsPerS();
