@@ -1,6 +1,6 @@
 /** The folder rules of docs/architecture.md, enforced on every `npm test`. */
 const IO_PACKAGES =
-  '^(better-sqlite3|@eventstore/db-client|mongodb|nats|koa|@koa/router|winston|prom-client|raw-body|commander|node:(fs|net|http|https|child_process|dgram|tls)|fs|net|http|https|child_process)$';
+  '^(better-sqlite3|@kurrent/kurrentdb-client|mongodb|nats|koa|@koa/router|winston|prom-client|raw-body|commander|node:(fs|net|http|https|child_process|dgram|tls)|fs|net|http|https|child_process)$';
 module.exports = {
   forbidden: [
     {

@@ -23,6 +23,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
+import type { StoredIdempotencyRecord } from '../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
 import type { ApiState, RoutingInfo } from './middleware/api-state';
 import type { AppLimits, RouteKit, RouteRegistrar } from './route-kit';
@@ -30,6 +31,7 @@ import { authenticate } from './middleware/authenticate';
 import { jsonBody, rawBody } from './middleware/body';
 import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
+import { ledgerIdempotency } from './middleware/ledger-idempotency';
 import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
@@ -40,6 +42,8 @@ export type AppDeps = {
   logger: Logger;
   clientStore: ClientStore;
   idempotencyStore: IdempotencyStore;
+  /** The event store's Idempotency-Key records, written by the ledger with its events. */
+  readIdempotencyRecord: (scope: string, key: string) => Promise<StoredIdempotencyRecord | null>;
   /** Per-process boot id (a uuid v7 taken at start): owner of this process's in-flight keys. */
   bootId: string;
   limits: AppLimits;
@@ -55,6 +59,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   router.use(authenticateClient); // Before any route: a route cannot forget authentication.
   const publicRouter = new Router<ApiState>({ prefix: '/v1' });
   const rootRouter = new Router<ApiState>();
+  const ledgerKeys = ledgerIdempotency({ readRecord: deps.readIdempotencyRecord, nowMs });
   const kit: RouteKit = {
     router,
     publicRouter,
@@ -66,6 +71,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     rawBody: (options = {}) => rawBody({ bytesMax: options.bytesMax ?? deps.limits.bodyBytesMax }),
     idempotency: (options = {}) =>
       idempotency({ store: deps.idempotencyStore, ownerId: deps.bootId, nowMs }, options),
+    ledgerIdempotency: () => ledgerKeys,
     limits: deps.limits,
     logger: deps.logger,
     clientStore: deps.clientStore,

@@ -2,6 +2,7 @@ import type { AccountRejection } from '../domain/account/account.decider';
 import type { PaymentRejection } from '../domain/payment/payment.decider';
 import type { RefusedUsage, TrafficRejection } from '../domain/traffic/traffic.decider';
 import type { TransferRejection } from '../domain/transfer/transfer.decider';
+import type { ledgerRejections } from '../domain/ledger/ledger.decider';
 
 /**
  * Domain rejections as HTTP answers. A Record over each aggregate's rejection union, so that a new
@@ -13,6 +14,7 @@ type Spec = { readonly status: 401 | 404 | 409 | 422; readonly code: number; rea
 type DomainRejection =
   | AccountRejection
   | TransferRejection
+  | (typeof ledgerRejections)[number]
   | PaymentRejection
   | TrafficRejection
   | RefusedUsage['reason'];
@@ -76,6 +78,16 @@ export const domainErrorCodes = {
     status: 422,
     code: 42217,
     msg: 'the pending transfer has not timed out yet',
+  },
+  linked_transfer_failed: {
+    status: 422,
+    code: 42226,
+    msg: 'another transfer of the linked chain failed',
+  },
+  linked_chain_open: {
+    status: 422,
+    code: 42227,
+    msg: 'the last transfer of the batch is linked: the chain never closes',
   },
   payment_not_found: { status: 404, code: 40412, msg: 'no such payment' },
   payment_already_exists: {

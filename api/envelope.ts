@@ -19,7 +19,7 @@ export type ErrorResponse = {
 
 type ResponseTarget = Pick<ParameterizedContext, 'body' | 'status' | 'set'>;
 
-const okEnvelope = (data: unknown): Envelope => ({ code: 0, msg: 'ok', data });
+export const okEnvelope = (data: unknown): Envelope => ({ code: 0, msg: 'ok', data });
 
 /** Answers with the success envelope; the status defaults to 200. */
 export const sendOk = (ctx: ResponseTarget, data: unknown, status = 200): void => {

@@ -25,6 +25,8 @@ export type RouteKit = {
   rawBody: (options?: { bytesMax?: number }) => RouteMiddleware;
   /** Idempotency-Key handling for POST commands; after the body and its validator. */
   idempotency: (options?: IdempotencyOptions) => RouteMiddleware;
+  /** Idempotency-Key for ledger commands: the key commits with the events (ledger-idempotency). */
+  ledgerIdempotency: () => RouteMiddleware;
   limits: AppLimits;
   logger: Logger;
   clientStore: ClientStore;

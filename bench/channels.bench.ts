@@ -24,7 +24,7 @@ import { createLogger } from '../bin/logger';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { paymentAggregate } from '../domain/payment/payment.decider';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
-import { createTransferProcess } from '../domain/transfer/transfer.process';
+import { createLedger } from '../domain/ledger/ledger';
 import { formatInteger, type Row } from './report';
 
 /**
@@ -116,7 +116,19 @@ const scenario = async (
     idleMsMax: 300_000,
     streamLoadEventCountMax: 1000,
   });
-  const transfers = createTransferProcess({ runtime, store, legLookupPageEventCountMax: 256 });
+  const ledger = createLedger({
+    store,
+    snapshots: null,
+    limits: {
+      mailboxCommandCountMax: 65_536,
+      batchCommandCountMax: 16_384,
+      conflictRetryCountMax: 5,
+      actorCountMax: 100_000,
+      idleMsMax: 300_000,
+      streamLoadEventCountMax: 1000,
+    },
+    onEvent: () => undefined,
+  });
   const verifiers = [
     createWechatV2Verifier(V2),
     createWechatV3Verifier({
@@ -127,7 +139,7 @@ const scenario = async (
   ];
   const services = {
     runtime,
-    transfers,
+    ledger,
     channelVerifiers: verifiers,
     paymentTtlMs: 15 * 60 * 1000,
     nowMs: Date.now,
@@ -142,6 +154,7 @@ const scenario = async (
     logger: quietLogger(),
     clientStore: createSqliteClientStore(database),
     idempotencyStore: createSqliteIdempotencyStore(database),
+    readIdempotencyRecord: (scope, key) => store.readIdempotencyRecord(scope, key),
     bootId: 'bench',
     limits: { bodyBytesMax: 1024 * 1024, trafficBodyBytesMax: 1024 * 1024 },
     routes: [channelCallbackRoutes(services, channels)],

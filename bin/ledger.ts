@@ -4,6 +4,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
 import { loadChannelConfig } from './channel-config';
 import { ConfigError, loadConfig, type Config } from './config';
+import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
 import { loadMessagingConfig, type MessagingConfig } from './messaging-config';
@@ -14,14 +15,23 @@ import { startService } from './service';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
-/** Every variable is checked before anything starts: a bad one exits 2 with its name. */
+/**
+ * Every variable is checked, and DATA_DIR locked, before anything starts: a bad variable exits 2
+ * with its name, a DATA_DIR held by another `serve` exits 2 with that process's pid.
+ */
 const validatedOrExit = <T>(load: () => T): T => {
   try {
     return load();
   } catch (error: unknown) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`configuration error: ${error.message}\n`);
-    process.exit(2);
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof DataDirLockedError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
   }
 };
 
@@ -44,6 +54,11 @@ const serve = async (): Promise<void> => {
   const config = configOrExit();
   const messagingConfig: MessagingConfig = validatedOrExit(() => loadMessagingConfig(process.env));
   validatedOrExit(() => loadChannelConfig(process.env));
+  const lock = validatedOrExit(() => acquireDataDirLock(config.dataDir));
+  // Released as the process exits: after stop on a signal (below), or when a failed start exits
+  // 1, which ends whatever that start had begun. A process killed outright leaves a stale lock,
+  // which the next `serve` takes over.
+  process.once('exit', lock.release);
   const logger = createLogger(config.logLevel);
   collectDefaultMetrics();
   const service = await startService(config, messagingConfig, logger);

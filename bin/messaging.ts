@@ -15,7 +15,7 @@ import type { MessageBus } from '../domain/ports/bus.port';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
-import type { TransferProcess } from '../domain/transfer/transfer.process';
+import type { Ledger } from '../domain/ledger/ledger';
 import { createAuditTrail } from '../sagas/audit.saga';
 import { paymentExpirySaga } from '../sagas/payment-expiry.saga';
 import { planPurchaseSaga } from '../sagas/plan-purchase.saga';
@@ -26,7 +26,6 @@ import { createSagaEngine } from '../sagas/saga-engine';
 import { createSagaHost } from '../sagas/saga-host';
 import { createSagaSweeper } from '../sagas/saga-sweeper';
 import { topUpSaga } from '../sagas/top-up.saga';
-import { transferTimeoutSaga } from '../sagas/transfer-timeout.saga';
 
 /** NATS settings; null = the in-process bus. The lead maps NATS_URL, NATS_STREAM_* onto these. */
 export type NatsSettings = {
@@ -66,7 +65,7 @@ export type MessagingLimits = typeof MESSAGING_LIMITS;
 export type MessagingDeps = {
   store: EventStore;
   runtime: ActorRuntime;
-  transfers: TransferProcess;
+  ledger: Ledger;
   checkpoints: CheckpointStore;
   gateways: readonly PaymentChannelGateway[];
   plans: readonly Plan[];
@@ -131,7 +130,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     void deps.logger.warn(what, fields);
   const opened = await openBus(deps, limits, clock);
   const bus = deps.bus === undefined ? opened : deps.bus(opened);
-  const ports = { runtime: deps.runtime, transfers: deps.transfers, gateways: deps.gateways };
+  const ports = { runtime: deps.runtime, ledger: deps.ledger, gateways: deps.gateways };
   const definitions = [
     topUpSaga(ports),
     refundSaga(ports, {
@@ -140,7 +139,6 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     }),
     planPurchaseSaga(ports),
     paymentExpirySaga(ports),
-    transferTimeoutSaga(ports),
   ];
   const engine = createSagaEngine({
     runtime: deps.runtime,
@@ -210,7 +208,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     securityAudit: audit.reporter,
     routes: [
       sagaRoutes({ runtime: deps.runtime, sagas: catalogue.query, nowMs }),
-      planRoutes({ runtime: deps.runtime, plans: deps.plans, nowMs }),
+      planRoutes({ runtime: deps.runtime, ledger: deps.ledger, plans: deps.plans, nowMs }),
     ],
     stop: async () => {
       await relay.stop();

@@ -16,10 +16,11 @@ import { securityAuditRoutes, type LedgerServices } from '../api/routes/ledger-s
 import { paymentRoutes } from '../api/routes/payments.route';
 import { reconciliationRoutes } from '../api/routes/reconciliations.route';
 import { trafficRoutes } from '../api/routes/traffic.route';
+import { transferBatchRoutes } from '../api/routes/transfers-batch.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
-import { createTransferProcess } from '../domain/transfer/transfer.process';
-import { createTransferSupervisor } from '../sagas/transfer-supervisor';
+import { createLedger } from '../domain/ledger/ledger';
+import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
 import { loadChannelConfig } from './channel-config';
 import { importLegacyTraffic } from './legacy-traffic-import';
 import { startChannels } from './channels';
@@ -37,11 +38,13 @@ export const SERVICE_LIMITS = {
   batchCommandCountMax: 512,
   conflictRetryCountMax: 5,
   streamLoadEventCountMax: 1000,
-  legLookupPageEventCountMax: 256,
+  /** Commands the ledger decides into one append: one full batch request and then some. */
+  ledgerBatchCommandCountMax: 16_384,
+  /** Commands queued at the ledger before it answers 503: a few batches' worth. */
+  ledgerMailboxCommandCountMax: 65_536,
   paymentTtlMs: 15 * 60 * 1000,
-  transferResumeGraceMs: 5000,
-  supervisorTickMs: 1000,
-  supervisorTransfersPerTickMax: 200,
+  deadlineTickMs: 1000,
+  deadlineTransfersPerTickMax: 1000,
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
 };
 
@@ -103,23 +106,31 @@ export const startService = async (
   );
   // Before anything can touch a traffic shard (routes, sagas resuming a plan purchase).
   await importLegacyTraffic({ store: eventStore, runtime, logger, nowMs: Date.now });
-  const transfers = createTransferProcess({
-    runtime,
+  const ledger = createLedger({
     store: eventStore,
-    legLookupPageEventCountMax: SERVICE_LIMITS.legLookupPageEventCountMax,
+    snapshots: snapshots.snapshots ?? null,
+    limits: {
+      mailboxCommandCountMax: SERVICE_LIMITS.ledgerMailboxCommandCountMax,
+      batchCommandCountMax: SERVICE_LIMITS.ledgerBatchCommandCountMax,
+      conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+      actorCountMax: config.actorCountMax,
+      idleMsMax: config.actorIdleMsMax,
+      streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+    },
+    onEvent: (name, fields) =>
+      name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
   });
-  const supervisor = createTransferSupervisor({
+  const deadlines = createLedgerDeadlines({
     store: eventStore,
     checkpoints,
-    process: transfers,
+    ledger,
     clock: Date.now,
     onError: (transferId, error) =>
-      logger.warn('transfer_resume_failed', { transferId, error: String(error) }),
-    resumeGraceMs: SERVICE_LIMITS.transferResumeGraceMs,
-    tickMs: SERVICE_LIMITS.supervisorTickMs,
-    transfersPerTickMax: SERVICE_LIMITS.supervisorTransfersPerTickMax,
+      logger.warn('transfer_expiry_failed', { transferId, error: String(error) }),
+    tickMs: SERVICE_LIMITS.deadlineTickMs,
+    transfersPerTickMax: SERVICE_LIMITS.deadlineTransfersPerTickMax,
   });
-  await supervisor.start();
+  await deadlines.start();
   const readSide = await startReadSideThread(config, eventStore, logger);
   const checkpointer = startCheckpointThread({
     paths: [
@@ -144,7 +155,7 @@ export const startService = async (
   const messaging = await startMessaging({
     store: eventStore,
     runtime,
-    transfers,
+    ledger,
     checkpoints,
     gateways: [...channels.services.gateways.values()],
     plans: messagingConfig.plans,
@@ -154,7 +165,7 @@ export const startService = async (
 
   const services: LedgerServices = {
     runtime,
-    transfers,
+    ledger,
     channelVerifiers: channels.verifiers,
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
@@ -164,12 +175,14 @@ export const startService = async (
     logger,
     clientStore,
     idempotencyStore,
+    readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
     routes: [
       securityAuditRoutes(services),
       accountRoutes(services),
       transferRoutes(services),
+      transferBatchRoutes(services),
       paymentRoutes(services, channels.services),
       trafficRoutes(services),
       channelCallbackRoutes(services, channels.services),
@@ -178,13 +191,18 @@ export const startService = async (
       ...messaging.routes,
     ],
   });
-  const stopPurge = startIdempotencyPurge({
-    store: idempotencyStore,
-    retentionMs: config.idempotencyRetentionHours * 3600 * 1000,
-    intervalMs: SERVICE_LIMITS.idempotencyPurgeIntervalMs,
-    nowMs: Date.now,
-    logger,
-  });
+  const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
+    startIdempotencyPurge({
+      store,
+      retentionMs: config.idempotencyRetentionHours * 3600 * 1000,
+      intervalMs: SERVICE_LIMITS.idempotencyPurgeIntervalMs,
+      nowMs: Date.now,
+      logger,
+    });
+  const stopPurges = [
+    purge(idempotencyStore),
+    purge({ purgeOlderThan: (beforeMs) => eventStore.purgeIdempotencyRecords(beforeMs) }),
+  ];
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
     listening.once('error', reject);
@@ -192,13 +210,14 @@ export const startService = async (
 
   const stop = async (): Promise<void> => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    stopPurge();
+    stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     channels.stop();
-    await supervisor.stop();
+    await deadlines.stop();
     await readSide.stop();
     await checkpointer.stop();
     await runtime.close();
+    await ledger.close();
     await eventStore.close();
     database.close();
   };

@@ -4,6 +4,15 @@ import type { JsonObject, JsonValue } from './ports/event-store.port';
 /** A domain event as deciders see it; the runtime wraps it in the stored envelope. */
 export type DomainEvent = { type: string; data: JsonObject };
 
+/** How a stream of one category is folded into a state: enough to load and read it. */
+export type StreamFold<Event extends DomainEvent, State> = {
+  readonly category: string;
+  readonly initialState: State;
+  readonly evolve: (state: State, event: Event) => State;
+  /** How the state is saved in a snapshot; folds without one always start from revision 0. */
+  readonly snapshotCodec?: SnapshotCodec<State>;
+};
+
 /**
  * A pure decider bound to a stream category: streams are `<category>-<id>`. `decide` never does
  * I/O and never reads a clock; time and ids arrive in the command.

@@ -1,4 +1,4 @@
-import type { Aggregate, DomainEvent } from '../domain/aggregate';
+import type { DomainEvent, StreamFold } from '../domain/aggregate';
 import type { JsonObject, JsonValue, RecordedEvent } from '../domain/ports/event-store.port';
 import type { CollectionSpec } from '../domain/ports/read-model-store.port';
 
@@ -59,13 +59,8 @@ export const viewOf = (document: JsonObject): JsonObject => {
  * own evolve, so the read model cannot drift from what the write side decided. Null when the
  * event belongs to another category or the document already includes it.
  */
-export const foldAggregateEvent = async <
-  Command,
-  Event extends DomainEvent,
-  State,
-  Rejection extends string,
->(
-  aggregate: Aggregate<Command, Event, State, Rejection>,
+export const foldAggregateEvent = async <Event extends DomainEvent, State>(
+  aggregate: StreamFold<Event, State>,
   collection: string,
   event: RecordedEvent,
   context: ProjectionContext,

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../domain/ports/event-store.port';
-import { transferAggregate } from '../domain/transfer/transfer.decider';
+import { transferStream } from '../domain/transfer/transfer.decider';
 import { transferView } from '../domain/transfer/transfer.view';
 import { ACCOUNTS } from './accounts.projection';
 import {
@@ -24,7 +24,7 @@ const ownerOf = async (context: ProjectionContext, accountId: string): Promise<s
 };
 
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
-  const folded = await foldAggregateEvent(transferAggregate, TRANSFERS, event, context);
+  const folded = await foldAggregateEvent(transferStream, TRANSFERS, event, context);
   if (folded === null) return;
   const { id: transferId, document, previous, state } = folded;
   if (state.status === 'none') return;

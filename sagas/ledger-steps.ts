@@ -1,15 +1,31 @@
-import { accountAggregate } from '../domain/account/account.decider';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
+import type { Ledger } from '../domain/ledger/ledger';
+import type { LedgerCommand, LedgerOutcome } from '../domain/ledger/ledger.decider';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import type { TransferTerms } from '../domain/transfer/transfer.decider';
-import type { TransferProcess, TransferProcessOutcome } from '../domain/transfer/transfer.process';
 import { permanent, type StepResult } from './saga-definition';
 
-/** What the saga steps act through: the same actor runtime and transfer process as the API. */
+/** What the saga steps act through: the same actor runtime and ledger as the API. */
 export type LedgerPorts = {
   runtime: ActorRuntime;
-  transfers: TransferProcess;
+  ledger: Ledger;
   gateways: readonly PaymentChannelGateway[];
+};
+
+/** One command through the ledger, without an Idempotency-Key: sagas' ids are natural ids. */
+const runOne = async (
+  ports: LedgerPorts,
+  command: LedgerCommand,
+  context: CommandContext,
+): Promise<LedgerOutcome> => {
+  const reply = await ports.ledger.execute({
+    commands: [{ command, linked: false }],
+    context,
+    idempotency: null,
+  });
+  const [outcome] = reply.kind === 'decided' ? reply.outcomes : [];
+  if (outcome === undefined) throw new Error(`ledger: ${command.type} answered no outcome`);
+  return outcome;
 };
 
 export const SYSTEM_OWNER = 'system';
@@ -34,24 +50,19 @@ export const ensureSystemAccount = async (
     currency,
     constraint: 'none' as const,
     metadata: { system: 'true' },
-    now: context.now,
   };
-  const outcome = await ports.runtime.execute(
-    accountAggregate,
-    accountId,
-    { type: 'OpenAccount', data },
-    context,
-  );
+  const outcome = await runOne(ports, { type: 'OpenAccount', data }, context);
   return outcome.ok ? null : permanent(`system account ${accountId}: ${outcome.rejection}`);
 };
 
-/** A transfer's outcome as a step result: posted or pending is done, a refusal is permanent. */
+/** A transfer's outcome as a step result: the expected status is done, a refusal is permanent. */
 export const transferResult = (
-  outcome: TransferProcessOutcome,
+  outcome: LedgerOutcome,
   expected: 'posted' | 'pending' | 'voided',
 ): StepResult => {
   if (!outcome.ok) return permanent(outcome.rejection);
-  const { status, rejection } = outcome.transfer;
+  if (outcome.subject.kind !== 'transfer') return permanent('not_a_transfer');
+  const { status, rejection } = outcome.subject.transfer;
   if (status === expected) return { kind: 'done', output: {} };
   if (status === 'rejected') return permanent(rejection?.reason ?? 'transfer_rejected');
   return permanent(`transfer_${status}`);
@@ -62,7 +73,8 @@ export const requestTransfer = async (
   terms: Omit<TransferTerms, 'timeoutMs'>,
   context: CommandContext,
 ): Promise<StepResult> => {
-  const outcome = await ports.transfers.request({ ...terms, timeoutMs: null }, context);
+  const data = { ...terms, timeoutMs: null };
+  const outcome = await runOne(ports, { type: 'CreateTransfer', data }, context);
   return transferResult(outcome, terms.mode === 'two_phase' ? 'pending' : 'posted');
 };
 
@@ -72,7 +84,8 @@ export const voidTransfer = async (
   transferId: string,
   context: CommandContext,
 ): Promise<StepResult> => {
-  const outcome = await ports.transfers.void(transferId, 'voided', context);
+  const data = { transferId, reason: 'voided' as const };
+  const outcome = await runOne(ports, { type: 'VoidTransfer', data }, context);
   if (!outcome.ok) {
     if (
       outcome.rejection === 'transfer_not_found' ||
@@ -81,7 +94,6 @@ export const voidTransfer = async (
       return { kind: 'done' };
     return permanent(outcome.rejection);
   }
-  if (outcome.transfer.status === 'rejected') return { kind: 'done' };
   return transferResult(outcome, 'voided');
 };
 
@@ -89,8 +101,10 @@ export const postTransfer = async (
   ports: LedgerPorts,
   transferId: string,
   context: CommandContext,
-): Promise<StepResult> =>
-  transferResult(await ports.transfers.post(transferId, null, context), 'posted');
+): Promise<StepResult> => {
+  const data = { transferId, amountMinor: null };
+  return transferResult(await runOne(ports, { type: 'PostTransfer', data }, context), 'posted');
+};
 
 export const gatewayOf = (ports: LedgerPorts, channel: string): PaymentChannelGateway | null =>
   ports.gateways.find((gateway) => gateway.channel === channel) ?? null;

@@ -1,11 +1,17 @@
-import { EventStoreDBClient } from '@eventstore/db-client';
-import type { EventStore, EventSubscription } from '../../domain/ports/event-store.port';
+import { KurrentDBClient } from '@kurrent/kurrentdb-client';
+import {
+  type EventStore,
+  type EventSubscription,
+  UnavailableError,
+} from '../../domain/ports/event-store.port';
 import { lastPosition, readAllAfter, subscribeAfter } from './eventstoredb/esdb-all-log';
+import { createIdempotencyPurger, readIdempotencyRecord } from './eventstoredb/esdb-idempotency';
 import { toPortError } from './eventstoredb/esdb-mapping';
+import { appendMulti, checkMultiStreamAppend } from './eventstoredb/esdb-multi-append';
 import { appendToStream, readStreamPage } from './eventstoredb/esdb-streams';
 
 export type EventStoreDbEventStoreOptions = {
-  /** e.g. `esdb://localhost:2113?tls=false`; see the client's connection string options. */
+  /** e.g. `kurrentdb://localhost:2113?tls=false`; see the client's connection string options. */
   connectionString: string;
 };
 
@@ -14,28 +20,52 @@ const rethrowAsPortError = (error: unknown): never => {
 };
 
 /**
- * The event store on EventStoreDB 22.6 or later (stream reads must carry positions). Revisions
- * are ESDB's own 0-based event numbers; positions are commit positions in $all, which also holds
- * the server's system events: reads and subscriptions leave those out.
+ * The event store on KurrentDB 25.1 or later (multi-stream append). Revisions are KurrentDB's own
+ * 0-based event numbers; positions are commit positions in $all, which also holds the server's
+ * system events and this adapter's idempotency streams: reads and subscriptions leave those out.
+ *
+ * Every call first checks, once, that the server has multi-stream append, so that a service on an
+ * older server fails at its first read, at start, with an Error naming the version it needs. An
+ * outage during the check proves nothing: the next call checks again.
  */
 export const createEventStoreDbEventStore = (
   options: EventStoreDbEventStoreOptions,
 ): EventStore => {
-  const client = EventStoreDBClient.connectionString(options.connectionString);
+  const client = KurrentDBClient.connectionString(options.connectionString);
   const subscriptions = new Set<EventSubscription>();
+  const purge = createIdempotencyPurger(client);
+  let supported: Promise<void> | null = null;
+  const ready = (): Promise<void> => {
+    supported ??= checkMultiStreamAppend(client).catch((error: unknown) => {
+      if (error instanceof UnavailableError) supported = null;
+      throw error;
+    });
+    return supported;
+  };
+  const whenReady = async <T>(work: () => Promise<T>): Promise<T> => {
+    await ready();
+    return work();
+  };
   return {
-    append: (stream, events, expected) => appendToStream(client, stream, events, expected),
-    readStream: (stream, readOptions) => readStreamPage(client, stream, readOptions),
+    append: (stream, events, expected) =>
+      whenReady(() => appendToStream(client, stream, events, expected)),
+    appendMulti: (appends, records) => whenReady(() => appendMulti(client, appends, records)),
+    readIdempotencyRecord: (scope, key) =>
+      whenReady(() => readIdempotencyRecord(client, scope, key)),
+    purgeIdempotencyRecords: (createdBeforeMs) => whenReady(() => purge(createdBeforeMs)),
+    readStream: (stream, readOptions) =>
+      whenReady(() => readStreamPage(client, stream, readOptions)),
     readAll: ({ afterPosition, eventCountMax }) =>
-      readAllAfter(client, afterPosition, eventCountMax).catch(rethrowAsPortError),
+      whenReady(() => readAllAfter(client, afterPosition, eventCountMax)).catch(rethrowAsPortError),
     subscribeToAll: ({ afterPosition }) => {
-      const subscription: EventSubscription = subscribeAfter(client, afterPosition, () =>
-        subscriptions.delete(subscription),
-      );
+      const subscription: EventSubscription = subscribeAfter(client, afterPosition, {
+        ready,
+        onClose: () => subscriptions.delete(subscription),
+      });
       subscriptions.add(subscription);
       return subscription;
     },
-    headPosition: () => lastPosition(client).catch(rethrowAsPortError),
+    headPosition: () => whenReady(() => lastPosition(client)).catch(rethrowAsPortError),
     close: async () => {
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));
       await client.dispose();

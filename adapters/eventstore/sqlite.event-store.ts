@@ -1,10 +1,16 @@
 import { assert } from '../../domain/assert';
-import type { EventStore, EventSubscription } from '../../domain/ports/event-store.port';
+import type {
+  AppendResult,
+  EventStore,
+  EventSubscription,
+  MultiAppendResult,
+} from '../../domain/ports/event-store.port';
 import { openSqliteDatabase } from '../sqlite/open-database';
 import { followLog } from './follow-log';
-import { createAppendWriter } from './sqlite/append-writer';
+import { type AppendUnit, createAppendWriter } from './sqlite/append-writer';
 import { createRecentEvents } from './sqlite/recent-events';
 import { openEventTable } from './sqlite/event-table';
+import { openIdempotencyTable } from './sqlite/idempotency-table';
 import { type CommitStats, createGroupCommit } from './sqlite/group-commit';
 import { createRevisionCache } from './sqlite/revision-cache';
 
@@ -40,6 +46,21 @@ const positive = (value: number | undefined, fallback: number, name: string): nu
   return chosen;
 };
 
+/** A one-stream append's answer in the single-append form. */
+const toSingleResult = (result: MultiAppendResult): AppendResult => {
+  if (result.ok) {
+    const [only] = result.streams;
+    assert(only !== undefined, 'append: one stream in, one result out');
+    return { ok: true, lastRevision: only.lastRevision, lastPosition: only.lastPosition };
+  }
+  assert(result.reason === 'revision_conflict', 'append: no idempotency record was given');
+  return {
+    ok: false,
+    reason: 'revision_conflict',
+    revisionActual: result.conflicts[0]?.revisionActual ?? null,
+  };
+};
+
 /** The default event store: one SQLite file in WAL mode, written by fsynced group commits. */
 export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
   const cacheMax = positive(
@@ -56,12 +77,13 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   );
   db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
   const table = openEventTable(db);
+  const records = openIdempotencyTable(db);
   const cache = createRevisionCache(cacheMax);
   const recent = createRecentEvents(RECENT_EVENT_COUNT_MAX);
   const listeners = new Set<() => void>();
   const subscriptions = new Set<EventSubscription>();
   const groupCommit = createGroupCommit({
-    writeBatch: createAppendWriter(db, table, cache, (events) => recent.add(events)),
+    writeBatch: createAppendWriter(db, table, records, cache, (events) => recent.add(events)),
     batchEventCountMax: positive(
       options.groupCommitEventCountMax,
       4096,
@@ -73,7 +95,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
       options.onCommit?.(stats);
     },
     // The transaction rolled back, so what the cache learnt during it may be wrong.
-    onFailure: (batch) => batch.forEach((append) => cache.delete(append.stream)),
+    onFailure: (batch) =>
+      batch.forEach((unit) => unit.appends.forEach((append) => cache.delete(append.stream))),
   });
   let closed = false;
 
@@ -101,11 +124,18 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     };
   };
 
+  const enqueue = (unit: AppendUnit): Promise<MultiAppendResult> => {
+    if (closed) return Promise.reject(new Error('sqlite event store: append after close'));
+    return groupCommit.enqueue(unit);
+  };
+
   return {
-    append: (stream, events, expected) => {
-      if (closed) return Promise.reject(new Error('sqlite event store: append after close'));
-      return groupCommit.enqueue(stream, events, expected);
-    },
+    append: (stream, events, expected) =>
+      enqueue({ appends: [{ stream, events, expected }], records: [] }).then(toSingleResult),
+    appendMulti: (appends, idempotencyRecords) => enqueue({ appends, records: idempotencyRecords }),
+    readIdempotencyRecord: (scope, key) => Promise.resolve(records.find(scope, key)),
+    purgeIdempotencyRecords: (createdBeforeMs) =>
+      Promise.resolve(records.purgeOlderThan(createdBeforeMs)),
     readStream: (stream, { fromRevision, direction, eventCountMax }) => {
       if (direction === 'backwards') {
         const from = fromRevision === 'end' ? null : fromRevision;

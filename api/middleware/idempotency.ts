@@ -24,7 +24,7 @@ export type IdempotencyOptions = {
 };
 
 /** RFC 9110 visible ASCII plus space; Stripe-like length cap. */
-const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+export const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 const REPLAY_HEADER_NAMES_DEFAULT = ['location'];
 const UNEXECUTED_STATUS = 503;
 
@@ -68,7 +68,7 @@ export const idempotency = (
 
 /** Deletes expired keys every intervalMs (timer unref'd); returns the function that stops it. */
 export const startIdempotencyPurge = (options: {
-  store: IdempotencyStore;
+  store: Pick<IdempotencyStore, 'purgeOlderThan'>;
   retentionMs: number;
   intervalMs: number;
   nowMs: () => number;
@@ -86,7 +86,7 @@ export const startIdempotencyPurge = (options: {
   return () => clearInterval(timer);
 };
 
-const fingerprintOf = (method: string, url: string, body: Buffer): string =>
+export const fingerprintOf = (method: string, url: string, body: Buffer): string =>
   createHash('sha256').update(`${method}\n${url}\n`, 'utf8').update(body).digest('hex');
 
 type RouteContext = Parameters<RouteMiddleware>[0];

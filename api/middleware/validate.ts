@@ -121,3 +121,14 @@ const pointerToPath = (pointer: string): string =>
 
 const joinPath = (path: string, field: string): string =>
   path === '' ? field : `${path}.${field}`;
+
+/** A check of one part of a body (a batch's item): its value, or the first error described. */
+export const compileBodyCheck = <T>(
+  schema: JSONSchemaType<T>,
+): ((value: unknown) => { ok: true; value: T } | { ok: false; msg: string; field: string }) => {
+  const validate = bodyAjv.compile(schema);
+  return (value) =>
+    validate(value)
+      ? { ok: true, value }
+      : { ok: false, ...describeFirstError('body', validate.errors ?? []) };
+};

@@ -1,6 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
 import {
-  accountAggregate,
   accountConstraints,
   type AccountConstraint,
   type AccountState,
@@ -13,8 +12,9 @@ import { clientOf, type AuthenticatedClient } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';
 import { currencySchema, idSchema } from '../schemas/common.schema';
+import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
+import { executeLedgerRequest, forOnly, outcomeResponse, single } from './ledger-answers';
 import { positionJson, type LedgerServices } from './ledger-services';
-import { sendRejection } from './rejection';
 
 type OpenAccountBody = {
   accountId: string;
@@ -64,7 +64,7 @@ export const visibleAccount = async (
   ctx: Parameters<typeof sendError>[0] & { state: Parameters<typeof clientOf>[0]['state'] },
   accountId: string,
 ): Promise<{ account: OpenedAccount; position: bigint | null } | null> => {
-  const { state, position } = await services.runtime.read(accountAggregate, accountId);
+  const { state, position } = await services.ledger.account(accountId);
   if (state.status === 'unopened' || !maySee(clientOf(ctx), state)) {
     sendError(ctx, 'account_not_found', { data: { accountId } });
     return null;
@@ -79,33 +79,31 @@ export const accountRoutes =
     const params = validateParams(accountParamsSchema);
     const writers = requireRole('admin', 'merchant');
 
-    kit.router.post('/accounts', writers, kit.jsonBody(), body, kit.idempotency(), async (ctx) => {
-      const { accountId, currency, constraint = 'none', metadata = {} } = body.read(ctx);
-      const context = commandContext(ctx, services.nowMs());
-      const data = {
-        accountId,
-        ownerClientId: clientOf(ctx).clientId,
-        currency,
-        constraint,
-        metadata,
-        now: context.now,
-      };
-      const outcome = await services.runtime.execute(
-        accountAggregate,
-        accountId,
-        { type: 'OpenAccount', data },
-        context,
-      );
-      if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { accountId });
-      if (outcome.state.status === 'unopened')
-        throw new Error('OpenAccount accepted but account unopened');
-      ctx.set('Location', `/v1/accounts/${accountId}`);
-      sendOk(
-        ctx,
-        { account: accountView(outcome.state), position: positionJson(outcome.position) },
-        outcome.eventCount > 0 ? 201 : 200,
-      );
-    });
+    kit.router.post(
+      '/accounts',
+      writers,
+      kit.jsonBody(),
+      body,
+      kit.ledgerIdempotency(),
+      async (ctx) => {
+        const { accountId, currency, constraint = 'none', metadata = {} } = body.read(ctx);
+        const ownerClientId = clientOf(ctx).clientId;
+        const data = { accountId, ownerClientId, currency, constraint, metadata };
+        const context = commandContext(ctx, services.nowMs());
+        const commands = single({ type: 'OpenAccount', data });
+        await executeLedgerRequest(
+          ctx,
+          services,
+          { commands, context },
+          forOnly((outcome) =>
+            withAccountContext(
+              outcomeResponse(outcome, (changed) => (changed ? 201 : 200)),
+              accountId,
+            ),
+          ),
+        );
+      },
+    );
 
     kit.router.get('/accounts/:accountId', params, async (ctx) => {
       const found = await visibleAccount(services, ctx, params.read(ctx).accountId);
@@ -121,25 +119,32 @@ export const accountRoutes =
       writers,
       params,
       kit.jsonBody({ required: false }),
-      kit.idempotency(),
+      kit.ledgerIdempotency(),
       async (ctx) => {
         const { accountId } = params.read(ctx);
         if ((await visibleAccount(services, ctx, accountId)) === null) return;
         const context = commandContext(ctx, services.nowMs());
-        const outcome = await services.runtime.execute(
-          accountAggregate,
-          accountId,
-          { type: 'CloseAccount', data: { now: context.now } },
-          context,
+        const commands = single({ type: 'CloseAccount', data: { accountId } });
+        await executeLedgerRequest(
+          ctx,
+          services,
+          { commands, context },
+          forOnly((outcome) =>
+            withAccountContext(withoutLocation(outcomeResponse(outcome, () => 200)), accountId),
+          ),
         );
-        if (!outcome.ok)
-          return sendRejection(ctx, outcome.rejection, outcome.detail, { accountId });
-        if (outcome.state.status === 'unopened')
-          throw new Error('CloseAccount accepted but account unopened');
-        sendOk(ctx, {
-          account: accountView(outcome.state),
-          position: positionJson(outcome.position),
-        });
       },
     );
   };
+
+const withoutLocation = (response: StoredResponse): StoredResponse => ({
+  ...response,
+  headers: {},
+});
+
+/** Rejections of account commands name the account in data, as they always have. */
+const withAccountContext = (response: StoredResponse, accountId: string): StoredResponse => {
+  if (response.status < 400) return response;
+  const body = response.body as { data: Record<string, unknown> | null };
+  return { ...response, body: { ...body, data: { ...(body.data ?? {}), accountId } } };
+};

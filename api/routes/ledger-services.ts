@@ -2,7 +2,7 @@ import type { ActorRuntime } from '../../domain/actors/actor-runtime';
 import type { AuditRecord } from '../../domain/ports/audit.port';
 import type { ChannelCallbackVerifier } from '../../domain/ports/channel-callback.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
-import type { TransferProcess } from '../../domain/transfer/transfer.process';
+import type { Ledger } from '../../domain/ledger/ledger';
 import type { RouteRegistrar } from '../route-kit';
 
 /** Security facts the API reports (rejected commands, admin actions): to the bus, never the log. */
@@ -14,7 +14,8 @@ export type SecurityAudit = {
 /** What the resource routes run commands through; built by the composition root. */
 export type LedgerServices = {
   runtime: ActorRuntime;
-  transfers: TransferProcess;
+  /** The single writer of accounts and transfers. */
+  ledger: Ledger;
   channelVerifiers: readonly ChannelCallbackVerifier[];
   /** Default time a payment stays payable. */
   paymentTtlMs: number;

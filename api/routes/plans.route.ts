@@ -1,6 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
 import type { ActorRuntime } from '../../domain/actors/actor-runtime';
-import { accountAggregate } from '../../domain/account/account.decider';
+import type { Ledger } from '../../domain/ledger/ledger';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, type Plan } from '../../domain/plan/plan';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
@@ -32,7 +32,12 @@ const planParamsSchema: JSONSchemaType<{ planId: string }> = {
 
 /** GET /v1/plans and POST /v1/plans/{planId}/purchases (202: the plan-purchase saga runs it). */
 export const planRoutes =
-  (deps: { runtime: ActorRuntime; plans: readonly Plan[]; nowMs: () => number }): RouteRegistrar =>
+  (deps: {
+    runtime: ActorRuntime;
+    ledger: Ledger;
+    plans: readonly Plan[];
+    nowMs: () => number;
+  }): RouteRegistrar =>
   (kit: RouteKit) => {
     const purchase = validateBody(purchaseSchema);
     const params = validateParams(planParamsSchema);
@@ -53,7 +58,7 @@ export const planRoutes =
         const plan = deps.plans.find((candidate) => candidate.planId === planId);
         if (plan === undefined) return sendError(ctx, 'plan_not_found', { data: { planId } });
         const { purchaseId, walletAccountId, userId } = purchase.read(ctx);
-        const wallet = (await deps.runtime.read(accountAggregate, walletAccountId)).state;
+        const wallet = (await deps.ledger.account(walletAccountId)).state;
         if (wallet.status === 'unopened' || !maySee(clientOf(ctx), wallet))
           return sendError(ctx, 'account_not_found', { data: { accountId: walletAccountId } });
         if (wallet.currency !== plan.currency)

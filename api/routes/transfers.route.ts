@@ -1,6 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
-import { transferAggregate, type TransferMode } from '../../domain/transfer/transfer.decider';
-import type { TransferProcessOutcome } from '../../domain/transfer/transfer.process';
+import type { LedgerCommand } from '../../domain/ledger/ledger.decider';
+import type { TransferMode, TransferTerms } from '../../domain/transfer/transfer.decider';
 import { transferView } from '../../domain/transfer/transfer.view';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
@@ -15,13 +15,13 @@ import {
   idSchema,
 } from '../schemas/common.schema';
 import { visibleAccount } from './accounts.route';
+import { executeLedgerRequest, forOnly, outcomeResponse, single } from './ledger-answers';
 import { positionJson, type LedgerServices } from './ledger-services';
-import { sendRejection } from './rejection';
 
 /** A pending transfer may be held at most 30 days. */
 const TRANSFER_TIMEOUT_MS_MAX = 30 * 24 * 3600 * 1000;
 
-type CreateTransferBody = {
+export type CreateTransferBody = {
   transferId: string;
   debitAccountId: string;
   creditAccountId: string;
@@ -31,7 +31,7 @@ type CreateTransferBody = {
   timeoutMs?: number;
   reference?: string;
 };
-const createTransferSchema: JSONSchemaType<CreateTransferBody> = {
+export const createTransferSchema: JSONSchemaType<CreateTransferBody> = {
   type: 'object',
   additionalProperties: false,
   required: ['transferId', 'debitAccountId', 'creditAccountId', 'amountMinor', 'currency'],
@@ -67,18 +67,18 @@ const transferParamsSchema: JSONSchemaType<{ transferId: string }> = {
 
 type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
 
-/** A recorded refusal (e.g. insufficient funds) answers with its own status, the transfer in data. */
-const answer = (ctx: Ctx, outcome: TransferProcessOutcome, createdStatus: 200 | 201): void => {
-  if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail);
-  const data = {
-    transfer: transferView(outcome.transfer),
-    position: positionJson(outcome.position),
-  };
-  const refusal = outcome.transfer.rejection;
-  if (outcome.transfer.status === 'rejected' && refusal !== null) {
-    return sendRejection(ctx, refusal.reason, { side: refusal.side }, data);
-  }
-  sendOk(ctx, data, createdStatus);
+/** Merchants move money only out of accounts they opened; admins out of any. */
+export const mayDebit = async (
+  services: LedgerServices,
+  ctx: Ctx,
+  accountId: string,
+): Promise<boolean> =>
+  clientOf(ctx).role === 'admin' || (await visibleAccount(services, ctx, accountId)) !== null;
+
+/** The body's optional terms with their defaults: the transfer as the ledger takes it. */
+export const termsOf = (body: CreateTransferBody): TransferTerms => {
+  const { mode = 'single_phase', timeoutMs = null, reference = '', ...terms } = body;
+  return { ...terms, mode, timeoutMs, reference };
 };
 
 export const transferRoutes =
@@ -89,14 +89,12 @@ export const transferRoutes =
     const voidBody = validateBody(voidSchema, { optional: true });
     const params = validateParams(transferParamsSchema);
     const writers = requireRole('admin', 'merchant');
-
-    /** Merchants move money only out of accounts they opened; admins out of any. */
-    const mayDebit = async (ctx: Ctx, accountId: string): Promise<boolean> =>
-      clientOf(ctx).role === 'admin' || (await visibleAccount(services, ctx, accountId)) !== null;
+    const created = () => 201 as const;
+    const resolved = () => 200 as const;
 
     /** The transfer if the caller may see it (admin, auditor, or owner of its debit account). */
     const visibleTransfer = async (ctx: Ctx, transferId: string) => {
-      const found = await services.runtime.read(transferAggregate, transferId);
+      const found = await services.ledger.transfer(transferId);
       const client = clientOf(ctx);
       const privileged = client.role === 'admin' || client.role === 'auditor';
       if (
@@ -115,69 +113,54 @@ export const transferRoutes =
       writers,
       kit.jsonBody(),
       create,
-      kit.idempotency(),
+      kit.ledgerIdempotency(),
       async (ctx) => {
-        const {
-          mode = 'single_phase',
-          timeoutMs = null,
-          reference = '',
-          ...terms
-        } = create.read(ctx);
-        if (!(await mayDebit(ctx, terms.debitAccountId))) return;
+        const terms = termsOf(create.read(ctx));
+        if (!(await mayDebit(services, ctx, terms.debitAccountId))) return;
         const context = commandContext(ctx, services.nowMs());
-        const outcome = await services.transfers.request(
-          { ...terms, mode, timeoutMs, reference },
-          context,
-        );
-        if (outcome.ok) ctx.set('Location', `/v1/transfers/${terms.transferId}`);
-        answer(ctx, outcome, 201);
-      },
-    );
-
-    kit.router.post(
-      '/transfers/:transferId/post',
-      writers,
-      params,
-      kit.jsonBody({ required: false }),
-      post,
-      kit.idempotency(),
-      async (ctx) => {
-        const { transferId } = params.read(ctx);
-        if ((await visibleTransfer(ctx, transferId)) === null) return;
-        const amountMinor = post.read(ctx)?.amountMinor ?? null;
-        answer(
+        const commands = single({ type: 'CreateTransfer', data: terms });
+        await executeLedgerRequest(
           ctx,
-          await services.transfers.post(
-            transferId,
-            amountMinor,
-            commandContext(ctx, services.nowMs()),
-          ),
-          200,
+          services,
+          { commands, context },
+          forOnly((outcome) => outcomeResponse(outcome, created)),
         );
       },
     );
 
-    kit.router.post(
-      '/transfers/:transferId/void',
-      writers,
-      params,
-      kit.jsonBody({ required: false }),
-      voidBody,
-      kit.idempotency(),
-      async (ctx) => {
-        const { transferId } = params.read(ctx);
-        if ((await visibleTransfer(ctx, transferId)) === null) return;
-        answer(
-          ctx,
-          await services.transfers.void(
-            transferId,
-            'voided',
-            commandContext(ctx, services.nowMs()),
-          ),
-          200,
-        );
-      },
-    );
+    const resolveRoute = (
+      path: string,
+      validator: typeof post | typeof voidBody,
+      command: (ctx: Ctx, transferId: string) => LedgerCommand,
+    ) =>
+      kit.router.post(
+        path,
+        writers,
+        params,
+        kit.jsonBody({ required: false }),
+        validator,
+        kit.ledgerIdempotency(),
+        async (ctx) => {
+          const { transferId } = params.read(ctx);
+          if ((await visibleTransfer(ctx, transferId)) === null) return;
+          const context = commandContext(ctx, services.nowMs());
+          const commands = single(command(ctx, transferId));
+          await executeLedgerRequest(
+            ctx,
+            services,
+            { commands, context },
+            forOnly((outcome) => outcomeResponse(outcome, resolved)),
+          );
+        },
+      );
+    resolveRoute('/transfers/:transferId/post', post, (ctx, transferId) => ({
+      type: 'PostTransfer',
+      data: { transferId, amountMinor: post.read(ctx)?.amountMinor ?? null },
+    }));
+    resolveRoute('/transfers/:transferId/void', voidBody, (_ctx, transferId) => ({
+      type: 'VoidTransfer',
+      data: { transferId, reason: 'voided' },
+    }));
 
     kit.router.get('/transfers/:transferId', params, async (ctx) => {
       const found = await visibleTransfer(ctx, params.read(ctx).transferId);

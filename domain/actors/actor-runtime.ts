@@ -1,4 +1,4 @@
-import { streamName, type Aggregate, type DomainEvent } from '../aggregate';
+import { streamName, type Aggregate, type DomainEvent, type StreamFold } from '../aggregate';
 import { assert } from '../assert';
 import type { EventStore } from '../ports/event-store.port';
 import { createActorRegistry } from './actor-registry';
@@ -28,8 +28,8 @@ export type ActorRuntime = {
     context: CommandContext,
   ): Promise<CommandOutcome<S, R>>;
   /** Current state, from the live actor or loaded from the stream (not cached if not live). */
-  read<C, E extends DomainEvent, S, R extends string>(
-    aggregate: Aggregate<C, E, S, R>,
+  read<E extends DomainEvent, S>(
+    aggregate: StreamFold<E, S>,
     id: string,
   ): Promise<{ state: S; revision: number | null; position: bigint | null }>;
   /** Number of actors held in memory. */
@@ -96,8 +96,8 @@ export const createActorRuntime = (
   };
 
   /** A read of a stream without a live actor: uses a snapshot, saves none. */
-  const loadForRead = async <C, E extends DomainEvent, S, R extends string>(
-    aggregate: Aggregate<C, E, S, R>,
+  const loadForRead = async <E extends DomainEvent, S>(
+    aggregate: StreamFold<E, S>,
     stream: string,
   ): Promise<StreamSnapshot<S>> => {
     const loaded = await loadStream({ store, snapshots, limits, onEvent }, aggregate, stream);
@@ -112,10 +112,7 @@ export const createActorRuntime = (
       registry.evictOverflow(); // After enqueue, so the new actor counts as busy.
       return outcome;
     },
-    read: async <C, E extends DomainEvent, S, R extends string>(
-      aggregate: Aggregate<C, E, S, R>,
-      id: string,
-    ) => {
+    read: async <E extends DomainEvent, S>(aggregate: StreamFold<E, S>, id: string) => {
       const stream = streamName(aggregate.category, id);
       const committed = registry.peek(stream)?.committed() as StreamSnapshot<S> | null | undefined;
       const snapshot = committed ?? (await loadForRead(aggregate, stream));

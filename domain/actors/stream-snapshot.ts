@@ -1,4 +1,4 @@
-import type { Aggregate, DomainEvent, SnapshotCodec } from '../aggregate';
+import type { DomainEvent, SnapshotCodec, StreamFold } from '../aggregate';
 import type { ActorEventHook, ActorRuntimeLimits } from './actor-runtime.types';
 import { assert } from '../assert';
 import { EMPTY_CHAIN, type ChainTail } from '../event-chain';
@@ -50,9 +50,9 @@ const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
  * reason when a snapshot was found but not used); then folds the events after it with
  * aggregate.evolve, in pages of pageEventCountMax.
  */
-export const loadStream = async <C, E extends DomainEvent, S, R extends string>(
+export const loadStream = async <E extends DomainEvent, S>(
   source: StreamSource,
-  aggregate: Aggregate<C, E, S, R>,
+  aggregate: StreamFold<E, S>,
   stream: string,
 ): Promise<StreamLoad<S>> => {
   const { store, onEvent } = source;
@@ -133,8 +133,8 @@ const resumeFrom = async <S>(
   }
 };
 
-const foldRecorded = <C, E extends DomainEvent, S, R extends string>(
-  aggregate: Aggregate<C, E, S, R>,
+const foldRecorded = <E extends DomainEvent, S>(
+  aggregate: StreamFold<E, S>,
   snapshot: StreamSnapshot<S>,
   event: RecordedEvent,
 ): StreamSnapshot<S> => {

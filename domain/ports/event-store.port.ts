@@ -1,3 +1,5 @@
+import type { StoredResponse } from './idempotency-store.port';
+
 /**
  * The event store port. Revisions are 0-based per stream (EventStoreDB's convention); positions
  * are opaque, strictly increasing bigints in the global log of one store.
@@ -42,6 +44,55 @@ export type AppendResult =
 
 export type ReadDirection = 'forwards' | 'backwards';
 
+/** One stream's part of a multi-stream append. */
+export type StreamAppend = {
+  stream: string;
+  events: readonly NewEvent[];
+  expected: ExpectedRevision;
+};
+
+/**
+ * A request's Idempotency-Key record, committed in the same atomic append as the events the
+ * request produced: the key and its answer become durable together or not at all.
+ */
+export type IdempotencyRecord = {
+  /** Client, method and route template: the key is unique within its scope. */
+  scope: string;
+  key: string;
+  /** sha256 of method, URL and the exact body bytes. */
+  fingerprint: string;
+  /** The answer to replay; its body's data.position is filled from `position` when read back. */
+  response: StoredResponse;
+  /** When the key was first used (ms since the epoch): records are kept at least the retention. */
+  createdAtMs: number;
+};
+
+/** An idempotency record as stored: `position` is that of the append that wrote it. */
+export type StoredIdempotencyRecord = IdempotencyRecord & { position: bigint };
+
+export type StreamAppendResult = { stream: string; lastRevision: number; lastPosition: bigint };
+
+export type MultiAppendResult =
+  | {
+      ok: true;
+      /** One entry per StreamAppend, in the order given. */
+      streams: readonly StreamAppendResult[];
+      /** The position of the append's last event (the head, for an append of no event). */
+      lastPosition: bigint;
+    }
+  | {
+      ok: false;
+      reason: 'revision_conflict';
+      /** The streams whose revision was not the expected one. */
+      conflicts: readonly { stream: string; revisionActual: number | null }[];
+    }
+  | {
+      ok: false;
+      reason: 'idempotency_key_exists';
+      /** The records already stored under a (scope, key) of this append. */
+      existing: readonly StoredIdempotencyRecord[];
+    };
+
 export interface EventSubscription extends AsyncIterable<RecordedEvent> {
   /** Stops the subscription; a pending iteration ends. */
   close(): Promise<void>;
@@ -57,6 +108,21 @@ export interface EventStore {
     events: readonly NewEvent[],
     expected: ExpectedRevision,
   ): Promise<AppendResult>;
+  /**
+   * Appends to several streams and stores the idempotency records in ONE atomic, durable commit:
+   * all of it or none. Each stream must be at its expected revision and each (scope, key) new.
+   * The events take consecutive global positions in the order given; a subscriber sees all of
+   * them or none. When every stream is past its expected revision by exactly the events given
+   * (same ids, a retry of a stored append) and no record is given, it answers as the first time.
+   */
+  appendMulti(
+    appends: readonly StreamAppend[],
+    records: readonly IdempotencyRecord[],
+  ): Promise<MultiAppendResult>;
+  /** The idempotency record stored under (scope, key), or null. */
+  readIdempotencyRecord(scope: string, key: string): Promise<StoredIdempotencyRecord | null>;
+  /** Deletes idempotency records created before createdBeforeMs; returns how many. */
+  purgeIdempotencyRecords(createdBeforeMs: number): Promise<number>;
   /** Reads up to eventCountMax events starting at fromRevision (inclusive) in the given direction. */
   readStream(
     stream: string,

@@ -1,12 +1,16 @@
-import type { Aggregate } from '../aggregate';
+import type { StreamFold } from '../aggregate';
 import { assert } from '../assert';
-import { accept, reject, type Decision } from '../decision';
+import type { RejectionDetail } from '../decision';
 import type { Currency } from '../money';
 
 /**
- * A transfer's own stream records the intent first and the outcome last; the account legs in
- * between live on the account streams (see transfer.process.ts). Two-phase transfers stay
- * pending until posted (at most the pending amount), voided, or expired; they resolve once.
+ * A transfer's own stream. The ledger writes one event per state change, in the same atomic
+ * append as the account legs: `TransferCreated` (posted at once, or pending), `TransferRefused`
+ * (a refused id stays refused), then for a pending one `TransferPosted` (at most the pending
+ * amount) or `TransferVoided` (by request or expiry), once.
+ *
+ * Logs written before the ledger hold the four-step process of that version (intent, legs,
+ * outcome; `TransferRequested` … `TransferVoided`): they are folded here into the same states.
  */
 export type TransferMode = 'single_phase' | 'two_phase';
 export type TransferTerms = {
@@ -19,47 +23,48 @@ export type TransferTerms = {
   timeoutMs: number | null;
   reference: string;
 };
-
-export type TransferCommand =
-  | { type: 'RequestTransfer'; data: TransferTerms & { now: string } }
-  | { type: 'RecordLegsApplied'; data: { now: string } }
-  | {
-      type: 'RecordTransferRejected';
-      data: { reason: string; side: 'debit' | 'credit'; now: string };
-    }
-  | { type: 'RequestPendingPost'; data: { amountMinor: number | null; now: string } }
-  | { type: 'RequestPendingVoid'; data: { reason: 'voided' | 'expired'; now: string } }
-  | { type: 'RecordResolutionApplied'; data: { now: string } };
+export type LegSideName = 'debit' | 'credit';
+export type VoidReason = 'voided' | 'expired';
 
 export type TransferEvent =
-  | { type: 'TransferRequested'; data: TransferTerms & { requestedAt: string } }
-  | { type: 'TransferPosted'; data: { amountMinor: number; postedAt: string } }
-  | { type: 'TransferPending'; data: { expiresAt: string | null; pendingAt: string } }
   | {
-      type: 'TransferRejected';
-      data: { reason: string; side: 'debit' | 'credit'; rejectedAt: string };
+      type: 'TransferCreated';
+      data: TransferTerms & {
+        createdAt: string;
+        status: 'posted' | 'pending';
+        expiresAt: string | null;
+      };
     }
-  | { type: 'TransferPostRequested'; data: { amountMinor: number; requestedAt: string } }
-  | { type: 'TransferVoidRequested'; data: { reason: 'voided' | 'expired'; requestedAt: string } }
-  | { type: 'TransferVoided'; data: { reason: 'voided' | 'expired'; voidedAt: string } };
+  | {
+      type: 'TransferRefused';
+      data: TransferTerms & { refusedAt: string; reason: string; side: LegSideName };
+    }
+  | { type: 'TransferPosted'; data: { amountMinor: number; postedAt: string } }
+  | { type: 'TransferVoided'; data: { reason: VoidReason; voidedAt: string } }
+  | LegacyTransferEvent;
 
+/** The events of the four-step process of the version before the ledger: read, never written. */
+export type LegacyTransferEvent =
+  | { type: 'TransferRequested'; data: TransferTerms & { requestedAt: string } }
+  | { type: 'TransferPending'; data: { expiresAt: string | null; pendingAt: string } }
+  | { type: 'TransferRejected'; data: { reason: string; side: LegSideName; rejectedAt: string } }
+  | { type: 'TransferPostRequested'; data: { amountMinor: number; requestedAt: string } }
+  | { type: 'TransferVoidRequested'; data: { reason: VoidReason; requestedAt: string } };
+
+/** 'requested', 'post_requested' and 'void_requested' exist only in logs of the old process. */
 export type TransferStatus =
   'requested' | 'posted' | 'pending' | 'rejected' | 'post_requested' | 'void_requested' | 'voided';
 
-export type TransferState =
-  | { status: 'none' }
-  | {
-      status: TransferStatus;
-      terms: TransferTerms;
-      requestedAt: string;
-      expiresAt: string | null;
-      postedAmountMinor: number | null;
-      resolution:
-        | { kind: 'post'; amountMinor: number }
-        | { kind: 'void'; reason: 'voided' | 'expired' }
-        | null;
-      rejection: { reason: string; side: 'debit' | 'credit' } | null;
-    };
+export type KnownTransfer = {
+  status: TransferStatus;
+  terms: TransferTerms;
+  requestedAt: string;
+  expiresAt: string | null;
+  postedAmountMinor: number | null;
+  resolution: { kind: 'post'; amountMinor: number } | { kind: 'void'; reason: VoidReason } | null;
+  rejection: { reason: string; side: LegSideName } | null;
+};
+export type TransferState = { status: 'none' } | KnownTransfer;
 
 export const transferRejections = [
   'transfer_id_conflict',
@@ -73,9 +78,7 @@ export const transferRejections = [
   'transfer_not_expired_yet',
 ] as const;
 export type TransferRejection = (typeof transferRejections)[number];
-
-type Known = Extract<TransferState, { terms: TransferTerms }>;
-type TransferDecision = Decision<TransferEvent, TransferRejection>;
+type Refusal = { ok: false; rejection: TransferRejection; detail: RejectionDetail };
 
 const termKeys: readonly (keyof TransferTerms)[] = [
   'debitAccountId',
@@ -87,109 +90,76 @@ const termKeys: readonly (keyof TransferTerms)[] = [
   'reference',
 ];
 
-const expiryOf = (terms: TransferTerms, now: string): string | null =>
+export const expiryOf = (terms: TransferTerms, now: string): string | null =>
   terms.timeoutMs === null ? null : new Date(Date.parse(now) + terms.timeoutMs).toISOString();
 
-const decideRequest = (
-  data: TransferTerms & { now: string },
-  state: TransferState,
-): TransferDecision => {
-  const { now, ...terms } = data;
-  if (state.status !== 'none') {
-    const differing = termKeys.find((key) => state.terms[key] !== terms[key]);
-    return differing === undefined
-      ? accept()
-      : reject('transfer_id_conflict', { field: differing });
-  }
+/** What a create asks of the ledger: nothing (the id exists with these terms), or new legs. */
+export type CreateCheck = { ok: true; existing: KnownTransfer | null } | Refusal;
+
+/** A create against the transfer's state: a retry with the same terms is answered as it is. */
+export const checkCreate = (terms: TransferTerms, state: TransferState): CreateCheck => {
   assert(
     Number.isSafeInteger(terms.amountMinor) && terms.amountMinor > 0,
-    'RequestTransfer: bad amount',
+    'CreateTransfer: amountMinor must be a positive safe integer',
   );
-  if (terms.debitAccountId === terms.creditAccountId) return reject('same_account');
+  if (state.status !== 'none') {
+    const differing = termKeys.find((key) => state.terms[key] !== terms[key]);
+    if (differing === undefined) return { ok: true, existing: state };
+    return { ok: false, rejection: 'transfer_id_conflict', detail: { field: differing } };
+  }
+  if (terms.debitAccountId === terms.creditAccountId)
+    return { ok: false, rejection: 'same_account', detail: {} };
   if (terms.timeoutMs !== null && terms.mode !== 'two_phase')
-    return reject('timeout_requires_two_phase');
-  return accept({ type: 'TransferRequested', data: { ...terms, requestedAt: now } });
+    return { ok: false, rejection: 'timeout_requires_two_phase', detail: {} };
+  return { ok: true, existing: null };
 };
+
+export type ResolveRequest =
+  { kind: 'post'; amountMinor: number | null } | { kind: 'void'; reason: VoidReason };
+
+/** What a post or void asks of the ledger: nothing (already so), or moving the pending legs. */
+export type ResolveCheck =
+  { ok: true; transfer: KnownTransfer; apply: KnownTransfer['resolution'] } | Refusal;
 
 /** A second post/void of a resolved transfer is a no-op when it asks for the same outcome. */
-const decideResolution = (
-  command: Extract<TransferCommand, { type: 'RequestPendingPost' | 'RequestPendingVoid' }>,
-  state: Known,
-): TransferDecision => {
-  const wantsPost = command.type === 'RequestPendingPost';
-  const amountMinor = wantsPost ? (command.data.amountMinor ?? state.terms.amountMinor) : null;
-  const resolution = state.resolution;
-  if (resolution !== null) {
-    const same = wantsPost
-      ? resolution.kind === 'post' && resolution.amountMinor === amountMinor
-      : resolution.kind === 'void';
-    if (same) return accept();
-    return reject(
-      resolution.kind === 'post' ? 'transfer_already_posted' : 'transfer_already_voided',
-    );
+export const checkResolve = (
+  request: ResolveRequest,
+  state: TransferState,
+  now: string,
+): ResolveCheck => {
+  if (state.status === 'none') return { ok: false, rejection: 'transfer_not_found', detail: {} };
+  const amountMinor =
+    request.kind === 'post' ? (request.amountMinor ?? state.terms.amountMinor) : null;
+  const settled = state.resolution;
+  if (settled !== null) {
+    const same =
+      request.kind === 'post'
+        ? settled.kind === 'post' && settled.amountMinor === amountMinor
+        : settled.kind === 'void';
+    if (same && (state.status === 'posted' || state.status === 'voided'))
+      return { ok: true, transfer: state, apply: null };
+    const rejection =
+      settled.kind === 'post' ? 'transfer_already_posted' : 'transfer_already_voided';
+    return { ok: false, rejection, detail: {} };
   }
-  if (state.status !== 'pending') return reject('transfer_not_pending', { status: state.status });
-  if (amountMinor !== null) {
-    if (amountMinor > state.terms.amountMinor)
-      return reject('amount_exceeds_pending', { pendingAmountMinor: state.terms.amountMinor });
-    return accept({
-      type: 'TransferPostRequested',
-      data: { amountMinor, requestedAt: command.data.now },
-    });
+  if (state.status !== 'pending')
+    return { ok: false, rejection: 'transfer_not_pending', detail: { status: state.status } };
+  if (request.kind === 'post') {
+    const posted = amountMinor ?? state.terms.amountMinor;
+    if (posted > state.terms.amountMinor)
+      return {
+        ok: false,
+        rejection: 'amount_exceeds_pending',
+        detail: { pendingAmountMinor: state.terms.amountMinor },
+      };
+    return { ok: true, transfer: state, apply: { kind: 'post', amountMinor: posted } };
   }
-  const { reason, now } = command.data as { reason: 'voided' | 'expired'; now: string };
   if (
-    reason === 'expired' &&
+    request.reason === 'expired' &&
     (state.expiresAt === null || Date.parse(now) < Date.parse(state.expiresAt))
-  ) {
-    return reject('transfer_not_expired_yet');
-  }
-  return accept({ type: 'TransferVoidRequested', data: { reason, requestedAt: now } });
-};
-
-export const decide = (command: TransferCommand, state: TransferState): TransferDecision => {
-  if (command.type === 'RequestTransfer') return decideRequest(command.data, state);
-  if (state.status === 'none') return reject('transfer_not_found');
-  switch (command.type) {
-    case 'RecordLegsApplied': {
-      if (state.status !== 'requested') return accept();
-      const { now } = command.data;
-      if (state.terms.mode === 'two_phase') {
-        return accept({
-          type: 'TransferPending',
-          data: { expiresAt: expiryOf(state.terms, state.requestedAt), pendingAt: now },
-        });
-      }
-      return accept({
-        type: 'TransferPosted',
-        data: { amountMinor: state.terms.amountMinor, postedAt: now },
-      });
-    }
-    case 'RecordTransferRejected': {
-      if (state.status !== 'requested') return accept();
-      const { reason, side, now } = command.data;
-      return accept({ type: 'TransferRejected', data: { reason, side, rejectedAt: now } });
-    }
-    case 'RequestPendingPost':
-    case 'RequestPendingVoid':
-      return decideResolution(command, state);
-    case 'RecordResolutionApplied': {
-      const { now } = command.data;
-      if (state.status === 'post_requested' && state.resolution?.kind === 'post') {
-        return accept({
-          type: 'TransferPosted',
-          data: { amountMinor: state.resolution.amountMinor, postedAt: now },
-        });
-      }
-      if (state.status === 'void_requested' && state.resolution?.kind === 'void') {
-        return accept({
-          type: 'TransferVoided',
-          data: { reason: state.resolution.reason, voidedAt: now },
-        });
-      }
-      return accept();
-    }
-  }
+  )
+    return { ok: false, rejection: 'transfer_not_expired_yet', detail: {} };
+  return { ok: true, transfer: state, apply: { kind: 'void', reason: request.reason } };
 };
 
 const moveTo = (
@@ -197,31 +167,28 @@ const moveTo = (
   from: readonly TransferStatus[],
   status: TransferStatus,
   what: string,
-): Known => {
+): KnownTransfer => {
   assert(state.status !== 'none' && from.includes(state.status), `${what}: from ${state.status}`);
   return { ...state, status };
 };
 
-export const evolve = (state: TransferState, event: TransferEvent): TransferState => {
+const fresh = (terms: TransferTerms, requestedAt: string): KnownTransfer => ({
+  status: 'requested',
+  terms,
+  requestedAt,
+  expiresAt: null,
+  postedAmountMinor: null,
+  resolution: null,
+  rejection: null,
+});
+
+const evolveLegacy = (state: TransferState, event: LegacyTransferEvent): TransferState => {
   switch (event.type) {
     case 'TransferRequested': {
       assert(state.status === 'none', 'TransferRequested: requested twice');
       const { requestedAt, ...terms } = event.data;
-      return {
-        status: 'requested',
-        terms,
-        requestedAt,
-        expiresAt: null,
-        postedAmountMinor: null,
-        resolution: null,
-        rejection: null,
-      };
+      return fresh(terms, requestedAt);
     }
-    case 'TransferPosted':
-      return {
-        ...moveTo(state, ['requested', 'post_requested'], 'posted', event.type),
-        postedAmountMinor: event.data.amountMinor,
-      };
     case 'TransferPending':
       return {
         ...moveTo(state, ['requested'], 'pending', event.type),
@@ -244,19 +211,50 @@ export const evolve = (state: TransferState, event: TransferEvent): TransferStat
         ...moveTo(state, ['pending'], 'void_requested', event.type),
         resolution: { kind: 'void', reason: event.data.reason },
       };
-    case 'TransferVoided':
-      return moveTo(state, ['void_requested'], 'voided', event.type);
   }
 };
 
-export const transferAggregate: Aggregate<
-  TransferCommand,
-  TransferEvent,
-  TransferState,
-  TransferRejection
-> = {
+export const evolve = (state: TransferState, event: TransferEvent): TransferState => {
+  switch (event.type) {
+    case 'TransferCreated': {
+      assert(state.status === 'none', 'TransferCreated: created twice');
+      const { createdAt, status, expiresAt, ...terms } = event.data;
+      assert((status === 'pending') === (terms.mode === 'two_phase'), 'TransferCreated: status');
+      const created = { ...fresh(terms, createdAt), status, expiresAt };
+      return status === 'posted' ? { ...created, postedAmountMinor: terms.amountMinor } : created;
+    }
+    case 'TransferRefused': {
+      assert(state.status === 'none', 'TransferRefused: after creation');
+      const { refusedAt, reason, side, ...terms } = event.data;
+      return { ...fresh(terms, refusedAt), status: 'rejected', rejection: { reason, side } };
+    }
+    case 'TransferPosted': {
+      // Legacy logs post a single-phase transfer from 'requested'; the ledger posts from
+      // 'pending' (and writes the resolution with it).
+      const moved = moveTo(state, ['requested', 'pending', 'post_requested'], 'posted', event.type);
+      const resolution =
+        moved.terms.mode === 'two_phase'
+          ? { kind: 'post' as const, amountMinor: event.data.amountMinor }
+          : null;
+      assert(
+        event.data.amountMinor <= moved.terms.amountMinor,
+        'TransferPosted: more than the transfer',
+      );
+      return { ...moved, postedAmountMinor: event.data.amountMinor, resolution };
+    }
+    case 'TransferVoided':
+      return {
+        ...moveTo(state, ['pending', 'void_requested'], 'voided', event.type),
+        resolution: { kind: 'void', reason: event.data.reason },
+      };
+    default:
+      return evolveLegacy(state, event);
+  }
+};
+
+/** How a transfer stream is folded (loads, reads, projections). */
+export const transferStream: StreamFold<TransferEvent, TransferState> = {
   category: 'transfer',
   initialState: { status: 'none' },
-  decide,
   evolve,
 };

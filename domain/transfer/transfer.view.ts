@@ -1,4 +1,4 @@
-import type { KnownTransfer } from './transfer.process';
+import type { KnownTransfer } from './transfer.decider';
 
 /** The JSON shape of a transfer in API responses. */
 export const transferView = (state: KnownTransfer) => ({

@@ -5,6 +5,10 @@ import {
   idempotentAppendCases,
 } from './event-store-contract/append.cases';
 import type { ContractContext, ContractOptions } from './event-store-contract/fixtures';
+import {
+  idempotencyRecordCases,
+  multiAppendCases,
+} from './event-store-contract/multi-append.cases';
 import { globalLogCases, streamReadCases } from './event-store-contract/read.cases';
 import { subscribeCases } from './event-store-contract/subscribe.cases';
 
@@ -39,6 +43,8 @@ export const eventStoreContract = (
     describe('append', () => appendCases(context));
     describe('idempotent appends', () => idempotentAppendCases(context));
     describe('concurrent appends', () => concurrentAppendCases(context));
+    describe('multi-stream appends', () => multiAppendCases(context));
+    describe('idempotency records', () => idempotencyRecordCases(context));
     describe('readStream', () => streamReadCases(context));
     describe('global log', () => globalLogCases(context));
     describe('subscribeToAll', () => subscribeCases(context));

@@ -2,7 +2,7 @@ import { createEventStoreDbEventStore } from '../../adapters/eventstore/eventsto
 import { eventStoreContract } from './event-store.contract';
 
 const connectionString = process.env['EVENTSTORE_URL'];
-const SKIPPED = 'EventStoreDB contract suite SKIPPED: EVENTSTORE_URL not set';
+const SKIPPED = 'KurrentDB contract suite SKIPPED: EVENTSTORE_URL not set';
 
 if (connectionString === undefined || connectionString === '') {
   process.stdout.write(`${SKIPPED}\n`);
@@ -10,7 +10,7 @@ if (connectionString === undefined || connectionString === '') {
 } else {
   // One server for all tests: streams are fresh per test; $all holds other writers' events too.
   eventStoreContract(
-    'eventstoredb',
+    'kurrentdb',
     () => Promise.resolve(createEventStoreDbEventStore({ connectionString })),
     {
       sharedLog: true,

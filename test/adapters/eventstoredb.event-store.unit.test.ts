@@ -1,6 +1,13 @@
 import { createServer } from 'node:net';
+import {
+  type KurrentDBClient,
+  UnknownError,
+  UnavailableError as ClientUnavailableError,
+  UnsupportedError,
+} from '@kurrent/kurrentdb-client';
 import { createEventStoreDbEventStore } from '../../adapters/eventstore/eventstoredb.event-store';
 import { type EventStore, UnavailableError } from '../../domain/ports/event-store.port';
+import { checkMultiStreamAppend } from '../../adapters/eventstore/eventstoredb/esdb-multi-append';
 import { newEvents, newStream } from './event-store-contract/fixtures';
 
 /** A loopback port nothing listens on: connections are refused at once. */
@@ -21,7 +28,7 @@ describe('eventstoredb event store without a server', () => {
   let store: EventStore;
   beforeEach(async () => {
     store = createEventStoreDbEventStore({
-      connectionString: `esdb://127.0.0.1:${await closedPort()}?tls=false`,
+      connectionString: `kurrentdb://127.0.0.1:${await closedPort()}?tls=false`,
     });
   });
   afterEach(() => store.close());
@@ -41,6 +48,15 @@ describe('eventstoredb event store without a server', () => {
       UnavailableError,
     );
     await expect(store.headPosition()).rejects.toBeInstanceOf(UnavailableError);
+    const multi = store.appendMulti(
+      [{ stream, events: newEvents(stream, 1), expected: { kind: 'no_stream' } }],
+      [],
+    );
+    await expect(multi).rejects.toBeInstanceOf(UnavailableError);
+    await expect(store.readIdempotencyRecord('scope', 'key')).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+    await expect(store.purgeIdempotencyRecords(0)).rejects.toBeInstanceOf(UnavailableError);
   });
 
   it('keeps the cause of an UnavailableError', async () => {
@@ -60,5 +76,31 @@ describe('eventstoredb event store without a server', () => {
     const pending = subscription[Symbol.asyncIterator]().next();
     await subscription.close();
     await expect(pending).resolves.toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('the multi-stream append check', () => {
+  /** Only the one call the check makes; the cast is this stub's boundary. */
+  const answering = (error: Error | null) =>
+    ({
+      multiStreamAppend: () => (error === null ? Promise.resolve() : Promise.reject(error)),
+    }) as unknown as KurrentDBClient;
+
+  it('names the version needed when the client finds no multi-stream append on the server', async () => {
+    const check = checkMultiStreamAppend(
+      answering(new UnsupportedError('multiStreamAppend', '25.1')),
+    );
+    await expect(check).rejects.toThrow('KurrentDB 25.1 or later is required');
+    await expect(check).rejects.not.toBeInstanceOf(UnavailableError);
+  });
+
+  it('passes when the server answers the empty append itself', async () => {
+    await expect(checkMultiStreamAppend(answering(new UnknownError()))).resolves.toBeUndefined();
+    await expect(checkMultiStreamAppend(answering(null))).resolves.toBeUndefined();
+  });
+
+  it('reports an outage as UnavailableError, to be checked again', async () => {
+    const check = checkMultiStreamAppend(answering(new ClientUnavailableError()));
+    await expect(check).rejects.toBeInstanceOf(UnavailableError);
   });
 });

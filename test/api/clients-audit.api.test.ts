@@ -21,7 +21,7 @@ describe('security audit from the API', () => {
     const ledger = createLedger();
     const services = {
       runtime: ledger.runtime,
-      transfers: ledger.transfers,
+      ledger: ledger.ledger,
       channelVerifiers: [],
       paymentTtlMs: 60_000,
       nowMs: Date.now,
@@ -29,6 +29,7 @@ describe('security audit from the API', () => {
     };
     api = await createTestApp({
       routes: [securityAuditRoutes(services), accountRoutes(services), transferRoutes(services)],
+      eventStore: ledger.store,
     });
   });
 

@@ -79,7 +79,7 @@ export const createReadSideApp = async (
       onRebuildError: () => undefined,
     }),
   ];
-  const app = await createTestApp({ routes });
+  const app = await createTestApp({ routes, eventStore: store });
   return {
     ...app,
     store,

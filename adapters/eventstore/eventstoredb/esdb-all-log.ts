@@ -1,11 +1,10 @@
 import {
   BACKWARDS,
   END,
-  type EventStoreDBClient,
   FORWARDS,
-  type StreamingRead,
+  type KurrentDBClient,
   excludeSystemEvents,
-} from '@eventstore/db-client';
+} from '@kurrent/kurrentdb-client';
 import type { EventSubscription, RecordedEvent } from '../../../domain/ports/event-store.port';
 import { readPositionAfter, resolvedPosition, toPortError, toRecorded } from './esdb-mapping';
 
@@ -14,18 +13,18 @@ const PAGE_EVENT_COUNT_MIN = 64;
 const PAGE_EVENT_COUNT_MAX = 4096;
 
 /** Drains a read; the caller maps its errors. */
-export const collect = async <E>(read: StreamingRead<E>): Promise<E[]> => {
+export const collect = async <E>(read: AsyncIterable<E>): Promise<E[]> => {
   const items: E[] = [];
   for await (const item of read) items.push(item);
   return items;
 };
 
 /**
- * Up to eventCountMax of our events strictly after afterPosition. ESDB reads $all from a position
- * inclusively and has no server-side filter on reads in this client, so it pages and skips.
+ * Up to eventCountMax of our events strictly after afterPosition. KurrentDB reads $all from a
+ * position inclusively, so it pages and skips, past what is not ours (see toRecorded) as well.
  */
 export const readAllAfter = async (
-  client: EventStoreDBClient,
+  client: KurrentDBClient,
   afterPosition: bigint | null,
   eventCountMax: number,
 ): Promise<RecordedEvent[]> => {
@@ -55,9 +54,15 @@ export const readAllAfter = async (
   return found;
 };
 
-/** The position of our last event in $all, paging backwards past the server's own events. */
-export const lastPosition = async (client: EventStoreDBClient): Promise<bigint | null> => {
-  let cursor: bigint | null = null;
+/**
+ * The position of our last event in $all strictly before `beforePosition` (null: the whole log),
+ * paging backwards past the server's own events and the adapter's idempotency streams.
+ */
+export const lastPosition = async (
+  client: KurrentDBClient,
+  beforePosition: bigint | null = null,
+): Promise<bigint | null> => {
+  let cursor = beforePosition;
   for (;;) {
     const fromPosition = cursor === null ? END : readPositionAfter(cursor);
     const page = await collect(
@@ -76,13 +81,14 @@ export const lastPosition = async (client: EventStoreDBClient): Promise<bigint |
 };
 
 /**
- * A catch-up subscription to $all without system events. close() must end a pending iteration
- * even though cancelling the gRPC call does not end the client's stream, hence the race.
+ * A catch-up subscription to $all without system events, iterating once `ready` (the server's
+ * check) has passed. close() must end a pending iteration even though cancelling the gRPC call
+ * does not end the client's stream, hence the races.
  */
 export const subscribeAfter = (
-  client: EventStoreDBClient,
+  client: KurrentDBClient,
   afterPosition: bigint | null,
-  onClose: () => void,
+  options: { ready: () => Promise<void>; onClose: () => void },
 ): EventSubscription => {
   const subscription = client.subscribeToAll({
     fromPosition: readPositionAfter(afterPosition),
@@ -101,6 +107,7 @@ export const subscribeAfter = (
     const iterator = subscription[Symbol.asyncIterator]();
     let last = afterPosition;
     try {
+      if ((await Promise.race([options.ready(), closedSignal])) === null) return;
       while (!closed) {
         const pending = iterator.next();
         const next = await Promise.race([pending, closedSignal]);
@@ -126,7 +133,7 @@ export const subscribeAfter = (
       if (closed) return;
       closed = true;
       signalClosed();
-      onClose();
+      options.onClose();
       // Closing must not fail because the server is gone: there is nothing left to cancel then.
       await subscription.unsubscribe().catch(() => undefined);
       subscription.destroy();

@@ -1,12 +1,13 @@
 import {
   BACKWARDS,
+  type CurrentStreamState,
   END,
-  type EventStoreDBClient,
   FORWARDS,
+  type KurrentDBClient,
   NO_STREAM,
   StreamNotFoundError,
   WrongExpectedVersionError,
-} from '@eventstore/db-client';
+} from '@kurrent/kurrentdb-client';
 import type {
   AppendResult,
   ExpectedRevision,
@@ -23,12 +24,19 @@ const conflict = (revisionActual: number | null): AppendResult => ({
   revisionActual,
 });
 
-const matches = (expected: ExpectedRevision, revisionActual: number | null): boolean =>
+export const matches = (expected: ExpectedRevision, revisionActual: number | null): boolean =>
   expected.kind === 'no_stream' ? revisionActual === null : expected.revision === revisionActual;
+
+export const toStreamState = (expected: ExpectedRevision): typeof NO_STREAM | bigint =>
+  expected.kind === 'no_stream' ? NO_STREAM : BigInt(expected.revision);
+
+/** The stream's revision a conflict reports; older servers say -1 for a missing stream. */
+export const toRevisionActual = (actual: CurrentStreamState): number | null =>
+  actual === NO_STREAM || actual < 0n ? null : Number(actual);
 
 /** One page of a stream; a stream that does not exist reads as empty. */
 export const readStreamPage = async (
-  client: EventStoreDBClient,
+  client: KurrentDBClient,
   stream: string,
   options: { fromRevision: number | 'end'; direction: ReadDirection; eventCountMax: number },
 ): Promise<RecordedEvent[]> => {
@@ -48,7 +56,10 @@ export const readStreamPage = async (
   }
 };
 
-const revisionOf = async (client: EventStoreDBClient, stream: string): Promise<number | null> => {
+export const revisionOf = async (
+  client: KurrentDBClient,
+  stream: string,
+): Promise<number | null> => {
   const [last] = await readStreamPage(client, stream, {
     fromRevision: 'end',
     direction: 'backwards',
@@ -57,9 +68,24 @@ const revisionOf = async (client: EventStoreDBClient, stream: string): Promise<n
   return last?.revision ?? null;
 };
 
-// ESDB writes nothing for an empty append, so the check is ours.
+/** The position of the event at `revision`, which the caller knows is stored. */
+export const positionAt = async (
+  client: KurrentDBClient,
+  stream: string,
+  revision: number,
+): Promise<bigint> => {
+  const [event] = await readStreamPage(client, stream, {
+    fromRevision: revision,
+    direction: 'forwards',
+    eventCountMax: 1,
+  });
+  if (event === undefined) throw new Error(`KurrentDB: ${stream}@${revision} missing`);
+  return event.position;
+};
+
+// KurrentDB writes nothing for an empty append, so the check is ours.
 const appendNothing = async (
-  client: EventStoreDBClient,
+  client: KurrentDBClient,
   stream: string,
   expected: ExpectedRevision,
 ): Promise<AppendResult> => {
@@ -69,38 +95,30 @@ const appendNothing = async (
   return { ok: true, lastRevision: revisionActual ?? -1, lastPosition: head };
 };
 
-/** Appends at `expected`; ESDB makes a retry of the same ids at the same revision idempotent. */
+/** Appends at `expected`; KurrentDB makes a retry of the same ids at the same revision idempotent. */
 export const appendToStream = async (
-  client: EventStoreDBClient,
+  client: KurrentDBClient,
   stream: string,
   events: readonly NewEvent[],
   expected: ExpectedRevision,
 ): Promise<AppendResult> => {
   if (events.length === 0) return appendNothing(client, stream, expected);
-  const expectedRevision = expected.kind === 'no_stream' ? NO_STREAM : BigInt(expected.revision);
   try {
     const data = events.map(toEventData);
-    const result = await client.appendToStream(stream, data, { expectedRevision });
-    // A value instead of a throw only under throwOnAppendFailure=false, and then this client
-    // version misreports the revision of batch appends: ask the stream instead.
+    const result = await client.appendToStream(stream, data, {
+      streamState: toStreamState(expected),
+    });
+    // A value instead of a throw only under throwOnAppendFailure=false, and then the client
+    // misreports the revision of batch appends: ask the stream instead.
     if (!result.success) return conflict(await revisionOf(client, stream));
     const lastRevision = Number(result.nextExpectedRevision);
     // An idempotent retry comes back without a position (the server sends NoPosition): the event
     // at lastRevision, maybe no longer the stream's last, still has it.
     const position =
-      knownPosition(result.position) ??
-      (
-        await readStreamPage(client, stream, {
-          fromRevision: lastRevision,
-          direction: 'forwards',
-          eventCountMax: 1,
-        })
-      )[0]?.position;
-    if (position === undefined) throw new Error(`EventStoreDB: ${stream}@${lastRevision} missing`);
+      knownPosition(result.position) ?? (await positionAt(client, stream, lastRevision));
     return { ok: true, lastRevision, lastPosition: position };
   } catch (error: unknown) {
     if (!(error instanceof WrongExpectedVersionError)) throw toPortError(error);
-    const actual = error.actualVersion; // Older servers say -1 for a missing stream.
-    return conflict(actual === NO_STREAM || actual < 0n ? null : Number(actual));
+    return conflict(toRevisionActual(error.actualState));
   }
 };

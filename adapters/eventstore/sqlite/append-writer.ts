@@ -1,22 +1,26 @@
+import { assert } from '../../../domain/assert';
 import type {
-  AppendResult,
   ExpectedRevision,
-  NewEvent,
+  IdempotencyRecord,
+  MultiAppendResult,
   RecordedEvent,
+  StreamAppend,
+  StreamAppendResult,
 } from '../../../domain/ports/event-store.port';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { SqliteDatabase } from '../../sqlite/open-database';
 import type { EventTable } from './event-table';
+import type { IdempotencyTable } from './idempotency-table';
 import type { RevisionCache } from './revision-cache';
 
-export type AppendRequest = {
-  stream: string;
-  events: readonly NewEvent[];
-  expected: ExpectedRevision;
+/** What one append call asks for: several streams and the idempotency records, all or none. */
+export type AppendUnit = {
+  appends: readonly StreamAppend[];
+  records: readonly IdempotencyRecord[];
 };
 
-/** Each append's own outcome within one transaction. */
-export type AppendOutcome = { ok: true; result: AppendResult } | { ok: false; error: Error };
+/** Each unit's own outcome within one transaction. */
+export type UnitOutcome = { ok: true; result: MultiAppendResult } | { ok: false; error: Error };
 
 class DuplicateEventIdError extends Error {
   override readonly name = 'DuplicateEventIdError';
@@ -46,98 +50,152 @@ export const toStoreError = (error: unknown): unknown => {
   return outage ? new UnavailableError(`sqlite event store: ${code}`, { cause: error }) : error;
 };
 
-/** The answer when the stream is not at `expected`: a retry of what is there, or a conflict. */
-const refuse = (
-  table: EventTable,
-  { stream, events, expected }: AppendRequest,
-  revisionActual: number | null,
-): AppendResult => {
-  const start = expected.kind === 'no_stream' ? 0 : expected.revision + 1;
-  const written = events.length === 0 ? [] : table.readForwards(stream, start, events.length);
-  const isRetry =
-    written.length === events.length && written.every((e, i) => e.id === events[i]?.id);
-  const last = written[written.length - 1];
-  if (isRetry && last)
-    return { ok: true, lastRevision: last.revision, lastPosition: last.position };
-  return { ok: false, reason: 'revision_conflict', revisionActual };
-};
+const firstRevisionAfter = (expected: ExpectedRevision): number =>
+  expected.kind === 'no_stream' ? 0 : expected.revision + 1;
 
 /**
- * Writes a batch of appends in ONE immediate transaction, each checked on its own inside a
- * savepoint, so that a refused append leaves the others to commit. The revision cache makes the
- * check one map lookup; the table stays the truth whenever the cache misses, disagrees or is stale.
+ * Writes a batch of units in ONE immediate transaction, each inside its own savepoint, so that a
+ * refused unit leaves the others to commit. The revision cache makes each stream's check one map
+ * lookup; the table stays the truth whenever the cache misses, disagrees or is stale.
  */
 export const createAppendWriter = (
   db: SqliteDatabase,
   table: EventTable,
+  records: IdempotencyTable,
   cache: RevisionCache,
   /** After each committed batch: the events it wrote, in position order. */
   onWritten: (events: readonly RecordedEvent[]) => void,
 ) => {
   let written: RecordedEvent[] = [];
-  const insertAll = db.transaction((append: AppendRequest, revisionLast: number | null) => {
-    let revision = revisionLast ?? -1;
-    let position = 0n;
-    for (const event of append.events) {
-      revision += 1;
-      try {
-        position = table.insert(append.stream, revision, event);
-      } catch (error: unknown) {
-        if (!violates(error, 'events.id')) throw error;
-        const message = `append to ${append.stream}: event id ${event.id} already exists`;
-        throw new DuplicateEventIdError(message, { cause: error });
-      }
-    }
-    cache.set(append.stream, revision);
-    const firstRevision = revision - append.events.length + 1;
-    const firstPosition = position - BigInt(append.events.length - 1);
-    append.events.forEach((event, index) =>
-      written.push({
-        ...event,
-        stream: append.stream,
-        revision: firstRevision + index,
-        position: firstPosition + BigInt(index),
-      }),
-    );
-    const result: AppendResult = { ok: true, lastRevision: revision, lastPosition: position };
-    return result;
-  });
 
-  const write = (append: AppendRequest): AppendResult => {
-    const { stream, events, expected } = append;
-    const revisionCached = cache.get(stream);
-    if (revisionCached !== undefined && events.length > 0 && matches(expected, revisionCached)) {
-      try {
-        return insertAll(append, revisionCached);
-      } catch (error: unknown) {
-        if (!violates(error, 'events.stream, events.revision')) throw error;
-      }
-    }
-    const revisionActual = table.lastRevision(stream);
-    if (revisionActual !== null) cache.set(stream, revisionActual);
-    if (!matches(expected, revisionActual)) return refuse(table, append, revisionActual);
-    if (events.length > 0) return insertAll(append, revisionActual);
-    const lastPosition = table.headPosition() ?? 0n;
-    return { ok: true, lastRevision: revisionActual ?? -1, lastPosition };
+  const revisionOf = (stream: string, useCache: boolean): number | null => {
+    const cached = useCache ? cache.get(stream) : undefined;
+    if (cached !== undefined) return cached;
+    const actual = table.lastRevision(stream);
+    if (actual !== null) cache.set(stream, actual);
+    return actual;
   };
 
-  const writeBatch = db.transaction((batch: readonly AppendRequest[]): AppendOutcome[] =>
-    batch.map((append) => {
+  /** Inserts every event and record; runs in a savepoint, so a throw undoes all of the unit. */
+  const insertUnit = db.transaction(
+    (unit: AppendUnit, revisions: readonly (number | null)[]): MultiAppendResult => {
+      let unitLast: bigint | null = null;
+      const streams = unit.appends.map(({ stream, events }, index): StreamAppendResult => {
+        let revision = revisions[index] ?? -1;
+        let streamLast: bigint | null = null;
+        for (const event of events) {
+          revision += 1;
+          try {
+            streamLast = table.insert(stream, revision, event);
+          } catch (error: unknown) {
+            if (!violates(error, 'events.id')) throw error;
+            const message = `append to ${stream}: event id ${event.id} already exists`;
+            throw new DuplicateEventIdError(message, { cause: error });
+          }
+          written.push({ ...event, stream, revision, position: streamLast });
+        }
+        unitLast = streamLast ?? unitLast;
+        return { stream, lastRevision: revision, lastPosition: streamLast ?? -1n };
+      });
+      const lastPosition = unitLast ?? table.headPosition() ?? 0n;
+      // The keys were checked in this same write-locked transaction: a UNIQUE violation here
+      // means one unit carried a key twice, a caller's bug.
+      for (const record of unit.records) records.insert(record, lastPosition);
+      const filled = streams.map((entry) =>
+        entry.lastPosition === -1n ? { ...entry, lastPosition } : entry,
+      );
+      return { ok: true, streams: filled, lastPosition };
+    },
+  );
+
+  /** The answer when some stream is not at its expected revision: a retry, or a conflict. */
+  const refuse = (unit: AppendUnit, revisions: readonly (number | null)[]): MultiAppendResult => {
+    const conflicts = unit.appends
+      .map(({ stream, expected }, index) => ({
+        stream,
+        expected,
+        revisionActual: revisions[index] ?? null,
+      }))
+      .filter(({ expected, revisionActual }) => !matches(expected, revisionActual))
+      .map(({ stream, revisionActual }) => ({ stream, revisionActual }));
+    const retried = unit.records.length === 0 ? unit.appends.map(storedRetry) : [];
+    if (retried.length === 0 || retried.some((entry) => entry === null)) {
+      return { ok: false, reason: 'revision_conflict', conflicts };
+    }
+    const streams = retried.filter((entry): entry is StreamAppendResult => entry !== null);
+    const positions = streams.map((entry) => entry.lastPosition);
+    const lastPosition = positions.reduce((max, p) => (p > max ? p : max), -1n);
+    return {
+      ok: true,
+      streams: streams.map((e) => (e.lastPosition === -1n ? { ...e, lastPosition } : e)),
+      lastPosition,
+    };
+  };
+
+  /** The stored result of one stream's part when it is exactly what was appended before. */
+  const storedRetry = ({ stream, events, expected }: StreamAppend): StreamAppendResult | null => {
+    if (events.length === 0) {
+      const actual = table.lastRevision(stream);
+      return matches(expected, actual)
+        ? { stream, lastRevision: actual ?? -1, lastPosition: -1n }
+        : null;
+    }
+    const stored = table.readForwards(stream, firstRevisionAfter(expected), events.length);
+    const same = stored.length === events.length && stored.every((e, i) => e.id === events[i]?.id);
+    const last = stored[stored.length - 1];
+    return same && last !== undefined
+      ? { stream, lastRevision: last.revision, lastPosition: last.position }
+      : null;
+  };
+
+  const writeUnit = (unit: AppendUnit): MultiAppendResult => {
+    const names = new Set(unit.appends.map((append) => append.stream));
+    assert(names.size === unit.appends.length, 'appendMulti: a stream appears twice');
+    for (const useCache of [true, false]) {
+      const revisions = unit.appends.map(({ stream }) => revisionOf(stream, useCache));
+      const allMatch = unit.appends.every(({ expected }, i) =>
+        matches(expected, revisions[i] ?? null),
+      );
+      if (!allMatch) {
+        if (useCache) continue; // The cache may be stale: decide on the table's word.
+        return refuse(unit, revisions);
+      }
+      const existing = unit.records
+        .map((record) => records.find(record.scope, record.key))
+        .filter((found) => found !== null);
+      if (existing.length > 0) return { ok: false, reason: 'idempotency_key_exists', existing };
       const writtenBefore = written.length;
       try {
-        return { ok: true, result: write(append) };
+        const result = insertUnit(unit, revisions);
+        if (result.ok) result.streams.forEach((e) => cache.set(e.stream, e.lastRevision));
+        return result;
       } catch (error: unknown) {
         written.length = writtenBefore; // Its savepoint rolled back: nothing of it was written.
+        const stale = violates(error, 'events.stream, events.revision');
+        if (!stale || !useCache) throw error;
+        unit.appends.forEach(({ stream }) => cache.delete(stream));
+      }
+    }
+    throw new Error('appendMulti: unreachable');
+  };
+
+  const writeBatch = db.transaction((batch: readonly AppendUnit[]): UnitOutcome[] =>
+    batch.map((unit) => {
+      const writtenBefore = written.length;
+      try {
+        return { ok: true, result: writeUnit(unit) };
+      } catch (error: unknown) {
+        written.length = writtenBefore;
         if (error instanceof DuplicateEventIdError) return { ok: false, error };
         throw error; // Anything else fails the whole transaction.
       }
     }),
   );
 
-  return (batch: readonly AppendRequest[]): AppendOutcome[] => {
+  return (batch: readonly AppendUnit[]): UnitOutcome[] => {
     written = [];
     const outcomes = writeBatch.immediate(batch);
-    onWritten(written); // In position order: the batch's appends are written one after another.
+    onWritten(written); // In position order: the batch's units are written one after another.
     return outcomes;
   };
 };

@@ -1,22 +1,19 @@
-import type {
-  AppendResult,
-  ExpectedRevision,
-  NewEvent,
-} from '../../../domain/ports/event-store.port';
+import type { MultiAppendResult } from '../../../domain/ports/event-store.port';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
-import type { AppendOutcome, AppendRequest } from './append-writer';
+import type { AppendUnit, UnitOutcome } from './append-writer';
 import { toStoreError } from './append-writer';
 
-type PendingAppend = AppendRequest & {
-  resolve: (result: AppendResult) => void;
+type PendingUnit = AppendUnit & {
+  eventCount: number;
+  resolve: (result: MultiAppendResult) => void;
   reject: (error: unknown) => void;
 };
 
 /** What one group commit wrote: exposed for metrics and for tests of the batching. */
 export type CommitStats = { appendCount: number; eventCount: number };
 
-const eventCountOf = (appends: readonly AppendRequest[]): number =>
-  appends.reduce((sum, append) => sum + append.events.length, 0);
+const eventCountOf = (unit: AppendUnit): number =>
+  unit.appends.reduce((sum, append) => sum + append.events.length, 0);
 
 /**
  * Group commit: append() only queues; a flush scheduled with setImmediate writes the queued
@@ -24,23 +21,23 @@ const eventCountOf = (appends: readonly AppendRequest[]): number =>
  * transaction, then settles each promise. What is left waits for the next turn of the event loop.
  */
 export const createGroupCommit = (options: {
-  writeBatch: (batch: readonly AppendRequest[]) => AppendOutcome[];
+  writeBatch: (batch: readonly AppendUnit[]) => UnitOutcome[];
   batchEventCountMax: number;
   pendingEventCountMax: number;
   onCommit: (stats: CommitStats) => void;
-  onFailure: (batch: readonly AppendRequest[]) => void;
+  onFailure: (batch: readonly AppendUnit[]) => void;
 }) => {
-  const queue: PendingAppend[] = [];
+  const queue: PendingUnit[] = [];
   let pendingEventCount = 0;
   let scheduled = false;
 
-  const takeBatch = (): PendingAppend[] => {
+  const takeBatch = (): PendingUnit[] => {
     let count = 0;
     let eventCount = 0;
-    for (const append of queue) {
-      if (count > 0 && eventCount + append.events.length > options.batchEventCountMax) break;
+    for (const unit of queue) {
+      if (count > 0 && eventCount + unit.eventCount > options.batchEventCountMax) break;
       count += 1;
-      eventCount += append.events.length;
+      eventCount += unit.eventCount;
     }
     pendingEventCount -= eventCount;
     return queue.splice(0, count);
@@ -48,7 +45,7 @@ export const createGroupCommit = (options: {
 
   const flushBatch = (): void => {
     const batch = takeBatch();
-    let outcomes: AppendOutcome[];
+    let outcomes: UnitOutcome[];
     try {
       outcomes = options.writeBatch(batch);
     } catch (error: unknown) {
@@ -57,12 +54,13 @@ export const createGroupCommit = (options: {
       batch.forEach((append) => append.reject(failure));
       return;
     }
-    batch.forEach((append, index) => {
+    batch.forEach((unit, index) => {
       const outcome = outcomes[index];
-      if (outcome?.ok === true) append.resolve(outcome.result);
-      else append.reject(outcome?.error ?? new Error('group commit: outcome missing'));
+      if (outcome?.ok === true) unit.resolve(outcome.result);
+      else unit.reject(outcome?.error ?? new Error('group commit: outcome missing'));
     });
-    options.onCommit({ appendCount: batch.length, eventCount: eventCountOf(batch) });
+    const eventCount = batch.reduce((sum, unit) => sum + unit.eventCount, 0);
+    options.onCommit({ appendCount: batch.length, eventCount });
   };
 
   const flushScheduled = (): void => {
@@ -78,15 +76,16 @@ export const createGroupCommit = (options: {
   }
 
   return {
-    /** Queues an append; its promise settles once its group commit is fsynced or refused. */
-    enqueue: (stream: string, events: readonly NewEvent[], expected: ExpectedRevision) => {
+    /** Queues a unit; its promise settles once its group commit is fsynced or refused. */
+    enqueue: (unit: AppendUnit): Promise<MultiAppendResult> => {
       const limit = options.pendingEventCountMax;
-      if (pendingEventCount + events.length > limit) {
+      const eventCount = eventCountOf(unit);
+      if (pendingEventCount + eventCount > limit) {
         return Promise.reject(new UnavailableError(`sqlite event store: ${limit} events pending`));
       }
-      pendingEventCount += events.length;
-      return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ stream, events, expected, resolve, reject });
+      pendingEventCount += eventCount;
+      return new Promise<MultiAppendResult>((resolve, reject) => {
+        queue.push({ ...unit, eventCount, resolve, reject });
         schedule();
       });
     },

@@ -10,6 +10,8 @@ import type {
   AppendResult,
   EventStore,
   EventSubscription,
+  IdempotencyRecord,
+  MultiAppendResult,
   NewEvent,
   RecordedEvent,
 } from '../../../domain/ports/event-store.port';
@@ -64,6 +66,36 @@ export const appended = (result: AppendResult): { lastRevision: number; lastPosi
   if (!result.ok) throw new Error(`expected the append to succeed: ${JSON.stringify(result)}`);
   return result;
 };
+
+export type MultiAppended = Extract<MultiAppendResult, { ok: true }>;
+
+const bigintAsText = (_key: string, value: unknown): unknown =>
+  typeof value === 'bigint' ? `${value}n` : value;
+
+export const multiAppended = (result: MultiAppendResult): MultiAppended => {
+  if (!result.ok)
+    throw new Error(`expected the append to succeed: ${JSON.stringify(result, bigintAsText)}`);
+  return result;
+};
+
+export const revisionConflicts = (
+  ...conflicts: { stream: string; revisionActual: number | null }[]
+): MultiAppendResult => ({ ok: false, reason: 'revision_conflict', conflicts });
+
+/** A scope of its own, so that tests sharing one server never meet each other's keys. */
+export const newScope = (): string => `client-${randomUUID()} POST /v1/transfers`;
+
+export const newRecord = (scope: string, key: string, createdAtMs: number): IdempotencyRecord => ({
+  scope,
+  key,
+  fingerprint: `fingerprint-${key}`,
+  response: {
+    status: 201,
+    body: { code: 0, msg: 'ok', data: { transferId: key, note: 'é ✓ "q"' } },
+    headers: { location: `/v1/transfers/${key}` },
+  },
+  createdAtMs,
+});
 
 export const expectIncreasing = (positions: readonly bigint[]): void => {
   const pairs = positions.slice(1).map((position, index) => [positions[index] ?? -1n, position]);

@@ -20,6 +20,7 @@ import type { ChannelServices } from '../../../api/routes/payment-payer.route';
 import { paymentRoutes } from '../../../api/routes/payments.route';
 import { reconciliationRoutes } from '../../../api/routes/reconciliations.route';
 import { trafficRoutes } from '../../../api/routes/traffic.route';
+import { transferBatchRoutes } from '../../../api/routes/transfers-batch.route';
 import { transferRoutes } from '../../../api/routes/transfers.route';
 import type { ChannelCallbackVerifier } from '../../../domain/ports/channel-callback.port';
 import { recordChannelFact, systemContext } from '../../../domain/payment/channel-log.record';
@@ -103,7 +104,7 @@ export const createLedgerApp = async (
   };
   const services = {
     runtime: ledger.runtime,
-    transfers: ledger.transfers,
+    ledger: ledger.ledger,
     channelVerifiers: [
       createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] }),
       ...(options.verifiers ?? []),
@@ -112,7 +113,9 @@ export const createLedgerApp = async (
     nowMs,
   };
   const routes = [
-    ...[accountRoutes, transferRoutes, trafficRoutes].map((route) => route(services)),
+    ...[accountRoutes, transferRoutes, transferBatchRoutes, trafficRoutes].map((route) =>
+      route(services),
+    ),
     paymentRoutes(services, channels),
     channelCallbackRoutes(services, channels),
     reconciliationRoutes(channels),
@@ -120,6 +123,7 @@ export const createLedgerApp = async (
   const app = await createTestApp({
     routes,
     nowMs,
+    eventStore: store,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   deliverTo = app;

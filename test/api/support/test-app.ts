@@ -9,6 +9,7 @@ import type { AppLimits, RouteRegistrar } from '../../../api/route-kit';
 import { createLogger } from '../../../bin/logger';
 import { generateApiKey, hashApiKey } from '../../../domain/ports/client-store.port';
 import type { ClientRole, ClientStore } from '../../../domain/ports/client-store.port';
+import type { EventStore } from '../../../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../../../domain/ports/idempotency-store.port';
 
 export type LogLine = Record<string, unknown> & { level: string; message: string };
@@ -43,6 +44,8 @@ export const createTestApp = async (
     /** Another app's stores and clients: a second process on the same files. */
     sharing?: TestApp;
     nowMs?: () => number;
+    /** Where the ledger's Idempotency-Key records are read (absent: none are ever stored). */
+    eventStore?: Pick<EventStore, 'readIdempotencyRecord'>;
   } = {},
 ): Promise<TestApp> => {
   const chunks: string[] = [];
@@ -79,6 +82,8 @@ export const createTestApp = async (
     logger,
     clientStore,
     idempotencyStore,
+    readIdempotencyRecord: (scope, key) =>
+      options.eventStore?.readIdempotencyRecord(scope, key) ?? Promise.resolve(null),
     bootId: options.bootId ?? 'boot-test',
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     routes: options.routes ?? [],

@@ -83,7 +83,7 @@ export const startSagaRig = async (
   const messaging = await startMessaging({
     store,
     runtime: ledger.runtime,
-    transfers: ledger.transfers,
+    ledger: ledger.ledger,
     checkpoints,
     gateways: [gateway],
     plans: [PLAN],

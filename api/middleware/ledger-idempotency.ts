@@ -1,0 +1,83 @@
+import { assert } from '../../domain/assert';
+import type { StoredIdempotencyRecord } from '../../domain/ports/event-store.port';
+import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
+import { sendError, sendResponse } from '../envelope';
+import { clientOf, matchedRouteOf, type ApiState, type RouteMiddleware } from './api-state';
+import { fingerprintOf, KEY_PATTERN } from './idempotency';
+
+/** The request's key as the ledger stores it, in the same commit as the request's events. */
+export type LedgerKey = { scope: string; key: string; fingerprint: string; createdAtMs: number };
+
+export type LedgerIdempotencyDeps = {
+  /** The event store's record of a key (appendMulti writes them). */
+  readRecord: (scope: string, key: string) => Promise<StoredIdempotencyRecord | null>;
+  nowMs: () => number;
+};
+
+/** Where ledgerIdempotency() leaves the key for the route. */
+const keyOfRequest = new WeakMap<ApiState, LedgerKey>();
+
+/** The key ledgerIdempotency() checked for this request; a route without it is a bug. */
+export const ledgerKeyOf = (ctx: { state: ApiState }): LedgerKey => {
+  const key = keyOfRequest.get(ctx.state);
+  assert(key !== undefined, 'route reads the ledger key without ledgerIdempotency()');
+  return key;
+};
+
+/** A stored answer with the position of the commit that wrote it, as the client gets it. */
+export const withPosition = (response: StoredResponse, position: bigint | null): StoredResponse => {
+  const body = response.body;
+  if (typeof body !== 'object' || body === null || !('data' in body)) return response;
+  const data: unknown = body.data;
+  if (typeof data !== 'object' || data === null || !('position' in data)) return response;
+  const filled = { ...data, position: position === null ? null : position.toString() };
+  return { ...response, body: { ...body, data: filled } };
+};
+
+/** Answers with a stored record: a replay when the body is the same, else 422. */
+export const answerRecord = (
+  ctx: Parameters<RouteMiddleware>[0],
+  record: StoredIdempotencyRecord,
+  fingerprint: string,
+): void => {
+  if (record.fingerprint !== fingerprint) return sendError(ctx, 'idempotency_key_reused');
+  sendResponse(ctx, withPosition(record.response, record.position));
+  ctx.set('Idempotent-Replayed', 'true');
+};
+
+/**
+ * Idempotency-Key for the commands the ledger decides. Unlike idempotency(), it writes nothing:
+ * the ledger stores the key with the request's events in one atomic append, so a request costs
+ * one durable commit and a key exists exactly when its request's effects do. Here a key already
+ * stored is replayed (or 422 for another body), and a key in flight in this process is 409; two
+ * instances racing on one key both decide, the append stores one, and the other replays it.
+ */
+export const ledgerIdempotency = (deps: LedgerIdempotencyDeps): RouteMiddleware => {
+  const inFlight = new Set<string>();
+  return async (ctx, next) => {
+    const key = ctx.get('Idempotency-Key');
+    if (key === '') return sendError(ctx, 'idempotency_key_missing');
+    if (!KEY_PATTERN.test(key)) return sendError(ctx, 'idempotency_key_invalid');
+    const route = matchedRouteOf(ctx);
+    const { rawBody } = ctx.state;
+    assert(route !== null, 'ledgerIdempotency() runs outside a router');
+    assert(rawBody !== undefined, 'ledgerIdempotency() needs jsonBody() before it');
+    const scope = `${clientOf(ctx).clientId} ${ctx.method} ${route}`;
+    const fingerprint = fingerprintOf(ctx.method, ctx.url, rawBody);
+    const flightKey = `${scope}\n${key}`;
+    if (inFlight.has(flightKey)) {
+      sendError(ctx, 'idempotency_key_in_flight');
+      ctx.set('Retry-After', '1');
+      return;
+    }
+    const stored = await deps.readRecord(scope, key);
+    if (stored !== null) return answerRecord(ctx, stored, fingerprint);
+    inFlight.add(flightKey);
+    keyOfRequest.set(ctx.state, { scope, key, fingerprint, createdAtMs: deps.nowMs() });
+    try {
+      await next();
+    } finally {
+      inFlight.delete(flightKey);
+    }
+  };
+};

@@ -1,0 +1,452 @@
+import { v7 as uuidv7 } from 'uuid';
+import { accountAggregate, type AccountState } from '../account/account.decider';
+import type { DomainEvent, StreamFold } from '../aggregate';
+import {
+  MAILBOX_RETRY_AFTER_MS,
+  ConflictRetriesExhaustedError,
+  MailboxFullError,
+} from '../actors/actor-errors';
+import { createActorRegistry } from '../actors/actor-registry';
+import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
+import {
+  loadStream,
+  toSavedSnapshot,
+  type SnapshotOptions,
+  type StreamSnapshot,
+} from '../actors/stream-snapshot';
+import { assert } from '../assert';
+import { sealEvents, type UnhashedEvent } from '../event-chain';
+import type {
+  EventStore,
+  IdempotencyRecord,
+  StoredIdempotencyRecord,
+  StreamAppend,
+  StreamAppendResult,
+} from '../ports/event-store.port';
+import type { StoredResponse } from '../ports/idempotency-store.port';
+import { transferStream, type TransferState } from '../transfer/transfer.decider';
+import {
+  decideRequest,
+  type LedgerChange,
+  type LedgerCommand,
+  type LedgerOutcome,
+  type LedgerView,
+  type LinkedCommand,
+} from './ledger.decider';
+
+/**
+ * The ledger: the single writer of every account and transfer. Requests queue; the ledger takes
+ * what has queued, loads the streams it lacks, decides the batch in arrival order with the pure
+ * decideRequest (each accepted command visible to the next), and writes all of it, with the
+ * requests' Idempotency-Key records, as ONE atomic multi-stream append. It answers after that
+ * commit. A revision conflict (another instance wrote a stream) reloads those streams and
+ * decides again.
+ */
+export type LedgerIdempotency = {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  createdAtMs: number;
+  /** The answer to store with the events; its data.position is filled in when it is sent. */
+  respond: (outcomes: readonly LedgerOutcome[]) => StoredResponse;
+};
+
+export type LedgerRequest = {
+  commands: readonly LinkedCommand[];
+  context: CommandContext;
+  idempotency: LedgerIdempotency | null;
+};
+
+export type LedgerReply =
+  | {
+      kind: 'decided';
+      outcomes: readonly LedgerOutcome[];
+      /** Position of the commit that made the request durable (null: nothing ever written). */
+      position: bigint | null;
+      response: StoredResponse | null;
+    }
+  /** Another request (another instance) stored this key first: answer with its record. */
+  | { kind: 'replay'; record: StoredIdempotencyRecord };
+
+export type LedgerLimits = {
+  /** Commands queued before execute refuses with MailboxFullError (503). */
+  mailboxCommandCountMax: number;
+  /** Commands decided into one append (a request is never split). */
+  batchCommandCountMax: number;
+  conflictRetryCountMax: number;
+  /** Account and transfer streams kept in memory (LRU), and their idle time. */
+  actorCountMax: number;
+  idleMsMax: number;
+  streamLoadEventCountMax: number;
+};
+
+export type Ledger = {
+  /** Decides the request's commands and resolves once they are durable (or refused). */
+  execute(request: LedgerRequest): Promise<LedgerReply>;
+  /** An account as the ledger holds it (loaded if it is not in memory). */
+  account(accountId: string): Promise<Held<AccountState>>;
+  transfer(transferId: string): Promise<Held<TransferState>>;
+  /** Streams held in memory. */
+  heldStreamCount(): number;
+  /** Waits for the batch in flight; later requests are refused. */
+  close(): Promise<void>;
+};
+
+type Held<State> = { state: State; position: bigint | null };
+type Entry = StreamSnapshot<unknown> & { savedRevision: number | null };
+type Pending = LedgerRequest & {
+  resolve: (reply: LedgerReply) => void;
+  reject: (error: unknown) => void;
+};
+/** A stream held in memory; `entry` null once forgotten (the registry then drops it). */
+type Cached = {
+  isIdle: () => true;
+  lastUsedMs: () => number;
+  committed: () => Entry | null;
+  entry: Entry | null;
+  usedMs: number;
+};
+
+const accountStreamOf = (id: string): string => `account-${id}`;
+const transferStreamOf = (id: string): string => `transfer-${id}`;
+
+/** The account and transfer ids a command names. */
+const namesOf = (command: LedgerCommand): { accounts: string[]; transfers: string[] } => {
+  switch (command.type) {
+    case 'OpenAccount':
+    case 'CloseAccount':
+      return { accounts: [command.data.accountId], transfers: [] };
+    case 'CreateTransfer':
+      return {
+        accounts: [command.data.debitAccountId, command.data.creditAccountId],
+        transfers: [command.data.transferId],
+      };
+    case 'PostTransfer':
+    case 'VoidTransfer':
+      return { accounts: [], transfers: [command.data.transferId] };
+  }
+};
+
+export const createLedger = (options: {
+  store: EventStore;
+  snapshots: SnapshotOptions | null;
+  limits: LedgerLimits;
+  onEvent: ActorEventHook;
+}): Ledger => {
+  const { store, snapshots, limits, onEvent } = options;
+  const registry = createActorRegistry<Cached>(limits);
+  const source = { store, snapshots, limits, onEvent };
+  const queue: Pending[] = [];
+  let queuedCommandCount = 0;
+  let draining: Promise<void> | null = null;
+  let closed = false;
+
+  const loading = new Map<string, Promise<Entry>>();
+
+  const hold = (stream: string, entry: Entry): void => {
+    const held = registry.touch(stream);
+    if (held !== undefined) {
+      held.entry = entry;
+      held.usedMs = Date.now();
+      return;
+    }
+    const cached: Cached = {
+      isIdle: () => true,
+      lastUsedMs: () => cached.usedMs,
+      committed: () => cached.entry,
+      entry,
+      usedMs: Date.now(),
+    };
+    registry.add(stream, cached);
+  };
+
+  const forget = (stream: string): void => {
+    const held = registry.peek(stream);
+    if (held === undefined) return;
+    held.entry = null;
+    registry.settled(stream, held);
+  };
+
+  const load = <E extends DomainEvent, S>(
+    fold: StreamFold<E, S>,
+    stream: string,
+  ): Promise<Entry> => {
+    const held = registry.touch(stream)?.entry;
+    if (held != null) return Promise.resolve(held);
+    const inFlight = loading.get(stream);
+    if (inFlight !== undefined) return inFlight;
+    const loaded = loadStream(source, fold, stream).then(({ snapshot, savedRevision }) => {
+      const entry: Entry = { ...snapshot, savedRevision };
+      hold(stream, entry);
+      return entry;
+    });
+    const settled = loaded.finally(() => loading.delete(stream));
+    loading.set(stream, settled);
+    return settled;
+  };
+  const loadAccount = (id: string) => load(accountAggregate, accountStreamOf(id));
+  const loadTransfer = (id: string) => load(transferStream, transferStreamOf(id));
+
+  /**
+   * Every stream the batch names, loaded: the working set the decision runs against. The
+   * accounts of a post or void are those of the transfer, so transfers load first.
+   */
+  const loadBatch = async (batch: readonly Pending[]): Promise<Map<string, Entry>> => {
+    const accounts = new Set<string>();
+    const transfers = new Set<string>();
+    for (const request of batch)
+      for (const { command } of request.commands) {
+        const names = namesOf(command);
+        names.accounts.forEach((id) => accounts.add(id));
+        names.transfers.forEach((id) => transfers.add(id));
+      }
+    const working = new Map<string, Entry>();
+    await Promise.all(
+      [...transfers].map(async (id) => working.set(transferStreamOf(id), await loadTransfer(id))),
+    );
+    for (const entry of working.values()) {
+      const transfer = entry.state as TransferState;
+      if (transfer.status === 'none') continue;
+      accounts.add(transfer.terms.debitAccountId);
+      accounts.add(transfer.terms.creditAccountId);
+    }
+    await Promise.all(
+      [...accounts].map(async (id) => working.set(accountStreamOf(id), await loadAccount(id))),
+    );
+    return working;
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = takeBatch();
+      try {
+        await runBatch(batch);
+      } catch (error: unknown) {
+        onEvent('ledger_batch_failed', { requestCount: batch.length, error });
+        batch.forEach((request) => request.reject(error));
+      }
+    }
+    draining = null;
+  };
+
+  const takeBatch = (): Pending[] => {
+    let count = 0;
+    let commandCount = 0;
+    for (const request of queue) {
+      const size = request.commands.length;
+      if (count > 0 && commandCount + size > limits.batchCommandCountMax) break;
+      count += 1;
+      commandCount += size;
+    }
+    queuedCommandCount -= commandCount;
+    return queue.splice(0, count);
+  };
+
+  /** Decides and appends one batch, reloading and deciding again after a conflict. */
+  const runBatch = async (initial: readonly Pending[]): Promise<void> => {
+    let batch = [...initial];
+    for (let attempt = 1; batch.length > 0; attempt += 1) {
+      const working = await loadBatch(batch);
+      const decided = decideBatch(working, batch);
+      const wrote = decided.appends.length > 0 || decided.records.length > 0;
+      const result = wrote
+        ? await store.appendMulti(decided.appends, decided.records)
+        : ({ ok: true, streams: [], lastPosition: null } as const);
+      if (result.ok) {
+        commit(decided.next, result.streams);
+        onEvent('ledger_batch_appended', {
+          requestCount: batch.length,
+          streamCount: decided.appends.length,
+        });
+        batch.forEach((request, index) => {
+          const outcomes = decided.outcomes[index] ?? [];
+          const response = decided.responses[index] ?? null;
+          const position = wrote ? result.lastPosition : (decided.positionBefore[index] ?? null);
+          request.resolve({ kind: 'decided', outcomes, position, response });
+        });
+        return;
+      }
+      if (result.reason === 'idempotency_key_exists') {
+        const taken = new Map(
+          result.existing.map((record) => [`${record.scope}\n${record.key}`, record]),
+        );
+        batch = batch.filter((request) => {
+          const key = request.idempotency;
+          const record = key === null ? undefined : taken.get(`${key.scope}\n${key.key}`);
+          if (record !== undefined) request.resolve({ kind: 'replay', record });
+          return record === undefined;
+        });
+        continue;
+      }
+      // Another writer got there first: forget what we hold of those streams and decide again.
+      result.conflicts.forEach(({ stream }) => forget(stream));
+      onEvent('ledger_conflict', { attempt, streams: result.conflicts.map((c) => c.stream) });
+      if (attempt > limits.conflictRetryCountMax)
+        throw new ConflictRetriesExhaustedError(result.conflicts[0]?.stream ?? 'ledger', attempt);
+    }
+  };
+
+  const commit = (next: Map<string, Entry>, written: readonly StreamAppendResult[]): void => {
+    for (const { stream, lastRevision, lastPosition } of written) {
+      const entry = next.get(stream);
+      assert(entry !== undefined, `ledger: ${stream} appended but not decided`);
+      assert(entry.revision === lastRevision, `ledger: ${stream} append landed elsewhere`);
+      const committed = { ...entry, position: lastPosition };
+      hold(stream, committed);
+      saveSnapshotIfDue(stream, committed);
+    }
+    registry.evictOverflow();
+  };
+
+  const saveSnapshotIfDue = (stream: string, entry: Entry): void => {
+    const codec = accountAggregate.snapshotCodec;
+    if (snapshots === null || codec === undefined || !stream.startsWith('account-')) return;
+    if (entry.revision === null) return;
+    if (entry.revision - (entry.savedRevision ?? -1) < snapshots.everyEventCount) return;
+    const failed = (error: unknown) =>
+      onEvent('snapshot_save_failed', { stream, revision: entry.revision, error });
+    try {
+      const saved = toSavedSnapshot(stream, codec, entry as StreamSnapshot<AccountState>);
+      if (saved === null) return;
+      entry.savedRevision = saved.revision;
+      snapshots.store.save(saved).catch(failed);
+    } catch (error: unknown) {
+      failed(error);
+    }
+  };
+
+  return {
+    execute: (request) => {
+      if (closed) return Promise.reject(new Error('ledger: execute after close'));
+      const size = request.commands.length;
+      assert(size > 0, 'ledger: a request has at least one command');
+      if (queuedCommandCount + size > limits.mailboxCommandCountMax)
+        return Promise.reject(new MailboxFullError('ledger', MAILBOX_RETRY_AFTER_MS));
+      queuedCommandCount += size;
+      const reply = new Promise<LedgerReply>((resolve, reject) =>
+        queue.push({ ...request, resolve, reject }),
+      );
+      draining ??= drain();
+      return reply;
+    },
+    account: async (id) => {
+      const entry = await loadAccount(id);
+      return { state: entry.state as AccountState, position: entry.position };
+    },
+    transfer: async (id) => {
+      const entry = await loadTransfer(id);
+      return { state: entry.state as TransferState, position: entry.position };
+    },
+    heldStreamCount: () => registry.size(),
+    close: async () => {
+      closed = true;
+      registry.stop();
+      await draining;
+    },
+  };
+};
+
+type BatchDecision = {
+  appends: StreamAppend[];
+  records: IdempotencyRecord[];
+  outcomes: (readonly LedgerOutcome[])[];
+  responses: (StoredResponse | null)[];
+  /** For a request that wrote nothing: the position of what it read. */
+  positionBefore: (bigint | null)[];
+  next: Map<string, Entry>;
+};
+
+/** The whole batch decided against `working`: what to append and what each request gets. */
+const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): BatchDecision => {
+  const states = new Map<string, unknown>();
+  const stateOf = (stream: string): unknown => {
+    if (states.has(stream)) return states.get(stream);
+    const entry = working.get(stream);
+    assert(entry !== undefined, `ledger: ${stream} not loaded`);
+    return entry.state;
+  };
+  const view: LedgerView = {
+    account: (id) => stateOf(accountStreamOf(id)) as AccountState,
+    transfer: (id) => stateOf(transferStreamOf(id)) as TransferState,
+  };
+  const unhashed = new Map<string, UnhashedEvent[]>();
+  const records: IdempotencyRecord[] = [];
+  const outcomes: (readonly LedgerOutcome[])[] = [];
+  const responses: (StoredResponse | null)[] = [];
+  const positionBefore: (bigint | null)[] = [];
+  for (const request of batch) {
+    const decision = decideRequest(view, request.commands, request.context.now);
+    decision.accounts.forEach((state, id) => states.set(accountStreamOf(id), state));
+    decision.transfers.forEach((state, id) => states.set(transferStreamOf(id), state));
+    for (const change of decision.changes) {
+      const stream =
+        change.category === 'account' ? accountStreamOf(change.id) : transferStreamOf(change.id);
+      const list = unhashed.get(stream) ?? [];
+      list.push(toUnhashed(change, request.context));
+      unhashed.set(stream, list);
+    }
+    outcomes.push(decision.outcomes);
+    positionBefore.push(positionOfStreams(working, request.commands));
+    const idempotency = request.idempotency;
+    const response = idempotency === null ? null : idempotency.respond(decision.outcomes);
+    responses.push(response);
+    if (idempotency !== null && response !== null) {
+      const { scope, key, fingerprint, createdAtMs } = idempotency;
+      records.push({ scope, key, fingerprint, createdAtMs, response });
+    }
+  }
+  const appends: StreamAppend[] = [];
+  const next = new Map<string, Entry>();
+  for (const [stream, events] of unhashed) {
+    const before = working.get(stream);
+    assert(before !== undefined, `ledger: ${stream} not loaded`);
+    const sealed = sealEvents(stream, before.tail, events);
+    const expected =
+      before.revision === null
+        ? { kind: 'no_stream' as const }
+        : { kind: 'exact' as const, revision: before.revision };
+    appends.push({ stream, events: sealed.events, expected });
+    next.set(stream, {
+      state: stateOf(stream),
+      revision: sealed.tail.nextRevision - 1,
+      position: null,
+      tail: sealed.tail,
+      savedRevision: before.savedRevision,
+    });
+  }
+  return { appends, records, outcomes, responses, positionBefore, next };
+};
+
+/** The newest position among the streams a request names (what a reader must wait for). */
+const positionOfStreams = (
+  working: Map<string, Entry>,
+  commands: readonly LinkedCommand[],
+): bigint | null => {
+  let newest: bigint | null = null;
+  for (const { command } of commands) {
+    const names = namesOf(command);
+    const streams = [
+      ...names.accounts.map(accountStreamOf),
+      ...names.transfers.map(transferStreamOf),
+    ];
+    for (const stream of streams) {
+      const position = working.get(stream)?.position ?? null;
+      if (position !== null && (newest === null || position > newest)) newest = position;
+    }
+  }
+  return newest;
+};
+
+const toUnhashed = (change: LedgerChange, context: CommandContext): UnhashedEvent => ({
+  id: uuidv7(),
+  type: change.event.type,
+  data: change.event.data,
+  metadata: {
+    correlationId: context.correlationId,
+    causationId: context.causationId,
+    actor: { ...context.actor },
+    idempotencyKey: context.idempotencyKey,
+    occurredAt: context.now,
+    schemaVersion: 1,
+  },
+});
