@@ -1,8 +1,7 @@
 import type { Logger } from 'winston';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
-import { EMPTY_CHAIN, sealEvents } from '../domain/event-chain';
-import { deterministicEventId } from '../domain/event-ids';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
+import { appendUpgradeMarker } from './upgrade-marker';
 import { trafficAggregate, trafficShardOf } from '../domain/traffic/traffic.decider';
 import { foldLegacyTrafficStream, LEGACY_TRAFFIC_CATEGORY } from '../domain/traffic/traffic.legacy';
 
@@ -115,7 +114,7 @@ const importStream = async (
   return outcome.eventCount > 0;
 };
 
-const appendMarker = async (
+const appendMarker = (
   store: EventStore,
   facts: {
     headPosition: bigint;
@@ -123,27 +122,16 @@ const appendMarker = async (
     importedUserCount: number;
     now: string;
   },
-): Promise<void> => {
-  const { events } = sealEvents(LEGACY_TRAFFIC_IMPORT_MARKER_STREAM, EMPTY_CHAIN, [
-    {
-      id: deterministicEventId(LEGACY_TRAFFIC_IMPORT_MARKER_STREAM, 0),
-      type: 'LegacyTrafficImported',
-      data: {
-        scannedToPosition: facts.headPosition.toString(),
-        legacyStreamCount: facts.legacyStreamCount,
-        importedUserCount: facts.importedUserCount,
-        importedAt: facts.now,
-      },
-      metadata: {
-        correlationId: 'traffic-import',
-        causationId: null,
-        actor: IMPORT_ACTOR,
-        idempotencyKey: null,
-        occurredAt: facts.now,
-        schemaVersion: 1,
-      },
+): Promise<void> =>
+  appendUpgradeMarker(store, {
+    stream: LEGACY_TRAFFIC_IMPORT_MARKER_STREAM,
+    type: 'LegacyTrafficImported',
+    data: {
+      scannedToPosition: facts.headPosition.toString(),
+      legacyStreamCount: facts.legacyStreamCount,
+      importedUserCount: facts.importedUserCount,
+      importedAt: facts.now,
     },
-  ]);
-  // A conflict means another run's marker landed first: the import is done either way.
-  await store.append(LEGACY_TRAFFIC_IMPORT_MARKER_STREAM, events, { kind: 'no_stream' });
-};
+    actor: IMPORT_ACTOR,
+    now: facts.now,
+  });

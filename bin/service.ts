@@ -23,6 +23,7 @@ import { createLedger } from '../domain/ledger/ledger';
 import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
 import { loadChannelConfig } from './channel-config';
 import { importLegacyTraffic } from './legacy-traffic-import';
+import { finishLegacyTransfers } from './legacy-transfer-upgrade';
 import { startChannels } from './channels';
 import type { Config } from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
@@ -120,6 +121,8 @@ export const startService = async (
     onEvent: (name, fields) =>
       name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
   });
+  // Before anything can touch a transfer the previous version left half-done.
+  await finishLegacyTransfers({ store: eventStore, ledger, checkpoints, logger, nowMs: Date.now });
   const deadlines = createLedgerDeadlines({
     store: eventStore,
     checkpoints,

@@ -8,6 +8,7 @@ import {
   type AccountState,
 } from '../account/account.decider';
 import { assert } from '../assert';
+import { finishLegacyTransfer, type LegacyLegsSeen } from './legacy-transfer';
 import type { RejectionDetail } from '../decision';
 import {
   checkCreate,
@@ -33,7 +34,9 @@ export type LedgerCommand =
   | { type: 'CloseAccount'; data: { accountId: string } }
   | { type: 'CreateTransfer'; data: TransferTerms }
   | { type: 'PostTransfer'; data: { transferId: string; amountMinor: number | null } }
-  | { type: 'VoidTransfer'; data: { transferId: string; reason: VoidReason } };
+  | { type: 'VoidTransfer'; data: { transferId: string; reason: VoidReason } }
+  /** Once, at the first start on a log of the old process: see legacy-transfer.ts. */
+  | { type: 'FinishLegacyTransfer'; data: { transferId: string; seen: LegacyLegsSeen } };
 
 /** A command of a request; `linked` chains it with the next one: all of the chain or none. */
 export type LinkedCommand = { command: LedgerCommand; linked: boolean };
@@ -75,9 +78,15 @@ export type RequestDecision = {
   /** The states after the request of every account and transfer it changed. */
   accounts: ReadonlyMap<string, AccountState>;
   transfers: ReadonlyMap<string, TransferState>;
+  /**
+   * The view contradicts itself (a pending transfer whose account holds no pending leg): it was
+   * read while another instance wrote. The caller reloads and decides again; from one consistent
+   * log this cannot happen.
+   */
+  stale: boolean;
 };
 
-type Decided = { outcome: LedgerOutcome; changes: LedgerChange[] };
+type Decided = { outcome: LedgerOutcome; changes: LedgerChange[]; stale?: true };
 type Lookup = LedgerView;
 
 const refused = (rejection: LedgerRejection, detail: RejectionDetail = {}): Decided => ({
@@ -200,8 +209,9 @@ const decideResolve = (
         ? { type: 'PostPendingLeg', data: { transferId, side, amountMinor: apply.amountMinor } }
         : { type: 'VoidPendingLeg', data: { transferId, side, reason: apply.reason } };
     const leg = onAccount(lookup, accountId, command);
-    // A pending transfer holds both pending legs: the fold of the log guarantees it.
-    assert('ok' in leg, `transfer ${transferId}: ${apply.kind} of the ${side} leg refused`);
+    // A pending transfer holds both pending legs in one consistent log: a refusal here means
+    // the transfer and the account were read at different moments.
+    if (!('ok' in leg)) return { ...refused('pending_leg_not_found'), stale: true };
     changes.push(...leg.changes);
   }
   const event: TransferEvent =
@@ -241,6 +251,16 @@ export const decideCommand = (lookup: Lookup, command: LedgerCommand, now: strin
         { kind: 'void', reason: command.data.reason },
         now,
       );
+    case 'FinishLegacyTransfer': {
+      const { transferId, seen } = command.data;
+      const before = lookup.transfer(transferId);
+      if (before.status === 'none') return refused('transfer_not_found');
+      const changes = finishLegacyTransfer(before, seen, lookup, now);
+      const events = changes.flatMap((change) =>
+        change.category === 'transfer' ? [change.event] : [],
+      );
+      return { outcome: transferOutcome(transferId, before, events), changes };
+    }
   }
 };
 
@@ -283,6 +303,7 @@ export const decideRequest = (
   };
   const outcomes: LedgerOutcome[] = [];
   const changes: LedgerChange[] = [];
+  let stale = false;
   let chain: {
     start: number;
     accounts: typeof accounts;
@@ -300,6 +321,7 @@ export const decideRequest = (
         changeCount: changes.length,
       };
     const decided = decideCommand(lookup, entry.command, now);
+    stale ||= decided.stale === true;
     const failure = chain === null ? null : failureOf(decided.outcome);
     if (chain !== null && failure !== null) {
       const end = chainEndOf(commands, index);
@@ -331,5 +353,5 @@ export const decideRequest = (
     for (let member = chain.start; member < commands.length; member += 1)
       outcomes[member] = { ok: false, rejection: 'linked_chain_open', detail: {} };
   }
-  return { outcomes, changes, accounts, transfers };
+  return { outcomes, changes, accounts, transfers, stale };
 };

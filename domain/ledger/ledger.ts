@@ -123,6 +123,7 @@ const namesOf = (command: LedgerCommand): { accounts: string[]; transfers: strin
       };
     case 'PostTransfer':
     case 'VoidTransfer':
+    case 'FinishLegacyTransfer':
       return { accounts: [], transfers: [command.data.transferId] };
   }
 };
@@ -248,6 +249,14 @@ export const createLedger = (options: {
     for (let attempt = 1; batch.length > 0; attempt += 1) {
       const working = await loadBatch(batch);
       const decided = decideBatch(working, batch);
+      if (decided.stale) {
+        // Read while another instance wrote: forget what the batch read, and read it again.
+        [...working.keys()].forEach(forget);
+        onEvent('ledger_stale_read', { attempt });
+        if (attempt > limits.conflictRetryCountMax)
+          throw new ConflictRetriesExhaustedError('ledger', attempt);
+        continue;
+      }
       const wrote = decided.appends.length > 0 || decided.records.length > 0;
       const result = wrote
         ? await store.appendMulti(decided.appends, decided.records)
@@ -347,6 +356,8 @@ export const createLedger = (options: {
 };
 
 type BatchDecision = {
+  /** Some request saw a view that contradicts itself: nothing of this decision may be kept. */
+  stale: boolean;
   appends: StreamAppend[];
   records: IdempotencyRecord[];
   outcomes: (readonly LedgerOutcome[])[];
@@ -374,8 +385,10 @@ const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): Ba
   const outcomes: (readonly LedgerOutcome[])[] = [];
   const responses: (StoredResponse | null)[] = [];
   const positionBefore: (bigint | null)[] = [];
+  let stale = false;
   for (const request of batch) {
     const decision = decideRequest(view, request.commands, request.context.now);
+    stale ||= decision.stale;
     decision.accounts.forEach((state, id) => states.set(accountStreamOf(id), state));
     decision.transfers.forEach((state, id) => states.set(transferStreamOf(id), state));
     for (const change of decision.changes) {
@@ -414,7 +427,7 @@ const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): Ba
       savedRevision: before.savedRevision,
     });
   }
-  return { appends, records, outcomes, responses, positionBefore, next };
+  return { stale, appends, records, outcomes, responses, positionBefore, next };
 };
 
 /** The newest position among the streams a request names (what a reader must wait for). */

@@ -6,7 +6,7 @@ import {
 } from '../../domain/traffic/traffic.decider';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
-import { openAccount, testContext } from '../support/ledger-harness';
+import { testContext } from '../support/ledger-harness';
 import {
   alwaysFails,
   failsThenSucceeds,
@@ -62,27 +62,6 @@ const startPurchase = async (rig: SagaRig, purchaseId: string, walletId: string)
     testContext(),
   );
   expect(outcome.ok).toBe(true);
-};
-
-/** A two-phase transfer of 50 EUR from 'src' to 'dst' (both opened here) that times out. */
-const requestPendingTransfer = async (
-  rig: SagaRig,
-  transferId: string,
-  timeoutMs: number,
-): Promise<void> => {
-  await openAccount(rig, 'src');
-  await openAccount(rig, 'dst');
-  const terms = {
-    transferId,
-    debitAccountId: 'src',
-    creditAccountId: 'dst',
-    amountMinor: 50,
-    currency: 'EUR',
-    mode: 'two_phase' as const,
-    timeoutMs,
-    reference: 'test',
-  };
-  await rig.transfers.request(terms, testContext({ now: new Date().toISOString() }));
 };
 
 describe('sagas over the in-process bus', () => {
@@ -188,24 +167,6 @@ describe('sagas over the in-process bus', () => {
     await paidPayment(rig, 'p6', 'w6', 100);
     const saga = await waitForSaga(rig, 'payment_expiry', 'p6', ['completed']);
     expect(saga.status).toBe('completed');
-  });
-
-  it('voids a pending transfer when its timeout elapses', async () => {
-    rig = await startSagaRig();
-    await requestPendingTransfer(rig, 'tt1', 200);
-    const saga = await waitForSaga(rig, 'transfer_timeout', 'tt1', ['completed']);
-    expect(saga.status).toBe('completed');
-    if (saga.status !== 'none') expect(saga.steps[0]?.output).toEqual({ voided: true });
-    expect((await auditBalances(rig.store)).openTransferCount).toBe(0);
-  });
-
-  it('completes the timeout saga of a pending transfer as soon as it is posted', async () => {
-    rig = await startSagaRig();
-    await requestPendingTransfer(rig, 'tt2', 3_600_000);
-    await waitForSaga(rig, 'transfer_timeout', 'tt2', ['running']);
-    await rig.transfers.post('tt2', null, testContext({ now: new Date().toISOString() }));
-    const saga = await waitForSaga(rig, 'transfer_timeout', 'tt2', ['completed']);
-    if (saga.status !== 'none') expect(saga.steps[0]?.output).toEqual({ voided: false });
   });
 
   it('finishes a refund the channel answers later as soon as the answer is recorded', async () => {

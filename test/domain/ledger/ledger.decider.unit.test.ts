@@ -429,3 +429,15 @@ describe('ledger decider: linked chains', () => {
     expect(result.decision.changes).toEqual([]);
   });
 });
+
+describe('ledger decider: a view read while another instance wrote', () => {
+  it('reports a pending transfer whose account holds no pending leg as stale, writing nothing', () => {
+    const pending: TransferEvent = {
+      type: 'TransferCreated',
+      data: { ...terms({ mode: 'two_phase' }), createdAt: now, status: 'pending', expiresAt: null },
+    };
+    const result = given({ ...funded, transfers: { t1: [pending] } }).when([voidIt()]);
+    expect(result.decision.stale).toBe(true);
+    expect(result.decision.changes).toEqual([]);
+  });
+});
