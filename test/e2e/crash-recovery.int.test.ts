@@ -13,8 +13,9 @@ import { freePort, getJson, postJson, startServiceProcess } from '../support/ser
 
 /**
  * kill -9 in the middle of a load of transfers and traffic reports, then restart on the same
- * data dir: every transfer the client saw acknowledged is there with the same outcome, the
- * half-done ones are finished by the supervisor, and Σ credits − Σ debits per currency is zero;
+ * data dir: every transfer and batch the client saw acknowledged is there with the same outcome,
+ * a batch cut off by the kill is there whole or not at all (one atomic append), no transfer is
+ * left open, and Σ credits − Σ debits per currency is zero;
  * every acknowledged report is counted, none twice. Snapshots are taken every few events, so
  * after the restart accounts and traffic shards load from snapshots saved before the kill, and
  * each must equal the fold of its whole stream.
@@ -23,13 +24,16 @@ const WALLET_COUNT = 20;
 const TRANSFER_COUNT_MAX = 3000;
 const CONCURRENCY = 32;
 const KILL_AFTER_ACKNOWLEDGED = 400;
-const SETTLE_TIMEOUT_MS = 30_000;
 const SNAPSHOT_ENV = { SNAPSHOT_EVERY_EVENTS: '10' };
 /** Every report gives each of these users one upload byte. */
 const TRAFFIC_USER_IDS = Array.from({ length: 40 }, (_, index) => `tu${index}`);
 const REPORT_CONCURRENCY = 4;
 
 type Acknowledged = { transferId: string; status: string };
+/** Transfers per batch request; its first two are a linked chain out of `clearing`. */
+const BATCH_SIZE = 25;
+const BATCH_CONCURRENCY = 4;
+type BatchItem = { transferId: string; result: string; status?: string };
 
 describe('crash recovery (kill -9 mid-load)', () => {
   jest.setTimeout(90_000);
@@ -83,6 +87,30 @@ describe('crash recovery (kill -9 mid-load)', () => {
         }
       }
     };
+    const batchesSent: string[][] = [];
+    const batchesAcknowledged = new Map<number, BatchItem[]>();
+    const batcher = async (): Promise<void> => {
+      while (!killed) {
+        const batch = batchesSent.length;
+        const transfers = Array.from({ length: BATCH_SIZE }, (_, item) => ({
+          transferId: `b${batch}-${item}`,
+          debitAccountId: item < 2 ? 'clearing' : `w${(batch + item) % WALLET_COUNT}`,
+          creditAccountId: `w${(batch + item + 1) % WALLET_COUNT}`,
+          amountMinor: 1 + ((batch * BATCH_SIZE + item) % 50),
+          currency: 'EUR',
+          ...(item === 0 ? { linked: true } : {}),
+        }));
+        batchesSent.push(transfers.map((transfer) => transfer.transferId));
+        try {
+          const response = await postJson(first.baseUrl, '/v1/transfers/batch', { transfers });
+          const results = response.body.data['results'] as BatchItem[] | undefined;
+          if (response.status === 200 && results !== undefined)
+            batchesAcknowledged.set(batch, results);
+        } catch {
+          return;
+        }
+      }
+    };
     let reportsSent = 0;
     let reportsAcknowledged = 0;
     const reporter = async (): Promise<void> => {
@@ -105,6 +133,7 @@ describe('crash recovery (kill -9 mid-load)', () => {
     await Promise.all([
       ...Array.from({ length: CONCURRENCY }, worker),
       ...Array.from({ length: REPORT_CONCURRENCY }, reporter),
+      ...Array.from({ length: BATCH_CONCURRENCY }, batcher),
     ]);
     await first.exited;
     expect(killed).toBe(true);
@@ -118,13 +147,27 @@ describe('crash recovery (kill -9 mid-load)', () => {
           status,
         ]);
       }
-      const store = createSqliteEventStore({ path: join(dataDir, EVENTS_FILE_NAME) });
-      const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-      let report = await auditBalances(store);
-      while (report.openTransferCount > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        report = await auditBalances(store);
+      // A batch is one atomic append: an acknowledged one is there whole, with the answers it
+      // got; one cut off by the kill is there whole or not at all.
+      for (const [batch, transferIds] of batchesSent.entries()) {
+        const found = await Promise.all(
+          transferIds.map(async (transferId) => {
+            const stored = await getJson(second.baseUrl, `/v1/transfers/${transferId}`);
+            const transfer = stored.body.data?.['transfer'] as { status: string } | undefined;
+            return transfer?.status ?? null;
+          }),
+        );
+        const acknowledgedBatch = batchesAcknowledged.get(batch);
+        const present = found.filter((status) => status !== null).length;
+        if (acknowledgedBatch !== undefined) {
+          const answered = acknowledgedBatch.map((item) => item.status ?? 'rejected');
+          expect([batch, found]).toEqual([batch, answered]);
+        } else {
+          expect([batch, present === 0 || present === transferIds.length]).toEqual([batch, true]);
+        }
       }
+      const store = createSqliteEventStore({ path: join(dataDir, EVENTS_FILE_NAME) });
+      const report = await auditBalances(store);
       const accountIds = ['clearing', ...Array.from({ length: WALLET_COUNT }, (_, i) => `w${i}`)];
       for (const accountId of accountIds) {
         const served = await getJson(second.baseUrl, `/v1/accounts/${accountId}`);
@@ -151,6 +194,9 @@ describe('crash recovery (kill -9 mid-load)', () => {
       expect(second.output()).not.toContain('snapshot_');
       expect(report).toMatchObject({ balanced: true, openTransferCount: 0 });
       expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACKNOWLEDGED);
+      expect(batchesAcknowledged.size).toBeGreaterThan(0);
+      // The batch requests in flight at the kill were cut off: the all-or-nothing check saw them.
+      expect(batchesSent.length).toBeGreaterThan(batchesAcknowledged.size);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
