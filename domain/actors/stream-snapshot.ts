@@ -37,7 +37,8 @@ export type StreamLoad<State> = {
   savedRevision: number | null;
 };
 
-const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
+/** The snapshot of a stream with no event. */
+export const emptySnapshot = <State>(state: State): StreamSnapshot<State> => ({
   state,
   revision: null,
   position: null,

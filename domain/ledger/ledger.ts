@@ -9,6 +9,7 @@ import {
 import { createActorRegistry } from '../actors/actor-registry';
 import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
 import {
+  emptySnapshot,
   loadStream,
   toSavedSnapshot,
   type SnapshotOptions,
@@ -192,16 +193,33 @@ export const createLedger = (options: {
    * Every stream the batch names, loaded: the working set the decision runs against. The
    * accounts of a post or void are those of the transfer, so transfers load first.
    */
-  const loadBatch = async (batch: readonly Pending[]): Promise<Map<string, Entry>> => {
+  const loadBatch = async (
+    batch: readonly Pending[],
+    mustRead: ReadonlySet<string>,
+  ): Promise<Map<string, Entry>> => {
     const accounts = new Set<string>();
     const transfers = new Set<string>();
+    const created = new Set<string>();
     for (const request of batch)
       for (const { command } of request.commands) {
         const names = namesOf(command);
         names.accounts.forEach((id) => accounts.add(id));
-        names.transfers.forEach((id) => transfers.add(id));
+        if (command.type === 'CreateTransfer') created.add(command.data.transferId);
+        else names.transfers.forEach((id) => transfers.add(id));
       }
     const working = new Map<string, Entry>();
+    // A transfer id that is only being created and is not in memory is taken to be new without
+    // reading its stream: the append's no_stream guard finds out if it is not, and the retry
+    // after that conflict reads it.
+    for (const id of created) {
+      if (transfers.has(id)) continue;
+      const stream = transferStreamOf(id);
+      const held = registry.touch(stream)?.entry;
+      if (held != null) working.set(stream, held);
+      else if (mustRead.has(stream)) transfers.add(id);
+      else
+        working.set(stream, { ...emptySnapshot(transferStream.initialState), savedRevision: null });
+    }
     await Promise.all(
       [...transfers].map(async (id) => working.set(transferStreamOf(id), await loadTransfer(id))),
     );
@@ -246,8 +264,9 @@ export const createLedger = (options: {
   /** Decides and appends one batch, reloading and deciding again after a conflict. */
   const runBatch = async (initial: readonly Pending[]): Promise<void> => {
     let batch = [...initial];
+    const mustRead = new Set<string>();
     for (let attempt = 1; batch.length > 0; attempt += 1) {
-      const working = await loadBatch(batch);
+      const working = await loadBatch(batch, mustRead);
       const decided = decideBatch(working, batch);
       if (decided.stale) {
         // Read while another instance wrote: forget what the batch read, and read it again.
@@ -288,7 +307,10 @@ export const createLedger = (options: {
         continue;
       }
       // Another writer got there first: forget what we hold of those streams and decide again.
-      result.conflicts.forEach(({ stream }) => forget(stream));
+      result.conflicts.forEach(({ stream }) => {
+        forget(stream);
+        mustRead.add(stream);
+      });
       onEvent('ledger_conflict', { attempt, streams: result.conflicts.map((c) => c.stream) });
       if (attempt > limits.conflictRetryCountMax)
         throw new ConflictRetriesExhaustedError(result.conflicts[0]?.stream ?? 'ledger', attempt);
