@@ -16,12 +16,29 @@ export type ChainTail = { nextRevision: number; lastHash: string };
 export const EMPTY_CHAIN: ChainTail = { nextRevision: 0, lastHash: GENESIS_HASH };
 
 /** JSON with object keys sorted at every depth and no whitespace: one text per value. */
-export const canonicalJson = (value: JsonValue): string => {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+export const canonicalJson = (value: JsonValue): string => appendCanonical('', value);
+
+// One string built by appending, without the intermediate arrays of map/join: the chain hashes
+// three events per transfer, and this text is most of what each hash costs.
+const appendCanonical = (text: string, value: JsonValue): string => {
+  if (value === null || typeof value !== 'object') return text + JSON.stringify(value);
+  let out = text;
+  if (Array.isArray(value)) {
+    out += '[';
+    for (let index = 0; index < value.length; index += 1) {
+      if (index > 0) out += ',';
+      out = appendCanonical(out, value[index] ?? null);
+    }
+    return out + ']';
+  }
   const keys = Object.keys(value).sort();
-  const members = keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] ?? null)}`);
-  return `{${members.join(',')}}`;
+  out += '{';
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index] as string;
+    if (index > 0) out += ',';
+    out = appendCanonical(out + JSON.stringify(key) + ':', value[key] ?? null);
+  }
+  return out + '}';
 };
 
 export const eventHash = (

@@ -86,7 +86,16 @@ export type RequestDecision = {
   stale: boolean;
 };
 
-type Decided = { outcome: LedgerOutcome; changes: LedgerChange[]; stale?: true };
+/**
+ * A command's outcome and events; `after` holds the states its events lead to when the decision
+ * computed them anyway (the usual case), so that they are not folded a second time.
+ */
+type Decided = {
+  outcome: LedgerOutcome;
+  changes: LedgerChange[];
+  stale?: true;
+  after?: { accounts: readonly [string, AccountState][]; transfer: [string, TransferState] | null };
+};
 type Lookup = LedgerView;
 
 const refused = (rejection: LedgerRejection, detail: RejectionDetail = {}): Decided => ({
@@ -124,6 +133,7 @@ const decideAccountCommand = (
       changed: result.changes.length > 0,
     },
     changes: result.changes,
+    after: { accounts: [[accountId, result.state]], transfer: null },
   };
 };
 
@@ -135,6 +145,11 @@ const transferOutcome = (
   const after = events.reduce(evolveTransfer, before);
   assert(after.status !== 'none', `transfer ${transferId}: unknown after its events`);
   return { ok: true, subject: { kind: 'transfer', transfer: after }, changed: events.length > 0 };
+};
+
+const subjectTransfer = (outcome: LedgerOutcome): TransferState => {
+  assert(outcome.ok && outcome.subject.kind === 'transfer', 'a transfer outcome');
+  return outcome.subject.transfer;
 };
 
 const legCommand = (terms: TransferTerms, side: LegSideName): AccountCommand => ({
@@ -159,9 +174,11 @@ const decideCreate = (lookup: Lookup, terms: TransferTerms, now: string): Decide
       type: 'TransferRefused',
       data: { ...terms, refusedAt: now, reason, side },
     };
+    const outcome = transferOutcome(id, before, [event]);
     return {
-      outcome: transferOutcome(id, before, [event]),
+      outcome,
       changes: [{ category: 'transfer', id, event }],
+      after: { accounts: [], transfer: [id, subjectTransfer(outcome)] },
     };
   };
   const debit = onAccount(lookup, terms.debitAccountId, legCommand(terms, 'debit'));
@@ -178,9 +195,17 @@ const decideCreate = (lookup: Lookup, terms: TransferTerms, now: string): Decide
       expiresAt: expiryOf(terms, now),
     },
   };
+  const outcome = transferOutcome(id, before, [event]);
   return {
-    outcome: transferOutcome(id, before, [event]),
+    outcome,
     changes: [...debit.changes, ...credit.changes, { category: 'transfer', id, event }],
+    after: {
+      accounts: [
+        [terms.debitAccountId, debit.state],
+        [terms.creditAccountId, credit.state],
+      ],
+      transfer: [id, subjectTransfer(outcome)],
+    },
   };
 };
 
@@ -200,6 +225,7 @@ const decideResolve = (
   if (apply === null) return { outcome: transferOutcome(transferId, before, []), changes: [] };
   const { debitAccountId, creditAccountId } = check.transfer.terms;
   const changes: LedgerChange[] = [];
+  const accountsAfter: [string, AccountState][] = [];
   for (const [side, accountId] of [
     ['debit', debitAccountId],
     ['credit', creditAccountId],
@@ -213,13 +239,19 @@ const decideResolve = (
     // the transfer and the account were read at different moments.
     if (!('ok' in leg)) return { ...refused('pending_leg_not_found'), stale: true };
     changes.push(...leg.changes);
+    accountsAfter.push([accountId, leg.state]);
   }
   const event: TransferEvent =
     apply.kind === 'post'
       ? { type: 'TransferPosted', data: { amountMinor: apply.amountMinor, postedAt: now } }
       : { type: 'TransferVoided', data: { reason: apply.reason, voidedAt: now } };
   changes.push({ category: 'transfer', id: transferId, event });
-  return { outcome: transferOutcome(transferId, before, [event]), changes };
+  const outcome = transferOutcome(transferId, before, [event]);
+  return {
+    outcome,
+    changes,
+    after: { accounts: accountsAfter, transfer: [transferId, subjectTransfer(outcome)] },
+  };
 };
 
 /** One command against the ledger as `lookup` shows it. */
@@ -338,10 +370,15 @@ export const decideRequest = (
       index = end;
       continue;
     }
-    for (const change of decided.changes) {
-      if (change.category === 'account')
-        accounts.set(change.id, evolveAccount(lookup.account(change.id), change.event));
-      else transfers.set(change.id, evolveTransfer(lookup.transfer(change.id), change.event));
+    if (decided.after !== undefined) {
+      for (const [id, state] of decided.after.accounts) accounts.set(id, state);
+      if (decided.after.transfer !== null) transfers.set(...decided.after.transfer);
+    } else {
+      for (const change of decided.changes) {
+        if (change.category === 'account')
+          accounts.set(change.id, evolveAccount(lookup.account(change.id), change.event));
+        else transfers.set(change.id, evolveTransfer(lookup.transfer(change.id), change.event));
+      }
     }
     changes.push(...decided.changes);
     outcomes.push(decided.outcome);

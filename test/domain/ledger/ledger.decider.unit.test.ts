@@ -118,6 +118,9 @@ const given = (history: Given) => {
         accounts.set(change.id, evolveAccount(view.account(change.id), change.event));
       else transfers.set(change.id, evolveTransfer(view.transfer(change.id), change.event));
     }
+    // The states the decision hands back are the fold of its events.
+    decision.accounts.forEach((state, id) => expect(state).toEqual(view.account(id)));
+    decision.transfers.forEach((state, id) => expect(state).toEqual(view.transfer(id)));
     return {
       decision,
       eventsOf,
