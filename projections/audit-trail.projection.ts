@@ -1,61 +1,97 @@
 import type { RecordedEvent } from '../domain/ports/event-store.port';
-import { asJson, positionKeyOf, type Projection, type ProjectionContext } from './projection';
+import { asJson, includesPosition, positionKeyOf, type Projection } from './projection';
 
 /**
- * audit_trail: one document per event, keyed by event id (so a replay rewrites the same one):
- * who (client, role, IP from metadata.actor) did what (type) to which stream, when, and under
- * which correlation id.
+ * The audit trail is the log: its items are events, read from the event store when queried
+ * (audit-trail.query.ts). What the log cannot tell cheaply is which events belong to a client, a
+ * category or a correlation id, and where the n-th newest of them is. So per *facet* (`log` for
+ * every event, `client:<id>`, `category:<name>`, `correlation:<id>`) this keeps the positions of
+ * its events in order, in chunks of AUDIT_CHUNK_EVENT_COUNT. The open chunk sits in the facet's
+ * head, which a batch rewrites once however many of its events it adds (as an account); a full
+ * chunk is written once. Neither collection has an index beyond its id: per event, nothing
+ * indexed is written, and per request, one head (its correlation's) is.
  */
-export const AUDIT_TRAIL = 'audit_trail';
+export const AUDIT_HEADS = 'audit_heads';
+export const AUDIT_CHUNKS = 'audit_chunks';
+export const AUDIT_CHUNK_EVENT_COUNT = 256;
 
-const apply = (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
-  const { actor, occurredAt, correlationId, causationId } = event.metadata;
-  const category = event.stream.split('-', 1)[0] ?? event.stream;
-  const view = {
-    eventId: event.id,
-    stream: event.stream,
-    category,
-    revision: event.revision,
-    type: event.type,
-    position: event.position.toString(),
-    clientId: actor.clientId,
-    role: actor.role,
-    ip: actor.ip,
-    occurredAt,
-    correlationId,
-    causationId,
-  };
-  const positionKey = positionKeyOf(event.position);
-  context.put(
-    AUDIT_TRAIL,
-    event.id,
-    asJson({
-      view,
-      positionKey,
-      clientId: actor.clientId,
-      stream: event.stream,
-      category,
-      type: event.type,
-      correlationId,
-      occurredAt,
-    }),
-  );
-  return Promise.resolve();
+/** Positions of consecutive events of a facet, with what their times span. */
+export type AuditChunk = {
+  /** Decimal, comma-separated: appending one is cheap, and the text is compact. */
+  positions: string;
+  occurredAtMin: string;
+  occurredAtMax: string;
+  /** The newest occurredAt of the facet up to this chunk's end: never decreases along a facet. */
+  occurredAtCumulativeMax: string;
 };
+
+/** A facet's head: how many events it has, their newest time, and its last chunk if not full. */
+export type AuditHead = {
+  count: number;
+  occurredAtCumulativeMax: string | null;
+  open: AuditChunk | null;
+};
+
+export const LOG_FACET = 'log';
+export const clientFacet = (clientId: string): string => `client:${clientId}`;
+export const categoryFacet = (category: string): string => `category:${category}`;
+export const correlationFacet = (correlationId: string): string => `correlation:${correlationId}`;
+
+/** The id of a facet's index-th full chunk (its events index·N … index·N + N − 1). */
+export const chunkIdOf = (facet: string, index: number): string => `${facet}#${index}`;
+
+export const categoryOf = (stream: string): string => stream.split('-', 1)[0] ?? stream;
+
+const facetsOf = (event: RecordedEvent): readonly string[] => [
+  LOG_FACET,
+  clientFacet(event.metadata.actor.clientId),
+  categoryFacet(categoryOf(event.stream)),
+  correlationFacet(event.metadata.correlationId),
+];
+
+const later = (left: string, right: string): string => (left >= right ? left : right);
+const earlier = (left: string, right: string): string => (left <= right ? left : right);
+
+const extended = (head: AuditHead, position: string, occurredAt: string): AuditChunk => {
+  const { open, occurredAtCumulativeMax } = head;
+  const cumulativeMax =
+    occurredAtCumulativeMax === null ? occurredAt : later(occurredAtCumulativeMax, occurredAt);
+  return {
+    positions: open === null ? position : `${open.positions},${position}`,
+    occurredAtMin: open === null ? occurredAt : earlier(open.occurredAtMin, occurredAt),
+    occurredAtMax: open === null ? occurredAt : later(open.occurredAtMax, occurredAt),
+    occurredAtCumulativeMax: cumulativeMax,
+  };
+};
+
+const EMPTY_HEAD: AuditHead = { count: 0, occurredAtCumulativeMax: null, open: null };
 
 export const auditTrailProjection: Projection = {
   name: 'audit_trail',
   collections: [
-    {
-      name: AUDIT_TRAIL,
-      indexes: [
-        ['positionKey'],
-        ['clientId', 'positionKey'],
-        ['stream', 'positionKey'],
-        ['correlationId', 'positionKey'],
-        ['category', 'positionKey'],
-      ],
-    },
+    { name: AUDIT_HEADS, indexes: [] },
+    { name: AUDIT_CHUNKS, indexes: [] },
   ],
-  apply,
+  apply: async (event, context) => {
+    const positionKey = positionKeyOf(event.position);
+    const position = event.position.toString();
+    for (const facet of facetsOf(event)) {
+      const document = await context.get(AUDIT_HEADS, facet);
+      if (includesPosition(document, positionKey)) continue;
+      const head = (document?.['head'] as unknown as AuditHead | undefined) ?? EMPTY_HEAD;
+      const chunk = extended(head, position, event.metadata.occurredAt);
+      const count = head.count + 1;
+      const full = count % AUDIT_CHUNK_EVENT_COUNT === 0;
+      if (full) {
+        const id = chunkIdOf(facet, count / AUDIT_CHUNK_EVENT_COUNT - 1);
+        context.put(AUDIT_CHUNKS, id, asJson({ chunk, positionKey }));
+      }
+      const next: AuditHead = {
+        count,
+        occurredAtCumulativeMax: chunk.occurredAtCumulativeMax,
+        open: full ? null : chunk,
+      };
+      context.put(AUDIT_HEADS, facet, asJson({ head: next, positionKey }));
+    }
+  },
 };

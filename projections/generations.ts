@@ -1,7 +1,7 @@
 import type { JsonObject } from '../domain/ports/event-store.port';
 import type { ReadModelStore } from '../domain/ports/read-model-store.port';
 import { asJson } from './projection';
-import { checkpointOf, collectionIn, READ_MODELS } from './read-models';
+import { checkpointOf, collectionIn, READ_MODELS, RETIRED_COLLECTIONS } from './read-models';
 
 /**
  * Generations of the read models: each rebuild writes a new generation beside the live one, and
@@ -46,8 +46,22 @@ export const createGenerationRegistry = (store: ReadModelStore) => {
     });
     return found.documents.map((document) => document['view'] as unknown as GenerationRecord);
   };
+  const ensureCollections = async (generation: number): Promise<void> => {
+    for (const projection of READ_MODELS) {
+      for (const spec of projection.collections)
+        await store.ensureCollection({
+          name: collectionIn(spec.name, generation),
+          indexes: spec.indexes,
+        });
+    }
+  };
   return {
     ensure: () => store.ensureCollection({ name: REGISTRY, indexes: [['kind', 'generation']] }),
+    /**
+     * Creates the generation's collections that are missing: a generation written by an older
+     * version is followed live, with this version's projections, until its rebuild switches over.
+     */
+    ensureCollections,
     read,
     list,
     active: async (): Promise<number | null> => {
@@ -66,14 +80,7 @@ export const createGenerationRegistry = (store: ReadModelStore) => {
         status: 'building',
         switchedAt: null,
       };
-      for (const projection of READ_MODELS) {
-        for (const spec of projection.collections) {
-          await store.ensureCollection({
-            name: collectionIn(spec.name, record.generation),
-            indexes: spec.indexes,
-          });
-        }
-      }
+      await ensureCollections(record.generation);
       await store.commit(
         [
           {
@@ -128,10 +135,11 @@ export const createGenerationRegistry = (store: ReadModelStore) => {
     },
     /** Drops a generation's collections and checkpoint; its record stays, marked dropped. */
     drop: async (record: GenerationRecord): Promise<void> => {
-      for (const projection of READ_MODELS) {
-        for (const spec of projection.collections)
-          await store.dropCollection(collectionIn(spec.name, record.generation));
-      }
+      const names = [
+        ...READ_MODELS.flatMap((projection) => projection.collections.map((spec) => spec.name)),
+        ...RETIRED_COLLECTIONS,
+      ];
+      for (const name of names) await store.dropCollection(collectionIn(name, record.generation));
       await store.deleteCheckpoint(checkpointOf(record.generation));
       await store.commit(
         [

@@ -61,6 +61,9 @@ const createDocumentCache = (countMax: number) => {
     set: (key: string, document: JsonObject): void => {
       documents?.set(key, document);
     },
+    delete: (key: string): void => {
+      documents?.delete(key);
+    },
   };
 };
 
@@ -68,7 +71,7 @@ type DocumentCache = ReturnType<typeof createDocumentCache>;
 type Batch = {
   context: ProjectionContext;
   written: Map<string, DocumentChange & { kind: 'put' }>;
-  /** Collections some projection read from in this batch (never entries or the trail). */
+  /** Collections some projection read from in this batch (never entries). */
   readCollections: Set<string>;
   announced: WatchedChange[];
 };
@@ -121,13 +124,16 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     };
     await options.store.commit([...batch.written.values()], checkpoint);
     applied = last.position;
-    // Only documents of collections projections read are worth keeping: entries and the trail
-    // are never read. A batch that wrote more than the cache holds keeps its last ones: the rest
-    // would be evicted.
+    // Only documents of collections projections read are worth keeping: entries are never read.
+    // A batch that wrote more than the cache holds keeps its last ones: the rest would be evicted.
+    // A skipped document may have entered the cache when this batch read it from the store: that
+    // version is now stale, so it leaves.
     let skipCount = batch.written.size - options.cachedDocumentCountMax;
     for (const [key, change] of batch.written) {
-      if (skipCount > 0) skipCount -= 1;
-      else if (batch.readCollections.has(change.collection)) cache.set(key, change.document);
+      if (skipCount > 0) {
+        skipCount -= 1;
+        cache.delete(key);
+      } else if (batch.readCollections.has(change.collection)) cache.set(key, change.document);
     }
     options.onCommitted(last.position, batch.announced);
   };

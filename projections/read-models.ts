@@ -10,7 +10,7 @@ import { transfersProjection } from './transfers.projection';
  * projection changes what it writes: at start the service then rebuilds a new generation beside
  * the live one and switches to it once caught up. Accounts come first: transfers read them.
  */
-export const READ_MODELS_VERSION = 1;
+export const READ_MODELS_VERSION = 2;
 
 export const READ_MODELS: readonly Projection[] = [
   accountsProjection,
@@ -19,6 +19,12 @@ export const READ_MODELS: readonly Projection[] = [
   trafficProjection,
   auditTrailProjection,
 ];
+
+/**
+ * Collections earlier versions wrote and this one does not: dropped with their generation.
+ * audit_trail (one indexed row per event, until version 2) became audit_heads and audit_chunks.
+ */
+export const RETIRED_COLLECTIONS: readonly string[] = ['audit_trail'];
 
 /** The physical name of a logical collection in a generation, e.g. payments_g3. */
 export const collectionIn = (logical: string, generation: number): string =>

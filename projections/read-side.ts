@@ -132,6 +132,7 @@ export const createReadSide = (options: ReadSideOptions) => {
     });
 
   const runLive = async (record: GenerationRecord): Promise<void> => {
+    await registry.ensureCollections(record.generation);
     const runner = runnerFor(record.generation, true);
     await runner.load();
     const done = (async () => {

@@ -6,7 +6,7 @@ import {
   verifyChains,
   verifyStream,
 } from '../../projections/audit-toolkit';
-import { AUDIT_TRAIL } from '../../projections/audit-trail.projection';
+import { queryTrail } from '../../projections/audit-trail.query';
 import { RebuildInProgressError, type RebuildLimit } from '../../projections/read-side';
 import { sendOk } from '../envelope';
 import { requireRole } from '../middleware/authenticate';
@@ -16,11 +16,11 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { idSchema, instantSchema } from '../schemas/common.schema';
 import {
   commonQueryProperties,
-  findPage,
   instantFilterSchema,
   normalInstant,
+  pageOf,
+  pageWindowOf,
   prepareQuery,
-  rangeOf,
   type CommonQuery,
   type QueryDeps,
 } from './queries/query-kit';
@@ -122,20 +122,17 @@ export const auditRoutes =
       const query = trail.read(ctx);
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
-      const where = {
-        clientId: query.client_id,
-        stream: query.stream,
-        category: query.category,
-        correlationId: query.correlation_id,
+      const filter = {
+        clientId: query.client_id ?? null,
+        stream: query.stream ?? null,
+        category: query.category ?? null,
+        correlationId: query.correlation_id ?? null,
+        from: normalInstant(query.from),
+        to: normalInstant(query.to),
       };
-      sendOk(
-        ctx,
-        await findPage(deps, generation, AUDIT_TRAIL, query, {
-          where,
-          range: rangeOf('occurredAt', query.from, query.to),
-          orderBy: { field: 'positionKey', direction: 'desc' },
-        }),
-      );
+      const reader = { eventStore: deps.eventStore, store: deps.readSide.store, generation };
+      const found = await queryTrail(reader, filter, pageWindowOf(query));
+      sendOk(ctx, pageOf(deps, generation, query, found));
     });
 
     // JSON lines, oldest first; X-Next-After is the `after` of the next page (a position for the

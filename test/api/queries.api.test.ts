@@ -105,6 +105,15 @@ describe('the read-model query API', () => {
       trail.body.data.items.every((item: { clientId: string }) => item.clientId === 'merchant2'),
     ).toBe(true);
     expect(trail.body.data.total_count).toBeGreaterThan(0);
+    const byStream = await app.get(
+      `/v1/audit/trail?stream=payment-${paymentIds[0] ?? ''}&after=${lastPosition}`,
+      app.keys.auditor,
+    );
+    expect(byStream.body.data).toMatchObject({
+      total_count: 1,
+      total_page: 1,
+      items: [{ type: 'PaymentCreated', clientId: 'merchant', ip: '10.0.0.1' }],
+    });
     expect((await app.get('/v1/audit/verify', app.keys.auditor)).body.data).toMatchObject({
       broken: null,
     });

@@ -127,3 +127,36 @@ describe('the projection runner, following live appends', () => {
     expect((await inner.get('counts', 'counter-c9'))?.['count']).toBe(1);
   });
 });
+
+describe('the projection runner, catching up', () => {
+  it('drops from its cache a document it read from the store and wrote in a batch too large to cache', async () => {
+    // Counts as `counting` does, and writes two documents nobody reads after each count: the
+    // count comes first in the batch, so it is the one left out of the cache after the commit.
+    const countingWithNoise: Projection = {
+      name: 'counting_with_noise',
+      collections: [...counting.collections, { name: 'noise', indexes: [] }],
+      apply: async (event, context) => {
+        await counting.apply(event, context);
+        context.put('noise', `${event.id}-1`, {});
+        context.put('noise', `${event.id}-2`, {});
+      },
+    };
+    const eventStore = createInMemoryEventStore();
+    const store = createSqliteReadModelStore({ database: openSqliteDatabase(':memory:') });
+    for (const spec of countingWithNoise.collections) await store.ensureCollection(spec);
+    for (const revision of [null, 0, 1]) await appendOne(eventStore, 'counter-x', revision);
+    const runner = createProjectionRunner({
+      eventStore,
+      store,
+      projections: [countingWithNoise],
+      collectionName: (name) => name,
+      checkpointName: 'counting',
+      batchEventCountMax: 1,
+      cachedDocumentCountMax: 2,
+      onCommitted: () => undefined,
+    });
+    await runner.load();
+    await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
+    expect((await store.get('counts', 'counter-x'))?.['count']).toBe(3);
+  });
+});

@@ -4,9 +4,12 @@ import { openSqliteDatabase, type SqliteDatabase } from '../../adapters/sqlite/o
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.port';
 import type { ReadModelStore } from '../../domain/ports/read-model-store.port';
 import { createProjectionRunner } from '../../projections/projection-runner';
+import { queryTrail, type TrailFilter } from '../../projections/audit-trail.query';
 import type { WatchedChange } from '../../projections/projection';
 import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-models';
+import { createGenerationRegistry } from '../../projections/generations';
 import { createReadSide, type ReadSide } from '../../projections/read-side';
+import { eventually } from '../support/eventually';
 import {
   dumpGeneration,
   PAYMENT_ID,
@@ -20,6 +23,15 @@ const limits = {
   watcherCountMax: 10,
   lagEventCountMax: 100,
   switchPollMs: 60_000,
+};
+
+const NO_FILTER: TrailFilter = {
+  clientId: null,
+  stream: null,
+  category: null,
+  correlationId: null,
+  from: null,
+  to: null,
 };
 
 const allEvents = async (store: EventStore): Promise<readonly RecordedEvent[]> =>
@@ -121,14 +133,22 @@ describe('the read side', () => {
       ['user-1', true],
       ['user-2', false],
     ]);
-    expect(dump['audit_trail']).toHaveLength((await allEvents(eventStore)).length);
-    expect(dump['audit_trail']?.[0]?.['view']).toMatchObject({
-      clientId: 'admin',
-      role: 'admin',
-      ip: '127.0.0.1',
-      correlationId: 'corr-1',
-      stream: 'account-wallet-a',
+    const events = await allEvents(eventStore);
+    const trail = await queryTrail({ eventStore, store, generation: 1 }, NO_FILTER, {
+      offset: events.length - 1,
+      limit: 10,
     });
+    expect(trail.totalCount).toBe(events.length);
+    expect(trail.items).toEqual([
+      expect.objectContaining({
+        clientId: 'admin',
+        role: 'admin',
+        ip: '127.0.0.1',
+        correlationId: 'corr-1',
+        stream: 'account-wallet-a',
+        position: events[0]?.position.toString(),
+      }),
+    ]);
   });
 
   it('applying the same events again leaves the same documents', async () => {
@@ -155,14 +175,12 @@ describe('the read side', () => {
     await expect(runToHead(eventStore, crashing)).rejects.toMatchObject({ message: 'killed' });
     const checkpoint = await crashing.readCheckpoint(checkpointOf(1));
     expect(checkpoint?.position).toBe((await allEvents(eventStore))[7]?.position); // Two batches of four.
-    const auditBeforeRestart = await crashing.find(collectionIn('audit_trail', 1), {
-      where: {},
-      range: null,
-      orderBy: { field: 'positionKey', direction: 'asc' },
-      offset: 0,
-      limit: 100,
-    });
-    expect(auditBeforeRestart.totalCount).toBe(8); // The killed batch left no document behind.
+    const trailBeforeRestart = await queryTrail(
+      { eventStore, store: crashing, generation: 1 },
+      NO_FILTER,
+      { offset: 0, limit: 100 },
+    );
+    expect(trailBeforeRestart.totalCount).toBe(8); // The killed batch left nothing behind.
     database.exec('DROP TRIGGER crash;');
     await runToHead(eventStore, crashing); // The restart.
     expect(await dumpGeneration(crashing, 1)).toEqual(await dumpGeneration(uninterrupted, 1));
@@ -225,6 +243,40 @@ describe('the read side', () => {
     ]);
   });
 
+  it('follows a generation of an older version until its rebuild switches over, then drops its retired collections', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteReadModelStore({ database });
+    const registry = createGenerationRegistry(store);
+    await registry.ensure();
+    const old = await registry.create({
+      version: 1,
+      untilPosition: null,
+      untilTime: null,
+      createdAt: '2026-11-22T09:00:00.000Z',
+    });
+    // Version 1's layout: one audit_trail row per event, no audit_heads nor audit_chunks.
+    await store.dropCollection(collectionIn('audit_heads', 1));
+    await store.dropCollection(collectionIn('audit_chunks', 1));
+    await store.ensureCollection({ name: collectionIn('audit_trail', 1), indexes: [] });
+    await registry.switchTo(old, null, '2026-11-22T09:00:00.000Z');
+    const side = await startSide(store);
+    await eventually(() => (side.activeGeneration() === 2 ? true : undefined), {
+      timeoutMs: 5000,
+      what: 'the rebuild of version 1 switched over',
+    });
+    const tablesOf = (generation: number): unknown[] =>
+      database
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?")
+        .all(`rm_%_g${generation}`);
+    expect(tablesOf(1)).toEqual([]);
+    expect(tablesOf(2)).toContainEqual({ name: 'rm_audit_heads_g2' });
+    const trail = await queryTrail({ eventStore, store, generation: 2 }, NO_FILTER, {
+      offset: 0,
+      limit: 1,
+    });
+    expect(trail.totalCount).toBe((await allEvents(eventStore)).length);
+  });
+
   it('a point-in-time rebuild shows balances as they were, beside the live generation', async () => {
     const store = createSqliteReadModelStore({ path: ':memory:' });
     const side = await startSide(store);
@@ -236,11 +288,12 @@ describe('the read side', () => {
     expect(await balanceIn(store, byTime.generation, 'wallet-a')).toMatchObject({
       balanceMinor: 1250,
     });
-    const firstPosted = (await allEvents(eventStore)).find(
-      (event) => event.type === 'TransferPosted',
+    // The ledger writes a transfer's legs and its TransferCreated in one append, legs first.
+    const firstCreated = (await allEvents(eventStore)).find(
+      (event) => event.type === 'TransferCreated',
     );
     const byPosition = await side.rebuild(
-      { untilPosition: firstPosted?.position ?? null, untilTime: null },
+      { untilPosition: firstCreated?.position ?? null, untilTime: null },
       () => undefined,
     );
     expect(await balanceIn(store, byPosition.generation, 'wallet-a')).toMatchObject({

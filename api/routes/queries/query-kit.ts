@@ -83,6 +83,31 @@ export type Page = {
   position: string | null;
 };
 
+/** Where a page starts (0-based) and how many items it holds. */
+export const pageWindowOf = (query: CommonQuery): { offset: number; limit: number } => {
+  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
+  return { offset: ((query.page_num ?? 1) - 1) * pageSize, limit: pageSize };
+};
+
+/** The page answer around items found for `query` in a generation. */
+export const pageOf = (
+  deps: QueryDeps,
+  generation: number,
+  query: CommonQuery,
+  found: { items: JsonObject[]; totalCount: number },
+): Page => {
+  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
+  return {
+    items: found.items,
+    page_num: query.page_num ?? 1,
+    page_size: pageSize,
+    total_count: found.totalCount,
+    total_page: Math.ceil(found.totalCount / pageSize),
+    generation,
+    position: deps.readSide.appliedPosition()?.toString() ?? null,
+  };
+};
+
 /** One page of views from a logical collection of a generation. */
 export const findPage = async (
   deps: QueryDeps,
@@ -95,8 +120,6 @@ export const findPage = async (
     orderBy: DocumentQuery['orderBy'];
   },
 ): Promise<Page> => {
-  const pageNum = query.page_num ?? 1;
-  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
   const where: Record<string, FieldValue> = {};
   for (const [field, value] of Object.entries(filter.where))
     if (value !== undefined) where[field] = value;
@@ -104,18 +127,12 @@ export const findPage = async (
     where,
     range: filter.range,
     orderBy: filter.orderBy,
-    offset: (pageNum - 1) * pageSize,
-    limit: pageSize,
+    ...pageWindowOf(query),
   });
-  return {
+  return pageOf(deps, generation, query, {
     items: found.documents.map(viewOf),
-    page_num: pageNum,
-    page_size: pageSize,
-    total_count: found.totalCount,
-    total_page: Math.ceil(found.totalCount / pageSize),
-    generation,
-    position: deps.readSide.appliedPosition()?.toString() ?? null,
-  };
+    totalCount: found.totalCount,
+  });
 };
 
 /** A single stored document (not just its view) of a generation, or null. */
