@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Counter, register } from 'prom-client';
 import { createEventStoreDbEventStore } from '../adapters/eventstore/eventstoredb.event-store';
 import {
   createSqliteEventStore,
@@ -8,17 +9,35 @@ import type { EventStore } from '../domain/ports/event-store.port';
 import type { Config } from './config';
 
 export const EVENTS_FILE_NAME = 'events.sqlite';
+const COMMITS_METRIC_NAME = 'ledger_event_store_commits_total';
+
+/** One counter per process (the default registry, served at GET /metrics). */
+const commitCounter = (): Counter => {
+  const existing = register.getSingleMetric(COMMITS_METRIC_NAME);
+  if (existing instanceof Counter) return existing;
+  return new Counter({
+    name: COMMITS_METRIC_NAME,
+    help: 'Fsynced commits of the embedded event store (one group commit holds many appends)',
+  });
+};
 
 /**
  * EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite log in the data dir, with
  * SQLite's own options: `subscriptionPollMs`, how often an idle subscription looks for appends
  * made elsewhere (another thread or process; EventStoreDB pushes them), and
- * `walAutoCheckpointPages` (see createSqliteEventStore).
+ * `walAutoCheckpointPages` (see createSqliteEventStore). Every SQLite commit counts in
+ * ledger_event_store_commits_total, so that commits per request can be measured from outside.
  */
 export const openEventStore = (
   config: Pick<Config, 'eventStoreUrl' | 'dataDir'>,
   options: Pick<SqliteEventStoreOptions, 'subscriptionPollMs' | 'walAutoCheckpointPages'> = {},
-): EventStore =>
-  config.eventStoreUrl === null
-    ? createSqliteEventStore({ path: join(config.dataDir, EVENTS_FILE_NAME), ...options })
-    : createEventStoreDbEventStore({ connectionString: config.eventStoreUrl });
+): EventStore => {
+  if (config.eventStoreUrl !== null)
+    return createEventStoreDbEventStore({ connectionString: config.eventStoreUrl });
+  const commits = commitCounter();
+  return createSqliteEventStore({
+    path: join(config.dataDir, EVENTS_FILE_NAME),
+    ...options,
+    onCommit: () => commits.inc(),
+  });
+};

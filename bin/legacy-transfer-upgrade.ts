@@ -13,7 +13,7 @@ import { appendUpgradeMarker } from './upgrade-marker';
  * the start without one), notes each open transfer and the legs of it that landed, has the
  * ledger finish each in one atomic decision, then appends a marker so later starts scan nothing.
  */
-export const LEGACY_TRANSFER_MARKER_STREAM = 'ledgerupgrade-transfers';
+const LEGACY_TRANSFER_MARKER_STREAM = 'ledgerupgrade-transfers';
 const LEGACY_SUPERVISOR_CHECKPOINT = 'transfer-supervisor';
 const PAGE_EVENT_COUNT_MAX = 1000;
 const UPGRADE_ACTOR = { clientId: 'system:ledger-upgrade', role: 'system', ip: null };

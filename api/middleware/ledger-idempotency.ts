@@ -6,9 +6,9 @@ import { clientOf, matchedRouteOf, type ApiState, type RouteMiddleware } from '.
 import { fingerprintOf, KEY_PATTERN } from './idempotency';
 
 /** The request's key as the ledger stores it, in the same commit as the request's events. */
-export type LedgerKey = { scope: string; key: string; fingerprint: string; createdAtMs: number };
+type LedgerKey = { scope: string; key: string; fingerprint: string; createdAtMs: number };
 
-export type LedgerIdempotencyDeps = {
+type LedgerIdempotencyDeps = {
   /** The event store's record of a key (appendMulti writes them). */
   readRecord: (scope: string, key: string) => Promise<StoredIdempotencyRecord | null>;
   nowMs: () => number;

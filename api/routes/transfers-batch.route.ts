@@ -14,7 +14,7 @@ import { maySee } from './accounts.route';
 import { createTransferSchema, termsOf, type CreateTransferBody } from './transfers.route';
 
 /** TigerBeetle's batch size: 8,190 transfers per request, decided and appended together. */
-export const BATCH_TRANSFER_COUNT_MAX = 8190;
+const BATCH_TRANSFER_COUNT_MAX = 8190;
 
 type BatchItem = CreateTransferBody & { linked?: boolean };
 const itemSchema: JSONSchemaType<BatchItem> = {

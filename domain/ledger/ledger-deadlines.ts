@@ -10,7 +10,7 @@ import type { Ledger } from './ledger';
  * oldest pending transfer's creation, so after a restart it sees every open deadline again.
  * Two instances firing the same deadline void it once: the second decision finds it voided.
  */
-export type LedgerDeadlinesOptions = {
+type LedgerDeadlinesOptions = {
   store: EventStore;
   checkpoints: CheckpointStore;
   ledger: Ledger;
@@ -136,5 +136,3 @@ export const createLedgerDeadlines = (options: LedgerDeadlinesOptions) => {
     },
   };
 };
-
-export type LedgerDeadlines = ReturnType<typeof createLedgerDeadlines>;

@@ -255,7 +255,7 @@ const decideResolve = (
 };
 
 /** One command against the ledger as `lookup` shows it. */
-export const decideCommand = (lookup: Lookup, command: LedgerCommand, now: string): Decided => {
+const decideCommand = (lookup: Lookup, command: LedgerCommand, now: string): Decided => {
   switch (command.type) {
     case 'OpenAccount':
       return decideAccountCommand(lookup, command.data.accountId, {

@@ -43,7 +43,7 @@ import {
  * commit. A revision conflict (another instance wrote a stream) reloads those streams and
  * decides again.
  */
-export type LedgerIdempotency = {
+type LedgerIdempotency = {
   scope: string;
   key: string;
   fingerprint: string;
@@ -69,7 +69,7 @@ export type LedgerReply =
   /** Another request (another instance) stored this key first: answer with its record. */
   | { kind: 'replay'; record: StoredIdempotencyRecord };
 
-export type LedgerLimits = {
+type LedgerLimits = {
   /** Commands queued before execute refuses with MailboxFullError (503). */
   mailboxCommandCountMax: number;
   /** Commands decided into one append (a request is never split). */

@@ -26,7 +26,7 @@ export type LegacyLegsSeen = {
   debitCompensated: boolean;
 };
 
-export type LegacyChange =
+type LegacyChange =
   | { category: 'account'; id: string; event: AccountEvent }
   | { category: 'transfer'; id: string; event: TransferEvent };
 

@@ -44,7 +44,7 @@ export type TransferEvent =
   | LegacyTransferEvent;
 
 /** The events of the four-step process of the version before the ledger: read, never written. */
-export type LegacyTransferEvent =
+type LegacyTransferEvent =
   | { type: 'TransferRequested'; data: TransferTerms & { requestedAt: string } }
   | { type: 'TransferPending'; data: { expiresAt: string | null; pendingAt: string } }
   | { type: 'TransferRejected'; data: { reason: string; side: LegSideName; rejectedAt: string } }
@@ -52,7 +52,7 @@ export type LegacyTransferEvent =
   | { type: 'TransferVoidRequested'; data: { reason: VoidReason; requestedAt: string } };
 
 /** 'requested', 'post_requested' and 'void_requested' exist only in logs of the old process. */
-export type TransferStatus =
+type TransferStatus =
   'requested' | 'posted' | 'pending' | 'rejected' | 'post_requested' | 'void_requested' | 'voided';
 
 export type KnownTransfer = {
@@ -66,7 +66,7 @@ export type KnownTransfer = {
 };
 export type TransferState = { status: 'none' } | KnownTransfer;
 
-export const transferRejections = [
+const transferRejections = [
   'transfer_id_conflict',
   'transfer_not_found',
   'same_account',
@@ -94,7 +94,7 @@ export const expiryOf = (terms: TransferTerms, now: string): string | null =>
   terms.timeoutMs === null ? null : new Date(Date.parse(now) + terms.timeoutMs).toISOString();
 
 /** What a create asks of the ledger: nothing (the id exists with these terms), or new legs. */
-export type CreateCheck = { ok: true; existing: KnownTransfer | null } | Refusal;
+type CreateCheck = { ok: true; existing: KnownTransfer | null } | Refusal;
 
 /** A create against the transfer's state: a retry with the same terms is answered as it is. */
 export const checkCreate = (terms: TransferTerms, state: TransferState): CreateCheck => {
@@ -114,11 +114,11 @@ export const checkCreate = (terms: TransferTerms, state: TransferState): CreateC
   return { ok: true, existing: null };
 };
 
-export type ResolveRequest =
+type ResolveRequest =
   { kind: 'post'; amountMinor: number | null } | { kind: 'void'; reason: VoidReason };
 
 /** What a post or void asks of the ledger: nothing (already so), or moving the pending legs. */
-export type ResolveCheck =
+type ResolveCheck =
   { ok: true; transfer: KnownTransfer; apply: KnownTransfer['resolution'] } | Refusal;
 
 /** A second post/void of a resolved transfer is a no-op when it asks for the same outcome. */
