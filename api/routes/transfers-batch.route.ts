@@ -113,7 +113,7 @@ export const transferBatchRoutes =
             ? null
             : refusal(idOf(items[index]), 'invalid_request', {
                 field: check.field,
-                msg: check.msg,
+                msg: check.msg.replace(/^body/, `body.transfers.${index}`),
               }),
         );
         const client = clientOf(ctx);

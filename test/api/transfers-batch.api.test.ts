@@ -149,7 +149,7 @@ describe('POST /v1/transfers/batch', () => {
       transferId: 'bad-1',
       result: 'refused',
       code: 40001,
-      detail: { field: 'amountMinor' },
+      detail: { field: 'amountMinor', msg: 'body.transfers.0.amountMinor must be integer' },
     });
     expect(results[1]).toMatchObject({
       transferId: 'chained-a',
