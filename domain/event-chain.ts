@@ -41,22 +41,35 @@ const appendCanonical = (text: string, value: JsonValue): string => {
   return out + '}';
 };
 
+// The canonical text of a metadata object without its hash, remembered per object: the events
+// a request produces share one metadata object, so its text is made once, not once per event.
+const metadataTexts = new WeakMap<object, string>();
+
+const metadataText = (metadata: EventMetadata | UnhashedEvent['metadata']): string => {
+  const known = metadataTexts.get(metadata);
+  if (known !== undefined) return known;
+  const { hash: _ignored, ...rest } = metadata as EventMetadata;
+  const text = canonicalJson(rest as unknown as JsonValue);
+  metadataTexts.set(metadata, text);
+  return text;
+};
+
+/**
+ * sha256(previousHash + canonicalJson({stream, revision, id, type, data, metadata without hash})).
+ * The body's keys are written here in their sorted order (data, id, metadata, revision, stream,
+ * type), which is exactly canonicalJson of that object.
+ */
 export const eventHash = (
   previousHash: string,
   stream: string,
   revision: number,
   event: UnhashedEvent,
 ): string => {
-  const { hash: _ignored, ...metadata } = event.metadata as EventMetadata;
-  const body: JsonValue = {
-    stream,
-    revision,
-    id: event.id,
-    type: event.type,
-    data: event.data,
-    metadata: metadata as unknown as JsonValue,
-  };
-  return createHash('sha256').update(previousHash).update(canonicalJson(body)).digest('hex');
+  const body =
+    `{"data":${canonicalJson(event.data)},"id":${JSON.stringify(event.id)}` +
+    `,"metadata":${metadataText(event.metadata)},"revision":${JSON.stringify(revision)}` +
+    `,"stream":${JSON.stringify(stream)},"type":${JSON.stringify(event.type)}}`;
+  return createHash('sha256').update(previousHash).update(body).digest('hex');
 };
 
 /** Seals events onto a stream's chain; returns the sealed events and the new tail. */

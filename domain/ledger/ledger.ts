@@ -417,15 +417,18 @@ const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): Ba
     stale ||= decision.stale;
     decision.accounts.forEach((state, id) => states.set(accountStreamOf(id), state));
     decision.transfers.forEach((state, id) => states.set(transferStreamOf(id), state));
+    const metadata = metadataOf(request.context);
     for (const change of decision.changes) {
       const stream =
         change.category === 'account' ? accountStreamOf(change.id) : transferStreamOf(change.id);
       const list = unhashed.get(stream) ?? [];
-      list.push(toUnhashed(change, request.context));
+      list.push(toUnhashed(change, metadata));
       unhashed.set(stream, list);
     }
     outcomes.push(decision.outcomes);
-    positionBefore.push(positionOfStreams(working, request.commands));
+    positionBefore.push(
+      decision.changes.length > 0 ? null : positionOfStreams(working, request.commands),
+    );
     const idempotency = request.idempotency;
     const response = idempotency === null ? null : idempotency.respond(decision.outcomes);
     responses.push(response);
@@ -476,16 +479,19 @@ const positionOfStreams = (
   return newest;
 };
 
-const toUnhashed = (change: LedgerChange, context: CommandContext): UnhashedEvent => ({
+/** The metadata every event of a request carries: one object, shared by its events. */
+const metadataOf = (context: CommandContext): UnhashedEvent['metadata'] => ({
+  correlationId: context.correlationId,
+  causationId: context.causationId,
+  actor: { ...context.actor },
+  idempotencyKey: context.idempotencyKey,
+  occurredAt: context.now,
+  schemaVersion: 1,
+});
+
+const toUnhashed = (change: LedgerChange, metadata: UnhashedEvent['metadata']): UnhashedEvent => ({
   id: uuidv7(),
   type: change.event.type,
   data: change.event.data,
-  metadata: {
-    correlationId: context.correlationId,
-    causationId: context.causationId,
-    actor: { ...context.actor },
-    idempotencyKey: context.idempotencyKey,
-    occurredAt: context.now,
-    schemaVersion: 1,
-  },
+  metadata,
 });
