@@ -43,11 +43,16 @@ const run = async (): Promise<void> => {
       store,
       limits: READ_SIDE_LIMITS,
       nowMs: Date.now,
-      onError: (error) =>
+      // A failure (a read-model store that went away, a bug) ends this thread: the supervisor
+      // starts a fresh one a second later, which resumes from the checkpoints, so an outage
+      // heals by itself instead of leaving the read side stopped until a restart.
+      onError: (error) => {
         logger.error('read_side_failed', {
           error: String(error),
           stack: error instanceof Error ? error.stack : undefined,
-        }),
+        });
+        process.exit(1);
+      },
     },
     {
       post: (message: FromReadSideHost) => port.postMessage(message),

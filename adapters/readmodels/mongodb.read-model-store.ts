@@ -1,159 +1,187 @@
-import { MongoClient, type AnyBulkWriteOperation, type Document, type Filter } from 'mongodb';
-import { assert } from '../../domain/assert';
-import { UnavailableError, type JsonObject } from '../../domain/ports/event-store.port';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  IDENTIFIER_PATTERN,
-  type Checkpoint,
-  type DocumentChange,
-  type DocumentQuery,
-  type FieldValue,
-  type ReadModelStore,
+  MongoClient,
+  ReadConcern,
+  type Db,
+  type TransactionOptions,
+  type WriteConcernSettings,
+} from 'mongodb';
+import { UnavailableError } from '../../domain/ports/event-store.port';
+import type {
+  Checkpoint,
+  DocumentChange,
+  DocumentQuery,
+  FoundDocuments,
+  ReadModelStore,
 } from '../../domain/ports/read-model-store.port';
+import { guarded, ignoreNamespaceExists } from './mongodb-errors';
+import {
+  CHECKPOINTS_COLLECTION,
+  filterOf,
+  indexesOf,
+  sortOf,
+  storedCollectionOf,
+  writesOf,
+  type StoredDocument,
+} from './mongodb-queries';
+import { runTransaction, type TransactionClock } from './mongodb-transaction';
 
 /**
- * Read models in MongoDB: each document is stored as { _id, body }, so a projection's field can
- * never collide with _id, and indexes are declared on body.<field>. commit() runs in a session
- * transaction, which needs a replica set (a single-node one is enough).
+ * Read models in MongoDB (5.0 or later, a replica set: a single-node one is enough). commit() runs
+ * in a transaction; find() reads a page and its count from one snapshot. Every call is bounded in
+ * time, and an outage during any of them is thrown as UnavailableError (see mongodb-errors.ts).
  */
-type StoredDocument = { _id: string; body: JsonObject };
 type StoredCheckpoint = { _id: string; position: string; occurredAt: string };
 
-const CHECKPOINTS = 'rm_checkpoints';
-
-const collectionOf = (name: string): string => {
-  assert(IDENTIFIER_PATTERN.test(name), `read model: bad collection name ${name}`);
-  return `rm_${name}`;
-};
-
-const pathOf = (field: string): string => {
-  assert(IDENTIFIER_PATTERN.test(field), `read model: bad field name ${field}`);
-  return `body.${field}`;
-};
-
-/** Defence in depth: the port's types already rule out objects, so an operator cannot get in. */
-const literal = (value: FieldValue): FieldValue => {
-  assert(['string', 'number', 'boolean'].includes(typeof value), 'read model: non-literal value');
-  return value;
-};
-
-const filterOf = (query: DocumentQuery): Filter<StoredDocument> => {
-  const filter: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(query.where))
-    filter[pathOf(field)] = { $eq: literal(value) };
-  const { range } = query;
-  if (range !== null) {
-    const bounds: Record<string, FieldValue> = {};
-    if (range.from !== null) bounds['$gte'] = literal(range.from);
-    if (range.to !== null) bounds['$lt'] = literal(range.to);
-    const path = pathOf(range.field);
-    filter[path] = { ...(filter[path] as object | undefined), ...bounds };
-  }
-  return filter as Filter<StoredDocument>;
-};
-
-const unavailable = (error: unknown): never => {
-  throw new UnavailableError('mongodb read-model store unreachable', { cause: error });
-};
-
-export const createMongoReadModelStore = async (options: {
+type MongoReadModelStoreOptions = {
   url: string;
   databaseName: string;
+  /** How long a call waits for a usable primary before UnavailableError (default 5 s). */
   serverSelectionTimeoutMs?: number;
-}): Promise<ReadModelStore> => {
-  const client = new MongoClient(options.url, {
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
-  });
-  await client.connect().catch(unavailable);
-  const database = client.db(options.databaseName);
-  const documents = (name: string) => database.collection<StoredDocument>(collectionOf(name));
-  const checkpoints = database.collection<StoredCheckpoint>(CHECKPOINTS);
+  /** How long commit() retries transient transaction errors before UnavailableError (10 s). */
+  transactionTimeoutMs?: number;
+};
 
-  const groupByCollection = (
-    changes: readonly DocumentChange[],
-  ): Map<string, AnyBulkWriteOperation<StoredDocument>[]> => {
-    const groups = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
-    for (const change of changes) {
-      const operations = groups.get(change.collection) ?? [];
-      if (change.kind === 'put') {
-        const replacement = { _id: change.id, body: change.document };
-        operations.push({ replaceOne: { filter: { _id: change.id }, replacement, upsert: true } });
-      } else {
-        operations.push({ deleteOne: { filter: { _id: change.id } } });
-      }
-      groups.set(change.collection, operations);
+/** Bounds on every call, so that an outage reaches the caller within seconds, never minutes. */
+const LIMITS = {
+  serverSelectionTimeoutMs: 5_000,
+  connectTimeoutMs: 5_000,
+  /** A server that holds a connection open without answering. */
+  socketTimeoutMs: 30_000,
+  writeConcernTimeoutMs: 10_000,
+  commitTimeMaxMs: 10_000,
+  transactionTimeoutMs: 10_000,
+  retryPauseMaxMs: 500,
+};
+
+/** Acknowledged by a majority, so that a failover cannot roll an acknowledged write back. */
+const MAJORITY: WriteConcernSettings = { w: 'majority', wtimeoutMS: LIMITS.writeConcernTimeoutMs };
+
+const TRANSACTION: TransactionOptions = {
+  readConcern: { level: 'majority' },
+  writeConcern: MAJORITY,
+  maxCommitTimeMS: LIMITS.commitTimeMaxMs,
+};
+
+/** Jittered exponential backoff between transaction attempts, as withTransaction does. */
+const SYSTEM_CLOCK: TransactionClock = {
+  nowMs: () => performance.now(),
+  pause: (attempt) => sleep(Math.random() * Math.min(5 * 1.5 ** attempt, LIMITS.retryPauseMaxMs)),
+};
+
+export const mongoClientOf = (options: MongoReadModelStoreOptions): MongoClient =>
+  new MongoClient(options.url, {
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? LIMITS.serverSelectionTimeoutMs,
+    connectTimeoutMS: LIMITS.connectTimeoutMs,
+    socketTimeoutMS: LIMITS.socketTimeoutMs,
+  });
+
+/**
+ * Majority read and write concerns, set on the database: they override the URL's options and the
+ * cluster's defaults, so neither can turn them into w:1 or a read of data a failover rolls back.
+ */
+export const readModelDatabaseOf = (client: MongoClient, databaseName: string): Db =>
+  client.db(databaseName, { readConcern: new ReadConcern('majority'), writeConcern: MAJORITY });
+
+/** The store over a client; the driver connects on the first call. */
+export const mongoReadModelStoreOn = (
+  client: MongoClient,
+  options: Pick<MongoReadModelStoreOptions, 'databaseName' | 'transactionTimeoutMs'>,
+): ReadModelStore => {
+  const database = readModelDatabaseOf(client, options.databaseName);
+  const documents = (name: string) => database.collection<StoredDocument>(storedCollectionOf(name));
+  const checkpoints = database.collection<StoredCheckpoint>(CHECKPOINTS_COLLECTION);
+  const timeoutMs = options.transactionTimeoutMs ?? LIMITS.transactionTimeoutMs;
+
+  const commit = async (changes: readonly DocumentChange[], checkpoint: Checkpoint | null) => {
+    const session = client.startSession();
+    const work = async (): Promise<void> => {
+      for (const [name, operations] of writesOf(changes))
+        await documents(name).bulkWrite(operations, { session, ordered: true });
+      if (checkpoint === null) return;
+      const stored = {
+        position: checkpoint.position.toString(),
+        occurredAt: checkpoint.occurredAt,
+      };
+      await checkpoints.updateOne(
+        { _id: checkpoint.name },
+        { $set: stored },
+        { upsert: true, session },
+      );
+    };
+    try {
+      await runTransaction(session, work, {
+        transaction: TRANSACTION,
+        timeoutMs,
+        clock: SYSTEM_CLOCK,
+      });
+    } finally {
+      await session.endSession();
     }
-    return groups;
+  };
+
+  const find = async (collection: string, query: DocumentQuery): Promise<FoundDocuments> => {
+    // One snapshot for the page and its count, so a commit between the two reads cannot make
+    // total_count disagree with the page. The database's 'majority' would replace the session's
+    // snapshot read concern, hence 'snapshot' named on each read; the count waits for the page,
+    // whose answer fixes the snapshot's time.
+    const session = client.startSession({ snapshot: true });
+    const inSnapshot = () => ({ session, readConcern: { level: 'snapshot' as const } });
+    try {
+      const target = documents(collection);
+      const filter = filterOf(query);
+      const page = await target
+        .find(filter, inSnapshot())
+        .sort(sortOf(query))
+        .skip(query.offset)
+        .limit(query.limit)
+        .toArray();
+      const totalCount = await target.countDocuments(filter, inSnapshot());
+      return { documents: page.map((stored) => stored.body), totalCount };
+    } finally {
+      await session.endSession();
+    }
   };
 
   return {
-    ensureCollection: async (spec) => {
-      const collection = documents(spec.name);
-      for (const fields of spec.indexes) {
-        const keys: Document = {};
-        for (const field of fields) keys[pathOf(field)] = 1;
-        await collection.createIndex(keys);
-      }
-      if (spec.indexes.length === 0)
-        await database.createCollection(collectionOf(spec.name)).catch(() => undefined);
-    },
-    dropCollection: async (name) => {
-      await documents(name)
-        .drop()
-        .catch((error: unknown) => {
-          // NamespaceNotFound (26): dropping a missing collection is not an error for this port.
-          if ((error as { code?: number }).code !== 26) throw error;
-        });
-    },
-    get: async (collection, id) => {
-      const found = await documents(collection).findOne({ _id: { $eq: id } });
-      return found === null ? null : found.body;
-    },
-    find: async (collection, query) => {
-      const filter = filterOf(query);
-      const direction = query.orderBy.direction === 'asc' ? 1 : -1;
-      const sort: Document = { [pathOf(query.orderBy.field)]: direction, _id: direction };
-      const target = documents(collection);
-      const [page, totalCount] = await Promise.all([
-        target.find(filter).sort(sort).skip(query.offset).limit(query.limit).toArray(),
-        target.countDocuments(filter),
-      ]);
-      return { documents: page.map((stored) => stored.body), totalCount };
-    },
-    commit: async (changes, checkpoint) => {
-      const session = client.startSession();
-      try {
-        await session.withTransaction(async () => {
-          for (const [name, operations] of groupByCollection(changes)) {
-            await documents(name).bulkWrite(operations, { session, ordered: true });
-          }
-          if (checkpoint === null) return;
-          const stored = {
-            position: checkpoint.position.toString(),
-            occurredAt: checkpoint.occurredAt,
-          };
-          await checkpoints.updateOne(
-            { _id: checkpoint.name },
-            { $set: stored },
-            { upsert: true, session },
-          );
-        });
-      } finally {
-        await session.endSession();
-      }
-    },
-    readCheckpoint: async (name) => {
-      const found = await checkpoints.findOne({ _id: { $eq: name } });
-      return found === null
-        ? null
-        : ({
-            name,
-            position: BigInt(found.position),
-            occurredAt: found.occurredAt,
-          } satisfies Checkpoint);
-    },
-    deleteCheckpoint: async (name) => {
-      await checkpoints.deleteOne({ _id: { $eq: name } });
-    },
+    ensureCollection: (spec) =>
+      guarded(async () => {
+        await database.createCollection(storedCollectionOf(spec.name)).catch(ignoreNamespaceExists);
+        const indexes = indexesOf(spec);
+        if (indexes.length > 0) await documents(spec.name).createIndexes(indexes);
+      }),
+    // Driver 7 answers false, not an error, for a collection that does not exist.
+    dropCollection: (name) =>
+      guarded(async () => {
+        await documents(name).drop();
+      }),
+    get: (collection, id) =>
+      guarded(
+        async () => (await documents(collection).findOne({ _id: { $eq: id } }))?.body ?? null,
+      ),
+    find: (collection, query) => guarded(() => find(collection, query)),
+    commit: (changes, checkpoint) => guarded(() => commit(changes, checkpoint)),
+    readCheckpoint: (name) =>
+      guarded(async () => {
+        const found = await checkpoints.findOne({ _id: { $eq: name } });
+        if (found === null) return null;
+        return { name, position: BigInt(found.position), occurredAt: found.occurredAt };
+      }),
+    deleteCheckpoint: (name) =>
+      guarded(async () => {
+        await checkpoints.deleteOne({ _id: { $eq: name } });
+      }),
     close: () => client.close(),
   };
+};
+
+/** Connects first, so that an unreachable or misconfigured URL stops the start with the reason. */
+export const createMongoReadModelStore = async (
+  options: MongoReadModelStoreOptions,
+): Promise<ReadModelStore> => {
+  const client = mongoClientOf(options);
+  await client.connect().catch((error: unknown) => {
+    throw new UnavailableError('MongoDB read-model store unreachable', { cause: error });
+  });
+  return mongoReadModelStoreOn(client, options);
 };

@@ -1,4 +1,4 @@
-import type { ReadModelStore } from '../../domain/ports/read-model-store.port';
+import type { DocumentQuery, ReadModelStore } from '../../domain/ports/read-model-store.port';
 
 /** Every ReadModelStore adapter runs this unchanged; each test uses fresh collection names. */
 let collectionCounter = 0;
@@ -7,9 +7,13 @@ const freshName = (): string => {
   return `contract_${Date.now()}_${collectionCounter}`;
 };
 
+/** How the adapter's database would run find(): from an index, and with a sort in memory or not. */
+export type QueryPlan = { usesIndex: boolean; sortsInMemory: boolean };
+
 export const readModelStoreContract = (
   adapterName: string,
   open: () => Promise<ReadModelStore>,
+  options: { explainFind?: (collection: string, query: DocumentQuery) => Promise<QueryPlan> } = {},
 ): void =>
   describe(`ReadModelStore contract: ${adapterName}`, () => {
     let store: ReadModelStore;
@@ -158,6 +162,46 @@ export const readModelStoreContract = (
       await store.deleteCheckpoint(checkpointName);
       await expect(store.readCheckpoint(checkpointName)).resolves.toBeNull();
     });
+
+    it('ensures a collection again without error or loss, with and without indexes', async () => {
+      await store.commit([put('p1', 'm1', '2026-01-01', true)], null);
+      await store.ensureCollection({ name, indexes: [['merchantId', 'createdAt'], ['createdAt']] });
+      await store.ensureCollection({ name, indexes: [] });
+      await expect(store.get(name, 'p1')).resolves.toMatchObject({ merchantId: 'm1' });
+    });
+
+    const { explainFind } = options;
+    if (explainFind !== undefined)
+      it('reads each list page along an index, never sorting the matches in memory', async () => {
+        await store.commit(
+          ['1', '2', '3', '4', '5', '6'].map((day) =>
+            put(`p${day}`, `m${Number(day) % 2}`, `2026-01-0${day}`, true),
+          ),
+          null,
+        );
+        const list = (query: Partial<DocumentQuery>): DocumentQuery => ({
+          where: {},
+          range: null,
+          orderBy: { field: 'createdAt', direction: 'desc' },
+          offset: 2,
+          limit: 2,
+          ...query,
+        });
+        const queries = [
+          list({ where: { merchantId: 'm1' } }),
+          list({
+            where: { merchantId: 'm1', paid: true },
+            orderBy: { field: 'createdAt', direction: 'asc' },
+          }),
+          list({ range: { field: 'createdAt', from: '2026-01-02', to: null } }),
+          list({}),
+        ];
+        for (const query of queries)
+          await expect(explainFind(name, query)).resolves.toEqual({
+            usesIndex: true,
+            sortsInMemory: false,
+          });
+      });
 
     it('drops a collection (and dropping a missing one is fine)', async () => {
       await store.commit([put('p1', 'm1', '2026-01-01', true)], null);
