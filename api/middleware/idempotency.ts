@@ -24,7 +24,7 @@ export type IdempotencyOptions = {
 };
 
 /** RFC 9110 visible ASCII plus space; Stripe-like length cap. */
-export const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 const REPLAY_HEADER_NAMES_DEFAULT = ['location'];
 const UNEXECUTED_STATUS = 503;
 
@@ -40,15 +40,9 @@ export const idempotency = (
 ): RouteMiddleware => {
   const headerNames = options.replayHeaderNames ?? REPLAY_HEADER_NAMES_DEFAULT;
   return async (ctx, next) => {
-    const key = ctx.get('Idempotency-Key');
-    if (key === '') return sendError(ctx, 'idempotency_key_missing');
-    if (!KEY_PATTERN.test(key)) return sendError(ctx, 'idempotency_key_invalid');
-    const route = matchedRouteOf(ctx);
-    const { rawBody } = ctx.state;
-    assert(route !== null, 'idempotency() runs outside a router');
-    assert(rawBody !== undefined, 'idempotency() needs jsonBody() or rawBody() before it');
-    const scope = `${clientOf(ctx).clientId} ${ctx.method} ${route}`;
-    const fingerprint = fingerprintOf(ctx.method, ctx.url, rawBody);
+    const requestKey = requestKeyOf(ctx);
+    if (requestKey === null) return;
+    const { scope, key, fingerprint } = requestKey;
     const begun = await deps.store.begin(scope, key, fingerprint, deps.ownerId, deps.nowMs());
     if (begun !== 'started') return answerExisting(ctx, begun);
 
@@ -64,6 +58,31 @@ export const idempotency = (
     else await deps.store.complete(scope, key, response);
     if (thrown !== null) throw thrown.error;
   };
+};
+
+/**
+ * The request's Idempotency-Key, its scope (client, method, route template) and the fingerprint
+ * of the request (sha256 of method, URL and exact body bytes); null once a missing or malformed
+ * key has been answered (400).
+ */
+export const requestKeyOf = (
+  ctx: Parameters<RouteMiddleware>[0],
+): { scope: string; key: string; fingerprint: string } | null => {
+  const key = ctx.get('Idempotency-Key');
+  if (key === '') {
+    sendError(ctx, 'idempotency_key_missing');
+    return null;
+  }
+  if (!KEY_PATTERN.test(key)) {
+    sendError(ctx, 'idempotency_key_invalid');
+    return null;
+  }
+  const route = matchedRouteOf(ctx);
+  const { rawBody } = ctx.state;
+  assert(route !== null, 'an Idempotency-Key is read outside a router');
+  assert(rawBody !== undefined, 'an Idempotency-Key needs jsonBody() or rawBody() before it');
+  const scope = `${clientOf(ctx).clientId} ${ctx.method} ${route}`;
+  return { scope, key, fingerprint: fingerprintOf(ctx.method, ctx.url, rawBody) };
 };
 
 /** Deletes expired keys every intervalMs (timer unref'd); returns the function that stops it. */
@@ -86,7 +105,7 @@ export const startIdempotencyPurge = (options: {
   return () => clearInterval(timer);
 };
 
-export const fingerprintOf = (method: string, url: string, body: Buffer): string =>
+const fingerprintOf = (method: string, url: string, body: Buffer): string =>
   createHash('sha256').update(`${method}\n${url}\n`, 'utf8').update(body).digest('hex');
 
 type RouteContext = Parameters<RouteMiddleware>[0];

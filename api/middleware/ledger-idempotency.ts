@@ -2,8 +2,8 @@ import { assert } from '../../domain/assert';
 import type { StoredIdempotencyRecord } from '../../domain/ports/event-store.port';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
 import { sendError, sendResponse } from '../envelope';
-import { clientOf, matchedRouteOf, type ApiState, type RouteMiddleware } from './api-state';
-import { fingerprintOf, KEY_PATTERN } from './idempotency';
+import type { ApiState, RouteMiddleware } from './api-state';
+import { requestKeyOf } from './idempotency';
 
 /** The request's key as the ledger stores it, in the same commit as the request's events. */
 type LedgerKey = { scope: string; key: string; fingerprint: string; createdAtMs: number };
@@ -55,15 +55,9 @@ export const answerRecord = (
 export const ledgerIdempotency = (deps: LedgerIdempotencyDeps): RouteMiddleware => {
   const inFlight = new Set<string>();
   return async (ctx, next) => {
-    const key = ctx.get('Idempotency-Key');
-    if (key === '') return sendError(ctx, 'idempotency_key_missing');
-    if (!KEY_PATTERN.test(key)) return sendError(ctx, 'idempotency_key_invalid');
-    const route = matchedRouteOf(ctx);
-    const { rawBody } = ctx.state;
-    assert(route !== null, 'ledgerIdempotency() runs outside a router');
-    assert(rawBody !== undefined, 'ledgerIdempotency() needs jsonBody() before it');
-    const scope = `${clientOf(ctx).clientId} ${ctx.method} ${route}`;
-    const fingerprint = fingerprintOf(ctx.method, ctx.url, rawBody);
+    const requestKey = requestKeyOf(ctx);
+    if (requestKey === null) return;
+    const { scope, key, fingerprint } = requestKey;
     const flightKey = `${scope}\n${key}`;
     if (inFlight.has(flightKey)) {
       sendError(ctx, 'idempotency_key_in_flight');

@@ -64,16 +64,19 @@ export const decideBatch = <C, E extends DomainEvent, S, R extends string>(
 const eventId = (seed: string | null, index: number): string =>
   seed === null ? uuidv7() : deterministicEventId(seed, index);
 
+/** The metadata of the events a command produces: who, why and when (the hash comes later). */
+export const eventMetadataOf = (context: CommandContext): UnhashedEvent['metadata'] => ({
+  correlationId: context.correlationId,
+  causationId: context.causationId,
+  actor: { ...context.actor },
+  idempotencyKey: context.idempotencyKey,
+  occurredAt: context.now,
+  schemaVersion: 1,
+});
+
 const toUnhashed = (event: DomainEvent, index: number, context: CommandContext): UnhashedEvent => ({
   id: eventId(context.eventIdSeed, index),
   type: event.type,
   data: event.data,
-  metadata: {
-    correlationId: context.correlationId,
-    causationId: context.causationId,
-    actor: { ...context.actor },
-    idempotencyKey: context.idempotencyKey,
-    occurredAt: context.now,
-    schemaVersion: 1,
-  },
+  metadata: eventMetadataOf(context),
 });

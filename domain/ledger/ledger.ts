@@ -7,6 +7,7 @@ import {
   MailboxFullError,
 } from '../actors/actor-errors';
 import { createActorRegistry } from '../actors/actor-registry';
+import { eventMetadataOf } from '../actors/batch-decide';
 import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
 import {
   emptySnapshot,
@@ -417,7 +418,8 @@ const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): Ba
     stale ||= decision.stale;
     decision.accounts.forEach((state, id) => states.set(accountStreamOf(id), state));
     decision.transfers.forEach((state, id) => states.set(transferStreamOf(id), state));
-    const metadata = metadataOf(request.context);
+    // One metadata object for the request's events: the hash chain makes its text once.
+    const metadata = eventMetadataOf(request.context);
     for (const change of decision.changes) {
       const stream =
         change.category === 'account' ? accountStreamOf(change.id) : transferStreamOf(change.id);
@@ -478,16 +480,6 @@ const positionOfStreams = (
   }
   return newest;
 };
-
-/** The metadata every event of a request carries: one object, shared by its events. */
-const metadataOf = (context: CommandContext): UnhashedEvent['metadata'] => ({
-  correlationId: context.correlationId,
-  causationId: context.causationId,
-  actor: { ...context.actor },
-  idempotencyKey: context.idempotencyKey,
-  occurredAt: context.now,
-  schemaVersion: 1,
-});
 
 const toUnhashed = (change: LedgerChange, metadata: UnhashedEvent['metadata']): UnhashedEvent => ({
   id: uuidv7(),
