@@ -30,7 +30,7 @@ const heapUsedMiB = (gc: () => void): number => {
 };
 
 /**
- * (f) The issue's memory bound: ACCOUNT_COUNT distinct accounts opened, each by its own actor,
+ * The issue's memory bound: ACCOUNT_COUNT distinct accounts opened, each by its own actor,
  * through the runtime on the durable SQLite store with the service's default ACTOR_COUNT_MAX.
  * Heap (after a full collection) is sampled every SAMPLE_EVERY_ACCOUNTS accounts; flat means the
  * last sample is close to the one taken when the LRU first filled.
@@ -89,7 +89,7 @@ export const actorMemoryScenario = async (): Promise<Row> => {
     const last = heapSamplesMiB[heapSamplesMiB.length - 1] ?? Number.NaN;
     const samples = heapSamplesMiB.map((mib) => formatInteger(mib)).join(', ');
     return {
-      scenario: `(f) ${formatInteger(ACCOUNT_COUNT)} distinct accounts opened, ACTOR_COUNT_MAX ${formatInteger(ACTOR_COUNT_MAX)}`,
+      scenario: `${formatInteger(ACCOUNT_COUNT)} distinct accounts opened, ACTOR_COUNT_MAX ${formatInteger(ACTOR_COUNT_MAX)}`,
       requests: ACCOUNT_COUNT,
       throughputPerS: ACCOUNT_COUNT / elapsedS,
       unit: 'accounts/s',

@@ -63,7 +63,7 @@ const appendUntil = async (
   return eventCount;
 };
 
-/** (d) raw appends through the EventStore port on a fresh SQLite file (WAL, synchronous=FULL). */
+/** Raw appends through the EventStore port on a fresh SQLite file (WAL, synchronous=FULL). */
 export const appendScenario = async (eventsPerAppend: number): Promise<Row> => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-append-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
@@ -81,7 +81,7 @@ export const appendScenario = async (eventsPerAppend: number): Promise<Row> => {
     latenciesMs.sort((left, right) => left - right);
     const appendsPerS = latenciesMs.length / elapsedS;
     return {
-      scenario: `(d) store, ${eventsPerAppend}-event appends, ${APPENDER_COUNT} appenders`,
+      scenario: `store, ${eventsPerAppend}-event appends, ${APPENDER_COUNT} appenders`,
       requests: latenciesMs.length,
       throughputPerS: eventCount / elapsedS,
       unit: 'events/s',

@@ -16,6 +16,8 @@ export type LoadSpec = {
 export type LoadFigures = {
   requests: number;
   durationS: number;
+  /** Requests sent, answered before the load stopped or not (the server runs them all). */
+  sentCount: number;
   /** 2xx responses per second. */
   throughputPerS: number;
   p50Ms: number;
@@ -60,6 +62,7 @@ export const runLoad = (spec: LoadSpec): Promise<LoadFigures> =>
       resolve({
         requests: result.requests.total,
         durationS: result.duration,
+        sentCount: result.requests.sent,
         throughputPerS: result['2xx'] / result.duration,
         p50Ms: result.latency.p50,
         p99Ms: result.latency.p99,

@@ -31,16 +31,16 @@ export const processCpu = (pid: number | undefined): ProcessCpu | null => {
   }
 };
 
-/** "service CPU x ms/request (API thread y)" between two readings; '' when either is missing. */
+/** "process CPU x µs/request (main thread y)" between two readings; '' when either is missing. */
 export const cpuPerRequestNote = (
   before: ProcessCpu | null,
   after: ProcessCpu | null,
   requestCount: number,
-  unit = 'request',
 ): string => {
   if (before === null || after === null || requestCount === 0) return '';
-  const per = (ms: number): string => (ms / requestCount).toFixed(2);
+  const per = (ms: number): string =>
+    Math.round((ms * 1000) / requestCount).toLocaleString('en-US');
   const processMs = after.processMs - before.processMs;
   const mainThreadMs = after.mainThreadMs - before.mainThreadMs;
-  return `service CPU ${per(processMs)} ms/${unit} (API thread ${per(mainThreadMs)})`;
+  return `process CPU ${per(processMs)} µs/request (main thread ${per(mainThreadMs)})`;
 };

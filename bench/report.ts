@@ -49,10 +49,29 @@ const cells = (row: Row): string[] => [
   row.note,
 ];
 
+/** One figure beside its target: what `npm run bench` is judged on, line by line. */
+export type Check = {
+  scenario: string;
+  /** What is measured, e.g. 'throughput' or 'CPU per transfer'. */
+  measure: string;
+  figure: string;
+  target: string;
+  met: boolean | null;
+};
+
+const CHECK_HEADER = ['scenario', 'measure', 'figure', 'target', 'verdict'];
+const checkCells = (check: Check): string[] => [
+  check.scenario,
+  check.measure,
+  check.figure,
+  check.target,
+  verdict(check.met),
+];
+
 /** A fixed-width table for the terminal. */
-export const textTable = (rows: readonly Row[]): string => {
-  const table = [HEADER, ...rows.map(cells)];
-  const widths = HEADER.map((_title, column) =>
+const renderText = (header: readonly string[], lines: readonly string[][]): string => {
+  const table = [header, ...lines];
+  const widths = header.map((_title, column) =>
     Math.max(...table.map((line) => (line[column] ?? '').length)),
   );
   const render = (line: readonly string[]): string =>
@@ -61,16 +80,23 @@ export const textTable = (rows: readonly Row[]): string => {
       .join('  ')
       .trimEnd();
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
-  return [render(HEADER), rule, ...rows.map((row) => render(cells(row)))].join('\n');
+  return [render(header), rule, ...lines.map(render)].join('\n');
 };
 
 /** The same table in Markdown, to paste into docs/benchmarks.md. */
-export const markdownTable = (rows: readonly Row[]): string => {
+const renderMarkdown = (header: readonly string[], lines: readonly string[][]): string => {
   const escape = (cell: string): string => cell.replace(/\|/g, '\\|');
   const line = (values: readonly string[]): string => `| ${values.map(escape).join(' | ')} |`;
-  const rule = line(HEADER.map(() => '---'));
-  return [line(HEADER), rule, ...rows.map((row) => line(cells(row)))].join('\n');
+  return [line(header), line(header.map(() => '---')), ...lines.map(line)].join('\n');
 };
+
+export const textTable = (rows: readonly Row[]): string => renderText(HEADER, rows.map(cells));
+export const markdownTable = (rows: readonly Row[]): string =>
+  renderMarkdown(HEADER, rows.map(cells));
+export const checksText = (checks: readonly Check[]): string =>
+  renderText(CHECK_HEADER, checks.map(checkCells));
+export const checksMarkdown = (checks: readonly Check[]): string =>
+  renderMarkdown(CHECK_HEADER, checks.map(checkCells));
 
 /** Non-2xx statuses and their counts, e.g. '503×12'; '' when every answer was 2xx. */
 export const failedStatuses = (statusCounts: Readonly<Record<string, number>>): string =>

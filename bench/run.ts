@@ -3,21 +3,48 @@ import { actorMemoryScenario } from './actor-memory.bench';
 import { appendScenario } from './append-bench';
 import { channelBenchScenarios } from './channels.bench';
 import { installInterruptHandlers } from './cleanup';
-import { bareScenario, trafficScenario, transferScenarios } from './http-scenarios';
+import { coreChecks, coreRows } from './core-report';
+import { coreScenarios } from './core.bench';
+import { trafficScenario } from './http-scenarios';
 import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
 import { readSideScenarios } from './read-side.bench';
-import { formatInteger, markdownTable, type Row, textTable } from './report';
+import {
+  checksMarkdown,
+  checksText,
+  formatInteger,
+  markdownTable,
+  type Row,
+  textTable,
+} from './report';
 import { sagaBenchScenarios } from './sagas.bench';
 import { snapshotLoadScenarios } from './snapshot-load.bench';
 
+/** Everything but the core scenarios: traffic, the store, cold loads, read side, sagas, actors. */
+const otherScenarios = async (options: { cpuProfileDir: string | null }): Promise<Row[]> => {
+  const rows: Row[] = [await trafficScenario(options)];
+  process.stderr.write('  running event store appends\n');
+  rows.push(await appendScenario(1), await appendScenario(10));
+  process.stderr.write('  running cold loads of a hot account\n');
+  rows.push(...(await snapshotLoadScenarios()));
+  process.stderr.write('  running the read side, sagas and channels\n');
+  rows.push(
+    ...(await readSideScenarios()),
+    ...(await sagaBenchScenarios()),
+    ...(await channelBenchScenarios()),
+  );
+  process.stderr.write('  running 1,000,000 distinct actors (about a minute)\n');
+  rows.push(await actorMemoryScenario());
+  return rows;
+};
+
 /**
- * `npm run bench`: the service as a child process on 127.0.0.1 under autocannon, a bare Koa
- * baseline, the event store in-process, cold loads of a hot account, then the read side, the
+ * `npm run bench`: the built service as a child process on 127.0.0.1 under autocannon. First the
+ * core scenarios, (a)-(d) of the atomic ledger on one service and bare Koa under (a)'s load, each
+ * three trials of 10 s (median kept), every trial ending once the read side has caught up; then
+ * traffic reports, the event store in-process, cold loads of a hot account, the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
- * Bounded: three trials of 10 s per command-side HTTP scenario (the median kept), 5 s per store
- * scenario, about a minute for the million actors. BENCH_ONLY=core runs only the command-side scenarios (a)-(e). Temp data dirs go to
- * os.tmpdir() (TMPDIR). BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU
- * profiles there.
+ * BENCH_ONLY=core runs only the core scenarios. Temp data dirs go to os.tmpdir() (TMPDIR).
+ * BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU profiles there.
  */
 const main = async (): Promise<void> => {
   installInterruptHandlers();
@@ -27,25 +54,10 @@ const main = async (): Promise<void> => {
   process.stderr.write(`${machineText(machine)}\n`);
   const diskBefore = probeDiskCommitsPerS();
 
-  const transfers = await transferScenarios(options);
-  const bare = await bareScenario(transfers.maxRate);
-  const traffic = await trafficScenario(options);
-  process.stderr.write('  running (d) event store appends\n');
-  const single = await appendScenario(1);
-  const batched = await appendScenario(10);
-  process.stderr.write('  running (e) cold loads of a hot account\n');
-  const coldLoads = await snapshotLoadScenarios();
-  const rows: Row[] = [...transfers.rows, bare, traffic, single, batched, ...coldLoads];
-  if (process.env['BENCH_ONLY'] !== 'core') {
-    process.stderr.write('  running the read side, sagas and channels\n');
-    rows.push(
-      ...(await readSideScenarios()),
-      ...(await sagaBenchScenarios()),
-      ...(await channelBenchScenarios()),
-    );
-    process.stderr.write('  running (f) 1,000,000 distinct actors (about a minute)\n');
-    rows.push(await actorMemoryScenario());
-  }
+  const core = await coreScenarios(options);
+  const rows = coreRows(core);
+  if (process.env['BENCH_ONLY'] !== 'core') rows.push(...(await otherScenarios(options)));
+  const checks = coreChecks(core);
   const diskAfter = probeDiskCommitsPerS();
 
   const disk = `${formatInteger(diskBefore)} before, ${formatInteger(diskAfter)} after`;
@@ -54,9 +66,13 @@ const main = async (): Promise<void> => {
     machineText(machine),
     `disk probe:   fsynced SQLite commits/s ${disk}`,
     '',
+    checksText(checks),
+    '',
     textTable(rows),
     '',
     'Markdown:',
+    '',
+    checksMarkdown(checks),
     '',
     markdownTable(rows),
     '',

@@ -97,7 +97,7 @@ const coldLoadMs = async (store: EventStore, snapshots: SnapshotStore | null): P
 };
 
 const loadRow = (label: string, medianMs: number, note: string): Row => ({
-  scenario: `(e) cold load of a ${formatInteger(ACCOUNT_EVENT_COUNT)}-event account, ${label}`,
+  scenario: `cold load of a ${formatInteger(ACCOUNT_EVENT_COUNT)}-event account, ${label}`,
   requests: LOAD_REPEAT_COUNT,
   throughputPerS: 1000 / medianMs,
   unit: 'loads/s',
@@ -111,7 +111,7 @@ const loadRow = (label: string, medianMs: number, note: string): Row => ({
 });
 
 /**
- * (e) How long an actor takes to load a hot account after a restart or an eviction: folding the
+ * How long an actor takes to load a hot account after a restart or an eviction: folding the
  * whole stream, against starting from the snapshot the runtime saves (SNAPSHOT_EVERY_EVENTS).
  */
 export const snapshotLoadScenarios = async (): Promise<Row[]> => {
