@@ -39,8 +39,12 @@ export const SERVICE_LIMITS = {
   batchCommandCountMax: 512,
   conflictRetryCountMax: 5,
   streamLoadEventCountMax: 1000,
-  /** Commands the ledger decides into one append: one full batch request and then some. */
-  ledgerBatchCommandCountMax: 16_384,
+  /**
+   * Commands the ledger decides into one append: one full batch request (a request is never
+   * split). At most 3 events each, so one append stays well inside the SQLite store's 65,536
+   * pending events beside the other actors' appends.
+   */
+  ledgerBatchCommandCountMax: 8190,
   /** Commands queued at the ledger before it answers 503: a few batches' worth. */
   ledgerMailboxCommandCountMax: 65_536,
   paymentTtlMs: 15 * 60 * 1000,
