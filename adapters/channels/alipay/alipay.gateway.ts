@@ -7,7 +7,7 @@ import type {
 } from '../../../domain/ports/payment-channel.port';
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
-import { alipayTimeOf, signAlipay, verifyAlipayText } from './alipay.sign';
+import { alipayTimeOf, createAlipayClient } from './alipay.sign';
 
 export type AlipayGatewayOptions = {
   /** https://openapi.alipay.com/gateway.do in production. */
@@ -27,48 +27,20 @@ const TRADE_STATES: Readonly<Record<string, ChannelOrderStatus['status']>> = {
   TRADE_CLOSED: 'closed',
 };
 
-/**
- * The raw text of `"<name>": {...}` in an answer: Alipay signs the response node's exact bytes,
- * which a JSON round trip would not preserve.
- */
-const responseNodeText = (body: string, name: string): string | null => {
-  const start = body.indexOf(`"${name}"`);
-  const open = start < 0 ? -1 : body.indexOf('{', start);
-  if (open < 0) return null;
-  let depth = 0;
-  let inString = false;
-  for (let index = open; index < body.length; index += 1) {
-    const char = body[index];
-    if (inString) {
-      if (char === '\\') index += 1;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === '{') depth += 1;
-    else if (char === '}' && --depth === 0) return body.slice(open, index + 1);
-  }
-  return null;
-};
-
 /** Alipay open platform: trade precreate (QR), query, close, refund; RSA2 both ways. */
 export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGateway => {
+  const client = createAlipayClient(options);
   const invoke = async (
     method: string,
-    bizContent: Json,
+    bizContent: Readonly<Record<string, string>>,
     signal: AbortSignal,
   ): Promise<ChannelCallResult<Json>> => {
-    const params = new Map<string, string>([
-      ['app_id', options.appId],
-      ['method', method],
-      ['format', 'JSON'],
-      ['charset', 'utf-8'],
-      ['sign_type', 'RSA2'],
-      ['timestamp', alipayTimeOf(options.nowMs())],
-      ['version', '1.0'],
-      ['notify_url', options.notifyUrl],
-      ['biz_content', JSON.stringify(bizContent)],
-    ]);
-    params.set('sign', signAlipay(params, options.appPrivateKey));
-    const body = new URLSearchParams([...params.entries()]).toString();
+    const body = client.signedForm({
+      method,
+      notifyUrl: options.notifyUrl,
+      bizContent,
+      nowMs: options.nowMs(),
+    });
     const answer = await httpCall({
       method: 'POST',
       url: options.gatewayUrl,
@@ -79,21 +51,15 @@ export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGa
     });
     if (isTransientStatus(answer.status))
       return { ok: false, kind: 'transient', reason: `HTTP ${answer.status}` };
-    const nodeName = `${method.replace(/\./g, '_')}_response`;
-    const nodeText = responseNodeText(answer.body, nodeName);
-    let parsed: Json;
+    const nodeText = client.verifiedResponseNode(answer.body, method);
+    if (nodeText === null)
+      return { ok: false, kind: 'permanent', reason: 'answer signature does not verify' };
+    let node: Json;
     try {
-      parsed = JSON.parse(answer.body) as Json;
+      node = JSON.parse(nodeText) as Json;
     } catch {
       return { ok: false, kind: 'permanent', reason: 'answer is not JSON' };
     }
-    const signature = Buffer.from(
-      typeof parsed['sign'] === 'string' ? parsed['sign'] : '',
-      'base64',
-    );
-    if (nodeText === null || !verifyAlipayText(nodeText, signature, options.alipayPublicKey))
-      return { ok: false, kind: 'permanent', reason: 'answer signature does not verify' };
-    const node = JSON.parse(nodeText) as Json;
     if (node['code'] === '10000') return { ok: true, value: node };
     const subCode = String(node['sub_code'] ?? '');
     const transient = node['code'] === '20000' || subCode === 'ACQ.SYSTEM_ERROR';

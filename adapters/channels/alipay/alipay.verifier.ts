@@ -6,7 +6,7 @@ import type {
 import { decimalToMinor } from '../../../domain/payment/decimal-amount';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
-import { alipaySignatureBase, alipayTimeMs, verifyAlipayText } from './alipay.sign';
+import { alipayNotificationBase, alipayTimeMs, verifyAlipayText } from './alipay.sign';
 
 export type AlipayVerifierOptions = { appId: string; alipayPublicKey: KeyObject };
 
@@ -57,7 +57,7 @@ export const createAlipayVerifier = (options: AlipayVerifierOptions): ChannelCal
     ) {
       return refuse('invalid_signature', 'sign is missing, truncated or malformed');
     }
-    if (!verifyAlipayText(alipaySignatureBase(params), signatureBytes, options.alipayPublicKey))
+    if (!verifyAlipayText(alipayNotificationBase(params), signatureBytes, options.alipayPublicKey))
       return refuse('invalid_signature', 'sign does not verify');
     if (params.get('app_id') !== options.appId)
       return refuse('invalid_signature', 'app_id is not this application');

@@ -1,10 +1,4 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 /**
@@ -104,13 +98,6 @@ export const decryptRefundInfo = (reqInfo: string, apiKey: string): string | nul
   } catch {
     return null;
   }
-};
-
-/** The inverse of decryptRefundInfo: what the channel (or a test playing it) sends. */
-export const encryptRefundInfo = (plainXml: string, apiKey: string): string => {
-  const key = Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'utf8');
-  const cipher = createCipheriv('aes-256-ecb', key, null);
-  return Buffer.concat([cipher.update(plainXml, 'utf8'), cipher.final()]).toString('base64');
 };
 
 export const wechatV2Acknowledgement = (accepted: boolean, message: string) => ({

@@ -1,5 +1,5 @@
 import { createAlipayVerifier } from '../../../adapters/channels/alipay/alipay.verifier';
-import { alipaySignatureBase } from '../../../adapters/channels/alipay/alipay.sign';
+import { alipayNotificationBase } from '../../../adapters/channels/alipay/alipay.sign';
 import { createStripeVerifier } from '../../../adapters/channels/stripe/stripe.verifier';
 import {
   ALIPAY_APP_ID,
@@ -7,23 +7,28 @@ import {
   PAYMENT_ID,
   STRIPE_SECRETS,
   alipayForm,
+  alipaySdkOf,
+  formObject,
   rsaKeys,
   stripeEvent,
+  stripeSdk,
   stripeSignature,
 } from './channel-fixtures';
 
+/** `app` plays Alipay's key pair here: it signs the notifications. */
 const app = rsaKeys();
 const stranger = rsaKeys();
 const alipay = createAlipayVerifier({ appId: ALIPAY_APP_ID, alipayPublicKey: app.publicKey });
+const alipaySdk = alipaySdkOf({ privateKey: rsaKeys().privateKey, alipayPublicKey: app.publicKey });
 const alipayRefusal = (form: string) => {
   const result = alipay.verify(Buffer.from(form), {}, NOW_MS);
   return result.ok ? 'accepted' : result.refusal;
 };
 
 describe('Alipay notifications (RSA2)', () => {
-  it('signs the sorted parameters without sign, sign_type and empty values', () => {
+  it('verifies over the sorted parameters without sign, sign_type and empty values', () => {
     expect(
-      alipaySignatureBase(
+      alipayNotificationBase(
         new Map([
           ['b', '2'],
           ['sign', 'x'],
@@ -36,9 +41,9 @@ describe('Alipay notifications (RSA2)', () => {
   });
 
   it('accepts a signed payment notification in yuan as minor units', () => {
-    expect(
-      alipay.verify(Buffer.from(alipayForm(app.privateKey, { total_amount: '10.01' })), {}, NOW_MS),
-    ).toMatchObject({
+    const form = alipayForm(app.privateKey, { total_amount: '10.01' });
+    expect(alipaySdk.checkNotifySignV2(formObject(form))).toBe(true);
+    expect(alipay.verify(Buffer.from(form), {}, NOW_MS)).toMatchObject({
       ok: true,
       notification: {
         kind: 'payment',
@@ -68,6 +73,19 @@ describe('Alipay notifications (RSA2)', () => {
       ok: true,
       notification: { kind: 'refund', refundId: 'r-1' },
     });
+  });
+
+  it('refuses what alipay-sdk refuses: a tampered or foreign notification', () => {
+    for (const form of [
+      alipayForm(app.privateKey).replace('total_amount=10.00', 'total_amount=0.01'),
+      alipayForm(app.privateKey).replace('TRADE_SUCCESS', 'TRADE_FINISHED'),
+      alipayForm(stranger.privateKey),
+    ]) {
+      expect([alipaySdk.checkNotifySignV2(formObject(form)), alipayRefusal(form)]).toEqual([
+        false,
+        'invalid_signature',
+      ]);
+    }
   });
 
   it.each([
@@ -143,6 +161,19 @@ const stripeRefusal = (body: string, header: string, nowMs = NOW_MS) => {
 
 describe('Stripe-style webhooks', () => {
   const body = stripeEvent('payment_intent.succeeded', intent);
+
+  it("accepts what the stripe package's constructEvent accepts, refuses what it refuses", () => {
+    const header = stripeSignature(STRIPE_SECRETS[0] ?? '', body, Date.now());
+    expect(stripeSdk.webhooks.constructEvent(body, header, STRIPE_SECRETS[0] ?? '').id).toBe(
+      'evt_1NG8Du2eZvKYlo2CUI79vXWy',
+    );
+    expect(stripeRefusal(body, header, Date.now())).toBe('accepted');
+    const tampered = body.replace('"amount":2000', '"amount":2');
+    expect(() =>
+      stripeSdk.webhooks.constructEvent(tampered, header, STRIPE_SECRETS[0] ?? ''),
+    ).toThrow(stripeSdk.errors.StripeSignatureVerificationError);
+    expect(stripeRefusal(tampered, header, Date.now())).toBe('invalid_signature');
+  });
 
   it('accepts a signed event and keys replays by event id', () => {
     expect(stripeVerify(body, stripeSignature(STRIPE_SECRETS[0] ?? '', body))).toMatchObject({

@@ -1,20 +1,13 @@
-import { createVerify } from 'node:crypto';
+import { createSign, type KeyObject } from 'node:crypto';
+import { Formatter, Hash, Rsa, Transformer } from 'wechatpay-axios-plugin';
 import { createAlipayGateway } from '../../../adapters/channels/alipay/alipay.gateway';
-import { alipaySignatureBase } from '../../../adapters/channels/alipay/alipay.sign';
 import {
   createResilientGateway,
   type RawChannelGateway,
 } from '../../../adapters/channels/resilient-gateway';
 import { createStripeGateway } from '../../../adapters/channels/stripe/stripe.gateway';
 import { createWechatV2Gateway } from '../../../adapters/channels/wechat/wechat-v2.gateway';
-import {
-  buildFlatXml,
-  parseFlatXml,
-  signWechatV2,
-  verifyWechatV2Sign,
-} from '../../../adapters/channels/wechat/wechat-v2.xml';
 import { createWechatV3Gateway } from '../../../adapters/channels/wechat/wechat-v3.gateway';
-import { signSha256Rsa } from '../../../adapters/channels/wechat/wechat-v3.crypto';
 import type { ChannelCallRecorded } from '../../../domain/payment/channel-log.decider';
 import {
   ALIPAY_APP_ID,
@@ -22,9 +15,19 @@ import {
   PAYMENT_ID,
   WECHAT_V2,
   WECHAT_V3,
+  alipaySdkOf,
   rsaKeys,
 } from './channel-fixtures';
-import { startFakeChannelServer, type FakeChannelServer } from './fake-channel-server';
+import {
+  startFakeChannelServer,
+  type FakeChannelServer,
+  type FakeRequest,
+} from './fake-channel-server';
+
+/**
+ * The fake channels check what we send with the channels' SDKs (wechatpay-axios-plugin,
+ * alipay-sdk) and sign their answers with them or with node:crypto, never with the project's code.
+ */
 
 const order = {
   paymentId: PAYMENT_ID,
@@ -67,7 +70,13 @@ describe('WeChat Pay v2 gateway against a fake WeChat API', () => {
       }),
     );
   const signedXml = (fields: Record<string, string>) =>
-    buildFlatXml({ ...fields, sign: signWechatV2(fields, WECHAT_V2.apiKey, 'HMAC-SHA256') });
+    Transformer.toXml({ ...fields, sign: Hash.sign('HMAC-SHA256', fields, WECHAT_V2.apiKey) });
+  /** The fields of a request, when its sign verifies under wechatpay-axios-plugin's Hash.sign. */
+  const sdkVerified = (request: FakeRequest | undefined): Record<string, string> => {
+    const fields = Transformer.toObject(request?.body ?? '') as Record<string, string>;
+    expect(fields['sign']).toBe(Hash.sign('HMAC-SHA256', fields, WECHAT_V2.apiKey));
+    return fields;
+  };
 
   it('sends a signed unifiedorder and returns the code_url of a signed answer', async () => {
     server.answer(() => ({
@@ -89,11 +98,13 @@ describe('WeChat Pay v2 gateway against a fake WeChat API', () => {
         },
       },
     });
-    const sent = parseFlatXml(server.requests[0]?.body ?? '');
-    expect(sent.ok && verifyWechatV2Sign(sent.fields, WECHAT_V2.apiKey, 'HMAC-SHA256')).toBe(true);
-    expect(
-      sent.ok && [sent.fields['out_trade_no'], sent.fields['total_fee'], sent.fields['trade_type']],
-    ).toEqual([ORDER_NO, '1000', 'NATIVE']);
+    const sent = sdkVerified(server.requests[0]);
+    expect([
+      sent['out_trade_no'],
+      sent['total_fee'],
+      sent['trade_type'],
+      sent['sign_type'],
+    ]).toEqual([ORDER_NO, '1000', 'NATIVE', 'HMAC-SHA256']);
     expect(recorded[0]).toMatchObject({
       operation: 'create_order',
       outcome: 'succeeded',
@@ -104,7 +115,7 @@ describe('WeChat Pay v2 gateway against a fake WeChat API', () => {
   it('refuses an answer whose signature does not verify, without retrying', async () => {
     server.answer(() => ({
       status: 200,
-      body: buildFlatXml({
+      body: Transformer.toXml({
         return_code: 'SUCCESS',
         result_code: 'SUCCESS',
         code_url: 'weixin://evil',
@@ -137,6 +148,7 @@ describe('WeChat Pay v2 gateway against a fake WeChat API', () => {
       kind: 'transient',
     });
     expect(server.requests).toHaveLength(4);
+    for (const request of server.requests) sdkVerified(request);
     expect(recorded[0]).toMatchObject({
       operation: 'close_order',
       outcome: 'transient',
@@ -178,10 +190,13 @@ describe('WeChat Pay v2 gateway against a fake WeChat API', () => {
       ok: true,
       value: { status: 'accepted', channelRefundId: 'wx-refund-1' },
     });
-    const sent = parseFlatXml(server.requests[1]?.body ?? '');
-    expect(
-      sent.ok && [sent.fields['total_fee'], sent.fields['refund_fee'], server.requests[1]?.url],
-    ).toEqual(['1000', '400', '/secapi/pay/refund']);
+    sdkVerified(server.requests[0]);
+    const sent = sdkVerified(server.requests[1]);
+    expect([sent['total_fee'], sent['refund_fee'], server.requests[1]?.url]).toEqual([
+      '1000',
+      '400',
+      '/secapi/pay/refund',
+    ]);
   });
 
   it('times out a channel that never answers', async () => {
@@ -200,7 +215,10 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
   const platform = rsaKeys();
   const signedAnswer = (status: number, body: string) => {
     const timestamp = Math.floor(Date.now() / 1000).toString();
-    const signature = signSha256Rsa(platform.privateKey, `${timestamp}\nanswer-nonce\n${body}\n`);
+    const signature = Rsa.sign(
+      Formatter.response(timestamp, 'answer-nonce', body),
+      platform.privateKey,
+    );
     return {
       status,
       body,
@@ -211,6 +229,23 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
         'wechatpay-serial': WECHAT_V3.serial,
       },
     };
+  };
+  /** wechatpay-axios-plugin's Formatter.request and Rsa.verify over what the fake received. */
+  const expectSdkVerified = (request: FakeRequest | undefined) => {
+    const authorization = request?.headers.authorization ?? '';
+    const fields = Object.fromEntries(
+      [...authorization.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]),
+    );
+    expect(authorization.startsWith('WECHATPAY2-SHA256-RSA2048 ')).toBe(true);
+    expect([fields['mchid'], fields['serial_no']]).toEqual([WECHAT_V3.mchId, 'MERCHANT-SERIAL']);
+    const message = Formatter.request(
+      request?.method ?? '',
+      request?.url ?? '',
+      fields['timestamp'] ?? '',
+      fields['nonce_str'] ?? '',
+      request?.method === 'GET' ? '' : (request?.body ?? ''),
+    );
+    expect(Rsa.verify(message, fields['signature'] ?? '', merchant.publicKey)).toBe(true);
   };
   const gateway = () =>
     resilient(
@@ -233,18 +268,8 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
       value: { payerParameters: { codeUrl: 'weixin://wxpay/bizpayurl?pr=v3' } },
     });
     const request = server.requests[0];
-    const fields = Object.fromEntries(
-      [...(request?.headers.authorization ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((match) => [
-        match[1],
-        match[2],
-      ]),
-    );
-    const message = `POST\n/v3/pay/transactions/native\n${fields['timestamp']}\n${fields['nonce_str']}\n${request?.body}\n`;
-    expect(
-      createVerify('RSA-SHA256')
-        .update(message)
-        .verify(merchant.publicKey, fields['signature'] ?? '', 'base64'),
-    ).toBe(true);
+    expectSdkVerified(request);
+    expect(request?.url).toBe('/v3/pay/transactions/native');
     expect(JSON.parse(request?.body ?? '{}')).toMatchObject({
       out_trade_no: ORDER_NO,
       amount: { total: 1000, currency: 'CNY' },
@@ -284,6 +309,8 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
         currency: 'CNY',
       },
     });
+    expect(server.requests[0]?.method).toBe('GET');
+    expectSdkVerified(server.requests[0]);
   });
 });
 
@@ -301,8 +328,41 @@ describe('Alipay gateway against a fake Alipay gateway', () => {
         nowMs: Date.now,
       }),
     );
+  /** alipay-sdk set up as Alipay's gateway sees the merchant: with the app's public key. */
+  const checker = alipaySdkOf({
+    privateKey: appKeys.privateKey,
+    alipayPublicKey: appKeys.publicKey,
+  });
+  /** What Alipay's gateway verifies: every parameter but `sign` (sign_type too), sorted. */
+  const gatewayBase = (params: ReadonlyMap<string, string>, leftOut: readonly string[]) =>
+    [...params.keys()]
+      .filter((name) => !leftOut.includes(name))
+      .sort()
+      .map((name) => `${name}=${params.get(name) ?? ''}`)
+      .join('&');
+  const expectSdkVerified = (request: FakeRequest | undefined): Map<string, string> => {
+    const params = new Map(new URLSearchParams(request?.body ?? ''));
+    const sign = params.get('sign') ?? '';
+    expect(checker.rsaCheck(gatewayBase(params, ['sign']), sign, 'RSA2')).toBe(true);
+    const resigned = new URLSearchParams(
+      checker.sdkExecute(
+        params.get('method') ?? '',
+        {
+          format: params.get('format'),
+          timestamp: params.get('timestamp'),
+          notify_url: params.get('notify_url'),
+          bizContent: JSON.parse(params.get('biz_content') ?? '{}') as Record<string, string>,
+        },
+        { bizContentAutoSnakeCase: false },
+      ),
+    );
+    expect(resigned.get('sign')).toBe(sign);
+    return params;
+  };
+  const rsa2 = (key: KeyObject, text: string) =>
+    createSign('RSA-SHA256').update(text, 'utf8').sign(key, 'base64');
   const signedAnswer = (method: string, node: string) => {
-    const sign = signSha256Rsa(alipayKeys.privateKey, node).replace(/\n$/, '');
+    const sign = rsa2(alipayKeys.privateKey, node);
     return {
       status: 200,
       body: `{"${method.replace(/\./g, '_')}_response":${node},"sign":"${sign}"}`,
@@ -320,16 +380,62 @@ describe('Alipay gateway against a fake Alipay gateway', () => {
       ok: true,
       value: { payerParameters: { qrCode: 'https://qr.alipay.com/bax03431' } },
     });
-    const params = new Map(new URLSearchParams(server.requests[0]?.body ?? ''));
-    const signature = Buffer.from(params.get('sign') ?? '', 'base64');
-    expect(
-      createVerify('RSA-SHA256')
-        .update(alipaySignatureBase(params))
-        .verify(appKeys.publicKey, signature),
-    ).toBe(true);
+    const params = expectSdkVerified(server.requests[0]);
+    expect([params.get('app_id'), params.get('method'), params.get('sign_type')]).toEqual([
+      ALIPAY_APP_ID,
+      'alipay.trade.precreate',
+      'RSA2',
+    ]);
     expect(JSON.parse(params.get('biz_content') ?? '{}')).toMatchObject({
       out_trade_no: ORDER_NO,
       total_amount: '10.00',
+    });
+  });
+
+  it('signs sign_type too: a signature without it (the old base) does not verify', async () => {
+    server.answer(() =>
+      signedAnswer('alipay.trade.query', '{"code":"10000","trade_status":"WAIT_BUYER_PAY"}'),
+    );
+    await expect(gateway().gateway.queryOrder(PAYMENT_ID)).resolves.toMatchObject({ ok: true });
+    const params = expectSdkVerified(server.requests[0]);
+    const oldSign = rsa2(appKeys.privateKey, gatewayBase(params, ['sign', 'sign_type']));
+    expect(checker.rsaCheck(gatewayBase(params, ['sign']), oldSign, 'RSA2')).toBe(false);
+  });
+
+  it('signs every operation: query, close and refund', async () => {
+    server.answer((request) => {
+      const method = new URLSearchParams(request.body).get('method') ?? '';
+      return signedAnswer(method, '{"code":"10000","trade_status":"TRADE_CLOSED"}');
+    });
+    const { gateway: alipay } = gateway();
+    await alipay.queryOrder(PAYMENT_ID);
+    await alipay.closeOrder(PAYMENT_ID);
+    await alipay.refund({
+      paymentId: PAYMENT_ID,
+      refundId: 'r-1',
+      amountMinor: 400,
+      currency: 'CNY',
+      channelTransactionId: 'tx-1',
+    });
+    expect(server.requests.map((request) => expectSdkVerified(request).get('method'))).toEqual([
+      'alipay.trade.query',
+      'alipay.trade.close',
+      'alipay.trade.refund',
+    ]);
+  });
+
+  it('refuses an answer whose node was changed after signing', async () => {
+    server.answer(() => {
+      const signed = signedAnswer(
+        'alipay.trade.precreate',
+        '{"code":"10000","qr_code":"https://qr.alipay.com/bax03431"}',
+      );
+      return { ...signed, body: signed.body.replace('bax03431', 'evil0000') };
+    });
+    await expect(gateway().gateway.createOrder(order)).resolves.toEqual({
+      ok: false,
+      kind: 'permanent',
+      reason: 'answer signature does not verify',
     });
   });
 

@@ -59,6 +59,12 @@ describe('WeChat Pay v2 notifications', () => {
     });
   });
 
+  it('accepts the CDATA-wrapped values WeChat sends', () => {
+    const cdata = wechatV2PaymentXml().replace(/<(\w+)>([^<]*)<\/\1>/g, '<$1><![CDATA[$2]]></$1>');
+    expect(cdata).toContain('<total_fee><![CDATA[1000]]></total_fee>');
+    expect(verify(cdata)).toMatchObject({ ok: true, notification: { amountMinor: 1000 } });
+  });
+
   it('reports a failed payment', () => {
     expect(
       verify(wechatV2PaymentXml({ result_code: 'FAIL', err_code_des: 'no money' })),
@@ -76,15 +82,15 @@ describe('WeChat Pay v2 notifications', () => {
     [
       'a truncated sign',
       wechatV2PaymentXml().replace(
-        /<sign><!\[CDATA\[(\w+)\]\]>/,
-        (_all, sign: string) => `<sign><![CDATA[${sign.slice(0, 20)}]]>`,
+        /<sign>(\w+)<\/sign>/,
+        (_all, sign: string) => `<sign>${sign.slice(0, 20)}</sign>`,
       ),
       'invalid_signature',
     ],
     ['another merchant', wechatV2PaymentXml({ mch_id: '999' }), 'invalid_signature'],
     [
       'a tampered amount',
-      wechatV2PaymentXml().replace('<total_fee><![CDATA[1000]]>', '<total_fee><![CDATA[1]]>'),
+      wechatV2PaymentXml().replace('<total_fee>1000</total_fee>', '<total_fee>1</total_fee>'),
       'invalid_signature',
     ],
     [
