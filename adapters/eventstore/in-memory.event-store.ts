@@ -1,3 +1,4 @@
+import { sameEvent } from '../../domain/ports/event-store.port';
 import type {
   AppendResult,
   EventStore,
@@ -39,7 +40,7 @@ export const createInMemoryEventStore = (): EventStore => {
     const start = expected.kind === 'no_stream' ? 0 : expected.revision + 1;
     const already = (streams.get(stream) ?? []).slice(start, start + events.length);
     const same =
-      already.length === events.length && already.every((e, i) => e.id === events[i]?.id);
+      already.length === events.length && already.every((e, i) => sameEvent(e, events[i]));
     return same ? already : null;
   };
   const write = (stream: string, events: readonly NewEvent[]): RecordedEvent[] => {

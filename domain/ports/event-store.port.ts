@@ -141,6 +141,16 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
+/**
+ * Whether a stored event is the one being appended again: the same id AND the same hash (which
+ * covers its type, data, metadata and place in the chain). An id alone would let a writer that
+ * lost a race take another writer's event for its own and chain onto a hash never stored.
+ */
+export const sameEvent = (stored: NewEvent, appended: NewEvent | undefined): boolean =>
+  appended !== undefined &&
+  stored.id === appended.id &&
+  stored.metadata.hash === appended.metadata.hash;
+
 /** Thrown by an adapter when its backing service cannot be reached; the API answers 503. */
 export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';

@@ -1,3 +1,4 @@
+import { sameEvent } from '../../../domain/ports/event-store.port';
 import {
   type AppendStreamRequest,
   type AppendStreamState,
@@ -107,7 +108,7 @@ const storedRetry = async (
     eventCountMax: events.length,
   });
   const same =
-    stored.length === events.length && stored.every((event, i) => event.id === events[i]?.id);
+    stored.length === events.length && stored.every((event, i) => sameEvent(event, events[i]));
   const last = stored.at(-1);
   return same && last !== undefined
     ? { revision: last.revision, position: last.position }

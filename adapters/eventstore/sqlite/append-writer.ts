@@ -1,4 +1,5 @@
 import { assert } from '../../../domain/assert';
+import { sameEvent } from '../../../domain/ports/event-store.port';
 import type {
   ExpectedRevision,
   IdempotencyRecord,
@@ -141,7 +142,7 @@ export const createAppendWriter = (
         : null;
     }
     const stored = table.readForwards(stream, firstRevisionAfter(expected), events.length);
-    const same = stored.length === events.length && stored.every((e, i) => e.id === events[i]?.id);
+    const same = stored.length === events.length && stored.every((e, i) => sameEvent(e, events[i]));
     const last = stored[stored.length - 1];
     return same && last !== undefined
       ? { stream, lastRevision: last.revision, lastPosition: last.position }

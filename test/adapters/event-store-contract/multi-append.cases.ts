@@ -179,12 +179,23 @@ export const multiAppendCases = ({ store }: ContractContext): void => {
       ],
       [],
     );
+    // The same ids, but another writer's events (other content, so another hash).
+    const otherWriters = [a, b].map((event) => ({
+      ...event,
+      data: { ...event.data, writer: 'other' },
+      metadata: { ...event.metadata, hash: 'f'.repeat(64) },
+    }));
+    const sameIds = await store().appendMulti(
+      [{ stream, events: otherWriters, expected: { kind: 'no_stream' } }],
+      [],
+    );
     const withRecord = await store().appendMulti(
       [{ stream, events: [a, b], expected: { kind: 'no_stream' } }],
       [newRecord(newScope(), 'retry-key', Date.now())],
     );
     const conflict = revisionConflicts({ stream, revisionActual: 1 });
-    expect([reordered, changed, partly, withRecord]).toEqual([
+    expect([reordered, changed, sameIds, partly, withRecord]).toEqual([
+      conflict,
       conflict,
       conflict,
       conflict,
