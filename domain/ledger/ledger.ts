@@ -183,6 +183,9 @@ export const createLedger = (options: {
     const inFlight = loading.get(stream);
     if (inFlight !== undefined) return inFlight;
     const loaded = loadStream(source, fold, stream).then(({ snapshot, savedRevision }) => {
+      // A commit may have landed while this read was in flight: never go back behind it.
+      const newer = registry.peek(stream)?.entry;
+      if (newer != null && (newer.revision ?? -1) >= (snapshot.revision ?? -1)) return newer;
       const entry: Entry = { ...snapshot, savedRevision };
       hold(stream, entry);
       return entry;
