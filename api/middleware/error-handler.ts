@@ -37,7 +37,12 @@ export const describeThrown = (error: unknown): ThrownDescription => {
   if (name === 'ConflictRetriesExhaustedError') {
     return { response: errorResponse('version_conflict'), known: true };
   }
-  if (name === 'UnavailableError') return { response: errorResponse('unavailable'), known: true };
+  if (name === 'UnavailableError') {
+    // A backing service that failed (a full disk, an unreachable store) may be back any moment:
+    // the smallest hint HTTP can express, so that clients back off instead of hammering it.
+    const headers = { 'retry-after': '1' };
+    return { response: errorResponse('unavailable', {}, headers), known: true };
+  }
   const status = exposedClientStatus(error);
   const statusName = status === null ? undefined : httpStatusNames[status];
   if (statusName !== undefined) return { response: errorResponse(statusName), known: true };

@@ -90,7 +90,7 @@ describe('the app', () => {
     ['mailbox-full', 503, 50301, '3'],
     ['mailbox-full-default', 503, 50301, '1'],
     ['conflicts', 409, 40901, undefined],
-    ['unavailable', 503, 50302, undefined],
+    ['unavailable', 503, 50302, '1'],
   ])('maps %s by error name to %i', async (kind, status, code, retryAfter) => {
     const response = await api.http().get(`/v1/test/throw/${kind}`).set(bearer(api.keys.merchant));
     expect(response.status).toBe(status);
