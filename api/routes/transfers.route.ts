@@ -68,11 +68,7 @@ const transferParamsSchema: JSONSchemaType<{ transferId: string }> = {
 type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
 
 /** Merchants move money only out of accounts they opened; admins out of any. */
-export const mayDebit = async (
-  services: LedgerServices,
-  ctx: Ctx,
-  accountId: string,
-): Promise<boolean> =>
+const mayDebit = async (services: LedgerServices, ctx: Ctx, accountId: string): Promise<boolean> =>
   clientOf(ctx).role === 'admin' || (await visibleAccount(services, ctx, accountId)) !== null;
 
 /** The body's optional terms with their defaults: the transfer as the ledger takes it. */
