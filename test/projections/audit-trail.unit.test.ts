@@ -4,9 +4,8 @@ import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.p
 import type { ReadModelStore } from '../../domain/ports/read-model-store.port';
 import { AUDIT_CHUNK_EVENT_COUNT } from '../../projections/audit-trail.projection';
 import { queryTrail, trailItemOf, type TrailFilter } from '../../projections/audit-trail.query';
-import { createProjectionRunner } from '../../projections/projection-runner';
-import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-models';
 import { testContext } from '../support/ledger-harness';
+import { generationOneRunner } from './support/generation-runner';
 import { writeHistory } from './support/ledger-fixture';
 
 const TRANSFER_COUNT = 150; // 450 events: the log and merchant-0 fill chunks of 256.
@@ -54,20 +53,10 @@ const writeLog = async (): Promise<EventStore> => {
 /** Generation 1 folded up to untilPosition (null: the head), in batches of an odd size. */
 const fold = async (eventStore: EventStore, untilPosition: bigint | null) => {
   const store = createSqliteReadModelStore({ path: ':memory:' });
-  for (const projection of READ_MODELS)
-    for (const spec of projection.collections)
-      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
-  const runner = createProjectionRunner({
-    eventStore,
-    store,
-    projections: READ_MODELS,
-    collectionName: (name) => collectionIn(name, 1),
-    checkpointName: checkpointOf(1),
+  const runner = await generationOneRunner(eventStore, store, {
     batchEventCountMax: 97,
     cachedDocumentCountMax: 50,
-    onCommitted: () => undefined,
   });
-  await runner.load();
   await runner.catchUp({ untilPosition, untilTime: null }, () => undefined);
   return store;
 };

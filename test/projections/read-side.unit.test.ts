@@ -10,6 +10,7 @@ import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-
 import { createGenerationRegistry } from '../../projections/generations';
 import { createReadSide, type ReadSide } from '../../projections/read-side';
 import { eventually } from '../support/eventually';
+import { generationOneRunner } from './support/generation-runner';
 import {
   dumpGeneration,
   PAYMENT_ID,
@@ -49,21 +50,10 @@ const runToHead = async (
   store: ReadModelStore,
   batchEventCountMax = 4,
 ): Promise<number> => {
-  for (const projection of READ_MODELS) {
-    for (const spec of projection.collections)
-      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
-  }
-  const runner = createProjectionRunner({
-    eventStore,
-    store,
-    projections: READ_MODELS,
-    collectionName: (name) => collectionIn(name, 1),
-    checkpointName: checkpointOf(1),
+  const runner = await generationOneRunner(eventStore, store, {
     batchEventCountMax,
     cachedDocumentCountMax: 2,
-    onCommitted: () => undefined,
   });
-  await runner.load();
   return runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
 };
 

@@ -1,9 +1,8 @@
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
 import { createSqliteReadModelStore } from '../../adapters/readmodels/sqlite.read-model-store';
 import type { DocumentChange, ReadModelStore } from '../../domain/ports/read-model-store.port';
-import { createProjectionRunner } from '../../projections/projection-runner';
-import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-models';
 import { createLedger, openAccount, testContext } from '../support/ledger-harness';
+import { generationOneRunner } from './support/generation-runner';
 
 const TRANSFER_COUNT = 20;
 
@@ -53,20 +52,10 @@ describe('rows the read side writes per transfer', () => {
     );
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
     const { store, commits } = recording(createSqliteReadModelStore({ path: ':memory:' }));
-    for (const projection of READ_MODELS)
-      for (const spec of projection.collections)
-        await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
-    const runner = createProjectionRunner({
-      eventStore,
-      store,
-      projections: READ_MODELS,
-      collectionName: (name) => collectionIn(name, 1),
-      checkpointName: checkpointOf(1),
+    const runner = await generationOneRunner(eventStore, store, {
       batchEventCountMax: 1000,
       cachedDocumentCountMax: 100,
-      onCommitted: () => undefined,
     });
-    await runner.load();
     const eventCount = await runner.catchUp(
       { untilPosition: null, untilTime: null },
       () => undefined,

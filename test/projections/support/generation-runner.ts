@@ -1,0 +1,29 @@
+import type { EventStore } from '../../../domain/ports/event-store.port';
+import type { ReadModelStore } from '../../../domain/ports/read-model-store.port';
+import { createProjectionRunner } from '../../../projections/projection-runner';
+import { checkpointOf, collectionIn, READ_MODELS } from '../../../projections/read-models';
+
+/**
+ * Every read model's collections of generation 1 in `store`, and a runner that folds
+ * `eventStore` into them: the read side without its host, for tests.
+ */
+export const generationOneRunner = async (
+  eventStore: EventStore,
+  store: ReadModelStore,
+  limits: { batchEventCountMax: number; cachedDocumentCountMax: number },
+) => {
+  for (const projection of READ_MODELS)
+    for (const spec of projection.collections)
+      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+  const runner = createProjectionRunner({
+    eventStore,
+    store,
+    projections: READ_MODELS,
+    collectionName: (name) => collectionIn(name, 1),
+    checkpointName: checkpointOf(1),
+    ...limits,
+    onCommitted: () => undefined,
+  });
+  await runner.load();
+  return runner;
+};
