@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import {
   type KurrentDBClient,
   UnknownError,
@@ -9,20 +8,10 @@ import { createEventStoreDbEventStore } from '../../adapters/eventstore/eventsto
 import { type EventStore, UnavailableError } from '../../domain/ports/event-store.port';
 import { checkMultiStreamAppend } from '../../adapters/eventstore/eventstoredb/esdb-multi-append';
 import { newEvents, newStream } from './event-store-contract/fixtures';
+import { freePort } from '../support/service-process';
 
 /** A loopback port nothing listens on: connections are refused at once. */
-const closedPort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
+const closedPort = freePort;
 
 describe('eventstoredb event store without a server', () => {
   let store: EventStore;

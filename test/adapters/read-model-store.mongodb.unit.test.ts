@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { MongoServerError, MongoServerSelectionError } from 'mongodb';
 import {
   createMongoReadModelStore,
@@ -10,20 +9,10 @@ import { ignoreNamespaceExists } from '../../adapters/readmodels/mongodb-errors'
 import { filterOf, indexesOf, sortOf } from '../../adapters/readmodels/mongodb-queries';
 import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { DocumentQuery, ReadModelStore } from '../../domain/ports/read-model-store.port';
+import { freePort } from '../support/service-process';
 
 /** A loopback port nothing listens on: connections are refused at once. */
-const closedPort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
+const closedPort = freePort;
 
 const DATABASE = 'ledger_read_models_unit';
 const query: DocumentQuery = {
