@@ -49,6 +49,11 @@ export const SERVICE_LIMITS = {
   ledgerMailboxCommandCountMax: 65_536,
   paymentTtlMs: 15 * 60 * 1000,
   deadlineTickMs: 1000,
+  /**
+   * How long a stop waits for open connections (an SSE stream, a slow client) before it closes
+   * them: in-flight requests finish within it, and the process always exits.
+   */
+  drainMsMax: 10_000,
   deadlineTransfersPerTickMax: 1000,
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
 };
@@ -216,7 +221,13 @@ export const startService = async (
   });
 
   const stop = async (): Promise<void> => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idle kept-alive connections close now; a connection still busy past the bound (an SSE
+    // stream never ends by itself) is closed then, so that a stop always ends.
+    server.closeIdleConnections();
+    const cutoff = setTimeout(() => server.closeAllConnections(), SERVICE_LIMITS.drainMsMax);
+    await closed;
+    clearTimeout(cutoff);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     channels.stop();
