@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
-import { CHECKPOINT_LIMITS, startCheckpointThread } from '../../bin/checkpoint-thread';
+import { startCheckpointThread } from '../../bin/checkpoint-thread';
 import { createLogger } from '../../bin/logger';
+import { eventually } from '../support/eventually';
 
 /** The compiled worker: `npm test` builds before jest, as the e2e suites need too. */
 const WORKER = join(__dirname, '../../dist/bin/checkpoint.worker.js');
@@ -22,8 +23,9 @@ describe('the WAL checkpoint thread', () => {
     const fill = writer.transaction((count: number) => {
       for (let index = 0; index < count; index += 1) insert.run('x'.repeat(500));
     });
-    const walFrames = (): number =>
-      (writer.pragma('wal_checkpoint(NOOP)') as CheckpointRow[])[0]?.log ?? -1;
+    const walState = (): CheckpointRow | undefined =>
+      (writer.pragma('wal_checkpoint(NOOP)') as CheckpointRow[])[0];
+    const walFrames = (): number => walState()?.log ?? -1;
     fill(2000);
     const framesBefore = walFrames();
     expect(framesBefore).toBeGreaterThan(200);
@@ -36,7 +38,13 @@ describe('the WAL checkpoint thread', () => {
       workerScript: WORKER,
     });
     try {
-      await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_LIMITS.intervalMs * 3));
+      await eventually(
+        () => {
+          const state = walState();
+          return state !== undefined && state.checkpointed === state.log ? state : undefined;
+        },
+        { timeoutMs: 20_000, what: 'every WAL frame checkpointed by the thread' },
+      );
       fill(1); // Every frame was checkpointed: this commit starts the WAL over.
       expect(walFrames()).toBeLessThan(10);
     } finally {
