@@ -25,6 +25,7 @@ import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { paymentAggregate } from '../domain/payment/payment.decider';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { createLedger } from '../domain/ledger/ledger';
+import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import { formatInteger, type Row } from './report';
 
 /**
@@ -137,9 +138,21 @@ const scenario = async (
       platformKeys: new Map([[V3.serial, platform.publicKey]]),
     }),
   ];
+  const traffic = createTrafficWriter({
+    store,
+    snapshots: null,
+    limits: {
+      mailboxCommandCountMax: 16_384,
+      batchCommandCountMax: 512,
+      conflictRetryCountMax: 5,
+      streamLoadEventCountMax: 1000,
+    },
+    onEvent: () => undefined,
+  });
   const services = {
     runtime,
     ledger,
+    traffic,
     channelVerifiers: verifiers,
     paymentTtlMs: 15 * 60 * 1000,
     nowMs: Date.now,

@@ -43,7 +43,7 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
  * three trials of 10 s (median kept), every trial ending once the read side has caught up; then
  * traffic reports, the event store in-process, cold loads of a hot account, the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
- * BENCH_ONLY=core runs only the core scenarios. Temp data dirs go to os.tmpdir() (TMPDIR).
+ * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports. Temp data dirs go to os.tmpdir() (TMPDIR).
  * BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU profiles there.
  */
 const main = async (): Promise<void> => {
@@ -54,10 +54,23 @@ const main = async (): Promise<void> => {
   process.stderr.write(`${machineText(machine)}\n`);
   const diskBefore = probeDiskCommitsPerS();
 
+  const only = process.env['BENCH_ONLY'] ?? '';
+  if (only === 'traffic') {
+    printRows(machine, diskBefore, [], [await trafficScenario(options)]);
+    return;
+  }
   const core = await coreScenarios(options);
   const rows = coreRows(core);
-  if (process.env['BENCH_ONLY'] !== 'core') rows.push(...(await otherScenarios(options)));
-  const checks = coreChecks(core);
+  if (only !== 'core') rows.push(...(await otherScenarios(options)));
+  printRows(machine, diskBefore, coreChecks(core), rows);
+};
+
+const printRows = (
+  machine: ReturnType<typeof describeMachine>,
+  diskBefore: number,
+  checks: Parameters<typeof checksText>[0],
+  rows: Row[],
+): void => {
   const diskAfter = probeDiskCommitsPerS();
 
   const disk = `${formatInteger(diskBefore)} before, ${formatInteger(diskAfter)} after`;

@@ -16,6 +16,7 @@ import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import type { Ledger } from '../domain/ledger/ledger';
+import type { TrafficWriter } from '../domain/traffic/traffic-writer';
 import { createAuditTrail } from '../sagas/audit.saga';
 import { paymentExpirySaga } from '../sagas/payment-expiry.saga';
 import { planPurchaseSaga } from '../sagas/plan-purchase.saga';
@@ -66,6 +67,7 @@ export type MessagingDeps = {
   store: EventStore;
   runtime: ActorRuntime;
   ledger: Ledger;
+  traffic: TrafficWriter;
   checkpoints: CheckpointStore;
   gateways: readonly PaymentChannelGateway[];
   plans: readonly Plan[];
@@ -130,7 +132,12 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     void deps.logger.warn(what, fields);
   const opened = await openBus(deps, limits, clock);
   const bus = deps.bus === undefined ? opened : deps.bus(opened);
-  const ports = { runtime: deps.runtime, ledger: deps.ledger, gateways: deps.gateways };
+  const ports = {
+    runtime: deps.runtime,
+    ledger: deps.ledger,
+    traffic: deps.traffic,
+    gateways: deps.gateways,
+  };
   const definitions = [
     topUpSaga(ports),
     refundSaga(ports, {

@@ -20,6 +20,7 @@ import { transferBatchRoutes } from '../api/routes/transfers-batch.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createLedger } from '../domain/ledger/ledger';
+import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
 import { loadChannelConfig } from './channel-config';
 import { importLegacyTraffic } from './legacy-traffic-import';
@@ -47,6 +48,13 @@ export const SERVICE_LIMITS = {
   ledgerBatchCommandCountMax: 8190,
   /** Commands queued at the ledger before it answers 503: a few batches' worth. */
   ledgerMailboxCommandCountMax: 65_536,
+  /**
+   * Shard commands the traffic writer decides into one append: a report is one per shard it
+   * touches (16 at most), so about 32 reports of 1,000 records, a few MB of events per commit.
+   */
+  trafficBatchCommandCountMax: 512,
+  /** Shard commands queued at the traffic writer before it answers 503: about 1,000 reports. */
+  trafficMailboxCommandCountMax: 16_384,
   paymentTtlMs: 15 * 60 * 1000,
   deadlineTickMs: 1000,
   /**
@@ -130,6 +138,18 @@ export const startService = async (
     onEvent: (name, fields) =>
       name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
   });
+  // After the legacy import: from here on the writer is the only one that writes traffic shards.
+  const traffic = createTrafficWriter({
+    store: eventStore,
+    snapshots: snapshots.snapshots ?? null,
+    limits: {
+      mailboxCommandCountMax: SERVICE_LIMITS.trafficMailboxCommandCountMax,
+      batchCommandCountMax: SERVICE_LIMITS.trafficBatchCommandCountMax,
+      conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+      streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+    },
+    onEvent: (name, fields) => logger.warn(name, fields),
+  });
   // Before anything can touch a transfer the previous version left half-done.
   await finishLegacyTransfers({ store: eventStore, ledger, checkpoints, logger, nowMs: Date.now });
   const deadlines = createLedgerDeadlines({
@@ -168,6 +188,7 @@ export const startService = async (
     store: eventStore,
     runtime,
     ledger,
+    traffic,
     checkpoints,
     gateways: [...channels.services.gateways.values()],
     plans: messagingConfig.plans,
@@ -178,6 +199,7 @@ export const startService = async (
   const services: LedgerServices = {
     runtime,
     ledger,
+    traffic,
     channelVerifiers: channels.verifiers,
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
@@ -236,6 +258,7 @@ export const startService = async (
     await checkpointer.stop();
     await runtime.close();
     await ledger.close();
+    await traffic.close();
     await eventStore.close();
     database.close();
   };

@@ -1,5 +1,6 @@
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
+import type { TrafficWriter } from '../domain/traffic/traffic-writer';
 import type { LedgerCommand, LedgerOutcome } from '../domain/ledger/ledger.decider';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import type { TransferTerms } from '../domain/transfer/transfer.decider';
@@ -9,6 +10,7 @@ import { permanent, type StepResult } from './saga-definition';
 export type LedgerPorts = {
   runtime: ActorRuntime;
   ledger: Ledger;
+  traffic: TrafficWriter;
   gateways: readonly PaymentChannelGateway[];
 };
 

@@ -1,4 +1,5 @@
-import { trafficAggregate, trafficShardOf, trafficUserOf } from '../domain/traffic/traffic.decider';
+import { trafficShardOf, trafficUserOf } from '../domain/traffic/traffic.decider';
+import { executeTrafficCommand } from '../domain/traffic/traffic-writer';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, planExpiresAt } from '../domain/plan/plan';
 import {
   ensureSystemAccount,
@@ -68,10 +69,13 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
           reason: `plan ${stringField(input, 'planId')} until ${expiresAt}`,
           now: context.now,
         };
-        const outcome = await ports.runtime.execute(
-          trafficAggregate,
-          trafficShardOf(userId),
-          { type: 'GrantQuota', data },
+        const outcome = await executeTrafficCommand(
+          ports.traffic,
+          {
+            shardId: trafficShardOf(userId),
+            command: { type: 'GrantQuota', data },
+            eventIdSeed: null,
+          },
           context,
         );
         const { quotaBytes } = trafficUserOf(outcome.state, userId);

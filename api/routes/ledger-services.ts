@@ -3,6 +3,7 @@ import type { AuditRecord } from '../../domain/ports/audit.port';
 import type { ChannelCallbackVerifier } from '../../domain/ports/channel-callback.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import type { Ledger } from '../../domain/ledger/ledger';
+import type { TrafficWriter } from '../../domain/traffic/traffic-writer';
 import type { RouteRegistrar } from '../route-kit';
 
 /** Security facts the API reports (rejected commands, admin actions): to the bus, never the log. */
@@ -16,6 +17,8 @@ export type LedgerServices = {
   runtime: ActorRuntime;
   /** The single writer of accounts and transfers. */
   ledger: Ledger;
+  /** The single writer of the traffic shards. */
+  traffic: TrafficWriter;
   channelVerifiers: readonly ChannelCallbackVerifier[];
   /** Default time a payment stays payable. */
   paymentTtlMs: number;

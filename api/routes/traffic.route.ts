@@ -1,6 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
 import {
-  trafficAggregate,
   trafficShardOf,
   trafficUserOf,
   trafficView,
@@ -11,13 +10,17 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { assert } from '../../domain/assert';
 import { addWithinSafeRange } from '../../domain/money';
-import { sendOk } from '../envelope';
+import type { TrafficOutcome, TrafficRequest } from '../../domain/traffic/traffic-writer';
+import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
+import { okEnvelope, sendOk, sendResponse } from '../envelope';
+import { answerRecord, ledgerKeyOf, withPosition } from '../middleware/ledger-idempotency';
+import type { RouteMiddleware } from '../middleware/api-state';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';
 import { descriptionSchema, idSchema } from '../schemas/common.schema';
 import { positionJson, type LedgerServices } from './ledger-services';
-import { sendRejection } from './rejection';
+import { rejectionResponse, reportRejection } from './rejection';
 
 /** A node reports at most this many usage records per request. */
 export const TRAFFIC_RECORDS_PER_REPORT_MAX = 10_000;
@@ -102,11 +105,27 @@ const usageByShard = (
   return { shards, overflowed };
 };
 
-const maxPosition = (positions: readonly (bigint | null)[]): bigint | null =>
-  positions.reduce<bigint | null>(
-    (max, position) => (position !== null && (max === null || position > max) ? position : max),
-    null,
-  );
+type Ctx = Parameters<RouteMiddleware>[0];
+
+/**
+ * Runs one request through the traffic writer with the request's Idempotency-Key, whose record
+ * commits with the usage, and answers with what `respond` makes of the outcomes (or the record).
+ */
+const executeTrafficRequest = async (
+  ctx: Ctx,
+  services: Pick<LedgerServices, 'traffic'>,
+  request: Omit<TrafficRequest, 'idempotency'>,
+  respond: (outcomes: readonly TrafficOutcome[]) => StoredResponse,
+): Promise<void> => {
+  const key = ledgerKeyOf(ctx);
+  const reply = await services.traffic.execute({ ...request, idempotency: { ...key, respond } });
+  if (reply.kind === 'replay') return answerRecord(ctx, reply.record, key.fingerprint);
+  const response = reply.response ?? respond(reply.outcomes);
+  sendResponse(ctx, withPosition(response, reply.position));
+  const [only] = reply.outcomes;
+  if (reply.outcomes.length === 1 && only !== undefined && !only.ok)
+    reportRejection(ctx, only.rejection);
+};
 
 export const trafficRoutes =
   (services: LedgerServices): RouteRegistrar =>
@@ -122,7 +141,7 @@ export const trafficRoutes =
       requireRole('admin', 'node'),
       kit.jsonBody({ bytesMax: kit.limits.trafficBodyBytesMax }),
       report,
-      kit.idempotency(),
+      kit.ledgerIdempotency(),
       async (ctx) => {
         const { reportId, records } = report.read(ctx);
         const nodeId = clientOf(ctx).clientId;
@@ -131,55 +150,59 @@ export const trafficRoutes =
         const shards = [...grouped.shards];
         // Report ids are the node's own: scoping them keeps two nodes' report 7 apart.
         const scopedReportId = `${nodeId}:${reportId}`;
-        const outcomes = await Promise.all(
-          shards.map(([shardId, usages]) => {
-            const command: TrafficCommand = {
-              type: 'RecordUsage',
-              data: { reportId: scopedReportId, nodeId, usages, now: context.now },
-            };
-            return services.runtime.execute(trafficAggregate, shardId, command, {
-              ...context,
-              eventIdSeed: `${scopedReportId}:${shardId}`,
-            });
-          }),
-        );
-        const rejected = grouped.overflowed.map((userId) => ({ userId, code: 'usage_overflow' }));
-        const exceededUserIds: string[] = [];
-        outcomes.forEach((outcome, index) => {
-          // Never empty: a shard only gets a command for users with usage.
-          assert(outcome.ok, `traffic report refused: ${outcome.ok ? '' : outcome.rejection}`);
-          const refused = outcome.state.recentReports.get(scopedReportId) ?? [];
-          rejected.push(...refused.map(({ userId, reason }) => ({ userId, code: reason })));
-          for (const { userId } of shards[index]?.[1] ?? []) {
-            if (trafficUserOf(outcome.state, userId).exceeded) exceededUserIds.push(userId);
-          }
-        });
-        sendOk(ctx, {
-          reportId,
-          recordCount: records.length,
-          userCount:
-            grouped.overflowed.length +
-            shards.reduce((count, [, usages]) => count + usages.length, 0),
-          rejected,
-          exceededUserIds,
-          position: positionJson(maxPosition(outcomes.map((outcome) => outcome.position))),
+        const commands = shards.map(([shardId, usages]) => ({
+          shardId,
+          command: {
+            type: 'RecordUsage',
+            data: { reportId: scopedReportId, nodeId, usages, now: context.now },
+          } satisfies TrafficCommand,
+          eventIdSeed: `${scopedReportId}:${shardId}`,
+        }));
+        const userCount =
+          grouped.overflowed.length +
+          shards.reduce((count, [, usages]) => count + usages.length, 0);
+        await executeTrafficRequest(ctx, services, { commands, context }, (outcomes) => {
+          const rejected = grouped.overflowed.map((userId) => ({ userId, code: 'usage_overflow' }));
+          const exceededUserIds: string[] = [];
+          outcomes.forEach((outcome, index) => {
+            // Never empty: a shard only gets a command for users with usage.
+            assert(outcome.ok, `traffic report refused: ${outcome.ok ? '' : outcome.rejection}`);
+            const refused = outcome.state.recentReports.get(scopedReportId) ?? [];
+            rejected.push(...refused.map(({ userId, reason }) => ({ userId, code: reason })));
+            for (const { userId } of shards[index]?.[1] ?? []) {
+              if (trafficUserOf(outcome.state, userId).exceeded) exceededUserIds.push(userId);
+            }
+          });
+          const data = {
+            reportId,
+            recordCount: records.length,
+            userCount,
+            rejected,
+            exceededUserIds,
+            position: null,
+          };
+          return { status: 200, body: okEnvelope(data), headers: {} };
         });
       },
     );
 
+    /** A grant or reset: one command on the user's shard. */
     const runOnUser = async (
-      ctx: Parameters<Parameters<RouteKit['router']['post']>[1]>[0],
+      ctx: Ctx,
       userId: string,
       commandAt: (now: string) => TrafficCommand,
     ) => {
       const context = commandContext(ctx, services.nowMs());
       const command = commandAt(context.now);
-      const shardId = trafficShardOf(userId);
-      const outcome = await services.runtime.execute(trafficAggregate, shardId, command, context);
-      if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { userId });
-      sendOk(ctx, {
-        traffic: trafficView(userId, trafficUserOf(outcome.state, userId)),
-        position: positionJson(outcome.position),
+      const commands = [{ shardId: trafficShardOf(userId), command, eventIdSeed: null }];
+      await executeTrafficRequest(ctx, services, { commands, context }, ([outcome]) => {
+        assert(outcome !== undefined, 'one command, one outcome');
+        if (!outcome.ok) return rejectionResponse(outcome.rejection, outcome.detail, { userId });
+        const data = {
+          traffic: trafficView(userId, trafficUserOf(outcome.state, userId)),
+          position: null,
+        };
+        return { status: 200, body: okEnvelope(data), headers: {} };
       });
     };
 
@@ -189,7 +212,7 @@ export const trafficRoutes =
       params,
       kit.jsonBody(),
       grant,
-      kit.idempotency(),
+      kit.ledgerIdempotency(),
       async (ctx) => {
         const { grantId, quotaBytes, reason = '' } = grant.read(ctx);
         const { userId } = params.read(ctx);
@@ -206,7 +229,7 @@ export const trafficRoutes =
       params,
       kit.jsonBody(),
       reset,
-      kit.idempotency(),
+      kit.ledgerIdempotency(),
       async (ctx) => {
         const { resetId, quotaBytes } = reset.read(ctx);
         const { userId } = params.read(ctx);
@@ -223,7 +246,7 @@ export const trafficRoutes =
       params,
       async (ctx) => {
         const { userId } = params.read(ctx);
-        const shard = await services.runtime.read(trafficAggregate, trafficShardOf(userId));
+        const shard = await services.traffic.shard(trafficShardOf(userId));
         sendOk(ctx, {
           traffic: trafficView(userId, trafficUserOf(shard.state, userId)),
           position: positionJson(shard.position),

@@ -22,6 +22,7 @@ describe('security audit from the API', () => {
     const services = {
       runtime: ledger.runtime,
       ledger: ledger.ledger,
+      traffic: ledger.traffic,
       channelVerifiers: [],
       paymentTtlMs: 60_000,
       nowMs: Date.now,

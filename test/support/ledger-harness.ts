@@ -12,6 +12,7 @@ import {
 } from '../../domain/ledger/ledger';
 import type { LedgerCommand, LedgerOutcome } from '../../domain/ledger/ledger.decider';
 import type { RejectionDetail } from '../../domain/decision';
+import { createTrafficWriter, type TrafficWriter } from '../../domain/traffic/traffic-writer';
 import type { KnownTransfer, TransferTerms } from '../../domain/transfer/transfer.decider';
 
 export const testLimits = {
@@ -42,6 +43,7 @@ export type Ledger = {
   store: EventStore;
   runtime: ActorRuntime;
   ledger: LedgerActor;
+  traffic: TrafficWriter;
   /** The transfer commands one at a time, answered as TransferOutcome. */
   transfers: {
     request(terms: TransferTerms, context: CommandContext): Promise<TransferOutcome>;
@@ -67,7 +69,13 @@ export const createLedger = (store: EventStore = createInMemoryEventStore()): Le
     limits: testLedgerLimits,
     onEvent: () => undefined,
   });
-  const harness = { store, runtime: createActorRuntime(store, testLimits), ledger };
+  const traffic = createTrafficWriter({
+    store,
+    snapshots: null,
+    limits: testLedgerLimits,
+    onEvent: () => undefined,
+  });
+  const harness = { store, runtime: createActorRuntime(store, testLimits), ledger, traffic };
   const transferCommand = async (
     command: LedgerCommand,
     context: CommandContext,

@@ -105,6 +105,7 @@ export const createLedgerApp = async (
   const services = {
     runtime: ledger.runtime,
     ledger: ledger.ledger,
+    traffic: ledger.traffic,
     channelVerifiers: [
       createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] }),
       ...(options.verifiers ?? []),

@@ -84,6 +84,7 @@ export const startSagaRig = async (
     store,
     runtime: ledger.runtime,
     ledger: ledger.ledger,
+    traffic: ledger.traffic,
     checkpoints,
     gateways: [gateway],
     plans: [PLAN],

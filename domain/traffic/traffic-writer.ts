@@ -1,0 +1,331 @@
+import {
+  MAILBOX_RETRY_AFTER_MS,
+  ConflictRetriesExhaustedError,
+  MailboxFullError,
+} from '../actors/actor-errors';
+import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
+import { decideBatch, type DecidedCommand, type QueuedCommand } from '../actors/batch-decide';
+import {
+  loadStream,
+  toSavedSnapshot,
+  type SnapshotOptions,
+  type StreamSnapshot,
+} from '../actors/stream-snapshot';
+import { assert } from '../assert';
+import type {
+  EventStore,
+  IdempotencyRecord,
+  StoredIdempotencyRecord,
+  StreamAppend,
+} from '../ports/event-store.port';
+import type { StoredResponse } from '../ports/idempotency-store.port';
+import {
+  trafficAggregate,
+  type TrafficCommand,
+  type TrafficRejection,
+  type TrafficShardState,
+} from './traffic.decider';
+
+/**
+ * The traffic writer: the single writer of the traffic shards, built like the ledger. Requests
+ * queue; the writer takes what has queued, decides every command against the shards it holds in
+ * memory (each command seeing those before it), and writes the whole batch, with the requests'
+ * Idempotency-Key records, as ONE atomic multi-stream append. A node's report of any size is so
+ * one durable round at most, shared with the reports that queued beside it, and its key exists
+ * exactly when its usage does. A revision conflict (another instance wrote a shard) reloads the
+ * shards and decides again.
+ */
+export type TrafficShardCommand = {
+  shardId: string;
+  command: TrafficCommand;
+  /** Seeds deterministic event ids (see CommandContext.eventIdSeed); null: uuidv7. */
+  eventIdSeed: string | null;
+};
+
+export type TrafficOutcome = DecidedCommand<TrafficShardState, TrafficRejection>;
+
+export type TrafficRequest = {
+  commands: readonly TrafficShardCommand[];
+  context: CommandContext;
+  idempotency: {
+    scope: string;
+    key: string;
+    fingerprint: string;
+    createdAtMs: number;
+    /** The answer to store with the events; its data.position is filled in when it is sent. */
+    respond: (outcomes: readonly TrafficOutcome[]) => StoredResponse;
+  } | null;
+};
+
+export type TrafficReply =
+  | {
+      kind: 'decided';
+      outcomes: readonly TrafficOutcome[];
+      /** Position of the commit that made the request durable (null: nothing ever written). */
+      position: bigint | null;
+      response: StoredResponse | null;
+    }
+  /** Another request (another instance) stored this key first: answer with its record. */
+  | { kind: 'replay'; record: StoredIdempotencyRecord };
+
+type TrafficWriterLimits = {
+  /** Commands queued before execute refuses with MailboxFullError (503). */
+  mailboxCommandCountMax: number;
+  /** Commands decided into one append (a request is never split). */
+  batchCommandCountMax: number;
+  conflictRetryCountMax: number;
+  streamLoadEventCountMax: number;
+};
+
+export type TrafficWriter = {
+  /** Decides the request's commands and resolves once they are durable (or refused). */
+  execute(request: TrafficRequest): Promise<TrafficReply>;
+  /** A shard as the writer holds it (loaded if it is not in memory). */
+  shard(shardId: string): Promise<{ state: TrafficShardState; position: bigint | null }>;
+  /** Waits for the batch in flight; later requests are refused. */
+  close(): Promise<void>;
+};
+
+type Entry = StreamSnapshot<TrafficShardState> & { savedRevision: number | null };
+type Pending = TrafficRequest & {
+  resolve: (reply: TrafficReply) => void;
+  reject: (error: unknown) => void;
+};
+
+const shardStreamOf = (shardId: string): string => `${trafficAggregate.category}-${shardId}`;
+
+export const createTrafficWriter = (options: {
+  store: EventStore;
+  snapshots: SnapshotOptions | null;
+  limits: TrafficWriterLimits;
+  onEvent: ActorEventHook;
+}): TrafficWriter => {
+  const { store, snapshots, limits, onEvent } = options;
+  // Sixteen shards: held for the writer's life, however many users they carry.
+  const held = new Map<string, Entry>();
+  const loading = new Map<string, Promise<Entry>>();
+  const queue: Pending[] = [];
+  let queuedCommandCount = 0;
+  let draining: Promise<void> | null = null;
+  let closed = false;
+
+  const load = (stream: string): Promise<Entry> => {
+    const entry = held.get(stream);
+    if (entry !== undefined) return Promise.resolve(entry);
+    const inFlight = loading.get(stream);
+    if (inFlight !== undefined) return inFlight;
+    const source = { store, snapshots, limits, onEvent };
+    const loaded = loadStream(source, trafficAggregate, stream).then(
+      ({ snapshot, savedRevision }) => {
+        // A commit may have landed while this read was in flight: never go back behind it.
+        const newer = held.get(stream);
+        if (newer !== undefined && (newer.revision ?? -1) >= (snapshot.revision ?? -1))
+          return newer;
+        const loadedEntry: Entry = { ...snapshot, savedRevision };
+        held.set(stream, loadedEntry);
+        return loadedEntry;
+      },
+    );
+    const settled = loaded.finally(() => loading.delete(stream));
+    loading.set(stream, settled);
+    return settled;
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = takeBatch();
+      try {
+        await runBatch(batch);
+      } catch (error: unknown) {
+        onEvent('traffic_batch_failed', { requestCount: batch.length, error });
+        batch.forEach((request) => request.reject(error));
+      }
+    }
+    draining = null;
+  };
+
+  const takeBatch = (): Pending[] => {
+    let count = 0;
+    let commandCount = 0;
+    for (const request of queue) {
+      const size = request.commands.length;
+      if (count > 0 && commandCount + size > limits.batchCommandCountMax) break;
+      count += 1;
+      commandCount += size;
+    }
+    queuedCommandCount -= commandCount;
+    return queue.splice(0, count);
+  };
+
+  const runBatch = async (initial: readonly Pending[]): Promise<void> => {
+    let batch = [...initial];
+    for (let attempt = 1; batch.length > 0; attempt += 1) {
+      const streams = new Set(
+        batch.flatMap((r) => r.commands.map((c) => shardStreamOf(c.shardId))),
+      );
+      const working = new Map<string, Entry>();
+      await Promise.all([...streams].map(async (s) => working.set(s, await load(s))));
+      const decided = decideTrafficBatch(working, batch);
+      const wrote = decided.appends.length > 0 || decided.records.length > 0;
+      const result = wrote
+        ? await store.appendMulti(decided.appends, decided.records)
+        : ({ ok: true, streams: [], lastPosition: null } as const);
+      if (result.ok) {
+        for (const { stream, lastRevision, lastPosition } of result.streams) {
+          const next = decided.next.get(stream);
+          assert(next !== undefined, `traffic: ${stream} appended but not decided`);
+          assert(next.revision === lastRevision, `traffic: ${stream} append landed elsewhere`);
+          const committed = { ...next, position: lastPosition };
+          held.set(stream, committed);
+          saveSnapshotIfDue(stream, committed);
+        }
+        batch.forEach((request, index) => {
+          const outcomes = decided.outcomes[index] ?? [];
+          const response = decided.responses[index] ?? null;
+          const position = wrote ? result.lastPosition : newestPosition(working, request);
+          request.resolve({ kind: 'decided', outcomes, position, response });
+        });
+        return;
+      }
+      if (result.reason === 'idempotency_key_exists') {
+        const taken = new Map(result.existing.map((r) => [`${r.scope}\n${r.key}`, r]));
+        batch = batch.filter((request) => {
+          const key = request.idempotency;
+          const record = key === null ? undefined : taken.get(`${key.scope}\n${key.key}`);
+          if (record !== undefined) request.resolve({ kind: 'replay', record });
+          return record === undefined;
+        });
+        continue;
+      }
+      // Another writer got there first: read those shards again and decide again.
+      result.conflicts.forEach(({ stream }) => held.delete(stream));
+      onEvent('traffic_conflict', { attempt, streams: result.conflicts.map((c) => c.stream) });
+      if (attempt > limits.conflictRetryCountMax)
+        throw new ConflictRetriesExhaustedError(result.conflicts[0]?.stream ?? 'traffic', attempt);
+    }
+  };
+
+  const saveSnapshotIfDue = (stream: string, entry: Entry): void => {
+    const codec = trafficAggregate.snapshotCodec;
+    if (snapshots === null || codec === undefined || entry.revision === null) return;
+    if (entry.revision - (entry.savedRevision ?? -1) < snapshots.everyEventCount) return;
+    const failed = (error: unknown) =>
+      onEvent('snapshot_save_failed', { stream, revision: entry.revision, error });
+    try {
+      const saved = toSavedSnapshot(stream, codec, entry);
+      if (saved === null) return;
+      entry.savedRevision = saved.revision;
+      snapshots.store.save(saved).catch(failed);
+    } catch (error: unknown) {
+      failed(error);
+    }
+  };
+
+  return {
+    execute: (request) => {
+      if (closed) return Promise.reject(new Error('traffic: execute after close'));
+      const size = request.commands.length;
+      assert(size > 0, 'traffic: a request has at least one command');
+      if (queuedCommandCount + size > limits.mailboxCommandCountMax)
+        return Promise.reject(new MailboxFullError('traffic', MAILBOX_RETRY_AFTER_MS));
+      queuedCommandCount += size;
+      const reply = new Promise<TrafficReply>((resolve, reject) =>
+        queue.push({ ...request, resolve, reject }),
+      );
+      draining ??= drain();
+      return reply;
+    },
+    shard: async (shardId) => {
+      const entry = await load(shardStreamOf(shardId));
+      return { state: entry.state, position: entry.position };
+    },
+    close: async () => {
+      closed = true;
+      await draining;
+    },
+  };
+};
+
+/** The newest position among the shards a request names (what a reader must wait for). */
+const newestPosition = (working: Map<string, Entry>, request: TrafficRequest): bigint | null => {
+  let newest: bigint | null = null;
+  for (const { shardId } of request.commands) {
+    const position = working.get(shardStreamOf(shardId))?.position ?? null;
+    if (position !== null && (newest === null || position > newest)) newest = position;
+  }
+  return newest;
+};
+
+type TrafficBatchDecision = {
+  appends: StreamAppend[];
+  records: IdempotencyRecord[];
+  outcomes: TrafficOutcome[][];
+  responses: (StoredResponse | null)[];
+  next: Map<string, Entry>;
+};
+
+/**
+ * The whole batch decided against `working`, shard by shard: a shard's commands in arrival order,
+ * each against the state the ones before it left (decideBatch). Shards are independent, so the
+ * order between shards does not change any decision.
+ */
+const decideTrafficBatch = (
+  working: Map<string, Entry>,
+  batch: readonly Pending[],
+): TrafficBatchDecision => {
+  type Slot = { requestIndex: number; commandIndex: number };
+  const byStream = new Map<string, { slots: Slot[]; queued: QueuedCommand<TrafficCommand>[] }>();
+  batch.forEach((request, requestIndex) =>
+    request.commands.forEach(({ shardId, command, eventIdSeed }, commandIndex) => {
+      const stream = shardStreamOf(shardId);
+      const group = byStream.get(stream) ?? { slots: [], queued: [] };
+      group.slots.push({ requestIndex, commandIndex });
+      group.queued.push({ command, context: { ...request.context, eventIdSeed } });
+      byStream.set(stream, group);
+    }),
+  );
+  const outcomes: TrafficOutcome[][] = batch.map(() => []);
+  const appends: StreamAppend[] = [];
+  const next = new Map<string, Entry>();
+  for (const [stream, { slots, queued }] of byStream) {
+    const before = working.get(stream);
+    assert(before !== undefined, `traffic: ${stream} not loaded`);
+    const decision = decideBatch(trafficAggregate, stream, before, queued);
+    decision.decided.forEach((outcome, index) => {
+      const slot = slots[index];
+      assert(slot !== undefined, 'traffic: an outcome without its command');
+      const list = outcomes[slot.requestIndex];
+      assert(list !== undefined, 'traffic: an outcome without its request');
+      list[slot.commandIndex] = outcome;
+    });
+    if (decision.events.length === 0) continue;
+    const expected =
+      before.revision === null
+        ? { kind: 'no_stream' as const }
+        : { kind: 'exact' as const, revision: before.revision };
+    appends.push({ stream, events: decision.events, expected });
+    next.set(stream, { ...decision.next, savedRevision: before.savedRevision });
+  }
+  const records: IdempotencyRecord[] = [];
+  const responses = batch.map((request, index) => {
+    const idempotency = request.idempotency;
+    if (idempotency === null) return null;
+    const response = idempotency.respond(outcomes[index] ?? []);
+    const { scope, key, fingerprint, createdAtMs } = idempotency;
+    records.push({ scope, key, fingerprint, createdAtMs, response });
+    return response;
+  });
+  return { appends, records, outcomes, responses, next };
+};
+
+/** One command on one shard, without an Idempotency-Key (sagas and imports use natural ids). */
+export const executeTrafficCommand = async (
+  writer: TrafficWriter,
+  command: TrafficShardCommand,
+  context: CommandContext,
+): Promise<TrafficOutcome> => {
+  const reply = await writer.execute({ commands: [command], context, idempotency: null });
+  const [outcome] = reply.kind === 'decided' ? reply.outcomes : [];
+  assert(outcome !== undefined, `traffic: ${command.command.type} answered no outcome`);
+  return outcome;
+};

@@ -1,0 +1,174 @@
+import { createInMemoryEventStore } from '../../../adapters/eventstore/in-memory.event-store';
+import type { EventStore, RecordedEvent } from '../../../domain/ports/event-store.port';
+import {
+  trafficShardOf,
+  trafficUserOf,
+  type TrafficCommand,
+  type UsageRecord,
+} from '../../../domain/traffic/traffic.decider';
+import {
+  createTrafficWriter,
+  executeTrafficCommand,
+  type TrafficRequest,
+  type TrafficWriter,
+} from '../../../domain/traffic/traffic-writer';
+import { testContext, testLedgerLimits } from '../../support/ledger-harness';
+import { grant, now } from './traffic.fixtures';
+
+const writerOver = (store: EventStore): TrafficWriter =>
+  createTrafficWriter({
+    store,
+    snapshots: null,
+    limits: testLedgerLimits,
+    onEvent: () => undefined,
+  });
+
+/** A report as the route makes it: one RecordUsage per shard it touches. */
+const reportRequest = (
+  nodeId: string,
+  reportId: string,
+  records: readonly UsageRecord[],
+  key: string | null = null,
+): TrafficRequest => {
+  const byShard = new Map<string, UsageRecord[]>();
+  for (const record of records) {
+    const shardId = trafficShardOf(record.userId);
+    byShard.set(shardId, [...(byShard.get(shardId) ?? []), record]);
+  }
+  const scoped = `${nodeId}:${reportId}`;
+  return {
+    commands: [...byShard].map(([shardId, usages]) => ({
+      shardId,
+      command: { type: 'RecordUsage', data: { reportId: scoped, nodeId, usages, now } },
+      eventIdSeed: `${scoped}:${shardId}`,
+    })),
+    context: testContext(),
+    idempotency:
+      key === null
+        ? null
+        : {
+            scope: `${nodeId} POST /v1/traffic/reports`,
+            key,
+            fingerprint: `fp-${reportId}`,
+            createdAtMs: 0,
+            respond: () => ({ status: 200, body: { reportId }, headers: {} }),
+          },
+  };
+};
+
+const onShard = (userId: string, command: TrafficCommand) => ({
+  shardId: trafficShardOf(userId),
+  command,
+  eventIdSeed: null,
+});
+
+const usedBytes = async (writer: TrafficWriter, userId: string): Promise<number> => {
+  const user = trafficUserOf((await writer.shard(trafficShardOf(userId))).state, userId);
+  return user.uploadBytes + user.downloadBytes;
+};
+
+const allEvents = (store: EventStore): Promise<readonly RecordedEvent[]> =>
+  store.readAll({ afterPosition: null, eventCountMax: 1_000_000 });
+
+/** Counts the store's multi-stream appends: the durable rounds the writer asks for. */
+const countingAppends = (store: EventStore): { store: EventStore; appendCount: () => number } => {
+  let appendCount = 0;
+  const counted: EventStore = Object.create(store) as EventStore;
+  counted.appendMulti = (appends, records) => {
+    appendCount += 1;
+    return store.appendMulti(appends, records);
+  };
+  return { store: counted, appendCount: () => appendCount };
+};
+
+const USERS = Array.from({ length: 40 }, (_, index) => `user-${index}`);
+
+describe('the traffic writer', () => {
+  it('sums concurrent reports from many nodes exactly and flags each crossing exactly once', async () => {
+    const store = createInMemoryEventStore();
+    const writer = writerOver(store);
+    for (const userId of USERS)
+      await executeTrafficCommand(
+        writer,
+        onShard(userId, grant(userId, `plan-${userId}`, 1000)),
+        testContext(),
+      );
+    // 8 nodes × 10 reports, each naming every user once: 80 × 30 bytes = 2,400 per user.
+    const reports = Array.from({ length: 80 }, (_, index) =>
+      writer.execute(
+        reportRequest(
+          `node-${index % 8}`,
+          `r-${index}`,
+          USERS.map((userId) => ({ userId, uploadBytes: 10, downloadBytes: 20 })),
+        ),
+      ),
+    );
+    const replies = await Promise.all(reports);
+    expect(replies.every((reply) => reply.kind === 'decided')).toBe(true);
+    for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(2400);
+    const crossings = (await allEvents(store))
+      .filter((event) => event.type === 'QuotasExceeded')
+      .flatMap((event) => (event.data['users'] as { userId: string }[]).map((u) => u.userId));
+    expect(crossings.sort()).toEqual([...USERS].sort());
+  });
+
+  it('decides a burst of reports into fewer appends than reports, each report whole', async () => {
+    const counted = countingAppends(createInMemoryEventStore());
+    const writer = writerOver(counted.store);
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        writer.execute(
+          reportRequest(
+            'node-1',
+            `r-${index}`,
+            USERS.map((userId) => ({ userId, uploadBytes: 1, downloadBytes: 0 })),
+            `key-${index}`,
+          ),
+        ),
+      ),
+    );
+    expect(counted.appendCount()).toBeLessThan(30);
+    // Each report's key is stored by the same commit as its usage: at the reply's position.
+    for (const [index, reply] of replies.entries()) {
+      expect(reply.kind).toBe('decided');
+      const record = await counted.store.readIdempotencyRecord(
+        'node-1 POST /v1/traffic/reports',
+        `key-${index}`,
+      );
+      expect(record?.position).toBe(reply.kind === 'decided' ? reply.position : null);
+    }
+    for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(30);
+  });
+
+  it('counts a resent report once, and replays a key another writer stored first', async () => {
+    const store = createInMemoryEventStore();
+    const first = writerOver(store);
+    const records = USERS.map((userId) => ({ userId, uploadBytes: 5, downloadBytes: 5 }));
+    await first.execute(reportRequest('node-1', 'r-1', records, 'key-1'));
+    const resent = await first.execute(reportRequest('node-1', 'r-1', records, 'key-2'));
+    expect(resent.kind).toBe('decided');
+    for (const userId of USERS) expect(await usedBytes(first, userId)).toBe(10);
+    const second = writerOver(store);
+    const replay = await second.execute(reportRequest('node-1', 'r-1', records, 'key-1'));
+    expect(replay.kind).toBe('replay');
+    for (const userId of USERS) expect(await usedBytes(second, userId)).toBe(10);
+  });
+
+  it('loses no report when two writers (two instances) write the same shards', async () => {
+    const store = createInMemoryEventStore();
+    const writers = [writerOver(store), writerOver(store)];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, index) =>
+        writers[index % 2]?.execute(
+          reportRequest(
+            `node-${index}`,
+            'r',
+            USERS.map((userId) => ({ userId, uploadBytes: 1, downloadBytes: 1 })),
+          ),
+        ),
+      ),
+    );
+    const fresh = writerOver(store);
+    for (const userId of USERS) expect(await usedBytes(fresh, userId)).toBe(80);
+  });
+});
