@@ -89,14 +89,13 @@ export const measureLag = async (
   };
   if (head === null || (applied !== null && applied >= head))
     return { eventsBehind: 0, msBehind: 0, ...positions };
-  const behind = await eventStore.readAll({
+  const behind = await eventStore.countAfter({
     afterPosition: applied,
     eventCountMax: lagEventCountMax,
   });
-  const oldest = behind[0];
-  const msBehind =
-    oldest === undefined ? 0 : Math.max(0, nowMs() - Date.parse(oldest.metadata.occurredAt));
-  return { eventsBehind: behind.length, msBehind, ...positions };
+  const oldest = behind.firstOccurredAt;
+  const msBehind = oldest === null ? 0 : Math.max(0, nowMs() - Date.parse(oldest));
+  return { eventsBehind: behind.eventCount, msBehind, ...positions };
 };
 
 export type ReadSide = ReturnType<typeof createReadSide>;

@@ -66,6 +66,14 @@ export const createEventStoreDbEventStore = (
       return subscription;
     },
     headPosition: () => whenReady(() => lastPosition(client)).catch(rethrowAsPortError),
+    // The server cannot count: the events are read, as a reader would read them.
+    countAfter: ({ afterPosition, eventCountMax }) =>
+      whenReady(() => readAllAfter(client, afterPosition, eventCountMax))
+        .then((after) => ({
+          eventCount: after.length,
+          firstOccurredAt: after[0]?.metadata.occurredAt ?? null,
+        }))
+        .catch(rethrowAsPortError),
     close: async () => {
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));
       await client.dispose();

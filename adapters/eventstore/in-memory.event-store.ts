@@ -176,6 +176,11 @@ export const createInMemoryEventStore = (): EventStore => {
         },
       }),
     headPosition: () => Promise.resolve(log.length === 0 ? null : BigInt(log.length)),
+    countAfter: ({ afterPosition, eventCountMax }) => {
+      const after = readAll(afterPosition, eventCountMax);
+      const firstOccurredAt = after[0]?.metadata.occurredAt ?? null;
+      return Promise.resolve({ eventCount: after.length, firstOccurredAt });
+    },
     close: () => Promise.resolve(),
   };
 };

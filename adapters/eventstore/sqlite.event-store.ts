@@ -148,6 +148,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
       Promise.resolve(table.readAfter(afterPosition, eventCountMax)),
     subscribeToAll,
     headPosition: () => Promise.resolve(table.headPosition()),
+    countAfter: ({ afterPosition, eventCountMax }) =>
+      Promise.resolve(table.countAfter(afterPosition, eventCountMax)),
     close: async () => {
       if (closed) return;
       closed = true;

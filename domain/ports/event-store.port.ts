@@ -70,6 +70,8 @@ export type IdempotencyRecord = {
 /** An idempotency record as stored: `position` is that of the append that wrote it. */
 export type StoredIdempotencyRecord = IdempotencyRecord & { position: bigint };
 
+export type EventsAfter = { eventCount: number; firstOccurredAt: string | null };
+
 export type StreamAppendResult = { stream: string; lastRevision: number; lastPosition: bigint };
 
 export type MultiAppendResult =
@@ -137,6 +139,12 @@ export interface EventStore {
   subscribeToAll(options: { afterPosition: bigint | null }): EventSubscription;
   /** The position of the last event in the global log, or null when the log is empty. */
   headPosition(): Promise<bigint | null>;
+  /**
+   * How far a reader at afterPosition trails the log: the events after it, counted up to
+   * eventCountMax, and when the first of them occurred (null when there is none). Cheaper than
+   * readAll: it parses no event's data.
+   */
+  countAfter(options: { afterPosition: bigint | null; eventCountMax: number }): Promise<EventsAfter>;
   /** Releases connections and file handles. */
   close(): Promise<void>;
 }

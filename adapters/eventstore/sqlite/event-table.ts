@@ -1,5 +1,6 @@
 import type {
   EventMetadata,
+  EventsAfter,
   JsonObject,
   NewEvent,
   RecordedEvent,
@@ -70,6 +71,17 @@ export const openEventTable = (db: SqliteDatabase) => {
     )
     .pluck()
     .safeIntegers(true);
+  const countAfter = db
+    .prepare<[bigint, number], bigint>(
+      'SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)',
+    )
+    .pluck()
+    .safeIntegers(true);
+  const firstMetadataAfter = db
+    .prepare<[bigint], string>(
+      'SELECT metadata FROM events WHERE position > ? ORDER BY position LIMIT 1',
+    )
+    .pluck();
   const head = db
     .prepare<[], bigint | null>('SELECT MAX(position) FROM events')
     .pluck()
@@ -97,6 +109,14 @@ export const openEventTable = (db: SqliteDatabase) => {
       return revision === undefined ? null : Number(revision);
     },
     headPosition: (): bigint | null => head.get() ?? null,
+    countAfter: (afterPosition: bigint | null, eventCountMax: number): EventsAfter => {
+      const from = afterPosition ?? 0n;
+      const eventCount = Number(countAfter.get(from, eventCountMax) ?? 0n);
+      const metadata = eventCount === 0 ? undefined : firstMetadataAfter.get(from);
+      const firstOccurredAt =
+        metadata === undefined ? null : (JSON.parse(metadata) as EventMetadata).occurredAt;
+      return { eventCount, firstOccurredAt };
+    },
     /** Inserts one event and returns its position; throws SQLite's error on a UNIQUE violation. */
     insert: (stream: string, revision: number, event: NewEvent): bigint => {
       const data = JSON.stringify(event.data);

@@ -116,4 +116,23 @@ export const globalLogCases = ({ store, options }: ContractContext): void => {
     if (options.sharedLog) expect(head !== null && head >= result.lastPosition).toBe(true);
     else expect(head).toBe(result.lastPosition);
   });
+
+  it('counts the events after a position, bounded, with when the first of them occurred', async () => {
+    const stream = newStream();
+    const events = newEvents(stream, 3);
+    await store().append(stream, events, { kind: 'no_stream' });
+    const [first, , last] = await readWhole(store(), stream);
+    if (first === undefined || last === undefined) throw new Error('fixture');
+    const behind = await store().countAfter({ afterPosition: first.position, eventCountMax: 100 });
+    if (!options.sharedLog) expect(behind.eventCount).toBe(2);
+    else expect(behind.eventCount).toBeGreaterThanOrEqual(2);
+    expect(await store().countAfter({ afterPosition: first.position, eventCountMax: 1 })).toEqual({
+      eventCount: 1,
+      firstOccurredAt: events[1]?.metadata.occurredAt,
+    });
+    if (!options.sharedLog)
+      expect(
+        await store().countAfter({ afterPosition: last.position, eventCountMax: 100 }),
+      ).toEqual({ eventCount: 0, firstOccurredAt: null });
+  });
 };
