@@ -1,10 +1,10 @@
 import {
   accountAggregate,
-  type AccountEvent,
   type AccountState,
   type PendingLeg,
 } from '../domain/account/account.decider';
 import { accountView } from '../domain/account/account.view';
+import { parseStored } from '../domain/aggregate';
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
 import {
   alreadyApplied,
@@ -52,7 +52,7 @@ const entryOf = (
   accountId: string,
   state: OpenedAccount,
 ): JsonObject | null => {
-  const domainEvent = { type: event.type, data: event.data } as AccountEvent;
+  const domainEvent = parseStored(accountAggregate, event);
   if (domainEvent.type === 'AccountOpened' || domainEvent.type === 'AccountClosed') return null;
   const view = accountView(state);
   const side =
@@ -90,10 +90,10 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   if (accountId === null) return;
   const document = await context.get(ACCOUNTS, accountId);
   if (alreadyApplied(document, event)) return;
-  const state = accountAggregate.evolve(decodeState(document), {
-    type: event.type,
-    data: event.data,
-  } as AccountEvent);
+  const state = accountAggregate.evolve(
+    decodeState(document),
+    parseStored(accountAggregate, event),
+  );
   if (state.status === 'unopened') return;
   const view = accountReadView(state, event);
   context.put(ACCOUNTS, accountId, {

@@ -1,8 +1,5 @@
-import {
-  accountAggregate,
-  type AccountEvent,
-  type AccountState,
-} from '../domain/account/account.decider';
+import { accountAggregate, type AccountState } from '../domain/account/account.decider';
+import { parseStored } from '../domain/aggregate';
 import { createBalanceAudit, type BalanceReport } from '../domain/audit/balance-audit';
 import { EMPTY_CHAIN, verifyChain, type ChainBreak, type ChainTail } from '../domain/event-chain';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
@@ -152,7 +149,7 @@ export const reconcileBalances = async (
         const previous = states.get(accountId) ?? accountAggregate.initialState;
         states.set(
           accountId,
-          accountAggregate.evolve(previous, { type: event.type, data: event.data } as AccountEvent),
+          accountAggregate.evolve(previous, parseStored(accountAggregate, event)),
         );
       },
       { afterPosition: null, untilPosition },

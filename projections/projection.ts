@@ -1,4 +1,4 @@
-import type { DomainEvent, StreamFold } from '../domain/aggregate';
+import { parseStored, type DomainEvent, type StreamFold } from '../domain/aggregate';
 import type { JsonObject, JsonValue, RecordedEvent } from '../domain/ports/event-store.port';
 import type { CollectionSpec } from '../domain/ports/read-model-store.port';
 
@@ -70,6 +70,6 @@ export const foldAggregateEvent = async <Event extends DomainEvent, State>(
   const document = await context.get(collection, id);
   if (alreadyApplied(document, event)) return null;
   const previous = (document?.['state'] as unknown as State | undefined) ?? aggregate.initialState;
-  const state = aggregate.evolve(previous, { type: event.type, data: event.data } as Event);
+  const state = aggregate.evolve(previous, parseStored(aggregate, event));
   return { id, document, previous, state };
 };

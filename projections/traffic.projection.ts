@@ -1,10 +1,10 @@
+import { parseStored } from '../domain/aggregate';
 import type { RecordedEvent } from '../domain/ports/event-store.port';
 import {
   initialTrafficUserState,
   trafficAggregate,
   trafficUserChangesOf,
   trafficView,
-  type TrafficEvent,
   type TrafficUserState,
 } from '../domain/traffic/traffic.decider';
 import {
@@ -25,7 +25,7 @@ export const TRAFFIC = 'traffic';
 
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
   if (streamIdOf(event.stream, trafficAggregate.category) === null) return;
-  const domainEvent = { type: event.type, data: event.data } as TrafficEvent;
+  const domainEvent = parseStored(trafficAggregate, event);
   // One UsageReported changes hundreds of users: what is the same for all of them is made once.
   const positionKey = positionKeyOf(event.position);
   const position = event.position.toString();

@@ -45,6 +45,7 @@ export const payloadOf = (event: RecordedEvent): JsonObject => ({
   position: event.position.toString(),
   type: event.type,
   data: event.data,
+  schemaVersion: event.metadata.schemaVersion,
   occurredAt: event.metadata.occurredAt,
   correlationId: event.metadata.correlationId,
 });

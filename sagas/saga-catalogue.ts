@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { parseStored } from '../domain/aggregate';
 import { assert } from '../domain/assert';
 import type { SagaListQuery, SagaQuery } from '../domain/ports/saga-query.port';
 import type {
@@ -9,7 +10,6 @@ import type {
 import {
   isFinal,
   sagaAggregate,
-  type SagaEvent,
   type SagaRecord,
   type SagaState,
 } from '../domain/saga/saga.decider';
@@ -45,7 +45,7 @@ export const createSagaCatalogue = (options: {
     const current: SagaState =
       sagas.get(key) ?? (finalKeys.has(key) ? { status: 'none' } : sagaAggregate.initialState);
     if (current.status === 'none' && event.type !== 'SagaStarted') return; // Evicted earlier.
-    const next = sagaAggregate.evolve(current, { type: event.type, data: event.data } as SagaEvent);
+    const next = sagaAggregate.evolve(current, parseStored(sagaAggregate, event));
     if (next.status === 'none') return;
     sagas.delete(key); // Re-inserting keeps the Map in order of last change.
     sagas.set(key, next);

@@ -4,7 +4,8 @@ import type {
   EventSubscription,
   RecordedEvent,
 } from '../domain/ports/event-store.port';
-import type { SagaEvent } from '../domain/saga/saga.decider';
+import { parseStored } from '../domain/aggregate';
+import { sagaAggregate } from '../domain/saga/saga.decider';
 import { triggerOf, type LedgerEvent, type SagaDefinition } from './saga-definition';
 import type { SagaEngine } from './saga-engine';
 
@@ -69,7 +70,7 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
   let ticking = false;
 
   const trackSaga = (event: RecordedEvent, key: string): void => {
-    const sagaEvent = event as unknown as SagaEvent;
+    const sagaEvent = parseStored(sagaAggregate, event);
     const changedMs = Date.parse(event.metadata.occurredAt);
     if (sagaEvent.type === 'SagaStarted' || sagaEvent.type === 'SagaRetried') {
       const started = sagaEvent.type === 'SagaStarted' ? sagaEvent.data : null;

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Aggregate, DomainEvent } from '../aggregate';
+import { toStored, type Aggregate, type DomainEvent, type EventCodec } from '../aggregate';
 import { assert } from '../assert';
 import type { RejectionDetail } from '../decision';
 import { sealEvents, type UnhashedEvent } from '../event-chain';
@@ -49,7 +49,7 @@ export const decideBatch = <C, E extends DomainEvent, S, R extends string>(
     const eventCount = decision.events.length;
     for (const [index, event] of decision.events.entries()) {
       state = aggregate.evolve(state, event);
-      unhashed.push(toUnhashed(event, index, context));
+      unhashed.push(toUnhashed(aggregate, event, index, context));
     }
     if (eventCount > 0) revision = (revision ?? -1) + eventCount;
     return { ok: true, state, revision, eventCount };
@@ -74,9 +74,18 @@ export const eventMetadataOf = (context: CommandContext): UnhashedEvent['metadat
   schemaVersion: 1,
 });
 
-const toUnhashed = (event: DomainEvent, index: number, context: CommandContext): UnhashedEvent => ({
-  id: eventId(context.eventIdSeed, index),
-  type: event.type,
-  data: event.data,
-  metadata: eventMetadataOf(context),
-});
+const toUnhashed = <E extends DomainEvent>(
+  fold: { readonly eventCodec?: EventCodec<E> },
+  event: E,
+  index: number,
+  context: CommandContext,
+): UnhashedEvent => {
+  const { data, schemaVersion } = toStored(fold, event);
+  const metadata = eventMetadataOf(context);
+  return {
+    id: eventId(context.eventIdSeed, index),
+    type: event.type,
+    data,
+    metadata: schemaVersion === metadata.schemaVersion ? metadata : { ...metadata, schemaVersion },
+  };
+};

@@ -1,4 +1,4 @@
-import type { DomainEvent, SnapshotCodec, StreamFold } from '../aggregate';
+import { parseStored, type DomainEvent, type SnapshotCodec, type StreamFold } from '../aggregate';
 import type { ActorEventHook, ActorRuntimeLimits } from './actor-runtime.types';
 import { assert } from '../assert';
 import { EMPTY_CHAIN, type ChainTail } from '../event-chain';
@@ -141,9 +141,7 @@ const foldRecorded = <E extends DomainEvent, S>(
 ): StreamSnapshot<S> => {
   const revisionExpected = snapshot.tail.nextRevision;
   assert(event.revision === revisionExpected, `${event.stream}: gap at ${revisionExpected}`);
-  // The narrow boundary: stored events were written by this aggregate's decider (upcasting, when
-  // schemas evolve, belongs in evolve).
-  const domainEvent = { type: event.type, data: event.data } as E;
+  const domainEvent = parseStored(aggregate, event);
   return {
     state: aggregate.evolve(snapshot.state, domainEvent),
     revision: event.revision,

@@ -1,6 +1,7 @@
-import type { AccountEvent } from '../account/account.decider';
+import { accountAggregate, type AccountEvent } from '../account/account.decider';
+import { parseStored } from '../aggregate';
 import type { RecordedEvent } from '../ports/event-store.port';
-import type { TransferEvent } from '../transfer/transfer.decider';
+import { transferStream, type TransferEvent } from '../transfer/transfer.decider';
 
 /**
  * The double-entry invariant, recomputed from the log alone: per currency, Σ credits − Σ debits
@@ -101,11 +102,10 @@ export const createBalanceAudit = () => {
   return {
     apply(event: RecordedEvent): void {
       eventCount += 1;
-      const domainEvent = { type: event.type, data: event.data };
       if (event.stream.startsWith('account-'))
-        applyAccount(event.stream, domainEvent as AccountEvent);
+        applyAccount(event.stream, parseStored(accountAggregate, event));
       else if (event.stream.startsWith('transfer-'))
-        applyTransfer(event.stream, domainEvent as TransferEvent);
+        applyTransfer(event.stream, parseStored(transferStream, event));
     },
     report(): BalanceReport {
       const currencies = [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency));

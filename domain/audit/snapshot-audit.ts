@@ -1,4 +1,4 @@
-import type { Aggregate, DomainEvent, SnapshotCodec } from '../aggregate';
+import { parseStored, type Aggregate, type DomainEvent, type SnapshotCodec } from '../aggregate';
 import { canonicalJson } from '../event-chain';
 import type { EventStore } from '../ports/event-store.port';
 import type { SavedSnapshot, SnapshotStore } from '../ports/snapshot-store.port';
@@ -75,7 +75,7 @@ const judge = async <C, E extends DomainEvent, S, R extends string>(
       return { kind: 'unusable', reason: `the log ends before revision ${saved.revision}` };
     }
     for (const event of page) {
-      state = aggregate.evolve(state, { type: event.type, data: event.data } as E);
+      state = aggregate.evolve(state, parseStored(aggregate, event));
       nextRevision = event.revision + 1;
       if (event.revision === saved.revision) {
         if (event.metadata.hash !== saved.lastHash || event.position !== saved.position) {

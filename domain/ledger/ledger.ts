@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { accountAggregate, type AccountState } from '../account/account.decider';
-import type { DomainEvent, StreamFold } from '../aggregate';
+import { toStored, type DomainEvent, type StreamFold } from '../aggregate';
 import {
   MAILBOX_RETRY_AFTER_MS,
   ConflictRetriesExhaustedError,
@@ -484,9 +484,12 @@ const positionOfStreams = (
   return newest;
 };
 
-const toUnhashed = (change: LedgerChange, metadata: UnhashedEvent['metadata']): UnhashedEvent => ({
-  id: uuidv7(),
-  type: change.event.type,
-  data: change.event.data,
-  metadata,
-});
+const toUnhashed = (change: LedgerChange, metadata: UnhashedEvent['metadata']): UnhashedEvent => {
+  const { data, schemaVersion } =
+    change.category === 'account'
+      ? toStored(accountAggregate, change.event)
+      : toStored(transferStream, change.event);
+  const versioned =
+    schemaVersion === metadata.schemaVersion ? metadata : { ...metadata, schemaVersion };
+  return { id: uuidv7(), type: change.event.type, data, metadata: versioned };
+};

@@ -144,7 +144,10 @@ export interface EventStore {
    * eventCountMax, and when the first of them occurred (null when there is none). Cheaper than
    * readAll: it parses no event's data.
    */
-  countAfter(options: { afterPosition: bigint | null; eventCountMax: number }): Promise<EventsAfter>;
+  countAfter(options: {
+    afterPosition: bigint | null;
+    eventCountMax: number;
+  }): Promise<EventsAfter>;
   /** Releases connections and file handles. */
   close(): Promise<void>;
 }

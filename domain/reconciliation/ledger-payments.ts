@@ -1,6 +1,8 @@
 import type { EventStore } from '../ports/event-store.port';
+import { parseStored } from '../aggregate';
+import { paymentAggregate } from '../payment/payment.decider';
 import { evolvePayment } from '../payment/payment.evolve';
-import type { PaymentEvent, PaymentState } from '../payment/payment.model';
+import type { PaymentState } from '../payment/payment.model';
 import type { LedgerPayment } from './reconciliation';
 
 const PAYMENT_STREAM_PREFIX = 'payment-';
@@ -22,10 +24,7 @@ export const loadLedgerPayments = async (
       if (!event.stream.startsWith(PAYMENT_STREAM_PREFIX)) continue;
       const paymentId = event.stream.slice(PAYMENT_STREAM_PREFIX.length);
       const state = states.get(paymentId) ?? { status: 'none' };
-      states.set(
-        paymentId,
-        evolvePayment(state, { type: event.type, data: event.data } as PaymentEvent),
-      );
+      states.set(paymentId, evolvePayment(state, parseStored(paymentAggregate, event)));
     }
     const last = page[page.length - 1];
     if (last === undefined || page.length < pageEventCountMax) break;

@@ -3,6 +3,7 @@ import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject } from '../decision';
 import { addWithinSafeRange } from '../money';
+import { trafficEventCodec } from './traffic.events';
 import { trafficSnapshotCodec } from './traffic.snapshot';
 import {
   initialTrafficUserState,
@@ -233,5 +234,6 @@ export const trafficAggregate: Aggregate<
   initialState: initialTrafficShardState,
   decide: decideTraffic,
   evolve: evolveTraffic,
+  eventCodec: trafficEventCodec,
   snapshotCodec: trafficSnapshotCodec,
 };
