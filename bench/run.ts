@@ -43,7 +43,7 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
  * three trials of 10 s (median kept), every trial ending once the read side has caught up; then
  * traffic reports, the event store in-process, cold loads of a hot account, the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
- * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports. Temp data dirs go to os.tmpdir() (TMPDIR).
+ * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports, BENCH_ONLY=sagas only the sagas and relay. Temp data dirs go to os.tmpdir() (TMPDIR).
  * BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU profiles there.
  */
 const main = async (): Promise<void> => {
@@ -55,8 +55,9 @@ const main = async (): Promise<void> => {
   const diskBefore = probeDiskCommitsPerS();
 
   const only = process.env['BENCH_ONLY'] ?? '';
-  if (only === 'traffic') {
-    printRows(machine, diskBefore, [], [await trafficScenario(options)]);
+  if (only === 'traffic' || only === 'sagas') {
+    const rows = only === 'traffic' ? [await trafficScenario(options)] : await sagaBenchScenarios();
+    printRows(machine, diskBefore, [], rows);
     return;
   }
   const core = await coreScenarios(options);

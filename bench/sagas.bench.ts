@@ -24,9 +24,9 @@ import { startBenchNatsServer } from './nats-server';
 import { failedStatuses, formatInteger, type Row } from './report';
 
 /**
- * Issue 4's figures, with a real nats-server on loopback:
+ * The saga figures; NATS runs on a real nats-server on loopback:
  * (1) callback-to-credit latency: signed sandbox `payment.succeeded` callbacks at 500/s into the
- *     built service (NATS_URL set); each is timed from just before its POST until the wallet's
+ *     built service, on the in-process bus and on NATS (NATS_URL set); each is timed from just before its POST until the wallet's
  *     credit is visible in the read model. The bench holds one SSE stream per wallet
  *     (GET /v1/events/accounts/{id}); the service pushes a frame in the same tick as the
  *     projection commits the balance change, so the frame's arrival is the moment any reader can
@@ -210,7 +210,9 @@ const guarded = async <T>(stop: () => Promise<void> | void, work: () => Promise<
   }
 };
 
-const creditRow = (deliveries: readonly Delivery[], sentPerS: number): Row => {
+type BusKind = 'NATS' | 'in-process bus';
+
+const creditRow = (bus: BusKind, deliveries: readonly Delivery[], sentPerS: number): Row => {
   const sorted = (values: readonly (number | null)[]): number[] =>
     values.flatMap((value) => (value === null ? [] : [value])).sort((left, right) => left - right);
   const latencies = sorted(deliveries.map((delivery) => delivery.latencyMs));
@@ -228,7 +230,7 @@ const creditRow = (deliveries: readonly Delivery[], sentPerS: number): Row => {
     failedStatuses(statusCounts),
   ];
   return {
-    scenario: 'callback → credit visible (NATS, SSE)',
+    scenario: `callback → credit visible (${bus}, SSE)`,
     requests: deliveries.length,
     throughputPerS: sentPerS,
     unit: 'callbacks/s',
@@ -242,15 +244,15 @@ const creditRow = (deliveries: readonly Delivery[], sentPerS: number): Row => {
   };
 };
 
-const creditLatency = async (): Promise<Row> => {
+const creditLatency = async (bus: BusKind): Promise<Row> => {
   const apiKey = randomBytes(24).toString('base64url');
   const secret = randomBytes(24).toString('base64url');
-  const nats = await startBenchNatsServer();
-  return guarded(nats.stop, async () => {
+  const nats = bus === 'NATS' ? await startBenchNatsServer() : null;
+  return guarded(nats?.stop ?? (() => undefined), async () => {
     const env = {
       LEDGER_ADMIN_API_KEY: apiKey,
       LOG_LEVEL: 'warn',
-      NATS_URL: nats.url,
+      ...(nats === null ? {} : { NATS_URL: nats.url }),
       SANDBOX_CALLBACK_SECRET: secret,
       MAILBOX_DEPTH_MAX: '100000',
     };
@@ -296,7 +298,7 @@ const creditLatency = async (): Promise<Row> => {
         `  running sagas: ${total} sandbox callbacks at ${RATE_PER_S}/s (first ${WARM_UP_COUNT} warm-up)\n`,
       );
       const sent = await deliverCallbacks(server.baseUrl, secret, paymentIds, wallets);
-      return creditRow(sent.deliveries, sent.sentPerS);
+      return creditRow(bus, sent.deliveries, sent.sentPerS);
     });
   });
 };
@@ -421,8 +423,9 @@ const relayThroughput = async (): Promise<Row> => {
   );
 };
 
-/** The saga scenarios for bench/run.ts: callback-to-credit latency, then relay throughput. */
+/** The saga scenarios for bench/run.ts: callback-to-credit latency on both buses, then the relay. */
 export const sagaBenchScenarios = async (): Promise<Row[]> => [
-  await creditLatency(),
+  await creditLatency('in-process bus'),
+  await creditLatency('NATS'),
   await relayThroughput(),
 ];

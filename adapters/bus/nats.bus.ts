@@ -8,6 +8,7 @@ import {
   nanos,
   type JetStreamClient,
   type JetStreamManager,
+  type ConsumerMessages,
   type JsMsg,
   type NatsConnection,
 } from 'nats';
@@ -182,24 +183,38 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
         max_deliver: consumer.deliveryCountMax + 1,
       });
     };
+    let messages: ConsumerMessages | null = null;
+    /**
+     * A continuous pull: each message is handled as soon as it arrives (a fetch of a batch waited
+     * for the batch to fill or expire, up to a second per message at a low rate), up to
+     * fetchBatchMax at once, each acked alone. The saga engine orders a saga's own messages.
+     */
+    const drainMessages = async (source: ConsumerMessages): Promise<void> => {
+      const inFlight = new Set<Promise<void>>();
+      for await (const message of source) {
+        const delivery: Promise<void> = deliver(consumer, message, handler).finally(() =>
+          inFlight.delete(delivery),
+        );
+        inFlight.add(delivery);
+        if (inFlight.size >= options.fetchBatchMax) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    };
     const loop = (async () => {
-      let ready = false;
       while (!stopped) {
         try {
-          if (!ready) await ensureConsumer();
-          ready = true;
+          await ensureConsumer();
           const pull = await js.consumers.get(streamName, durable);
-          const batch = await pull.fetch({
+          messages = await pull.consume({
             max_messages: options.fetchBatchMax,
             expires: options.fetchExpiresMs,
+            // Ends the pull when the consumer vanished with the store: the loop re-creates it.
+            abort_on_missing_resource: true,
           });
-          // A fetched batch (≤ fetchBatchMax) is handled concurrently; each message is acked alone.
-          const messages = [];
-          for await (const message of batch) messages.push(message);
-          await Promise.all(messages.map((message) => deliver(consumer, message, handler)));
-          if (messages.length === 0) await pull.info(); // Throws when the consumer vanished with the store.
+          if (stopped) messages.stop();
+          await drainMessages(messages);
+          if (!stopped) throw new Error('the pull ended');
         } catch (error: unknown) {
-          ready = false;
           if (!stopped) options.onWarning('bus_consumer_retry', { durable, error: String(error) });
           if (!stopped) await pause(options.retryPauseMs);
         }
@@ -207,6 +222,7 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
     })();
     return async (): Promise<void> => {
       stopped = true;
+      messages?.stop();
       await loop;
     };
   };
