@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signSandboxCallback } from '../../adapters/channels/sandbox.channel';
@@ -20,6 +20,18 @@ import {
  * every family of docs/operations.md.
  */
 const PROMTOOL = process.env['PROMTOOL_BIN'] ?? 'promtool';
+const DASHBOARD_FILE = join(__dirname, '../../docs/grafana-dashboard.json');
+/** The names a PromQL expression reads: a family, or a histogram's _bucket, _sum and _count. */
+const SERIES_NAME = /\b(?:ledger|http|channel|process|nodejs)_[a-z_]+\b/g;
+
+const promtool = (args: string[], input?: string): { status: number | null; output: string } => {
+  const run = spawnSync(PROMTOOL, args, { input, encoding: 'utf8' });
+  if (run.error !== undefined)
+    throw new Error(
+      `${PROMTOOL} did not run (${run.error.message}): install Debian's prometheus package, as .ci/run does`,
+    );
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+};
 const SANDBOX_SECRET = 'metrics-test-sandbox-secret';
 
 const FAMILIES = [
@@ -150,15 +162,7 @@ describe('GET /metrics of the running service', () => {
     );
     expect((await getJson(service.baseUrl, '/v1/ready')).status).toBe(200);
 
-    const checked = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    if (checked.error !== undefined)
-      throw new Error(
-        `${PROMTOOL} did not run (${checked.error.message}): install Debian's prometheus package, as .ci/run does`,
-      );
-    expect({ status: checked.status, output: `${checked.stdout}${checked.stderr}` }).toEqual({
-      status: 0,
-      output: '',
-    });
+    expect(promtool(['check', 'metrics'], text)).toEqual({ status: 0, output: '' });
 
     for (const family of FAMILIES) expect(text).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
     expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
@@ -179,5 +183,34 @@ describe('GET /metrics of the running service', () => {
       'ledger_relay_lag_events',
     ];
     for (const sample of samples) expect(text).toContain(sample);
+
+    // The dashboard: every expression parses (promtool check rules) and reads only families the
+    // service exports.
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]));
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((panel) => panel.targets.map(({ expr }) => expr));
+    expect(exprs.length).toBeGreaterThanOrEqual(dashboard.panels.length);
+    for (const expr of exprs) {
+      const names = [...expr.matchAll(SERIES_NAME)].map(([name]) =>
+        name.replace(/_(bucket|sum|count)$/, ''),
+      );
+      expect({ expr, names: names.length > 0 }).toEqual({ expr, names: true });
+      for (const name of names)
+        expect({ expr, name, exported: exported.has(name) }).toEqual({
+          expr,
+          name,
+          exported: true,
+        });
+    }
+    const rulesFile = join(dataDir, 'dashboard-rules.yml');
+    const rules = exprs.map(
+      (expr, index) =>
+        `      - record: dashboard:expr${index}\n        expr: ${JSON.stringify(expr)}`,
+    );
+    writeFileSync(rulesFile, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
+    const parsed = promtool(['check', 'rules', rulesFile]);
+    expect({ status: parsed.status, output: parsed.output }).toMatchObject({ status: 0 });
   });
 });
