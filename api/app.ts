@@ -16,8 +16,9 @@
  * - The composition root also calls startIdempotencyPurge() and, once per process,
  *   prom-client's collectDefaultMetrics(); set app.proxy = true behind a reverse proxy.
  *
- * Order: requestId → observeRequests (access log, metrics) → errorHandler → routers → fallback.
- * The two observers sit outside the error handler so that they see the final status.
+ * Order: requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
+ * routers → fallback. The two observers sit outside the error handler so that they see the final
+ * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -27,6 +28,7 @@ import type { StoredIdempotencyRecord } from '../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
 import type { ApiState, RoutingInfo } from './middleware/api-state';
 import type { AppLimits, RouteKit, RouteRegistrar } from './route-kit';
+import { createDrain, refuseWhileDraining, type Drain } from './drain';
 import { authenticate } from './middleware/authenticate';
 import { jsonBody, rawBody } from './middleware/body';
 import { errorHandler } from './middleware/error-handler';
@@ -36,7 +38,11 @@ import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientRoutes } from './routes/clients.route';
-import { registerHealthRoutes, registerMetricsRoute } from './routes/health.route';
+import {
+  registerHealthRoutes,
+  registerMetricsRoute,
+  type ReadinessCheck,
+} from './routes/health.route';
 
 export type AppDeps = {
   logger: Logger;
@@ -48,12 +54,20 @@ export type AppDeps = {
   bootId: string;
   limits: AppLimits;
   routes: readonly RouteRegistrar[];
+  /** GET /v1/ready's checks (none: always ready). */
+  readiness?: readonly ReadinessCheck[];
+  /** The stop's drain (absent: one that is never started). */
+  drain?: Drain;
   /** Wall clock in epoch ms; tests inject their own. */
   nowMs?: () => number;
 };
 
+/** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
+const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
+
 export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   const nowMs = deps.nowMs ?? Date.now;
+  const drain = deps.drain ?? createDrain();
   const authenticateClient = authenticate(deps.clientStore);
   const router = new Router<ApiState>({ prefix: '/v1' });
   router.use(authenticateClient); // Before any route: a route cannot forget authentication.
@@ -75,18 +89,31 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     limits: deps.limits,
     logger: deps.logger,
     clientStore: deps.clientStore,
+    drain,
     nowMs,
   };
-  registerHealthRoutes(kit);
+  registerHealthRoutes(kit, deps.readiness ?? []);
   registerMetricsRoute(rootRouter, authenticateClient);
   registerClientRoutes(kit);
   for (const register of deps.routes) register(kit);
 
   const app = new Koa<ApiState, RoutingInfo>();
   // Errors escaping the middleware (none expected) go to winston, not to Koa's console output.
-  app.on('error', (error: unknown) => deps.logger.error('koa_error', { error: String(error) }));
+  // A client that hangs up a stream (an SSE reader going away) is routine: an info line.
+  app.on('error', (error: unknown, ctx?: { state?: Partial<ApiState>; path?: string }) => {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : null;
+    if (code === PREMATURE_CLOSE) {
+      deps.logger.info('client_hung_up', {
+        requestId: ctx?.state?.requestId ?? null,
+        path: ctx?.path ?? null,
+      });
+      return;
+    }
+    deps.logger.error('koa_error', { error: String(error) });
+  });
   app.use(requestId());
   app.use(observeRequests(deps.logger));
+  app.use(refuseWhileDraining(drain));
   app.use(errorHandler(deps.logger));
   app.use(publicRouter.routes());
   app.use(rootRouter.routes());

@@ -61,6 +61,12 @@ const genericErrorCodes = {
   internal_error: { status: 500, code: 50001, msg: 'internal error' },
   overloaded: { status: 503, code: 50301, msg: 'the service is overloaded; retry later' },
   unavailable: { status: 503, code: 50302, msg: 'a backing service is unavailable; retry later' },
+  draining: {
+    status: 503,
+    code: 50303,
+    msg: 'the service is shutting down; retry on a new connection',
+  },
+  not_ready: { status: 503, code: 50304, msg: 'not ready: a readiness check failed' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** The one table: generic entries, then the deciders' rejections and the channels' refusals. */

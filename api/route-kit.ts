@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
+import type { Drain } from './drain';
 import type { ApiState, RouteMiddleware } from './middleware/api-state';
 import type { JsonBodyOptions } from './middleware/body';
 import type { IdempotencyOptions } from './middleware/idempotency';
@@ -30,6 +31,8 @@ export type RouteKit = {
   limits: AppLimits;
   logger: Logger;
   clientStore: ClientStore;
+  /** The stop's drain: streams end with a last event when it starts. */
+  drain: Drain;
   nowMs: () => number;
 };
 

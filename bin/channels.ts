@@ -6,9 +6,11 @@ import { REPLAY_RETENTION_MS } from '../adapters/channels/callback-window';
 import {
   DEFAULT_RESILIENCE,
   createResilientGateway,
+  type BreakerState,
   type RawChannelGateway,
   type ResilienceOptions,
 } from '../adapters/channels/resilient-gateway';
+import { serviceMetrics } from '../api/metrics';
 import { createSandboxChannelVerifier } from '../adapters/channels/sandbox.channel';
 import { createSandboxChannel, type SandboxChannel } from '../adapters/channels/sandbox.gateway';
 import {
@@ -54,6 +56,8 @@ export type RunningChannels = {
   verifiers: ChannelCallbackVerifier[];
   services: ChannelServices;
   sandbox: SandboxChannel;
+  /** Each gateway's circuit breaker state (metrics). */
+  breakerStates: () => { channel: string; state: BreakerState }[];
   stop: () => void;
 };
 
@@ -87,13 +91,17 @@ const verifiersOf = (config: ChannelConfig, sandboxSecret: string): ChannelCallb
 /** Builds verifiers, gateways (with timeouts, retries, breakers and recorded outcomes) and stores. */
 export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   const { runtime, nowMs, logger } = deps;
-  const record = (fact: ChannelCallRecorded) =>
-    recordChannelFact(
+  const calls = serviceMetrics().channelCalls;
+  const record = (fact: ChannelCallRecorded) => {
+    calls.inc({ channel: fact.channel, operation: fact.operation, outcome: fact.outcome });
+    return recordChannelFact(
       runtime,
       fact.paymentId,
       { type: 'ChannelCallRecorded', data: fact },
       systemContext(uuidv7(), new Date(nowMs()).toISOString()),
     );
+  };
+  const breakers = new Map<string, BreakerState>();
   const sandbox = createSandboxChannel({
     secret: deps.sandboxSecret,
     paidElsewhere: (paymentId) =>
@@ -114,9 +122,12 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   if (deps.channelConfig.sandboxFailRefunds) sandbox.setScript({ failRefunds: true });
   const gateways = new Map<string, PaymentChannelGateway>();
   for (const raw of [sandbox.gateway, ...rawGateways(deps.channelConfig, nowMs)]) {
+    breakers.set(raw.channel, 'closed');
+    const onBreakerState = (state: BreakerState): void => void breakers.set(raw.channel, state);
+    const resilience = deps.resilience ?? DEFAULT_RESILIENCE;
     gateways.set(
       raw.channel,
-      createResilientGateway(raw, deps.resilience ?? DEFAULT_RESILIENCE, record, nowMs),
+      createResilientGateway(raw, resilience, record, nowMs, onBreakerState),
     );
   }
   const replayGuard = createSqliteReplayGuard(deps.database);
@@ -144,6 +155,7 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
     verifiers,
     services: { gateways, replayGuard, tickets, eventStore: deps.eventStore },
     sandbox,
+    breakerStates: () => [...breakers].map(([channel, state]) => ({ channel, state })),
     stop: () => {
       clearInterval(purge);
       clearInterval(flush);

@@ -22,6 +22,12 @@ const commitCounter = (): Counter => {
 };
 
 /**
+ * The event store with the readiness probe: the embedded store commits a probe row (a real,
+ * fsynced write); KurrentDB reads the head of the log, which proves it reachable, not writable.
+ */
+type ServiceEventStore = EventStore & { probeWrite(): Promise<void> };
+
+/**
  * EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite log in the data dir, with
  * SQLite's own options: `subscriptionPollMs`, how often an idle subscription looks for appends
  * made elsewhere (another thread or process; EventStoreDB pushes them), and
@@ -31,9 +37,11 @@ const commitCounter = (): Counter => {
 export const openEventStore = (
   config: Pick<Config, 'eventStoreUrl' | 'dataDir'>,
   options: Pick<SqliteEventStoreOptions, 'subscriptionPollMs' | 'walAutoCheckpointPages'> = {},
-): EventStore => {
-  if (config.eventStoreUrl !== null)
-    return createEventStoreDbEventStore({ connectionString: config.eventStoreUrl });
+): ServiceEventStore => {
+  if (config.eventStoreUrl !== null) {
+    const store = createEventStoreDbEventStore({ connectionString: config.eventStoreUrl });
+    return { ...store, probeWrite: () => store.headPosition().then(() => undefined) };
+  }
   const commits = commitCounter();
   return createSqliteEventStore({
     path: join(config.dataDir, EVENTS_FILE_NAME),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { collectDefaultMetrics } from 'prom-client';
+import { collectProcessMetrics } from '../api/metrics';
 import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
 import { loadChannelConfig } from './channel-config';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -11,7 +11,7 @@ import { loadMessagingConfig, type MessagingConfig } from './messaging-config';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
-import { startService } from './service';
+import { drainTimeoutMsOf, startService } from './service';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -54,13 +54,14 @@ const serve = async (): Promise<void> => {
   const config = configOrExit();
   const messagingConfig: MessagingConfig = validatedOrExit(() => loadMessagingConfig(process.env));
   validatedOrExit(() => loadChannelConfig(process.env));
+  validatedOrExit(() => drainTimeoutMsOf(process.env));
   const lock = validatedOrExit(() => acquireDataDirLock(config.dataDir));
   // Released as the process exits: after stop on a signal (below), or when a failed start exits
   // 1, which ends whatever that start had begun. A process killed outright leaves a stale lock,
   // which the next `serve` takes over.
   process.once('exit', lock.release);
   const logger = createLogger(config.logLevel);
-  collectDefaultMetrics();
+  collectProcessMetrics();
   const service = await startService(config, messagingConfig, logger);
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,

@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
 import { createInProcessBus } from '../adapters/bus/in-process.bus';
 import { createNatsBus } from '../adapters/bus/nats.bus';
+import { serviceMetrics } from '../api/metrics';
 import type { RouteRegistrar } from '../api/route-kit';
 import type { SecurityAudit } from '../api/routes/ledger-services';
 import { planRoutes } from '../api/routes/plans.route';
@@ -86,29 +87,37 @@ export type RunningMessaging = {
   securityAudit: SecurityAudit;
   /** Route registrars for createApp: saga list/retry and plans. */
   routes: readonly RouteRegistrar[];
+  /** The last position the relay published (metrics: its lag). */
+  relayPosition: () => bigint | null;
+  /** Saga instances per saga and status (metrics). */
+  sagaCounts: () => { sagaName: string; status: string; count: number }[];
+  /** Whether the NATS connection is up now; null with the in-process bus (readiness). */
+  busConnected: (() => boolean) | null;
   stop: () => Promise<void>;
 };
 
 export const DEAD_LETTER_PREFIX = 'ledger.deadletter';
 
-const openBus = (
+const countBusDeadLetter = (): void => serviceMetrics().deadLetters.inc({ source: 'bus' });
+
+const openBus = async (
   deps: MessagingDeps,
   limits: MessagingLimits,
   clock: () => number,
-): Promise<MessageBus> => {
+): Promise<{ bus: MessageBus; connected: (() => boolean) | null }> => {
   if (deps.nats === null) {
-    return Promise.resolve(
-      createInProcessBus({
-        retainedMessageCountMax: limits.inProcessRetainedMessageCountMax,
-        deliveryConcurrencyMax: limits.fetchBatchMax,
-        duplicateWindowMs: 120_000,
-        deadLetterPrefix: DEAD_LETTER_PREFIX,
-        clock,
-      }),
-    );
+    const bus = createInProcessBus({
+      retainedMessageCountMax: limits.inProcessRetainedMessageCountMax,
+      deliveryConcurrencyMax: limits.fetchBatchMax,
+      duplicateWindowMs: 120_000,
+      deadLetterPrefix: DEAD_LETTER_PREFIX,
+      clock,
+      onDeadLetter: countBusDeadLetter,
+    });
+    return { bus, connected: null };
   }
   const { url, ...stream } = deps.nats;
-  return createNatsBus({
+  const bus = await createNatsBus({
     servers: url,
     ...stream,
     subjects: ['ledger.events.>', 'ledger.audit.>'],
@@ -117,7 +126,9 @@ const openBus = (
     fetchExpiresMs: limits.fetchExpiresMs,
     retryPauseMs: limits.retryPauseMs,
     onWarning: (what, fields) => deps.logger.warn(what, fields),
+    onDeadLetter: countBusDeadLetter,
   });
+  return { bus, connected: () => bus.connected() };
 };
 
 /** Relay, bus, saga engine, host, sweeper, saga list and audit trail, started in that order. */
@@ -131,7 +142,8 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
   const warn = (what: string, fields: Record<string, unknown>): void =>
     void deps.logger.warn(what, fields);
   const opened = await openBus(deps, limits, clock);
-  const bus = deps.bus === undefined ? opened : deps.bus(opened);
+  const bus = deps.bus === undefined ? opened.bus : deps.bus(opened.bus);
+  const metrics = serviceMetrics();
   const ports = {
     runtime: deps.runtime,
     ledger: deps.ledger,
@@ -153,7 +165,9 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     limits,
     clock,
     random: Math.random,
+    onRetry: ({ sagaName }) => metrics.sagaStepRetries.inc({ saga: sagaName }),
     onDeadLetter: async ({ sagaName, sagaId, reason }) => {
+      metrics.deadLetters.inc({ source: 'saga' });
       warn('saga_dead_lettered', { sagaName, sagaId, reason });
       await bus.publish(
         `${DEAD_LETTER_PREFIX}.saga.${sagaName}`,
@@ -217,6 +231,9 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
       sagaRoutes({ runtime: deps.runtime, sagas: catalogue.query, nowMs }),
       planRoutes({ runtime: deps.runtime, ledger: deps.ledger, plans: deps.plans, nowMs }),
     ],
+    relayPosition: relay.position,
+    sagaCounts: catalogue.counts,
+    busConnected: opened.connected,
     stop: async () => {
       await relay.stop();
       await sweeper.stop();

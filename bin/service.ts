@@ -9,9 +9,12 @@ import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.ide
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
+import { createDrain } from '../api/drain';
+import { setMetricSources } from '../api/metrics';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
 import { accountRoutes } from '../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
+import type { ReadinessCheck } from '../api/routes/health.route';
 import { securityAuditRoutes, type LedgerServices } from '../api/routes/ledger-services';
 import { paymentRoutes } from '../api/routes/payments.route';
 import { reconciliationRoutes } from '../api/routes/reconciliations.route';
@@ -26,10 +29,17 @@ import { loadChannelConfig } from './channel-config';
 import { importLegacyTraffic } from './legacy-traffic-import';
 import { finishLegacyTransfers } from './legacy-transfer-upgrade';
 import { startChannels } from './channels';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { CHECKPOINT_LIMITS, startCheckpointThread } from './checkpoint-thread';
-import { READ_MODELS_FILE_NAME } from './read-side';
+import {
+  instrumentEventStore,
+  instrumentLedger,
+  instrumentTraffic,
+  instrumentRuntime,
+  metricSourcesOf,
+} from './metrics';
+import { READ_MODELS_FILE_NAME, READ_SIDE_LIMITS } from './read-side';
 import { startMessaging } from './messaging';
 import type { MessagingConfig } from './messaging-config';
 import { startReadSideThread } from './read-side-thread';
@@ -58,16 +68,33 @@ export const SERVICE_LIMITS = {
   paymentTtlMs: 15 * 60 * 1000,
   deadlineTickMs: 1000,
   /**
-   * How long a stop waits for open connections (an SSE stream, a slow client) before it closes
-   * them: in-flight requests finish within it, and the process always exits.
+   * How long a stop waits for open connections (a slow client, an SSE stream that did not end)
+   * before it closes them: in-flight requests finish within it, and the process always exits.
+   * The default of DRAIN_TIMEOUT_MS.
    */
   drainMsMax: 10_000,
+  /** DRAIN_TIMEOUT_MS's upper bound. */
+  drainMsMaxLimit: 600_000,
+  /** GET /v1/ready fails while the read side's oldest unapplied event is older than this. */
+  readyReadSideLagMsMax: 30_000,
   deadlineTransfersPerTickMax: 1000,
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
 };
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
+
+/** DRAIN_TIMEOUT_MS (milliseconds, 0-600000; default SERVICE_LIMITS.drainMsMax). */
+export const drainTimeoutMsOf = (env: NodeJS.ProcessEnv): number => {
+  const text = env['DRAIN_TIMEOUT_MS'];
+  if (text === undefined || text === '') return SERVICE_LIMITS.drainMsMax;
+  const value = Number(text);
+  if (!/^[0-9]{1,7}$/.test(text) || value > SERVICE_LIMITS.drainMsMaxLimit)
+    throw new ConfigError(
+      `DRAIN_TIMEOUT_MS must be an integer 0-${SERVICE_LIMITS.drainMsMaxLimit}, got '${text}'`,
+    );
+  return value;
+};
 
 export type RunningService = {
   server: Server;
@@ -82,10 +109,11 @@ export const startService = async (
   logger: Logger,
 ): Promise<RunningService> => {
   const bootId = uuidv7();
+  const drainMsMax = drainTimeoutMsOf(process.env);
   // The WAL checkpoints (and their fsyncs) run in their own thread; the writers only checkpoint
   // by themselves past a safety-net size.
   const walAutoCheckpointPages = CHECKPOINT_LIMITS.writerAutoCheckpointPages;
-  const eventStore = openEventStore(config, { walAutoCheckpointPages });
+  const eventStore = instrumentEventStore(openEventStore(config, { walAutoCheckpointPages }));
   const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
   database.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);
   const clientStore = createSqliteClientStore(database);
@@ -106,50 +134,56 @@ export const startService = async (
     adminApiKeyFromEnv: config.adminApiKey,
   });
 
-  const runtime = createActorRuntime(
-    eventStore,
-    {
-      mailboxDepthMax: config.mailboxDepthMax,
-      batchCommandCountMax: SERVICE_LIMITS.batchCommandCountMax,
-      conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-      actorCountMax: config.actorCountMax,
-      idleMsMax: config.actorIdleMsMax,
-      streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
-    },
-    {
-      onEvent: (name, fields) =>
-        name === 'batch_appended' ? undefined : logger.warn(name, fields),
-      ...snapshots,
-    },
+  const runtime = instrumentRuntime(
+    createActorRuntime(
+      eventStore,
+      {
+        mailboxDepthMax: config.mailboxDepthMax,
+        batchCommandCountMax: SERVICE_LIMITS.batchCommandCountMax,
+        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+        actorCountMax: config.actorCountMax,
+        idleMsMax: config.actorIdleMsMax,
+        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+      },
+      {
+        onEvent: (name, fields) =>
+          name === 'batch_appended' ? undefined : logger.warn(name, fields),
+        ...snapshots,
+      },
+    ),
   );
   // Before anything can touch a traffic shard (routes, sagas resuming a plan purchase).
   await importLegacyTraffic({ store: eventStore, runtime, logger, nowMs: Date.now });
-  const ledger = createLedger({
-    store: eventStore,
-    snapshots: snapshots.snapshots ?? null,
-    limits: {
-      mailboxCommandCountMax: SERVICE_LIMITS.ledgerMailboxCommandCountMax,
-      batchCommandCountMax: SERVICE_LIMITS.ledgerBatchCommandCountMax,
-      conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-      actorCountMax: config.actorCountMax,
-      idleMsMax: config.actorIdleMsMax,
-      streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
-    },
-    onEvent: (name, fields) =>
-      name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
-  });
+  const ledger = instrumentLedger(
+    createLedger({
+      store: eventStore,
+      snapshots: snapshots.snapshots ?? null,
+      limits: {
+        mailboxCommandCountMax: SERVICE_LIMITS.ledgerMailboxCommandCountMax,
+        batchCommandCountMax: SERVICE_LIMITS.ledgerBatchCommandCountMax,
+        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+        actorCountMax: config.actorCountMax,
+        idleMsMax: config.actorIdleMsMax,
+        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+      },
+      onEvent: (name, fields) =>
+        name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
+    }),
+  );
   // After the legacy import: from here on the writer is the only one that writes traffic shards.
-  const traffic = createTrafficWriter({
-    store: eventStore,
-    snapshots: snapshots.snapshots ?? null,
-    limits: {
-      mailboxCommandCountMax: SERVICE_LIMITS.trafficMailboxCommandCountMax,
-      batchCommandCountMax: SERVICE_LIMITS.trafficBatchCommandCountMax,
-      conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-      streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
-    },
-    onEvent: (name, fields) => logger.warn(name, fields),
-  });
+  const traffic = instrumentTraffic(
+    createTrafficWriter({
+      store: eventStore,
+      snapshots: snapshots.snapshots ?? null,
+      limits: {
+        mailboxCommandCountMax: SERVICE_LIMITS.trafficMailboxCommandCountMax,
+        batchCommandCountMax: SERVICE_LIMITS.trafficBatchCommandCountMax,
+        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+      },
+      onEvent: (name, fields) => logger.warn(name, fields),
+    }),
+  );
   // Before anything can touch a transfer the previous version left half-done.
   await finishLegacyTransfers({ store: eventStore, ledger, checkpoints, logger, nowMs: Date.now });
   const deadlines = createLedgerDeadlines({
@@ -205,8 +239,48 @@ export const startService = async (
     nowMs: Date.now,
     audit: messaging.securityAudit,
   };
+  setMetricSources(
+    metricSourcesOf({
+      eventStore,
+      runtime,
+      ledger,
+      traffic,
+      readSideLag: () => readSide.readSide.lag(),
+      relayPosition: messaging.relayPosition,
+      lagEventCountMax: READ_SIDE_LIMITS.lagEventCountMax,
+      sagaCounts: messaging.sagaCounts,
+      breakerStates: channels.breakerStates,
+      nowMs: Date.now,
+    }),
+  );
+  const { busConnected } = messaging;
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'event_store',
+      run: async () => {
+        await eventStore.probeWrite();
+        return null;
+      },
+    },
+    {
+      name: 'read_side',
+      run: async () => {
+        const lag = await readSide.readSide.lag();
+        const lagMsMax = SERVICE_LIMITS.readyReadSideLagMsMax;
+        return lag.msBehind <= lagMsMax
+          ? null
+          : `${lag.eventsBehind} events behind, the oldest ${lag.msBehind} ms old (limit ${lagMsMax} ms)`;
+      },
+    },
+    ...(busConnected === null
+      ? []
+      : [{ name: 'nats', run: async () => (busConnected() ? null : 'not connected') }]),
+  ];
+  const drain = createDrain();
   const app = createApp({
     logger,
+    readiness,
+    drain,
     clientStore,
     idempotencyStore,
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
@@ -243,13 +317,17 @@ export const startService = async (
   });
 
   const stop = async (): Promise<void> => {
+    // New requests, also on kept-alive connections, get 503 draining with Connection: close;
+    // SSE streams send their last event and end.
+    drain.start();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Idle kept-alive connections close now; a connection still busy past the bound (an SSE
-    // stream never ends by itself) is closed then, so that a stop always ends.
+    // Idle kept-alive connections close now; a connection still busy past the bound (a slow
+    // client) is closed then, so that a stop always ends.
     server.closeIdleConnections();
-    const cutoff = setTimeout(() => server.closeAllConnections(), SERVICE_LIMITS.drainMsMax);
+    const cutoff = setTimeout(() => server.closeAllConnections(), drainMsMax);
     await closed;
     clearTimeout(cutoff);
+    setMetricSources(null);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     channels.stop();

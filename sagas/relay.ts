@@ -140,6 +140,8 @@ export const createRelay = (options: RelayOptions) => {
   };
 
   return {
+    /** The last position the bus has stored (the checkpoint's, before the first publish). */
+    position: (): bigint | null => published ?? saved,
     async start(): Promise<void> {
       const afterPosition = await options.checkpoints.load(RELAY_CHECKPOINT);
       saved = afterPosition;

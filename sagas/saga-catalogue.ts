@@ -36,6 +36,14 @@ export const createSagaCatalogue = (options: {
       if (reason === 'evict') sagas.delete(key);
     },
   });
+  /** Instances per saga name and status, over the whole log (evicted final ones included). */
+  const counts = new Map<string, { sagaName: string; status: string; count: number }>();
+  const count = (saga: SagaRecord, delta: number): void => {
+    const key = `${saga.sagaName}\n${saga.status}`;
+    const entry = counts.get(key) ?? { sagaName: saga.sagaName, status: saga.status, count: 0 };
+    entry.count += delta;
+    counts.set(key, entry);
+  };
   let subscription: EventSubscription | null = null;
   let following: Promise<void> = Promise.resolve();
 
@@ -47,6 +55,8 @@ export const createSagaCatalogue = (options: {
     if (current.status === 'none' && event.type !== 'SagaStarted') return; // Evicted earlier.
     const next = sagaAggregate.evolve(current, parseStored(sagaAggregate, event));
     if (next.status === 'none') return;
+    if (current.status !== 'none') count(current, -1);
+    count(next, 1);
     sagas.delete(key); // Re-inserting keeps the Map in order of last change.
     sagas.set(key, next);
     finalKeys.delete(key);
@@ -73,6 +83,9 @@ export const createSagaCatalogue = (options: {
 
   return {
     query,
+    /** How many instances are in each status now, per saga. */
+    counts: (): { sagaName: string; status: string; count: number }[] =>
+      [...counts.values()].map((entry) => ({ ...entry })),
     start(): void {
       const source = options.store.subscribeToAll({ afterPosition: null });
       subscription = source;

@@ -36,6 +36,8 @@ export type SagaEngineDeps = {
   random: () => number;
   /** A saga was parked as dead-lettered: publish the reason (best effort). */
   onDeadLetter: (saga: { sagaName: string; sagaId: string; reason: string }) => Promise<void>;
+  /** A step failed transiently and is deferred for another attempt (metrics). */
+  onRetry?: (saga: { sagaName: string; sagaId: string }) => void;
 };
 
 export type SagaEngine = ReturnType<typeof createSagaEngine>;
@@ -154,6 +156,7 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
       case 'error': {
         const attempt = saga.attemptCount + 1;
         if (attempt < limits.stepAttemptCountMax) {
+          deps.onRetry?.({ sagaName: saga.sagaName, sagaId: saga.sagaId });
           return {
             type: 'RecordStepDeferred',
             data: {

@@ -23,6 +23,8 @@ export type InProcessBusOptions = {
   duplicateWindowMs: number;
   deadLetterPrefix: string;
   clock: () => number;
+  /** After a message is dead-lettered (metrics). */
+  onDeadLetter?: (subject: string, reason: string) => void;
 };
 
 type Stored = { sequence: number; subject: string; id: string; payload: JsonObject };
@@ -126,6 +128,7 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
           `dead:${stored.id}`,
           deadLetter,
         );
+        options.onDeadLetter?.(stored.subject, outcome.reason);
       }
       finish(stored.sequence);
     };

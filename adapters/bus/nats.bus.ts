@@ -1,4 +1,5 @@
 import {
+  Events,
   AckPolicy,
   DeliverPolicy,
   JSONCodec,
@@ -45,7 +46,12 @@ export type NatsBusOptions = {
   /** Pause after a failed fetch or publish before trying again. */
   retryPauseMs: number;
   onWarning: (what: string, fields: Record<string, unknown>) => void;
+  /** After a message is dead-lettered (metrics). */
+  onDeadLetter?: (subject: string, reason: string) => void;
 };
+
+/** The bus, and whether its connection to the server is up now (readiness). */
+type NatsBus = MessageBus & { connected(): boolean };
 
 const codec = JSONCodec<JsonObject>();
 const retentionPolicies = {
@@ -55,7 +61,7 @@ const retentionPolicies = {
 } as const;
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus> => {
+export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> => {
   assert(options.fetchExpiresMs >= 1000, 'fetchExpiresMs must be at least 1000');
   const connection: NatsConnection = await connect({
     servers: options.servers,
@@ -63,6 +69,13 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.retryPauseMs,
   });
+  let connected = true;
+  void (async () => {
+    for await (const status of connection.status()) {
+      if (status.type === Events.Disconnect) connected = false;
+      if (status.type === Events.Reconnect) connected = true;
+    }
+  })();
   const jsm: JetStreamManager = await connection.jetstreamManager();
   const js: JetStreamClient = connection.jetstream();
   const deadStreamName = `${options.streamName}_DEAD`;
@@ -132,6 +145,7 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
       payload: codec.decode(message.data),
     });
     message.term(outcome.reason);
+    options.onDeadLetter?.(message.subject, outcome.reason);
   };
 
   const deliver = async (
@@ -229,6 +243,7 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<MessageBus
 
   return {
     publish,
+    connected: () => connected && !connection.isClosed(),
     deadLetterPrefix: options.deadLetterPrefix,
     consume: (consumer, handler) => {
       const stops = consumer.subjects.map((subject, index) =>

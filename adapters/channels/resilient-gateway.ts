@@ -1,5 +1,6 @@
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   ExponentialBackoff,
   TaskCancelledError,
@@ -64,6 +65,14 @@ export const DEFAULT_RESILIENCE: ResilienceOptions = {
   breakerHalfOpenAfterMs: 30_000,
 };
 
+export type BreakerState = 'closed' | 'open' | 'half_open' | 'isolated';
+const BREAKER_STATE_NAMES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
 /** Thrown inside the policy so that cockatiel retries and counts a transient failure. */
 class TransientChannelError extends Error {
   override readonly name = 'TransientChannelError';
@@ -79,17 +88,24 @@ const transientReason = (error: unknown): string | null => {
 
 /**
  * Timeout per attempt, retries with exponential back-off on transient failures, and one circuit
- * breaker per gateway (so per channel). Every call's final outcome goes to `record`.
+ * breaker per gateway (so per channel). Every call's final outcome goes to `record`, and each
+ * change of the breaker's state to `onBreakerState` (it starts closed).
  */
 export const createResilientGateway = (
   raw: RawChannelGateway,
   options: ResilienceOptions,
   record: (fact: ChannelCallRecorded) => Promise<void>,
   nowMs: () => number,
+  onBreakerState: (state: BreakerState) => void = () => undefined,
 ): PaymentChannelGateway => {
   const transient = handleType(TransientChannelError)
     .orType(HttpTransportError)
     .orType(TaskCancelledError);
+  const breaker = circuitBreaker(transient, {
+    halfOpenAfter: options.breakerHalfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(options.breakerFailureCountMax),
+  });
+  breaker.onStateChange((state) => onBreakerState(BREAKER_STATE_NAMES[state]));
   const policy = wrap(
     retry(transient, {
       maxAttempts: options.retryCountMax,
@@ -98,10 +114,7 @@ export const createResilientGateway = (
         maxDelay: options.backoffMaxMs,
       }),
     }),
-    circuitBreaker(transient, {
-      halfOpenAfter: options.breakerHalfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.breakerFailureCountMax),
-    }),
+    breaker,
     timeout(options.timeoutMs, TimeoutStrategy.Aggressive),
   );
 

@@ -7,7 +7,7 @@ import type {
 } from '../../domain/ports/event-store.port';
 import { openSqliteDatabase } from '../sqlite/open-database';
 import { followLog } from './follow-log';
-import { type AppendUnit, createAppendWriter } from './sqlite/append-writer';
+import { type AppendUnit, createAppendWriter, toStoreError } from './sqlite/append-writer';
 import { createRecentEvents } from './sqlite/recent-events';
 import { openEventTable } from './sqlite/event-table';
 import { openIdempotencyTable } from './sqlite/idempotency-table';
@@ -61,8 +61,17 @@ const toSingleResult = (result: MultiAppendResult): AppendResult => {
   };
 };
 
+type SqliteEventStore = EventStore & {
+  /**
+   * Commits one row of its own table (outside the log: no event, no stream) the way appends
+   * commit, fsync included: resolves when the store takes writes now, else rejects (a full disk
+   * or an I/O error as UnavailableError). What readiness checks call.
+   */
+  probeWrite(): Promise<void>;
+};
+
 /** The default event store: one SQLite file in WAL mode, written by fsynced group commits. */
-export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
+export const createSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEventStore => {
   const cacheMax = positive(
     options.revisionCacheEntryCountMax,
     100_000,
@@ -99,6 +108,16 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
       batch.forEach((unit) => unit.appends.forEach((append) => cache.delete(append.stream))),
   });
   let closed = false;
+  /** Made at the first probe, so that the tools that only read the log never change its schema. */
+  const probeStatement = (): { run: (probedAtMs: number) => unknown } => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), probed_at_ms INTEGER NOT NULL)',
+    );
+    return db.prepare(
+      'INSERT INTO write_probe (id, probed_at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probed_at_ms = excluded.probed_at_ms',
+    );
+  };
+  let probe: { run: (probedAtMs: number) => unknown } | null = null;
 
   const subscribeToAll = ({ afterPosition }: { afterPosition: bigint | null }) => {
     const subscription = followLog({
@@ -150,6 +169,16 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     headPosition: () => Promise.resolve(table.headPosition()),
     countAfter: ({ afterPosition, eventCountMax }) =>
       Promise.resolve(table.countAfter(afterPosition, eventCountMax)),
+    probeWrite: () => {
+      if (closed) return Promise.reject(new Error('sqlite event store: probe after close'));
+      try {
+        probe ??= probeStatement();
+        probe.run(Date.now());
+        return Promise.resolve();
+      } catch (error: unknown) {
+        return Promise.reject(toStoreError(error));
+      }
+    },
     close: async () => {
       if (closed) return;
       closed = true;

@@ -1,6 +1,7 @@
 import { hashApiKey } from '../../domain/ports/client-store.port';
 import type { ClientRole, ClientStore } from '../../domain/ports/client-store.port';
 import { sendError } from '../envelope';
+import { serviceMetrics } from '../metrics';
 import { clientOf } from './api-state';
 import type { RouteMiddleware } from './api-state';
 
@@ -22,6 +23,14 @@ export const authenticate =
         ? null
         : await store.findByKeyHash(hashApiKey(apiKey));
     if (client === null || client.revokedAt !== null) {
+      // The metric tells the reasons apart; the client only ever sees the same 401.
+      const reason =
+        apiKey === null
+          ? 'missing_credential'
+          : client === null
+            ? 'unknown_credential'
+            : 'revoked_credential';
+      serviceMetrics().authFailures.inc({ reason });
       ctx.set('WWW-Authenticate', 'Bearer');
       sendError(ctx, 'unauthenticated');
       return;
@@ -37,6 +46,7 @@ export const requireRole =
   (...roles: readonly ClientRole[]): RouteMiddleware =>
   async (ctx, next) => {
     if (!roles.includes(clientOf(ctx).role)) {
+      serviceMetrics().authFailures.inc({ reason: 'forbidden_role' });
       sendError(ctx, 'forbidden', { msg: `requires role ${roles.join(' or ')}` });
       return;
     }

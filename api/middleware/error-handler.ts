@@ -2,6 +2,7 @@ import type { Logger } from 'winston';
 import { ApiError, errorResponse, sendResponse } from '../envelope';
 import type { ErrorResponse } from '../envelope';
 import type { ErrorName } from '../error-codes';
+import { serviceMetrics } from '../metrics';
 import type { AppMiddleware } from './api-state';
 
 /** How a thrown error is answered, and whether it was a known kind (else: a bug, logged loudly). */
@@ -49,6 +50,12 @@ export const describeThrown = (error: unknown): ThrownDescription => {
   return { response: errorResponse('internal_error'), known: false };
 };
 
+/** Errors that refuse a request to protect the service, as ledger_requests_refused_total counts them. */
+const REFUSALS_BY_ERROR_NAME = new Map([
+  ['MailboxFullError', 'overloaded'],
+  ['UnavailableError', 'unavailable'],
+]);
+
 /**
  * Outermost middleware that can see errors: answers every thrown error with the envelope, never
  * with error.message; the detail goes to the log with the requestId.
@@ -60,6 +67,8 @@ export const errorHandler =
       await next();
     } catch (error: unknown) {
       const { response, known } = describeThrown(error);
+      const refusal = REFUSALS_BY_ERROR_NAME.get(error instanceof Error ? error.name : '');
+      if (refusal !== undefined) serviceMetrics().refusals.inc({ reason: refusal });
       const fields = { requestId: ctx.state.requestId, error: serializeError(error) };
       if (known) logger.warn('request_refused', { ...fields, status: response.status });
       else logger.error('request_failed', fields);

@@ -7,6 +7,7 @@ import type {
   StoredResponse,
 } from '../../domain/ports/idempotency-store.port';
 import { sendError, sendResponse } from '../envelope';
+import { serviceMetrics } from '../metrics';
 import { clientOf, matchedRouteOf } from './api-state';
 import type { RouteMiddleware } from './api-state';
 import { describeThrown } from './error-handler';
@@ -113,14 +114,17 @@ type RouteContext = Parameters<RouteMiddleware>[0];
 const answerExisting = (ctx: RouteContext, begun: Exclude<BeginResult, 'started'>): void => {
   switch (begun.state) {
     case 'completed':
+      serviceMetrics().idempotencyReplays.inc({ store: 'service' });
       sendResponse(ctx, begun.response);
       ctx.set('Idempotent-Replayed', 'true');
       return;
     case 'in_flight':
+      serviceMetrics().idempotencyConflicts.inc({ reason: 'in_flight' });
       sendError(ctx, 'idempotency_key_in_flight');
       ctx.set('Retry-After', '1');
       return;
     case 'fingerprint_mismatch':
+      serviceMetrics().idempotencyConflicts.inc({ reason: 'reused' });
       sendError(ctx, 'idempotency_key_reused');
       return;
   }

@@ -2,6 +2,7 @@ import { assert } from '../../domain/assert';
 import type { StoredIdempotencyRecord } from '../../domain/ports/event-store.port';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
 import { sendError, sendResponse } from '../envelope';
+import { serviceMetrics } from '../metrics';
 import type { ApiState, RouteMiddleware } from './api-state';
 import { requestKeyOf } from './idempotency';
 
@@ -40,7 +41,12 @@ export const answerRecord = (
   record: StoredIdempotencyRecord,
   fingerprint: string,
 ): void => {
-  if (record.fingerprint !== fingerprint) return sendError(ctx, 'idempotency_key_reused');
+  const metrics = serviceMetrics();
+  if (record.fingerprint !== fingerprint) {
+    metrics.idempotencyConflicts.inc({ reason: 'reused' });
+    return sendError(ctx, 'idempotency_key_reused');
+  }
+  metrics.idempotencyReplays.inc({ store: 'event_store' });
   sendResponse(ctx, withPosition(record.response, record.position));
   ctx.set('Idempotent-Replayed', 'true');
 };
@@ -60,6 +66,7 @@ export const ledgerIdempotency = (deps: LedgerIdempotencyDeps): RouteMiddleware 
     const { scope, key, fingerprint } = requestKey;
     const flightKey = `${scope}\n${key}`;
     if (inFlight.has(flightKey)) {
+      serviceMetrics().idempotencyConflicts.inc({ reason: 'in_flight' });
       sendError(ctx, 'idempotency_key_in_flight');
       ctx.set('Retry-After', '1');
       return;

@@ -7,6 +7,7 @@ import type { WatchedChange } from '../../projections/projection';
 import { viewOf } from '../../projections/projection';
 import { TRANSFERS } from '../../projections/transfers.projection';
 import { sendError } from '../envelope';
+import { serviceMetrics } from '../metrics';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
 import { validateParams, validateQuery } from '../middleware/validate';
@@ -63,6 +64,8 @@ const querySchema: JSONSchemaType<{ after?: string; last_event_id?: string }> = 
   },
 };
 const LAST_EVENT_ID = /^[0-9]{1,20}$/;
+/** The last event of a stream ended by the service's stop. */
+const SHUTDOWN_FRAME = 'event: shutdown\ndata: {"reason":"draining"}\n\n';
 
 const frame = (kind: string, position: bigint, view: JsonObject): string =>
   `id: ${position.toString()}\nevent: ${kind}\ndata: ${JSON.stringify(view)}\n\n`;
@@ -99,7 +102,10 @@ export const eventsSseRoutes =
         const unwatch = await deps.readSide.watch(`${spec.stream}-${id}`, (change) =>
           deliver(change),
         );
-        if (unwatch === null) return sendError(ctx, 'too_many_watchers');
+        if (unwatch === null) {
+          serviceMetrics().refusals.inc({ reason: 'too_many_watchers' });
+          return sendError(ctx, 'too_many_watchers');
+        }
         const document = await findDocument(deps, generation, spec.collection, id);
         if (
           document === null ||
@@ -125,11 +131,22 @@ export const eventsSseRoutes =
         early.forEach((change) => send(change.kind, change.position, change.view));
         deliver = (change) => send(change.kind, change.position, change.view);
         const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), deps.heartbeatMs);
+        let closed = false;
+        let stopWaitingForDrain = (): void => undefined;
         const close = (): void => {
+          if (closed) return;
+          closed = true;
           clearInterval(heartbeat);
+          stopWaitingForDrain();
           unwatch();
           out.end();
         };
+        // A stop ends the stream with a last event: the client reconnects (to another instance,
+        // or to this one restarted) with Last-Event-ID and loses nothing.
+        stopWaitingForDrain = kit.drain.onStart(() => {
+          out.write(SHUTDOWN_FRAME);
+          close();
+        });
         ctx.req.once('close', close);
         ctx.req.socket.setTimeout(0);
         ctx.set({

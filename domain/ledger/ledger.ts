@@ -90,6 +90,8 @@ export type Ledger = {
   transfer(transferId: string): Promise<Read<TransferState>>;
   /** Streams held in memory. */
   heldStreamCount(): number;
+  /** Commands queued, not yet taken into a batch (the mailbox's depth). */
+  queuedCommandCount(): number;
   /** Waits for the batch in flight; later requests are refused. */
   close(): Promise<void>;
 };
@@ -377,6 +379,7 @@ export const createLedger = (options: {
       return { state: entry.state as TransferState, position: entry.position };
     },
     heldStreamCount: () => registry.size(),
+    queuedCommandCount: () => queuedCommandCount,
     close: async () => {
       closed = true;
       registry.stop();

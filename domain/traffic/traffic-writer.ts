@@ -82,6 +82,8 @@ export type TrafficWriter = {
   execute(request: TrafficRequest): Promise<TrafficReply>;
   /** A shard as the writer holds it (loaded if it is not in memory). */
   shard(shardId: string): Promise<{ state: TrafficShardState; position: bigint | null }>;
+  /** Shard commands queued, not yet decided. */
+  queuedCommandCount(): number;
   /** Waits for the batch in flight; later requests are refused. */
   close(): Promise<void>;
 };
@@ -239,6 +241,7 @@ export const createTrafficWriter = (options: {
       const entry = await load(shardStreamOf(shardId));
       return { state: entry.state, position: entry.position };
     },
+    queuedCommandCount: () => queuedCommandCount,
     close: async () => {
       closed = true;
       await draining;

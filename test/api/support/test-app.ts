@@ -1,3 +1,5 @@
+import type { Drain } from '../../../api/drain';
+import type { ReadinessCheck } from '../../../api/routes/health.route';
 import type { RequestListener } from 'node:http';
 import { Writable } from 'node:stream';
 import request from 'supertest';
@@ -46,6 +48,9 @@ export const createTestApp = async (
     nowMs?: () => number;
     /** Where the ledger's Idempotency-Key records are read (absent: none are ever stored). */
     eventStore?: Pick<EventStore, 'readIdempotencyRecord'>;
+    /** GET /v1/ready's checks and the stop's drain (absent: always ready, never draining). */
+    readiness?: readonly ReadinessCheck[];
+    drain?: Drain;
   } = {},
 ): Promise<TestApp> => {
   const chunks: string[] = [];
@@ -88,6 +93,8 @@ export const createTestApp = async (
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     routes: options.routes ?? [],
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+    ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
+    ...(options.drain === undefined ? {} : { drain: options.drain }),
   });
   const logText = (): string => chunks.join('');
   const logs = (): LogLine[] =>
