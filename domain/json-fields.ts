@@ -65,3 +65,19 @@ export const oneOfField = <T extends string>(
   assert(found !== undefined, `${name}: '${value}' is not one of ${allowed.join(', ')}`);
   return found;
 };
+
+export const nullableStringField = (object: JsonObject, name: string): string | null =>
+  object[name] === null ? null : stringField(object, name);
+
+export const nullableCountField = (object: JsonObject, name: string): number | null =>
+  object[name] === null ? null : countField(object, name);
+
+/** An object of strings (an account's metadata). */
+export const stringMapField = (object: JsonObject, name: string): Record<string, string> => {
+  const map = jsonObject(object[name], name);
+  return Object.fromEntries(Object.keys(map).map((key) => [key, stringField(map, key)]));
+};
+
+/** The one event version of a category that has not changed its events since version 1. */
+export const assertVersionOne = (type: string, schemaVersion: number): void =>
+  assert(schemaVersion === 1, `${type}: unknown schemaVersion ${schemaVersion}`);

@@ -1,4 +1,5 @@
 import type { Aggregate } from '../aggregate';
+import { accountEventCodec } from './account.events';
 import { assert } from '../assert';
 import { accept, reject, type Decision } from '../decision';
 import { addWithinSafeRange, type Currency } from '../money';
@@ -325,5 +326,6 @@ export const accountAggregate: Aggregate<
   initialState: { status: 'unopened' },
   decide,
   evolve,
+  eventCodec: accountEventCodec,
   snapshotCodec: accountSnapshotCodec,
 };

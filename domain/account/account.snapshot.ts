@@ -1,5 +1,12 @@
 import type { SnapshotCodec } from '../aggregate';
-import { arrayField, countField, jsonObject, oneOfField, stringField } from '../json-fields';
+import {
+  arrayField,
+  countField,
+  jsonObject,
+  oneOfField,
+  stringField,
+  stringMapField,
+} from '../json-fields';
 import type { JsonObject, JsonValue } from '../ports/event-store.port';
 import { accountConstraints, legSides, type AccountState, type PendingLeg } from './account.model';
 
@@ -11,11 +18,6 @@ const encode = (state: AccountState): JsonValue => {
     amountMinor: leg.amountMinor,
   }));
   return { ...state, metadata: { ...state.metadata }, pendingLegs };
-};
-
-const decodeMetadata = (value: JsonValue | undefined): Record<string, string> => {
-  const metadata = jsonObject(value, 'metadata');
-  return Object.fromEntries(Object.keys(metadata).map((key) => [key, stringField(metadata, key)]));
 };
 
 const decodePendingLeg = (value: JsonValue): [string, PendingLeg] => {
@@ -34,7 +36,7 @@ const decode = (saved: JsonValue): AccountState => {
     ownerClientId: stringField(state, 'ownerClientId'),
     currency: stringField(state, 'currency'),
     constraint: oneOfField(state, 'constraint', accountConstraints),
-    metadata: decodeMetadata(state.metadata),
+    metadata: stringMapField(state, 'metadata'),
     openedAt: stringField(state, 'openedAt'),
     pendingLegs: new Map(arrayField(state, 'pendingLegs').map(decodePendingLeg)),
     debitsPostedMinor: countField(state, 'debitsPostedMinor'),

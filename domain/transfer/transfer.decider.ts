@@ -2,6 +2,7 @@ import type { StreamFold } from '../aggregate';
 import { assert } from '../assert';
 import type { RejectionDetail } from '../decision';
 import type { Currency } from '../money';
+import { transferEventCodec } from './transfer.events';
 
 /**
  * A transfer's own stream. The ledger writes one event per state change, in the same atomic
@@ -257,4 +258,5 @@ export const transferStream: StreamFold<TransferEvent, TransferState> = {
   category: 'transfer',
   initialState: { status: 'none' },
   evolve,
+  eventCodec: transferEventCodec,
 };
