@@ -31,9 +31,7 @@ import type { EventStore } from '../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
 import type { ChannelConfig } from './channel-config';
-
-/** Limits of the channel side, named in one place. */
-const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 };
+import { CHANNEL_LIMITS } from './config';
 
 export type ChannelsDeps = {
   channelConfig: ChannelConfig;

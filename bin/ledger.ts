@@ -2,12 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { collectDefaultMetrics } from 'prom-client';
 import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
-import { loadChannelConfig } from './channel-config';
 import { ConfigError, loadConfig, type Config } from './config';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
-import { loadMessagingConfig, type MessagingConfig } from './messaging-config';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
@@ -52,8 +50,6 @@ const print = (value: unknown): void => {
 
 const serve = async (): Promise<void> => {
   const config = configOrExit();
-  const messagingConfig: MessagingConfig = validatedOrExit(() => loadMessagingConfig(process.env));
-  validatedOrExit(() => loadChannelConfig(process.env));
   const lock = validatedOrExit(() => acquireDataDirLock(config.dataDir));
   // Released as the process exits: after stop on a signal (below), or when a failed start exits
   // 1, which ends whatever that start had begun. A process killed outright leaves a stale lock,
@@ -61,12 +57,12 @@ const serve = async (): Promise<void> => {
   process.once('exit', lock.release);
   const logger = createLogger(config.logLevel);
   collectDefaultMetrics();
-  const service = await startService(config, messagingConfig, logger);
+  const service = await startService(config, logger);
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
     readModels: config.mongodbUrl === null ? 'sqlite' : 'mongodb',
-    bus: messagingConfig.nats === null ? 'in-process' : 'nats jetstream',
+    bus: config.nats === null ? 'in-process' : 'nats jetstream',
     adminCredentialFile: service.adminKeyFile ?? 'none: LEDGER_ADMIN_API_KEY is set',
   });
   for (const signal of SHUTDOWN_SIGNALS) {

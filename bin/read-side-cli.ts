@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { createReadSide, type RebuildLimit } from '../projections/read-side';
-import { loadConfig } from './config';
+import { loadConfig, READ_SIDE_LIMITS } from './config';
 import { openEventStore } from './event-store';
-import { openReadModelStore, READ_SIDE_LIMITS } from './read-side';
+import { openReadModelStore } from './read-side';
 
 /** `ledger read-side rebuild|status`: rebuilds run beside a running service, which then switches. */
 const BAR_WIDTH = 30;

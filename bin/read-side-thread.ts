@@ -6,13 +6,8 @@ import {
   type FromReadSideHost,
   type ToReadSideHost,
 } from '../projections/read-side-link';
-import type { Config } from './config';
-import {
-  openReadModelStore,
-  readSideRoutes,
-  READ_SIDE_LIMITS,
-  type RunningReadSide,
-} from './read-side';
+import { READ_SIDE_LIMITS, type Config } from './config';
+import { openReadModelStore, readSideRoutes, type RunningReadSide } from './read-side';
 import type { ReadSideWorkerData } from './read-side.worker';
 import { superviseWorker, type SupervisedWorker } from './supervised-worker';
 

@@ -17,7 +17,6 @@ import {
 } from '../domain/reconciliation/statement-csv';
 import { buildFlatXml, signWechatV2 } from '../adapters/channels/wechat/wechat-v2.xml';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
-import { loadChannelConfig } from './channel-config';
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 
@@ -89,7 +88,7 @@ const sendWechatV2Notification = async (
   options: NotifyOptions,
 ): Promise<{ status: number; body: string }> => {
   const config = loadConfig(process.env);
-  const wechat = loadChannelConfig(process.env).wechat;
+  const wechat = config.channels.wechat;
   if (wechat?.v2 == null)
     throw new Error(
       'WECHAT_APP_ID, WECHAT_MCH_ID, WECHAT_NOTIFY_URL and WECHAT_API_KEY must be set',

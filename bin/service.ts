@@ -21,42 +21,16 @@ import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createLedger } from '../domain/ledger/ledger';
 import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
-import { loadChannelConfig } from './channel-config';
 import { importLegacyTraffic } from './legacy-traffic-import';
 import { finishLegacyTransfers } from './legacy-transfer-upgrade';
 import { startChannels } from './channels';
-import type { Config } from './config';
+import { CHECKPOINT_LIMITS, SERVICE_LIMITS, type Config } from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
-import { CHECKPOINT_LIMITS, startCheckpointThread } from './checkpoint-thread';
+import { startCheckpointThread } from './checkpoint-thread';
 import { READ_MODELS_FILE_NAME } from './read-side';
 import { startMessaging } from './messaging';
-import type { MessagingConfig } from './messaging-config';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
-
-/** Limits that are not configuration: fixed by design, named here in one place. */
-export const SERVICE_LIMITS = {
-  batchCommandCountMax: 512,
-  conflictRetryCountMax: 5,
-  streamLoadEventCountMax: 1000,
-  /**
-   * Commands the ledger decides into one append: one full batch request (a request is never
-   * split). At most 3 events each, so one append stays well inside the SQLite store's 65,536
-   * pending events beside the other actors' appends.
-   */
-  ledgerBatchCommandCountMax: 8190,
-  /** Commands queued at the ledger before it answers 503: a few batches' worth. */
-  ledgerMailboxCommandCountMax: 65_536,
-  paymentTtlMs: 15 * 60 * 1000,
-  deadlineTickMs: 1000,
-  /**
-   * How long a stop waits for open connections (an SSE stream, a slow client) before it closes
-   * them: in-flight requests finish within it, and the process always exits.
-   */
-  drainMsMax: 10_000,
-  deadlineTransfersPerTickMax: 1000,
-  idempotencyPurgeIntervalMs: 10 * 60 * 1000,
-};
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -68,11 +42,7 @@ export type RunningService = {
 };
 
 /** The composition root: config → adapters → actors → API and supervisor. */
-export const startService = async (
-  config: Config,
-  messagingConfig: MessagingConfig,
-  logger: Logger,
-): Promise<RunningService> => {
+export const startService = async (config: Config, logger: Logger): Promise<RunningService> => {
   const bootId = uuidv7();
   // The WAL checkpoints (and their fsyncs) run in their own thread; the writers only checkpoint
   // by themselves past a safety-net size.
@@ -154,7 +124,7 @@ export const startService = async (
     logger,
   });
   const channels = startChannels({
-    channelConfig: loadChannelConfig(process.env),
+    channelConfig: config.channels,
     dataDir: config.dataDir,
     sandboxSecret: sandboxSecret(config.dataDir, config.sandboxCallbackSecret),
     serviceUrl: `http://${config.host}:${config.port}`,
@@ -170,8 +140,8 @@ export const startService = async (
     ledger,
     checkpoints,
     gateways: [...channels.services.gateways.values()],
-    plans: messagingConfig.plans,
-    nats: messagingConfig.nats,
+    plans: config.plans,
+    nats: config.nats,
     logger,
   });
 
@@ -225,7 +195,7 @@ export const startService = async (
     // Idle kept-alive connections close now; a connection still busy past the bound (an SSE
     // stream never ends by itself) is closed then, so that a stop always ends.
     server.closeIdleConnections();
-    const cutoff = setTimeout(() => server.closeAllConnections(), SERVICE_LIMITS.drainMsMax);
+    const cutoff = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
     await closed;
     clearTimeout(cutoff);
     stopPurges.forEach((stopPurge) => stopPurge());

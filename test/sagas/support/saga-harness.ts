@@ -6,12 +6,9 @@ import {
   type ScriptedGateway,
 } from './scripted-gateway';
 import { createLogger } from '../../../bin/logger';
-import {
-  startMessaging,
-  type MessagingLimits,
-  type NatsSettings,
-  type RunningMessaging,
-} from '../../../bin/messaging';
+import type { MessagingLimits } from '../../../bin/config';
+import { startMessaging, type RunningMessaging } from '../../../bin/messaging';
+import type { NatsSettings } from '../../../bin/messaging-config';
 import { accountAggregate } from '../../../domain/account/account.decider';
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { MessageBus } from '../../../domain/ports/bus.port';
