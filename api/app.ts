@@ -38,7 +38,7 @@ import { routeFallback } from './middleware/route-fallback';
 import { registerClientRoutes } from './routes/clients.route';
 import { registerHealthRoutes, registerMetricsRoute } from './routes/health.route';
 
-export type AppDeps = {
+type AppDeps = {
   logger: Logger;
   clientStore: ClientStore;
   idempotencyStore: IdempotencyStore;

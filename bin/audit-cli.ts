@@ -14,12 +14,7 @@ import { openEventStore } from './event-store';
 import { openReadModelStore } from './read-side';
 import { SERVICE_FILE_NAME } from './service';
 
-export {
-  auditBalances,
-  verifyChains,
-  verifyStream,
-  type ChainReport,
-} from '../projections/audit-toolkit';
+export { auditBalances, verifyChains, verifyStream } from '../projections/audit-toolkit';
 
 /** Writes the log after `afterPosition` (or one stream) as JSON lines; returns how many. */
 export const exportLog = async (

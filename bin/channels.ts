@@ -33,7 +33,7 @@ import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
 import type { ChannelConfig } from './channel-config';
 import { CHANNEL_LIMITS } from './config';
 
-export type ChannelsDeps = {
+type ChannelsDeps = {
   channelConfig: ChannelConfig;
   /** Where `ledger sandbox pay` keeps the sandbox journal. */
   dataDir: string;
@@ -48,7 +48,7 @@ export type ChannelsDeps = {
   resilience?: ResilienceOptions;
 };
 
-export type RunningChannels = {
+type RunningChannels = {
   verifiers: ChannelCallbackVerifier[];
   services: ChannelServices;
   sandbox: SandboxChannel;

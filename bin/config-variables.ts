@@ -4,7 +4,7 @@ import { MESSAGING_DEFAULTS } from './messaging-config';
  * Every environment variable with its default and meaning: loadConfig (bin/config.ts) applies
  * these defaults, and the README's configuration table must equal describeConfig's rows.
  */
-export type ConfigRow = { name: string; defaultValue: string; meaning: string };
+type ConfigRow = { name: string; defaultValue: string; meaning: string };
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

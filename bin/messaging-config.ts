@@ -24,7 +24,7 @@ export type NatsSettings = {
  * NATS and plan settings, the messaging part of bin/config.ts (which documents their variables).
  * Without NATS_URL the sagas run on the in-process bus; without PLANS_FILE the demo plans apply.
  */
-export type MessagingConfig = { nats: NatsSettings | null; plans: readonly Plan[] };
+type MessagingConfig = { nats: NatsSettings | null; plans: readonly Plan[] };
 
 const GIB = 1024 ** 3;
 export const DEMO_PLANS: readonly Plan[] = [

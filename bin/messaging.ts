@@ -29,7 +29,7 @@ import { topUpSaga } from '../sagas/top-up.saga';
 import { MESSAGING_LIMITS, type MessagingLimits } from './config';
 import type { NatsSettings } from './messaging-config';
 
-export type MessagingDeps = {
+type MessagingDeps = {
   store: EventStore;
   runtime: ActorRuntime;
   ledger: Ledger;

@@ -18,7 +18,7 @@ const RESTART_PAUSE_MS = 1000;
 const STOP_GRACE_MS = 5000;
 
 /** The defaults are the service's; tests run other worker scripts. */
-export type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
+type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
 
 /**
  * The service's read side: the projection runner in a worker thread (its CPU off the API thread),

@@ -17,7 +17,7 @@ import { READ_SIDE_LIMITS } from './config';
 export const READ_MODELS_FILE_NAME = 'read-models.sqlite';
 const MONGODB_DATABASE = 'ledger_read_models';
 
-export type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
+type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
 
 /** `walAutoCheckpointPages`: for the embedded store's writer (see createSqliteReadModelStore). */
 export const openReadModelStore = (

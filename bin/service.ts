@@ -35,7 +35,7 @@ import { sandboxSecret } from './secrets';
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
 
-export type RunningService = {
+type RunningService = {
   server: Server;
   adminKeyFile: string | null;
   stop: () => Promise<void>;

@@ -54,7 +54,7 @@ export const auditBalances = async (store: EventStore): Promise<BalanceReport> =
   return audit.report();
 };
 
-export type ChainReport = { eventCount: number; streamCount: number; broken: ChainBreak | null };
+type ChainReport = { eventCount: number; streamCount: number; broken: ChainBreak | null };
 
 /** Recomputes every stream's hash chain and reports the first broken link. */
 export const verifyChains = async (store: EventStore): Promise<ChainReport> => {
@@ -101,13 +101,13 @@ const COUNTERS: readonly CounterName[] = [
   'creditsPendingMinor',
 ];
 
-export type Mismatch = {
+type Mismatch = {
   accountId: string;
   field: CounterName | 'document';
   fromEvents: number | null;
   inReadModel: number | null;
 };
-export type ReconcileReport = {
+type ReconcileReport = {
   generation: number;
   checkedPosition: string | null;
   accountCount: number;

@@ -86,5 +86,3 @@ export const createSagaCatalogue = (options: {
     },
   };
 };
-
-export type SagaCatalogue = ReturnType<typeof createSagaCatalogue>;

@@ -5,7 +5,7 @@ import type { ErrorName } from '../error-codes';
 import type { AppMiddleware } from './api-state';
 
 /** How a thrown error is answered, and whether it was a known kind (else: a bug, logged loudly). */
-export type ThrownDescription = { response: ErrorResponse; known: boolean };
+type ThrownDescription = { response: ErrorResponse; known: boolean };
 
 const RETRY_AFTER_S_DEFAULT = 1;
 

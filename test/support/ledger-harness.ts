@@ -50,7 +50,7 @@ export type Ledger = {
   };
 };
 
-export const testLedgerLimits = {
+const testLedgerLimits = {
   mailboxCommandCountMax: 100_000,
   batchCommandCountMax: 16_384,
   conflictRetryCountMax: 3,
@@ -100,7 +100,7 @@ export const createLedger = (store: EventStore = createInMemoryEventStore()): Le
 };
 
 /** Runs one command through the ledger and returns its outcome. */
-export const runLedger = async (
+const runLedger = async (
   harness: Ledger,
   command: LedgerCommand,
   context: CommandContext = testContext(),

@@ -14,7 +14,7 @@ export type NatsServer = {
   restart: (options?: { wipeStore: boolean }) => Promise<void>;
 };
 
-export const NATS_SERVER_BINARY = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
+const NATS_SERVER_BINARY = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
 const READY_TIMEOUT_MS = 10_000;
 
 const portOpen = (port: number): Promise<boolean> =>

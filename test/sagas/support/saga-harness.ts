@@ -9,7 +9,6 @@ import { createLogger } from '../../../bin/logger';
 import type { MessagingLimits } from '../../../bin/config';
 import { startMessaging, type RunningMessaging } from '../../../bin/messaging';
 import type { NatsSettings } from '../../../bin/messaging-config';
-import { accountAggregate } from '../../../domain/account/account.decider';
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { MessageBus } from '../../../domain/ports/bus.port';
 import type { CheckpointStore } from '../../../domain/ports/checkpoint-store.port';
@@ -25,7 +24,7 @@ import {
 } from '../../support/ledger-harness';
 
 /** Fast timings for tests: retries in tens of ms, the sweeper every 50 ms. */
-export const FAST_LIMITS: Partial<MessagingLimits> = {
+const FAST_LIMITS: Partial<MessagingLimits> = {
   retryPauseMs: 100,
   fetchExpiresMs: 1000,
   backoffMs: [20, 50, 100],
@@ -174,11 +173,7 @@ export const requestRefund = async (
   if (!outcome.ok) throw new Error(`refund: ${outcome.rejection}`);
 };
 
-export const sagaState = async (
-  ledger: Ledger,
-  sagaName: string,
-  sagaId: string,
-): Promise<SagaState> =>
+const sagaState = async (ledger: Ledger, sagaName: string, sagaId: string): Promise<SagaState> =>
   (await ledger.runtime.read(sagaAggregate, sagaKey(sagaName, sagaId))).state;
 
 /** Polls until the saga reaches one of `statuses` (bounded), then returns its state. */
@@ -231,7 +226,7 @@ export const allSagas = async (ledger: Ledger): Promise<Map<string, string>> => 
   return statuses;
 };
 
-export { accountAggregate, auditBalances, balanceOf };
+export { auditBalances, balanceOf };
 
 /** A payment created, paid, and credited by the top-up saga. */
 export const paidPayment = async (
