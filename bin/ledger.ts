@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { collectDefaultMetrics } from 'prom-client';
 import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
+import { balancesSummary, chainsSummary } from './audit-summaries';
+import {
+  longCommand,
+  positiveInteger,
+  printResult,
+  withProgress,
+  type LongCommandOptions,
+} from './cli-kit';
 import { ConfigError, loadConfig, type Config } from './config';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
 import { openEventStore } from './event-store';
@@ -34,13 +42,6 @@ const validatedOrExit = <T>(load: () => T): T => {
 };
 
 const configOrExit = (): Config => validatedOrExit(() => loadConfig(process.env));
-
-const positiveInteger = (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-};
 
 const print = (value: unknown): void => {
   process.stdout.write(
@@ -100,22 +101,36 @@ program
   .action(serve);
 
 const audit = program.command('audit').description("auditor's checks over the event log");
-audit
-  .command('balances')
-  .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced')
-  .action(async () => {
-    const report = await withStore((_config, store) => auditBalances(store));
-    print(report);
-    process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
-  });
-audit
-  .command('verify')
-  .description("recompute every stream's hash chain; exit 1 at the first broken link")
-  .action(async () => {
-    const report = await withStore((_config, store) => verifyChains(store));
-    print(report);
-    process.exitCode = report.broken === null ? 0 : 1;
-  });
+longCommand(
+  audit
+    .command('balances')
+    .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced'),
+).action(async (options: LongCommandOptions) => {
+  const report = await withStore(async (_config, store) =>
+    withProgress(
+      options,
+      { label: 'audit balances', endPosition: await store.headPosition() },
+      (onPage) => auditBalances(store, onPage),
+    ),
+  );
+  printResult(options, report, () => balancesSummary(report));
+  process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
+});
+longCommand(
+  audit
+    .command('verify')
+    .description("recompute every stream's hash chain; exit 1 at the first broken link"),
+).action(async (options: LongCommandOptions) => {
+  const report = await withStore(async (_config, store) =>
+    withProgress(
+      options,
+      { label: 'audit verify', endPosition: await store.headPosition() },
+      (onPage) => verifyChains(store, onPage),
+    ),
+  );
+  printResult(options, report, () => chainsSummary(report));
+  process.exitCode = report.broken === null ? 0 : 1;
+});
 
 registerAuditCommands(audit);
 registerReadSideCommands(program);
