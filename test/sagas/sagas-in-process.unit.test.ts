@@ -6,6 +6,7 @@ import {
 } from '../../domain/traffic/traffic.decider';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
+import { eventuallyTrue } from '../support/eventually';
 import { testContext } from '../support/ledger-harness';
 import {
   alwaysFails,
@@ -157,8 +158,11 @@ describe('sagas over the in-process bus', () => {
     expect(
       late.ok && late.state.status !== 'none' && late.state.flags.map((flag) => flag.reason),
     ).toEqual(['paid_after_close']);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await balanceOf(rig, 'w5')).toBe(0);
+    // The positive signal: a later payment's top-up. The relay carries events in log order, so
+    // once that one has credited the wallet the late success has been delivered too.
+    await paidPayment(rig, 'p5-marker', 'w5', 1);
+    expect(await balanceOf(rig, 'w5')).toBe(1);
+    expect([...(await allSagas(rig)).keys()]).not.toContain('saga-top_up-p5');
   });
 
   it('completes the expiry saga at once when the payment is paid (woken, not waiting for the TTL)', async () => {
@@ -183,7 +187,10 @@ describe('sagas over the in-process bus', () => {
     await openWallet(rig, 'w8');
     await paidPayment(rig, 'p8', 'w8', 300);
     await requestRefund(rig, 'p8', 'r8', 120);
-    while (scripted.refundCalls() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventuallyTrue(() => scripted.refundCalls() > 0, {
+      timeoutMs: 5000,
+      what: 'the refund asked of the channel',
+    });
     const callback = {
       refundId: 'r8',
       outcome: 'succeeded' as const,

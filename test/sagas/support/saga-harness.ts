@@ -14,6 +14,7 @@ import type { MessageBus } from '../../../domain/ports/bus.port';
 import type { CheckpointStore } from '../../../domain/ports/checkpoint-store.port';
 import type { EventStore } from '../../../domain/ports/event-store.port';
 import { sagaAggregate, sagaKey, type SagaState } from '../../../domain/saga/saga.decider';
+import { eventually } from '../../support/eventually';
 import {
   auditBalances,
   balanceOf,
@@ -176,21 +177,21 @@ export const requestRefund = async (
 const sagaState = async (ledger: Ledger, sagaName: string, sagaId: string): Promise<SagaState> =>
   (await ledger.runtime.read(sagaAggregate, sagaKey(sagaName, sagaId))).state;
 
-/** Polls until the saga reaches one of `statuses` (bounded), then returns its state. */
+/** The saga's state once it reaches one of `statuses`; throws at the deadline. */
 export const waitForSaga = async (
   ledger: Ledger,
   sagaName: string,
   sagaId: string,
   statuses: readonly string[],
   timeoutMs = 15_000,
-): Promise<SagaState> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await sagaState(ledger, sagaName, sagaId);
-    if (statuses.includes(state.status) || Date.now() > deadline) return state;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+): Promise<SagaState> =>
+  eventually(
+    async () => {
+      const state = await sagaState(ledger, sagaName, sagaId);
+      return statuses.includes(state.status) ? state : undefined;
+    },
+    { timeoutMs, what: `saga ${sagaName} ${sagaId} ${statuses.join(' or ')}`, intervalMs: 20 },
+  );
 
 /** How many times the top-up transfer of a payment credited its wallet. */
 export const creditCount = async (
