@@ -1,5 +1,6 @@
 import { createInProcessBus } from '../../adapters/bus/in-process.bus';
 import { createSubjectMatcher, subjectMatches } from '../../adapters/bus/subject-match';
+import { eventuallyTrue } from '../support/eventually';
 import { busContract } from './bus.contract';
 
 busContract('in-process (rxjs)', () =>
@@ -64,8 +65,10 @@ describe('the in-process bus retention window', () => {
         return Promise.resolve({ kind: 'ack' });
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(seen).toEqual([8, 9, 10]);
+    // A marker published after the replay: once it arrives, the replay is complete.
+    await bus.publish('ledger.events.x.Y', 'id-marker', { n: 11 });
+    await eventuallyTrue(() => seen.includes(11), { timeoutMs: 2000, what: 'the marker' });
+    expect(seen).toEqual([8, 9, 10, 11]);
     await consumption.stop();
     await bus.close();
   });

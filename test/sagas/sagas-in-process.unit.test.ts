@@ -146,9 +146,14 @@ describe('sagas over the in-process bus', () => {
   });
 
   it('expires an unpaid payment, closes its channel order, and flags a late success instead of crediting it', async () => {
-    rig = await startSagaRig();
+    // The sagas' clock jumps past the payment's expiry: no test waits for a TTL to run out.
+    let aheadMs = 0;
+    rig = await startSagaRig({ clock: () => Date.now() + aheadMs });
     await openWallet(rig, 'w5');
-    await createPayment(rig, 'p5', { walletId: 'w5', amountMinor: 700, ttlMs: 300 });
+    await createPayment(rig, 'p5', { walletId: 'w5', amountMinor: 700, ttlMs: 600_000 });
+    await waitForSaga(rig, 'payment_expiry', 'p5', ['running']);
+    expect((await rig.runtime.read(paymentAggregate, 'p5')).state.status).toBe('pending');
+    aheadMs = 600_000;
     expect((await waitForSaga(rig, 'payment_expiry', 'p5', ['completed'])).status).toBe(
       'completed',
     );
