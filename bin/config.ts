@@ -173,6 +173,8 @@ export const READ_SIDE_LIMITS: ReadSideLimits & {
   exportEventCountMax: number;
   verifyStreamEventCountMax: number;
   sseHeartbeatMs: number;
+  workerRestartPauseMs: number;
+  workerStopGraceMs: number;
 } = {
   // Catch-up and rebuild pages: a batch rewrites the index pages it touches once, so larger
   // batches write far less (1,000 → 5,000 cut the CPU per event by a third); live batches are
@@ -187,4 +189,8 @@ export const READ_SIDE_LIMITS: ReadSideLimits & {
   exportEventCountMax: 10_000,
   verifyStreamEventCountMax: 1_000_000,
   sseHeartbeatMs: 15_000,
+  /** A read-side worker that died is started again after this pause (from its checkpoint). */
+  workerRestartPauseMs: 1000,
+  /** How long a stop lets the read-side worker finish its batch before terminating it. */
+  workerStopGraceMs: 5000,
 };
