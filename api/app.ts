@@ -44,7 +44,7 @@ import {
   type ReadinessCheck,
 } from './routes/health.route';
 
-export type AppDeps = {
+type AppDeps = {
   logger: Logger;
   clientStore: ClientStore;
   idempotencyStore: IdempotencyStore;

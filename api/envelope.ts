@@ -6,9 +6,9 @@ import type { ErrorName } from './error-codes';
 export type Envelope = { code: number; msg: string; data: unknown };
 
 /** Details that help a client fix its request, e.g. { field: 'amountMinor' }. */
-export type ErrorData = Readonly<Record<string, unknown>>;
+type ErrorData = Readonly<Record<string, unknown>>;
 
-export type ErrorOptions = { msg?: string; data?: ErrorData };
+type ErrorOptions = { msg?: string; data?: ErrorData };
 
 /** What an error becomes on the wire; also what the idempotency store keeps for a replay. */
 export type ErrorResponse = {

@@ -16,7 +16,7 @@ import { paymentChannelErrorCodes } from './channel-error-codes';
 import { readSideErrorCodes } from './read-side-error-codes';
 import { sagaErrorCodes } from './saga-error-codes';
 
-export type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
+type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
 const genericErrorCodes = {
   invalid_request: { status: 400, code: 40001, msg: 'the request is invalid' },

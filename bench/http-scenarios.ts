@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { READ_SIDE_LIMITS } from '../bin/read-side';
+import { READ_SIDE_LIMITS } from '../bin/config';
 import { type ChildServer, startChildServer } from './child-server';
 import { onInterrupt } from './cleanup';
 import { type LoadFigures, postCommand, runBounded, runLoad } from './load';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 
 /** What the figures were measured on: they mean little without it. */
-export type Machine = {
+type Machine = {
   cpuCount: number;
   cpuModel: string;
   memory: string;

@@ -10,7 +10,7 @@ import { BENCH_HOST, freePort } from './child-server';
  * saga benchmarks. test/support/nats-server.ts does the same for tests, but the bench build
  * (tsconfig.build.json) does not compile test/, so this small copy lives here.
  */
-export type BenchNatsServer = {
+type BenchNatsServer = {
   url: string;
   /** SIGTERM, SIGKILL after a grace period, then removes the store dir. Idempotent. */
   stop: () => Promise<void>;

@@ -9,7 +9,7 @@ import type { EventStore, JsonObject } from '../domain/ports/event-store.port';
 import type { DocumentChange } from '../domain/ports/read-model-store.port';
 import { createProjectionRunner } from '../projections/projection-runner';
 import { checkpointOf, collectionIn, READ_MODELS } from '../projections/read-models';
-import { READ_SIDE_LIMITS } from '../bin/read-side';
+import { READ_SIDE_LIMITS } from '../bin/config';
 import type { Row } from './report';
 
 /**

@@ -14,7 +14,8 @@ import {
 import { createSqliteCheckpointStore } from '../adapters/checkpoints/sqlite.checkpoint-store';
 import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
-import { DEAD_LETTER_PREFIX, MESSAGING_LIMITS } from '../bin/messaging';
+import { MESSAGING_LIMITS } from '../bin/config';
+import { DEAD_LETTER_PREFIX } from '../bin/messaging';
 import { EMPTY_CHAIN, sealEvents } from '../domain/event-chain';
 import { createRelay } from '../sagas/relay';
 import { startChildServer } from './child-server';

@@ -16,7 +16,7 @@ export const CATCH_UP_MS_MAX = 60_000;
 export type ServiceUnderTest = ServiceAccess & { cpu: () => ProcessCpu | null };
 
 /** What a trial's work did, as the scenario counts it. */
-export type TrialCounts = {
+type TrialCounts = {
   /** Transfers the service ran: every request sent (a batch counts its transfers). */
   transferCount: number;
   /** Requests that ran commands: every one sent, answered before the load stopped or not. */

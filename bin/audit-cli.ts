@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
@@ -7,31 +8,43 @@ import { auditSnapshotsOf, type SnapshotReport } from '../domain/audit/snapshot-
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { SnapshotStore } from '../domain/ports/snapshot-store.port';
 import { trafficAggregate } from '../domain/traffic/traffic.decider';
-import { eventJsonLine, forEachEvent, reconcileBalances } from '../projections/audit-toolkit';
+import {
+  eventJsonLine,
+  forEachEvent,
+  reconcileBalances,
+  type PageProgress,
+} from '../projections/audit-toolkit';
 import { createGenerationRegistry } from '../projections/generations';
+import { checkpointOf } from '../projections/read-models';
+import { reconcileSummary, snapshotsSummary } from './audit-summaries';
+import { longCommand, printResult, withProgress, type LongCommandOptions } from './cli-kit';
+
+type ExportOptions = LongCommandOptions & { stream?: string; after?: bigint; out?: string };
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 import { openReadModelStore } from './read-side';
 import { SERVICE_FILE_NAME } from './service';
 
-export {
-  auditBalances,
-  verifyChains,
-  verifyStream,
-  type ChainReport,
-} from '../projections/audit-toolkit';
+export { auditBalances, verifyChains, verifyStream } from '../projections/audit-toolkit';
 
 /** Writes the log after `afterPosition` (or one stream) as JSON lines; returns how many. */
 export const exportLog = async (
   store: EventStore,
-  options: { stream: string | null; afterPosition: bigint | null; pageEventCountMax: number },
+  options: {
+    stream: string | null;
+    afterPosition: bigint | null;
+    pageEventCountMax: number;
+    onPage?: PageProgress;
+  },
   write: (line: string) => void,
 ): Promise<number> => {
   if (options.stream === null)
-    return forEachEvent(store, (event) => write(eventJsonLine(event)), {
-      afterPosition: options.afterPosition,
-      untilPosition: null,
-    });
+    return forEachEvent(
+      store,
+      (event) => write(eventJsonLine(event)),
+      { afterPosition: options.afterPosition, untilPosition: null },
+      options.onPage,
+    );
   let fromRevision = 0;
   let count = 0;
   for (;;) {
@@ -44,6 +57,7 @@ export const exportLog = async (
     count += page.length;
     const last = page[page.length - 1];
     if (last === undefined) return count;
+    options.onPage?.(count, last.position);
     fromRevision = last.revision + 1;
   }
 };
@@ -52,90 +66,120 @@ export const exportLog = async (
 export const auditSnapshots = async (
   store: EventStore,
   snapshots: SnapshotStore,
+  onChecked: (checkedCount: number, position: bigint) => void = () => undefined,
 ): Promise<SnapshotReport> => {
   const report: SnapshotReport = { checkedCount: 0, mismatches: [], unusable: [] };
-  const sources = { store, snapshots, pageEventCountMax: 1000 };
+  // Progress counts snapshots loaded: the audit judges each one it loads.
+  const counting: SnapshotStore = {
+    ...snapshots,
+    load: async (stream) => {
+      const saved = await snapshots.load(stream);
+      if (saved !== null) onChecked(report.checkedCount + 1, saved.position);
+      return saved;
+    },
+  };
+  const sources = { store, snapshots: counting, pageEventCountMax: 1000 };
   await auditSnapshotsOf(accountAggregate, sources, report);
   await auditSnapshotsOf(trafficAggregate, sources, report);
   return report;
 };
-
-const jsonText = (value: unknown): string =>
-  JSON.stringify(
-    value,
-    (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field),
-    2,
-  );
 
 const positionOption = (value: string): bigint => {
   if (!/^[0-9]{1,20}$/.test(value)) throw new Error('--after must be a log position (digits)');
   return BigInt(value);
 };
 
-/** `ledger audit export` and `ledger audit reconcile`, beside the existing balances and verify. */
+/** `ledger audit export|snapshots|reconcile`, beside balances and verify (bin/ledger.ts). */
 export const registerAuditCommands = (audit: Command): void => {
-  audit
-    .command('export')
-    .description('write the whole log (after --after) or one --stream as JSON lines to stdout')
-    .option('--stream <stream>', 'one stream, e.g. payment-<id>')
-    .option('--after <position>', 'start after this global position', positionOption)
-    .action(async (options: { stream?: string; after?: bigint }) => {
-      const store = openEventStore(loadConfig(process.env));
-      try {
-        const exportOptions = {
-          stream: options.stream ?? null,
-          afterPosition: options.after ?? null,
-          pageEventCountMax: 1000,
-        };
-        await exportLog(store, exportOptions, (line) => process.stdout.write(`${line}\n`));
-      } finally {
-        await store.close();
-      }
+  longCommand(
+    audit
+      .command('export')
+      .description('write the whole log (after --after) or one --stream as JSON lines')
+      .option('--stream <stream>', 'one stream, e.g. payment-<id>')
+      .option('--after <position>', 'start after this global position', positionOption)
+      .option('--out <file>', 'write the lines to this file instead of stdout'),
+  ).action(async (options: ExportOptions) => {
+    if (options.json === true && options.out === undefined)
+      throw new Error('--json needs --out: without it stdout carries the events');
+    const store = openEventStore(loadConfig(process.env));
+    const out = options.out === undefined ? null : createWriteStream(options.out);
+    const write = (line: string) => (out ?? process.stdout).write(`${line}\n`);
+    try {
+      const exportOptions = {
+        stream: options.stream ?? null,
+        afterPosition: options.after ?? null,
+        pageEventCountMax: 1000,
+      };
+      const eventCount = await withProgress(
+        options,
+        {
+          label: 'audit export',
+          endPosition: options.stream === undefined ? await store.headPosition() : null,
+        },
+        (onPage) => exportLog(store, { ...exportOptions, onPage }, write),
+      );
+      if (out !== null) await new Promise((resolve) => out.end(resolve));
+      if (out !== null)
+        printResult(options, { eventCount, out: options.out }, () => `${eventCount} events\n`);
+    } finally {
+      await store.close();
+    }
+  });
+  longCommand(
+    audit
+      .command('snapshots')
+      .description(
+        'check every actor snapshot against the fold of its stream; exit 1 if one that actors would use differs from the log',
+      ),
+  ).action(async (options: LongCommandOptions) => {
+    const config = loadConfig(process.env);
+    const eventStore = openEventStore(config);
+    const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
+    try {
+      const report = await withProgress(
+        options,
+        { label: 'audit snapshots', endPosition: null, unit: 'snapshots' },
+        (onPage) => auditSnapshots(eventStore, createSqliteSnapshotStore(database), onPage),
+      );
+      printResult(options, report, () => snapshotsSummary(report));
+      process.exitCode = report.mismatches.length === 0 ? 0 : 1;
+    } finally {
+      database.close();
+      await eventStore.close();
+    }
+  });
+  longCommand(
+    audit
+      .command('reconcile')
+      .description(
+        'recompute every balance from events and compare with the read models; exit 1 on any difference or imbalance',
+      ),
+  ).action(async (options: LongCommandOptions) => {
+    const config = loadConfig(process.env);
+    const eventStore = openEventStore(config);
+    const readModels = await openReadModelStore({
+      dataDir: config.dataDir,
+      mongodbUrl: config.mongodbUrl,
     });
-  audit
-    .command('snapshots')
-    .description(
-      'check every actor snapshot against the fold of its stream; exit 1 if one that actors would use differs from the log',
-    )
-    .action(async () => {
-      const config = loadConfig(process.env);
-      const eventStore = openEventStore(config);
-      const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
-      try {
-        const report = await auditSnapshots(eventStore, createSqliteSnapshotStore(database));
-        process.stdout.write(`${jsonText(report)}\n`);
-        process.exitCode = report.mismatches.length === 0 ? 0 : 1;
-      } finally {
-        database.close();
-        await eventStore.close();
-      }
-    });
-  audit
-    .command('reconcile')
-    .description(
-      'recompute every balance from events and compare with the read models; exit 1 on any difference or imbalance',
-    )
-    .action(async () => {
-      const config = loadConfig(process.env);
-      const eventStore = openEventStore(config);
-      const readModels = await openReadModelStore({
-        dataDir: config.dataDir,
-        mongodbUrl: config.mongodbUrl,
-      });
-      try {
-        const registry = createGenerationRegistry(readModels);
-        await registry.ensure();
-        const generation = (await registry.active()) ?? 0;
-        const report = await reconcileBalances(eventStore, readModels, generation);
-        process.stdout.write(`${jsonText(report)}\n`);
-        const clean =
-          report.mismatchCount === 0 &&
-          report.balances.balanced &&
-          report.balances.openTransferCount === 0;
-        process.exitCode = clean ? 0 : 1;
-      } finally {
-        await readModels.close();
-        await eventStore.close();
-      }
-    });
+    try {
+      const registry = createGenerationRegistry(readModels);
+      await registry.ensure();
+      const generation = (await registry.active()) ?? 0;
+      const checkpoint = await readModels.readCheckpoint(checkpointOf(generation));
+      const report = await withProgress(
+        options,
+        { label: 'audit reconcile', endPosition: checkpoint?.position ?? null },
+        (onPage) => reconcileBalances(eventStore, readModels, generation, onPage),
+      );
+      printResult(options, report, () => reconcileSummary(report));
+      const clean =
+        report.mismatchCount === 0 &&
+        report.balances.balanced &&
+        report.balances.openTransferCount === 0;
+      process.exitCode = clean ? 0 : 1;
+    } finally {
+      await readModels.close();
+      await eventStore.close();
+    }
+  });
 };

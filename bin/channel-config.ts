@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { WechatV2SignType } from '../adapters/channels/wechat/wechat-v2.xml';
 import { platformKeyFromPem } from '../adapters/channels/wechat/wechat-v3.crypto';
-import { ConfigError } from './config';
+import { ConfigError } from './config-rules';
 
 /**
  * Payment channels' configuration from the environment. Every secret comes from NAME or from the

@@ -33,11 +33,9 @@ import type { EventStore } from '../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
 import type { ChannelConfig } from './channel-config';
+import { CHANNEL_LIMITS } from './config';
 
-/** Limits of the channel side, named in one place. */
-const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 };
-
-export type ChannelsDeps = {
+type ChannelsDeps = {
   channelConfig: ChannelConfig;
   /** Where `ledger sandbox pay` keeps the sandbox journal. */
   dataDir: string;
@@ -52,7 +50,7 @@ export type ChannelsDeps = {
   resilience?: ResilienceOptions;
 };
 
-export type RunningChannels = {
+type RunningChannels = {
   verifiers: ChannelCallbackVerifier[];
   services: ChannelServices;
   sandbox: SandboxChannel;

@@ -1,12 +1,23 @@
 import { resolve } from 'node:path';
+import type { Plan } from '../domain/plan/plan';
+import type { ReadSideLimits } from '../projections/read-side';
+import { loadChannelConfig, type ChannelConfig } from './channel-config';
+import {
+  choiceVariable,
+  integerVariable,
+  urlVariable,
+  variableReader,
+  ConfigError,
+} from './config-rules';
+import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
+import { loadMessagingConfig, type NatsSettings } from './messaging-config';
 
-/** A bad environment variable: the message names it and the rule, never a secret's value. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+/**
+ * The one configuration module: every environment variable (validated by loadConfig, documented
+ * by describeConfig, whose rows the README's table must equal) and every fixed limit.
+ */
+export { ConfigError };
+export { describeConfig, type LogLevel } from './config-variables';
 
 export type Config = {
   port: number;
@@ -17,6 +28,9 @@ export type Config = {
   eventStoreUrl: string | null;
   /** mongodb:// or mongodb+srv:// URL of the read models; null = embedded SQLite read models. */
   mongodbUrl: string | null;
+  /** JetStream settings; null = the in-process bus. */
+  nats: NatsSettings | null;
+  plans: readonly Plan[];
   logLevel: LogLevel;
   adminApiKey: string | null;
   sandboxCallbackSecret: string | null;
@@ -28,145 +42,164 @@ export type Config = {
   snapshotEveryEvents: number;
   bodyBytesMax: number;
   trafficBodyBytesMax: number;
+  /** How long a stop waits for open connections before it closes them. */
+  drainTimeoutMs: number;
+  /** Payment channels; holds keys: never log or print it. */
+  channels: ChannelConfig;
 };
 
-export type ConfigRow = { name: string; defaultValue: string; meaning: string };
-
-const MIB = 1024 * 1024;
 const DAY_MS = 24 * 3600 * 1000;
-const BODY_BYTES_RANGE = { min: 1024, max: 64 * MIB };
-
-/** One place for the defaults: loadConfig applies them, describeConfig documents them. */
-const DEFAULTS = {
-  PORT: 3000,
-  HOST: '127.0.0.1',
-  DATA_DIR: './data',
-  LOG_LEVEL: 'info',
-  IDEMPOTENCY_RETENTION_HOURS: 24,
-  MAILBOX_DEPTH_MAX: 1000,
-  ACTOR_COUNT_MAX: 100_000,
-  ACTOR_IDLE_MS_MAX: 300_000,
-  SNAPSHOT_EVERY_EVENTS: 1000,
-  BODY_BYTES_MAX: MIB,
-  TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
-} as const satisfies Record<string, string | number>;
-
-const UNSET = '(unset)';
-
-const row = (name: string, defaultValue: string | number, meaning: string): ConfigRow => ({
-  name,
-  defaultValue: String(defaultValue),
-  meaning,
-});
-
-/** Every variable, its default and meaning: the README's table comes from here. */
-export const describeConfig = (): readonly ConfigRow[] => [
-  row('PORT', DEFAULTS.PORT, 'HTTP port (1-65535)'),
-  row('HOST', DEFAULTS.HOST, 'interface to listen on'),
-  row('DATA_DIR', DEFAULTS.DATA_DIR, 'directory of the embedded stores and the admin key file'),
-  row('EVENTSTORE_URL', UNSET, 'esdb:// or esdb+discover:// URL; unset: embedded SQLite'),
-  row(
-    'MONGODB_URL',
-    UNSET,
-    'mongodb:// URL (replica set) of the read models; unset: embedded SQLite',
-  ),
-  row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
-  row('LEDGER_ADMIN_API_KEY', UNSET, 'admin API key (>= 24 chars); unset: generated, see logs'),
-  row('SANDBOX_CALLBACK_SECRET', UNSET, 'sandbox signing secret (>= 16 chars); unset: generated'),
-  row('IDEMPOTENCY_RETENTION_HOURS', DEFAULTS.IDEMPOTENCY_RETENTION_HOURS, 'key retention (>= 24)'),
-  row('MAILBOX_DEPTH_MAX', DEFAULTS.MAILBOX_DEPTH_MAX, 'commands queued per actor, then 503'),
-  row('ACTOR_COUNT_MAX', DEFAULTS.ACTOR_COUNT_MAX, 'actors kept in memory (LRU eviction beyond)'),
-  row('ACTOR_IDLE_MS_MAX', DEFAULTS.ACTOR_IDLE_MS_MAX, 'idle time before an actor is evicted'),
-  row(
-    'SNAPSHOT_EVERY_EVENTS',
-    DEFAULTS.SNAPSHOT_EVERY_EVENTS,
-    'events between snapshots of an account or traffic shard (0: none)',
-  ),
-  row('BODY_BYTES_MAX', DEFAULTS.BODY_BYTES_MAX, 'request body limit (1 KiB-64 MiB)'),
-  row('TRAFFIC_BODY_BYTES_MAX', DEFAULTS.TRAFFIC_BODY_BYTES_MAX, 'traffic routes body limit'),
-];
+const BODY_BYTES_RANGE = { min: 1024, max: 64 * 1024 * 1024 };
 
 /** Reads and validates the environment; throws ConfigError on the first bad variable. */
 export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
-  const read = (name: string): string | null => {
-    const value = env[name]?.trim() ?? '';
-    return value === '' ? null : value; // An empty variable means unset, as compose files write it.
-  };
+  const read = variableReader(env);
+  const integer = (name: keyof typeof DEFAULTS, min: number, max: number): number =>
+    integerVariable(read, name, Number(DEFAULTS[name]), { min, max });
+  const bodyBytes = (name: 'BODY_BYTES_MAX' | 'TRAFFIC_BODY_BYTES_MAX'): number =>
+    integer(name, BODY_BYTES_RANGE.min, BODY_BYTES_RANGE.max);
+  const host = read('HOST') ?? DEFAULTS.HOST;
+  if (/\s/.test(host))
+    throw new ConfigError(`HOST must be a host name or IP address, got '${host}'`);
+  const messaging = loadMessagingConfig(env);
   return {
-    port: integer(read, 'PORT', { min: 1, max: 65535 }),
-    host: host(read('HOST') ?? DEFAULTS.HOST),
+    port: integer('PORT', 1, 65535),
+    host,
     dataDir: resolve(read('DATA_DIR') ?? DEFAULTS.DATA_DIR),
-    eventStoreUrl: eventStoreUrl(read('EVENTSTORE_URL')),
-    mongodbUrl: mongodbUrl(read('MONGODB_URL')),
-    logLevel: logLevel(read('LOG_LEVEL') ?? DEFAULTS.LOG_LEVEL),
-    adminApiKey: secret(read('LEDGER_ADMIN_API_KEY'), 'LEDGER_ADMIN_API_KEY', 24),
-    sandboxCallbackSecret: secret(read('SANDBOX_CALLBACK_SECRET'), 'SANDBOX_CALLBACK_SECRET', 16),
-    idempotencyRetentionHours: integer(read, 'IDEMPOTENCY_RETENTION_HOURS', {
-      min: 24,
-      max: 24 * 366,
-    }),
-    mailboxDepthMax: integer(read, 'MAILBOX_DEPTH_MAX', { min: 1, max: 1_000_000 }),
-    actorCountMax: integer(read, 'ACTOR_COUNT_MAX', { min: 1, max: 10_000_000 }),
-    actorIdleMsMax: integer(read, 'ACTOR_IDLE_MS_MAX', { min: 1000, max: DAY_MS }),
-    snapshotEveryEvents: integer(read, 'SNAPSHOT_EVERY_EVENTS', { min: 0, max: 10_000_000 }),
-    bodyBytesMax: integer(read, 'BODY_BYTES_MAX', BODY_BYTES_RANGE),
-    trafficBodyBytesMax: integer(read, 'TRAFFIC_BODY_BYTES_MAX', BODY_BYTES_RANGE),
+    eventStoreUrl: urlVariable(
+      read,
+      'EVENTSTORE_URL',
+      /^esdb(\+discover)?:\/\/\S+$/,
+      'start with esdb:// or esdb+discover://',
+    ),
+    mongodbUrl: urlVariable(
+      read,
+      'MONGODB_URL',
+      /^mongodb(\+srv)?:\/\/\S+$/,
+      'be a mongodb:// or mongodb+srv:// URL',
+    ),
+    nats: messaging.nats,
+    plans: messaging.plans,
+    logLevel: choiceVariable(read, 'LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),
+    adminApiKey: secret(read, 'LEDGER_ADMIN_API_KEY', 24),
+    sandboxCallbackSecret: secret(read, 'SANDBOX_CALLBACK_SECRET', 16),
+    idempotencyRetentionHours: integer('IDEMPOTENCY_RETENTION_HOURS', 24, 24 * 366),
+    mailboxDepthMax: integer('MAILBOX_DEPTH_MAX', 1, 1_000_000),
+    actorCountMax: integer('ACTOR_COUNT_MAX', 1, 10_000_000),
+    actorIdleMsMax: integer('ACTOR_IDLE_MS_MAX', 1000, DAY_MS),
+    snapshotEveryEvents: integer('SNAPSHOT_EVERY_EVENTS', 0, 10_000_000),
+    bodyBytesMax: bodyBytes('BODY_BYTES_MAX'),
+    trafficBodyBytesMax: bodyBytes('TRAFFIC_BODY_BYTES_MAX'),
+    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 100, 600_000),
+    channels: loadChannelConfig(env),
   };
 };
 
-type IntegerVariable = {
-  [Name in keyof typeof DEFAULTS]: (typeof DEFAULTS)[Name] extends number ? Name : never;
-}[keyof typeof DEFAULTS];
-
-const integer = (
+const secret = (
   read: (name: string) => string | null,
-  name: IntegerVariable,
-  range: { min: number; max: number },
-): number => {
+  name: string,
+  charsMin: number,
+): string | null => {
   const text = read(name);
-  if (text === null) return DEFAULTS[name];
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
-    throw new ConfigError(`${name} must be an integer ${range.min}-${range.max}, got '${text}'`);
-  }
-  return value;
-};
-
-const host = (text: string): string => {
-  if (/\s/.test(text)) {
-    throw new ConfigError(`HOST must be a host name or IP address, got '${text}'`);
-  }
-  return text;
-};
-
-/** The URL may carry credentials, so the message does not echo it. */
-const eventStoreUrl = (text: string | null): string | null => {
-  if (text === null) return null;
-  if (!/^esdb(\+discover)?:\/\/\S+$/.test(text)) {
-    throw new ConfigError('EVENTSTORE_URL must start with esdb:// or esdb+discover://');
-  }
-  return text;
-};
-
-const logLevel = (text: string): LogLevel => {
-  const level = LOG_LEVELS.find((known) => known === text);
-  if (level === undefined) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${text}'`);
-  }
-  return level;
-};
-
-const secret = (text: string | null, name: string, charsMin: number): string | null => {
   if (text !== null && text.length < charsMin) {
     throw new ConfigError(`${name} must be at least ${charsMin} characters`);
   }
   return text;
 };
 
-const mongodbUrl = (text: string | null): string | null => {
-  if (text === null) return null;
-  if (!/^mongodb(\+srv)?:\/\/\S+$/.test(text)) {
-    throw new ConfigError('MONGODB_URL must be a mongodb:// or mongodb+srv:// URL');
-  }
-  return text;
+/** Limits that are not configuration: fixed by design, named here in one place. */
+export const SERVICE_LIMITS = {
+  batchCommandCountMax: 512,
+  conflictRetryCountMax: 5,
+  streamLoadEventCountMax: 1000,
+  /**
+   * Commands the ledger decides into one append: one full batch request (a request is never
+   * split). At most 3 events each, so one append stays well inside the SQLite store's 65,536
+   * pending events beside the other actors' appends.
+   */
+  ledgerBatchCommandCountMax: 8190,
+  /** Commands queued at the ledger before it answers 503: a few batches' worth. */
+  ledgerMailboxCommandCountMax: 65_536,
+  /**
+   * Shard commands the traffic writer decides into one append: a report is one per shard it
+   * touches (16 at most), so about 32 reports of 1,000 records, a few MB of events per commit.
+   */
+  trafficBatchCommandCountMax: 512,
+  /** Shard commands queued at the traffic writer before it answers 503: about 1,000 reports. */
+  trafficMailboxCommandCountMax: 16_384,
+  paymentTtlMs: 15 * 60 * 1000,
+  deadlineTickMs: 1000,
+  /** GET /v1/ready fails while the read side's oldest unapplied event is older than this. */
+  readyReadSideLagMsMax: 30_000,
+  deadlineTransfersPerTickMax: 1000,
+  idempotencyPurgeIntervalMs: 10 * 60 * 1000,
+};
+
+/** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */
+export const MESSAGING_LIMITS = {
+  relayWindowEventCountMax: 512,
+  relayCheckpointIntervalMs: 200,
+  retryPauseMs: 500,
+  fetchBatchMax: 64,
+  fetchExpiresMs: 1000,
+  ackWaitMs: 30_000,
+  deliveryCountMax: 8,
+  backoffMs: [100, 500, 2000, 5000, 15_000],
+  stepAttemptCountMax: 6,
+  retryBaseMs: 200,
+  retryMaxMs: 60_000,
+  driveStepCountMax: 32,
+  sweepGraceMs: 5000,
+  sweepTickMs: 1000,
+  sweepSagasPerTickMax: 200,
+  refundResultPollMs: 5000,
+  refundResultTimeoutMs: 24 * 3600 * 1000,
+  finalSagaCountMax: 100_000,
+  auditRecordCountMax: 10_000,
+  auditReportInFlightMax: 256,
+  inProcessRetainedMessageCountMax: 100_000,
+};
+export type MessagingLimits = typeof MESSAGING_LIMITS;
+
+/** The channel side's periodic work. */
+export const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 };
+
+/** WAL checkpoints of the service's SQLite files, from their own thread (see checkpoint.worker). */
+export const CHECKPOINT_LIMITS = {
+  intervalMs: 200,
+  /**
+   * Writers still checkpoint by themselves once their WAL holds this many pages (about 80 MB of
+   * 4 kB pages): only if the checkpoint thread is dead or far behind.
+   */
+  writerAutoCheckpointPages: 20_000,
+  restartPauseMs: 1000,
+  stopGraceMs: 5000,
+};
+
+/** The read side: runner batches and caches, query waits, exports, SSE. */
+export const READ_SIDE_LIMITS: ReadSideLimits & {
+  afterWaitMs: number;
+  exportEventCountMax: number;
+  verifyStreamEventCountMax: number;
+  sseHeartbeatMs: number;
+  workerRestartPauseMs: number;
+  workerStopGraceMs: number;
+} = {
+  // Catch-up and rebuild pages: a batch rewrites the index pages it touches once, so larger
+  // batches write far less (1,000 → 5,000 cut the CPU per event by a third); live batches are
+  // whatever arrived meanwhile, usually much smaller.
+  batchEventCountMax: 5000,
+  cachedDocumentCountMax: 20_000,
+  waiterCountMax: 10_000,
+  watcherCountMax: 10_000,
+  lagEventCountMax: 10_000,
+  switchPollMs: 1000,
+  afterWaitMs: 2000,
+  exportEventCountMax: 10_000,
+  verifyStreamEventCountMax: 1_000_000,
+  sseHeartbeatMs: 15_000,
+  /** A read-side worker that died is started again after this pause (from its checkpoint). */
+  workerRestartPauseMs: 1000,
+  /** How long a stop lets the read-side worker finish its batch before terminating it. */
+  workerStopGraceMs: 5000,
 };

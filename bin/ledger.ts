@@ -1,17 +1,23 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { collectProcessMetrics } from '../api/metrics';
 import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
-import { loadChannelConfig } from './channel-config';
+import { balancesSummary, chainsSummary } from './audit-summaries';
+import {
+  longCommand,
+  positiveInteger,
+  printResult,
+  withProgress,
+  type LongCommandOptions,
+} from './cli-kit';
 import { ConfigError, loadConfig, type Config } from './config';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
-import { loadMessagingConfig, type MessagingConfig } from './messaging-config';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
-import { drainTimeoutMsOf, startService } from './service';
+import { startService } from './service';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -37,13 +43,6 @@ const validatedOrExit = <T>(load: () => T): T => {
 
 const configOrExit = (): Config => validatedOrExit(() => loadConfig(process.env));
 
-const positiveInteger = (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-};
-
 const print = (value: unknown): void => {
   process.stdout.write(
     `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2)}\n`,
@@ -52,9 +51,6 @@ const print = (value: unknown): void => {
 
 const serve = async (): Promise<void> => {
   const config = configOrExit();
-  const messagingConfig: MessagingConfig = validatedOrExit(() => loadMessagingConfig(process.env));
-  validatedOrExit(() => loadChannelConfig(process.env));
-  validatedOrExit(() => drainTimeoutMsOf(process.env));
   const lock = validatedOrExit(() => acquireDataDirLock(config.dataDir));
   // Released as the process exits: after stop on a signal (below), or when a failed start exits
   // 1, which ends whatever that start had begun. A process killed outright leaves a stale lock,
@@ -62,12 +58,12 @@ const serve = async (): Promise<void> => {
   process.once('exit', lock.release);
   const logger = createLogger(config.logLevel);
   collectProcessMetrics();
-  const service = await startService(config, messagingConfig, logger);
+  const service = await startService(config, logger);
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
     readModels: config.mongodbUrl === null ? 'sqlite' : 'mongodb',
-    bus: messagingConfig.nats === null ? 'in-process' : 'nats jetstream',
+    bus: config.nats === null ? 'in-process' : 'nats jetstream',
     adminCredentialFile: service.adminKeyFile ?? 'none: LEDGER_ADMIN_API_KEY is set',
   });
   for (const signal of SHUTDOWN_SIGNALS) {
@@ -105,22 +101,36 @@ program
   .action(serve);
 
 const audit = program.command('audit').description("auditor's checks over the event log");
-audit
-  .command('balances')
-  .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced')
-  .action(async () => {
-    const report = await withStore((_config, store) => auditBalances(store));
-    print(report);
-    process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
-  });
-audit
-  .command('verify')
-  .description("recompute every stream's hash chain; exit 1 at the first broken link")
-  .action(async () => {
-    const report = await withStore((_config, store) => verifyChains(store));
-    print(report);
-    process.exitCode = report.broken === null ? 0 : 1;
-  });
+longCommand(
+  audit
+    .command('balances')
+    .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced'),
+).action(async (options: LongCommandOptions) => {
+  const report = await withStore(async (_config, store) =>
+    withProgress(
+      options,
+      { label: 'audit balances', endPosition: await store.headPosition() },
+      (onPage) => auditBalances(store, onPage),
+    ),
+  );
+  printResult(options, report, () => balancesSummary(report));
+  process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
+});
+longCommand(
+  audit
+    .command('verify')
+    .description("recompute every stream's hash chain; exit 1 at the first broken link"),
+).action(async (options: LongCommandOptions) => {
+  const report = await withStore(async (_config, store) =>
+    withProgress(
+      options,
+      { label: 'audit verify', endPosition: await store.headPosition() },
+      (onPage) => verifyChains(store, onPage),
+    ),
+  );
+  printResult(options, report, () => chainsSummary(report));
+  process.exitCode = report.broken === null ? 0 : 1;
+});
 
 registerAuditCommands(audit);
 registerReadSideCommands(program);

@@ -25,7 +25,7 @@ const redactValue = (value: unknown, depth: number): unknown => {
  * signature/token, at any depth. Matching by name is broad on purpose (idempotencyKey and
  * keyHash are hidden too): a false positive costs a debugging detail, a miss leaks a credential.
  */
-export const redactSecrets = format((info) => {
+const redactSecrets = format((info) => {
   for (const field of Object.keys(info)) {
     if (field === 'level' || field === 'message') continue;
     info[field] = SECRET_FIELD_PATTERN.test(field) ? REDACTED : redactValue(info[field], 1);

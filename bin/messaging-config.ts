@@ -1,14 +1,30 @@
 import { readFileSync } from 'node:fs';
 import type { Plan } from '../domain/plan/plan';
 import { planProblem } from '../domain/plan/plan';
-import { ConfigError } from './config';
-import type { NatsSettings } from './messaging';
+import {
+  choiceVariable,
+  ConfigError,
+  integerVariable,
+  urlVariable,
+  variableReader,
+  type ReadVariable,
+} from './config-rules';
+
+/** NATS settings; null = the in-process bus. */
+export type NatsSettings = {
+  url: string;
+  streamName: string;
+  retention: 'limits' | 'interest' | 'workqueue';
+  maxAgeMs: number;
+  replicas: number;
+  duplicateWindowMs: number;
+};
 
 /**
- * NATS and plan settings, validated at start like bin/config.ts (a bad value names its variable).
+ * NATS and plan settings, the messaging part of bin/config.ts (which documents their variables).
  * Without NATS_URL the sagas run on the in-process bus; without PLANS_FILE the demo plans apply.
  */
-export type MessagingConfig = { nats: NatsSettings | null; plans: readonly Plan[] };
+type MessagingConfig = { nats: NatsSettings | null; plans: readonly Plan[] };
 
 const GIB = 1024 ** 3;
 export const DEMO_PLANS: readonly Plan[] = [
@@ -30,44 +46,31 @@ export const DEMO_PLANS: readonly Plan[] = [
   },
 ];
 const RETENTIONS = ['limits', 'interest', 'workqueue'] as const;
-const DEFAULTS = {
+/** Documented by describeConfig in bin/config.ts. */
+export const MESSAGING_DEFAULTS = {
+  NATS_STREAM_RETENTION: 'limits',
   NATS_STREAM_MAX_AGE_S: 7 * 24 * 3600,
   NATS_STREAM_REPLICAS: 1,
   NATS_DUPLICATE_WINDOW_S: 120,
-};
+} as const;
 
-const integer = (
-  env: NodeJS.ProcessEnv,
-  name: keyof typeof DEFAULTS,
-  min: number,
-  max: number,
-): number => {
-  const text = env[name]?.trim() ?? '';
-  if (text === '') return DEFAULTS[name];
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max)
-    throw new ConfigError(`${name} must be an integer ${min}-${max}, got '${text}'`);
-  return value;
-};
-
-const natsSettings = (env: NodeJS.ProcessEnv): NatsSettings | null => {
-  const url = env['NATS_URL']?.trim() ?? '';
-  if (url === '') return null;
-  if (!/^(nats|tls):\/\/\S+$/.test(url))
-    throw new ConfigError('NATS_URL must be a nats:// or tls:// URL');
-  const retentionText = env['NATS_STREAM_RETENTION']?.trim() || 'limits';
-  const retention = RETENTIONS.find((known) => known === retentionText);
-  if (retention === undefined)
-    throw new ConfigError(
-      `NATS_STREAM_RETENTION must be one of ${RETENTIONS.join(', ')}, got '${retentionText}'`,
-    );
+const natsSettings = (read: ReadVariable): NatsSettings | null => {
+  const url = urlVariable(read, 'NATS_URL', /^(nats|tls):\/\/\S+$/, 'be a nats:// or tls:// URL');
+  if (url === null) return null;
+  const seconds = (name: keyof typeof MESSAGING_DEFAULTS, min: number, max: number): number =>
+    integerVariable(read, name, Number(MESSAGING_DEFAULTS[name]), { min, max });
   return {
     url,
     streamName: 'LEDGER',
-    retention,
-    maxAgeMs: integer(env, 'NATS_STREAM_MAX_AGE_S', 60, 10 * 365 * 24 * 3600) * 1000,
-    replicas: integer(env, 'NATS_STREAM_REPLICAS', 1, 5),
-    duplicateWindowMs: integer(env, 'NATS_DUPLICATE_WINDOW_S', 1, 24 * 3600) * 1000,
+    retention: choiceVariable(
+      read,
+      'NATS_STREAM_RETENTION',
+      RETENTIONS,
+      MESSAGING_DEFAULTS.NATS_STREAM_RETENTION,
+    ),
+    maxAgeMs: seconds('NATS_STREAM_MAX_AGE_S', 60, 10 * 365 * 24 * 3600) * 1000,
+    replicas: seconds('NATS_STREAM_REPLICAS', 1, 5),
+    duplicateWindowMs: seconds('NATS_DUPLICATE_WINDOW_S', 1, 24 * 3600) * 1000,
   };
 };
 
@@ -105,7 +108,12 @@ const plansFrom = (path: string): readonly Plan[] => {
   return plans;
 };
 
+/** Called by loadConfig (bin/config.ts); throws ConfigError naming the first bad variable. */
 export const loadMessagingConfig = (env: NodeJS.ProcessEnv): MessagingConfig => {
-  const plansFile = env['PLANS_FILE']?.trim() ?? '';
-  return { nats: natsSettings(env), plans: plansFile === '' ? DEMO_PLANS : plansFrom(plansFile) };
+  const read = variableReader(env);
+  const plansFile = read('PLANS_FILE');
+  return {
+    nats: natsSettings(read),
+    plans: plansFile === null ? DEMO_PLANS : plansFrom(plansFile),
+  };
 };

@@ -28,43 +28,10 @@ import { createSagaEngine } from '../sagas/saga-engine';
 import { createSagaHost } from '../sagas/saga-host';
 import { createSagaSweeper } from '../sagas/saga-sweeper';
 import { topUpSaga } from '../sagas/top-up.saga';
+import { MESSAGING_LIMITS, type MessagingLimits } from './config';
+import type { NatsSettings } from './messaging-config';
 
-/** NATS settings; null = the in-process bus. The lead maps NATS_URL, NATS_STREAM_* onto these. */
-export type NatsSettings = {
-  url: string;
-  streamName: string;
-  retention: 'limits' | 'interest' | 'workqueue';
-  maxAgeMs: number;
-  replicas: number;
-  duplicateWindowMs: number;
-};
-
-export const MESSAGING_LIMITS = {
-  relayWindowEventCountMax: 512,
-  relayCheckpointIntervalMs: 200,
-  retryPauseMs: 500,
-  fetchBatchMax: 64,
-  fetchExpiresMs: 1000,
-  ackWaitMs: 30_000,
-  deliveryCountMax: 8,
-  backoffMs: [100, 500, 2000, 5000, 15_000],
-  stepAttemptCountMax: 6,
-  retryBaseMs: 200,
-  retryMaxMs: 60_000,
-  driveStepCountMax: 32,
-  sweepGraceMs: 5000,
-  sweepTickMs: 1000,
-  sweepSagasPerTickMax: 200,
-  refundResultPollMs: 5000,
-  refundResultTimeoutMs: 24 * 3600 * 1000,
-  finalSagaCountMax: 100_000,
-  auditRecordCountMax: 10_000,
-  auditReportInFlightMax: 256,
-  inProcessRetainedMessageCountMax: 100_000,
-};
-export type MessagingLimits = typeof MESSAGING_LIMITS;
-
-export type MessagingDeps = {
+type MessagingDeps = {
   store: EventStore;
   runtime: ActorRuntime;
   ledger: Ledger;

@@ -1,26 +1,12 @@
 import type { Command } from 'commander';
 import { createReadSide, type RebuildLimit } from '../projections/read-side';
-import { loadConfig } from './config';
+import { loadConfig, READ_SIDE_LIMITS } from './config';
 import { openEventStore } from './event-store';
-import { openReadModelStore, READ_SIDE_LIMITS } from './read-side';
+import { openReadModelStore } from './read-side';
+import { rebuildSummary } from './audit-summaries';
+import { longCommand, printResult, withProgress, type LongCommandOptions } from './cli-kit';
 
 /** `ledger read-side rebuild|status`: rebuilds run beside a running service, which then switches. */
-const BAR_WIDTH = 30;
-
-/** "[#######.......]  42% 12000 events": position over head approximates progress on any store. */
-export const progressLine = (
-  eventCount: number,
-  position: bigint | null,
-  head: bigint | null,
-): string => {
-  const fraction =
-    head === null || head === 0n || position === null
-      ? 1
-      : Math.min(1, Number((position * 1000n) / head) / 1000);
-  const filled = Math.round(fraction * BAR_WIDTH);
-  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}% ${eventCount} events`;
-};
-
 const withReadSide = async <T>(
   work: (readSide: ReturnType<typeof createReadSide>, head: bigint | null) => Promise<T>,
 ): Promise<T> => {
@@ -45,6 +31,8 @@ const withReadSide = async <T>(
   }
 };
 
+type RebuildOptions = LongCommandOptions & { untilPosition?: string; untilTime?: string };
+
 const limitOf = (options: { untilPosition?: string; untilTime?: string }): RebuildLimit => {
   if (options.untilPosition !== undefined && !/^[0-9]{1,20}$/.test(options.untilPosition))
     throw new Error('--until-position must be a log position');
@@ -61,26 +49,28 @@ export const registerReadSideCommands = (program: Command): void => {
   const readSide = program
     .command('read-side')
     .description('read models: rebuild, point-in-time snapshots, status');
-  readSide
-    .command('rebuild')
-    .description(
-      'rebuild every read model into a new generation and switch to it (with --until-*: a point-in-time snapshot)',
-    )
-    .option('--until-position <position>', 'stop after this global position (snapshot)')
-    .option(
-      '--until-time <instant>',
-      'stop after the last event at or before this instant (snapshot)',
-    )
-    .action(async (options: { untilPosition?: string; untilTime?: string }) => {
-      const limit = limitOf(options);
-      const summary = await withReadSide((side, head) =>
-        side.rebuild(limit, (count, position) =>
-          process.stderr.write(`\r${progressLine(count, position, head)}`),
-        ),
-      );
-      process.stderr.write('\n');
-      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    });
+  longCommand(
+    readSide
+      .command('rebuild')
+      .description(
+        'rebuild every read model into a new generation and switch to it (with --until-*: a point-in-time snapshot)',
+      )
+      .option('--until-position <position>', 'stop after this global position (snapshot)')
+      .option(
+        '--until-time <instant>',
+        'stop after the last event at or before this instant (snapshot)',
+      ),
+  ).action(async (options: RebuildOptions) => {
+    const limit = limitOf(options);
+    const summary = await withReadSide((side, head) =>
+      withProgress(
+        options,
+        { label: 'read-side rebuild', endPosition: limit.untilPosition ?? head },
+        (onPage) => side.rebuild(limit, onPage),
+      ),
+    );
+    printResult(options, summary, () => rebuildSummary(summary));
+  });
   readSide
     .command('status')
     .description('generations and how far the live one is behind the log')

@@ -6,24 +6,14 @@ import {
   type FromReadSideHost,
   type ToReadSideHost,
 } from '../projections/read-side-link';
-import type { Config } from './config';
-import {
-  openReadModelStore,
-  readSideRoutes,
-  READ_SIDE_LIMITS,
-  type RunningReadSide,
-} from './read-side';
+import { READ_SIDE_LIMITS, type Config } from './config';
+import { openReadModelStore, readSideRoutes, type RunningReadSide } from './read-side';
 import type { ReadSideWorkerData } from './read-side.worker';
 import { superviseWorker, type SupervisedWorker } from './supervised-worker';
 
 const WORKER_SCRIPT = join(__dirname, 'read-side.worker.js');
-/** A worker that died is started again after this pause (it resumes from its checkpoint). */
-const RESTART_PAUSE_MS = 1000;
-/** How long stop() lets the worker finish its batch before terminating it. */
-const STOP_GRACE_MS = 5000;
-
 /** The defaults are the service's; tests run other worker scripts. */
-export type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
+type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
 
 /**
  * The service's read side: the projection runner in a worker thread (its CPU off the API thread),
@@ -37,7 +27,7 @@ export const startReadSideThread = async (
   options: ReadSideThreadOptions = {},
 ): Promise<RunningReadSide> => {
   const workerScript = options.workerScript ?? WORKER_SCRIPT;
-  const restartPauseMs = options.restartPauseMs ?? RESTART_PAUSE_MS;
+  const restartPauseMs = options.restartPauseMs ?? READ_SIDE_LIMITS.workerRestartPauseMs;
   const store = await openReadModelStore(config);
   const workerData: ReadSideWorkerData = {
     dataDir: config.dataDir,
@@ -62,7 +52,7 @@ export const startReadSideThread = async (
     script: workerScript,
     workerData,
     restartPauseMs,
-    stopGraceMs: STOP_GRACE_MS,
+    stopGraceMs: READ_SIDE_LIMITS.workerStopGraceMs,
     logger,
     onMessage: (message) => listeners.forEach((listener) => listener(message as FromReadSideHost)),
   });

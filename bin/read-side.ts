@@ -10,34 +10,14 @@ import { trafficQueryRoutes } from '../api/routes/queries/traffic.query.route';
 import type { RouteRegistrar } from '../api/route-kit';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { ReadModelStore } from '../domain/ports/read-model-store.port';
-import type { ReadSideLimits, ReadSideView } from '../projections/read-side';
+import type { ReadSideView } from '../projections/read-side';
+import { READ_SIDE_LIMITS } from './config';
 
 /** The read side's composition: its store (MongoDB or the embedded SQLite file), runner and routes. */
-export const READ_SIDE_LIMITS: ReadSideLimits & {
-  afterWaitMs: number;
-  exportEventCountMax: number;
-  verifyStreamEventCountMax: number;
-  sseHeartbeatMs: number;
-} = {
-  // Catch-up and rebuild pages: a batch rewrites the index pages it touches once, so larger
-  // batches write far less (1,000 → 5,000 cut the CPU per event by a third); live batches are
-  // whatever arrived meanwhile, usually much smaller.
-  batchEventCountMax: 5000,
-  cachedDocumentCountMax: 20_000,
-  waiterCountMax: 10_000,
-  watcherCountMax: 10_000,
-  lagEventCountMax: 10_000,
-  switchPollMs: 1000,
-  afterWaitMs: 2000,
-  exportEventCountMax: 10_000,
-  verifyStreamEventCountMax: 1_000_000,
-  sseHeartbeatMs: 15_000,
-};
-
 export const READ_MODELS_FILE_NAME = 'read-models.sqlite';
 const MONGODB_DATABASE = 'ledger_read_models';
 
-export type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
+type ReadSideConfig = { dataDir: string; mongodbUrl: string | null };
 
 /** `walAutoCheckpointPages`: for the embedded store's writer (see createSqliteReadModelStore). */
 export const openReadModelStore = (

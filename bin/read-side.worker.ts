@@ -5,11 +5,11 @@ import {
   type FromReadSideHost,
   type ToReadSideHost,
 } from '../projections/read-side-link';
-import { CHECKPOINT_LIMITS } from './checkpoint-thread';
+import { CHECKPOINT_LIMITS, READ_SIDE_LIMITS } from './config';
 import type { Config } from './config';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
-import { openReadModelStore, READ_SIDE_LIMITS } from './read-side';
+import { openReadModelStore } from './read-side';
 
 /**
  * The read side's thread: follows the log through its own event-store connection, writes the read

@@ -17,16 +17,15 @@ import {
 } from '../domain/reconciliation/statement-csv';
 import { buildFlatXml, signWechatV2 } from '../adapters/channels/wechat/wechat-v2.xml';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
-import { loadChannelConfig } from './channel-config';
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
+import { longCommand, printResult, withProgress, type LongCommandOptions } from './cli-kit';
 
-type ReconcileOptions = {
+type ReconcileOptions = LongCommandOptions & {
   channel: string;
   format?: StatementFormat;
   from?: string;
   to?: string;
-  json?: boolean;
 };
 
 const instant = (value: string): string => {
@@ -62,10 +61,11 @@ const reconcileStatementFile = async (
   if (!statement.ok) throw new Error(`${file} line ${statement.line}: ${statement.reason}`);
   const store = openEventStore(loadConfig(process.env));
   try {
-    const ledger = await loadLedgerPayments(
-      store,
-      options.channel,
-      RECONCILIATION_PAGE_EVENT_COUNT_MAX,
+    const ledger = await withProgress(
+      options,
+      { label: 'reconcile', endPosition: await store.headPosition() },
+      (onPage) =>
+        loadLedgerPayments(store, options.channel, RECONCILIATION_PAGE_EVENT_COUNT_MAX, onPage),
     );
     const period = {
       fromMs: options.from === undefined ? null : Date.parse(options.from),
@@ -89,7 +89,7 @@ const sendWechatV2Notification = async (
   options: NotifyOptions,
 ): Promise<{ status: number; body: string }> => {
   const config = loadConfig(process.env);
-  const wechat = loadChannelConfig(process.env).wechat;
+  const wechat = config.channels.wechat;
   if (wechat?.v2 == null)
     throw new Error(
       'WECHAT_APP_ID, WECHAT_MCH_ID, WECHAT_NOTIFY_URL and WECHAT_API_KEY must be set',
@@ -120,27 +120,23 @@ const sendWechatV2Notification = async (
 
 /** `ledger reconcile <file>`, `ledger sandbox statement`, `ledger wechat notify`; reconcile exits 1 on discrepancies. */
 export const registerChannelCommands = (program: Command): void => {
-  program
-    .command('reconcile <statementFile>')
-    .description("compare a channel's statement CSV with the ledger; exit 1 on any discrepancy")
-    .option('--channel <channel>', "the statement's channel", choice(paymentChannels), 'sandbox')
-    .option(
-      '--format <format>',
-      "statement format (default: the channel's own)",
-      choice(statementFormats),
-    )
-    .option('--from <instant>', 'ledger payments paid at or after this instant', instant)
-    .option('--to <instant>', 'ledger payments paid before this instant', instant)
-    .option('--json', 'print the report as JSON instead of a table')
-    .action(async (file: string, options: ReconcileOptions) => {
-      const report = await reconcileStatementFile(file, options);
-      process.stdout.write(
-        options.json === true
-          ? `${JSON.stringify(report, null, 2)}\n`
-          : formatReconciliationTable(report),
-      );
-      process.exitCode = report.discrepancies.length === 0 ? 0 : 1;
-    });
+  longCommand(
+    program
+      .command('reconcile <statementFile>')
+      .description("compare a channel's statement CSV with the ledger; exit 1 on any discrepancy")
+      .option('--channel <channel>', "the statement's channel", choice(paymentChannels), 'sandbox')
+      .option(
+        '--format <format>',
+        "statement format (default: the channel's own)",
+        choice(statementFormats),
+      )
+      .option('--from <instant>', 'ledger payments paid at or after this instant', instant)
+      .option('--to <instant>', 'ledger payments paid before this instant', instant),
+  ).action(async (file: string, options: ReconcileOptions) => {
+    const report = await reconcileStatementFile(file, options);
+    printResult(options, report, () => formatReconciliationTable(report));
+    process.exitCode = report.discrepancies.length === 0 ? 0 : 1;
+  });
   const sandbox =
     program.commands.find((command) => command.name() === 'sandbox') ?? program.command('sandbox');
   sandbox

@@ -38,7 +38,7 @@ const fetchPayment = async (
   return envelope.data.payment;
 };
 
-export const postSandboxCallback = async (
+const postSandboxCallback = async (
   config: Config,
   baseUrl: string | undefined,
   body: SandboxCallbackBody,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const SANDBOX_SECRET_FILE_NAME = 'sandbox-callback-secret';
+const SANDBOX_SECRET_FILE_NAME = 'sandbox-callback-secret';
 
 /**
  * The sandbox channel's signing secret: SANDBOX_CALLBACK_SECRET when set, otherwise generated once

@@ -25,13 +25,12 @@ import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createLedger } from '../domain/ledger/ledger';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
-import { loadChannelConfig } from './channel-config';
 import { importLegacyTraffic } from './legacy-traffic-import';
 import { finishLegacyTransfers } from './legacy-transfer-upgrade';
 import { startChannels } from './channels';
-import { ConfigError, type Config } from './config';
+import { CHECKPOINT_LIMITS, READ_SIDE_LIMITS, SERVICE_LIMITS, type Config } from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
-import { CHECKPOINT_LIMITS, startCheckpointThread } from './checkpoint-thread';
+import { startCheckpointThread } from './checkpoint-thread';
 import {
   instrumentEventStore,
   instrumentLedger,
@@ -39,77 +38,23 @@ import {
   instrumentRuntime,
   metricSourcesOf,
 } from './metrics';
-import { READ_MODELS_FILE_NAME, READ_SIDE_LIMITS } from './read-side';
+import { READ_MODELS_FILE_NAME } from './read-side';
 import { startMessaging } from './messaging';
-import type { MessagingConfig } from './messaging-config';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
-
-/** Limits that are not configuration: fixed by design, named here in one place. */
-export const SERVICE_LIMITS = {
-  batchCommandCountMax: 512,
-  conflictRetryCountMax: 5,
-  streamLoadEventCountMax: 1000,
-  /**
-   * Commands the ledger decides into one append: one full batch request (a request is never
-   * split). At most 3 events each, so one append stays well inside the SQLite store's 65,536
-   * pending events beside the other actors' appends.
-   */
-  ledgerBatchCommandCountMax: 8190,
-  /** Commands queued at the ledger before it answers 503: a few batches' worth. */
-  ledgerMailboxCommandCountMax: 65_536,
-  /**
-   * Shard commands the traffic writer decides into one append: a report is one per shard it
-   * touches (16 at most), so about 32 reports of 1,000 records, a few MB of events per commit.
-   */
-  trafficBatchCommandCountMax: 512,
-  /** Shard commands queued at the traffic writer before it answers 503: about 1,000 reports. */
-  trafficMailboxCommandCountMax: 16_384,
-  paymentTtlMs: 15 * 60 * 1000,
-  deadlineTickMs: 1000,
-  /**
-   * How long a stop waits for open connections (a slow client, an SSE stream that did not end)
-   * before it closes them: in-flight requests finish within it, and the process always exits.
-   * The default of DRAIN_TIMEOUT_MS.
-   */
-  drainMsMax: 10_000,
-  /** DRAIN_TIMEOUT_MS's upper bound. */
-  drainMsMaxLimit: 600_000,
-  /** GET /v1/ready fails while the read side's oldest unapplied event is older than this. */
-  readyReadSideLagMsMax: 30_000,
-  deadlineTransfersPerTickMax: 1000,
-  idempotencyPurgeIntervalMs: 10 * 60 * 1000,
-};
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
 
-/** DRAIN_TIMEOUT_MS (milliseconds, 0-600000; default SERVICE_LIMITS.drainMsMax). */
-export const drainTimeoutMsOf = (env: NodeJS.ProcessEnv): number => {
-  const text = env['DRAIN_TIMEOUT_MS'];
-  if (text === undefined || text === '') return SERVICE_LIMITS.drainMsMax;
-  const value = Number(text);
-  if (!/^[0-9]{1,7}$/.test(text) || value > SERVICE_LIMITS.drainMsMaxLimit)
-    throw new ConfigError(
-      `DRAIN_TIMEOUT_MS must be an integer 0-${SERVICE_LIMITS.drainMsMaxLimit}, got '${text}'`,
-    );
-  return value;
-};
-
-export type RunningService = {
+type RunningService = {
   server: Server;
   adminKeyFile: string | null;
   stop: () => Promise<void>;
 };
 
 /** The composition root: config → adapters → actors → API and supervisor. */
-export const startService = async (
-  config: Config,
-  messagingConfig: MessagingConfig,
-  logger: Logger,
-): Promise<RunningService> => {
+export const startService = async (config: Config, logger: Logger): Promise<RunningService> => {
   const bootId = uuidv7();
-  const drainMsMax = drainTimeoutMsOf(process.env);
   // The WAL checkpoints (and their fsyncs) run in their own thread; the writers only checkpoint
   // by themselves past a safety-net size.
   const walAutoCheckpointPages = CHECKPOINT_LIMITS.writerAutoCheckpointPages;
@@ -208,7 +153,7 @@ export const startService = async (
     logger,
   });
   const channels = startChannels({
-    channelConfig: loadChannelConfig(process.env),
+    channelConfig: config.channels,
     dataDir: config.dataDir,
     sandboxSecret: sandboxSecret(config.dataDir, config.sandboxCallbackSecret),
     serviceUrl: `http://${config.host}:${config.port}`,
@@ -225,8 +170,8 @@ export const startService = async (
     traffic,
     checkpoints,
     gateways: [...channels.services.gateways.values()],
-    plans: messagingConfig.plans,
-    nats: messagingConfig.nats,
+    plans: config.plans,
+    nats: config.nats,
     logger,
   });
 
@@ -324,7 +269,7 @@ export const startService = async (
     // Idle kept-alive connections close now; a connection still busy past the bound (a slow
     // client) is closed then, so that a stop always ends.
     server.closeIdleConnections();
-    const cutoff = setTimeout(() => server.closeAllConnections(), drainMsMax);
+    const cutoff = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
     await closed;
     clearTimeout(cutoff);
     setMetricSources(null);

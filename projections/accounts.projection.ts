@@ -39,7 +39,7 @@ const encodeState = (state: OpenedAccount): JsonObject =>
   asJson({ ...state, pendingLegs: Object.fromEntries(state.pendingLegs) });
 
 /** The API shape: the domain's view plus the pending balance and where it was read. */
-export const accountReadView = (state: OpenedAccount, event: RecordedEvent): JsonObject =>
+const accountReadView = (state: OpenedAccount, event: RecordedEvent): JsonObject =>
   asJson({
     ...accountView(state),
     pendingBalanceMinor: state.creditsPendingMinor - state.debitsPendingMinor,

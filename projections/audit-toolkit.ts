@@ -16,6 +16,9 @@ import { checkpointOf, collectionIn } from './read-models';
 const PAGE_EVENT_COUNT_MAX = 1000;
 const MISMATCHES_LISTED_MAX = 100;
 
+/** Told after each page: events visited so far and the position of the last one. */
+export type PageProgress = (eventCount: number, position: bigint) => void;
+
 /** Calls visit for every event of the global log after `afterPosition` (up to `until`), in order. */
 export const forEachEvent = async (
   store: EventStore,
@@ -24,6 +27,7 @@ export const forEachEvent = async (
     afterPosition: null,
     untilPosition: null,
   },
+  onPage: PageProgress = () => undefined,
 ): Promise<number> => {
   let afterPosition = range.afterPosition;
   let count = 0;
@@ -36,6 +40,7 @@ export const forEachEvent = async (
     }
     const last = page[page.length - 1];
     if (last === undefined) return count;
+    onPage(count, last.position);
     afterPosition = last.position;
   }
 };
@@ -45,24 +50,35 @@ export const eventJsonLine = (event: RecordedEvent): string =>
   JSON.stringify({ ...event, position: event.position.toString() });
 
 /** Σ credits − Σ debits per currency over every account, from the log alone. */
-export const auditBalances = async (store: EventStore): Promise<BalanceReport> => {
+export const auditBalances = async (
+  store: EventStore,
+  onPage?: PageProgress,
+): Promise<BalanceReport> => {
   const audit = createBalanceAudit();
-  await forEachEvent(store, (event) => audit.apply(event));
+  await forEachEvent(store, (event) => audit.apply(event), undefined, onPage);
   return audit.report();
 };
 
-export type ChainReport = { eventCount: number; streamCount: number; broken: ChainBreak | null };
+type ChainReport = { eventCount: number; streamCount: number; broken: ChainBreak | null };
 
 /** Recomputes every stream's hash chain and reports the first broken link. */
-export const verifyChains = async (store: EventStore): Promise<ChainReport> => {
+export const verifyChains = async (
+  store: EventStore,
+  onPage?: PageProgress,
+): Promise<ChainReport> => {
   const tails = new Map<string, ChainTail>();
   let broken: ChainBreak | null = null;
-  const eventCount = await forEachEvent(store, (event) => {
-    if (broken !== null) return;
-    const checked = verifyChain(tails.get(event.stream) ?? EMPTY_CHAIN, [event]);
-    if (checked.ok) tails.set(event.stream, checked.tail);
-    else broken = checked.broken;
-  });
+  const eventCount = await forEachEvent(
+    store,
+    (event) => {
+      if (broken !== null) return;
+      const checked = verifyChain(tails.get(event.stream) ?? EMPTY_CHAIN, [event]);
+      if (checked.ok) tails.set(event.stream, checked.tail);
+      else broken = checked.broken;
+    },
+    undefined,
+    onPage,
+  );
   return { eventCount, streamCount: tails.size, broken };
 };
 
@@ -98,13 +114,13 @@ const COUNTERS: readonly CounterName[] = [
   'creditsPendingMinor',
 ];
 
-export type Mismatch = {
+type Mismatch = {
   accountId: string;
   field: CounterName | 'document';
   fromEvents: number | null;
   inReadModel: number | null;
 };
-export type ReconcileReport = {
+type ReconcileReport = {
   generation: number;
   checkedPosition: string | null;
   accountCount: number;
@@ -134,6 +150,7 @@ export const reconcileBalances = async (
   eventStore: EventStore,
   readModels: ReadModelStore,
   generation: number,
+  onPage?: PageProgress,
 ): Promise<ReconcileReport> => {
   const checkpoint = await readModels.readCheckpoint(checkpointOf(generation));
   const untilPosition = checkpoint?.position ?? null;
@@ -153,6 +170,7 @@ export const reconcileBalances = async (
         );
       },
       { afterPosition: null, untilPosition },
+      onPage,
     );
   }
   const mismatches: Mismatch[] = [];

@@ -29,8 +29,6 @@ const idOf = (generation: number): string => `g${generation}`;
 const recordDocument = (record: GenerationRecord): JsonObject =>
   asJson({ view: record, kind: 'generation', generation: record.generation });
 
-export type GenerationRegistry = ReturnType<typeof createGenerationRegistry>;
-
 export const createGenerationRegistry = (store: ReadModelStore) => {
   const read = async (generation: number): Promise<GenerationRecord | null> => {
     const document = await store.get(REGISTRY, idOf(generation));

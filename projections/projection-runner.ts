@@ -13,7 +13,7 @@ import type { Projection, ProjectionContext, WatchedChange } from './projection'
  * commit holding every document change AND the checkpoint, so after a crash the runner resumes
  * exactly after the last committed batch: nothing is skipped and nothing applied twice.
  */
-export type RunnerOptions = {
+type RunnerOptions = {
   eventStore: EventStore;
   store: ReadModelStore;
   projections: readonly Projection[];

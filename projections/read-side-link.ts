@@ -34,7 +34,7 @@ export type FromReadSideHost =
   | { kind: 'rebuild_failed'; requestId: number; message: string; inProgress: boolean };
 
 /** One end of a message channel (a worker's parentPort, a Worker, a MessagePort). */
-export type MessageLink<Outgoing, Incoming> = {
+type MessageLink<Outgoing, Incoming> = {
   post(message: Outgoing): void;
   onMessage(listener: (message: Incoming) => void): void;
 };

@@ -23,7 +23,7 @@ export type ReadSideLimits = {
 };
 
 /** About the accounts of a busy ledger: each cached document is a few kB of heap. */
-export const DEFAULT_CACHED_DOCUMENT_COUNT_MAX = 20_000;
+const DEFAULT_CACHED_DOCUMENT_COUNT_MAX = 20_000;
 
 export type ReadSideOptions = {
   eventStore: EventStore;

@@ -16,7 +16,7 @@ import { ledgerEventOf } from './saga-host';
  * callback for a closed or already paid payment (PaymentFlagged). A durable consumer keeps the
  * latest `recordCountMax` in the audit read model, newest first.
  */
-export const AUDIT_SUBJECT_PREFIX = 'ledger.audit';
+const AUDIT_SUBJECT_PREFIX = 'ledger.audit';
 const AUDIT_KINDS = new Set<AuditRecord['kind']>([
   'bad_signature',
   'replayed_callback',
@@ -56,7 +56,7 @@ const kindOf = (event: LedgerEvent): AuditRecord['kind'] => {
   return event.data['reason'] === 'paid_twice' ? 'replayed_callback' : 'late_callback';
 };
 
-export type AuditTrailOptions = {
+type AuditTrailOptions = {
   bus: MessageBus;
   recordCountMax: number;
   /** Reporter records publishing at once; past it a record is dropped (and counted), never queued. */
@@ -166,5 +166,3 @@ export const createAuditTrail = (options: AuditTrailOptions) => {
     },
   };
 };
-
-export type AuditTrail = ReturnType<typeof createAuditTrail>;

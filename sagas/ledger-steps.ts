@@ -30,7 +30,7 @@ const runOne = async (
   return outcome;
 };
 
-export const SYSTEM_OWNER = 'system';
+const SYSTEM_OWNER = 'system';
 
 /** Deterministic ids of the system accounts, created on demand per currency. */
 export const systemAccounts = {
@@ -58,7 +58,7 @@ export const ensureSystemAccount = async (
 };
 
 /** A transfer's outcome as a step result: the expected status is done, a refusal is permanent. */
-export const transferResult = (
+const transferResult = (
   outcome: LedgerOutcome,
   expected: 'posted' | 'pending' | 'voided',
 ): StepResult => {

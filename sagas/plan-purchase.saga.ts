@@ -17,7 +17,7 @@ import { permanent, type SagaDefinition } from './saga-definition';
  * (pending transfer to revenue) → grant the plan's traffic quota → capture the hold. A refused
  * grant voids the hold, so a buyer never pays for a plan not granted.
  */
-export const planTransferId = (purchaseId: string): string => `plan-${purchaseId}`;
+const planTransferId = (purchaseId: string): string => `plan-${purchaseId}`;
 
 const [HOLD, GRANT, CAPTURE] = PLAN_PURCHASE_STEPS as [string, string, string];
 

@@ -28,7 +28,7 @@ import {
  * it to the channel's clearing account. A refusal voids the reservation and marks the refund
  * failed on the payment, so the payment's refund state always follows the money.
  */
-export type RefundSagaOptions = {
+type RefundSagaOptions = {
   /**
    * How often a refund the channel accepted is checked for its answer; the answer's event wakes
    * the saga at once, so this only matters when that wake is lost.
@@ -38,7 +38,7 @@ export type RefundSagaOptions = {
   resultTimeoutMs: number;
 };
 
-export const refundTransferId = (paymentId: string, refundId: string): string =>
+const refundTransferId = (paymentId: string, refundId: string): string =>
   `refund-${paymentId}-${refundId}`;
 
 const loadPayment = async (

@@ -16,7 +16,7 @@ import { categoryOf } from './saga-definition';
  * (Nats-Msg-Id). A failed publish is retried from the same event after a pause; the relay never
  * skips one.
  */
-export type RelayOptions = {
+type RelayOptions = {
   store: EventStore;
   bus: MessageBus;
   checkpoints: CheckpointStore;
@@ -35,10 +35,10 @@ export const EVENT_SUBJECT_PREFIX = 'ledger.events';
 /** Subjects are dot-separated tokens: anything else in a name becomes an underscore. */
 const token = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
 
-export const subjectOf = (event: Pick<RecordedEvent, 'stream' | 'type'>): string =>
+const subjectOf = (event: Pick<RecordedEvent, 'stream' | 'type'>): string =>
   `${EVENT_SUBJECT_PREFIX}.${token(categoryOf(event.stream))}.${token(event.type)}`;
 
-export const payloadOf = (event: RecordedEvent): JsonObject => ({
+const payloadOf = (event: RecordedEvent): JsonObject => ({
   id: event.id,
   stream: event.stream,
   revision: event.revision,
@@ -159,5 +159,3 @@ export const createRelay = (options: RelayOptions) => {
     },
   };
 };
-
-export type Relay = ReturnType<typeof createRelay>;

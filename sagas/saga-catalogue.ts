@@ -99,5 +99,3 @@ export const createSagaCatalogue = (options: {
     },
   };
 };
-
-export type SagaCatalogue = ReturnType<typeof createSagaCatalogue>;

@@ -18,7 +18,7 @@ import type { SagaDefinition, StepContext, StepResult } from './saga-definition'
  * with exponential back-off and jitter; too many, or a permanent failure, start the compensations
  * in reverse order. A step that keeps throwing (a bug, an outage) dead-letters the saga.
  */
-export type SagaEngineLimits = {
+type SagaEngineLimits = {
   /** Failed attempts of one step before giving up on it. */
   stepAttemptCountMax: number;
   retryBaseMs: number;
@@ -27,7 +27,7 @@ export type SagaEngineLimits = {
   driveStepCountMax: number;
 };
 
-export type SagaEngineDeps = {
+type SagaEngineDeps = {
   runtime: ActorRuntime;
   definitions: readonly SagaDefinition[];
   limits: SagaEngineLimits;

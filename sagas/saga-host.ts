@@ -15,7 +15,7 @@ import { EVENT_SUBJECT_PREFIX } from './relay';
  * the end (saga started and driven) before it is acknowledged; a failure is redelivered with
  * back-off, and a message that cannot be read is dead-lettered at once.
  */
-export type SagaHostOptions = {
+type SagaHostOptions = {
   bus: MessageBus;
   engine: SagaEngine;
   ackWaitMs: number;
@@ -97,5 +97,3 @@ export const createSagaHost = (options: SagaHostOptions) => {
     },
   };
 };
-
-export type SagaHost = ReturnType<typeof createSagaHost>;

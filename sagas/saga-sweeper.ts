@@ -16,7 +16,7 @@ import type { SagaEngine } from './saga-engine';
  * Its checkpoint stays before the oldest trigger or saga still open, so after a restart it sees
  * all of them again: timers and retries survive restarts because they are in the log.
  */
-export type SagaSweeperOptions = {
+type SagaSweeperOptions = {
   store: EventStore;
   checkpoints: CheckpointStore;
   engine: SagaEngine;
@@ -43,7 +43,7 @@ type Open = {
   dueAtMs: number | null;
 };
 
-export const SWEEPER_CHECKPOINT = 'saga-sweeper';
+const SWEEPER_CHECKPOINT = 'saga-sweeper';
 const FINAL_EVENTS = new Set([
   'SagaCompleted',
   'SagaCompensated',
@@ -51,7 +51,7 @@ const FINAL_EVENTS = new Set([
   'SagaDeadLettered',
 ]);
 
-export const toLedgerEvent = (event: RecordedEvent): LedgerEvent => ({
+const toLedgerEvent = (event: RecordedEvent): LedgerEvent => ({
   id: event.id,
   stream: event.stream,
   revision: event.revision,
@@ -196,5 +196,3 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
     },
   };
 };
-
-export type SagaSweeper = ReturnType<typeof createSagaSweeper>;

@@ -9,7 +9,7 @@ import { stringField } from '../domain/json-fields';
 import { permanent, type SagaDefinition } from './saga-definition';
 
 /** Payment succeeded → clearing account of its channel to the payer's wallet, once per payment. */
-export const topUpTransferId = (paymentId: string): string => `topup-${paymentId}`;
+const topUpTransferId = (paymentId: string): string => `topup-${paymentId}`;
 
 export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
   name: 'top_up',

@@ -17,7 +17,7 @@ import { backoffDelayMs, createSubjectMatcher } from './subject-match';
  * A consumer handles up to `deliveryConcurrencyMax` messages at once (handlers start in order);
  * its replay position only passes a message once every earlier one is done.
  */
-export type InProcessBusOptions = {
+type InProcessBusOptions = {
   retainedMessageCountMax: number;
   deliveryConcurrencyMax: number;
   duplicateWindowMs: number;

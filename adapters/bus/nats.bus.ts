@@ -30,7 +30,7 @@ import { backoffDelayMs } from './subject-match';
  * stream and consumer when they vanished (server restarted with a wiped store), so the service
  * rides through NATS outages without a restart.
  */
-export type NatsBusOptions = {
+type NatsBusOptions = {
   servers: string;
   streamName: string;
   /** Subjects the main stream stores, e.g. ['ledger.events.>', 'ledger.audit.>']. */

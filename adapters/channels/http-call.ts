@@ -6,7 +6,7 @@ import { request as httpsRequest } from 'node:https';
  * certificate WeChat v2 refunds need). Aborted by `signal` (the caller's timeout); the answer is
  * capped, a channel never sends megabytes.
  */
-export type HttpCall = {
+type HttpCall = {
   method: 'GET' | 'POST';
   url: string;
   headers: Readonly<Record<string, string>>;

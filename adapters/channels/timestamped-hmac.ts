@@ -8,7 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 const SIGNATURE_HEADER_CHARS_MAX = 1024;
 const V1_PATTERN = /^[0-9a-f]{64}$/;
 
-export type SignatureHeader = { timestampSeconds: string; signatures: string[] };
+type SignatureHeader = { timestampSeconds: string; signatures: string[] };
 
 const hmacHex = (secret: string, timestampSeconds: string, rawBody: Buffer): string =>
   createHmac('sha256', secret).update(`${timestampSeconds}.`).update(rawBody).digest('hex');

@@ -10,7 +10,7 @@ import { toPortError } from './eventstoredb/esdb-mapping';
 import { appendMulti, checkMultiStreamAppend } from './eventstoredb/esdb-multi-append';
 import { appendToStream, readStreamPage } from './eventstoredb/esdb-streams';
 
-export type EventStoreDbEventStoreOptions = {
+type EventStoreDbEventStoreOptions = {
   /** e.g. `kurrentdb://localhost:2113?tls=false`; see the client's connection string options. */
   connectionString: string;
 };

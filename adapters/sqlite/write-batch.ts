@@ -7,7 +7,7 @@ import type { SqliteDatabase } from './open-database';
  * makes all of them durable before any of their promises resolves. Writes see each other's
  * effects, so decisions inside the batch stay consistent.
  */
-export type WriteBatch = { run<T>(write: () => T): Promise<T> };
+type WriteBatch = { run<T>(write: () => T): Promise<T> };
 
 export const createWriteBatch = (db: SqliteDatabase): WriteBatch => {
   let settlers: { resolve: () => void; reject: (error: unknown) => void }[] = [];

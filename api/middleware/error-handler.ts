@@ -6,7 +6,7 @@ import { serviceMetrics } from '../metrics';
 import type { AppMiddleware } from './api-state';
 
 /** How a thrown error is answered, and whether it was a known kind (else: a bug, logged loudly). */
-export type ThrownDescription = { response: ErrorResponse; known: boolean };
+type ThrownDescription = { response: ErrorResponse; known: boolean };
 
 const RETRY_AFTER_S_DEFAULT = 1;
 

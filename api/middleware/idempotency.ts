@@ -12,7 +12,7 @@ import { clientOf, matchedRouteOf } from './api-state';
 import type { RouteMiddleware } from './api-state';
 import { describeThrown } from './error-handler';
 
-export type IdempotencyDeps = {
+type IdempotencyDeps = {
   store: IdempotencyStore;
   /** Per-process boot id: in-flight keys of another owner are a crashed process's, taken over. */
   ownerId: string;

@@ -90,7 +90,7 @@ function validator<T>(
 }
 
 /** E.g. "body.amountMinor must be integer", "body has unknown field 'foo'". */
-export const describeFirstError = (
+const describeFirstError = (
   where: Where,
   errors: readonly ErrorObject[],
 ): { msg: string; field: string } => {

@@ -45,7 +45,7 @@ const openAccountSchema: JSONSchemaType<OpenAccountBody> = {
     },
   },
 };
-export const accountParamsSchema: JSONSchemaType<{ accountId: string }> = {
+const accountParamsSchema: JSONSchemaType<{ accountId: string }> = {
   type: 'object',
   additionalProperties: false,
   required: ['accountId'],

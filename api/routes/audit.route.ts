@@ -29,7 +29,7 @@ import {
  * /v1/audit, for auditors and admins: the audit trail, export of a stream or of the log as JSON
  * lines, hash-chain verification, reconciliation, read-side status and (admins) rebuilds.
  */
-export type AuditDeps = QueryDeps & {
+type AuditDeps = QueryDeps & {
   eventStore: EventStore;
   exportEventCountMax: number;
   verifyStreamEventCountMax: number;

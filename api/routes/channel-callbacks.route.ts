@@ -25,7 +25,7 @@ import { sendRejection } from './rejection';
 /** Channels deliver callbacks without an API key; each verifier checks its own signature. */
 const CHANNEL_ACTOR_ROLE = 'channel';
 /** Channel callbacks are a few KiB; larger bodies are refused before any parsing. */
-export const CALLBACK_BYTES_MAX = 64 * 1024;
+const CALLBACK_BYTES_MAX = 64 * 1024;
 const CALLBACKS_METRIC_NAME = 'channel_callbacks_total';
 
 /** One counter per process: every callback's outcome (applied, duplicate, replayed, flagged or the refusal). */

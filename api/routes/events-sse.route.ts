@@ -22,7 +22,7 @@ import { findDocument, prepareQuery, seesAll, type QueryDeps } from './queries/q
  * a reconnecting client catches up with the latest state (intermediate states are in the audit
  * trail), then live changes follow.
  */
-export type SseDeps = QueryDeps & { heartbeatMs: number };
+type SseDeps = QueryDeps & { heartbeatMs: number };
 
 const RESOURCES = {
   payments: {

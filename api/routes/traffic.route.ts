@@ -23,7 +23,7 @@ import { positionJson, type LedgerServices } from './ledger-services';
 import { rejectionResponse, reportRejection } from './rejection';
 
 /** A node reports at most this many usage records per request. */
-export const TRAFFIC_RECORDS_PER_REPORT_MAX = 10_000;
+const TRAFFIC_RECORDS_PER_REPORT_MAX = 10_000;
 
 const bytesSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 type ReportBody = { reportId: string; records: UsageRecord[] };

@@ -30,6 +30,6 @@ const DESCRIPTION_CHARS_MAX = 500;
 export const descriptionSchema = { type: 'string', maxLength: DESCRIPTION_CHARS_MAX } as const;
 
 /** Pagination of list endpoints: page_num from 1, page_size up to PAGE_SIZE_MAX. */
-export const PAGE_SIZE_MAX = 100;
+const PAGE_SIZE_MAX = 100;
 export const pageNumSchema = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 export const pageSizeSchema = { type: 'integer', minimum: 1, maximum: PAGE_SIZE_MAX } as const;

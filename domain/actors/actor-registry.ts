@@ -1,7 +1,7 @@
 import { assert } from '../assert';
 
 /** What the registry needs to know about an actor to evict it safely. */
-export type Evictable = {
+type Evictable = {
   /** No work in flight and none queued. */
   isIdle(): boolean;
   /** Date.now() of the last use. */
@@ -11,7 +11,7 @@ export type Evictable = {
 };
 
 /** Live actors by stream name, bounded by count (LRU) and by idle time. */
-export type ActorRegistry<Actor extends Evictable> = {
+type ActorRegistry<Actor extends Evictable> = {
   /** The live actor of a stream, now marked most recently used. */
   touch(stream: string): Actor | undefined;
   /** The live actor of a stream, recency unchanged. */

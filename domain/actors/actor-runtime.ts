@@ -12,12 +12,7 @@ import { createStreamActor, type StreamActor } from './stream-actor';
 import { loadStream, type SnapshotOptions, type StreamSnapshot } from './stream-snapshot';
 
 export { ConflictRetriesExhaustedError, MailboxFullError } from './actor-errors';
-export type {
-  ActorEventHook,
-  ActorRuntimeLimits,
-  CommandContext,
-  CommandOutcome,
-} from './actor-runtime.types';
+export type { ActorRuntimeLimits, CommandContext, CommandOutcome } from './actor-runtime.types';
 
 export type ActorRuntime = {
   /** Runs a command through the stream's actor; resolves once its batch is durable. */
@@ -38,9 +33,7 @@ export type ActorRuntime = {
   close(): Promise<void>;
 };
 
-export type { SnapshotOptions } from './stream-snapshot';
-
-export type ActorRuntimeOptions = {
+type ActorRuntimeOptions = {
   /**
    * Called on batch_appended, actor_conflict, actor_dropped, snapshot_rejected and
    * snapshot_save_failed; what it throws is ignored.

@@ -21,7 +21,7 @@ export type DecidedCommand<State, Rejection extends string> =
       revision: number | null;
     };
 
-export type BatchDecision<State, Rejection extends string> = {
+type BatchDecision<State, Rejection extends string> = {
   decided: DecidedCommand<State, Rejection>[];
   /** Every accepted event of the batch, in command order, sealed onto the stream's hash chain. */
   events: NewEvent[];

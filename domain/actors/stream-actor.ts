@@ -34,7 +34,7 @@ export type StreamActor<Command, State, Rejection extends string> = {
   drained(): Promise<void>;
 };
 
-export type StreamActorOptions<C, E extends DomainEvent, S, R extends string> = {
+type StreamActorOptions<C, E extends DomainEvent, S, R extends string> = {
   store: EventStore;
   aggregate: Aggregate<C, E, S, R>;
   stream: string;

@@ -24,14 +24,14 @@ export type SnapshotOptions = {
 };
 
 /** Where a load reads from and reports to (a stream actor's options are one). */
-export type StreamSource = {
+type StreamSource = {
   store: EventStore;
   snapshots: SnapshotOptions | null;
   limits: Pick<ActorRuntimeLimits, 'streamLoadEventCountMax'>;
   onEvent: ActorEventHook;
 };
 
-export type StreamLoad<State> = {
+type StreamLoad<State> = {
   snapshot: StreamSnapshot<State>;
   /** Revision of the saved snapshot the load started from; null when it folded from revision 0. */
   savedRevision: number | null;

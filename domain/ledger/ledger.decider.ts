@@ -71,7 +71,7 @@ export type LedgerView = {
   transfer(transferId: string): TransferState;
 };
 
-export type RequestDecision = {
+type RequestDecision = {
   outcomes: LedgerOutcome[];
   /** Every event, in order; each stream's events in the order they are to be appended. */
   changes: LedgerChange[];

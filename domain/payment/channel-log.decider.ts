@@ -45,9 +45,9 @@ export type ChannelLogEvent =
   | { type: 'ChannelCallbackRefused'; data: ChannelCallbackRefused }
   | { type: 'ChannelAlertRaised'; data: ChannelAlertRaised };
 
-export type ChannelLogCommand = { type: 'RecordChannelFact'; data: ChannelLogEvent };
+type ChannelLogCommand = { type: 'RecordChannelFact'; data: ChannelLogEvent };
 
-export type ChannelLogState = { eventCount: number };
+type ChannelLogState = { eventCount: number };
 
 export const channelLogAggregate: Aggregate<
   ChannelLogCommand,

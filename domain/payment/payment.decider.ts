@@ -18,7 +18,7 @@ import {
 } from './payment.model';
 
 export * from './payment.model';
-export { paymentView, type PaymentView } from './payment.view';
+export { paymentView } from './payment.view';
 
 const decidePayment = (command: PaymentCommand, state: PaymentState): PaymentDecision => {
   switch (command.type) {

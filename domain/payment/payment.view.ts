@@ -7,7 +7,7 @@ import {
   type PaymentTerms,
 } from './payment.model';
 
-export type PaymentRefundView = {
+type PaymentRefundView = {
   refundId: string;
   amountMinor: number;
   status: PaymentRefund['status'];
@@ -19,7 +19,7 @@ export type PaymentRefundView = {
 };
 
 /** GET /v1/payments/:id: plain JSON (absent facts are null), no bigint, no functions. */
-export type PaymentView = PaymentTerms & {
+type PaymentView = PaymentTerms & {
   status: PaymentRecord['status'];
   createdAt: string;
   channelTransactionId: string | null;

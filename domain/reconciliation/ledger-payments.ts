@@ -15,9 +15,11 @@ export const loadLedgerPayments = async (
   store: EventStore,
   channel: string,
   pageEventCountMax: number,
+  onPage: (eventCount: number, position: bigint) => void = () => undefined,
 ): Promise<LedgerPayment[]> => {
   const states = new Map<string, PaymentState>();
   let afterPosition: bigint | null = null;
+  let eventCount = 0;
   for (;;) {
     const page = await store.readAll({ afterPosition, eventCountMax: pageEventCountMax });
     for (const event of page) {
@@ -26,7 +28,9 @@ export const loadLedgerPayments = async (
       const state = states.get(paymentId) ?? { status: 'none' };
       states.set(paymentId, evolvePayment(state, parseStored(paymentAggregate, event)));
     }
+    eventCount += page.length;
     const last = page[page.length - 1];
+    if (last !== undefined) onPage(eventCount, last.position);
     if (last === undefined || page.length < pageEventCountMax) break;
     afterPosition = last.position;
   }

@@ -6,7 +6,7 @@ import type { StatementRow, StatementStatus } from './reconciliation';
 import { STATEMENT_ROW_COUNT_MAX, splitCsvLine, type ParsedStatement } from './statement-table';
 import { parseStripeStatement } from './stripe-statement';
 
-export { splitCsvLine, type ParsedStatement } from './statement-table';
+export { splitCsvLine } from './statement-table';
 
 /**
  * Channel statements as CSV. The sandbox's own (header below, amounts in minor units), WeChat

@@ -57,7 +57,7 @@ export const missingColumn = <K extends string>(
   return absent === undefined ? null : `missing column ${names[absent].join(' or ')}`;
 };
 
-export type TableFormat<C> = {
+type TableFormat<C> = {
   /** Column positions from the header row, or why the header is refused. */
   columns: (header: readonly string[]) => C | string;
   /** One statement row, null for a line that is no payment of ours to compare, or why it is refused. */

@@ -22,7 +22,7 @@ import {
 } from './traffic.model';
 
 export * from './traffic.model';
-export { trafficView, type TrafficView } from './traffic.view';
+export { trafficView } from './traffic.view';
 
 type Data<Type extends TrafficCommand['type']> = Extract<TrafficCommand, { type: Type }>['data'];
 
@@ -132,7 +132,7 @@ const addUsage = (
 };
 
 /** One user's part of an event: the user it changes and how. */
-export type TrafficUserChange = {
+type TrafficUserChange = {
   userId: string;
   apply: (user: TrafficUserState) => TrafficUserState;
 };

@@ -1,7 +1,7 @@
 import { usedBytesOf, type TrafficUserState } from './traffic.model';
 
 /** GET /v1/traffic/users/:userId: plain JSON numbers, all byte counts safe integers. */
-export type TrafficView = {
+type TrafficView = {
   userId: string;
   quotaBytes: number;
   uploadBytes: number;

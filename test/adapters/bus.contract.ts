@@ -1,4 +1,5 @@
 import type { BusMessage, DeliveryOutcome, MessageBus } from '../../domain/ports/bus.port';
+import { eventuallyTrue } from '../support/eventually';
 
 /** The MessageBus port's meaning, run unchanged against every adapter. */
 const CONSUMER = { ackWaitMs: 5000, deliveryCountMax: 3, backoffMs: [10, 20] };
@@ -17,11 +18,8 @@ const collect = (
   return { seen, consumption };
 };
 
-const until = async (condition: () => boolean, timeoutMs = 8000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 10));
-};
+const until = (condition: () => boolean, what: string): Promise<void> =>
+  eventuallyTrue(condition, { timeoutMs: 8000, what });
 
 export const busContract = (adapterName: string, open: () => Promise<MessageBus>): void =>
   describe(`MessageBus contract: ${adapterName}`, () => {
@@ -38,11 +36,13 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
       await bus.publish('ledger.events.payment.A', 'id-1', { n: 1 });
       await bus.publish('ledger.events.account.B', 'id-2', { n: 2 });
       await bus.publish('ledger.events.payment.C', 'id-3', { n: 3 });
-      await until(() => seen.length >= 2);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The marker, delivered in order after anything that must not arrive, ends the wait.
+      await bus.publish('ledger.events.payment.M', 'id-marker', { n: 4 });
+      await until(() => seen.some((message) => message.id === 'id-marker'), 'the marker');
       expect(seen.map((message) => [message.subject, message.id, message.payload['n']])).toEqual([
         ['ledger.events.payment.A', 'id-1', 1],
         ['ledger.events.payment.C', 'id-3', 3],
+        ['ledger.events.payment.M', 'id-marker', 4],
       ]);
       await (await consumption).stop();
     });
@@ -56,7 +56,7 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
       await consumption;
       await dead.consumption;
       await bus.publish('ledger.events.x.Y', 'id-r', { n: 1 });
-      await until(() => dead.seen.length >= 1);
+      await until(() => dead.seen.length >= 1, 'the dead letter');
       expect(seen.map((message) => message.deliveryCount)).toEqual([1, 2, 3]);
       expect(dead.seen[0]?.subject).toBe(`${bus.deadLetterPrefix}.ledger.events.x.Y`);
       expect(dead.seen[0]?.payload).toMatchObject({ reason: 'not yet', deliveryCount: 3 });
@@ -80,9 +80,9 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
       await consumption;
       await dead.consumption;
       await bus.publish('ledger.events.t.A', 'flaky', { n: 1 });
-      await until(() => calls >= 2);
+      await until(() => calls >= 2, 'the redelivery after the throw');
       await bus.publish('ledger.events.t.A', 'poison', { n: 2 });
-      await until(() => dead.seen.length >= 1);
+      await until(() => dead.seen.length >= 1, 'the dead letter');
       expect(calls).toBe(3);
       expect(dead.seen.map((message) => message.payload['reason'])).toEqual(['malformed']);
       await (await consumption).stop();
@@ -93,7 +93,7 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
       await bus.publish('ledger.events.late.A', 'early-1', { n: 1 });
       const { seen, consumption } = collect(bus, 'c_late', ['ledger.events.late.*']);
       await consumption;
-      await until(() => seen.length >= 1);
+      await until(() => seen.length >= 1, 'the early message');
       expect(seen.map((message) => message.id)).toEqual(['early-1']);
       await (await consumption).stop();
     });

@@ -1,5 +1,6 @@
 import { createInProcessBus } from '../../adapters/bus/in-process.bus';
 import { createSubjectMatcher, subjectMatches } from '../../adapters/bus/subject-match';
+import { eventuallyTrue } from '../support/eventually';
 import { busContract } from './bus.contract';
 
 busContract('in-process (rxjs)', () =>
@@ -64,8 +65,46 @@ describe('the in-process bus retention window', () => {
         return Promise.resolve({ kind: 'ack' });
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(seen).toEqual([8, 9, 10]);
+    // A marker published after the replay: once it arrives, the replay is complete.
+    await bus.publish('ledger.events.x.Y', 'id-marker', { n: 11 });
+    await eventuallyTrue(() => seen.includes(11), { timeoutMs: 2000, what: 'the marker' });
+    expect(seen).toEqual([8, 9, 10, 11]);
+    await consumption.stop();
+    await bus.close();
+  });
+});
+
+describe('the in-process bus duplicate window', () => {
+  it('drops a repeated id within duplicateWindowMs and takes it again after, on its clock', async () => {
+    let nowMs = 1_000_000;
+    const bus = createInProcessBus({
+      retainedMessageCountMax: 100,
+      deliveryConcurrencyMax: 1,
+      duplicateWindowMs: 120_000,
+      deadLetterPrefix: 'ledger.deadletter',
+      clock: () => nowMs,
+    });
+    const seen: unknown[] = [];
+    const consumption = await bus.consume(
+      {
+        durableName: 'window',
+        subjects: ['ledger.events.>'],
+        ackWaitMs: 1000,
+        deliveryCountMax: 1,
+        backoffMs: [10],
+      },
+      (message) => {
+        seen.push(message.payload['n']);
+        return Promise.resolve({ kind: 'ack' });
+      },
+    );
+    await bus.publish('ledger.events.x.Y', 'id-1', { n: 1 });
+    nowMs += 120_000 - 1;
+    await bus.publish('ledger.events.x.Y', 'id-1', { n: 2 }); // Within the window: dropped.
+    nowMs += 1;
+    await bus.publish('ledger.events.x.Y', 'id-1', { n: 3 }); // The window has passed.
+    await eventuallyTrue(() => seen.includes(3), { timeoutMs: 2000, what: 'the third publish' });
+    expect(seen).toEqual([1, 3]);
     await consumption.stop();
     await bus.close();
   });

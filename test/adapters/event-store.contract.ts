@@ -12,8 +12,6 @@ import {
 import { globalLogCases, streamReadCases } from './event-store-contract/read.cases';
 import { subscribeCases } from './event-store-contract/subscribe.cases';
 
-export type { ContractOptions } from './event-store-contract/fixtures';
-
 /**
  * The EventStore port's contract: every adapter runs it unchanged. Each test opens a store and
  * writes to fresh `account-<uuid>` streams, so adapters backed by one shared server can run it

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { accountAggregate } from '../../domain/account/account.decider';
 import { paymentAggregate } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
+import { eventuallyTrue } from '../support/eventually';
 import { testContext } from '../support/ledger-harness';
 import { createReadSideApp, type ReadSideApp } from './queries-support';
 
@@ -144,7 +145,7 @@ describe('the read-model query API', () => {
         app.keys.merchant,
         {},
       );
-      await waitFor(() => frames.length >= 1);
+      await eventuallyTrue(() => frames.length >= 1, { timeoutMs: 2000, what: 'the first frame' });
       const data = {
         outcome: 'succeeded' as const,
         channelTransactionId: 'tx-1',
@@ -159,7 +160,7 @@ describe('the read-model query API', () => {
         testContext({ actor: { clientId: 'sandbox', role: 'channel', ip: null } }),
       );
       expect(paid.ok).toBe(true);
-      await waitFor(() => frames.length >= 2);
+      await eventuallyTrue(() => frames.length >= 2, { timeoutMs: 2000, what: 'the second frame' });
       close();
       expect(frames.map((frame) => frame.data.status)).toEqual(['pending', 'succeeded']);
       const resumed = await openSse(port, `/v1/events/payments/${paymentId}`, app.keys.merchant, {
@@ -168,8 +169,12 @@ describe('the read-model query API', () => {
       const stale = await openSse(port, `/v1/events/payments/${paymentId}`, app.keys.merchant, {
         'Last-Event-ID': frames[0]?.id ?? '',
       });
-      await waitFor(() => stale.frames.length >= 1);
+      await eventuallyTrue(() => stale.frames.length >= 1, {
+        timeoutMs: 2000,
+        what: "the resumed stream's frame",
+      });
       expect(stale.frames[0]?.data.status).toBe('succeeded');
+      // Opened before the stale one, the resumed stream would have had its replay by now.
       expect(resumed.frames).toEqual([]);
       resumed.close();
       stale.close();
@@ -267,9 +272,3 @@ const openSse = (
     request.on('error', (error) => (request.destroyed ? undefined : reject(error)));
     request.end();
   });
-
-const waitFor = async (condition: () => boolean): Promise<void> => {
-  for (let attempt = 0; attempt < 200 && !condition(); attempt += 1)
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(condition()).toBe(true);
-};

@@ -16,7 +16,6 @@ import { accountAggregate, type AccountEvent } from '../../domain/account/accoun
 import { accountSnapshotCodec } from '../../domain/account/account.snapshot';
 import { loadStream, toSavedSnapshot } from '../../domain/actors/stream-snapshot';
 import type { JsonObject } from '../../domain/ports/event-store.port';
-import { progressLine } from '../../bin/read-side-cli';
 import { writeHistory } from '../projections/support/ledger-fixture';
 
 describe("the auditor's toolkit on a real SQLite log", () => {
@@ -90,11 +89,6 @@ describe("the auditor's toolkit on a real SQLite log", () => {
     } finally {
       await store.close();
     }
-  });
-
-  it('draws a progress bar from position over head', () => {
-    expect(progressLine(50, 50n, 100n)).toBe(`[${'#'.repeat(15)}${'.'.repeat(15)}]  50% 50 events`);
-    expect(progressLine(0, null, null)).toContain('100%');
   });
 
   it('finds snapshots that match the log, tampered states, and ones actors would ignore', async () => {

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, describeConfig, loadConfig } from '../../bin/config';
+import { DEMO_PLANS } from '../../bin/messaging-config';
+
+const NO_CHANNELS = { wechat: null, alipay: null, stripe: null, sandboxFailRefunds: false };
 
 const expectConfigError = (env: NodeJS.ProcessEnv, message: string | RegExp): void => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -14,6 +18,8 @@ describe('loadConfig', () => {
       dataDir: resolve('./data'),
       eventStoreUrl: null,
       mongodbUrl: null,
+      nats: null,
+      plans: DEMO_PLANS,
       logLevel: 'info',
       adminApiKey: null,
       sandboxCallbackSecret: null,
@@ -24,6 +30,8 @@ describe('loadConfig', () => {
       snapshotEveryEvents: 1000,
       bodyBytesMax: 1_048_576,
       trafficBodyBytesMax: 4_194_304,
+      drainTimeoutMs: 10_000,
+      channels: NO_CHANNELS,
     });
   });
 
@@ -44,6 +52,9 @@ describe('loadConfig', () => {
       SNAPSHOT_EVERY_EVENTS: '0',
       BODY_BYTES_MAX: '2048',
       TRAFFIC_BODY_BYTES_MAX: '4096',
+      DRAIN_TIMEOUT_MS: '2500',
+      NATS_URL: 'nats://127.0.0.1:4222',
+      SANDBOX_FAIL_REFUNDS: 'true',
     });
     expect(config).toEqual({
       port: 8080,
@@ -51,6 +62,8 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/ledger',
       eventStoreUrl: 'esdb+discover://cluster.local:2113?tls=true',
       mongodbUrl: 'mongodb://db-1:27017,db-2:27017/ledger?replicaSet=rs0',
+      nats: expect.objectContaining({ url: 'nats://127.0.0.1:4222' }),
+      plans: DEMO_PLANS,
       logLevel: 'debug',
       adminApiKey: 'a'.repeat(24),
       sandboxCallbackSecret: 's'.repeat(16),
@@ -61,6 +74,8 @@ describe('loadConfig', () => {
       snapshotEveryEvents: 0,
       bodyBytesMax: 2048,
       trafficBodyBytesMax: 4096,
+      drainTimeoutMs: 2500,
+      channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
     });
   });
 
@@ -102,6 +117,10 @@ describe('loadConfig', () => {
       "SNAPSHOT_EVERY_EVENTS must be an integer 0-10000000, got '-1'",
     ],
     ['BODY_BYTES_MAX', '1023', "BODY_BYTES_MAX must be an integer 1024-67108864, got '1023'"],
+    ['DRAIN_TIMEOUT_MS', '99', "DRAIN_TIMEOUT_MS must be an integer 100-600000, got '99'"],
+    ['NATS_URL', 'http://nats:4222', 'NATS_URL must be a nats:// or tls:// URL'],
+    ['SANDBOX_FAIL_REFUNDS', 'yes', "SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'"],
+    ['WECHAT_APP_ID', 'wx1', 'WECHAT_MCH_ID is required with WECHAT_APP_ID'],
     [
       'TRAFFIC_BODY_BYTES_MAX',
       '99999999999',
@@ -136,31 +155,74 @@ describe('loadConfig', () => {
   });
 });
 
+/** The README's configuration table: `| \`NAME\` | default | meaning |` rows under its header. */
+const readmeRows = (): { name: string; defaultValue: string; meaning: string }[] => {
+  const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+  const table = readme.split('| variable | default | meaning |\n|---|---|---|\n')[1] ?? '';
+  const lines = table.slice(0, table.indexOf('\n\n')).split('\n');
+  return lines.map((line) => {
+    const [name = '', defaultValue = '', meaning = ''] = line
+      .replace(/^\| | \|$/g, '')
+      .split(' | ');
+    return { name: name.replace(/^`|`$/g, ''), defaultValue, meaning };
+  });
+};
+
+/** Every variable name loadConfig asks the environment for. */
+const namesRead = (env: Record<string, string>): Set<string> => {
+  const names = new Set<string>();
+  const recording = new Proxy(env, {
+    get: (target, name) => {
+      if (typeof name === 'string') names.add(name);
+      return typeof name === 'string' ? target[name] : undefined;
+    },
+  });
+  loadConfig(recording);
+  return names;
+};
+
 describe('describeConfig', () => {
-  it('documents every variable loadConfig reads, with the defaults it applies', () => {
-    const rows = describeConfig();
-    expect(rows.map((row) => row.name)).toEqual([
-      'PORT',
-      'HOST',
-      'DATA_DIR',
-      'EVENTSTORE_URL',
-      'MONGODB_URL',
-      'LOG_LEVEL',
-      'LEDGER_ADMIN_API_KEY',
-      'SANDBOX_CALLBACK_SECRET',
-      'IDEMPOTENCY_RETENTION_HOURS',
-      'MAILBOX_DEPTH_MAX',
-      'ACTOR_COUNT_MAX',
-      'ACTOR_IDLE_MS_MAX',
-      'SNAPSHOT_EVERY_EVENTS',
-      'BODY_BYTES_MAX',
-      'TRAFFIC_BODY_BYTES_MAX',
+  it('is the README configuration table, row for row (name, default, meaning)', () => {
+    expect(readmeRows()).toEqual(describeConfig());
+  });
+
+  it('documents every variable loadConfig reads, channel keys included', () => {
+    const documented = new Set(describeConfig().map((row) => row.name));
+    const read = new Set([
+      ...namesRead({}),
+      ...namesRead({
+        NATS_URL: 'nats://n',
+        WECHAT_APP_ID: 'wx1',
+        WECHAT_MCH_ID: 'm1',
+        WECHAT_NOTIFY_URL: 'https://shop/n',
+        WECHAT_API_KEY: 'k'.repeat(32),
+        STRIPE_WEBHOOK_SECRETS: 'whsec_a',
+      }),
     ]);
-    const defaults = loadConfig({});
-    const byName = new Map(rows.map((row) => [row.name, row.defaultValue]));
+    // A secret's NAME_FILE is documented with NAME (the README says so above the table).
+    const undocumented = [...read].filter(
+      (name) => !documented.has(name) && !documented.has(name.replace(/_FILE$/, '')),
+    );
+    expect(undocumented).toEqual([]);
+    expect(read).toContain('WECHAT_API_KEY');
+    expect(documented).toContain('DRAIN_TIMEOUT_MS');
+  });
+
+  it('shows no default for a secret', () => {
+    const rows = new Map(describeConfig().map((row) => [row.name, row.defaultValue]));
+    for (const name of ['LEDGER_ADMIN_API_KEY', 'WECHAT_API_KEY', 'STRIPE_SECRET_KEY'])
+      expect(rows.get(name)).toBe('(unset)');
+  });
+
+  it('shows the defaults loadConfig applies', () => {
+    const defaults = loadConfig({ NATS_URL: 'nats://n' });
+    const byName = new Map(describeConfig().map((row) => [row.name, row.defaultValue]));
     expect(byName.get('PORT')).toBe(String(defaults.port));
     expect(byName.get('BODY_BYTES_MAX')).toBe(String(defaults.bodyBytesMax));
+    expect(byName.get('DRAIN_TIMEOUT_MS')).toBe(String(defaults.drainTimeoutMs));
+    expect(byName.get('NATS_STREAM_RETENTION')).toBe(defaults.nats?.retention);
+    expect(byName.get('NATS_STREAM_MAX_AGE_S')).toBe(String((defaults.nats?.maxAgeMs ?? 0) / 1000));
     expect(byName.get('EVENTSTORE_URL')).toBe('(unset)');
-    for (const row of rows) expect(row.meaning.length).toBeGreaterThan(5);
+    for (const row of describeConfig()) expect(row.meaning.length).toBeGreaterThan(5);
   });
 });

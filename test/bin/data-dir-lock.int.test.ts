@@ -125,7 +125,7 @@ describe('ledger serve on a locked DATA_DIR', () => {
     expect(second.code).toBe(2);
     expect(second.stderr).toContain(`in use by process ${String(first.child.pid)}`);
 
-    const balances = ledgerCli(dataDir, 'audit', 'balances');
+    const balances = ledgerCli(dataDir, 'audit', 'balances', '--json');
     expect(balances.status).toBe(0);
     const report = JSON.parse(balances.stdout) as { balanced: boolean; eventCount: number };
     expect(report.balanced).toBe(true);

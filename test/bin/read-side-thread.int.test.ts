@@ -7,6 +7,7 @@ import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { startReadSideThread } from '../../bin/read-side-thread';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { collectionIn } from '../../projections/read-models';
+import { eventuallyTrue } from '../support/eventually';
 import { createLedger, openAccount } from '../support/ledger-harness';
 import { captureLogs } from '../support/log-capture';
 
@@ -33,12 +34,6 @@ ${diesAfterMs !== null && diesAfterMs > 0 ? `setTimeout(() => process.exit(3), $
 `,
   );
   return script;
-};
-
-const until = async (condition: () => boolean, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 20));
 };
 
 describe('the read side in its worker thread', () => {
@@ -79,7 +74,7 @@ describe('the read side in its worker thread', () => {
       workerScript: fakeWorker(directory, 200),
       restartPauseMs: 50,
     });
-    await until(() => starts() >= 3);
+    await eventuallyTrue(() => starts() >= 3, { timeoutMs: 10_000, what: 'the third start' });
     await running.stop();
     expect(starts()).toBeGreaterThanOrEqual(3);
     expect(messages().filter((message) => message === 'read_side_worker_exited').length).toBe(
@@ -87,15 +82,22 @@ describe('the read side in its worker thread', () => {
     );
   });
 
-  it('refuses to start when the worker exits before it has started', async () => {
-    const { logger } = capture();
-    await expect(
-      startReadSideThread(config(), eventStore, logger, {
-        workerScript: fakeWorker(directory, 0),
-        restartPauseMs: 50,
-      }),
-    ).rejects.toThrow('the read-side worker exited with code 7 before starting');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(starts()).toBe(1); // Not started again behind the failed start.
+  it('refuses to start when the worker exits before it has started, and schedules no restart', async () => {
+    // Timers are fake so that a restart still pending after the failed start would show.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    try {
+      const { logger } = capture();
+      await expect(
+        startReadSideThread(config(), eventStore, logger, {
+          workerScript: fakeWorker(directory, 0),
+          restartPauseMs: 50,
+        }),
+      ).rejects.toThrow('the read-side worker exited with code 7 before starting');
+      // The supervisor schedules a restart when a worker dies; the failed start cancelled it.
+      expect(jest.getTimerCount()).toBe(0);
+      expect(starts()).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

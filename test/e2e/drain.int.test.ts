@@ -12,7 +12,7 @@ import {
   type ServiceProcess,
 } from '../support/service-process';
 
-/** SERVICE_LIMITS.drainMsMax in bin/service.ts, and the margin a loaded machine needs. */
+/** DRAIN_TIMEOUT_MS's default (bin/config-variables.ts), and the margin a loaded machine needs. */
 const DRAIN_MS_MAX = 10_000;
 const EXIT_MARGIN_MS = 10_000;
 const SHORT_DRAIN_MS = 1500;

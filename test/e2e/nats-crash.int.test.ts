@@ -5,6 +5,7 @@ import { signSandboxCallback } from '../../adapters/channels/sandbox.channel';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { auditBalances } from '../../bin/audit-cli';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
+import { eventually } from '../support/eventually';
 import { startNatsServer, type NatsServer } from '../support/nats-server';
 import {
   freePort,
@@ -103,21 +104,20 @@ const sagaStatus = async (
   return response.status === 200 ? (response.body.data['saga'] as { status: string }).status : null;
 };
 
-/** Bounded wait until every top-up completed and every refund completed or compensated. */
+/** Waits until every top-up completed and every refund completed or compensated. */
 const waitSettled = async (baseUrl: string, refundCount: number): Promise<void> => {
-  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-  for (;;) {
-    const topUps = await sagaCount(baseUrl, 'top_up', 'completed');
-    const refunds =
-      (await sagaCount(baseUrl, 'refund', 'completed')) +
-      (await sagaCount(baseUrl, 'refund', 'compensated'));
-    if (topUps === PAYMENT_COUNT && refunds === refundCount) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not settled: ${topUps}/${PAYMENT_COUNT} top-ups, ${refunds}/${refundCount} refunds`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await eventually(
+    async () => {
+      const topUps = await sagaCount(baseUrl, 'top_up', 'completed');
+      const refunds =
+        (await sagaCount(baseUrl, 'refund', 'completed')) +
+        (await sagaCount(baseUrl, 'refund', 'compensated'));
+      if (topUps !== PAYMENT_COUNT || refunds !== refundCount)
+        throw new Error(`${topUps}/${PAYMENT_COUNT} top-ups, ${refunds}/${refundCount} refunds`);
+      return true;
+    },
+    { timeoutMs: SETTLE_TIMEOUT_MS, what: 'every saga settled', intervalMs: 250 },
+  );
 };
 
 let nats: NatsServer;

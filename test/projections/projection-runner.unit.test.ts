@@ -6,6 +6,7 @@ import type { EventStore } from '../../domain/ports/event-store.port';
 import type { DocumentChange, ReadModelStore } from '../../domain/ports/read-model-store.port';
 import { createProjectionRunner } from '../../projections/projection-runner';
 import type { Projection } from '../../projections/projection';
+import { eventuallyTrue } from '../support/eventually';
 import { testContext } from '../support/ledger-harness';
 
 /** Counts the events of each stream: one document per stream, changed by every event. */
@@ -57,17 +58,33 @@ const recordingStore = (inner: ReadModelStore) => {
   return { store, commits, release: () => release() };
 };
 
-const waitUntil = async (condition: () => boolean | Promise<boolean>): Promise<void> => {
-  for (let attempt = 0; attempt < 500; attempt += 1) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('condition not met within 2.5 s');
+const WAIT = { timeoutMs: 2500, intervalMs: 5 };
+
+/** The event store, telling the position of the last event its subscriptions handed out. */
+const deliveringStore = (inner: EventStore) => {
+  let delivered: bigint | null = null;
+  const store: EventStore = {
+    ...inner,
+    subscribeToAll: (options) => {
+      const live = inner.subscribeToAll(options);
+      return {
+        close: () => live.close(),
+        [Symbol.asyncIterator]: async function* () {
+          for await (const event of live) {
+            delivered = event.position;
+            yield event;
+          }
+        },
+      };
+    },
+  };
+  return { store, delivered: () => delivered };
 };
 
 describe('the projection runner, following live appends', () => {
   const setUp = async (batchEventCountMax: number) => {
-    const eventStore = createInMemoryEventStore();
+    const delivering = deliveringStore(createInMemoryEventStore());
+    const eventStore = delivering.store;
     const inner = createSqliteReadModelStore({ database: openSqliteDatabase(':memory:') });
     await inner.ensureCollection({ name: 'counts', indexes: [] });
     const recording = recordingStore(inner);
@@ -82,22 +99,34 @@ describe('the projection runner, following live appends', () => {
       onCommitted: () => undefined,
     });
     await runner.load();
-    return { eventStore, inner, runner, ...recording };
+    return { eventStore, inner, runner, delivered: delivering.delivered, ...recording };
   };
 
   it('applies what arrived while a batch was committing as one next batch', async () => {
-    const { eventStore, inner, runner, commits, release } = await setUp(1000);
+    const { eventStore, inner, runner, commits, release, delivered } = await setUp(1000);
     const following = runner.follow();
     await appendOne(eventStore, 'counter-a', null);
-    await waitUntil(() => commits.length === 1); // The first batch is now held in its commit.
-    // Each append in its own macrotask, as requests arrive: each is delivered on its own.
+    // The first batch is now held in its commit.
+    await eventuallyTrue(() => commits.length === 1, {
+      ...WAIT,
+      what: 'the first batch committing',
+    });
+    // Each append in its own macrotask, as requests arrive: each is delivered on its own (the
+    // 1 ms pause paces the arrivals; it proves nothing).
     for (let revision = 0; revision < 30; revision += 1) {
       await appendOne(eventStore, 'counter-a', revision);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    await new Promise((resolve) => setTimeout(resolve, 100)); // The subscription delivers them.
+    const head = await eventStore.headPosition();
+    await eventuallyTrue(() => delivered() === head, {
+      ...WAIT,
+      what: 'the subscription handing out all thirty',
+    });
     release();
-    await waitUntil(async () => runner.position() === (await eventStore.headPosition()));
+    await eventuallyTrue(() => runner.position() === head, {
+      ...WAIT,
+      what: 'the runner at the head',
+    });
     await runner.stop();
     await following;
     // One event, then the thirty that queued behind it: two commits, the second of one document.
@@ -109,14 +138,20 @@ describe('the projection runner, following live appends', () => {
     const { eventStore, inner, runner, commits, release } = await setUp(4);
     const following = runner.follow();
     await appendOne(eventStore, 'counter-b', null);
-    await waitUntil(() => commits.length === 1);
+    await eventuallyTrue(() => commits.length === 1, {
+      ...WAIT,
+      what: 'the first batch committing',
+    });
     for (let revision = 0; revision < 10; revision += 1) {
       await appendOne(eventStore, 'counter-b', revision);
       await appendOne(eventStore, `counter-c${revision}`, null);
     }
     release();
     const head = await eventStore.headPosition();
-    await waitUntil(() => runner.position() === head);
+    await eventuallyTrue(() => runner.position() === head, {
+      ...WAIT,
+      what: 'the runner at the head',
+    });
     await runner.stop();
     await following;
     const positions = commits.map((commit) => commit.position ?? 0n);

@@ -3,6 +3,7 @@ import type { AuditRecord } from '../../domain/ports/audit.port';
 import type { BusMessage, MessageBus } from '../../domain/ports/bus.port';
 import { recordChannelFact } from '../../domain/payment/channel-log.record';
 import { createAuditTrail } from '../../sagas/audit.saga';
+import { eventuallyTrue } from '../support/eventually';
 import { testContext } from '../support/ledger-harness';
 import { startSagaRig, type SagaRig } from './support/saga-harness';
 
@@ -24,13 +25,7 @@ const collectAudit = async (bus: MessageBus): Promise<BusMessage[]> => {
   return seen;
 };
 
-const waitFor = async (check: () => boolean, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+const WAIT = { timeoutMs: 5000 };
 
 describe('audit saga: channel log facts', () => {
   let rig: SagaRig;
@@ -83,7 +78,7 @@ describe('audit saga: channel log facts', () => {
       context,
     );
 
-    await waitFor(() => seen.length >= 4);
+    await eventuallyTrue(() => seen.length >= 4, { ...WAIT, what: 'four audit records' });
     const bySubject = seen.map((message) => [
       message.subject,
       (message.payload as AuditRecord).actor,
@@ -120,7 +115,7 @@ describe('audit saga: channel log facts', () => {
       testContext({ now: new Date().toISOString() }),
     );
     rig.messaging.securityAudit.report('admin_action', 'admin', { action: 'marker' });
-    await waitFor(() => seen.length >= 1);
+    await eventuallyTrue(() => seen.length >= 1, { ...WAIT, what: 'the marker record' });
     expect(seen.map((message) => message.subject)).toEqual(['ledger.audit.admin_action']);
   });
 });
@@ -172,7 +167,10 @@ describe('audit saga: the API reporter', () => {
     expect(() =>
       trail.reporter.report('admin_action', 'admin', { action: 'create_client' }),
     ).not.toThrow();
-    await waitFor(() => errors.length === 1);
+    await eventuallyTrue(() => errors.length === 1, {
+      ...WAIT,
+      what: 'the publish failure reported',
+    });
     for (let index = 0; index < 2; index += 1)
       trail.reporter.report('admin_action', 'admin', { action: 'revoke_client' });
     expect(trail.droppedCount()).toBe(0);
@@ -191,7 +189,10 @@ describe('audit saga: the API reporter', () => {
     await trail.start();
     trail.reporter.report('admin_action', 'admin', { action: 'create_client', clientId: 'shop-1' });
     trail.reporter.report('rejected_command', 'shop-1', { rejection: 'insufficient_funds' });
-    await waitFor(() => trail.list(null).length === 2);
+    await eventuallyTrue(() => trail.list(null).length === 2, {
+      ...WAIT,
+      what: 'two records in the trail',
+    });
     expect(trail.list('rejected_command').map((entry) => [entry.auditId, entry.actor])).toEqual([
       ['api-id-2', 'shop-1'],
     ]);

@@ -2,6 +2,7 @@ import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.ev
 import { createActorRuntime } from '../../domain/actors/actor-runtime';
 import { sagaAggregate } from '../../domain/saga/saga.decider';
 import { createSagaCatalogue } from '../../sagas/saga-catalogue';
+import { eventually } from '../support/eventually';
 import { context, limits } from '../domain/actors/counter.fixture';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -42,10 +43,16 @@ describe('the saga catalogue', () => {
         await catalogue.query.list({ status: null, sagaName: null, pageNum: 1, pageSize: 10 })
       ).sagas.map((saga) => `${saga.sagaId}:${saga.status}`);
     try {
-      for (let attempt = 0; attempt < 200 && (await listed()).length < 3; attempt += 1)
-        await new Promise((resolve) => setTimeout(resolve, 5));
+      // The positive signal: done-3's completion, the last change in the log, is listed.
+      const sagas = await eventually(
+        async () => {
+          const now = await listed();
+          return now.includes('done-3:completed') ? now : undefined;
+        },
+        { timeoutMs: 5000, what: 'the catalogue at the head of the log' },
+      );
       // Newest change first; done-1 finished first, so it went when done-3 made three final ones.
-      expect(await listed()).toEqual(['done-3:completed', 'done-2:completed', 'active-1:running']);
+      expect(sagas).toEqual(['done-3:completed', 'done-2:completed', 'active-1:running']);
     } finally {
       await catalogue.stop();
       await runtime.close();

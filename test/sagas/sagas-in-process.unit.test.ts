@@ -6,6 +6,7 @@ import {
 } from '../../domain/traffic/traffic.decider';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
+import { eventuallyTrue } from '../support/eventually';
 import { testContext } from '../support/ledger-harness';
 import {
   alwaysFails,
@@ -145,9 +146,14 @@ describe('sagas over the in-process bus', () => {
   });
 
   it('expires an unpaid payment, closes its channel order, and flags a late success instead of crediting it', async () => {
-    rig = await startSagaRig();
+    // The sagas' clock jumps past the payment's expiry: no test waits for a TTL to run out.
+    let aheadMs = 0;
+    rig = await startSagaRig({ clock: () => Date.now() + aheadMs });
     await openWallet(rig, 'w5');
-    await createPayment(rig, 'p5', { walletId: 'w5', amountMinor: 700, ttlMs: 300 });
+    await createPayment(rig, 'p5', { walletId: 'w5', amountMinor: 700, ttlMs: 600_000 });
+    await waitForSaga(rig, 'payment_expiry', 'p5', ['running']);
+    expect((await rig.runtime.read(paymentAggregate, 'p5')).state.status).toBe('pending');
+    aheadMs = 600_000;
     expect((await waitForSaga(rig, 'payment_expiry', 'p5', ['completed'])).status).toBe(
       'completed',
     );
@@ -157,8 +163,11 @@ describe('sagas over the in-process bus', () => {
     expect(
       late.ok && late.state.status !== 'none' && late.state.flags.map((flag) => flag.reason),
     ).toEqual(['paid_after_close']);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await balanceOf(rig, 'w5')).toBe(0);
+    // The positive signal: a later payment's top-up. The relay carries events in log order, so
+    // once that one has credited the wallet the late success has been delivered too.
+    await paidPayment(rig, 'p5-marker', 'w5', 1);
+    expect(await balanceOf(rig, 'w5')).toBe(1);
+    expect([...(await allSagas(rig)).keys()]).not.toContain('saga-top_up-p5');
   });
 
   it('completes the expiry saga at once when the payment is paid (woken, not waiting for the TTL)', async () => {
@@ -183,7 +192,10 @@ describe('sagas over the in-process bus', () => {
     await openWallet(rig, 'w8');
     await paidPayment(rig, 'p8', 'w8', 300);
     await requestRefund(rig, 'p8', 'r8', 120);
-    while (scripted.refundCalls() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventuallyTrue(() => scripted.refundCalls() > 0, {
+      timeoutMs: 5000,
+      what: 'the refund asked of the channel',
+    });
     const callback = {
       refundId: 'r8',
       outcome: 'succeeded' as const,

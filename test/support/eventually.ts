@@ -24,3 +24,11 @@ export const eventually = async <T>(
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 10));
   }
 };
+
+/** eventually() for a condition: resolves once `condition` holds, throws at the deadline. */
+export const eventuallyTrue = async (
+  condition: () => Promise<boolean> | boolean,
+  options: { timeoutMs: number; what: string; intervalMs?: number },
+): Promise<void> => {
+  await eventually(async () => ((await condition()) ? true : undefined), options);
+};

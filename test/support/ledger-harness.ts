@@ -108,7 +108,7 @@ export const createLedger = (store: EventStore = createInMemoryEventStore()): Le
 };
 
 /** Runs one command through the ledger and returns its outcome. */
-export const runLedger = async (
+const runLedger = async (
   harness: Ledger,
   command: LedgerCommand,
   context: CommandContext = testContext(),

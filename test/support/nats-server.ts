@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './eventually';
 import { freePort } from './service-process';
 
 /** A real nats-server with JetStream on a free loopback port and a temporary store dir. */
@@ -14,7 +15,7 @@ export type NatsServer = {
   restart: (options?: { wipeStore: boolean }) => Promise<void>;
 };
 
-export const NATS_SERVER_BINARY = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
+const NATS_SERVER_BINARY = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
 const READY_TIMEOUT_MS = 10_000;
 
 const portOpen = (port: number): Promise<boolean> =>
@@ -38,12 +39,13 @@ export const startNatsServer = async (): Promise<NatsServer> => {
       { stdio: 'ignore' },
     );
     child = started;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(await portOpen(port))) {
-      if (Date.now() > deadline || started.exitCode !== null)
-        throw new Error('nats-server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      async () => {
+        if (started.exitCode !== null) throw new Error(`exited with ${started.exitCode}`);
+        return (await portOpen(port)) ? true : undefined;
+      },
+      { timeoutMs: READY_TIMEOUT_MS, what: 'nats-server listening', intervalMs: 50 },
+    );
   };
   const halt = async (): Promise<void> => {
     const running = child;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { eventually } from './eventually';
 
 /** The built service (`npm run build` first) as a child process on a free loopback port. */
 export type ServiceProcess = {
@@ -51,15 +52,16 @@ export const startServiceProcess = async (
     child.once('exit', (code) => resolve(code)),
   );
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      if ((await fetch(`${baseUrl}/v1/health`)).ok) break;
-    } catch {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`service did not start:\n${chunks.join('')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+        return (await fetch(`${baseUrl}/v1/health`)).ok ? true : undefined;
+      },
+      { timeoutMs: READY_TIMEOUT_MS, what: 'the service healthy', intervalMs: 100 },
+    );
+  } catch (error: unknown) {
+    throw new Error(`service did not start (${String(error)}):\n${chunks.join('')}`);
   }
   return { baseUrl, child, output: () => chunks.join(''), exited };
 };

@@ -9,7 +9,7 @@ import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 import { alipayTimeOf, createAlipayClient } from './alipay.sign';
 
-export type AlipayGatewayOptions = {
+type AlipayGatewayOptions = {
   /** https://openapi.alipay.com/gateway.do in production. */
   gatewayUrl: string;
   appId: string;

@@ -34,14 +34,14 @@ export const alipayTimeMs = (text: string): number =>
 export const alipayTimeOf = (ms: number): string =>
   new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
 
-export type AlipayRequest = {
+type AlipayRequest = {
   method: string;
   notifyUrl: string;
   bizContent: Readonly<Record<string, string>>;
   nowMs: number;
 };
 
-export type AlipayClient = {
+type AlipayClient = {
   /** The request's form body (`application/x-www-form-urlencoded`), RSA2-signed by alipay-sdk. */
   signedForm: (request: AlipayRequest) => string;
   /**

@@ -8,7 +8,7 @@ import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
 import { alipayNotificationBase, alipayTimeMs, verifyAlipayText } from './alipay.sign';
 
-export type AlipayVerifierOptions = { appId: string; alipayPublicKey: KeyObject };
+type AlipayVerifierOptions = { appId: string; alipayPublicKey: KeyObject };
 
 const PARAM_COUNT_MAX = 64;
 const BASE64_PATTERN = /^[A-Za-z0-9+/]+={0,2}$/;

@@ -5,7 +5,7 @@ import type {
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 
-export type StripeGatewayOptions = { baseUrl: string; secretKey: string };
+type StripeGatewayOptions = { baseUrl: string; secretKey: string };
 
 type Json = Record<string, unknown>;
 const INTENT_STATES: Readonly<Record<string, ChannelOrderStatus['status']>> = {

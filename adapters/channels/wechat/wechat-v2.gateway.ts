@@ -15,7 +15,7 @@ import {
   type FlatXml,
 } from './wechat-v2.xml';
 
-export type WechatV2GatewayOptions = WechatV2Credentials & {
+type WechatV2GatewayOptions = WechatV2Credentials & {
   /** https://api.mch.weixin.qq.com in production; a local fake in tests. */
   baseUrl: string;
   notifyUrl: string;

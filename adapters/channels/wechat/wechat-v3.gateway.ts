@@ -9,7 +9,7 @@ import { httpCall, isTransientStatus, type HttpAnswer } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 import { signSha256Rsa, signatureMessage, verifySha256Rsa } from './wechat-v3.crypto';
 
-export type WechatV3GatewayOptions = {
+type WechatV3GatewayOptions = {
   baseUrl: string;
   appId: string;
   mchId: string;

@@ -9,7 +9,7 @@ import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
 import { decryptResource, verifySha256Rsa, type EncryptedResource } from './wechat-v3.crypto';
 
-export type WechatV3VerifierOptions = {
+type WechatV3VerifierOptions = {
   mchId: string;
   apiV3Key: string;
   /** Platform certificates' public keys by serial number. */

@@ -33,7 +33,7 @@ import {
   toStreamState,
 } from './esdb-streams';
 
-export const MULTI_STREAM_APPEND_REQUIRED =
+const MULTI_STREAM_APPEND_REQUIRED =
   'KurrentDB 25.1 or later is required: this server has no multi-stream append';
 
 /** The client's UnsupportedError says the server lacks the call; anything else passes through. */

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../../domain/ports/event-store.port';
  * parsing the rows back from SQLite; anything not held (older, or written by another process in
  * between) is read from the table as before. Consumers must treat the events as immutable.
  */
-export type RecentEvents = {
+type RecentEvents = {
   /** After a commit: the events it wrote, in position order. */
   add(events: readonly RecordedEvent[]): void;
   /** Up to eventCountMax events right after `afterPosition`; null if they are not all held here. */

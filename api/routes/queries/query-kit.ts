@@ -73,7 +73,7 @@ export const prepareQuery = async (
   return query.generation;
 };
 
-export type Page = {
+type Page = {
   items: JsonObject[];
   page_num: number;
   page_size: number;

@@ -89,10 +89,19 @@ describe('resilient channel gateway', () => {
     expect([calls(), recorded[0]?.reason]).toEqual([1, 'ORDERPAID']);
   });
 
-  it('times out an attempt that hangs and retries it', async () => {
-    const { gateway, calls } = scripted(['hang', success]);
-    await expect(gateway.createOrder(order)).resolves.toEqual(success);
-    expect(calls()).toBe(2);
+  it('times out an attempt that hangs after timeoutMs, not before, and retries it', async () => {
+    jest.useFakeTimers(); // The timeout runs on the test's time, not the wall clock's.
+    try {
+      const { gateway, calls } = scripted(['hang', success]);
+      const answer = gateway.createOrder(order);
+      await jest.advanceTimersByTimeAsync(options.timeoutMs - 1);
+      expect(calls()).toBe(1);
+      await jest.advanceTimersByTimeAsync(1 + options.backoffMaxMs);
+      await expect(answer).resolves.toEqual(success);
+      expect(calls()).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('opens the breaker after consecutive transient failures and then fails fast', async () => {

@@ -67,7 +67,7 @@ export const appended = (result: AppendResult): { lastRevision: number; lastPosi
   return result;
 };
 
-export type MultiAppended = Extract<MultiAppendResult, { ok: true }>;
+type MultiAppended = Extract<MultiAppendResult, { ok: true }>;
 
 const bigintAsText = (_key: string, value: unknown): unknown =>
   typeof value === 'bigint' ? `${value}n` : value;
@@ -105,7 +105,7 @@ export const expectIncreasing = (positions: readonly bigint[]): void => {
 export const readWhole = (store: EventStore, stream: string): Promise<readonly RecordedEvent[]> =>
   store.readStream(stream, { fromRevision: 0, direction: 'forwards', eventCountMax: 1000 });
 
-export const within = async <T>(promise: Promise<T>, what: () => string): Promise<T> => {
+const within = async <T>(promise: Promise<T>, what: () => string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -28,9 +28,9 @@ import type { EventStore } from '../../../domain/ports/event-store.port';
 import { createLedger } from '../../support/ledger-harness';
 import { bearer, createTestApp, type TestApp } from './test-app';
 
-export const SANDBOX_SECRET = 'sandbox-secret-for-tests';
+const SANDBOX_SECRET = 'sandbox-secret-for-tests';
 /** Test resilience: short timeouts and back-off so that failure paths run in milliseconds. */
-export const FAST_RESILIENCE = {
+const FAST_RESILIENCE = {
   timeoutMs: 500,
   retryCountMax: 3,
   backoffInitialMs: 1,

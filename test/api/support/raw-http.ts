@@ -2,7 +2,7 @@ import { createServer, request } from 'node:http';
 import type { OutgoingHttpHeaders, RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type RawResponse = { status: number; headers: Record<string, unknown>; body: unknown };
+type RawResponse = { status: number; headers: Record<string, unknown>; body: unknown };
 
 /**
  * POSTs with full control over framing (supertest always sends a Content-Length): writes the

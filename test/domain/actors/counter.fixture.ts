@@ -11,10 +11,10 @@ export type CounterCommand =
   | { type: 'Decrement'; by: number }
   | { type: 'Touch' }
   | { type: 'Explode' };
-export type CounterEvent =
+type CounterEvent =
   { type: 'Incremented'; data: { by: number } } | { type: 'Decremented'; data: { by: number } };
-export type CounterState = { total: number; eventCount: number };
-export type CounterRejection = 'counter_would_go_negative';
+type CounterState = { total: number; eventCount: number };
+type CounterRejection = 'counter_would_go_negative';
 
 const decide = (
   command: CounterCommand,

@@ -2,7 +2,7 @@ import { createInMemoryEventStore } from '../../../adapters/eventstore/in-memory
 import type { AppendResult, EventStore, NewEvent } from '../../../domain/ports/event-store.port';
 
 /** Replaces an append: call `next` to let it reach the inner store, or answer without it. */
-export type AppendInterceptor = (
+type AppendInterceptor = (
   next: () => Promise<AppendResult>,
   stream: string,
   events: readonly NewEvent[],

@@ -10,7 +10,7 @@ import {
 
 /** Shared builders for the traffic shard specs; every command happens at the same instant. */
 export const now = '2030-01-01T00:00:00.000Z';
-export const nodeId = 'node-1';
+const nodeId = 'node-1';
 
 /** One user's record in a report: what a node measured for that user. */
 export const use = (userId: string, uploadBytes: number, downloadBytes = 0): UsageRecord => ({

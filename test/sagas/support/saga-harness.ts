@@ -6,18 +6,15 @@ import {
   type ScriptedGateway,
 } from './scripted-gateway';
 import { createLogger } from '../../../bin/logger';
-import {
-  startMessaging,
-  type MessagingLimits,
-  type NatsSettings,
-  type RunningMessaging,
-} from '../../../bin/messaging';
-import { accountAggregate } from '../../../domain/account/account.decider';
+import type { MessagingLimits } from '../../../bin/config';
+import { startMessaging, type RunningMessaging } from '../../../bin/messaging';
+import type { NatsSettings } from '../../../bin/messaging-config';
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { MessageBus } from '../../../domain/ports/bus.port';
 import type { CheckpointStore } from '../../../domain/ports/checkpoint-store.port';
 import type { EventStore } from '../../../domain/ports/event-store.port';
 import { sagaAggregate, sagaKey, type SagaState } from '../../../domain/saga/saga.decider';
+import { eventually } from '../../support/eventually';
 import {
   auditBalances,
   balanceOf,
@@ -28,7 +25,7 @@ import {
 } from '../../support/ledger-harness';
 
 /** Fast timings for tests: retries in tens of ms, the sweeper every 50 ms. */
-export const FAST_LIMITS: Partial<MessagingLimits> = {
+const FAST_LIMITS: Partial<MessagingLimits> = {
   retryPauseMs: 100,
   fetchExpiresMs: 1000,
   backoffMs: [20, 50, 100],
@@ -178,28 +175,24 @@ export const requestRefund = async (
   if (!outcome.ok) throw new Error(`refund: ${outcome.rejection}`);
 };
 
-export const sagaState = async (
-  ledger: Ledger,
-  sagaName: string,
-  sagaId: string,
-): Promise<SagaState> =>
+const sagaState = async (ledger: Ledger, sagaName: string, sagaId: string): Promise<SagaState> =>
   (await ledger.runtime.read(sagaAggregate, sagaKey(sagaName, sagaId))).state;
 
-/** Polls until the saga reaches one of `statuses` (bounded), then returns its state. */
+/** The saga's state once it reaches one of `statuses`; throws at the deadline. */
 export const waitForSaga = async (
   ledger: Ledger,
   sagaName: string,
   sagaId: string,
   statuses: readonly string[],
   timeoutMs = 15_000,
-): Promise<SagaState> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await sagaState(ledger, sagaName, sagaId);
-    if (statuses.includes(state.status) || Date.now() > deadline) return state;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+): Promise<SagaState> =>
+  eventually(
+    async () => {
+      const state = await sagaState(ledger, sagaName, sagaId);
+      return statuses.includes(state.status) ? state : undefined;
+    },
+    { timeoutMs, what: `saga ${sagaName} ${sagaId} ${statuses.join(' or ')}`, intervalMs: 20 },
+  );
 
 /** How many times the top-up transfer of a payment credited its wallet. */
 export const creditCount = async (
@@ -235,7 +228,7 @@ export const allSagas = async (ledger: Ledger): Promise<Map<string, string>> => 
   return statuses;
 };
 
-export { accountAggregate, auditBalances, balanceOf };
+export { auditBalances, balanceOf };
 
 /** A payment created, paid, and credited by the top-up saga. */
 export const paidPayment = async (

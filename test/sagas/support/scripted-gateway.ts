@@ -5,7 +5,7 @@ import type {
 } from '../../../domain/ports/payment-channel.port';
 
 /** What the scripted channel answers to its n-th refund call (1-based). */
-export type RefundScript = (
+type RefundScript = (
   callNumber: number,
 ) => { ok: true } | { ok: false; kind: 'transient' | 'permanent' };
 

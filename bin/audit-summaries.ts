@@ -1,0 +1,56 @@
+import type { BalanceReport } from '../domain/audit/balance-audit';
+import type { SnapshotReport } from '../domain/audit/snapshot-audit';
+import type { reconcileBalances, verifyChains } from '../projections/audit-toolkit';
+import type { RebuildSummary } from '../projections/read-side';
+
+/** The human summaries of the long CLI commands (`--json` prints their reports instead). */
+type ChainReport = Awaited<ReturnType<typeof verifyChains>>;
+type ReconcileReport = Awaited<ReturnType<typeof reconcileBalances>>;
+
+const lines = (...texts: string[]): string => texts.map((text) => `${text}\n`).join('');
+
+export const balancesSummary = (report: BalanceReport): string =>
+  lines(
+    ...report.currencies.map((totals) => {
+      const credits = totals.creditsPostedMinor + totals.creditsPendingMinor;
+      const debits = totals.debitsPostedMinor + totals.debitsPendingMinor;
+      return `${totals.currency}: ${totals.accountCount} accounts, Σ credits − Σ debits = ${credits - debits}`;
+    }),
+    `${report.eventCount} events, ${report.openTransferCount} open transfers: ${
+      report.balanced && report.openTransferCount === 0 ? 'balanced' : 'NOT balanced'
+    }`,
+  );
+
+export const chainsSummary = (report: ChainReport): string =>
+  report.broken === null
+    ? lines(`${report.eventCount} events in ${report.streamCount} streams: every chain intact`)
+    : lines(
+        `BROKEN: ${report.broken.stream} at revision ${report.broken.revision}`,
+        `  hash expected ${report.broken.hashExpected}`,
+        `  hash found    ${report.broken.hashFound}`,
+      );
+
+export const snapshotsSummary = (report: SnapshotReport): string =>
+  lines(
+    `${report.checkedCount} snapshots checked: ${report.mismatches.length} differ from the log, ${report.unusable.length} unusable`,
+    ...report.mismatches.map(
+      (found) => `  differs: ${found.stream}@${found.revision} ${found.reason}`,
+    ),
+    ...report.unusable.map(
+      (found) => `  unusable: ${found.stream}@${found.revision} ${found.reason}`,
+    ),
+  );
+
+export const reconcileSummary = (report: ReconcileReport): string =>
+  lines(
+    `generation ${report.generation} at position ${report.checkedPosition ?? 'none'}: ${report.accountCount} accounts, ${report.matchedCount} match, ${report.movedOnCount} moved on, ${report.mismatchCount} differ`,
+    ...report.mismatches.map(
+      (found) =>
+        `  ${found.accountId} ${found.field}: events ${found.fromEvents ?? '-'}, read model ${found.inReadModel ?? '-'}`,
+    ),
+  ) + balancesSummary(report.balances);
+
+export const rebuildSummary = (summary: RebuildSummary): string =>
+  lines(
+    `generation ${summary.generation}: ${summary.events} events in ${summary.seconds} s (${summary.eventsPerSecond} events/s), ${summary.switched ? 'switched to it' : 'not switched (a snapshot)'}`,
+  );

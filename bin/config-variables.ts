@@ -1,0 +1,148 @@
+import { MESSAGING_DEFAULTS } from './messaging-config';
+
+/**
+ * Every environment variable with its default and meaning: loadConfig (bin/config.ts) applies
+ * these defaults, and the README's configuration table must equal describeConfig's rows.
+ */
+type ConfigRow = { name: string; defaultValue: string; meaning: string };
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const MIB = 1024 * 1024;
+
+export const DEFAULTS = {
+  PORT: 3000,
+  HOST: '127.0.0.1',
+  DATA_DIR: './data',
+  LOG_LEVEL: 'info',
+  IDEMPOTENCY_RETENTION_HOURS: 24,
+  MAILBOX_DEPTH_MAX: 1000,
+  ACTOR_COUNT_MAX: 100_000,
+  ACTOR_IDLE_MS_MAX: 300_000,
+  SNAPSHOT_EVERY_EVENTS: 1000,
+  BODY_BYTES_MAX: MIB,
+  TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
+  DRAIN_TIMEOUT_MS: 10_000,
+} as const;
+
+const UNSET = '(unset)';
+
+const row = (name: string, defaultValue: string | number, meaning: string): ConfigRow => ({
+  name,
+  defaultValue: String(defaultValue),
+  meaning,
+});
+const unset = (name: string, meaning: string): ConfigRow => row(name, UNSET, meaning);
+
+const CORE_ROWS: readonly ConfigRow[] = [
+  row('PORT', DEFAULTS.PORT, 'HTTP port (1-65535)'),
+  row('HOST', DEFAULTS.HOST, 'interface to listen on'),
+  row(
+    'DATA_DIR',
+    DEFAULTS.DATA_DIR,
+    'directory of the embedded stores, the admin key file and the sandbox secret',
+  ),
+  unset(
+    'EVENTSTORE_URL',
+    '`esdb://` or `esdb+discover://` URL of KurrentDB ≥ 25.1; unset: embedded SQLite',
+  ),
+  unset(
+    'MONGODB_URL',
+    '`mongodb://` URL of a replica set (MongoDB ≥ 5.0) for the read models; unset: embedded SQLite',
+  ),
+  unset(
+    'NATS_URL',
+    '`nats://` or `tls://` URL of JetStream for the relay and sagas; unset: in-process bus',
+  ),
+  row(
+    'NATS_STREAM_RETENTION',
+    MESSAGING_DEFAULTS.NATS_STREAM_RETENTION,
+    "the JetStream stream's retention: limits, interest or workqueue",
+  ),
+  row('NATS_STREAM_MAX_AGE_S', MESSAGING_DEFAULTS.NATS_STREAM_MAX_AGE_S, "the stream's max age"),
+  row(
+    'NATS_STREAM_REPLICAS',
+    MESSAGING_DEFAULTS.NATS_STREAM_REPLICAS,
+    "the stream's replicas (1-5)",
+  ),
+  row(
+    'NATS_DUPLICATE_WINDOW_S',
+    MESSAGING_DEFAULTS.NATS_DUPLICATE_WINDOW_S,
+    "the stream's de-duplication window",
+  ),
+  unset(
+    'PLANS_FILE',
+    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays}`; unset: two demo plans',
+  ),
+  row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
+  unset('LEDGER_ADMIN_API_KEY', 'admin API key (>= 24 chars); unset: generated into `DATA_DIR`'),
+  unset(
+    'SANDBOX_CALLBACK_SECRET',
+    'sandbox signing secret (>= 16 chars); unset: generated into `DATA_DIR`',
+  ),
+  row('SANDBOX_FAIL_REFUNDS', 'false', '`true`: the sandbox channel refuses every refund'),
+  row(
+    'IDEMPOTENCY_RETENTION_HOURS',
+    DEFAULTS.IDEMPOTENCY_RETENTION_HOURS,
+    'Idempotency-Key retention (>= 24)',
+  ),
+  row(
+    'MAILBOX_DEPTH_MAX',
+    DEFAULTS.MAILBOX_DEPTH_MAX,
+    'commands queued per actor, then 503 with Retry-After (the ledger queues up to 65,536 commands, eight full batch requests)',
+  ),
+  row(
+    'ACTOR_COUNT_MAX',
+    DEFAULTS.ACTOR_COUNT_MAX,
+    'actors kept in memory (LRU eviction beyond), and, separately, accounts and transfers the ledger keeps in memory',
+  ),
+  row('ACTOR_IDLE_MS_MAX', DEFAULTS.ACTOR_IDLE_MS_MAX, 'idle time before an actor is evicted'),
+  row(
+    'SNAPSHOT_EVERY_EVENTS',
+    DEFAULTS.SNAPSHOT_EVERY_EVENTS,
+    'events between snapshots of an account or traffic shard (0: none)',
+  ),
+  row('BODY_BYTES_MAX', DEFAULTS.BODY_BYTES_MAX, 'request body limit (1 KiB-64 MiB)'),
+  row(
+    'TRAFFIC_BODY_BYTES_MAX',
+    DEFAULTS.TRAFFIC_BODY_BYTES_MAX,
+    'body limit of traffic reports and transfer batches',
+  ),
+  row(
+    'DRAIN_TIMEOUT_MS',
+    DEFAULTS.DRAIN_TIMEOUT_MS,
+    'bound on the drain at SIGTERM (100-600000): connections still open then are closed',
+  ),
+];
+
+/** Channel keys and certificates: secrets, so no default is shown and none is ever logged. */
+const CHANNEL_ROWS: readonly ConfigRow[] = [
+  unset('WECHAT_APP_ID', 'WeChat Pay app id; unset: no WeChat Pay'),
+  unset('WECHAT_MCH_ID', 'WeChat Pay merchant id'),
+  unset('WECHAT_NOTIFY_URL', 'the WeChat Pay callback URL you registered'),
+  row('WECHAT_API_VERSION', 'v2', '`v2` or `v3`: which API the outbound gateway speaks'),
+  unset('WECHAT_API_KEY', 'v2: the 32-character API key'),
+  row('WECHAT_SIGN_TYPE', 'HMAC-SHA256', 'v2: `HMAC-SHA256` or `MD5`'),
+  unset('WECHAT_CLIENT_CERT', 'v2: the merchant API certificate (PEM) for refunds (mutual TLS)'),
+  unset('WECHAT_CLIENT_KEY', 'v2: the private key (PEM) of that certificate'),
+  unset('WECHAT_APIV3_KEY', 'v3: the 32-character APIv3 key'),
+  unset('WECHAT_MERCHANT_PRIVATE_KEY', 'v3: the merchant signing key (PEM)'),
+  unset('WECHAT_MERCHANT_SERIAL_NO', 'v3: the serial number of the merchant certificate'),
+  unset('WECHAT_PLATFORM_CERTS', 'v3: `serial=path,serial=path`, platform certificates by serial'),
+  row('WECHAT_API_BASE_URL', 'https://api.mch.weixin.qq.com', 'WeChat Pay API base URL'),
+  unset('ALIPAY_APP_ID', 'Alipay open platform app id (RSA2); unset: no Alipay'),
+  unset('ALIPAY_NOTIFY_URL', 'the Alipay callback URL you registered'),
+  unset('ALIPAY_APP_PRIVATE_KEY', 'the app private key (PEM)'),
+  unset('ALIPAY_PUBLIC_KEY', "Alipay's public key or certificate (PEM)"),
+  row('ALIPAY_GATEWAY_URL', 'https://openapi.alipay.com/gateway.do', 'Alipay gateway URL'),
+  unset(
+    'STRIPE_WEBHOOK_SECRETS',
+    'comma-separated webhook signing secrets (several while rotating)',
+  ),
+  unset('STRIPE_SECRET_KEY', 'Stripe API key (needs `STRIPE_WEBHOOK_SECRETS`)'),
+  row('STRIPE_API_BASE_URL', 'https://api.stripe.com', 'Stripe API base URL'),
+];
+
+/** Every variable, its default and meaning, in the order of the README's table. */
+export const describeConfig = (): readonly ConfigRow[] => [...CORE_ROWS, ...CHANNEL_ROWS];
