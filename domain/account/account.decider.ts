@@ -6,7 +6,7 @@ import { addWithinSafeRange, type Currency } from '../money';
 import type {
   AccountConstraint,
   AccountCounters,
-  AccountProfile,
+  AccountEvent,
   AccountState,
   LegSide,
   PendingLeg,
@@ -45,32 +45,6 @@ export type AccountCommand =
   | { type: 'VoidPendingLeg'; data: { transferId: string; side: LegSide; reason: string } }
   | { type: 'ReverseDebit'; data: { transferId: string; amountMinor: number; reason: string } }
   | { type: 'CloseAccount'; data: { now: string } };
-
-export type AccountEvent =
-  | {
-      type: 'AccountOpened';
-      data: AccountProfile;
-    }
-  | { type: 'AccountDebited'; data: { transferId: string; amountMinor: number; pending: boolean } }
-  | { type: 'AccountCredited'; data: { transferId: string; amountMinor: number; pending: boolean } }
-  | {
-      type: 'PendingLegPosted';
-      data: {
-        transferId: string;
-        side: LegSide;
-        pendingAmountMinor: number;
-        postedAmountMinor: number;
-      };
-    }
-  | {
-      type: 'PendingLegVoided';
-      data: { transferId: string; side: LegSide; amountMinor: number; reason: string };
-    }
-  | {
-      type: 'AccountDebitReversed';
-      data: { transferId: string; amountMinor: number; reason: string };
-    }
-  | { type: 'AccountClosed'; data: { closedAt: string } };
 
 export const accountRejections = [
   'account_already_exists',

@@ -8,8 +8,7 @@ import {
   stringField,
   stringMapField,
 } from '../json-fields';
-import type { AccountEvent } from './account.decider';
-import { accountConstraints, legSides } from './account.model';
+import { accountConstraints, legSides, type AccountEvent } from './account.model';
 
 /** The account's events as stored: version 1, every field checked on read. */
 const parse = ({ type, data, metadata }: StoredEvent): AccountEvent => {

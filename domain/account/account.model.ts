@@ -34,3 +34,29 @@ export type AccountState =
       pendingLegs: ReadonlyMap<string, PendingLeg>;
     } & AccountProfile &
       AccountCounters);
+
+export type AccountEvent =
+  | {
+      type: 'AccountOpened';
+      data: AccountProfile;
+    }
+  | { type: 'AccountDebited'; data: { transferId: string; amountMinor: number; pending: boolean } }
+  | { type: 'AccountCredited'; data: { transferId: string; amountMinor: number; pending: boolean } }
+  | {
+      type: 'PendingLegPosted';
+      data: {
+        transferId: string;
+        side: LegSide;
+        pendingAmountMinor: number;
+        postedAmountMinor: number;
+      };
+    }
+  | {
+      type: 'PendingLegVoided';
+      data: { transferId: string; side: LegSide; amountMinor: number; reason: string };
+    }
+  | {
+      type: 'AccountDebitReversed';
+      data: { transferId: string; amountMinor: number; reason: string };
+    }
+  | { type: 'AccountClosed'; data: { closedAt: string } };

@@ -1,8 +1,14 @@
 import type { StreamFold } from '../aggregate';
 import { assert } from '../assert';
 import type { RejectionDetail } from '../decision';
-import type { Currency } from '../money';
 import { transferEventCodec } from './transfer.events';
+import type {
+  LegacyTransferEvent,
+  LegSideName,
+  TransferEvent,
+  TransferTerms,
+  VoidReason,
+} from './transfer.model';
 
 /**
  * A transfer's own stream. The ledger writes one event per state change, in the same atomic
@@ -13,44 +19,7 @@ import { transferEventCodec } from './transfer.events';
  * Logs written before the ledger hold the four-step process of that version (intent, legs,
  * outcome; `TransferRequested` … `TransferVoided`): they are folded here into the same states.
  */
-export type TransferMode = 'single_phase' | 'two_phase';
-export type TransferTerms = {
-  transferId: string;
-  debitAccountId: string;
-  creditAccountId: string;
-  amountMinor: number;
-  currency: Currency;
-  mode: TransferMode;
-  timeoutMs: number | null;
-  reference: string;
-};
-export type LegSideName = 'debit' | 'credit';
-export type VoidReason = 'voided' | 'expired';
-
-export type TransferEvent =
-  | {
-      type: 'TransferCreated';
-      data: TransferTerms & {
-        createdAt: string;
-        status: 'posted' | 'pending';
-        expiresAt: string | null;
-      };
-    }
-  | {
-      type: 'TransferRefused';
-      data: TransferTerms & { refusedAt: string; reason: string; side: LegSideName };
-    }
-  | { type: 'TransferPosted'; data: { amountMinor: number; postedAt: string } }
-  | { type: 'TransferVoided'; data: { reason: VoidReason; voidedAt: string } }
-  | LegacyTransferEvent;
-
-/** The events of the four-step process of the version before the ledger: read, never written. */
-type LegacyTransferEvent =
-  | { type: 'TransferRequested'; data: TransferTerms & { requestedAt: string } }
-  | { type: 'TransferPending'; data: { expiresAt: string | null; pendingAt: string } }
-  | { type: 'TransferRejected'; data: { reason: string; side: LegSideName; rejectedAt: string } }
-  | { type: 'TransferPostRequested'; data: { amountMinor: number; requestedAt: string } }
-  | { type: 'TransferVoidRequested'; data: { reason: VoidReason; requestedAt: string } };
+export * from './transfer.model';
 
 /** 'requested', 'post_requested' and 'void_requested' exist only in logs of the old process. */
 type TransferStatus =

@@ -9,7 +9,7 @@ import {
   stringField,
 } from '../json-fields';
 import type { JsonObject } from '../ports/event-store.port';
-import type { TransferEvent, TransferTerms } from './transfer.decider';
+import type { TransferEvent, TransferTerms } from './transfer.model';
 
 const MODES = ['single_phase', 'two_phase'] as const;
 const SIDES = ['debit', 'credit'] as const;
