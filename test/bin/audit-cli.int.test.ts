@@ -12,7 +12,8 @@ import {
   verifyChains,
   verifyStream,
 } from '../../bin/audit-cli';
-import { accountAggregate, type AccountEvent } from '../../domain/account/account.decider';
+import { accountAggregate } from '../../domain/account/account.decider';
+import { parseStored } from '../../domain/aggregate';
 import { accountSnapshotCodec } from '../../domain/account/account.snapshot';
 import { loadStream, toSavedSnapshot } from '../../domain/actors/stream-snapshot';
 import type { JsonObject } from '../../domain/ports/event-store.port';
@@ -129,8 +130,7 @@ describe("the auditor's toolkit on a real SQLite log", () => {
       const foldedToMiddle = events
         .slice(0, middle.revision + 1)
         .reduce(
-          (folded, { type, data }) =>
-            accountAggregate.evolve(folded, { type, data } as AccountEvent),
+          (folded, event) => accountAggregate.evolve(folded, parseStored(accountAggregate, event)),
           accountAggregate.initialState,
         );
       await snapshots.save({

@@ -5,7 +5,7 @@ import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-s
 import { auditBalances } from '../../bin/audit-cli';
 import Database from 'better-sqlite3';
 import { accountAggregate } from '../../domain/account/account.decider';
-import type { Aggregate, DomainEvent } from '../../domain/aggregate';
+import { parseStored, type Aggregate, type DomainEvent } from '../../domain/aggregate';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { TRAFFIC_SHARD_COUNT, trafficAggregate } from '../../domain/traffic/traffic.decider';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
@@ -216,7 +216,7 @@ const foldWholeStream = async <C, E extends DomainEvent, S, R extends string>(
     eventCountMax: 100_000,
   });
   return events.reduce(
-    (folded, { type, data }) => aggregate.evolve(folded, { type, data } as E),
+    (folded, event) => aggregate.evolve(folded, parseStored(aggregate, event)),
     aggregate.initialState,
   );
 };

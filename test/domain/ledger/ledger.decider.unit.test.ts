@@ -280,7 +280,7 @@ describe('ledger decider: single-phase transfers', () => {
           {
             type: 'TransferCreated',
             data: { ...terms(), createdAt: now, status: 'posted', expiresAt: null },
-          } as TransferEvent,
+          } satisfies TransferEvent,
         ],
       },
     };
@@ -327,9 +327,7 @@ describe('ledger decider: two-phase transfers', () => {
         ],
       },
       transfers: {
-        t1: result.decision.changes
-          .filter((c) => c.category === 'transfer')
-          .map((c) => c.event as TransferEvent),
+        t1: result.decision.changes.flatMap((c) => (c.category === 'transfer' ? [c.event] : [])),
       },
     };
   };
