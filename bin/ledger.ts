@@ -1,7 +1,17 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { collectDefaultMetrics } from 'prom-client';
-import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
+import {
+  DEFAULT_PENDING_OLDER_THAN_MS,
+  defaultBalanceAuditOptions,
+} from '../domain/audit/balance-audit';
+import {
+  auditBalances,
+  balancesVerdict,
+  durationOption,
+  registerAuditCommands,
+  verifyChains,
+} from './audit-cli';
 import { loadChannelConfig } from './channel-config';
 import { ConfigError, loadConfig, type Config } from './config';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
@@ -106,11 +116,25 @@ program
 const audit = program.command('audit').description("auditor's checks over the event log");
 audit
   .command('balances')
-  .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced')
-  .action(async () => {
-    const report = await withStore((_config, store) => auditBalances(store));
+  .description(
+    'Σ credits − Σ debits per currency over all accounts, and pending holds older than --pending-older-than; exit 1 unless balanced with none',
+  )
+  .option(
+    '--pending-older-than <duration>',
+    'report holds (pending two-phase transfers) pending longer than this: 90s, 30m, 1h, 2d',
+    durationOption,
+    DEFAULT_PENDING_OLDER_THAN_MS,
+  )
+  .action(async (options: { pendingOlderThan: number }) => {
+    const auditOptions = {
+      ...defaultBalanceAuditOptions(Date.now()),
+      pendingOlderThanMs: options.pendingOlderThan,
+    };
+    const report = await withStore((_config, store) => auditBalances(store, auditOptions));
     print(report);
-    process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
+    const verdict = balancesVerdict(report);
+    for (const problem of verdict.problems) process.stderr.write(`${problem}\n`);
+    process.exitCode = verdict.exitCode;
   });
 audit
   .command('verify')

@@ -3,7 +3,12 @@ import {
   type AccountEvent,
   type AccountState,
 } from '../domain/account/account.decider';
-import { createBalanceAudit, type BalanceReport } from '../domain/audit/balance-audit';
+import {
+  createBalanceAudit,
+  defaultBalanceAuditOptions,
+  type BalanceAuditOptions,
+  type BalanceReport,
+} from '../domain/audit/balance-audit';
 import { EMPTY_CHAIN, verifyChain, type ChainBreak, type ChainTail } from '../domain/event-chain';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
 import type { ReadModelStore } from '../domain/ports/read-model-store.port';
@@ -47,9 +52,15 @@ export const forEachEvent = async (
 export const eventJsonLine = (event: RecordedEvent): string =>
   JSON.stringify({ ...event, position: event.position.toString() });
 
-/** Σ credits − Σ debits per currency over every account, from the log alone. */
-export const auditBalances = async (store: EventStore): Promise<BalanceReport> => {
-  const audit = createBalanceAudit();
+/**
+ * Σ credits − Σ debits per currency over every account, from the log alone, and the pending holds
+ * older than options.pendingOlderThanMs (by default an hour, now).
+ */
+export const auditBalances = async (
+  store: EventStore,
+  options: BalanceAuditOptions = defaultBalanceAuditOptions(Date.now()),
+): Promise<BalanceReport> => {
+  const audit = createBalanceAudit(options);
   await forEachEvent(store, (event) => audit.apply(event));
   return audit.report();
 };
@@ -141,7 +152,7 @@ export const reconcileBalances = async (
   const checkpoint = await readModels.readCheckpoint(checkpointOf(generation));
   const untilPosition = checkpoint?.position ?? null;
   const states = new Map<string, AccountState>();
-  const audit = createBalanceAudit();
+  const audit = createBalanceAudit(defaultBalanceAuditOptions(Date.now()));
   if (untilPosition !== null) {
     await forEachEvent(
       eventStore,
