@@ -18,7 +18,9 @@ import type {
   ChannelCallResult,
   ChannelOrder,
   ChannelOrderStatus,
+  ChannelRefundQuery,
   ChannelRefundRequest,
+  ChannelRefundStatus,
   PaymentChannelGateway,
 } from '../../domain/ports/payment-channel.port';
 import { HttpTransportError } from './http-call';
@@ -41,6 +43,10 @@ export type RawChannelGateway = {
   ): Promise<
     ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>
   >;
+  queryRefund(
+    query: ChannelRefundQuery,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<ChannelRefundStatus>>;
 };
 
 export type ResilienceOptions = {
@@ -154,5 +160,9 @@ export const createResilientGateway = (
       call('close_order', paymentId, null, (signal) => raw.closeOrder(paymentId, signal)),
     refund: (request) =>
       call('refund', request.paymentId, request.refundId, (signal) => raw.refund(request, signal)),
+    queryRefund: (query) =>
+      call('query_refund', query.paymentId, query.refundId, (signal) =>
+        raw.queryRefund(query, signal),
+      ),
   };
 };

@@ -1,4 +1,6 @@
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
+import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
+import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
 
 const paymentId = '0191e7a8-0000-7000-8000-000000000001';
@@ -14,6 +16,7 @@ const sandboxWith = (paidElsewhere: StatementRow | undefined, failRefunds = fals
   const delivered: unknown[] = [];
   const channel = createSandboxChannel({
     secret: 'sandbox-secret',
+    store: createSqliteSandboxStore(openSqliteDatabase(':memory:')),
     nowMs: () => Date.parse('2026-11-22T10:00:00Z'),
     deliver: (rawBody) => {
       delivered.push(JSON.parse(rawBody.toString()));
