@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import type { PaymentView } from '../../domain/payment/payment.view';
 import { eventually } from '../support/eventually';
 import { startNatsServer, type NatsServer } from '../support/nats-server';
 import {
+  ADMIN_KEY,
   freePort,
   getJson,
   postJson,
@@ -17,20 +19,23 @@ import {
 } from '../support/service-process';
 
 /**
- * Refunds in flight at a kill -9 settle after the restart without a hand-sent callback: sandbox
- * payments paid by self-signed sandbox callbacks (so the sandbox knows them only from verified
- * callbacks), 20 concurrent partial refunds, kill -9 of the service 250 ms later, restart on the
- * same data dir. Within a minute every refund saga completes (the sandbox's durable callbacks are
- * resent and the refund saga queries the channel), each payment shows its refund succeeded, no
- * hold is left pending, wallets hold Σ paid − Σ refunded and Σ balances = 0. Once with the
- * in-process bus, once with NATS JetStream (a real nats-server started here).
+ * Refunds in flight at a kill -9 settle after the restart without a hand-sent callback: 20
+ * sandbox payments, some paid with `ledger sandbox pay` (the built CLI), the others by sandbox
+ * callbacks signed by hand (the sandbox knows those only from the verified callback), 20 concurrent partial
+ * refunds, kill -9 of the service 150 ms (in-process bus) or 400 ms (NATS JetStream, a real
+ * nats-server started here) later, restart on the same data dir. Within a minute every refund
+ * saga completes (the sandbox's durable callbacks are resent and the refund saga queries the
+ * channel), each payment shows its refund succeeded, no hold is left pending, wallets hold
+ * Σ paid − Σ refunded and Σ balances = 0.
  */
 const SECRET = 'refund-crash-test-secret-0123456789';
 const PAYMENT_COUNT = 20;
 const WALLET_COUNT = 4;
 const REFUND_MINOR = 300;
-const KILL_AFTER_MS = 250;
+/** Every fifth payment is paid with the CLI (a node process each), the others by hand. */
+const PAID_BY_CLI_EVERY = 5;
 const SETTLE_WITHIN_MS = 60_000;
+const LEDGER_CLI = join(__dirname, '../../dist/bin/ledger.js');
 const FINAL_SAGA_EVENTS = new Set([
   'SagaCompleted',
   'SagaCompensated',
@@ -62,6 +67,27 @@ const paySelfSigned = async (baseUrl: string, paymentId: string, index: number) 
   });
   return response.status;
 };
+
+/** `ledger sandbox pay`, the built CLI, against the running service: its exit code and output. */
+const payWithCli = (baseUrl: string, dataDir: string, paymentId: string) =>
+  new Promise<{ code: number | null; stdout: string }>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [LEDGER_CLI, 'sandbox', 'pay', paymentId, '--url', baseUrl],
+      {
+        env: {
+          ...process.env,
+          DATA_DIR: dataDir,
+          SANDBOX_CALLBACK_SECRET: SECRET,
+          LEDGER_ADMIN_API_KEY: ADMIN_KEY,
+        },
+      },
+      (error, stdout, stderr) =>
+        error === null
+          ? resolve({ code: 0, stdout })
+          : reject(new Error(`${error.message}${stderr}`)),
+    ),
+  );
 
 const sagaStatus = async (baseUrl: string, name: string, sagaId: string) => {
   const response = await getJson(baseUrl, `/v1/sagas/${name}/${sagaId}`);
@@ -98,7 +124,7 @@ const refundsAtKill = async (dataDir: string, paymentIds: readonly string[]) => 
   }
 };
 
-const scenario = (bus: 'in-process' | 'nats') => {
+const scenario = (bus: 'in-process' | 'nats', killAfterMs: number) => {
   let nats: NatsServer | null = null;
   let dataDir: string;
   let running: ServiceProcess | null = null;
@@ -133,6 +159,7 @@ const scenario = (bus: 'in-process' | 'nats') => {
       expect(opened.status).toBe(201);
     }
     const paymentIds: string[] = [];
+    const paidByCli: Promise<{ code: number | null; stdout: string }>[] = [];
     for (let index = 0; index < PAYMENT_COUNT; index += 1) {
       const created = await postJson(first.baseUrl, '/v1/payments', {
         merchantOrderNo: `o${index}`,
@@ -143,9 +170,13 @@ const scenario = (bus: 'in-process' | 'nats') => {
         creditAccountId: walletOf(index),
       });
       const paymentId = (created.body.data['payment'] as { paymentId: string }).paymentId;
-      expect(await paySelfSigned(first.baseUrl, paymentId, index)).toBe(200);
+      if (index % PAID_BY_CLI_EVERY === 0)
+        paidByCli.push(payWithCli(first.baseUrl, dataDir, paymentId));
+      else expect(await paySelfSigned(first.baseUrl, paymentId, index)).toBe(200);
       paymentIds.push(paymentId);
     }
+    for (const paid of await Promise.all(paidByCli))
+      expect(paid).toEqual({ code: 0, stdout: expect.stringContaining('"status": 200') });
     // The refunds need the wallets credited: every top-up completed.
     await eventually(
       async () => {
@@ -163,7 +194,7 @@ const scenario = (bus: 'in-process' | 'nats') => {
         amountMinor: REFUND_MINOR,
       }).catch(() => null),
     );
-    await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS));
+    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
     first.child.kill('SIGKILL');
     await Promise.all(refunds);
     await first.exited;
@@ -232,12 +263,12 @@ const scenario = (bus: 'in-process' | 'nats') => {
   });
 };
 
-describe('refunds in flight at a kill -9, in-process bus', () => {
+describe('refunds in flight at a kill -9 150 ms after them, in-process bus', () => {
   jest.setTimeout(120_000);
-  scenario('in-process');
+  scenario('in-process', 150);
 });
 
-describe('refunds in flight at a kill -9, NATS JetStream', () => {
+describe('refunds in flight at a kill -9 400 ms after them, NATS JetStream', () => {
   jest.setTimeout(120_000);
-  scenario('nats');
+  scenario('nats', 400);
 });
