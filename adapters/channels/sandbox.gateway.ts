@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelNotification } from '../../domain/ports/channel-callback.port';
 import type { StatementRow } from '../../domain/reconciliation/reconciliation';
+import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { ChannelCallResult } from '../../domain/ports/payment-channel.port';
 import type { RawChannelGateway } from './resilient-gateway';
 import { signSandboxCallback, type SandboxCallbackBody } from './sandbox.channel';
@@ -87,6 +88,29 @@ const refundCallback = (refund: SandboxRefund): SandboxCallbackBody => {
     ? { event: 'refund.succeeded', paymentId, refundId, channelRefundId: outcome.channelRefundId }
     : { event: 'refund.failed', paymentId, refundId, failureReason: outcome.reason };
 };
+
+/** An outage of the sandbox's own store is a transient failure of its API, as a real channel's 5xx. */
+const transientOnOutage =
+  <Args extends unknown[], Value>(
+    call: (...args: Args) => Promise<ChannelCallResult<Value>>,
+  ): ((...args: Args) => Promise<ChannelCallResult<Value>>) =>
+  async (...args) => {
+    try {
+      return await call(...args);
+    } catch (error: unknown) {
+      if (!(error instanceof UnavailableError)) throw error;
+      return { ok: false, kind: 'transient', reason: `sandbox: ${error.message}` };
+    }
+  };
+
+const resilientToOutages = (gateway: RawChannelGateway): RawChannelGateway => ({
+  channel: gateway.channel,
+  createOrder: transientOnOutage(gateway.createOrder),
+  queryOrder: transientOnOutage(gateway.queryOrder),
+  closeOrder: transientOnOutage(gateway.closeOrder),
+  refund: transientOnOutage(gateway.refund),
+  queryRefund: transientOnOutage(gateway.queryRefund),
+});
 
 /** The sandbox's API over its durable books; refunds are answered by a later callback. */
 const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
@@ -297,14 +321,16 @@ export const createSandboxChannel = (options: {
   };
 
   return {
-    gateway: sandboxGateway({
-      store,
-      callbackDueAtMs,
-      injectedFailure,
-      failRefunds: () => script.failRefunds,
-      now,
-      orderOf: knownOrder,
-    }),
+    gateway: resilientToOutages(
+      sandboxGateway({
+        store,
+        callbackDueAtMs,
+        injectedFailure,
+        failRefunds: () => script.failRefunds,
+        now,
+        orderOf: knownOrder,
+      }),
+    ),
     pay: (paymentId, override = {}) => {
       const known = ownOrder(paymentId);
       const paid = settle(paymentId, 'succeeded', {

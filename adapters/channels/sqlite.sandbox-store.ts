@@ -1,3 +1,4 @@
+import { UnavailableError } from '../../domain/ports/event-store.port';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 import type { SandboxCallbackBody } from './sandbox.channel';
 
@@ -116,6 +117,25 @@ const refundOf = (row: RefundRow): SandboxRefund => ({
   requestedAt: row.requested_at,
 });
 
+/** A locked, broken or full disk is an outage (UnavailableError: 503, a transient channel failure). */
+const OUTAGE_CODES = ['SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL'];
+const outageOr = (error: unknown): unknown => {
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  return OUTAGE_CODES.some((prefix) => code.startsWith(prefix))
+    ? new UnavailableError(`sandbox store: ${code}`, { cause: error })
+    : error;
+};
+
+/** Runs one store operation, its outage thrown as UnavailableError. */
+const guarded = <T>(work: () => T): T => {
+  try {
+    return work();
+  } catch (error: unknown) {
+    throw outageOr(error);
+  }
+};
+
 export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore => {
   ensureSchema(database, 'sandbox', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
   const selectOrder = database.prepare<[string], OrderRow>(
@@ -175,44 +195,52 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
     },
   );
   return {
-    order: (paymentId) => {
-      const row = selectOrder.get(paymentId);
-      return row === undefined ? undefined : orderOf(row);
-    },
+    order: (paymentId) =>
+      guarded(() => {
+        const row = selectOrder.get(paymentId);
+        return row === undefined ? undefined : orderOf(row);
+      }),
     saveOrder: (order) => {
-      upsertOrder.run(
-        order.paymentId,
-        order.amountMinor,
-        order.currency,
-        order.status,
-        order.transactionId,
-        order.updatedAt,
+      guarded(() =>
+        upsertOrder.run(
+          order.paymentId,
+          order.amountMinor,
+          order.currency,
+          order.status,
+          order.transactionId,
+          order.updatedAt,
+        ),
       );
     },
-    orders: () => selectOrders.all().map(orderOf),
-    refund: (paymentId, refundId) => {
-      const row = selectRefund.get(paymentId, refundId);
-      return row === undefined ? undefined : refundOf(row);
-    },
-    refundedMinor: (paymentId) => sumRefunds.get(paymentId)?.total ?? 0,
-    saveRefund: (refund, callback, dueAtMs) => saveRefund.immediate(refund, callback, dueAtMs),
+    orders: () => guarded(() => selectOrders.all().map(orderOf)),
+    refund: (paymentId, refundId) =>
+      guarded(() => {
+        const row = selectRefund.get(paymentId, refundId);
+        return row === undefined ? undefined : refundOf(row);
+      }),
+    refundedMinor: (paymentId) => guarded(() => sumRefunds.get(paymentId)?.total ?? 0),
+    saveRefund: (refund, callback, dueAtMs) =>
+      guarded(() => saveRefund.immediate(refund, callback, dueAtMs)),
     enqueue: (callback, dueAtMs) => {
-      insertOutgoing.run(JSON.stringify(callback), dueAtMs);
+      guarded(() => insertOutgoing.run(JSON.stringify(callback), dueAtMs));
     },
     due: (nowMs, countMax) =>
-      selectDue.all(nowMs, countMax).map((row) => ({
+      guarded(() => selectDue.all(nowMs, countMax)).map((row) => ({
         outgoingId: row.outgoing_id,
         body: JSON.parse(row.body) as SandboxCallbackBody,
         dueAtMs: row.due_at_ms,
         attemptCount: row.attempt_count,
       })),
     delivered: (outgoingId) => {
-      deleteOutgoing.run(outgoingId);
+      guarded(() => deleteOutgoing.run(outgoingId));
     },
     failed: (outgoingId, attemptCount, next) => {
-      if (next === 'drop') deleteOutgoing.run(outgoingId);
-      else rescheduleOutgoing.run(attemptCount, next.dueAtMs, outgoingId);
+      guarded(() =>
+        next === 'drop'
+          ? deleteOutgoing.run(outgoingId)
+          : rescheduleOutgoing.run(attemptCount, next.dueAtMs, outgoingId),
+      );
     },
-    waitingCount: () => countOutgoing.get()?.waiting ?? 0,
+    waitingCount: () => guarded(() => countOutgoing.get()?.waiting ?? 0),
   };
 };

@@ -21,9 +21,9 @@ import {
 /**
  * Refunds in flight at a kill -9 settle after the restart without a hand-sent callback: 20
  * sandbox payments, some paid with `ledger sandbox pay` (the built CLI), the others by sandbox
- * callbacks signed by hand (the sandbox knows those only from the verified callback), 20 concurrent partial
- * refunds, kill -9 of the service 150 ms (in-process bus) or 400 ms (NATS JetStream, a real
- * nats-server started here) later, restart on the same data dir. Within a minute every refund
+ * callbacks signed by hand (the sandbox knows those only from the verified callback), 20
+ * concurrent partial refunds, kill -9 of the service 150 ms (in-process bus) or 400 ms (NATS
+ * JetStream, a real nats-server started here) later, restart on the same data dir. Within a minute every refund
  * saga completes (the sandbox's durable callbacks are resent and the refund saga queries the
  * channel), each payment shows its refund succeeded, no hold is left pending, wallets hold
  * Σ paid − Σ refunded and Σ balances = 0.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
 import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
 
 const paymentId = '0191e7a8-0000-7000-8000-000000000001';
@@ -222,5 +223,48 @@ describe('sandbox channel books (durable in SQLite)', () => {
       value: { status: 'failed', failureReason: 'refused by sandbox' },
     });
     close();
+  });
+});
+
+describe('sandbox channel on a failing store', () => {
+  it('answers a transient failure when its books are unavailable (a full disk), as a 5xx', async () => {
+    const store = createSqliteSandboxStore(openSqliteDatabase(':memory:'));
+    const channel = createSandboxChannel({
+      secret: 'sandbox-secret',
+      store: {
+        ...store,
+        refund: () => {
+          throw new UnavailableError('sandbox store: SQLITE_FULL');
+        },
+      },
+      nowMs: Date.now,
+      deliver: () => Promise.resolve(200),
+    });
+    await expect(channel.gateway.refund(refund, new AbortController().signal)).resolves.toEqual({
+      ok: false,
+      kind: 'transient',
+      reason: 'sandbox: sandbox store: SQLITE_FULL',
+    });
+  });
+
+  it('turns a full disk (SQLITE_FULL) into UnavailableError', () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteSandboxStore(database);
+    const pageCount = database.pragma('page_count', { simple: true }) as number;
+    database.pragma(`max_page_count = ${pageCount}`);
+    const body = {
+      event: 'refund.failed' as const,
+      paymentId,
+      refundId: 'r1',
+      failureReason: 'x'.repeat(128),
+    };
+    let thrown: unknown = null;
+    try {
+      for (let count = 0; count < 10_000; count += 1) store.enqueue(body, 0);
+    } catch (error: unknown) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UnavailableError);
+    expect(thrown).toMatchObject({ message: 'sandbox store: SQLITE_FULL' });
   });
 });
