@@ -112,17 +112,15 @@ const askChannelForResult = async (
   ports: LedgerPorts,
   context: StepContext,
   payment: PaymentRecord,
-  options: RefundSagaOptions,
+  waited: { elapsedMs: number; options: RefundSagaOptions },
 ): Promise<StepResult> => {
   const refundId = stringField(context.input, 'refundId');
   const gateway = gatewayOf(ports, payment.channel);
   if (gateway === null || payment.status !== 'succeeded')
     return permanent(`no_gateway_for_${payment.channel}`);
-  const refund = findRefund(payment, refundId);
-  const elapsedMs = refund === null ? 0 : context.nowMs - Date.parse(refund.requestedAt);
   const later: StepResult = {
     kind: 'wait',
-    untilMs: nextQueryAtMs(context.nowMs, elapsedMs, options),
+    untilMs: nextQueryAtMs(context.nowMs, waited.elapsedMs, waited.options),
   };
   const { channelTransactionId } = payment.paid;
   const answer = await gateway.queryRefund({
@@ -265,7 +263,7 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
             kind: 'wait',
             untilMs: Date.parse(refund.requestedAt) + options.resultQueryMinMs,
           };
-        return askChannelForResult(ports, context, payment, options);
+        return askChannelForResult(ports, context, payment, { elapsedMs, options });
       },
     },
     {
