@@ -204,7 +204,7 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
 });
 
 /** Statement rows: one per order that reached an outcome with a transaction. */
-const statementOf = (orders: Iterable<SandboxOrder>): StatementRow[] =>
+export const sandboxStatementRows = (orders: Iterable<SandboxOrder>): StatementRow[] =>
   [...orders]
     .filter(
       (
@@ -391,6 +391,6 @@ export const createSandboxChannel = (options: {
     setScript: (changes) => {
       script = { ...script, ...changes };
     },
-    statementRows: () => statementOf(store.orders()),
+    statementRows: () => sandboxStatementRows(store.orders()),
   };
 };

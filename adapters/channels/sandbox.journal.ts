@@ -21,6 +21,19 @@ export const appendSandboxJournal = (dataDir: string, row: StatementRow): void =
   }
 };
 
+/**
+ * The sandbox's statement: the journal's rows, then the orders its books know from any verified
+ * callback (e.g. one signed by hand) that the journal lacks, by payment and transaction id.
+ */
+export const sandboxStatement = (
+  journal: readonly StatementRow[],
+  books: readonly StatementRow[],
+): StatementRow[] => {
+  const key = (row: StatementRow): string => `${row.paymentId}\n${row.channelTransactionId}`;
+  const journalled = new Set(journal.map(key));
+  return [...journal, ...books.filter((row) => !journalled.has(key(row)))];
+};
+
 export const readSandboxJournal = (dataDir: string): StatementRow[] => {
   const path = join(dataDir, SANDBOX_JOURNAL_FILE_NAME);
   if (!existsSync(path)) return [];

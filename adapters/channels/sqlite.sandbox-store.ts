@@ -117,6 +117,23 @@ const refundOf = (row: RefundRow): SandboxRefund => ({
   requestedAt: row.requested_at,
 });
 
+/**
+ * The orders of the sandbox's books in a service database (the CLI's view, beside a running
+ * service); none before the service created them.
+ */
+export const readSandboxOrders = (database: SqliteDatabase): SandboxOrder[] => {
+  const table = database
+    .prepare(
+      "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'sandbox_orders'",
+    )
+    .get();
+  if (table === undefined) return [];
+  return database
+    .prepare<[], OrderRow>('SELECT * FROM sandbox_orders ORDER BY updated_at, payment_id')
+    .all()
+    .map(orderOf);
+};
+
 /** A locked, broken or full disk is an outage (UnavailableError: 503, a transient channel failure). */
 const OUTAGE_CODES = ['SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL'];
 const outageOr = (error: unknown): unknown => {
