@@ -44,7 +44,8 @@ const CALM_SCRIPT: SandboxScript = {
 };
 /**
  * A failed delivery is tried again after 1 s, 2 s, 4 s … at most a minute apart, 12 times in all
- * (about 7 minutes: a restarting service is back well within that); a scripted loss at the next flush.
+ * (over about 6 minutes: a restarting service is back well within that); a scripted loss at the
+ * next flush.
  */
 const DELIVERY_ATTEMPT_COUNT_MAX = 12;
 const DELIVERY_RETRY_BASE_MS = 1000;
