@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { BalanceReport } from '../domain/audit/balance-audit';
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { accountAggregate } from '../domain/account/account.decider';
@@ -82,6 +83,46 @@ export const auditSnapshots = async (
   await auditSnapshotsOf(accountAggregate, sources, report);
   await auditSnapshotsOf(trafficAggregate, sources, report);
   return report;
+};
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** `90s`, `30m`, `1h`, `2d`, `500ms` → milliseconds (a positive whole number of a unit). */
+export const durationOption = (value: string): number => {
+  const match = /^([0-9]{1,9})(ms|s|m|h|d)$/.exec(value.trim());
+  const unitMs = match === null ? undefined : DURATION_UNIT_MS[match[2] ?? ''];
+  const count = Number(match?.[1]);
+  if (unitMs === undefined || count <= 0)
+    throw new InvalidArgumentError('must be a positive duration such as 90s, 30m, 1h or 2d');
+  return count * unitMs;
+};
+
+/**
+ * The verdict of `audit balances`: exit 1 unless balanced, no transfer half-written and no hold
+ * pending for longer than allowed; the stale holds are also named on stderr, oldest first.
+ */
+export const balancesVerdict = (report: BalanceReport): { exitCode: 0 | 1; problems: string[] } => {
+  const problems: string[] = [];
+  if (!report.balanced) problems.push('Σ credits − Σ debits is not zero in every currency');
+  if (report.openTransferCount > 0)
+    problems.push(`${report.openTransferCount} transfers are between their legs`);
+  if (report.stalePendingHoldCount > 0) {
+    const ageS = Math.round(report.pendingOlderThanMs / 1000);
+    problems.push(
+      `${report.stalePendingHoldCount} pending holds older than ${ageS} s (--pending-older-than):`,
+      ...report.stalePendingHolds.map(
+        (hold) =>
+          `  ${hold.transferId}: ${hold.amountMinor} ${hold.currency} ${hold.debitAccountId} → ${hold.creditAccountId}, pending since ${hold.pendingSince} (${Math.round(hold.ageMs / 1000)} s), reference ${hold.reference}`,
+      ),
+    );
+  }
+  return { exitCode: problems.length === 0 ? 0 : 1, problems };
 };
 
 const positionOption = (value: string): bigint => {

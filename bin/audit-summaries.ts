@@ -19,6 +19,7 @@ export const balancesSummary = (report: BalanceReport): string =>
     `${report.eventCount} events, ${report.openTransferCount} open transfers: ${
       report.balanced && report.openTransferCount === 0 ? 'balanced' : 'NOT balanced'
     }`,
+    `${report.stalePendingHoldCount} pending holds older than ${Math.round(report.pendingOlderThanMs / 1000)} s`,
   );
 
 export const chainsSummary = (report: ChainReport): string =>

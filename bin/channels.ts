@@ -32,6 +32,7 @@ import type { ChannelCallbackVerifier } from '../domain/ports/channel-callback.p
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
+import { createSqliteSandboxStore } from '../adapters/channels/sqlite.sandbox-store';
 import type { ChannelConfig } from './channel-config';
 import { CHANNEL_LIMITS } from './config';
 
@@ -72,8 +73,29 @@ const rawGateways = (config: ChannelConfig, nowMs: () => number): RawChannelGate
   return gateways;
 };
 
-const verifiersOf = (config: ChannelConfig, sandboxSecret: string): ChannelCallbackVerifier[] => {
-  const verifiers = [createSandboxChannelVerifier({ secrets: [sandboxSecret] })];
+/** The sandbox's verifier, telling the sandbox's books every outcome a verified callback reports. */
+const sandboxVerifier = (
+  sandboxSecret: string,
+  sandbox: SandboxChannel,
+): ChannelCallbackVerifier => {
+  const verifier = createSandboxChannelVerifier({ secrets: [sandboxSecret] });
+  return {
+    channel: verifier.channel,
+    acknowledge: verifier.acknowledge,
+    verify: (rawBody, headers, nowMs) => {
+      const result = verifier.verify(rawBody, headers, nowMs);
+      if (result.ok) sandbox.observe(result.notification, nowMs);
+      return result;
+    },
+  };
+};
+
+const verifiersOf = (
+  config: ChannelConfig,
+  sandboxSecret: string,
+  sandbox: SandboxChannel,
+): ChannelCallbackVerifier[] => {
+  const verifiers = [sandboxVerifier(sandboxSecret, sandbox)];
   const { wechat, alipay, stripe } = config;
   if (wechat?.v2 != null)
     verifiers.push(
@@ -102,6 +124,7 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   const breakers = new Map<string, BreakerState>();
   const sandbox = createSandboxChannel({
     secret: deps.sandboxSecret,
+    store: createSqliteSandboxStore(deps.database),
     paidElsewhere: (paymentId) =>
       readSandboxJournal(deps.dataDir)
         .filter((row) => row.paymentId === paymentId)
@@ -144,7 +167,7 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   }, CHANNEL_LIMITS.sandboxFlushIntervalMs);
   purge.unref();
   flush.unref();
-  const verifiers = verifiersOf(deps.channelConfig, deps.sandboxSecret);
+  const verifiers = verifiersOf(deps.channelConfig, deps.sandboxSecret, sandbox);
   logger.info('channels_configured', {
     gateways: [...gateways.keys()],
     callbacks: verifiers.map((verifier) => verifier.channel),

@@ -152,7 +152,9 @@ export const MESSAGING_LIMITS = {
   sweepGraceMs: 5000,
   sweepTickMs: 1000,
   sweepSagasPerTickMax: 200,
-  refundResultPollMs: 5000,
+  /** A refund's channel answer is queried 2 s after the request at the earliest, then with back-off. */
+  refundResultQueryMinMs: 2000,
+  refundResultQueryMaxMs: 5 * 60 * 1000,
   refundResultTimeoutMs: 24 * 3600 * 1000,
   finalSagaCountMax: 100_000,
   auditRecordCountMax: 10_000,

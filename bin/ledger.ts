@@ -1,7 +1,17 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { collectProcessMetrics } from '../api/metrics';
-import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
+import {
+  DEFAULT_PENDING_OLDER_THAN_MS,
+  defaultBalanceAuditOptions,
+} from '../domain/audit/balance-audit';
+import {
+  auditBalances,
+  balancesVerdict,
+  durationOption,
+  registerAuditCommands,
+  verifyChains,
+} from './audit-cli';
 import { balancesSummary, chainsSummary } from './audit-summaries';
 import {
   longCommand,
@@ -104,17 +114,31 @@ const audit = program.command('audit').description("auditor's checks over the ev
 longCommand(
   audit
     .command('balances')
-    .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced'),
-).action(async (options: LongCommandOptions) => {
+    .description(
+      'Σ credits − Σ debits per currency over all accounts, and pending holds older than --pending-older-than; exit 1 unless balanced with none',
+    )
+    .option(
+      '--pending-older-than <duration>',
+      'report holds (pending two-phase transfers) pending longer than this: 90s, 30m, 1h, 2d',
+      durationOption,
+      DEFAULT_PENDING_OLDER_THAN_MS,
+    ),
+).action(async (options: LongCommandOptions & { pendingOlderThan: number }) => {
+  const auditOptions = {
+    ...defaultBalanceAuditOptions(Date.now()),
+    pendingOlderThanMs: options.pendingOlderThan,
+  };
   const report = await withStore(async (_config, store) =>
     withProgress(
       options,
       { label: 'audit balances', endPosition: await store.headPosition() },
-      (onPage) => auditBalances(store, onPage),
+      (onPage) => auditBalances(store, auditOptions, onPage),
     ),
   );
   printResult(options, report, () => balancesSummary(report));
-  process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
+  const verdict = balancesVerdict(report);
+  for (const problem of verdict.problems) process.stderr.write(`${problem}\n`);
+  process.exitCode = verdict.exitCode;
 });
 longCommand(
   audit

@@ -120,7 +120,8 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
   const definitions = [
     topUpSaga(ports),
     refundSaga(ports, {
-      resultPollMs: limits.refundResultPollMs,
+      resultQueryMinMs: limits.refundResultQueryMinMs,
+      resultQueryMaxMs: limits.refundResultQueryMaxMs,
       resultTimeoutMs: limits.refundResultTimeoutMs,
     }),
     planPurchaseSaga(ports),

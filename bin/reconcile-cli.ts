@@ -1,13 +1,21 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { readSandboxJournal } from '../adapters/channels/sandbox.journal';
+import { sandboxStatementRows } from '../adapters/channels/sandbox.gateway';
+import { readSandboxJournal, sandboxStatement } from '../adapters/channels/sandbox.journal';
+import { readSandboxOrders } from '../adapters/channels/sqlite.sandbox-store';
+import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import {
   RECONCILIATION_PAGE_EVENT_COUNT_MAX,
   defaultStatementFormat,
 } from '../api/routes/reconciliations.route';
 import { paymentChannels } from '../domain/payment/payment.decider';
 import { loadLedgerPayments } from '../domain/reconciliation/ledger-payments';
-import { reconcile, type ReconciliationReport } from '../domain/reconciliation/reconciliation';
+import {
+  reconcile,
+  type ReconciliationReport,
+  type StatementRow,
+} from '../domain/reconciliation/reconciliation';
 import { formatReconciliationTable } from '../domain/reconciliation/reconciliation-table';
 import {
   formatSandboxStatement,
@@ -20,6 +28,19 @@ import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 import { longCommand, printResult, withProgress, type LongCommandOptions } from './cli-kit';
+import { SERVICE_FILE_NAME } from './service';
+
+/** What the service's sandbox books hold (none before the service ever ran in this DATA_DIR). */
+const sandboxBookRows = (dataDir: string): StatementRow[] => {
+  const path = join(dataDir, SERVICE_FILE_NAME);
+  if (!existsSync(path)) return [];
+  const database = openSqliteDatabase(path);
+  try {
+    return sandboxStatementRows(readSandboxOrders(database));
+  } finally {
+    database.close();
+  }
+};
 
 type ReconcileOptions = LongCommandOptions & {
   channel: string;
@@ -141,10 +162,15 @@ export const registerChannelCommands = (program: Command): void => {
     program.commands.find((command) => command.name() === 'sandbox') ?? program.command('sandbox');
   sandbox
     .command('statement')
-    .description("write the sandbox channel's statement CSV (what `sandbox pay` took from payers)")
+    .description(
+      "write the sandbox channel's statement CSV (what `sandbox pay` took and what its books know from verified callbacks)",
+    )
     .option('--out <file>', 'write to this file instead of standard output')
     .action((options: { out?: string }) => {
-      const csv = formatSandboxStatement(readSandboxJournal(loadConfig(process.env).dataDir));
+      const { dataDir } = loadConfig(process.env);
+      const csv = formatSandboxStatement(
+        sandboxStatement(readSandboxJournal(dataDir), sandboxBookRows(dataDir)),
+      );
       if (options.out === undefined) process.stdout.write(csv);
       else writeFileSync(options.out, csv);
     });

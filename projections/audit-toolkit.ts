@@ -1,6 +1,11 @@
 import { accountAggregate, type AccountState } from '../domain/account/account.decider';
 import { parseStored } from '../domain/aggregate';
-import { createBalanceAudit, type BalanceReport } from '../domain/audit/balance-audit';
+import {
+  createBalanceAudit,
+  defaultBalanceAuditOptions,
+  type BalanceAuditOptions,
+  type BalanceReport,
+} from '../domain/audit/balance-audit';
 import { EMPTY_CHAIN, verifyChain, type ChainBreak, type ChainTail } from '../domain/event-chain';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
 import type { ReadModelStore } from '../domain/ports/read-model-store.port';
@@ -49,12 +54,16 @@ export const forEachEvent = async (
 export const eventJsonLine = (event: RecordedEvent): string =>
   JSON.stringify({ ...event, position: event.position.toString() });
 
-/** Σ credits − Σ debits per currency over every account, from the log alone. */
+/**
+ * Σ credits − Σ debits per currency over every account, from the log alone, and the pending holds
+ * older than options.pendingOlderThanMs (by default an hour, now).
+ */
 export const auditBalances = async (
   store: EventStore,
+  options: BalanceAuditOptions = defaultBalanceAuditOptions(Date.now()),
   onPage?: PageProgress,
 ): Promise<BalanceReport> => {
-  const audit = createBalanceAudit();
+  const audit = createBalanceAudit(options);
   await forEachEvent(store, (event) => audit.apply(event), undefined, onPage);
   return audit.report();
 };
@@ -155,7 +164,7 @@ export const reconcileBalances = async (
   const checkpoint = await readModels.readCheckpoint(checkpointOf(generation));
   const untilPosition = checkpoint?.position ?? null;
   const states = new Map<string, AccountState>();
-  const audit = createBalanceAudit();
+  const audit = createBalanceAudit(defaultBalanceAuditOptions(Date.now()));
   if (untilPosition !== null) {
     await forEachEvent(
       eventStore,

@@ -1,14 +1,37 @@
 import { paymentAggregate } from '../domain/payment/payment.decider';
+import type { ChannelResult } from '../domain/payment/payment.model';
 import { gatewayOf, type LedgerPorts } from './ledger-steps';
 import { stringField } from '../domain/json-fields';
 import { ok, permanent, transient, type SagaDefinition } from './saga-definition';
 
 /**
- * A payment not paid by its expiry is expired and its channel order closed. A success callback
+ * A payment not paid by its expiry is first queried at the channel: paid there (its callback was
+ * lost), it is recorded as paid; else it is expired and its channel order closed. A success callback
  * arriving afterwards is flagged by the payment decider (paid_after_close) for refund and never
  * credited, because the top-up saga only credits PaymentSucceeded.
  */
+type ChannelPaid = Extract<ChannelResult, { outcome: 'succeeded' }>;
+
 const WAKE_EVENTS = ['payment.PaymentSucceeded', 'payment.PaymentFailed', 'payment.PaymentClosed'];
+
+/**
+ * What the channel says of an order at its expiry: its payment when it was paid, else null (not
+ * paid, or no answer: the order is expired and closed, and a later success is flagged).
+ */
+const paidAtChannel = async (
+  ports: LedgerPorts,
+  channel: string,
+  paymentId: string,
+): Promise<ChannelPaid | null> => {
+  const gateway = gatewayOf(ports, channel);
+  if (gateway === null) return null;
+  const answer = await gateway.queryOrder(paymentId);
+  if (!answer.ok) return null;
+  const { status, channelTransactionId, amountMinor, currency } = answer.value;
+  if (status !== 'succeeded' || channelTransactionId === null) return null;
+  if (amountMinor === null || currency === null) return null;
+  return { outcome: 'succeeded', channelTransactionId, amountMinor, currency };
+};
 
 export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
   name: 'payment_expiry',
@@ -34,6 +57,20 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
           };
         const expiresAtMs = Date.parse(state.expiresAt);
         if (nowMs < expiresAtMs) return { kind: 'wait', untilMs: expiresAtMs };
+        // Paid at the channel, its callback lost (e.g. in a crash): record the payment, not expire it.
+        const paid = await paidAtChannel(ports, state.channel, paymentId);
+        if (paid !== null) {
+          const recorded = await ports.runtime.execute(
+            paymentAggregate,
+            paymentId,
+            { type: 'RecordChannelResult', data: { ...paid, now: new Date(nowMs).toISOString() } },
+            commandContext('paid-at-channel'),
+          );
+          const after = recorded.ok ? await ports.runtime.read(paymentAggregate, paymentId) : null;
+          // A mismatching amount is flagged and leaves the payment pending: it expires as before.
+          if (after !== null && after.state.status !== 'pending')
+            return { kind: 'done', output: { expired: false }, finish: true };
+        }
         const context = commandContext('expire');
         const outcome = await ports.runtime.execute(
           paymentAggregate,

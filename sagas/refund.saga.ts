@@ -24,21 +24,24 @@ import {
 
 /**
  * Refund requested → reserve the amount on the wallet (pending transfer to refunds-in-transit) →
- * ask the channel → wait for its answer when it answers later → post the reservation and settle
- * it to the channel's clearing account. A refusal voids the reservation and marks the refund
- * failed on the payment, so the payment's refund state always follows the money.
+ * ask the channel → wait for its answer when it answers later (its callback, else a query at the
+ * channel, with back-off: after a crash the callback may never come) → post the reservation and
+ * settle it to the channel's clearing account. A refusal voids the reservation and marks the
+ * refund failed on the payment, so the payment's refund state always follows the money.
  */
 type RefundSagaOptions = {
   /**
-   * How often a refund the channel accepted is checked for its answer; the answer's event wakes
-   * the saga at once, so this only matters when that wake is lost.
+   * A refund the channel accepted and has not answered for this long (its callback is late or
+   * was lost, e.g. in a crash) is queried at the channel; then again after half the time it has
+   * been waiting, at least this and at most `resultQueryMaxMs` later (back-off).
    */
-  resultPollMs: number;
+  resultQueryMinMs: number;
+  resultQueryMaxMs: number;
   /** After this long without the channel's answer the refund is given up and compensated. */
   resultTimeoutMs: number;
 };
 
-const refundTransferId = (paymentId: string, refundId: string): string =>
+export const refundTransferId = (paymentId: string, refundId: string): string =>
   `refund-${paymentId}-${refundId}`;
 
 const loadPayment = async (
@@ -73,6 +76,92 @@ const recordResult = async (
   if (!outcome.ok && outcome.rejection === 'refund_already_resolved')
     return permanent('refund_resolved_otherwise');
   return outcome.ok ? ok() : permanent(outcome.rejection);
+};
+
+/** The next query of a refund that has waited `elapsedMs`: half that later, within the bounds. */
+const nextQueryAtMs = (nowMs: number, elapsedMs: number, options: RefundSagaOptions): number =>
+  nowMs +
+  Math.min(options.resultQueryMaxMs, Math.max(options.resultQueryMinMs, Math.round(elapsedMs / 2)));
+
+/**
+ * Records the channel's answer about a refund; the payment's refund state then decides the saga.
+ * When a callback recorded the outcome first, the step runs again at once and follows it.
+ */
+const settleRefund = async (
+  ports: LedgerPorts,
+  context: StepContext,
+  result:
+    | { outcome: 'succeeded'; channelRefundId: string }
+    | { outcome: 'failed'; failureReason: string },
+): Promise<StepResult> => {
+  const recorded = await recordResult(ports, context, result);
+  if (recorded.kind === 'permanent' && recorded.reason === 'refund_resolved_otherwise')
+    return { kind: 'wait', untilMs: context.nowMs };
+  if (recorded.kind !== 'done') return recorded;
+  return result.outcome === 'succeeded'
+    ? ok()
+    : permanent(`channel_refund_failed: ${result.failureReason}`);
+};
+
+/**
+ * Asks the channel about a refund that is still waiting for its answer: succeeded or failed
+ * settles it; a refund the channel does not know (the request was lost) is requested again,
+ * idempotently by refund id; pending, or a channel that does not answer, is asked again later.
+ */
+const askChannelForResult = async (
+  ports: LedgerPorts,
+  context: StepContext,
+  payment: PaymentRecord,
+  waited: { elapsedMs: number; options: RefundSagaOptions },
+): Promise<StepResult> => {
+  const refundId = stringField(context.input, 'refundId');
+  const gateway = gatewayOf(ports, payment.channel);
+  if (gateway === null || payment.status !== 'succeeded')
+    return permanent(`no_gateway_for_${payment.channel}`);
+  const later: StepResult = {
+    kind: 'wait',
+    untilMs: nextQueryAtMs(context.nowMs, waited.elapsedMs, waited.options),
+  };
+  const { channelTransactionId } = payment.paid;
+  const answer = await gateway.queryRefund({
+    paymentId: payment.paymentId,
+    refundId,
+    channelTransactionId,
+  });
+  if (!answer.ok) return later; // Recorded on the channel log; the refund waits for an answer.
+  switch (answer.value.status) {
+    case 'succeeded':
+      return settleRefund(ports, context, {
+        outcome: 'succeeded',
+        channelRefundId: answer.value.channelRefundId,
+      });
+    case 'failed':
+      return settleRefund(ports, context, {
+        outcome: 'failed',
+        failureReason: answer.value.failureReason,
+      });
+    case 'pending':
+      return later;
+    case 'unknown': {
+      const request = {
+        paymentId: payment.paymentId,
+        refundId,
+        amountMinor: numberField(context.input, 'amountMinor'),
+        currency: payment.currency,
+        channelTransactionId,
+      };
+      const again = await gateway.refund(request);
+      if (!again.ok)
+        return again.kind === 'permanent'
+          ? settleRefund(ports, context, { outcome: 'failed', failureReason: again.reason })
+          : later;
+      if (again.value.status === 'accepted') return later;
+      return settleRefund(ports, context, {
+        outcome: 'succeeded',
+        channelRefundId: again.value.channelRefundId ?? `refund-${refundId}`,
+      });
+    }
+  }
 };
 
 export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): SagaDefinition => ({
@@ -159,16 +248,22 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
     },
     {
       name: 'await_result',
-      run: async ({ input, nowMs }) => {
-        const payment = await loadPayment(ports, input);
-        const refund = findRefund(payment, stringField(input, 'refundId'));
+      run: async (context) => {
+        const payment = await loadPayment(ports, context.input);
+        const refund = findRefund(payment, stringField(context.input, 'refundId'));
         if (refund === null) return permanent('refund_not_found');
         if (refund.status === 'succeeded') return ok();
         if (refund.status === 'failed')
           return permanent(`channel_refund_failed: ${refund.failureReason}`);
-        if (nowMs - Date.parse(refund.requestedAt) >= options.resultTimeoutMs)
-          return permanent('refund_result_timeout');
-        return { kind: 'wait', untilMs: nowMs + options.resultPollMs };
+        const elapsedMs = context.nowMs - Date.parse(refund.requestedAt);
+        if (elapsedMs >= options.resultTimeoutMs) return permanent('refund_result_timeout');
+        // The callback usually wakes this step first; the channel is asked only when it is late.
+        if (elapsedMs < options.resultQueryMinMs)
+          return {
+            kind: 'wait',
+            untilMs: Date.parse(refund.requestedAt) + options.resultQueryMinMs,
+          };
+        return askChannelForResult(ports, context, payment, { elapsedMs, options });
       },
     },
     {

@@ -19,7 +19,9 @@ import type {
   ChannelCallResult,
   ChannelOrder,
   ChannelOrderStatus,
+  ChannelRefundQuery,
   ChannelRefundRequest,
+  ChannelRefundStatus,
   PaymentChannelGateway,
 } from '../../domain/ports/payment-channel.port';
 import { HttpTransportError } from './http-call';
@@ -42,6 +44,10 @@ export type RawChannelGateway = {
   ): Promise<
     ChannelCallResult<{ status: 'accepted' | 'succeeded'; channelRefundId: string | null }>
   >;
+  queryRefund(
+    query: ChannelRefundQuery,
+    signal: AbortSignal,
+  ): Promise<ChannelCallResult<ChannelRefundStatus>>;
 };
 
 export type ResilienceOptions = {
@@ -167,5 +173,9 @@ export const createResilientGateway = (
       call('close_order', paymentId, null, (signal) => raw.closeOrder(paymentId, signal)),
     refund: (request) =>
       call('refund', request.paymentId, request.refundId, (signal) => raw.refund(request, signal)),
+    queryRefund: (query) =>
+      call('query_refund', query.paymentId, query.refundId, (signal) =>
+        raw.queryRefund(query, signal),
+      ),
   };
 };

@@ -7,7 +7,8 @@ import type { FlagReason } from './payment.model';
  * trustworthy payment): what happened between us and a payment channel. An append-only log:
  * every command is a fact to keep, so nothing is ever refused.
  */
-export type ChannelOperation = 'create_order' | 'query_order' | 'close_order' | 'refund';
+export type ChannelOperation =
+  'create_order' | 'query_order' | 'close_order' | 'refund' | 'query_refund';
 
 export type ChannelCallRecorded = {
   channel: string;

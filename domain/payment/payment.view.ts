@@ -19,7 +19,7 @@ type PaymentRefundView = {
 };
 
 /** GET /v1/payments/:id: plain JSON (absent facts are null), no bigint, no functions. */
-type PaymentView = PaymentTerms & {
+export type PaymentView = PaymentTerms & {
   status: PaymentRecord['status'];
   createdAt: string;
   channelTransactionId: string | null;

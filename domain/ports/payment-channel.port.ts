@@ -33,6 +33,22 @@ export type ChannelRefundRequest = {
   channelTransactionId: string;
 };
 
+/** Which refund to look up: the channel finds it by our refund id (and, for Stripe, the charge). */
+export type ChannelRefundQuery = {
+  paymentId: string;
+  refundId: string;
+  channelTransactionId: string;
+};
+
+/**
+ * A refund as the channel knows it: `unknown` when the channel has no such refund (the request
+ * never reached it), `pending` while it is being processed.
+ */
+export type ChannelRefundStatus =
+  | { status: 'unknown' | 'pending' }
+  | { status: 'succeeded'; channelRefundId: string }
+  | { status: 'failed'; failureReason: string };
+
 export interface PaymentChannelGateway {
   /** The channel's name, as in payments' `channel` field. */
   readonly channel: string;
@@ -44,7 +60,11 @@ export interface PaymentChannelGateway {
   queryOrder(paymentId: string): Promise<ChannelCallResult<ChannelOrderStatus>>;
   /** Closes an unpaid order so it can no longer be paid. */
   closeOrder(paymentId: string): Promise<ChannelCallResult<{ closed: true }>>;
-  /** Requests a refund; `succeeded` when the channel answers at once, `accepted` when a callback follows. */
+  /** Asks the channel for a refund's current status (after a crash, a lost callback). */
+  queryRefund(query: ChannelRefundQuery): Promise<ChannelCallResult<ChannelRefundStatus>>;
+  /**
+   * Requests a refund, idempotent per (paymentId, refundId) at the channel;
+   * `succeeded` when the channel answers at once, `accepted` when a callback follows. */
   refund(
     request: ChannelRefundRequest,
   ): Promise<

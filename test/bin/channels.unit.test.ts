@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
+import { signSandboxCallback } from '../../adapters/channels/sandbox.channel';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { startChannels } from '../../bin/channels';
 import { createLogger } from '../../bin/logger';
@@ -76,6 +77,61 @@ describe('startChannels', () => {
       });
       expect(log.map((event) => event.data['operation'])).toEqual(['create_order']);
       expect(chunks.join('')).not.toMatch(/SECRET|sandbox-secret-value/);
+    } finally {
+      channels.stop();
+    }
+  });
+
+  it('lets the sandbox refund a payment paid by a self-signed sandbox callback', async () => {
+    const store = createInMemoryEventStore();
+    const { runtime } = createLedger(store);
+    const channels = startChannels({
+      channelConfig: { wechat: null, alipay: null, stripe: null, sandboxFailRefunds: false },
+      dataDir: mkdtempSync(join(tmpdir(), 'ledger-channels-')),
+      sandboxSecret: 'sandbox-secret-value',
+      serviceUrl: 'http://127.0.0.1:9',
+      database: openSqliteDatabase(':memory:'),
+      eventStore: store,
+      runtime,
+      logger: createLogger('error'),
+      nowMs: Date.now,
+    });
+    try {
+      const paymentId = '0191e7a8-0000-7000-8000-00000000000a';
+      const sandbox = channels.services.gateways.get('sandbox');
+      const refund = {
+        paymentId,
+        refundId: 'r1',
+        amountMinor: 300,
+        currency: 'EUR',
+        channelTransactionId: 'by-hand-1',
+      };
+      await expect(sandbox?.refund(refund)).resolves.toMatchObject({
+        ok: false,
+        reason: 'order not paid',
+      });
+      const raw = Buffer.from(
+        JSON.stringify({
+          event: 'payment.succeeded',
+          paymentId,
+          channelTransactionId: 'by-hand-1',
+          amountMinor: 1000,
+          currency: 'EUR',
+        }),
+      );
+      const headers = {
+        'sandbox-signature': signSandboxCallback('sandbox-secret-value', raw, Date.now()),
+      };
+      const verifier = channels.verifiers.find((candidate) => candidate.channel === 'sandbox');
+      expect(verifier?.verify(raw, headers, Date.now())).toMatchObject({ ok: true });
+      await expect(sandbox?.refund(refund)).resolves.toEqual({
+        ok: true,
+        value: { status: 'accepted', channelRefundId: null },
+      });
+      await expect(sandbox?.queryRefund(refund)).resolves.toEqual({
+        ok: true,
+        value: { status: 'succeeded', channelRefundId: 'sandbox-refund-r1' },
+      });
     } finally {
       channels.stop();
     }

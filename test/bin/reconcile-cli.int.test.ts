@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { appendSandboxJournal } from '../../adapters/channels/sandbox.journal';
+import { createSqliteSandboxStore } from '../../adapters/channels/sqlite.sandbox-store';
+import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { registerChannelCommands } from '../../bin/reconcile-cli';
@@ -83,6 +85,35 @@ describe('ledger reconcile and ledger sandbox statement', () => {
       statementRowCount: 1,
       discrepancies: [{ kind: 'status_mismatch', paymentId }],
     });
+  });
+
+  it("adds to the journal's rows what the sandbox's books know from verified callbacks, once", async () => {
+    const database = openSqliteDatabase(join(dir, 'service.sqlite'));
+    const books = createSqliteSandboxStore(database);
+    const byHand = '0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60';
+    books.saveOrder({
+      paymentId: byHand,
+      amountMinor: 700,
+      currency: 'EUR',
+      status: 'succeeded',
+      transactionId: 'hand-signed-1',
+      updatedAt: '2026-11-22T10:02:00.000Z',
+    });
+    books.saveOrder({
+      paymentId,
+      amountMinor: 1,
+      currency: 'EUR',
+      status: 'succeeded',
+      transactionId: 'tx-planted',
+      updatedAt: '2026-11-22T10:01:00.000Z',
+    });
+    database.close();
+    await run('sandbox', 'statement');
+    const lines = output.trim().split('\n');
+    expect(lines.slice(1).map((line) => line.split(',').slice(0, 2))).toEqual([
+      [paymentId, 'tx-planted'],
+      [byHand, 'hand-signed-1'],
+    ]);
   });
 
   it('stops at a malformed statement naming the line', async () => {

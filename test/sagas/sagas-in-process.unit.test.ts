@@ -188,7 +188,7 @@ describe('sagas over the in-process bus', () => {
       },
     };
     // A poll of an hour: only the answer's event can finish the saga within the test.
-    rig = await startSagaRig({ gateway, limits: { refundResultPollMs: 3_600_000 } });
+    rig = await startSagaRig({ gateway, limits: { refundResultQueryMinMs: 3_600_000 } });
     await openWallet(rig, 'w8');
     await paidPayment(rig, 'p8', 'w8', 300);
     await requestRefund(rig, 'p8', 'r8', 120);

@@ -27,7 +27,7 @@ const TRADE_STATES: Readonly<Record<string, ChannelOrderStatus['status']>> = {
   TRADE_CLOSED: 'closed',
 };
 
-/** Alipay open platform: trade precreate (QR), query, close, refund; RSA2 both ways. */
+/** Alipay open platform: trade precreate (QR), query, close, refund and its query; RSA2 both ways. */
 export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGateway => {
   const client = createAlipayClient(options);
   const invoke = async (
@@ -120,6 +120,25 @@ export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGa
         signal,
       );
       return answer.ok ? { ok: true, value: { closed: true } } : answer;
+    },
+    queryRefund: async (query, signal) => {
+      const biz = {
+        out_trade_no: channelOrderNoOf(query.paymentId),
+        out_request_no: query.refundId,
+      };
+      const answer = await invoke('alipay.trade.fastpay.refund.query', biz, signal);
+      if (!answer.ok) return answer;
+      // Alipay refunds synchronously: a refund it returns (refund_status empty or REFUND_SUCCESS)
+      // succeeded, one it does not return never happened and may be requested again.
+      const found = answer.value['out_request_no'] === query.refundId;
+      const refundStatus = answer.value['refund_status'];
+      if (!found || (refundStatus !== undefined && refundStatus !== 'REFUND_SUCCESS'))
+        return { ok: true, value: { status: 'unknown' } };
+      const tradeNo = String(answer.value['trade_no'] ?? query.channelTransactionId);
+      return {
+        ok: true,
+        value: { status: 'succeeded', channelRefundId: `${tradeNo}:${query.refundId}` },
+      };
     },
     refund: async (request, signal) => {
       const biz = {

@@ -135,6 +135,28 @@ export const createStripeGateway = (options: StripeGatewayOptions): RawChannelGa
       );
       return answer.ok ? { ok: true, value: { closed: true } } : answer;
     },
+    queryRefund: async (query, signal) => {
+      const path = `/v1/refunds?payment_intent=${encodeURIComponent(query.channelTransactionId)}&limit=100`;
+      const answer = await request('GET', path, null, null, signal);
+      if (!answer.ok) return answer;
+      const refunds = Array.isArray(answer.value['data']) ? (answer.value['data'] as Json[]) : [];
+      const found = refunds.find(
+        (refund) => ((refund['metadata'] ?? {}) as Json)['refundId'] === query.refundId,
+      );
+      if (found === undefined) return { ok: true, value: { status: 'unknown' } };
+      const status = String(found['status']);
+      if (status === 'succeeded')
+        return { ok: true, value: { status, channelRefundId: String(found['id']) } };
+      if (status === 'failed' || status === 'canceled')
+        return {
+          ok: true,
+          value: {
+            status: 'failed',
+            failureReason: `refund ${status}: ${String(found['failure_reason'] ?? 'unknown')}`,
+          },
+        };
+      return { ok: true, value: { status: 'pending' } };
+    },
     refund: async (refund, signal) => {
       const form = {
         payment_intent: refund.channelTransactionId,

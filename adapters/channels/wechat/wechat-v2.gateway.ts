@@ -3,6 +3,7 @@ import { channelOrderNoOf, paymentIdFromOrderNo } from '../../../domain/payment/
 import type {
   ChannelCallResult,
   ChannelOrderStatus,
+  ChannelRefundStatus,
 } from '../../../domain/ports/payment-channel.port';
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
@@ -38,6 +39,14 @@ const TRADE_STATES: Readonly<Record<string, ChannelOrderStatus['status']>> = {
   CLOSED: 'closed',
   REVOKED: 'closed',
   PAYERROR: 'failed',
+};
+
+/** refund_status_<n> of refundquery; CHANGE (the money could not reach the payer) did not refund. */
+const REFUND_STATES: Readonly<Record<string, 'succeeded' | 'failed' | 'pending'>> = {
+  SUCCESS: 'succeeded',
+  PROCESSING: 'pending',
+  REFUNDCLOSE: 'failed',
+  CHANGE: 'failed',
 };
 
 /** yyyyMMddHHmmss in Beijing time, WeChat v2's time format. */
@@ -127,7 +136,40 @@ const queryOrder = async (
   };
 };
 
-/** WeChat Pay API v2 (XML over HTTPS): unifiedorder (NATIVE), orderquery, closeorder, refund. */
+/** refundquery by out_refund_no: the refund's entry among the answer's numbered fields. */
+const queryRefund = async (
+  options: WechatV2GatewayOptions,
+  refundId: string,
+  signal: AbortSignal,
+): Promise<ChannelCallResult<ChannelRefundStatus>> => {
+  const answer = await post(options, '/pay/refundquery', { out_refund_no: refundId }, signal);
+  if (!answer.ok)
+    return answer.reason.startsWith('REFUNDNOTEXIST:')
+      ? { ok: true, value: { status: 'unknown' } }
+      : answer;
+  const count = Number(answer.value['refund_count'] ?? '0');
+  for (let index = 0; Number.isSafeInteger(count) && index < count; index += 1) {
+    if (answer.value[`out_refund_no_${index}`] !== refundId) continue;
+    const state = answer.value[`refund_status_${index}`] ?? '';
+    const status = REFUND_STATES[state];
+    if (status === undefined) break;
+    if (status === 'succeeded')
+      return {
+        ok: true,
+        value: { status, channelRefundId: answer.value[`refund_id_${index}`] ?? refundId },
+      };
+    return {
+      ok: true,
+      value: status === 'failed' ? { status, failureReason: `refund_status ${state}` } : { status },
+    };
+  }
+  return { ok: false, kind: 'permanent', reason: 'unexpected refundquery answer' };
+};
+
+/**
+ * WeChat Pay API v2 (XML over HTTPS): unifiedorder (NATIVE), orderquery, closeorder, refund,
+ * refundquery.
+ */
 export const createWechatV2Gateway = (options: WechatV2GatewayOptions): RawChannelGateway => ({
   channel: 'wechat',
   createOrder: async (order, signal) => {
@@ -156,6 +198,7 @@ export const createWechatV2Gateway = (options: WechatV2GatewayOptions): RawChann
     };
   },
   queryOrder: (paymentId, signal) => queryOrder(options, paymentId, signal),
+  queryRefund: (query, signal) => queryRefund(options, query.refundId, signal),
   closeOrder: async (paymentId, signal) => {
     const answer = await post(
       options,

@@ -3,6 +3,7 @@ import { channelOrderNoOf } from '../../../domain/payment/payment-id';
 import type {
   ChannelCallResult,
   ChannelOrderStatus,
+  ChannelRefundStatus,
 } from '../../../domain/ports/payment-channel.port';
 import { isWithinWindow } from '../callback-window';
 import { httpCall, isTransientStatus, type HttpAnswer } from '../http-call';
@@ -130,7 +131,45 @@ const queryOrder = async (
   };
 };
 
-/** WeChat Pay API v3 (JSON over HTTPS): native order, query, close, domestic refund. */
+const REFUND_STATES: Readonly<Record<string, 'succeeded' | 'failed' | 'pending'>> = {
+  SUCCESS: 'succeeded',
+  PROCESSING: 'pending',
+  CLOSED: 'failed',
+  ABNORMAL: 'failed',
+};
+
+/** GET /v3/refund/domestic/refunds/{out_refund_no}; RESOURCE_NOT_EXISTS: the channel has none. */
+const queryRefund = async (
+  options: WechatV3GatewayOptions,
+  refundId: string,
+  signal: AbortSignal,
+): Promise<ChannelCallResult<ChannelRefundStatus>> => {
+  const path = `/v3/refund/domestic/refunds/${encodeURIComponent(refundId)}`;
+  const answer = await send(options, 'GET', path, null, signal);
+  if (!answer.ok)
+    return answer.reason.startsWith('RESOURCE_NOT_EXISTS:')
+      ? { ok: true, value: { status: 'unknown' } }
+      : answer;
+  const state = String(answer.value['status']);
+  const status = REFUND_STATES[state];
+  if (status === undefined) return { ok: false, kind: 'permanent', reason: 'unexpected status' };
+  if (status === 'succeeded') {
+    const channelRefundId = answer.value['refund_id'];
+    return {
+      ok: true,
+      value: {
+        status,
+        channelRefundId: typeof channelRefundId === 'string' ? channelRefundId : refundId,
+      },
+    };
+  }
+  return {
+    ok: true,
+    value: status === 'failed' ? { status, failureReason: `refund ${state}` } : { status },
+  };
+};
+
+/** WeChat Pay API v3 (JSON over HTTPS): native order, query, close, domestic refund and its query. */
 export const createWechatV3Gateway = (options: WechatV3GatewayOptions): RawChannelGateway => ({
   channel: 'wechat',
   createOrder: async (order, signal) => {
@@ -151,6 +190,7 @@ export const createWechatV3Gateway = (options: WechatV3GatewayOptions): RawChann
     };
   },
   queryOrder: (paymentId, signal) => queryOrder(options, paymentId, signal),
+  queryRefund: (query, signal) => queryRefund(options, query.refundId, signal),
   closeOrder: async (paymentId, signal) => {
     const answer = await send(
       options,

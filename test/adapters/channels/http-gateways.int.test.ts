@@ -199,6 +199,50 @@ describe('WeChat Pay v2 gateway against a fake WeChat API', () => {
     ]);
   });
 
+  it('queries a refund by out_refund_no (refundquery): succeeded, processing, closed, unknown', async () => {
+    const answers: Record<string, string>[] = [
+      {
+        refund_count: '2',
+        out_refund_no_0: 'r-0',
+        refund_status_0: 'SUCCESS',
+        out_refund_no_1: 'r-1',
+        refund_status_1: 'SUCCESS',
+        refund_id_1: 'wx-refund-1',
+      },
+      { refund_count: '1', out_refund_no_0: 'r-1', refund_status_0: 'PROCESSING' },
+      { refund_count: '1', out_refund_no_0: 'r-1', refund_status_0: 'REFUNDCLOSE' },
+    ];
+    server.answer(() => {
+      const fields = answers[server.requests.length - 1];
+      return {
+        status: 200,
+        body: signedXml(
+          fields === undefined
+            ? { return_code: 'SUCCESS', result_code: 'FAIL', err_code: 'REFUNDNOTEXIST' }
+            : { return_code: 'SUCCESS', result_code: 'SUCCESS', ...fields },
+        ),
+      };
+    });
+    const { gateway: wechat, recorded } = gateway();
+    const query = { paymentId: PAYMENT_ID, refundId: 'r-1', channelTransactionId: 'tx-1' };
+    expect([
+      await wechat.queryRefund(query),
+      await wechat.queryRefund(query),
+      await wechat.queryRefund(query),
+      await wechat.queryRefund(query),
+    ]).toEqual([
+      { ok: true, value: { status: 'succeeded', channelRefundId: 'wx-refund-1' } },
+      { ok: true, value: { status: 'pending' } },
+      { ok: true, value: { status: 'failed', failureReason: 'refund_status REFUNDCLOSE' } },
+      { ok: true, value: { status: 'unknown' } },
+    ]);
+    for (const request of server.requests) {
+      expect(request.url).toBe('/pay/refundquery');
+      expect(sdkVerified(request)['out_refund_no']).toBe('r-1');
+    }
+    expect(recorded[0]).toMatchObject({ operation: 'query_refund', refundId: 'r-1' });
+  });
+
   it('times out a channel that never answers', async () => {
     server.answer(() => 'hang');
     await expect(gateway().gateway.queryOrder(PAYMENT_ID)).resolves.toEqual({
@@ -314,6 +358,75 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
   });
 });
 
+describe('WeChat Pay v3 refund query against a fake WeChat API', () => {
+  const merchant = rsaKeys();
+  const platform = rsaKeys();
+  const signedAnswer = (status: number, body: string) => {
+    const timestamp = Math.floor(Date.now() / 1000).toString();
+    const signature = Rsa.sign(
+      Formatter.response(timestamp, 'answer-nonce', body),
+      platform.privateKey,
+    );
+    const headers = {
+      'wechatpay-timestamp': timestamp,
+      'wechatpay-nonce': 'answer-nonce',
+      'wechatpay-signature': signature,
+      'wechatpay-serial': WECHAT_V3.serial,
+    };
+    return { status, body, headers };
+  };
+
+  it('GETs /v3/refund/domestic/refunds/{out_refund_no}, signed; maps each status and 404', async () => {
+    const answers = [
+      signedAnswer(200, '{"refund_id":"50000000382019052709732678859","status":"SUCCESS"}'),
+      signedAnswer(200, '{"status":"PROCESSING"}'),
+      signedAnswer(200, '{"status":"ABNORMAL"}'),
+      signedAnswer(404, '{"code":"RESOURCE_NOT_EXISTS","message":"退款单不存在"}'),
+    ];
+    server.answer(() => answers[server.requests.length - 1] ?? { status: 500, body: '' });
+    const { gateway: wechat } = resilient(
+      createWechatV3Gateway({
+        baseUrl: server.baseUrl,
+        appId: 'wxd678efh567hg6787',
+        mchId: WECHAT_V3.mchId,
+        notifyUrl: 'https://shop.example/n',
+        merchantPrivateKey: merchant.privateKey,
+        merchantSerialNo: 'MERCHANT-SERIAL',
+        platformKeys: new Map([[WECHAT_V3.serial, platform.publicKey]]),
+        nowMs: Date.now,
+      }),
+    );
+    const query = { paymentId: PAYMENT_ID, refundId: 'r-1', channelTransactionId: 'tx-1' };
+    const results = [];
+    for (let call = 0; call < answers.length; call += 1)
+      results.push(await wechat.queryRefund(query));
+    expect(results).toEqual([
+      {
+        ok: true,
+        value: { status: 'succeeded', channelRefundId: '50000000382019052709732678859' },
+      },
+      { ok: true, value: { status: 'pending' } },
+      { ok: true, value: { status: 'failed', failureReason: 'refund ABNORMAL' } },
+      { ok: true, value: { status: 'unknown' } },
+    ]);
+    for (const request of server.requests) {
+      expect([request.method, request.url]).toEqual(['GET', '/v3/refund/domestic/refunds/r-1']);
+      const authorization = request.headers.authorization ?? '';
+      const fields = Object.fromEntries(
+        [...authorization.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]),
+      );
+      const message = Formatter.request(
+        'GET',
+        request.url,
+        fields['timestamp'] ?? '',
+        fields['nonce_str'] ?? '',
+        '',
+      );
+      expect(Rsa.verify(message, fields['signature'] ?? '', merchant.publicKey)).toBe(true);
+    }
+  });
+});
+
 describe('Alipay gateway against a fake Alipay gateway', () => {
   const appKeys = rsaKeys();
   const alipayKeys = rsaKeys();
@@ -424,6 +537,33 @@ describe('Alipay gateway against a fake Alipay gateway', () => {
     ]);
   });
 
+  it('queries a refund (fastpay.refund.query, SDK-verified): found is succeeded, absent is unknown', async () => {
+    const nodes = [
+      '{"code":"10000","msg":"Success","trade_no":"2014112611001004680073956707","out_trade_no":"x","out_request_no":"r-1","refund_amount":"4.00","refund_status":"REFUND_SUCCESS"}',
+      '{"code":"10000","msg":"Success","trade_no":"2014112611001004680073956707","out_trade_no":"x"}',
+    ];
+    server.answer(() =>
+      signedAnswer('alipay.trade.fastpay.refund.query', nodes[server.requests.length - 1] ?? '{}'),
+    );
+    const { gateway: alipay } = gateway();
+    const query = { paymentId: PAYMENT_ID, refundId: 'r-1', channelTransactionId: 'tx-1' };
+    expect([await alipay.queryRefund(query), await alipay.queryRefund(query)]).toEqual([
+      {
+        ok: true,
+        value: { status: 'succeeded', channelRefundId: '2014112611001004680073956707:r-1' },
+      },
+      { ok: true, value: { status: 'unknown' } },
+    ]);
+    for (const request of server.requests) {
+      const params = expectSdkVerified(request);
+      expect(params.get('method')).toBe('alipay.trade.fastpay.refund.query');
+      expect(JSON.parse(params.get('biz_content') ?? '{}')).toEqual({
+        out_trade_no: ORDER_NO,
+        out_request_no: 'r-1',
+      });
+    }
+  });
+
   it('refuses an answer whose node was changed after signing', async () => {
     server.answer(() => {
       const signed = signedAnswer(
@@ -527,5 +667,48 @@ describe('Stripe-style gateway against a fake Stripe API', () => {
         channelTransactionId: 'pi_1',
       }),
     ).resolves.toEqual({ ok: false, kind: 'permanent', reason: 'HTTP 402: card declined' });
+  });
+
+  it("queries a refund among the payment intent's refunds by its metadata", async () => {
+    const refunds = [
+      { id: 're_other', status: 'succeeded', metadata: { refundId: 'r-0' } },
+      { id: 're_1', status: 'succeeded', metadata: { refundId: 'r-1' } },
+    ];
+    const answers = [
+      refunds,
+      [{ id: 're_1', status: 'pending', metadata: { refundId: 'r-1' } }],
+      [
+        {
+          id: 're_1',
+          status: 'failed',
+          failure_reason: 'expired_or_canceled_card',
+          metadata: { refundId: 'r-1' },
+        },
+      ],
+      [],
+    ];
+    server.answer(() => ({
+      status: 200,
+      body: JSON.stringify({ object: 'list', data: answers[server.requests.length - 1] ?? [] }),
+    }));
+    const { gateway: stripe } = gateway();
+    const query = { paymentId: PAYMENT_ID, refundId: 'r-1', channelTransactionId: 'pi_1' };
+    const results = [];
+    for (let call = 0; call < answers.length; call += 1)
+      results.push(await stripe.queryRefund(query));
+    expect(results).toEqual([
+      { ok: true, value: { status: 'succeeded', channelRefundId: 're_1' } },
+      { ok: true, value: { status: 'pending' } },
+      {
+        ok: true,
+        value: { status: 'failed', failureReason: 'refund failed: expired_or_canceled_card' },
+      },
+      { ok: true, value: { status: 'unknown' } },
+    ]);
+    expect([
+      server.requests[0]?.method,
+      server.requests[0]?.url,
+      server.requests[0]?.headers.authorization,
+    ]).toEqual(['GET', '/v1/refunds?payment_intent=pi_1&limit=100', 'Bearer sk_test_123']);
   });
 });

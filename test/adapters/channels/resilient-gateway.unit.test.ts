@@ -41,6 +41,7 @@ const scripted = (answers: Answer[]) => {
     queryOrder: async () => ({ ok: false, kind: 'permanent', reason: 'unused' }),
     closeOrder: async () => ({ ok: true, value: { closed: true } }),
     refund: async () => ({ ok: true, value: { status: 'accepted', channelRefundId: null } }),
+    queryRefund: async () => ({ ok: true, value: { status: 'unknown' } }),
   };
   const recorded: ChannelCallRecorded[] = [];
   const gateway = createResilientGateway(

@@ -1,4 +1,6 @@
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
+import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
+import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { stripeSdk } from './channel-fixtures';
 
 /** The sandbox signs its callbacks with Stripe's scheme: the stripe package must accept them. */
@@ -8,6 +10,7 @@ describe('sandbox callback signatures', () => {
     const delivered: { rawBody: Buffer; signature: string }[] = [];
     const channel = createSandboxChannel({
       secret: 'sandbox-secret',
+      store: createSqliteSandboxStore(openSqliteDatabase(':memory:')),
       nowMs: Date.now,
       deliver: (rawBody, signature) => {
         delivered.push({ rawBody, signature });

@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
+import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
+import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
 
 const paymentId = '0191e7a8-0000-7000-8000-000000000001';
@@ -14,6 +20,7 @@ const sandboxWith = (paidElsewhere: StatementRow | undefined, failRefunds = fals
   const delivered: unknown[] = [];
   const channel = createSandboxChannel({
     secret: 'sandbox-secret',
+    store: createSqliteSandboxStore(openSqliteDatabase(':memory:')),
     nowMs: () => Date.parse('2026-11-22T10:00:00Z'),
     deliver: (rawBody) => {
       delivered.push(JSON.parse(rawBody.toString()));
@@ -83,5 +90,181 @@ describe('sandbox channel', () => {
         currency: 'EUR',
       },
     });
+  });
+});
+
+describe('sandbox channel books (durable in SQLite)', () => {
+  const signal = new AbortController().signal;
+  const paidBySignedCallback = {
+    kind: 'payment' as const,
+    outcome: 'succeeded' as const,
+    paymentId,
+    channelTransactionId: 'hand-signed-1',
+    amountMinor: 1000,
+    currency: 'EUR',
+  };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-sandbox-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A sandbox over the database file in `dir`; a new one on the same file is a restart. */
+  const open = (options: { nowMs: () => number; status: () => number }) => {
+    const database = openSqliteDatabase(join(dir, 'service.sqlite'));
+    const delivered: { event: string; refundId?: string }[] = [];
+    const channel = createSandboxChannel({
+      secret: 'sandbox-secret',
+      store: createSqliteSandboxStore(database),
+      nowMs: options.nowMs,
+      deliver: (rawBody) => {
+        const status = options.status();
+        if (status === 0) return Promise.reject(new Error('ECONNREFUSED'));
+        delivered.push(JSON.parse(rawBody.toString()) as { event: string });
+        return Promise.resolve(status);
+      },
+    });
+    return { channel, delivered, close: () => database.close() };
+  };
+
+  it('resends after a restart the callbacks it had not delivered, and still knows its refunds', async () => {
+    let nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const before = open({ nowMs: () => nowMs, status: () => 0 });
+    before.channel.observe(paidBySignedCallback, nowMs);
+    await expect(before.channel.gateway.refund(refund, signal)).resolves.toMatchObject({
+      ok: true,
+    });
+    expect(await before.channel.flush()).toEqual({
+      deliveredCount: 0,
+      failedCount: 1,
+      waitingCount: 1,
+    });
+    before.close(); // The process dies here with its callback undelivered.
+
+    const after = open({ nowMs: () => nowMs, status: () => 200 });
+    // Retried with back-off: not before a second has passed.
+    expect(await after.channel.flush()).toMatchObject({ deliveredCount: 0, waitingCount: 1 });
+    nowMs += 1000;
+    expect(await after.channel.flush()).toEqual({
+      deliveredCount: 1,
+      failedCount: 0,
+      waitingCount: 0,
+    });
+    expect(after.delivered).toEqual([
+      {
+        event: 'refund.succeeded',
+        paymentId,
+        refundId: 'r1',
+        channelRefundId: 'sandbox-refund-r1',
+      },
+    ]);
+    await expect(
+      after.channel.gateway.queryRefund({ ...refund, channelTransactionId: 'x' }, signal),
+    ).resolves.toEqual({
+      ok: true,
+      value: { status: 'succeeded', channelRefundId: 'sandbox-refund-r1' },
+    });
+    await expect(after.channel.gateway.queryOrder(paymentId, signal)).resolves.toEqual({
+      ok: true,
+      value: {
+        status: 'succeeded',
+        channelTransactionId: 'hand-signed-1',
+        amountMinor: 1000,
+        currency: 'EUR',
+      },
+    });
+    after.close();
+  });
+
+  it('refunds a payment it learnt from a verified callback, once per refund id, within the paid amount', async () => {
+    const nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const { channel, delivered, close } = open({ nowMs: () => nowMs, status: () => 200 });
+    await expect(channel.gateway.refund(refund, signal)).resolves.toMatchObject({
+      ok: false,
+      reason: 'order not paid',
+    });
+    channel.observe(paidBySignedCallback, nowMs);
+    await expect(channel.gateway.refund(refund, signal)).resolves.toEqual({
+      ok: true,
+      value: { status: 'accepted', channelRefundId: null },
+    });
+    await expect(channel.gateway.refund(refund, signal)).resolves.toMatchObject({ ok: true });
+    await expect(
+      channel.gateway.refund({ ...refund, amountMinor: 101 }, signal),
+    ).resolves.toMatchObject({ ok: false, reason: 'refund id reused with another amount' });
+    await expect(
+      channel.gateway.refund({ ...refund, refundId: 'r2', amountMinor: 901 }, signal),
+    ).resolves.toMatchObject({ ok: false, reason: 'refund exceeds the paid amount' });
+    await expect(
+      channel.gateway.queryRefund({ ...refund, refundId: 'r3' }, signal),
+    ).resolves.toEqual({ ok: true, value: { status: 'unknown' } });
+    await channel.flush();
+    expect(delivered.map((body) => [body.event, body.refundId])).toEqual([
+      ['refund.succeeded', 'r1'],
+    ]);
+    close();
+  });
+
+  it('keeps the first outcome a callback reported, and reports a refused refund as failed', async () => {
+    const nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const { channel, close } = open({ nowMs: () => nowMs, status: () => 200 });
+    channel.observe(paidBySignedCallback, nowMs);
+    channel.observe(
+      { ...paidBySignedCallback, channelTransactionId: 'second', amountMinor: 5 },
+      nowMs,
+    );
+    await expect(channel.gateway.queryOrder(paymentId, signal)).resolves.toMatchObject({
+      value: { channelTransactionId: 'hand-signed-1', amountMinor: 1000 },
+    });
+    channel.setScript({ failRefunds: true });
+    await channel.gateway.refund(refund, signal);
+    await expect(channel.gateway.queryRefund(refund, signal)).resolves.toEqual({
+      ok: true,
+      value: { status: 'failed', failureReason: 'refused by sandbox' },
+    });
+    close();
+  });
+});
+
+describe('sandbox channel on a failing store', () => {
+  it('answers a transient failure when its books are unavailable (a full disk), as a 5xx', async () => {
+    const store = createSqliteSandboxStore(openSqliteDatabase(':memory:'));
+    const channel = createSandboxChannel({
+      secret: 'sandbox-secret',
+      store: {
+        ...store,
+        refund: () => {
+          throw new UnavailableError('sandbox store: SQLITE_FULL');
+        },
+      },
+      nowMs: Date.now,
+      deliver: () => Promise.resolve(200),
+    });
+    await expect(channel.gateway.refund(refund, new AbortController().signal)).resolves.toEqual({
+      ok: false,
+      kind: 'transient',
+      reason: 'sandbox: sandbox store: SQLITE_FULL',
+    });
+  });
+
+  it('turns a full disk (SQLITE_FULL) into UnavailableError', () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteSandboxStore(database);
+    const pageCount = database.pragma('page_count', { simple: true }) as number;
+    database.pragma(`max_page_count = ${pageCount}`);
+    const body = {
+      event: 'refund.failed' as const,
+      paymentId,
+      refundId: 'r1',
+      failureReason: 'x'.repeat(128),
+    };
+    let thrown: unknown = null;
+    try {
+      for (let count = 0; count < 10_000; count += 1) store.enqueue(body, 0);
+    } catch (error: unknown) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UnavailableError);
+    expect(thrown).toMatchObject({ message: 'sandbox store: SQLITE_FULL' });
   });
 });

@@ -8,6 +8,7 @@ import {
   createSandboxChannel,
   type SandboxChannel,
 } from '../../../adapters/channels/sandbox.gateway';
+import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
 import {
   createSqlitePaymentTicketStore,
   createSqliteReplayGuard,
@@ -76,6 +77,7 @@ export const createLedgerApp = async (
   let deliverTo: TestApp | null = null;
   const sandbox = createSandboxChannel({
     secret: SANDBOX_SECRET,
+    store: createSqliteSandboxStore(database),
     nowMs,
     deliver: async (raw, signature) => {
       const response = await deliverTo

@@ -35,7 +35,8 @@ const FAST_LIMITS: Partial<MessagingLimits> = {
   retryMaxMs: 80,
   sweepGraceMs: 400,
   sweepTickMs: 50,
-  refundResultPollMs: 50,
+  refundResultQueryMinMs: 50,
+  refundResultQueryMaxMs: 200,
 };
 
 export const PLAN = {

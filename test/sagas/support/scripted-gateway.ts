@@ -40,6 +40,7 @@ export const scriptedGateway = (channel: string, script: RefundScript): Scripted
         value: { status: 'succeeded', channelRefundId: `ch-${request.refundId}` },
       });
     },
+    queryRefund: () => Promise.resolve({ ok: true, value: { status: 'unknown' } }),
     refundCalls: () => refundCalls,
     closeCalls: () => closeCalls,
   };
