@@ -29,6 +29,7 @@ import type { Config } from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { CHECKPOINT_LIMITS, startCheckpointThread } from './checkpoint-thread';
 import { READ_MODELS_FILE_NAME } from './read-side';
+import { startSale } from './sale';
 import { startMessaging } from './messaging';
 import type { MessagingConfig } from './messaging-config';
 import { startReadSideThread } from './read-side-thread';
@@ -183,6 +184,13 @@ export const startService = async (
     nowMs: Date.now,
     audit: messaging.securityAudit,
   };
+  const sale = await startSale({
+    store: eventStore,
+    runtime,
+    ledger,
+    nowMs: Date.now,
+    audit: messaging.securityAudit,
+  });
   const app = createApp({
     logger,
     clientStore,
@@ -201,6 +209,7 @@ export const startService = async (
       reconciliationRoutes(channels.services),
       ...readSide.routes,
       ...messaging.routes,
+      ...sale.routes,
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -230,6 +239,7 @@ export const startService = async (
     clearTimeout(cutoff);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
+    await sale.stop();
     channels.stop();
     await deadlines.stop();
     await readSide.stop();

@@ -1,0 +1,264 @@
+import type { JSONSchemaType } from 'ajv';
+import type { AccountState } from '../../domain/account/account.decider';
+import type { CommandContext } from '../../domain/actors/actor-runtime';
+import { itemAggregate, saleWindowCheck, type ItemRecord } from '../../domain/item/item.decider';
+import {
+  buyerUnitsAccountOf,
+  purchaseCommands,
+  purchaseIdOf,
+  saleRevenueAccountOf,
+  type PurchaseParty,
+} from '../../domain/item/item-sale';
+import type { LedgerOutcome } from '../../domain/ledger/ledger.decider';
+import { paymentIdFor } from '../../domain/payment/payment-id';
+import {
+  paymentAggregate,
+  paymentChannels,
+  paymentView,
+  type PaymentChannel,
+} from '../../domain/payment/payment.decider';
+import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
+import type { TransferState } from '../../domain/transfer/transfer.decider';
+import { okEnvelope } from '../envelope';
+import type { RouteKit, RouteRegistrar } from '../route-kit';
+import { commandContext } from '../command-context';
+import { sendError, sendOk } from '../envelope';
+import { clientOf } from '../middleware/api-state';
+import { requireRole } from '../middleware/authenticate';
+import { validateBody, validateParams } from '../middleware/validate';
+import { idSchema } from '../schemas/common.schema';
+import { executeLedgerRequest } from './ledger-answers';
+import { itemIdSchema, itemParamsSchema, type SaleServices } from './items.route';
+import { rejectionResponse, sendRejection } from './rejection';
+
+type PurchaseBody = {
+  buyerId: string;
+  /** The buyer's device, for the per-device velocity rule. */
+  deviceId?: string;
+  /** The buyer's IP as the caller saw it; absent: the connection's. */
+  buyerIp?: string;
+  channel?: PaymentChannel;
+};
+const purchaseSchema: JSONSchemaType<PurchaseBody> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['buyerId'],
+  properties: {
+    buyerId: idSchema,
+    deviceId: { ...idSchema, nullable: true },
+    buyerIp: {
+      type: 'string',
+      anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }],
+      nullable: true,
+    },
+    channel: { type: 'string', enum: [...paymentChannels], nullable: true },
+  },
+};
+const orderParamsSchema: JSONSchemaType<{ itemId: string; buyerId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['itemId', 'buyerId'],
+  properties: { itemId: itemIdSchema, buyerId: idSchema },
+};
+const buyerParamsSchema: JSONSchemaType<{ buyerId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['buyerId'],
+  properties: { buyerId: idSchema },
+};
+
+type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
+
+/** A purchase as the buyer's side sees it: the hold and the payment that settles it. */
+const orderView = (
+  itemId: string,
+  buyerId: string,
+  hold: TransferState,
+  party: PurchaseParty | null,
+) => {
+  const holdStatus = hold.status === 'none' ? 'none' : hold.status;
+  return {
+    purchaseId: purchaseIdOf(itemId, buyerId),
+    itemId,
+    buyerId,
+    status: holdStatus === 'pending' ? 'held' : holdStatus === 'posted' ? 'paid' : holdStatus,
+    expiresAt: hold.status === 'none' ? null : hold.expiresAt,
+    paymentId:
+      party === null ? null : paymentIdFor(party.merchantId, purchaseIdOf(itemId, buyerId)),
+  };
+};
+
+const partyOf = (account: AccountState): PurchaseParty | null => {
+  if (account.status === 'unopened') return null;
+  const { buyerId, merchantId, channel } = account.metadata;
+  if (buyerId === undefined || merchantId === undefined || channel === undefined) return null;
+  return { buyerId, merchantId, channel };
+};
+
+/**
+ * The sale: POST /v1/items/{itemId}/purchases holds one unit for a buyer (201, with the payment
+ * to pay); a buyer's purchase and a buyer's orders are read from the ledger.
+ */
+export const purchaseRoutes =
+  (services: SaleServices): RouteRegistrar =>
+  (kit: RouteKit) => {
+    const purchase = validateBody(purchaseSchema);
+    const params = validateParams(itemParamsSchema);
+    const orderParams = validateParams(orderParamsSchema);
+    const buyerParams = validateParams(buyerParamsSchema);
+
+    /**
+     * The payment that settles a pending hold (created once: its id derives from the merchant and
+     * the hold). It expires with the hold; the sale-settlement saga posts or voids the hold.
+     */
+    const ensurePayment = async (
+      item: ItemRecord,
+      party: PurchaseParty,
+      hold: TransferState,
+      context: CommandContext,
+    ) => {
+      if (hold.status !== 'pending' || hold.expiresAt === null) return null;
+      const merchantOrderNo = hold.terms.transferId;
+      const paymentId = paymentIdFor(party.merchantId, merchantOrderNo);
+      const data = {
+        paymentId,
+        merchantId: party.merchantId,
+        merchantOrderNo,
+        amountMinor: item.terms.priceMinor,
+        currency: item.terms.currency,
+        channel: party.channel as PaymentChannel,
+        subject: `${item.terms.name} (flash sale)`.slice(0, 128),
+        creditAccountId: saleRevenueAccountOf(item.terms.currency),
+        expiresAt: hold.expiresAt,
+        now: context.now,
+      };
+      const outcome = await services.runtime.execute(
+        paymentAggregate,
+        paymentId,
+        { type: 'CreatePayment', data },
+        { ...context, eventIdSeed: `payment-${paymentId}:create` },
+      );
+      return outcome.ok ? paymentView(outcome.state) : null;
+    };
+
+    /** The answer to a purchase, stored with the hold under the request's Idempotency-Key. */
+    const answerOf =
+      (item: ItemRecord, party: PurchaseParty) =>
+      (outcomes: readonly LedgerOutcome[]): StoredResponse => {
+        const outcome = outcomes[1];
+        const { itemId } = item.terms;
+        if (outcome === undefined || !outcome.ok) {
+          const rejection = outcome === undefined || outcome.ok ? 'internal' : outcome.rejection;
+          if (rejection === 'insufficient_funds')
+            return rejectionResponse('sold_out', {}, { itemId });
+          return rejectionResponse(
+            outcome === undefined || outcome.ok ? 'internal_error' : rejection,
+            outcome === undefined || outcome.ok ? {} : outcome.detail,
+            { itemId },
+          );
+        }
+        if (outcome.subject.kind !== 'transfer') return rejectionResponse('internal_error', {});
+        const hold = outcome.subject.transfer;
+        const order = orderView(itemId, party.buyerId, hold, party);
+        if (!outcome.changed) return rejectionResponse('already_purchased', {}, { itemId, order });
+        return {
+          status: 201,
+          body: okEnvelope({ order, position: null }),
+          headers: { location: `/v1/items/${itemId}/purchases/${party.buyerId}` },
+        };
+      };
+
+    kit.router.post(
+      '/items/:itemId/purchases',
+      requireRole('admin', 'merchant'),
+      params,
+      kit.jsonBody(),
+      purchase,
+      kit.ledgerIdempotency(),
+      async (ctx) => {
+        const { itemId } = params.read(ctx);
+        const body = purchase.read(ctx);
+        const context = commandContext(ctx, services.nowMs());
+        const item = (await services.runtime.read(itemAggregate, itemId)).state;
+        const closed = saleWindowCheck(item, context.now);
+        if (closed !== null || item.status === 'none')
+          return sendRejection(ctx, closed ?? 'item_not_found', {}, { itemId });
+        const ip = body.buyerIp ?? ctx.ip;
+        const risk = services.risk.check({
+          buyerId: body.buyerId,
+          ip,
+          deviceId: body.deviceId ?? null,
+          priceMinor: item.terms.priceMinor,
+          currency: item.terms.currency,
+        });
+        if (risk !== null)
+          return sendRejection(
+            ctx,
+            risk.refusal,
+            { limit: risk.limit },
+            { itemId, buyerId: body.buyerId, ip, deviceId: body.deviceId ?? null },
+          );
+        const party: PurchaseParty = {
+          buyerId: body.buyerId,
+          merchantId: clientOf(ctx).clientId,
+          channel: body.channel ?? 'sandbox',
+        };
+        let hold: TransferState | null = null;
+        await executeLedgerRequest(
+          ctx,
+          services,
+          { commands: purchaseCommands(item.terms, party), context },
+          (outcomes) => {
+            const outcome = outcomes[1];
+            if (outcome?.ok === true && outcome.subject.kind === 'transfer' && outcome.changed)
+              hold = outcome.subject.transfer;
+            return answerOf(item, party)(outcomes);
+          },
+        );
+        if (hold === null) return;
+        services.risk.recordHold(body.buyerId, item.terms.currency, item.terms.priceMinor);
+        const payment = await ensurePayment(item, party, hold, context);
+        const answer = ctx.body as { data: Record<string, unknown> };
+        sendOk(ctx, { ...answer.data, payment }, 201);
+      },
+    );
+
+    /** The buyer's purchase of an item: its hold, and the payment when there is one. */
+    const readOrder = async (itemId: string, buyerId: string) => {
+      const hold = (await services.ledger.transfer(purchaseIdOf(itemId, buyerId))).state;
+      if (hold.status === 'none') return null;
+      const account = (await services.ledger.account(buyerUnitsAccountOf(itemId, buyerId))).state;
+      const party = partyOf(account);
+      const order = orderView(itemId, buyerId, hold, party);
+      const payment =
+        order.paymentId === null
+          ? null
+          : paymentView((await services.runtime.read(paymentAggregate, order.paymentId)).state);
+      return { order, payment, merchantId: party?.merchantId ?? null };
+    };
+
+    const mayRead = (ctx: Ctx, merchantId: string | null): boolean => {
+      const client = clientOf(ctx);
+      return client.role === 'admin' || client.role === 'auditor' || client.clientId === merchantId;
+    };
+
+    kit.router.get('/items/:itemId/purchases/:buyerId', orderParams, async (ctx) => {
+      const { itemId, buyerId } = orderParams.read(ctx);
+      const found = await readOrder(itemId, buyerId);
+      if (found === null || !mayRead(ctx, found.merchantId))
+        return sendError(ctx, 'purchase_not_found', { data: { itemId, buyerId } });
+      sendOk(ctx, { order: found.order, payment: found.payment });
+    });
+
+    kit.router.get('/buyers/:buyerId/orders', buyerParams, async (ctx) => {
+      const { buyerId } = buyerParams.read(ctx);
+      const itemIds = services.catalogue.itemIdsOfBuyer(buyerId);
+      const found = await Promise.all(itemIds.map((itemId) => readOrder(itemId, buyerId)));
+      const orders = found.flatMap((entry) =>
+        entry !== null && mayRead(ctx, entry.merchantId)
+          ? [{ ...entry.order, payment: entry.payment }]
+          : [],
+      );
+      sendOk(ctx, { buyerId, orders });
+    });
+  };
