@@ -18,8 +18,10 @@ import {
   type PaymentChannel,
 } from '../../domain/payment/payment.decider';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
+import { riskRefusalAggregate } from '../../domain/risk/risk-rules';
 import type { TransferState } from '../../domain/transfer/transfer.decider';
 import { okEnvelope } from '../envelope';
+import { errorCodes } from '../error-codes';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
@@ -191,13 +193,26 @@ export const purchaseRoutes =
           priceMinor: item.terms.priceMinor,
           currency: item.terms.currency,
         });
-        if (risk !== null)
-          return sendRejection(
-            ctx,
-            risk.refusal,
-            { limit: risk.limit },
-            { itemId, buyerId: body.buyerId, ip, deviceId: body.deviceId ?? null },
+        if (risk !== null) {
+          const facts = { itemId, buyerId: body.buyerId, ip, deviceId: body.deviceId ?? null };
+          // Recorded before it is answered: the audit holds every refusal a client saw.
+          await services.runtime.execute(
+            riskRefusalAggregate,
+            body.buyerId,
+            {
+              type: 'RecordRiskRefusal',
+              data: {
+                ...facts,
+                refusal: risk.refusal,
+                code: errorCodes[risk.refusal].code,
+                limit: risk.limit,
+                now: context.now,
+              },
+            },
+            context,
           );
+          return sendRejection(ctx, risk.refusal, { limit: risk.limit }, facts);
+        }
         const party: PurchaseParty = {
           buyerId: body.buyerId,
           merchantId: clientOf(ctx).clientId,

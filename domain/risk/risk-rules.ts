@@ -138,3 +138,50 @@ export const riskRulesAggregate: Aggregate<
         }),
   evolve: (_state, event) => ({ rules: event.data.rules, replacedAt: event.data.replacedAt }),
 };
+
+/**
+ * The audit record of risk refusals: stream `riskrefusals-<buyerId>`, one RiskRefused event per
+ * refused attempt, written before the refusal is answered (GET /v1/audit/events?stream= exports
+ * it; the audit trail lists it).
+ */
+export type RiskRefusalCommand = {
+  type: 'RecordRiskRefusal';
+  data: {
+    refusal: RiskRefusal;
+    code: number;
+    limit: number;
+    itemId: string;
+    buyerId: string;
+    ip: string;
+    deviceId: string | null;
+    now: string;
+  };
+};
+export type RiskRefusalEvent = {
+  type: 'RiskRefused';
+  data: Omit<RiskRefusalCommand['data'], 'now'> & { refusedAt: string };
+};
+export type RiskRefusalState = { refusalCount: number };
+
+export const riskRefusalAggregate: Aggregate<
+  RiskRefusalCommand,
+  RiskRefusalEvent,
+  RiskRefusalState,
+  never
+> = {
+  category: 'riskrefusals',
+  initialState: { refusalCount: 0 },
+  decide: (command) => {
+    const { now, ...refusal } = command.data;
+    return accept({ type: 'RiskRefused', data: { ...refusal, refusedAt: now } });
+  },
+  evolve: (state) => ({ refusalCount: state.refusalCount + 1 }),
+  snapshotCodec: {
+    schemaVersion: 1,
+    encode: (state) => state.refusalCount,
+    decode: (saved) => {
+      assert(typeof saved === 'number' && Number.isSafeInteger(saved), 'refusal count');
+      return { refusalCount: saved };
+    },
+  },
+};

@@ -277,6 +277,14 @@ describe('risk rules', () => {
       kind: 'rejected_command',
       detail: expect.objectContaining({ rejection: 'risk_buyer_velocity', code: 70002 }),
     });
+    const recorded = await app.harness.store.readStream('riskrefusals-mallory', {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 10,
+    });
+    expect(recorded.map((event) => [event.type, event.data['code'], event.data['limit']])).toEqual([
+      ['RiskRefused', 70002, 2],
+    ]);
     app.clock.nowMs += 60_001;
     expect((await buy('mallory')).body.code).toBe(40933);
   });
