@@ -30,7 +30,7 @@ import { requireRole } from '../middleware/authenticate';
 import { validateBody, validateParams } from '../middleware/validate';
 import { idSchema } from '../schemas/common.schema';
 import { executeLedgerRequest } from './ledger-answers';
-import { itemIdSchema, itemParamsSchema, type SaleServices } from './items.route';
+import { itemIdSchema, itemParamsSchema, stockOf, type SaleServices } from './items.route';
 import { rejectionResponse, sendRejection } from './rejection';
 
 type PurchaseBody = {
@@ -170,6 +170,20 @@ export const purchaseRoutes =
         };
       };
 
+    /** The buyer's purchase of an item: its hold, and the payment when there is one. */
+    const readOrder = async (itemId: string, buyerId: string) => {
+      const hold = (await services.ledger.transfer(purchaseIdOf(itemId, buyerId))).state;
+      if (hold.status === 'none') return null;
+      const account = (await services.ledger.account(buyerUnitsAccountOf(itemId, buyerId))).state;
+      const party = partyOf(account);
+      const order = orderView(itemId, buyerId, hold, party);
+      const payment =
+        order.paymentId === null
+          ? null
+          : paymentView((await services.runtime.read(paymentAggregate, order.paymentId)).state);
+      return { order, payment, merchantId: party?.merchantId ?? null };
+    };
+
     kit.router.post(
       '/items/:itemId/purchases',
       requireRole('admin', 'merchant'),
@@ -213,6 +227,16 @@ export const purchaseRoutes =
           );
           return sendRejection(ctx, risk.refusal, { limit: risk.limit }, facts);
         }
+        // Sold out as the ledger holds the stock now: answered without a write. The ledger's own
+        // constraint still decides every purchase that finds a unit.
+        // A buyer who has their purchase is told so first, as the ledger would.
+        const stock = await stockOf(services.ledger, itemId);
+        if (stock.availableUnits <= 0) {
+          const existing = await readOrder(itemId, body.buyerId);
+          return existing === null
+            ? sendRejection(ctx, 'sold_out', {}, { itemId })
+            : sendRejection(ctx, 'already_purchased', {}, { itemId, order: existing.order });
+        }
         const party: PurchaseParty = {
           buyerId: body.buyerId,
           merchantId: clientOf(ctx).clientId,
@@ -237,20 +261,6 @@ export const purchaseRoutes =
         sendOk(ctx, { ...answer.data, payment }, 201);
       },
     );
-
-    /** The buyer's purchase of an item: its hold, and the payment when there is one. */
-    const readOrder = async (itemId: string, buyerId: string) => {
-      const hold = (await services.ledger.transfer(purchaseIdOf(itemId, buyerId))).state;
-      if (hold.status === 'none') return null;
-      const account = (await services.ledger.account(buyerUnitsAccountOf(itemId, buyerId))).state;
-      const party = partyOf(account);
-      const order = orderView(itemId, buyerId, hold, party);
-      const payment =
-        order.paymentId === null
-          ? null
-          : paymentView((await services.runtime.read(paymentAggregate, order.paymentId)).state);
-      return { order, payment, merchantId: party?.merchantId ?? null };
-    };
 
     const mayRead = (ctx: Ctx, merchantId: string | null): boolean => {
       const client = clientOf(ctx);
