@@ -11,7 +11,7 @@ import { RISK_RULES_ID, riskRulesAggregate } from '../domain/risk/risk-rules';
 import { createItemCatalogue } from '../projections/item-catalogue';
 
 /** Fixed by design: buyers, IPs and devices whose recent attempts the risk guard keeps. */
-export const SALE_LIMITS = { riskKeyCountMax: 200_000 };
+const SALE_LIMITS = { riskKeyCountMax: 200_000 };
 
 /** The catalogue, the flash sale and its risk rules: their routes and what they follow. */
 export const startSale = async (deps: {

@@ -16,7 +16,7 @@ const WAKE_EVENTS = ['payment.PaymentSucceeded', 'payment.PaymentFailed', 'payme
 /** How long an unpaid payment past its expiry waits for the payment-expiry saga to expire it. */
 const RECHECK_MS = 5000;
 
-export const SALE_SETTLEMENT_SAGA = 'sale_settlement';
+const SALE_SETTLEMENT_SAGA = 'sale_settlement';
 
 export const saleSettlementSaga = (ports: LedgerPorts): SagaDefinition => ({
   name: SALE_SETTLEMENT_SAGA,

@@ -45,7 +45,7 @@ export type SaleServices = {
 };
 
 /** A hold waits this long for its payment unless the item says otherwise (the 15 min). */
-export const HOLD_TIMEOUT_MS_DEFAULT = 15 * 60 * 1000;
+const HOLD_TIMEOUT_MS_DEFAULT = 15 * 60 * 1000;
 /** Bounds of an item's hold timeout: 10 s (demos, tests) to a day. */
 const HOLD_TIMEOUT_MS_MIN = 10_000;
 const HOLD_TIMEOUT_MS_MAX = 24 * 3600 * 1000;
@@ -147,7 +147,7 @@ const DEFAULT_PAGE_SIZE = 20;
 /** Canonical ISO form, so that a retried create with another spelling of an instant matches. */
 const instant = (text: string): string => new Date(text).toISOString();
 
-export const itemView = (item: ItemRecord, stock: StockView) => ({
+const itemView = (item: ItemRecord, stock: StockView) => ({
   ...item.terms,
   status: item.status,
   createdAt: item.createdAt,

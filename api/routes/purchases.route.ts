@@ -181,7 +181,21 @@ export const purchaseRoutes =
         order.paymentId === null
           ? null
           : paymentView((await services.runtime.read(paymentAggregate, order.paymentId)).state);
-      return { order, payment, merchantId: party?.merchantId ?? null };
+      return { order, payment, hold, party, merchantId: party?.merchantId ?? null };
+    };
+
+    /**
+     * A repeat of a purchase still held re-creates its payment when it is missing (a crash
+     * between the hold's commit and the payment's); the same payment again changes nothing.
+     */
+    const ensurePaymentOfRepeat = async (
+      item: ItemRecord,
+      buyerId: string,
+      context: CommandContext,
+    ): Promise<void> => {
+      const found = await readOrder(item.terms.itemId, buyerId);
+      if (found === null || found.party === null || found.payment !== null) return;
+      await ensurePayment(item, found.party, found.hold, context);
     };
 
     kit.router.post(
@@ -233,9 +247,11 @@ export const purchaseRoutes =
         const stock = await stockOf(services.ledger, itemId);
         if (stock.availableUnits <= 0) {
           const existing = await readOrder(itemId, body.buyerId);
-          return existing === null
-            ? sendRejection(ctx, 'sold_out', {}, { itemId })
-            : sendRejection(ctx, 'already_purchased', {}, { itemId, order: existing.order });
+          if (existing === null) return sendRejection(ctx, 'sold_out', {}, { itemId });
+          sendRejection(ctx, 'already_purchased', {}, { itemId, order: existing.order });
+          if (existing.party !== null && existing.payment === null)
+            await ensurePayment(item, existing.party, existing.hold, context);
+          return;
         }
         const party: PurchaseParty = {
           buyerId: body.buyerId,
@@ -254,7 +270,11 @@ export const purchaseRoutes =
             return answerOf(item, party)(outcomes);
           },
         );
-        if (hold === null) return;
+        if (hold === null) {
+          if ((ctx.body as { code?: number }).code === errorCodes.already_purchased.code)
+            await ensurePaymentOfRepeat(item, body.buyerId, context);
+          return;
+        }
         services.risk.recordHold(body.buyerId, item.terms.currency, item.terms.priceMinor);
         const payment = await ensurePayment(item, party, hold, context);
         const answer = ctx.body as { data: Record<string, unknown> };

@@ -21,14 +21,14 @@ const SALE_ID_NAMESPACE = '5b0f3c7e-2d41-4e8a-9a63-1c7d2e9f4b85';
 export const ITEM_ID_PATTERN = '^[A-Za-z0-9_-]{1,40}$';
 
 /** The owner of the sale's ledger accounts. */
-export const SALE_OWNER = 'system:sale';
+const SALE_OWNER = 'system:sale';
 
 /** Every purchase transfer id starts with this; so does its payment's merchantOrderNo. */
 export const PURCHASE_ID_PREFIX = 'sale-';
 
-export const unitCurrencyOf = (itemId: string): string => `unit:${itemId}`;
+const unitCurrencyOf = (itemId: string): string => `unit:${itemId}`;
 export const stockAccountOf = (itemId: string): string => `stock-${itemId}`;
-export const issuanceAccountOf = (itemId: string): string => `issuance-${itemId}`;
+const issuanceAccountOf = (itemId: string): string => `issuance-${itemId}`;
 /** Where the price of paid purchases lands (the channel's clearing account pays it in). */
 export const saleRevenueAccountOf = (currency: string): string => `sale-revenue-${currency}`;
 
@@ -41,7 +41,7 @@ export const purchaseIdOf = (itemId: string, buyerId: string): string =>
 /** The buyer's account of the item's units. */
 export const buyerUnitsAccountOf = (itemId: string, buyerId: string): string =>
   `buyer-${derived(itemId, buyerId)}`;
-export const restockTransferIdOf = (itemId: string, restockId: string): string =>
+const restockTransferIdOf = (itemId: string, restockId: string): string =>
   `restock-${derived(itemId, `restock\n${restockId}`)}`;
 
 const openAccount = (

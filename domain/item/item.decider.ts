@@ -124,7 +124,7 @@ const decideUpdate = (
   return accept({ type: 'ItemUpdated', data: { ...next, updatedAt: data.now } });
 };
 
-export const decide = (
+const decide = (
   command: ItemCommand,
   state: ItemState,
 ): Decision<ItemEvent, ItemRejection> => {
@@ -143,7 +143,7 @@ export const decide = (
   }
 };
 
-export const evolve = (state: ItemState, event: ItemEvent): ItemState => {
+const evolve = (state: ItemState, event: ItemEvent): ItemState => {
   switch (event.type) {
     case 'ItemCreated': {
       assert(state.status === 'none', 'ItemCreated: item created twice');

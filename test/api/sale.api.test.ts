@@ -1,4 +1,5 @@
-import { auditBalances } from '../support/ledger-harness';
+import { purchaseCommands } from '../../domain/item/item-sale';
+import { auditBalances, testContext } from '../support/ledger-harness';
 import { eventually } from '../support/eventually';
 import { createSaleApp, type SaleApp } from './support/sale-app';
 
@@ -196,6 +197,28 @@ describe('the sale', () => {
     expect([first.status, retry.status]).toEqual([201, 201]);
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body.data.order).toEqual(first.body.data.order);
+  });
+
+  it('re-creates the payment of a hold left without one (a crash between the two) on a repeat', async () => {
+    await createItem();
+    app.clock.nowMs = START_MS + 2 * MINUTE_MS;
+    const party = { buyerId: 'alice', merchantId: 'merchant', channel: 'sandbox' };
+    const terms = { itemId: 'phone', holdTimeoutMs: 10 * MINUTE_MS };
+    await app.harness.ledger.execute({
+      commands: purchaseCommands(terms, party),
+      context: testContext({ now: at(2 * MINUTE_MS) }),
+      idempotency: null,
+    });
+    const before = await app.get('/v1/items/phone/purchases/alice', app.keys.merchant);
+    expect([before.body.data.order.status, before.body.data.payment]).toEqual(['held', null]);
+    const repeat = await buy('alice');
+    expect(repeat.body.code).toBe(40933);
+    const after = await app.get('/v1/items/phone/purchases/alice', app.keys.merchant);
+    expect(after.body.data.payment).toMatchObject({
+      status: 'pending',
+      amountMinor: 19_900,
+      expiresAt: at(12 * MINUTE_MS),
+    });
   });
 
   it('returns an unpaid unit to stock when its hold expires; another buyer gets it', async () => {
