@@ -124,10 +124,7 @@ const decideUpdate = (
   return accept({ type: 'ItemUpdated', data: { ...next, updatedAt: data.now } });
 };
 
-const decide = (
-  command: ItemCommand,
-  state: ItemState,
-): Decision<ItemEvent, ItemRejection> => {
+const decide = (command: ItemCommand, state: ItemState): Decision<ItemEvent, ItemRejection> => {
   switch (command.type) {
     case 'CreateItem':
       return decideCreate(command.data, state);
