@@ -1,5 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
 import type { AccountState } from '../../domain/account/account.decider';
+import { assert } from '../../domain/assert';
 import type { CommandContext } from '../../domain/actors/actor-runtime';
 import { itemAggregate, saleWindowCheck, type ItemRecord } from '../../domain/item/item.decider';
 import {
@@ -93,8 +94,9 @@ const orderView = (
 const partyOf = (account: AccountState): PurchaseParty | null => {
   if (account.status === 'unopened') return null;
   const { buyerId, merchantId, channel } = account.metadata;
-  if (buyerId === undefined || merchantId === undefined || channel === undefined) return null;
-  return { buyerId, merchantId, channel };
+  const known = paymentChannels.find((name) => name === channel);
+  if (buyerId === undefined || merchantId === undefined || known === undefined) return null;
+  return { buyerId, merchantId, channel: known };
 };
 
 /**
@@ -128,7 +130,7 @@ export const purchaseRoutes =
         merchantOrderNo,
         amountMinor: item.terms.priceMinor,
         currency: item.terms.currency,
-        channel: party.channel as PaymentChannel,
+        channel: party.channel,
         subject: `${item.terms.name} (flash sale)`.slice(0, 128),
         creditAccountId: saleRevenueAccountOf(item.terms.currency),
         expiresAt: hold.expiresAt,
@@ -147,22 +149,23 @@ export const purchaseRoutes =
     const answerOf =
       (item: ItemRecord, party: PurchaseParty) =>
       (outcomes: readonly LedgerOutcome[]): StoredResponse => {
-        const outcome = outcomes[1];
+        const [opened, held] = outcomes;
+        assert(opened !== undefined && held !== undefined, 'a purchase is two commands');
         const { itemId } = item.terms;
-        if (outcome === undefined || !outcome.ok) {
-          const rejection = outcome === undefined || outcome.ok ? 'internal' : outcome.rejection;
-          if (rejection === 'insufficient_funds')
-            return rejectionResponse('sold_out', {}, { itemId });
-          return rejectionResponse(
-            outcome === undefined || outcome.ok ? 'internal_error' : rejection,
-            outcome === undefined || outcome.ok ? {} : outcome.detail,
-            { itemId },
-          );
-        }
-        if (outcome.subject.kind !== 'transfer') return rejectionResponse('internal_error', {});
-        const hold = outcome.subject.transfer;
-        const order = orderView(itemId, party.buyerId, hold, party);
-        if (!outcome.changed) return rejectionResponse('already_purchased', {}, { itemId, order });
+        // The buyer's unit account is opened only with a hold: opened with other terms (another
+        // merchant or channel), it shows the buyer has their purchase. (When the hold fails, the
+        // opening answers linked_transfer_failed and the hold its own reason.)
+        if (!opened.ok && opened.rejection !== 'linked_transfer_failed')
+          return opened.rejection === 'account_already_exists'
+            ? rejectionResponse('already_purchased', {}, { itemId })
+            : rejectionResponse(opened.rejection, opened.detail, { itemId });
+        if (!held.ok)
+          return held.rejection === 'insufficient_funds'
+            ? rejectionResponse('sold_out', {}, { itemId })
+            : rejectionResponse(held.rejection, held.detail, { itemId });
+        assert(held.subject.kind === 'transfer', 'a purchase answers with its hold');
+        const order = orderView(itemId, party.buyerId, held.subject.transfer, party);
+        if (!held.changed) return rejectionResponse('already_purchased', {}, { itemId, order });
         return {
           status: 201,
           body: okEnvelope({ order, position: null }),

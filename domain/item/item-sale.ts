@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { AccountState } from '../account/account.decider';
 import type { LinkedCommand } from '../ledger/ledger.decider';
+import type { PaymentChannel } from '../payment/payment.model';
 import type { ItemTerms } from './item.decider';
 
 /**
@@ -96,7 +97,7 @@ export const restockCommand = (
 });
 
 /** Who bought, as kept in the buyer's unit account (the order view reads it back). */
-export type PurchaseParty = { buyerId: string; merchantId: string; channel: string };
+export type PurchaseParty = { buyerId: string; merchantId: string; channel: PaymentChannel };
 
 /**
  * A purchase: the buyer's unit account (opened unless it is) linked with the hold of one unit.

@@ -18,7 +18,7 @@ const setUp = async (): Promise<{ harness: Ledger; paymentId: string; holdId: st
   const harness = createLedger();
   const context = testContext({ now: NOW });
   await harness.ledger.execute({ commands: listingCommands(terms, 1), context, idempotency: null });
-  const party = { buyerId: 'alice', merchantId: 'merchant', channel: 'sandbox' };
+  const party = { buyerId: 'alice', merchantId: 'merchant', channel: 'sandbox' as const };
   await harness.ledger.execute({
     commands: purchaseCommands(terms, party),
     context,
