@@ -6,6 +6,7 @@ import { itemAggregate, saleWindowCheck, type ItemRecord } from '../../domain/it
 import {
   buyerUnitsAccountOf,
   purchaseCommands,
+  paymentExpiryOf,
   purchaseIdOf,
   saleRevenueAccountOf,
   type PurchaseParty,
@@ -121,7 +122,8 @@ export const purchaseRoutes =
       hold: TransferState,
       context: CommandContext,
     ) => {
-      if (hold.status !== 'pending' || hold.expiresAt === null) return null;
+      if (hold.status !== 'pending' || hold.expiresAt === null || hold.terms.timeoutMs === null)
+        return null;
       const merchantOrderNo = hold.terms.transferId;
       const paymentId = paymentIdFor(party.merchantId, merchantOrderNo);
       const data = {
@@ -133,7 +135,7 @@ export const purchaseRoutes =
         channel: party.channel,
         subject: `${item.terms.name} (flash sale)`.slice(0, 128),
         creditAccountId: saleRevenueAccountOf(item.terms.currency),
-        expiresAt: hold.expiresAt,
+        expiresAt: paymentExpiryOf(hold.expiresAt, hold.terms.timeoutMs),
         now: context.now,
       };
       const outcome = await services.runtime.execute(

@@ -135,6 +135,19 @@ export const purchaseCommands = (
   ];
 };
 
+/** At most this long between a purchase's payment expiring and its hold releasing the unit. */
+const SETTLE_GRACE_MS_MAX = 60_000;
+
+/**
+ * When a hold's payment expires: a little before the hold (a fifth of the hold timeout, at most a
+ * minute), so that a payment accepted at its last moment still finds the hold pending when the
+ * settlement saga posts it. The unit itself is released at the hold's own expiry.
+ */
+export const paymentExpiryOf = (holdExpiresAt: string, holdTimeoutMs: number): string =>
+  new Date(
+    Date.parse(holdExpiresAt) - Math.min(SETTLE_GRACE_MS_MAX, Math.floor(holdTimeoutMs / 5)),
+  ).toISOString();
+
 /** The stock account's units: left to sell, held by unpaid purchases, sold (paid), restocked. */
 export type StockView = {
   availableUnits: number;

@@ -156,7 +156,7 @@ describe('the sale', () => {
         status: 'pending',
         amountMinor: 19_900,
         currency: 'EUR',
-        expiresAt: at(12 * MINUTE_MS),
+        expiresAt: at(11 * MINUTE_MS), // The hold's expiry (12 min) less the settlement grace.
       });
     }
     const fourth = await buy('dave');
@@ -230,7 +230,7 @@ describe('the sale', () => {
     expect(after.body.data.payment).toMatchObject({
       status: 'pending',
       amountMinor: 19_900,
-      expiresAt: at(12 * MINUTE_MS),
+      expiresAt: at(11 * MINUTE_MS), // The hold's expiry (12 min) less the settlement grace.
     });
   });
 
