@@ -5,6 +5,7 @@ import { channelBenchScenarios } from './channels.bench';
 import { installInterruptHandlers } from './cleanup';
 import { coreChecks, coreRows } from './core-report';
 import { coreScenarios } from './core.bench';
+import { flashSaleScenario } from './flash-sale.bench';
 import { trafficScenario } from './http-scenarios';
 import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
 import { readSideScenarios } from './read-side.bench';
@@ -43,7 +44,10 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
  * three trials of 10 s (median kept), every trial ending once the read side has caught up; then
  * traffic reports, the event store in-process, cold loads of a hot account, the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
- * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports, BENCH_ONLY=sagas only the sagas and relay. Temp data dirs go to os.tmpdir() (TMPDIR).
+ * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports,
+ * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=flash-sale only the flash sale (10,000
+ * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with. Temp data dirs go
+ * to os.tmpdir() (TMPDIR).
  * BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU profiles there.
  */
 const main = async (): Promise<void> => {
@@ -60,10 +64,14 @@ const main = async (): Promise<void> => {
     printRows(machine, diskBefore, [], rows);
     return;
   }
-  const core = await coreScenarios(options);
-  const rows = coreRows(core);
-  if (only !== 'core') rows.push(...(await otherScenarios(options)));
-  printRows(machine, diskBefore, coreChecks(core), rows);
+  const core = only === 'flash-sale' ? null : await coreScenarios(options);
+  const rows = core === null ? [] : coreRows(core);
+  const all = only !== 'core' && only !== 'flash-sale';
+  if (all) rows.push(...(await otherScenarios(options)));
+  const sale = only === 'core' ? null : await flashSaleScenario(options);
+  rows.push(...(sale?.rows ?? []));
+  const checks = [...(core === null ? [] : coreChecks(core)), ...(sale?.checks ?? [])];
+  printRows(machine, diskBefore, checks, rows);
 };
 
 const printRows = (

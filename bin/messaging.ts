@@ -22,6 +22,7 @@ import { createAuditTrail } from '../sagas/audit.saga';
 import { paymentExpirySaga } from '../sagas/payment-expiry.saga';
 import { planPurchaseSaga } from '../sagas/plan-purchase.saga';
 import { refundSaga } from '../sagas/refund.saga';
+import { saleSettlementSaga } from '../sagas/sale-settlement.saga';
 import { createRelay } from '../sagas/relay';
 import { createSagaCatalogue } from '../sagas/saga-catalogue';
 import { createSagaEngine } from '../sagas/saga-engine';
@@ -126,6 +127,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     }),
     planPurchaseSaga(ports),
     paymentExpirySaga(ports),
+    saleSettlementSaga(ports),
   ];
   const engine = createSagaEngine({
     runtime: deps.runtime,

@@ -39,6 +39,7 @@ import {
   metricSourcesOf,
 } from './metrics';
 import { READ_MODELS_FILE_NAME } from './read-side';
+import { startSale } from './sale';
 import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
@@ -184,6 +185,13 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     nowMs: Date.now,
     audit: messaging.securityAudit,
   };
+  const sale = await startSale({
+    store: eventStore,
+    runtime,
+    ledger,
+    nowMs: Date.now,
+    audit: messaging.securityAudit,
+  });
   setMetricSources(
     metricSourcesOf({
       eventStore,
@@ -242,6 +250,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       reconciliationRoutes(channels.services),
       ...readSide.routes,
       ...messaging.routes,
+      ...sale.routes,
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -275,6 +284,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     setMetricSources(null);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
+    await sale.stop();
     channels.stop();
     await deadlines.stop();
     await readSide.stop();

@@ -1,0 +1,70 @@
+import { itemAggregate, type ItemEvent, type ItemRecord } from '../domain/item/item.decider';
+import { PURCHASE_ID_PREFIX } from '../domain/item/item-sale';
+import type {
+  EventStore,
+  EventSubscription,
+  RecordedEvent,
+} from '../domain/ports/event-store.port';
+
+/**
+ * The catalogue and the buyers' orders, folded from the log into memory at start and kept live:
+ * every item (from its `item-*` stream) and, per buyer, the items they hold a purchase of (from
+ * the purchases' TransferCreated). The answers' live parts (stock, a purchase's status) are read
+ * from the ledger by the routes, so this only lists; it lags the log by a moment.
+ */
+export type ItemCatalogue = {
+  items(): readonly ItemRecord[];
+  /** Item ids of the buyer's purchases, oldest first. */
+  itemIdsOfBuyer(buyerId: string): readonly string[];
+  start(): void;
+  stop(): Promise<void>;
+};
+
+const SALE_REFERENCE = /^sale:([^:]+):(.+)$/;
+
+export const createItemCatalogue = (options: { store: EventStore }): ItemCatalogue => {
+  const items = new Map<string, ItemRecord>();
+  const buyers = new Map<string, string[]>();
+  let subscription: EventSubscription | null = null;
+  let following: Promise<void> = Promise.resolve();
+
+  const apply = (event: RecordedEvent): void => {
+    if (event.stream.startsWith('item-')) {
+      const itemId = event.stream.slice('item-'.length);
+      const next = itemAggregate.evolve(items.get(itemId) ?? itemAggregate.initialState, {
+        type: event.type,
+        data: event.data,
+      } as ItemEvent);
+      if (next.status !== 'none') items.set(itemId, next);
+      return;
+    }
+    if (
+      event.type !== 'TransferCreated' ||
+      !event.stream.startsWith(`transfer-${PURCHASE_ID_PREFIX}`)
+    )
+      return;
+    const reference = event.data['reference'];
+    const match = typeof reference === 'string' ? SALE_REFERENCE.exec(reference) : null;
+    if (match === null) return;
+    const [, itemId = '', buyerId = ''] = match;
+    const list = buyers.get(buyerId) ?? [];
+    if (!list.includes(itemId)) list.push(itemId);
+    buyers.set(buyerId, list);
+  };
+
+  return {
+    items: () => [...items.values()],
+    itemIdsOfBuyer: (buyerId) => buyers.get(buyerId) ?? [],
+    start(): void {
+      const source = options.store.subscribeToAll({ afterPosition: null });
+      subscription = source;
+      following = (async () => {
+        for await (const event of source) apply(event);
+      })();
+    },
+    async stop(): Promise<void> {
+      await subscription?.close();
+      await following;
+    },
+  };
+};
