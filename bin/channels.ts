@@ -84,7 +84,7 @@ const sandboxVerifier = (
     acknowledge: verifier.acknowledge,
     verify: (rawBody, headers, nowMs) => {
       const result = verifier.verify(rawBody, headers, nowMs);
-      if (result.ok) sandbox.observe(result.notification, nowMs);
+      if (result.ok === true) sandbox.observe(result.notification, nowMs);
       return result;
     },
   };

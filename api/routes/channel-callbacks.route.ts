@@ -162,6 +162,15 @@ export const channelCallbackRoutes =
           ctx.headers as Record<string, string | undefined>,
           nowMs,
         );
+        if (verified.ok === 'no_effect') {
+          counter.inc({ channel: verifier.channel, outcome: 'no_effect' });
+          kit.logger.info('channel_callback_no_effect', {
+            channel: verifier.channel,
+            detail: verified.detail,
+            requestId: ctx.state.requestId,
+          });
+          return sendOk(ctx, { acknowledged: true, applied: false, reason: verified.detail });
+        }
         if (!verified.ok) {
           if (verified.refusal === 'malformed_callback')
             return sendError(ctx, 'invalid_request', { msg: verified.detail });

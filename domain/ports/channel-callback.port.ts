@@ -41,7 +41,12 @@ export type VerifyResult =
       /** The delivery's nonce / notify id: seen again within the retention, it is a replay. */
       replayKey: string;
     }
-  | { ok: false; refusal: CallbackRefusal; detail: string };
+  | { ok: false; refusal: CallbackRefusal; detail: string }
+  /**
+   * Signed and well formed, but nothing to apply: an event type the service does not act on, or
+   * a refund still in progress. Acknowledged, so the channel stops redelivering it.
+   */
+  | { ok: 'no_effect'; detail: string };
 
 /** The channel's own answer body; callers keep the HTTP status. */
 export type ChannelAcknowledgement = { contentType: string; body: string };

@@ -240,4 +240,26 @@ describe('channel callbacks over HTTP', () => {
     expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated', 'PaymentSucceeded']);
     expect(await channelLog(paymentId)).toContainEqual(['ChannelCallbackRefused', 'replayed']);
   });
+
+  it('Stripe-style: acknowledges a refund still in progress and a type it does not act on, changing nothing', async () => {
+    const paymentId = await newPayment('stripe', 'EUR', 2000);
+    const send = (body: string) =>
+      app
+        .http()
+        .post('/v1/channels/stripe/callbacks')
+        .set('Content-Type', 'application/json')
+        .set('Stripe-Signature', stripeSignature(STRIPE_SECRETS[0] ?? '', body, NOW_MS))
+        .send(body);
+    const pending = stripeEvent('refund.updated', {
+      id: 're_1',
+      status: 'pending',
+      metadata: { paymentId, refundId: 'r-1' },
+    });
+    const other = stripeEvent('charge.updated', { id: 'ch_1', metadata: { paymentId } });
+    for (const body of [pending, other]) {
+      const answer = await send(body);
+      expect([answer.status, answer.body]).toEqual([200, { received: true }]);
+    }
+    expect(await paymentEvents(paymentId)).toEqual(['PaymentCreated']);
+  });
 });

@@ -53,14 +53,33 @@ export const createStripeVerifier = (options: {
     const object = eventId === '' ? undefined : event.data?.object;
     if (object === undefined || typeof object !== 'object' || object === null)
       return refuse('malformed_callback', 'event id or data.object missing');
-    const notification = toNotification(text(event.type), object);
+    const type = text(event.type);
+    // Stripe sends every type the endpoint subscribes to; one it does not act on is acknowledged.
+    if (!HANDLED_EVENT_TYPES.has(type))
+      return { ok: 'no_effect', detail: `event type '${type}' is not acted on` };
+    const notification = toNotification(type, object);
+    if (notification === IN_PROGRESS)
+      return { ok: 'no_effect', detail: `refund status '${text(object.status)}' is not final` };
     return typeof notification === 'string'
       ? refuse('malformed_callback', notification)
       : { ok: true, notification, replayKey: eventId };
   },
 });
 
-const toNotification = (type: string, object: StripeObject): ChannelNotification | string => {
+const HANDLED_EVENT_TYPES = new Set([
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.canceled',
+  'refund.updated',
+  'refund.failed',
+]);
+/** A refund.updated whose refund is neither succeeded nor failed yet (pending, requires_action). */
+const IN_PROGRESS = Symbol('in progress');
+
+const toNotification = (
+  type: string,
+  object: StripeObject,
+): ChannelNotification | string | typeof IN_PROGRESS => {
   const paymentId = text(object.metadata?.paymentId);
   const objectId = text(object.id);
   if (!UUID_PATTERN.test(paymentId) || objectId === '')
@@ -114,7 +133,8 @@ const toNotification = (type: string, object: StripeObject): ChannelNotification
           refundId,
           failureReason: text(object.failure_reason).slice(0, 128) || 'refund failed',
         };
-      return `refund status '${text(object.status)}' is not final`;
+      if (typeof object.status === 'string' && object.status !== '') return IN_PROGRESS;
+      return 'refund status is missing';
     }
     default:
       return `unsupported event type '${type}'`;

@@ -22,6 +22,7 @@ const alipay = createAlipayVerifier({ appId: ALIPAY_APP_ID, alipayPublicKey: app
 const alipaySdk = alipaySdkOf({ privateKey: rsaKeys().privateKey, alipayPublicKey: app.publicKey });
 const alipayRefusal = (form: string) => {
   const result = alipay.verify(Buffer.from(form), {}, NOW_MS);
+  if (result.ok === 'no_effect') return 'no_effect';
   return result.ok ? 'accepted' : result.refusal;
 };
 
@@ -156,6 +157,7 @@ const stripeVerify = (body: string, header: string, nowMs = NOW_MS) =>
   stripe.verify(Buffer.from(body), { 'stripe-signature': header }, nowMs);
 const stripeRefusal = (body: string, header: string, nowMs = NOW_MS) => {
   const result = stripeVerify(body, header, nowMs);
+  if (result.ok === 'no_effect') return 'no_effect';
   return result.ok ? 'accepted' : result.refusal;
 };
 
@@ -227,10 +229,33 @@ describe('Stripe-style webhooks', () => {
     expect(stripeRefusal(body, header(), nowMs)).toBe(refusal);
   });
 
+  it('acknowledges without effect an event type it does not act on, and a refund in progress', () => {
+    const pending = stripeEvent('refund.updated', {
+      id: 're_1',
+      status: 'pending',
+      metadata: { paymentId: PAYMENT_ID, refundId: 'r-1' },
+    });
+    for (const [event, detail] of [
+      [stripeEvent('customer.created', intent), "event type 'customer.created' is not acted on"],
+      [pending, "refund status 'pending' is not final"],
+    ] as const)
+      expect(stripeVerify(event, stripeSignature(STRIPE_SECRETS[0] ?? '', event))).toEqual({
+        ok: 'no_effect',
+        detail,
+      });
+    // Unsigned, it is refused like any other forgery.
+    expect(stripeRefusal(pending, stripeSignature('whsec_wrong', pending))).toBe(
+      'invalid_signature',
+    );
+  });
+
   it('refuses signed but unusable events', () => {
     for (const bad of [
-      stripeEvent('customer.created', intent),
       stripeEvent('payment_intent.succeeded', { ...intent, metadata: {} }),
+      stripeEvent('refund.updated', {
+        id: 're_1',
+        metadata: { paymentId: PAYMENT_ID, refundId: 'r' },
+      }),
       '{"id":"evt_1"}',
       'not json',
     ]) {

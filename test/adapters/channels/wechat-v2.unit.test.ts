@@ -135,9 +135,12 @@ describe('WeChat Pay v2 notifications', () => {
     const again = verify(wechatV2PaymentXml());
     const other = verify(wechatV2PaymentXml({ nonce_str: 'another-nonce' }));
     expect(
-      first.ok &&
-        again.ok &&
-        other.ok && [first.replayKey === again.replayKey, first.replayKey === other.replayKey],
+      first.ok === true &&
+        again.ok === true &&
+        other.ok === true && [
+          first.replayKey === again.replayKey,
+          first.replayKey === other.replayKey,
+        ],
     ).toEqual([true, false]);
   });
 
