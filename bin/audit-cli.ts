@@ -16,14 +16,21 @@ import {
 } from '../projections/audit-toolkit';
 import { createGenerationRegistry } from '../projections/generations';
 import { checkpointOf } from '../projections/read-models';
+import { exportDataDirBundle } from './audit-checkpoint-cli';
 import { reconcileSummary, snapshotsSummary } from './audit-summaries';
 import { longCommand, printResult, withProgress, type LongCommandOptions } from './cli-kit';
 
-type ExportOptions = LongCommandOptions & { stream?: string; after?: bigint; out?: string };
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 import { openReadModelStore } from './read-side';
 import { SERVICE_FILE_NAME } from './service';
+
+type ExportOptions = LongCommandOptions & {
+  stream?: string;
+  after?: bigint;
+  out?: string;
+  bundle?: boolean;
+};
 
 export { auditBalances, verifyChains, verifyStream } from '../projections/audit-toolkit';
 
@@ -97,11 +104,18 @@ export const registerAuditCommands = (audit: Command): void => {
       .description('write the whole log (after --after) or one --stream as JSON lines')
       .option('--stream <stream>', 'one stream, e.g. payment-<id>')
       .option('--after <position>', 'start after this global position', positionOption)
-      .option('--out <file>', 'write the lines to this file instead of stdout'),
+      .option('--out <file>', 'write the lines to this file instead of stdout')
+      .option(
+        '--bundle',
+        'a bundle that verifies offline: the signed checkpoints, the public keys and every event up to the latest checkpoint (one signed first)',
+      ),
   ).action(async (options: ExportOptions) => {
     if (options.json === true && options.out === undefined)
       throw new Error('--json needs --out: without it stdout carries the events');
-    const store = openEventStore(loadConfig(process.env));
+    if (options.bundle === true && (options.stream !== undefined || options.after !== undefined))
+      throw new Error('--bundle exports the whole log: leave out --stream and --after');
+    const config = loadConfig(process.env);
+    const store = openEventStore(config);
     const out = options.out === undefined ? null : createWriteStream(options.out);
     const write = (line: string) => (out ?? process.stdout).write(`${line}\n`);
     try {
@@ -116,7 +130,10 @@ export const registerAuditCommands = (audit: Command): void => {
           label: 'audit export',
           endPosition: options.stream === undefined ? await store.headPosition() : null,
         },
-        (onPage) => exportLog(store, { ...exportOptions, onPage }, write),
+        async (onPage) =>
+          options.bundle === true
+            ? (await exportDataDirBundle(config, store, write, onPage)).eventCount
+            : exportLog(store, { ...exportOptions, onPage }, write),
       );
       if (out !== null) await new Promise((resolve) => out.end(resolve));
       if (out !== null)

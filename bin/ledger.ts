@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { collectProcessMetrics } from '../api/metrics';
-import { auditBalances, registerAuditCommands, verifyChains } from './audit-cli';
-import { balancesSummary, chainsSummary } from './audit-summaries';
+import { registerCheckpointCommands } from './audit-checkpoint-cli';
+import { auditBalances, registerAuditCommands } from './audit-cli';
+import { balancesSummary } from './audit-summaries';
 import {
   longCommand,
   positiveInteger,
@@ -116,22 +117,7 @@ longCommand(
   printResult(options, report, () => balancesSummary(report));
   process.exitCode = report.balanced && report.openTransferCount === 0 ? 0 : 1;
 });
-longCommand(
-  audit
-    .command('verify')
-    .description("recompute every stream's hash chain; exit 1 at the first broken link"),
-).action(async (options: LongCommandOptions) => {
-  const report = await withStore(async (_config, store) =>
-    withProgress(
-      options,
-      { label: 'audit verify', endPosition: await store.headPosition() },
-      (onPage) => verifyChains(store, onPage),
-    ),
-  );
-  printResult(options, report, () => chainsSummary(report));
-  process.exitCode = report.broken === null ? 0 : 1;
-});
-
+registerCheckpointCommands(audit);
 registerAuditCommands(audit);
 registerReadSideCommands(program);
 

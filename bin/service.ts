@@ -42,6 +42,7 @@ import { READ_MODELS_FILE_NAME } from './read-side';
 import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
+import { startAuditCheckpoints } from './audit-checkpoints';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -256,6 +257,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     purge(idempotencyStore),
     purge({ purgeOlderThan: (beforeMs) => eventStore.purgeIdempotencyRecords(beforeMs) }),
   ];
+  const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
     listening.once('error', reject);
@@ -282,6 +284,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await runtime.close();
     await ledger.close();
     await traffic.close();
+    // A last signed checkpoint after the last append, before the log closes.
+    await auditCheckpoints.stop();
     await eventStore.close();
     database.close();
   };
