@@ -49,13 +49,15 @@ export const forEachEvent = async (
 export const eventJsonLine = (event: RecordedEvent): string =>
   JSON.stringify({ ...event, position: event.position.toString() });
 
-/** Σ credits − Σ debits per currency over every account, from the log alone. */
+/** Σ credits − Σ debits per currency over every account, from the log alone (up to a position). */
 export const auditBalances = async (
   store: EventStore,
   onPage?: PageProgress,
+  untilPosition: bigint | null = null,
 ): Promise<BalanceReport> => {
   const audit = createBalanceAudit();
-  await forEachEvent(store, (event) => audit.apply(event), undefined, onPage);
+  const range = { afterPosition: null, untilPosition };
+  await forEachEvent(store, (event) => audit.apply(event), range, onPage);
   return audit.report();
 };
 
