@@ -38,7 +38,7 @@ const withCheckpointLog = async <T>(
 };
 
 /** The log (events in position order) against its chains and the checkpoints. */
-const verifyLog = async (
+export const verifyLog = async (
   store: EventStore,
   checkpoints: readonly SignedCheckpoint[],
   trustedKeys: ReadonlyMap<string, KeyObject>,

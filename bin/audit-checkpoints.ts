@@ -3,8 +3,10 @@ import { openSignedCheckpointStore } from '../adapters/audit/sqlite.signed-check
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import type { EventStore } from '../domain/ports/event-store.port';
 import { writeCheckpoint } from '../projections/log-checkpoints';
-import { AUDIT_CHECKPOINTS_FILE_NAME } from './audit-checkpoint-cli';
-import { loadCheckpointSigner } from './audit-keys';
+import { auditCheckpointRoutes } from '../api/routes/audit-checkpoints.route';
+import type { RouteRegistrar } from '../api/route-kit';
+import { AUDIT_CHECKPOINTS_FILE_NAME, verifyLog } from './audit-checkpoint-cli';
+import { dataDirPublicKeyFiles, loadCheckpointSigner, readPublicKeys } from './audit-keys';
 import type { Config } from './config';
 import type { Logger } from 'winston';
 
@@ -17,7 +19,7 @@ export const startAuditCheckpoints = (deps: {
   config: Pick<Config, 'dataDir' | 'auditSigningKeyFile' | 'auditCheckpointIntervalMs'>;
   eventStore: EventStore;
   logger: Logger;
-}): { stop: () => Promise<void>; publicKeyFile: string } => {
+}): { stop: () => Promise<void>; routes: RouteRegistrar } => {
   const { config, eventStore, logger } = deps;
   const signer = loadCheckpointSigner(config.dataDir, config.auditSigningKeyFile);
   const database = openSqliteDatabase(join(config.dataDir, AUDIT_CHECKPOINTS_FILE_NAME));
@@ -48,8 +50,12 @@ export const startAuditCheckpoints = (deps: {
       ? null
       : setInterval(() => void write(), config.auditCheckpointIntervalMs);
   timer?.unref();
+  const routes = auditCheckpointRoutes({
+    verify: () =>
+      verifyLog(eventStore, log.all(), readPublicKeys(dataDirPublicKeyFiles(config.dataDir))),
+  });
   return {
-    publicKeyFile: signer.publicKeyFile,
+    routes,
     stop: async () => {
       if (timer !== null) clearInterval(timer);
       if (config.auditCheckpointIntervalMs !== 0) await write();

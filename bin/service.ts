@@ -223,6 +223,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       : [{ name: 'nats', run: async () => (busConnected() ? null : 'not connected') }]),
   ];
   const drain = createDrain();
+  const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const app = createApp({
     logger,
     readiness,
@@ -243,6 +244,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       reconciliationRoutes(channels.services),
       ...readSide.routes,
       ...messaging.routes,
+      auditCheckpoints.routes,
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -257,7 +259,6 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     purge(idempotencyStore),
     purge({ purgeOlderThan: (beforeMs) => eventStore.purgeIdempotencyRecords(beforeMs) }),
   ];
-  const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
     listening.once('error', reject);
