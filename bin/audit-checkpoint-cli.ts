@@ -5,7 +5,11 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { openSignedCheckpointStore } from '../adapters/audit/sqlite.signed-checkpoint-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
-import type { SignedCheckpoint, SignedCheckpointLog } from '../domain/audit/log-checkpoint';
+import type {
+  SignedCheckpoint,
+  SignedCheckpointLog,
+  StreamHead,
+} from '../domain/audit/log-checkpoint';
 import { createLogVerifier, type LogVerification } from '../domain/audit/log-verifier';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
 import { eventJsonLine, forEachEvent, type PageProgress } from '../projections/audit-toolkit';
@@ -107,6 +111,36 @@ const eventOfLine = (line: Record<string, unknown>, lineNumber: number): Recorde
   return { ...(line as unknown as RecordedEvent), position: BigInt(position) };
 };
 
+const isHead = (value: unknown): value is StreamHead => {
+  const head = value as Partial<StreamHead> | null;
+  return (
+    typeof head === 'object' &&
+    head !== null &&
+    typeof head.stream === 'string' &&
+    Number.isSafeInteger(head.revision) &&
+    typeof head.hash === 'string'
+  );
+};
+
+/** The bundle's checkpoint line; throws naming the line when its shape is wrong. */
+const checkpointOfLine = (line: Record<string, unknown>, lineNumber: number): SignedCheckpoint => {
+  const { body, hash, signature, changedHeads } = line as Partial<SignedCheckpoint>;
+  const wellFormed =
+    typeof body === 'object' &&
+    body !== null &&
+    Number.isSafeInteger(body.sequence) &&
+    Number.isSafeInteger(body.eventCount) &&
+    (body.headPosition === null ||
+      (typeof body.headPosition === 'string' && /^[0-9]{1,20}$/.test(body.headPosition))) &&
+    typeof body.keyId === 'string' &&
+    typeof hash === 'string' &&
+    typeof signature === 'string' &&
+    Array.isArray(changedHeads) &&
+    changedHeads.every(isHead);
+  if (!wellFormed) throw new Error(`bundle line ${lineNumber}: malformed checkpoint`);
+  return { body, hash, signature, changedHeads };
+};
+
 /**
  * Verifies a bundle offline against the public keys given (never the ones inside it, which
  * anyone could have replaced): the checkpoints first, then its events as they stream by.
@@ -133,8 +167,7 @@ const verifyBundle = async (
       throw new Error(`bundle line 1: not a ${BUNDLE_FORMAT} header`);
     if (parsed['kind'] === 'checkpoint') {
       if (verifier !== null) throw new Error(`bundle line ${lineNumber}: checkpoint after events`);
-      const { kind: _kind, ...checkpoint } = parsed;
-      checkpoints.push(checkpoint as unknown as SignedCheckpoint);
+      checkpoints.push(checkpointOfLine(parsed, lineNumber));
     }
     if (parsed['kind'] !== 'event') continue;
     const event = eventOfLine(parsed, lineNumber);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openSignedCheckpointStore } from '../adapters/audit/sqlite.signed-checkpoint-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
-import type { EventStore } from '../domain/ports/event-store.port';
+import { UnavailableError, type EventStore } from '../domain/ports/event-store.port';
 import { writeCheckpoint } from '../projections/log-checkpoints';
 import { auditCheckpointRoutes } from '../api/routes/audit-checkpoints.route';
 import type { RouteRegistrar } from '../api/route-kit';
@@ -50,9 +50,16 @@ export const startAuditCheckpoints = (deps: {
       ? null
       : setInterval(() => void write(), config.auditCheckpointIntervalMs);
   timer?.unref();
+  const checkpoints = () => {
+    try {
+      return log.all();
+    } catch (error: unknown) {
+      throw new UnavailableError(`audit checkpoints unreadable: ${String(error)}`);
+    }
+  };
   const routes = auditCheckpointRoutes({
     verify: () =>
-      verifyLog(eventStore, log.all(), readPublicKeys(dataDirPublicKeyFiles(config.dataDir))),
+      verifyLog(eventStore, checkpoints(), readPublicKeys(dataDirPublicKeyFiles(config.dataDir))),
   });
   return {
     routes,

@@ -306,6 +306,22 @@ describe('signed checkpoints catch what the hash chains cannot', () => {
       );
       expect(malformed.code).not.toBe(0);
       expect(malformed.stderr).toContain('bundle line 4: not JSON');
+      const noBody = rewriteBundle((lines) =>
+        lines.map((line) =>
+          line.startsWith('{"kind":"checkpoint"') ? '{"kind":"checkpoint","hash":"x"}' : line,
+        ),
+      );
+      const badCheckpoint = await ledger(
+        dataDir,
+        'audit',
+        'verify',
+        '--bundle',
+        noBody,
+        '--public-key',
+        publicKey,
+      );
+      expect(badCheckpoint.code).not.toBe(0);
+      expect(badCheckpoint.stderr).toMatch(/bundle line \d+: malformed checkpoint/);
     });
   });
 });
