@@ -6,7 +6,6 @@ import { auditBalances, registerAuditCommands } from './audit-cli';
 import { balancesSummary } from './audit-summaries';
 import {
   longCommand,
-  positionArgument,
   positiveInteger,
   printResult,
   withProgress,
@@ -106,14 +105,13 @@ const audit = program.command('audit').description("auditor's checks over the ev
 longCommand(
   audit
     .command('balances')
-    .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced')
-    .option('--at <position>', 'as the log was at this global position', positionArgument),
-).action(async (options: LongCommandOptions & { at?: bigint }) => {
+    .description('Σ credits − Σ debits per currency over all accounts; exit 1 unless balanced'),
+).action(async (options: LongCommandOptions) => {
   const report = await withStore(async (_config, store) =>
     withProgress(
       options,
-      { label: 'audit balances', endPosition: options.at ?? (await store.headPosition()) },
-      (onPage) => auditBalances(store, onPage, options.at ?? null),
+      { label: 'audit balances', endPosition: await store.headPosition() },
+      (onPage) => auditBalances(store, onPage),
     ),
   );
   printResult(options, report, () => balancesSummary(report));

@@ -49,15 +49,13 @@ export const forEachEvent = async (
 export const eventJsonLine = (event: RecordedEvent): string =>
   JSON.stringify({ ...event, position: event.position.toString() });
 
-/** Σ credits − Σ debits per currency over every account, from the log alone (up to a position). */
+/** Σ credits − Σ debits per currency over every account, from the log alone. */
 export const auditBalances = async (
   store: EventStore,
   onPage?: PageProgress,
-  untilPosition: bigint | null = null,
 ): Promise<BalanceReport> => {
   const audit = createBalanceAudit();
-  const range = { afterPosition: null, untilPosition };
-  await forEachEvent(store, (event) => audit.apply(event), range, onPage);
+  await forEachEvent(store, (event) => audit.apply(event), undefined, onPage);
   return audit.report();
 };
 
