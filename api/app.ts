@@ -38,6 +38,7 @@ import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientRoutes } from './routes/clients.route';
+import { registerConsoleRoutes } from './routes/console.route';
 import {
   registerHealthRoutes,
   registerMetricsRoute,
@@ -94,6 +95,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   };
   registerHealthRoutes(kit, deps.readiness ?? []);
   registerMetricsRoute(rootRouter, authenticateClient);
+  registerConsoleRoutes(rootRouter);
   registerClientRoutes(kit);
   for (const register of deps.routes) register(kit);
 

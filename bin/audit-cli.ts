@@ -5,6 +5,7 @@ import type { BalanceReport } from '../domain/audit/balance-audit';
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { accountAggregate } from '../domain/account/account.decider';
+import { accountView } from '../domain/account/account.view';
 import { auditSnapshotsOf, type SnapshotReport } from '../domain/audit/snapshot-audit';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { SnapshotStore } from '../domain/ports/snapshot-store.port';
@@ -16,15 +17,29 @@ import {
   type PageProgress,
 } from '../projections/audit-toolkit';
 import { createGenerationRegistry } from '../projections/generations';
+import { accountAt } from '../projections/point-in-time';
 import { checkpointOf } from '../projections/read-models';
+import { exportDataDirBundle } from './audit-checkpoint-cli';
 import { reconcileSummary, snapshotsSummary } from './audit-summaries';
-import { longCommand, printResult, withProgress, type LongCommandOptions } from './cli-kit';
+import {
+  longCommand,
+  positionArgument,
+  printResult,
+  withProgress,
+  type LongCommandOptions,
+} from './cli-kit';
 
-type ExportOptions = LongCommandOptions & { stream?: string; after?: bigint; out?: string };
 import { loadConfig } from './config';
 import { openEventStore } from './event-store';
 import { openReadModelStore } from './read-side';
 import { SERVICE_FILE_NAME } from './service';
+
+type ExportOptions = LongCommandOptions & {
+  stream?: string;
+  after?: bigint;
+  out?: string;
+  bundle?: boolean;
+};
 
 export { auditBalances, verifyChains, verifyStream } from '../projections/audit-toolkit';
 
@@ -130,19 +145,66 @@ const positionOption = (value: string): bigint => {
   return BigInt(value);
 };
 
-/** `ledger audit export|snapshots|reconcile`, beside balances and verify (bin/ledger.ts). */
+const instantOption = (value: string): number => {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms))
+    throw new InvalidArgumentError('must be an ISO 8601 instant, e.g. 2026-12-01T00:00:00Z');
+  return ms;
+};
+
+/** `ledger audit balance <accountId> --at|--as-of`: one account folded from its stream. */
+const registerBalanceCommand = (audit: Command): void => {
+  audit
+    .command('balance <accountId>')
+    .description('one account as it was at a log position or an instant, folded from its stream')
+    .option('--at <position>', 'every event up to this global position', positionArgument)
+    .option('--as-of <instant>', 'every event that occurred up to this instant', instantOption)
+    .option('--json', 'print the result as one JSON document on stdout')
+    .action(async (accountId: string, options: { at?: bigint; asOf?: number; json?: boolean }) => {
+      if ((options.at === undefined) === (options.asOf === undefined))
+        throw new InvalidArgumentError('give exactly one of --at and --as-of');
+      const point =
+        options.at === undefined ? { asOfMs: options.asOf as number } : { position: options.at };
+      const store = openEventStore(loadConfig(process.env));
+      try {
+        const { state, position } = await accountAt(store, accountId, point);
+        const account = state.status === 'unopened' ? null : accountView(state);
+        printResult(
+          { json: options.json === true, progressEveryMs: 0 },
+          { accountId, account, position },
+          () =>
+            account === null
+              ? `${accountId}: not open at that point\n`
+              : `${accountId}: balance ${account.balanceMinor} ${account.currency} (available ${account.availableMinor}), last event at position ${position ?? 'none'}\n`,
+        );
+        process.exitCode = account === null ? 1 : 0;
+      } finally {
+        await store.close();
+      }
+    });
+};
+
+/** `ledger audit export|snapshots|reconcile|balance`, beside balances and verify (bin/ledger.ts). */
 export const registerAuditCommands = (audit: Command): void => {
+  registerBalanceCommand(audit);
   longCommand(
     audit
       .command('export')
       .description('write the whole log (after --after) or one --stream as JSON lines')
       .option('--stream <stream>', 'one stream, e.g. payment-<id>')
       .option('--after <position>', 'start after this global position', positionOption)
-      .option('--out <file>', 'write the lines to this file instead of stdout'),
+      .option('--out <file>', 'write the lines to this file instead of stdout')
+      .option(
+        '--bundle',
+        'a bundle that verifies offline: the signed checkpoints, the public keys and every event up to the latest checkpoint (one signed first)',
+      ),
   ).action(async (options: ExportOptions) => {
     if (options.json === true && options.out === undefined)
       throw new Error('--json needs --out: without it stdout carries the events');
-    const store = openEventStore(loadConfig(process.env));
+    if (options.bundle === true && (options.stream !== undefined || options.after !== undefined))
+      throw new Error('--bundle exports the whole log: leave out --stream and --after');
+    const config = loadConfig(process.env);
+    const store = openEventStore(config);
     const out = options.out === undefined ? null : createWriteStream(options.out);
     const write = (line: string) => (out ?? process.stdout).write(`${line}\n`);
     try {
@@ -157,7 +219,10 @@ export const registerAuditCommands = (audit: Command): void => {
           label: 'audit export',
           endPosition: options.stream === undefined ? await store.headPosition() : null,
         },
-        (onPage) => exportLog(store, { ...exportOptions, onPage }, write),
+        async (onPage) =>
+          options.bundle === true
+            ? (await exportDataDirBundle(config, store, write, onPage)).eventCount
+            : exportLog(store, { ...exportOptions, onPage }, write),
       );
       if (out !== null) await new Promise((resolve) => out.end(resolve));
       if (out !== null)

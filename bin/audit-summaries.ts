@@ -1,4 +1,5 @@
 import type { BalanceReport } from '../domain/audit/balance-audit';
+import type { LogVerification } from '../domain/audit/log-verifier';
 import type { SnapshotReport } from '../domain/audit/snapshot-audit';
 import type { reconcileBalances, verifyChains } from '../projections/audit-toolkit';
 import type { RebuildSummary } from '../projections/read-side';
@@ -22,7 +23,7 @@ export const balancesSummary = (report: BalanceReport): string =>
     `${report.stalePendingHoldCount} pending holds older than ${Math.round(report.pendingOlderThanMs / 1000)} s`,
   );
 
-export const chainsSummary = (report: ChainReport): string =>
+const chainsSummary = (report: ChainReport): string =>
   report.broken === null
     ? lines(`${report.eventCount} events in ${report.streamCount} streams: every chain intact`)
     : lines(
@@ -30,6 +31,37 @@ export const chainsSummary = (report: ChainReport): string =>
         `  hash expected ${report.broken.hashExpected}`,
         `  hash found    ${report.broken.hashFound}`,
       );
+
+const findingLine = (finding: LogVerification['findings'][number]): string => {
+  switch (finding.kind) {
+    case 'stream_tail_missing':
+      return `TAIL MISSING: ${finding.stream} revisions ${finding.fromRevision}..${finding.toRevision} (checkpoint ${finding.sequence} signed revision ${finding.toRevision})`;
+    case 'stream_rewritten':
+      return (
+        `REWRITTEN: ${finding.stream} at revision ${finding.revision}: hash differs from checkpoint ${finding.sequence}` +
+        ` (changed at a revision in ${(finding.unchangedUpToRevision ?? -1) + 1}..${finding.revision})`
+      );
+    case 'log_truncated':
+    case 'log_events_inserted':
+      return `${finding.kind === 'log_truncated' ? 'LOG TRUNCATED' : 'EVENTS INSERTED'}: checkpoint ${finding.sequence} signed ${finding.eventCountSigned} events up to position ${finding.headPositionSigned ?? 'none'}; the log holds ${finding.eventCountFound} up to it and ends at position ${finding.headPositionFound ?? 'none'}`;
+  }
+};
+
+/** `ledger audit verify`: the chains, the checkpoints, then every finding, one a line. */
+export const verificationSummary = (report: LogVerification): string =>
+  chainsSummary(report) +
+  lines(
+    report.latestCheckpoint === null
+      ? report.checkpointCount === 0
+        ? 'no signed checkpoint: a deleted tail or a truncated log cannot be told'
+        : 'no trusted checkpoint'
+      : `checked against checkpoint ${report.latestCheckpoint.sequence} of ${report.latestCheckpoint.createdAt} (head position ${report.latestCheckpoint.headPosition ?? 'none'}) and the ${report.latestCheckpoint.sequence - 1} before it`,
+    ...report.checkpointProblems.map(
+      (found) => `CHECKPOINT ${found.sequence} UNTRUSTED: ${found.problem}`,
+    ),
+    ...report.findings.map(findingLine),
+    report.ok ? 'OK' : 'FAILED',
+  );
 
 export const snapshotsSummary = (report: SnapshotReport): string =>
   lines(

@@ -16,6 +16,12 @@ export const positiveInteger = (value: string): number => {
   return parsed;
 };
 
+export const positionArgument = (value: string): bigint => {
+  if (!/^[0-9]{1,20}$/.test(value))
+    throw new InvalidArgumentError('must be a log position (digits)');
+  return BigInt(value);
+};
+
 const milliseconds = (value: string): number => {
   const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(parsed)) throw new InvalidArgumentError('must be milliseconds (>= 0)');

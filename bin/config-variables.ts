@@ -24,6 +24,7 @@ export const DEFAULTS = {
   BODY_BYTES_MAX: MIB,
   TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
   DRAIN_TIMEOUT_MS: 10_000,
+  AUDIT_CHECKPOINT_INTERVAL_MS: 60_000,
 } as const;
 
 const UNSET = '(unset)';
@@ -113,6 +114,15 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'DRAIN_TIMEOUT_MS',
     DEFAULTS.DRAIN_TIMEOUT_MS,
     'bound on the drain at SIGTERM (100-600000): connections still open then are closed',
+  ),
+  row(
+    'AUDIT_CHECKPOINT_INTERVAL_MS',
+    DEFAULTS.AUDIT_CHECKPOINT_INTERVAL_MS,
+    'how often the service signs a checkpoint of the log when it moved (0: only `ledger audit checkpoint`)',
+  ),
+  unset(
+    'LEDGER_AUDIT_SIGNING_KEY_FILE',
+    'PEM (PKCS#8) Ed25519 key that signs checkpoints; unset: generated into `DATA_DIR` (mode 0600)',
   ),
 ];
 

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Plan } from '../domain/plan/plan';
 import type { ReadSideLimits } from '../projections/read-side';
+import { ed25519PrivateKey } from './audit-keys';
 import { loadChannelConfig, type ChannelConfig } from './channel-config';
 import {
   choiceVariable,
@@ -46,6 +48,10 @@ export type Config = {
   drainTimeoutMs: number;
   /** Payment channels; holds keys: never log or print it. */
   channels: ChannelConfig;
+  /** PEM file of the Ed25519 key that signs audit checkpoints; null: generated into dataDir. */
+  auditSigningKeyFile: string | null;
+  /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
+  auditCheckpointIntervalMs: number;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -92,7 +98,21 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     trafficBodyBytesMax: bodyBytes('TRAFFIC_BODY_BYTES_MAX'),
     drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 100, 600_000),
     channels: loadChannelConfig(env),
+    auditSigningKeyFile: auditSigningKeyFile(read),
+    auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
   };
+};
+
+const auditSigningKeyFile = (read: (name: string) => string | null): string | null => {
+  const file = read('LEDGER_AUDIT_SIGNING_KEY_FILE');
+  if (file === null) return null;
+  try {
+    ed25519PrivateKey(readFileSync(file, 'utf8'), file);
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`LEDGER_AUDIT_SIGNING_KEY_FILE: ${reason}`);
+  }
+  return resolve(file);
 };
 
 const secret = (

@@ -5,14 +5,9 @@ import {
   DEFAULT_PENDING_OLDER_THAN_MS,
   defaultBalanceAuditOptions,
 } from '../domain/audit/balance-audit';
-import {
-  auditBalances,
-  balancesVerdict,
-  durationOption,
-  registerAuditCommands,
-  verifyChains,
-} from './audit-cli';
-import { balancesSummary, chainsSummary } from './audit-summaries';
+import { registerCheckpointCommands } from './audit-checkpoint-cli';
+import { auditBalances, balancesVerdict, durationOption, registerAuditCommands } from './audit-cli';
+import { balancesSummary } from './audit-summaries';
 import {
   longCommand,
   positiveInteger,
@@ -140,22 +135,7 @@ longCommand(
   for (const problem of verdict.problems) process.stderr.write(`${problem}\n`);
   process.exitCode = verdict.exitCode;
 });
-longCommand(
-  audit
-    .command('verify')
-    .description("recompute every stream's hash chain; exit 1 at the first broken link"),
-).action(async (options: LongCommandOptions) => {
-  const report = await withStore(async (_config, store) =>
-    withProgress(
-      options,
-      { label: 'audit verify', endPosition: await store.headPosition() },
-      (onPage) => verifyChains(store, onPage),
-    ),
-  );
-  printResult(options, report, () => chainsSummary(report));
-  process.exitCode = report.broken === null ? 0 : 1;
-});
-
+registerCheckpointCommands(audit);
 registerAuditCommands(audit);
 registerReadSideCommands(program);
 

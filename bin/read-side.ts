@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { createMongoReadModelStore } from '../adapters/readmodels/mongodb.read-model-store';
 import { createSqliteReadModelStore } from '../adapters/readmodels/sqlite.read-model-store';
 import { auditRoutes } from '../api/routes/audit.route';
+import { pointInTimeRoutes } from '../api/routes/point-in-time.route';
 import { eventsSseRoutes } from '../api/routes/events-sse.route';
 import { ledgerQueryRoutes } from '../api/routes/queries/ledger.query.route';
 import { paymentQueryRoutes } from '../api/routes/queries/payments.query.route';
@@ -58,5 +59,6 @@ export const readSideRoutes = (
       verifyStreamEventCountMax: READ_SIDE_LIMITS.verifyStreamEventCountMax,
       onRebuildError: (error) => logger.error('read_side_rebuild_failed', { error: String(error) }),
     }),
+    pointInTimeRoutes({ eventStore }),
   ];
 };

@@ -43,6 +43,7 @@ import { startSale } from './sale';
 import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
+import { startAuditCheckpoints } from './audit-checkpoints';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -230,6 +231,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       : [{ name: 'nats', run: async () => (busConnected() ? null : 'not connected') }]),
   ];
   const drain = createDrain();
+  const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const app = createApp({
     logger,
     readiness,
@@ -251,6 +253,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       ...readSide.routes,
       ...messaging.routes,
       ...sale.routes,
+      auditCheckpoints.routes,
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -292,6 +295,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await runtime.close();
     await ledger.close();
     await traffic.close();
+    // A last signed checkpoint after the last append, before the log closes.
+    await auditCheckpoints.stop();
     await eventStore.close();
     database.close();
   };

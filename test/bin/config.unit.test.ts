@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ConfigError, describeConfig, loadConfig } from '../../bin/config';
 import { DEMO_PLANS } from '../../bin/messaging-config';
 
@@ -32,6 +34,8 @@ describe('loadConfig', () => {
       trafficBodyBytesMax: 4_194_304,
       drainTimeoutMs: 10_000,
       channels: NO_CHANNELS,
+      auditSigningKeyFile: null,
+      auditCheckpointIntervalMs: 60_000,
     });
   });
 
@@ -55,6 +59,7 @@ describe('loadConfig', () => {
       DRAIN_TIMEOUT_MS: '2500',
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
+      AUDIT_CHECKPOINT_INTERVAL_MS: '0',
     });
     expect(config).toEqual({
       port: 8080,
@@ -76,7 +81,32 @@ describe('loadConfig', () => {
       trafficBodyBytesMax: 4096,
       drainTimeoutMs: 2500,
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
+      auditSigningKeyFile: null,
+      auditCheckpointIntervalMs: 0,
     });
+  });
+
+  it('reads LEDGER_AUDIT_SIGNING_KEY_FILE when it holds an Ed25519 key, and refuses another kind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-config-'));
+    try {
+      const ed25519 = join(dir, 'ed25519.pem');
+      const rsa = join(dir, 'rsa.pem');
+      const pkcs8 = { type: 'pkcs8', format: 'pem' } as const;
+      writeFileSync(ed25519, generateKeyPairSync('ed25519').privateKey.export(pkcs8));
+      writeFileSync(
+        rsa,
+        generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export(pkcs8),
+      );
+      expect(loadConfig({ LEDGER_AUDIT_SIGNING_KEY_FILE: ed25519 }).auditSigningKeyFile).toBe(
+        ed25519,
+      );
+      expectConfigError(
+        { LEDGER_AUDIT_SIGNING_KEY_FILE: rsa },
+        `LEDGER_AUDIT_SIGNING_KEY_FILE: ${rsa}: an Ed25519 key is needed, got rsa`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a MONGODB_URL that is not a mongodb URL, without echoing it', () => {
@@ -118,6 +148,12 @@ describe('loadConfig', () => {
     ],
     ['BODY_BYTES_MAX', '1023', "BODY_BYTES_MAX must be an integer 1024-67108864, got '1023'"],
     ['DRAIN_TIMEOUT_MS', '99', "DRAIN_TIMEOUT_MS must be an integer 100-600000, got '99'"],
+    [
+      'AUDIT_CHECKPOINT_INTERVAL_MS',
+      '-1',
+      "AUDIT_CHECKPOINT_INTERVAL_MS must be an integer 0-86400000, got '-1'",
+    ],
+    ['LEDGER_AUDIT_SIGNING_KEY_FILE', '/nonexistent/key.pem', 'LEDGER_AUDIT_SIGNING_KEY_FILE: '],
     ['NATS_URL', 'http://nats:4222', 'NATS_URL must be a nats:// or tls:// URL'],
     ['SANDBOX_FAIL_REFUNDS', 'yes', "SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'"],
     ['WECHAT_APP_ID', 'wx1', 'WECHAT_MCH_ID is required with WECHAT_APP_ID'],

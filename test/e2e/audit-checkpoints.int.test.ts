@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LogVerification } from '../../domain/audit/log-verifier';
+import { eventually } from '../support/eventually';
+import {
+  freePort,
+  postJson,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../support/service-process';
+
+/** The built service (`npm run build` first) signs checkpoints by itself, and a last one at stop. */
+const LEDGER_CLI = join(__dirname, '../../dist/bin/ledger.js');
+
+const verify = (dataDir: string): { status: number | null; report: LogVerification } => {
+  const outcome = spawnSync(process.execPath, [LEDGER_CLI, 'audit', 'verify', '--json'], {
+    env: { ...process.env, DATA_DIR: dataDir },
+    encoding: 'utf8',
+  });
+  return { status: outcome.status, report: JSON.parse(outcome.stdout) as LogVerification };
+};
+
+describe('the service signs checkpoints of its log', () => {
+  jest.setTimeout(60_000);
+  let dataDir: string;
+  let service: ServiceProcess | null = null;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ledger-signing-'));
+  });
+  afterEach(() => {
+    service?.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every AUDIT_CHECKPOINT_INTERVAL_MS once the log moved, with a key of mode 0600', async () => {
+    service = await startServiceProcess(dataDir, await freePort(), {
+      AUDIT_CHECKPOINT_INTERVAL_MS: '100',
+    });
+    const opened = await postJson(service.baseUrl, '/v1/accounts', {
+      accountId: 'signed-a',
+      currency: 'EUR',
+    });
+    expect(opened.status).toBe(201);
+    const position = String(opened.body.data['position']);
+    const report = await eventually(
+      () => {
+        const { status, report: found } = verify(dataDir);
+        return status === 0 && found.latestCheckpoint?.headPosition === position
+          ? found
+          : undefined;
+      },
+      { timeoutMs: 20_000, what: 'a checkpoint at the account opening', intervalMs: 200 },
+    );
+    expect(report).toMatchObject({ ok: true, findings: [] });
+    expect(statSync(join(dataDir, 'audit-signing-key.pem')).mode & 0o777).toBe(0o600);
+  });
+
+  it('signs a last checkpoint as it stops, so the tail written just before is anchored', async () => {
+    service = await startServiceProcess(dataDir, await freePort(), {
+      AUDIT_CHECKPOINT_INTERVAL_MS: '3600000',
+    });
+    const opened = await postJson(service.baseUrl, '/v1/accounts', {
+      accountId: 'signed-b',
+      currency: 'EUR',
+    });
+    expect(opened.status).toBe(201);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    service = null;
+    const { status, report } = verify(dataDir);
+    expect(status).toBe(0);
+    expect(report.latestCheckpoint?.headPosition).toBe(String(opened.body.data['position']));
+  });
+});
