@@ -15,6 +15,7 @@ import { channelErrorCodes, domainErrorCodes } from './domain-error-codes';
 import { paymentChannelErrorCodes } from './channel-error-codes';
 import { readSideErrorCodes } from './read-side-error-codes';
 import { sagaErrorCodes } from './saga-error-codes';
+import { nodeErrorCodes } from './node-error-codes';
 
 type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -77,6 +78,7 @@ export const errorCodes = {
   ...readSideErrorCodes,
   ...sagaErrorCodes,
   ...paymentChannelErrorCodes,
+  ...nodeErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

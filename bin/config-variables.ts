@@ -24,6 +24,7 @@ export const DEFAULTS = {
   BODY_BYTES_MAX: MIB,
   TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
   DRAIN_TIMEOUT_MS: 10_000,
+  NODE_SILENT_AFTER_MS: 60_000,
 } as const;
 
 const UNSET = '(unset)';
@@ -113,6 +114,11 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'DRAIN_TIMEOUT_MS',
     DEFAULTS.DRAIN_TIMEOUT_MS,
     'bound on the drain at SIGTERM (100-600000): connections still open then are closed',
+  ),
+  row(
+    'NODE_SILENT_AFTER_MS',
+    DEFAULTS.NODE_SILENT_AFTER_MS,
+    'a node without a heartbeat this long is marked `silent` with a `node_silent` warning (1000-86400000)',
   ),
 ];
 

@@ -5,6 +5,7 @@ import {
   trafficAggregate,
   trafficUserChangesOf,
   trafficView,
+  type TrafficEvent,
   type TrafficUserState,
 } from '../domain/traffic/traffic.decider';
 import {
@@ -23,6 +24,39 @@ import {
  */
 export const TRAFFIC = 'traffic';
 
+/** purchases: one document per plan purchase (a grant with a subscription), by user and time. */
+export const PURCHASES = 'purchases';
+
+const putPurchase = (
+  domainEvent: TrafficEvent,
+  context: ProjectionContext,
+  positionKey: string,
+): void => {
+  if (domainEvent.type !== 'QuotaGranted') return;
+  const { userId, grantId, quotaBytes, grantedAt, subscription } = domainEvent.data;
+  if (subscription === undefined) return;
+  const { purchaseId, planId, level, group, amountMinor, currency, expiresAt } = subscription;
+  const view = {
+    purchaseId,
+    userId,
+    planId,
+    amountMinor,
+    currency,
+    quotaBytes,
+    level,
+    group,
+    purchasedAt: grantedAt,
+    expiresAt,
+  };
+  // A grant id is granted once per user, so the document never changes once written.
+  context.put(PURCHASES, `${userId}:${grantId}`, {
+    view: asJson(view),
+    positionKey,
+    userId,
+    purchasedAt: grantedAt,
+  });
+};
+
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
   if (streamIdOf(event.stream, trafficAggregate.category) === null) return;
   const domainEvent = parseStored(trafficAggregate, event);
@@ -30,12 +64,16 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   const positionKey = positionKeyOf(event.position);
   const position = event.position.toString();
   const updatedAt = event.metadata.occurredAt;
+  putPurchase(domainEvent, context, positionKey);
   for (const change of trafficUserChangesOf(domainEvent)) {
     const { userId } = change;
     const document = await context.get(TRAFFIC, userId);
     if (includesPosition(document, positionKey)) continue;
-    const previous =
-      (document?.['state'] as unknown as TrafficUserState | undefined) ?? initialTrafficUserState;
+    // Documents written before levels existed lack them: the initial state fills them in.
+    const previous = {
+      ...initialTrafficUserState,
+      ...(document?.['state'] as unknown as TrafficUserState | undefined),
+    };
     const state = change.apply(previous);
     const planActive = state.quotaBytes > 0;
     const allowed = planActive && !state.exceeded;
@@ -55,6 +93,7 @@ export const trafficProjection: Projection = {
   name: 'traffic',
   collections: [
     { name: TRAFFIC, indexes: [['userId'], ['allowed', 'userId'], ['exceeded', 'userId']] },
+    { name: PURCHASES, indexes: [['userId', 'purchasedAt']] },
   ],
   apply,
 };

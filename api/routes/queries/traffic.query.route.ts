@@ -1,8 +1,9 @@
 import type { JSONSchemaType } from 'ajv';
-import { TRAFFIC } from '../../../projections/traffic.projection';
+import { PURCHASES, TRAFFIC } from '../../../projections/traffic.projection';
 import { sendOk } from '../../envelope';
 import { requireRole } from '../../middleware/authenticate';
-import { validateQuery } from '../../middleware/validate';
+import { validateParams, validateQuery } from '../../middleware/validate';
+import { idSchema } from '../../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import {
   commonQueryProperties,
@@ -30,12 +31,20 @@ const nodeUsersSchema: JSONSchemaType<CommonQuery> = {
   properties: commonQueryProperties,
 };
 
+const userParamsSchema: JSONSchemaType<{ userId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['userId'],
+  properties: { userId: idSchema },
+};
+
 export const trafficQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
   (kit: RouteKit) => {
     const readers = requireRole('admin', 'auditor', 'node');
     const traffic = validateQuery(trafficSchema);
     const nodeUsers = validateQuery(nodeUsersSchema);
+    const userParams = validateParams(userParamsSchema);
 
     kit.router.get('/traffic/users', readers, traffic, async (ctx) => {
       const query = traffic.read(ctx);
@@ -65,4 +74,26 @@ export const trafficQueryRoutes =
         }),
       );
     });
+
+    /** A user's plan purchases, newest first (the seed's GET /user/bought). */
+    kit.router.get(
+      '/users/:userId/purchases',
+      requireRole('admin', 'auditor'),
+      userParams,
+      nodeUsers,
+      async (ctx) => {
+        const { userId } = userParams.read(ctx);
+        const query = nodeUsers.read(ctx);
+        const generation = await prepareQuery(deps, ctx, query);
+        if (generation === null) return;
+        sendOk(
+          ctx,
+          await findPage(deps, generation, PURCHASES, query, {
+            where: { userId },
+            range: null,
+            orderBy: { field: 'purchasedAt', direction: 'desc' },
+          }),
+        );
+      },
+    );
   };
