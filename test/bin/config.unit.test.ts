@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       bodyBytesMax: 1_048_576,
       trafficBodyBytesMax: 4_194_304,
       drainTimeoutMs: 10_000,
+      nodeSilentAfterMs: 60_000,
       channels: NO_CHANNELS,
     });
   });
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
       BODY_BYTES_MAX: '2048',
       TRAFFIC_BODY_BYTES_MAX: '4096',
       DRAIN_TIMEOUT_MS: '2500',
+      NODE_SILENT_AFTER_MS: '5000',
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
     });
@@ -75,6 +77,7 @@ describe('loadConfig', () => {
       bodyBytesMax: 2048,
       trafficBodyBytesMax: 4096,
       drainTimeoutMs: 2500,
+      nodeSilentAfterMs: 5000,
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
     });
   });
@@ -118,6 +121,11 @@ describe('loadConfig', () => {
     ],
     ['BODY_BYTES_MAX', '1023', "BODY_BYTES_MAX must be an integer 1024-67108864, got '1023'"],
     ['DRAIN_TIMEOUT_MS', '99', "DRAIN_TIMEOUT_MS must be an integer 100-600000, got '99'"],
+    [
+      'NODE_SILENT_AFTER_MS',
+      '999',
+      "NODE_SILENT_AFTER_MS must be an integer 1000-86400000, got '999'",
+    ],
     ['NATS_URL', 'http://nats:4222', 'NATS_URL must be a nats:// or tls:// URL'],
     ['SANDBOX_FAIL_REFUNDS', 'yes', "SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'"],
     ['WECHAT_APP_ID', 'wx1', 'WECHAT_MCH_ID is required with WECHAT_APP_ID'],
