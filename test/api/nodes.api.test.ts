@@ -1,6 +1,7 @@
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { nodePresenceRoutes } from '../../api/routes/node-presence.route';
 import { nodeRoutes } from '../../api/routes/nodes.route';
+import { trafficRoutes } from '../../api/routes/traffic.route';
 import { createNodePresence, type PresenceChange } from '../../domain/node/node-presence';
 import { trafficShardOf, type TrafficCommand } from '../../domain/traffic/traffic.decider';
 import { executeTrafficCommand } from '../../domain/traffic/traffic-writer';
@@ -29,7 +30,11 @@ const createNodeApp = async () => {
     nowMs: () => nowMs,
   };
   const app = await createTestApp({
-    routes: [nodeRoutes(services), nodePresenceRoutes(services)],
+    routes: [
+      nodeRoutes(services),
+      nodePresenceRoutes(services),
+      trafficRoutes({ ...services, ledger: harness.ledger, channelVerifiers: [], paymentTtlMs: 1 }),
+    ],
     nowMs: () => nowMs,
   });
   const nodeKey = await app.addClient('node-client-1', 'node');
@@ -255,8 +260,12 @@ describe('nodes over HTTP', () => {
     });
     node.advance(29 * DAY_MS - 1);
     expect((await users()).total_count).toBe(2);
+    const alice = async () =>
+      (await get(node.app, '/v1/traffic/users/alice', node.app.keys.admin)).body.data.traffic;
+    expect(await alice()).toMatchObject({ level: 2, activeLevel: 2 });
     node.advance(1); // alice's expiry instant.
     expect((await users()).items.map((user: { userId: string }) => user.userId)).toEqual(['erin']);
+    expect(await alice()).toMatchObject({ level: 2, activeLevel: 0 });
     const ahead = await users(`?at=${new Date(t0 + 31 * DAY_MS).toISOString()}`);
     expect(ahead.total_count).toBe(0);
     const bad = await get(node.app, '/v1/nodes/tokyo-1/users?at=tomorrow', node.nodeKey);
