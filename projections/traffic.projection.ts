@@ -27,6 +27,48 @@ export const TRAFFIC = 'traffic';
 /** purchases: one document per plan purchase (a grant with a subscription), by user and time. */
 export const PURCHASES = 'purchases';
 
+/**
+ * node_traffic: bytes up and down per reporting node client per UTC day (of the report's
+ * recordedAt), summed over its reports' counted usages. 2^53 bytes is 9 PB per node and day.
+ */
+export const NODE_TRAFFIC = 'node_traffic';
+
+const addNodeTraffic = async (
+  domainEvent: TrafficEvent,
+  context: ProjectionContext,
+  positionKey: string,
+): Promise<void> => {
+  if (domainEvent.type !== 'UsageReported' || domainEvent.data.usages.length === 0) return;
+  const { nodeId, usages, recordedAt } = domainEvent.data;
+  const day = recordedAt.slice(0, 10);
+  const id = `${nodeId}:${day}`;
+  const document = await context.get(NODE_TRAFFIC, id);
+  if (includesPosition(document, positionKey)) return;
+  const previous = (document?.['view'] as NodeTrafficDay | undefined) ?? {
+    nodeId,
+    day,
+    uploadBytes: 0,
+    downloadBytes: 0,
+    userRecordCount: 0,
+  };
+  const view: NodeTrafficDay = {
+    ...previous,
+    uploadBytes: usages.reduce((sum, usage) => sum + usage.uploadBytes, previous.uploadBytes),
+    downloadBytes: usages.reduce((sum, usage) => sum + usage.downloadBytes, previous.downloadBytes),
+    userRecordCount: previous.userRecordCount + usages.length,
+  };
+  context.put(NODE_TRAFFIC, id, { view: asJson(view), positionKey, nodeId, day });
+};
+
+type NodeTrafficDay = {
+  nodeId: string;
+  day: string;
+  uploadBytes: number;
+  downloadBytes: number;
+  /** Users' records counted (a user reported twice in a day counts twice). */
+  userRecordCount: number;
+};
+
 const putPurchase = (
   domainEvent: TrafficEvent,
   context: ProjectionContext,
@@ -65,6 +107,7 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
   const position = event.position.toString();
   const updatedAt = event.metadata.occurredAt;
   putPurchase(domainEvent, context, positionKey);
+  await addNodeTraffic(domainEvent, context, positionKey);
   for (const change of trafficUserChangesOf(domainEvent)) {
     const { userId } = change;
     const document = await context.get(TRAFFIC, userId);
@@ -94,6 +137,7 @@ export const trafficProjection: Projection = {
   collections: [
     { name: TRAFFIC, indexes: [['userId'], ['allowed', 'userId'], ['exceeded', 'userId']] },
     { name: PURCHASES, indexes: [['userId', 'purchasedAt']] },
+    { name: NODE_TRAFFIC, indexes: [['nodeId', 'day']] },
   ],
   apply,
 };

@@ -103,7 +103,10 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
         const user = trafficUserOf(outcome.state, userId);
         const { quotaBytes } = user;
         // Purchases started before levels existed keep the expiry their reason names.
-        const granted = { expiresAt: user.expiresAt ?? expiresAt, level: user.level };
+        const granted =
+          input['level'] === undefined
+            ? { expiresAt }
+            : { expiresAt: user.expiresAt ?? expiresAt, level: user.level };
         return outcome.ok
           ? { kind: 'done', output: { ...granted, quotaBytes } }
           : permanent(outcome.rejection);

@@ -1,5 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
-import { PURCHASES, TRAFFIC } from '../../../projections/traffic.projection';
+import { NODE_TRAFFIC, PURCHASES, TRAFFIC } from '../../../projections/traffic.projection';
+import { sendError } from '../../envelope';
+import { clientOf } from '../../middleware/api-state';
 import { sendOk } from '../../envelope';
 import { requireRole } from '../../middleware/authenticate';
 import { validateParams, validateQuery } from '../../middleware/validate';
@@ -38,6 +40,24 @@ const userParamsSchema: JSONSchemaType<{ userId: string }> = {
   properties: { userId: idSchema },
 };
 
+const DAY_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+type NodeDaysQuery = CommonQuery & { from?: string; to?: string };
+const nodeDaysSchema: JSONSchemaType<NodeDaysQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...commonQueryProperties,
+    from: { type: 'string', pattern: DAY_PATTERN, nullable: true },
+    to: { type: 'string', pattern: DAY_PATTERN, nullable: true },
+  },
+};
+const nodeParamsSchema: JSONSchemaType<{ nodeId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nodeId'],
+  properties: { nodeId: idSchema },
+};
+
 export const trafficQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
   (kit: RouteKit) => {
@@ -45,6 +65,28 @@ export const trafficQueryRoutes =
     const traffic = validateQuery(trafficSchema);
     const nodeUsers = validateQuery(nodeUsersSchema);
     const userParams = validateParams(userParamsSchema);
+    const nodeDays = validateQuery(nodeDaysSchema);
+    const nodeParams = validateParams(nodeParamsSchema);
+
+    /** A reporting node's bytes per UTC day, from ≤ day < to, oldest first; a node sees its own. */
+    kit.router.get('/traffic/nodes/:nodeId/days', readers, nodeParams, nodeDays, async (ctx) => {
+      const { nodeId } = nodeParams.read(ctx);
+      const client = clientOf(ctx);
+      if (client.role === 'node' && client.clientId !== nodeId)
+        return sendError(ctx, 'forbidden', { msg: 'a node reads only its own traffic' });
+      const query = nodeDays.read(ctx);
+      const generation = await prepareQuery(deps, ctx, query);
+      if (generation === null) return;
+      const { from = null, to = null } = query;
+      sendOk(
+        ctx,
+        await findPage(deps, generation, NODE_TRAFFIC, query, {
+          where: { nodeId },
+          range: from === null && to === null ? null : { field: 'day', from, to },
+          orderBy: { field: 'day', direction: 'asc' },
+        }),
+      );
+    });
 
     kit.router.get('/traffic/users', readers, traffic, async (ctx) => {
       const query = traffic.read(ctx);
