@@ -16,6 +16,7 @@ import { paymentChannelErrorCodes } from './channel-error-codes';
 import { readSideErrorCodes } from './read-side-error-codes';
 import { saleErrorCodes } from './sale-error-codes';
 import { sagaErrorCodes } from './saga-error-codes';
+import { nodeErrorCodes } from './node-error-codes';
 
 type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -79,6 +80,7 @@ export const errorCodes = {
   ...sagaErrorCodes,
   ...paymentChannelErrorCodes,
   ...saleErrorCodes,
+  ...nodeErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

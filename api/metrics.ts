@@ -121,6 +121,11 @@ const createMetrics = () => ({
     'Requests refused by authentication (401) or authorization (403), by reason',
     ['reason'],
   ),
+  nodeStatusChanges: counter(
+    'ledger_node_status_changes_total',
+    'Nodes that came online or went silent (a missed heartbeat deadline: alert on to="silent")',
+    ['to'],
+  ),
   refusals: counter(
     'ledger_requests_refused_total',
     'Requests refused to protect the service (503 overloaded, unavailable, draining; 429 too many watchers)',

@@ -25,6 +25,7 @@ export const DEFAULTS = {
   TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
   DRAIN_TIMEOUT_MS: 10_000,
   AUDIT_CHECKPOINT_INTERVAL_MS: 60_000,
+  NODE_SILENT_AFTER_MS: 60_000,
 } as const;
 
 const UNSET = '(unset)';
@@ -74,7 +75,7 @@ const CORE_ROWS: readonly ConfigRow[] = [
   ),
   unset(
     'PLANS_FILE',
-    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays}`; unset: two demo plans',
+    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays, level?, group?}`; unset: two demo plans',
   ),
   row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
   unset('LEDGER_ADMIN_API_KEY', 'admin API key (>= 24 chars); unset: generated into `DATA_DIR`'),
@@ -123,6 +124,11 @@ const CORE_ROWS: readonly ConfigRow[] = [
   unset(
     'LEDGER_AUDIT_SIGNING_KEY_FILE',
     'PEM (PKCS#8) Ed25519 key that signs checkpoints; unset: generated into `DATA_DIR` (mode 0600)',
+  ),
+  row(
+    'NODE_SILENT_AFTER_MS',
+    DEFAULTS.NODE_SILENT_AFTER_MS,
+    'a node without a heartbeat this long is marked `silent` with a `node_silent` warning (1000-86400000)',
   ),
 ];
 

@@ -46,6 +46,8 @@ export type Config = {
   trafficBodyBytesMax: number;
   /** How long a stop waits for open connections before it closes them. */
   drainTimeoutMs: number;
+  /** A node whose last heartbeat is older than this is marked silent. */
+  nodeSilentAfterMs: number;
   /** Payment channels; holds keys: never log or print it. */
   channels: ChannelConfig;
   /** PEM file of the Ed25519 key that signs audit checkpoints; null: generated into dataDir. */
@@ -97,6 +99,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     bodyBytesMax: bodyBytes('BODY_BYTES_MAX'),
     trafficBodyBytesMax: bodyBytes('TRAFFIC_BODY_BYTES_MAX'),
     drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 100, 600_000),
+    nodeSilentAfterMs: integer('NODE_SILENT_AFTER_MS', 1000, DAY_MS),
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
@@ -153,6 +156,8 @@ export const SERVICE_LIMITS = {
   readyReadSideLagMsMax: 30_000,
   deadlineTransfersPerTickMax: 1000,
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
+  /** How often silent nodes are looked for: a node is marked at most this late. */
+  nodeSweepTickMs: 1000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

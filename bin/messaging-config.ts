@@ -35,6 +35,7 @@ export const DEMO_PLANS: readonly Plan[] = [
     currency: 'EUR',
     quotaBytes: 100 * GIB,
     durationDays: 30,
+    level: 1,
   },
   {
     planId: 'pro-monthly',
@@ -43,6 +44,7 @@ export const DEMO_PLANS: readonly Plan[] = [
     currency: 'EUR',
     quotaBytes: 1024 * GIB,
     durationDays: 30,
+    level: 2,
   },
 ];
 const RETENTIONS = ['limits', 'interest', 'workqueue'] as const;

@@ -10,7 +10,7 @@ import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
 import { createDrain } from '../api/drain';
-import { setMetricSources } from '../api/metrics';
+import { serviceMetrics, setMetricSources } from '../api/metrics';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
 import { accountRoutes } from '../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
@@ -19,6 +19,10 @@ import { securityAuditRoutes, type LedgerServices } from '../api/routes/ledger-s
 import { paymentRoutes } from '../api/routes/payments.route';
 import { reconciliationRoutes } from '../api/routes/reconciliations.route';
 import { trafficRoutes } from '../api/routes/traffic.route';
+import { nodeRoutes } from '../api/routes/nodes.route';
+import { nodeRegistryOf } from '../api/routes/node-services';
+import { nodePresenceRoutes } from '../api/routes/node-presence.route';
+import { createNodePresence } from '../domain/node/node-presence';
 import { transferBatchRoutes } from '../api/routes/transfers-batch.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
@@ -207,6 +211,23 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       nowMs: Date.now,
     }),
   );
+  // Heartbeats live in memory only: after a restart every node is unknown until it calls in.
+  const presence = createNodePresence({
+    nowMs: Date.now,
+    silentAfterMs: config.nodeSilentAfterMs,
+    onChange: (change) => {
+      serviceMetrics().nodeStatusChanges.inc({ to: change.to });
+      if (change.to === 'silent') logger.warn('node_silent', change);
+      else logger.info('node_online', change);
+    },
+  });
+  const nodeServices = { runtime, traffic, presence, nowMs: Date.now };
+  const presenceSweep = setInterval(() => {
+    nodeRegistryOf(nodeServices).then(
+      ({ state }) => presence.sweep(state.nodes.filter((node) => node.retiredAt === null).keys()),
+      (error: unknown) => logger.warn('node_sweep_failed', { error: String(error) }),
+    );
+  }, SERVICE_LIMITS.nodeSweepTickMs);
   const { busConnected } = messaging;
   const readiness: ReadinessCheck[] = [
     {
@@ -248,6 +269,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       transferBatchRoutes(services),
       paymentRoutes(services, channels.services),
       trafficRoutes(services),
+      nodeRoutes(nodeServices),
+      nodePresenceRoutes(nodeServices),
       channelCallbackRoutes(services, channels.services),
       reconciliationRoutes(channels.services),
       ...readSide.routes,
@@ -285,6 +308,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await closed;
     clearTimeout(cutoff);
     setMetricSources(null);
+    clearInterval(presenceSweep);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     await sale.stop();

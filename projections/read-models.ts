@@ -10,7 +10,7 @@ import { transfersProjection } from './transfers.projection';
  * projection changes what it writes: at start the service then rebuilds a new generation beside
  * the live one and switches to it once caught up. Accounts come first: transfers read them.
  */
-export const READ_MODELS_VERSION = 2;
+export const READ_MODELS_VERSION = 3;
 
 export const READ_MODELS: readonly Projection[] = [
   accountsProjection,

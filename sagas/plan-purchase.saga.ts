@@ -1,4 +1,9 @@
-import { trafficShardOf, trafficUserOf } from '../domain/traffic/traffic.decider';
+import {
+  trafficShardOf,
+  trafficUserOf,
+  type SubscriptionTerms,
+} from '../domain/traffic/traffic.decider';
+import type { JsonObject } from '../domain/ports/event-store.port';
 import { executeTrafficCommand } from '../domain/traffic/traffic-writer';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, planExpiresAt } from '../domain/plan/plan';
 import {
@@ -20,6 +25,22 @@ import { permanent, type SagaDefinition } from './saga-definition';
 const planTransferId = (purchaseId: string): string => `plan-${purchaseId}`;
 
 const [HOLD, GRANT, CAPTURE] = PLAN_PURCHASE_STEPS as [string, string, string];
+
+/** The level, group and duration the purchase sets (absent from purchases started before). */
+const subscriptionOf = (input: JsonObject): { subscription?: SubscriptionTerms } =>
+  input['level'] === undefined
+    ? {}
+    : {
+        subscription: {
+          purchaseId: stringField(input, 'purchaseId'),
+          planId: stringField(input, 'planId'),
+          level: numberField(input, 'level'),
+          group: stringField(input, 'group'),
+          durationDays: numberField(input, 'durationDays'),
+          amountMinor: numberField(input, 'amountMinor'),
+          currency: stringField(input, 'currency'),
+        },
+      };
 
 export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
   name: PLAN_PURCHASE_SAGA,
@@ -68,6 +89,7 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
           quotaBytes: numberField(input, 'quotaBytes'),
           reason: `plan ${stringField(input, 'planId')} until ${expiresAt}`,
           now: context.now,
+          ...subscriptionOf(input),
         };
         const outcome = await executeTrafficCommand(
           ports.traffic,
@@ -78,9 +100,15 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
           },
           context,
         );
-        const { quotaBytes } = trafficUserOf(outcome.state, userId);
+        const user = trafficUserOf(outcome.state, userId);
+        const { quotaBytes } = user;
+        // Purchases started before levels existed keep the expiry their reason names.
+        const granted =
+          input['level'] === undefined
+            ? { expiresAt }
+            : { expiresAt: user.expiresAt ?? expiresAt, level: user.level };
         return outcome.ok
-          ? { kind: 'done', output: { expiresAt, quotaBytes } }
+          ? { kind: 'done', output: { ...granted, quotaBytes } }
           : permanent(outcome.rejection);
       },
     },

@@ -3,6 +3,7 @@ import type { ActorRuntime } from '../../domain/actors/actor-runtime';
 import type { Ledger } from '../../domain/ledger/ledger';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, type Plan } from '../../domain/plan/plan';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
+import { DEFAULT_USER_GROUP } from '../../domain/traffic/traffic.model';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
@@ -78,6 +79,8 @@ export const planRoutes =
           currency: plan.currency,
           quotaBytes: plan.quotaBytes,
           durationDays: plan.durationDays,
+          level: plan.level ?? 0,
+          group: plan.group ?? DEFAULT_USER_GROUP,
           requestedAt: context.now,
         };
         const existing = await deps.runtime.read(

@@ -1,5 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
 import {
+  effectiveLevelOf,
   trafficShardOf,
   trafficUserOf,
   trafficView,
@@ -247,8 +248,13 @@ export const trafficRoutes =
       async (ctx) => {
         const { userId } = params.read(ctx);
         const shard = await services.traffic.shard(trafficShardOf(userId));
+        const user = trafficUserOf(shard.state, userId);
         sendOk(ctx, {
-          traffic: trafficView(userId, trafficUserOf(shard.state, userId)),
+          // level is as bought; activeLevel is what counts now (0 once the plan has expired).
+          traffic: {
+            ...trafficView(userId, user),
+            activeLevel: effectiveLevelOf(user, services.nowMs()),
+          },
           position: positionJson(shard.position),
         });
       },

@@ -1,4 +1,5 @@
 import { isCurrency, isPositiveAmountMinor } from '../money';
+import { isUserLevel, USER_LEVEL_MAX } from '../node/node.model';
 
 /** A plan from configuration: its price and what it grants (traffic quota for a period). */
 export type Plan = {
@@ -8,6 +9,10 @@ export type Plan = {
   currency: string;
   quotaBytes: number;
   durationDays: number;
+  /** The user level (class) a purchase gives until it expires; absent: 0. */
+  level?: number;
+  /** The node group a purchase puts the user in; absent: 'default'. */
+  group?: string;
 };
 
 const PLAN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -30,6 +35,10 @@ export const planProblem = (plan: Plan): string | null => {
   ) {
     return `plan ${plan.planId}: durationDays must be 1-${DURATION_DAYS_MAX}`;
   }
+  if (plan.level !== undefined && !isUserLevel(plan.level))
+    return `plan ${plan.planId}: level must be 0-${USER_LEVEL_MAX}`;
+  if (plan.group !== undefined && !PLAN_ID_PATTERN.test(plan.group))
+    return `plan ${plan.planId}: group must match ${PLAN_ID_PATTERN.source}`;
   return null;
 };
 

@@ -5,9 +5,11 @@ import { accept, reject } from '../decision';
 import { addWithinSafeRange } from '../money';
 import { trafficEventCodec } from './traffic.events';
 import { trafficSnapshotCodec } from './traffic.snapshot';
+import { isUserLevel } from '../node/node.model';
 import {
   initialTrafficUserState,
   isByteCount,
+  isSubscribed,
   recentReportCountMax,
   usedBytesOf,
   type QuotaCrossing,
@@ -55,15 +57,20 @@ const decideTraffic = (command: TrafficCommand, state: TrafficShardState): Traff
 /** Imports run before the service serves, so a user already in the shard was imported before. */
 const decideImport = (data: Data<'ImportUser'>, state: TrafficShardState): TrafficDecision => {
   const { userId, user, sourceStream, sourceRevision, now } = data;
-  const { quotaBytes, uploadBytes, downloadBytes } = user;
+  const { quotaBytes, uploadBytes, downloadBytes, exceeded } = user;
   assert(
-    [quotaBytes, uploadBytes, downloadBytes, usedBytesOf(user), sourceRevision].every(isByteCount),
+    [quotaBytes, uploadBytes, downloadBytes, uploadBytes + downloadBytes, sourceRevision].every(
+      isByteCount,
+    ),
     'ImportUser: byte counts and sourceRevision must be safe integers ≥ 0',
   );
   if (state.users.has(userId)) return accept();
   const imported = {
     userId,
-    ...user,
+    quotaBytes,
+    uploadBytes,
+    downloadBytes,
+    exceeded,
     grantIds: [...user.grantIds],
     resetIds: [...user.resetIds],
     sourceStream,
@@ -73,13 +80,28 @@ const decideImport = (data: Data<'ImportUser'>, state: TrafficShardState): Traff
   return accept({ type: 'UserImported', data: imported });
 };
 
+const DAY_MS = 24 * 3600 * 1000;
+
 const decideGrant = (data: Data<'GrantQuota'>, user: TrafficUserState): TrafficDecision => {
-  const { userId, grantId, quotaBytes, reason, now } = data;
+  const { userId, grantId, quotaBytes, reason, now, subscription } = data;
   assert(isByteCount(quotaBytes) && quotaBytes > 0, 'GrantQuota: quotaBytes must be positive');
   if (user.grantIds.includes(grantId)) return accept();
   if (addWithinSafeRange(user.quotaBytes, quotaBytes) === null) return reject('quota_overflow');
   const grantedAt = now;
-  return accept({ type: 'QuotaGranted', data: { userId, grantId, quotaBytes, reason, grantedAt } });
+  const granted = { userId, grantId, quotaBytes, reason, grantedAt };
+  if (subscription === undefined) return accept({ type: 'QuotaGranted', data: granted });
+  const { durationDays, ...terms } = subscription;
+  assert(isUserLevel(terms.level), 'GrantQuota: level out of range'); // The plan was checked.
+  assert(Number.isSafeInteger(durationDays) && durationDays > 0, 'GrantQuota: durationDays');
+  // A plan bought while another runs extends it; bought after expiry, it starts now. The
+  // comparison is against the grant's own time, so a purchase racing its expiry has one answer.
+  const nowMs = Date.parse(now);
+  const fromMs = isSubscribed(user, nowMs) ? Date.parse(user.expiresAt ?? now) : nowMs;
+  const expiresAt = new Date(fromMs + durationDays * DAY_MS).toISOString();
+  return accept({
+    type: 'QuotaGranted',
+    data: { ...granted, subscription: { ...terms, expiresAt } },
+  });
 };
 
 const decideUsage = (data: Data<'RecordUsage'>, state: TrafficShardState): TrafficDecision => {
@@ -148,8 +170,9 @@ export const trafficUserChangesOf = (event: TrafficEvent): TrafficUserChange[] =
       const { userId, quotaBytes, uploadBytes, downloadBytes, exceeded } = event.data;
       const { grantIds, resetIds } = event.data;
       // The imported state replaces whatever the read side held from the legacy stream.
-      const imported = { quotaBytes, uploadBytes, downloadBytes, exceeded, grantIds, resetIds };
-      return [{ userId, apply: () => imported }];
+      const counts = { quotaBytes, uploadBytes, downloadBytes, exceeded, grantIds, resetIds };
+      // Legacy streams knew no levels: the user keeps whatever level it had here (none).
+      return [{ userId, apply: (user) => ({ ...user, ...counts }) }];
     }
     case 'QuotaGranted': {
       const { userId, grantId } = event.data;
@@ -158,7 +181,12 @@ export const trafficUserChangesOf = (event: TrafficEvent): TrafficUserChange[] =
         const quotaBytes = addWithinSafeRange(user.quotaBytes, event.data.quotaBytes);
         assert(quotaBytes !== null, 'QuotaGranted: quota overflows');
         const exceeded = user.exceeded && usedBytesOf(user) > quotaBytes;
-        return { ...user, quotaBytes, exceeded, grantIds: [...user.grantIds, grantId] };
+        const granted = { ...user, quotaBytes, exceeded, grantIds: [...user.grantIds, grantId] };
+        const { subscription } = event.data;
+        if (subscription === undefined) return granted;
+        assert(isUserLevel(subscription.level), 'QuotaGranted: level out of range');
+        const { level, group, expiresAt } = subscription;
+        return { ...granted, level, group, expiresAt };
       };
       return [{ userId, apply }];
     }

@@ -9,7 +9,13 @@ import {
   stringField,
 } from '../json-fields';
 import type { JsonObject, JsonValue } from '../ports/event-store.port';
-import type { QuotaCrossing, RefusedUsage, TrafficEvent, UsageRecord } from './traffic.model';
+import type {
+  QuotaCrossing,
+  RefusedUsage,
+  Subscription,
+  TrafficEvent,
+  UsageRecord,
+} from './traffic.model';
 
 /**
  * The traffic shard's events as stored. Version 2 stores a report's usages as
@@ -69,6 +75,23 @@ const crossingOf = (value: JsonValue): QuotaCrossing => {
   };
 };
 
+/** A plan purchase's part of a grant (absent from grants that are not purchases). */
+const subscriptionOf = (value: JsonValue | undefined): { subscription?: Subscription } => {
+  if (value === undefined) return {};
+  const subscription = jsonObject(value, 'subscription');
+  return {
+    subscription: {
+      purchaseId: stringField(subscription, 'purchaseId'),
+      planId: stringField(subscription, 'planId'),
+      level: countField(subscription, 'level'),
+      group: stringField(subscription, 'group'),
+      amountMinor: countField(subscription, 'amountMinor'),
+      currency: stringField(subscription, 'currency'),
+      expiresAt: stringField(subscription, 'expiresAt'),
+    },
+  };
+};
+
 /** Every field checked: what the fold reads is what the union says. */
 const parse = ({ type, data, metadata }: StoredEvent): TrafficEvent => {
   const { schemaVersion } = metadata;
@@ -103,6 +126,7 @@ const parse = ({ type, data, metadata }: StoredEvent): TrafficEvent => {
           quotaBytes: countField(data, 'quotaBytes'),
           reason: stringField(data, 'reason'),
           grantedAt: stringField(data, 'grantedAt'),
+          ...subscriptionOf(data['subscription']),
         },
       };
     case 'QuotaReset':

@@ -33,7 +33,22 @@ export type TrafficUserState = Readonly<{
   /** Every grant and reset ever applied: they are rare (plans, periods), so kept in full. */
   grantIds: readonly string[];
   resetIds: readonly string[];
+  /** The level (class) the last plan bought gave; it counts only until expiresAt. */
+  level: number;
+  /** The node group the last plan bought gave: nodes of other groups do not serve the user. */
+  group: string;
+  /** When the plans bought run out (ISO-8601); null: never bought one. */
+  expiresAt: string | null;
 }>;
+
+/** What a legacy per-user stream knew of a user (it had no levels). */
+export type TrafficCounts = Pick<
+  TrafficUserState,
+  'quotaBytes' | 'uploadBytes' | 'downloadBytes' | 'exceeded' | 'grantIds' | 'resetIds'
+>;
+
+/** Users that never bought a plan, and plans that name no group, are in this group. */
+export const DEFAULT_USER_GROUP = 'default';
 
 /** A user the shard has never seen: no plan, no quota, so any usage exceeds it (intended). */
 export const initialTrafficUserState: TrafficUserState = {
@@ -43,7 +58,36 @@ export const initialTrafficUserState: TrafficUserState = {
   exceeded: false,
   grantIds: [],
   resetIds: [],
+  level: 0,
+  group: DEFAULT_USER_GROUP,
+  expiresAt: null,
 };
+
+/**
+ * What a plan purchase sets with its quota grant, in the same decision: the plan's level and
+ * group, and an expiry durationDays later than the current one if it is still running, else than
+ * the grant. amountMinor and currency are what was paid (the purchase history shows them).
+ */
+export type SubscriptionTerms = {
+  purchaseId: string;
+  planId: string;
+  level: number;
+  group: string;
+  durationDays: number;
+  amountMinor: number;
+  currency: string;
+};
+
+/** A subscription as granted: the terms with the expiry they resulted in. */
+export type Subscription = Omit<SubscriptionTerms, 'durationDays'> & { expiresAt: string };
+
+/** The user's level at nowMs: the level bought while the plan runs, 0 once it has expired. */
+export const effectiveLevelOf = (user: TrafficUserState, nowMs: number): number =>
+  isSubscribed(user, nowMs) ? user.level : 0;
+
+/** True while a bought plan runs at nowMs. */
+export const isSubscribed = (user: TrafficUserState, nowMs: number): boolean =>
+  user.expiresAt !== null && Date.parse(user.expiresAt) > nowMs;
 
 /** Users refused in a report, with the reason (a usage that would overflow the safe range). */
 export type RefusedUsage = { userId: string; reason: 'usage_overflow' };
@@ -69,7 +113,15 @@ export type UsageRecord = { userId: string; uploadBytes: number; downloadBytes: 
 export type TrafficCommand =
   | {
       type: 'GrantQuota';
-      data: { userId: string; grantId: string; quotaBytes: number; reason: string; now: string };
+      data: {
+        userId: string;
+        grantId: string;
+        quotaBytes: number;
+        reason: string;
+        now: string;
+        /** Present for a plan purchase: its level, group and duration. */
+        subscription?: SubscriptionTerms;
+      };
     }
   | {
       type: 'ResetQuota';
@@ -80,7 +132,7 @@ export type TrafficCommand =
       type: 'ImportUser';
       data: {
         userId: string;
-        user: TrafficUserState;
+        user: TrafficCounts;
         sourceStream: string;
         sourceRevision: number;
         now: string;
@@ -98,6 +150,7 @@ export type QuotaGranted = {
   quotaBytes: number;
   reason: string;
   grantedAt: string;
+  subscription?: Subscription;
 };
 export type QuotaReset = { userId: string; resetId: string; quotaBytes: number; resetAt: string };
 /** One report's usage in one shard: the counted records, and the refused ones with why. */

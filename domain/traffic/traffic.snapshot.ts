@@ -6,6 +6,7 @@ import {
   booleanField,
   countField,
   jsonObject,
+  nullableStringField,
   stringArrayField,
   stringField,
 } from '../json-fields';
@@ -30,6 +31,9 @@ const decodeUser = (value: JsonValue): [string, TrafficUserState] => {
       exceeded: booleanField(user, 'exceeded'),
       grantIds: stringArrayField(user, 'grantIds'),
       resetIds: stringArrayField(user, 'resetIds'),
+      level: countField(user, 'level'),
+      group: stringField(user, 'group'),
+      expiresAt: nullableStringField(user, 'expiresAt'),
     },
   ];
 };
@@ -54,11 +58,13 @@ const decode = (saved: JsonValue): TrafficShardState => {
 };
 
 /**
+ * Version 3 adds each user's level, group and expiresAt; version 2 snapshots are not used (the
+ * shard is folded from its events once, then snapshotted again).
  * Version 2 (version 1 was one stream per user): the shard's users as an array of
  * {userId, ...state} in userId order, and its recent reports oldest first as {reportId, refused}.
  */
 export const trafficSnapshotCodec: SnapshotCodec<TrafficShardState> = {
-  schemaVersion: 2,
+  schemaVersion: 3,
   encode: (state) => ({
     // Sorted, so one state has one snapshot whatever the map's internal order (audit compares).
     users: [...state.users.entries()]

@@ -12,6 +12,8 @@ import {
   trafficAggregate,
   trafficShardOf,
   trafficUserOf,
+  initialTrafficUserState,
+  type TrafficCounts,
   type TrafficUserState,
 } from '../../domain/traffic/traffic.decider';
 import { testContext, testLimits } from '../support/ledger-harness';
@@ -57,7 +59,7 @@ const wasReset = (resetId: string, quotaBytes: number) => ({
 });
 
 /** Three users of the old layout: within quota, exceeded, and reset after exceeding. */
-const legacyUsers: Record<string, TrafficUserState> = {
+const legacyUsers: Record<string, TrafficCounts> = {
   within: {
     quotaBytes: 1000,
     uploadBytes: 100,
@@ -124,7 +126,10 @@ describe('importLegacyTraffic', () => {
     const result = await importLegacyTraffic({ store, runtime, logger, nowMs: Date.now });
     expect(result).toEqual({ kind: 'imported', legacyStreamCount: 3, importedUserCount: 3 });
     for (const [userId, expected] of Object.entries(legacyUsers)) {
-      expect(await userInShard(runtime, userId)).toEqual(expected);
+      expect(await userInShard(runtime, userId)).toEqual({
+        ...initialTrafficUserState,
+        ...expected,
+      });
     }
     const marker = await store.readStream(LEGACY_TRAFFIC_IMPORT_MARKER_STREAM, {
       fromRevision: 0,
@@ -162,7 +167,10 @@ describe('importLegacyTraffic', () => {
     });
     expect(second).toEqual({ kind: 'imported', legacyStreamCount: 3, importedUserCount: 0 });
     for (const [userId, expected] of Object.entries(legacyUsers)) {
-      expect(await userInShard(restarted, userId)).toEqual(expected);
+      expect(await userInShard(restarted, userId)).toEqual({
+        ...initialTrafficUserState,
+        ...expected,
+      });
     }
   });
 

@@ -79,4 +79,23 @@ describe('loadMessagingConfig', () => {
       loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([{ planId: 'x' }])) }),
     ).toThrow("lacks 'name'");
   });
+
+  it('takes a plan level 0-255 and a group id, and refuses others naming the plan', () => {
+    const plan = {
+      planId: 'p1',
+      name: 'One',
+      amountMinor: 100,
+      currency: 'EUR',
+      quotaBytes: 10,
+      durationDays: 1,
+    };
+    const load = (entry: object) =>
+      loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([entry])) }).plans;
+    expect(load({ ...plan, level: 255, group: 'asia' })).toEqual([
+      { ...plan, level: 255, group: 'asia' },
+    ]);
+    expect(() => load({ ...plan, level: 256 })).toThrow('plan p1: level must be 0-255');
+    expect(() => load({ ...plan, level: 1.5 })).toThrow('plan p1: level must be 0-255');
+    expect(() => load({ ...plan, group: 'two words' })).toThrow('plan p1: group must match');
+  });
 });

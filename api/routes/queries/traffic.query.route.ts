@@ -1,8 +1,11 @@
 import type { JSONSchemaType } from 'ajv';
-import { TRAFFIC } from '../../../projections/traffic.projection';
+import { NODE_TRAFFIC, PURCHASES, TRAFFIC } from '../../../projections/traffic.projection';
+import { sendError } from '../../envelope';
+import { clientOf } from '../../middleware/api-state';
 import { sendOk } from '../../envelope';
 import { requireRole } from '../../middleware/authenticate';
-import { validateQuery } from '../../middleware/validate';
+import { validateParams, validateQuery } from '../../middleware/validate';
+import { idSchema } from '../../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import {
   commonQueryProperties,
@@ -30,12 +33,60 @@ const nodeUsersSchema: JSONSchemaType<CommonQuery> = {
   properties: commonQueryProperties,
 };
 
+const userParamsSchema: JSONSchemaType<{ userId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['userId'],
+  properties: { userId: idSchema },
+};
+
+const DAY_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+type NodeDaysQuery = CommonQuery & { from?: string; to?: string };
+const nodeDaysSchema: JSONSchemaType<NodeDaysQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...commonQueryProperties,
+    from: { type: 'string', pattern: DAY_PATTERN, nullable: true },
+    to: { type: 'string', pattern: DAY_PATTERN, nullable: true },
+  },
+};
+const nodeParamsSchema: JSONSchemaType<{ nodeId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nodeId'],
+  properties: { nodeId: idSchema },
+};
+
 export const trafficQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
   (kit: RouteKit) => {
     const readers = requireRole('admin', 'auditor', 'node');
     const traffic = validateQuery(trafficSchema);
     const nodeUsers = validateQuery(nodeUsersSchema);
+    const userParams = validateParams(userParamsSchema);
+    const nodeDays = validateQuery(nodeDaysSchema);
+    const nodeParams = validateParams(nodeParamsSchema);
+
+    /** A reporting node's bytes per UTC day, from ≤ day < to, oldest first; a node sees its own. */
+    kit.router.get('/traffic/nodes/:nodeId/days', readers, nodeParams, nodeDays, async (ctx) => {
+      const { nodeId } = nodeParams.read(ctx);
+      const client = clientOf(ctx);
+      if (client.role === 'node' && client.clientId !== nodeId)
+        return sendError(ctx, 'forbidden', { msg: 'a node reads only its own traffic' });
+      const query = nodeDays.read(ctx);
+      const generation = await prepareQuery(deps, ctx, query);
+      if (generation === null) return;
+      const { from = null, to = null } = query;
+      sendOk(
+        ctx,
+        await findPage(deps, generation, NODE_TRAFFIC, query, {
+          where: { nodeId },
+          range: from === null && to === null ? null : { field: 'day', from, to },
+          orderBy: { field: 'day', direction: 'asc' },
+        }),
+      );
+    });
 
     kit.router.get('/traffic/users', readers, traffic, async (ctx) => {
       const query = traffic.read(ctx);
@@ -65,4 +116,26 @@ export const trafficQueryRoutes =
         }),
       );
     });
+
+    /** A user's plan purchases, newest first (the seed's GET /user/bought). */
+    kit.router.get(
+      '/users/:userId/purchases',
+      requireRole('admin', 'auditor'),
+      userParams,
+      nodeUsers,
+      async (ctx) => {
+        const { userId } = userParams.read(ctx);
+        const query = nodeUsers.read(ctx);
+        const generation = await prepareQuery(deps, ctx, query);
+        if (generation === null) return;
+        sendOk(
+          ctx,
+          await findPage(deps, generation, PURCHASES, query, {
+            where: { userId },
+            range: null,
+            orderBy: { field: 'purchasedAt', direction: 'desc' },
+          }),
+        );
+      },
+    );
   };

@@ -55,6 +55,9 @@ describe('GrantQuota', () => {
           exceeded: false,
           grantIds: ['g-1'],
           resetIds: [],
+          level: 0,
+          group: 'default',
+          expiresAt: null,
         }),
       ));
 
@@ -140,6 +143,9 @@ describe('ResetQuota', () => {
           exceeded: false,
           grantIds: ['g-1'],
           resetIds: ['p-2'],
+          level: 0,
+          group: 'default',
+          expiresAt: null,
         });
         expect(state.users.get('bob')).toMatchObject({ uploadBytes: 20, downloadBytes: 30 });
       });

@@ -20,6 +20,9 @@ describe('trafficView', () => {
       usedBytes: 0,
       remainingBytes: 0,
       exceeded: false,
+      level: 0,
+      group: 'default',
+      expiresAt: null,
     };
     expect(viewOf('alice', [])).toEqual(expected);
     expect(trafficView('alice', initialTrafficUserState)).toEqual(expected);
@@ -36,6 +39,9 @@ describe('trafficView', () => {
       usedBytes: 70,
       remainingBytes: 30,
       exceeded: false,
+      level: 0,
+      group: 'default',
+      expiresAt: null,
     });
   });
 
@@ -70,6 +76,9 @@ describe('trafficView', () => {
       usedBytes: 100,
       remainingBytes: 0,
       exceeded: false,
+      level: 0,
+      group: 'default',
+      expiresAt: null,
     });
   });
 
@@ -98,6 +107,9 @@ describe('trafficView', () => {
       usedBytes: 0,
       remainingBytes: 50,
       exceeded: false,
+      level: 0,
+      group: 'default',
+      expiresAt: null,
     });
   });
 
