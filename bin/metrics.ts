@@ -79,49 +79,46 @@ export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   },
 });
 
+type WriterRequest = { commands: readonly { command: { type: string } }[] };
+type WriterReply = { kind: 'replay' } | { kind: 'decided'; outcomes: readonly { ok: boolean }[] };
+
 /**
- * Counts every ledger command by type and outcome: accepted, rejected, replayed (another
- * instance stored the request's Idempotency-Key first) or failed (the batch's append failed).
+ * A single writer's execute that counts every command by type and outcome: accepted, rejected,
+ * replayed (another instance stored the request's Idempotency-Key first) or failed (the batch's
+ * append failed).
  */
+const countingExecute =
+  <Request extends WriterRequest, Reply extends WriterReply>(
+    aggregate: string,
+    execute: (request: Request) => Promise<Reply>,
+  ) =>
+  async (request: Request): Promise<Reply> => {
+    const { commands } = serviceMetrics();
+    const count = (type: string, outcome: string): void =>
+      commands.inc({ aggregate, command: type, outcome });
+    try {
+      const reply = await execute(request);
+      request.commands.forEach(({ command }, index) => {
+        if (reply.kind === 'replay') return count(command.type, 'replayed');
+        count(command.type, reply.outcomes[index]?.ok === true ? 'accepted' : 'rejected');
+      });
+      return reply;
+    } catch (error: unknown) {
+      request.commands.forEach(({ command }) => count(command.type, 'failed'));
+      throw error;
+    }
+  };
+
+/** The ledger, its commands counted. */
 export const instrumentLedger = (ledger: Ledger): Ledger => ({
   ...ledger,
-  execute: async (request) => {
-    const { commands } = serviceMetrics();
-    const count = (type: string, outcome: string): void =>
-      commands.inc({ aggregate: 'ledger', command: type, outcome });
-    try {
-      const reply = await ledger.execute(request);
-      request.commands.forEach(({ command }, index) => {
-        if (reply.kind === 'replay') return count(command.type, 'replayed');
-        count(command.type, reply.outcomes[index]?.ok === true ? 'accepted' : 'rejected');
-      });
-      return reply;
-    } catch (error: unknown) {
-      request.commands.forEach(({ command }) => count(command.type, 'failed'));
-      throw error;
-    }
-  },
+  execute: countingExecute('ledger', ledger.execute),
 });
 
-/** Counts every traffic command (reports per shard, grants, resets) by type and outcome. */
+/** The traffic writer, its commands (reports per shard, grants, resets) counted. */
 export const instrumentTraffic = (traffic: TrafficWriter): TrafficWriter => ({
   ...traffic,
-  execute: async (request) => {
-    const { commands } = serviceMetrics();
-    const count = (type: string, outcome: string): void =>
-      commands.inc({ aggregate: 'trafficshard', command: type, outcome });
-    try {
-      const reply = await traffic.execute(request);
-      request.commands.forEach(({ command }, index) => {
-        if (reply.kind === 'replay') return count(command.type, 'replayed');
-        count(command.type, reply.outcomes[index]?.ok === true ? 'accepted' : 'rejected');
-      });
-      return reply;
-    } catch (error: unknown) {
-      request.commands.forEach(({ command }) => count(command.type, 'failed'));
-      throw error;
-    }
-  },
+  execute: countingExecute('trafficshard', traffic.execute),
 });
 
 /** A lag measured at most once per maxAgeMs: the events and seconds gauges share one read. */

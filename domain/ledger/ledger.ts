@@ -1,11 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { accountAggregate, type AccountState } from '../account/account.decider';
 import { toStored, type DomainEvent, type StreamFold } from '../aggregate';
-import {
-  MAILBOX_RETRY_AFTER_MS,
-  ConflictRetriesExhaustedError,
-  MailboxFullError,
-} from '../actors/actor-errors';
+import { ConflictRetriesExhaustedError } from '../actors/actor-errors';
+import { answerStoredKeys, createBatchMailbox, type Queued } from '../actors/batch-mailbox';
 import { createActorRegistry } from '../actors/actor-registry';
 import { eventMetadataOf } from '../actors/batch-decide';
 import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
@@ -98,10 +95,7 @@ export type Ledger = {
 
 type Read<State> = { state: State; position: bigint | null };
 type Entry = StreamSnapshot<unknown> & { savedRevision: number | null };
-type Pending = LedgerRequest & {
-  resolve: (reply: LedgerReply) => void;
-  reject: (error: unknown) => void;
-};
+type Pending = Queued<LedgerRequest, LedgerReply>;
 /**
  * A stream held in memory; `entry` null once forgotten (the registry then drops it). A class, so
  * that the registry's methods are shared, not three closures per held stream.
@@ -152,10 +146,6 @@ export const createLedger = (options: {
   const { store, snapshots, limits, onEvent } = options;
   const registry = createActorRegistry<Held>(limits);
   const source = { store, snapshots, limits, onEvent };
-  const queue: Pending[] = [];
-  let queuedCommandCount = 0;
-  let draining: Promise<void> | null = null;
-  let closed = false;
 
   const loading = new Map<string, Promise<Entry>>();
 
@@ -245,32 +235,6 @@ export const createLedger = (options: {
     return working;
   };
 
-  const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const batch = takeBatch();
-      try {
-        await runBatch(batch);
-      } catch (error: unknown) {
-        onEvent('ledger_batch_failed', { requestCount: batch.length, error });
-        batch.forEach((request) => request.reject(error));
-      }
-    }
-    draining = null;
-  };
-
-  const takeBatch = (): Pending[] => {
-    let count = 0;
-    let commandCount = 0;
-    for (const request of queue) {
-      const size = request.commands.length;
-      if (count > 0 && commandCount + size > limits.batchCommandCountMax) break;
-      count += 1;
-      commandCount += size;
-    }
-    queuedCommandCount -= commandCount;
-    return queue.splice(0, count);
-  };
-
   /** Decides and appends one batch, reloading and deciding again after a conflict. */
   const runBatch = async (initial: readonly Pending[]): Promise<void> => {
     let batch = [...initial];
@@ -305,15 +269,7 @@ export const createLedger = (options: {
         return;
       }
       if (result.reason === 'idempotency_key_exists') {
-        const taken = new Map(
-          result.existing.map((record) => [`${record.scope}\n${record.key}`, record]),
-        );
-        batch = batch.filter((request) => {
-          const key = request.idempotency;
-          const record = key === null ? undefined : taken.get(`${key.scope}\n${key.key}`);
-          if (record !== undefined) request.resolve({ kind: 'replay', record });
-          return record === undefined;
-        });
+        batch = answerStoredKeys(batch, result.existing);
         continue;
       }
       // Another writer got there first: forget what we hold of those streams and decide again.
@@ -356,20 +312,16 @@ export const createLedger = (options: {
     }
   };
 
+  const mailbox = createBatchMailbox<LedgerRequest, LedgerReply>({
+    name: 'ledger',
+    mailboxCommandCountMax: limits.mailboxCommandCountMax,
+    batchCommandCountMax: limits.batchCommandCountMax,
+    runBatch,
+    onBatchFailed: (requestCount, error) => onEvent('ledger_batch_failed', { requestCount, error }),
+  });
+
   return {
-    execute: (request) => {
-      if (closed) return Promise.reject(new Error('ledger: execute after close'));
-      const size = request.commands.length;
-      assert(size > 0, 'ledger: a request has at least one command');
-      if (queuedCommandCount + size > limits.mailboxCommandCountMax)
-        return Promise.reject(new MailboxFullError('ledger', MAILBOX_RETRY_AFTER_MS));
-      queuedCommandCount += size;
-      const reply = new Promise<LedgerReply>((resolve, reject) =>
-        queue.push({ ...request, resolve, reject }),
-      );
-      draining ??= drain();
-      return reply;
-    },
+    execute: mailbox.enqueue,
     account: async (id) => {
       const entry = await loadAccount(id);
       return { state: entry.state as AccountState, position: entry.position };
@@ -379,11 +331,10 @@ export const createLedger = (options: {
       return { state: entry.state as TransferState, position: entry.position };
     },
     heldStreamCount: () => registry.size(),
-    queuedCommandCount: () => queuedCommandCount,
+    queuedCommandCount: mailbox.queuedCommandCount,
     close: async () => {
-      closed = true;
       registry.stop();
-      await draining;
+      await mailbox.close();
     },
   };
 };

@@ -1,8 +1,5 @@
-import {
-  MAILBOX_RETRY_AFTER_MS,
-  ConflictRetriesExhaustedError,
-  MailboxFullError,
-} from '../actors/actor-errors';
+import { ConflictRetriesExhaustedError } from '../actors/actor-errors';
+import { answerStoredKeys, createBatchMailbox, type Queued } from '../actors/batch-mailbox';
 import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
 import { decideBatch, type DecidedCommand, type QueuedCommand } from '../actors/batch-decide';
 import {
@@ -89,10 +86,7 @@ export type TrafficWriter = {
 };
 
 type Entry = StreamSnapshot<TrafficShardState> & { savedRevision: number | null };
-type Pending = TrafficRequest & {
-  resolve: (reply: TrafficReply) => void;
-  reject: (error: unknown) => void;
-};
+type Pending = Queued<TrafficRequest, TrafficReply>;
 
 const shardStreamOf = (shardId: string): string => `${trafficAggregate.category}-${shardId}`;
 
@@ -106,10 +100,6 @@ export const createTrafficWriter = (options: {
   // Sixteen shards: held for the writer's life, however many users they carry.
   const held = new Map<string, Entry>();
   const loading = new Map<string, Promise<Entry>>();
-  const queue: Pending[] = [];
-  let queuedCommandCount = 0;
-  let draining: Promise<void> | null = null;
-  let closed = false;
 
   const load = (stream: string): Promise<Entry> => {
     const entry = held.get(stream);
@@ -131,32 +121,6 @@ export const createTrafficWriter = (options: {
     const settled = loaded.finally(() => loading.delete(stream));
     loading.set(stream, settled);
     return settled;
-  };
-
-  const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const batch = takeBatch();
-      try {
-        await runBatch(batch);
-      } catch (error: unknown) {
-        onEvent('traffic_batch_failed', { requestCount: batch.length, error });
-        batch.forEach((request) => request.reject(error));
-      }
-    }
-    draining = null;
-  };
-
-  const takeBatch = (): Pending[] => {
-    let count = 0;
-    let commandCount = 0;
-    for (const request of queue) {
-      const size = request.commands.length;
-      if (count > 0 && commandCount + size > limits.batchCommandCountMax) break;
-      count += 1;
-      commandCount += size;
-    }
-    queuedCommandCount -= commandCount;
-    return queue.splice(0, count);
   };
 
   const runBatch = async (initial: readonly Pending[]): Promise<void> => {
@@ -190,13 +154,7 @@ export const createTrafficWriter = (options: {
         return;
       }
       if (result.reason === 'idempotency_key_exists') {
-        const taken = new Map(result.existing.map((r) => [`${r.scope}\n${r.key}`, r]));
-        batch = batch.filter((request) => {
-          const key = request.idempotency;
-          const record = key === null ? undefined : taken.get(`${key.scope}\n${key.key}`);
-          if (record !== undefined) request.resolve({ kind: 'replay', record });
-          return record === undefined;
-        });
+        batch = answerStoredKeys(batch, result.existing);
         continue;
       }
       // Another writer got there first: read those shards again and decide again.
@@ -223,29 +181,23 @@ export const createTrafficWriter = (options: {
     }
   };
 
+  const mailbox = createBatchMailbox<TrafficRequest, TrafficReply>({
+    name: 'traffic',
+    mailboxCommandCountMax: limits.mailboxCommandCountMax,
+    batchCommandCountMax: limits.batchCommandCountMax,
+    runBatch,
+    onBatchFailed: (requestCount, error) =>
+      onEvent('traffic_batch_failed', { requestCount, error }),
+  });
+
   return {
-    execute: (request) => {
-      if (closed) return Promise.reject(new Error('traffic: execute after close'));
-      const size = request.commands.length;
-      assert(size > 0, 'traffic: a request has at least one command');
-      if (queuedCommandCount + size > limits.mailboxCommandCountMax)
-        return Promise.reject(new MailboxFullError('traffic', MAILBOX_RETRY_AFTER_MS));
-      queuedCommandCount += size;
-      const reply = new Promise<TrafficReply>((resolve, reject) =>
-        queue.push({ ...request, resolve, reject }),
-      );
-      draining ??= drain();
-      return reply;
-    },
+    execute: mailbox.enqueue,
     shard: async (shardId) => {
       const entry = await load(shardStreamOf(shardId));
       return { state: entry.state, position: entry.position };
     },
-    queuedCommandCount: () => queuedCommandCount,
-    close: async () => {
-      closed = true;
-      await draining;
-    },
+    queuedCommandCount: mailbox.queuedCommandCount,
+    close: mailbox.close,
   };
 };
 
