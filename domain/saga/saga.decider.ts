@@ -1,6 +1,7 @@
 import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject } from '../decision';
+import { sagaEventCodec } from './saga.events';
 import {
   type SagaCommand,
   type SagaDecision,
@@ -270,4 +271,5 @@ export const sagaAggregate: Aggregate<SagaCommand, SagaEvent, SagaState, SagaRej
   initialState: { status: 'none' },
   decide,
   evolve,
+  eventCodec: sagaEventCodec,
 };
