@@ -22,8 +22,9 @@ import {
  * Refunds in flight at a kill -9 settle after the restart without a hand-sent callback: 20
  * sandbox payments, some paid with `ledger sandbox pay` (the built CLI), the others by sandbox
  * callbacks signed by hand (the sandbox knows those only from the verified callback), 20
- * concurrent partial refunds, kill -9 of the service 150 ms (in-process bus) or 400 ms (NATS
- * JetStream, a real nats-server started here) later, restart on the same data dir. Within a minute every refund
+ * concurrent partial refunds, kill -9 of the service as soon as a refund saga is seen running
+ * (in-process bus, or NATS JetStream with a real nats-server started here), restart on the same
+ * data dir. Within a minute every refund
  * saga completes (the sandbox's durable callbacks are resent and the refund saga queries the
  * channel), each payment shows its refund succeeded, no hold is left pending, wallets hold
  * Σ paid − Σ refunded and Σ balances = 0.
@@ -124,7 +125,7 @@ const refundsAtKill = async (dataDir: string, paymentIds: readonly string[]) => 
   }
 };
 
-const scenario = (bus: 'in-process' | 'nats', killAfterMs: number) => {
+const scenario = (bus: 'in-process' | 'nats') => {
   let nats: NatsServer | null = null;
   let dataDir: string;
   let running: ServiceProcess | null = null;
@@ -194,7 +195,16 @@ const scenario = (bus: 'in-process' | 'nats', killAfterMs: number) => {
         amountMinor: REFUND_MINOR,
       }).catch(() => null),
     );
-    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+    // Killed on a positive signal, not after a guessed delay: a refund saga is seen running.
+    await eventually(
+      async () => {
+        for (const paymentId of paymentIds)
+          if ((await sagaStatus(first.baseUrl, 'refund', `${paymentId}_r1`)) === 'running')
+            return true;
+        return undefined;
+      },
+      { timeoutMs: 30_000, what: 'a refund saga running', intervalMs: 5 },
+    );
     first.child.kill('SIGKILL');
     await Promise.all(refunds);
     await first.exited;
@@ -263,12 +273,12 @@ const scenario = (bus: 'in-process' | 'nats', killAfterMs: number) => {
   });
 };
 
-describe('refunds in flight at a kill -9 150 ms after them, in-process bus', () => {
+describe('refunds in flight at a kill -9, in-process bus', () => {
   jest.setTimeout(120_000);
-  scenario('in-process', 150);
+  scenario('in-process');
 });
 
-describe('refunds in flight at a kill -9 400 ms after them, NATS JetStream', () => {
+describe('refunds in flight at a kill -9, NATS JetStream', () => {
   jest.setTimeout(120_000);
-  scenario('nats', 400);
+  scenario('nats');
 });
