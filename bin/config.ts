@@ -156,8 +156,15 @@ export const SERVICE_LIMITS = {
   readyReadSideLagMsMax: 30_000,
   deadlineTransfersPerTickMax: 1000,
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
-  /** How often silent nodes are looked for: a node is marked at most this late. */
+  /**
+   * How often nodes' statuses are compared with their heartbeats: a change (online, silent,
+   * back) is recorded at most this late.
+   */
   nodeSweepTickMs: 1000,
+  /** Heartbeats are kept this many silence timeouts (the NATS bucket's TTL), then dropped. */
+  nodePresenceTtlSilenceCount: 2,
+  /** The NATS JetStream key-value bucket of heartbeats when NATS_URL is set. */
+  nodePresenceBucket: 'ledger_node_presence',
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

@@ -23,6 +23,9 @@ import { nodeRoutes } from '../api/routes/nodes.route';
 import { nodeRegistryOf } from '../api/routes/node-services';
 import { nodePresenceRoutes } from '../api/routes/node-presence.route';
 import { createNodePresence } from '../domain/node/node-presence';
+import { createInMemoryNodePresenceStore } from '../adapters/presence/in-memory.node-presence-store';
+import { createNatsNodePresenceStore } from '../adapters/presence/nats.node-presence-store';
+import type { NodePresenceStore } from '../domain/ports/node-presence-store.port';
 import { transferBatchRoutes } from '../api/routes/transfers-batch.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
@@ -32,7 +35,13 @@ import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
 import { importLegacyTraffic } from './legacy-traffic-import';
 import { finishLegacyTransfers } from './legacy-transfer-upgrade';
 import { startChannels } from './channels';
-import { CHECKPOINT_LIMITS, READ_SIDE_LIMITS, SERVICE_LIMITS, type Config } from './config';
+import {
+  CHECKPOINT_LIMITS,
+  MESSAGING_LIMITS,
+  READ_SIDE_LIMITS,
+  SERVICE_LIMITS,
+  type Config,
+} from './config';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { startCheckpointThread } from './checkpoint-thread';
 import {
@@ -56,6 +65,21 @@ type RunningService = {
   server: Server;
   adminKeyFile: string | null;
   stop: () => Promise<void>;
+};
+
+/** Heartbeats in the NATS bucket when NATS_URL is set (several instances), else in memory. */
+const openNodePresenceStore = (config: Config, logger: Logger): Promise<NodePresenceStore> => {
+  const ttlMs = config.nodeSilentAfterMs * SERVICE_LIMITS.nodePresenceTtlSilenceCount;
+  if (config.nats === null)
+    return Promise.resolve(createInMemoryNodePresenceStore({ ttlMs, nowMs: Date.now }));
+  return createNatsNodePresenceStore({
+    servers: config.nats.url,
+    bucket: SERVICE_LIMITS.nodePresenceBucket,
+    ttlMs,
+    retryPauseMs: MESSAGING_LIMITS.retryPauseMs,
+    nowMs: Date.now,
+    onWarning: (what, fields) => logger.warn(what, fields),
+  });
 };
 
 /** The composition root: config → adapters → actors → API and supervisor. */
@@ -211,8 +235,12 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       nowMs: Date.now,
     }),
   );
-  // Heartbeats live in memory only: after a restart every node is unknown until it calls in.
+  // Heartbeats never reach the log: memory, or a NATS bucket every instance sees. A status
+  // change is recorded on the node's status stream, once; a restart folds those streams again.
+  const presenceStore = await openNodePresenceStore(config, logger);
   const presence = createNodePresence({
+    store: presenceStore,
+    runtime,
     nowMs: Date.now,
     silentAfterMs: config.nodeSilentAfterMs,
     onChange: (change) => {
@@ -223,10 +251,11 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   });
   const nodeServices = { runtime, traffic, presence, nowMs: Date.now };
   const presenceSweep = setInterval(() => {
-    nodeRegistryOf(nodeServices).then(
-      ({ state }) => presence.sweep(state.nodes.filter((node) => node.retiredAt === null).keys()),
-      (error: unknown) => logger.warn('node_sweep_failed', { error: String(error) }),
-    );
+    nodeRegistryOf(nodeServices)
+      .then(({ state }) =>
+        presence.sweep(state.nodes.filter((node) => node.retiredAt === null).keys()),
+      )
+      .catch((error: unknown) => logger.warn('node_sweep_failed', { error: String(error) }));
   }, SERVICE_LIMITS.nodeSweepTickMs);
   const { busConnected } = messaging;
   const readiness: ReadinessCheck[] = [
@@ -309,6 +338,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clearTimeout(cutoff);
     setMetricSources(null);
     clearInterval(presenceSweep);
+    await presenceStore.close();
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     await sale.stop();

@@ -13,7 +13,9 @@ import { ledgerEventOf } from './saga-host';
  * Security-relevant facts go out on `ledger.audit.<kind>`: those the API reports through the
  * AuditSink or its bounded `reporter` (rejected commands, admin actions) and those the log shows:
  * refused callbacks (bad or stale signature, replayed) and alerts on `channellog-*`, and a paid
- * callback for a closed or already paid payment (PaymentFlagged). A durable consumer keeps the
+ * callback for a closed or already paid payment (PaymentFlagged), and a node gone silent
+ * (NodeWentSilent on `nodestatus-*`, recorded once however many instances saw it, so alerted
+ * once: the record's id is the event's). A durable consumer keeps the
  * latest `recordCountMax` in the audit read model, newest first.
  */
 const AUDIT_SUBJECT_PREFIX = 'ledger.audit';
@@ -23,6 +25,7 @@ const AUDIT_KINDS = new Set<AuditRecord['kind']>([
   'late_callback',
   'rejected_command',
   'admin_action',
+  'node_silent',
 ]);
 
 const auditRecordOf = (payload: JsonObject): AuditRecord | null => {
@@ -42,10 +45,12 @@ const LOG_SUBJECTS = [
   'ledger.events.payment.PaymentFlagged',
   'ledger.events.channellog.ChannelCallbackRefused',
   'ledger.events.channellog.ChannelAlertRaised',
+  'ledger.events.nodestatus.NodeWentSilent',
 ];
 
 /** The audit kind of a security event from the log. */
 const kindOf = (event: LedgerEvent): AuditRecord['kind'] => {
+  if (event.type === 'NodeWentSilent') return 'node_silent';
   if (event.type === 'ChannelCallbackRefused') {
     const refusal = event.data['refusal'];
     if (refusal === 'replayed') return 'replayed_callback';
@@ -123,12 +128,12 @@ export const createAuditTrail = (options: AuditTrailOptions) => {
     }
     const event = ledgerEventOf(message.payload);
     if (event === null) return { kind: 'dead_letter', reason: 'malformed_event_payload' };
-    const channel = event.data['channel'];
+    const actor = event.data['channel'] ?? event.data['nodeId'];
     await sink.record({
       auditId: `event-${event.id}`,
       kind: kindOf(event),
       occurredAt: event.occurredAt,
-      actor: typeof channel === 'string' ? channel : null,
+      actor: typeof actor === 'string' ? actor : null,
       detail: { stream: event.stream, type: event.type, ...event.data },
     });
     return { kind: 'ack' };

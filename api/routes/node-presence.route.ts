@@ -85,7 +85,7 @@ export const nodePresenceRoutes =
 
     /**
      * No Idempotency-Key: a heartbeat states the node's current state, so a repeat is harmless,
-     * and nothing of it is written anywhere but memory.
+     * and it is written only to the presence store (memory or the NATS bucket), never the log.
      */
     kit.router.post(
       '/nodes/:nodeId/heartbeats',
@@ -100,7 +100,7 @@ export const nodePresenceRoutes =
         const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
         if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
         if (node.retiredAt !== null) return sendError(ctx, 'node_retired', { data: { nodeId } });
-        const presence = services.presence.heartbeat(nodeId, {
+        const presence = await services.presence.heartbeat(nodeId, {
           onlineUserCount,
           loadPercent,
           version,

@@ -94,8 +94,8 @@ const runNodeCommand = async (
   if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { nodeId });
   const node = outcome.state.nodes.get(nodeId);
   if (node === undefined) return sendError(ctx, 'node_not_found', { data: { nodeId } });
-  if (node.retiredAt !== null) services.presence.forget(nodeId);
-  const view = nodeView(node, services.presence.view(nodeId));
+  if (node.retiredAt !== null) await services.presence.forget(nodeId);
+  const view = nodeView(node, await services.presence.view(nodeId));
   sendOk(ctx, { node: view, position: positionJson(outcome.position) }, status);
 };
 
@@ -166,9 +166,11 @@ export const nodeRoutes =
         .sort((left, right) => (left.nodeId < right.nodeId ? -1 : 1));
       const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
       const pageNum = query.page_num ?? 1;
-      const items = nodes
-        .slice((pageNum - 1) * pageSize, pageNum * pageSize)
-        .map((node) => nodeView(node, services.presence.view(node.nodeId)));
+      const items = await Promise.all(
+        nodes
+          .slice((pageNum - 1) * pageSize, pageNum * pageSize)
+          .map(async (node) => nodeView(node, await services.presence.view(node.nodeId))),
+      );
       sendOk(ctx, {
         items,
         page_num: pageNum,
@@ -184,7 +186,7 @@ export const nodeRoutes =
       const registry = await nodeRegistryOf(services);
       const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
       if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
-      const view = nodeView(node, services.presence.view(nodeId));
+      const view = nodeView(node, await services.presence.view(nodeId));
       sendOk(ctx, { node: view, position: positionJson(registry.position) });
     });
 
@@ -196,7 +198,7 @@ export const nodeRoutes =
         (candidate) => candidate.clientId === clientId && candidate.retiredAt === null,
       );
       if (node === undefined) return sendError(ctx, 'node_not_found', { data: { clientId } });
-      const view = nodeView(node, services.presence.view(node.nodeId));
+      const view = nodeView(node, await services.presence.view(node.nodeId));
       sendOk(ctx, { node: view, position: positionJson(registry.position) });
     });
   };

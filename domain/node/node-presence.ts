@@ -1,15 +1,25 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { ActorRuntime } from '../actors/actor-runtime';
 import { assert } from '../assert';
+import type { NodePresenceStore } from '../ports/node-presence-store.port';
+import {
+  nodeStatusAggregate,
+  observedStatusOf,
+  shownStatusOf,
+  type NodeStatus,
+  type NodeStatusEvent,
+  type NodeStatusState,
+  type ObserveNode,
+} from './node-status.decider';
 
 /**
- * Heartbeats and online counts are frequent and short-lived: they stay in memory here, never in
- * the event log. After a restart every node is `unknown` until its next heartbeat. This module is
- * the one owner of the silence deadline: sweep() (called on a timer by the composition root, or
- * by a test with its own clock) turns a node silent once its last heartbeat, or for a node not
- * heard from since the start, the start itself, is older than silentAfterMs, and reports each
- * change once.
+ * Heartbeats and online counts go to the presence store (memory, or a NATS key-value bucket that
+ * several instances share), never to the event log. This module is the one owner of the silence
+ * deadline: sweep() (on a timer from the composition root, or by a test with its own clock)
+ * compares what the store shows with each node's recorded status and records a change, once,
+ * through the node's status stream (node-status.decider.ts decides it). After a restart the
+ * recorded statuses are folded from the log again; no heartbeat is ever read back from it.
  */
-export type NodeStatus = 'unknown' | 'online' | 'silent';
-
 export type Heartbeat = Readonly<{
   onlineUserCount: number;
   /** 0-100, the node's own estimate of its load. */
@@ -27,106 +37,124 @@ export type NodePresenceView = Readonly<{
   heartbeatCount: number;
 }>;
 
+/** A change this instance recorded (another instance that recorded it first reports it there). */
 export type PresenceChange = Readonly<{
   nodeId: string;
-  from: NodeStatus;
+  event: NodeStatusEvent['type'];
   to: 'online' | 'silent';
-  /** null: not heard from since this process started. */
   lastHeartbeatAt: string | null;
 }>;
 
-type Entry =
-  | (Heartbeat & { lastHeartbeatMs: number; status: 'online' | 'silent'; count: number })
-  | { lastHeartbeatMs: null; status: 'silent'; count: 0 };
-
 export type NodePresence = {
-  /** Records a heartbeat of a registered node; a silent or unknown node comes online. */
-  heartbeat(nodeId: string, heartbeat: Heartbeat): NodePresenceView;
-  /**
-   * Marks silent every registered node (nodeIds) whose last heartbeat, or the start when there
-   * was none, is older than silentAfterMs.
-   */
-  sweep(nodeIds: Iterable<string>): readonly PresenceChange[];
-  view(nodeId: string): NodePresenceView;
-  /** Forgets a retired node. */
-  forget(nodeId: string): void;
-};
-
-const UNKNOWN: NodePresenceView = {
-  status: 'unknown',
-  lastHeartbeatAt: null,
-  onlineUserCount: null,
-  loadPercent: null,
-  version: null,
-  heartbeatCount: 0,
+  /** Stores a heartbeat of a registered node; the change it makes is recorded by sweep(). */
+  heartbeat(nodeId: string, heartbeat: Heartbeat): Promise<NodePresenceView>;
+  /** Observes every live node (nodeIds) and records each status change, once. */
+  sweep(nodeIds: Iterable<string>): Promise<readonly PresenceChange[]>;
+  view(nodeId: string): Promise<NodePresenceView>;
+  /** Forgets a retired node's heartbeat. */
+  forget(nodeId: string): Promise<void>;
 };
 
 export const createNodePresence = (options: {
+  store: NodePresenceStore;
+  runtime: ActorRuntime;
   nowMs: () => number;
   silentAfterMs: number;
   onChange: (change: PresenceChange) => void;
 }): NodePresence => {
-  const { nowMs, silentAfterMs, onChange } = options;
+  const { store, runtime, nowMs, silentAfterMs, onChange } = options;
   assert(Number.isSafeInteger(silentAfterMs) && silentAfterMs > 0, 'silentAfterMs must be > 0');
   const startedMs = nowMs();
-  const entries = new Map<string, Entry>();
-  const instantOf = (ms: number | null): string | null =>
-    ms === null ? null : new Date(ms).toISOString();
-  const viewOf = (entry: Entry): NodePresenceView =>
-    entry.lastHeartbeatMs === null
-      ? { ...UNKNOWN, status: 'silent' }
-      : {
-          status: entry.status,
-          lastHeartbeatAt: instantOf(entry.lastHeartbeatMs),
-          onlineUserCount: entry.onlineUserCount,
-          loadPercent: entry.loadPercent,
-          version: entry.version,
-          heartbeatCount: entry.count,
-        };
+  /** Each node's recorded status, folded once from its stream, then kept from each outcome. */
+  const recorded = new Map<string, Promise<NodeStatusState>>();
+  const recordedOf = (nodeId: string): Promise<NodeStatusState> => {
+    const known = recorded.get(nodeId);
+    if (known !== undefined) return known;
+    const loading = runtime.read(nodeStatusAggregate, nodeId).then(({ state }) => state);
+    recorded.set(nodeId, loading);
+    loading.catch(() => recorded.delete(nodeId));
+    return loading;
+  };
+  const instantOf = (ms: number): string => new Date(ms).toISOString();
+  const observe = (nodeId: string, now: number) => {
+    const record = store.get(nodeId);
+    const heartbeatAtMs = record?.heartbeatAtMs ?? null;
+    const observed = observedStatusOf({ heartbeatAtMs, startedMs, nowMs: now, silentAfterMs });
+    return {
+      record,
+      observed,
+      lastHeartbeatAt: heartbeatAtMs === null ? null : instantOf(heartbeatAtMs),
+    };
+  };
+
+  const view = async (nodeId: string): Promise<NodePresenceView> => {
+    const { record, observed, lastHeartbeatAt } = observe(nodeId, nowMs());
+    const state = await recordedOf(nodeId);
+    return {
+      status: shownStatusOf(state.status, observed),
+      lastHeartbeatAt: lastHeartbeatAt ?? state.lastHeartbeatAt,
+      onlineUserCount: record?.onlineUserCount ?? null,
+      loadPercent: record?.loadPercent ?? null,
+      version: record?.version ?? null,
+      heartbeatCount: record?.heartbeatCount ?? 0,
+    };
+  };
+
+  /** Records the node's change if decide finds one against the recorded status. */
+  const observeOne = async (nodeId: string, now: number): Promise<PresenceChange | null> => {
+    const { observed, lastHeartbeatAt } = observe(nodeId, now);
+    if (observed === null) return null;
+    const command: ObserveNode = {
+      type: 'ObserveNode',
+      data: { nodeId, observed, lastHeartbeatAt, silentAfterMs, now: instantOf(now) },
+    };
+    const decision = nodeStatusAggregate.decide(command, await recordedOf(nodeId));
+    if (!decision.ok || decision.events.length === 0) return null;
+    const context = {
+      correlationId: uuidv7(),
+      causationId: null,
+      actor: { clientId: 'system:node-presence', role: 'system', ip: null },
+      idempotencyKey: null,
+      now: command.data.now,
+      eventIdSeed: null,
+    };
+    const outcome = await runtime.execute(nodeStatusAggregate, nodeId, command, context);
+    recorded.set(nodeId, Promise.resolve(outcome.state));
+    if (!outcome.ok || outcome.eventCount === 0) return null; // Another instance recorded it.
+    const [event] = decision.events;
+    assert(event !== undefined, 'a decided change has its event');
+    return { nodeId, event: event.type, to: observed, lastHeartbeatAt };
+  };
+
+  let sweeping: Promise<readonly PresenceChange[]> | null = null;
+  const sweepAll = async (nodeIds: Iterable<string>): Promise<readonly PresenceChange[]> => {
+    const now = nowMs();
+    const changes: PresenceChange[] = [];
+    for (const nodeId of nodeIds) {
+      const change = await observeOne(nodeId, now);
+      if (change !== null) changes.push(change);
+    }
+    changes.forEach(onChange);
+    return changes;
+  };
+
   return {
-    heartbeat: (nodeId, heartbeat) => {
-      const previous = entries.get(nodeId);
-      // Concurrent heartbeats land in any order; the last one received is the node's state, and
-      // the time of the last heartbeat never goes back.
-      const lastHeartbeatMs = Math.max(nowMs(), previous?.lastHeartbeatMs ?? 0);
-      const entry: Entry = {
-        ...heartbeat,
-        lastHeartbeatMs,
-        status: 'online',
-        count: (previous?.count ?? 0) + 1,
-      };
-      entries.set(nodeId, entry);
-      if (previous?.status !== 'online') {
-        const from = previous?.status ?? 'unknown';
-        onChange({ nodeId, from, to: 'online', lastHeartbeatAt: instantOf(lastHeartbeatMs) });
-      }
-      return viewOf(entry);
+    heartbeat: async (nodeId, heartbeat) => {
+      const previous = store.get(nodeId);
+      // Concurrent heartbeats land in any order; the time of the last one never goes back.
+      const heartbeatAtMs = Math.max(nowMs(), previous?.heartbeatAtMs ?? 0);
+      const heartbeatCount = (previous?.heartbeatCount ?? 0) + 1;
+      await store.put({ nodeId, heartbeatAtMs, heartbeatCount, ...heartbeat });
+      return view(nodeId);
     },
+    // One sweep at a time: a slow one (a store outage) is joined, never doubled.
     sweep: (nodeIds) => {
-      const deadlineMs = nowMs() - silentAfterMs;
-      const changes: PresenceChange[] = [];
-      for (const nodeId of nodeIds) {
-        const entry = entries.get(nodeId);
-        if (entry === undefined) {
-          if (startedMs >= deadlineMs) continue;
-          entries.set(nodeId, { lastHeartbeatMs: null, status: 'silent', count: 0 });
-          changes.push({ nodeId, from: 'unknown', to: 'silent', lastHeartbeatAt: null });
-          continue;
-        }
-        if (entry.status !== 'online' || entry.lastHeartbeatMs >= deadlineMs) continue;
-        entries.set(nodeId, { ...entry, status: 'silent' });
-        const lastHeartbeatAt = instantOf(entry.lastHeartbeatMs);
-        changes.push({ nodeId, from: 'online', to: 'silent', lastHeartbeatAt });
-      }
-      changes.forEach(onChange);
-      return changes;
+      sweeping ??= sweepAll(nodeIds).finally(() => (sweeping = null));
+      return sweeping;
     },
-    view: (nodeId) => {
-      const entry = entries.get(nodeId);
-      return entry === undefined ? UNKNOWN : viewOf(entry);
-    },
-    forget: (nodeId) => {
-      entries.delete(nodeId);
+    view,
+    forget: async (nodeId) => {
+      await store.delete(nodeId);
     },
   };
 };
