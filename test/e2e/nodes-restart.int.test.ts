@@ -56,7 +56,7 @@ describe('nodes in the built service, across a restart', () => {
       body: (await response.json()) as { data: Record<string, unknown> },
     }));
 
-  it('keeps heartbeats out of the log, serves the right users, goes silent, and restarts unknown', async () => {
+  it('keeps heartbeats out of the log, serves the right users, goes silent (recorded once), and restarts with the recorded status', async () => {
     const client = await postJson(service.baseUrl, '/v1/clients', {
       clientId: 'node-tokyo',
       role: 'node',
@@ -75,6 +75,18 @@ describe('nodes in the built service, across a restart', () => {
     const log = new Database(join(dataDir, 'events.sqlite'), { readonly: true });
     const head = () =>
       (log.prepare('SELECT max(position) AS head FROM events').get() as { head: number }).head;
+    const statusEvents = () =>
+      (
+        log
+          .prepare("SELECT type FROM events WHERE stream = 'nodestatus-tokyo-1' ORDER BY position")
+          .all() as { type: string }[]
+      ).map(({ type }) => type);
+    // The first heartbeat is a change, recorded within a sweep tick; the next ones write nothing.
+    await asNode(nodeKey, '/v1/nodes/tokyo-1/heartbeats', { onlineUserCount: 1, version: '1.0' });
+    await eventually(() => (statusEvents().length === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'NodeCameOnline recorded',
+    });
     const headBefore = head();
     const beats = await Promise.all(
       Array.from({ length: 30 }, (_, index) =>
@@ -83,7 +95,7 @@ describe('nodes in the built service, across a restart', () => {
     );
     expect(beats.every((beat) => beat.status === 200)).toBe(true);
     expect(head()).toBe(headBefore);
-    expect((await nodes())[0]).toMatchObject({ status: 'online', heartbeatCount: 30 });
+    expect((await nodes())[0]).toMatchObject({ status: 'online', heartbeatCount: 31 });
 
     // A wallet and a purchase: the user gets level 1 for 30 days and appears on the node's list.
     await postJson(service.baseUrl, '/v1/accounts', { accountId: 'clearing', currency: 'EUR' });
@@ -134,19 +146,24 @@ describe('nodes in the built service, across a restart', () => {
       timeoutMs: 10_000,
       what: 'the node silent',
     });
-    expect(service.output()).toContain('"message":"node_silent"');
-    log.close();
+    await eventually(
+      () => (service.output().includes('"message":"node_silent"') ? true : undefined),
+      { timeoutMs: 10_000, what: 'the node_silent warning, logged once recorded' },
+    );
+    expect(statusEvents()).toEqual(['NodeCameOnline', 'NodeWentSilent']);
+    const lastHeartbeatAt = (await nodes())[0]?.lastHeartbeatAt;
 
     service.child.kill('SIGTERM');
     await service.exited;
     service = await startServiceProcess(dataDir, port, { NODE_SILENT_AFTER_MS: '1500' });
     const [rebuilt] = await nodes();
+    // Rebuilt from the status stream: silent since its last heartbeat; no heartbeat replayed.
     expect(rebuilt).toMatchObject({
       nodeId: 'tokyo-1',
       levelMin: 1,
-      status: 'unknown',
+      status: 'silent',
       heartbeatCount: 0,
-      lastHeartbeatAt: null,
+      lastHeartbeatAt,
       onlineUserCount: null,
     });
     const again = await asNode(nodeKey, '/v1/nodes/tokyo-1/heartbeats', { onlineUserCount: 7 });
@@ -155,5 +172,11 @@ describe('nodes in the built service, across a restart', () => {
       heartbeatCount: 1,
       onlineUserCount: 7,
     });
+    await eventually(() => (statusEvents().length === 3 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'NodeCameBack recorded',
+    });
+    expect(statusEvents()).toEqual(['NodeCameOnline', 'NodeWentSilent', 'NodeCameBack']);
+    log.close();
   }, 60_000);
 });
