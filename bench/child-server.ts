@@ -37,8 +37,9 @@ const waitForHealth = async (
   baseUrl: string,
   child: ChildProcess,
   logTail: () => string,
+  timeoutMs: number,
 ): Promise<void> => {
-  const deadlineMs = Date.now() + READY_TIMEOUT_MS;
+  const deadlineMs = Date.now() + timeoutMs;
   while (Date.now() < deadlineMs) {
     if (child.exitCode !== null) {
       throw new Error(`server exited (${child.exitCode}):\n${logTail()}`);
@@ -50,7 +51,7 @@ const waitForHealth = async (
     if (healthy) return;
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
-  throw new Error(`server not healthy after ${READY_TIMEOUT_MS} ms:\n${logTail()}`);
+  throw new Error(`server not healthy after ${timeoutMs} ms:\n${logTail()}`);
 };
 
 /** Keeps only the tail of the child's log: enough to explain a crash, bounded under load. */
@@ -91,9 +92,13 @@ export const startChildServer = async (options: {
   args: readonly string[];
   env: Readonly<Record<string, string>>;
   nodeFlags: readonly string[];
+  /** A temp data dir the caller prepared (removed at stop like a fresh one). */
+  dataDir?: string;
+  /** How long the start may take (a prepared log to fold); default 15 s. */
+  readyTimeoutMs?: number;
 }): Promise<ChildServer> => {
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ledger-bench-'));
   const baseUrl = `http://${BENCH_HOST}:${port}`;
   const placement = { PORT: String(port), HOST: BENCH_HOST, DATA_DIR: dataDir };
   const env = { ...process.env, ...options.env, ...placement };
@@ -122,7 +127,8 @@ export const startChildServer = async (options: {
     return stopped;
   };
   try {
-    await waitForHealth(baseUrl, child, () => log.tail(LOG_TAIL_LINES_MAX));
+    const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    await waitForHealth(baseUrl, child, () => log.tail(LOG_TAIL_LINES_MAX), timeoutMs);
   } catch (error: unknown) {
     await stop();
     throw error;

@@ -54,7 +54,7 @@ export const newApiKey = (): string => randomBytes(24).toString('base64url');
 
 /** The built service on a fresh data dir, with a fresh admin key; `work` gets both. */
 export const withLedger = <T>(
-  options: HttpBenchOptions,
+  options: HttpBenchOptions & { dataDir?: string; readyTimeoutMs?: number },
   work: (service: ServiceUnderTest) => Promise<T>,
 ): Promise<T> => {
   const apiKey = newApiKey();
@@ -62,6 +62,8 @@ export const withLedger = <T>(
     startChildServer({
       script: LEDGER_SCRIPT,
       args: ['serve'],
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
       env: { LEDGER_ADMIN_API_KEY: apiKey, LOG_LEVEL: 'warn', MAILBOX_DEPTH_MAX: '100000' },
       nodeFlags:
         options.cpuProfileDir === null

@@ -11,6 +11,11 @@ export type LoadSpec = {
   /** Requests per second over all connections; absent: as fast as the server answers. */
   overallRate?: number;
   nextBody: () => string;
+  /**
+   * Per request instead: its method, path, client key and body (null: none), e.g. one node's
+   * key and route after another; path, apiKey and nextBody then only fill the defaults.
+   */
+  nextRequest?: () => { method: 'GET' | 'POST'; path: string; apiKey: string; body: string | null };
 };
 
 export type LoadFigures = {
@@ -45,11 +50,28 @@ export const runLoad = (spec: LoadSpec): Promise<LoadFigures> =>
         {
           method: 'POST',
           path: spec.path,
-          setupRequest: (request) => ({
-            ...request,
-            headers: { ...request.headers, 'idempotency-key': uuidv7() },
-            body: spec.nextBody(),
-          }),
+          setupRequest: (request) => {
+            const next = spec.nextRequest?.();
+            if (next === undefined)
+              return {
+                ...request,
+                headers: { ...request.headers, 'idempotency-key': uuidv7() },
+                body: spec.nextBody(),
+              };
+            const headers = {
+              ...request.headers,
+              authorization: `Bearer ${next.apiKey}`,
+              'idempotency-key': uuidv7(),
+            };
+            const { body: _ignored, ...rest } = request;
+            return {
+              ...rest,
+              method: next.method,
+              path: next.path,
+              headers,
+              ...(next.body === null ? {} : { body: next.body }),
+            };
+          },
         },
       ],
       ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),

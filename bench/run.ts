@@ -8,6 +8,7 @@ import { coreScenarios } from './core.bench';
 import { flashSaleScenario } from './flash-sale.bench';
 import { trafficScenario } from './http-scenarios';
 import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
+import { nodesScenario } from './nodes.bench';
 import { readSideScenarios } from './read-side.bench';
 import {
   checksMarkdown,
@@ -46,7 +47,8 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
  * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports,
  * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=flash-sale only the flash sale (10,000
- * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with. Temp data dirs go
+ * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with, BENCH_ONLY=nodes
+ * only the proxy-node lines (bench/nodes.bench.ts), which run before it. Temp data dirs go
  * to os.tmpdir() (TMPDIR).
  * BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU profiles there.
  */
@@ -64,13 +66,24 @@ const main = async (): Promise<void> => {
     printRows(machine, diskBefore, [], rows);
     return;
   }
+  if (only === 'nodes') {
+    const nodes = await nodesScenario(options);
+    printRows(machine, diskBefore, nodes.checks, nodes.rows);
+    return;
+  }
   const core = only === 'flash-sale' ? null : await coreScenarios(options);
   const rows = core === null ? [] : coreRows(core);
   const all = only !== 'core' && only !== 'flash-sale';
   if (all) rows.push(...(await otherScenarios(options)));
+  const nodes = all ? await nodesScenario(options) : null;
+  rows.push(...(nodes?.rows ?? []));
   const sale = only === 'core' ? null : await flashSaleScenario(options);
   rows.push(...(sale?.rows ?? []));
-  const checks = [...(core === null ? [] : coreChecks(core)), ...(sale?.checks ?? [])];
+  const checks = [
+    ...(core === null ? [] : coreChecks(core)),
+    ...(nodes?.checks ?? []),
+    ...(sale?.checks ?? []),
+  ];
   printRows(machine, diskBefore, checks, rows);
 };
 

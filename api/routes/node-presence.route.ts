@@ -1,12 +1,4 @@
 import type { JSONSchemaType } from 'ajv';
-import type { NodeRecord } from '../../domain/node/node.model';
-import {
-  effectiveLevelOf,
-  isSubscribed,
-  TRAFFIC_SHARD_COUNT,
-  trafficView,
-  type TrafficUserState,
-} from '../../domain/traffic/traffic.decider';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireRole } from '../middleware/authenticate';
@@ -14,6 +6,7 @@ import { validateBody, validateParams, validateQuery } from '../middleware/valid
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { instantSchema, idSchema, pageNumSchema, pageSizeSchema } from '../schemas/common.schema';
 import { nodeRegistryOf, visibleNode, type NodeServices } from './node-services';
+import { createServedUsers } from './node-users';
 
 /** A node serves at most this many users at once: far above any real node. */
 const ONLINE_USER_COUNT_MAX = 1_000_000;
@@ -50,31 +43,6 @@ const usersSchema: JSONSchemaType<UsersQuery> = {
   },
 };
 
-/**
- * Whether the node may serve the user at nowMs: a plan running (not expired), its level at least
- * the node's minimum, the node's group, quota left. Expiry is computed here, at query time, so a
- * user leaves the list the instant its plan ends; nothing has to fire for it.
- */
-const mayServe = (node: NodeRecord, user: TrafficUserState, nowMs: number): boolean =>
-  isSubscribed(user, nowMs) &&
-  effectiveLevelOf(user, nowMs) >= node.levelMin &&
-  user.group === node.group &&
-  user.quotaBytes > 0 &&
-  !user.exceeded;
-
-/** Only what a node needs to serve a user. */
-const nodeUserView = (userId: string, user: TrafficUserState) => {
-  const { quotaBytes, usedBytes, remainingBytes } = trafficView(userId, user);
-  return {
-    userId,
-    level: user.level,
-    expiresAt: user.expiresAt,
-    quotaBytes,
-    usedBytes,
-    remainingBytes,
-  };
-};
-
 /** POST /v1/nodes/{nodeId}/heartbeats and GET /v1/nodes/{nodeId}/users. */
 export const nodePresenceRoutes =
   (services: NodeServices): RouteRegistrar =>
@@ -82,6 +50,7 @@ export const nodePresenceRoutes =
     const heartbeat = validateBody(heartbeatSchema);
     const params = validateParams(paramsSchema);
     const users = validateQuery(usersSchema);
+    const servedUsers = createServedUsers(services.traffic);
 
     /**
      * No Idempotency-Key: a heartbeat states the node's current state, so a repeat is harmless,
@@ -117,27 +86,17 @@ export const nodePresenceRoutes =
       if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
       if (node.retiredAt !== null) return sendError(ctx, 'node_retired', { data: { nodeId } });
       const atMs = query.at === undefined ? services.nowMs() : Date.parse(query.at);
-      const served: [string, TrafficUserState][] = [];
-      for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
-        const { state } = await services.traffic.shard(String(shard).padStart(2, '0'));
-        for (const [userId, user] of state.users) {
-          if (mayServe(node, user, atMs)) served.push([userId, user]);
-        }
-      }
-      served.sort(([left], [right]) => (left < right ? -1 : 1));
       const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
       const pageNum = query.page_num ?? 1;
-      const items = served
-        .slice((pageNum - 1) * pageSize, pageNum * pageSize)
-        .map(([userId, user]) => nodeUserView(userId, user));
+      const { items, totalCount } = await servedUsers(node, atMs, pageNum, pageSize);
       sendOk(ctx, {
         nodeId,
         at: new Date(atMs).toISOString(),
         items,
         page_num: pageNum,
         page_size: pageSize,
-        total_count: served.length,
-        total_page: Math.ceil(served.length / pageSize),
+        total_count: totalCount,
+        total_page: Math.ceil(totalCount / pageSize),
       });
     });
   };

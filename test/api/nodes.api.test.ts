@@ -269,6 +269,8 @@ describe('nodes over HTTP', () => {
       usedBytes: 0,
       remainingBytes: 1000,
     });
+    const second = await users('?page_size=1&page_num=2'); // A page merged across shards.
+    expect([second.total_count, second.total_page, second.items[0].userId]).toEqual([2, 2, 'erin']);
     node.advance(29 * DAY_MS - 1);
     expect((await users()).total_count).toBe(2);
     const alice = async () =>
@@ -279,6 +281,10 @@ describe('nodes over HTTP', () => {
     expect(await alice()).toMatchObject({ level: 2, activeLevel: 0 });
     const ahead = await users(`?at=${new Date(t0 + 31 * DAY_MS).toISOString()}`);
     expect(ahead.total_count).toBe(0);
+    const before = await users(`?at=${new Date(t0 + DAY_MS).toISOString()}`); // Before the cached.
+    expect(before.items.map((user: { userId: string }) => user.userId)).toEqual(['alice', 'erin']);
+    await node.usage('erin', 1001); // The shard changed: its cached list is computed again.
+    expect((await users()).total_count).toBe(0);
     const bad = await get(node.app, '/v1/nodes/tokyo-1/users?at=tomorrow', node.nodeKey);
     expect(bad.status).toBe(400);
     expect((await get(node.app, '/v1/nodes/tokyo-1/users', node.otherNodeKey)).status).toBe(404);
