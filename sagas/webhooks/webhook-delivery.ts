@@ -33,7 +33,7 @@ type WebhookDeliveryOptions = {
 const NOTICE_ACTOR = { clientId: 'system:webhooks', role: 'system', ip: null };
 
 /** The secrets valid now: the current one, and the previous one until its expiry. */
-export const signingSecrets = (endpoint: WebhookEndpoint, nowMs: number): string[] =>
+const signingSecrets = (endpoint: WebhookEndpoint, nowMs: number): string[] =>
   endpoint.previousSecret !== null && endpoint.previousSecret.expiresAtMs > nowMs
     ? [endpoint.secret, endpoint.previousSecret.secret]
     : [endpoint.secret];
