@@ -15,7 +15,7 @@ import { descriptionSchema, idSchema } from '../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 
 /** What the webhook routes need; the composition root builds them (bin/webhooks.ts). */
-export type WebhookServices = {
+type WebhookServices = {
   store: WebhookStore;
   sender: WebhookSender;
   newId: () => string;

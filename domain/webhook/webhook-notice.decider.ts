@@ -8,7 +8,7 @@ import { accept, reject, type Decision } from '../decision';
  * endpoints). Today one: the endpoint was disabled after failing since `failingSince`. A failing
  * streak is noticed once, so a retry after a crash appends nothing twice.
  */
-export type WebhookEndpointDisabled = {
+type WebhookEndpointDisabled = {
   endpointId: string;
   merchantId: string;
   url: string;

@@ -11,7 +11,7 @@ import { createLedger, testContext } from '../../support/ledger-harness';
 export const HOUR_MS = 3600 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
 
-export type SentRequest = { url: string; headers: Readonly<Record<string, string>>; body: string };
+type SentRequest = { url: string; headers: Readonly<Record<string, string>>; body: string };
 
 /**
  * The fan-out and the delivery worker over an in-memory log, a SQLite :memory: webhook store, a
