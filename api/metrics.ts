@@ -111,6 +111,11 @@ const createMetrics = () => ({
     'Dead letters: sagas parked for a human (source saga) and bus messages given up (source bus)',
     ['source'],
   ),
+  webhookAttempts: counter(
+    'ledger_webhook_attempts_total',
+    'Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later), failed (gave up)',
+    ['outcome'],
+  ),
   channelCalls: counter(
     'ledger_channel_calls_total',
     'Outbound payment channel calls by channel, operation and final outcome',

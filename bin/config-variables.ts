@@ -26,6 +26,10 @@ export const DEFAULTS = {
   DRAIN_TIMEOUT_MS: 10_000,
   AUDIT_CHECKPOINT_INTERVAL_MS: 60_000,
   NODE_SILENT_AFTER_MS: 60_000,
+  WEBHOOK_TIMEOUT_MS: 10_000,
+  WEBHOOK_CONCURRENCY_MAX: 8,
+  WEBHOOK_RETRY_BASE_MS: 60_000,
+  WEBHOOK_DISABLE_AFTER_HOURS: 120,
 } as const;
 
 const UNSET = '(unset)';
@@ -129,6 +133,30 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'NODE_SILENT_AFTER_MS',
     DEFAULTS.NODE_SILENT_AFTER_MS,
     'a node without a heartbeat this long is marked `silent` with a `node_silent` warning (1000-86400000)',
+  ),
+  unset(
+    'WEBHOOK_ALLOWED_TARGETS',
+    'comma-separated IP addresses or CIDR ranges webhooks may reach although private, loopback or link-local (e.g. `127.0.0.1/32` for a local receiver); unset: public addresses only',
+  ),
+  row(
+    'WEBHOOK_TIMEOUT_MS',
+    DEFAULTS.WEBHOOK_TIMEOUT_MS,
+    'bound on one webhook request, connection to answer (100-60000)',
+  ),
+  row(
+    'WEBHOOK_CONCURRENCY_MAX',
+    DEFAULTS.WEBHOOK_CONCURRENCY_MAX,
+    'webhook requests in flight at once (1-256)',
+  ),
+  row(
+    'WEBHOOK_RETRY_BASE_MS',
+    DEFAULTS.WEBHOOK_RETRY_BASE_MS,
+    'pause after a failed webhook attempt, doubled after each further failure up to 6 h, with jitter, for up to 3 days (100-3600000)',
+  ),
+  row(
+    'WEBHOOK_DISABLE_AFTER_HOURS',
+    DEFAULTS.WEBHOOK_DISABLE_AFTER_HOURS,
+    'an endpoint whose deliveries all failed for this long is disabled, with a `webhook_endpoint.disabled` notice (1-720)',
   ),
 ];
 

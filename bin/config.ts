@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Plan } from '../domain/plan/plan';
 import type { ReadSideLimits } from '../projections/read-side';
@@ -54,6 +55,17 @@ export type Config = {
   auditSigningKeyFile: string | null;
   /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
   auditCheckpointIntervalMs: number;
+  webhooks: WebhookConfig;
+};
+
+/** Outbound webhooks to merchants (bin/webhooks.ts). */
+export type WebhookConfig = {
+  /** IPs or CIDR ranges reachable although private (SSRF allow-list). */
+  allowedTargets: readonly string[];
+  timeoutMs: number;
+  concurrencyMax: number;
+  retryBaseMs: number;
+  disableAfterMs: number;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -103,7 +115,32 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    webhooks: {
+      allowedTargets: allowedTargets(read),
+      timeoutMs: integer('WEBHOOK_TIMEOUT_MS', 100, 60_000),
+      concurrencyMax: integer('WEBHOOK_CONCURRENCY_MAX', 1, 256),
+      retryBaseMs: integer('WEBHOOK_RETRY_BASE_MS', 100, 3_600_000),
+      disableAfterMs: integer('WEBHOOK_DISABLE_AFTER_HOURS', 1, 720) * 3600 * 1000,
+    },
   };
+};
+
+/** Each entry an IP address, or an address and a prefix length (CIDR). */
+const allowedTargets = (read: (name: string) => string | null): readonly string[] => {
+  const text = read('WEBHOOK_ALLOWED_TARGETS');
+  if (text === null) return [];
+  return text.split(',').map((entry) => {
+    const target = entry.trim();
+    const [address = '', prefix, ...rest] = target.split('/');
+    const family = isIP(address);
+    const prefixMax = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= prefixMax);
+    if (family === 0 || !prefixOk || rest.length > 0)
+      throw new ConfigError(
+        `WEBHOOK_ALLOWED_TARGETS must list IP addresses or CIDR ranges, got '${target}'`,
+      );
+    return target;
+  });
 };
 
 const auditSigningKeyFile = (read: (name: string) => string | null): string | null => {
@@ -194,6 +231,20 @@ export const MESSAGING_LIMITS = {
   inProcessRetainedMessageCountMax: 100_000,
 };
 export type MessagingLimits = typeof MESSAGING_LIMITS;
+
+/** Webhook delivery: the fixed part of the retry policy and the bounds of the worker and API. */
+export const WEBHOOK_LIMITS = {
+  retryDelayMsMax: 6 * 3600 * 1000,
+  /** A delivery is tried for 3 days after it was created (or resent), then it has failed. */
+  retryWindowMs: 3 * DAY_MS,
+  /** How often due deliveries are looked for (besides the wake after each new one). */
+  tickMs: 1000,
+  endpointCountMax: 16,
+  attemptCountMax: 100,
+  responseBytesMax: 4096,
+  checkpointIntervalMs: 1000,
+  retryPauseMs: 500,
+};
 
 /** The channel side's periodic work. */
 export const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 };

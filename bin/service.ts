@@ -57,6 +57,7 @@ import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
+import { startWebhooks } from './webhooks';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -280,6 +281,14 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       ? []
       : [{ name: 'nats', run: async () => (busConnected() ? null : 'not connected') }]),
   ];
+  const webhooks = await startWebhooks({
+    config: config.webhooks,
+    database,
+    eventStore,
+    runtime,
+    logger,
+    clock: Date.now,
+  });
   const drain = createDrain();
   const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const app = createApp({
@@ -306,6 +315,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       ...messaging.routes,
       ...sale.routes,
       auditCheckpoints.routes,
+      webhooks.routes,
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -340,6 +350,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clearInterval(presenceSweep);
     await presenceStore.close();
     stopPurges.forEach((stopPurge) => stopPurge());
+    await webhooks.stop();
     await messaging.stop();
     await sale.stop();
     channels.stop();

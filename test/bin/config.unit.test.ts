@@ -37,6 +37,13 @@ describe('loadConfig', () => {
       channels: NO_CHANNELS,
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 60_000,
+      webhooks: {
+        allowedTargets: [],
+        timeoutMs: 10_000,
+        concurrencyMax: 8,
+        retryBaseMs: 60_000,
+        disableAfterMs: 120 * 3600 * 1000,
+      },
     });
   });
 
@@ -62,6 +69,11 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
       AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+      WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32, ::1,10.0.0.0/8',
+      WEBHOOK_TIMEOUT_MS: '500',
+      WEBHOOK_CONCURRENCY_MAX: '2',
+      WEBHOOK_RETRY_BASE_MS: '100',
+      WEBHOOK_DISABLE_AFTER_HOURS: '1',
     });
     expect(config).toEqual({
       port: 8080,
@@ -86,6 +98,13 @@ describe('loadConfig', () => {
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 0,
+      webhooks: {
+        allowedTargets: ['127.0.0.1/32', '::1', '10.0.0.0/8'],
+        timeoutMs: 500,
+        concurrencyMax: 2,
+        retryBaseMs: 100,
+        disableAfterMs: 3600 * 1000,
+      },
     });
   });
 
@@ -163,6 +182,22 @@ describe('loadConfig', () => {
       "NODE_SILENT_AFTER_MS must be an integer 1000-86400000, got '999'",
     ],
     ['NATS_URL', 'http://nats:4222', 'NATS_URL must be a nats:// or tls:// URL'],
+    [
+      'WEBHOOK_ALLOWED_TARGETS',
+      '127.0.0.1,localhost',
+      "WEBHOOK_ALLOWED_TARGETS must list IP addresses or CIDR ranges, got 'localhost'",
+    ],
+    [
+      'WEBHOOK_ALLOWED_TARGETS',
+      '10.0.0.0/33',
+      "WEBHOOK_ALLOWED_TARGETS must list IP addresses or CIDR ranges, got '10.0.0.0/33'",
+    ],
+    ['WEBHOOK_TIMEOUT_MS', '99', "WEBHOOK_TIMEOUT_MS must be an integer 100-60000, got '99'"],
+    [
+      'WEBHOOK_DISABLE_AFTER_HOURS',
+      '0',
+      "WEBHOOK_DISABLE_AFTER_HOURS must be an integer 1-720, got '0'",
+    ],
     ['SANDBOX_FAIL_REFUNDS', 'yes', "SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'"],
     ['WECHAT_APP_ID', 'wx1', 'WECHAT_MCH_ID is required with WECHAT_APP_ID'],
     [

@@ -1,0 +1,155 @@
+import { parseStored } from '../../domain/aggregate';
+import { paymentAggregate, paymentView } from '../../domain/payment/payment.decider';
+import type {
+  EventStore,
+  EventSubscription,
+  JsonValue,
+  RecordedEvent,
+} from '../../domain/ports/event-store.port';
+import type { WebhookDelivery, WebhookStore } from '../../domain/ports/webhook-store.port';
+import { webhookNoticeAggregate } from '../../domain/webhook/webhook-notice.decider';
+import {
+  webhookTypeOfPaymentEvent,
+  type WebhookEventType,
+} from '../../domain/webhook/webhook.model';
+
+/**
+ * The log's follower that turns events into webhook deliveries: for each event a merchant's
+ * endpoints subscribe to, one delivery per endpoint, stored with the follower's checkpoint in one
+ * commit, so that a crash neither loses nor doubles one. It never sends anything itself and never
+ * runs on the command path: the delivery worker sends what it stored.
+ */
+type WebhookFanoutOptions = {
+  store: EventStore;
+  webhooks: WebhookStore;
+  clock: () => number;
+  newId: () => string;
+  /** Endpoints per merchant considered (the API refuses more). */
+  endpointCountMax: number;
+  /** Least time between two saves of the checkpoint when no delivery moves it. */
+  checkpointIntervalMs: number;
+  retryPauseMs: number;
+  onWarning: (what: string, fields: Record<string, unknown>) => void;
+  /** Called after deliveries were stored: the worker looks for due ones at once. */
+  onEnqueued: () => void;
+};
+
+type Notified = { merchantId: string; type: WebhookEventType; object: JsonValue; skip: string };
+
+/** The payment as it was right after `event` (the stream folded up to its revision). */
+const paymentAt = async (store: EventStore, event: RecordedEvent) => {
+  const events = await store.readStream(event.stream, {
+    fromRevision: 0,
+    direction: 'forwards',
+    eventCountMax: event.revision + 1,
+  });
+  const state = events.reduce(
+    (current, stored) => paymentAggregate.evolve(current, parseStored(paymentAggregate, stored)),
+    paymentAggregate.initialState,
+  );
+  return paymentView(state);
+};
+
+const notifiedOf = async (store: EventStore, event: RecordedEvent): Promise<Notified | null> => {
+  if (event.stream.startsWith('payment-')) {
+    const type = webhookTypeOfPaymentEvent(event.type);
+    if (type === null) return null;
+    const payment = await paymentAt(store, event);
+    if (payment === null) return null;
+    return { merchantId: payment.merchantId, type, object: payment, skip: '' };
+  }
+  if (event.stream.startsWith('webhookendpoint-') && event.type === 'WebhookEndpointDisabled') {
+    const notice = parseStored(webhookNoticeAggregate, event).data;
+    const type = 'webhook_endpoint.disabled';
+    // The disabled endpoint itself is told nothing: it is off.
+    return { merchantId: notice.merchantId, type, object: notice, skip: notice.endpointId };
+  }
+  return null;
+};
+
+export const createWebhookFanout = (options: WebhookFanoutOptions) => {
+  let subscription: EventSubscription | null = null;
+  let following: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let savedAtMs = Number.NEGATIVE_INFINITY;
+  let unsaved: bigint | null = null;
+
+  const deliveriesOf = async (event: RecordedEvent): Promise<WebhookDelivery[]> => {
+    const notified = await notifiedOf(options.store, event);
+    if (notified === null) return [];
+    const endpoints = await options.webhooks.listEndpoints(
+      notified.merchantId,
+      options.endpointCountMax,
+    );
+    const nowMs = options.clock();
+    const body = JSON.stringify({
+      id: event.id,
+      type: notified.type,
+      createdAt: event.metadata.occurredAt,
+      data: { object: notified.object },
+    });
+    return endpoints
+      .filter(
+        (endpoint) =>
+          endpoint.enabled &&
+          endpoint.endpointId !== notified.skip &&
+          endpoint.eventTypes.includes(notified.type),
+      )
+      .map((endpoint) => ({
+        deliveryId: options.newId(),
+        eventId: event.id,
+        eventType: notified.type,
+        endpointId: endpoint.endpointId,
+        merchantId: notified.merchantId,
+        body,
+        status: 'pending',
+        failedAttemptCount: 0,
+        nextAttemptAtMs: nowMs,
+        createdAtMs: nowMs,
+      }));
+  };
+
+  const handle = async (event: RecordedEvent): Promise<void> => {
+    const deliveries = await deliveriesOf(event);
+    const nowMs = options.clock();
+    if (deliveries.length === 0 && nowMs < savedAtMs + options.checkpointIntervalMs) {
+      unsaved = event.position;
+      return;
+    }
+    await options.webhooks.enqueue(deliveries, event.position);
+    savedAtMs = nowMs;
+    unsaved = null;
+    if (deliveries.length > 0) options.onEnqueued();
+  };
+
+  /** A failing event is retried after a pause, never skipped: deliveries are at least once. */
+  const follow = async (source: EventSubscription): Promise<void> => {
+    for await (const event of source) {
+      for (;;) {
+        try {
+          await handle(event);
+          break;
+        } catch (error: unknown) {
+          if (stopped) return;
+          options.onWarning('webhook_fanout_failed', { eventId: event.id, error: String(error) });
+          await new Promise((resolve) => setTimeout(resolve, options.retryPauseMs));
+        }
+      }
+    }
+  };
+
+  return {
+    async start(): Promise<void> {
+      const afterPosition = await options.webhooks.loadCheckpoint();
+      const source = options.store.subscribeToAll({ afterPosition });
+      subscription = source;
+      following = follow(source);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      await subscription?.close();
+      await following;
+      if (unsaved !== null) await options.webhooks.enqueue([], unsaved);
+    },
+  };
+};
