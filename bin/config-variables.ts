@@ -26,6 +26,9 @@ export const DEFAULTS = {
   DRAIN_TIMEOUT_MS: 10_000,
   AUDIT_CHECKPOINT_INTERVAL_MS: 60_000,
   NODE_SILENT_AFTER_MS: 60_000,
+  BACKUP_DIR: './backups',
+  BACKUP_INTERVAL_MS: 0,
+  BACKUP_KEEP: 24,
 } as const;
 
 const UNSET = '(unset)';
@@ -129,6 +132,21 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'NODE_SILENT_AFTER_MS',
     DEFAULTS.NODE_SILENT_AFTER_MS,
     'a node without a heartbeat this long is marked `silent` with a `node_silent` warning (1000-86400000)',
+  ),
+  row(
+    'BACKUP_INTERVAL_MS',
+    DEFAULTS.BACKUP_INTERVAL_MS,
+    'how often the service takes an online backup of its embedded stores into `BACKUP_DIR` (0: only `ledger backup`; else 60000-604800000)',
+  ),
+  row(
+    'BACKUP_DIR',
+    DEFAULTS.BACKUP_DIR,
+    'where `ledger backup` and the schedule write backups (one timestamped directory each)',
+  ),
+  row(
+    'BACKUP_KEEP',
+    DEFAULTS.BACKUP_KEEP,
+    'backups kept in `BACKUP_DIR`, the oldest deleted beyond (1-10000)',
   ),
 ];
 

@@ -54,6 +54,12 @@ export type Config = {
   auditSigningKeyFile: string | null;
   /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
   auditCheckpointIntervalMs: number;
+  /** Absolute path of the directory that holds the backups. */
+  backupDir: string;
+  /** How often the service takes a backup by itself; 0: never (only `ledger backup`). */
+  backupIntervalMs: number;
+  /** Backups kept; older ones are deleted after each new one. */
+  backupKeepCount: number;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -103,7 +109,21 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    backupDir: resolve(read('BACKUP_DIR') ?? DEFAULTS.BACKUP_DIR),
+    backupIntervalMs: backupIntervalMs(integer('BACKUP_INTERVAL_MS', 0, 7 * DAY_MS)),
+    backupKeepCount: integer('BACKUP_KEEP', 1, 10_000),
   };
+};
+
+const BACKUP_INTERVAL_MS_MIN = 60_000;
+
+/** 0 turns the schedule off; anything else must leave a backup time to finish. */
+const backupIntervalMs = (intervalMs: number): number => {
+  if (intervalMs !== 0 && intervalMs < BACKUP_INTERVAL_MS_MIN)
+    throw new ConfigError(
+      `BACKUP_INTERVAL_MS must be 0 (off) or at least ${BACKUP_INTERVAL_MS_MIN}, got '${intervalMs}'`,
+    );
+  return intervalMs;
 };
 
 const auditSigningKeyFile = (read: (name: string) => string | null): string | null => {

@@ -6,6 +6,7 @@ import {
   defaultBalanceAuditOptions,
 } from '../domain/audit/balance-audit';
 import { registerCheckpointCommands } from './audit-checkpoint-cli';
+import { registerBackupCommands } from './backup-cli';
 import { auditBalances, balancesVerdict, durationOption, registerAuditCommands } from './audit-cli';
 import { balancesSummary } from './audit-summaries';
 import {
@@ -183,6 +184,7 @@ sandbox
   );
 
 registerChannelCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -48,6 +48,7 @@ import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
+import { startBackupSchedule } from './backup';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -253,6 +254,17 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   ];
   const drain = createDrain();
   const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
+  const backups =
+    config.backupIntervalMs === 0
+      ? null
+      : startBackupSchedule({
+          dataDir: config.dataDir,
+          backupDir: config.backupDir,
+          intervalMs: config.backupIntervalMs,
+          keepCount: config.backupKeepCount,
+          logger,
+          nowMs: Date.now,
+        });
   const app = createApp({
     logger,
     readiness,
@@ -308,6 +320,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await closed;
     clearTimeout(cutoff);
     setMetricSources(null);
+    await backups?.stop();
     clearInterval(presenceSweep);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();

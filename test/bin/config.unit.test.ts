@@ -37,6 +37,9 @@ describe('loadConfig', () => {
       channels: NO_CHANNELS,
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 60_000,
+      backupDir: resolve('./backups'),
+      backupIntervalMs: 0,
+      backupKeepCount: 24,
     });
   });
 
@@ -62,6 +65,9 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
       AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+      BACKUP_DIR: '/var/backups/ledger',
+      BACKUP_INTERVAL_MS: '3600000',
+      BACKUP_KEEP: '48',
     });
     expect(config).toEqual({
       port: 8080,
@@ -86,7 +92,18 @@ describe('loadConfig', () => {
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 0,
+      backupDir: '/var/backups/ledger',
+      backupIntervalMs: 3_600_000,
+      backupKeepCount: 48,
     });
+  });
+
+  it('refuses a backup interval too short to finish a backup, and keeping none', () => {
+    expectConfigError(
+      { BACKUP_INTERVAL_MS: '1000' },
+      "BACKUP_INTERVAL_MS must be 0 (off) or at least 60000, got '1000'",
+    );
+    expectConfigError({ BACKUP_KEEP: '0' }, "BACKUP_KEEP must be an integer 1-10000, got '0'");
   });
 
   it('reads LEDGER_AUDIT_SIGNING_KEY_FILE when it holds an Ed25519 key, and refuses another kind', () => {
