@@ -29,6 +29,7 @@ export const DEFAULTS = {
   BACKUP_DIR: './backups',
   BACKUP_INTERVAL_MS: 0,
   BACKUP_KEEP: 24,
+  HSTS_MAX_AGE_S: 31_536_000,
 } as const;
 
 const UNSET = '(unset)';
@@ -147,6 +148,24 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'BACKUP_KEEP',
     DEFAULTS.BACKUP_KEEP,
     'backups kept in `BACKUP_DIR`, the oldest deleted beyond (1-10000)',
+  ),
+  unset(
+    'TLS_CERT_FILE',
+    'PEM certificate (chain) file: the service serves HTTPS on `PORT`, reloading the pair when the files change; needs `TLS_KEY_FILE`',
+  ),
+  unset('TLS_KEY_FILE', 'PEM private key file of `TLS_CERT_FILE`'),
+  unset(
+    'HTTP_REDIRECT_PORT',
+    'with TLS: a plain HTTP listener on this port that redirects (308) to HTTPS; unset: HTTPS only',
+  ),
+  row(
+    'HSTS_MAX_AGE_S',
+    DEFAULTS.HSTS_MAX_AGE_S,
+    'max-age of `Strict-Transport-Security`, sent on every HTTPS answer (0: none; at most 63072000)',
+  ),
+  unset(
+    'TRUSTED_PROXIES',
+    'comma-separated IPs and CIDRs of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed; unset: none (the socket address is the client)',
   ),
 ];
 

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { proxyTrustOf } from '../api/middleware/client-address';
 import type { Plan } from '../domain/plan/plan';
 import type { ReadSideLimits } from '../projections/read-side';
 import { ed25519PrivateKey } from './audit-keys';
@@ -10,6 +12,7 @@ import {
   urlVariable,
   variableReader,
   ConfigError,
+  type ReadVariable,
 } from './config-rules';
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
@@ -60,6 +63,19 @@ export type Config = {
   backupIntervalMs: number;
   /** Backups kept; older ones are deleted after each new one. */
   backupKeepCount: number;
+  /** HTTPS on `port` from these PEM files (absolute paths); null: plain HTTP. */
+  tls: TlsSettings | null;
+  /** Strict-Transport-Security max-age on HTTPS answers; 0: no header. */
+  hstsMaxAgeS: number;
+  /** IPs and CIDRs of the reverse proxies whose X-Forwarded-For/-Proto are believed. */
+  trustedProxies: readonly string[];
+};
+
+export type TlsSettings = {
+  certFile: string;
+  keyFile: string;
+  /** A plain HTTP listener that redirects to HTTPS; null: HTTPS only. */
+  httpRedirectPort: number | null;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -112,7 +128,56 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     backupDir: resolve(read('BACKUP_DIR') ?? DEFAULTS.BACKUP_DIR),
     backupIntervalMs: backupIntervalMs(integer('BACKUP_INTERVAL_MS', 0, 7 * DAY_MS)),
     backupKeepCount: integer('BACKUP_KEEP', 1, 10_000),
+    tls: tlsSettings(read),
+    hstsMaxAgeS: integer('HSTS_MAX_AGE_S', 0, (2 * 365 * DAY_MS) / 1000),
+    trustedProxies: trustedProxies(read),
   };
+};
+
+const tlsSettings = (read: ReadVariable): TlsSettings | null => {
+  const certFile = read('TLS_CERT_FILE');
+  const keyFile = read('TLS_KEY_FILE');
+  const redirectText = read('HTTP_REDIRECT_PORT');
+  if (certFile === null && keyFile === null) {
+    if (redirectText !== null)
+      throw new ConfigError('HTTP_REDIRECT_PORT needs TLS_CERT_FILE and TLS_KEY_FILE');
+    return null;
+  }
+  if (certFile === null || keyFile === null)
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  try {
+    createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `TLS_CERT_FILE/TLS_KEY_FILE: not a usable certificate and key (${reason})`,
+    );
+  }
+  const httpRedirectPort =
+    redirectText === null
+      ? null
+      : integerVariable(read, 'HTTP_REDIRECT_PORT', 0, { min: 1, max: 65535 });
+  if (
+    httpRedirectPort !== null &&
+    httpRedirectPort === integerVariable(read, 'PORT', DEFAULTS.PORT, { min: 1, max: 65535 })
+  )
+    throw new ConfigError('HTTP_REDIRECT_PORT must differ from PORT');
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile), httpRedirectPort };
+};
+
+const trustedProxies = (read: ReadVariable): readonly string[] => {
+  const entries = (read('TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  try {
+    proxyTrustOf(entries);
+  } catch (error: unknown) {
+    throw new ConfigError(
+      `TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return entries;
 };
 
 const BACKUP_INTERVAL_MS_MIN = 60_000;
@@ -178,6 +243,8 @@ export const SERVICE_LIMITS = {
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
   /** How often silent nodes are looked for: a node is marked at most this late. */
   nodeSweepTickMs: 1000,
+  /** How often the TLS certificate and key files are read for a change (one small read each). */
+  tlsReloadPollMs: 1000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

@@ -23,7 +23,7 @@ import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
-import { startService } from './service';
+import { serviceUrlOf, startService } from './service';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -66,7 +66,7 @@ const serve = async (): Promise<void> => {
   collectProcessMetrics();
   const service = await startService(config, logger);
   logger.info('service_started', {
-    url: `http://${config.host}:${config.port}`,
+    url: serviceUrlOf(config),
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
     readModels: config.mongodbUrl === null ? 'sqlite' : 'mongodb',
     bus: config.nats === null ? 'in-process' : 'nats jetstream',
