@@ -14,9 +14,10 @@
  * - Bodies: kit.jsonBody() allows limits.bodyBytesMax; traffic routes pass
  *   { bytesMax: kit.limits.trafficBodyBytesMax }. kit.rawBody() keeps bytes only (form, XML).
  * - The composition root also calls startIdempotencyPurge() and, once per process,
- *   prom-client's collectDefaultMetrics(); set app.proxy = true behind a reverse proxy.
+ *   prom-client's collectDefaultMetrics(). Behind a reverse proxy, deps.transport.proxyTrust
+ *   (TRUSTED_PROXIES) decides whose X-Forwarded-For/-Proto is believed; app.proxy stays off.
  *
- * Order: requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
+ * Order: clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
  * routers → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
@@ -30,6 +31,12 @@ import type { ApiState, RoutingInfo } from './middleware/api-state';
 import type { AppLimits, RouteKit, RouteRegistrar } from './route-kit';
 import { createDrain, refuseWhileDraining, type Drain } from './drain';
 import { authenticate } from './middleware/authenticate';
+import {
+  clientAddress,
+  proxyTrustOf,
+  strictTransportSecurity,
+  type ProxyTrust,
+} from './middleware/client-address';
 import { jsonBody, rawBody } from './middleware/body';
 import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
@@ -61,6 +68,8 @@ type AppDeps = {
   drain?: Drain;
   /** Wall clock in epoch ms; tests inject their own. */
   nowMs?: () => number;
+  /** Trusted proxies and HSTS (absent: no proxy trusted, no HSTS). */
+  transport?: { proxyTrust: ProxyTrust; hstsMaxAgeS: number };
 };
 
 /** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
@@ -113,6 +122,9 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     }
     deps.logger.error('koa_error', { error: String(error) });
   });
+  const transport = deps.transport ?? { proxyTrust: proxyTrustOf([]), hstsMaxAgeS: 0 };
+  app.use(clientAddress(transport.proxyTrust));
+  app.use(strictTransportSecurity(transport.hstsMaxAgeS));
   app.use(requestId());
   app.use(observeRequests(deps.logger));
   app.use(refuseWhileDraining(drain));

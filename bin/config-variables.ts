@@ -30,6 +30,10 @@ export const DEFAULTS = {
   WEBHOOK_CONCURRENCY_MAX: 8,
   WEBHOOK_RETRY_BASE_MS: 60_000,
   WEBHOOK_DISABLE_AFTER_HOURS: 120,
+  BACKUP_DIR: './backups',
+  BACKUP_INTERVAL_MS: 0,
+  BACKUP_KEEP: 24,
+  HSTS_MAX_AGE_S: 31_536_000,
 } as const;
 
 const UNSET = '(unset)';
@@ -157,6 +161,39 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'WEBHOOK_DISABLE_AFTER_HOURS',
     DEFAULTS.WEBHOOK_DISABLE_AFTER_HOURS,
     'an endpoint whose deliveries all failed for this long is disabled, with a `webhook_endpoint.disabled` notice (1-720)',
+  ),
+  row(
+    'BACKUP_INTERVAL_MS',
+    DEFAULTS.BACKUP_INTERVAL_MS,
+    'how often the service takes an online backup of its embedded stores into `BACKUP_DIR` (0: only `ledger backup`; else 60000-604800000)',
+  ),
+  row(
+    'BACKUP_DIR',
+    DEFAULTS.BACKUP_DIR,
+    'where `ledger backup` and the schedule write backups (one timestamped directory each)',
+  ),
+  row(
+    'BACKUP_KEEP',
+    DEFAULTS.BACKUP_KEEP,
+    'backups kept in `BACKUP_DIR`, the oldest deleted beyond (1-10000)',
+  ),
+  unset(
+    'TLS_CERT_FILE',
+    'PEM certificate (chain) file: the service serves HTTPS on `PORT`, reloading the pair when the files change; needs `TLS_KEY_FILE`',
+  ),
+  unset('TLS_KEY_FILE', 'PEM private key file of `TLS_CERT_FILE`'),
+  unset(
+    'HTTP_REDIRECT_PORT',
+    'with TLS: a plain HTTP listener on this port that redirects (308) to HTTPS; unset: HTTPS only',
+  ),
+  row(
+    'HSTS_MAX_AGE_S',
+    DEFAULTS.HSTS_MAX_AGE_S,
+    'max-age of `Strict-Transport-Security`, sent on every HTTPS answer (0: none; at most 63072000)',
+  ),
+  unset(
+    'TRUSTED_PROXIES',
+    'comma-separated IPs and CIDRs of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed; unset: none (the socket address is the client)',
   ),
 ];
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { proxyTrustOf } from '../api/middleware/client-address';
 import type { Plan } from '../domain/plan/plan';
 import type { ReadSideLimits } from '../projections/read-side';
 import { ed25519PrivateKey } from './audit-keys';
@@ -11,6 +13,7 @@ import {
   urlVariable,
   variableReader,
   ConfigError,
+  type ReadVariable,
 } from './config-rules';
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
@@ -55,6 +58,18 @@ export type Config = {
   auditSigningKeyFile: string | null;
   /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
   auditCheckpointIntervalMs: number;
+  /** Absolute path of the directory that holds the backups. */
+  backupDir: string;
+  /** How often the service takes a backup by itself; 0: never (only `ledger backup`). */
+  backupIntervalMs: number;
+  /** Backups kept; older ones are deleted after each new one. */
+  backupKeepCount: number;
+  /** HTTPS on `port` from these PEM files (absolute paths); null: plain HTTP. */
+  tls: TlsSettings | null;
+  /** Strict-Transport-Security max-age on HTTPS answers; 0: no header. */
+  hstsMaxAgeS: number;
+  /** IPs and CIDRs of the reverse proxies whose X-Forwarded-For/-Proto are believed. */
+  trustedProxies: readonly string[];
   webhooks: WebhookConfig;
 };
 
@@ -66,6 +81,13 @@ export type WebhookConfig = {
   concurrencyMax: number;
   retryBaseMs: number;
   disableAfterMs: number;
+};
+
+export type TlsSettings = {
+  certFile: string;
+  keyFile: string;
+  /** A plain HTTP listener that redirects to HTTPS; null: HTTPS only. */
+  httpRedirectPort: number | null;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -115,6 +137,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    backupDir: resolve(read('BACKUP_DIR') ?? DEFAULTS.BACKUP_DIR),
+    backupIntervalMs: backupIntervalMs(integer('BACKUP_INTERVAL_MS', 0, 7 * DAY_MS)),
+    backupKeepCount: integer('BACKUP_KEEP', 1, 10_000),
+    tls: tlsSettings(read),
+    hstsMaxAgeS: integer('HSTS_MAX_AGE_S', 0, (2 * 365 * DAY_MS) / 1000),
+    trustedProxies: trustedProxies(read),
     webhooks: {
       allowedTargets: allowedTargets(read),
       timeoutMs: integer('WEBHOOK_TIMEOUT_MS', 100, 60_000),
@@ -141,6 +169,63 @@ const allowedTargets = (read: (name: string) => string | null): readonly string[
       );
     return target;
   });
+};
+
+const tlsSettings = (read: ReadVariable): TlsSettings | null => {
+  const certFile = read('TLS_CERT_FILE');
+  const keyFile = read('TLS_KEY_FILE');
+  const redirectText = read('HTTP_REDIRECT_PORT');
+  if (certFile === null && keyFile === null) {
+    if (redirectText !== null)
+      throw new ConfigError('HTTP_REDIRECT_PORT needs TLS_CERT_FILE and TLS_KEY_FILE');
+    return null;
+  }
+  if (certFile === null || keyFile === null)
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  try {
+    createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `TLS_CERT_FILE/TLS_KEY_FILE: not a usable certificate and key (${reason})`,
+    );
+  }
+  const httpRedirectPort =
+    redirectText === null
+      ? null
+      : integerVariable(read, 'HTTP_REDIRECT_PORT', 0, { min: 1, max: 65535 });
+  if (
+    httpRedirectPort !== null &&
+    httpRedirectPort === integerVariable(read, 'PORT', DEFAULTS.PORT, { min: 1, max: 65535 })
+  )
+    throw new ConfigError('HTTP_REDIRECT_PORT must differ from PORT');
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile), httpRedirectPort };
+};
+
+const trustedProxies = (read: ReadVariable): readonly string[] => {
+  const entries = (read('TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  try {
+    proxyTrustOf(entries);
+  } catch (error: unknown) {
+    throw new ConfigError(
+      `TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return entries;
+};
+
+const BACKUP_INTERVAL_MS_MIN = 60_000;
+
+/** 0 turns the schedule off; anything else must leave a backup time to finish. */
+const backupIntervalMs = (intervalMs: number): number => {
+  if (intervalMs !== 0 && intervalMs < BACKUP_INTERVAL_MS_MIN)
+    throw new ConfigError(
+      `BACKUP_INTERVAL_MS must be 0 (off) or at least ${BACKUP_INTERVAL_MS_MIN}, got '${intervalMs}'`,
+    );
+  return intervalMs;
 };
 
 const auditSigningKeyFile = (read: (name: string) => string | null): string | null => {
@@ -202,6 +287,8 @@ export const SERVICE_LIMITS = {
   nodePresenceTtlSilenceCount: 2,
   /** The NATS JetStream key-value bucket of heartbeats when NATS_URL is set. */
   nodePresenceBucket: 'ledger_node_presence',
+  /** How often the TLS certificate and key files are read for a change (one small read each). */
+  tlsReloadPollMs: 1000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

@@ -6,6 +6,7 @@ import {
   defaultBalanceAuditOptions,
 } from '../domain/audit/balance-audit';
 import { registerCheckpointCommands } from './audit-checkpoint-cli';
+import { registerBackupCommands } from './backup-cli';
 import { auditBalances, balancesVerdict, durationOption, registerAuditCommands } from './audit-cli';
 import { balancesSummary } from './audit-summaries';
 import {
@@ -22,7 +23,7 @@ import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
-import { startService } from './service';
+import { serviceUrlOf, startService } from './service';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -65,7 +66,7 @@ const serve = async (): Promise<void> => {
   collectProcessMetrics();
   const service = await startService(config, logger);
   logger.info('service_started', {
-    url: `http://${config.host}:${config.port}`,
+    url: serviceUrlOf(config),
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
     readModels: config.mongodbUrl === null ? 'sqlite' : 'mongodb',
     bus: config.nats === null ? 'in-process' : 'nats jetstream',
@@ -183,6 +184,7 @@ sandbox
   );
 
 registerChannelCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

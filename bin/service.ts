@@ -58,6 +58,9 @@ import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
 import { startWebhooks } from './webhooks';
+import { startBackupSchedule } from './backup';
+import { startListeners } from './listen';
+import { proxyTrustOf } from '../api/middleware/client-address';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -82,6 +85,9 @@ const openNodePresenceStore = (config: Config, logger: Logger): Promise<NodePres
     onWarning: (what, fields) => logger.warn(what, fields),
   });
 };
+/** Where the service answers (the sandbox channel posts its callbacks there). */
+export const serviceUrlOf = (config: Pick<Config, 'tls' | 'host' | 'port'>): string =>
+  `${config.tls === null ? 'http' : 'https'}://${config.host}:${config.port}`;
 
 /** The composition root: config → adapters → actors → API and supervisor. */
 export const startService = async (config: Config, logger: Logger): Promise<RunningService> => {
@@ -187,7 +193,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     channelConfig: config.channels,
     dataDir: config.dataDir,
     sandboxSecret: sandboxSecret(config.dataDir, config.sandboxCallbackSecret),
-    serviceUrl: `http://${config.host}:${config.port}`,
+    serviceUrl: serviceUrlOf(config),
     database,
     eventStore,
     runtime,
@@ -291,6 +297,17 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   });
   const drain = createDrain();
   const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
+  const backups =
+    config.backupIntervalMs === 0
+      ? null
+      : startBackupSchedule({
+          dataDir: config.dataDir,
+          backupDir: config.backupDir,
+          intervalMs: config.backupIntervalMs,
+          keepCount: config.backupKeepCount,
+          logger,
+          nowMs: Date.now,
+        });
   const app = createApp({
     logger,
     readiness,
@@ -300,6 +317,10 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
+    transport: {
+      proxyTrust: proxyTrustOf(config.trustedProxies),
+      hstsMaxAgeS: config.hstsMaxAgeS,
+    },
     routes: [
       securityAuditRoutes(services),
       accountRoutes(services),
@@ -330,10 +351,15 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     purge(idempotencyStore),
     purge({ purgeOlderThan: (beforeMs) => eventStore.purgeIdempotencyRecords(beforeMs) }),
   ];
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
+  const listeners = await startListeners({
+    port: config.port,
+    host: config.host,
+    tls: config.tls,
+    reloadPollMs: SERVICE_LIMITS.tlsReloadPollMs,
+    handler: app.callback(),
+    logger,
   });
+  const { server } = listeners;
 
   const stop = async (): Promise<void> => {
     // New requests, also on kept-alive connections, get 503 draining with Connection: close;
@@ -346,7 +372,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     const cutoff = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
     await closed;
     clearTimeout(cutoff);
+    await listeners.stop();
     setMetricSources(null);
+    await backups?.stop();
     clearInterval(presenceSweep);
     await presenceStore.close();
     stopPurges.forEach((stopPurge) => stopPurge());

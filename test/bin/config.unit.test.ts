@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,12 @@ describe('loadConfig', () => {
         retryBaseMs: 60_000,
         disableAfterMs: 120 * 3600 * 1000,
       },
+      backupDir: resolve('./backups'),
+      backupIntervalMs: 0,
+      backupKeepCount: 24,
+      tls: null,
+      hstsMaxAgeS: 31_536_000,
+      trustedProxies: [],
     });
   });
 
@@ -74,6 +81,11 @@ describe('loadConfig', () => {
       WEBHOOK_CONCURRENCY_MAX: '2',
       WEBHOOK_RETRY_BASE_MS: '100',
       WEBHOOK_DISABLE_AFTER_HOURS: '1',
+      BACKUP_DIR: '/var/backups/ledger',
+      BACKUP_INTERVAL_MS: '3600000',
+      BACKUP_KEEP: '48',
+      HSTS_MAX_AGE_S: '0',
+      TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.10,fd00::/8',
     });
     expect(config).toEqual({
       port: 8080,
@@ -105,7 +117,68 @@ describe('loadConfig', () => {
         retryBaseMs: 100,
         disableAfterMs: 3600 * 1000,
       },
+      backupDir: '/var/backups/ledger',
+      backupIntervalMs: 3_600_000,
+      backupKeepCount: 48,
+      tls: null,
+      hstsMaxAgeS: 0,
+      trustedProxies: ['10.0.0.0/8', '192.168.1.10', 'fd00::/8'],
     });
+  });
+
+  it('reads a TLS pair that loads, and refuses half a pair, a bad pair, a redirect without TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-config-tls-'));
+    try {
+      const pair = (name: string) => {
+        const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+        const keyFile = join(dir, `${name}.key`);
+        writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+        return keyFile;
+      };
+      const keyFile = pair('a');
+      const certFile = join(dir, 'a.crt');
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-key', keyFile, '-subj', '/CN=t', '-days', '1', '-out', certFile],
+        { stdio: 'pipe' },
+      );
+      expect(
+        loadConfig({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, HTTP_REDIRECT_PORT: '8080' })
+          .tls,
+      ).toEqual({ certFile, keyFile, httpRedirectPort: 8080 });
+      expectConfigError(
+        { TLS_CERT_FILE: certFile },
+        'TLS_CERT_FILE and TLS_KEY_FILE must be set together',
+      );
+      expect(() => loadConfig({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: pair('b') })).toThrow(
+        /TLS_CERT_FILE\/TLS_KEY_FILE: not a usable certificate and key/,
+      );
+      expectConfigError(
+        { HTTP_REDIRECT_PORT: '8080' },
+        'HTTP_REDIRECT_PORT needs TLS_CERT_FILE and TLS_KEY_FILE',
+      );
+      expectConfigError(
+        { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, HTTP_REDIRECT_PORT: '3000' },
+        'HTTP_REDIRECT_PORT must differ from PORT',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a TRUSTED_PROXIES entry that is no address or block', () => {
+    expectConfigError(
+      { TRUSTED_PROXIES: '10.0.0.1,proxy.internal' },
+      "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or CIDR block",
+    );
+  });
+
+  it('refuses a backup interval too short to finish a backup, and keeping none', () => {
+    expectConfigError(
+      { BACKUP_INTERVAL_MS: '1000' },
+      "BACKUP_INTERVAL_MS must be 0 (off) or at least 60000, got '1000'",
+    );
+    expectConfigError({ BACKUP_KEEP: '0' }, "BACKUP_KEEP must be an integer 1-10000, got '0'");
   });
 
   it('reads LEDGER_AUDIT_SIGNING_KEY_FILE when it holds an Ed25519 key, and refuses another kind', () => {
