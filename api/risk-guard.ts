@@ -1,35 +1,38 @@
 import { LRUCache } from 'lru-cache';
+import type { RecordedAttempt } from '../domain/risk/risk-attempts';
 import {
   ipLimitOf,
   ipStandingOf,
   riskRefusalOf,
   type PurchaseAttempt,
+  type RiskCounts,
   type RiskRefusal,
   type RiskRules,
   type VelocityLimit,
 } from '../domain/risk/risk-rules';
 
 /**
- * The counters the risk rules read: recent purchase attempts per buyer, IP and device (sliding
- * windows on the injected clock) and the amounts of each buyer's holds per UTC day. In memory
- * and bounded (`keyCountMax` keys per kind, least recently used out); a restart starts them
- * afresh. The rules are swapped at once by `replaceRules`.
+ * The counters the velocity rules read: recent purchase attempts per buyer, IP and device (sliding
+ * windows on the injected clock). In memory and bounded (`keyCountMax` keys per kind, least
+ * recently used out). Every counted attempt is also handed to the journal (`takeAttempts`, see
+ * api/risk-journal.ts), which records it and replays it into a restarted service. The daily amount
+ * is not counted here: the buyer's day decides it (domain/risk/buyer-day.ts). The rules are
+ * swapped at once by `replaceRules`.
  */
 type RiskGuardLimits = { keyCountMax: number };
 
+type Attempt = PurchaseAttempt & { buyerId: string; deviceId: string | null };
+
 export type RiskGuard = {
   /** Counts the attempt and answers the first rule it breaks, or null. */
-  check(attempt: PurchaseAttempt & { buyerId: string; deviceId: string | null }): {
-    refusal: RiskRefusal;
-    limit: number;
-  } | null;
-  /** A hold was created: its price counts towards the buyer's day. */
-  recordHold(buyerId: string, currency: string, priceMinor: number): void;
+  check(attempt: Attempt): { refusal: RiskRefusal; limit: number } | null;
+  /** Counts an attempt recorded before this service started (nothing is decided). */
+  replay(attempt: RecordedAttempt): void;
+  /** The attempts counted since the last call, oldest first (at most keyCountMax kept). */
+  takeAttempts(): RecordedAttempt[];
   rules(): RiskRules;
   replaceRules(rules: RiskRules): void;
 };
-
-const DAY_MS = 24 * 3600 * 1000;
 
 /** Timestamps of a key's latest attempts, at most the largest attemptsMax of its rules. */
 const createWindows = (keyCountMax: number) => {
@@ -59,38 +62,37 @@ export const createRiskGuard = (options: {
   const buyers = createWindows(options.limits.keyCountMax);
   const ips = createWindows(options.limits.keyCountMax);
   const devices = createWindows(options.limits.keyCountMax);
-  const days = new LRUCache<string, { day: number; amountMinor: number }>({
-    max: options.limits.keyCountMax,
-  });
-  const dayKey = (buyerId: string, currency: string) => `${buyerId}\n${currency}`;
-  const todayAmount = (buyerId: string, currency: string, day: number): number => {
-    const entry = days.get(dayKey(buyerId, currency));
-    return entry !== undefined && entry.day === day ? entry.amountMinor : 0;
+  let unjournaled: RecordedAttempt[] = [];
+
+  const count = (attempt: RecordedAttempt): RiskCounts => {
+    const ipLimit = ipLimitOf(rules, ipStandingOf(rules, attempt.ip));
+    return {
+      buyerAttempts: buyers.countAndAdd(attempt.buyerId, rules.buyerVelocity, attempt.atMs),
+      ipAttempts: ips.countAndAdd(attempt.ip, ipLimit, attempt.atMs),
+      deviceAttempts:
+        attempt.deviceId === null
+          ? null
+          : devices.countAndAdd(attempt.deviceId, rules.deviceVelocity, attempt.atMs),
+    };
   };
 
   return {
     check: (attempt) => {
-      const nowMs = options.nowMs();
-      const ipLimit = ipLimitOf(rules, ipStandingOf(rules, attempt.ip));
-      const counts = {
-        buyerAttempts: buyers.countAndAdd(attempt.buyerId, rules.buyerVelocity, nowMs),
-        ipAttempts: ips.countAndAdd(attempt.ip, ipLimit, nowMs),
-        deviceAttempts:
-          attempt.deviceId === null
-            ? null
-            : devices.countAndAdd(attempt.deviceId, rules.deviceVelocity, nowMs),
-        buyerTodayAmountMinor: todayAmount(
-          attempt.buyerId,
-          attempt.currency,
-          Math.floor(nowMs / DAY_MS),
-        ),
+      const recorded = {
+        buyerId: attempt.buyerId,
+        ip: attempt.ip,
+        deviceId: attempt.deviceId,
+        atMs: options.nowMs(),
       };
-      return riskRefusalOf(rules, attempt, counts);
+      if (unjournaled.length >= options.limits.keyCountMax) unjournaled.shift();
+      unjournaled.push(recorded);
+      return riskRefusalOf(rules, attempt, count(recorded));
     },
-    recordHold: (buyerId, currency, priceMinor) => {
-      const day = Math.floor(options.nowMs() / DAY_MS);
-      const amountMinor = todayAmount(buyerId, currency, day) + priceMinor;
-      days.set(dayKey(buyerId, currency), { day, amountMinor });
+    replay: (attempt) => void count(attempt),
+    takeAttempts: () => {
+      const taken = unjournaled;
+      unjournaled = [];
+      return taken;
     },
     rules: () => rules,
     replaceRules: (next) => {

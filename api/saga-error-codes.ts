@@ -14,4 +14,10 @@ export const sagaErrorCodes = {
     code: 40981,
     msg: 'this purchaseId was used with other terms',
   },
+  plan_already_exists: {
+    status: 409,
+    code: 40982,
+    msg: 'a plan with this planId exists with other terms',
+  },
+  plan_retired: { status: 409, code: 40983, msg: 'the plan is retired' },
 } as const satisfies Record<string, Spec>;

@@ -83,7 +83,7 @@ const CORE_ROWS: readonly ConfigRow[] = [
   ),
   unset(
     'PLANS_FILE',
-    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays, level?, group?}`; unset: two demo plans',
+    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays, level?, group?}` that seeds the plan catalogue on the first start only (later edits are not applied: a warning names them; manage plans through `/v1/plans`); unset: two demo plans',
   ),
   row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
   unset('LEDGER_ADMIN_API_KEY', 'admin API key (>= 24 chars); unset: generated into `DATA_DIR`'),

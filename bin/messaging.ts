@@ -5,12 +5,8 @@ import { createNatsBus } from '../adapters/bus/nats.bus';
 import { serviceMetrics } from '../api/metrics';
 import type { RouteRegistrar } from '../api/route-kit';
 import type { SecurityAudit } from '../api/routes/ledger-services';
-import { planRoutes } from '../api/routes/plans.route';
 import { sagaRoutes } from '../api/routes/sagas.route';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
-import { assert } from '../domain/assert';
-import type { Plan } from '../domain/plan/plan';
-import { planProblem } from '../domain/plan/plan';
 import type { AuditSink } from '../domain/ports/audit.port';
 import type { MessageBus } from '../domain/ports/bus.port';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
@@ -39,7 +35,6 @@ type MessagingDeps = {
   traffic: TrafficWriter;
   checkpoints: CheckpointStore;
   gateways: readonly PaymentChannelGateway[];
-  plans: readonly Plan[];
   nats: NatsSettings | null;
   /** A bus built by the caller instead (tests wrap one to duplicate or reorder deliveries). */
   bus?: (inner: MessageBus) => MessageBus;
@@ -53,7 +48,7 @@ export type RunningMessaging = {
   audit: AuditSink;
   /** For LedgerServices.audit: rejected commands and admin actions, bounded, never blocking. */
   securityAudit: SecurityAudit;
-  /** Route registrars for createApp: saga list/retry and plans. */
+  /** Route registrars for createApp: saga list and retry. */
   routes: readonly RouteRegistrar[];
   /** The last position the relay published (metrics: its lag). */
   relayPosition: () => bigint | null;
@@ -103,10 +98,6 @@ const openBus = async (
 export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessaging> => {
   const limits = { ...MESSAGING_LIMITS, ...deps.limits };
   const clock = deps.clock ?? Date.now;
-  for (const plan of deps.plans) {
-    const problem = planProblem(plan);
-    assert(problem === null, `plan configuration: ${problem ?? ''}`);
-  }
   const warn = (what: string, fields: Record<string, unknown>): void =>
     void deps.logger.warn(what, fields);
   const opened = await openBus(deps, limits, clock);
@@ -197,10 +188,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     bus,
     audit: audit.sink,
     securityAudit: audit.reporter,
-    routes: [
-      sagaRoutes({ runtime: deps.runtime, sagas: catalogue.query, nowMs }),
-      planRoutes({ runtime: deps.runtime, ledger: deps.ledger, plans: deps.plans, nowMs }),
-    ],
+    routes: [sagaRoutes({ runtime: deps.runtime, sagas: catalogue.query, nowMs })],
     relayPosition: relay.position,
     sagaCounts: catalogue.counts,
     busConnected: opened.connected,

@@ -207,7 +207,6 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     traffic,
     checkpoints,
     gateways: [...channels.services.gateways.values()],
-    plans: config.plans,
     nats: config.nats,
     logger,
   });
@@ -226,6 +225,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     runtime,
     ledger,
     nowMs: Date.now,
+    seedPlans: config.plans,
+    logger,
     audit: messaging.securityAudit,
   });
   setMetricSources(

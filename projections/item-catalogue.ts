@@ -1,5 +1,6 @@
 import { itemAggregate, type ItemEvent, type ItemRecord } from '../domain/item/item.decider';
 import { PURCHASE_ID_PREFIX } from '../domain/item/item-sale';
+import { planAggregate, type PlanRecord } from '../domain/plan/plan.decider';
 import type {
   EventStore,
   EventSubscription,
@@ -8,12 +9,13 @@ import type {
 
 /**
  * The catalogue and the buyers' orders, folded from the log into memory at start and kept live:
- * every item (from its `item-*` stream) and, per buyer, the items they hold a purchase of (from
+ * every item (from its `item-*` stream), every plan (from its `plan-*` stream) and, per buyer, the items they hold a purchase of (from
  * the purchases' TransferCreated). The answers' live parts (stock, a purchase's status) are read
  * from the ledger by the routes, so this only lists; it lags the log by a moment.
  */
 export type ItemCatalogue = {
   items(): readonly ItemRecord[];
+  plans(): readonly PlanRecord[];
   /** Item ids of the buyer's purchases, oldest first. */
   itemIdsOfBuyer(buyerId: string): readonly string[];
   start(): void;
@@ -24,6 +26,7 @@ const SALE_REFERENCE = /^sale:([^:]+):(.+)$/;
 
 export const createItemCatalogue = (options: { store: EventStore }): ItemCatalogue => {
   const items = new Map<string, ItemRecord>();
+  const plans = new Map<string, PlanRecord>();
   const buyers = new Map<string, string[]>();
   let subscription: EventSubscription | null = null;
   let following: Promise<void> = Promise.resolve();
@@ -36,6 +39,15 @@ export const createItemCatalogue = (options: { store: EventStore }): ItemCatalog
         data: event.data,
       } as ItemEvent);
       if (next.status !== 'none') items.set(itemId, next);
+      return;
+    }
+    if (event.stream.startsWith('plan-')) {
+      const planId = event.stream.slice('plan-'.length);
+      const next = planAggregate.evolve(plans.get(planId) ?? planAggregate.initialState, {
+        type: event.type,
+        data: event.data,
+      } as Parameters<typeof planAggregate.evolve>[1]);
+      if (next.status !== 'none') plans.set(planId, next);
       return;
     }
     if (
@@ -54,6 +66,7 @@ export const createItemCatalogue = (options: { store: EventStore }): ItemCatalog
 
   return {
     items: () => [...items.values()],
+    plans: () => [...plans.values()],
     itemIdsOfBuyer: (buyerId) => buyers.get(buyerId) ?? [],
     start(): void {
       const source = options.store.subscribeToAll({ afterPosition: null });

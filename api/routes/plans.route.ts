@@ -1,15 +1,24 @@
 import type { JSONSchemaType } from 'ajv';
 import type { ActorRuntime } from '../../domain/actors/actor-runtime';
 import type { Ledger } from '../../domain/ledger/ledger';
-import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, type Plan } from '../../domain/plan/plan';
+import { assert } from '../../domain/assert';
+import {
+  PLAN_DURATION_DAYS_MAX,
+  PLAN_PURCHASE_SAGA,
+  PLAN_PURCHASE_STEPS,
+  type Plan,
+} from '../../domain/plan/plan';
+import { planAggregate, type PlanChanges, type PlanRecord } from '../../domain/plan/plan.decider';
+import { USER_LEVEL_MAX } from '../../domain/node/node.model';
+import type { ItemCatalogue } from '../../projections/item-catalogue';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { DEFAULT_USER_GROUP } from '../../domain/traffic/traffic.model';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
 import { requireRole } from '../middleware/authenticate';
-import { validateBody, validateParams } from '../middleware/validate';
-import { idSchema } from '../schemas/common.schema';
+import { validateBody, validateParams, validateQuery } from '../middleware/validate';
+import { amountMinorSchema, currencySchema, idSchema } from '../schemas/common.schema';
 import { clientOf } from '../middleware/api-state';
 import { sendError } from '../envelope';
 import { maySee } from './accounts.route';
@@ -31,21 +40,161 @@ const planParamsSchema: JSONSchemaType<{ planId: string }> = {
   properties: { planId: idSchema },
 };
 
-/** GET /v1/plans and POST /v1/plans/{planId}/purchases (202: the plan-purchase saga runs it). */
+/** Bounds of a plan's terms (domain/plan/plan.ts checks the same on PLANS_FILE). */
+const termSchemas = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  amountMinor: amountMinorSchema,
+  currency: currencySchema,
+  quotaBytes: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+  durationDays: { type: 'integer', minimum: 1, maximum: PLAN_DURATION_DAYS_MAX },
+  level: { type: 'integer', minimum: 0, maximum: USER_LEVEL_MAX },
+  group: idSchema,
+} as const;
+
+const createPlanSchema: JSONSchemaType<Plan> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['planId', 'name', 'amountMinor', 'currency', 'quotaBytes', 'durationDays'],
+  properties: {
+    planId: idSchema,
+    ...termSchemas,
+    level: { ...termSchemas.level, nullable: true },
+    group: { ...termSchemas.group, nullable: true },
+  },
+};
+
+const updatePlanSchema: JSONSchemaType<PlanChanges> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  minProperties: 1,
+  properties: {
+    name: { ...termSchemas.name, nullable: true },
+    amountMinor: { ...termSchemas.amountMinor, nullable: true },
+    currency: { ...termSchemas.currency, nullable: true },
+    quotaBytes: { ...termSchemas.quotaBytes, nullable: true },
+    durationDays: { ...termSchemas.durationDays, nullable: true },
+    level: { ...termSchemas.level, nullable: true },
+    group: { ...termSchemas.group, nullable: true },
+  },
+};
+
+const retireSchema: JSONSchemaType<{ reason?: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 200, nullable: true } },
+};
+
+const listQuerySchema: JSONSchemaType<{ status?: 'listed' | 'retired' }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  properties: { status: { type: 'string', enum: ['listed', 'retired'], nullable: true } },
+};
+
+const planView = (record: PlanRecord) => ({
+  ...record.plan,
+  status: record.status,
+  createdAt: record.createdAt,
+  updatedAt: record.updatedAt,
+  retiredAt: record.retiredAt,
+});
+
+type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
+
+/**
+ * The plan catalogue and plan purchases: admins create, update and retire plans (POST /v1/plans,
+ * PATCH /v1/plans/{planId}, POST /v1/plans/{planId}/retire); every client lists and reads them;
+ * POST /v1/plans/{planId}/purchases buys a listed plan (202: the plan-purchase saga runs it).
+ */
 export const planRoutes =
   (deps: {
     runtime: ActorRuntime;
     ledger: Ledger;
-    plans: readonly Plan[];
+    catalogue: Pick<ItemCatalogue, 'plans'>;
     nowMs: () => number;
   }): RouteRegistrar =>
   (kit: RouteKit) => {
     const purchase = validateBody(purchaseSchema);
     const params = validateParams(planParamsSchema);
+    const create = validateBody(createPlanSchema);
+    const update = validateBody(updatePlanSchema);
+    const retire = validateBody(retireSchema, { optional: true });
+    const list = validateQuery(listQuerySchema);
+    const admins = requireRole('admin');
 
-    kit.router.get('/plans', async (ctx) => {
-      sendOk(ctx, { plans: deps.plans });
+    /** Runs a plan command and answers it: the plan after it, or the rejection. */
+    const runPlan = async (
+      ctx: Ctx,
+      planId: string,
+      command: Parameters<typeof planAggregate.decide>[0],
+      createdStatus: 200 | 201,
+    ): Promise<void> => {
+      const context = commandContext(ctx, deps.nowMs());
+      const outcome = await deps.runtime.execute(planAggregate, planId, command, context);
+      if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { planId });
+      assert(outcome.state.status !== 'none', 'a plan command that succeeded leaves a plan');
+      ctx.set('Location', `/v1/plans/${planId}`);
+      sendOk(
+        ctx,
+        { plan: planView(outcome.state), position: positionJson(outcome.position) },
+        outcome.eventCount > 0 ? createdStatus : 200,
+      );
+    };
+
+    kit.router.get('/plans', list, async (ctx) => {
+      const { status } = list.read(ctx);
+      const plans = deps.catalogue
+        .plans()
+        .filter((record) => status === undefined || record.status === status)
+        .map(planView)
+        .sort((a, b) => a.planId.localeCompare(b.planId));
+      sendOk(ctx, { plans });
     });
+
+    kit.router.get('/plans/:planId', params, async (ctx) => {
+      const { planId } = params.read(ctx);
+      const { state } = await deps.runtime.read(planAggregate, planId);
+      if (state.status === 'none') return sendError(ctx, 'plan_not_found', { data: { planId } });
+      sendOk(ctx, { plan: planView(state) });
+    });
+
+    kit.router.post('/plans', admins, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
+      const plan = create.read(ctx);
+      const now = new Date(deps.nowMs()).toISOString();
+      await runPlan(ctx, plan.planId, { type: 'CreatePlan', data: { plan, now } }, 201);
+    });
+
+    kit.router.patch(
+      '/plans/:planId',
+      admins,
+      params,
+      kit.jsonBody(),
+      update,
+      kit.idempotency(),
+      async (ctx) => {
+        const { planId } = params.read(ctx);
+        const changes = update.read(ctx);
+        const now = new Date(deps.nowMs()).toISOString();
+        await runPlan(ctx, planId, { type: 'UpdatePlan', data: { changes, now } }, 200);
+      },
+    );
+
+    kit.router.post(
+      '/plans/:planId/retire',
+      admins,
+      params,
+      kit.jsonBody({ required: false }),
+      retire,
+      kit.idempotency(),
+      async (ctx) => {
+        const { planId } = params.read(ctx);
+        const reason = retire.read(ctx)?.reason ?? 'retired by admin';
+        const now = new Date(deps.nowMs()).toISOString();
+        await runPlan(ctx, planId, { type: 'RetirePlan', data: { reason, now } }, 200);
+      },
+    );
 
     kit.router.post(
       '/plans/:planId/purchases',
@@ -56,8 +205,10 @@ export const planRoutes =
       kit.idempotency(),
       async (ctx) => {
         const { planId } = params.read(ctx);
-        const plan = deps.plans.find((candidate) => candidate.planId === planId);
-        if (plan === undefined) return sendError(ctx, 'plan_not_found', { data: { planId } });
+        const record = (await deps.runtime.read(planAggregate, planId)).state;
+        if (record.status === 'none') return sendError(ctx, 'plan_not_found', { data: { planId } });
+        if (record.status === 'retired') return sendRejection(ctx, 'plan_retired', {}, { planId });
+        const { plan } = record;
         const { purchaseId, walletAccountId, userId } = purchase.read(ctx);
         const wallet = (await deps.ledger.account(walletAccountId)).state;
         if (wallet.status === 'unopened' || !maySee(clientOf(ctx), wallet))

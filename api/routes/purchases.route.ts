@@ -20,7 +20,8 @@ import {
   type PaymentChannel,
 } from '../../domain/payment/payment.decider';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
-import { riskRefusalAggregate } from '../../domain/risk/risk-rules';
+import { buyerDayAggregate, buyerDayIdOf } from '../../domain/risk/buyer-day';
+import { dailyLimitOf, riskRefusalAggregate, type RiskRefusal } from '../../domain/risk/risk-rules';
 import type { TransferState } from '../../domain/transfer/transfer.decider';
 import { okEnvelope } from '../envelope';
 import { errorCodes } from '../error-codes';
@@ -203,6 +204,37 @@ export const purchaseRoutes =
       await ensurePayment(item, found.party, found.hold, context);
     };
 
+    /**
+     * The item's price reserved on the buyer's day when a daily limit applies to its currency:
+     * the one decision of the daily amount (domain/risk/buyer-day.ts). `buyerDayId` is set when
+     * this request reserved it (not when the purchase had reserved it before).
+     */
+    const reserveDailyAmount = async (
+      item: ItemRecord,
+      buyerId: string,
+      context: CommandContext,
+    ): Promise<{ refused: number | null; buyerDayId: string | null }> => {
+      const limit = dailyLimitOf(services.risk.rules(), item.terms.currency);
+      if (limit === null) return { refused: null, buyerDayId: null };
+      const buyerDayId = buyerDayIdOf(buyerId, context.now);
+      const outcome = await services.runtime.execute(
+        buyerDayAggregate,
+        buyerDayId,
+        {
+          type: 'ReserveDailyAmount',
+          data: {
+            purchaseId: purchaseIdOf(item.terms.itemId, buyerId),
+            currency: item.terms.currency,
+            amountMinor: item.terms.priceMinor,
+            amountMinorMax: limit.amountMinorMax,
+          },
+        },
+        context,
+      );
+      if (!outcome.ok) return { refused: limit.amountMinorMax, buyerDayId: null };
+      return { refused: null, buyerDayId: outcome.eventCount > 0 ? buyerDayId : null };
+    };
+
     kit.router.post(
       '/items/:itemId/purchases',
       requireRole('admin', 'merchant'),
@@ -219,33 +251,27 @@ export const purchaseRoutes =
         if (closed !== null || item.status === 'none')
           return sendRejection(ctx, closed ?? 'item_not_found', {}, { itemId });
         const ip = body.buyerIp ?? ctx.ip;
-        const risk = services.risk.check({
-          buyerId: body.buyerId,
-          ip,
-          deviceId: body.deviceId ?? null,
-          priceMinor: item.terms.priceMinor,
-          currency: item.terms.currency,
-        });
-        if (risk !== null) {
-          const facts = { itemId, buyerId: body.buyerId, ip, deviceId: body.deviceId ?? null };
-          // Recorded before it is answered: the audit holds every refusal a client saw.
+        const facts = { itemId, buyerId: body.buyerId, ip, deviceId: body.deviceId ?? null };
+        /** Recorded before it is answered: the audit holds every refusal a client saw. */
+        const refuse = async (refusal: RiskRefusal, limit: number): Promise<void> => {
+          const code = errorCodes[refusal].code;
           await services.runtime.execute(
             riskRefusalAggregate,
             body.buyerId,
             {
               type: 'RecordRiskRefusal',
-              data: {
-                ...facts,
-                refusal: risk.refusal,
-                code: errorCodes[risk.refusal].code,
-                limit: risk.limit,
-                now: context.now,
-              },
+              data: { ...facts, refusal, code, limit, now: context.now },
             },
             context,
           );
-          return sendRejection(ctx, risk.refusal, { limit: risk.limit }, facts);
-        }
+          sendRejection(ctx, refusal, { limit }, facts);
+        };
+        const risk = services.risk.check({
+          buyerId: body.buyerId,
+          ip,
+          deviceId: body.deviceId ?? null,
+        });
+        if (risk !== null) return refuse(risk.refusal, risk.limit);
         // Sold out as the ledger holds the stock now: answered without a write. The ledger's own
         // constraint still decides every purchase that finds a unit.
         // A buyer who has their purchase is told so first, as the ledger would.
@@ -258,6 +284,8 @@ export const purchaseRoutes =
             await ensurePayment(item, existing.party, existing.hold, context);
           return;
         }
+        const reserved = await reserveDailyAmount(item, body.buyerId, context);
+        if (reserved.refused !== null) return refuse('risk_buyer_daily_amount', reserved.refused);
         const party: PurchaseParty = {
           buyerId: body.buyerId,
           merchantId: clientOf(ctx).clientId,
@@ -276,11 +304,21 @@ export const purchaseRoutes =
           },
         );
         if (hold === null) {
+          // No hold made by this request: what it reserved of the buyer's day goes back.
+          if (reserved.buyerDayId !== null)
+            await services.runtime.execute(
+              buyerDayAggregate,
+              reserved.buyerDayId,
+              {
+                type: 'ReleaseDailyAmount',
+                data: { purchaseId: purchaseIdOf(itemId, body.buyerId) },
+              },
+              context,
+            );
           if ((ctx.body as { code?: number }).code === errorCodes.already_purchased.code)
             await ensurePaymentOfRepeat(item, body.buyerId, context);
           return;
         }
-        services.risk.recordHold(body.buyerId, item.terms.currency, item.terms.priceMinor);
         const payment = await ensurePayment(item, party, hold, context);
         const answer = ctx.body as { data: Record<string, unknown> };
         sendOk(ctx, { ...answer.data, payment }, 201);

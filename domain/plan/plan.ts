@@ -1,7 +1,7 @@
 import { isCurrency, isPositiveAmountMinor } from '../money';
 import { isUserLevel, USER_LEVEL_MAX } from '../node/node.model';
 
-/** A plan from configuration: its price and what it grants (traffic quota for a period). */
+/** A plan of the catalogue (domain/plan/plan.decider.ts): its price and what it grants (traffic quota for a period). */
 export type Plan = {
   planId: string;
   name: string;
@@ -16,9 +16,9 @@ export type Plan = {
 };
 
 const PLAN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const DURATION_DAYS_MAX = 3660;
+export const PLAN_DURATION_DAYS_MAX = 3660;
 
-/** Why a configured plan is unusable, or null when it is fine (checked once at startup). */
+/** Why a plan is unusable, or null when it is fine (PLANS_FILE at startup; the decider asserts it). */
 export const planProblem = (plan: Plan): string | null => {
   if (!PLAN_ID_PATTERN.test(plan.planId))
     return `planId '${plan.planId}' must match ${PLAN_ID_PATTERN.source}`;
@@ -31,9 +31,9 @@ export const planProblem = (plan: Plan): string | null => {
   if (
     !Number.isSafeInteger(plan.durationDays) ||
     plan.durationDays <= 0 ||
-    plan.durationDays > DURATION_DAYS_MAX
+    plan.durationDays > PLAN_DURATION_DAYS_MAX
   ) {
-    return `plan ${plan.planId}: durationDays must be 1-${DURATION_DAYS_MAX}`;
+    return `plan ${plan.planId}: durationDays must be 1-${PLAN_DURATION_DAYS_MAX}`;
   }
   if (plan.level !== undefined && !isUserLevel(plan.level))
     return `plan ${plan.planId}: level must be 0-${USER_LEVEL_MAX}`;

@@ -361,4 +361,40 @@ describe('risk rules', () => {
     expect([over.status, over.body.code]).toEqual([403, 70006]);
     expect((await buy('thrifty', {}, 'case')).status).toBe(201);
   });
+
+  it('lets one of two concurrent purchases by a buyer through when both would pass the daily amount alone', async () => {
+    const startsAt = at(3 * MINUTE_MS);
+    await createItem({ itemId: 'left', priceMinor: 15_000, startsAt });
+    await createItem({ itemId: 'right', priceMinor: 15_000, startsAt });
+    app.clock.nowMs = START_MS + 4 * MINUTE_MS;
+    await putRules({ buyerDailyAmounts: [{ currency: 'EUR', amountMinorMax: 20_000 }] });
+    const answers = await Promise.all([
+      buy('racer', {}, 'left'),
+      buy('racer', {}, 'right'),
+      buy('racer', {}, 'phone'),
+    ]);
+    const codes = answers.map((answer) => answer.body.code).sort((a, b) => a - b);
+    expect(codes).toEqual([0, 70006, 70006]);
+    const held = await Promise.all(['left', 'right', 'phone'].map((itemId) => stock(itemId)));
+    expect(held.reduce((sum, entry) => sum + entry.heldUnits, 0)).toBe(1);
+  });
+
+  it('releases the daily amount a sold-out attempt reserved, and counts a repeat once', async () => {
+    await createItem({
+      itemId: 'gone',
+      priceMinor: 5_000,
+      stockUnits: 0,
+      startsAt: at(3 * MINUTE_MS),
+    });
+    await createItem({ itemId: 'case', priceMinor: 10_000, startsAt: at(3 * MINUTE_MS) });
+    app.clock.nowMs = START_MS + 4 * MINUTE_MS;
+    await putRules({ buyerDailyAmounts: [{ currency: 'EUR', amountMinorMax: 20_000 }] });
+    expect((await buy('saver', {}, 'gone')).body.code).toBe(42234);
+    expect((await buy('saver', {}, 'case')).status).toBe(201);
+    expect((await buy('saver', {}, 'case')).body.code).toBe(40933);
+    // 10,000 held; the sold-out 5,000 and the repeat 10,000 are not counted: 19,900 is over.
+    expect((await buy('saver')).body.code).toBe(70006);
+    await app.post('/v1/items/gone/restocks', { restockId: 'r1', units: 1 }, app.keys.admin);
+    expect((await buy('saver', {}, 'gone')).status).toBe(201); // 15,000 ≤ 20,000
+  });
 });

@@ -1,4 +1,5 @@
 import { createTestApp, bearer, type TestApp } from '../api/support/test-app';
+import { eventually } from '../support/eventually';
 import { scriptedGateway } from './support/scripted-gateway';
 import {
   PLAN,
@@ -33,16 +34,24 @@ describe('saga and plan routes', () => {
       return { ok: true };
     });
     rig = await startSagaRig({ gateway });
-    app = await createTestApp({ routes: rig.messaging.routes });
+    app = await createTestApp({ routes: rig.routes });
     await openWallet(rig, 'buyer');
     await paidPayment(rig, 'pay-1', 'buyer', 2000);
   });
   afterAll(() => rig.stop());
 
-  it('lists the configured plans', async () => {
-    const response = await get('/v1/plans');
+  it('lists the plans PLANS_FILE seeded', async () => {
+    const response = await eventually(
+      async () => {
+        const listed = await get('/v1/plans');
+        return listed.body.data.plans.length > 0 ? listed : undefined;
+      },
+      { timeoutMs: 5000, what: 'the catalogue to list the seeded plan' },
+    );
     expect(response.status).toBe(200);
-    expect(response.body.data.plans).toEqual([PLAN]);
+    expect(response.body.data.plans).toEqual([
+      expect.objectContaining({ ...PLAN, status: 'listed', retiredAt: null }),
+    ]);
   });
 
   it('buys a plan: 202 with a status URL that shows the saga completed', async () => {

@@ -1,4 +1,7 @@
+import { buyerDayAggregate, buyerDayIdOf } from '../../../domain/risk/buyer-day';
+import { riskAttemptsIdsSince } from '../../../domain/risk/risk-attempts';
 import {
+  dailyLimitOf,
   NO_RISK_RULES,
   riskRefusalOf,
   riskRulesAggregate,
@@ -11,9 +14,8 @@ const counts: RiskCounts = {
   buyerAttempts: 0,
   ipAttempts: 0,
   deviceAttempts: 0,
-  buyerTodayAmountMinor: 0,
 };
-const attempt = { ip: '10.0.0.1', priceMinor: 500, currency: 'EUR' };
+const attempt = { ip: '10.0.0.1' };
 const window = (attemptsMax: number) => ({ windowMs: 60_000, attemptsMax });
 const rules = (overrides: Partial<RiskRules>): RiskRules => ({ ...NO_RISK_RULES, ...overrides });
 
@@ -61,20 +63,56 @@ describe('riskRefusalOf: each rule', () => {
     expect(riskRefusalOf(allowed, attempt, { ...counts, ipAttempts: 50 })).toBeNull();
   });
 
-  it('refuses a purchase that would take the buyer over the daily amount in its currency', () => {
-    const limited = rules({ buyerDailyAmounts: [{ currency: 'EUR', amountMinorMax: 1000 }] });
-    expect(riskRefusalOf(limited, attempt, { ...counts, buyerTodayAmountMinor: 500 })).toBeNull();
-    expect(riskRefusalOf(limited, attempt, { ...counts, buyerTodayAmountMinor: 501 })).toEqual({
-      refusal: 'risk_buyer_daily_amount',
-      limit: 1000,
+  it('leaves the daily amount to the buyer day', () => {
+    const limited = rules({ buyerDailyAmounts: [{ currency: 'EUR', amountMinorMax: 1 }] });
+    expect(riskRefusalOf(limited, attempt, counts)).toBeNull();
+    expect(dailyLimitOf(limited, 'EUR')).toEqual({ currency: 'EUR', amountMinorMax: 1 });
+    expect(dailyLimitOf(limited, 'USD')).toBeNull();
+  });
+});
+
+describe('the buyer day: the daily amount, one decision per buyer and UTC day', () => {
+  const reserve = (purchaseId: string, amountMinor: number, currency = 'EUR') => ({
+    type: 'ReserveDailyAmount' as const,
+    data: { purchaseId, currency, amountMinor, amountMinorMax: 1000 },
+  });
+  const given = (...commands: ReturnType<typeof reserve>[]) =>
+    commands.reduce((state, command) => {
+      const decision = buyerDayAggregate.decide(command, state);
+      if (!decision.ok) throw new Error(decision.rejection);
+      return decision.events.reduce(buyerDayAggregate.evolve, state);
+    }, buyerDayAggregate.initialState);
+
+  it('reserves up to the limit exactly, refuses one minor unit above it, per currency', () => {
+    const state = given(reserve('p1', 600));
+    expect(buyerDayAggregate.decide(reserve('p2', 400), state)).toMatchObject({ ok: true });
+    expect(buyerDayAggregate.decide(reserve('p2', 401), state)).toEqual({
+      ok: false,
+      rejection: 'risk_buyer_daily_amount',
+      detail: { limit: 1000 },
     });
-    expect(
-      riskRefusalOf(
-        limited,
-        { ...attempt, currency: 'USD' },
-        { ...counts, buyerTodayAmountMinor: 9e9 },
-      ),
-    ).toBeNull();
+    expect(buyerDayAggregate.decide(reserve('p2', 1000, 'USD'), state)).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('counts the same purchase once, and a release frees its amount', () => {
+    const state = given(reserve('p1', 900));
+    expect(buyerDayAggregate.decide(reserve('p1', 900), state)).toEqual({ ok: true, events: [] });
+    const release = { type: 'ReleaseDailyAmount' as const, data: { purchaseId: 'p1' } };
+    const released = buyerDayAggregate.decide(release, state);
+    expect(released).toEqual({
+      ok: true,
+      events: [{ type: 'DailyAmountReleased', data: { purchaseId: 'p1' } }],
+    });
+    const after = released.ok ? released.events.reduce(buyerDayAggregate.evolve, state) : state;
+    expect(buyerDayAggregate.decide(reserve('p2', 1000), after)).toMatchObject({ ok: true });
+    expect(buyerDayAggregate.decide(release, after)).toEqual({ ok: true, events: [] });
+  });
+
+  it('keys a buyer day by the UTC date of the instant', () => {
+    expect(buyerDayIdOf('b1', '2026-12-06T23:59:59.999Z')).toBe('b1.2026-12-06');
+    expect(buyerDayIdOf('b1', '2026-12-07T00:00:00.000Z')).toBe('b1.2026-12-07');
   });
 });
 
@@ -95,19 +133,35 @@ describe('the risk guard: windows on the injected clock', () => {
     expect(guard.check({ ...attempt, buyerId: 'b2', deviceId: null })).toBeNull();
   });
 
-  it('adds holds to the buyer day, which starts afresh the next UTC day', () => {
-    let nowMs = Date.parse('2026-12-06T23:59:00Z');
-    const guard = createRiskGuard({
-      rules: rules({ buyerDailyAmounts: [{ currency: 'EUR', amountMinorMax: 900 }] }),
-      nowMs: () => nowMs,
-      limits: { keyCountMax: 100 },
-    });
-    const buy = () => guard.check({ ...attempt, buyerId: 'b1', deviceId: null })?.refusal ?? null;
-    expect(buy()).toBeNull();
-    guard.recordHold('b1', 'EUR', 500);
-    expect(buy()).toBe('risk_buyer_daily_amount');
-    nowMs = Date.parse('2026-12-07T00:00:01Z');
-    expect(buy()).toBeNull();
+  it('hands every counted attempt to the journal; a new guard fed them refuses alike', () => {
+    let nowMs = 1_000_000;
+    const limited = rules({ buyerVelocity: { windowMs: 10_000, attemptsMax: 2 } });
+    const options = { rules: limited, nowMs: () => nowMs, limits: { keyCountMax: 100 } };
+    const before = createRiskGuard(options);
+    const buyer = { ...attempt, buyerId: 'b1', deviceId: 'd1' };
+    before.check(buyer);
+    nowMs += 1_000;
+    before.check(buyer);
+    const journaled = before.takeAttempts();
+    expect(journaled).toEqual([
+      { buyerId: 'b1', ip: '10.0.0.1', deviceId: 'd1', atMs: 1_000_000 },
+      { buyerId: 'b1', ip: '10.0.0.1', deviceId: 'd1', atMs: 1_001_000 },
+    ]);
+    expect(before.takeAttempts()).toEqual([]);
+    const restarted = createRiskGuard(options);
+    journaled.forEach((recorded) => restarted.replay(recorded));
+    expect(restarted.check(buyer)?.refusal).toBe('risk_buyer_velocity');
+    expect(createRiskGuard(options).check(buyer)).toBeNull();
+  });
+
+  it('names the journal hours a look-back covers', () => {
+    const nowMs = Date.parse('2026-12-06T10:20:00Z');
+    expect(riskAttemptsIdsSince(nowMs, 2 * 3600 * 1000)).toEqual([
+      '2026-12-06T08',
+      '2026-12-06T09',
+      '2026-12-06T10',
+    ]);
+    expect(riskAttemptsIdsSince(nowMs, 60_000)).toEqual(['2026-12-06T10']);
   });
 
   it('takes replaced rules at once', () => {

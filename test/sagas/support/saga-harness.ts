@@ -8,6 +8,10 @@ import {
 import { createLogger } from '../../../bin/logger';
 import type { MessagingLimits } from '../../../bin/config';
 import { startMessaging, type RunningMessaging } from '../../../bin/messaging';
+import { seedPlans } from '../../../bin/sale';
+import type { RouteRegistrar } from '../../../api/route-kit';
+import { planRoutes } from '../../../api/routes/plans.route';
+import { createItemCatalogue } from '../../../projections/item-catalogue';
 import type { NatsSettings } from '../../../bin/messaging-config';
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { MessageBus } from '../../../domain/ports/bus.port';
@@ -53,6 +57,8 @@ export type SagaRig = Ledger & {
   checkpoints: CheckpointStore;
   gateway: ScriptedGateway;
   messaging: RunningMessaging;
+  /** The saga routes and the plan catalogue's, seeded with PLAN (bin/sale.ts does the same). */
+  routes: readonly RouteRegistrar[];
   logText: () => string;
   stop: () => Promise<void>;
 };
@@ -85,12 +91,20 @@ export const startSagaRig = async (
     traffic: ledger.traffic,
     checkpoints,
     gateways: [gateway],
-    plans: [PLAN],
     nats: options.nats ?? null,
     ...(options.wrapBus === undefined ? {} : { bus: options.wrapBus }),
     logger,
     limits: { ...FAST_LIMITS, ...options.limits },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  await seedPlans({ runtime: ledger.runtime, plans: [PLAN], nowMs: Date.now(), logger });
+  const catalogue = createItemCatalogue({ store });
+  catalogue.start();
+  const plans = planRoutes({
+    runtime: ledger.runtime,
+    ledger: ledger.ledger,
+    catalogue,
+    nowMs: Date.now,
   });
   return {
     ...ledger,
@@ -98,8 +112,10 @@ export const startSagaRig = async (
     checkpoints,
     gateway,
     messaging,
+    routes: [...messaging.routes, plans],
     logText: () => chunks.join(''),
     stop: async () => {
+      await catalogue.stop();
       await messaging.stop();
       await ledger.runtime.close();
     },
