@@ -17,6 +17,7 @@ import { readSideErrorCodes } from './read-side-error-codes';
 import { saleErrorCodes } from './sale-error-codes';
 import { sagaErrorCodes } from './saga-error-codes';
 import { nodeErrorCodes } from './node-error-codes';
+import { oauthErrorCodes } from './oauth-error-codes';
 
 type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -81,6 +82,7 @@ export const errorCodes = {
   ...paymentChannelErrorCodes,
   ...saleErrorCodes,
   ...nodeErrorCodes,
+  ...oauthErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

@@ -26,6 +26,10 @@ export const DEFAULTS = {
   DRAIN_TIMEOUT_MS: 10_000,
   AUDIT_CHECKPOINT_INTERVAL_MS: 60_000,
   NODE_SILENT_AFTER_MS: 60_000,
+  OAUTH_AUDIENCE: 'ledger-api',
+  OAUTH_TOKEN_TTL_S: 900,
+  OAUTH_KEY_OVERLAP_S: 3600,
+  SECURITY_EVENT_RETENTION_DAYS: 365,
 } as const;
 
 const UNSET = '(unset)';
@@ -129,6 +133,31 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'NODE_SILENT_AFTER_MS',
     DEFAULTS.NODE_SILENT_AFTER_MS,
     'a node without a heartbeat this long is marked `silent` with a `node_silent` warning (1000-86400000)',
+  ),
+  row(
+    'OAUTH_ISSUER',
+    '`http://HOST:PORT`',
+    'the `iss` of access tokens (and the only issuer accepted); set it to the public URL',
+  ),
+  row(
+    'OAUTH_AUDIENCE',
+    DEFAULTS.OAUTH_AUDIENCE,
+    'the `aud` of access tokens (and the only one accepted)',
+  ),
+  row('OAUTH_TOKEN_TTL_S', DEFAULTS.OAUTH_TOKEN_TTL_S, 'access token lifetime (60-900)'),
+  row(
+    'OAUTH_KEY_OVERLAP_S',
+    DEFAULTS.OAUTH_KEY_OVERLAP_S,
+    'how long a rotated-out signing key still verifies (`OAUTH_TOKEN_TTL_S`-2592000)',
+  ),
+  unset(
+    'OAUTH_SIGNING_KEY_FILE',
+    'PEM (PKCS#8) Ed25519 key that signs access tokens; made current at start; unset: generated into `DATA_DIR` (mode 0600)',
+  ),
+  row(
+    'SECURITY_EVENT_RETENTION_DAYS',
+    DEFAULTS.SECURITY_EVENT_RETENTION_DAYS,
+    'how long the security audit trail keeps an event (1-3650)',
   ),
 ];
 

@@ -13,6 +13,7 @@ import {
 } from './config-rules';
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
+import { loadOAuthConfig, type OAuthConfig } from './oauth-config';
 
 /**
  * The one configuration module: every environment variable (validated by loadConfig, documented
@@ -54,6 +55,8 @@ export type Config = {
   auditSigningKeyFile: string | null;
   /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
   auditCheckpointIntervalMs: number;
+  /** Access tokens, their signing keys and the security audit trail's retention. */
+  oauth: OAuthConfig;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -70,8 +73,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
   if (/\s/.test(host))
     throw new ConfigError(`HOST must be a host name or IP address, got '${host}'`);
   const messaging = loadMessagingConfig(env);
+  const port = integer('PORT', 1, 65535);
   return {
-    port: integer('PORT', 1, 65535),
+    port,
     host,
     dataDir: resolve(read('DATA_DIR') ?? DEFAULTS.DATA_DIR),
     eventStoreUrl: urlVariable(
@@ -103,6 +107,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    oauth: loadOAuthConfig(read, `http://${host}:${port}`),
   };
 };
 
@@ -158,6 +163,12 @@ export const SERVICE_LIMITS = {
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
   /** How often silent nodes are looked for: a node is marked at most this late. */
   nodeSweepTickMs: 1000,
+  /** Security events are written in batches this often (floods coalesced in between). */
+  securityEventFlushIntervalMs: 1000,
+  /** Distinct security events queued between flushes; more are counted and dropped. */
+  securityEventPendingCountMax: 10_000,
+  /** How often events past their retention are deleted. */
+  securityEventPruneIntervalMs: 3600 * 1000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

@@ -18,6 +18,7 @@ import {
 import { ConfigError, loadConfig, type Config } from './config';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
 import { openEventStore } from './event-store';
+import { registerKeyCommands } from './keys-cli';
 import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
@@ -183,6 +184,7 @@ sandbox
   );
 
 registerChannelCommands(program);
+registerKeyCommands(program, configOrExit, print);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -48,6 +48,7 @@ import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
+import { startApiGovernance } from './api-governance';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -79,6 +80,13 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
             everyEventCount: config.snapshotEveryEvents,
           },
         };
+  const governance = startApiGovernance({
+    database,
+    dataDir: config.dataDir,
+    oauth: config.oauth,
+    logger,
+    nowMs: Date.now,
+  });
   const adminKeyFile = await ensureBootstrapAdmin({
     store: clientStore,
     dataDir: config.dataDir,
@@ -258,6 +266,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     readiness,
     drain,
     clientStore,
+    grantStore: governance.grantStore,
+    tokens: governance.tokens,
+    securityEvents: governance.securityEvents,
     idempotencyStore,
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
@@ -321,6 +332,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await traffic.close();
     // A last signed checkpoint after the last append, before the log closes.
     await auditCheckpoints.stop();
+    await governance.stop();
     await eventStore.close();
     database.close();
   };

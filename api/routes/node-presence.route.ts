@@ -9,7 +9,7 @@ import {
 } from '../../domain/traffic/traffic.decider';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { instantSchema, idSchema, pageNumSchema, pageSizeSchema } from '../schemas/common.schema';
@@ -89,7 +89,7 @@ export const nodePresenceRoutes =
      */
     kit.router.post(
       '/nodes/:nodeId/heartbeats',
-      requireRole('node'),
+      requireScope('node:self'),
       params,
       kit.jsonBody(),
       heartbeat,
@@ -109,35 +109,41 @@ export const nodePresenceRoutes =
       },
     );
 
-    kit.router.get('/nodes/:nodeId/users', params, users, async (ctx) => {
-      const { nodeId } = params.read(ctx);
-      const query = users.read(ctx);
-      const registry = await nodeRegistryOf(services);
-      const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
-      if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
-      if (node.retiredAt !== null) return sendError(ctx, 'node_retired', { data: { nodeId } });
-      const atMs = query.at === undefined ? services.nowMs() : Date.parse(query.at);
-      const served: [string, TrafficUserState][] = [];
-      for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
-        const { state } = await services.traffic.shard(String(shard).padStart(2, '0'));
-        for (const [userId, user] of state.users) {
-          if (mayServe(node, user, atMs)) served.push([userId, user]);
+    kit.router.get(
+      '/nodes/:nodeId/users',
+      requireScope('nodes:read'),
+      params,
+      users,
+      async (ctx) => {
+        const { nodeId } = params.read(ctx);
+        const query = users.read(ctx);
+        const registry = await nodeRegistryOf(services);
+        const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
+        if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
+        if (node.retiredAt !== null) return sendError(ctx, 'node_retired', { data: { nodeId } });
+        const atMs = query.at === undefined ? services.nowMs() : Date.parse(query.at);
+        const served: [string, TrafficUserState][] = [];
+        for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
+          const { state } = await services.traffic.shard(String(shard).padStart(2, '0'));
+          for (const [userId, user] of state.users) {
+            if (mayServe(node, user, atMs)) served.push([userId, user]);
+          }
         }
-      }
-      served.sort(([left], [right]) => (left < right ? -1 : 1));
-      const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
-      const pageNum = query.page_num ?? 1;
-      const items = served
-        .slice((pageNum - 1) * pageSize, pageNum * pageSize)
-        .map(([userId, user]) => nodeUserView(userId, user));
-      sendOk(ctx, {
-        nodeId,
-        at: new Date(atMs).toISOString(),
-        items,
-        page_num: pageNum,
-        page_size: pageSize,
-        total_count: served.length,
-        total_page: Math.ceil(served.length / pageSize),
-      });
-    });
+        served.sort(([left], [right]) => (left < right ? -1 : 1));
+        const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
+        const pageNum = query.page_num ?? 1;
+        const items = served
+          .slice((pageNum - 1) * pageSize, pageNum * pageSize)
+          .map(([userId, user]) => nodeUserView(userId, user));
+        sendOk(ctx, {
+          nodeId,
+          at: new Date(atMs).toISOString(),
+          items,
+          page_num: pageNum,
+          page_size: pageSize,
+          total_count: served.length,
+          total_page: Math.ceil(served.length / pageSize),
+        });
+      },
+    );
   };

@@ -7,7 +7,7 @@ import { DEFAULT_USER_GROUP } from '../../domain/traffic/traffic.model';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { idSchema } from '../schemas/common.schema';
 import { clientOf } from '../middleware/api-state';
@@ -43,13 +43,13 @@ export const planRoutes =
     const purchase = validateBody(purchaseSchema);
     const params = validateParams(planParamsSchema);
 
-    kit.router.get('/plans', async (ctx) => {
+    kit.router.get('/plans', requireScope('catalog:read'), async (ctx) => {
       sendOk(ctx, { plans: deps.plans });
     });
 
     kit.router.post(
       '/plans/:planId/purchases',
-      requireRole('admin', 'merchant'),
+      requireScope('purchases:write'),
       params,
       kit.jsonBody(),
       purchase,
