@@ -9,7 +9,7 @@ const ALGORITHM = 'EdDSA';
 /** Leeway for the clocks of issuer and verifier (the issue allows at most 60 s). */
 const CLOCK_TOLERANCE_S = 60;
 /** The longest lifetime a token may claim: 15 minutes. */
-export const TOKEN_TTL_S_MAX = 900;
+const TOKEN_TTL_S_MAX = 900;
 /** A bearer value longer than this is not parsed at all. */
 const TOKEN_CHARS_MAX = 4096;
 const REQUIRED_CLAIMS = ['exp', 'iat', 'jti', 'client_id', 'sub', 'scope'];

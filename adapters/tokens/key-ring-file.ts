@@ -13,9 +13,9 @@ import { dirname, join } from 'node:path';
  * null) and the keys rotated out, each kept for verification until retiredAt + overlap. Written
  * whole to a temporary file and renamed, so a reader never sees half a file.
  */
-export const TOKEN_KEYS_FILE_NAME = 'token-signing-keys.json';
+const TOKEN_KEYS_FILE_NAME = 'token-signing-keys.json';
 
-export type StoredSigningKey = {
+type StoredSigningKey = {
   kid: string;
   alg: 'EdDSA';
   createdAt: string;
@@ -28,7 +28,7 @@ type KeyRingFile = { keys: StoredSigningKey[] };
 export const tokenKeysPath = (dataDir: string): string => join(dataDir, TOKEN_KEYS_FILE_NAME);
 
 /** kid: the first 16 hex digits of sha256 over the public key's SPKI DER. */
-export const keyIdOf = (publicKey: KeyObject): string =>
+const keyIdOf = (publicKey: KeyObject): string =>
   createHash('sha256')
     .update(publicKey.export({ type: 'spki', format: 'der' }))
     .digest('hex')
@@ -64,7 +64,7 @@ const writeKeyRingFile = (filePath: string, keys: readonly StoredSigningKey[]): 
   renameSync(temporary, filePath);
 };
 
-export type Rotation = { kidNew: string; kidPrevious: string | null; kidsDropped: string[] };
+type Rotation = { kidNew: string; kidPrevious: string | null; kidsDropped: string[] };
 
 /**
  * Makes newKey current: the current key retires now (verifying through the overlap), keys whose

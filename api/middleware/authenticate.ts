@@ -17,7 +17,7 @@ const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Grants read per request: a client with more has the newest ones honoured. */
 export const GRANTS_PER_CLIENT_MAX = 100;
 
-export type AuthenticateDeps = {
+type AuthenticateDeps = {
   clientStore: ClientStore;
   grantStore: GrantStore;
   tokens: TokenService;

@@ -6,7 +6,7 @@ import { accessOf } from './api-state';
 import type { RouteMiddleware } from './api-state';
 
 /** A route's scope check; `scope` is readable on the middleware (the OpenAPI generator reads it). */
-export type ScopeMiddleware = RouteMiddleware & { readonly scope: Scope };
+type ScopeMiddleware = RouteMiddleware & { readonly scope: Scope };
 
 /**
  * 403 insufficient_scope, naming the scope, unless the request holds it (everywhere, or on some

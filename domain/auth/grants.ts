@@ -26,7 +26,7 @@ export type Access = {
   resourceScopes: ReadonlyMap<string, ReadonlySet<Scope>>;
 };
 
-export const isGrantActive = (grant: Grant, nowMs: number): boolean =>
+const isGrantActive = (grant: Grant, nowMs: number): boolean =>
   grant.revokedAt === null && Date.parse(grant.expiresAt) > nowMs;
 
 /** A grant's status at nowMs, for the API's list. */

@@ -57,11 +57,11 @@ export const roleScopes = (role: ClientRole): readonly Scope[] =>
   SCOPES.filter((scope) => (SCOPE_TABLE[scope].roles as readonly ClientRole[]).includes(role));
 
 /** The tokens of a space-separated scope string (RFC 6749 §3.3), without repeats. */
-export const scopeTokens = (scope: string): string[] => [
+const scopeTokens = (scope: string): string[] => [
   ...new Set(scope.split(' ').filter((token) => token !== '')),
 ];
 
-export type ScopeRequest =
+type ScopeRequest =
   { ok: true; scopes: readonly Scope[] } | { ok: false; unknownOrRefused: readonly string[] };
 
 /**

@@ -37,6 +37,14 @@ describe('loadConfig', () => {
       channels: NO_CHANNELS,
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 60_000,
+      oauth: {
+        issuer: 'http://127.0.0.1:3000',
+        audience: 'ledger-api',
+        tokenTtlS: 900,
+        keyOverlapS: 3600,
+        signingKeyFile: null,
+        securityEventRetentionDays: 365,
+      },
     });
   });
 
@@ -62,6 +70,11 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
       AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+      OAUTH_ISSUER: 'https://ledger.example',
+      OAUTH_AUDIENCE: 'payments-api',
+      OAUTH_TOKEN_TTL_S: '300',
+      OAUTH_KEY_OVERLAP_S: '600',
+      SECURITY_EVENT_RETENTION_DAYS: '30',
     });
     expect(config).toEqual({
       port: 8080,
@@ -86,7 +99,27 @@ describe('loadConfig', () => {
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 0,
+      oauth: {
+        issuer: 'https://ledger.example',
+        audience: 'payments-api',
+        tokenTtlS: 300,
+        keyOverlapS: 600,
+        signingKeyFile: null,
+        securityEventRetentionDays: 30,
+      },
     });
+  });
+
+  it('refuses a token lifetime over 15 minutes and a key overlap shorter than a token', () => {
+    expectConfigError({ OAUTH_TOKEN_TTL_S: '901' }, /OAUTH_TOKEN_TTL_S must be an integer 60-900/);
+    expectConfigError(
+      { OAUTH_TOKEN_TTL_S: '600', OAUTH_KEY_OVERLAP_S: '599' },
+      /OAUTH_KEY_OVERLAP_S must be an integer 600-2592000/,
+    );
+    expectConfigError(
+      { OAUTH_ISSUER: 'ledger' },
+      'OAUTH_ISSUER must be an http:// or https:// URL',
+    );
   });
 
   it('reads LEDGER_AUDIT_SIGNING_KEY_FILE when it holds an Ed25519 key, and refuses another kind', () => {

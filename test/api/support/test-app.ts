@@ -47,7 +47,7 @@ export type TestApp = {
 };
 
 /** What tokens of test apps carry: iss, aud and lifetime. */
-export const TEST_OAUTH: OAuthConfig = {
+const TEST_OAUTH: OAuthConfig = {
   issuer: 'http://ledger.test',
   audience: 'ledger-api',
   tokenTtlS: 900,
