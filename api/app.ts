@@ -22,6 +22,7 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
+import { assert } from '../domain/assert';
 import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
 import type { GrantStore } from '../domain/ports/grant-store.port';
@@ -75,6 +76,20 @@ type AppDeps = {
   nowMs?: () => number;
 };
 
+/**
+ * Every route behind authenticate() declares its scope with requireScope(): a route that forgot
+ * its authorization stops the start (and every API test) instead of serving every client.
+ */
+const assertEveryRouteScoped = (router: Router<ApiState>): void => {
+  for (const layer of router.stack) {
+    if (layer.methods.length === 0) continue; // router.use(): authenticate itself.
+    const scoped = layer.stack.some(
+      (middleware) => typeof Reflect.get(middleware, 'scope') === 'string',
+    );
+    assert(scoped, `route ${layer.methods.join(',')} ${String(layer.path)} has no requireScope()`);
+  }
+};
+
 /** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
 const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
 
@@ -120,6 +135,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   registerOAuthRoutes(kit, rootRouter);
   securityEventRoutes(deps.securityEvents.store)(kit);
   for (const register of deps.routes) register(kit);
+  assertEveryRouteScoped(router);
 
   const app = new Koa<ApiState, RoutingInfo>();
   bindSecurityRecorder(app, deps.securityEvents.recorder);

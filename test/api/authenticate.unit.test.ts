@@ -5,8 +5,13 @@ import { requireScope } from '../../api/middleware/require-scope';
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';
 
+/** A scope every test client holds: these routes test something else. */
+const anyRole = requireScope('catalog:read');
+
 const whoAmI: RouteRegistrar = ({ router }) => {
-  router.get('/test/whoami', (ctx) => sendOk(ctx, { client: clientOf(ctx), actor: actorOf(ctx) }));
+  router.get('/test/whoami', anyRole, (ctx) =>
+    sendOk(ctx, { client: clientOf(ctx), actor: actorOf(ctx) }),
+  );
   router.get('/test/auditors', requireScope('audit:read'), (ctx) => sendOk(ctx, null));
 };
 
@@ -89,6 +94,17 @@ describe('authentication', () => {
     );
     expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.admin))).status).toBe(
       200,
+    );
+  });
+});
+
+describe('every authenticated route declares a scope', () => {
+  it('refuses to build an app with a route that has no requireScope()', async () => {
+    const unscoped: RouteRegistrar = ({ router }) => {
+      router.get('/test/forgotten', (ctx) => sendOk(ctx, null));
+    };
+    await expect(createTestApp({ routes: [unscoped] })).rejects.toThrow(
+      'route HEAD,GET /v1/test/forgotten has no requireScope()',
     );
   });
 });
