@@ -13,6 +13,16 @@ const TOKEN_TTL_S_MAX = 900;
 /** A bearer value longer than this is not parsed at all. */
 const TOKEN_CHARS_MAX = 4096;
 const REQUIRED_CLAIMS = ['exp', 'iat', 'jti', 'client_id', 'sub', 'scope'];
+/** Tokens remembered as verified (a client reuses its token for up to 15 minutes). */
+const VERIFIED_CACHE_COUNT_MAX = 10_000;
+
+type Verified = {
+  clientId: string;
+  scopes: readonly string[];
+  jti: string;
+  kid: string;
+  expS: number;
+};
 
 /**
  * JWT access tokens in the RFC 9068 profile through jose, signed with the key ring's current
@@ -28,6 +38,23 @@ export const createJoseTokenService = (options: {
   const { keyRing, issuer, audience, tokenTtlS } = options;
   if (tokenTtlS < 1 || tokenTtlS > TOKEN_TTL_S_MAX)
     throw new Error(`token lifetime ${tokenTtlS} s is outside 1-${TOKEN_TTL_S_MAX} s`);
+  // A signature checked once need not be checked again: the exact token string maps to what it
+  // proved. The clock-dependent checks (exp with its leeway, the kid still trusted) run each time.
+  const verifiedCache = new Map<string, Verified>();
+  const remember = (token: string, verified: Verified): void => {
+    if (verifiedCache.size >= VERIFIED_CACHE_COUNT_MAX) {
+      const oldest = verifiedCache.keys().next();
+      if (oldest.done !== true) verifiedCache.delete(oldest.value);
+    }
+    verifiedCache.set(token, verified);
+  };
+  const fromCache = (token: string, nowMs: number): TokenVerification | null => {
+    const cached = verifiedCache.get(token);
+    if (cached === undefined) return null;
+    if (keyRing.verificationKey(cached.kid, nowMs) === null) return refuse('unknown_kid');
+    if (Math.floor(nowMs / 1000) >= cached.expS + CLOCK_TOLERANCE_S) return refuse('expired');
+    return { ok: true, clientId: cached.clientId, scopes: cached.scopes, jti: cached.jti };
+  };
   return {
     issue: async ({ clientId, scopes, nowMs }) => {
       const { kid, privateKey } = keyRing.current();
@@ -46,6 +73,8 @@ export const createJoseTokenService = (options: {
     },
     verify: async (token, nowMs) => {
       if (token.length > TOKEN_CHARS_MAX) return refuse('malformed');
+      const cached = fromCache(token, nowMs);
+      if (cached !== null) return cached;
       const header = protectedHeader(token);
       if (header === null) return refuse('malformed');
       if (header.alg !== ALGORITHM) return refuse('alg_refused');
@@ -68,7 +97,9 @@ export const createJoseTokenService = (options: {
         if (exp === undefined || iat === undefined || jti === undefined)
           return refuse('missing_claim');
         if (exp - iat > TOKEN_TTL_S_MAX) return refuse('lifetime_too_long');
-        return { ok: true, clientId, scopes: scope.split(' ').filter((s) => s !== ''), jti };
+        const scopes = scope.split(' ').filter((part) => part !== '');
+        remember(token, { clientId, scopes, jti, kid: header.kid ?? '', expS: exp });
+        return { ok: true, clientId, scopes, jti };
       } catch (error: unknown) {
         return refuse(refusalOf(error));
       }

@@ -102,6 +102,13 @@ describe('bearer tokens: every attack is refused with 401 invalid_token', () => 
     await expectRefused(token, 'expired');
   });
 
+  it('refuses a token first seen 61 s after its exp (not only one remembered as verified)', async () => {
+    await expectRefused(
+      await sign({ ...claims(), iat: nowS() - 961, exp: nowS() - 61 }),
+      'expired',
+    );
+  });
+
   it('refuses a lifetime over 15 minutes', async () => {
     await expectRefused(await sign({ ...claims(), exp: nowS() + 3600 }), 'lifetime_too_long');
   });
