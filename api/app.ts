@@ -7,7 +7,7 @@
  *   or on kit.publicRouter (prefix /v1, no API key: only channel callbacks, which verify their
  *   own signature over ctx.state.rawBody).
  * - A command route, with `const body = validateBody(schema)` declared once beside it:
- *   router.post('/transfers', requireRole('merchant'), kit.jsonBody(), body, kit.idempotency(),
+ *   router.post('/transfers', requireScope('transfers:write'), kit.jsonBody(), body, kit.idempotency(),
  *   handler); the handler reads body.read(ctx) and answers sendOk(ctx, data, 201).
  * - Failures: sendError(ctx, name, { msg, data }) or throw new ApiError(name); domain rejections
  *   are appended to api/error-codes.ts. Runtime errors are mapped by name (error-handler.ts).
@@ -23,8 +23,12 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
+import { assert } from '../domain/assert';
 import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
+import type { GrantStore } from '../domain/ports/grant-store.port';
+import type { SecurityEventStore } from '../domain/ports/security-event.port';
+import type { TokenService } from '../domain/ports/token.port';
 import type { StoredIdempotencyRecord } from '../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
 import type { ApiState, RoutingInfo } from './middleware/api-state';
@@ -44,7 +48,12 @@ import { ledgerIdempotency } from './middleware/ledger-idempotency';
 import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
+import { registerClientGrantRoutes } from './routes/client-grants.route';
 import { registerClientRoutes } from './routes/clients.route';
+import { registerOAuthRoutes } from './routes/oauth.route';
+import { securityEventRoutes } from './routes/security-events.route';
+import { bindSecurityRecorder } from './security/record-security-event';
+import type { SecurityRecorder } from './security/security-recorder';
 import { registerConsoleRoutes } from './routes/console.route';
 import {
   registerHealthRoutes,
@@ -55,6 +64,10 @@ import {
 type AppDeps = {
   logger: Logger;
   clientStore: ClientStore;
+  grantStore: GrantStore;
+  tokens: TokenService;
+  /** The security audit trail: where it is stored, and the buffered writer routes record with. */
+  securityEvents: { store: SecurityEventStore; recorder: SecurityRecorder };
   idempotencyStore: IdempotencyStore;
   /** The event store's Idempotency-Key records, written by the ledger with its events. */
   readIdempotencyRecord: (scope: string, key: string) => Promise<StoredIdempotencyRecord | null>;
@@ -72,13 +85,32 @@ type AppDeps = {
   transport?: { proxyTrust: ProxyTrust; hstsMaxAgeS: number };
 };
 
+/**
+ * Every route behind authenticate() declares its scope with requireScope(): a route that forgot
+ * its authorization stops the start (and every API test) instead of serving every client.
+ */
+const assertEveryRouteScoped = (router: Router<ApiState>): void => {
+  for (const layer of router.stack) {
+    if (layer.methods.length === 0) continue; // router.use(): authenticate itself.
+    const scoped = layer.stack.some(
+      (middleware) => typeof Reflect.get(middleware, 'scope') === 'string',
+    );
+    assert(scoped, `route ${layer.methods.join(',')} ${String(layer.path)} has no requireScope()`);
+  }
+};
+
 /** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
 const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
 
 export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   const nowMs = deps.nowMs ?? Date.now;
   const drain = deps.drain ?? createDrain();
-  const authenticateClient = authenticate(deps.clientStore);
+  const authenticateClient = authenticate({
+    clientStore: deps.clientStore,
+    grantStore: deps.grantStore,
+    tokens: deps.tokens,
+    nowMs,
+  });
   const router = new Router<ApiState>({ prefix: '/v1' });
   router.use(authenticateClient); // Before any route: a route cannot forget authentication.
   const publicRouter = new Router<ApiState>({ prefix: '/v1' });
@@ -99,6 +131,8 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     limits: deps.limits,
     logger: deps.logger,
     clientStore: deps.clientStore,
+    grantStore: deps.grantStore,
+    tokens: deps.tokens,
     drain,
     nowMs,
   };
@@ -106,9 +140,14 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   registerMetricsRoute(rootRouter, authenticateClient);
   registerConsoleRoutes(rootRouter);
   registerClientRoutes(kit);
+  registerClientGrantRoutes(kit);
+  registerOAuthRoutes(kit, rootRouter);
+  securityEventRoutes(deps.securityEvents.store)(kit);
   for (const register of deps.routes) register(kit);
+  assertEveryRouteScoped(router);
 
   const app = new Koa<ApiState, RoutingInfo>();
+  bindSecurityRecorder(app, deps.securityEvents.recorder);
   // Errors escaping the middleware (none expected) go to winston, not to Koa's console output.
   // A client that hangs up a stream (an SSE reader going away) is routine: an info line.
   app.on('error', (error: unknown, ctx?: { state?: Partial<ApiState>; path?: string }) => {

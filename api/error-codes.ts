@@ -18,6 +18,7 @@ import { saleErrorCodes } from './sale-error-codes';
 import { sagaErrorCodes } from './saga-error-codes';
 import { nodeErrorCodes } from './node-error-codes';
 import { webhookErrorCodes } from './webhook-error-codes';
+import { oauthErrorCodes } from './oauth-error-codes';
 
 type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -83,6 +84,7 @@ export const errorCodes = {
   ...saleErrorCodes,
   ...nodeErrorCodes,
   ...webhookErrorCodes,
+  ...oauthErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
 import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
+import type { GrantStore } from '../domain/ports/grant-store.port';
+import type { TokenService } from '../domain/ports/token.port';
 import type { Drain } from './drain';
 import type { ApiState, RouteMiddleware } from './middleware/api-state';
 import type { JsonBodyOptions } from './middleware/body';
@@ -31,6 +33,10 @@ export type RouteKit = {
   limits: AppLimits;
   logger: Logger;
   clientStore: ClientStore;
+  /** Clients' grants of extra scopes. */
+  grantStore: GrantStore;
+  /** Issues and verifies JWT access tokens. */
+  tokens: TokenService;
   /** The stop's drain: streams end with a last event when it starts. */
   drain: Drain;
   nowMs: () => number;

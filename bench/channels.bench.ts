@@ -20,6 +20,7 @@ import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.ide
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
 import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
+import { startApiGovernance } from '../bin/api-governance';
 import { createLogger } from '../bin/logger';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { paymentAggregate } from '../domain/payment/payment.decider';
@@ -163,9 +164,26 @@ const scenario = async (
     tickets: createSqlitePaymentTicketStore(database),
     eventStore: store,
   };
+  const governance = startApiGovernance({
+    database,
+    dataDir: dir,
+    oauth: {
+      issuer: 'http://bench',
+      audience: 'ledger-api',
+      tokenTtlS: 900,
+      keyOverlapS: 3600,
+      signingKeyFile: null,
+      securityEventRetentionDays: 365,
+    },
+    logger: quietLogger(),
+    nowMs: Date.now,
+  });
   const app = createApp({
     logger: quietLogger(),
     clientStore: createSqliteClientStore(database),
+    grantStore: governance.grantStore,
+    tokens: governance.tokens,
+    securityEvents: governance.securityEvents,
     idempotencyStore: createSqliteIdempotencyStore(database),
     readIdempotencyRecord: (scope, key) => store.readIdempotencyRecord(scope, key),
     bootId: 'bench',

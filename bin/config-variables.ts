@@ -34,6 +34,10 @@ export const DEFAULTS = {
   BACKUP_INTERVAL_MS: 0,
   BACKUP_KEEP: 24,
   HSTS_MAX_AGE_S: 31_536_000,
+  OAUTH_AUDIENCE: 'ledger-api',
+  OAUTH_TOKEN_TTL_S: 900,
+  OAUTH_KEY_OVERLAP_S: 3600,
+  SECURITY_EVENT_RETENTION_DAYS: 365,
 } as const;
 
 const UNSET = '(unset)';
@@ -194,6 +198,31 @@ const CORE_ROWS: readonly ConfigRow[] = [
   unset(
     'TRUSTED_PROXIES',
     'comma-separated IPs and CIDRs of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed; unset: none (the socket address is the client)',
+  ),
+  row(
+    'OAUTH_ISSUER',
+    '`http://HOST:PORT`',
+    'the `iss` of access tokens (and the only issuer accepted); set it to the public URL',
+  ),
+  row(
+    'OAUTH_AUDIENCE',
+    DEFAULTS.OAUTH_AUDIENCE,
+    'the `aud` of access tokens (and the only one accepted)',
+  ),
+  row('OAUTH_TOKEN_TTL_S', DEFAULTS.OAUTH_TOKEN_TTL_S, 'access token lifetime (60-900)'),
+  row(
+    'OAUTH_KEY_OVERLAP_S',
+    DEFAULTS.OAUTH_KEY_OVERLAP_S,
+    'how long a rotated-out signing key still verifies (`OAUTH_TOKEN_TTL_S`-2592000)',
+  ),
+  unset(
+    'OAUTH_SIGNING_KEY_FILE',
+    'PEM (PKCS#8) Ed25519 key that signs access tokens; made current at start; unset: generated into `DATA_DIR` (mode 0600)',
+  ),
+  row(
+    'SECURITY_EVENT_RETENTION_DAYS',
+    DEFAULTS.SECURITY_EVENT_RETENTION_DAYS,
+    'how long the security audit trail keeps an event (1-3650)',
   ),
 ];
 

@@ -17,6 +17,7 @@ import {
 } from './config-rules';
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
+import { loadOAuthConfig, type OAuthConfig } from './oauth-config';
 
 /**
  * The one configuration module: every environment variable (validated by loadConfig, documented
@@ -71,6 +72,8 @@ export type Config = {
   /** IPs and CIDRs of the reverse proxies whose X-Forwarded-For/-Proto are believed. */
   trustedProxies: readonly string[];
   webhooks: WebhookConfig;
+  /** Access tokens, their signing keys and the security audit trail's retention. */
+  oauth: OAuthConfig;
 };
 
 /** Outbound webhooks to merchants (bin/webhooks.ts). */
@@ -104,8 +107,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
   if (/\s/.test(host))
     throw new ConfigError(`HOST must be a host name or IP address, got '${host}'`);
   const messaging = loadMessagingConfig(env);
+  const port = integer('PORT', 1, 65535);
   return {
-    port: integer('PORT', 1, 65535),
+    port,
     host,
     dataDir: resolve(read('DATA_DIR') ?? DEFAULTS.DATA_DIR),
     eventStoreUrl: urlVariable(
@@ -150,6 +154,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
       retryBaseMs: integer('WEBHOOK_RETRY_BASE_MS', 100, 3_600_000),
       disableAfterMs: integer('WEBHOOK_DISABLE_AFTER_HOURS', 1, 720) * 3600 * 1000,
     },
+    oauth: loadOAuthConfig(read, `http://${host}:${port}`),
   };
 };
 
@@ -289,6 +294,12 @@ export const SERVICE_LIMITS = {
   nodePresenceBucket: 'ledger_node_presence',
   /** How often the TLS certificate and key files are read for a change (one small read each). */
   tlsReloadPollMs: 1000,
+  /** Security events are written in batches this often (floods coalesced in between). */
+  securityEventFlushIntervalMs: 1000,
+  /** Distinct security events queued between flushes; more are counted and dropped. */
+  securityEventPendingCountMax: 10_000,
+  /** How often events past their retention are deleted. */
+  securityEventPruneIntervalMs: 3600 * 1000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

@@ -19,6 +19,7 @@ import {
 import { ConfigError, loadConfig, type Config } from './config';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock';
 import { openEventStore } from './event-store';
+import { registerKeyCommands } from './keys-cli';
 import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
@@ -185,6 +186,7 @@ sandbox
 
 registerChannelCommands(program);
 registerBackupCommands(program);
+registerKeyCommands(program, configOrExit, print);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

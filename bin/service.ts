@@ -61,6 +61,7 @@ import { startWebhooks } from './webhooks';
 import { startBackupSchedule } from './backup';
 import { startListeners } from './listen';
 import { proxyTrustOf } from '../api/middleware/client-address';
+import { startApiGovernance } from './api-governance';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -110,6 +111,13 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
             everyEventCount: config.snapshotEveryEvents,
           },
         };
+  const governance = startApiGovernance({
+    database,
+    dataDir: config.dataDir,
+    oauth: config.oauth,
+    logger,
+    nowMs: Date.now,
+  });
   const adminKeyFile = await ensureBootstrapAdmin({
     store: clientStore,
     dataDir: config.dataDir,
@@ -314,6 +322,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     readiness,
     drain,
     clientStore,
+    grantStore: governance.grantStore,
+    tokens: governance.tokens,
+    securityEvents: governance.securityEvents,
     idempotencyStore,
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
@@ -391,6 +402,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await traffic.close();
     // A last signed checkpoint after the last append, before the log closes.
     await auditCheckpoints.stop();
+    await governance.stop();
     await eventStore.close();
     database.close();
   };

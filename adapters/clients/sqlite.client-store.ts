@@ -13,16 +13,19 @@ type ClientRow = {
 
 type ClientParams = [string, string, string, string, string | null];
 
-const SCHEMA_VERSION = 1;
+// Version 2 adds the OAuth client secret's hash beside the API key's.
+const SCHEMA_VERSION = 2;
 const SCHEMA_SQL = `
   CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY,
     role TEXT NOT NULL,
     key_hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    secret_hash TEXT
   ) WITHOUT ROWID;
 `;
+const MIGRATE_TO_2_SQL = 'ALTER TABLE clients ADD COLUMN secret_hash TEXT';
 
 const COLUMNS = 'client_id, role, key_hash, created_at, revoked_at';
 
@@ -31,12 +34,18 @@ const COLUMNS = 'client_id, role, key_hash, created_at, revoked_at';
  * and closes the database. Key hashes are unique and indexed.
  */
 export const createSqliteClientStore = (database: SqliteDatabase): ClientStore => {
-  ensureSchema(database, 'clients', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
+  ensureSchema(database, 'clients', SCHEMA_VERSION, (db, versionFound) => {
+    db.exec(SCHEMA_SQL);
+    if (versionFound === 1) db.exec(MIGRATE_TO_2_SQL);
+  });
   const insert = database.prepare<ClientParams>(
     `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
   );
   const upsert = database.prepare<ClientParams>(
-    `INSERT OR REPLACE INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
+    // An upsert, not INSERT OR REPLACE: a replaced API key keeps the client's OAuth secret.
+    `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET
+       role = excluded.role, key_hash = excluded.key_hash, created_at = excluded.created_at,
+       revoked_at = excluded.revoked_at`,
   );
   const byId = database.prepare<[string], ClientRow>(
     `SELECT ${COLUMNS} FROM clients WHERE client_id = ?`,
@@ -46,6 +55,12 @@ export const createSqliteClientStore = (database: SqliteDatabase): ClientStore =
   );
   const markRevoked = database.prepare<[string, string]>(
     'UPDATE clients SET revoked_at = coalesce(revoked_at, ?) WHERE client_id = ?',
+  );
+  const setSecret = database.prepare<[string, string]>(
+    'UPDATE clients SET secret_hash = ? WHERE client_id = ?',
+  );
+  const secretById = database.prepare<[string], { secret_hash: string | null }>(
+    'SELECT secret_hash FROM clients WHERE client_id = ?',
   );
   const params = (client: Client): ClientParams => [
     client.clientId,
@@ -71,6 +86,9 @@ export const createSqliteClientStore = (database: SqliteDatabase): ClientStore =
       markRevoked.run(revokedAt, clientId);
       return find(byId.get(clientId));
     },
+    setSecretHash: async (clientId, secretHash) =>
+      setSecret.run(secretHash, clientId).changes === 1,
+    secretHashOf: async (clientId) => secretById.get(clientId)?.secret_hash ?? null,
   };
 };
 

@@ -1,6 +1,7 @@
 import type { RouterMiddleware } from '@koa/router';
 import type { Middleware } from 'koa';
 import { assert } from '../../domain/assert';
+import type { Access } from '../../domain/auth/grants';
 import type { ClientRole } from '../../domain/ports/client-store.port';
 import type { EventActor } from '../../domain/ports/event-store.port';
 
@@ -17,6 +18,8 @@ export type ApiState = {
   client?: AuthenticatedClient;
   /** authenticate(): what events record as metadata.actor. */
   actor?: EventActor;
+  /** authenticate(): the scopes this request holds (role defaults, grants, a token's subset). */
+  access?: Access;
 };
 
 /** What @koa/router leaves on the context, read by app-level middleware after routing. */
@@ -33,6 +36,13 @@ export const clientOf = (ctx: { state: ApiState }): AuthenticatedClient => {
   const { client } = ctx.state;
   assert(client !== undefined, 'route reads the client without authenticate()');
   return client;
+};
+
+/** What the request may do; requires authenticate(), like clientOf. */
+export const accessOf = (ctx: { state: ApiState }): Access => {
+  const { access } = ctx.state;
+  assert(access !== undefined, 'route reads the access without authenticate()');
+  return access;
 };
 
 /** The actor for event metadata; requires authenticate(), like clientOf. */

@@ -1,59 +1,110 @@
+import { accessOf as accessFromGrants, narrowAccess, type Access } from '../../domain/auth/grants';
+import { isScope } from '../../domain/auth/scopes';
 import { hashApiKey } from '../../domain/ports/client-store.port';
-import type { ClientRole, ClientStore } from '../../domain/ports/client-store.port';
+import type { Client, ClientStore } from '../../domain/ports/client-store.port';
+import type { GrantStore } from '../../domain/ports/grant-store.port';
+import type { TokenService } from '../../domain/ports/token.port';
 import { sendError } from '../envelope';
 import { serviceMetrics } from '../metrics';
-import { clientOf } from './api-state';
+import { recordSecurityEvent } from '../security/record-security-event';
 import type { RouteMiddleware } from './api-state';
 
 /** Longer credentials are refused unhashed; real keys are 47 characters. */
 const API_KEY_CHARS_MAX = 256;
 const BEARER_PATTERN = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+/** A compact JWS: three base64url parts (the last empty for alg none). API keys have no dot. */
+const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** Grants read per request: a client with more has the newest ones honoured. */
+export const GRANTS_PER_CLIENT_MAX = 100;
+
+type AuthenticateDeps = {
+  clientStore: ClientStore;
+  grantStore: GrantStore;
+  tokens: TokenService;
+  nowMs: () => number;
+};
+
+type Context = Parameters<RouteMiddleware>[0];
 
 /**
- * Requires an API key (`Authorization: Bearer <key>` or `X-Api-Key: <key>`) of a client that is
- * not revoked; sets ctx.state.client and ctx.state.actor. Every failure is the same 401, so that
- * a caller cannot tell an unknown key from a revoked one.
+ * Requires a credential: a JWT access token (`Authorization: Bearer <jwt>`, verified by the token
+ * service) or an API key (`Authorization: Bearer <key>` or `X-Api-Key: <key>`) of a client that
+ * is not revoked; sets ctx.state.client, actor and access. Every API-key failure is the same 401,
+ * so that a caller cannot tell an unknown key from a revoked one; every token failure is 401
+ * invalid_token. Both are recorded in the security audit trail with the reason.
  */
 export const authenticate =
-  (store: ClientStore): RouteMiddleware =>
+  (deps: AuthenticateDeps): RouteMiddleware =>
   async (ctx, next) => {
-    const apiKey = presentedApiKey(ctx.get('Authorization'), ctx.get('X-Api-Key'));
-    const client =
-      apiKey === null || apiKey.length > API_KEY_CHARS_MAX
-        ? null
-        : await store.findByKeyHash(hashApiKey(apiKey));
-    if (client === null || client.revokedAt !== null) {
-      // The metric tells the reasons apart; the client only ever sees the same 401.
-      const reason =
-        apiKey === null
-          ? 'missing_credential'
-          : client === null
-            ? 'unknown_credential'
-            : 'revoked_credential';
-      serviceMetrics().authFailures.inc({ reason });
-      ctx.set('WWW-Authenticate', 'Bearer');
-      sendError(ctx, 'unauthenticated');
-      return;
-    }
+    const credential = presentedCredential(ctx.get('Authorization'), ctx.get('X-Api-Key'));
+    const authenticated =
+      credential !== null && JWT_PATTERN.test(credential)
+        ? await byToken(deps, ctx, credential)
+        : await byApiKey(deps, ctx, credential);
+    if (authenticated === null) return;
+    const { client, access } = authenticated;
     const { clientId, role } = client;
     ctx.state.client = { clientId, role };
     ctx.state.actor = { clientId, role, ip: ctx.ip === '' ? null : ctx.ip };
+    ctx.state.access = access;
     await next();
   };
 
-/** 403 unless the authenticated client has one of the roles; goes after authenticate(). */
-export const requireRole =
-  (...roles: readonly ClientRole[]): RouteMiddleware =>
-  async (ctx, next) => {
-    if (!roles.includes(clientOf(ctx).role)) {
-      serviceMetrics().authFailures.inc({ reason: 'forbidden_role' });
-      sendError(ctx, 'forbidden', { msg: `requires role ${roles.join(' or ')}` });
-      return;
-    }
-    await next();
-  };
+type Authenticated = { client: Client; access: Access };
 
-const presentedApiKey = (authorization: string, xApiKey: string): string | null => {
+const heldAccess = async (deps: AuthenticateDeps, client: Client): Promise<Access> =>
+  accessFromGrants(
+    client.role,
+    await deps.grantStore.listByClient(client.clientId, GRANTS_PER_CLIENT_MAX),
+    deps.nowMs(),
+  );
+
+const byApiKey = async (
+  deps: AuthenticateDeps,
+  ctx: Context,
+  apiKey: string | null,
+): Promise<Authenticated | null> => {
+  const client =
+    apiKey === null || apiKey.length > API_KEY_CHARS_MAX
+      ? null
+      : await deps.clientStore.findByKeyHash(hashApiKey(apiKey));
+  if (client !== null && client.revokedAt === null)
+    return { client, access: await heldAccess(deps, client) };
+  // The metric and the trail tell the reasons apart; the client only ever sees the same 401.
+  const reason =
+    apiKey === null
+      ? 'missing_credential'
+      : client === null
+        ? 'unknown_credential'
+        : 'revoked_credential';
+  serviceMetrics().authFailures.inc({ reason });
+  recordSecurityEvent(ctx, 'authentication_failed', { reason, path: ctx.path }, client?.clientId);
+  ctx.set('WWW-Authenticate', 'Bearer');
+  sendError(ctx, 'unauthenticated');
+  return null;
+};
+
+const byToken = async (
+  deps: AuthenticateDeps,
+  ctx: Context,
+  token: string,
+): Promise<Authenticated | null> => {
+  const verified = await deps.tokens.verify(token, deps.nowMs());
+  const client = verified.ok ? await deps.clientStore.findById(verified.clientId) : null;
+  if (verified.ok && client !== null && client.revokedAt === null) {
+    const tokenScopes = new Set(verified.scopes.filter(isScope));
+    return { client, access: narrowAccess(await heldAccess(deps, client), tokenScopes) };
+  }
+  const reason = verified.ok ? 'revoked_client' : verified.reason;
+  serviceMetrics().authFailures.inc({ reason: 'invalid_token' });
+  const claimed = verified.ok ? verified.clientId : null;
+  recordSecurityEvent(ctx, 'authentication_failed', { reason, path: ctx.path }, claimed);
+  ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+  sendError(ctx, 'invalid_token');
+  return null;
+};
+
+const presentedCredential = (authorization: string, xApiKey: string): string | null => {
   if (authorization !== '') return BEARER_PATTERN.exec(authorization)?.[1] ?? null;
   return xApiKey === '' ? null : xApiKey;
 };

@@ -5,11 +5,13 @@ import {
   type AccountState,
 } from '../../domain/account/account.decider';
 import { accountView } from '../../domain/account/account.view';
+import { holdsScopeOn } from '../../domain/auth/grants';
+import type { Scope } from '../../domain/auth/scopes';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
-import { clientOf, type AuthenticatedClient } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { accessOf, clientOf, type AuthenticatedClient } from '../middleware/api-state';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { currencySchema, idSchema } from '../schemas/common.schema';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
@@ -58,14 +60,20 @@ type OpenedAccount = Exclude<AccountState, { status: 'unopened' }>;
 export const maySee = (client: AuthenticatedClient, account: OpenedAccount): boolean =>
   client.role === 'admin' || client.role === 'auditor' || account.ownerClientId === client.clientId;
 
-/** The account if it exists and the caller may see it; otherwise answers 404 and returns null. */
+/**
+ * The account if it exists and the caller may see it (or holds grantScope on `account:<id>`
+ * through a grant); otherwise answers 404 and returns null.
+ */
 export const visibleAccount = async (
   services: LedgerServices,
   ctx: Parameters<typeof sendError>[0] & { state: Parameters<typeof clientOf>[0]['state'] },
   accountId: string,
+  grantScope: Scope | null = null,
 ): Promise<{ account: OpenedAccount; position: bigint | null } | null> => {
   const { state, position } = await services.ledger.account(accountId);
-  if (state.status === 'unopened' || !maySee(clientOf(ctx), state)) {
+  const granted =
+    grantScope !== null && holdsScopeOn(accessOf(ctx), grantScope, `account:${accountId}`);
+  if (state.status === 'unopened' || !(granted || maySee(clientOf(ctx), state))) {
     sendError(ctx, 'account_not_found', { data: { accountId } });
     return null;
   }
@@ -77,7 +85,7 @@ export const accountRoutes =
   (kit: RouteKit) => {
     const body = validateBody(openAccountSchema);
     const params = validateParams(accountParamsSchema);
-    const writers = requireRole('admin', 'merchant');
+    const writers = requireScope('accounts:write');
 
     kit.router.post(
       '/accounts',
@@ -105,8 +113,9 @@ export const accountRoutes =
       },
     );
 
-    kit.router.get('/accounts/:accountId', params, async (ctx) => {
-      const found = await visibleAccount(services, ctx, params.read(ctx).accountId);
+    kit.router.get('/accounts/:accountId', requireScope('accounts:read'), params, async (ctx) => {
+      const { accountId } = params.read(ctx);
+      const found = await visibleAccount(services, ctx, accountId, 'accounts:read');
       if (found !== null)
         sendOk(ctx, {
           account: accountView(found.account),

@@ -1,6 +1,6 @@
 import type { LogVerification } from '../../domain/audit/log-verifier';
 import { sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 
 /**
@@ -10,7 +10,7 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 export const auditCheckpointRoutes =
   (deps: { verify: () => Promise<LogVerification> }): RouteRegistrar =>
   (kit: RouteKit) => {
-    kit.router.get('/audit/checkpoints/verify', requireRole('admin', 'auditor'), async (ctx) => {
+    kit.router.get('/audit/checkpoints/verify', requireScope('audit:read'), async (ctx) => {
       sendOk(ctx, await deps.verify());
     });
   };

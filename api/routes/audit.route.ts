@@ -9,7 +9,7 @@ import {
 import { queryTrail } from '../../projections/audit-trail.query';
 import { RebuildInProgressError, type RebuildLimit } from '../../projections/read-side';
 import { sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateQuery } from '../middleware/validate';
 import { sendError } from '../envelope';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
@@ -111,7 +111,7 @@ const exportPage = async (
 export const auditRoutes =
   (deps: AuditDeps): RouteRegistrar =>
   (kit: RouteKit) => {
-    const auditors = requireRole('admin', 'auditor');
+    const auditors = requireScope('audit:read');
     const trail = validateQuery(trailSchema);
     const exported = validateQuery(exportSchema);
     const verify = validateQuery(verifySchema);
@@ -190,7 +190,7 @@ export const auditRoutes =
 
     kit.router.post(
       '/audit/rebuild',
-      requireRole('admin'),
+      requireScope('audit:write'),
       kit.jsonBody({ required: false }),
       rebuild,
       kit.idempotency(),

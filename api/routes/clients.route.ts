@@ -4,7 +4,7 @@ import type { Client, ClientRole } from '../../domain/ports/client-store.port';
 import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { clientRoleSchema, idSchema } from '../schemas/common.schema';
 import { securityAuditOf } from './ledger-services';
@@ -51,7 +51,7 @@ export const registerClientRoutes = (kit: RouteKit): void => {
   const createBody = validateBody(createClientSchema);
   const clientIdParams = validateParams(clientIdParamsSchema);
   const revokeBody = validateBody(emptyBodySchema, { optional: true });
-  const adminOnly = requireRole('admin');
+  const adminOnly = requireScope('clients:admin');
 
   router.post('/clients', adminOnly, kit.jsonBody(), createBody, async (ctx) => {
     const { clientId, role } = createBody.read(ctx);

@@ -9,7 +9,7 @@ import { TRANSFERS } from '../../projections/transfers.projection';
 import { sendError } from '../envelope';
 import { serviceMetrics } from '../metrics';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { idSchema } from '../schemas/common.schema';
@@ -78,7 +78,7 @@ export const eventsSseRoutes =
 
     kit.router.get(
       '/events/:resource/:id',
-      requireRole('admin', 'auditor', 'merchant'),
+      requireScope('events:read'),
       params,
       query,
       async (ctx) => {

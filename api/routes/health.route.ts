@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
 import type { ApiState, RouteMiddleware } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { metricsHandler } from '../middleware/observe-requests';
 
 /**
@@ -65,5 +65,5 @@ export const registerMetricsRoute = (
   rootRouter: Router<ApiState>,
   authenticateClient: RouteMiddleware,
 ): void => {
-  rootRouter.get('/metrics', authenticateClient, requireRole('admin'), metricsHandler());
+  rootRouter.get('/metrics', authenticateClient, requireScope('metrics:read'), metricsHandler());
 };

@@ -20,7 +20,7 @@ import type { RiskGuard } from '../risk-guard';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import {
   amountMinorSchema,
@@ -175,7 +175,7 @@ export const itemRoutes =
     const restock = validateBody(restockSchema);
     const params = validateParams(itemParamsSchema);
     const list = validateQuery(listQuerySchema);
-    const admins = requireRole('admin');
+    const admins = requireScope('catalog:write');
 
     /** Runs an item command; answers the rejection and returns null, or the item after it. */
     const runItem = async (ctx: Ctx, itemId: string, command: ItemCommand) => {
@@ -287,7 +287,7 @@ export const itemRoutes =
       },
     );
 
-    kit.router.get('/items', list, async (ctx) => {
+    kit.router.get('/items', requireScope('catalog:read'), list, async (ctx) => {
       const query = list.read(ctx);
       const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
       const pageNum = query.page_num ?? 1;
@@ -308,7 +308,7 @@ export const itemRoutes =
       });
     });
 
-    kit.router.get('/items/:itemId', params, async (ctx) => {
+    kit.router.get('/items/:itemId', requireScope('catalog:read'), params, async (ctx) => {
       const { itemId } = params.read(ctx);
       const item = (await services.runtime.read(itemAggregate, itemId)).state;
       if (item.status === 'none') return sendError(ctx, 'item_not_found', { data: { itemId } });

@@ -1,7 +1,7 @@
 import type { JSONSchemaType } from 'ajv';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { instantSchema, idSchema, pageNumSchema, pageSizeSchema } from '../schemas/common.schema';
@@ -58,7 +58,7 @@ export const nodePresenceRoutes =
      */
     kit.router.post(
       '/nodes/:nodeId/heartbeats',
-      requireRole('node'),
+      requireScope('node:self'),
       params,
       kit.jsonBody(),
       heartbeat,
@@ -78,25 +78,31 @@ export const nodePresenceRoutes =
       },
     );
 
-    kit.router.get('/nodes/:nodeId/users', params, users, async (ctx) => {
-      const { nodeId } = params.read(ctx);
-      const query = users.read(ctx);
-      const registry = await nodeRegistryOf(services);
-      const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
-      if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
-      if (node.retiredAt !== null) return sendError(ctx, 'node_retired', { data: { nodeId } });
-      const atMs = query.at === undefined ? services.nowMs() : Date.parse(query.at);
-      const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
-      const pageNum = query.page_num ?? 1;
-      const { items, totalCount } = await servedUsers(node, atMs, pageNum, pageSize);
-      sendOk(ctx, {
-        nodeId,
-        at: new Date(atMs).toISOString(),
-        items,
-        page_num: pageNum,
-        page_size: pageSize,
-        total_count: totalCount,
-        total_page: Math.ceil(totalCount / pageSize),
-      });
-    });
+    kit.router.get(
+      '/nodes/:nodeId/users',
+      requireScope('nodes:read'),
+      params,
+      users,
+      async (ctx) => {
+        const { nodeId } = params.read(ctx);
+        const query = users.read(ctx);
+        const registry = await nodeRegistryOf(services);
+        const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
+        if (node === null) return sendError(ctx, 'node_not_found', { data: { nodeId } });
+        if (node.retiredAt !== null) return sendError(ctx, 'node_retired', { data: { nodeId } });
+        const atMs = query.at === undefined ? services.nowMs() : Date.parse(query.at);
+        const pageSize = query.page_size ?? PAGE_SIZE_DEFAULT;
+        const pageNum = query.page_num ?? 1;
+        const { items, totalCount } = await servedUsers(node, atMs, pageNum, pageSize);
+        sendOk(ctx, {
+          nodeId,
+          at: new Date(atMs).toISOString(),
+          items,
+          page_num: pageNum,
+          page_size: pageSize,
+          total_count: totalCount,
+          total_page: Math.ceil(totalCount / pageSize),
+        });
+      },
+    );
   };

@@ -10,7 +10,7 @@ import { DEFAULT_USER_GROUP } from '../../domain/traffic/traffic.model';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf, type RouteMiddleware } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import {
@@ -113,7 +113,7 @@ export const nodeRoutes =
     const update = validateBody(updateSchema);
     const params = validateParams(paramsSchema);
     const list = validateQuery(listSchema);
-    const admins = requireRole('admin');
+    const admins = requireScope('nodes:write');
 
     kit.router.post('/nodes', admins, kit.jsonBody(), register, kit.idempotency(), async (ctx) => {
       const body = register.read(ctx);
@@ -158,7 +158,7 @@ export const nodeRoutes =
       await runNodeCommand(ctx, services, { type: 'RetireNode', data: { nodeId, now } }, 200);
     });
 
-    kit.router.get('/nodes', requireRole('admin', 'auditor'), list, async (ctx) => {
+    kit.router.get('/nodes', requireScope('nodes:list'), list, async (ctx) => {
       const query = list.read(ctx);
       const registry = await nodeRegistryOf(services);
       const nodes = [...registry.state.nodes.values()]
@@ -181,7 +181,7 @@ export const nodeRoutes =
       });
     });
 
-    kit.router.get('/nodes/:nodeId', params, async (ctx) => {
+    kit.router.get('/nodes/:nodeId', requireScope('nodes:read'), params, async (ctx) => {
       const { nodeId } = params.read(ctx);
       const registry = await nodeRegistryOf(services);
       const node = visibleNode(registry.state.nodes, nodeId, clientOf(ctx));
@@ -191,7 +191,7 @@ export const nodeRoutes =
     });
 
     /** The seed's GET /node/info: the calling node's own configuration. */
-    kit.router.get('/node/info', requireRole('node'), async (ctx) => {
+    kit.router.get('/node/info', requireScope('node:self'), async (ctx) => {
       const { clientId } = clientOf(ctx);
       const registry = await nodeRegistryOf(services);
       const node = registry.state.nodes.find(

@@ -11,7 +11,7 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import {
   amountMinorSchema,
@@ -82,7 +82,7 @@ export const paymentRoutes =
     const refund = validateBody(refundSchema);
     const close = validateBody(closeSchema, { optional: true });
     const params = validateParams(paymentParamsSchema);
-    const writers = requireRole('admin', 'merchant');
+    const writers = requireScope('payments:write');
 
     /** Admins and auditors see every payment; a merchant only its own. */
     const visiblePayment = async (ctx: Ctx, paymentId: string) => {
@@ -177,7 +177,7 @@ export const paymentRoutes =
       },
     );
 
-    kit.router.get('/payments/:paymentId', params, async (ctx) => {
+    kit.router.get('/payments/:paymentId', requireScope('payments:read'), params, async (ctx) => {
       const found = await visiblePayment(ctx, params.read(ctx).paymentId);
       if (found !== null)
         sendOk(ctx, { payment: paymentView(found.state), position: positionJson(found.position) });
@@ -205,7 +205,7 @@ export const paymentRoutes =
 
     kit.router.post(
       '/payments/:paymentId/refunds',
-      writers,
+      requireScope('refunds:write'),
       params,
       kit.jsonBody(),
       refund,

@@ -16,7 +16,7 @@ import { DEFAULT_USER_GROUP } from '../../domain/traffic/traffic.model';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import { amountMinorSchema, currencySchema, idSchema } from '../schemas/common.schema';
 import { clientOf } from '../middleware/api-state';
@@ -122,7 +122,7 @@ export const planRoutes =
     const update = validateBody(updatePlanSchema);
     const retire = validateBody(retireSchema, { optional: true });
     const list = validateQuery(listQuerySchema);
-    const admins = requireRole('admin');
+    const admins = requireScope('catalog:write');
 
     /** Runs a plan command and answers it: the plan after it, or the rejection. */
     const runPlan = async (
@@ -143,7 +143,7 @@ export const planRoutes =
       );
     };
 
-    kit.router.get('/plans', list, async (ctx) => {
+    kit.router.get('/plans', requireScope('catalog:read'), list, async (ctx) => {
       const { status } = list.read(ctx);
       const plans = deps.catalogue
         .plans()
@@ -153,7 +153,7 @@ export const planRoutes =
       sendOk(ctx, { plans });
     });
 
-    kit.router.get('/plans/:planId', params, async (ctx) => {
+    kit.router.get('/plans/:planId', requireScope('catalog:read'), params, async (ctx) => {
       const { planId } = params.read(ctx);
       const { state } = await deps.runtime.read(planAggregate, planId);
       if (state.status === 'none') return sendError(ctx, 'plan_not_found', { data: { planId } });
@@ -198,7 +198,7 @@ export const planRoutes =
 
     kit.router.post(
       '/plans/:planId/purchases',
-      requireRole('admin', 'merchant'),
+      requireScope('purchases:write'),
       params,
       kit.jsonBody(),
       purchase,

@@ -29,7 +29,7 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { idSchema } from '../schemas/common.schema';
 import { executeLedgerRequest } from './ledger-answers';
@@ -237,7 +237,7 @@ export const purchaseRoutes =
 
     kit.router.post(
       '/items/:itemId/purchases',
-      requireRole('admin', 'merchant'),
+      requireScope('purchases:write'),
       params,
       kit.jsonBody(),
       purchase,
@@ -330,15 +330,21 @@ export const purchaseRoutes =
       return client.role === 'admin' || client.role === 'auditor' || client.clientId === merchantId;
     };
 
-    kit.router.get('/items/:itemId/purchases/:buyerId', orderParams, async (ctx) => {
-      const { itemId, buyerId } = orderParams.read(ctx);
-      const found = await readOrder(itemId, buyerId);
-      if (found === null || !mayRead(ctx, found.merchantId))
-        return sendError(ctx, 'purchase_not_found', { data: { itemId, buyerId } });
-      sendOk(ctx, { order: found.order, payment: found.payment });
-    });
+    const purchaseReaders = requireScope('purchases:read');
+    kit.router.get(
+      '/items/:itemId/purchases/:buyerId',
+      purchaseReaders,
+      orderParams,
+      async (ctx) => {
+        const { itemId, buyerId } = orderParams.read(ctx);
+        const found = await readOrder(itemId, buyerId);
+        if (found === null || !mayRead(ctx, found.merchantId))
+          return sendError(ctx, 'purchase_not_found', { data: { itemId, buyerId } });
+        sendOk(ctx, { order: found.order, payment: found.payment });
+      },
+    );
 
-    kit.router.get('/buyers/:buyerId/orders', buyerParams, async (ctx) => {
+    kit.router.get('/buyers/:buyerId/orders', purchaseReaders, buyerParams, async (ctx) => {
       const { buyerId } = buyerParams.read(ctx);
       const itemIds = services.catalogue.itemIdsOfBuyer(buyerId);
       const found = await Promise.all(itemIds.map((itemId) => readOrder(itemId, buyerId)));

@@ -9,7 +9,7 @@ import {
   type StatementFormat,
 } from '../../domain/reconciliation/statement-csv';
 import { sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody } from '../middleware/validate';
 import { sendError } from '../envelope';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
@@ -51,7 +51,7 @@ export const reconciliationRoutes =
     const body = validateBody(reconciliationSchema);
     kit.router.post(
       '/reconciliations',
-      requireRole('admin', 'auditor'),
+      requireScope('audit:read'),
       kit.jsonBody({ bytesMax: STATEMENT_BYTES_MAX }),
       body,
       kit.idempotency(),

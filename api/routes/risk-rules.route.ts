@@ -8,7 +8,7 @@ import {
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody } from '../middleware/validate';
 import { amountMinorSchema, currencySchema } from '../schemas/common.schema';
 import type { SaleServices } from './items.route';
@@ -115,7 +115,7 @@ export const riskRuleRoutes =
   (kit: RouteKit) => {
     const body = validateBody(rulesSchema);
 
-    kit.router.get('/risk-rules', requireRole('admin', 'auditor'), async (ctx) => {
+    kit.router.get('/risk-rules', requireScope('risk:read'), async (ctx) => {
       const { state, position } = await services.runtime.read(riskRulesAggregate, RISK_RULES_ID);
       sendOk(ctx, {
         rules: state.rules,
@@ -124,7 +124,7 @@ export const riskRuleRoutes =
       });
     });
 
-    kit.router.put('/risk-rules', requireRole('admin'), kit.jsonBody(), body, async (ctx) => {
+    kit.router.put('/risk-rules', requireScope('risk:write'), kit.jsonBody(), body, async (ctx) => {
       const rules = rulesOf(body.read(ctx));
       const problem = rulesProblem(rules);
       if (problem !== null)

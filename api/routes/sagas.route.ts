@@ -10,7 +10,7 @@ import {
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateParams, validateQuery } from '../middleware/validate';
 import { pageNumSchema, pageSizeSchema } from '../schemas/common.schema';
 import { positionJson } from './ledger-services';
@@ -46,7 +46,7 @@ export const sagaRoutes =
   (kit: RouteKit) => {
     const list = validateQuery(listSchema);
     const params = validateParams(sagaParamsSchema);
-    const readers = requireRole('admin', 'auditor');
+    const readers = requireScope('sagas:read');
 
     kit.router.get('/sagas', readers, list, async (ctx) => {
       const {
@@ -80,7 +80,7 @@ export const sagaRoutes =
 
     kit.router.post(
       '/sagas/:sagaName/:sagaId/retry',
-      requireRole('admin'),
+      requireScope('sagas:write'),
       params,
       kit.jsonBody({ required: false }),
       kit.idempotency(),

@@ -17,7 +17,7 @@ import { okEnvelope, sendOk, sendResponse } from '../envelope';
 import { answerRecord, ledgerKeyOf, withPosition } from '../middleware/ledger-idempotency';
 import type { RouteMiddleware } from '../middleware/api-state';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { descriptionSchema, idSchema } from '../schemas/common.schema';
 import { positionJson, type LedgerServices } from './ledger-services';
@@ -135,11 +135,11 @@ export const trafficRoutes =
     const grant = validateBody(grantSchema);
     const reset = validateBody(resetSchema);
     const params = validateParams(userParamsSchema);
-    const admins = requireRole('admin');
+    const admins = requireScope('traffic:admin');
 
     kit.router.post(
       '/traffic/reports',
-      requireRole('admin', 'node'),
+      requireScope('traffic:write'),
       kit.jsonBody({ bytesMax: kit.limits.trafficBodyBytesMax }),
       report,
       kit.ledgerIdempotency(),
@@ -241,22 +241,17 @@ export const trafficRoutes =
       },
     );
 
-    kit.router.get(
-      '/traffic/users/:userId',
-      requireRole('admin', 'auditor', 'node'),
-      params,
-      async (ctx) => {
-        const { userId } = params.read(ctx);
-        const shard = await services.traffic.shard(trafficShardOf(userId));
-        const user = trafficUserOf(shard.state, userId);
-        sendOk(ctx, {
-          // level is as bought; activeLevel is what counts now (0 once the plan has expired).
-          traffic: {
-            ...trafficView(userId, user),
-            activeLevel: effectiveLevelOf(user, services.nowMs()),
-          },
-          position: positionJson(shard.position),
-        });
-      },
-    );
+    kit.router.get('/traffic/users/:userId', requireScope('traffic:read'), params, async (ctx) => {
+      const { userId } = params.read(ctx);
+      const shard = await services.traffic.shard(trafficShardOf(userId));
+      const user = trafficUserOf(shard.state, userId);
+      sendOk(ctx, {
+        // level is as bought; activeLevel is what counts now (0 once the plan has expired).
+        traffic: {
+          ...trafficView(userId, user),
+          activeLevel: effectiveLevelOf(user, services.nowMs()),
+        },
+        position: positionJson(shard.position),
+      });
+    });
   };

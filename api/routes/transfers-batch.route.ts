@@ -5,7 +5,7 @@ import { commandContext } from '../command-context';
 import { errorCodes, type ErrorName } from '../error-codes';
 import { okEnvelope, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { compileBodyCheck, validateBody } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { executeLedgerRequest } from './ledger-answers';
@@ -101,7 +101,7 @@ export const transferBatchRoutes =
     const checkItem = compileBodyCheck(itemSchema);
     kit.router.post(
       '/transfers/batch',
-      requireRole('admin', 'merchant'),
+      requireScope('transfers:write'),
       kit.jsonBody({ bytesMax: kit.limits.trafficBodyBytesMax }),
       body,
       kit.ledgerIdempotency(),

@@ -6,7 +6,7 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import {
   amountMinorSchema,
@@ -84,7 +84,7 @@ export const transferRoutes =
     const post = validateBody(postSchema, { optional: true });
     const voidBody = validateBody(voidSchema, { optional: true });
     const params = validateParams(transferParamsSchema);
-    const writers = requireRole('admin', 'merchant');
+    const writers = requireScope('transfers:write');
     const created = () => 201 as const;
     const resolved = () => 200 as const;
 
@@ -158,12 +158,17 @@ export const transferRoutes =
       data: { transferId, reason: 'voided' },
     }));
 
-    kit.router.get('/transfers/:transferId', params, async (ctx) => {
-      const found = await visibleTransfer(ctx, params.read(ctx).transferId);
-      if (found !== null)
-        sendOk(ctx, {
-          transfer: transferView(found.transfer),
-          position: positionJson(found.position),
-        });
-    });
+    kit.router.get(
+      '/transfers/:transferId',
+      requireScope('transfers:read'),
+      params,
+      async (ctx) => {
+        const found = await visibleTransfer(ctx, params.read(ctx).transferId);
+        if (found !== null)
+          sendOk(ctx, {
+            transfer: transferView(found.transfer),
+            position: positionJson(found.position),
+          });
+      },
+    );
   };

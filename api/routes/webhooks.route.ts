@@ -9,7 +9,7 @@ import type {
 import { webhookEventTypes, type WebhookEventType } from '../../domain/webhook/webhook.model';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
-import { requireRole } from '../middleware/authenticate';
+import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import { descriptionSchema, idSchema } from '../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
@@ -157,7 +157,7 @@ const visible = (ctx: Ctx, merchantId: string): boolean => {
 export const webhookRoutes =
   (services: WebhookServices): RouteRegistrar =>
   (kit: RouteKit) => {
-    const writers = requireRole('admin', 'merchant');
+    const writers = requireScope('webhooks:write');
     const create = validateBody(createSchema);
     const update = validateBody(updateSchema);
     const rotate = validateBody(rotateSchema, { optional: true });
@@ -282,7 +282,7 @@ export const webhookRoutes =
 
 /** The delivery log of an event and the manual resend of one delivery. */
 const registerDeliveryRoutes = (kit: RouteKit, services: WebhookServices): void => {
-  const writers = requireRole('admin', 'merchant');
+  const writers = requireScope('webhooks:write');
   const event = validateParams(eventParams);
   const delivery = validateParams(deliveryParams);
   const emptyBody = validateBody(emptyBodySchema, { optional: true });

@@ -32,6 +32,10 @@ export interface ClientStore {
   findByKeyHash(keyHash: string): Promise<Client | null>;
   /** Marks the client revoked at revokedAt (kept if already revoked); null if unknown. */
   revoke(clientId: string, revokedAt: string): Promise<Client | null>;
+  /** Sets (or replaces) the client's OAuth secret hash; false if the client is unknown. */
+  setSecretHash(clientId: string, secretHash: string): Promise<boolean>;
+  /** The client's OAuth secret hash, or null when it has none (or is unknown). */
+  secretHashOf(clientId: string): Promise<string | null>;
 }
 
 const API_KEY_PREFIX = 'lsk_';

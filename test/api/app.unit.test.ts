@@ -1,31 +1,35 @@
+import { requireScope } from '../../api/middleware/require-scope';
 import type { RouteRegistrar } from '../../api/route-kit';
 import { ApiError } from '../../api/envelope';
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';
 
+/** A scope every test client holds: these routes test something else. */
+const anyRole = requireScope('catalog:read');
+
 const namedError = (name: string, message: string, fields: Record<string, unknown> = {}): Error =>
   Object.assign(Object.defineProperty(new Error(message), 'name', { value: name }), fields);
 
 const throwingRoutes: RouteRegistrar = ({ router }) => {
-  router.get('/test/throw/bug', () => {
+  router.get('/test/throw/bug', anyRole, () => {
     throw new Error('db password is hunter2');
   });
-  router.get('/test/throw/mailbox-full', () => {
+  router.get('/test/throw/mailbox-full', anyRole, () => {
     throw namedError('MailboxFullError', 'mailbox of account-1 full', { retryAfterMs: 2500 });
   });
-  router.get('/test/throw/mailbox-full-default', () => {
+  router.get('/test/throw/mailbox-full-default', anyRole, () => {
     throw namedError('MailboxFullError', 'mailbox full');
   });
-  router.get('/test/throw/conflicts', () => {
+  router.get('/test/throw/conflicts', anyRole, () => {
     throw namedError('ConflictRetriesExhaustedError', 'gave up after 5 conflicts');
   });
-  router.get('/test/throw/unavailable', () => {
+  router.get('/test/throw/unavailable', anyRole, () => {
     throw namedError('UnavailableError', 'esdb down at 10.0.0.7');
   });
-  router.get('/test/throw/api-error', () => {
+  router.get('/test/throw/api-error', anyRole, () => {
     throw new ApiError('not_found', { msg: 'no such account', data: { accountId: 'a-1' } });
   });
-  router.get('/test/throw/string', () => {
+  router.get('/test/throw/string', anyRole, () => {
     throw 'a thrown string'; // What a careless library may throw.
   });
 };

@@ -1,13 +1,18 @@
 import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
 import { actorOf, clientOf } from '../../api/middleware/api-state';
-import { requireRole } from '../../api/middleware/authenticate';
+import { requireScope } from '../../api/middleware/require-scope';
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';
 
+/** A scope every test client holds: these routes test something else. */
+const anyRole = requireScope('catalog:read');
+
 const whoAmI: RouteRegistrar = ({ router }) => {
-  router.get('/test/whoami', (ctx) => sendOk(ctx, { client: clientOf(ctx), actor: actorOf(ctx) }));
-  router.get('/test/auditors', requireRole('auditor', 'admin'), (ctx) => sendOk(ctx, null));
+  router.get('/test/whoami', anyRole, (ctx) =>
+    sendOk(ctx, { client: clientOf(ctx), actor: actorOf(ctx) }),
+  );
+  router.get('/test/auditors', requireScope('audit:read'), (ctx) => sendOk(ctx, null));
 };
 
 describe('authentication', () => {
@@ -73,19 +78,33 @@ describe('authentication', () => {
     expect((await api.http().get('/v1/test/unknown')).status).toBe(404);
   });
 
-  it('answers 403 forbidden to a role the route does not allow', async () => {
+  it("answers 403 insufficient_scope, naming the scope, to a role without the route's scope", async () => {
     const refused = await api.http().get('/v1/test/auditors').set(bearer(api.keys.merchant));
     expect(refused.status).toBe(403);
     expect(refused.body).toEqual({
-      code: 40301,
-      msg: 'requires role auditor or admin',
-      data: null,
+      code: 40350,
+      msg: 'requires scope audit:read',
+      data: { scope: 'audit:read' },
     });
+    expect(refused.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", scope="audit:read"',
+    );
     expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.auditor))).status).toBe(
       200,
     );
     expect((await api.http().get('/v1/test/auditors').set(bearer(api.keys.admin))).status).toBe(
       200,
+    );
+  });
+});
+
+describe('every authenticated route declares a scope', () => {
+  it('refuses to build an app with a route that has no requireScope()', async () => {
+    const unscoped: RouteRegistrar = ({ router }) => {
+      router.get('/test/forgotten', (ctx) => sendOk(ctx, null));
+    };
+    await expect(createTestApp({ routes: [unscoped] })).rejects.toThrow(
+      'route HEAD,GET /v1/test/forgotten has no requireScope()',
     );
   });
 });

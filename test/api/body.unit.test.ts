@@ -1,16 +1,20 @@
+import { requireScope } from '../../api/middleware/require-scope';
 import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
 import { rawPost } from './support/raw-http';
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';
 
+/** A scope every test client holds: these routes test something else. */
+const anyRole = requireScope('catalog:read');
+
 const BYTES_MAX = 64;
 
 const echoRoutes: RouteRegistrar = ({ router, publicRouter, jsonBody, rawBody }) => {
-  router.post('/test/echo', jsonBody({ bytesMax: BYTES_MAX }), (ctx) =>
+  router.post('/test/echo', anyRole, jsonBody({ bytesMax: BYTES_MAX }), (ctx) =>
     sendOk(ctx, { raw: ctx.state.rawBody?.toString('base64'), parsed: ctx.request.body }),
   );
-  router.post('/test/optional', jsonBody({ required: false }), (ctx) =>
+  router.post('/test/optional', anyRole, jsonBody({ required: false }), (ctx) =>
     sendOk(ctx, { bodyAbsent: ctx.request.body === undefined }),
   );
   publicRouter.post('/test/callback', rawBody({ bytesMax: BYTES_MAX }), (ctx) =>

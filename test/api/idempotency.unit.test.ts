@@ -1,3 +1,4 @@
+import { requireScope } from '../../api/middleware/require-scope';
 import { PassThrough } from 'node:stream';
 import type { JSONSchemaType } from 'ajv';
 import type { RouteRegistrar } from '../../api/route-kit';
@@ -9,6 +10,9 @@ import { createLogger } from '../../bin/logger';
 import { amountMinorSchema } from '../../api/schemas/common.schema';
 import { bearer, createTestApp, deferred } from './support/test-app';
 import type { TestApp } from './support/test-app';
+
+/** A scope every test client holds: these routes test something else. */
+const anyRole = requireScope('catalog:read');
 
 type CommandBody = { amountMinor: number };
 const commandSchema: JSONSchemaType<CommandBody> = {
@@ -26,7 +30,7 @@ const commandRoutes =
   (script: { behaviours: Behaviour[]; executions: number }): RouteRegistrar =>
   ({ router, jsonBody, idempotency }) => {
     const body = validateBody(commandSchema);
-    router.post('/test/commands', jsonBody(), body, idempotency(), async (ctx) => {
+    router.post('/test/commands', anyRole, jsonBody(), body, idempotency(), async (ctx) => {
       script.executions += 1;
       await script.behaviours.shift()?.();
       ctx.set('Location', `/v1/test/commands/${script.executions}`);

@@ -1,3 +1,4 @@
+import { requireScope } from '../../api/middleware/require-scope';
 import type { JSONSchemaType } from 'ajv';
 import type { RouteRegistrar } from '../../api/route-kit';
 import { sendOk } from '../../api/envelope';
@@ -11,6 +12,9 @@ import {
 } from '../../api/schemas/common.schema';
 import { bearer, createTestApp } from './support/test-app';
 import type { TestApp } from './support/test-app';
+
+/** A scope every test client holds: these routes test something else. */
+const anyRole = requireScope('catalog:read');
 
 type TransferBody = {
   transferId: string;
@@ -55,9 +59,11 @@ const validatedRoutes: RouteRegistrar = ({ router, jsonBody }) => {
   const body = validateBody(transferSchema);
   const query = validateQuery(pageQuerySchema);
   const params = validateParams(itemParamsSchema);
-  router.post('/test/transfers', jsonBody(), body, (ctx) => sendOk(ctx, body.read(ctx), 201));
-  router.get('/test/items', query, (ctx) => sendOk(ctx, query.read(ctx)));
-  router.get('/test/items/:itemId', params, (ctx) => sendOk(ctx, params.read(ctx)));
+  router.post('/test/transfers', anyRole, jsonBody(), body, (ctx) =>
+    sendOk(ctx, body.read(ctx), 201),
+  );
+  router.get('/test/items', anyRole, query, (ctx) => sendOk(ctx, query.read(ctx)));
+  router.get('/test/items/:itemId', anyRole, params, (ctx) => sendOk(ctx, params.read(ctx)));
 };
 
 const valid: TransferBody = {

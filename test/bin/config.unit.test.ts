@@ -51,6 +51,14 @@ describe('loadConfig', () => {
       tls: null,
       hstsMaxAgeS: 31_536_000,
       trustedProxies: [],
+      oauth: {
+        issuer: 'http://127.0.0.1:3000',
+        audience: 'ledger-api',
+        tokenTtlS: 900,
+        keyOverlapS: 3600,
+        signingKeyFile: null,
+        securityEventRetentionDays: 365,
+      },
     });
   });
 
@@ -86,6 +94,11 @@ describe('loadConfig', () => {
       BACKUP_KEEP: '48',
       HSTS_MAX_AGE_S: '0',
       TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.10,fd00::/8',
+      OAUTH_ISSUER: 'https://ledger.example',
+      OAUTH_AUDIENCE: 'payments-api',
+      OAUTH_TOKEN_TTL_S: '300',
+      OAUTH_KEY_OVERLAP_S: '600',
+      SECURITY_EVENT_RETENTION_DAYS: '30',
     });
     expect(config).toEqual({
       port: 8080,
@@ -123,6 +136,14 @@ describe('loadConfig', () => {
       tls: null,
       hstsMaxAgeS: 0,
       trustedProxies: ['10.0.0.0/8', '192.168.1.10', 'fd00::/8'],
+      oauth: {
+        issuer: 'https://ledger.example',
+        audience: 'payments-api',
+        tokenTtlS: 300,
+        keyOverlapS: 600,
+        signingKeyFile: null,
+        securityEventRetentionDays: 30,
+      },
     });
   });
 
@@ -179,6 +200,18 @@ describe('loadConfig', () => {
       "BACKUP_INTERVAL_MS must be 0 (off) or at least 60000, got '1000'",
     );
     expectConfigError({ BACKUP_KEEP: '0' }, "BACKUP_KEEP must be an integer 1-10000, got '0'");
+  });
+
+  it('refuses a token lifetime over 15 minutes and a key overlap shorter than a token', () => {
+    expectConfigError({ OAUTH_TOKEN_TTL_S: '901' }, /OAUTH_TOKEN_TTL_S must be an integer 60-900/);
+    expectConfigError(
+      { OAUTH_TOKEN_TTL_S: '600', OAUTH_KEY_OVERLAP_S: '599' },
+      /OAUTH_KEY_OVERLAP_S must be an integer 600-2592000/,
+    );
+    expectConfigError(
+      { OAUTH_ISSUER: 'ledger' },
+      'OAUTH_ISSUER must be an http:// or https:// URL',
+    );
   });
 
   it('reads LEDGER_AUDIT_SIGNING_KEY_FILE when it holds an Ed25519 key, and refuses another kind', () => {

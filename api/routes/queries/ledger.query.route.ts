@@ -4,7 +4,7 @@ import { TRANSFERS } from '../../../projections/transfers.projection';
 import { viewOf } from '../../../projections/projection';
 import { sendError, sendOk } from '../../envelope';
 import { clientOf } from '../../middleware/api-state';
-import { requireRole } from '../../middleware/authenticate';
+import { requireScope } from '../../middleware/require-scope';
 import { validateParams, validateQuery } from '../../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import { currencySchema, idSchema } from '../../schemas/common.schema';
@@ -93,13 +93,13 @@ const ownerScope = (ctx: QueryCtx, requested: string | undefined): string | unde
 export const ledgerQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
   (kit: RouteKit) => {
-    const readers = requireRole('admin', 'auditor', 'merchant');
+    const accountReaders = requireScope('accounts:read');
     const accounts = validateQuery(accountsSchema);
     const entries = validateQuery(entriesSchema);
     const transfers = validateQuery(transfersSchema);
     const params = validateParams(accountParams);
 
-    kit.router.get('/accounts', readers, accounts, async (ctx) => {
+    kit.router.get('/accounts', accountReaders, accounts, async (ctx) => {
       const query = accounts.read(ctx);
       const owner = ownerScope(ctx, query.owner_client_id);
       if (owner === null) return;
@@ -116,7 +116,7 @@ export const ledgerQueryRoutes =
       );
     });
 
-    kit.router.get('/accounts/:accountId/entries', readers, params, entries, async (ctx) => {
+    kit.router.get('/accounts/:accountId/entries', accountReaders, params, entries, async (ctx) => {
       const query = entries.read(ctx);
       const { accountId } = params.read(ctx);
       const generation = await prepareQuery(deps, ctx, query);
@@ -137,7 +137,7 @@ export const ledgerQueryRoutes =
       sendOk(ctx, { ...page, account: viewOf(account) });
     });
 
-    kit.router.get('/transfers', readers, transfers, async (ctx) => {
+    kit.router.get('/transfers', requireScope('transfers:read'), transfers, async (ctx) => {
       const query = transfers.read(ctx);
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;

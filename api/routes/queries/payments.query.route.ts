@@ -3,7 +3,7 @@ import { paymentChannels } from '../../../domain/payment/payment.model';
 import { PAYMENTS, REFUNDS } from '../../../projections/payments.projection';
 import { sendError, sendOk } from '../../envelope';
 import { clientOf } from '../../middleware/api-state';
-import { requireRole } from '../../middleware/authenticate';
+import { requireScope } from '../../middleware/require-scope';
 import { validateParams, validateQuery } from '../../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import { idSchema } from '../../schemas/common.schema';
@@ -59,7 +59,7 @@ const paymentParams: JSONSchemaType<{ paymentId: string }> = {
 export const paymentQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
   (kit: RouteKit) => {
-    const readers = requireRole('admin', 'auditor', 'merchant');
+    const readers = requireScope('payments:read');
     const payments = validateQuery(paymentsSchema);
     const refunds = validateQuery(refundsSchema);
     const params = validateParams(paymentParams);

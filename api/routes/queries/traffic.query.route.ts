@@ -3,7 +3,7 @@ import { NODE_TRAFFIC, PURCHASES, TRAFFIC } from '../../../projections/traffic.p
 import { sendError } from '../../envelope';
 import { clientOf } from '../../middleware/api-state';
 import { sendOk } from '../../envelope';
-import { requireRole } from '../../middleware/authenticate';
+import { requireScope } from '../../middleware/require-scope';
 import { validateParams, validateQuery } from '../../middleware/validate';
 import { idSchema } from '../../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
@@ -61,7 +61,7 @@ const nodeParamsSchema: JSONSchemaType<{ nodeId: string }> = {
 export const trafficQueryRoutes =
   (deps: QueryDeps): RouteRegistrar =>
   (kit: RouteKit) => {
-    const readers = requireRole('admin', 'auditor', 'node');
+    const readers = requireScope('traffic:read');
     const traffic = validateQuery(trafficSchema);
     const nodeUsers = validateQuery(nodeUsersSchema);
     const userParams = validateParams(userParamsSchema);
@@ -120,7 +120,7 @@ export const trafficQueryRoutes =
     /** A user's plan purchases, newest first (the seed's GET /user/bought). */
     kit.router.get(
       '/users/:userId/purchases',
-      requireRole('admin', 'auditor'),
+      requireScope('users:read'),
       userParams,
       nodeUsers,
       async (ctx) => {

@@ -1,6 +1,9 @@
 import type { Drain } from '../../../api/drain';
 import type { ReadinessCheck } from '../../../api/routes/health.route';
 import type { RequestListener } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createSqliteClientStore } from '../../../adapters/clients/sqlite.client-store';
@@ -8,7 +11,13 @@ import { createSqliteIdempotencyStore } from '../../../adapters/idempotency/sqli
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { createApp } from '../../../api/app';
 import type { AppLimits, RouteRegistrar } from '../../../api/route-kit';
+import { startApiGovernance } from '../../../bin/api-governance';
 import { createLogger } from '../../../bin/logger';
+import type { OAuthConfig } from '../../../bin/oauth-config';
+import type { GrantStore } from '../../../domain/ports/grant-store.port';
+import type { SecurityEventStore } from '../../../domain/ports/security-event.port';
+import type { TokenService } from '../../../domain/ports/token.port';
+import type { SecurityRecorder } from '../../../api/security/security-recorder';
 import { generateApiKey, hashApiKey } from '../../../domain/ports/client-store.port';
 import type { ClientRole, ClientStore } from '../../../domain/ports/client-store.port';
 import type { EventStore } from '../../../domain/ports/event-store.port';
@@ -22,6 +31,11 @@ export type TestApp = {
   listener: RequestListener;
   clientStore: ClientStore;
   idempotencyStore: IdempotencyStore;
+  grantStore: GrantStore;
+  tokens: TokenService;
+  securityEvents: { store: SecurityEventStore; recorder: SecurityRecorder };
+  /** The app's DATA_DIR (a temp dir): the token key ring lives there. */
+  dataDir: string;
   /** Every JSON log line written so far, parsed. */
   logs: () => LogLine[];
   /** The raw log output, to check that nothing secret was written. */
@@ -30,6 +44,16 @@ export type TestApp = {
   keys: Record<'admin' | 'merchant' | 'merchant2' | 'auditor', string>;
   /** Registers another client and returns its key. */
   addClient: (clientId: string, role: ClientRole) => Promise<string>;
+};
+
+/** What tokens of test apps carry: iss, aud and lifetime. */
+const TEST_OAUTH: OAuthConfig = {
+  issuer: 'http://ledger.test',
+  audience: 'ledger-api',
+  tokenTtlS: 900,
+  keyOverlapS: 3600,
+  signingKeyFile: null,
+  securityEventRetentionDays: 365,
 };
 
 const DEFAULT_LIMITS: AppLimits = {
@@ -51,6 +75,7 @@ export const createTestApp = async (
     /** GET /v1/ready's checks and the stop's drain (absent: always ready, never draining). */
     readiness?: readonly ReadinessCheck[];
     drain?: Drain;
+    oauth?: Partial<OAuthConfig>;
   } = {},
 ): Promise<TestApp> => {
   const chunks: string[] = [];
@@ -83,9 +108,20 @@ export const createTestApp = async (
     merchant2: await addClient('merchant2', 'merchant'),
     auditor: await addClient('auditor', 'auditor'),
   };
+  const dataDir = options.sharing?.dataDir ?? mkdtempSync(join(tmpdir(), 'ledger-test-app-'));
+  const governance = startApiGovernance({
+    database,
+    dataDir,
+    oauth: { ...TEST_OAUTH, ...options.oauth },
+    logger,
+    nowMs: options.nowMs ?? Date.now,
+  });
   const app = createApp({
     logger,
     clientStore,
+    grantStore: options.sharing?.grantStore ?? governance.grantStore,
+    tokens: governance.tokens,
+    securityEvents: governance.securityEvents,
     idempotencyStore,
     readIdempotencyRecord: (scope, key) =>
       options.eventStore?.readIdempotencyRecord(scope, key) ?? Promise.resolve(null),
@@ -108,6 +144,10 @@ export const createTestApp = async (
     listener: callback,
     clientStore,
     idempotencyStore,
+    grantStore: options.sharing?.grantStore ?? governance.grantStore,
+    tokens: governance.tokens,
+    securityEvents: governance.securityEvents,
+    dataDir,
     logs,
     logText,
     keys,

@@ -1,0 +1,33 @@
+import type { JsonObject } from './event-store.port';
+
+/** An access token to issue (RFC 9068 claims; the issuer fills iss, aud, iat, exp, jti). */
+export type AccessTokenRequest = { clientId: string; scopes: readonly string[]; nowMs: number };
+
+export type IssuedToken = { accessToken: string; expiresInS: number; jti: string; kid: string };
+
+/** Why a presented token was refused; the client only ever sees invalid_token. */
+export type TokenRefusal =
+  | 'malformed'
+  | 'alg_refused'
+  | 'typ_refused'
+  | 'unknown_kid'
+  | 'bad_signature'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'missing_claim'
+  | 'expired'
+  | 'lifetime_too_long';
+
+export type TokenVerification =
+  | { ok: true; clientId: string; scopes: readonly string[]; jti: string }
+  | { ok: false; reason: TokenRefusal };
+
+/** Issues and verifies the service's JWT access tokens; publishes its keys as a JWKS. */
+export interface TokenService {
+  /** Signs a token with the current key. */
+  issue(request: AccessTokenRequest): Promise<IssuedToken>;
+  /** Verifies a compact JWT at nowMs; never throws for a bad token. */
+  verify(token: string, nowMs: number): Promise<TokenVerification>;
+  /** The public keys that verify tokens at nowMs (current and those in their overlap). */
+  jwks(nowMs: number): { keys: JsonObject[] };
+}
