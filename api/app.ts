@@ -16,6 +16,10 @@
  * - The composition root also calls startIdempotencyPurge() and, once per process,
  *   prom-client's collectDefaultMetrics(); set app.proxy = true behind a reverse proxy.
  *
+ * - The OpenAPI document (GET /v1/openapi.json, the page /docs) is generated from the routers'
+ *   layers and their validators' schemas (api/openapi.ts): validate with validateBody/Query/
+ *   Params and guard with requireRole, and the route documents itself.
+ *
  * Order: requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
  * routers → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
@@ -35,10 +39,12 @@ import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
 import { ledgerIdempotency } from './middleware/ledger-idempotency';
 import { observeRequests } from './middleware/observe-requests';
+import { buildOpenApiDocument } from './openapi';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientRoutes } from './routes/clients.route';
 import { registerConsoleRoutes } from './routes/console.route';
+import { registerOpenApiRoutes } from './routes/openapi.route';
 import {
   registerHealthRoutes,
   registerMetricsRoute,
@@ -62,6 +68,9 @@ type AppDeps = {
   /** Wall clock in epoch ms; tests inject their own. */
   nowMs?: () => number;
 };
+
+/** The API's version in the OpenAPI document: the /v1 of its paths. */
+const API_VERSION = '1';
 
 /** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
 const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
@@ -98,6 +107,22 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   registerConsoleRoutes(rootRouter);
   registerClientRoutes(kit);
   for (const register of deps.routes) register(kit);
+  // Built once every route is declared (its own route included, which serves it).
+  let openApiDocument: object | null = null;
+  registerOpenApiRoutes({ publicRouter, rootRouter }, () => {
+    openApiDocument ??= buildOpenApiDocument(
+      [
+        { router, authenticated: true },
+        { router: publicRouter, authenticated: false },
+        {
+          router: rootRouter,
+          authenticated: (layerStack) => layerStack.includes(authenticateClient),
+        },
+      ],
+      { title: 'Ledger service API', version: API_VERSION },
+    );
+    return openApiDocument;
+  });
 
   const app = new Koa<ApiState, RoutingInfo>();
   // Errors escaping the middleware (none expected) go to winston, not to Koa's console output.

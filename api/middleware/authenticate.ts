@@ -42,9 +42,14 @@ export const authenticate =
   };
 
 /** 403 unless the authenticated client has one of the roles; goes after authenticate(). */
-export const requireRole =
-  (...roles: readonly ClientRole[]): RouteMiddleware =>
-  async (ctx, next) => {
+const requiredRoles = new WeakMap<object, readonly ClientRole[]>();
+
+/** The roles a route middleware made by requireRole admits (for the OpenAPI document). */
+export const rolesRequiredBy = (middleware: object): readonly ClientRole[] | undefined =>
+  requiredRoles.get(middleware);
+
+export const requireRole = (...roles: readonly ClientRole[]): RouteMiddleware => {
+  const middleware: RouteMiddleware = async (ctx, next) => {
     if (!roles.includes(clientOf(ctx).role)) {
       serviceMetrics().authFailures.inc({ reason: 'forbidden_role' });
       sendError(ctx, 'forbidden', { msg: `requires role ${roles.join(' or ')}` });
@@ -52,6 +57,9 @@ export const requireRole =
     }
     await next();
   };
+  requiredRoles.set(middleware, roles);
+  return middleware;
+};
 
 const presentedApiKey = (authorization: string, xApiKey: string): string | null => {
   if (authorization !== '') return BEARER_PATTERN.exec(authorization)?.[1] ?? null;
