@@ -17,7 +17,7 @@ type JsonSchema = { [key: string]: unknown };
 type Operation = { [key: string]: unknown };
 
 /** A router and whether its routes need a credential (the authenticated /v1 router) or not. */
-export type DocumentedRouter = {
+type DocumentedRouter = {
   /** A @koa/router Router: its layers are read (path, methods, middleware stack). */
   router: { readonly stack: readonly object[] };
   /** True: every route authenticates; a function: per route (the root router mixes both). */
@@ -37,7 +37,7 @@ const SECURITY_SCHEMES = {
 } as const;
 
 /** ajv's `nullable: true` is OpenAPI 3.0; 3.1 is JSON Schema 2020-12: a type array with null. */
-export const toJsonSchema2020 = (schema: unknown): unknown => {
+const toJsonSchema2020 = (schema: unknown): unknown => {
   if (Array.isArray(schema)) return schema.map(toJsonSchema2020);
   if (typeof schema !== 'object' || schema === null) return schema;
   const { nullable, ...rest } = schema as JsonSchema;
@@ -150,7 +150,7 @@ const errorEnvelopeSchema = () => {
 };
 
 /** Every route of the routers (HEAD, added by koa-router beside GET, left out). */
-export const routesOf = (router: DocumentedRouter['router']) =>
+const routesOf = (router: DocumentedRouter['router']) =>
   (router.stack as readonly Layer[]).flatMap((layer) =>
     layer.methods
       .filter((method) => method !== 'HEAD')

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { createLedgerApp, type LedgerApp } from './support/ledger-app';
 
 /**
@@ -14,8 +15,9 @@ type Document = {
 
 /** @seriousme/openapi-schema-validator is an ES module: it runs in a node process of its own. */
 const validateWithOpenApiValidator = (document: Document): { valid: boolean; errors?: unknown } => {
+  const validator = pathToFileURL(require.resolve('@seriousme/openapi-schema-validator')).href;
   const script = `
-    import { Validator } from '@seriousme/openapi-schema-validator';
+    import { Validator } from ${JSON.stringify(validator)};
     let text = '';
     for await (const chunk of process.stdin) text += chunk;
     const result = await new Validator().validate(JSON.parse(text));
@@ -23,7 +25,6 @@ const validateWithOpenApiValidator = (document: Document): { valid: boolean; err
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     input: JSON.stringify(document),
     encoding: 'utf8',
-    cwd: __dirname,
   });
   expect(run.stderr).toBe('');
   return JSON.parse(run.stdout) as { valid: boolean; errors?: unknown };
