@@ -17,6 +17,10 @@
  *   prom-client's collectDefaultMetrics(). Behind a reverse proxy, deps.transport.proxyTrust
  *   (TRUSTED_PROXIES) decides whose X-Forwarded-For/-Proto is believed; app.proxy stays off.
  *
+ * - The OpenAPI document (GET /v1/openapi.json, the page /docs) is generated from the routers'
+ *   layers and their validators' schemas (api/openapi.ts): validate with validateBody/Query/
+ *   Params and guard with requireScope, and the route documents itself.
+ *
  * Order: clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
  * routers → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
@@ -46,6 +50,7 @@ import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
 import { ledgerIdempotency } from './middleware/ledger-idempotency';
 import { observeRequests } from './middleware/observe-requests';
+import { buildOpenApiDocument } from './openapi';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientGrantRoutes } from './routes/client-grants.route';
@@ -55,6 +60,7 @@ import { securityEventRoutes } from './routes/security-events.route';
 import { bindSecurityRecorder } from './security/record-security-event';
 import type { SecurityRecorder } from './security/security-recorder';
 import { registerConsoleRoutes } from './routes/console.route';
+import { registerOpenApiRoutes } from './routes/openapi.route';
 import {
   registerHealthRoutes,
   registerMetricsRoute,
@@ -98,6 +104,9 @@ const assertEveryRouteScoped = (router: Router<ApiState>): void => {
     assert(scoped, `route ${layer.methods.join(',')} ${String(layer.path)} has no requireScope()`);
   }
 };
+
+/** The API's version in the OpenAPI document: the /v1 of its paths. */
+const API_VERSION = '1';
 
 /** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
 const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
@@ -145,6 +154,22 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   securityEventRoutes(deps.securityEvents.store)(kit);
   for (const register of deps.routes) register(kit);
   assertEveryRouteScoped(router);
+  // Built once every route is declared (its own route included, which serves it).
+  let openApiDocument: object | null = null;
+  registerOpenApiRoutes({ publicRouter, rootRouter }, () => {
+    openApiDocument ??= buildOpenApiDocument(
+      [
+        { router, authenticated: true },
+        { router: publicRouter, authenticated: false },
+        {
+          router: rootRouter,
+          authenticated: (layerStack) => layerStack.includes(authenticateClient),
+        },
+      ],
+      { title: 'Ledger service API', version: API_VERSION },
+    );
+    return openApiDocument;
+  });
 
   const app = new Koa<ApiState, RoutingInfo>();
   bindSecurityRecorder(app, deps.securityEvents.recorder);

@@ -5,11 +5,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { openSignedCheckpointStore } from '../adapters/audit/sqlite.signed-checkpoint-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
-import type {
-  SignedCheckpoint,
-  SignedCheckpointLog,
-  StreamHead,
-} from '../domain/audit/log-checkpoint';
+import { CHECKPOINT_STREAM, parseSignedCheckpoint } from '../domain/audit/checkpoint-events';
+import type { SignedCheckpoint, SignedCheckpointLog } from '../domain/audit/log-checkpoint';
 import { createLogVerifier, type LogVerification } from '../domain/audit/log-verifier';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
 import { eventJsonLine, forEachEvent, type PageProgress } from '../projections/audit-toolkit';
@@ -41,14 +38,40 @@ const withCheckpointLog = async <T>(
   }
 };
 
-/** The log (events in position order) against its chains and the checkpoints. */
+const COPY_PAGE_EVENT_COUNT_MAX = 100;
+
+/** The checkpoints the log holds as events (its own copies), in order; malformed ones skipped. */
+const checkpointsInLog = async (store: EventStore): Promise<SignedCheckpoint[]> => {
+  const found: SignedCheckpoint[] = [];
+  for (let fromRevision = 0; ; fromRevision += COPY_PAGE_EVENT_COUNT_MAX) {
+    const page = await store.readStream(CHECKPOINT_STREAM, {
+      fromRevision,
+      direction: 'forwards',
+      eventCountMax: COPY_PAGE_EVENT_COUNT_MAX,
+    });
+    for (const event of page) {
+      const checkpoint = parseSignedCheckpoint(event.data);
+      if (checkpoint !== null) found.push(checkpoint);
+    }
+    if (page.length < COPY_PAGE_EVENT_COUNT_MAX) return found;
+  }
+};
+
+/**
+ * The log (events in position order) against its chains and the checkpoints of the external
+ * store, and the log's own copies against those; with no external checkpoint (the store was lost,
+ * or this is a copy of the log alone), against the log's own copies.
+ */
 export const verifyLog = async (
   store: EventStore,
   checkpoints: readonly SignedCheckpoint[],
   trustedKeys: ReadonlyMap<string, KeyObject>,
   onPage?: PageProgress,
 ): Promise<LogVerification> => {
-  const verifier = createLogVerifier(checkpoints, trustedKeys);
+  const verifier =
+    checkpoints.length > 0
+      ? createLogVerifier(checkpoints, trustedKeys, 'store')
+      : createLogVerifier(await checkpointsInLog(store), trustedKeys, 'log');
   await forEachEvent(store, verifier.visit, undefined, onPage);
   return verifier.report();
 };
@@ -111,34 +134,11 @@ const eventOfLine = (line: Record<string, unknown>, lineNumber: number): Recorde
   return { ...(line as unknown as RecordedEvent), position: BigInt(position) };
 };
 
-const isHead = (value: unknown): value is StreamHead => {
-  const head = value as Partial<StreamHead> | null;
-  return (
-    typeof head === 'object' &&
-    head !== null &&
-    typeof head.stream === 'string' &&
-    Number.isSafeInteger(head.revision) &&
-    typeof head.hash === 'string'
-  );
-};
-
 /** The bundle's checkpoint line; throws naming the line when its shape is wrong. */
 const checkpointOfLine = (line: Record<string, unknown>, lineNumber: number): SignedCheckpoint => {
-  const { body, hash, signature, changedHeads } = line as Partial<SignedCheckpoint>;
-  const wellFormed =
-    typeof body === 'object' &&
-    body !== null &&
-    Number.isSafeInteger(body.sequence) &&
-    Number.isSafeInteger(body.eventCount) &&
-    (body.headPosition === null ||
-      (typeof body.headPosition === 'string' && /^[0-9]{1,20}$/.test(body.headPosition))) &&
-    typeof body.keyId === 'string' &&
-    typeof hash === 'string' &&
-    typeof signature === 'string' &&
-    Array.isArray(changedHeads) &&
-    changedHeads.every(isHead);
-  if (!wellFormed) throw new Error(`bundle line ${lineNumber}: malformed checkpoint`);
-  return { body, hash, signature, changedHeads };
+  const checkpoint = parseSignedCheckpoint(line);
+  if (checkpoint === null) throw new Error(`bundle line ${lineNumber}: malformed checkpoint`);
+  return checkpoint;
 };
 
 /**

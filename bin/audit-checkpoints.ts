@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { openSignedCheckpointStore } from '../adapters/audit/sqlite.signed-checkpoint-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { UnavailableError, type EventStore } from '../domain/ports/event-store.port';
+import { ledgerSummary } from '../projections/ledger-summary';
 import { writeCheckpoint } from '../projections/log-checkpoints';
 import { auditCheckpointRoutes } from '../api/routes/audit-checkpoints.route';
 import type { RouteRegistrar } from '../api/route-kit';
@@ -50,16 +51,24 @@ export const startAuditCheckpoints = (deps: {
       ? null
       : setInterval(() => void write(), config.auditCheckpointIntervalMs);
   timer?.unref();
-  const checkpoints = () => {
+  const readable = <T>(read: () => T): T => {
     try {
-      return log.all();
+      return read();
     } catch (error: unknown) {
       throw new UnavailableError(`audit checkpoints unreadable: ${String(error)}`);
     }
   };
   const routes = auditCheckpointRoutes({
     verify: () =>
-      verifyLog(eventStore, checkpoints(), readPublicKeys(dataDirPublicKeyFiles(config.dataDir))),
+      verifyLog(
+        eventStore,
+        readable(() => log.all()),
+        readPublicKeys(dataDirPublicKeyFiles(config.dataDir)),
+      ),
+    latestCheckpoint: () => readable(() => log.latest()),
+    streamHeads: (query) => readable(() => log.streamHeads(query)),
+    eventStore,
+    summary: (options) => ledgerSummary(eventStore, options),
   });
   return {
     routes,

@@ -44,6 +44,12 @@ const findingLine = (finding: LogVerification['findings'][number]): string => {
     case 'log_truncated':
     case 'log_events_inserted':
       return `${finding.kind === 'log_truncated' ? 'LOG TRUNCATED' : 'EVENTS INSERTED'}: checkpoint ${finding.sequence} signed ${finding.eventCountSigned} events up to position ${finding.headPositionSigned ?? 'none'}; the log holds ${finding.eventCountFound} up to it and ends at position ${finding.headPositionFound ?? 'none'}`;
+    case 'checkpoint_copy_differs':
+      return `CHECKPOINT COPY DIFFERS: checkpoint ${finding.sequence} in the log is not the one in the checkpoint store`;
+    case 'checkpoint_copy_unknown':
+      return `CHECKPOINT COPY UNKNOWN: the log holds checkpoint ${finding.sequence}, which the checkpoint store does not`;
+    case 'checkpoint_copy_malformed':
+      return `CHECKPOINT COPY MALFORMED: auditcheckpoints-log at revision ${finding.revision}`;
   }
 };
 
@@ -55,7 +61,7 @@ export const verificationSummary = (report: LogVerification): string =>
       ? report.checkpointCount === 0
         ? 'no signed checkpoint: a deleted tail or a truncated log cannot be told'
         : 'no trusted checkpoint'
-      : `checked against checkpoint ${report.latestCheckpoint.sequence} of ${report.latestCheckpoint.createdAt} (head position ${report.latestCheckpoint.headPosition ?? 'none'}) and the ${report.latestCheckpoint.sequence - 1} before it`,
+      : `checked against checkpoint ${report.latestCheckpoint.sequence} of ${report.latestCheckpoint.createdAt} (head position ${report.latestCheckpoint.headPosition ?? 'none'}) and the ${report.latestCheckpoint.sequence - 1} before it, ${report.checkpointSource === 'log' ? "from the log's own copies (no checkpoint store)" : `from the checkpoint store; ${report.inLogCheckpointCount} copies in the log`}`,
     ...report.checkpointProblems.map(
       (found) => `CHECKPOINT ${found.sequence} UNTRUSTED: ${found.problem}`,
     ),

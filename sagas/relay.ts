@@ -6,6 +6,7 @@ import type {
   JsonObject,
   RecordedEvent,
 } from '../domain/ports/event-store.port';
+import { isCheckpointStream } from '../domain/audit/checkpoint-events';
 import { categoryOf } from './saga-definition';
 
 /**
@@ -14,7 +15,8 @@ import { categoryOf } from './saga-definition';
  * only ever names an event the bus has stored, and moves at most every checkpointIntervalMs (and at
  * stop): a crash re-publishes what was published since, which the bus's duplicate window drops
  * (Nats-Msg-Id). A failed publish is retried from the same event after a pause; the relay never
- * skips one.
+ * skips one, except the signed checkpoints' copies in the log (no consumer needs them, and they
+ * can outgrow a message).
  */
 type RelayOptions = {
   store: EventStore;
@@ -89,7 +91,9 @@ export const createRelay = (options: RelayOptions) => {
     for (;;) {
       try {
         await Promise.all(
-          window.map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))),
+          window
+            .filter((event) => !isCheckpointStream(event.stream))
+            .map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))),
         );
         published = window[window.length - 1]?.position ?? published;
         scheduleSave();

@@ -65,6 +65,16 @@ export const openSignedCheckpointStore = (db: SqliteDatabase): SignedCheckpointL
   const currentHeads = db.prepare<[], StreamHead>(
     'SELECT stream, revision, hash FROM stream_heads',
   );
+  // A category's streams by range, so that stream_heads' primary key serves the scan.
+  const headsPage = db.prepare<[string, string, number, number], StreamHead>(
+    'SELECT stream, revision, hash FROM stream_heads WHERE stream >= ? AND stream < ? ' +
+      'ORDER BY stream LIMIT ? OFFSET ?',
+  );
+  const headsCount = db
+    .prepare<[string, string], number>(
+      'SELECT COUNT(*) FROM stream_heads WHERE stream >= ? AND stream < ?',
+    )
+    .pluck();
   const insertCheckpoint = db.prepare(
     'INSERT INTO signed_checkpoints (sequence, body, hash, signature) VALUES (?, ?, ?, ?)',
   );
@@ -107,6 +117,13 @@ export const openSignedCheckpointStore = (db: SqliteDatabase): SignedCheckpointL
     },
     currentHeads: (): Map<string, StreamHead> =>
       new Map(currentHeads.all().map((head) => [head.stream, head])),
+    streamHeads: ({ prefix, offset, limit }) => {
+      const upper = `${prefix}\u{10FFFF}`;
+      return {
+        heads: headsPage.all(prefix, upper, limit, offset),
+        totalCount: headsCount.get(prefix, upper) ?? 0,
+      };
+    },
     all: (): SignedCheckpoint[] => {
       const headsBySequence = new Map<number, StreamHead[]>();
       for (const row of allHeads.all()) {

@@ -7,6 +7,14 @@ import type { RouteMiddleware } from './api-state';
 
 type Where = 'body' | 'query' | 'params';
 
+/** What a validator checks, kept for the OpenAPI document (api/openapi.ts): one source. */
+export type ValidatorSpec = { where: Where; schema: object; optional: boolean };
+const validatorSpecs = new WeakMap<object, ValidatorSpec>();
+
+/** The spec of a route middleware that is a validator, else undefined. */
+export const validatorSpecOf = (middleware: object): ValidatorSpec | undefined =>
+  validatorSpecs.get(middleware);
+
 /** Validates one part of the request; read(ctx) returns the checked value to the handler. */
 export type Validator<T> = RouteMiddleware & { readonly read: (ctx: object) => T };
 
@@ -37,16 +45,30 @@ export function validateBody<T>(
   options: { optional: boolean } = { optional: false },
 ): Validator<T | undefined> {
   const validate = bodyAjv.compile(schema);
-  return validator('body', validate, (ctx) => ctx.request.body, options.optional);
+  return described(
+    validator('body', validate, (ctx) => ctx.request.body, options.optional),
+    { where: 'body', schema, optional: options.optional },
+  );
 }
+
+const described = <V extends object>(middleware: V, spec: ValidatorSpec): V => {
+  validatorSpecs.set(middleware, spec);
+  return middleware;
+};
 
 /** Checks the query string (coercing strings to the schema's types) into a fresh object. */
 export const validateQuery = <T>(schema: JSONSchemaType<T>): Validator<T> =>
-  validator('query', coercingAjv.compile(schema), (ctx) => ({ ...ctx.query }), false);
+  described(
+    validator('query', coercingAjv.compile(schema), (ctx) => ({ ...ctx.query }), false),
+    { where: 'query', schema, optional: false },
+  );
 
 /** Checks the route's path parameters (coercing strings to the schema's types). */
 export const validateParams = <T>(schema: JSONSchemaType<T>): Validator<T> =>
-  validator('params', coercingAjv.compile(schema), (ctx) => ({ ...ctx.params }), false);
+  described(
+    validator('params', coercingAjv.compile(schema), (ctx) => ({ ...ctx.params }), false),
+    { where: 'params', schema, optional: false },
+  );
 
 function validator<T>(
   where: Where,

@@ -2,8 +2,10 @@ import { knownCurrencies } from '../../domain/money';
 import { CLIENT_ROLES } from '../../domain/ports/client-store.port';
 
 /**
- * Reusable JSON Schema pieces. Plain objects (no ajv-only keywords) so that the same schemas can
- * generate the OpenAPI document; compose them into route schemas with additionalProperties: false.
+ * Reusable JSON Schema pieces. Plain objects (no ajv-only keywords besides `nullable`, which
+ * api/openapi.ts turns into a type array) so that the schemas the routes validate with also
+ * generate the OpenAPI document (GET /v1/openapi.json); compose them into route schemas with
+ * additionalProperties: false.
  */
 
 /** Integer minor units, positive, within the safe-integer range (so no float and no rounding). */

@@ -104,6 +104,11 @@ export interface SignedCheckpointLog {
   latest(): SignedCheckpoint | null;
   /** Every stream's head as of the latest checkpoint. */
   currentHeads(): Map<string, StreamHead>;
+  /** A page of the heads as of the latest checkpoint whose stream starts with prefix, by name. */
+  streamHeads(query: { prefix: string; offset: number; limit: number }): {
+    heads: StreamHead[];
+    totalCount: number;
+  };
   /** Every checkpoint in order, each with the heads it anchored. */
   all(): SignedCheckpoint[];
   /** Appends the next checkpoint; throws if its sequence is no longer the next one. */

@@ -8,6 +8,12 @@ import {
 } from '../event-chain';
 import type { RecordedEvent } from '../ports/event-store.port';
 import {
+  compareCheckpointCopies,
+  isCheckpointStream,
+  parseSignedCheckpoint,
+  type CheckpointCopyFinding,
+} from './checkpoint-events';
+import {
   CHECKPOINT_FORMAT,
   checkpointHashOf,
   signatureValid,
@@ -55,7 +61,14 @@ export type CheckpointFinding =
       headPositionFound: string | null;
       eventCountFound: number;
       sequence: number;
-    };
+    }
+  | CheckpointCopyFinding;
+
+/**
+ * Which checkpoints the log was checked against: the external store's (the log's own copies are
+ * compared with them), the log's own copies (no external store: a copy of the log alone), or none.
+ */
+export type CheckpointSource = 'store' | 'log' | 'none';
 
 export type LogVerification = {
   ok: boolean;
@@ -65,6 +78,9 @@ export type LogVerification = {
   /** The first broken link of a stream's hash chain. */
   broken: ChainBreak | null;
   checkpointCount: number;
+  checkpointSource: CheckpointSource;
+  /** Checkpoints found as events in the log itself (stream auditcheckpoints-log). */
+  inLogCheckpointCount: number;
   /** The latest checkpoint that was signed by a trusted key and chained correctly. */
   latestCheckpoint: { sequence: number; createdAt: string; headPosition: string | null } | null;
   checkpointProblems: CheckpointProblem[];
@@ -113,6 +129,7 @@ const trustedPrefix = (
 export const createLogVerifier = (
   checkpoints: readonly SignedCheckpoint[],
   trustedKeys: ReadonlyMap<string, KeyObject>,
+  origin: 'store' | 'log' = 'store',
 ) => {
   const checkpointProblems: CheckpointProblem[] = [];
   const trusted = trustedPrefix(checkpoints, trustedKeys, checkpointProblems);
@@ -139,9 +156,17 @@ export const createLogVerifier = (
   let eventCount = 0;
   let eventCountToLatest = 0;
   let headPosition: bigint | null = null;
+  const inLog: SignedCheckpoint[] = [];
+  const malformedCopies: CheckpointCopyFinding[] = [];
 
   const visit = (event: RecordedEvent): void => {
     eventCount += 1;
+    if (isCheckpointStream(event.stream)) {
+      const copy = parseSignedCheckpoint(event.data);
+      if (copy === null)
+        malformedCopies.push({ kind: 'checkpoint_copy_malformed', revision: event.revision });
+      else inLog.push(copy);
+    }
     headPosition = event.position;
     lastRevisions.set(event.stream, event.revision);
     if (latestHead !== null && event.position <= latestHead) eventCountToLatest += 1;
@@ -188,6 +213,8 @@ export const createLogVerifier = (
         unchangedUpTo = revision;
       }
     }
+    findings.push(...malformedCopies);
+    if (origin === 'store') findings.push(...compareCheckpointCopies(checkpoints, inLog));
     if (latest !== null) {
       const { body } = latest;
       const behind = latestHead !== null && (headPosition === null || headPosition < latestHead);
@@ -218,6 +245,8 @@ export const createLogVerifier = (
         headPosition: headPosition === null ? null : String(headPosition),
         broken,
         checkpointCount: checkpoints.length,
+        checkpointSource: checkpoints.length === 0 ? 'none' : origin,
+        inLogCheckpointCount: inLog.length,
         latestCheckpoint:
           latest === null
             ? null

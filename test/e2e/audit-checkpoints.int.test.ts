@@ -23,7 +23,7 @@ const verify = (dataDir: string): { status: number | null; report: LogVerificati
 };
 
 describe('the service signs checkpoints of its log', () => {
-  jest.setTimeout(60_000);
+  jest.setTimeout(180_000);
   let dataDir: string;
   let service: ServiceProcess | null = null;
   beforeEach(() => {
@@ -35,9 +35,12 @@ describe('the service signs checkpoints of its log', () => {
   });
 
   it('every AUDIT_CHECKPOINT_INTERVAL_MS once the log moved, with a key of mode 0600', async () => {
-    service = await startServiceProcess(dataDir, await freePort(), {
-      AUDIT_CHECKPOINT_INTERVAL_MS: '100',
-    });
+    service = await startServiceProcess(
+      dataDir,
+      await freePort(),
+      { AUDIT_CHECKPOINT_INTERVAL_MS: '100' },
+      { readyTimeoutMs: 90_000 }, // A loaded machine starts the service slowly.
+    );
     const opened = await postJson(service.baseUrl, '/v1/accounts', {
       accountId: 'signed-a',
       currency: 'EUR',
@@ -58,9 +61,12 @@ describe('the service signs checkpoints of its log', () => {
   });
 
   it('signs a last checkpoint as it stops, so the tail written just before is anchored', async () => {
-    service = await startServiceProcess(dataDir, await freePort(), {
-      AUDIT_CHECKPOINT_INTERVAL_MS: '3600000',
-    });
+    service = await startServiceProcess(
+      dataDir,
+      await freePort(),
+      { AUDIT_CHECKPOINT_INTERVAL_MS: '3600000' },
+      { readyTimeoutMs: 90_000 },
+    );
     const opened = await postJson(service.baseUrl, '/v1/accounts', {
       accountId: 'signed-b',
       currency: 'EUR',

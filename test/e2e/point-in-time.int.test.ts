@@ -34,12 +34,13 @@ const fieldsOf = (view: Record<string, unknown>) =>
   Object.fromEntries(VIEW_FIELDS.map((field) => [field, view[field]]));
 
 describe('point-in-time balances', () => {
-  jest.setTimeout(90_000);
+  jest.setTimeout(180_000);
   let dataDir: string;
   let service: ServiceProcess;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ledger-pit-'));
-    service = await startServiceProcess(dataDir, await freePort());
+    // A loaded machine starts the service slowly.
+    service = await startServiceProcess(dataDir, await freePort(), {}, { readyTimeoutMs: 90_000 });
   });
   afterAll(() => {
     service.child.kill('SIGKILL');

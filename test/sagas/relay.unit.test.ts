@@ -3,13 +3,18 @@ import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.ev
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.port';
 import type { BusMessage } from '../../domain/ports/bus.port';
 import type { EventStore } from '../../domain/ports/event-store.port';
+import { CHECKPOINT_STREAM } from '../../domain/audit/checkpoint-events';
 import { createRelay, RELAY_CHECKPOINT } from '../../sagas/relay';
 import { eventuallyTrue } from '../support/eventually';
 
-const appendEvents = async (store: EventStore, count: number): Promise<bigint> => {
+const appendEvents = async (
+  store: EventStore,
+  count: number,
+  streamOf: (index: number) => string = (index) => `probe-${index}`,
+): Promise<bigint> => {
   for (let index = 0; index < count; index += 1) {
     const result = await store.append(
-      `probe-${index}`,
+      streamOf(index),
       [
         {
           id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
@@ -35,7 +40,68 @@ const appendEvents = async (store: EventStore, count: number): Promise<bigint> =
   return head;
 };
 
+const newBus = () =>
+  createInProcessBus({
+    retainedMessageCountMax: 10_000,
+    deliveryConcurrencyMax: 8,
+    duplicateWindowMs: 60_000,
+    deadLetterPrefix: 'ledger.deadletter',
+    clock: Date.now,
+  });
+
 describe('the relay', () => {
+  it('does not publish the signed checkpoints copied into the log, yet moves past them', async () => {
+    const store = createInMemoryEventStore();
+    const bus = newBus();
+    const delivered: BusMessage[] = [];
+    await bus.consume(
+      {
+        durableName: 'all',
+        subjects: ['ledger.events.>'],
+        ackWaitMs: 1000,
+        deliveryCountMax: 1,
+        backoffMs: [10],
+      },
+      (message) => {
+        delivered.push(message);
+        return Promise.resolve({ kind: 'ack' });
+      },
+    );
+    const saved: bigint[] = [];
+    const relay = createRelay({
+      store,
+      bus,
+      checkpoints: {
+        load: () => Promise.resolve(null),
+        save: (_name, position) => {
+          saved.push(position);
+          return Promise.resolve();
+        },
+      },
+      windowEventCountMax: 4,
+      checkpointIntervalMs: 0,
+      retryPauseMs: 10,
+      clock: Date.now,
+      onWarning: () => undefined,
+    });
+    await relay.start();
+    // The middle one is a checkpoint's copy, the last is the log's head.
+    const head = await appendEvents(store, 3, (index) =>
+      index === 1 ? CHECKPOINT_STREAM : `probe-${index}`,
+    );
+    await eventuallyTrue(() => relay.position() === head, {
+      timeoutMs: 5000,
+      what: 'the relay past the last event',
+    });
+    await relay.stop();
+    expect(delivered.map((message) => message.subject)).toEqual([
+      'ledger.events.probe.Probed',
+      'ledger.events.probe.Probed',
+    ]);
+    expect(saved.at(-1)).toBe(head);
+    await bus.close();
+  });
+
   it('moves its checkpoint at most once per interval, never past what the bus stored, and to the head at stop', async () => {
     const store = createInMemoryEventStore();
     const bus = createInProcessBus({

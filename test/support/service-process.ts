@@ -32,6 +32,7 @@ export const startServiceProcess = async (
   dataDir: string,
   port: number,
   env: Record<string, string> = {},
+  options: { readyTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> => {
   const child = spawn(process.execPath, [join(__dirname, '../../dist/bin/ledger.js'), 'serve'], {
     env: {
@@ -58,9 +59,14 @@ export const startServiceProcess = async (
         if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
         return (await fetch(`${baseUrl}/v1/health`)).ok ? true : undefined;
       },
-      { timeoutMs: READY_TIMEOUT_MS, what: 'the service healthy', intervalMs: 100 },
+      {
+        timeoutMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+        what: 'the service healthy',
+        intervalMs: 100,
+      },
     );
   } catch (error: unknown) {
+    child.kill('SIGKILL'); // A service that never became healthy is not left running.
     throw new Error(`service did not start (${String(error)}):\n${chunks.join('')}`);
   }
   return { baseUrl, child, output: () => chunks.join(''), exited };

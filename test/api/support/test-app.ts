@@ -27,6 +27,8 @@ export type LogLine = Record<string, unknown> & { level: string; message: string
 
 export type TestApp = {
   http: () => ReturnType<typeof request>;
+  /** The Koa app itself: its routers are read by the OpenAPI test. */
+  app: ReturnType<typeof createApp>;
   /** The app's request listener, for tests that need a raw node:http client. */
   listener: RequestListener;
   clientStore: ClientStore;
@@ -141,6 +143,7 @@ export const createTestApp = async (
   const callback = app.callback();
   return {
     http: () => request(callback),
+    app,
     listener: callback,
     clientStore,
     idempotencyStore,
