@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { processCpu, type ProcessCpu } from './process-cpu';
 
 export const BENCH_HOST = '127.0.0.1';
-const READY_TIMEOUT_MS = 15_000;
+/** Generous: on a shared 2-core machine at a load of 20+ a cold start took 45 s (2026-12-06). */
+const READY_TIMEOUT_MS = 120_000;
 const READY_POLL_MS = 50;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES_MAX = 40;

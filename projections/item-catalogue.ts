@@ -18,6 +18,8 @@ export type ItemCatalogue = {
   plans(): readonly PlanRecord[];
   /** Item ids of the buyer's purchases, oldest first. */
   itemIdsOfBuyer(buyerId: string): readonly string[];
+  /** Whether it has folded the log as it was when it started (then it lags by a moment only). */
+  caughtUp(): boolean;
   start(): void;
   stop(): Promise<void>;
 };
@@ -29,9 +31,13 @@ export const createItemCatalogue = (options: { store: EventStore }): ItemCatalog
   const plans = new Map<string, PlanRecord>();
   const buyers = new Map<string, string[]>();
   let subscription: EventSubscription | null = null;
+  /** The log's head when it started (undefined: not known yet), and the last position folded. */
+  let startHead: bigint | null | undefined;
+  let foldedPosition: bigint | null = null;
   let following: Promise<void> = Promise.resolve();
 
   const apply = (event: RecordedEvent): void => {
+    foldedPosition = event.position;
     if (event.stream.startsWith('item-')) {
       const itemId = event.stream.slice('item-'.length);
       const next = itemAggregate.evolve(items.get(itemId) ?? itemAggregate.initialState, {
@@ -68,7 +74,14 @@ export const createItemCatalogue = (options: { store: EventStore }): ItemCatalog
     items: () => [...items.values()],
     plans: () => [...plans.values()],
     itemIdsOfBuyer: (buyerId) => buyers.get(buyerId) ?? [],
+    caughtUp: () =>
+      startHead === null ||
+      (startHead !== undefined && foldedPosition !== null && foldedPosition >= startHead),
     start(): void {
+      void options.store.headPosition().then(
+        (head) => void (startHead = head),
+        () => undefined, // Unknown: never caught up, so readers take the exact path.
+      );
       const source = options.store.subscribeToAll({ afterPosition: null });
       subscription = source;
       following = (async () => {

@@ -38,7 +38,7 @@ import { sendRejection } from './rejection';
 export type SaleServices = {
   runtime: ActorRuntime;
   ledger: Ledger;
-  catalogue: Pick<ItemCatalogue, 'items' | 'itemIdsOfBuyer'>;
+  catalogue: Pick<ItemCatalogue, 'items' | 'itemIdsOfBuyer' | 'caughtUp'>;
   risk: RiskGuard;
   nowMs: () => number;
   audit?: SecurityAudit;
@@ -157,7 +157,7 @@ const itemView = (item: ItemRecord, stock: StockView) => ({
 });
 
 /** The item's stock as the ledger holds it now (not a read model: never behind). */
-export const stockOf = async (ledger: Ledger, itemId: string): Promise<StockView> =>
+const stockOf = async (ledger: Ledger, itemId: string): Promise<StockView> =>
   stockViewOf((await ledger.account(stockAccountOf(itemId))).state);
 
 type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];

@@ -9,6 +9,8 @@ import {
   paymentExpiryOf,
   purchaseIdOf,
   saleRevenueAccountOf,
+  stockAccountOf,
+  stockViewOf,
   type PurchaseParty,
 } from '../../domain/item/item-sale';
 import type { LedgerOutcome } from '../../domain/ledger/ledger.decider';
@@ -33,7 +35,7 @@ import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { idSchema } from '../schemas/common.schema';
 import { executeLedgerRequest } from './ledger-answers';
-import { itemIdSchema, itemParamsSchema, stockOf, type SaleServices } from './items.route';
+import { itemIdSchema, itemParamsSchema, type SaleServices } from './items.route';
 import { rejectionResponse, sendRejection } from './rejection';
 
 type PurchaseBody = {
@@ -235,6 +237,18 @@ export const purchaseRoutes =
       return { refused: null, buyerDayId: outcome.eventCount > 0 ? buyerDayId : null };
     };
 
+    /**
+     * Whether the buyer may hold a purchase of the item, from memory: its hold is pending on the
+     * stock account, or the catalogue has seen it created. A purchase is created long before it
+     * is paid or released, and the catalogue lags the log by a moment only once it has caught up
+     * (until then: true), so "false" means none. It spares the sold-out answer a read of the
+     * buyer's (absent) transfer stream.
+     */
+    const mayHavePurchase = (stock: AccountState, itemId: string, buyerId: string): boolean =>
+      !services.catalogue.caughtUp() ||
+      (stock.status === 'open' && stock.pendingLegs.has(purchaseIdOf(itemId, buyerId))) ||
+      services.catalogue.itemIdsOfBuyer(buyerId).includes(itemId);
+
     kit.router.post(
       '/items/:itemId/purchases',
       requireScope('purchases:write'),
@@ -275,8 +289,10 @@ export const purchaseRoutes =
         // Sold out as the ledger holds the stock now: answered without a write. The ledger's own
         // constraint still decides every purchase that finds a unit.
         // A buyer who has their purchase is told so first, as the ledger would.
-        const stock = await stockOf(services.ledger, itemId);
-        if (stock.availableUnits <= 0) {
+        const stockAccount = (await services.ledger.account(stockAccountOf(itemId))).state;
+        if (stockViewOf(stockAccount).availableUnits <= 0) {
+          if (!mayHavePurchase(stockAccount, itemId, body.buyerId))
+            return sendRejection(ctx, 'sold_out', {}, { itemId });
           const existing = await readOrder(itemId, body.buyerId);
           if (existing === null) return sendRejection(ctx, 'sold_out', {}, { itemId });
           sendRejection(ctx, 'already_purchased', {}, { itemId, order: existing.order });

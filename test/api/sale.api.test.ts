@@ -245,8 +245,11 @@ describe('the sale', () => {
     const order = await app.get('/v1/items/phone/purchases/alice', app.keys.merchant);
     expect(order.body.data.order.status).toBe('voided');
     expect((await buy('bob')).status).toBe(201);
-    // Alice had her one purchase.
+    // Sold out again: alice had her one purchase (voided: the catalogue knows it), bob holds
+    // his (pending on the stock account), carol has none.
     expect((await buy('alice')).body.code).toBe(40933);
+    expect((await buy('bob')).body.code).toBe(40933);
+    expect((await buy('carol')).body.code).toBe(42234);
   });
 
   it('never oversells under concurrent buyers: exactly the stock is held, Σ = 0 per unit', async () => {

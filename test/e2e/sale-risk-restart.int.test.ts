@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { riskAttemptsIdOf } from '../../domain/risk/risk-attempts';
@@ -36,6 +37,20 @@ const journaledAttempts = async (baseUrl: string, buyerId: string): Promise<numb
     }
   }
   return count;
+};
+
+/** The frames of an SSE stream so far, and a hang-up. */
+const openSse = (baseUrl: string, path: string): { received: () => string; hangUp: () => void } => {
+  let received = '';
+  const client = request(`${baseUrl}${path}`, {
+    headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+  });
+  client.on('error', () => undefined); // The hang-up resets it.
+  client.on('response', (response) =>
+    response.on('data', (chunk: Buffer) => void (received += chunk.toString())),
+  );
+  client.end();
+  return { received: () => received, hangUp: () => client.destroy() };
 };
 
 describe('flash sale: risk counters across kill -9', () => {
@@ -76,13 +91,23 @@ describe('flash sale: risk counters across kill -9', () => {
     await first.exited;
 
     const second = await startServiceProcess(dataDir, port, {});
+    // The sale's progress, live: the stock account's counters at every change.
+    const progress = openSse(second.baseUrl, '/v1/events/accounts/stock-right');
     try {
       const velocity = await buy(second.baseUrl, 'fast', 'right');
       expect([velocity.status, velocity.body.code]).toEqual([429, 70002]);
       const daily = await buy(second.baseUrl, 'spender', 'right');
       expect([daily.status, daily.body.code]).toEqual([403, 70006]);
       expect((await buy(second.baseUrl, 'newcomer', 'right')).status).toBe(201);
+      await eventually(
+        () =>
+          progress.received().includes('"creditsPostedMinor":10,"debitsPendingMinor":1,')
+            ? true
+            : undefined,
+        { timeoutMs: 10_000, what: `the hold on the progress stream (${progress.received()})` },
+      );
     } finally {
+      progress.hangUp();
       second.child.kill('SIGTERM');
     }
     expect(await second.exited).toBe(0);
