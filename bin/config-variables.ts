@@ -140,7 +140,7 @@ const CORE_ROWS: readonly ConfigRow[] = [
   row(
     'NODE_SILENT_AFTER_MS',
     DEFAULTS.NODE_SILENT_AFTER_MS,
-    'a node without a heartbeat this long is marked `silent` with a `node_silent` warning (1000-86400000)',
+    'a node without a heartbeat this long is recorded `silent` (`NodeWentSilent`, a `node_silent` alert); heartbeats are kept twice as long, the TTL of the NATS bucket (1000-86400000)',
   ),
   unset(
     'WEBHOOK_ALLOWED_TARGETS',

@@ -11,7 +11,7 @@ const t0 = Date.parse('2026-03-01T00:00:00.000Z');
  * Two stores on one backend (for the in-memory adapter, one process: the same store twice) and
  * the clock both read, which the suite moves forward.
  */
-export type PresenceBackend = {
+type PresenceBackend = {
   first: NodePresenceStore;
   second: NodePresenceStore;
   advanceMs: (ms: number) => void;
