@@ -338,7 +338,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       accountRoutes(services),
       transferRoutes(services),
       transferBatchRoutes(services),
-      paymentRoutes(services, channels.services),
+      paymentRoutes(services, channels.services, webhooks.notifyTargets),
       trafficRoutes(services),
       nodeRoutes(nodeServices),
       nodePresenceRoutes(nodeServices),

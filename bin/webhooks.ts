@@ -5,7 +5,7 @@ import { createHttpWebhookSender } from '../adapters/webhooks/http.webhook-sende
 import type { SqliteDatabase } from '../adapters/sqlite/open-database';
 import { serviceMetrics } from '../api/metrics';
 import type { RouteRegistrar } from '../api/route-kit';
-import { webhookRoutes } from '../api/routes/webhooks.route';
+import { ensureMerchantSecret, webhookRoutes } from '../api/routes/webhooks.route';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
 import type { EventStore } from '../domain/ports/event-store.port';
 import { createWebhookDelivery } from '../sagas/webhooks/webhook-delivery';
@@ -24,7 +24,15 @@ type WebhookDeps = {
 /** Webhooks to merchants: the store, the log follower, the delivery worker and their routes. */
 export const startWebhooks = async (
   deps: WebhookDeps,
-): Promise<{ routes: RouteRegistrar; stop: () => Promise<void> }> => {
+): Promise<{
+  routes: RouteRegistrar;
+  /** For the payment routes: a notifyUrl's SSRF check and the merchant secret that signs it. */
+  notifyTargets: {
+    refusal: (url: string) => Promise<string | null>;
+    ensureMerchantSecret: (merchantId: string) => Promise<void>;
+  };
+  stop: () => Promise<void>;
+}> => {
   const { config, logger, clock } = deps;
   const store = createSqliteWebhookStore(deps.database);
   const sender = createHttpWebhookSender({
@@ -75,6 +83,11 @@ export const startWebhooks = async (
   });
   return {
     routes,
+    notifyTargets: {
+      refusal: (url) => sender.refusal(url),
+      ensureMerchantSecret: async (merchantId) =>
+        void (await ensureMerchantSecret(store, merchantId, clock())),
+    },
     stop: async () => {
       await fanout.stop();
       await delivery.stop();

@@ -10,6 +10,7 @@ import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 
 type EndpointRow = {
   endpoint_id: string;
+  kind: WebhookEndpoint['kind'];
   merchant_id: string;
   url: string;
   event_types: string;
@@ -43,7 +44,7 @@ type AttemptRow = {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
-  endpoint_id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, url TEXT NOT NULL,
+  endpoint_id TEXT PRIMARY KEY, kind TEXT NOT NULL, merchant_id TEXT NOT NULL, url TEXT NOT NULL,
   event_types TEXT NOT NULL, description TEXT NOT NULL, enabled INTEGER NOT NULL,
   secret TEXT NOT NULL, previous_secret TEXT, previous_expires_at_ms INTEGER,
   failing_since_ms INTEGER, created_at_ms INTEGER NOT NULL);
@@ -70,6 +71,7 @@ const eventTypeOf = (text: string): WebhookEventType => {
 
 const endpointOf = (row: EndpointRow): WebhookEndpoint => ({
   endpointId: row.endpoint_id,
+  kind: row.kind,
   merchantId: row.merchant_id,
   url: row.url,
   eventTypes: (JSON.parse(row.event_types) as string[]).map(eventTypeOf),
@@ -172,8 +174,12 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
 
   return {
     createEndpoint: (endpoint) => {
-      db.prepare('INSERT INTO webhook_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      db.prepare(
+        'INSERT INTO webhook_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (endpoint_id) DO NOTHING',
+      ).run(
         endpoint.endpointId,
+        endpoint.kind,
         endpoint.merchantId,
         endpoint.url,
         JSON.stringify(endpoint.eventTypes),
@@ -192,7 +198,8 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
       Promise.resolve(
         db
           .prepare<[string, number], EndpointRow>(
-            'SELECT * FROM webhook_endpoints WHERE merchant_id = ? ORDER BY created_at_ms, endpoint_id LIMIT ?',
+            "SELECT * FROM webhook_endpoints WHERE merchant_id = ? AND kind = 'endpoint' " +
+              'ORDER BY created_at_ms, endpoint_id LIMIT ?',
           )
           .all(merchantId, countMax)
           .map(endpointOf),

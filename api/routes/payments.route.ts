@@ -34,6 +34,22 @@ type CreatePaymentBody = {
   creditAccountId: string;
   expiresAt?: string;
   merchantId?: string;
+  notifyUrl?: string;
+  returnUrl?: string;
+  description?: string;
+};
+const paymentUrlSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 2048,
+  pattern: '^https?://',
+  nullable: true,
+} as const;
+
+/** How a payment's notifyUrl is checked (SSRF) and its signing secret made to exist. */
+type NotifyTargets = {
+  refusal: (url: string) => Promise<string | null>;
+  ensureMerchantSecret: (merchantId: string) => Promise<void>;
 };
 const createPaymentSchema: JSONSchemaType<CreatePaymentBody> = {
   type: 'object',
@@ -48,6 +64,9 @@ const createPaymentSchema: JSONSchemaType<CreatePaymentBody> = {
     creditAccountId: idSchema,
     expiresAt: { ...instantSchema, nullable: true },
     merchantId: { ...idSchema, nullable: true },
+    notifyUrl: paymentUrlSchema,
+    returnUrl: paymentUrlSchema,
+    description: { ...descriptionSchema, nullable: true },
   },
 };
 const refundSchema: JSONSchemaType<{ refundId: string; amountMinor: number; reason?: string }> = {
@@ -76,7 +95,7 @@ const paymentParamsSchema: JSONSchemaType<{ paymentId: string }> = {
 type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
 
 export const paymentRoutes =
-  (services: LedgerServices, channels?: ChannelServices): RouteRegistrar =>
+  (services: LedgerServices, channels?: ChannelServices, notify?: NotifyTargets): RouteRegistrar =>
   (kit: RouteKit) => {
     const create = validateBody(createPaymentSchema);
     const refund = validateBody(refundSchema);
@@ -140,6 +159,12 @@ export const paymentRoutes =
           });
         }
         const merchantId = requestedMerchant ?? client.clientId;
+        if (terms.notifyUrl !== undefined && notify !== undefined) {
+          const reason = await notify.refusal(terms.notifyUrl);
+          if (reason !== null)
+            return sendError(ctx, 'webhook_url_refused', { data: { field: 'notifyUrl', reason } });
+          await notify.ensureMerchantSecret(merchantId);
+        }
         const found = await visibleAccount(services, ctx, terms.creditAccountId);
         if (found === null) return;
         if (found.account.currency !== terms.currency) {

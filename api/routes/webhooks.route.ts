@@ -6,7 +6,11 @@ import type {
   WebhookEndpoint,
   WebhookStore,
 } from '../../domain/ports/webhook-store.port';
-import { webhookEventTypes, type WebhookEventType } from '../../domain/webhook/webhook.model';
+import {
+  merchantSecretIdOf,
+  webhookEventTypes,
+  type WebhookEventType,
+} from '../../domain/webhook/webhook.model';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
@@ -121,6 +125,29 @@ const emptyBodySchema: JSONSchemaType<Record<string, never>> = {
 const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** A merchant's own secret, which signs its payments' notifyUrl calls: created on first use. */
+export const ensureMerchantSecret = async (
+  store: WebhookStore,
+  merchantId: string,
+  nowMs: number,
+): Promise<WebhookEndpoint | null> => {
+  const endpointId = merchantSecretIdOf(merchantId);
+  await store.createEndpoint({
+    endpointId,
+    kind: 'merchant',
+    merchantId,
+    url: '',
+    eventTypes: [],
+    description: '',
+    enabled: false,
+    secret: newSecret(),
+    previousSecret: null,
+    failingSinceMs: null,
+    createdAtMs: nowMs,
+  });
+  return store.findEndpoint(endpointId);
+};
+
 /** The endpoint as the API shows it; the secrets only when just created or rotated. */
 const endpointView = (endpoint: WebhookEndpoint, withSecret = false) => ({
   endpointId: endpoint.endpointId,
@@ -173,7 +200,7 @@ export const webhookRoutes =
     };
     const findVisible = async (ctx: Ctx, endpointId: string) => {
       const found = await store.findEndpoint(endpointId);
-      if (found !== null && visible(ctx, found.merchantId)) return found;
+      if (found?.kind === 'endpoint' && visible(ctx, found.merchantId)) return found;
       sendError(ctx, 'webhook_endpoint_not_found', { data: { endpointId } });
       return null;
     };
@@ -201,6 +228,7 @@ export const webhookRoutes =
           });
         const created: WebhookEndpoint = {
           endpointId: services.newId(),
+          kind: 'endpoint',
           merchantId,
           url: body.url,
           eventTypes: body.eventTypes,
@@ -278,7 +306,45 @@ export const webhookRoutes =
     );
 
     registerDeliveryRoutes(kit, services);
+    registerMerchantSecretRoutes(kit, services);
   };
+
+/** GET /v1/webhook-secret and its rotation: the secret that signs payments' notifyUrl calls. */
+const registerMerchantSecretRoutes = (kit: RouteKit, services: WebhookServices): void => {
+  const merchants = requireRole('merchant');
+  const rotate = validateBody(rotateSchema, { optional: true });
+  const secretView = (row: WebhookEndpoint) => ({
+    merchantId: row.merchantId,
+    secret: row.secret,
+    previousSecretExpiresAt: iso(row.previousSecret?.expiresAtMs ?? null),
+  });
+
+  kit.router.get('/webhook-secret', merchants, async (ctx) => {
+    const row = await ensureMerchantSecret(services.store, clientOf(ctx).clientId, kit.nowMs());
+    if (row === null) return sendError(ctx, 'webhook_endpoint_not_found');
+    ctx.set('Cache-Control', 'no-store');
+    sendOk(ctx, secretView(row));
+  });
+
+  kit.router.post(
+    '/webhook-secret/rotate',
+    merchants,
+    kit.jsonBody({ required: false }),
+    rotate,
+    kit.idempotency(),
+    async (ctx) => {
+      const merchantId = clientOf(ctx).clientId;
+      await ensureMerchantSecret(services.store, merchantId, kit.nowMs());
+      const hours = rotate.read(ctx)?.previousSecretExpiresInHours ?? DEFAULT_ROTATION_HOURS;
+      const expiresAtMs = kit.nowMs() + hours * 3600 * 1000;
+      const endpointId = merchantSecretIdOf(merchantId);
+      const rotated = await services.store.rotateSecret(endpointId, newSecret(), expiresAtMs);
+      if (rotated === null) return sendError(ctx, 'webhook_endpoint_not_found');
+      ctx.set('Cache-Control', 'no-store');
+      sendOk(ctx, secretView(rotated));
+    },
+  );
+};
 
 /** The delivery log of an event and the manual resend of one delivery. */
 const registerDeliveryRoutes = (kit: RouteKit, services: WebhookServices): void => {

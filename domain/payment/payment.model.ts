@@ -19,6 +19,11 @@ export type PaymentTerms = {
   subject: string;
   creditAccountId: string;
   expiresAt: string;
+  /** A one-off webhook target for this payment's events (signed with the merchant's secret). */
+  notifyUrl?: string;
+  /** Where the payer's browser goes back to; kept and shown, never called by the service. */
+  returnUrl?: string;
+  description?: string;
 };
 
 /** Compared in this order, so payment_already_exists names the first differing field. */
@@ -32,6 +37,9 @@ export const paymentTermFields = [
   'subject',
   'creditAccountId',
   'expiresAt',
+  'notifyUrl',
+  'returnUrl',
+  'description',
 ] as const satisfies readonly (keyof PaymentTerms)[];
 
 export type ChannelResult =

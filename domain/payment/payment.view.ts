@@ -19,7 +19,10 @@ type PaymentRefundView = {
 };
 
 /** GET /v1/payments/:id: plain JSON (absent facts are null), no bigint, no functions. */
-export type PaymentView = PaymentTerms & {
+export type PaymentView = Omit<PaymentTerms, 'notifyUrl' | 'returnUrl' | 'description'> & {
+  notifyUrl: string | null;
+  returnUrl: string | null;
+  description: string | null;
   status: PaymentRecord['status'];
   createdAt: string;
   channelTransactionId: string | null;
@@ -49,6 +52,9 @@ export const paymentView = (state: PaymentState): PaymentView | null => {
     subject: state.subject,
     creditAccountId: state.creditAccountId,
     expiresAt: state.expiresAt,
+    notifyUrl: state.notifyUrl ?? null,
+    returnUrl: state.returnUrl ?? null,
+    description: state.description ?? null,
     createdAt: state.createdAt,
     status: state.status,
     ...outcomeView(state),

@@ -1,8 +1,13 @@
 import type { WebhookEventType } from '../webhook/webhook.model';
 
-/** A merchant's registered receiver. Secrets sign deliveries: never logged. */
+/**
+ * A merchant's registered receiver (`endpoint`); a payment's one-off `notifyUrl` target
+ * (`notify`, id = the paymentId, signed with the merchant's secret); or the row that holds the
+ * merchant's secret for those (`merchant`, id = merchantSecretIdOf). Secrets are never logged.
+ */
 export type WebhookEndpoint = {
   endpointId: string;
+  kind: 'endpoint' | 'notify' | 'merchant';
   merchantId: string;
   url: string;
   eventTypes: readonly WebhookEventType[];
@@ -51,11 +56,11 @@ export type WebhookEndpointChange = Partial<
 
 /** Endpoints, deliveries and their attempts, with the checkpoint of the log follower feeding them. */
 export interface WebhookStore {
-  /** Stores a new endpoint (its id is fresh: no conflict). */
+  /** Stores the endpoint unless one with its id exists (notify and merchant ids are derived). */
   createEndpoint(endpoint: WebhookEndpoint): Promise<void>;
   /** The endpoint, or null (deleted or never created). */
   findEndpoint(endpointId: string): Promise<WebhookEndpoint | null>;
-  /** A merchant's endpoints, oldest first, at most countMax. */
+  /** A merchant's registered endpoints (kind `endpoint`), oldest first, at most countMax. */
   listEndpoints(merchantId: string, countMax: number): Promise<readonly WebhookEndpoint[]>;
   /** Applies the change; re-enabling clears failingSinceMs. Null when there is no such endpoint. */
   updateEndpoint(

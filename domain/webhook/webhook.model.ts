@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
 
 /**
  * What a merchant's webhook endpoint may subscribe to, and which logged event each one is. The
@@ -69,3 +70,9 @@ export const signWebhook = (secrets: readonly string[], timestampS: number, body
   [`t=${timestampS}`, ...secrets.map((secret) => `v1=${hmacHex(secret, timestampS, body)}`)].join(
     ',',
   );
+
+const MERCHANT_SECRET_NAMESPACE = '2b9e4c71-0d3a-4f58-8e6b-7a1c5d9f3e20';
+
+/** The id of the row holding a merchant's secret, which signs its payments' notifyUrl calls. */
+export const merchantSecretIdOf = (merchantId: string): string =>
+  uuidv5(merchantId, MERCHANT_SECRET_NAMESPACE);

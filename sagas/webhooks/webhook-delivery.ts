@@ -6,7 +6,12 @@ import type {
   WebhookStore,
 } from '../../domain/ports/webhook-store.port';
 import { webhookNoticeAggregate } from '../../domain/webhook/webhook-notice.decider';
-import { nextAttemptAtMs, signWebhook, type RetryPolicy } from '../../domain/webhook/webhook.model';
+import {
+  merchantSecretIdOf,
+  nextAttemptAtMs,
+  signWebhook,
+  type RetryPolicy,
+} from '../../domain/webhook/webhook.model';
 
 /**
  * Sends the stored deliveries that are due, at most concurrencyMax at once, each bounded by the
@@ -33,7 +38,7 @@ type WebhookDeliveryOptions = {
 const NOTICE_ACTOR = { clientId: 'system:webhooks', role: 'system', ip: null };
 
 /** The secrets valid now: the current one, and the previous one until its expiry. */
-const signingSecrets = (endpoint: WebhookEndpoint, nowMs: number): string[] =>
+const validSecrets = (endpoint: WebhookEndpoint, nowMs: number): string[] =>
   endpoint.previousSecret !== null && endpoint.previousSecret.expiresAtMs > nowMs
     ? [endpoint.secret, endpoint.previousSecret.secret]
     : [endpoint.secret];
@@ -47,7 +52,7 @@ export const createWebhookDelivery = (options: WebhookDeliveryOptions) => {
   const disableIfFailingTooLong = async (endpointId: string, nowMs: number): Promise<void> => {
     const endpoint = await options.webhooks.findEndpoint(endpointId);
     const since = endpoint?.failingSinceMs ?? null;
-    if (endpoint === null || !endpoint.enabled || since === null) return;
+    if (endpoint?.kind !== 'endpoint' || !endpoint.enabled || since === null) return;
     if (nowMs - since < options.disableAfterMs) return;
     const now = new Date(nowMs).toISOString();
     const failingSince = new Date(since).toISOString();
@@ -72,10 +77,18 @@ export const createWebhookDelivery = (options: WebhookDeliveryOptions) => {
       options.onWarning('webhook_endpoint_disabled', { endpointId, failingSince });
   };
 
+  /** A payment's notifyUrl is signed with its merchant's secret, an endpoint with its own. */
+  const signingSecrets = async (endpoint: WebhookEndpoint, nowMs: number): Promise<string[]> => {
+    if (endpoint.kind !== 'notify') return validSecrets(endpoint, nowMs);
+    const merchant = await options.webhooks.findEndpoint(merchantSecretIdOf(endpoint.merchantId));
+    return merchant === null ? [] : validSecrets(merchant, nowMs);
+  };
+
   const attempt = async (delivery: WebhookDelivery): Promise<void> => {
     const endpoint = await options.webhooks.findEndpoint(delivery.endpointId);
     if (endpoint === null) return;
     const startedMs = options.clock();
+    const secrets = await signingSecrets(endpoint, startedMs);
     const timestampS = Math.floor(startedMs / 1000);
     const result = await options.sender.send({
       url: endpoint.url,
@@ -84,11 +97,7 @@ export const createWebhookDelivery = (options: WebhookDeliveryOptions) => {
         'content-type': 'application/json',
         'user-agent': 'ledger-webhooks/1',
         'webhook-id': delivery.eventId,
-        'webhook-signature': signWebhook(
-          signingSecrets(endpoint, startedMs),
-          timestampS,
-          delivery.body,
-        ),
+        'webhook-signature': signWebhook(secrets, timestampS, delivery.body),
       },
     });
     const endedMs = options.clock();

@@ -34,7 +34,14 @@ type WebhookFanoutOptions = {
   onEnqueued: () => void;
 };
 
-type Notified = { merchantId: string; type: WebhookEventType; object: JsonValue; skip: string };
+type Notified = {
+  merchantId: string;
+  type: WebhookEventType;
+  object: JsonValue;
+  skip: string;
+  /** The payment's own notifyUrl target (its id is the paymentId), if it named one. */
+  notify: { endpointId: string; url: string } | null;
+};
 
 /** The payment as it was right after `event` (the stream folded up to its revision). */
 const paymentAt = async (store: EventStore, event: RecordedEvent) => {
@@ -56,13 +63,21 @@ const notifiedOf = async (store: EventStore, event: RecordedEvent): Promise<Noti
     if (type === null) return null;
     const payment = await paymentAt(store, event);
     if (payment === null) return null;
-    return { merchantId: payment.merchantId, type, object: payment, skip: '' };
+    const { merchantId, paymentId, notifyUrl } = payment;
+    const notify = notifyUrl === null ? null : { endpointId: paymentId, url: notifyUrl };
+    return { merchantId, type, object: payment, skip: '', notify };
   }
   if (event.stream.startsWith('webhookendpoint-') && event.type === 'WebhookEndpointDisabled') {
     const notice = parseStored(webhookNoticeAggregate, event).data;
     const type = 'webhook_endpoint.disabled';
     // The disabled endpoint itself is told nothing: it is off.
-    return { merchantId: notice.merchantId, type, object: notice, skip: notice.endpointId };
+    return {
+      merchantId: notice.merchantId,
+      type,
+      object: notice,
+      skip: notice.endpointId,
+      notify: null,
+    };
   }
   return null;
 };
@@ -88,25 +103,41 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
       createdAt: event.metadata.occurredAt,
       data: { object: notified.object },
     });
-    return endpoints
+    const targets = endpoints
       .filter(
         (endpoint) =>
           endpoint.enabled &&
           endpoint.endpointId !== notified.skip &&
           endpoint.eventTypes.includes(notified.type),
       )
-      .map((endpoint) => ({
-        deliveryId: options.newId(),
-        eventId: event.id,
-        eventType: notified.type,
-        endpointId: endpoint.endpointId,
+      .map((endpoint) => endpoint.endpointId);
+    if (notified.notify !== null) {
+      await options.webhooks.createEndpoint({
+        ...notified.notify,
+        kind: 'notify',
         merchantId: notified.merchantId,
-        body,
-        status: 'pending',
-        failedAttemptCount: 0,
-        nextAttemptAtMs: nowMs,
+        eventTypes: [],
+        description: '',
+        enabled: true,
+        secret: '',
+        previousSecret: null,
+        failingSinceMs: null,
         createdAtMs: nowMs,
-      }));
+      });
+      targets.push(notified.notify.endpointId);
+    }
+    return targets.map((endpointId) => ({
+      deliveryId: options.newId(),
+      eventId: event.id,
+      eventType: notified.type,
+      endpointId,
+      merchantId: notified.merchantId,
+      body,
+      status: 'pending',
+      failedAttemptCount: 0,
+      nextAttemptAtMs: nowMs,
+      createdAtMs: nowMs,
+    }));
   };
 
   const handle = async (event: RecordedEvent): Promise<void> => {

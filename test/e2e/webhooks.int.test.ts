@@ -23,7 +23,7 @@ import {
  * delivered again (at least once). The metadata address is refused at registration (SSRF).
  */
 const SECRET = 'webhooks-e2e-sandbox-secret-0123456789';
-const WAIT_MS = 20_000;
+const WAIT_MS = 60_000;
 
 type Delivery = { headers: IncomingMessage['headers']; body: string };
 type Mode = 'ok' | 'hang';
@@ -92,15 +92,18 @@ const idOf = (delivery: Delivery): string => (JSON.parse(delivery.body) as { id:
 describe('webhooks to a merchant, end to end', () => {
   let dataDir: string;
   let service: ServiceProcess | null = null;
+  /** Every process started, so that a failure or timeout half-way leaves none running. */
+  const started: ServiceProcess[] = [];
   let receiver: Awaited<ReturnType<typeof startReceiver>> | null = null;
 
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'ledger-webhooks-'));
   });
   afterAll(async () => {
-    if (service !== null && service.child.exitCode === null) {
-      service.child.kill('SIGTERM');
-      await service.exited;
+    for (const running of started) {
+      if (running.child.exitCode !== null) continue;
+      running.child.kill('SIGTERM');
+      await running.exited;
     }
     await receiver?.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -115,6 +118,7 @@ describe('webhooks to a merchant, end to end', () => {
       WEBHOOK_RETRY_BASE_MS: '200',
     };
     service = await startServiceProcess(dataDir, servicePort, env);
+    started.push(service);
     const { baseUrl } = service;
     const shop = await postJson(baseUrl, '/v1/clients', { clientId: 'shop', role: 'merchant' });
     const shopKey = String(shop.body.data['apiKey']);
@@ -141,8 +145,9 @@ describe('webhooks to a merchant, end to end', () => {
       }),
     ).toMatchObject({ status: 201 });
 
-    const pay = async (orderNo: string): Promise<string> => {
+    const pay = async (orderNo: string, extra: object = {}): Promise<string> => {
       const created = await call(baseUrl, shopKey, 'POST', '/v1/payments', {
+        ...extra,
         merchantOrderNo: orderNo,
         amountMinor: 1250,
         currency: 'EUR',
@@ -193,6 +198,54 @@ describe('webhooks to a merchant, end to end', () => {
     expect(verifiesWithPlainHmac(delivered, secret)).toBe(true);
     expect(verifiesWithPlainHmac(delivered, 'whsec_someone-else')).toBe(false);
 
+    // 1b. A payment's own notifyUrl gets its events too, signed with the merchant's secret; a
+    //     notifyUrl to the metadata address is refused.
+    const refusedNotify = await call(baseUrl, shopKey, 'POST', '/v1/payments', {
+      merchantOrderNo: 'order-ssrf',
+      amountMinor: 100,
+      currency: 'EUR',
+      channel: 'sandbox',
+      subject: 'ssrf',
+      creditAccountId: 'shop-wallet',
+      notifyUrl: 'http://169.254.169.254/latest/meta-data/',
+    });
+    expect(refusedNotify).toMatchObject({
+      status: 422,
+      body: { code: 42275, data: { field: 'notifyUrl' } },
+    });
+    const notifyUrl = `http://127.0.0.1:${receiverPort}/notify/order-1b`;
+    const withNotify = await pay('order-1b', {
+      notifyUrl,
+      description: 'a mug',
+      returnUrl: 'https://shop.example/done',
+    });
+    const merchantSecret = String(
+      (await call(baseUrl, shopKey, 'GET', '/v1/webhook-secret')).body.data['secret'],
+    );
+    const notified = await eventually(
+      () =>
+        receiver?.received.find(
+          (delivery) => delivery.body.includes(withNotify) && delivery.body.includes('"notifyUrl"'),
+        ),
+      { timeoutMs: WAIT_MS, what: 'the notifyUrl delivery', intervalMs: 50 },
+    );
+    await eventually(
+      () =>
+        (receiver?.received.filter((delivery) => delivery.body.includes(withNotify)).length ?? 0) >=
+        2
+          ? true
+          : undefined,
+      { timeoutMs: WAIT_MS, what: 'both deliveries of order-1b', intervalMs: 50 },
+    );
+    const signedWithMerchant = receiver.received.filter(
+      (delivery) =>
+        delivery.body.includes(withNotify) && verifiesWithPlainHmac(delivery, merchantSecret),
+    );
+    expect(signedWithMerchant).toHaveLength(1);
+    expect(JSON.parse(notified.body)).toMatchObject({
+      data: { object: { notifyUrl, description: 'a mug', returnUrl: 'https://shop.example/done' } },
+    });
+
     // 2. The receiver stopped: the delivery fails (the endpoint shows it failing), then the
     //    restarted receiver gets it by retry.
     await receiver.close();
@@ -227,6 +280,7 @@ describe('webhooks to a merchant, end to end', () => {
     await service.exited;
     receiver.setMode('ok');
     service = await startServiceProcess(dataDir, servicePort, env);
+    started.push(service);
     const again = await eventually(
       () => {
         const copies = receiver?.received.filter((delivery) => delivery.body.includes(third));
@@ -249,5 +303,5 @@ describe('webhooks to a merchant, end to end', () => {
       },
       { timeoutMs: WAIT_MS, what: 'the third delivery recorded as succeeded', intervalMs: 50 },
     );
-  }, 90_000);
+  }, 240_000);
 });

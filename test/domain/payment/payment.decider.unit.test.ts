@@ -53,6 +53,9 @@ describe('CreatePayment', () => {
     subject: 'Basic plan',
     creditAccountId: 'account-other',
     expiresAt: '2030-01-01T00:31:00.000Z',
+    notifyUrl: 'https://shop.example/notify',
+    returnUrl: 'https://shop.example/return',
+    description: 'order 2',
   };
   it.each(paymentTermFields)('rejects a retry whose %s differs, naming the field', (field) => {
     const decision = decide([created], create({ [field]: changed[field] }));

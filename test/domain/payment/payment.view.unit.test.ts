@@ -55,6 +55,9 @@ describe('paymentView', () => {
   it('shows a pending payment with every outcome null', () => {
     expect(viewOf([created])).toEqual({
       ...terms,
+      notifyUrl: null,
+      returnUrl: null,
+      description: null,
       createdAt,
       status: 'pending',
       ...noOutcome,

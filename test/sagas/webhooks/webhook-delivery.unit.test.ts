@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { merchantSecretIdOf } from '../../../domain/webhook/webhook.model';
 import { eventually } from '../../support/eventually';
 import { DAY_MS, HOUR_MS, startWebhookRig } from './webhook-rig';
 
@@ -138,6 +139,35 @@ describe('webhook fan-out and delivery', () => {
     rig.advance(DAY_MS);
     await rig.deliver();
     expect(rig.sent).toHaveLength(sentBefore);
+  });
+
+  it("sends a payment's events to its notifyUrl too, signed with the merchant's secret", async () => {
+    rig = await startWebhookRig();
+    await rig.addEndpoint({ eventTypes: ['payment.succeeded'] });
+    await rig.addEndpoint({
+      endpointId: merchantSecretIdOf('merchant'),
+      kind: 'merchant',
+      eventTypes: [],
+      enabled: false,
+      secret: 'whsec_merchant',
+    });
+    await rig.payPayment(PAYMENT_ID, 'https://shop.example/notify?order=1');
+    await enqueued(rig, 1);
+    await rig.deliver();
+    const notified = rig.sent.find((request) => request.url.startsWith('https://shop.example'));
+    const registered = rig.sent.find((request) => request.url.startsWith('https://receiver'));
+    expect(notified?.url).toBe('https://shop.example/notify?order=1');
+    expect(notified?.body).toBe(registered?.body);
+    const timestampS = Math.floor(rig.nowMs() / 1000);
+    const expected = createHmac('sha256', 'whsec_merchant')
+      .update(`${timestampS}.${notified?.body ?? ''}`)
+      .digest('hex');
+    expect(notified?.headers['webhook-signature']).toBe(`t=${timestampS},v1=${expected}`);
+    expect(JSON.parse(notified?.body ?? '{}')).toMatchObject({
+      data: { object: { notifyUrl: 'https://shop.example/notify?order=1' } },
+    });
+    // The one-off target is not one of the merchant's listed endpoints.
+    expect(await rig.webhooks.listEndpoints('merchant', 16)).toHaveLength(1);
   });
 
   it('sends a delivery again on a manual resend, with the same event id', async () => {

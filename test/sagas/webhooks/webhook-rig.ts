@@ -66,6 +66,7 @@ export const startWebhookRig = async (
   ): Promise<WebhookEndpoint> => {
     const endpoint: WebhookEndpoint = {
       endpointId: crypto.randomUUID(),
+      kind: 'endpoint',
       merchantId: 'merchant',
       url: 'https://receiver.example/hooks',
       description: '',
@@ -81,7 +82,7 @@ export const startWebhookRig = async (
   };
 
   /** A sandbox payment of 1,000 EUR minor units, created and then paid, as the log records it. */
-  const payPayment = async (paymentId: string): Promise<void> => {
+  const payPayment = async (paymentId: string, notifyUrl?: string): Promise<void> => {
     const now = new Date(nowMs).toISOString();
     const terms = {
       paymentId,
@@ -93,6 +94,7 @@ export const startWebhookRig = async (
       subject: 'test',
       creditAccountId: 'wallet',
       expiresAt: new Date(nowMs + HOUR_MS).toISOString(),
+      ...(notifyUrl === undefined ? {} : { notifyUrl }),
     };
     const context = testContext({ now });
     await ledger.runtime.execute(
