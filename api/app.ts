@@ -17,7 +17,7 @@
  *   prom-client's collectDefaultMetrics(); set app.proxy = true behind a reverse proxy.
  *
  * Order: requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
- * routers → fallback. The two observers sit outside the error handler so that they see the final
+ * per-IP limit → routers (authenticate → per-client limit → signature check → route) → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
 import Router from '@koa/router';
@@ -26,7 +26,7 @@ import type { Logger } from 'winston';
 import type { ClientStore } from '../domain/ports/client-store.port';
 import type { StoredIdempotencyRecord } from '../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
-import type { ApiState, RoutingInfo } from './middleware/api-state';
+import type { ApiState, RouteMiddleware, RoutingInfo } from './middleware/api-state';
 import type { AppLimits, RouteKit, RouteRegistrar } from './route-kit';
 import { createDrain, refuseWhileDraining, type Drain } from './drain';
 import { authenticate } from './middleware/authenticate';
@@ -38,6 +38,9 @@ import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientRoutes } from './routes/clients.route';
+import { registerClientSigningRoutes } from './routes/client-signing.route';
+import type { Governance } from './governance';
+import { verifySignature } from './middleware/verify-signature';
 import { registerConsoleRoutes } from './routes/console.route';
 import {
   registerHealthRoutes,
@@ -61,6 +64,12 @@ type AppDeps = {
   drain?: Drain;
   /** Wall clock in epoch ms; tests inject their own. */
   nowMs?: () => number;
+  /** Rate limits and signed requests (absent: neither, as in most route tests). */
+  governance?: Governance;
+};
+
+const passThrough: RouteMiddleware = async (_ctx, next) => {
+  await next();
 };
 
 /** Koa's error for a streamed body whose client hung up: routine for SSE, not a fault. */
@@ -69,9 +78,27 @@ const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
 export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   const nowMs = deps.nowMs ?? Date.now;
   const drain = deps.drain ?? createDrain();
-  const authenticateClient = authenticate(deps.clientStore);
+  const governance = deps.governance ?? null;
+  const authenticateClient = authenticate(
+    deps.clientStore,
+    governance === null
+      ? null
+      : { throttle: governance.rateLimits.authThrottle, security: governance.security },
+  );
   const router = new Router<ApiState>({ prefix: '/v1' });
   router.use(authenticateClient); // Before any route: a route cannot forget authentication.
+  if (governance !== null) {
+    router.use(governance.rateLimits.byClient);
+    router.use(
+      verifySignature({
+        store: governance.signing,
+        throttle: governance.rateLimits.authThrottle,
+        security: governance.security,
+        nowMs,
+        bodyBytesMax: Math.max(deps.limits.bodyBytesMax, deps.limits.trafficBodyBytesMax),
+      }),
+    );
+  }
   const publicRouter = new Router<ApiState>({ prefix: '/v1' });
   const rootRouter = new Router<ApiState>();
   const ledgerKeys = ledgerIdempotency({ readRecord: deps.readIdempotencyRecord, nowMs });
@@ -92,11 +119,14 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     clientStore: deps.clientStore,
     drain,
     nowMs,
+    hotKey: (resource, keyOf) => governance?.rateLimits.hotKey(resource, keyOf) ?? passThrough,
+    callbackLimit: (channel) => governance?.rateLimits.callback(channel) ?? passThrough,
   };
   registerHealthRoutes(kit, deps.readiness ?? []);
   registerMetricsRoute(rootRouter, authenticateClient);
   registerConsoleRoutes(rootRouter);
   registerClientRoutes(kit);
+  if (governance !== null) registerClientSigningRoutes(kit, governance);
   for (const register of deps.routes) register(kit);
 
   const app = new Koa<ApiState, RoutingInfo>();
@@ -117,6 +147,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   app.use(observeRequests(deps.logger));
   app.use(refuseWhileDraining(drain));
   app.use(errorHandler(deps.logger));
+  if (governance !== null) app.use(governance.rateLimits.byIp);
   app.use(publicRouter.routes());
   app.use(rootRouter.routes());
   app.use(router.routes());

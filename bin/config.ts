@@ -13,6 +13,8 @@ import {
 } from './config-rules';
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
+import { loadRateLimits } from './governance-config';
+import type { RateLimitSettings } from '../api/middleware/rate-limit';
 
 /**
  * The one configuration module: every environment variable (validated by loadConfig, documented
@@ -54,6 +56,8 @@ export type Config = {
   auditSigningKeyFile: string | null;
   /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
   auditCheckpointIntervalMs: number;
+  /** Rate limits per client, IP, hot key and callback, and the failed-authentication limit. */
+  rateLimits: RateLimitSettings;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -103,6 +107,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    rateLimits: loadRateLimits(env),
   };
 };
 
@@ -158,6 +163,8 @@ export const SERVICE_LIMITS = {
   idempotencyPurgeIntervalMs: 10 * 60 * 1000,
   /** How often silent nodes are looked for: a node is marked at most this late. */
   nodeSweepTickMs: 1000,
+  /** How often signature nonces past the 300 s window are deleted. */
+  noncePurgeIntervalMs: 60_000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

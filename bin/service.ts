@@ -9,6 +9,9 @@ import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.ide
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
+import { createRateLimits, memoryLimiters } from '../api/middleware/rate-limit';
+import { roleBasedSecurity } from '../api/security-port';
+import { createSqliteSigningStore } from '../adapters/signing/sqlite.signing-store';
 import { createDrain } from '../api/drain';
 import { serviceMetrics, setMetricSources } from '../api/metrics';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
@@ -252,6 +255,23 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       : [{ name: 'nats', run: async () => (busConnected() ? null : 'not connected') }]),
   ];
   const drain = createDrain();
+  // Until the security audit trail and scopes (#15's other half) are wired in: log + roles.
+  const security = roleBasedSecurity(logger);
+  const signing = createSqliteSigningStore(database);
+  const governance = {
+    rateLimits: createRateLimits({
+      settings: config.rateLimits,
+      limiters: memoryLimiters,
+      security,
+    }),
+    signing,
+    security,
+  };
+  const noncePurge = setInterval(() => {
+    signing.purgeNonces(Date.now()).catch((error: unknown) =>
+      logger.warn('nonce_purge_failed', { error: String(error) }),
+    );
+  }, SERVICE_LIMITS.noncePurgeIntervalMs);
   const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const app = createApp({
     logger,
@@ -261,6 +281,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     idempotencyStore,
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
+    governance,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
     routes: [
       securityAuditRoutes(services),
@@ -309,6 +330,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clearTimeout(cutoff);
     setMetricSources(null);
     clearInterval(presenceSweep);
+    clearInterval(noncePurge);
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     await sale.stop();

@@ -37,6 +37,13 @@ describe('loadConfig', () => {
       channels: NO_CHANNELS,
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 60_000,
+      rateLimits: {
+        client: { requests: 300, windowS: 1 },
+        ip: { requests: 1000, windowS: 1 },
+        hotKey: { requests: 200, windowS: 1 },
+        callback: { requests: 50, windowS: 1 },
+        authFailures: { requests: 10, windowS: 300 },
+      },
     });
   });
 
@@ -62,6 +69,11 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
       AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+      RATE_LIMIT_CLIENT: '5/60s',
+      RATE_LIMIT_IP: 'off',
+      RATE_LIMIT_HOT_KEY: '7/2s',
+      RATE_LIMIT_CALLBACK: '9/1s',
+      AUTH_FAILURE_LIMIT: '3/900s',
     });
     expect(config).toEqual({
       port: 8080,
@@ -86,6 +98,13 @@ describe('loadConfig', () => {
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 0,
+      rateLimits: {
+        client: { requests: 5, windowS: 60 },
+        ip: null,
+        hotKey: { requests: 7, windowS: 2 },
+        callback: { requests: 9, windowS: 1 },
+        authFailures: { requests: 3, windowS: 900 },
+      },
     });
   });
 
@@ -163,6 +182,16 @@ describe('loadConfig', () => {
       "NODE_SILENT_AFTER_MS must be an integer 1000-86400000, got '999'",
     ],
     ['NATS_URL', 'http://nats:4222', 'NATS_URL must be a nats:// or tls:// URL'],
+    [
+      'RATE_LIMIT_CLIENT',
+      '300 per second',
+      "RATE_LIMIT_CLIENT must be <requests>/<seconds>s (requests >= 1, 1-86400 s) or off, got '300 per second'",
+    ],
+    [
+      'AUTH_FAILURE_LIMIT',
+      '0/60s',
+      "AUTH_FAILURE_LIMIT must be <requests>/<seconds>s (requests >= 1, 1-86400 s) or off, got '0/60s'",
+    ],
     ['SANDBOX_FAIL_REFUNDS', 'yes', "SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'"],
     ['WECHAT_APP_ID', 'wx1', 'WECHAT_MCH_ID is required with WECHAT_APP_ID'],
     [

@@ -15,6 +15,7 @@ import {
 } from '../../../adapters/channels/sqlite.channel-stores';
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import type { Governance } from '../../../api/governance';
 import { accountRoutes } from '../../../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../../../api/routes/channel-callbacks.route';
 import type { ChannelServices } from '../../../api/routes/payment-payer.route';
@@ -68,6 +69,7 @@ export const createLedgerApp = async (
     nowMs?: () => number;
     limits?: { bodyBytesMax?: number };
     verifiers?: readonly ChannelCallbackVerifier[];
+    governance?: Governance;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -128,6 +130,7 @@ export const createLedgerApp = async (
     nowMs,
     eventStore: store,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.governance === undefined ? {} : { governance: options.governance }),
   });
   deliverTo = app;
   return {

@@ -8,6 +8,7 @@ import { createSqliteIdempotencyStore } from '../../../adapters/idempotency/sqli
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { createApp } from '../../../api/app';
 import type { AppLimits, RouteRegistrar } from '../../../api/route-kit';
+import type { Governance } from '../../../api/governance';
 import { createLogger } from '../../../bin/logger';
 import { generateApiKey, hashApiKey } from '../../../domain/ports/client-store.port';
 import type { ClientRole, ClientStore } from '../../../domain/ports/client-store.port';
@@ -51,6 +52,8 @@ export const createTestApp = async (
     /** GET /v1/ready's checks and the stop's drain (absent: always ready, never draining). */
     readiness?: readonly ReadinessCheck[];
     drain?: Drain;
+    /** Rate limits, signing and security events (absent: none, as before #15). */
+    governance?: Governance;
   } = {},
 ): Promise<TestApp> => {
   const chunks: string[] = [];
@@ -95,6 +98,7 @@ export const createTestApp = async (
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
     ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
     ...(options.drain === undefined ? {} : { drain: options.drain }),
+    ...(options.governance === undefined ? {} : { governance: options.governance }),
   });
   const logText = (): string => chunks.join('');
   const logs = (): LogLine[] =>
