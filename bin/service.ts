@@ -268,9 +268,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     security,
   };
   const noncePurge = setInterval(() => {
-    signing.purgeNonces(Date.now()).catch((error: unknown) =>
-      logger.warn('nonce_purge_failed', { error: String(error) }),
-    );
+    signing
+      .purgeNonces(Date.now())
+      .catch((error: unknown) => logger.warn('nonce_purge_failed', { error: String(error) }));
   }, SERVICE_LIMITS.noncePurgeIntervalMs);
   const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const app = createApp({
