@@ -20,6 +20,11 @@ export const governanceErrorCodes = {
     msg: 'this X-Signature-Nonce was already used within the window',
   },
   subject_not_found: { status: 404, code: 40440, msg: 'no personal data is held for this subject' },
+  subject_erased: {
+    status: 422,
+    code: 42240,
+    msg: "this subject's personal data was erased: no new personal data is kept for it",
+  },
   rate_limited: {
     status: 429,
     code: 42940,

@@ -12,6 +12,8 @@ import { createApp } from '../api/app';
 import { createRateLimits, memoryLimiters } from '../api/middleware/rate-limit';
 import { roleBasedSecurity } from '../api/security-port';
 import { createSqliteSigningStore } from '../adapters/signing/sqlite.signing-store';
+import { createSqlitePersonalDataVault } from '../adapters/personal-data/sqlite.personal-data-vault';
+import { subjectRoutes } from '../api/routes/subjects.route';
 import { createDrain } from '../api/drain';
 import { serviceMetrics, setMetricSources } from '../api/metrics';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
@@ -54,6 +56,8 @@ import { startAuditCheckpoints } from './audit-checkpoints';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
+/** The personal-data subjects' keys, apart from everything else: erasure destroys them. */
+const SUBJECT_KEYS_FILE_NAME = 'subject-keys.sqlite';
 
 type RunningService = {
   server: Server;
@@ -184,6 +188,13 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     logger,
   });
 
+  // Until the security audit trail and scopes (#15's other half) are wired in: log + roles.
+  const security = roleBasedSecurity(logger);
+  const subjectKeys = openSqliteDatabase(join(config.dataDir, SUBJECT_KEYS_FILE_NAME));
+  const personalData = {
+    vault: createSqlitePersonalDataVault(subjectKeys, () => new Date().toISOString()),
+    security,
+  };
   const services: LedgerServices = {
     runtime,
     ledger,
@@ -192,6 +203,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
     audit: messaging.securityAudit,
+    personalData,
   };
   const sale = await startSale({
     store: eventStore,
@@ -255,8 +267,6 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       : [{ name: 'nats', run: async () => (busConnected() ? null : 'not connected') }]),
   ];
   const drain = createDrain();
-  // Until the security audit trail and scopes (#15's other half) are wired in: log + roles.
-  const security = roleBasedSecurity(logger);
   const signing = createSqliteSigningStore(database);
   const governance = {
     rateLimits: createRateLimits({
@@ -298,6 +308,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       ...messaging.routes,
       ...sale.routes,
       auditCheckpoints.routes,
+      subjectRoutes(personalData),
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -345,6 +356,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await auditCheckpoints.stop();
     await eventStore.close();
     database.close();
+    subjectKeys.close();
   };
   return { server, adminKeyFile, stop };
 };

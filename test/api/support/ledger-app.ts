@@ -16,6 +16,8 @@ import {
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import type { Governance } from '../../../api/governance';
+import type { PersonalDataAccess } from '../../../api/personal-data';
+import { subjectRoutes } from '../../../api/routes/subjects.route';
 import { accountRoutes } from '../../../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../../../api/routes/channel-callbacks.route';
 import type { ChannelServices } from '../../../api/routes/payment-payer.route';
@@ -70,6 +72,8 @@ export const createLedgerApp = async (
     limits?: { bodyBytesMax?: number };
     verifiers?: readonly ChannelCallbackVerifier[];
     governance?: Governance;
+    /** Holder data of accounts, and the erase route (absent: `holder` is refused). */
+    personalData?: PersonalDataAccess;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -116,6 +120,7 @@ export const createLedgerApp = async (
     ],
     paymentTtlMs: 15 * 60 * 1000,
     nowMs,
+    ...(options.personalData === undefined ? {} : { personalData: options.personalData }),
   };
   const routes = [
     ...[accountRoutes, transferRoutes, transferBatchRoutes, trafficRoutes].map((route) =>
@@ -124,6 +129,7 @@ export const createLedgerApp = async (
     paymentRoutes(services, channels),
     channelCallbackRoutes(services, channels),
     reconciliationRoutes(channels),
+    ...(options.personalData === undefined ? [] : [subjectRoutes(options.personalData)]),
   ];
   const app = await createTestApp({
     routes,
