@@ -3,7 +3,7 @@ import { createHash, createHmac } from 'node:crypto';
 /** Signed requests: a timestamp more than this far from the server's clock is refused. */
 export const SIGNATURE_WINDOW_S = 300;
 
-export type SignedParts = {
+type SignedParts = {
   method: string;
   /** The request path as sent, without the query (e.g. /v1/transfers). */
   path: string;

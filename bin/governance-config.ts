@@ -5,7 +5,7 @@ import { ConfigError, variableReader, type ReadVariable } from './config-rules';
  * The rate limits, the governance part of bin/config.ts. Each limit is `<requests>/<window>s`
  * (a fixed window per key) or `off`.
  */
-export const GOVERNANCE_DEFAULTS = {
+const GOVERNANCE_DEFAULTS = {
   RATE_LIMIT_CLIENT: '300/1s',
   RATE_LIMIT_IP: '1000/1s',
   RATE_LIMIT_HOT_KEY: '200/1s',

@@ -25,7 +25,7 @@ export type RateLimitSettings = {
  * The store behind the limits: one limiter per policy. In memory by default (per instance); a
  * shared store (rate-limiter-flexible's Mongo, Redis, ... limiters) plugs in here.
  */
-export type LimiterFactory = (policyName: string, policy: RatePolicy) => RateLimiterAbstract;
+type LimiterFactory = (policyName: string, policy: RatePolicy) => RateLimiterAbstract;
 
 export const memoryLimiters: LimiterFactory = (policyName, policy) =>
   new RateLimiterMemory({

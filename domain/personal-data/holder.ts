@@ -22,7 +22,7 @@ export type SealedHolder = {
 };
 
 /** A field shown after its subject's key was destroyed. */
-export const ERASED = 'erased';
+const ERASED = 'erased';
 
 /** Keeps `head` and `tail` characters, one '*' for each character between. */
 const keepEnds = (value: string, head: number, tail: number): string => {

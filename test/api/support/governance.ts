@@ -9,7 +9,7 @@ import {
 import type { SecurityEvent, SecurityPort } from '../../../api/security-port';
 import type { SigningStore } from '../../../domain/ports/request-signing.port';
 
-export const NO_LIMITS: RateLimitSettings = {
+const NO_LIMITS: RateLimitSettings = {
   client: null,
   ip: null,
   hotKey: null,
