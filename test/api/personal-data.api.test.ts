@@ -134,6 +134,50 @@ describe('holder data on accounts: masking, audited clear reads, erasure', () =>
     expect([unknown.status, unknown.body.code]).toEqual([404, 40440]);
   });
 
+  it('seals a payment holder too: masked for the merchant, clear and audited for pii:read, erased', async () => {
+    const created = await app.post(
+      '/v1/payments',
+      {
+        merchantOrderNo: 'order-1',
+        amountMinor: 500,
+        currency: 'EUR',
+        channel: 'sandbox',
+        subject: 'Plan',
+        creditAccountId: 'shop',
+        holder: { subjectId: 'payer-1', name: 'Alice', phone: '+8613812345678' },
+      },
+      app.keys.merchant,
+    );
+    expect(created.status).toBe(201);
+    expect(JSON.stringify(created.body)).not.toContain('13812345678');
+    const paymentId = created.body.data.payment.paymentId as string;
+    const holderAs = async (apiKey: string) =>
+      (await app.get(`/v1/payments/${paymentId}`, apiKey)).body.data.payment.holder;
+    expect(await holderAs(app.keys.merchant)).toEqual({
+      subjectId: 'payer-1',
+      view: 'masked',
+      name: 'A****',
+      phone: '+86*******5678',
+    });
+    expect(await holderAs(app.keys.auditor)).toEqual({
+      subjectId: 'payer-1',
+      view: 'clear',
+      name: 'Alice',
+      phone: '+8613812345678',
+    });
+    expect(events.at(-1)).toMatchObject({
+      kind: 'pii_read',
+      detail: { resource: 'payment', id: paymentId },
+    });
+    expect((await app.post('/v1/subjects/payer-1/erase', {}, app.keys.admin)).status).toBe(200);
+    expect(await holderAs(app.keys.auditor)).toEqual({
+      subjectId: 'payer-1',
+      view: 'erased',
+      name: 'erased',
+      phone: 'erased',
+    });
+  });
+
   it('refuses bad holder fields with a 400 naming the field', async () => {
     const open = (holder: object) =>
       app.post('/v1/accounts', { accountId: 'w9', currency: 'EUR', holder }, app.keys.merchant);
