@@ -21,6 +21,7 @@ import { openEventStore } from './event-store';
 import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
+import { registerGovernanceCommands } from './governance-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
 import { startService } from './service';
 
@@ -183,6 +184,7 @@ sandbox
   );
 
 registerChannelCommands(program);
+registerGovernanceCommands(program, configOrExit, print);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -57,7 +57,7 @@ import { startAuditCheckpoints } from './audit-checkpoints';
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
 /** The personal-data subjects' keys, apart from everything else: erasure destroys them. */
-const SUBJECT_KEYS_FILE_NAME = 'subject-keys.sqlite';
+export const SUBJECT_KEYS_FILE_NAME = 'subject-keys.sqlite';
 
 type RunningService = {
   server: Server;
