@@ -22,7 +22,7 @@
  *   Params and guard with requireScope, and the route documents itself.
  *
  * Order: clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
- * routers → fallback. The two observers sit outside the error handler so that they see the final
+ * per-IP limit → routers (authenticate → per-client limit → signature check → route) → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
 import Router from '@koa/router';
@@ -35,7 +35,7 @@ import type { SecurityEventStore } from '../domain/ports/security-event.port';
 import type { TokenService } from '../domain/ports/token.port';
 import type { StoredIdempotencyRecord } from '../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../domain/ports/idempotency-store.port';
-import type { ApiState, RoutingInfo } from './middleware/api-state';
+import type { ApiState, RouteMiddleware, RoutingInfo } from './middleware/api-state';
 import type { AppLimits, RouteKit, RouteRegistrar } from './route-kit';
 import { createDrain, refuseWhileDraining, type Drain } from './drain';
 import { authenticate } from './middleware/authenticate';
@@ -59,6 +59,9 @@ import { registerOAuthRoutes } from './routes/oauth.route';
 import { securityEventRoutes } from './routes/security-events.route';
 import { bindSecurityRecorder } from './security/record-security-event';
 import type { SecurityRecorder } from './security/security-recorder';
+import { registerClientSigningRoutes } from './routes/client-signing.route';
+import type { Governance } from './governance';
+import { verifySignature } from './middleware/verify-signature';
 import { registerConsoleRoutes } from './routes/console.route';
 import { registerOpenApiRoutes } from './routes/openapi.route';
 import {
@@ -89,6 +92,12 @@ type AppDeps = {
   nowMs?: () => number;
   /** Trusted proxies and HSTS (absent: no proxy trusted, no HSTS). */
   transport?: { proxyTrust: ProxyTrust; hstsMaxAgeS: number };
+  /** Rate limits and signed requests (absent: neither, as in most route tests). */
+  governance?: Governance;
+};
+
+const passThrough: RouteMiddleware = async (_ctx, next) => {
+  await next();
 };
 
 /**
@@ -114,14 +123,31 @@ const PREMATURE_CLOSE = 'ERR_STREAM_PREMATURE_CLOSE';
 export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   const nowMs = deps.nowMs ?? Date.now;
   const drain = deps.drain ?? createDrain();
+  const governance = deps.governance ?? null;
   const authenticateClient = authenticate({
     clientStore: deps.clientStore,
     grantStore: deps.grantStore,
     tokens: deps.tokens,
     nowMs,
+    throttling:
+      governance === null
+        ? null
+        : { throttle: governance.rateLimits.authThrottle, security: governance.security },
   });
   const router = new Router<ApiState>({ prefix: '/v1' });
   router.use(authenticateClient); // Before any route: a route cannot forget authentication.
+  if (governance !== null) {
+    router.use(governance.rateLimits.byClient);
+    router.use(
+      verifySignature({
+        store: governance.signing,
+        throttle: governance.rateLimits.authThrottle,
+        security: governance.security,
+        nowMs,
+        bodyBytesMax: Math.max(deps.limits.bodyBytesMax, deps.limits.trafficBodyBytesMax),
+      }),
+    );
+  }
   const publicRouter = new Router<ApiState>({ prefix: '/v1' });
   const rootRouter = new Router<ApiState>();
   const ledgerKeys = ledgerIdempotency({ readRecord: deps.readIdempotencyRecord, nowMs });
@@ -144,6 +170,8 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     tokens: deps.tokens,
     drain,
     nowMs,
+    hotKey: (resource, keyOf) => governance?.rateLimits.hotKey(resource, keyOf) ?? passThrough,
+    callbackLimit: (channel) => governance?.rateLimits.callback(channel) ?? passThrough,
   };
   registerHealthRoutes(kit, deps.readiness ?? []);
   registerMetricsRoute(rootRouter, authenticateClient);
@@ -152,6 +180,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   registerClientGrantRoutes(kit);
   registerOAuthRoutes(kit, rootRouter);
   securityEventRoutes(deps.securityEvents.store)(kit);
+  if (governance !== null) registerClientSigningRoutes(kit, governance);
   for (const register of deps.routes) register(kit);
   assertEveryRouteScoped(router);
   // Built once every route is declared (its own route included, which serves it).
@@ -193,6 +222,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   app.use(observeRequests(deps.logger));
   app.use(refuseWhileDraining(drain));
   app.use(errorHandler(deps.logger));
+  if (governance !== null) app.use(governance.rateLimits.byIp);
   app.use(publicRouter.routes());
   app.use(rootRouter.routes());
   app.use(router.routes());

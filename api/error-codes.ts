@@ -14,6 +14,7 @@
 import { channelErrorCodes, domainErrorCodes } from './domain-error-codes';
 import { paymentChannelErrorCodes } from './channel-error-codes';
 import { readSideErrorCodes } from './read-side-error-codes';
+import { governanceErrorCodes } from './governance-error-codes';
 import { saleErrorCodes } from './sale-error-codes';
 import { sagaErrorCodes } from './saga-error-codes';
 import { nodeErrorCodes } from './node-error-codes';
@@ -79,6 +80,7 @@ export const errorCodes = {
   ...domainErrorCodes,
   ...channelErrorCodes,
   ...readSideErrorCodes,
+  ...governanceErrorCodes,
   ...sagaErrorCodes,
   ...paymentChannelErrorCodes,
   ...saleErrorCodes,

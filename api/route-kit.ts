@@ -40,6 +40,15 @@ export type RouteKit = {
   /** The stop's drain: streams end with a last event when it starts. */
   drain: Drain;
   nowMs: () => number;
+  /**
+   * Hot-key limit on the route's target resource (e.g. 'account' and the credited account id);
+   * goes after the body's validator. Passes everything when the app has no rate limits.
+   */
+  hotKey: (resource: string, keyOf: (ctx: HotKeyContext) => string | null) => RouteMiddleware;
+  /** The channel callbacks' limit per channel and IP; inside the route's acknowledgement. */
+  callbackLimit: (channel: string) => RouteMiddleware;
 };
+
+export type HotKeyContext = Parameters<RouteMiddleware>[0] & { state: ApiState };
 
 export type RouteRegistrar = (kit: RouteKit) => void;

@@ -85,6 +85,12 @@ const exited = (child: ChildProcess, timeoutMs: number): Promise<boolean> =>
   });
 
 /**
+ * The throughput benches measure the service, not its rate limits (300 requests/s per client by
+ * default): limits are off unless a bench's env sets them.
+ */
+const UNLIMITED = { RATE_LIMIT_CLIENT: 'off', RATE_LIMIT_IP: 'off', RATE_LIMIT_HOT_KEY: 'off' };
+
+/**
  * Starts `node <script> [...args]` with PORT, HOST and DATA_DIR (a fresh temp dir) added to env,
  * and waits until GET /v1/health answers. nodeFlags go before the script (e.g. --cpu-prof).
  */
@@ -102,7 +108,7 @@ export const startChildServer = async (options: {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ledger-bench-'));
   const baseUrl = `http://${BENCH_HOST}:${port}`;
   const placement = { PORT: String(port), HOST: BENCH_HOST, DATA_DIR: dataDir };
-  const env = { ...process.env, ...options.env, ...placement };
+  const env = { ...process.env, ...UNLIMITED, ...options.env, ...placement };
   const argv = [...options.nodeFlags, options.script, ...options.args];
   const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = captureLog(child);

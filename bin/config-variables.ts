@@ -1,3 +1,4 @@
+import { GOVERNANCE_ROWS } from './governance-config';
 import { MESSAGING_DEFAULTS } from './messaging-config';
 
 /**
@@ -255,4 +256,8 @@ const CHANNEL_ROWS: readonly ConfigRow[] = [
 ];
 
 /** Every variable, its default and meaning, in the order of the README's table. */
-export const describeConfig = (): readonly ConfigRow[] => [...CORE_ROWS, ...CHANNEL_ROWS];
+export const describeConfig = (): readonly ConfigRow[] => [
+  ...CORE_ROWS,
+  ...GOVERNANCE_ROWS,
+  ...CHANNEL_ROWS,
+];

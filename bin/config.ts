@@ -18,6 +18,8 @@ import {
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
 import { loadOAuthConfig, type OAuthConfig } from './oauth-config';
+import { loadRateLimits } from './governance-config';
+import type { RateLimitSettings } from '../api/middleware/rate-limit';
 
 /**
  * The one configuration module: every environment variable (validated by loadConfig, documented
@@ -74,6 +76,8 @@ export type Config = {
   webhooks: WebhookConfig;
   /** Access tokens, their signing keys and the security audit trail's retention. */
   oauth: OAuthConfig;
+  /** Rate limits per client, IP, hot key and callback, and the failed-authentication limit. */
+  rateLimits: RateLimitSettings;
 };
 
 /** Outbound webhooks to merchants (bin/webhooks.ts). */
@@ -155,6 +159,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
       disableAfterMs: integer('WEBHOOK_DISABLE_AFTER_HOURS', 1, 720) * 3600 * 1000,
     },
     oauth: loadOAuthConfig(read, `http://${host}:${port}`),
+    rateLimits: loadRateLimits(env),
   };
 };
 
@@ -300,6 +305,8 @@ export const SERVICE_LIMITS = {
   securityEventPendingCountMax: 10_000,
   /** How often events past their retention are deleted. */
   securityEventPruneIntervalMs: 3600 * 1000,
+  /** How often signature nonces past the 300 s window are deleted. */
+  noncePurgeIntervalMs: 60_000,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

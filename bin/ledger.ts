@@ -23,6 +23,7 @@ import { registerKeyCommands } from './keys-cli';
 import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
+import { registerGovernanceCommands } from './governance-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
 import { serviceUrlOf, startService } from './service';
 
@@ -187,6 +188,7 @@ sandbox
 registerChannelCommands(program);
 registerBackupCommands(program);
 registerKeyCommands(program, configOrExit, print);
+registerGovernanceCommands(program, configOrExit, print);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

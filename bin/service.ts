@@ -9,6 +9,11 @@ import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.ide
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
+import { createRateLimits, memoryLimiters } from '../api/middleware/rate-limit';
+import { trailSecurity } from '../api/security-port';
+import { createSqliteSigningStore } from '../adapters/signing/sqlite.signing-store';
+import { createSqlitePersonalDataVault } from '../adapters/personal-data/sqlite.personal-data-vault';
+import { subjectRoutes } from '../api/routes/subjects.route';
 import { createDrain } from '../api/drain';
 import { serviceMetrics, setMetricSources } from '../api/metrics';
 import { startIdempotencyPurge } from '../api/middleware/idempotency';
@@ -65,6 +70,8 @@ import { startApiGovernance } from './api-governance';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
+/** The personal-data subjects' keys, apart from everything else: erasure destroys them. */
+export const SUBJECT_KEYS_FILE_NAME = 'subject-keys.sqlite';
 
 type RunningService = {
   server: Server;
@@ -219,6 +226,12 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     logger,
   });
 
+  const security = trailSecurity(governance.securityEvents.recorder);
+  const subjectKeys = openSqliteDatabase(join(config.dataDir, SUBJECT_KEYS_FILE_NAME));
+  const personalData = {
+    vault: createSqlitePersonalDataVault(subjectKeys, () => new Date().toISOString()),
+    security,
+  };
   const services: LedgerServices = {
     runtime,
     ledger,
@@ -227,6 +240,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
     audit: messaging.securityAudit,
+    personalData,
   };
   const sale = await startSale({
     store: eventStore,
@@ -305,6 +319,21 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clock: Date.now,
   });
   const drain = createDrain();
+  const signing = createSqliteSigningStore(database);
+  const limitsAndSigning = {
+    rateLimits: createRateLimits({
+      settings: config.rateLimits,
+      limiters: memoryLimiters,
+      security,
+    }),
+    signing,
+    security,
+  };
+  const noncePurge = setInterval(() => {
+    signing
+      .purgeNonces(Date.now())
+      .catch((error: unknown) => logger.warn('nonce_purge_failed', { error: String(error) }));
+  }, SERVICE_LIMITS.noncePurgeIntervalMs);
   const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
   const backups =
     config.backupIntervalMs === 0
@@ -328,6 +357,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     idempotencyStore,
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
+    governance: limitsAndSigning,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
     transport: {
       proxyTrust: proxyTrustOf(config.trustedProxies),
@@ -349,6 +379,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       ...sale.routes,
       auditCheckpoints.routes,
       webhooks.routes,
+      subjectRoutes(personalData),
     ],
   });
   const purge = (store: Parameters<typeof startIdempotencyPurge>[0]['store']) =>
@@ -389,6 +420,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await backups?.stop();
     clearInterval(presenceSweep);
     await presenceStore.close();
+    clearInterval(noncePurge);
     stopPurges.forEach((stopPurge) => stopPurge());
     await webhooks.stop();
     await messaging.stop();
@@ -405,6 +437,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await governance.stop();
     await eventStore.close();
     database.close();
+    subjectKeys.close();
   };
   return { server, adminKeyFile, stop };
 };

@@ -8,6 +8,8 @@ import { sendError } from '../envelope';
 import { serviceMetrics } from '../metrics';
 import { recordSecurityEvent } from '../security/record-security-event';
 import type { RouteMiddleware } from './api-state';
+import { refuseThrottledAuthentication, type AuthThrottle } from './rate-limit';
+import type { SecurityPort } from '../security-port';
 
 /** Longer credentials are refused unhashed; real keys are 47 characters. */
 const API_KEY_CHARS_MAX = 256;
@@ -17,11 +19,16 @@ const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Grants read per request: a client with more has the newest ones honoured. */
 export const GRANTS_PER_CLIENT_MAX = 100;
 
+/** Brute-force defence: failures counted per IP and client id, and who hears of refusals. */
+type Throttling = { throttle: AuthThrottle; security: SecurityPort };
+
 type AuthenticateDeps = {
   clientStore: ClientStore;
   grantStore: GrantStore;
   tokens: TokenService;
   nowMs: () => number;
+  /** Absent: no throttling (most route tests). */
+  throttling?: Throttling | null;
 };
 
 type Context = Parameters<RouteMiddleware>[0];
@@ -31,26 +38,45 @@ type Context = Parameters<RouteMiddleware>[0];
  * service) or an API key (`Authorization: Bearer <key>` or `X-Api-Key: <key>`) of a client that
  * is not revoked; sets ctx.state.client, actor and access. Every API-key failure is the same 401,
  * so that a caller cannot tell an unknown key from a revoked one; every token failure is 401
- * invalid_token. Both are recorded in the security audit trail with the reason.
+ * invalid_token. Both are recorded in the security audit trail with the reason. With throttling,
+ * an IP or client id past its failure limit gets 429 too_many_auth_failures, even with a correct
+ * credential.
  */
 export const authenticate =
   (deps: AuthenticateDeps): RouteMiddleware =>
   async (ctx, next) => {
+    const ip = ctx.ip === '' ? null : ctx.ip;
+    const throttling = deps.throttling ?? null;
+    if (throttling !== null) {
+      const blockedS = await throttling.throttle.blockedForS({ ip, clientId: null });
+      if (blockedS !== null)
+        return refuseThrottledAuthentication(ctx, blockedS, throttling.security, null);
+    }
     const credential = presentedCredential(ctx.get('Authorization'), ctx.get('X-Api-Key'));
     const authenticated =
       credential !== null && JWT_PATTERN.test(credential)
         ? await byToken(deps, ctx, credential)
         : await byApiKey(deps, ctx, credential);
-    if (authenticated === null) return;
+    if (authenticated.ok === false) {
+      await throttling?.throttle.failed({ ip, clientId: authenticated.claimedClientId });
+      return;
+    }
     const { client, access } = authenticated;
     const { clientId, role } = client;
+    if (throttling !== null) {
+      const blockedS = await throttling.throttle.blockedForS({ ip: null, clientId });
+      if (blockedS !== null)
+        return refuseThrottledAuthentication(ctx, blockedS, throttling.security, clientId);
+    }
     ctx.state.client = { clientId, role };
-    ctx.state.actor = { clientId, role, ip: ctx.ip === '' ? null : ctx.ip };
+    ctx.state.actor = { clientId, role, ip };
     ctx.state.access = access;
     await next();
   };
 
-type Authenticated = { client: Client; access: Access };
+/** Refused: the answer is sent; claimedClientId is whom the credential claimed to be, if known. */
+type Authenticated =
+  { ok: true; client: Client; access: Access } | { ok: false; claimedClientId: string | null };
 
 const heldAccess = async (deps: AuthenticateDeps, client: Client): Promise<Access> =>
   accessFromGrants(
@@ -63,13 +89,13 @@ const byApiKey = async (
   deps: AuthenticateDeps,
   ctx: Context,
   apiKey: string | null,
-): Promise<Authenticated | null> => {
+): Promise<Authenticated> => {
   const client =
     apiKey === null || apiKey.length > API_KEY_CHARS_MAX
       ? null
       : await deps.clientStore.findByKeyHash(hashApiKey(apiKey));
   if (client !== null && client.revokedAt === null)
-    return { client, access: await heldAccess(deps, client) };
+    return { ok: true, client, access: await heldAccess(deps, client) };
   // The metric and the trail tell the reasons apart; the client only ever sees the same 401.
   const reason =
     apiKey === null
@@ -81,19 +107,19 @@ const byApiKey = async (
   recordSecurityEvent(ctx, 'authentication_failed', { reason, path: ctx.path }, client?.clientId);
   ctx.set('WWW-Authenticate', 'Bearer');
   sendError(ctx, 'unauthenticated');
-  return null;
+  return { ok: false, claimedClientId: client?.clientId ?? null };
 };
 
 const byToken = async (
   deps: AuthenticateDeps,
   ctx: Context,
   token: string,
-): Promise<Authenticated | null> => {
+): Promise<Authenticated> => {
   const verified = await deps.tokens.verify(token, deps.nowMs());
   const client = verified.ok ? await deps.clientStore.findById(verified.clientId) : null;
   if (verified.ok && client !== null && client.revokedAt === null) {
     const tokenScopes = new Set(verified.scopes.filter(isScope));
-    return { client, access: narrowAccess(await heldAccess(deps, client), tokenScopes) };
+    return { ok: true, client, access: narrowAccess(await heldAccess(deps, client), tokenScopes) };
   }
   const reason = verified.ok ? 'revoked_client' : verified.reason;
   serviceMetrics().authFailures.inc({ reason: 'invalid_token' });
@@ -101,7 +127,7 @@ const byToken = async (
   recordSecurityEvent(ctx, 'authentication_failed', { reason, path: ctx.path }, claimed);
   ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
   sendError(ctx, 'invalid_token');
-  return null;
+  return { ok: false, claimedClientId: claimed };
 };
 
 const presentedCredential = (authorization: string, xApiKey: string): string | null => {

@@ -69,8 +69,21 @@ const isUtf8Json = (ctx: BodyContext): boolean => {
   return ctx.is('application/json', '+json') !== false && (charset === '' || charset === 'utf-8');
 };
 
+/**
+ * The body's bytes, read at most once per request (a signature check and the route's parser
+ * share them through ctx.state.rawBody); null after answering 413/415/400.
+ */
+export const readBodyOnce = async (ctx: BodyContext, bytesMax: number): Promise<Buffer | null> => {
+  const bytes = hasBody(ctx) ? await readBytes(ctx, bytesMax) : Buffer.alloc(0);
+  if (bytes !== null) ctx.state.rawBody = bytes;
+  return bytes;
+};
+
 /** The body's bytes, or null after answering 413/415/400 (the handler chain stops there). */
 const readBytes = async (ctx: BodyContext, bytesMax: number): Promise<Buffer | null> => {
+  const alreadyRead = ctx.state.rawBody;
+  if (alreadyRead !== undefined)
+    return alreadyRead.length > bytesMax ? refuseTooLarge(ctx, bytesMax) : alreadyRead;
   const encoding = ctx.get('Content-Encoding').toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
     sendError(ctx, 'unsupported_media_type', { msg: 'Content-Encoding is not supported' });

@@ -17,12 +17,14 @@ import { currencySchema, idSchema } from '../schemas/common.schema';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
 import { executeLedgerRequest, forOnly, outcomeResponse, single } from './ledger-answers';
 import { positionJson, type LedgerServices } from './ledger-services';
+import { holderSchema, holderView, sealHolder, type HolderBody } from '../personal-data';
 
 type OpenAccountBody = {
   accountId: string;
   currency: string;
   constraint?: AccountConstraint;
   metadata?: Record<string, string>;
+  holder?: HolderBody;
 };
 const METADATA_ENTRIES_MAX = 16;
 const openAccountSchema: JSONSchemaType<OpenAccountBody> = {
@@ -45,6 +47,7 @@ const openAccountSchema: JSONSchemaType<OpenAccountBody> = {
       additionalProperties: { type: 'string', maxLength: 256 },
       required: [],
     },
+    holder: { ...holderSchema, nullable: true },
   },
 };
 const accountParamsSchema: JSONSchemaType<{ accountId: string }> = {
@@ -94,9 +97,17 @@ export const accountRoutes =
       body,
       kit.ledgerIdempotency(),
       async (ctx) => {
-        const { accountId, currency, constraint = 'none', metadata = {} } = body.read(ctx);
+        const { accountId, currency, constraint = 'none', metadata = {}, ...rest } = body.read(ctx);
         const ownerClientId = clientOf(ctx).clientId;
-        const data = { accountId, ownerClientId, currency, constraint, metadata };
+        const holder = await sealHolder(services.personalData, rest.holder);
+        const data = {
+          accountId,
+          ownerClientId,
+          currency,
+          constraint,
+          metadata,
+          ...(holder === undefined ? {} : { holder }),
+        };
         const context = commandContext(ctx, services.nowMs());
         const commands = single({ type: 'OpenAccount', data });
         await executeLedgerRequest(
@@ -116,11 +127,15 @@ export const accountRoutes =
     kit.router.get('/accounts/:accountId', requireScope('accounts:read'), params, async (ctx) => {
       const { accountId } = params.read(ctx);
       const found = await visibleAccount(services, ctx, accountId, 'accounts:read');
-      if (found !== null)
-        sendOk(ctx, {
-          account: accountView(found.account),
-          position: positionJson(found.position),
-        });
+      if (found === null) return;
+      const holder = await holderView(ctx, services.personalData, found.account.holder, {
+        type: 'account',
+        id: accountId,
+      });
+      sendOk(ctx, {
+        account: { ...accountView(found.account), ...(holder === null ? {} : { holder }) },
+        position: positionJson(found.position),
+      });
     });
 
     kit.router.post(

@@ -125,11 +125,14 @@ export const channelCallbackRoutes =
         await next();
         const envelope = ctx.body as Envelope;
         const accepted = ctx.status < 300;
-        if (!accepted) {
-          const refusal =
-            Object.entries(errorCodes).find(([, spec]) => spec.code === envelope.code)?.[0] ??
-            'unknown';
-          counter.inc({ channel: verifier.channel, outcome: refusal });
+        const refusal = accepted
+          ? null
+          : (Object.entries(errorCodes).find(([, spec]) => spec.code === envelope.code)?.[0] ??
+            'unknown');
+        if (refusal !== null) counter.inc({ channel: verifier.channel, outcome: refusal });
+        // A rate-limited flood is a security event (recorded by the limiter), not one log event
+        // per refused request: that would turn the flood into writes.
+        if (refusal !== null && refusal !== 'rate_limited') {
           const paymentId = verifiedPaymentIds.get(ctx) ?? null;
           const data = {
             channel: verifier.channel,
@@ -259,6 +262,7 @@ export const channelCallbackRoutes =
       kit.publicRouter.post(
         path,
         answerAndAudit(verifier),
+        kit.callbackLimit(verifier.channel),
         kit.rawBody({ bytesMax: CALLBACK_BYTES_MAX }),
         handle(verifier),
       );

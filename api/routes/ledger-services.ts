@@ -4,6 +4,7 @@ import type { ChannelCallbackVerifier } from '../../domain/ports/channel-callbac
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import type { Ledger } from '../../domain/ledger/ledger';
 import type { TrafficWriter } from '../../domain/traffic/traffic-writer';
+import type { PersonalDataAccess } from '../personal-data';
 import type { RouteRegistrar } from '../route-kit';
 
 /** Security facts the API reports (rejected commands, admin actions): to the bus, never the log. */
@@ -25,6 +26,8 @@ export type LedgerServices = {
   nowMs: () => number;
   /** Where rejected commands and admin actions are reported; absent: not reported. */
   audit?: SecurityAudit;
+  /** Holder data of accounts (sealed, masked, erased); absent: `holder` is refused. */
+  personalData?: PersonalDataAccess;
 };
 
 /** Positions are bigints: JSON carries them as decimal strings. */

@@ -24,6 +24,7 @@ import { visibleAccount } from './accounts.route';
 import { positionJson, type LedgerServices } from './ledger-services';
 import { registerPayerRoutes, type ChannelServices } from './payment-payer.route';
 import { sendRejection } from './rejection';
+import { holderSchema, holderView, sealHolder, type HolderBody } from '../personal-data';
 
 type CreatePaymentBody = {
   merchantOrderNo: string;
@@ -34,6 +35,7 @@ type CreatePaymentBody = {
   creditAccountId: string;
   expiresAt?: string;
   merchantId?: string;
+  holder?: HolderBody;
   notifyUrl?: string;
   returnUrl?: string;
   description?: string;
@@ -67,6 +69,7 @@ const createPaymentSchema: JSONSchemaType<CreatePaymentBody> = {
     notifyUrl: paymentUrlSchema,
     returnUrl: paymentUrlSchema,
     description: { ...descriptionSchema, nullable: true },
+    holder: { ...holderSchema, nullable: true },
   },
 };
 const refundSchema: JSONSchemaType<{ refundId: string; amountMinor: number; reason?: string }> = {
@@ -149,6 +152,7 @@ export const paymentRoutes =
         const {
           expiresAt: requestedExpiry,
           merchantId: requestedMerchant,
+          holder: holderBody,
           ...terms
         } = create.read(ctx);
         const client = clientOf(ctx);
@@ -185,12 +189,14 @@ export const paymentRoutes =
             : existing.state.expiresAt;
         const expiresAt =
           requestedExpiry === undefined ? defaultExpiry : new Date(requestedExpiry).toISOString();
+        const holder = await sealHolder(services.personalData, holderBody);
         const data = {
           ...terms,
           paymentId,
           merchantId,
           expiresAt,
           now: new Date(nowMs).toISOString(),
+          ...(holder === undefined ? {} : { holder }),
         };
         ctx.set('Location', `/v1/payments/${paymentId}`);
         await run(ctx, paymentId, { type: 'CreatePayment', data }, 201);
@@ -203,9 +209,18 @@ export const paymentRoutes =
     );
 
     kit.router.get('/payments/:paymentId', requireScope('payments:read'), params, async (ctx) => {
-      const found = await visiblePayment(ctx, params.read(ctx).paymentId);
-      if (found !== null)
-        sendOk(ctx, { payment: paymentView(found.state), position: positionJson(found.position) });
+      const { paymentId } = params.read(ctx);
+      const found = await visiblePayment(ctx, paymentId);
+      if (found === null) return;
+      const sealed = found.state.status === 'none' ? undefined : found.state.holder;
+      const holder = await holderView(ctx, services.personalData, sealed, {
+        type: 'payment',
+        id: paymentId,
+      });
+      sendOk(ctx, {
+        payment: { ...paymentView(found.state), ...(holder === null ? {} : { holder }) },
+        position: positionJson(found.position),
+      });
     });
 
     kit.router.post(

@@ -109,6 +109,8 @@ export const transferRoutes =
       writers,
       kit.jsonBody(),
       create,
+      // A flood of transfers into one account (a hot key) is limited on the credited account.
+      kit.hotKey('account', (ctx) => create.read(ctx).creditAccountId),
       kit.ledgerIdempotency(),
       async (ctx) => {
         const terms = termsOf(create.read(ctx));

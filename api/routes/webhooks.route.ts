@@ -311,7 +311,7 @@ export const webhookRoutes =
 
 /** GET /v1/webhook-secret and its rotation: the secret that signs payments' notifyUrl calls. */
 const registerMerchantSecretRoutes = (kit: RouteKit, services: WebhookServices): void => {
-  const merchants = requireRole('merchant');
+  const merchants = requireScope('webhooks:write');
   const rotate = validateBody(rotateSchema, { optional: true });
   const secretView = (row: WebhookEndpoint) => ({
     merchantId: row.merchantId,

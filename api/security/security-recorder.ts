@@ -9,6 +9,8 @@ import type {
 const COALESCED_KINDS: ReadonlySet<SecurityEventKind> = new Set([
   'authentication_failed',
   'rate_limited',
+  'auth_throttled',
+  'signature_refused',
 ]);
 
 export type SecurityEventInput = Omit<SecurityEvent, 'occurredAt' | 'count'>;

@@ -12,6 +12,7 @@ import type {
   PendingLeg,
 } from './account.model';
 import { accountSnapshotCodec } from './account.snapshot';
+import type { SealedHolder } from '../personal-data/holder';
 
 /**
  * A double-entry account in the TigerBeetle model: four monotonic counters, changed only by the
@@ -28,6 +29,7 @@ export type AccountCommand =
         currency: Currency;
         constraint: AccountConstraint;
         metadata: Record<string, string>;
+        holder?: SealedHolder;
         now: string;
       };
     }
@@ -68,19 +70,25 @@ const decideOpen = (
   data: Extract<AccountCommand, { type: 'OpenAccount' }>['data'],
   state: AccountState,
 ): AccountDecision => {
-  const { now, ...fields } = data;
+  const { now, holder, ...fields } = data;
   if (state.status === 'unopened')
-    return accept({ type: 'AccountOpened', data: { ...fields, openedAt: now } });
+    return accept({
+      type: 'AccountOpened',
+      data: { ...fields, openedAt: now, ...(holder === undefined ? {} : { holder }) },
+    });
+  // A sealed holder differs at every sealing (random IV): the same open names the same subject.
   const existing: Record<string, string> = {
     accountId: state.accountId,
     ownerClientId: state.ownerClientId,
     currency: state.currency,
     constraint: state.constraint,
     metadata: JSON.stringify(state.metadata),
+    holderSubjectId: state.holder?.subjectId ?? '',
   };
   const requested: Record<string, string> = {
     ...fields,
     metadata: JSON.stringify(fields.metadata),
+    holderSubjectId: holder?.subjectId ?? '',
   };
   const differing = Object.keys(requested).find((key) => existing[key] !== requested[key]);
   return differing === undefined

@@ -8,6 +8,7 @@ import {
   stringField,
   stringMapField,
 } from '../json-fields';
+import { parseSealedHolder } from '../personal-data/holder';
 import { accountConstraints, legSides, type AccountEvent } from './account.model';
 
 /** The account's events as stored: version 1, every field checked on read. */
@@ -25,6 +26,7 @@ const parse = ({ type, data, metadata }: StoredEvent): AccountEvent => {
           constraint: oneOfField(data, 'constraint', accountConstraints),
           metadata: stringMapField(data, 'metadata'),
           openedAt: stringField(data, 'openedAt'),
+          ...(data['holder'] === undefined ? {} : { holder: parseSealedHolder(data['holder']) }),
         },
       };
     case 'AccountDebited':

@@ -1,4 +1,5 @@
 import type { Currency } from '../money';
+import type { SealedHolder } from '../personal-data/holder';
 
 /** An account's state and the value sets of its fields, shared by the decider and its snapshot codec. */
 export const accountConstraints = [
@@ -26,6 +27,8 @@ export type AccountProfile = {
   constraint: AccountConstraint;
   metadata: Record<string, string>;
   openedAt: string;
+  /** The holder's personal data, sealed under its subject's key; absent: none given. */
+  holder?: SealedHolder;
 };
 export type AccountState =
   | { status: 'unopened' }

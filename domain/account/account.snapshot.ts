@@ -8,6 +8,7 @@ import {
   stringMapField,
 } from '../json-fields';
 import type { JsonObject, JsonValue } from '../ports/event-store.port';
+import { encodeSealedHolder, parseSealedHolder } from '../personal-data/holder';
 import { accountConstraints, legSides, type AccountState, type PendingLeg } from './account.model';
 
 const encode = (state: AccountState): JsonValue => {
@@ -17,7 +18,13 @@ const encode = (state: AccountState): JsonValue => {
     side: leg.side,
     amountMinor: leg.amountMinor,
   }));
-  return { ...state, metadata: { ...state.metadata }, pendingLegs };
+  const { holder, ...rest } = state;
+  return {
+    ...rest,
+    metadata: { ...state.metadata },
+    pendingLegs,
+    ...(holder === undefined ? {} : { holder: encodeSealedHolder(holder) }),
+  };
 };
 
 const decodePendingLeg = (value: JsonValue): [string, PendingLeg] => {
@@ -38,6 +45,7 @@ const decode = (saved: JsonValue): AccountState => {
     constraint: oneOfField(state, 'constraint', accountConstraints),
     metadata: stringMapField(state, 'metadata'),
     openedAt: stringField(state, 'openedAt'),
+    ...(state['holder'] === undefined ? {} : { holder: parseSealedHolder(state['holder']) }),
     pendingLegs: new Map(arrayField(state, 'pendingLegs').map(decodePendingLeg)),
     debitsPostedMinor: countField(state, 'debitsPostedMinor'),
     creditsPostedMinor: countField(state, 'creditsPostedMinor'),

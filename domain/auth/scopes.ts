@@ -42,6 +42,7 @@ export const SCOPE_TABLE = {
   'risk:read': { roles: ['admin', 'auditor'], meaning: 'read the risk rules' },
   'risk:write': { roles: ['admin'], meaning: 'replace the risk rules' },
   'pii:read': { roles: ['admin'], meaning: 'personal data unmasked' },
+  'pii:erase': { roles: ['admin'], meaning: "erase a subject's personal data (crypto-shredding)" },
   'metrics:read': { roles: ['admin'], meaning: 'Prometheus metrics' },
   'webhooks:write': {
     roles: ['admin', 'merchant'],

@@ -14,7 +14,6 @@ import {
   type PaymentEvent,
   type PaymentRejection,
   type PaymentState,
-  type PaymentTerms,
 } from './payment.model';
 
 export * from './payment.model';
@@ -50,7 +49,7 @@ export const paymentAggregate: Aggregate<
 };
 
 const decideCreate = (
-  data: PaymentTerms & { now: string },
+  data: Extract<PaymentCommand, { type: 'CreatePayment' }>['data'],
   state: PaymentState,
 ): PaymentDecision => {
   assert(isPositiveAmountMinor(data.amountMinor), 'CreatePayment: amountMinor must be positive');

@@ -1,3 +1,4 @@
+import type { SealedHolder } from '../personal-data/holder';
 import type { Decision } from '../decision';
 import type { Currency } from '../money';
 
@@ -53,14 +54,17 @@ export type RefundResult =
 type At = { now: string };
 
 export type PaymentCommand =
-  | { type: 'CreatePayment'; data: PaymentTerms & At }
+  | { type: 'CreatePayment'; data: PaymentTerms & At & HolderOf }
   | { type: 'RecordChannelResult'; data: ChannelResult & At }
   | { type: 'ClosePayment'; data: { reason: string } & At }
   | { type: 'ExpirePayment'; data: At }
   | { type: 'RequestRefund'; data: { refundId: string; amountMinor: number; reason: string } & At }
   | { type: 'RecordRefundResult'; data: RefundResult & At };
 
-export type PaymentCreated = PaymentTerms & { createdAt: string };
+/** The payer's personal data, sealed under its subject's key; absent: none given. */
+type HolderOf = { holder?: SealedHolder };
+
+export type PaymentCreated = PaymentTerms & { createdAt: string } & HolderOf;
 export type PaymentPaid = {
   channelTransactionId: string;
   amountMinor: number;

@@ -12,7 +12,11 @@ export type SecurityEventKind =
   | 'grant_added'
   | 'grant_revoked'
   | 'rate_limited'
-  | 'unmasked_read';
+  | 'auth_throttled'
+  | 'signature_refused'
+  | 'signing_secret_set'
+  | 'unmasked_read'
+  | 'subject_erased';
 
 export const SECURITY_EVENT_KINDS: readonly SecurityEventKind[] = [
   'authentication_failed',
@@ -22,7 +26,11 @@ export const SECURITY_EVENT_KINDS: readonly SecurityEventKind[] = [
   'grant_added',
   'grant_revoked',
   'rate_limited',
+  'auth_throttled',
+  'signature_refused',
+  'signing_secret_set',
   'unmasked_read',
+  'subject_erased',
 ];
 
 export type SecurityEvent = {

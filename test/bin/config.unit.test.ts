@@ -59,6 +59,13 @@ describe('loadConfig', () => {
         signingKeyFile: null,
         securityEventRetentionDays: 365,
       },
+      rateLimits: {
+        client: { requests: 300, windowS: 1 },
+        ip: { requests: 1000, windowS: 1 },
+        hotKey: { requests: 200, windowS: 1 },
+        callback: { requests: 50, windowS: 1 },
+        authFailures: { requests: 10, windowS: 300 },
+      },
     });
   });
 
@@ -99,6 +106,11 @@ describe('loadConfig', () => {
       OAUTH_TOKEN_TTL_S: '300',
       OAUTH_KEY_OVERLAP_S: '600',
       SECURITY_EVENT_RETENTION_DAYS: '30',
+      RATE_LIMIT_CLIENT: '5/60s',
+      RATE_LIMIT_IP: 'off',
+      RATE_LIMIT_HOT_KEY: '7/2s',
+      RATE_LIMIT_CALLBACK: '9/1s',
+      AUTH_FAILURE_LIMIT: '3/900s',
     });
     expect(config).toEqual({
       port: 8080,
@@ -143,6 +155,13 @@ describe('loadConfig', () => {
         keyOverlapS: 600,
         signingKeyFile: null,
         securityEventRetentionDays: 30,
+      },
+      rateLimits: {
+        client: { requests: 5, windowS: 60 },
+        ip: null,
+        hotKey: { requests: 7, windowS: 2 },
+        callback: { requests: 9, windowS: 1 },
+        authFailures: { requests: 3, windowS: 900 },
       },
     });
   });
@@ -303,6 +322,16 @@ describe('loadConfig', () => {
       'WEBHOOK_DISABLE_AFTER_HOURS',
       '0',
       "WEBHOOK_DISABLE_AFTER_HOURS must be an integer 1-720, got '0'",
+    ],
+    [
+      'RATE_LIMIT_CLIENT',
+      '300 per second',
+      "RATE_LIMIT_CLIENT must be <requests>/<seconds>s (requests >= 1, 1-86400 s) or off, got '300 per second'",
+    ],
+    [
+      'AUTH_FAILURE_LIMIT',
+      '0/60s',
+      "AUTH_FAILURE_LIMIT must be <requests>/<seconds>s (requests >= 1, 1-86400 s) or off, got '0/60s'",
     ],
     ['SANDBOX_FAIL_REFUNDS', 'yes', "SANDBOX_FAIL_REFUNDS must be true or false, got 'yes'"],
     ['WECHAT_APP_ID', 'wx1', 'WECHAT_MCH_ID is required with WECHAT_APP_ID'],

@@ -15,6 +15,9 @@ import {
 } from '../../../adapters/channels/sqlite.channel-stores';
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import type { Governance } from '../../../api/governance';
+import type { PersonalDataAccess } from '../../../api/personal-data';
+import { subjectRoutes } from '../../../api/routes/subjects.route';
 import { accountRoutes } from '../../../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../../../api/routes/channel-callbacks.route';
 import type { ChannelServices } from '../../../api/routes/payment-payer.route';
@@ -68,6 +71,9 @@ export const createLedgerApp = async (
     nowMs?: () => number;
     limits?: { bodyBytesMax?: number };
     verifiers?: readonly ChannelCallbackVerifier[];
+    governance?: Governance;
+    /** Holder data of accounts, and the erase route (absent: `holder` is refused). */
+    personalData?: PersonalDataAccess;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -114,6 +120,7 @@ export const createLedgerApp = async (
     ],
     paymentTtlMs: 15 * 60 * 1000,
     nowMs,
+    ...(options.personalData === undefined ? {} : { personalData: options.personalData }),
   };
   const routes = [
     ...[accountRoutes, transferRoutes, transferBatchRoutes, trafficRoutes].map((route) =>
@@ -122,12 +129,14 @@ export const createLedgerApp = async (
     paymentRoutes(services, channels),
     channelCallbackRoutes(services, channels),
     reconciliationRoutes(channels),
+    ...(options.personalData === undefined ? [] : [subjectRoutes(options.personalData)]),
   ];
   const app = await createTestApp({
     routes,
     nowMs,
     eventStore: store,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.governance === undefined ? {} : { governance: options.governance }),
   });
   deliverTo = app;
   return {

@@ -12,6 +12,7 @@ import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { createApp } from '../../../api/app';
 import type { AppLimits, RouteRegistrar } from '../../../api/route-kit';
 import { startApiGovernance } from '../../../bin/api-governance';
+import type { Governance } from '../../../api/governance';
 import { createLogger } from '../../../bin/logger';
 import type { OAuthConfig } from '../../../bin/oauth-config';
 import type { GrantStore } from '../../../domain/ports/grant-store.port';
@@ -78,6 +79,8 @@ export const createTestApp = async (
     readiness?: readonly ReadinessCheck[];
     drain?: Drain;
     oauth?: Partial<OAuthConfig>;
+    /** Rate limits, signing and security events (absent: none, as before #15). */
+    governance?: Governance;
   } = {},
 ): Promise<TestApp> => {
   const chunks: string[] = [];
@@ -133,6 +136,7 @@ export const createTestApp = async (
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
     ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
     ...(options.drain === undefined ? {} : { drain: options.drain }),
+    ...(options.governance === undefined ? {} : { governance: options.governance }),
   });
   const logText = (): string => chunks.join('');
   const logs = (): LogLine[] =>
