@@ -16,7 +16,7 @@
  * - The composition root also calls startIdempotencyPurge() and, once per process,
  *   prom-client's collectDefaultMetrics(); set app.proxy = true behind a reverse proxy.
  *
- * Order: requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
+ * Order: traceRequests (server span) → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
  * routers → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
@@ -37,6 +37,7 @@ import { ledgerIdempotency } from './middleware/ledger-idempotency';
 import { observeRequests } from './middleware/observe-requests';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
+import { traceRequests } from './middleware/trace-requests';
 import { registerClientRoutes } from './routes/clients.route';
 import { registerConsoleRoutes } from './routes/console.route';
 import {
@@ -113,6 +114,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     }
     deps.logger.error('koa_error', { error: String(error) });
   });
+  app.use(traceRequests());
   app.use(requestId());
   app.use(observeRequests(deps.logger));
   app.use(refuseWhileDraining(drain));

@@ -13,6 +13,8 @@ import {
 } from './config-rules';
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
+import { loadObservabilityConfig, type AlertWebhookConfig } from './observability-config';
+import type { TracingConfig } from './tracing';
 
 /**
  * The one configuration module: every environment variable (validated by loadConfig, documented
@@ -54,6 +56,10 @@ export type Config = {
   auditSigningKeyFile: string | null;
   /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
   auditCheckpointIntervalMs: number;
+  /** OTLP export of traces; off without an endpoint. */
+  tracing: TracingConfig;
+  /** Security and business alerts posted to a chat webhook; null: none. */
+  alertWebhook: AlertWebhookConfig | null;
 };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -70,6 +76,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
   if (/\s/.test(host))
     throw new ConfigError(`HOST must be a host name or IP address, got '${host}'`);
   const messaging = loadMessagingConfig(env);
+  const observability = loadObservabilityConfig(env);
   return {
     port: integer('PORT', 1, 65535),
     host,
@@ -103,6 +110,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    tracing: observability.tracing,
+    alertWebhook: observability.alertWebhook,
   };
 };
 

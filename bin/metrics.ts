@@ -6,6 +6,7 @@ import type { EventStore, StreamAppend } from '../domain/ports/event-store.port'
 import { READ_MODELS } from '../projections/read-models';
 import { measureLag, type Lag } from '../projections/read-side';
 import { categoryOf } from '../sagas/saga-definition';
+import { commandTypeOf, traceLedger, traceRuntime, traceTraffic } from './tracing';
 
 /**
  * The composition root's side of the metrics: decorators around the ports that count what passes
@@ -54,16 +55,14 @@ export const instrumentEventStore = <Store extends EventStore>(store: Store): St
   };
 };
 
-const commandTypeOf = (command: unknown): string =>
-  typeof command === 'object' &&
-  command !== null &&
-  'type' in command &&
-  typeof command.type === 'string'
-    ? command.type
-    : 'unknown';
+/**
+ * Counts every actor command by aggregate, type and outcome (accepted, rejected, failed), and
+ * traces it (bin/tracing.ts).
+ */
+export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime =>
+  traceRuntime(countRuntime(runtime));
 
-/** Counts every actor command by aggregate, type and outcome (accepted, rejected, failed). */
-export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime => ({
+const countRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   ...runtime,
   execute: async (aggregate, id, command, context) => {
     const labels = { aggregate: aggregate.category, command: commandTypeOf(command) };
@@ -109,17 +108,13 @@ const countingExecute =
     }
   };
 
-/** The ledger, its commands counted. */
-export const instrumentLedger = (ledger: Ledger): Ledger => ({
-  ...ledger,
-  execute: countingExecute('ledger', ledger.execute),
-});
+/** The ledger, its commands counted and traced. */
+export const instrumentLedger = (ledger: Ledger): Ledger =>
+  traceLedger({ ...ledger, execute: countingExecute('ledger', ledger.execute) });
 
-/** The traffic writer, its commands (reports per shard, grants, resets) counted. */
-export const instrumentTraffic = (traffic: TrafficWriter): TrafficWriter => ({
-  ...traffic,
-  execute: countingExecute('trafficshard', traffic.execute),
-});
+/** The traffic writer, its commands (reports per shard, grants, resets) counted and traced. */
+export const instrumentTraffic = (traffic: TrafficWriter): TrafficWriter =>
+  traceTraffic({ ...traffic, execute: countingExecute('trafficshard', traffic.execute) });
 
 /** A lag measured at most once per maxAgeMs: the events and seconds gauges share one read. */
 const memoized = <T>(read: () => Promise<T>, maxAgeMs: number, nowMs: () => number) => {

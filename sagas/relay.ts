@@ -1,4 +1,4 @@
-import type { MessageBus } from '../domain/ports/bus.port';
+import type { BusHeaders, MessageBus } from '../domain/ports/bus.port';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
 import type {
   EventStore,
@@ -14,7 +14,8 @@ import { categoryOf } from './saga-definition';
  * only ever names an event the bus has stored, and moves at most every checkpointIntervalMs (and at
  * stop): a crash re-publishes what was published since, which the bus's duplicate window drops
  * (Nats-Msg-Id). A failed publish is retried from the same event after a pause; the relay never
- * skips one.
+ * skips one. An event's `traceparent` (metadata) goes along as a header, so the saga that
+ * consumes it continues the trace of the command that wrote it.
  */
 type RelayOptions = {
   store: EventStore;
@@ -49,6 +50,10 @@ const payloadOf = (event: RecordedEvent): JsonObject => ({
   occurredAt: event.metadata.occurredAt,
   correlationId: event.metadata.correlationId,
 });
+
+/** The writing command's trace context travels as the W3C `traceparent` header. */
+const headersOf = (event: RecordedEvent): BusHeaders =>
+  event.metadata.traceparent === undefined ? {} : { traceparent: event.metadata.traceparent };
 
 export const createRelay = (options: RelayOptions) => {
   let subscription: EventSubscription | null = null;
@@ -89,7 +94,9 @@ export const createRelay = (options: RelayOptions) => {
     for (;;) {
       try {
         await Promise.all(
-          window.map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))),
+          window.map((event) =>
+            options.bus.publish(subjectOf(event), event.id, payloadOf(event), headersOf(event)),
+          ),
         );
         published = window[window.length - 1]?.position ?? published;
         scheduleSave();
