@@ -65,7 +65,7 @@ const serve = async (): Promise<void> => {
   const logger = createLogger(config.logLevel);
   collectProcessMetrics();
   // Before the service, so that its first spans already go to the exporter.
-  const tracing = startTracing(config.tracing);
+  const tracing = await startTracing(config.tracing);
   const service = await startService(config, logger);
   logger.info('service_started', {
     url: `http://${config.host}:${config.port}`,

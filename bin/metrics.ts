@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import { serviceMetrics, type MetricSources } from '../api/metrics';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
@@ -5,7 +6,10 @@ import type { TrafficWriter } from '../domain/traffic/traffic-writer';
 import type { EventStore, StreamAppend } from '../domain/ports/event-store.port';
 import { READ_MODELS } from '../projections/read-models';
 import { measureLag, type Lag } from '../projections/read-side';
+import { paymentAggregate } from '../domain/payment/payment.decider';
+import type { PaymentCommand, PaymentState } from '../domain/payment/payment.model';
 import { categoryOf } from '../sagas/saga-definition';
+import { paymentCountOf } from './payment-metrics';
 import { commandTypeOf, traceLedger, traceRuntime, traceTraffic } from './tracing';
 
 /**
@@ -62,6 +66,15 @@ export const instrumentEventStore = <Store extends EventStore>(store: Store): St
 export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime =>
   traceRuntime(countRuntime(runtime));
 
+const countPayment = (command: PaymentCommand, state: PaymentState, eventCount: number): void => {
+  const counted = paymentCountOf(command, state, eventCount);
+  if (counted === null) return;
+  const { channel, currency, outcome, amountMinor } = counted;
+  const { payments, paymentAmounts } = serviceMetrics();
+  payments.inc({ channel, outcome });
+  if (amountMinor !== null) paymentAmounts.inc({ channel, currency, outcome }, amountMinor);
+};
+
 const countRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   ...runtime,
   execute: async (aggregate, id, command, context) => {
@@ -70,6 +83,9 @@ const countRuntime = (runtime: ActorRuntime): ActorRuntime => ({
     try {
       const outcome = await runtime.execute(aggregate, id, command, context);
       commands.inc({ ...labels, outcome: outcome.ok ? 'accepted' : 'rejected' });
+      // The one aggregate whose commands are business metrics; the identity check makes the casts safe.
+      if (outcome.ok && (aggregate as unknown) === paymentAggregate)
+        countPayment(command as PaymentCommand, outcome.state as PaymentState, outcome.eventCount);
       return outcome;
     } catch (error: unknown) {
       commands.inc({ ...labels, outcome: 'failed' });
@@ -143,6 +159,7 @@ export const metricSourcesOf = (deps: {
   lagEventCountMax: number;
   sagaCounts: MetricSources['sagaCounts'];
   breakerStates: MetricSources['breakerStates'];
+  dataDir: string;
   nowMs: () => number;
 }): MetricSources => {
   const readSideLag = memoized(deps.readSideLag, LAG_MEMO_MS, deps.nowMs);
@@ -168,5 +185,9 @@ export const metricSourcesOf = (deps: {
     relayLag,
     sagaCounts: deps.sagaCounts,
     breakerStates: deps.breakerStates,
+    dataDirSpace: async () => {
+      const space = await statfs(deps.dataDir);
+      return { freeBytes: space.bavail * space.bsize, sizeBytes: space.blocks * space.bsize };
+    },
   };
 };

@@ -208,6 +208,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       lagEventCountMax: READ_SIDE_LIMITS.lagEventCountMax,
       sagaCounts: messaging.sagaCounts,
       breakerStates: channels.breakerStates,
+      dataDir: config.dataDir,
       nowMs: Date.now,
     }),
   );

@@ -6,10 +6,6 @@ import {
   type Attributes,
   type Span,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
 import type { TrafficWriter } from '../domain/traffic/traffic-writer';
@@ -31,15 +27,25 @@ type Tracing = { stop: () => Promise<void> };
 
 const TRACER_NAME = 'ledger-service';
 
-/** Registers the SDK (AsyncLocalStorage context, W3C propagation) when an endpoint is set. */
-export const startTracing = (config: TracingConfig): Tracing => {
+/**
+ * Registers the SDK (AsyncLocalStorage context, W3C propagation) when an endpoint is set. The SDK
+ * and exporter are loaded only then: without tracing the service never loads them.
+ */
+export const startTracing = async (config: TracingConfig): Promise<Tracing> => {
   if (config.otlpEndpoint === null) return { stop: () => Promise.resolve() };
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, sdk, { ATTR_SERVICE_NAME }] =
+    await Promise.all([
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/semantic-conventions'),
+    ]);
   const exporter = new OTLPTraceExporter({
     url: `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
   });
-  const provider = new NodeTracerProvider({
+  const provider = new sdk.NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
   });
   provider.register();
   return { stop: () => provider.shutdown() };

@@ -1,3 +1,4 @@
+import { serviceMetrics } from '../metrics';
 import type { JSONSchemaType } from 'ajv';
 import {
   paymentAggregate,
@@ -93,6 +94,7 @@ export const paymentRoutes =
         found.state.status === 'none' ||
         (!privileged && found.state.merchantId !== client.clientId)
       ) {
+        serviceMetrics().paymentLookupMisses.inc({ client: client.clientId });
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return null;
       }
