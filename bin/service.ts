@@ -48,6 +48,7 @@ import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
+import { startAlerts } from './alerts';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -158,6 +159,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     logLevel: config.logLevel,
     logger,
   });
+  const alerts = startAlerts(config, logger);
   const channels = startChannels({
     channelConfig: config.channels,
     dataDir: config.dataDir,
@@ -168,6 +170,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     runtime,
     logger,
     nowMs: Date.now,
+    alerts,
   });
   const messaging = await startMessaging({
     store: eventStore,
@@ -179,6 +182,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     plans: config.plans,
     nats: config.nats,
     logger,
+    alerts,
   });
 
   const services: LedgerServices = {
@@ -189,6 +193,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     paymentTtlMs: SERVICE_LIMITS.paymentTtlMs,
     nowMs: Date.now,
     audit: messaging.securityAudit,
+    alerts,
   };
   const sale = await startSale({
     store: eventStore,
@@ -218,8 +223,10 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     silentAfterMs: config.nodeSilentAfterMs,
     onChange: (change) => {
       serviceMetrics().nodeStatusChanges.inc({ to: change.to });
-      if (change.to === 'silent') logger.warn('node_silent', change);
-      else logger.info('node_online', change);
+      if (change.to === 'silent') {
+        logger.warn('node_silent', change);
+        alerts.raise('node_silent', change.nodeId);
+      } else logger.info('node_online', change);
     },
   });
   const nodeServices = { runtime, traffic, presence, nowMs: Date.now };
@@ -310,6 +317,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clearTimeout(cutoff);
     setMetricSources(null);
     clearInterval(presenceSweep);
+    alerts.stop();
     stopPurges.forEach((stopPurge) => stopPurge());
     await messaging.stop();
     await sale.stop();

@@ -1,4 +1,5 @@
 import type { ActorRuntime } from '../../domain/actors/actor-runtime';
+import type { AlertSink } from '../../domain/ports/alert.port';
 import type { AuditRecord } from '../../domain/ports/audit.port';
 import type { ChannelCallbackVerifier } from '../../domain/ports/channel-callback.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
@@ -25,6 +26,8 @@ export type LedgerServices = {
   nowMs: () => number;
   /** Where rejected commands and admin actions are reported; absent: not reported. */
   audit?: SecurityAudit;
+  /** Security alerts (forged signatures, duplicates, ticket guessing, enumeration); absent: none. */
+  alerts?: AlertSink;
 };
 
 /** Positions are bigints: JSON carries them as decimal strings. */

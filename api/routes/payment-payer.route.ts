@@ -133,11 +133,13 @@ export const registerPayerRoutes = (
       : 'unknown';
     if (redemption !== 'redeemed') {
       serviceMetrics().statusTicketFailures.inc({ reason: wellFormed ? 'refused' : 'malformed' });
+      services.alerts?.raise('status_ticket_failures', paymentId);
       return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
     }
     const { state } = await services.runtime.read(paymentAggregate, paymentId);
     if (state.status === 'none') {
       serviceMetrics().statusTicketFailures.inc({ reason: 'refused' });
+      services.alerts?.raise('status_ticket_failures', paymentId);
       return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
     }
     // The ticket is spent; a pending payment's payer gets the next one to keep polling.

@@ -95,6 +95,7 @@ export const paymentRoutes =
         (!privileged && found.state.merchantId !== client.clientId)
       ) {
         serviceMetrics().paymentLookupMisses.inc({ client: client.clientId });
+        services.alerts?.raise('payment_lookup_misses', client.clientId);
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return null;
       }
