@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,7 +17,7 @@ import { createLogger } from '../../bin/logger';
 import type * as ServiceModule from '../../bin/service';
 import { eventually } from '../support/eventually';
 import { startNatsServer, type NatsServer } from '../support/nats-server';
-import { ADMIN_KEY, freePort, postJson } from '../support/service-process';
+import { ADMIN_KEY, freePort, postJson, startServiceProcess } from '../support/service-process';
 
 /**
  * One trace from a sandbox callback to the wallet credit, collected in memory: the service runs
@@ -182,3 +184,48 @@ describe.each(runs)(
     });
   },
 );
+
+describe('OTLP export of the built service', () => {
+  jest.setTimeout(60_000);
+
+  it('sends the spans of a traced request to OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces', async () => {
+    const posts: { path: string; body: string }[] = [];
+    const collector = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        posts.push({ path: request.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+        response.setHeader('content-type', 'application/json');
+        response.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-otlp-'));
+    try {
+      const service = await startServiceProcess(dataDir, await freePort(), {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_SERVICE_NAME: 'ledger-otlp-test',
+      });
+      const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+      const health = await fetch(`${service.baseUrl}/v1/health`, {
+        headers: { traceparent: `00-${traceId}-${CALLER_SPAN_ID}-01` },
+      });
+      expect(health.status).toBe(200);
+      expect(health.headers.get('traceparent')).toMatch(new RegExp(`^00-${traceId}-`));
+      // The stop flushes the batch: its spans reach the collector before the process exits.
+      service.child.kill('SIGTERM');
+      await service.exited;
+      const exported = await eventually(() => posts.find((post) => post.body.includes(traceId)), {
+        timeoutMs: SIGNAL_TIMEOUT_MS,
+        what: "the request's span at the collector",
+      });
+      expect(exported.path).toBe('/v1/traces');
+      expect(exported.body).toContain('ledger-otlp-test');
+      expect(exported.body).toContain('GET /v1/health');
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
