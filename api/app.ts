@@ -21,7 +21,7 @@
  *   layers and their validators' schemas (api/openapi.ts): validate with validateBody/Query/
  *   Params and guard with requireScope, and the route documents itself.
  *
- * Order: clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
+ * Order: traceRequests (server span) → clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
  * per-IP limit → routers (authenticate → per-client limit → signature check → route) → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
@@ -54,6 +54,7 @@ import { buildOpenApiDocument } from './openapi';
 import { requestId } from './middleware/request-id';
 import { routeFallback } from './middleware/route-fallback';
 import { registerClientGrantRoutes } from './routes/client-grants.route';
+import { traceRequests } from './middleware/trace-requests';
 import { registerClientRoutes } from './routes/clients.route';
 import { registerOAuthRoutes } from './routes/oauth.route';
 import { securityEventRoutes } from './routes/security-events.route';
@@ -215,6 +216,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     }
     deps.logger.error('koa_error', { error: String(error) });
   });
+  app.use(traceRequests());
   const transport = deps.transport ?? { proxyTrust: proxyTrustOf([]), hstsMaxAgeS: 0 };
   app.use(clientAddress(transport.proxyTrust));
   app.use(strictTransportSecurity(transport.hstsMaxAgeS));

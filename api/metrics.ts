@@ -36,6 +36,8 @@ export type MetricSources = {
   sagaCounts: () => { sagaName: string; status: string; count: number }[];
   /** Per channel: its circuit breaker's state (closed, open, half_open, isolated). */
   breakerStates: () => { channel: string; state: string }[];
+  /** The file system holding DATA_DIR: bytes available to the service, and its size. */
+  dataDirSpace: () => Promise<{ freeBytes: number; sizeBytes: number }>;
 };
 
 const BREAKER_STATES = ['closed', 'open', 'half_open', 'isolated'] as const;
@@ -136,6 +138,26 @@ const createMetrics = () => ({
     'Requests refused to protect the service (503 overloaded, unavailable, draining; 429 too many watchers)',
     ['reason'],
   ),
+  payments: counter(
+    'ledger_payments_total',
+    'Payments by channel and outcome: created (order volume), succeeded, failed, closed, expired',
+    ['channel', 'outcome'],
+  ),
+  paymentAmounts: counter(
+    'ledger_payment_amount_minor_total',
+    'Sum of payment amounts in minor units by channel, currency and outcome (created, succeeded)',
+    ['channel', 'currency', 'outcome'],
+  ),
+  statusTicketFailures: counter(
+    'ledger_status_ticket_failures_total',
+    "Payer status requests refused for their ticket: malformed, or refused (unknown, used, expired, another payment's)",
+    ['reason'],
+  ),
+  paymentLookupMisses: counter(
+    'ledger_payment_lookup_misses_total',
+    "Payment lookups answered 404 (unknown payment or order number, or not the caller's), by client: enumeration shows here",
+    ['client'],
+  ),
   actorsInMemory: gauge(
     'ledger_actors_in_memory',
     'Actors held in memory (kind actor) and account/transfer streams the ledger holds (kind ledger_stream)',
@@ -202,6 +224,18 @@ const createMetrics = () => ({
         for (const candidate of BREAKER_STATES)
           metric.set({ channel, state: candidate }, candidate === state ? 1 : 0);
     },
+  ),
+  dataDirFreeBytes: gauge(
+    'ledger_data_dir_free_bytes',
+    'Bytes available to the service on the file system holding DATA_DIR',
+    [],
+    async (metric, current) => metric.set((await current.dataDirSpace()).freeBytes),
+  ),
+  dataDirSizeBytes: gauge(
+    'ledger_data_dir_size_bytes',
+    'Size in bytes of the file system holding DATA_DIR',
+    [],
+    async (metric, current) => metric.set((await current.dataDirSpace()).sizeBytes),
   ),
 });
 

@@ -1,3 +1,4 @@
+import type { AlertSink } from '../domain/ports/alert.port';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
 import { createAlipayGateway } from '../adapters/channels/alipay/alipay.gateway';
@@ -49,6 +50,8 @@ type ChannelsDeps = {
   logger: Logger;
   nowMs: () => number;
   resilience?: ResilienceOptions;
+  /** A breaker that opens is alerted here; absent: not alerted. */
+  alerts?: AlertSink;
 };
 
 type RunningChannels = {
@@ -144,7 +147,10 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   const gateways = new Map<string, PaymentChannelGateway>();
   for (const raw of [sandbox.gateway, ...rawGateways(deps.channelConfig, nowMs)]) {
     breakers.set(raw.channel, 'closed');
-    const onBreakerState = (state: BreakerState): void => void breakers.set(raw.channel, state);
+    const onBreakerState = (state: BreakerState): void => {
+      breakers.set(raw.channel, state);
+      if (state === 'open') deps.alerts?.raise('channel_breaker_open', raw.channel);
+    };
     const resilience = deps.resilience ?? DEFAULT_RESILIENCE;
     gateways.set(
       raw.channel,

@@ -1,5 +1,6 @@
 import { GOVERNANCE_ROWS } from './governance-config';
 import { MESSAGING_DEFAULTS } from './messaging-config';
+import { OBSERVABILITY_DEFAULTS } from './observability-config';
 
 /**
  * Every environment variable with its default and meaning: loadConfig (bin/config.ts) applies
@@ -227,6 +228,39 @@ const CORE_ROWS: readonly ConfigRow[] = [
   ),
 ];
 
+/** Tracing and the alert webhook (bin/observability-config.ts; docs/operations.md). */
+const OBSERVABILITY_ROWS: readonly ConfigRow[] = [
+  unset(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'OTLP/HTTP base URL: spans go to `<url>/v1/traces`; unset: no tracing SDK, no spans recorded',
+  ),
+  row('OTEL_SERVICE_NAME', OBSERVABILITY_DEFAULTS.OTEL_SERVICE_NAME, "the spans' `service.name`"),
+  unset(
+    'ALERT_WEBHOOK_URL',
+    'incoming-webhook URL (Slack or WeCom) for security and business alerts; never logged; unset: none',
+  ),
+  row(
+    'ALERT_WEBHOOK_FORMAT',
+    OBSERVABILITY_DEFAULTS.ALERT_WEBHOOK_FORMAT,
+    '`slack` (`{text}`) or `wecom` (`{msgtype: "text", text: {content}}`)',
+  ),
+  row(
+    'ALERT_WINDOW_MS',
+    OBSERVABILITY_DEFAULTS.ALERT_WINDOW_MS,
+    'an alert kind counts occurrences this long after its first, then posts once (100-3600000)',
+  ),
+  row(
+    'ALERT_REPEAT_MS',
+    OBSERVABILITY_DEFAULTS.ALERT_REPEAT_MS,
+    'least time between two posts of one alert kind (0-86400000); what happens meanwhile goes into the next',
+  ),
+  row(
+    'ALERT_WEBHOOK_TIMEOUT_MS',
+    OBSERVABILITY_DEFAULTS.ALERT_WEBHOOK_TIMEOUT_MS,
+    'bound on one webhook POST (100-60000)',
+  ),
+];
+
 /** Channel keys and certificates: secrets, so no default is shown and none is ever logged. */
 const CHANNEL_ROWS: readonly ConfigRow[] = [
   unset('WECHAT_APP_ID', 'WeChat Pay app id; unset: no WeChat Pay'),
@@ -259,5 +293,6 @@ const CHANNEL_ROWS: readonly ConfigRow[] = [
 export const describeConfig = (): readonly ConfigRow[] => [
   ...CORE_ROWS,
   ...GOVERNANCE_ROWS,
+  ...OBSERVABILITY_ROWS,
   ...CHANNEL_ROWS,
 ];

@@ -20,6 +20,8 @@ import { loadMessagingConfig, type NatsSettings } from './messaging-config';
 import { loadOAuthConfig, type OAuthConfig } from './oauth-config';
 import { loadRateLimits } from './governance-config';
 import type { RateLimitSettings } from '../api/middleware/rate-limit';
+import { loadObservabilityConfig, type AlertWebhookConfig } from './observability-config';
+import type { TracingConfig } from './tracing';
 
 /**
  * The one configuration module: every environment variable (validated by loadConfig, documented
@@ -78,6 +80,10 @@ export type Config = {
   oauth: OAuthConfig;
   /** Rate limits per client, IP, hot key and callback, and the failed-authentication limit. */
   rateLimits: RateLimitSettings;
+  /** OTLP export of traces; off without an endpoint. */
+  tracing: TracingConfig;
+  /** Security and business alerts posted to a chat webhook; null: none. */
+  alertWebhook: AlertWebhookConfig | null;
 };
 
 /** Outbound webhooks to merchants (bin/webhooks.ts). */
@@ -112,6 +118,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     throw new ConfigError(`HOST must be a host name or IP address, got '${host}'`);
   const messaging = loadMessagingConfig(env);
   const port = integer('PORT', 1, 65535);
+  const observability = loadObservabilityConfig(env);
   return {
     port,
     host,
@@ -160,6 +167,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     },
     oauth: loadOAuthConfig(read, `http://${host}:${port}`),
     rateLimits: loadRateLimits(env),
+    tracing: observability.tracing,
+    alertWebhook: observability.alertWebhook,
   };
 };
 

@@ -26,6 +26,7 @@ import { registerChannelCommands } from './reconcile-cli';
 import { registerGovernanceCommands } from './governance-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
 import { serviceUrlOf, startService } from './service';
+import { startTracing } from './tracing';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -66,24 +67,31 @@ const serve = async (): Promise<void> => {
   process.once('exit', lock.release);
   const logger = createLogger(config.logLevel);
   collectProcessMetrics();
+  // Before the service, so that its first spans already go to the exporter.
+  const tracing = await startTracing(config.tracing);
   const service = await startService(config, logger);
   logger.info('service_started', {
     url: serviceUrlOf(config),
     eventStore: config.eventStoreUrl === null ? `sqlite in ${config.dataDir}` : 'eventstoredb',
     readModels: config.mongodbUrl === null ? 'sqlite' : 'mongodb',
     bus: config.nats === null ? 'in-process' : 'nats jetstream',
+    tracing: config.tracing.otlpEndpoint === null ? 'off' : 'otlp',
+    alertWebhook: config.alertWebhook === null ? 'off' : config.alertWebhook.format,
     adminCredentialFile: service.adminKeyFile ?? 'none: LEDGER_ADMIN_API_KEY is set',
   });
   for (const signal of SHUTDOWN_SIGNALS) {
     process.once(signal, () => {
       logger.info('service_stopping', { signal });
-      service.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error('service_stop_failed', { error: String(error) });
-          process.exit(1);
-        },
-      );
+      service
+        .stop()
+        .then(() => tracing.stop())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error('service_stop_failed', { error: String(error) });
+            process.exit(1);
+          },
+        );
     });
   }
 };

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { createLogger as createWinstonLogger, format, transports } from 'winston';
 import type { Logger } from 'winston';
 import type { LogLevel } from './config';
@@ -33,11 +34,23 @@ const redactSecrets = format((info) => {
   return info;
 });
 
+/**
+ * The active span's trace and span ids on every line written inside one (a request, a command, a
+ * saga step), so that a log line leads to its trace and back. Nothing outside a trace.
+ */
+const traceIds = format((info) => {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return info;
+  info['traceId'] = spanContext.traceId;
+  info['spanId'] = spanContext.spanId;
+  return info;
+});
+
 /** JSON lines (timestamp, level, message, fields) to stdout, or to `stream` in tests. */
 export const createLogger = (level: LogLevel, options: { stream?: Writable } = {}): Logger =>
   createWinstonLogger({
     level,
-    format: format.combine(redactSecrets(), format.timestamp(), format.json()),
+    format: format.combine(redactSecrets(), traceIds(), format.timestamp(), format.json()),
     transports: [
       options.stream === undefined
         ? new transports.Console()

@@ -7,6 +7,7 @@ import type { RouteRegistrar } from '../api/route-kit';
 import type { SecurityAudit } from '../api/routes/ledger-services';
 import { sagaRoutes } from '../api/routes/sagas.route';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
+import type { AlertSink } from '../domain/ports/alert.port';
 import type { AuditSink } from '../domain/ports/audit.port';
 import type { MessageBus } from '../domain/ports/bus.port';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
@@ -39,6 +40,8 @@ type MessagingDeps = {
   /** A bus built by the caller instead (tests wrap one to duplicate or reorder deliveries). */
   bus?: (inner: MessageBus) => MessageBus;
   logger: Logger;
+  /** Dead-lettered sagas and bus messages are alerted here; absent: not alerted. */
+  alerts?: AlertSink;
   clock?: () => number;
   limits?: Partial<MessagingLimits>;
 };
@@ -61,7 +64,13 @@ export type RunningMessaging = {
 
 export const DEAD_LETTER_PREFIX = 'ledger.deadletter';
 
-const countBusDeadLetter = (): void => serviceMetrics().deadLetters.inc({ source: 'bus' });
+/** Counts (and alerts) a bus message given up after its deliveries. */
+const busDeadLetterHook =
+  (alerts: AlertSink | undefined) =>
+  (subject: string): void => {
+    serviceMetrics().deadLetters.inc({ source: 'bus' });
+    alerts?.raise('bus_dead_letter', subject);
+  };
 
 const openBus = async (
   deps: MessagingDeps,
@@ -75,7 +84,7 @@ const openBus = async (
       duplicateWindowMs: 120_000,
       deadLetterPrefix: DEAD_LETTER_PREFIX,
       clock,
-      onDeadLetter: countBusDeadLetter,
+      onDeadLetter: busDeadLetterHook(deps.alerts),
     });
     return { bus, connected: null };
   }
@@ -89,7 +98,7 @@ const openBus = async (
     fetchExpiresMs: limits.fetchExpiresMs,
     retryPauseMs: limits.retryPauseMs,
     onWarning: (what, fields) => deps.logger.warn(what, fields),
-    onDeadLetter: countBusDeadLetter,
+    onDeadLetter: busDeadLetterHook(deps.alerts),
   });
   return { bus, connected: () => bus.connected() };
 };
@@ -130,6 +139,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     onDeadLetter: async ({ sagaName, sagaId, reason }) => {
       metrics.deadLetters.inc({ source: 'saga' });
       warn('saga_dead_lettered', { sagaName, sagaId, reason });
+      deps.alerts?.raise('saga_dead_lettered', `${sagaName}-${sagaId}`);
       await bus.publish(
         `${DEAD_LETTER_PREFIX}.saga.${sagaName}`,
         `dead:saga-${sagaName}-${sagaId}:${clock()}`,

@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import { serviceMetrics, type MetricSources } from '../api/metrics';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
@@ -5,7 +6,11 @@ import type { TrafficWriter } from '../domain/traffic/traffic-writer';
 import type { EventStore, StreamAppend } from '../domain/ports/event-store.port';
 import { READ_MODELS } from '../projections/read-models';
 import { measureLag, type Lag } from '../projections/read-side';
+import { paymentAggregate } from '../domain/payment/payment.decider';
+import type { PaymentCommand, PaymentState } from '../domain/payment/payment.model';
 import { categoryOf } from '../sagas/saga-definition';
+import { paymentCountOf } from './payment-metrics';
+import { commandTypeOf, traceLedger, traceRuntime, traceTraffic } from './tracing';
 
 /**
  * The composition root's side of the metrics: decorators around the ports that count what passes
@@ -54,16 +59,23 @@ export const instrumentEventStore = <Store extends EventStore>(store: Store): St
   };
 };
 
-const commandTypeOf = (command: unknown): string =>
-  typeof command === 'object' &&
-  command !== null &&
-  'type' in command &&
-  typeof command.type === 'string'
-    ? command.type
-    : 'unknown';
+/**
+ * Counts every actor command by aggregate, type and outcome (accepted, rejected, failed), and
+ * traces it (bin/tracing.ts).
+ */
+export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime =>
+  traceRuntime(countRuntime(runtime));
 
-/** Counts every actor command by aggregate, type and outcome (accepted, rejected, failed). */
-export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime => ({
+const countPayment = (command: PaymentCommand, state: PaymentState, eventCount: number): void => {
+  const counted = paymentCountOf(command, state, eventCount);
+  if (counted === null) return;
+  const { channel, currency, outcome, amountMinor } = counted;
+  const { payments, paymentAmounts } = serviceMetrics();
+  payments.inc({ channel, outcome });
+  if (amountMinor !== null) paymentAmounts.inc({ channel, currency, outcome }, amountMinor);
+};
+
+const countRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   ...runtime,
   execute: async (aggregate, id, command, context) => {
     const labels = { aggregate: aggregate.category, command: commandTypeOf(command) };
@@ -71,6 +83,9 @@ export const instrumentRuntime = (runtime: ActorRuntime): ActorRuntime => ({
     try {
       const outcome = await runtime.execute(aggregate, id, command, context);
       commands.inc({ ...labels, outcome: outcome.ok ? 'accepted' : 'rejected' });
+      // The one aggregate whose commands are business metrics; the identity check makes the casts safe.
+      if (outcome.ok && (aggregate as unknown) === paymentAggregate)
+        countPayment(command as PaymentCommand, outcome.state as PaymentState, outcome.eventCount);
       return outcome;
     } catch (error: unknown) {
       commands.inc({ ...labels, outcome: 'failed' });
@@ -109,17 +124,13 @@ const countingExecute =
     }
   };
 
-/** The ledger, its commands counted. */
-export const instrumentLedger = (ledger: Ledger): Ledger => ({
-  ...ledger,
-  execute: countingExecute('ledger', ledger.execute),
-});
+/** The ledger, its commands counted and traced. */
+export const instrumentLedger = (ledger: Ledger): Ledger =>
+  traceLedger({ ...ledger, execute: countingExecute('ledger', ledger.execute) });
 
-/** The traffic writer, its commands (reports per shard, grants, resets) counted. */
-export const instrumentTraffic = (traffic: TrafficWriter): TrafficWriter => ({
-  ...traffic,
-  execute: countingExecute('trafficshard', traffic.execute),
-});
+/** The traffic writer, its commands (reports per shard, grants, resets) counted and traced. */
+export const instrumentTraffic = (traffic: TrafficWriter): TrafficWriter =>
+  traceTraffic({ ...traffic, execute: countingExecute('trafficshard', traffic.execute) });
 
 /** A lag measured at most once per maxAgeMs: the events and seconds gauges share one read. */
 const memoized = <T>(read: () => Promise<T>, maxAgeMs: number, nowMs: () => number) => {
@@ -148,6 +159,7 @@ export const metricSourcesOf = (deps: {
   lagEventCountMax: number;
   sagaCounts: MetricSources['sagaCounts'];
   breakerStates: MetricSources['breakerStates'];
+  dataDir: string;
   nowMs: () => number;
 }): MetricSources => {
   const readSideLag = memoized(deps.readSideLag, LAG_MEMO_MS, deps.nowMs);
@@ -173,5 +185,9 @@ export const metricSourcesOf = (deps: {
     relayLag,
     sagaCounts: deps.sagaCounts,
     breakerStates: deps.breakerStates,
+    dataDirSpace: async () => {
+      const space = await statfs(deps.dataDir);
+      return { freeBytes: space.bavail * space.bsize, sizeBytes: space.blocks * space.bsize };
+    },
   };
 };

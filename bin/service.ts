@@ -67,6 +67,7 @@ import { startBackupSchedule } from './backup';
 import { startListeners } from './listen';
 import { proxyTrustOf } from '../api/middleware/client-address';
 import { startApiGovernance } from './api-governance';
+import { startAlerts } from './alerts';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -204,6 +205,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     logLevel: config.logLevel,
     logger,
   });
+  const alerts = startAlerts(config, logger);
   const channels = startChannels({
     channelConfig: config.channels,
     dataDir: config.dataDir,
@@ -214,6 +216,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     runtime,
     logger,
     nowMs: Date.now,
+    alerts,
   });
   const messaging = await startMessaging({
     store: eventStore,
@@ -224,6 +227,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     gateways: [...channels.services.gateways.values()],
     nats: config.nats,
     logger,
+    alerts,
   });
 
   const security = trailSecurity(governance.securityEvents.recorder);
@@ -241,6 +245,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     nowMs: Date.now,
     audit: messaging.securityAudit,
     personalData,
+    alerts,
   };
   const sale = await startSale({
     store: eventStore,
@@ -262,6 +267,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       lagEventCountMax: READ_SIDE_LIMITS.lagEventCountMax,
       sagaCounts: messaging.sagaCounts,
       breakerStates: channels.breakerStates,
+      dataDir: config.dataDir,
       nowMs: Date.now,
     }),
   );
@@ -275,8 +281,10 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     silentAfterMs: config.nodeSilentAfterMs,
     onChange: (change) => {
       serviceMetrics().nodeStatusChanges.inc({ to: change.to });
-      if (change.to === 'silent') logger.warn('node_silent', change);
-      else logger.info('node_online', change);
+      if (change.to === 'silent') {
+        logger.warn('node_silent', change);
+        alerts.raise('node_silent', change.nodeId);
+      } else logger.info('node_online', change);
     },
   });
   const nodeServices = { runtime, traffic, presence, nowMs: Date.now };
@@ -421,6 +429,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clearInterval(presenceSweep);
     await presenceStore.close();
     clearInterval(noncePurge);
+    alerts.stop();
     stopPurges.forEach((stopPurge) => stopPurge());
     await webhooks.stop();
     await messaging.stop();

@@ -1,4 +1,4 @@
-import type { MessageBus } from '../domain/ports/bus.port';
+import type { BusHeaders, MessageBus } from '../domain/ports/bus.port';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
 import type {
   EventStore,
@@ -16,7 +16,8 @@ import { categoryOf } from './saga-definition';
  * stop): a crash re-publishes what was published since, which the bus's duplicate window drops
  * (Nats-Msg-Id). A failed publish is retried from the same event after a pause; the relay never
  * skips one, except the signed checkpoints' copies in the log (no consumer needs them, and they
- * can outgrow a message).
+ * can outgrow a message). An event's `traceparent` (metadata) goes along as a header, so the saga
+ * that consumes it continues the trace of the command that wrote it.
  */
 type RelayOptions = {
   store: EventStore;
@@ -51,6 +52,10 @@ const payloadOf = (event: RecordedEvent): JsonObject => ({
   occurredAt: event.metadata.occurredAt,
   correlationId: event.metadata.correlationId,
 });
+
+/** The writing command's trace context travels as the W3C `traceparent` header. */
+const headersOf = (event: RecordedEvent): BusHeaders =>
+  event.metadata.traceparent === undefined ? {} : { traceparent: event.metadata.traceparent };
 
 export const createRelay = (options: RelayOptions) => {
   let subscription: EventSubscription | null = null;
@@ -93,7 +98,9 @@ export const createRelay = (options: RelayOptions) => {
         await Promise.all(
           window
             .filter((event) => !isCheckpointStream(event.stream))
-            .map((event) => options.bus.publish(subjectOf(event), event.id, payloadOf(event))),
+            .map((event) =>
+              options.bus.publish(subjectOf(event), event.id, payloadOf(event), headersOf(event)),
+            ),
         );
         published = window[window.length - 1]?.position ?? published;
         scheduleSave();

@@ -1,3 +1,11 @@
+import {
+  defaultTextMapGetter,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type {
   BusMessage,
   Consumption,
@@ -24,6 +32,42 @@ type SagaHostOptions = {
 };
 
 const CONTROL_TRIGGERS = ['saga.SagaStarted', 'saga.SagaRetried'];
+const TRACER_NAME = 'ledger-service';
+const propagator = new W3CTraceContextPropagator();
+
+/**
+ * Handles a message in a consumer span whose parent is the message's `traceparent` header (the
+ * command that wrote the event): the saga's steps, their commands and channel calls, run inside
+ * it and so continue the trace of the event that triggered them.
+ */
+const traced =
+  (consumer: string, handle: (message: BusMessage) => Promise<DeliveryOutcome>) =>
+  (message: BusMessage): Promise<DeliveryOutcome> => {
+    const parent = propagator.extract(ROOT_CONTEXT, message.headers, defaultTextMapGetter);
+    const attributes = {
+      'messaging.destination.name': message.subject,
+      'messaging.message.id': message.id,
+    };
+    return trace
+      .getTracer(TRACER_NAME)
+      .startActiveSpan(
+        `${consumer} process`,
+        { kind: SpanKind.CONSUMER, attributes },
+        parent,
+        async (span) => {
+          try {
+            const outcome = await handle(message);
+            span.setAttribute('ledger.delivery.outcome', outcome.kind);
+            return outcome;
+          } catch (error: unknown) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      );
+  };
 
 /** The ledger event a relay payload carries, or null when it is not one. */
 export const ledgerEventOf = (payload: JsonObject): LedgerEvent | null => {
@@ -84,12 +128,15 @@ export const createSagaHost = (options: SagaHostOptions) => {
         consumptions.push(
           await options.bus.consume(
             consumerOptions(`saga_${definition.name}`, definition.triggers),
-            handler(definition.name),
+            traced(`saga_${definition.name}`, handler(definition.name)),
           ),
         );
       }
       consumptions.push(
-        await options.bus.consume(consumerOptions('saga_control', CONTROL_TRIGGERS), handler(null)),
+        await options.bus.consume(
+          consumerOptions('saga_control', CONTROL_TRIGGERS),
+          traced('saga_control', handler(null)),
+        ),
       );
     },
     async stop(): Promise<void> {

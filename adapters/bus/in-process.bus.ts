@@ -2,6 +2,7 @@ import { Subject, concatMap, filter, merge, mergeMap, type Subscription } from '
 import { assert } from '../../domain/assert';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import type {
+  BusHeaders,
   BusMessage,
   ConsumerOptions,
   DeliveryOutcome,
@@ -27,7 +28,13 @@ type InProcessBusOptions = {
   onDeadLetter?: (subject: string, reason: string) => void;
 };
 
-type Stored = { sequence: number; subject: string; id: string; payload: JsonObject };
+type Stored = {
+  sequence: number;
+  subject: string;
+  id: string;
+  payload: JsonObject;
+  headers: BusHeaders;
+};
 
 export const createInProcessBus = (options: InProcessBusOptions): MessageBus => {
   assert(options.retainedMessageCountMax > 0, 'retainedMessageCountMax must be positive');
@@ -49,13 +56,18 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
     }
   };
 
-  const publish = (subject: string, id: string, payload: JsonObject): Promise<void> => {
+  const publish = (
+    subject: string,
+    id: string,
+    payload: JsonObject,
+    headers: BusHeaders = {},
+  ): Promise<void> => {
     const nowMs = options.clock();
     forgetExpiredIds(nowMs);
     if (seenUntilMs.has(id)) return Promise.resolve();
     seenUntilMs.set(id, nowMs + options.duplicateWindowMs);
     sequence += 1;
-    const stored = { sequence, subject, id, payload };
+    const stored = { sequence, subject, id, payload, headers };
     retained.push(stored);
     if (retained.length - retainedStart > options.retainedMessageCountMax) retainedStart += 1;
     if (retainedStart >= options.retainedMessageCountMax) {
@@ -99,6 +111,7 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
           subject: stored.subject,
           id: stored.id,
           payload: stored.payload,
+          headers: stored.headers,
           deliveryCount,
         });
       } catch (error: unknown) {
@@ -127,6 +140,7 @@ export const createInProcessBus = (options: InProcessBusOptions): MessageBus => 
           `${options.deadLetterPrefix}.${stored.subject}`,
           `dead:${stored.id}`,
           deadLetter,
+          stored.headers,
         );
         options.onDeadLetter?.(stored.subject, outcome.reason);
       }

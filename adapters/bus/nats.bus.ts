@@ -6,14 +6,17 @@ import {
   RetentionPolicy,
   StorageType,
   connect,
+  headers as natsHeaders,
   nanos,
   type JetStreamClient,
   type JetStreamManager,
   type ConsumerMessages,
   type JsMsg,
+  type MsgHdrs,
   type NatsConnection,
 } from 'nats';
 import type {
+  BusHeaders,
   BusMessage,
   ConsumerOptions,
   DeliveryOutcome,
@@ -23,6 +26,14 @@ import { BusUnavailableError } from '../../domain/ports/bus.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import { assert } from '../../domain/assert';
 import { backoffDelayMs } from './subject-match';
+
+/** The publisher's headers of a message, without the server's own `Nats-*` ones. */
+const headersOf = (received: MsgHdrs | undefined): BusHeaders => {
+  const kept: Record<string, string> = {};
+  for (const name of received?.keys() ?? [])
+    if (!name.toLowerCase().startsWith('nats-')) kept[name] = received?.get(name) ?? '';
+  return kept;
+};
 
 /**
  * The bus on NATS JetStream: one stream for ledger events and audit records, one for dead
@@ -103,18 +114,35 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
   };
   await ensureStreams();
 
-  const publishOnce = async (subject: string, id: string, payload: JsonObject): Promise<void> => {
-    await js.publish(subject, codec.encode(payload), { msgID: id });
+  const publishOnce = async (
+    subject: string,
+    id: string,
+    payload: JsonObject,
+    headers: BusHeaders,
+  ): Promise<void> => {
+    const entries = Object.entries(headers);
+    if (entries.length === 0) {
+      await js.publish(subject, codec.encode(payload), { msgID: id });
+      return;
+    }
+    const sent = natsHeaders();
+    for (const [name, value] of entries) sent.set(name, value);
+    await js.publish(subject, codec.encode(payload), { msgID: id, headers: sent });
   };
 
   /** A stream lost with the server's store is re-created once before the publish gives up. */
-  const publish = async (subject: string, id: string, payload: JsonObject): Promise<void> => {
+  const publish = async (
+    subject: string,
+    id: string,
+    payload: JsonObject,
+    headers: BusHeaders = {},
+  ): Promise<void> => {
     try {
-      await publishOnce(subject, id, payload);
+      await publishOnce(subject, id, payload, headers);
     } catch (first: unknown) {
       try {
         await ensureStreams();
-        await publishOnce(subject, id, payload);
+        await publishOnce(subject, id, payload, headers);
       } catch (error: unknown) {
         throw new BusUnavailableError(`publish to ${subject} failed: ${String(error)}`, {
           cause: first,
@@ -140,10 +168,12 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
       reason: outcome.reason,
       deliveryCount,
     };
-    await publish(`${options.deadLetterPrefix}.${message.subject}`, `dead:${deadLetter.id}`, {
-      ...deadLetter,
-      payload: codec.decode(message.data),
-    });
+    await publish(
+      `${options.deadLetterPrefix}.${message.subject}`,
+      `dead:${deadLetter.id}`,
+      { ...deadLetter, payload: codec.decode(message.data) },
+      headersOf(message.headers),
+    );
     message.term(outcome.reason);
     options.onDeadLetter?.(message.subject, outcome.reason);
   };
@@ -168,7 +198,8 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
     const id = message.headers?.get('Nats-Msg-Id') ?? String(message.seq);
     let outcome: DeliveryOutcome;
     try {
-      outcome = await handler({ subject: message.subject, id, payload, deliveryCount });
+      const headers = headersOf(message.headers);
+      outcome = await handler({ subject: message.subject, id, payload, headers, deliveryCount });
     } catch (error: unknown) {
       outcome = { kind: 'retry', reason: String(error) };
     }

@@ -1,5 +1,18 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import {
+  isSpanContextValid,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Span,
+} from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+} from '@opentelemetry/semantic-conventions';
 
 /**
  * One HTTP exchange with a channel's API over node:http(s) (node:https takes the client
@@ -27,7 +40,48 @@ export class HttpTransportError extends Error {
   override readonly name = 'HttpTransportError';
 }
 
+const TRACER_NAME = 'ledger-service';
+
+/** The W3C traceparent naming a span, or null for the no-op API's invalid spans. */
+const traceparentOf = (span: Span): string | null => {
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return null;
+  const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${sampled ? '01' : '00'}`;
+};
+
+/**
+ * The exchange in a client span (child of the active one: the saga step or request that called
+ * the channel), whose `traceparent` header goes along so that a channel which traces sees it.
+ */
 export const httpCall = (call: HttpCall): Promise<HttpAnswer> =>
+  trace.getTracer(TRACER_NAME).startActiveSpan(
+    `${call.method}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR_HTTP_REQUEST_METHOD]: call.method,
+        [ATTR_SERVER_ADDRESS]: new URL(call.url).hostname,
+      },
+    },
+    async (span) => {
+      const traceparent = traceparentOf(span);
+      const headers = traceparent === null ? call.headers : { ...call.headers, traceparent };
+      try {
+        const answer = await exchange({ ...call, headers });
+        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, answer.status);
+        if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        return answer;
+      } catch (error: unknown) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+
+const exchange = (call: HttpCall): Promise<HttpAnswer> =>
   new Promise<HttpAnswer>((resolve, reject) => {
     const url = new URL(call.url);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -27,6 +27,8 @@ const CHANNEL_ACTOR_ROLE = 'channel';
 /** Channel callbacks are a few KiB; larger bodies are refused before any parsing. */
 const CALLBACK_BYTES_MAX = 64 * 1024;
 const CALLBACKS_METRIC_NAME = 'channel_callbacks_total';
+/** Refusals that mean a forged (or replayed-late) callback: alerted as a burst. */
+const SIGNATURE_REFUSALS = new Set(['invalid_signature', 'stale_signature']);
 
 /** One counter per process: every callback's outcome (applied, duplicate, replayed, flagged or the refusal). */
 const callbackCounter = (): Counter<string> => {
@@ -130,6 +132,8 @@ export const channelCallbackRoutes =
           : (Object.entries(errorCodes).find(([, spec]) => spec.code === envelope.code)?.[0] ??
             'unknown');
         if (refusal !== null) counter.inc({ channel: verifier.channel, outcome: refusal });
+        if (refusal !== null && SIGNATURE_REFUSALS.has(refusal))
+          services.alerts?.raise('callback_signature_failures', verifier.channel);
         // A rate-limited flood is a security event (recorded by the limiter), not one log event
         // per refused request: that would turn the flood into writes.
         if (refusal !== null && refusal !== 'rate_limited') {
@@ -187,6 +191,7 @@ export const channelCallbackRoutes =
         if (await replayGuard.seen(verifier.channel, replayKey)) {
           // Already applied: acknowledge so the channel stops, change nothing, keep the trace.
           counter.inc({ channel: verifier.channel, outcome: 'replayed' });
+          services.alerts?.raise('duplicate_callbacks', verifier.channel);
           const data = {
             channel: verifier.channel,
             refusal: 'replayed',
@@ -243,6 +248,7 @@ export const channelCallbackRoutes =
           );
         }
         const duplicate = outcome.eventCount === 0;
+        if (duplicate) services.alerts?.raise('duplicate_callbacks', verifier.channel);
         counter.inc({
           channel: verifier.channel,
           outcome: flag !== null ? 'flagged' : duplicate ? 'duplicate' : 'applied',

@@ -1,4 +1,5 @@
 import type { ActorRuntime } from '../../domain/actors/actor-runtime';
+import type { AlertSink } from '../../domain/ports/alert.port';
 import type { AuditRecord } from '../../domain/ports/audit.port';
 import type { ChannelCallbackVerifier } from '../../domain/ports/channel-callback.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
@@ -28,6 +29,8 @@ export type LedgerServices = {
   audit?: SecurityAudit;
   /** Holder data of accounts (sealed, masked, erased); absent: `holder` is refused. */
   personalData?: PersonalDataAccess;
+  /** Security alerts (forged signatures, duplicates, ticket guessing, enumeration); absent: none. */
+  alerts?: AlertSink;
 };
 
 /** Positions are bigints: JSON carries them as decimal strings. */

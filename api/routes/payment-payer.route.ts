@@ -1,3 +1,4 @@
+import { serviceMetrics } from '../metrics';
 import type { JSONSchemaType } from 'ajv';
 import {
   paymentAggregate,
@@ -126,14 +127,21 @@ export const registerPayerRoutes = (
     const { paymentId } = params.read(ctx);
     const { ticket } = statusQuery.read(ctx);
     const nowMs = services.nowMs();
-    const redemption = isWellFormedTicket(ticket)
+    const wellFormed = isWellFormedTicket(ticket);
+    const redemption = wellFormed
       ? await channels.tickets.redeem(hashStatusTicket(ticket), paymentId, nowMs)
       : 'unknown';
-    if (redemption !== 'redeemed')
+    if (redemption !== 'redeemed') {
+      serviceMetrics().statusTicketFailures.inc({ reason: wellFormed ? 'refused' : 'malformed' });
+      services.alerts?.raise('status_ticket_failures', paymentId);
       return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
+    }
     const { state } = await services.runtime.read(paymentAggregate, paymentId);
-    if (state.status === 'none')
+    if (state.status === 'none') {
+      serviceMetrics().statusTicketFailures.inc({ reason: 'refused' });
+      services.alerts?.raise('status_ticket_failures', paymentId);
       return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
+    }
     // The ticket is spent; a pending payment's payer gets the next one to keep polling.
     const next =
       state.status === 'pending'

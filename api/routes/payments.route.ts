@@ -1,3 +1,4 @@
+import { serviceMetrics } from '../metrics';
 import type { JSONSchemaType } from 'ajv';
 import {
   paymentAggregate,
@@ -115,6 +116,8 @@ export const paymentRoutes =
         found.state.status === 'none' ||
         (!privileged && found.state.merchantId !== client.clientId)
       ) {
+        serviceMetrics().paymentLookupMisses.inc({ client: client.clientId });
+        services.alerts?.raise('payment_lookup_misses', client.clientId);
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return null;
       }

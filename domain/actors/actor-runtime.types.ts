@@ -14,6 +14,8 @@ export type CommandContext = {
    * events), so a retried command re-appends the SAME ids; otherwise uuidv7.
    */
   eventIdSeed: string | null;
+  /** The W3C trace context of the command (absent: not traced), stored with its events. */
+  traceparent?: string;
 };
 
 /**

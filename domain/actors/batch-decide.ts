@@ -72,6 +72,7 @@ export const eventMetadataOf = (context: CommandContext): UnhashedEvent['metadat
   idempotencyKey: context.idempotencyKey,
   occurredAt: context.now,
   schemaVersion: 1,
+  ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
 });
 
 const toUnhashed = <E extends DomainEvent>(

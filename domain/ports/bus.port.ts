@@ -6,11 +6,16 @@ import type { JsonObject } from './event-store.port';
  * the event log, starts it. Delivery is at least once; a message id published twice within the
  * duplicate window is stored once.
  */
+/** Message headers (NATS headers; kept beside the payload on the in-process bus). */
+export type BusHeaders = Readonly<Record<string, string>>;
+
 export type BusMessage = {
   subject: string;
   /** The publisher's message id (for ledger events: the event id). */
   id: string;
   payload: JsonObject;
+  /** What the publisher set (for ledger events: the W3C `traceparent` of the writing command). */
+  headers: BusHeaders;
   /** 1 on the first delivery. */
   deliveryCount: number;
 };
@@ -39,7 +44,7 @@ export type Consumption = {
 
 export interface MessageBus {
   /** Publishes durably (resolves once the bus stored it); a repeated id is a no-op. */
-  publish(subject: string, id: string, payload: JsonObject): Promise<void>;
+  publish(subject: string, id: string, payload: JsonObject, headers?: BusHeaders): Promise<void>;
   /** Starts a durable consumer; messages go to the handler one at a time, in order of arrival. */
   consume(
     options: ConsumerOptions,

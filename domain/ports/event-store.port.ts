@@ -18,6 +18,8 @@ export type EventMetadata = {
   idempotencyKey: string | null;
   occurredAt: string;
   schemaVersion: number;
+  /** The W3C trace context of the command that wrote the event (absent: not traced). */
+  traceparent?: string;
   /** sha256 hex of the previous event's hash + this event's canonical JSON (see event-chain.ts). */
   hash: string;
 };

@@ -47,6 +47,17 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
       await (await consumption).stop();
     });
 
+    it('carries the publisher headers (a traceparent) to the consumer, and none when none were set', async () => {
+      const { seen, consumption } = collect(bus, 'c_headers', ['ledger.events.h.*']);
+      await consumption;
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      await bus.publish('ledger.events.h.A', 'id-h1', { n: 1 }, { traceparent });
+      await bus.publish('ledger.events.h.B', 'id-h2', { n: 2 });
+      await until(() => seen.length >= 2, 'both messages');
+      expect(seen.map((message) => message.headers)).toEqual([{ traceparent }, {}]);
+      await (await consumption).stop();
+    });
+
     it('redelivers a retried message with a growing delivery count, then dead-letters it with the reason', async () => {
       const { seen, consumption } = collect(bus, 'c_retry', ['ledger.events.x.*'], () => ({
         kind: 'retry',

@@ -66,6 +66,8 @@ describe('loadConfig', () => {
         callback: { requests: 50, windowS: 1 },
         authFailures: { requests: 10, windowS: 300 },
       },
+      tracing: { otlpEndpoint: null, serviceName: 'ledger-service' },
+      alertWebhook: null,
     });
   });
 
@@ -111,6 +113,13 @@ describe('loadConfig', () => {
       RATE_LIMIT_HOT_KEY: '7/2s',
       RATE_LIMIT_CALLBACK: '9/1s',
       AUTH_FAILURE_LIMIT: '3/900s',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'ledger-eu',
+      ALERT_WEBHOOK_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1',
+      ALERT_WEBHOOK_FORMAT: 'wecom',
+      ALERT_WINDOW_MS: '500',
+      ALERT_REPEAT_MS: '0',
+      ALERT_WEBHOOK_TIMEOUT_MS: '1000',
     });
     expect(config).toEqual({
       port: 8080,
@@ -162,6 +171,14 @@ describe('loadConfig', () => {
         hotKey: { requests: 7, windowS: 2 },
         callback: { requests: 9, windowS: 1 },
         authFailures: { requests: 3, windowS: 900 },
+      },
+      tracing: { otlpEndpoint: 'http://collector:4318', serviceName: 'ledger-eu' },
+      alertWebhook: {
+        url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1',
+        format: 'wecom',
+        windowMs: 500,
+        repeatMs: 0,
+        timeoutMs: 1000,
       },
     });
   });
@@ -254,6 +271,24 @@ describe('loadConfig', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses an ALERT_WEBHOOK_URL or OTLP endpoint that is not http(s), without echoing it', () => {
+    expectConfigError(
+      { ALERT_WEBHOOK_URL: 'ftp://hooks/secret-token' },
+      'ALERT_WEBHOOK_URL must be an http:// or https:// URL',
+    );
+    expect(() => loadConfig({ ALERT_WEBHOOK_URL: 'ftp://hooks/secret-token' })).not.toThrow(
+      /secret-token/,
+    );
+    expectConfigError(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL',
+    );
+    expectConfigError(
+      { ALERT_WEBHOOK_URL: 'https://hooks.slack.com/x', ALERT_WEBHOOK_FORMAT: 'teams' },
+      'ALERT_WEBHOOK_FORMAT must be one of slack, wecom',
+    );
   });
 
   it('refuses a MONGODB_URL that is not a mongodb URL, without echoing it', () => {
@@ -411,6 +446,7 @@ describe('describeConfig', () => {
         WECHAT_NOTIFY_URL: 'https://shop/n',
         WECHAT_API_KEY: 'k'.repeat(32),
         STRIPE_WEBHOOK_SECRETS: 'whsec_a',
+        ALERT_WEBHOOK_URL: 'https://hooks.slack.com/x',
       }),
     ]);
     // A secret's NAME_FILE is documented with NAME (the README says so above the table).

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,12 @@ const FAMILIES = [
   'ledger_channel_breaker_state',
   'ledger_auth_failures_total',
   'ledger_requests_refused_total',
+  'ledger_payments_total',
+  'ledger_payment_amount_minor_total',
+  'ledger_status_ticket_failures_total',
+  'ledger_payment_lookup_misses_total',
+  'ledger_data_dir_free_bytes',
+  'ledger_data_dir_size_bytes',
   'process_cpu_seconds_total',
   'nodejs_active_handles',
 ];
@@ -150,6 +157,13 @@ describe('GET /metrics of the running service', () => {
       body: raw,
     });
     expect(callback.status).toBe(200);
+    // A status request with a made-up ticket, and a lookup of an order that does not exist.
+    const badTicket = await fetch(
+      `${service.baseUrl}/v1/payments/${paymentId}/status?ticket=guess`,
+    );
+    expect(badTicket.status).toBe(401);
+    const unknown = await getJson(service.baseUrl, `/v1/payments/${randomUUID()}`);
+    expect(unknown.status).toBe(404);
     // The top-up saga credits the wallet: its completion is the signal the sagas' gauge waits on.
     const text = await eventually(
       async () => {
@@ -166,6 +180,10 @@ describe('GET /metrics of the running service', () => {
 
     for (const family of FAMILIES) expect(text).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
     expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
+    const freeBytes = Number(/^ledger_data_dir_free_bytes (\d+)$/m.exec(text)?.[1]);
+    const sizeBytes = Number(/^ledger_data_dir_size_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(freeBytes).toBeGreaterThan(0);
+    expect(sizeBytes).toBeGreaterThanOrEqual(freeBytes);
     const samples = [
       // t-1 and the top-up saga's credit.
       'ledger_commands_total{aggregate="ledger",command="CreateTransfer",outcome="accepted"} 2',
@@ -177,6 +195,12 @@ describe('GET /metrics of the running service', () => {
       'ledger_channel_calls_total{channel="sandbox",operation="create_order",outcome="succeeded"} 1',
       'ledger_channel_breaker_state{channel="sandbox",state="closed"} 1',
       'channel_callbacks_total{channel="sandbox",outcome="applied"} 1',
+      'ledger_payments_total{channel="sandbox",outcome="created"} 1',
+      'ledger_payments_total{channel="sandbox",outcome="succeeded"} 1',
+      'ledger_payment_amount_minor_total{channel="sandbox",currency="EUR",outcome="created"} 1999',
+      'ledger_payment_amount_minor_total{channel="sandbox",currency="EUR",outcome="succeeded"} 1999',
+      'ledger_status_ticket_failures_total{reason="malformed"} 1',
+      'ledger_payment_lookup_misses_total{client="admin"} 1',
       'ledger_projection_lag_events{projection="accounts"}',
       'ledger_actors_in_memory{kind="ledger_stream"}',
       'ledger_mailbox_queued_commands{mailbox="ledger"} 0',

@@ -1,3 +1,4 @@
+import { serviceMetrics } from '../../metrics';
 import type { JSONSchemaType } from 'ajv';
 import { paymentChannels } from '../../../domain/payment/payment.model';
 import { PAYMENTS, REFUNDS } from '../../../projections/payments.projection';
@@ -96,6 +97,7 @@ export const paymentQueryRoutes =
       if (generation === null) return;
       const payment = await findDocument(deps, generation, PAYMENTS, paymentId);
       if (payment === null || (!seesAll(ctx) && payment['merchantId'] !== clientOf(ctx).clientId)) {
+        serviceMetrics().paymentLookupMisses.inc({ client: clientOf(ctx).clientId });
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return;
       }

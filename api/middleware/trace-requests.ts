@@ -1,0 +1,62 @@
+import {
+  context,
+  defaultTextMapGetter,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Span,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
+import { matchedRouteOf, type AppMiddleware } from './api-state';
+
+const TRACER_NAME = 'ledger-service';
+const propagator = new W3CTraceContextPropagator();
+
+const traceparentOf = (span: Span): string | null => {
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return null;
+  const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${sampled ? '01' : '00'}`;
+};
+
+/**
+ * A server span per request, child of the caller's W3C `traceparent` when one is sent (a
+ * malformed one is ignored: a new trace starts). The answer's `traceparent` header names the
+ * server span, so a caller can find its request in the traces. Outermost, so that every log line
+ * of the request, the access log's included, carries the trace id. Without a tracing SDK the
+ * span is the API's no-op, which only passes an inbound traceparent through.
+ */
+export const traceRequests = (): AppMiddleware => async (ctx, next) => {
+  const parent = propagator.extract(ROOT_CONTEXT, ctx.headers, defaultTextMapGetter);
+  const span = trace.getTracer(TRACER_NAME).startSpan(
+    `${ctx.method}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [ATTR_HTTP_REQUEST_METHOD]: ctx.method, [ATTR_URL_PATH]: ctx.path },
+    },
+    parent,
+  );
+  const traceparent = traceparentOf(span);
+  if (traceparent !== null) ctx.set('traceparent', traceparent);
+  try {
+    await context.with(trace.setSpan(parent, span), next);
+  } finally {
+    const route = matchedRouteOf(ctx);
+    if (route !== null) {
+      span.updateName(`${ctx.method} ${route}`);
+      span.setAttribute(ATTR_HTTP_ROUTE, route);
+    }
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
+    if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  }
+};
