@@ -11,7 +11,9 @@ describe('sqlite client store', () => {
     const database = openSqliteDatabase(':memory:');
     const store = createSqliteClientStore(database);
     database
-      .prepare('INSERT INTO clients VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO clients (client_id, role, key_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
+      )
       .run('x', 'superuser', 'hash', '2025-01-31T12:00:00.000Z', null);
     await expect(store.findById('x')).rejects.toThrow(/unknown role 'superuser'/);
   });
