@@ -4,6 +4,7 @@ import {
   NODE_REGISTRY_ID,
   nodeRegistryAggregate,
   type NodeRecord,
+  type NodeRegistryState,
 } from '../../domain/node/node.decider';
 import type { TrafficWriter } from '../../domain/traffic/traffic-writer';
 import type { AuthenticatedClient } from '../middleware/api-state';
@@ -17,9 +18,36 @@ export type NodeServices = {
   nowMs: () => number;
 };
 
-/** The registry as committed (from the live actor, else loaded from its stream). */
-export const nodeRegistryOf = async (services: NodeServices) =>
-  services.runtime.read(nodeRegistryAggregate, NODE_REGISTRY_ID);
+type RegistryRead = Promise<{
+  state: NodeRegistryState;
+  revision: number | null;
+  position: bigint | null;
+}>;
+/**
+ * How long a read of the registry serves: heartbeats and user lists read it on every request,
+ * and once its actor is evicted (or after a restart, before any registry command) a read folds
+ * the whole stream. Commands taken here drop the cached read at once; another instance's
+ * commands are seen at most this late.
+ */
+const REGISTRY_READ_MAX_AGE_MS = 1000;
+const registryReads = new WeakMap<NodeServices, { readAtMs: number; read: RegistryRead }>();
+
+/** The registry as committed (from the live actor, else loaded from its stream), cached briefly. */
+export const nodeRegistryOf = (services: NodeServices): RegistryRead => {
+  const nowMs = services.nowMs();
+  const cached = registryReads.get(services);
+  if (cached !== undefined && nowMs - cached.readAtMs < REGISTRY_READ_MAX_AGE_MS)
+    return cached.read;
+  const read = services.runtime.read(nodeRegistryAggregate, NODE_REGISTRY_ID);
+  registryReads.set(services, { readAtMs: nowMs, read });
+  read.catch(() => registryReads.delete(services));
+  return read;
+};
+
+/** After a registry command: the next read sees it. */
+export const forgetRegistryRead = (services: NodeServices): void => {
+  registryReads.delete(services);
+};
 
 /**
  * The node a client may see: admins and auditors see every node, a node's client sees its own

@@ -20,7 +20,13 @@ import {
   pageSizeSchema,
 } from '../schemas/common.schema';
 import { positionJson } from './ledger-services';
-import { nodeRegistryOf, nodeView, visibleNode, type NodeServices } from './node-services';
+import {
+  forgetRegistryRead,
+  nodeRegistryOf,
+  nodeView,
+  visibleNode,
+  type NodeServices,
+} from './node-services';
 import { sendRejection } from './rejection';
 
 const levelSchema = { type: 'integer', minimum: 0, maximum: USER_LEVEL_MAX } as const;
@@ -91,6 +97,7 @@ const runNodeCommand = async (
     command,
     context,
   );
+  forgetRegistryRead(services);
   if (!outcome.ok) return sendRejection(ctx, outcome.rejection, outcome.detail, { nodeId });
   const node = outcome.state.nodes.get(nodeId);
   if (node === undefined) return sendError(ctx, 'node_not_found', { data: { nodeId } });
