@@ -38,6 +38,7 @@ import {
   type ProxyTrust,
 } from './middleware/client-address';
 import { jsonBody, rawBody } from './middleware/body';
+import { payerCors } from './middleware/cors';
 import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
 import { ledgerIdempotency } from './middleware/ledger-idempotency';
@@ -68,6 +69,8 @@ type AppDeps = {
   drain?: Drain;
   /** Wall clock in epoch ms; tests inject their own. */
   nowMs?: () => number;
+  /** Origins whose pages may call the payer-facing routes (absent: none). */
+  corsAllowedOrigins?: readonly string[];
   /** Trusted proxies and HSTS (absent: no proxy trusted, no HSTS). */
   transport?: { proxyTrust: ProxyTrust; hstsMaxAgeS: number };
 };
@@ -97,6 +100,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
       idempotency({ store: deps.idempotencyStore, ownerId: deps.bootId, nowMs }, options),
     ledgerIdempotency: () => ledgerKeys,
     limits: deps.limits,
+    payerCors: payerCors(deps.corsAllowedOrigins ?? []),
     logger: deps.logger,
     clientStore: deps.clientStore,
     drain,

@@ -4,6 +4,7 @@ import type { ClientStore } from '../domain/ports/client-store.port';
 import type { Drain } from './drain';
 import type { ApiState, RouteMiddleware } from './middleware/api-state';
 import type { JsonBodyOptions } from './middleware/body';
+import type { PayerCors } from './middleware/cors';
 import type { IdempotencyOptions } from './middleware/idempotency';
 
 /** The seam between the app and the resource routes (see api/app.ts for how they plug in). */
@@ -31,6 +32,8 @@ export type RouteKit = {
   limits: AppLimits;
   logger: Logger;
   clientStore: ClientStore;
+  /** CORS for the payer-facing routes only (CORS_ALLOWED_ORIGINS): the route and its preflight. */
+  payerCors: PayerCors;
   /** The stop's drain: streams end with a last event when it starts. */
   drain: Drain;
   nowMs: () => number;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { proxyTrustOf } from '../api/middleware/client-address';
+import { isOrigin } from '../api/middleware/cors';
 import type { Plan } from '../domain/plan/plan';
 import type { ReadSideLimits } from '../projections/read-side';
 import { ed25519PrivateKey } from './audit-keys';
@@ -69,6 +70,8 @@ export type Config = {
   hstsMaxAgeS: number;
   /** IPs and CIDRs of the reverse proxies whose X-Forwarded-For/-Proto are believed. */
   trustedProxies: readonly string[];
+  /** Origins whose pages may call the payer-facing routes (CORS). */
+  corsAllowedOrigins: readonly string[];
 };
 
 export type TlsSettings = {
@@ -131,6 +134,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     tls: tlsSettings(read),
     hstsMaxAgeS: integer('HSTS_MAX_AGE_S', 0, (2 * 365 * DAY_MS) / 1000),
     trustedProxies: trustedProxies(read),
+    corsAllowedOrigins: corsAllowedOrigins(read),
   };
 };
 
@@ -165,11 +169,24 @@ const tlsSettings = (read: ReadVariable): TlsSettings | null => {
   return { certFile: resolve(certFile), keyFile: resolve(keyFile), httpRedirectPort };
 };
 
-const trustedProxies = (read: ReadVariable): readonly string[] => {
-  const entries = (read('TRUSTED_PROXIES') ?? '')
+const listVariable = (read: ReadVariable, name: string): string[] =>
+  (read(name) ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
+
+const corsAllowedOrigins = (read: ReadVariable): readonly string[] => {
+  const origins = listVariable(read, 'CORS_ALLOWED_ORIGINS');
+  const bad = origins.find((origin) => !isOrigin(origin));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `CORS_ALLOWED_ORIGINS: '${bad}' is not an origin (scheme://host[:port], no path or trailing slash)`,
+    );
+  return origins;
+};
+
+const trustedProxies = (read: ReadVariable): readonly string[] => {
+  const entries = listVariable(read, 'TRUSTED_PROXIES');
   try {
     proxyTrustOf(entries);
   } catch (error: unknown) {

@@ -280,6 +280,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
+    corsAllowedOrigins: config.corsAllowedOrigins,
     transport: {
       proxyTrust: proxyTrustOf(config.trustedProxies),
       hstsMaxAgeS: config.hstsMaxAgeS,

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       tls: null,
       hstsMaxAgeS: 31_536_000,
       trustedProxies: [],
+      corsAllowedOrigins: [],
     });
   });
 
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       BACKUP_KEEP: '48',
       HSTS_MAX_AGE_S: '0',
       TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.10,fd00::/8',
+      CORS_ALLOWED_ORIGINS: 'https://shop.example, http://localhost:8080',
     });
     expect(config).toEqual({
       port: 8080,
@@ -104,6 +106,7 @@ describe('loadConfig', () => {
       tls: null,
       hstsMaxAgeS: 0,
       trustedProxies: ['10.0.0.0/8', '192.168.1.10', 'fd00::/8'],
+      corsAllowedOrigins: ['https://shop.example', 'http://localhost:8080'],
     });
   });
 
@@ -152,6 +155,19 @@ describe('loadConfig', () => {
       { TRUSTED_PROXIES: '10.0.0.1,proxy.internal' },
       "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or CIDR block",
     );
+  });
+
+  it('refuses a CORS origin with a path, a trailing slash or another scheme', () => {
+    for (const bad of [
+      'https://shop.example/',
+      'https://shop.example/pay',
+      'ftp://shop.example',
+      '*',
+    ])
+      expectConfigError(
+        { CORS_ALLOWED_ORIGINS: `https://ok.example,${bad}` },
+        `CORS_ALLOWED_ORIGINS: '${bad}' is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
   });
 
   it('refuses a backup interval too short to finish a backup, and keeping none', () => {
