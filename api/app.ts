@@ -17,8 +17,9 @@
  *   prom-client's collectDefaultMetrics(). Behind a reverse proxy, deps.transport.proxyTrust
  *   (TRUSTED_PROXIES) decides whose X-Forwarded-For/-Proto is believed; app.proxy stays off.
  *
- * Order: clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
- * routers → fallback. The two observers sit outside the error handler so that they see the final
+ * Order: clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId →
+ * observeRequests (access log, metrics) → refuseWhileDraining → gzip (large non-stream bodies) →
+ * errorHandler → routers → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
 import Router from '@koa/router';
@@ -38,6 +39,7 @@ import {
   type ProxyTrust,
 } from './middleware/client-address';
 import { jsonBody, rawBody } from './middleware/body';
+import { COMPRESS_BYTES_MIN, compressResponses } from './middleware/compress';
 import { payerCors } from './middleware/cors';
 import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
@@ -132,6 +134,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   app.use(requestId());
   app.use(observeRequests(deps.logger));
   app.use(refuseWhileDraining(drain));
+  app.use(compressResponses(COMPRESS_BYTES_MIN));
   app.use(errorHandler(deps.logger));
   app.use(publicRouter.routes());
   app.use(rootRouter.routes());
