@@ -30,7 +30,7 @@ export const compressResponses =
   async (ctx, next) => {
     await next();
     if (ctx.method === 'HEAD' || ctx.status === 204 || ctx.status === 304) return;
-    if (ctx.response.has('Content-Encoding')) return;
+    if (ctx.response.headers['content-encoding'] !== undefined) return;
     if (!COMPRESSIBLE_TYPE.test(ctx.response.type)) return;
     const bytes = bodyBytesOf(ctx.body);
     if (bytes === null) return;
