@@ -21,7 +21,7 @@
  *   layers and their validators' schemas (api/openapi.ts): validate with validateBody/Query/
  *   Params and guard with requireScope, and the route documents itself.
  *
- * Order: traceRequests (server span) → clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → errorHandler →
+ * Order: traceRequests (server span) → clientAddress (ctx.ip, ctx.protocol) → Strict-Transport-Security → requestId → observeRequests (access log, metrics) → refuseWhileDraining → gzip (large non-stream bodies) → errorHandler →
  * per-IP limit → routers (authenticate → per-client limit → signature check → route) → fallback. The two observers sit outside the error handler so that they see the final
  * status; the drain gate sits inside them, so that its refusals are logged and counted.
  */
@@ -46,6 +46,8 @@ import {
   type ProxyTrust,
 } from './middleware/client-address';
 import { jsonBody, rawBody } from './middleware/body';
+import { COMPRESS_BYTES_MIN, compressResponses } from './middleware/compress';
+import { payerCors } from './middleware/cors';
 import { errorHandler } from './middleware/error-handler';
 import { idempotency } from './middleware/idempotency';
 import { ledgerIdempotency } from './middleware/ledger-idempotency';
@@ -91,6 +93,8 @@ type AppDeps = {
   drain?: Drain;
   /** Wall clock in epoch ms; tests inject their own. */
   nowMs?: () => number;
+  /** Origins whose pages may call the payer-facing routes (absent: none). */
+  corsAllowedOrigins?: readonly string[];
   /** Trusted proxies and HSTS (absent: no proxy trusted, no HSTS). */
   transport?: { proxyTrust: ProxyTrust; hstsMaxAgeS: number };
   /** Rate limits and signed requests (absent: neither, as in most route tests). */
@@ -165,6 +169,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
       idempotency({ store: deps.idempotencyStore, ownerId: deps.bootId, nowMs }, options),
     ledgerIdempotency: () => ledgerKeys,
     limits: deps.limits,
+    payerCors: payerCors(deps.corsAllowedOrigins ?? []),
     logger: deps.logger,
     clientStore: deps.clientStore,
     grantStore: deps.grantStore,
@@ -223,6 +228,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   app.use(requestId());
   app.use(observeRequests(deps.logger));
   app.use(refuseWhileDraining(drain));
+  app.use(compressResponses(COMPRESS_BYTES_MIN));
   app.use(errorHandler(deps.logger));
   if (governance !== null) app.use(governance.rateLimits.byIp);
   app.use(publicRouter.routes());

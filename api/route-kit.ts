@@ -6,6 +6,7 @@ import type { TokenService } from '../domain/ports/token.port';
 import type { Drain } from './drain';
 import type { ApiState, RouteMiddleware } from './middleware/api-state';
 import type { JsonBodyOptions } from './middleware/body';
+import type { PayerCors } from './middleware/cors';
 import type { IdempotencyOptions } from './middleware/idempotency';
 
 /** The seam between the app and the resource routes (see api/app.ts for how they plug in). */
@@ -37,6 +38,8 @@ export type RouteKit = {
   grantStore: GrantStore;
   /** Issues and verifies JWT access tokens. */
   tokens: TokenService;
+  /** CORS for the payer-facing routes only (CORS_ALLOWED_ORIGINS): the route and its preflight. */
+  payerCors: PayerCors;
   /** The stop's drain: streams end with a last event when it starts. */
   drain: Drain;
   nowMs: () => number;

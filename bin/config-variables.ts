@@ -201,6 +201,10 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'TRUSTED_PROXIES',
     'comma-separated IPs and CIDRs of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed; unset: none (the socket address is the client)',
   ),
+  unset(
+    'CORS_ALLOWED_ORIGINS',
+    "comma-separated origins (`https://shop.example`) whose pages may call the payer's status route (`GET /v1/payments/{id}/status`); no other route sends CORS headers; unset: none",
+  ),
   row(
     'OAUTH_ISSUER',
     '`http://HOST:PORT`',

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { proxyTrustOf } from '../api/middleware/client-address';
+import { isOrigin } from '../api/middleware/cors';
 import type { Plan } from '../domain/plan/plan';
 import type { ReadSideLimits } from '../projections/read-side';
 import { ed25519PrivateKey } from './audit-keys';
@@ -84,6 +85,8 @@ export type Config = {
   tracing: TracingConfig;
   /** Security and business alerts posted to a chat webhook; null: none. */
   alertWebhook: AlertWebhookConfig | null;
+  /** Origins whose pages may call the payer-facing routes (CORS). */
+  corsAllowedOrigins: readonly string[];
 };
 
 /** Outbound webhooks to merchants (bin/webhooks.ts). */
@@ -169,6 +172,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     rateLimits: loadRateLimits(env),
     tracing: observability.tracing,
     alertWebhook: observability.alertWebhook,
+    corsAllowedOrigins: corsAllowedOrigins(read),
   };
 };
 
@@ -221,11 +225,24 @@ const tlsSettings = (read: ReadVariable): TlsSettings | null => {
   return { certFile: resolve(certFile), keyFile: resolve(keyFile), httpRedirectPort };
 };
 
-const trustedProxies = (read: ReadVariable): readonly string[] => {
-  const entries = (read('TRUSTED_PROXIES') ?? '')
+const listVariable = (read: ReadVariable, name: string): string[] =>
+  (read(name) ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
+
+const corsAllowedOrigins = (read: ReadVariable): readonly string[] => {
+  const origins = listVariable(read, 'CORS_ALLOWED_ORIGINS');
+  const bad = origins.find((origin) => !isOrigin(origin));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `CORS_ALLOWED_ORIGINS: '${bad}' is not an origin (scheme://host[:port], no path or trailing slash)`,
+    );
+  return origins;
+};
+
+const trustedProxies = (read: ReadVariable): readonly string[] => {
+  const entries = listVariable(read, 'TRUSTED_PROXIES');
   try {
     proxyTrustOf(entries);
   } catch (error: unknown) {

@@ -367,6 +367,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     bootId,
     governance: limitsAndSigning,
     limits: { bodyBytesMax: config.bodyBytesMax, trafficBodyBytesMax: config.trafficBodyBytesMax },
+    corsAllowedOrigins: config.corsAllowedOrigins,
     transport: {
       proxyTrust: proxyTrustOf(config.trustedProxies),
       hstsMaxAgeS: config.hstsMaxAgeS,

@@ -122,41 +122,51 @@ export const registerPayerRoutes = (
     },
   );
 
-  /** Payer-facing and without an API key: the one-time ticket is the credential. */
-  kit.publicRouter.get('/payments/:paymentId/status', params, statusQuery, async (ctx) => {
-    const { paymentId } = params.read(ctx);
-    const { ticket } = statusQuery.read(ctx);
-    const nowMs = services.nowMs();
-    const wellFormed = isWellFormedTicket(ticket);
-    const redemption = wellFormed
-      ? await channels.tickets.redeem(hashStatusTicket(ticket), paymentId, nowMs)
-      : 'unknown';
-    if (redemption !== 'redeemed') {
-      serviceMetrics().statusTicketFailures.inc({ reason: wellFormed ? 'refused' : 'malformed' });
-      services.alerts?.raise('status_ticket_failures', paymentId);
-      return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
-    }
-    const { state } = await services.runtime.read(paymentAggregate, paymentId);
-    if (state.status === 'none') {
-      serviceMetrics().statusTicketFailures.inc({ reason: 'refused' });
-      services.alerts?.raise('status_ticket_failures', paymentId);
-      return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
-    }
-    // The ticket is spent; a pending payment's payer gets the next one to keep polling.
-    const next =
-      state.status === 'pending'
-        ? await issueStatusTicket(channels.tickets, paymentId, nowMs)
-        : null;
-    const { amountMinor, currency, expiresAt, status } = state;
-    sendOk(ctx, {
-      paymentId,
-      status,
-      amountMinor,
-      currency,
-      expiresAt,
-      nextStatusTicket: next?.ticket ?? null,
-    });
-  });
+  /**
+   * Payer-facing and without an API key: the one-time ticket is the credential. Called from the
+   * merchant's page in a browser, so it (and only it) answers CORS for the allowed origins.
+   */
+  kit.publicRouter.options('/payments/:paymentId/status', kit.payerCors.preflight);
+  kit.publicRouter.get(
+    '/payments/:paymentId/status',
+    kit.payerCors.actual,
+    params,
+    statusQuery,
+    async (ctx) => {
+      const { paymentId } = params.read(ctx);
+      const { ticket } = statusQuery.read(ctx);
+      const nowMs = services.nowMs();
+      const wellFormed = isWellFormedTicket(ticket);
+      const redemption = wellFormed
+        ? await channels.tickets.redeem(hashStatusTicket(ticket), paymentId, nowMs)
+        : 'unknown';
+      if (redemption !== 'redeemed') {
+        serviceMetrics().statusTicketFailures.inc({ reason: wellFormed ? 'refused' : 'malformed' });
+        services.alerts?.raise('status_ticket_failures', paymentId);
+        return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
+      }
+      const { state } = await services.runtime.read(paymentAggregate, paymentId);
+      if (state.status === 'none') {
+        serviceMetrics().statusTicketFailures.inc({ reason: 'refused' });
+        services.alerts?.raise('status_ticket_failures', paymentId);
+        return sendError(ctx, 'status_ticket_invalid', { data: { paymentId } });
+      }
+      // The ticket is spent; a pending payment's payer gets the next one to keep polling.
+      const next =
+        state.status === 'pending'
+          ? await issueStatusTicket(channels.tickets, paymentId, nowMs)
+          : null;
+      const { amountMinor, currency, expiresAt, status } = state;
+      sendOk(ctx, {
+        paymentId,
+        status,
+        amountMinor,
+        currency,
+        expiresAt,
+        nextStatusTicket: next?.ticket ?? null,
+      });
+    },
+  );
 
   return { payerSide };
 };

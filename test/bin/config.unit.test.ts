@@ -68,6 +68,7 @@ describe('loadConfig', () => {
       },
       tracing: { otlpEndpoint: null, serviceName: 'ledger-service' },
       alertWebhook: null,
+      corsAllowedOrigins: [],
     });
   });
 
@@ -120,6 +121,7 @@ describe('loadConfig', () => {
       ALERT_WINDOW_MS: '500',
       ALERT_REPEAT_MS: '0',
       ALERT_WEBHOOK_TIMEOUT_MS: '1000',
+      CORS_ALLOWED_ORIGINS: 'https://shop.example, http://localhost:8080',
     });
     expect(config).toEqual({
       port: 8080,
@@ -180,6 +182,7 @@ describe('loadConfig', () => {
         repeatMs: 0,
         timeoutMs: 1000,
       },
+      corsAllowedOrigins: ['https://shop.example', 'http://localhost:8080'],
     });
   });
 
@@ -228,6 +231,19 @@ describe('loadConfig', () => {
       { TRUSTED_PROXIES: '10.0.0.1,proxy.internal' },
       "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or CIDR block",
     );
+  });
+
+  it('refuses a CORS origin with a path, a trailing slash or another scheme', () => {
+    for (const bad of [
+      'https://shop.example/',
+      'https://shop.example/pay',
+      'ftp://shop.example',
+      '*',
+    ])
+      expectConfigError(
+        { CORS_ALLOWED_ORIGINS: `https://ok.example,${bad}` },
+        `CORS_ALLOWED_ORIGINS: '${bad}' is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
   });
 
   it('refuses a backup interval too short to finish a backup, and keeping none', () => {

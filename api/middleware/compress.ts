@@ -1,0 +1,43 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { Middleware } from 'koa';
+
+/**
+ * gzip for large answers (lists, exports): a JSON, NDJSON or text body of at least `bytesMin`
+ * bytes is compressed when the request's Accept-Encoding admits gzip (q > 0). Streams are left
+ * alone, so SSE keeps flushing event by event; so are bodies already encoded, HEAD requests and
+ * bodiless statuses. The compression runs in libuv's thread pool, not on the event loop.
+ */
+const gzipAsync = promisify(gzip);
+const COMPRESSIBLE_TYPE = /^(application\/(json|x-ndjson)|text\/)/;
+
+/** Below this, gzip's header and the CPU cost more than the bytes saved. */
+export const COMPRESS_BYTES_MIN = 2048;
+
+const bodyBytesOf = (body: unknown): Buffer | null => {
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body);
+  if (typeof body !== 'object' || body === null) return null;
+  // Streams (SSE), blobs and web streams are not buffered: only what Koa would JSON-encode.
+  if (typeof (body as { pipe?: unknown }).pipe === 'function') return null;
+  if (body instanceof Blob || body instanceof ReadableStream || body instanceof Response)
+    return null;
+  return Buffer.from(JSON.stringify(body));
+};
+
+export const compressResponses =
+  (bytesMin: number): Middleware =>
+  async (ctx, next) => {
+    await next();
+    if (ctx.method === 'HEAD' || ctx.status === 204 || ctx.status === 304) return;
+    if (ctx.response.headers['content-encoding'] !== undefined) return;
+    if (!COMPRESSIBLE_TYPE.test(ctx.response.type)) return;
+    const bytes = bodyBytesOf(ctx.body);
+    if (bytes === null) return;
+    ctx.vary('Accept-Encoding');
+    if (bytes.length < bytesMin || ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') return;
+    const type = ctx.response.get('Content-Type');
+    ctx.body = await gzipAsync(bytes);
+    ctx.set('Content-Type', type);
+    ctx.set('Content-Encoding', 'gzip');
+  };
