@@ -49,6 +49,7 @@ import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
 import { startBackupSchedule } from './backup';
+import { backupInChildProcess } from './backup-cli';
 import { startListeners } from './listen';
 import { proxyTrustOf } from '../api/middleware/client-address';
 
@@ -264,12 +265,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     config.backupIntervalMs === 0
       ? null
       : startBackupSchedule({
-          dataDir: config.dataDir,
-          backupDir: config.backupDir,
           intervalMs: config.backupIntervalMs,
-          keepCount: config.backupKeepCount,
+          runBackup: () => backupInChildProcess(config),
           logger,
-          nowMs: Date.now,
         });
   const app = createApp({
     logger,
