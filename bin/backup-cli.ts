@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { pruneBackups, takeBackup } from './backup';
-import { loadConfig } from './config';
+import { pruneBackups, takeBackup, type BackupRun } from './backup';
+import { loadConfig, type Config } from './config';
 import { restoreBackup, type AuditRun } from './restore';
 
 /**
@@ -30,6 +30,34 @@ const runLedgerCommand = (args: readonly string[], dataDir: string): Promise<Aud
     );
   });
 
+/**
+ * One scheduled backup of the service: `ledger backup` (the dist/ CLI beside this file) as a
+ * child process, given only the variables it needs; its JSON answer is the run's report.
+ */
+export const backupInChildProcess = (
+  config: Pick<Config, 'dataDir' | 'backupDir' | 'backupKeepCount'>,
+): Promise<BackupRun> =>
+  new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'ledger.js'), 'backup'], {
+      env: {
+        DATA_DIR: config.dataDir,
+        BACKUP_DIR: config.backupDir,
+        BACKUP_KEEP: String(config.backupKeepCount),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolvePromise(JSON.parse(Buffer.concat(out).toString('utf8')) as BackupRun);
+      else
+        reject(new Error(`ledger backup exited ${code}: ${Buffer.concat(err).toString('utf8')}`));
+    });
+  });
+
 const printJson = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 };
@@ -51,7 +79,8 @@ export const registerBackupCommands = (program: Command): void => {
         nowMs: Date.now,
       });
       const deleted = await pruneBackups(backupDir, config.backupKeepCount);
-      printJson({ directory, deleted, manifest });
+      const run: BackupRun = { directory, deleted, manifest };
+      printJson(run);
     });
   program
     .command('restore <backup>')

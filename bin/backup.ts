@@ -201,26 +201,27 @@ export const checkBackupFiles = async (
   return problems;
 };
 
+/** What one backup run reports to the schedule. */
+export type BackupRun = { directory: string; manifest: BackupManifest; deleted: string[] };
+
 /**
- * The one owner of scheduled backups inside the service: a backup every `intervalMs` (the next
- * one is planned when the previous one ended, so two never overlap), then the oldest beyond
- * `keepCount` are deleted. A failed backup is logged and the schedule goes on.
+ * The one owner of scheduled backups inside the service: `runBackup` every `intervalMs` (the
+ * next one is planned when the previous one ended, so two never overlap). The service's
+ * `runBackup` is a `ledger backup` child process: the backup API copies a store in one
+ * synchronous step, which must not stall the API thread. A failure is logged and the schedule
+ * goes on.
  */
 export const startBackupSchedule = (options: {
-  dataDir: string;
-  backupDir: string;
   intervalMs: number;
-  keepCount: number;
+  runBackup: () => Promise<BackupRun>;
   logger: Logger;
-  nowMs: () => number;
 }): { stop: () => Promise<void> } => {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
   const runOnce = async (): Promise<void> => {
     try {
-      const { directory, manifest } = await takeBackup(options);
-      const deleted = await pruneBackups(options.backupDir, options.keepCount);
+      const { directory, manifest, deleted } = await options.runBackup();
       options.logger.info('backup_written', {
         directory,
         eventStoreHeadPosition: manifest.eventStoreHeadPosition,

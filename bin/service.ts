@@ -64,6 +64,7 @@ import { sandboxSecret } from './secrets';
 import { startAuditCheckpoints } from './audit-checkpoints';
 import { startWebhooks } from './webhooks';
 import { startBackupSchedule } from './backup';
+import { backupInChildProcess } from './backup-cli';
 import { startListeners } from './listen';
 import { proxyTrustOf } from '../api/middleware/client-address';
 import { startApiGovernance } from './api-governance';
@@ -347,12 +348,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     config.backupIntervalMs === 0
       ? null
       : startBackupSchedule({
-          dataDir: config.dataDir,
-          backupDir: config.backupDir,
           intervalMs: config.backupIntervalMs,
-          keepCount: config.backupKeepCount,
+          runBackup: () => backupInChildProcess(config),
           logger,
-          nowMs: Date.now,
         });
   const app = createApp({
     logger,

@@ -2,7 +2,13 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
-import { checkBackupFiles, readManifest, startBackupSchedule, takeBackup } from '../../bin/backup';
+import {
+  checkBackupFiles,
+  pruneBackups,
+  readManifest,
+  startBackupSchedule,
+  takeBackup,
+} from '../../bin/backup';
 import { eventuallyTrue } from '../support/eventually';
 import { captureLogs } from '../support/log-capture';
 
@@ -45,12 +51,12 @@ describe('backups', () => {
     const backupDir = mkdtempSync(join(tmpdir(), 'ledger-backups-'));
     const { logger, lines } = captureLogs();
     const schedule = startBackupSchedule({
-      dataDir,
-      backupDir,
       intervalMs: 5,
-      keepCount: 2,
+      runBackup: async () => {
+        const { directory, manifest } = await takeBackup({ dataDir, backupDir, nowMs: Date.now });
+        return { directory, manifest, deleted: await pruneBackups(backupDir, 2) };
+      },
       logger,
-      nowMs: Date.now,
     });
     try {
       await eventuallyTrue(

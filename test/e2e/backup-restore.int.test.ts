@@ -37,7 +37,7 @@ const runCli = (args: readonly string[], env: Record<string, string>): Promise<R
 type Acknowledged = { transferId: string; position: bigint };
 
 describe('backup under load, then restore', () => {
-  jest.setTimeout(120_000);
+  jest.setTimeout(240_000);
 
   it('restores every transfer acknowledged up to the backup position and passes verify', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-backup-data-'));
