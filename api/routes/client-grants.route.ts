@@ -2,6 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import { generateClientSecret, hashClientSecret } from '../../domain/auth/client-secret';
 import { grantStatus, type Grant } from '../../domain/auth/grants';
 import { SCOPES, type Scope } from '../../domain/auth/scopes';
+import { clientIdParamsSchema } from './clients.route';
 import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
@@ -22,7 +23,6 @@ type GrantBody = {
   resources?: string[];
   expiresAt: string;
 };
-type ClientIdParams = { clientId: string };
 type GrantParams = { clientId: string; grantId: string };
 type EmptyBody = Record<string, never>;
 
@@ -47,13 +47,6 @@ const grantBodySchema: JSONSchemaType<GrantBody> = {
     expiresAt: instantSchema,
   },
   required: ['grantId', 'scopes', 'expiresAt'],
-  additionalProperties: false,
-};
-
-const clientIdParamsSchema: JSONSchemaType<ClientIdParams> = {
-  type: 'object',
-  properties: { clientId: idSchema },
-  required: ['clientId'],
   additionalProperties: false,
 };
 

@@ -1,12 +1,12 @@
 import type { JSONSchemaType } from 'ajv';
 import { generateSigningSecret } from '../../domain/ports/request-signing.port';
 import type { Governance } from '../governance';
+import { clientIdParamsSchema } from './clients.route';
 import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
-import { idSchema } from '../schemas/common.schema';
 
 type SigningBody = { required: boolean };
 
@@ -14,13 +14,6 @@ const signingBodySchema: JSONSchemaType<SigningBody> = {
   type: 'object',
   properties: { required: { type: 'boolean' } },
   required: ['required'],
-  additionalProperties: false,
-};
-
-const clientIdParamsSchema: JSONSchemaType<{ clientId: string }> = {
-  type: 'object',
-  properties: { clientId: idSchema },
-  required: ['clientId'],
   additionalProperties: false,
 };
 

@@ -20,7 +20,8 @@ const createClientSchema: JSONSchemaType<CreateClientBody> = {
   additionalProperties: false,
 };
 
-const clientIdParamsSchema: JSONSchemaType<ClientIdParams> = {
+/** The {clientId} of every /v1/clients/{clientId}… route. */
+export const clientIdParamsSchema: JSONSchemaType<ClientIdParams> = {
   type: 'object',
   properties: { clientId: idSchema },
   required: ['clientId'],
