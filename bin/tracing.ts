@@ -1,11 +1,5 @@
-import {
-  isSpanContextValid,
-  SpanStatusCode,
-  trace,
-  TraceFlags,
-  type Attributes,
-  type Span,
-} from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { traceparentOf } from '../api/middleware/trace-requests';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
 import type { TrafficWriter } from '../domain/traffic/traffic-writer';
@@ -51,17 +45,9 @@ export const startTracing = async (config: TracingConfig): Promise<Tracing> => {
   return { stop: () => provider.shutdown() };
 };
 
-/** The W3C traceparent of a span, or undefined for the no-op API's invalid spans. */
-const traceparentOf = (span: Span): string | undefined => {
-  const spanContext = span.spanContext();
-  if (!isSpanContextValid(spanContext)) return undefined;
-  const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-  return `00-${spanContext.traceId}-${spanContext.spanId}-${sampled ? '01' : '00'}`;
-};
-
 const withTraceparent = (context: CommandContext, span: Span): CommandContext => {
   const traceparent = traceparentOf(span);
-  return traceparent === undefined ? context : { ...context, traceparent };
+  return traceparent === null ? context : { ...context, traceparent };
 };
 
 /** Runs work in a child span of the active context; a throw marks the span as an error. */

@@ -1,13 +1,14 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import {
-  isSpanContextValid,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
-  TraceFlags,
   type Span,
 } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -41,13 +42,13 @@ export class HttpTransportError extends Error {
 }
 
 const TRACER_NAME = 'ledger-service';
+const propagator = new W3CTraceContextPropagator();
 
-/** The W3C traceparent naming a span, or null for the no-op API's invalid spans. */
+/** The W3C traceparent naming a span (the propagator's own format), or null for a no-op span. */
 const traceparentOf = (span: Span): string | null => {
-  const spanContext = span.spanContext();
-  if (!isSpanContextValid(spanContext)) return null;
-  const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-  return `00-${spanContext.traceId}-${spanContext.spanId}-${sampled ? '01' : '00'}`;
+  const carrier: Record<string, string> = {};
+  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier['traceparent'] ?? null;
 };
 
 /**

@@ -1,12 +1,11 @@
 import {
   context,
   defaultTextMapGetter,
-  isSpanContextValid,
+  defaultTextMapSetter,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
-  TraceFlags,
   type Span,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -21,11 +20,11 @@ import { matchedRouteOf, type AppMiddleware } from './api-state';
 const TRACER_NAME = 'ledger-service';
 const propagator = new W3CTraceContextPropagator();
 
-const traceparentOf = (span: Span): string | null => {
-  const spanContext = span.spanContext();
-  if (!isSpanContextValid(spanContext)) return null;
-  const sampled = (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-  return `00-${spanContext.traceId}-${spanContext.spanId}-${sampled ? '01' : '00'}`;
+/** The W3C traceparent naming a span (the propagator's own format), or null for a no-op span. */
+export const traceparentOf = (span: Span): string | null => {
+  const carrier: Record<string, string> = {};
+  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier['traceparent'] ?? null;
 };
 
 /**
