@@ -63,7 +63,7 @@ describe('loadConfig', () => {
         client: { requests: 300, windowS: 1 },
         ip: { requests: 1000, windowS: 1 },
         hotKey: { requests: 200, windowS: 1 },
-        callback: { requests: 50, windowS: 1 },
+        callback: { requests: 5000, windowS: 1 },
         authFailures: { requests: 10, windowS: 300 },
       },
       tracing: { otlpEndpoint: null, serviceName: 'ledger-service' },

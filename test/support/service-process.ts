@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { eventually } from './eventually';
@@ -14,19 +15,60 @@ export type ServiceProcess = {
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 const READY_TIMEOUT_MS = 15_000;
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
+/**
+ * Ports for services the tests start, restart on the same port, or hand to nats-server. They come
+ * from a range below Linux's ephemeral range (32768 and up), one slice per Jest worker: a port a
+ * test holds while its service restarts can then be handed neither to another worker nor to any
+ * `listen(0)` or outgoing connection.
+ */
+const PORT_RANGE_START = 20_000;
+const PORTS_PER_WORKER = 3_000;
+const WORKER_SLICES = 4;
+let nextPortOffset = Math.floor(Math.random() * PORTS_PER_WORKER);
+
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+
+export const freePort = async (): Promise<number> => {
+  const slice = (Number(process.env['JEST_WORKER_ID'] ?? '1') - 1) % WORKER_SLICES;
+  for (let attempt = 0; attempt < PORTS_PER_WORKER; attempt += 1) {
+    const port = PORT_RANGE_START + slice * PORTS_PER_WORKER + (nextPortOffset % PORTS_PER_WORKER);
+    nextPortOffset += 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in worker slice ${slice}`);
+};
+
+/** True when process `pid` itself holds the listening TCP socket on `port` (Linux /proc). */
+const holdsListeningSocket = (pid: number, port: number): boolean => {
+  const socketInodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode !== undefined) socketInodes.add(inode);
+    } catch {
+      // The descriptor closed between the listing and the read.
+    }
+  }
+  const portSuffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const LISTEN_STATE = '0A';
+  return ['/proc/net/tcp', '/proc/net/tcp6'].some((table) =>
+    readFileSync(table, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .some(
+        (fields) =>
+          fields[1]?.endsWith(portSuffix) === true &&
+          fields[3] === LISTEN_STATE &&
+          socketInodes.has(fields[9] ?? ''),
+      ),
+  );
+};
 
 export const startServiceProcess = async (
   dataDir: string,
@@ -46,6 +88,7 @@ export const startServiceProcess = async (
       RATE_LIMIT_CLIENT: 'off',
       RATE_LIMIT_IP: 'off',
       RATE_LIMIT_HOT_KEY: 'off',
+      RATE_LIMIT_CALLBACK: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,7 +104,11 @@ export const startServiceProcess = async (
     await eventually(
       async () => {
         if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
-        return (await fetch(`${baseUrl}/v1/health`)).ok ? true : undefined;
+        // Healthy, and answered by this child: not by another test's service on a reused port.
+        const healthy = (await fetch(`${baseUrl}/v1/health`)).ok;
+        return healthy && child.pid !== undefined && holdsListeningSocket(child.pid, port)
+          ? true
+          : undefined;
       },
       {
         timeoutMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS,
