@@ -19,7 +19,11 @@ import {
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './config-variables';
 import { loadMessagingConfig, type NatsSettings } from './messaging-config';
 import { loadOAuthConfig, type OAuthConfig } from './oauth-config';
-import { loadRateLimits } from './governance-config';
+import {
+  loadRateLimits,
+  loadRateLimitStore,
+  type RateLimitStoreSetting,
+} from './governance-config';
 import type { RateLimitSettings } from '../api/middleware/rate-limit';
 import { loadObservabilityConfig, type AlertWebhookConfig } from './observability-config';
 import type { TracingConfig } from './tracing';
@@ -81,6 +85,8 @@ export type Config = {
   oauth: OAuthConfig;
   /** Rate limits per client, IP, hot key and callback, and the failed-authentication limit. */
   rateLimits: RateLimitSettings;
+  /** Where the rate-limit counters live: memory, or a store the instances share. */
+  rateLimitStore: RateLimitStoreSetting;
   /** OTLP export of traces; off without an endpoint. */
   tracing: TracingConfig;
   /** Security and business alerts posted to a chat webhook; null: none. */
@@ -122,22 +128,24 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
   const messaging = loadMessagingConfig(env);
   const port = integer('PORT', 1, 65535);
   const observability = loadObservabilityConfig(env);
+  const dataDir = resolve(read('DATA_DIR') ?? DEFAULTS.DATA_DIR);
+  const mongodbUrl = urlVariable(
+    read,
+    'MONGODB_URL',
+    /^mongodb(\+srv)?:\/\/\S+$/,
+    'be a mongodb:// or mongodb+srv:// URL',
+  );
   return {
     port,
     host,
-    dataDir: resolve(read('DATA_DIR') ?? DEFAULTS.DATA_DIR),
+    dataDir,
     eventStoreUrl: urlVariable(
       read,
       'EVENTSTORE_URL',
       /^esdb(\+discover)?:\/\/\S+$/,
       'start with esdb:// or esdb+discover://',
     ),
-    mongodbUrl: urlVariable(
-      read,
-      'MONGODB_URL',
-      /^mongodb(\+srv)?:\/\/\S+$/,
-      'be a mongodb:// or mongodb+srv:// URL',
-    ),
+    mongodbUrl,
     nats: messaging.nats,
     plans: messaging.plans,
     logLevel: choiceVariable(read, 'LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),
@@ -170,6 +178,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     },
     oauth: loadOAuthConfig(read, `http://${host}:${port}`),
     rateLimits: loadRateLimits(env),
+    rateLimitStore: loadRateLimitStore(env, dataDir, mongodbUrl),
     tracing: observability.tracing,
     alertWebhook: observability.alertWebhook,
     corsAllowedOrigins: corsAllowedOrigins(read),

@@ -9,7 +9,7 @@ import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.ide
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { createApp } from '../api/app';
-import { createRateLimits, memoryLimiters } from '../api/middleware/rate-limit';
+import { createRateLimits } from '../api/middleware/rate-limit';
 import { trailSecurity } from '../api/security-port';
 import { createSqliteSigningStore } from '../adapters/signing/sqlite.signing-store';
 import { createSqlitePersonalDataVault } from '../adapters/personal-data/sqlite.personal-data-vault';
@@ -69,6 +69,7 @@ import { startListeners } from './listen';
 import { proxyTrustOf } from '../api/middleware/client-address';
 import { startApiGovernance } from './api-governance';
 import { startAlerts } from './alerts';
+import { openRateLimitStore } from './rate-limit-store';
 
 /** Clients, idempotency keys, checkpoints, channel state and snapshots. */
 export const SERVICE_FILE_NAME = 'service.sqlite';
@@ -329,10 +330,11 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   });
   const drain = createDrain();
   const signing = createSqliteSigningStore(database);
+  const rateLimitStore = await openRateLimitStore(config.rateLimitStore, logger);
   const limitsAndSigning = {
     rateLimits: createRateLimits({
       settings: config.rateLimits,
-      limiters: memoryLimiters,
+      store: rateLimitStore,
       security,
     }),
     signing,
@@ -428,6 +430,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clearInterval(presenceSweep);
     await presenceStore.close();
     clearInterval(noncePurge);
+    await rateLimitStore.close();
     alerts.stop();
     stopPurges.forEach((stopPurge) => stopPurge());
     await webhooks.stop();

@@ -1,11 +1,12 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { JsonObject } from '../../domain/ports/event-store.port';
+import type {
+  RateCounter,
+  RateLimitStore,
+  RatePolicy,
+} from '../../domain/ports/rate-limit-store.port';
 import { sendError } from '../envelope';
 import type { SecurityPort } from '../security-port';
 import type { ApiState, AppMiddleware, RouteMiddleware } from './api-state';
-
-/** At most `requests` in a fixed window of `windowS` seconds per key. */
-export type RatePolicy = { requests: number; windowS: number };
 
 /** Each policy, or null when that limit is off. */
 export type RateLimitSettings = {
@@ -21,39 +22,7 @@ export type RateLimitSettings = {
   authFailures: RatePolicy | null;
 };
 
-/**
- * The store behind the limits: one limiter per policy. In memory by default (per instance); a
- * shared store (rate-limiter-flexible's Mongo, Redis, ... limiters) plugs in here.
- */
-type LimiterFactory = (policyName: string, policy: RatePolicy) => RateLimiterAbstract;
-
-export const memoryLimiters: LimiterFactory = (policyName, policy) =>
-  new RateLimiterMemory({
-    keyPrefix: policyName,
-    points: policy.requests,
-    duration: policy.windowS,
-  });
-
-type Verdict =
-  { allowed: true; remaining: number; resetS: number } | { allowed: false; retryAfterS: number };
-
 const secondsOf = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
-
-/** A RateLimiterRes rejection is a refusal; any other error is the store's fault (503). */
-const consume = async (limiter: RateLimiterAbstract, key: string): Promise<Verdict> => {
-  try {
-    const result = await limiter.consume(key);
-    return {
-      allowed: true,
-      remaining: result.remainingPoints,
-      resetS: secondsOf(result.msBeforeNext),
-    };
-  } catch (refusal: unknown) {
-    if (refusal instanceof RateLimiterRes)
-      return { allowed: false, retryAfterS: secondsOf(refusal.msBeforeNext) };
-    throw refusal;
-  }
-};
 
 type Ctx = Parameters<RouteMiddleware>[0] & { state: ApiState };
 
@@ -94,12 +63,16 @@ export type RateLimits = {
 /** The limits of one app; `settings` null policies are off. */
 export const createRateLimits = (deps: {
   settings: RateLimitSettings;
-  limiters: LimiterFactory;
+  /** Where the counters live: memory, or a store several instances share (one seam). */
+  store: RateLimitStore;
   security: SecurityPort;
 }): RateLimits => {
   const { settings, security } = deps;
-  const limiterOf = (name: string, policy: RatePolicy | null) =>
-    policy === null ? null : { name, policy, limiter: deps.limiters(name, policy) };
+  const limiterOf = (
+    name: string,
+    policy: RatePolicy | null,
+  ): { name: string; policy: RatePolicy; counter: RateCounter } | null =>
+    policy === null ? null : { name, policy, counter: deps.store.counter(name, policy) };
 
   const limited = (
     name: string,
@@ -114,13 +87,19 @@ export const createRateLimits = (deps: {
         await next();
         return;
       }
-      const verdict = await consume(slot.limiter, key);
+      const verdict = await slot.counter.consume(key);
       if (verdict.allowed) {
-        setPolicyHeaders(ctx, slot.name, slot.policy, verdict.remaining, verdict.resetS);
+        setPolicyHeaders(
+          ctx,
+          slot.name,
+          slot.policy,
+          verdict.remaining,
+          secondsOf(verdict.resetMs),
+        );
         await next();
         return;
       }
-      refuse(ctx, verdict.retryAfterS, slot.name, slot.policy, detailOf(ctx));
+      refuse(ctx, secondsOf(verdict.retryAfterMs), slot.name, slot.policy, detailOf(ctx));
     };
   };
 
@@ -152,15 +131,15 @@ export const createRateLimits = (deps: {
     blockedForS: async (keys) => {
       if (failures === null) return null;
       for (const key of failureKeys(keys)) {
-        const state = await failures.limiter.get(key);
-        if (state !== null && state.consumedPoints >= failures.policy.requests)
-          return secondsOf(state.msBeforeNext);
+        const state = await failures.counter.peek(key);
+        if (state !== null && state.consumed >= failures.policy.requests)
+          return secondsOf(state.resetMs);
       }
       return null;
     },
     failed: async (keys) => {
       if (failures === null) return;
-      for (const key of failureKeys(keys)) await consume(failures.limiter, key);
+      for (const key of failureKeys(keys)) await failures.counter.consume(key);
     },
   };
 

@@ -66,6 +66,7 @@ describe('loadConfig', () => {
         callback: { requests: 5000, windowS: 1 },
         authFailures: { requests: 10, windowS: 300 },
       },
+      rateLimitStore: { kind: 'memory' },
       tracing: { otlpEndpoint: null, serviceName: 'ledger-service' },
       alertWebhook: null,
       corsAllowedOrigins: [],
@@ -114,6 +115,8 @@ describe('loadConfig', () => {
       RATE_LIMIT_HOT_KEY: '7/2s',
       RATE_LIMIT_CALLBACK: '9/1s',
       AUTH_FAILURE_LIMIT: '3/900s',
+      RATE_LIMIT_STORE: 'sqlite',
+      RATE_LIMIT_SQLITE_FILE: '/var/lib/shared/rate-limits.sqlite',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
       OTEL_SERVICE_NAME: 'ledger-eu',
       ALERT_WEBHOOK_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1',
@@ -174,6 +177,7 @@ describe('loadConfig', () => {
         callback: { requests: 9, windowS: 1 },
         authFailures: { requests: 3, windowS: 900 },
       },
+      rateLimitStore: { kind: 'sqlite', path: '/var/lib/shared/rate-limits.sqlite' },
       tracing: { otlpEndpoint: 'http://collector:4318', serviceName: 'ledger-eu' },
       alertWebhook: {
         url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1',
@@ -304,6 +308,30 @@ describe('loadConfig', () => {
     expectConfigError(
       { ALERT_WEBHOOK_URL: 'https://hooks.slack.com/x', ALERT_WEBHOOK_FORMAT: 'teams' },
       'ALERT_WEBHOOK_FORMAT must be one of slack, wecom',
+    );
+  });
+
+  it('puts the rate-limit counters in DATA_DIR or MongoDB, and refuses a store it cannot reach', () => {
+    expect(loadConfig({ DATA_DIR: '/d', RATE_LIMIT_STORE: 'sqlite' }).rateLimitStore).toEqual({
+      kind: 'sqlite',
+      path: '/d/rate-limits.sqlite',
+    });
+    const url = 'mongodb://db-1:27017/?replicaSet=rs0';
+    expect(loadConfig({ MONGODB_URL: url, RATE_LIMIT_STORE: 'mongodb' }).rateLimitStore).toEqual({
+      kind: 'mongodb',
+      url,
+    });
+    expectConfigError(
+      { RATE_LIMIT_STORE: 'mongodb' },
+      /RATE_LIMIT_STORE=mongodb needs MONGODB_URL/,
+    );
+    expectConfigError(
+      { RATE_LIMIT_STORE: 'redis' },
+      /RATE_LIMIT_STORE must be one of memory, sqlite, mongodb/,
+    );
+    expectConfigError(
+      { RATE_LIMIT_SQLITE_FILE: '/x.sqlite' },
+      /RATE_LIMIT_STORE is 'memory', not sqlite/,
     );
   });
 

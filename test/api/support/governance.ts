@@ -1,11 +1,8 @@
 import { createSqliteSigningStore } from '../../../adapters/signing/sqlite.signing-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import type { Governance } from '../../../api/governance';
-import {
-  createRateLimits,
-  memoryLimiters,
-  type RateLimitSettings,
-} from '../../../api/middleware/rate-limit';
+import { createMemoryRateLimitStore } from '../../../adapters/rate-limits/memory.rate-limit-store';
+import { createRateLimits, type RateLimitSettings } from '../../../api/middleware/rate-limit';
 import type { SecurityEvent, SecurityPort } from '../../../api/security-port';
 import type { SigningStore } from '../../../domain/ports/request-signing.port';
 
@@ -32,7 +29,7 @@ export const testGovernance = (
     signing: options.signing ?? createSqliteSigningStore(openSqliteDatabase(':memory:')),
     rateLimits: createRateLimits({
       settings: { ...NO_LIMITS, ...options.limits },
-      limiters: memoryLimiters,
+      store: createMemoryRateLimitStore(),
       security,
     }),
   };
