@@ -11,7 +11,7 @@ export const listenerInto = (heard: HeardFaults): StoreFaultListener => ({
   onRecovered: (counter) => void heard.push(`recovered:${counter}`),
 });
 
-export type RateLimitStoreAdapter = {
+type RateLimitStoreAdapter = {
   /** A store over the adapter's backing; two stores opened by one adapter share that backing. */
   open: (listener: StoreFaultListener) => Promise<RateLimitStore>;
   /** True when two stores opened by `open` count together (a shared store); false for memory. */
