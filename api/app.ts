@@ -60,8 +60,7 @@ import { traceRequests } from './middleware/trace-requests';
 import { registerClientRoutes } from './routes/clients.route';
 import { registerOAuthRoutes } from './routes/oauth.route';
 import { securityEventRoutes } from './routes/security-events.route';
-import { bindSecurityRecorder } from './security/record-security-event';
-import type { SecurityRecorder } from './security/security-recorder';
+import type { SecurityPort } from './security-port';
 import { registerClientSigningRoutes } from './routes/client-signing.route';
 import type { Governance } from './governance';
 import { verifySignature } from './middleware/verify-signature';
@@ -78,8 +77,10 @@ type AppDeps = {
   clientStore: ClientStore;
   grantStore: GrantStore;
   tokens: TokenService;
-  /** The security audit trail: where it is stored, and the buffered writer routes record with. */
-  securityEvents: { store: SecurityEventStore; recorder: SecurityRecorder };
+  /** The security audit trail's store (GET /v1/security-events reads it). */
+  securityEventStore: SecurityEventStore;
+  /** The one path every middleware and route records security events through. */
+  security: SecurityPort;
   idempotencyStore: IdempotencyStore;
   /** The event store's Idempotency-Key records, written by the ledger with its events. */
   readIdempotencyRecord: (scope: string, key: string) => Promise<StoredIdempotencyRecord | null>;
@@ -134,10 +135,8 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     grantStore: deps.grantStore,
     tokens: deps.tokens,
     nowMs,
-    throttling:
-      governance === null
-        ? null
-        : { throttle: governance.rateLimits.authThrottle, security: governance.security },
+    security: deps.security,
+    throttle: governance?.rateLimits.authThrottle ?? null,
   });
   const router = new Router<ApiState>({ prefix: '/v1' });
   router.use(authenticateClient); // Before any route: a route cannot forget authentication.
@@ -147,7 +146,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
       verifySignature({
         store: governance.signing,
         throttle: governance.rateLimits.authThrottle,
-        security: governance.security,
+        security: deps.security,
         nowMs,
         bodyBytesMax: Math.max(deps.limits.bodyBytesMax, deps.limits.trafficBodyBytesMax),
       }),
@@ -174,6 +173,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
     clientStore: deps.clientStore,
     grantStore: deps.grantStore,
     tokens: deps.tokens,
+    security: deps.security,
     drain,
     nowMs,
     hotKey: (resource, keyOf) => governance?.rateLimits.hotKey(resource, keyOf) ?? passThrough,
@@ -185,7 +185,7 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   registerClientRoutes(kit);
   registerClientGrantRoutes(kit);
   registerOAuthRoutes(kit, rootRouter);
-  securityEventRoutes(deps.securityEvents.store)(kit);
+  securityEventRoutes(deps.securityEventStore)(kit);
   if (governance !== null) registerClientSigningRoutes(kit, governance);
   for (const register of deps.routes) register(kit);
   assertEveryRouteScoped(router);
@@ -207,7 +207,6 @@ export const createApp = (deps: AppDeps): Koa<ApiState, RoutingInfo> => {
   });
 
   const app = new Koa<ApiState, RoutingInfo>();
-  bindSecurityRecorder(app, deps.securityEvents.recorder);
   // Errors escaping the middleware (none expected) go to winston, not to Koa's console output.
   // A client that hangs up a stream (an SSE reader going away) is routine: an info line.
   app.on('error', (error: unknown, ctx?: { state?: Partial<ApiState>; path?: string }) => {

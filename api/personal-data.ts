@@ -7,7 +7,7 @@ import {
 } from '../domain/personal-data/holder';
 import type { PersonalDataVault } from '../domain/ports/personal-data.port';
 import { ApiError } from './envelope';
-import { clientOf, type ApiState } from './middleware/api-state';
+import type { ApiState } from './middleware/api-state';
 import { idSchema } from './schemas/common.schema';
 import type { SecurityPort } from './security-port';
 
@@ -74,14 +74,12 @@ export const holderView = async (
   const { subjectId } = holder;
   const fields = await access.vault.open(holder);
   if (fields === null) return { subjectId, view: 'erased', ...erasedHolder(holder) };
-  const client = clientOf(ctx);
   if (!access.security.mayReadPii(ctx)) return { subjectId, view: 'masked', ...maskHolder(fields) };
-  access.security.record({
-    kind: 'unmasked_read',
-    clientId: client.clientId,
-    ip: ctx.ip === '' ? null : ctx.ip,
-    requestId: ctx.state.requestId,
-    detail: { resource: resource.type, id: resource.id, subjectId, fields: holder.fields },
+  access.security.record(ctx, 'unmasked_read', {
+    resource: resource.type,
+    id: resource.id,
+    subjectId,
+    fields: holder.fields,
   });
   return { subjectId, view: 'clear', ...fields };
 };

@@ -8,6 +8,7 @@ import type { ApiState, RouteMiddleware } from './middleware/api-state';
 import type { JsonBodyOptions } from './middleware/body';
 import type { PayerCors } from './middleware/cors';
 import type { IdempotencyOptions } from './middleware/idempotency';
+import type { SecurityPort } from './security-port';
 
 /** The seam between the app and the resource routes (see api/app.ts for how they plug in). */
 export type AppLimits = {
@@ -38,6 +39,8 @@ export type RouteKit = {
   grantStore: GrantStore;
   /** Issues and verifies JWT access tokens. */
   tokens: TokenService;
+  /** The one path of security events into the audit trail. */
+  security: SecurityPort;
   /** CORS for the payer-facing routes only (CORS_ALLOWED_ORIGINS): the route and its preflight. */
   payerCors: PayerCors;
   /** The stop's drain: streams end with a last event when it starts. */

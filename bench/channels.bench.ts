@@ -28,6 +28,7 @@ import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { createLedger } from '../domain/ledger/ledger';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import { formatInteger, type Row } from './report';
+import { trailSecurity } from '../api/security-port';
 
 /**
  * Verified and applied channel callbacks per second (target ≥ 2,000/s each): WeChat v2 (XML,
@@ -183,7 +184,8 @@ const scenario = async (
     clientStore: createSqliteClientStore(database),
     grantStore: governance.grantStore,
     tokens: governance.tokens,
-    securityEvents: governance.securityEvents,
+    securityEventStore: governance.securityEvents.store,
+    security: trailSecurity(governance.securityEvents.recorder),
     idempotencyStore: createSqliteIdempotencyStore(database),
     readIdempotencyRecord: (scope, key) => store.readIdempotencyRecord(scope, key),
     bootId: 'bench',

@@ -338,7 +338,6 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       security,
     }),
     signing,
-    security,
   };
   const noncePurge = setInterval(() => {
     signing
@@ -361,7 +360,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     clientStore,
     grantStore: governance.grantStore,
     tokens: governance.tokens,
-    securityEvents: governance.securityEvents,
+    securityEventStore: governance.securityEvents.store,
+    security,
     idempotencyStore,
     readIdempotencyRecord: (scope, key) => eventStore.readIdempotencyRecord(scope, key),
     bootId,

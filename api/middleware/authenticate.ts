@@ -6,7 +6,6 @@ import type { GrantStore } from '../../domain/ports/grant-store.port';
 import type { TokenService } from '../../domain/ports/token.port';
 import { sendError } from '../envelope';
 import { serviceMetrics } from '../metrics';
-import { recordSecurityEvent } from '../security/record-security-event';
 import type { RouteMiddleware } from './api-state';
 import { refuseThrottledAuthentication, type AuthThrottle } from './rate-limit';
 import type { SecurityPort } from '../security-port';
@@ -19,16 +18,15 @@ const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Grants read per request: a client with more has the newest ones honoured. */
 export const GRANTS_PER_CLIENT_MAX = 100;
 
-/** Brute-force defence: failures counted per IP and client id, and who hears of refusals. */
-type Throttling = { throttle: AuthThrottle; security: SecurityPort };
-
 type AuthenticateDeps = {
   clientStore: ClientStore;
   grantStore: GrantStore;
   tokens: TokenService;
   nowMs: () => number;
-  /** Absent: no throttling (most route tests). */
-  throttling?: Throttling | null;
+  /** Where failures and throttled attempts are recorded. */
+  security: SecurityPort;
+  /** Brute-force defence: failures counted per IP and client id; null: none (most route tests). */
+  throttle: AuthThrottle | null;
 };
 
 type Context = Parameters<RouteMiddleware>[0];
@@ -46,11 +44,10 @@ export const authenticate =
   (deps: AuthenticateDeps): RouteMiddleware =>
   async (ctx, next) => {
     const ip = ctx.ip === '' ? null : ctx.ip;
-    const throttling = deps.throttling ?? null;
-    if (throttling !== null) {
-      const blockedS = await throttling.throttle.blockedForS({ ip, clientId: null });
-      if (blockedS !== null)
-        return refuseThrottledAuthentication(ctx, blockedS, throttling.security, null);
+    const { throttle, security } = deps;
+    if (throttle !== null) {
+      const blockedS = await throttle.blockedForS({ ip, clientId: null });
+      if (blockedS !== null) return refuseThrottledAuthentication(ctx, blockedS, security, null);
     }
     const credential = presentedCredential(ctx.get('Authorization'), ctx.get('X-Api-Key'));
     const authenticated =
@@ -58,15 +55,15 @@ export const authenticate =
         ? await byToken(deps, ctx, credential)
         : await byApiKey(deps, ctx, credential);
     if (authenticated.ok === false) {
-      await throttling?.throttle.failed({ ip, clientId: authenticated.claimedClientId });
+      await throttle?.failed({ ip, clientId: authenticated.claimedClientId });
       return;
     }
     const { client, access } = authenticated;
     const { clientId, role } = client;
-    if (throttling !== null) {
-      const blockedS = await throttling.throttle.blockedForS({ ip: null, clientId });
+    if (throttle !== null) {
+      const blockedS = await throttle.blockedForS({ ip: null, clientId });
       if (blockedS !== null)
-        return refuseThrottledAuthentication(ctx, blockedS, throttling.security, clientId);
+        return refuseThrottledAuthentication(ctx, blockedS, security, clientId);
     }
     ctx.state.client = { clientId, role };
     ctx.state.actor = { clientId, role, ip };
@@ -104,7 +101,7 @@ const byApiKey = async (
         ? 'unknown_credential'
         : 'revoked_credential';
   serviceMetrics().authFailures.inc({ reason });
-  recordSecurityEvent(ctx, 'authentication_failed', { reason, path: ctx.path }, client?.clientId);
+  deps.security.record(ctx, 'authentication_failed', { reason, path: ctx.path }, client?.clientId);
   ctx.set('WWW-Authenticate', 'Bearer');
   sendError(ctx, 'unauthenticated');
   return { ok: false, claimedClientId: client?.clientId ?? null };
@@ -124,7 +121,7 @@ const byToken = async (
   const reason = verified.ok ? 'revoked_client' : verified.reason;
   serviceMetrics().authFailures.inc({ reason: 'invalid_token' });
   const claimed = verified.ok ? verified.clientId : null;
-  recordSecurityEvent(ctx, 'authentication_failed', { reason, path: ctx.path }, claimed);
+  deps.security.record(ctx, 'authentication_failed', { reason, path: ctx.path }, claimed);
   ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
   sendError(ctx, 'invalid_token');
   return { ok: false, claimedClientId: claimed };

@@ -113,12 +113,12 @@ export const createRateLimits = (deps: {
     setPolicyHeaders(ctx, policyName, policy, 0, retryAfterS);
     ctx.set('Retry-After', String(retryAfterS));
     sendError(ctx, 'rate_limited', { data: { policy: policyName, retryAfterS } });
-    security.record({
-      kind: 'rate_limited',
-      clientId: ctx.state.client?.clientId ?? null,
-      ip: ipOf(ctx),
-      requestId: ctx.state.requestId,
-      detail: { policy: policyName, method: ctx.method, path: ctx.path, retryAfterS, ...detail },
+    security.record(ctx, 'rate_limited', {
+      policy: policyName,
+      method: ctx.method,
+      path: ctx.path,
+      retryAfterS,
+      ...detail,
     });
   };
 
@@ -178,11 +178,10 @@ export const refuseThrottledAuthentication = (
 ): void => {
   ctx.set('Retry-After', String(retryAfterS));
   sendError(ctx, 'too_many_auth_failures', { data: { retryAfterS } });
-  security.record({
-    kind: 'auth_throttled',
-    clientId: presentedClientId,
-    ip: ipOf(ctx),
-    requestId: ctx.state.requestId,
-    detail: { method: ctx.method, path: ctx.path, retryAfterS },
-  });
+  security.record(
+    ctx,
+    'auth_throttled',
+    { method: ctx.method, path: ctx.path, retryAfterS },
+    presentedClientId,
+  );
 };

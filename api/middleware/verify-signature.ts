@@ -41,12 +41,10 @@ export const verifySignature =
       sendError(ctx, refusal, msg === undefined ? {} : { msg });
       ctx.set('WWW-Authenticate', 'Signature');
       const ip = ctx.ip === '' ? null : ctx.ip;
-      deps.security.record({
-        kind: 'signature_refused',
-        clientId,
-        ip,
-        requestId: ctx.state.requestId,
-        detail: { refusal, method: ctx.method, path: ctx.path },
+      deps.security.record(ctx, 'signature_refused', {
+        refusal,
+        method: ctx.method,
+        path: ctx.path,
       });
       await deps.throttle?.failed({ ip, clientId });
     };

@@ -9,7 +9,6 @@ import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { idSchema, instantSchema } from '../schemas/common.schema';
-import { flushSecurityEvents, recordSecurityEvent } from '../security/record-security-event';
 
 /** The longest a grant may run, and the most scopes and resources one may name. */
 const GRANT_DURATION_MS_MAX = 366 * 24 * 3600 * 1000;
@@ -86,8 +85,8 @@ export const registerClientGrantRoutes = (kit: RouteKit): void => {
     if ((await kit.clientStore.findById(clientId)) === null)
       return sendError(ctx, 'not_found', { msg: 'no such client' });
     const clientSecret = generateClientSecret();
-    recordSecurityEvent(ctx, 'client_secret_issued', { subjectClientId: clientId });
-    await flushSecurityEvents(ctx);
+    kit.security.record(ctx, 'client_secret_issued', { subjectClientId: clientId });
+    await kit.security.flush();
     await kit.clientStore.setSecretHash(clientId, await hashClientSecret(clientSecret));
     ctx.set('Cache-Control', 'no-store');
     return sendOk(ctx, { clientId, clientSecret }, 201);
@@ -122,14 +121,14 @@ export const registerClientGrantRoutes = (kit: RouteKit): void => {
         expiresAt: new Date(expiresAtMs).toISOString(),
         revokedAt: null,
       };
-      recordSecurityEvent(ctx, 'grant_added', {
+      kit.security.record(ctx, 'grant_added', {
         grantId: grant.grantId,
         subjectClientId: clientId,
         scopes: [...grant.scopes],
         resources: [...grant.resources],
         expiresAt: grant.expiresAt,
       });
-      await flushSecurityEvents(ctx);
+      await kit.security.flush();
       const added = await kit.grantStore.add(grant);
       if (!added.ok) return sendError(ctx, 'grant_exists', { data: { grantId: grant.grantId } });
       return sendOk(ctx, grantView(grant, nowMs), 201);
@@ -153,8 +152,8 @@ export const registerClientGrantRoutes = (kit: RouteKit): void => {
     async (ctx) => {
       const { clientId, grantId } = grantParams.read(ctx);
       const nowMs = kit.nowMs();
-      recordSecurityEvent(ctx, 'grant_revoked', { grantId, subjectClientId: clientId });
-      await flushSecurityEvents(ctx);
+      kit.security.record(ctx, 'grant_revoked', { grantId, subjectClientId: clientId });
+      await kit.security.flush();
       const grant = await kit.grantStore.revoke(clientId, grantId, new Date(nowMs).toISOString());
       if (grant === null) return sendError(ctx, 'grant_not_found', { data: { grantId } });
       return sendOk(ctx, grantView(grant, nowMs));

@@ -4,7 +4,6 @@ import type { Governance } from '../governance';
 import { clientIdParamsSchema } from './clients.route';
 import type { RouteKit } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
-import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 
@@ -24,7 +23,7 @@ const signingBodySchema: JSONSchemaType<SigningBody> = {
  */
 export const registerClientSigningRoutes = (
   kit: RouteKit,
-  governance: Pick<Governance, 'signing' | 'security'>,
+  governance: Pick<Governance, 'signing'>,
 ): void => {
   const body = validateBody(signingBodySchema);
   const params = validateParams(clientIdParamsSchema);
@@ -42,13 +41,7 @@ export const registerClientSigningRoutes = (
       const updatedAt = new Date(kit.nowMs()).toISOString();
       const signingSecret = generateSigningSecret();
       await governance.signing.put(clientId, { secret: signingSecret, required, updatedAt });
-      governance.security.record({
-        kind: 'signing_secret_set',
-        clientId: clientOf(ctx).clientId,
-        ip: ctx.ip === '' ? null : ctx.ip,
-        requestId: ctx.state.requestId,
-        detail: { targetClientId: clientId, required },
-      });
+      kit.security.record(ctx, 'signing_secret_set', { targetClientId: clientId, required });
       ctx.set('Cache-Control', 'no-store');
       return sendOk(ctx, { clientId, required, updatedAt, signingSecret }, 201);
     },

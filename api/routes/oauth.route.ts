@@ -11,7 +11,6 @@ import { errorCodes, type ErrorName } from '../error-codes';
 import type { ApiState, RouteMiddleware } from '../middleware/api-state';
 import { GRANTS_PER_CLIENT_MAX } from '../middleware/authenticate';
 import type { RouteKit } from '../route-kit';
-import { recordSecurityEvent } from '../security/record-security-event';
 
 /** A token request is a few form fields; anything bigger is not one. */
 const TOKEN_REQUEST_BYTES_MAX = 4096;
@@ -112,7 +111,7 @@ export const registerOAuthRoutes = (kit: RouteKit, rootRouter: Router<ApiState>)
       const credentials = basic ?? postCredentials(fields);
       const client = credentials === null ? null : await authenticateClient(kit, credentials);
       if (credentials === null || client === null) {
-        recordSecurityEvent(
+        kit.security.record(
           ctx,
           'authentication_failed',
           { reason: 'invalid_client', path: ctx.path, method: credentials?.method ?? 'none' },
@@ -174,7 +173,7 @@ const issueToken = async (
     nowMs,
   });
   ctx.state.client = { clientId: client.clientId, role: client.role };
-  recordSecurityEvent(ctx, 'token_issued', {
+  kit.security.record(ctx, 'token_issued', {
     jti: token.jti,
     kid: token.kid,
     scope: granted.scopes.join(' '),

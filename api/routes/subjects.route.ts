@@ -2,7 +2,6 @@ import type { JSONSchemaType } from 'ajv';
 import type { PersonalDataAccess } from '../personal-data';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { sendError, sendOk } from '../envelope';
-import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
 import { validateBody, validateParams } from '../middleware/validate';
 import { idSchema } from '../schemas/common.schema';
@@ -40,13 +39,7 @@ export const subjectRoutes =
         const { subjectId } = params.read(ctx);
         const erased = await access.vault.erase(subjectId, new Date(kit.nowMs()).toISOString());
         if (!erased.ok) return sendError(ctx, 'subject_not_found', { data: { subjectId } });
-        access.security.record({
-          kind: 'subject_erased',
-          clientId: clientOf(ctx).clientId,
-          ip: ctx.ip === '' ? null : ctx.ip,
-          requestId: ctx.state.requestId,
-          detail: { subjectId, erasedAt: erased.erasedAt },
-        });
+        access.security.record(ctx, 'subject_erased', { subjectId, erasedAt: erased.erasedAt });
         return sendOk(ctx, { subjectId, erasedAt: erased.erasedAt });
       },
     );

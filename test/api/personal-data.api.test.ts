@@ -1,7 +1,7 @@
 import { createSqlitePersonalDataVault } from '../../adapters/personal-data/sqlite.personal-data-vault';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import type { PersonalDataAccess } from '../../api/personal-data';
-import type { SecurityEvent } from '../../api/security-port';
+import { trailSecurity, type SecurityEvent } from '../../api/security-port';
 import { auditBalances, verifyChains } from '../../projections/audit-toolkit';
 import { createLedgerApp, type LedgerApp } from './support/ledger-app';
 
@@ -24,7 +24,10 @@ describe('holder data on accounts: masking, audited clear reads, erasure', () =>
     const access: PersonalDataAccess = {
       vault: createSqlitePersonalDataVault(openSqliteDatabase(':memory:'), () => 'now'),
       security: {
-        record: (event) => void events.push(event),
+        ...trailSecurity({
+          record: (event) => void events.push(event),
+          flush: () => Promise.resolve(),
+        }),
         mayReadPii: (ctx) =>
           ctx.state.client?.role === 'admin' || ctx.state.client?.role === 'auditor',
       },

@@ -119,7 +119,19 @@ describe('rate limits', () => {
     expect(correct.status).toBe(429);
     expect(correct.body.code).toBe(42941);
     expect(Number(correct.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(governance.events.at(-1)).toMatchObject({ kind: 'auth_throttled' });
+    // One path: authenticate's failures and the limiter's refusal reach the same security port.
+    expect(governance.events.map((event) => event.kind)).toEqual([
+      'authentication_failed',
+      'authentication_failed',
+      'authentication_failed',
+      'auth_throttled',
+    ]);
+    expect(governance.events.at(-1)).toMatchObject({
+      clientId: null,
+      ip: expect.any(String),
+      requestId: expect.any(String),
+      detail: { method: 'GET', retryAfterS: expect.any(Number) },
+    });
   });
 
   it('lets a correct key through after failures below the limit (control)', async () => {

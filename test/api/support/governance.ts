@@ -3,7 +3,7 @@ import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import type { Governance } from '../../../api/governance';
 import { createMemoryRateLimitStore } from '../../../adapters/rate-limits/memory.rate-limit-store';
 import { createRateLimits, type RateLimitSettings } from '../../../api/middleware/rate-limit';
-import type { SecurityEvent, SecurityPort } from '../../../api/security-port';
+import { trailSecurity, type SecurityEvent, type SecurityPort } from '../../../api/security-port';
 import type { SigningStore } from '../../../domain/ports/request-signing.port';
 
 const NO_LIMITS: RateLimitSettings = {
@@ -14,15 +14,18 @@ const NO_LIMITS: RateLimitSettings = {
   authFailures: null,
 };
 
-/** A governance layer on memory limiters with a capturing security port. */
+/**
+ * A governance layer on memory limiters, with the real security port over a recorder that
+ * captures into `events` (createTestApp makes it the app's one security port).
+ */
 export const testGovernance = (
   options: { limits?: Partial<RateLimitSettings>; signing?: SigningStore } = {},
-): Governance & { events: SecurityEvent[] } => {
+): Governance & { events: SecurityEvent[]; security: SecurityPort } => {
   const events: SecurityEvent[] = [];
-  const security: SecurityPort = {
+  const security = trailSecurity({
     record: (event) => void events.push(event),
-    mayReadPii: (ctx) => ctx.state.client?.role === 'admin' || ctx.state.client?.role === 'auditor',
-  };
+    flush: () => Promise.resolve(),
+  });
   return {
     events,
     security,

@@ -13,6 +13,7 @@ import { createApp } from '../../../api/app';
 import type { AppLimits, RouteRegistrar } from '../../../api/route-kit';
 import { startApiGovernance } from '../../../bin/api-governance';
 import type { Governance } from '../../../api/governance';
+import { trailSecurity, type SecurityPort } from '../../../api/security-port';
 import { createLogger } from '../../../bin/logger';
 import type { OAuthConfig } from '../../../bin/oauth-config';
 import type { GrantStore } from '../../../domain/ports/grant-store.port';
@@ -79,8 +80,11 @@ export const createTestApp = async (
     readiness?: readonly ReadinessCheck[];
     drain?: Drain;
     oauth?: Partial<OAuthConfig>;
-    /** Rate limits, signing and security events (absent: none, as before #15). */
-    governance?: Governance;
+    /**
+     * Rate limits and signing (absent: neither, as before #15); with `security`, the app's one
+     * security port (absent: the real trail in `securityEvents`).
+     */
+    governance?: Governance & { security?: SecurityPort };
   } = {},
 ): Promise<TestApp> => {
   const chunks: string[] = [];
@@ -126,7 +130,8 @@ export const createTestApp = async (
     clientStore,
     grantStore: options.sharing?.grantStore ?? governance.grantStore,
     tokens: governance.tokens,
-    securityEvents: governance.securityEvents,
+    securityEventStore: governance.securityEvents.store,
+    security: options.governance?.security ?? trailSecurity(governance.securityEvents.recorder),
     idempotencyStore,
     readIdempotencyRecord: (scope, key) =>
       options.eventStore?.readIdempotencyRecord(scope, key) ?? Promise.resolve(null),
