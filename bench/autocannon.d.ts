@@ -46,7 +46,19 @@ declare module 'autocannon' {
       latency: Histogram;
       requests: Histogram & { sent: number };
     };
-    type Instance = { stop: () => void };
+    type Instance = {
+      stop: () => void;
+      /** Each response as it arrives; responseTimeMs is its latency. */
+      on: (
+        event: 'response',
+        listener: (
+          client: unknown,
+          statusCode: number,
+          resBytes: number,
+          responseTimeMs: number,
+        ) => void,
+      ) => void;
+    };
   }
   function autocannon(
     options: autocannon.Options,

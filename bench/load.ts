@@ -16,6 +16,8 @@ export type LoadSpec = {
    * key and route after another; path, apiKey and nextBody then only fill the defaults.
    */
   nextRequest?: () => { method: 'GET' | 'POST'; path: string; apiKey: string; body: string | null };
+  /** Hears every response with its latency (e.g. to compute percentiles autocannon lacks). */
+  onResponse?: (statusCode: number, responseTimeMs: number) => void;
 };
 
 export type LoadFigures = {
@@ -76,7 +78,7 @@ export const runLoad = (spec: LoadSpec): Promise<LoadFigures> =>
       ],
       ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
     };
-    autocannon(options, (error, result) => {
+    const instance = autocannon(options, (error, result) => {
       if (error !== null) return reject(error);
       const statusCounts = Object.fromEntries(
         Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]),
@@ -93,6 +95,11 @@ export const runLoad = (spec: LoadSpec): Promise<LoadFigures> =>
         statusCounts,
       });
     });
+    const { onResponse } = spec;
+    if (onResponse !== undefined)
+      instance.on('response', (_client, statusCode, _resBytes, responseTimeMs) =>
+        onResponse(statusCode, responseTimeMs),
+      );
   });
 
 /** Runs task(0..count-1) with at most `concurrency` in flight; the first failure rejects. */

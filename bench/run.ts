@@ -6,6 +6,7 @@ import { installInterruptHandlers } from './cleanup';
 import { coreChecks, coreRows } from './core-report';
 import { coreScenarios } from './core.bench';
 import { flashSaleScenario } from './flash-sale.bench';
+import { governanceReadsScenario } from './governance-reads.bench';
 import { trafficScenario } from './http-scenarios';
 import { describeMachine, machineText, probeDiskCommitsPerS } from './machine';
 import { nodesScenario } from './nodes.bench';
@@ -23,7 +24,7 @@ import { snapshotLoadScenarios } from './snapshot-load.bench';
 
 /** Everything but the core scenarios: traffic, the store, cold loads, read side, sagas, actors. */
 const otherScenarios = async (options: { cpuProfileDir: string | null }): Promise<Row[]> => {
-  const rows: Row[] = [await trafficScenario(options)];
+  const rows: Row[] = [await trafficScenario(options), ...(await governanceReadsScenario(options))];
   process.stderr.write('  running event store appends\n');
   rows.push(await appendScenario(1), await appendScenario(10));
   process.stderr.write('  running cold loads of a hot account\n');
@@ -48,7 +49,9 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
  * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports,
  * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=flash-sale only the flash sale (10,000
  * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with, BENCH_ONLY=nodes
- * only the proxy-node lines (bench/nodes.bench.ts), which run before it. Temp data dirs go
+ * only the proxy-node lines (bench/nodes.bench.ts), which run before it, BENCH_ONLY=governance
+ * only the governed reads (tokens and rate limits on, bench/governance-reads.bench.ts), which
+ * run after the traffic reports. Temp data dirs go
  * to os.tmpdir() (TMPDIR).
  * BENCH_CPU_PROF_DIR=<dir> makes the service children write V8 CPU profiles there.
  */
@@ -61,6 +64,10 @@ const main = async (): Promise<void> => {
   const diskBefore = probeDiskCommitsPerS();
 
   const only = process.env['BENCH_ONLY'] ?? '';
+  if (only === 'governance') {
+    printRows(machine, diskBefore, [], await governanceReadsScenario(options));
+    return;
+  }
   if (only === 'traffic' || only === 'sagas') {
     const rows = only === 'traffic' ? [await trafficScenario(options)] : await sagaBenchScenarios();
     printRows(machine, diskBefore, [], rows);
