@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createWechatV2Verifier } from '../../adapters/channels/wechat/wechat-v2.verifier';
+import { createSqliteRateLimitStore } from '../../adapters/rate-limits/sqlite.rate-limit-store';
 import { WECHAT_V2 } from '../adapters/channels/channel-fixtures';
 import { createLedgerApp } from './support/ledger-app';
 import { testGovernance } from './support/governance';
@@ -108,6 +112,32 @@ describe('rate limits', () => {
         detail: expect.objectContaining({ policy: 'hot_key', resource: 'account', key: 'hot' }),
       }),
     ]);
+  });
+
+  it('keeps limiting, never answering 500 or 503, when the shared limiter store fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rate-limit-fault-'));
+    const faults: string[] = [];
+    const store = createSqliteRateLimitStore({
+      path: join(dir, 'rate-limits.sqlite'),
+      listener: { onFault: (counter) => void faults.push(counter), onRecovered: () => undefined },
+    });
+    try {
+      const governance = testGovernance({
+        limits: { client: { requests: 3, windowS: 60 }, ip: { requests: 1000, windowS: 60 } },
+        store,
+      });
+      const api = await createTestApp({ governance });
+      expect((await getClient(api, api.keys.admin)).status).toBe(200);
+      await store.close(); // The limiter file is gone under the running app.
+      const statuses = [];
+      for (let request = 0; request < 4; request += 1)
+        statuses.push((await getClient(api, api.keys.admin)).status);
+      // The in-memory insurance counts from zero on this instance: 3 allowed, then 429.
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(faults).toEqual(['ip', 'client']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('throttles failed authentications per IP: past the limit even a correct key gets 429', async () => {

@@ -4,6 +4,7 @@ import type { Governance } from '../../../api/governance';
 import { createMemoryRateLimitStore } from '../../../adapters/rate-limits/memory.rate-limit-store';
 import { createRateLimits, type RateLimitSettings } from '../../../api/middleware/rate-limit';
 import { trailSecurity, type SecurityEvent, type SecurityPort } from '../../../api/security-port';
+import type { RateLimitStore } from '../../../domain/ports/rate-limit-store.port';
 import type { SigningStore } from '../../../domain/ports/request-signing.port';
 
 const NO_LIMITS: RateLimitSettings = {
@@ -19,7 +20,12 @@ const NO_LIMITS: RateLimitSettings = {
  * captures into `events` (createTestApp makes it the app's one security port).
  */
 export const testGovernance = (
-  options: { limits?: Partial<RateLimitSettings>; signing?: SigningStore } = {},
+  options: {
+    limits?: Partial<RateLimitSettings>;
+    signing?: SigningStore;
+    /** Where the counters live (absent: memory). */
+    store?: RateLimitStore;
+  } = {},
 ): Governance & { events: SecurityEvent[]; security: SecurityPort } => {
   const events: SecurityEvent[] = [];
   const security = trailSecurity({
@@ -32,7 +38,7 @@ export const testGovernance = (
     signing: options.signing ?? createSqliteSigningStore(openSqliteDatabase(':memory:')),
     rateLimits: createRateLimits({
       settings: { ...NO_LIMITS, ...options.limits },
-      store: createMemoryRateLimitStore(),
+      store: options.store ?? createMemoryRateLimitStore(),
       security,
     }),
   };
