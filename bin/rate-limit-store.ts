@@ -28,12 +28,15 @@ export const openRateLimitStore = (
     case 'memory':
       return Promise.resolve(createMemoryRateLimitStore());
     case 'sqlite':
-      return Promise.resolve(createSqliteRateLimitStore({ path: setting.path, listener }));
+      return Promise.resolve(
+        createSqliteRateLimitStore({ path: setting.path, listener, nowMs: Date.now }),
+      );
     case 'mongodb':
       return createMongoRateLimitStore({
         url: setting.url,
         databaseName: MONGODB_DATABASE,
         listener,
+        nowMs: Date.now,
       });
   }
 };

@@ -16,6 +16,8 @@ export const createMongoRateLimitStore = async (options: {
   url: string;
   databaseName: string;
   listener: StoreFaultListener;
+  /** Wall clock in epoch ms: when the store may be tried again after a fault. */
+  nowMs: () => number;
 }): Promise<RateLimitStore> => {
   const client = new MongoClient(options.url, {
     serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
@@ -42,7 +44,7 @@ export const createMongoRateLimitStore = async (options: {
           duration: policy.windowS,
         }),
         memoryLimiterOf(name, policy),
-        options.listener,
+        options,
       ),
     close: () => client.close(),
   };

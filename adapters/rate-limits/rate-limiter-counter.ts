@@ -40,35 +40,41 @@ export type StoreFaultListener = {
   onRecovered(counterName: string): void;
 };
 
+/** After a fault, the store is tried again only this long after (a lock must not stall every request). */
+export const STORE_RETRY_AFTER_FAULT_MS = 5_000;
+
 /**
  * A counter over a shared store with an in-memory insurance limiter of the same policy: while the
  * store fails, this instance counts alone (the limit holds per instance, as with the memory
- * store) and the request is never refused for the fault; the next answer of the store switches
- * back. The listener hears each switch once, not each request.
+ * store) and the request is never refused for the fault. After a fault the store is left alone
+ * for STORE_RETRY_AFTER_FAULT_MS (a SQLite lock would otherwise block every request for the busy
+ * timeout), then tried again; its next answer switches back. The listener hears each switch
+ * once, not each request.
  */
 export const insuredCounterOf = (
   name: string,
   shared: RateLimiterAbstract,
   insurance: RateLimiterMemory,
-  listener: StoreFaultListener,
+  options: { listener: StoreFaultListener; nowMs: () => number },
 ): RateCounter => {
-  let failing = false;
+  const { listener, nowMs } = options;
+  let failedAtMs: number | null = null;
   const guarded = async <T>(
     onShared: () => Promise<T>,
     onInsurance: () => Promise<T>,
   ): Promise<T> => {
+    if (failedAtMs !== null && nowMs() - failedAtMs < STORE_RETRY_AFTER_FAULT_MS)
+      return onInsurance();
     try {
       const result = await onShared();
-      if (failing) {
-        failing = false;
+      if (failedAtMs !== null) {
+        failedAtMs = null;
         listener.onRecovered(name);
       }
       return result;
     } catch (error: unknown) {
-      if (!failing) {
-        failing = true;
-        listener.onFault(name, error);
-      }
+      if (failedAtMs === null) listener.onFault(name, error);
+      failedAtMs = nowMs();
       return onInsurance();
     }
   };

@@ -18,6 +18,8 @@ const PURGE_AFTER_EXPIRY_MS = 60 * 60_000;
 export const createSqliteRateLimitStore = (options: {
   path: string;
   listener: StoreFaultListener;
+  /** Wall clock in epoch ms: when the store may be tried again after a fault. */
+  nowMs: () => number;
 }): RateLimitStore => {
   const db = openSqliteDatabase(options.path);
   db.pragma('synchronous = NORMAL');
@@ -53,7 +55,7 @@ export const createSqliteRateLimitStore = (options: {
           duration: policy.windowS,
         }),
         memoryLimiterOf(name, policy),
-        options.listener,
+        options,
       ),
     close: async () => {
       clearInterval(purgeTimer);

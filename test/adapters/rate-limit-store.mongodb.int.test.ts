@@ -11,7 +11,12 @@ if (url === undefined || url === '') {
 } else {
   rateLimitStoreContract('mongodb', {
     open: (listener) =>
-      createMongoRateLimitStore({ url, databaseName: 'ledger_rate_limits_contract', listener }),
+      createMongoRateLimitStore({
+        url,
+        databaseName: 'ledger_rate_limits_contract',
+        listener,
+        nowMs: Date.now,
+      }),
     shared: true,
   });
 }

@@ -120,6 +120,7 @@ describe('rate limits', () => {
     const store = createSqliteRateLimitStore({
       path: join(dir, 'rate-limits.sqlite'),
       listener: { onFault: (counter) => void faults.push(counter), onRecovered: () => undefined },
+      nowMs: Date.now,
     });
     try {
       const governance = testGovernance({
