@@ -14,6 +14,8 @@ import {
  * count against one limit, so the second instance refuses before its own share reaches it.
  */
 const LIMIT = 10;
+/** A cold start took 17 s on the shared 2-core machine at a load average of 22. */
+const READY_TIMEOUT_MS = 60_000;
 
 const listAccounts = async (service: ServiceProcess) => {
   const response = await fetch(`${service.baseUrl}/v1/accounts?page_size=1`, {
@@ -28,7 +30,7 @@ const listAccounts = async (service: ServiceProcess) => {
 };
 
 describe('a rate limit shared by two instances through one SQLite file', () => {
-  jest.setTimeout(60_000);
+  jest.setTimeout(180_000);
   const root = mkdtempSync(join(tmpdir(), 'ledger-shared-limits-'));
   const services: ServiceProcess[] = [];
 
@@ -39,7 +41,11 @@ describe('a rate limit shared by two instances through one SQLite file', () => {
       RATE_LIMIT_CLIENT: `${LIMIT}/300s`,
     };
     for (const name of ['a', 'b'])
-      services.push(await startServiceProcess(join(root, name), await freePort(), env));
+      services.push(
+        await startServiceProcess(join(root, name), await freePort(), env, {
+          readyTimeoutMs: READY_TIMEOUT_MS,
+        }),
+      );
   });
 
   afterAll(async () => {
