@@ -6,7 +6,7 @@ import {
   type TransactionOptions,
   type WriteConcernSettings,
 } from 'mongodb';
-import { UnavailableError } from '../../domain/ports/event-store.port';
+import { UnavailableError, type JsonObject } from '../../domain/ports/event-store.port';
 import type {
   Checkpoint,
   DocumentChange,
@@ -19,6 +19,7 @@ import {
   CHECKPOINTS_COLLECTION,
   filterOf,
   indexesOf,
+  keysetFilterOf,
   sortOf,
   storedCollectionOf,
   writesOf,
@@ -159,7 +160,26 @@ export const mongoReadModelStoreOn = (
       guarded(
         async () => (await documents(collection).findOne({ _id: { $eq: id } }))?.body ?? null,
       ),
+    getMany: (collection, ids) =>
+      guarded(async () => {
+        const found = new Map<string, JsonObject>();
+        if (ids.length === 0) return found;
+        const stored = await documents(collection)
+          .find({ _id: { $in: [...ids] } })
+          .toArray();
+        for (const document of stored) found.set(document._id, document.body);
+        return found;
+      }),
     find: (collection, query) => guarded(() => find(collection, query)),
+    findAfter: (collection, query) =>
+      guarded(async () => {
+        const page = await documents(collection)
+          .find(keysetFilterOf(query))
+          .sort(sortOf(query))
+          .limit(query.limit)
+          .toArray();
+        return page.map((stored) => stored.body);
+      }),
     commit: (changes, checkpoint) => guarded(() => commit(changes, checkpoint)),
     readCheckpoint: (name) =>
       guarded(async () => {
