@@ -120,24 +120,37 @@ const foldUsers = async (events: readonly BatchEvent[], context: ProjectionConte
     }
   });
   for (const [userId, { state, last }] of users) {
-    if (last === null) continue; // Every change was already in the stored document.
-    const { positionKey, position, updatedAt } = last;
-    const planActive = state.quotaBytes > 0;
-    const allowed = planActive && !state.exceeded;
-    const view = { ...trafficView(userId, state), planActive, allowed, position, updatedAt };
-    const { level, group, expiresAt } = state;
-    context.put(TRAFFIC, userId, {
-      view: asJson(view),
-      state: asJson(state),
-      positionKey,
-      userId,
-      allowed,
-      exceeded: state.exceeded,
-      level,
-      group,
-      expiresAt,
-    });
+    // Null when every change was already in the stored document.
+    if (last !== null) context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last));
   }
+};
+
+/**
+ * A user's traffic document: the view the API shows, the state the next batch folds on, and the
+ * indexed fields (allowed and exceeded for the lists, level, group and expiresAt for the node
+ * user list's filters).
+ */
+export const trafficDocumentOf = (
+  userId: string,
+  state: TrafficUserState,
+  last: Pick<BatchEvent, 'positionKey' | 'position' | 'updatedAt'>,
+): JsonObject => {
+  const { positionKey, position, updatedAt } = last;
+  const planActive = state.quotaBytes > 0;
+  const allowed = planActive && !state.exceeded;
+  const view = { ...trafficView(userId, state), planActive, allowed, position, updatedAt };
+  const { level, group, expiresAt } = state;
+  return {
+    view: asJson(view),
+    state: asJson(state),
+    positionKey,
+    userId,
+    allowed,
+    exceeded: state.exceeded,
+    level,
+    group,
+    expiresAt,
+  };
 };
 
 /** Each reporting node's day, folded over the batch's reports and put once. */
