@@ -53,6 +53,8 @@ const LIMITS = {
   commitTimeMaxMs: 10_000,
   transactionTimeoutMs: 10_000,
   retryPauseMaxMs: 500,
+  /** Ids per query of getMany. */
+  getManyIdCountMax: 10_000,
 };
 
 /** Acknowledged by a majority, so that a failover cannot roll an acknowledged write back. */
@@ -163,11 +165,15 @@ export const mongoReadModelStoreOn = (
     getMany: (collection, ids) =>
       guarded(async () => {
         const found = new Map<string, JsonObject>();
-        if (ids.length === 0) return found;
-        const stored = await documents(collection)
-          .find({ _id: { $in: [...ids] } })
-          .toArray();
-        for (const document of stored) found.set(document._id, document.body);
+        // A catch-up batch can name hundreds of thousands of users: chunks keep each query's
+        // $in list far below the 16 MB command limit.
+        for (let first = 0; first < ids.length; first += LIMITS.getManyIdCountMax) {
+          const chunk = ids.slice(first, first + LIMITS.getManyIdCountMax);
+          const stored = await documents(collection)
+            .find({ _id: { $in: chunk } })
+            .toArray();
+          for (const document of stored) found.set(document._id, document.body);
+        }
         return found;
       }),
     find: (collection, query) => guarded(() => find(collection, query)),
