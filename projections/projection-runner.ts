@@ -92,6 +92,23 @@ const createBatch = (options: RunnerOptions, cache: DocumentCache): Batch => {
       if (stored !== null) cache.set(key, stored);
       return stored;
     },
+    getMany: async (logical, ids) => {
+      const collection = options.collectionName(logical);
+      readCollections.add(collection);
+      const found = new Map<string, JsonObject>();
+      const missing: string[] = [];
+      for (const id of ids) {
+        const key = keyOf(collection, id);
+        const ours = written.get(key)?.document ?? cache.get(key);
+        if (ours === undefined) missing.push(id);
+        else found.set(id, ours);
+      }
+      for (const [id, stored] of await options.store.getMany(collection, missing)) {
+        cache.set(keyOf(collection, id), stored);
+        found.set(id, stored);
+      }
+      return found;
+    },
     put: (logical, id, document: JsonObject) => {
       const collection = options.collectionName(logical);
       written.set(keyOf(collection, id), { kind: 'put', collection, id, document });
@@ -113,10 +130,14 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     const last = events[events.length - 1];
     if (last === undefined) return;
     const batch = createBatch(options, cache);
-    for (const event of events) {
-      if (applied !== null && event.position <= applied) continue; // A redelivered page.
-      for (const projection of options.projections) await projection.apply(event, batch.context);
-    }
+    // A redelivered page's events are at or below the checkpoint: skipped.
+    const after = applied;
+    const fresh = after === null ? events : events.filter((event) => event.position > after);
+    for (const event of fresh)
+      for (const projection of options.projections)
+        if ('apply' in projection) await projection.apply(event, batch.context);
+    for (const projection of options.projections)
+      if ('applyBatch' in projection) await projection.applyBatch(fresh, batch.context);
     const checkpoint: Checkpoint = {
       name: options.checkpointName,
       position: last.position,

@@ -12,6 +12,8 @@ import type { CollectionSpec } from '../domain/ports/read-model-store.port';
 export type ProjectionContext = {
   /** The document as of the events applied so far, including this batch's uncommitted writes. */
   get(collection: string, id: string): Promise<JsonObject | null>;
+  /** get() of many ids at once: the documents that exist, by id, with one store read for all. */
+  getMany(collection: string, ids: readonly string[]): Promise<Map<string, JsonObject>>;
   put(collection: string, id: string, document: JsonObject): void;
   /** A change live watchers (SSE) may be waiting for; delivered only after the commit. */
   announce(change: WatchedChange): void;
@@ -20,12 +22,25 @@ export type ProjectionContext = {
 /** What an SSE watcher of a payment, transfer or account receives. */
 export type WatchedChange = { stream: string; position: bigint; kind: string; view: JsonObject };
 
+/**
+ * A projection folds one event at a time (`apply`, in log order, interleaved with the other
+ * projections of the list), or a whole batch at once (`applyBatch`, the batch's events in log
+ * order): a read model whose documents change many times per batch folds them in memory and
+ * puts each once. A batch projection reads only its own collections.
+ */
 export type Projection = {
   readonly name: string;
   /** Logical collection names and their indexes; the runner maps them to a generation. */
   readonly collections: readonly CollectionSpec[];
-  readonly apply: (event: RecordedEvent, context: ProjectionContext) => Promise<void>;
-};
+} & (
+  | { readonly apply: (event: RecordedEvent, context: ProjectionContext) => Promise<void> }
+  | {
+      readonly applyBatch: (
+        events: readonly RecordedEvent[],
+        context: ProjectionContext,
+      ) => Promise<void>;
+    }
+);
 
 const POSITION_DIGITS = 20; // 2^64 has 20 decimal digits.
 

@@ -7,6 +7,7 @@ import {
   type DocumentChange,
   type DocumentQuery,
   type FieldValue,
+  type KeysetQuery,
 } from '../../domain/ports/read-model-store.port';
 
 /**
@@ -33,7 +34,7 @@ const literal = (value: FieldValue): FieldValue => {
   return value;
 };
 
-export const filterOf = (query: DocumentQuery): Filter<StoredDocument> => {
+export const filterOf = (query: Pick<DocumentQuery, 'where' | 'range'>): Filter<StoredDocument> => {
   const filter: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(query.where))
     filter[pathOf(field)] = { $eq: literal(value) };
@@ -48,8 +49,27 @@ export const filterOf = (query: DocumentQuery): Filter<StoredDocument> => {
   return filter as Filter<StoredDocument>;
 };
 
+/**
+ * A keyset page's filter: the query's, and past the previous page's last (order value, id) in the
+ * query's direction, which the index (fields, then _id) reads from a seek.
+ */
+export const keysetFilterOf = (query: KeysetQuery): Filter<StoredDocument> => {
+  const filter = filterOf(query);
+  if (query.after === null) return filter;
+  const path = pathOf(query.orderBy.field);
+  const past = query.orderBy.direction === 'asc' ? '$gt' : '$lt';
+  const value = literal(query.after.value);
+  const after = {
+    $or: [
+      { [path]: { [past]: value } },
+      { [path]: { $eq: value }, _id: { [past]: query.after.id } },
+    ],
+  };
+  return { $and: [filter, after] } as Filter<StoredDocument>;
+};
+
 /** The order field, then the id in the same direction: the port's tie-break. */
-export const sortOf = (query: DocumentQuery): Record<string, 1 | -1> => {
+export const sortOf = (query: Pick<DocumentQuery, 'orderBy'>): Record<string, 1 | -1> => {
   const direction = query.orderBy.direction === 'asc' ? 1 : -1;
   return { [pathOf(query.orderBy.field)]: direction, _id: direction };
 };

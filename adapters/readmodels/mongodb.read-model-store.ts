@@ -6,7 +6,7 @@ import {
   type TransactionOptions,
   type WriteConcernSettings,
 } from 'mongodb';
-import { UnavailableError } from '../../domain/ports/event-store.port';
+import { UnavailableError, type JsonObject } from '../../domain/ports/event-store.port';
 import type {
   Checkpoint,
   DocumentChange,
@@ -19,6 +19,7 @@ import {
   CHECKPOINTS_COLLECTION,
   filterOf,
   indexesOf,
+  keysetFilterOf,
   sortOf,
   storedCollectionOf,
   writesOf,
@@ -52,6 +53,8 @@ const LIMITS = {
   commitTimeMaxMs: 10_000,
   transactionTimeoutMs: 10_000,
   retryPauseMaxMs: 500,
+  /** Ids per query of getMany. */
+  getManyIdCountMax: 10_000,
 };
 
 /** Acknowledged by a majority, so that a failover cannot roll an acknowledged write back. */
@@ -159,7 +162,30 @@ export const mongoReadModelStoreOn = (
       guarded(
         async () => (await documents(collection).findOne({ _id: { $eq: id } }))?.body ?? null,
       ),
+    getMany: (collection, ids) =>
+      guarded(async () => {
+        const found = new Map<string, JsonObject>();
+        // A catch-up batch can name hundreds of thousands of users: chunks keep each query's
+        // $in list far below the 16 MB command limit.
+        for (let first = 0; first < ids.length; first += LIMITS.getManyIdCountMax) {
+          const chunk = ids.slice(first, first + LIMITS.getManyIdCountMax);
+          const stored = await documents(collection)
+            .find({ _id: { $in: chunk } })
+            .toArray();
+          for (const document of stored) found.set(document._id, document.body);
+        }
+        return found;
+      }),
     find: (collection, query) => guarded(() => find(collection, query)),
+    findAfter: (collection, query) =>
+      guarded(async () => {
+        const page = await documents(collection)
+          .find(keysetFilterOf(query))
+          .sort(sortOf(query))
+          .limit(query.limit)
+          .toArray();
+        return page.map((stored) => stored.body);
+      }),
     commit: (changes, checkpoint) => guarded(() => commit(changes, checkpoint)),
     readCheckpoint: (name) =>
       guarded(async () => {

@@ -7,6 +7,7 @@ import {
   type DocumentChange,
   type DocumentQuery,
   type FieldValue,
+  type KeysetQuery,
   type ReadModelStore,
 } from '../../domain/ports/read-model-store.port';
 import { ensureSchema, openSqliteDatabase, type SqliteDatabase } from '../sqlite/open-database';
@@ -152,7 +153,7 @@ export const createSqliteReadModelStore = (
 
   const whereClause = (
     table: Table,
-    query: DocumentQuery,
+    query: Omit<DocumentQuery, 'offset' | 'orderBy'>,
   ): { sql: string; values: (string | number)[] } => {
     const parts: string[] = [];
     const values: (string | number)[] = [];
@@ -252,6 +253,36 @@ export const createSqliteReadModelStore = (
         documents: rows.map((row) => JSON.parse(row.body) as JsonObject),
         totalCount: counted.total,
       };
+    },
+    getMany: async (collection, ids) => {
+      const found = new Map<string, JsonObject>();
+      if (ids.length === 0) return found;
+      // One statement for the whole list: json_each turns the JSON array into rows that seek the
+      // id index one by one, without a statement (and a bound call from JavaScript) per id.
+      const rows = prepared(
+        `SELECT id, body FROM ${tableFor(collection).name} WHERE id IN (SELECT value FROM json_each(?))`,
+      ).all(JSON.stringify(ids)) as { id: string; body: string }[];
+      for (const row of rows) found.set(row.id, JSON.parse(row.body) as JsonObject);
+      return found;
+    },
+    findAfter: async (collection, query: KeysetQuery) => {
+      const table = tableFor(collection);
+      const where = whereClause(table, query);
+      const ascending = query.orderBy.direction === 'asc';
+      const direction = ascending ? 'ASC' : 'DESC';
+      const order = expressionOf(table, query.orderBy.field);
+      const parts = where.sql === '' ? [] : [where.sql.slice('WHERE '.length)];
+      const values = [...where.values];
+      if (query.after !== null) {
+        // A row value: SQLite seeks the index to the key and reads on from there.
+        parts.push(`(${order}, id) ${ascending ? '>' : '<'} (?, ?)`);
+        values.push(bindable(query.after.value), query.after.id);
+      }
+      const filter = parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
+      const rows = prepared(
+        `SELECT body FROM ${table.name} ${filter} ORDER BY ${order} ${direction}, id ${direction} LIMIT ?`,
+      ).all(...values, query.limit) as { body: string }[];
+      return rows.map((row) => JSON.parse(row.body) as JsonObject);
     },
     commit: async (changes, checkpoint) => {
       commitNow.immediate(changes, checkpoint);

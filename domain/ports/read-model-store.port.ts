@@ -32,6 +32,15 @@ export type DocumentQuery = {
 
 export type FoundDocuments = { documents: JsonObject[]; totalCount: number };
 
+/**
+ * A keyset page: the documents after `after` (the order field's value and the id of the last
+ * document of the previous page; null for the first page) in the query's order. No offset and no
+ * count, so the cost of a page is the page's, however deep into the collection it starts.
+ */
+export type KeysetQuery = Omit<DocumentQuery, 'offset'> & {
+  after: { value: FieldValue; id: string } | null;
+};
+
 export interface ReadModelStore {
   /** Creates the collection and its indexes if missing; idempotent. */
   ensureCollection(spec: CollectionSpec): Promise<void>;
@@ -39,8 +48,12 @@ export interface ReadModelStore {
   dropCollection(name: string): Promise<void>;
   /** The document with this id, or null. */
   get(collection: string, id: string): Promise<JsonObject | null>;
+  /** The documents with these ids that exist, by id (one round to the store, not one per id). */
+  getMany(collection: string, ids: readonly string[]): Promise<Map<string, JsonObject>>;
   /** A page of matching documents and how many match in all. */
   find(collection: string, query: DocumentQuery): Promise<FoundDocuments>;
+  /** A keyset page of matching documents, along an index, without counting the matches. */
+  findAfter(collection: string, query: KeysetQuery): Promise<JsonObject[]>;
   /** Applies the changes in order and, when given, saves the checkpoint: all or nothing. */
   commit(changes: readonly DocumentChange[], checkpoint: Checkpoint | null): Promise<void>;
   /** The checkpoint saved under name, or null. */

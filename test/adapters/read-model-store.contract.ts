@@ -145,6 +145,69 @@ export const readModelStoreContract = (
       expect(new Set(ids.map((id) => JSON.stringify(id))).size).toBe(4);
     });
 
+    it('gets many documents by id in one call: the last put of each, missing ones left out', async () => {
+      await expect(store.getMany(name, [])).resolves.toEqual(new Map());
+      await store.commit(
+        [
+          put('p1', 'm1', '2026-01-01', true),
+          put('p2', 'm1', '2026-01-02', true),
+          put('p2', 'm2', '2026-01-03', false),
+        ],
+        null,
+      );
+      const found = await store.getMany(name, ['p2', 'nope', 'p1', 'p2']);
+      expect([...found.keys()].sort()).toEqual(['p1', 'p2']);
+      expect(found.get('p1')).toEqual(await store.get(name, 'p1'));
+      expect(found.get('p2')).toMatchObject({ merchantId: 'm2', paid: false });
+    });
+
+    it('pages by keyset in both directions: each page starts after the last one, ties by id', async () => {
+      // Two documents per day: pages of 3 cut through a tie, which the id settles.
+      const days = ['01', '01', '02', '02', '03', '03', '04'];
+      await store.commit(
+        days.map((day, index) =>
+          put(`p${index + 1}`, index === 6 ? 'm2' : 'm1', `2026-01-${day}`, true),
+        ),
+        null,
+      );
+      const walk = async (direction: 'asc' | 'desc', where: Record<string, string>) => {
+        const seen: string[] = [];
+        let after: { value: string; id: string } | null = null;
+        for (let pageCount = 0; pageCount < 10; pageCount += 1) {
+          const page = await store.findAfter(name, {
+            where,
+            range: { field: 'createdAt', from: '2026-01-01', to: null },
+            orderBy: { field: 'createdAt', direction },
+            after,
+            limit: 3,
+          });
+          const ids = page.map((document) => (document['view'] as { id: string }).id);
+          seen.push(...ids);
+          const last = page[page.length - 1];
+          if (page.length < 3 || last === undefined) break;
+          after = { value: last['createdAt'] as string, id: ids[ids.length - 1] ?? '' };
+        }
+        return seen;
+      };
+      await expect(walk('asc', { merchantId: 'm1' })).resolves.toEqual([
+        'p1',
+        'p2',
+        'p3',
+        'p4',
+        'p5',
+        'p6',
+      ]);
+      await expect(walk('desc', {})).resolves.toEqual(['p7', 'p6', 'p5', 'p4', 'p3', 'p2', 'p1']);
+      const afterTie = await store.findAfter(name, {
+        where: {},
+        range: null,
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        after: { value: '2026-01-02', id: 'p3' },
+        limit: 2,
+      });
+      expect(afterTie.map((document) => document['view'])).toEqual([{ id: 'p4' }, { id: 'p5' }]);
+    });
+
     it('saves the checkpoint with the changes, beyond 2^53, and forgets it on delete', async () => {
       const checkpointName = `${name}_checkpoint`;
       await expect(store.readCheckpoint(checkpointName)).resolves.toBeNull();

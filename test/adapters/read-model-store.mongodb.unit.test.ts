@@ -6,7 +6,12 @@ import {
   readModelDatabaseOf,
 } from '../../adapters/readmodels/mongodb.read-model-store';
 import { ignoreNamespaceExists } from '../../adapters/readmodels/mongodb-errors';
-import { filterOf, indexesOf, sortOf } from '../../adapters/readmodels/mongodb-queries';
+import {
+  filterOf,
+  indexesOf,
+  keysetFilterOf,
+  sortOf,
+} from '../../adapters/readmodels/mongodb-queries';
 import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { DocumentQuery, ReadModelStore } from '../../domain/ports/read-model-store.port';
 import { freePort } from '../support/service-process';
@@ -47,7 +52,12 @@ describe('the MongoDB read-model store without a server', () => {
     ],
     ['dropCollection', (store) => store.dropCollection('things')],
     ['get', (store) => store.get('things', 'a')],
+    ['getMany', (store) => store.getMany('things', ['a', 'b'])],
     ['find', (store) => store.find('things', query)],
+    [
+      'findAfter',
+      (store) => store.findAfter('things', { ...query, after: { value: 'x', id: 'a' } }),
+    ],
     ['commit', (store) => store.commit([{ kind: 'delete', collection: 'things', id: 'a' }], null)],
     [
       'commit of a checkpoint alone',
@@ -134,5 +144,22 @@ describe('the MongoDB read-model store: concerns, indexes, sorts', () => {
       expect(new Set(Object.values(sort))).toEqual(new Set([direction === 'asc' ? 1 : -1]));
     }
     expect(filterOf(query)).toEqual({ 'body.merchantId': { $eq: 'm1' } });
+  });
+
+  it('starts a keyset page past the last (order value, id) in the order, as literals', () => {
+    const keyset = { ...query, after: null };
+    expect(keysetFilterOf(keyset)).toEqual(filterOf(query));
+    const after = { value: '{"$ne":""}', id: 'p3' };
+    expect(keysetFilterOf({ ...keyset, after })).toEqual({
+      $and: [
+        { 'body.merchantId': { $eq: 'm1' } },
+        {
+          $or: [
+            { 'body.createdAt': { $lt: '{"$ne":""}' } },
+            { 'body.createdAt': { $eq: '{"$ne":""}' }, _id: { $lt: 'p3' } },
+          ],
+        },
+      ],
+    });
   });
 });

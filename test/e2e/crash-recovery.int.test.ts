@@ -9,6 +9,7 @@ import { parseStored, type Aggregate, type DomainEvent } from '../../domain/aggr
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { TRAFFIC_SHARD_COUNT, trafficAggregate } from '../../domain/traffic/traffic.decider';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
+import { eventually } from '../support/eventually';
 import { freePort, getJson, postJson, startServiceProcess } from '../support/service-process';
 
 /**
@@ -16,7 +17,8 @@ import { freePort, getJson, postJson, startServiceProcess } from '../support/ser
  * data dir: every transfer and batch the client saw acknowledged is there with the same outcome,
  * a batch cut off by the kill is there whole or not at all (one atomic append), no transfer is
  * left open, and Σ credits − Σ debits per currency is zero;
- * every acknowledged report is counted, none twice. Snapshots are taken every few events, so
+ * every acknowledged report is counted, none twice, by the traffic shards and by the read
+ * model (which resumes from its own checkpoint). Snapshots are taken every few events, so
  * after the restart accounts and traffic shards load from snapshots saved before the kill, and
  * each must equal the fold of its whole stream.
  */
@@ -184,6 +186,22 @@ describe('crash recovery (kill -9 mid-load)', () => {
         expect(uploadBytes).toBeGreaterThanOrEqual(reportsAcknowledged);
         expect(uploadBytes).toBeLessThanOrEqual(reportsSent);
       }
+      // The read side counts each of them once as well: it resumed after its last committed
+      // batch (documents and checkpoint in one transaction) and catches up to the same totals.
+      const readSideUploads = async (): Promise<Map<string, number>> => {
+        const page = await getJson(second.baseUrl, '/v1/traffic/users?page_size=100');
+        const items = (page.body.data['items'] ?? []) as { userId: string; uploadBytes: number }[];
+        return new Map(items.map((item) => [item.userId, item.uploadBytes]));
+      };
+      await eventually(
+        async () => {
+          const uploads = await readSideUploads();
+          return TRAFFIC_USER_IDS.every((userId) => uploads.get(userId) === usage.get(userId))
+            ? uploads
+            : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the traffic read model at the usage folded from the log' },
+      );
       await store.close();
       expect(reportsAcknowledged).toBeGreaterThan(0);
       const snapshots = snapshotRevisions(dataDir);

@@ -7,9 +7,22 @@ import { requireScope } from '../../middleware/require-scope';
 import { validateParams, validateQuery } from '../../middleware/validate';
 import { idSchema } from '../../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
+import { USER_LEVEL_MAX } from '../../../domain/node/node.model';
+import { viewOf } from '../../../projections/projection';
+import { collectionIn } from '../../../projections/read-models';
+import {
+  nextAfterUserIdOf,
+  nodeUsersKeysetQuery,
+  nodeUsersRange,
+  nodeUsersWhere,
+  type NodeUsersFilter,
+} from '../../../projections/traffic.query';
 import {
   commonQueryProperties,
   findPage,
+  instantFilterSchema,
+  normalInstant,
+  pageWindowOf,
   prepareQuery,
   type CommonQuery,
   type QueryDeps,
@@ -27,10 +40,32 @@ const trafficSchema: JSONSchemaType<TrafficQuery> = {
     allowed: { type: 'boolean', nullable: true },
   },
 };
-const nodeUsersSchema: JSONSchemaType<CommonQuery> = {
+const plainQuerySchema: JSONSchemaType<CommonQuery> = {
   type: 'object',
   additionalProperties: false,
   properties: commonQueryProperties,
+};
+
+/**
+ * The node user list: page_num pages (with total_count), or keyset pages (after_user_id, the
+ * previous page's next_after_user_id: no count, the same cost at any depth, for walking the list).
+ */
+type NodeUsersQuery = CommonQuery & {
+  level?: number;
+  group?: string;
+  expires_from?: string;
+  after_user_id?: string;
+};
+const nodeUsersSchema: JSONSchemaType<NodeUsersQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...commonQueryProperties,
+    level: { type: 'integer', minimum: 0, maximum: USER_LEVEL_MAX, nullable: true },
+    group: { ...idSchema, nullable: true },
+    expires_from: instantFilterSchema,
+    after_user_id: { ...idSchema, nullable: true },
+  },
 };
 
 const userParamsSchema: JSONSchemaType<{ userId: string }> = {
@@ -64,6 +99,7 @@ export const trafficQueryRoutes =
     const readers = requireScope('traffic:read');
     const traffic = validateQuery(trafficSchema);
     const nodeUsers = validateQuery(nodeUsersSchema);
+    const plainQuery = validateQuery(plainQuerySchema);
     const userParams = validateParams(userParamsSchema);
     const nodeDays = validateQuery(nodeDaysSchema);
     const nodeParams = validateParams(nodeParamsSchema);
@@ -105,16 +141,39 @@ export const trafficQueryRoutes =
 
     kit.router.get('/node/users', readers, nodeUsers, async (ctx) => {
       const query = nodeUsers.read(ctx);
+      if (query.after_user_id !== undefined && query.page_num !== undefined)
+        return sendError(ctx, 'invalid_request', {
+          msg: 'after_user_id and page_num are two ways to page: give one of them',
+          data: { after_user_id: query.after_user_id, page_num: query.page_num },
+        });
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
-      sendOk(
-        ctx,
-        await findPage(deps, generation, TRAFFIC, query, {
-          where: { allowed: true },
-          range: null,
+      const filter: NodeUsersFilter = {
+        level: query.level ?? null,
+        group: query.group ?? null,
+        expiresFrom: normalInstant(query.expires_from),
+      };
+      const { limit } = pageWindowOf(query);
+      if (query.after_user_id === undefined) {
+        const page = await findPage(deps, generation, TRAFFIC, query, {
+          where: nodeUsersWhere(filter),
+          range: nodeUsersRange(filter),
           orderBy: { field: 'userId', direction: 'asc' },
-        }),
+        });
+        return sendOk(ctx, { ...page, next_after_user_id: nextAfterUserIdOf(page.items, limit) });
+      }
+      const documents = await deps.readSide.store.findAfter(
+        collectionIn(TRAFFIC, generation),
+        nodeUsersKeysetQuery(filter, query.after_user_id, limit),
       );
+      const items = documents.map(viewOf);
+      sendOk(ctx, {
+        items,
+        page_size: limit,
+        next_after_user_id: nextAfterUserIdOf(items, limit),
+        generation,
+        position: deps.readSide.appliedPosition()?.toString() ?? null,
+      });
     });
 
     /** A user's plan purchases, newest first (the seed's GET /user/bought). */
@@ -122,10 +181,10 @@ export const trafficQueryRoutes =
       '/users/:userId/purchases',
       requireScope('users:read'),
       userParams,
-      nodeUsers,
+      plainQuery,
       async (ctx) => {
         const { userId } = userParams.read(ctx);
-        const query = nodeUsers.read(ctx);
+        const query = plainQuery.read(ctx);
         const generation = await prepareQuery(deps, ctx, query);
         if (generation === null) return;
         sendOk(

@@ -1,0 +1,215 @@
+import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
+import { createSqliteReadModelStore } from '../../adapters/readmodels/sqlite.read-model-store';
+import { parseStored } from '../../domain/aggregate';
+import type { EventStore, JsonObject } from '../../domain/ports/event-store.port';
+import type { DocumentChange, ReadModelStore } from '../../domain/ports/read-model-store.port';
+import {
+  TRAFFIC_SHARD_COUNT,
+  trafficAggregate,
+  trafficShardOf,
+} from '../../domain/traffic/traffic.decider';
+import { checkpointOf, collectionIn } from '../../projections/read-models';
+import { NODE_TRAFFIC, TRAFFIC } from '../../projections/traffic.projection';
+import { createLedger, testContext } from '../support/ledger-harness';
+import { generationOneRunner } from './support/generation-runner';
+
+const USER_COUNT = 24;
+const REPORT_COUNT = 30;
+const userIdOf = (index: number): string => `user-${index}`;
+const at = (minute: number): string => new Date(Date.UTC(2026, 10, 22, 10, minute)).toISOString();
+
+/**
+ * Grants (some with a plan), reports that push some users past their quota (QuotasExceeded),
+ * resets that start a new period, and reports after them: every kind of traffic event, each user
+ * changed by many of them.
+ */
+const writeTraffic = async (store: EventStore): Promise<void> => {
+  const { runtime } = createLedger(store);
+  let minute = 0;
+  const run = async (userId: string, command: unknown): Promise<void> => {
+    minute += 1;
+    const outcome = await runtime.execute(
+      trafficAggregate,
+      trafficShardOf(userId),
+      command as never,
+      testContext({ now: at(minute) }),
+    );
+    if (!(outcome as { ok: boolean }).ok) throw new Error(`refused: ${JSON.stringify(outcome)}`);
+  };
+  for (let index = 0; index < USER_COUNT; index += 1) {
+    const userId = userIdOf(index);
+    const subscription =
+      index % 3 === 0
+        ? {
+            purchaseId: `buy-${index}`,
+            planId: 'plan-a',
+            level: 1 + (index % 2),
+            group: index % 2 === 0 ? 'default' : 'vip',
+            durationDays: 30,
+            amountMinor: 500,
+            currency: 'EUR',
+          }
+        : undefined;
+    await run(userId, {
+      type: 'GrantQuota',
+      data: {
+        userId,
+        grantId: `g-${index}`,
+        quotaBytes: 1_000 + index * 100,
+        reason: 'plan',
+        now: at(minute),
+        ...(subscription === undefined ? {} : { subscription }),
+      },
+    });
+  }
+  for (let report = 0; report < REPORT_COUNT; report += 1) {
+    if (report === REPORT_COUNT / 2)
+      for (let index = 0; index < USER_COUNT; index += 4)
+        await run(userIdOf(index), {
+          type: 'ResetQuota',
+          data: {
+            userId: userIdOf(index),
+            resetId: `reset-${index}`,
+            quotaBytes: 5_000,
+            now: at(minute),
+          },
+        });
+    // One report per shard, as the writer splits a node's report.
+    const byShard = new Map<
+      string,
+      { userId: string; uploadBytes: number; downloadBytes: number }[]
+    >();
+    for (let index = 0; index < USER_COUNT; index += 1) {
+      if ((index + report) % 3 === 0) continue;
+      const userId = userIdOf(index);
+      const usages = byShard.get(trafficShardOf(userId)) ?? [];
+      usages.push({ userId, uploadBytes: 17 + index, downloadBytes: 3 * report + index });
+      byShard.set(trafficShardOf(userId), usages);
+    }
+    for (const [shard, usages] of byShard) {
+      const first = usages[0];
+      if (first === undefined) continue;
+      await run(first.userId, {
+        type: 'RecordUsage',
+        data: {
+          reportId: `r-${report}-${shard}`,
+          nodeId: `node-${report % 2}`,
+          usages,
+          now: at(minute),
+        },
+      });
+    }
+  }
+  await runtime.close();
+};
+
+/** The traffic and node-day documents by id. */
+const dumpTraffic = async (store: ReadModelStore): Promise<Record<string, JsonObject[]>> => {
+  const dump: Record<string, JsonObject[]> = {};
+  for (const logical of [TRAFFIC, NODE_TRAFFIC])
+    dump[logical] = (
+      await store.find(collectionIn(logical, 1), {
+        where: {},
+        range: null,
+        orderBy: { field: logical === TRAFFIC ? 'userId' : 'nodeId', direction: 'asc' },
+        offset: 0,
+        limit: 10_000,
+      })
+    ).documents;
+  return dump;
+};
+
+/** The traffic documents each commit writes, by id, counted. */
+const recording = (inner: ReadModelStore) => {
+  const commits: Map<string, number>[] = [];
+  const store: ReadModelStore = {
+    ...inner,
+    commit: async (changes: readonly DocumentChange[], checkpoint) => {
+      const writes = new Map<string, number>();
+      for (const { collection, id } of changes)
+        if (collection === collectionIn(TRAFFIC, 1)) writes.set(id, (writes.get(id) ?? 0) + 1);
+      commits.push(writes);
+      await inner.commit(changes, checkpoint);
+    },
+  };
+  return { store, commits };
+};
+
+const foldAll = async (
+  eventStore: EventStore,
+  limits: { batchEventCountMax: number; cachedDocumentCountMax: number },
+) => {
+  const { store, commits } = recording(createSqliteReadModelStore({ path: ':memory:' }));
+  const runner = await generationOneRunner(eventStore, store, limits);
+  await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
+  return { store, commits, runner };
+};
+
+describe('the traffic projection folding a whole batch', () => {
+  it('writes each user once per batch and ends with the documents of one event per batch', async () => {
+    const eventStore = createInMemoryEventStore();
+    await writeTraffic(eventStore);
+    const eventCount = (await eventStore.readAll({ afterPosition: null, eventCountMax: 10_000 }))
+      .length;
+    const oneByOne = await foldAll(eventStore, {
+      batchEventCountMax: 1,
+      cachedDocumentCountMax: 0,
+    });
+    const whole = await foldAll(eventStore, {
+      batchEventCountMax: 5_000,
+      cachedDocumentCountMax: 0,
+    });
+    const sevens = await foldAll(eventStore, { batchEventCountMax: 7, cachedDocumentCountMax: 3 });
+    expect(oneByOne.commits.length).toBe(eventCount);
+    expect(whole.commits.length).toBe(1);
+    const expected = await dumpTraffic(oneByOne.store);
+    expect(expected[TRAFFIC]).toHaveLength(USER_COUNT);
+    expect(await dumpTraffic(whole.store)).toEqual(expected);
+    expect(await dumpTraffic(sevens.store)).toEqual(expected);
+    // One write per user in the whole batch, though each user was changed by many events.
+    expect([...(whole.commits[0]?.values() ?? [])]).toEqual(Array(USER_COUNT).fill(1));
+    for (const commit of sevens.commits) for (const count of commit.values()) expect(count).toBe(1);
+
+    // The documents hold what the write side decided: each user's state folded from its shard.
+    const decided = new Map<string, unknown>();
+    for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
+      const events = await eventStore.readStream(`trafficshard-${String(shard).padStart(2, '0')}`, {
+        fromRevision: 0,
+        direction: 'forwards',
+        eventCountMax: 10_000,
+      });
+      const state = events.reduce(
+        (folded, event) => trafficAggregate.evolve(folded, parseStored(trafficAggregate, event)),
+        trafficAggregate.initialState,
+      );
+      for (const [userId, user] of state.users) decided.set(userId, user);
+    }
+    const exceededCount = (expected[TRAFFIC] ?? []).filter(
+      (doc) => doc['exceeded'] === true,
+    ).length;
+    expect(exceededCount).toBeGreaterThan(0);
+    expect(exceededCount).toBeLessThan(USER_COUNT);
+    for (const doc of expected[TRAFFIC] ?? [])
+      expect([doc['userId'], doc['state']]).toEqual([
+        doc['userId'],
+        decided.get(String(doc['userId'])),
+      ]);
+  });
+
+  it('leaves the documents as they are when the batch is applied again (a lost checkpoint)', async () => {
+    const eventStore = createInMemoryEventStore();
+    await writeTraffic(eventStore);
+    const { store } = await foldAll(eventStore, {
+      batchEventCountMax: 5_000,
+      cachedDocumentCountMax: 0,
+    });
+    const before = await dumpTraffic(store);
+    await store.deleteCheckpoint(checkpointOf(1));
+    const again = await generationOneRunner(eventStore, store, {
+      batchEventCountMax: 11,
+      cachedDocumentCountMax: 0,
+    });
+    await again.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
+    expect(await dumpTraffic(store)).toEqual(before);
+  });
+});
