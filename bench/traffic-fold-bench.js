@@ -1,7 +1,7 @@
 // Folds one traffic log (reports of 1,000 records over 100,000 users, written once by the traffic
 // writer) with a build's own projection runner and read models; prints CPU per user change.
-// usage (after npm run build): node scripts/traffic-fold-bench.js write <dir>, then
-//   node scripts/traffic-fold-bench.js fold <a build's dist directory> <dir> <batchEventCountMax>
+// usage (after npm run build): node bench/traffic-fold-bench.js write <dir>, then
+//   node bench/traffic-fold-bench.js fold <a build's dist directory> <dir> <batchEventCountMax>
 // for each build to compare. The log is written once (by this build's traffic writer), so every
 // build folds the same events; CPU is this process's (the fold runs on its thread).
 const { join } = require('node:path');
