@@ -12,7 +12,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/console ./console
+COPY --from=build /app/api/console ./api/console
 COPY package.json ./
 # The image's unprivileged `node` user (uid 1000) owns the data directory and runs the service; a
 # named volume mounted on /app/data takes this ownership when it is first created.

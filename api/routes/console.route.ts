@@ -25,11 +25,11 @@ const FILES = {
   '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 } as const;
 
-/** console/ beside package.json: two levels up from api/routes, three from dist/api/routes. */
+/** api/console/ under the package root: found from api/routes and from dist/api/routes alike. */
 const consoleDir = (): string => {
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir))
-    if (existsSync(join(dir, 'console', 'index.html'))) return join(dir, 'console');
-  throw new Error('console/index.html not found above ' + __dirname);
+    if (existsSync(join(dir, 'api', 'console', 'index.html'))) return join(dir, 'api', 'console');
+  throw new Error('api/console/index.html not found above ' + __dirname);
 };
 
 export const registerConsoleRoutes = (rootRouter: Router<ApiState>): void => {
