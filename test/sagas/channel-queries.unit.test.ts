@@ -120,6 +120,7 @@ describe('sagas asking the channel when its answer does not come', () => {
           channelTransactionId: 'tx-lost-callback',
           amountMinor: 700,
           currency: 'EUR',
+          paidAt: null,
         },
       }),
     };
@@ -149,6 +150,7 @@ describe('sagas asking the channel when its answer does not come', () => {
           channelTransactionId: 'tx-x',
           amountMinor: 1,
           currency: 'EUR',
+          paidAt: null,
         },
       }),
     };
