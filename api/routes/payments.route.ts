@@ -8,6 +8,11 @@ import {
   type PaymentCommand,
 } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
+import { recoverPaidPayment } from '../../domain/payment/recover-paid-payment';
+import type { PaymentChannelGateway } from '../../domain/ports/payment-channel.port';
+import { errorCodes } from '../error-codes';
+import { closeAtChannel } from './payment-close';
+import { registerSandboxOrderRoutes } from './sandbox-orders.route';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
@@ -128,6 +133,8 @@ export const paymentRoutes =
       channels === undefined
         ? null
         : registerPayerRoutes(kit, services, channels, { params, writers, visiblePayment });
+    if (channels?.sandbox !== undefined)
+      registerSandboxOrderRoutes(kit, channels.sandbox, { params, writers, visiblePayment });
 
     const run = async (
       ctx: Ctx,
@@ -226,6 +233,42 @@ export const paymentRoutes =
       });
     });
 
+    /**
+     * The channel order is closed first; false when the ledger must not close (answered here):
+     * the channel did not answer (503), kept the order payable (502), or reported it paid, which
+     * credits the payment instead (409 payment_already_succeeded, `recovered: true`).
+     */
+    const closedAtChannel = async (
+      ctx: Ctx,
+      gateway: PaymentChannelGateway,
+      paymentId: string,
+    ): Promise<boolean> => {
+      const outcome = await closeAtChannel(gateway, paymentId);
+      if (outcome.kind === 'close_ledger') return true;
+      if (outcome.kind !== 'credit') {
+        const name = outcome.kind === 'unavailable' ? 'channel_unavailable' : 'channel_refused';
+        const msg = `${errorCodes[name].msg}; the payment was not closed`;
+        sendError(ctx, name, { msg, data: { paymentId, reason: outcome.reason } });
+        return false;
+      }
+      const context = commandContext(ctx, services.nowMs());
+      const { runtime } = services;
+      const recovered = await recoverPaidPayment(runtime, paymentId, outcome.order, context);
+      // Flagged instead (another amount, paid after expiresAt): the order is paid, not payable,
+      // so the ledger may close; the flag stays for the refund.
+      if (recovered === null || !recovered.ok || recovered.state.status !== 'succeeded')
+        return true;
+      sendError(ctx, 'payment_already_succeeded', {
+        msg: 'the channel reports the order paid: the payment was credited, not closed',
+        data: {
+          paymentId,
+          payment: paymentView(recovered.state),
+          position: positionJson(recovered.position),
+        },
+      });
+      return false;
+    };
+
     kit.router.post(
       '/payments/:paymentId/close',
       writers,
@@ -235,8 +278,14 @@ export const paymentRoutes =
       kit.idempotency(),
       async (ctx) => {
         const { paymentId } = params.read(ctx);
-        if ((await visiblePayment(ctx, paymentId)) === null) return;
+        const found = await visiblePayment(ctx, paymentId);
+        if (found === null) return;
         const reason = close.read(ctx)?.reason ?? 'closed by merchant';
+        const gateway =
+          found.state.status === 'pending'
+            ? channels?.gateways.get(found.state.channel)
+            : undefined;
+        if (gateway !== undefined && !(await closedAtChannel(ctx, gateway, paymentId))) return;
         await run(
           ctx,
           paymentId,

@@ -30,9 +30,12 @@ export const paidOrderOf = (order: ChannelOrderStatus): ChannelSuccess | null =>
 export type CloseVerdict =
   | { kind: 'close_ledger' }
   | { kind: 'query_channel' }
-  | { kind: 'credit'; paid: ChannelSuccess }
+  | { kind: 'credit'; order: ChannelOrderStatus }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'refused'; reason: string };
+
+/** What closing comes to once the channel has answered (no further question to ask it). */
+export type CloseOutcome = Exclude<CloseVerdict, { kind: 'query_channel' }>;
 
 /** After `closeOrder`: closed → close the ledger; refused → ask why; no answer → nothing. */
 export const afterCloseOrder = (answer: ChannelCallResult<{ closed: true }>): CloseVerdict => {
@@ -47,13 +50,12 @@ export const afterCloseOrder = (answer: ChannelCallResult<{ closed: true }>): Cl
  * nothing payable is left, close the ledger; still pending → the order stays payable and the
  * ledger must not close; no such order (a permanent refusal) → nothing to pay, close the ledger.
  */
-export const afterQueryOrder = (answer: ChannelCallResult<ChannelOrderStatus>): CloseVerdict => {
+export const afterQueryOrder = (answer: ChannelCallResult<ChannelOrderStatus>): CloseOutcome => {
   if (!answer.ok)
     return answer.kind === 'transient'
       ? { kind: 'unavailable', reason: answer.reason }
       : { kind: 'close_ledger' };
-  const paid = paidOrderOf(answer.value);
-  if (paid !== null) return { kind: 'credit', paid };
+  if (paidOrderOf(answer.value) !== null) return { kind: 'credit', order: answer.value };
   return answer.value.status === 'pending'
     ? { kind: 'refused', reason: 'the channel refused to close a payable order' }
     : { kind: 'close_ledger' };

@@ -181,14 +181,15 @@ describe('closing a payment: the channel first (close/paid race)', () => {
   it('credits instead when the refusal was because the payer had paid', () => {
     expect(afterQueryOrder({ ok: true, value: paidOrder })).toEqual({
       kind: 'credit',
-      paid: {
-        outcome: 'succeeded',
-        channelTransactionId: 'tx-9',
-        amountMinor: paidMinor,
-        currency: 'EUR',
-        channelPaidAt: beforeExpiry,
-        recovered: true,
-      },
+      order: paidOrder,
+    });
+    expect(paidOrderOf(paidOrder)).toEqual({
+      outcome: 'succeeded',
+      channelTransactionId: 'tx-9',
+      amountMinor: paidMinor,
+      currency: 'EUR',
+      channelPaidAt: beforeExpiry,
+      recovered: true,
     });
   });
 
