@@ -209,7 +209,7 @@ export const hasFlag = (
  * Unknown (the channel gave no time) counts as not within, so that only a dated payment revives an
  * expired one; a pending payment is judged by it only when the time is known.
  */
-export const paidInTime = (payment: PaymentRecord, channelPaidAt: string | undefined): boolean =>
+const paidInTime = (payment: PaymentRecord, channelPaidAt: string | undefined): boolean =>
   channelPaidAt !== undefined &&
   instantMs(channelPaidAt, 'channelPaidAt') <= instantMs(payment.expiresAt, 'expiresAt');
 
