@@ -8,10 +8,7 @@ import {
   type PaymentCommand,
 } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
-import { recoverPaidPayment } from '../../domain/payment/recover-paid-payment';
-import type { PaymentChannelGateway } from '../../domain/ports/payment-channel.port';
-import { errorCodes } from '../error-codes';
-import { closeAtChannel } from './payment-close';
+import { closedAtChannel } from './payment-close';
 import { registerSandboxOrderRoutes } from './sandbox-orders.route';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
@@ -233,42 +230,6 @@ export const paymentRoutes =
       });
     });
 
-    /**
-     * The channel order is closed first; false when the ledger must not close (answered here):
-     * the channel did not answer (503), kept the order payable (502), or reported it paid, which
-     * credits the payment instead (409 payment_already_succeeded, `recovered: true`).
-     */
-    const closedAtChannel = async (
-      ctx: Ctx,
-      gateway: PaymentChannelGateway,
-      paymentId: string,
-    ): Promise<boolean> => {
-      const outcome = await closeAtChannel(gateway, paymentId);
-      if (outcome.kind === 'close_ledger') return true;
-      if (outcome.kind !== 'credit') {
-        const name = outcome.kind === 'unavailable' ? 'channel_unavailable' : 'channel_refused';
-        const msg = `${errorCodes[name].msg}; the payment was not closed`;
-        sendError(ctx, name, { msg, data: { paymentId, reason: outcome.reason } });
-        return false;
-      }
-      const context = commandContext(ctx, services.nowMs());
-      const { runtime } = services;
-      const recovered = await recoverPaidPayment(runtime, paymentId, outcome.order, context);
-      // Flagged instead (another amount, paid after expiresAt): the order is paid, not payable,
-      // so the ledger may close; the flag stays for the refund.
-      if (recovered === null || !recovered.ok || recovered.state.status !== 'succeeded')
-        return true;
-      sendError(ctx, 'payment_already_succeeded', {
-        msg: 'the channel reports the order paid: the payment was credited, not closed',
-        data: {
-          paymentId,
-          payment: paymentView(recovered.state),
-          position: positionJson(recovered.position),
-        },
-      });
-      return false;
-    };
-
     kit.router.post(
       '/payments/:paymentId/close',
       writers,
@@ -285,7 +246,8 @@ export const paymentRoutes =
           found.state.status === 'pending'
             ? channels?.gateways.get(found.state.channel)
             : undefined;
-        if (gateway !== undefined && !(await closedAtChannel(ctx, gateway, paymentId))) return;
+        if (gateway !== undefined && !(await closedAtChannel(ctx, services, gateway, paymentId)))
+          return;
         await run(
           ctx,
           paymentId,
