@@ -3,7 +3,7 @@
  * Merged into errorCodes (api/error-codes.ts).
  */
 type Spec = {
-  readonly status: 401 | 409 | 422 | 502 | 503;
+  readonly status: 401 | 404 | 409 | 422 | 502 | 503;
   readonly code: number;
   readonly msg: string;
 };
@@ -14,7 +14,17 @@ export const paymentChannelErrorCodes = {
     code: 40190,
     msg: 'the status ticket is unknown, used, expired or for another payment',
   },
+  sandbox_order_not_found: {
+    status: 404,
+    code: 40490,
+    msg: 'the sandbox channel has no order for this payment',
+  },
   payment_not_resumable: { status: 409, code: 40990, msg: 'the payment is no longer payable' },
+  sandbox_order_not_payable: {
+    status: 409,
+    code: 40991,
+    msg: 'the sandbox order can no longer be paid (closed, paid or failed)',
+  },
   statement_invalid: {
     status: 422,
     code: 42290,

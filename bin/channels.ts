@@ -180,7 +180,7 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   });
   return {
     verifiers,
-    services: { gateways, replayGuard, tickets, eventStore: deps.eventStore },
+    services: { gateways, replayGuard, tickets, eventStore: deps.eventStore, sandbox },
     sandbox,
     breakerStates: () => [...breakers].map(([channel, state]) => ({ channel, state })),
     stop: () => {

@@ -161,6 +161,10 @@ sandbox
   .option('--currency <currency>', 'report another currency')
   .option('--transaction-id <id>', 'channel transaction id (default: generated)')
   .option('--fail', 'report a failed payment')
+  .option(
+    '--lose-notification',
+    "pay the order in the service's sandbox books but send no callback (found only by query)",
+  )
   .action(
     async (
       paymentId: string,
@@ -170,6 +174,7 @@ sandbox
         currency?: string;
         transactionId?: string;
         fail?: boolean;
+        loseNotification?: boolean;
       },
     ) => {
       const { amount, ...rest } = options;

@@ -18,15 +18,16 @@ type PaymentSummary = { amountMinor: number; currency: string };
 const serviceUrl = (config: Config, url: string | undefined): string =>
   url ?? `http://${config.host}:${config.port}`;
 
+const adminKeyOf = (config: Config): string =>
+  config.adminApiKey ?? readFileSync(join(config.dataDir, ADMIN_KEY_FILE_NAME), 'utf8').trim();
+
 const fetchPayment = async (
   baseUrl: string,
   config: Config,
   paymentId: string,
 ): Promise<PaymentSummary> => {
-  const apiKey =
-    config.adminApiKey ?? readFileSync(join(config.dataDir, ADMIN_KEY_FILE_NAME), 'utf8').trim();
   const response = await fetch(`${baseUrl}/v1/payments/${paymentId}`, {
-    headers: { authorization: `Bearer ${apiKey}` },
+    headers: { authorization: `Bearer ${adminKeyOf(config)}` },
   });
   const envelope = (await response.json()) as {
     code: number;
@@ -57,6 +58,30 @@ const postSandboxCallback = async (
   return { status: response.status, body: await response.json() };
 };
 
+/**
+ * The payer pays at the service's own sandbox (its books), which then "loses" the success
+ * callback: only a query at the channel (the expiry saga, a close) finds the payment paid.
+ */
+const payLosingNotification = async (
+  config: Config,
+  baseUrl: string | undefined,
+  paymentId: string,
+): Promise<{ status: number; body: unknown }> => {
+  const response = await fetch(
+    `${serviceUrl(config, baseUrl)}/v1/sandbox/orders/${paymentId}/pay`,
+    {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${adminKeyOf(config)}`,
+        'content-type': 'application/json',
+        'idempotency-key': `sandbox-pay-lost-${paymentId}`,
+      },
+      body: JSON.stringify({ loseNotification: true }),
+    },
+  );
+  return { status: response.status, body: await response.json() };
+};
+
 export const sandboxPay = async (
   config: Config,
   paymentId: string,
@@ -66,8 +91,11 @@ export const sandboxPay = async (
     currency?: string;
     transactionId?: string;
     fail?: boolean;
+    loseNotification?: boolean;
   },
 ) => {
+  if (options.loseNotification === true)
+    return payLosingNotification(config, options.url, paymentId);
   const channelTransactionId =
     options.transactionId ?? `sandbox-${paymentId.slice(0, 8)}-${Date.now()}`;
   if (options.fail === true) {

@@ -1,36 +1,54 @@
+import type { CommandContext } from '../domain/actors/actor-runtime';
+import { afterCloseOrder } from '../domain/payment/channel-truth';
 import { paymentAggregate } from '../domain/payment/payment.decider';
-import type { ChannelResult } from '../domain/payment/payment.model';
+import { recoverPaidPayment } from '../domain/payment/recover-paid-payment';
+import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import { gatewayOf, type LedgerPorts } from './ledger-steps';
 import { stringField } from '../domain/json-fields';
-import { ok, permanent, transient, type SagaDefinition } from './saga-definition';
+import { ok, permanent, transient, type SagaDefinition, type StepResult } from './saga-definition';
 
 /**
- * A payment not paid by its expiry is first queried at the channel: paid there (its callback was
- * lost), it is recorded as paid; else it is expired and its channel order closed. A success callback
- * arriving afterwards is flagged by the payment decider (paid_after_close) for refund and never
- * credited, because the top-up saga only credits PaymentSucceeded.
+ * The one owner of a payment's deadline. At `expiresAt` the channel, the source of truth, is
+ * asked first (`queryOrder`): paid there (its notification was lost), the payment is applied as
+ * if the notification had come, flagged `recovered`, and not expired. Else the order is closed at
+ * the channel, then the payment expired. A channel refusing the close is asked again (paid
+ * meanwhile: recovered); one not answering does not hold the expiry, and the close is retried in
+ * the next step. A success reported later is judged by the channel's paid time against
+ * `expiresAt` (payment decider): paid in time it is still credited, else flagged.
  */
-type ChannelPaid = Extract<ChannelResult, { outcome: 'succeeded' }>;
-
 const WAKE_EVENTS = ['payment.PaymentSucceeded', 'payment.PaymentFailed', 'payment.PaymentClosed'];
 
-/**
- * What the channel says of an order at its expiry: its payment when it was paid, else null (not
- * paid, or no answer: the order is expired and closed, and a later success is flagged).
- */
-const paidAtChannel = async (
+/** True when the channel reports the order paid and the payment is no longer pending. */
+const recoveredAtChannel = async (
   ports: LedgerPorts,
-  channel: string,
+  gateway: PaymentChannelGateway,
   paymentId: string,
-): Promise<ChannelPaid | null> => {
-  const gateway = gatewayOf(ports, channel);
-  if (gateway === null) return null;
+  context: CommandContext,
+): Promise<boolean> => {
   const answer = await gateway.queryOrder(paymentId);
-  if (!answer.ok) return null;
-  const { status, channelTransactionId, amountMinor, currency } = answer.value;
-  if (status !== 'succeeded' || channelTransactionId === null) return null;
-  if (amountMinor === null || currency === null) return null;
-  return { outcome: 'succeeded', channelTransactionId, amountMinor, currency };
+  if (!answer.ok) return false;
+  const recorded = await recoverPaidPayment(ports.runtime, paymentId, answer.value, context);
+  // Another amount or currency is flagged and leaves the payment pending: it expires as before.
+  return recorded !== null && recorded.ok && recorded.state.status !== 'pending';
+};
+
+const RECOVERED: StepResult = { kind: 'done', output: { expired: false }, finish: true };
+
+/** Closes the order at the channel unless it was paid; true: closed there (or nothing to close). */
+const closeAtChannel = async (
+  ports: LedgerPorts,
+  gateway: PaymentChannelGateway,
+  paymentId: string,
+  context: CommandContext,
+): Promise<{ recovered: true } | { recovered: false; channelOrderClosed: boolean }> => {
+  const verdict = afterCloseOrder(await gateway.closeOrder(paymentId));
+  if (verdict.kind === 'close_ledger') return { recovered: false, channelOrderClosed: true };
+  if (
+    verdict.kind === 'query_channel' &&
+    (await recoveredAtChannel(ports, gateway, paymentId, context))
+  )
+    return { recovered: true };
+  return { recovered: false, channelOrderClosed: false };
 };
 
 export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
@@ -57,19 +75,15 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
           };
         const expiresAtMs = Date.parse(state.expiresAt);
         if (nowMs < expiresAtMs) return { kind: 'wait', untilMs: expiresAtMs };
-        // Paid at the channel, its callback lost (e.g. in a crash): record the payment, not expire it.
-        const paid = await paidAtChannel(ports, state.channel, paymentId);
-        if (paid !== null) {
-          const recorded = await ports.runtime.execute(
-            paymentAggregate,
-            paymentId,
-            { type: 'RecordChannelResult', data: { ...paid, now: new Date(nowMs).toISOString() } },
-            commandContext('paid-at-channel'),
-          );
-          const after = recorded.ok ? await ports.runtime.read(paymentAggregate, paymentId) : null;
-          // A mismatching amount is flagged and leaves the payment pending: it expires as before.
-          if (after !== null && after.state.status !== 'pending')
-            return { kind: 'done', output: { expired: false }, finish: true };
+        const gateway = gatewayOf(ports, state.channel);
+        let channelOrderClosed = gateway === null;
+        if (gateway !== null) {
+          const queried = commandContext('paid-at-channel');
+          if (await recoveredAtChannel(ports, gateway, paymentId, queried)) return RECOVERED;
+          const refused = commandContext('paid-at-close');
+          const closed = await closeAtChannel(ports, gateway, paymentId, refused);
+          if (closed.recovered) return RECOVERED;
+          channelOrderClosed = closed.channelOrderClosed;
         }
         const context = commandContext('expire');
         const outcome = await ports.runtime.execute(
@@ -82,17 +96,23 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
           return outcome.rejection === 'payment_not_pending'
             ? { kind: 'done', output: { expired: false }, finish: true }
             : permanent(outcome.rejection);
-        return { kind: 'done', output: { expired: true, channel: state.channel } };
+        return {
+          kind: 'done',
+          output: { expired: true, channel: state.channel, channelOrderClosed },
+        };
       },
     },
     {
       name: 'close_channel_order',
       run: async ({ input, outputs }) => {
+        // Closed before the expiry (or a saga from before that order): nothing left to do.
+        if (outputs['channelOrderClosed'] === true) return ok({ channelOrderClosed: true });
         const gateway = gatewayOf(ports, stringField(outputs, 'channel'));
         if (gateway === null) return ok({ channelOrderClosed: false });
         const answer = await gateway.closeOrder(stringField(input, 'paymentId'));
         if (answer.ok) return ok({ channelOrderClosed: true });
-        // A channel refusing to close (e.g. paid meanwhile) changes nothing here: the late payment is flagged.
+        // A channel refusing to close (e.g. paid meanwhile) changes nothing here: a late success is
+        // judged by its paid time when its notification comes.
         return answer.kind === 'transient'
           ? transient(answer.reason)
           : ok({ channelOrderClosed: false, channelRefusal: answer.reason });

@@ -22,6 +22,8 @@ export type SandboxCallbackBody =
       channelTransactionId: string;
       amountMinor: number;
       currency: string;
+      /** When the payer paid (ISO-8601): the payment is judged by it against its expiry. */
+      paidAt?: string;
     }
   | {
       event: 'payment.failed';
@@ -37,19 +39,29 @@ const uuid = { type: 'string', format: 'uuid' } as const;
 const variant = <Event extends SandboxCallbackBody['event']>(
   event: Event,
   fields: Record<string, object>,
+  optional: readonly string[] = [],
 ) => ({
   type: 'object',
   additionalProperties: false,
-  required: ['event', 'paymentId', ...Object.keys(fields)],
+  required: [
+    'event',
+    'paymentId',
+    ...Object.keys(fields).filter((name) => !optional.includes(name)),
+  ],
   properties: { event: { const: event }, paymentId: uuid, ...fields },
 });
 const bodySchema = {
   oneOf: [
-    variant('payment.succeeded', {
-      channelTransactionId: text,
-      amountMinor: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
-      currency: { type: 'string', enum: knownCurrencies() },
-    }),
+    variant(
+      'payment.succeeded',
+      {
+        channelTransactionId: text,
+        amountMinor: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+        currency: { type: 'string', enum: knownCurrencies() },
+        paidAt: { type: 'string', format: 'date-time' },
+      },
+      ['paidAt'],
+    ),
     variant('payment.failed', { channelTransactionId: text, failureReason: text }),
     variant('refund.succeeded', { refundId: text, channelRefundId: text }),
     variant('refund.failed', { refundId: text, failureReason: text }),
@@ -67,7 +79,7 @@ export const signSandboxCallback = (secret: string, rawBody: Buffer, nowMs: numb
 const toNotification = (body: SandboxCallbackBody): ChannelNotification => {
   switch (body.event) {
     case 'payment.succeeded': {
-      const { paymentId, channelTransactionId, amountMinor, currency } = body;
+      const { paymentId, channelTransactionId, amountMinor, currency, paidAt } = body;
       return {
         kind: 'payment',
         outcome: 'succeeded',
@@ -75,6 +87,7 @@ const toNotification = (body: SandboxCallbackBody): ChannelNotification => {
         channelTransactionId,
         amountMinor,
         currency,
+        ...(paidAt === undefined ? {} : { channelPaidAt: new Date(paidAt).toISOString() }),
       };
     }
     case 'payment.failed':

@@ -34,6 +34,12 @@ export type SandboxScript = {
   failingCallCount: number;
 };
 
+const UNPAYABLE = {
+  closed: 'order_closed',
+  succeeded: 'order_paid',
+  failed: 'order_failed',
+} as const;
+
 const CALM_SCRIPT: SandboxScript = {
   callbackDelayMs: 0,
   duplicateCount: 0,
@@ -53,10 +59,25 @@ const DELIVERY_RETRY_MAX_MS = 60_000;
 /** Callbacks sent by one flush; the rest wait for the next. */
 const FLUSH_CALLBACK_COUNT_MAX = 256;
 
+/** What paying a sandbox order did: refused unless the order is open (pending) in the books. */
+export type SandboxPayment =
+  | { ok: true; channelTransactionId: string; paidAt: string }
+  | { ok: false; reason: 'no_such_order' | 'order_closed' | 'order_paid' | 'order_failed' };
+
 export type SandboxChannel = {
   gateway: RawChannelGateway;
-  /** The payer pays an order; an override reports another amount or currency (mismatch tests). */
-  pay(paymentId: string, override?: { amountMinor?: number; currency?: string }): string;
+  /**
+   * The payer pays an order; refused unless the order is still open (a closed one can no longer
+   * be paid, as on a real channel). An override reports another amount or currency (mismatch
+   * tests); `loseNotification` pays the order in the books but never sends its success callback
+   * (only a query finds it paid).
+   */
+  pay(
+    paymentId: string,
+    options?: { amountMinor?: number; currency?: string; loseNotification?: boolean },
+  ): SandboxPayment;
+  /** The order as the sandbox's books know it. */
+  order(paymentId: string): SandboxOrder | undefined;
   /** The payer's bank declines. */
   decline(paymentId: string): void;
   /**
@@ -145,6 +166,7 @@ const sandboxGateway = (state: SandboxState): RawChannelGateway => ({
         channelTransactionId: order.transactionId,
         amountMinor: paid ? order.amountMinor : null,
         currency: paid ? order.currency : null,
+        paidAt: paid ? new Date(order.updatedAt).toISOString() : null,
       },
     };
   },
@@ -332,21 +354,26 @@ export const createSandboxChannel = (options: {
         orderOf: knownOrder,
       }),
     ),
-    pay: (paymentId, override = {}) => {
-      const known = ownOrder(paymentId);
+    pay: (paymentId, options = {}) => {
+      const known = knownOrder(paymentId);
+      if (known === undefined) return { ok: false, reason: 'no_such_order' };
+      if (known.status !== 'pending') return { ok: false, reason: UNPAYABLE[known.status] };
       const paid = settle(paymentId, 'succeeded', {
-        amountMinor: override.amountMinor ?? known.amountMinor,
-        currency: override.currency ?? known.currency,
+        amountMinor: options.amountMinor ?? known.amountMinor,
+        currency: options.currency ?? known.currency,
       });
-      enqueue({
-        event: 'payment.succeeded',
-        paymentId,
-        channelTransactionId: paid.transactionId,
-        amountMinor: paid.amountMinor,
-        currency: paid.currency,
-      });
-      return paid.transactionId;
+      if (options.loseNotification !== true)
+        enqueue({
+          event: 'payment.succeeded',
+          paymentId,
+          channelTransactionId: paid.transactionId,
+          amountMinor: paid.amountMinor,
+          currency: paid.currency,
+          paidAt: paid.updatedAt,
+        });
+      return { ok: true, channelTransactionId: paid.transactionId, paidAt: paid.updatedAt };
     },
+    order: knownOrder,
     decline: (paymentId) => {
       const declined = settle(paymentId, 'failed');
       enqueue({

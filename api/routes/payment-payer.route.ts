@@ -21,6 +21,7 @@ import { validateQuery, type Validator } from '../middleware/validate';
 import { sendError } from '../envelope';
 import type { RouteKit } from '../route-kit';
 import { positionJson, type LedgerServices } from './ledger-services';
+import type { SandboxDesk } from './sandbox-orders.route';
 
 const statusQuerySchema: JSONSchemaType<{ ticket: string }> = {
   type: 'object',
@@ -37,6 +38,8 @@ export type ChannelServices = {
   tickets: PaymentTicketStore;
   /** The reconciliation reads payments from the log. */
   eventStore: EventStore;
+  /** The sandbox channel's desk (order query, payer pays); absent: no sandbox routes. */
+  sandbox?: SandboxDesk;
 };
 
 type Ctx = Parameters<RouteMiddleware>[0];

@@ -8,6 +8,8 @@ import {
   type PaymentCommand,
 } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
+import { closedAtChannel } from './payment-close';
+import { registerSandboxOrderRoutes } from './sandbox-orders.route';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
@@ -128,6 +130,8 @@ export const paymentRoutes =
       channels === undefined
         ? null
         : registerPayerRoutes(kit, services, channels, { params, writers, visiblePayment });
+    if (channels?.sandbox !== undefined)
+      registerSandboxOrderRoutes(kit, channels.sandbox, { params, writers, visiblePayment });
 
     const run = async (
       ctx: Ctx,
@@ -235,8 +239,15 @@ export const paymentRoutes =
       kit.idempotency(),
       async (ctx) => {
         const { paymentId } = params.read(ctx);
-        if ((await visiblePayment(ctx, paymentId)) === null) return;
+        const found = await visiblePayment(ctx, paymentId);
+        if (found === null) return;
         const reason = close.read(ctx)?.reason ?? 'closed by merchant';
+        const gateway =
+          found.state.status === 'pending'
+            ? channels?.gateways.get(found.state.channel)
+            : undefined;
+        if (gateway !== undefined && !(await closedAtChannel(ctx, services, gateway, paymentId)))
+          return;
         await run(
           ctx,
           paymentId,

@@ -25,17 +25,26 @@ export const decideChannelResult = (
 };
 
 const decideChannelSuccess = (data: Succeeded, payment: PaymentRecord): PaymentDecision => {
-  const { channelTransactionId, amountMinor, currency, now } = data;
+  const { channelTransactionId, amountMinor, currency, channelPaidAt, now } = data;
   assert(isPositiveAmountMinor(amountMinor), 'RecordChannelResult: amountMinor must be positive');
   const alreadyPaidBy = payment.status === 'succeeded' ? payment.paid.channelTransactionId : null;
   if (alreadyPaidBy === channelTransactionId) return accept(); // Duplicate delivery.
-  const reason = flagReason(payment, amountMinor, currency);
+  const dated = channelPaidAt === undefined ? {} : { channelPaidAt };
+  const reason = flagReason(payment, amountMinor, currency, channelPaidAt);
   if (reason === null) {
-    const paid = { channelTransactionId, amountMinor, currency, paidAt: now };
+    const recovered = data.recovered === true ? { recovered: true as const } : {};
+    const paid = {
+      channelTransactionId,
+      amountMinor,
+      currency,
+      paidAt: now,
+      ...dated,
+      ...recovered,
+    };
     return accept({ type: 'PaymentSucceeded', data: paid });
   }
   if (hasFlag(payment, reason, channelTransactionId)) return accept();
-  const flag = { reason, channelTransactionId, amountMinor, currency, flaggedAt: now };
+  const flag = { reason, channelTransactionId, amountMinor, currency, flaggedAt: now, ...dated };
   return accept({ type: 'PaymentFlagged', data: flag });
 };
 

@@ -29,19 +29,24 @@ export const evolvePayment = (state: PaymentState, event: PaymentEvent): Payment
       return { ...event.data, status: 'pending', ...empty };
     }
     case 'PaymentSucceeded': {
-      assert(state.status === 'pending', `PaymentSucceeded: payment is ${state.status}`);
       assert(
-        event.data.amountMinor === state.amountMinor && event.data.currency === state.currency,
-        'PaymentSucceeded: paid amount differs from the payment',
+        state.status === 'pending' || state.status === 'expired',
+        `PaymentSucceeded: payment is ${state.status}`,
+      );
+      const { amountMinor, currency, channelPaidAt } = event.data;
+      // Pairs with flagReason: only a success the channel dates by expiresAt pays an expired one.
+      assert(
+        flagReason(state, amountMinor, currency, channelPaidAt) === null,
+        `PaymentSucceeded: a ${state.status} payment is not paid by this report`,
       );
       return { ...state, status: 'succeeded', paid: event.data };
     }
     case 'PaymentFlagged': {
       assert(state.status !== 'none', 'PaymentFlagged: payment not found');
-      const { reason, channelTransactionId, amountMinor, currency } = event.data;
+      const { reason, channelTransactionId, amountMinor, currency, channelPaidAt } = event.data;
       assert(!hasFlag(state, reason, channelTransactionId), 'PaymentFlagged: flagged twice');
       assert(
-        flagReason(state, amountMinor, currency) === reason,
+        flagReason(state, amountMinor, currency, channelPaidAt) === reason,
         `PaymentFlagged: ${reason} does not fit a ${state.status} payment`,
       );
       return { ...state, flags: [...state.flags, event.data] };

@@ -1,6 +1,7 @@
 import type { SealedHolder } from '../personal-data/holder';
 import type { Decision } from '../decision';
 import type { Currency } from '../money';
+import { instantMs } from './instant';
 
 /**
  * Stream payment-<paymentId>. The API derives paymentId from `${merchantId}:${merchantOrderNo}`
@@ -43,9 +44,23 @@ export const paymentTermFields = [
   'description',
 ] as const satisfies readonly (keyof PaymentTerms)[];
 
+/**
+ * How the channel reported a success. `channelPaidAt` is the channel's own paid time (WeChat
+ * `time_end` / `success_time`, Alipay `gmt_payment`, Stripe's event time, the sandbox's `paidAt`):
+ * a success is judged by it against `expiresAt`, never by when the report reached us; absent when
+ * the channel did not say. `recovered`: found by querying the channel, no notification came.
+ */
+export type ChannelSuccess = {
+  outcome: 'succeeded';
+  channelTransactionId: string;
+  amountMinor: number;
+  currency: Currency;
+  channelPaidAt?: string;
+  recovered?: boolean;
+};
+
 export type ChannelResult =
-  | { outcome: 'succeeded'; channelTransactionId: string; amountMinor: number; currency: Currency }
-  | { outcome: 'failed'; channelTransactionId: string; failureReason: string };
+  ChannelSuccess | { outcome: 'failed'; channelTransactionId: string; failureReason: string };
 
 export type RefundResult =
   | { refundId: string; outcome: 'succeeded'; channelRefundId: string }
@@ -65,11 +80,15 @@ export type PaymentCommand =
 type HolderOf = { holder?: SealedHolder };
 
 export type PaymentCreated = PaymentTerms & { createdAt: string } & HolderOf;
+/** `paidAt`: when the ledger recorded it; `channelPaidAt`: when the channel says it was paid. */
 export type PaymentPaid = {
   channelTransactionId: string;
   amountMinor: number;
   currency: Currency;
   paidAt: string;
+  channelPaidAt?: string;
+  /** Found paid by a query at the channel (its notification never came). */
+  recovered?: true;
 };
 export type PaymentFailure = {
   channelTransactionId: string;
@@ -87,6 +106,7 @@ export type PaymentFlag = {
   amountMinor: number;
   currency: Currency;
   flaggedAt: string;
+  channelPaidAt?: string;
 };
 
 export type RefundRequested = {
@@ -184,21 +204,42 @@ export const hasFlag = (
     (flag) => flag.reason === reason && flag.channelTransactionId === channelTransactionId,
   );
 
-/** Null when the report pays the payment; otherwise why its money must go back, never credited. */
+/**
+ * Whether the channel's paid time falls within the payment's life: at or before `expiresAt`.
+ * Unknown (the channel gave no time) counts as not within, so that only a dated payment revives an
+ * expired one; a pending payment is judged by it only when the time is known.
+ */
+const paidInTime = (payment: PaymentRecord, channelPaidAt: string | undefined): boolean =>
+  channelPaidAt !== undefined &&
+  instantMs(channelPaidAt, 'channelPaidAt') <= instantMs(payment.expiresAt, 'expiresAt');
+
+/**
+ * Null when the report pays the payment; otherwise why its money must go back, never credited.
+ * The channel's paid time decides against the deadline, not the arrival time: paid by
+ * `expiresAt`, an expired payment is still paid (its notification was late); paid after it, a
+ * still-pending payment is not (the order outlived its deadline at the channel).
+ */
 export const flagReason = (
   payment: PaymentRecord,
   amountMinor: number,
   currency: string,
+  channelPaidAt?: string,
 ): FlagReason | null => {
   switch (payment.status) {
     case 'pending':
+    case 'expired': {
+      const payable =
+        payment.status === 'pending'
+          ? channelPaidAt === undefined || paidInTime(payment, channelPaidAt)
+          : paidInTime(payment, channelPaidAt);
+      if (!payable) return 'paid_after_close';
       if (currency !== payment.currency) return 'currency_mismatch';
       return amountMinor === payment.amountMinor ? null : 'amount_mismatch';
+    }
     case 'succeeded':
       return 'paid_twice';
     case 'failed':
     case 'closed':
-    case 'expired':
       return 'paid_after_close';
   }
 };

@@ -27,6 +27,10 @@ export type PaymentView = Omit<PaymentTerms, 'notifyUrl' | 'returnUrl' | 'descri
   createdAt: string;
   channelTransactionId: string | null;
   paidAt: string | null;
+  /** The channel's own paid time, when it said. */
+  channelPaidAt: string | null;
+  /** True when the payment was found paid by a query at the channel (no notification came). */
+  recovered: boolean;
   failureReason: string | null;
   failedAt: string | null;
   closeReason: string | null;
@@ -70,6 +74,8 @@ type OutcomeView = Pick<
   PaymentView,
   | 'channelTransactionId'
   | 'paidAt'
+  | 'channelPaidAt'
+  | 'recovered'
   | 'failureReason'
   | 'failedAt'
   | 'closeReason'
@@ -80,6 +86,8 @@ type OutcomeView = Pick<
 const noOutcome: OutcomeView = {
   channelTransactionId: null,
   paidAt: null,
+  channelPaidAt: null,
+  recovered: false,
   failureReason: null,
   failedAt: null,
   closeReason: null,
@@ -92,8 +100,14 @@ const outcomeView = (payment: PaymentRecord): OutcomeView => {
     case 'pending':
       return noOutcome;
     case 'succeeded': {
-      const { channelTransactionId, paidAt } = payment.paid;
-      return { ...noOutcome, channelTransactionId, paidAt };
+      const { channelTransactionId, paidAt, channelPaidAt = null, recovered } = payment.paid;
+      return {
+        ...noOutcome,
+        channelTransactionId,
+        paidAt,
+        channelPaidAt,
+        recovered: recovered === true,
+      };
     }
     case 'failed': {
       const { channelTransactionId, failureReason, failedAt } = payment.failure;

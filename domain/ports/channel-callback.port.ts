@@ -9,6 +9,8 @@ export type ChannelNotification =
       channelTransactionId: string;
       amountMinor: number;
       currency: Currency;
+      /** The channel's own paid time (ISO-8601), when the notification carries one. */
+      channelPaidAt?: string;
     }
   | {
       kind: 'payment';

@@ -23,6 +23,8 @@ export type ChannelOrderStatus = {
   channelTransactionId: string | null;
   amountMinor: number | null;
   currency: Currency | null;
+  /** The channel's own paid time (ISO-8601) of a paid order; null when unpaid or not said. */
+  paidAt: string | null;
 };
 
 export type ChannelRefundRequest = {

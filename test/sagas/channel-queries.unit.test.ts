@@ -120,6 +120,7 @@ describe('sagas asking the channel when its answer does not come', () => {
           channelTransactionId: 'tx-lost-callback',
           amountMinor: 700,
           currency: 'EUR',
+          paidAt: null,
         },
       }),
     };
@@ -149,6 +150,7 @@ describe('sagas asking the channel when its answer does not come', () => {
           channelTransactionId: 'tx-x',
           amountMinor: 1,
           currency: 'EUR',
+          paidAt: null,
         },
       }),
     };
@@ -162,5 +164,75 @@ describe('sagas asking the channel when its answer does not come', () => {
       'amount_mismatch',
     ]);
     expect(await balanceOf(rig, 'wq5')).toBe(0);
+  });
+
+  it('credits, flagged recovered, a payment paid between its expiry query and the close (close/paid race)', async () => {
+    const scripted = scriptedGateway('sandbox', () => ({ ok: true }));
+    let queryCount = 0;
+    const gateway: ScriptedGateway = {
+      ...scripted,
+      // Unpaid at the first query; the payer pays; the close is refused; the second query sees it.
+      queryOrder: async () => {
+        queryCount += 1;
+        return queryCount === 1
+          ? {
+              ok: true,
+              value: {
+                status: 'pending',
+                channelTransactionId: null,
+                amountMinor: null,
+                currency: null,
+                paidAt: null,
+              },
+            }
+          : {
+              ok: true,
+              value: {
+                status: 'succeeded',
+                channelTransactionId: 'tx-race',
+                amountMinor: 700,
+                currency: 'EUR',
+                paidAt: null,
+              },
+            };
+      },
+      closeOrder: async () => {
+        await scripted.closeOrder('pq6');
+        return { ok: false, kind: 'permanent', reason: 'ORDERPAID' };
+      },
+    };
+    rig = await startSagaRig({ gateway });
+    await openWallet(rig, 'wq6');
+    await createPayment(rig, 'pq6', { walletId: 'wq6', amountMinor: 700, ttlMs: 300 });
+    await waitForSaga(rig, 'payment_expiry', 'pq6', ['completed']);
+    const payment = (await rig.runtime.read(paymentAggregate, 'pq6')).state;
+    expect(payment.status === 'succeeded' && payment.paid).toMatchObject({
+      channelTransactionId: 'tx-race',
+      recovered: true,
+    });
+    expect([queryCount, gateway.closeCalls()]).toEqual([2, 1]);
+    await waitForSaga(rig, 'top_up', 'pq6', ['completed']);
+    expect(await balanceOf(rig, 'wq6')).toBe(700);
+  });
+
+  it('expires on time when the channel does not answer the close, and closes the order later', async () => {
+    const scripted = scriptedGateway('sandbox', () => ({ ok: true }));
+    let closeCount = 0;
+    const gateway: ScriptedGateway = {
+      ...scripted,
+      closeOrder: async () => {
+        closeCount += 1;
+        return closeCount === 1
+          ? { ok: false, kind: 'transient', reason: 'timeout' }
+          : { ok: true, value: { closed: true } };
+      },
+    };
+    rig = await startSagaRig({ gateway });
+    await openWallet(rig, 'wq7');
+    await createPayment(rig, 'pq7', { walletId: 'wq7', amountMinor: 700, ttlMs: 300 });
+    const saga = await waitForSaga(rig, 'payment_expiry', 'pq7', ['completed']);
+    expect((await rig.runtime.read(paymentAggregate, 'pq7')).state.status).toBe('expired');
+    expect(closeCount).toBe(2);
+    expect(JSON.stringify(saga)).toContain('"channelOrderClosed":true');
   });
 });

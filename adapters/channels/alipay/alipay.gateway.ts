@@ -8,6 +8,7 @@ import type {
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 import { alipayTimeOf, createAlipayClient } from './alipay.sign';
+import { alipaySpacedTime } from '../channel-paid-time';
 
 type AlipayGatewayOptions = {
   /** https://openapi.alipay.com/gateway.do in production. */
@@ -110,6 +111,7 @@ export const createAlipayGateway = (options: AlipayGatewayOptions): RawChannelGa
           channelTransactionId: transactionId,
           amountMinor,
           currency: amountMinor === null ? null : 'CNY',
+          paidAt: amountMinor === null ? null : alipaySpacedTime(answer.value['send_pay_date']),
         },
       };
     },

@@ -6,6 +6,7 @@ import type {
 import { decimalToMinor } from '../../../domain/payment/decimal-amount';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
+import { alipaySpacedTime, paidAtOf } from '../channel-paid-time';
 import { alipayNotificationBase, alipayTimeMs, verifyAlipayText } from './alipay.sign';
 
 type AlipayVerifierOptions = { appId: string; alipayPublicKey: KeyObject };
@@ -110,5 +111,6 @@ const toNotification = (params: ReadonlyMap<string, string>): ChannelNotificatio
     channelTransactionId,
     amountMinor,
     currency: 'CNY',
+    ...paidAtOf(alipaySpacedTime(params.get('gmt_payment'))),
   };
 };

@@ -2,6 +2,7 @@ import type {
   ChannelCallResult,
   ChannelOrderStatus,
 } from '../../../domain/ports/payment-channel.port';
+import { unixSecondsTime } from '../channel-paid-time';
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 
@@ -60,6 +61,12 @@ export const createStripeGateway = (options: StripeGatewayOptions): RawChannelGa
     return { ok: true, value: parsed };
   };
 
+  /** The paid time of an intent: its (expanded) latest charge's `created`. */
+  const chargeTime = (charge: unknown): string | null =>
+    typeof charge === 'object' && charge !== null
+      ? unixSecondsTime((charge as Json)['created'])
+      : null;
+
   const findIntent = async (
     paymentId: string,
     signal: AbortSignal,
@@ -67,7 +74,7 @@ export const createStripeGateway = (options: StripeGatewayOptions): RawChannelGa
     const query = encodeURIComponent(`metadata['paymentId']:'${paymentId}'`);
     const answer = await request(
       'GET',
-      `/v1/payment_intents/search?query=${query}`,
+      `/v1/payment_intents/search?query=${query}&expand[]=data.latest_charge`,
       null,
       null,
       signal,
@@ -120,6 +127,7 @@ export const createStripeGateway = (options: StripeGatewayOptions): RawChannelGa
           channelTransactionId: String(intent.value['id']),
           amountMinor: paid ? (intent.value['amount_received'] as number) : null,
           currency: paid ? String(intent.value['currency']).toUpperCase() : null,
+          paidAt: paid ? chargeTime(intent.value['latest_charge']) : null,
         },
       };
     },

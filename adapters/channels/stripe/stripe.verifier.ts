@@ -4,6 +4,7 @@ import type {
 } from '../../../domain/ports/channel-callback.port';
 import { isCurrency } from '../../../domain/money';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
+import { paidAtOf, unixSecondsTime } from '../channel-paid-time';
 import { matchesAnySecret, parseSignatureHeader } from '../timestamped-hmac';
 
 /**
@@ -23,7 +24,12 @@ type StripeObject = {
   metadata?: { paymentId?: unknown; refundId?: unknown };
   last_payment_error?: { message?: unknown };
 };
-type StripeEvent = { id?: unknown; type?: unknown; data?: { object?: StripeObject } };
+type StripeEvent = {
+  id?: unknown;
+  type?: unknown;
+  created?: unknown;
+  data?: { object?: StripeObject };
+};
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -57,7 +63,7 @@ export const createStripeVerifier = (options: {
     // Stripe sends every type the endpoint subscribes to; one it does not act on is acknowledged.
     if (!HANDLED_EVENT_TYPES.has(type))
       return { ok: 'no_effect', detail: `event type '${type}' is not acted on` };
-    const notification = toNotification(type, object);
+    const notification = toNotification(type, object, event.created);
     if (notification === IN_PROGRESS)
       return { ok: 'no_effect', detail: `refund status '${text(object.status)}' is not final` };
     return typeof notification === 'string'
@@ -79,6 +85,8 @@ const IN_PROGRESS = Symbol('in progress');
 const toNotification = (
   type: string,
   object: StripeObject,
+  /** When the event happened: for payment_intent.succeeded, when the payment succeeded. */
+  eventCreated: unknown,
 ): ChannelNotification | string | typeof IN_PROGRESS => {
   const paymentId = text(object.metadata?.paymentId);
   const objectId = text(object.id);
@@ -102,6 +110,7 @@ const toNotification = (
         channelTransactionId: objectId,
         amountMinor,
         currency,
+        ...paidAtOf(unixSecondsTime(eventCreated)),
       };
     }
     case 'payment_intent.payment_failed':

@@ -5,6 +5,7 @@ import type {
   ChannelOrderStatus,
   ChannelRefundStatus,
 } from '../../../domain/ports/payment-channel.port';
+import { wechatCompactTime } from '../channel-paid-time';
 import { httpCall, isTransientStatus } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 import type { WechatV2Credentials } from './wechat-v2.verifier';
@@ -132,6 +133,7 @@ const queryOrder = async (
       channelTransactionId: answer.value['transaction_id'] ?? null,
       amountMinor: paid ? totalFee : null,
       currency: paid ? (answer.value['fee_type'] ?? 'CNY') : null,
+      paidAt: paid ? wechatCompactTime(answer.value['time_end']) : null,
     },
   };
 };

@@ -5,6 +5,7 @@ import type {
 import { isCurrency } from '../../../domain/money';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { refuse } from '../callback-window';
+import { paidAtOf, wechatCompactTime } from '../channel-paid-time';
 import {
   decryptRefundInfo,
   parseFlatXml,
@@ -92,6 +93,7 @@ const verifyPayment = (fields: FlatXml, credentials: WechatV2Credentials): Verif
       channelTransactionId,
       amountMinor,
       currency,
+      ...paidAtOf(wechatCompactTime(fields['time_end'])),
     },
   };
 };

@@ -6,6 +6,7 @@ import type {
   ChannelRefundStatus,
 } from '../../../domain/ports/payment-channel.port';
 import { isWithinWindow } from '../callback-window';
+import { rfc3339Time } from '../channel-paid-time';
 import { httpCall, isTransientStatus, type HttpAnswer } from '../http-call';
 import type { RawChannelGateway } from '../resilient-gateway';
 import { signSha256Rsa, signatureMessage, verifySha256Rsa } from './wechat-v3.crypto';
@@ -127,6 +128,7 @@ const queryOrder = async (
       channelTransactionId: transactionId,
       amountMinor: paid ? (amount['total'] as number) : null,
       currency: paid ? String(amount['currency'] ?? 'CNY') : null,
+      paidAt: paid ? rfc3339Time(answer.value['success_time']) : null,
     },
   };
 };

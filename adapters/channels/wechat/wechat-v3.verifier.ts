@@ -7,6 +7,7 @@ import type {
 import { isCurrency } from '../../../domain/money';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
+import { paidAtOf, rfc3339Time } from '../channel-paid-time';
 import { decryptResource, verifySha256Rsa, type EncryptedResource } from './wechat-v3.crypto';
 
 type WechatV3VerifierOptions = {
@@ -133,6 +134,7 @@ const toNotification = (eventType: string, resource: Resource): ChannelNotificat
       channelTransactionId,
       amountMinor,
       currency,
+      ...paidAtOf(rfc3339Time(resource['success_time'])),
     };
   }
   const refundId = text(resource['out_refund_no']);

@@ -4,6 +4,7 @@ import { createStripeVerifier } from '../../../adapters/channels/stripe/stripe.v
 import {
   ALIPAY_APP_ID,
   NOW_MS,
+  PAID_AT_MS,
   PAYMENT_ID,
   STRIPE_SECRETS,
   alipayForm,
@@ -52,6 +53,7 @@ describe('Alipay notifications (RSA2)', () => {
         paymentId: PAYMENT_ID,
         amountMinor: 1001,
         currency: 'CNY',
+        channelPaidAt: new Date(PAID_AT_MS).toISOString(), // gmt_payment, Beijing time.
       },
       replayKey: 'ac05099524730693a8b330c5ecf72da9786',
     });
@@ -186,6 +188,7 @@ describe('Stripe-style webhooks', () => {
         amountMinor: 2000,
         currency: 'EUR',
         channelTransactionId: intent.id,
+        channelPaidAt: new Date(PAID_AT_MS).toISOString(), // the event's created.
       },
       replayKey: 'evt_1NG8Du2eZvKYlo2CUI79vXWy',
     });

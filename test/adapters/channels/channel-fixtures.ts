@@ -10,6 +10,8 @@ import { alipayTimeOf } from '../../../adapters/channels/alipay/alipay.sign';
  * notifications), by code written here and checked by alipay-sdk. Never by the project's signers.
  */
 export const NOW_MS = Date.parse('2025-03-01T10:00:00Z');
+/** When the fixtures' payer paid: 18:00 Beijing time, as WeChat v2 / Alipay write it. */
+export const PAID_AT_MS = Date.parse('2025-03-01T10:00:00Z');
 export const PAYMENT_ID = '0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 export const ORDER_NO = PAYMENT_ID.replace(/-/g, '');
 
@@ -128,6 +130,7 @@ export const v3PaidResource = (
   transaction_id: '4200000001201902221234567890',
   trade_state: 'SUCCESS',
   amount: { total: 1000, payer_total: 1000, currency: 'CNY', payer_currency: 'CNY' },
+  success_time: '2025-03-01T18:00:00+08:00',
   ...overrides,
 });
 
@@ -151,6 +154,7 @@ export const alipayForm = (
       out_trade_no: ORDER_NO,
       trade_status: 'TRADE_SUCCESS',
       total_amount: '10.00',
+      gmt_payment: '2025-03-01 18:00:00',
       ...fields,
     }),
   );
@@ -201,7 +205,8 @@ export const stripeEvent = (
   type: string,
   object: Record<string, unknown>,
   id = 'evt_1NG8Du2eZvKYlo2CUI79vXWy',
-): string => JSON.stringify({ id, object: 'event', type, data: { object } });
+): string =>
+  JSON.stringify({ id, object: 'event', type, created: PAID_AT_MS / 1000, data: { object } });
 
 /** Stripe's own client, for its webhook helpers (no request leaves the test). */
 export const stripeSdk = new Stripe('sk_test_fixture');

@@ -341,6 +341,7 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
           trade_state: 'SUCCESS',
           transaction_id: 'tx-3',
           amount: { total: 1000, currency: 'CNY' },
+          success_time: '2025-03-01T18:00:00+08:00',
         }),
       ),
     );
@@ -351,6 +352,7 @@ describe('WeChat Pay v3 gateway against a fake WeChat API', () => {
         channelTransactionId: 'tx-3',
         amountMinor: 1000,
         currency: 'CNY',
+        paidAt: '2025-03-01T10:00:00.000Z',
       },
     });
     expect(server.requests[0]?.method).toBe('GET');
@@ -634,7 +636,7 @@ describe('Stripe-style gateway against a fake Stripe API', () => {
   it('finds the intent by metadata for a query, retries 429 and does not retry 402', async () => {
     server.answer(() => ({
       status: 200,
-      body: '{"data":[{"id":"pi_1","status":"succeeded","amount_received":1000,"currency":"eur"}]}',
+      body: '{"data":[{"id":"pi_1","status":"succeeded","amount_received":1000,"currency":"eur","latest_charge":{"id":"ch_1","created":1740823200}}]}',
     }));
     await expect(gateway().gateway.queryOrder(PAYMENT_ID)).resolves.toEqual({
       ok: true,
@@ -643,8 +645,10 @@ describe('Stripe-style gateway against a fake Stripe API', () => {
         channelTransactionId: 'pi_1',
         amountMinor: 1000,
         currency: 'EUR',
+        paidAt: '2025-03-01T10:00:00.000Z', // the expanded latest charge's created
       },
     });
+    expect(server.requests[0]?.url).toContain('expand[]=data.latest_charge');
     server.answer(() => ({ status: 429, body: '{}' }));
     const limited = gateway();
     await expect(

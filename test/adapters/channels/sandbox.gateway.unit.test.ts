@@ -88,6 +88,7 @@ describe('sandbox channel', () => {
         channelTransactionId: 'tx-1',
         amountMinor: 1000,
         currency: 'EUR',
+        paidAt: '2026-11-22T09:59:00.000Z',
       },
     });
   });
@@ -171,6 +172,7 @@ describe('sandbox channel books (durable in SQLite)', () => {
         channelTransactionId: 'hand-signed-1',
         amountMinor: 1000,
         currency: 'EUR',
+        paidAt: '2026-11-22T10:00:00.000Z',
       },
     });
     after.close();

@@ -6,6 +6,7 @@ import {
 } from '../../../adapters/channels/wechat/wechat-v2.xml';
 import {
   NOW_MS,
+  PAID_AT_MS,
   PAYMENT_ID,
   WECHAT_V2,
   wechatV2PaymentXml,
@@ -45,7 +46,7 @@ describe('WeChat Pay v2 signatures', () => {
 });
 
 describe('WeChat Pay v2 notifications', () => {
-  it('accepts a signed payment notification and parses amount and currency', () => {
+  it('accepts a signed payment notification and parses amount, currency and time_end', () => {
     const result = verify(wechatV2PaymentXml());
     expect(result).toMatchObject({
       ok: true,
@@ -55,8 +56,16 @@ describe('WeChat Pay v2 notifications', () => {
         paymentId: PAYMENT_ID,
         amountMinor: 1000,
         currency: 'CNY',
+        channelPaidAt: new Date(PAID_AT_MS).toISOString(), // time_end 20250301180000, Beijing.
       },
     });
+  });
+
+  it('leaves the paid time out when time_end is missing or malformed', () => {
+    for (const timeEnd of ['', '2025-03-01 18:00:00']) {
+      const result = verify(wechatV2PaymentXml({ time_end: timeEnd }));
+      expect(result.ok === true && result.notification).not.toHaveProperty('channelPaidAt');
+    }
   });
 
   it('accepts the CDATA-wrapped values WeChat sends', () => {

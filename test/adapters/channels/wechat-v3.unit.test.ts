@@ -5,6 +5,7 @@ import {
 import { createWechatV3Verifier } from '../../../adapters/channels/wechat/wechat-v3.verifier';
 import {
   NOW_MS,
+  PAID_AT_MS,
   ORDER_NO,
   PAYMENT_ID,
   WECHAT_V3,
@@ -39,6 +40,7 @@ describe('WeChat Pay v3 notifications', () => {
         amountMinor: 1000,
         currency: 'CNY',
         channelTransactionId: '4200000001201902221234567890',
+        channelPaidAt: new Date(PAID_AT_MS).toISOString(), // success_time, RFC 3339 +08:00.
       },
     });
   });

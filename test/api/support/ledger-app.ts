@@ -1,3 +1,4 @@
+import type { ActorRuntime } from '../../../domain/actors/actor-runtime';
 import { createResilientGateway } from '../../../adapters/channels/resilient-gateway';
 import {
   createSandboxChannelVerifier,
@@ -45,6 +46,8 @@ const FAST_RESILIENCE = {
 
 export type LedgerApp = TestApp & {
   store: EventStore;
+  /** The actor runtime behind the API (to play a saga's command, e.g. an expiry). */
+  runtime: ActorRuntime;
   channels: ChannelServices;
   /** The in-process sandbox channel; its callbacks go to this app. */
   sandbox: SandboxChannel;
@@ -109,6 +112,7 @@ export const createLedgerApp = async (
     replayGuard: createSqliteReplayGuard(database),
     tickets: createSqlitePaymentTicketStore(database),
     eventStore: store,
+    sandbox,
   };
   const services = {
     runtime: ledger.runtime,
@@ -142,6 +146,7 @@ export const createLedgerApp = async (
   return {
     ...app,
     store,
+    runtime: ledger.runtime,
     channels,
     sandbox,
     post: (path, body, apiKey, idempotencyKey) => {

@@ -25,6 +25,8 @@ const viewOf = (events: readonly PaymentEvent[]) =>
 const noOutcome = {
   channelTransactionId: null,
   paidAt: null,
+  channelPaidAt: null,
+  recovered: false,
   failureReason: null,
   failedAt: null,
   closeReason: null,

@@ -24,6 +24,16 @@ describe('webhook fan-out and delivery', () => {
   let rig: Rig;
   afterEach(async () => rig.stop());
 
+  it('shows the merchant a payment found paid by query as recovered', async () => {
+    rig = await startWebhookRig();
+    await rig.addEndpoint({ eventTypes: ['payment.succeeded'] });
+    await rig.payPayment(PAYMENT_ID, undefined, true);
+    await enqueued(rig, 1);
+    await rig.deliver();
+    const body = JSON.parse(rig.sent[0]?.body ?? '{}') as { data: { object: object } };
+    expect(body.data.object).toMatchObject({ status: 'succeeded', recovered: true });
+  });
+
   it('sends payment.succeeded once to each subscribed endpoint, signed, with the event id', async () => {
     rig = await startWebhookRig();
     await rig.addEndpoint({ eventTypes: ['payment.succeeded'] });

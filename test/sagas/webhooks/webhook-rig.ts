@@ -82,7 +82,12 @@ export const startWebhookRig = async (
   };
 
   /** A sandbox payment of 1,000 EUR minor units, created and then paid, as the log records it. */
-  const payPayment = async (paymentId: string, notifyUrl?: string): Promise<void> => {
+  /** `recovered`: found paid by a query at the channel, as the expiry saga or a close applies it. */
+  const payPayment = async (
+    paymentId: string,
+    notifyUrl?: string,
+    recovered = false,
+  ): Promise<void> => {
     const now = new Date(nowMs).toISOString();
     const terms = {
       paymentId,
@@ -113,6 +118,7 @@ export const startWebhookRig = async (
           channelTransactionId: `tx-${paymentId}`,
           amountMinor: 1000,
           currency: 'EUR',
+          ...(recovered ? { recovered: true } : {}),
           now,
         },
       },
