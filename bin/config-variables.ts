@@ -99,6 +99,11 @@ const CORE_ROWS: readonly ConfigRow[] = [
   ),
   row('SANDBOX_FAIL_REFUNDS', 'false', '`true`: the sandbox channel refuses every refund'),
   row(
+    'SANDBOX_ENABLED',
+    'true',
+    '`false` (production): no sandbox channel, sandbox callbacks or `ledger sandbox pay`; test-mode keys create no payments',
+  ),
+  row(
     'IDEMPOTENCY_RETENTION_HOURS',
     DEFAULTS.IDEMPOTENCY_RETENTION_HOURS,
     'Idempotency-Key retention (>= 24)',

@@ -9,8 +9,9 @@ import { transfersProjection } from './transfers.projection';
  * Every read model, folded by one runner per generation. Bump READ_MODELS_VERSION whenever a
  * projection changes what it writes: at start the service then rebuilds a new generation beside
  * the live one and switches to it once caught up. Accounts come first: transfers read them.
+ * Version 4: payments and refunds show their mode.
  */
-export const READ_MODELS_VERSION = 3;
+export const READ_MODELS_VERSION = 4;
 
 export const READ_MODELS: readonly Projection[] = [
   accountsProjection,

@@ -37,6 +37,8 @@ export type ChannelServices = {
   tickets: PaymentTicketStore;
   /** The reconciliation reads payments from the log. */
   eventStore: EventStore;
+  /** SANDBOX_ENABLED: false, and test-mode keys create no payments (domain/mode/mode.ts). */
+  sandboxEnabled: boolean;
 };
 
 type Ctx = Parameters<RouteMiddleware>[0];

@@ -68,6 +68,8 @@ export const startWebhookRig = async (
       endpointId: crypto.randomUUID(),
       kind: 'endpoint',
       merchantId: 'merchant',
+      // The rig's payments are on the sandbox: test mode.
+      mode: 'test',
       url: 'https://receiver.example/hooks',
       description: '',
       enabled: true,
