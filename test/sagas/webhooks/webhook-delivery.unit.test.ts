@@ -52,6 +52,29 @@ describe('webhook fan-out and delivery', () => {
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: [{ httpStatus: 200 }] });
   });
 
+  it("sends each payment's events only to the merchant's endpoints of the payment's mode", async () => {
+    rig = await startWebhookRig();
+    const eventTypes = ['payment.succeeded'] as const;
+    await rig.addEndpoint({ eventTypes, mode: 'test', url: 'https://test.example/hooks' });
+    await rig.addEndpoint({ eventTypes, mode: 'live', url: 'https://live.example/hooks' });
+    await rig.payPayment(PAYMENT_ID);
+    await rig.payPayment('0191a1b2-0000-7000-8000-000000000002', undefined, 'live');
+    await enqueued(rig, 2);
+    await rig.deliver();
+
+    const sentTo = rig.sent.map((request) => ({
+      url: request.url,
+      mode: (JSON.parse(request.body) as { mode: string }).mode,
+    }));
+    expect(sentTo).toEqual(
+      expect.arrayContaining([
+        { url: 'https://test.example/hooks', mode: 'test' },
+        { url: 'https://live.example/hooks', mode: 'live' },
+      ]),
+    );
+    expect(sentTo).toHaveLength(2);
+  });
+
   it('signs with both secrets while the previous one is valid, then with the new one only', async () => {
     rig = await startWebhookRig();
     await rig.addEndpoint({

@@ -83,8 +83,15 @@ export const startWebhookRig = async (
     return endpoint;
   };
 
-  /** A sandbox payment of 1,000 EUR minor units, created and then paid, as the log records it. */
-  const payPayment = async (paymentId: string, notifyUrl?: string): Promise<void> => {
+  /**
+   * A sandbox payment of 1,000 EUR minor units, created and then paid, as the log records it
+   * (recorded without a mode unless given: a sandbox payment then reads as test).
+   */
+  const payPayment = async (
+    paymentId: string,
+    notifyUrl?: string,
+    mode?: 'test' | 'live',
+  ): Promise<void> => {
     const now = new Date(nowMs).toISOString();
     const terms = {
       paymentId,
@@ -97,6 +104,7 @@ export const startWebhookRig = async (
       creditAccountId: 'wallet',
       expiresAt: new Date(nowMs + HOUR_MS).toISOString(),
       ...(notifyUrl === undefined ? {} : { notifyUrl }),
+      ...(mode === undefined ? {} : { mode }),
     };
     const context = testContext({ now });
     await ledger.runtime.execute(
