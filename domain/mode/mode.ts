@@ -20,7 +20,7 @@ export const modeOfChannel = (channel: string): Mode => (channel === 'sandbox' ?
 export const modeOfRecorded = (mode: Mode | undefined, channel: string): Mode =>
   mode ?? modeOfChannel(channel);
 
-export type ChannelModeRefusal =
+type ChannelModeRefusal =
   'sandbox_disabled' | 'live_mode_sandbox_refused' | 'test_mode_channel_refused';
 
 /** Why a client in `mode` may not use `channel` (null: it may). */
