@@ -12,7 +12,7 @@ import type { RouteMiddleware } from './api-state';
 import { refuseThrottledAuthentication, type AuthThrottle } from './rate-limit';
 import type { SecurityPort } from '../security-port';
 
-/** Longer credentials are refused unhashed; real keys are 47 characters. */
+/** Longer credentials are refused unhashed; real keys are 52 characters (47 before modes). */
 const API_KEY_CHARS_MAX = 256;
 const BEARER_PATTERN = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /** A compact JWS: three base64url parts (the last empty for alg none). API keys have no dot. */
