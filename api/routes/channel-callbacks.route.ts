@@ -3,9 +3,9 @@ import { v7 as uuidv7 } from 'uuid';
 import type { CommandContext } from '../../domain/actors/actor-runtime';
 import type { ChannelLogEvent } from '../../domain/payment/channel-log.decider';
 import { recordChannelFact } from '../../domain/payment/channel-log.record';
+import { modeOfChannel, modeOfRecorded } from '../../domain/mode/mode';
 import {
   paymentAggregate,
-  paymentView,
   type PaymentCommand,
   type PaymentState,
 } from '../../domain/payment/payment.decider';
@@ -108,9 +108,10 @@ const memoryReplayGuard = (): CallbackReplayGuard => {
  * payments only, a real channel's live payments only (domain/mode/mode.ts). Null: it may.
  */
 const callbackModeRefusal = (channel: string, state: PaymentState) => {
-  const payment = paymentView(state);
-  if (payment === null || (channel === 'sandbox') === (payment.mode === 'test')) return null;
-  return payment.mode === 'test' ? 'test_mode_channel_refused' : 'live_mode_sandbox_refused';
+  if (state.status === 'none') return null;
+  const mode = modeOfRecorded(state.mode, state.channel);
+  if (mode === modeOfChannel(channel)) return null;
+  return mode === 'test' ? 'test_mode_channel_refused' : 'live_mode_sandbox_refused';
 };
 
 export const channelCallbackRoutes =

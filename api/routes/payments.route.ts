@@ -8,7 +8,7 @@ import {
   type PaymentCommand,
 } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
-import { channelModeRefusal, type Mode } from '../../domain/mode/mode';
+import { channelModeRefusal, modeOfRecorded, type Mode } from '../../domain/mode/mode';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
@@ -120,10 +120,12 @@ export const paymentRoutes =
       const found = await services.runtime.read(paymentAggregate, paymentId);
       const client = clientOf(ctx);
       const privileged = client.role === 'admin' || client.role === 'auditor';
-      const view = paymentView(found.state);
+      const { state } = found;
       if (
-        view === null ||
-        (!privileged && (view.merchantId !== client.clientId || view.mode !== client.mode))
+        state.status === 'none' ||
+        (!privileged &&
+          (state.merchantId !== client.clientId ||
+            modeOfRecorded(state.mode, state.channel) !== client.mode))
       ) {
         serviceMetrics().paymentLookupMisses.inc({ client: client.clientId });
         services.alerts?.raise('payment_lookup_misses', client.clientId);
