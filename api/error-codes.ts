@@ -20,6 +20,7 @@ import { sagaErrorCodes } from './saga-error-codes';
 import { nodeErrorCodes } from './node-error-codes';
 import { webhookErrorCodes } from './webhook-error-codes';
 import { oauthErrorCodes } from './oauth-error-codes';
+import { modeErrorCodes } from './mode-error-codes';
 
 type ErrorSpec = { readonly status: number; readonly code: number; readonly msg: string };
 
@@ -87,6 +88,7 @@ export const errorCodes = {
   ...nodeErrorCodes,
   ...webhookErrorCodes,
   ...oauthErrorCodes,
+  ...modeErrorCodes,
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorCodes;

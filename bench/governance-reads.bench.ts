@@ -219,6 +219,7 @@ const tokenVerifyRow = async (): Promise<Row> => {
         (
           await tokens.issue({
             clientId: `c-${n % 8}`,
+            mode: 'live',
             scopes: ['accounts:read'],
             nowMs: Date.now(),
           })

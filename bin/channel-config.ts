@@ -43,6 +43,11 @@ export type ChannelConfig = {
   stripe: StripeConfig | null;
   /** SANDBOX_FAIL_REFUNDS=true: the sandbox refuses every refund (to watch the refund saga compensate). */
   sandboxFailRefunds: boolean;
+  /**
+   * SANDBOX_ENABLED=false (production): no sandbox channel, no sandbox callbacks, no `ledger
+   * sandbox pay`; test-mode keys then create no payments.
+   */
+  sandboxEnabled: boolean;
 };
 
 const read = (env: Env, name: string): string | null => {
@@ -189,9 +194,10 @@ const stripe = (env: Env): StripeConfig | null => {
 };
 
 /** Reads and checks every channel's variables; throws ConfigError naming the first bad one. */
-const flag = (env: Env, name: string): boolean => {
+const flag = (env: Env, name: string, unset = false): boolean => {
   const text = read(env, name);
-  if (text === null || text === 'false') return false;
+  if (text === null) return unset;
+  if (text === 'false') return false;
   if (text === 'true') return true;
   throw new ConfigError(`${name} must be true or false, got '${text}'`);
 };
@@ -201,4 +207,5 @@ export const loadChannelConfig = (env: Env): ChannelConfig => ({
   alipay: alipay(env),
   stripe: stripe(env),
   sandboxFailRefunds: flag(env, 'SANDBOX_FAIL_REFUNDS'),
+  sandboxEnabled: flag(env, 'SANDBOX_ENABLED', true),
 });

@@ -98,7 +98,7 @@ const verifiersOf = (
   sandboxSecret: string,
   sandbox: SandboxChannel,
 ): ChannelCallbackVerifier[] => {
-  const verifiers = [sandboxVerifier(sandboxSecret, sandbox)];
+  const verifiers = config.sandboxEnabled ? [sandboxVerifier(sandboxSecret, sandbox)] : [];
   const { wechat, alipay, stripe } = config;
   if (wechat?.v2 != null)
     verifiers.push(
@@ -145,7 +145,9 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   });
   if (deps.channelConfig.sandboxFailRefunds) sandbox.setScript({ failRefunds: true });
   const gateways = new Map<string, PaymentChannelGateway>();
-  for (const raw of [sandbox.gateway, ...rawGateways(deps.channelConfig, nowMs)]) {
+  const { sandboxEnabled } = deps.channelConfig;
+  const sandboxGateways = sandboxEnabled ? [sandbox.gateway] : [];
+  for (const raw of [...sandboxGateways, ...rawGateways(deps.channelConfig, nowMs)]) {
     breakers.set(raw.channel, 'closed');
     const onBreakerState = (state: BreakerState): void => {
       breakers.set(raw.channel, state);
@@ -166,13 +168,16 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
       tickets.purgeExpired(now),
     ]).catch((error: unknown) => logger.warn('channel_purge_failed', { error: String(error) }));
   }, CHANNEL_LIMITS.purgeIntervalMs);
-  const flush = setInterval(() => {
-    sandbox
-      .flush()
-      .catch((error: unknown) => logger.warn('sandbox_flush_failed', { error: String(error) }));
-  }, CHANNEL_LIMITS.sandboxFlushIntervalMs);
+  // Switched off, the sandbox takes no order and so has nothing to flush.
+  const flush = sandboxEnabled
+    ? setInterval(() => {
+        sandbox
+          .flush()
+          .catch((error: unknown) => logger.warn('sandbox_flush_failed', { error: String(error) }));
+      }, CHANNEL_LIMITS.sandboxFlushIntervalMs)
+    : null;
   purge.unref();
-  flush.unref();
+  flush?.unref();
   const verifiers = verifiersOf(deps.channelConfig, deps.sandboxSecret, sandbox);
   logger.info('channels_configured', {
     gateways: [...gateways.keys()],
@@ -180,12 +185,20 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
   });
   return {
     verifiers,
-    services: { gateways, replayGuard, tickets, eventStore: deps.eventStore, sandbox },
+    services: {
+      gateways,
+      replayGuard,
+      tickets,
+      eventStore: deps.eventStore,
+      // Switched off, the sandbox's desk routes (order query, payer pays) are not registered.
+      ...(sandboxEnabled ? { sandbox } : {}),
+      sandboxEnabled,
+    },
     sandbox,
     breakerStates: () => [...breakers].map(([channel, state]) => ({ channel, state })),
     stop: () => {
       clearInterval(purge);
-      clearInterval(flush);
+      if (flush !== null) clearInterval(flush);
     },
   };
 };

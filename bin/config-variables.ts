@@ -92,12 +92,20 @@ const CORE_ROWS: readonly ConfigRow[] = [
     'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays, level?, group?}` that seeds the plan catalogue on the first start only (later edits are not applied: a warning names them; manage plans through `/v1/plans`); unset: two demo plans',
   ),
   row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
-  unset('LEDGER_ADMIN_API_KEY', 'admin API key (>= 24 chars); unset: generated into `DATA_DIR`'),
+  unset(
+    'LEDGER_ADMIN_API_KEY',
+    'admin API key (>= 24 chars; live mode unless it begins with `lsk_test_`); unset: a live key generated into `DATA_DIR`',
+  ),
   unset(
     'SANDBOX_CALLBACK_SECRET',
     'sandbox signing secret (>= 16 chars); unset: generated into `DATA_DIR`',
   ),
   row('SANDBOX_FAIL_REFUNDS', 'false', '`true`: the sandbox channel refuses every refund'),
+  row(
+    'SANDBOX_ENABLED',
+    'true',
+    '`false` (production): no sandbox channel, sandbox callbacks or `ledger sandbox pay`; test-mode keys create no payments',
+  ),
   row(
     'IDEMPOTENCY_RETENTION_HOURS',
     DEFAULTS.IDEMPOTENCY_RETENTION_HOURS,

@@ -52,6 +52,15 @@ const validatedOrExit = <T>(load: () => T): T => {
 
 const configOrExit = (): Config => validatedOrExit(() => loadConfig(process.env));
 
+/** The configuration of a `ledger sandbox` command: refused (exit 2) when the sandbox is off. */
+const sandboxConfigOrExit = (): Config =>
+  validatedOrExit(() => {
+    const config = loadConfig(process.env);
+    if (!config.channels.sandboxEnabled)
+      throw new ConfigError('the sandbox is switched off (SANDBOX_ENABLED=false)');
+    return config;
+  });
+
 const print = (value: unknown): void => {
   process.stdout.write(
     `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field), 2)}\n`,
@@ -180,7 +189,7 @@ sandbox
       const { amount, ...rest } = options;
       print(
         await sandboxPay(
-          configOrExit(),
+          sandboxConfigOrExit(),
           paymentId,
           amount === undefined ? rest : { ...rest, amountMinor: amount },
         ),
@@ -194,7 +203,7 @@ sandbox
   .option('--fail', 'report a failed refund')
   .action(
     async (paymentId: string, refundId: string, options: { url?: string; fail?: boolean }) => {
-      print(await sandboxRefund(configOrExit(), paymentId, refundId, options));
+      print(await sandboxRefund(sandboxConfigOrExit(), paymentId, refundId, options));
     },
   );
 

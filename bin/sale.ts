@@ -102,6 +102,7 @@ export const startSale = async (deps: {
   seedPlans: readonly Plan[];
   logger: SaleLog;
   audit?: SecurityAudit;
+  sandboxEnabled: boolean;
 }): Promise<{ routes: readonly RouteRegistrar[]; stop: () => Promise<void> }> => {
   await seedPlans({
     runtime: deps.runtime,

@@ -257,6 +257,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     seedPlans: config.plans,
     logger,
     audit: messaging.securityAudit,
+    sandboxEnabled: config.channels.sandboxEnabled,
   });
   setMetricSources(
     metricSourcesOf({

@@ -7,6 +7,7 @@ import { serviceMetrics } from '../api/metrics';
 import type { RouteRegistrar } from '../api/route-kit';
 import { ensureMerchantSecret, webhookRoutes } from '../api/routes/webhooks.route';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
+import type { Mode } from '../domain/mode/mode';
 import type { EventStore } from '../domain/ports/event-store.port';
 import { createWebhookDelivery } from '../sagas/webhooks/webhook-delivery';
 import { createWebhookFanout } from '../sagas/webhooks/webhook-fanout';
@@ -29,7 +30,7 @@ export const startWebhooks = async (
   /** For the payment routes: a notifyUrl's SSRF check and the merchant secret that signs it. */
   notifyTargets: {
     refusal: (url: string) => Promise<string | null>;
-    ensureMerchantSecret: (merchantId: string) => Promise<void>;
+    ensureMerchantSecret: (merchant: { merchantId: string; mode: Mode }) => Promise<void>;
   };
   stop: () => Promise<void>;
 }> => {
@@ -85,8 +86,8 @@ export const startWebhooks = async (
     routes,
     notifyTargets: {
       refusal: (url) => sender.refusal(url),
-      ensureMerchantSecret: async (merchantId) =>
-        void (await ensureMerchantSecret(store, merchantId, clock())),
+      ensureMerchantSecret: async (merchant) =>
+        void (await ensureMerchantSecret(store, merchant, clock())),
     },
     stop: async () => {
       await fanout.stop();

@@ -9,7 +9,8 @@ import {
 } from './projection';
 
 /**
- * payments: one document per payment, filterable by merchant, status, channel and creation time;
+ * payments: one document per payment, filterable by merchant, mode, status, channel and creation
+ * time;
  * refunds: one document per refund of a payment (id `<paymentId>:<refundId>`, since refund ids
  * are chosen per payment), refreshed whenever a refund event touches it.
  */
@@ -35,6 +36,7 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
     state: asJson(state),
     positionKey,
     merchantId: state.merchantId,
+    mode: domainView.mode,
     status: state.status,
     channel: state.channel,
     createdAt: state.createdAt,
@@ -75,6 +77,7 @@ export const paymentsProjection: Projection = {
         ['status', 'createdAt'],
         ['channel', 'createdAt'],
         ['merchantId', 'status', 'createdAt'],
+        ['merchantId', 'mode', 'createdAt'],
       ],
     },
     { name: REFUNDS, indexes: [['paymentId', 'requestedAt']] },

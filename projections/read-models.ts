@@ -9,7 +9,8 @@ import { transfersProjection } from './transfers.projection';
  * Every read model, folded by one runner per generation. Bump READ_MODELS_VERSION whenever a
  * projection changes what it writes: at start the service then rebuilds a new generation beside
  * the live one and switches to it once caught up. Accounts come first: transfers read them.
- * Version 4: traffic documents carry level, group and expiresAt as indexed fields (node list).
+ * Version 4: traffic documents carry level, group and expiresAt as indexed fields (node list);
+ * payments and refunds show their mode.
  */
 export const READ_MODELS_VERSION = 4;
 

@@ -1,6 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateApiKey, hashApiKey } from '../../domain/ports/client-store.port';
+import {
+  generateApiKey,
+  hashApiKey,
+  modeOfUnregisteredKey,
+} from '../../domain/ports/client-store.port';
 import type { ClientStore } from '../../domain/ports/client-store.port';
 
 const BOOTSTRAP_ADMIN_ID = 'admin';
@@ -9,7 +13,8 @@ export const ADMIN_KEY_FILE_NAME = 'admin-api-key';
 /**
  * Makes sure an admin can call the API on a fresh install. LEDGER_ADMIN_API_KEY wins when set;
  * otherwise a key is generated once into <dataDir>/admin-api-key (mode 0600) and reused on later
- * starts. Returns the key file's path (null when the key came from the environment) so that the
+ * starts. The admin is live unless its key shows the test prefix ('lsk_test_'): a generated key
+ * is live. Returns the key file's path (null when the key came from the environment) so that the
  * caller can log where the key is; the key itself is never returned or logged.
  */
 export const ensureBootstrapAdmin = async (options: {
@@ -38,7 +43,7 @@ const readOrCreateKeyFile = (dataDir: string, filePath: string): string => {
     return apiKey;
   }
   mkdirSync(dataDir, { recursive: true });
-  const apiKey = generateApiKey();
+  const apiKey = generateApiKey('live');
   writeFileSync(filePath, `${apiKey}\n`, { mode: 0o600, flag: 'wx' });
   return apiKey;
 };
@@ -54,6 +59,7 @@ const registerAdmin = async (store: ClientStore, apiKey: string, now: Date): Pro
   await store.put({
     clientId: BOOTSTRAP_ADMIN_ID,
     role: 'admin',
+    mode: modeOfUnregisteredKey(apiKey),
     keyHash,
     createdAt: existing?.createdAt ?? now.toISOString(),
     revokedAt: null,

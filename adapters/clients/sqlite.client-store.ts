@@ -1,4 +1,5 @@
 import { assert } from '../../domain/assert';
+import { isMode } from '../../domain/mode/mode';
 import { CLIENT_ROLES } from '../../domain/ports/client-store.port';
 import type { Client, ClientRole, ClientStore } from '../../domain/ports/client-store.port';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
@@ -6,19 +7,22 @@ import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 type ClientRow = {
   client_id: string;
   role: string;
+  mode: string;
   key_hash: string;
   created_at: string;
   revoked_at: string | null;
 };
 
-type ClientParams = [string, string, string, string, string | null];
+type ClientParams = [string, string, string, string, string, string | null];
 
-// Version 2 adds the OAuth client secret's hash beside the API key's.
-const SCHEMA_VERSION = 2;
+// Version 2 adds the OAuth client secret's hash beside the API key's; version 3 the client's
+// mode, 'live' for the clients made before modes (they kept reaching live channels and objects).
+const SCHEMA_VERSION = 3;
 const SCHEMA_SQL = `
   CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY,
     role TEXT NOT NULL,
+    mode TEXT NOT NULL DEFAULT 'live',
     key_hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
     revoked_at TEXT,
@@ -26,8 +30,9 @@ const SCHEMA_SQL = `
   ) WITHOUT ROWID;
 `;
 const MIGRATE_TO_2_SQL = 'ALTER TABLE clients ADD COLUMN secret_hash TEXT';
+const MIGRATE_TO_3_SQL = "ALTER TABLE clients ADD COLUMN mode TEXT NOT NULL DEFAULT 'live'";
 
-const COLUMNS = 'client_id, role, key_hash, created_at, revoked_at';
+const COLUMNS = 'client_id, role, mode, key_hash, created_at, revoked_at';
 
 /**
  * The ClientStore in a table of a SQLite database opened by openSqliteDatabase; the caller owns
@@ -37,14 +42,15 @@ export const createSqliteClientStore = (database: SqliteDatabase): ClientStore =
   ensureSchema(database, 'clients', SCHEMA_VERSION, (db, versionFound) => {
     db.exec(SCHEMA_SQL);
     if (versionFound === 1) db.exec(MIGRATE_TO_2_SQL);
+    if (versionFound === 1 || versionFound === 2) db.exec(MIGRATE_TO_3_SQL);
   });
   const insert = database.prepare<ClientParams>(
-    `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
+    `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
   );
   const upsert = database.prepare<ClientParams>(
     // An upsert, not INSERT OR REPLACE: a replaced API key keeps the client's OAuth secret.
-    `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET
-       role = excluded.role, key_hash = excluded.key_hash, created_at = excluded.created_at,
+    `INSERT INTO clients (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET
+       role = excluded.role, mode = excluded.mode, key_hash = excluded.key_hash, created_at = excluded.created_at,
        revoked_at = excluded.revoked_at`,
   );
   const byId = database.prepare<[string], ClientRow>(
@@ -65,6 +71,7 @@ export const createSqliteClientStore = (database: SqliteDatabase): ClientStore =
   const params = (client: Client): ClientParams => [
     client.clientId,
     client.role,
+    client.mode,
     client.keyHash,
     client.createdAt,
     client.revokedAt,
@@ -95,11 +102,13 @@ export const createSqliteClientStore = (database: SqliteDatabase): ClientStore =
 const isRole = (role: string): role is ClientRole => CLIENT_ROLES.some((known) => known === role);
 
 const toClient = (row: ClientRow): Client => {
-  const { role } = row;
+  const { role, mode } = row;
   assert(isRole(role), `clients table holds unknown role '${role}'`);
+  assert(isMode(mode), `clients table holds unknown mode '${mode}'`);
   return {
     clientId: row.client_id,
     role,
+    mode,
     keyHash: row.key_hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
+import { isMode, type Mode } from '../../domain/mode/mode';
 import type { TokenRefusal, TokenService, TokenVerification } from '../../domain/ports/token.port';
 import type { KeyRing } from './file.key-ring';
 
@@ -18,6 +19,7 @@ const VERIFIED_CACHE_COUNT_MAX = 10_000;
 
 type Verified = {
   clientId: string;
+  mode: Mode | null;
   scopes: readonly string[];
   jti: string;
   kid: string;
@@ -53,14 +55,15 @@ export const createJoseTokenService = (options: {
     if (cached === undefined) return null;
     if (keyRing.verificationKey(cached.kid, nowMs) === null) return refuse('unknown_kid');
     if (Math.floor(nowMs / 1000) >= cached.expS + CLOCK_TOLERANCE_S) return refuse('expired');
-    return { ok: true, clientId: cached.clientId, scopes: cached.scopes, jti: cached.jti };
+    const { clientId, mode, scopes, jti } = cached;
+    return { ok: true, clientId, mode, scopes, jti };
   };
   return {
-    issue: async ({ clientId, scopes, nowMs }) => {
+    issue: async ({ clientId, mode, scopes, nowMs }) => {
       const { kid, privateKey } = keyRing.current();
       const jti = randomUUID();
       const iatS = Math.floor(nowMs / 1000);
-      const accessToken = await new SignJWT({ client_id: clientId, scope: scopes.join(' ') })
+      const accessToken = await new SignJWT({ client_id: clientId, mode, scope: scopes.join(' ') })
         .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE, kid })
         .setIssuer(issuer)
         .setAudience(audience)
@@ -91,15 +94,17 @@ export const createJoseTokenService = (options: {
           currentDate: new Date(nowMs),
           requiredClaims: REQUIRED_CLAIMS,
         });
-        const { client_id: clientId, scope, sub, jti, exp, iat } = payload;
+        const { client_id: clientId, scope, sub, jti, exp, iat, mode: claimedMode } = payload;
         if (typeof clientId !== 'string' || typeof scope !== 'string' || sub !== clientId)
           return refuse('missing_claim');
+        if (claimedMode !== undefined && !isMode(claimedMode)) return refuse('missing_claim');
+        const mode = claimedMode ?? null;
         if (exp === undefined || iat === undefined || jti === undefined)
           return refuse('missing_claim');
         if (exp - iat > TOKEN_TTL_S_MAX) return refuse('lifetime_too_long');
         const scopes = scope.split(' ').filter((part) => part !== '');
-        remember(token, { clientId, scopes, jti, kid: header.kid ?? '', expS: exp });
-        return { ok: true, clientId, scopes, jti };
+        remember(token, { clientId, mode, scopes, jti, kid: header.kid ?? '', expS: exp });
+        return { ok: true, clientId, mode, scopes, jti };
       } catch (error: unknown) {
         return refuse(refusalOf(error));
       }

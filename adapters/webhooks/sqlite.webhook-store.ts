@@ -5,6 +5,7 @@ import type {
   WebhookStore,
 } from '../../domain/ports/webhook-store.port';
 import { assert } from '../../domain/assert';
+import { isMode, type Mode } from '../../domain/mode/mode';
 import { webhookEventTypes, type WebhookEventType } from '../../domain/webhook/webhook.model';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 
@@ -12,6 +13,7 @@ type EndpointRow = {
   endpoint_id: string;
   kind: WebhookEndpoint['kind'];
   merchant_id: string;
+  mode: string;
   url: string;
   event_types: string;
   description: string;
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   endpoint_id TEXT PRIMARY KEY, kind TEXT NOT NULL, merchant_id TEXT NOT NULL, url TEXT NOT NULL,
   event_types TEXT NOT NULL, description TEXT NOT NULL, enabled INTEGER NOT NULL,
   secret TEXT NOT NULL, previous_secret TEXT, previous_expires_at_ms INTEGER,
-  failing_since_ms INTEGER, created_at_ms INTEGER NOT NULL);
+  failing_since_ms INTEGER, created_at_ms INTEGER NOT NULL, mode TEXT NOT NULL DEFAULT 'live');
 CREATE INDEX IF NOT EXISTS webhook_endpoints_merchant ON webhook_endpoints (merchant_id, created_at_ms);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
   delivery_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL,
@@ -62,6 +64,15 @@ CREATE INDEX IF NOT EXISTS webhook_attempts_delivery ON webhook_attempts (delive
 CREATE TABLE IF NOT EXISTS webhook_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT NOT NULL);
 `;
 
+// Version 2 adds the endpoint's mode: 'live' for the endpoints made before modes, as their keys.
+const SCHEMA_VERSION = 2;
+const MIGRATE_TO_2 = "ALTER TABLE webhook_endpoints ADD COLUMN mode TEXT NOT NULL DEFAULT 'live'";
+
+const modeOf = (text: string): Mode => {
+  assert(isMode(text), `webhook store: unknown mode ${text}`);
+  return text;
+};
+
 /** Rows hold only types this service wrote; anything else is a damaged row, refused loudly. */
 const eventTypeOf = (text: string): WebhookEventType => {
   const known = webhookEventTypes.find((type) => type === text);
@@ -73,6 +84,7 @@ const endpointOf = (row: EndpointRow): WebhookEndpoint => ({
   endpointId: row.endpoint_id,
   kind: row.kind,
   merchantId: row.merchant_id,
+  mode: modeOf(row.mode),
   url: row.url,
   eventTypes: (JSON.parse(row.event_types) as string[]).map(eventTypeOf),
   description: row.description,
@@ -109,7 +121,10 @@ const attemptOf = (row: AttemptRow): WebhookAttempt => ({
 
 /** Webhook tables in the service's SQLite file, beside the other checkpoints. */
 export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
-  ensureSchema(db, 'webhooks', 1, (database) => database.exec(SCHEMA));
+  ensureSchema(db, 'webhooks', SCHEMA_VERSION, (database, versionFound) => {
+    if (versionFound === 1) database.exec(MIGRATE_TO_2);
+    database.exec(SCHEMA);
+  });
   const endpointById = db.prepare<[string], EndpointRow>(
     'SELECT * FROM webhook_endpoints WHERE endpoint_id = ?',
   );
@@ -175,7 +190,9 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
   return {
     createEndpoint: (endpoint) => {
       db.prepare(
-        'INSERT INTO webhook_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+        'INSERT INTO webhook_endpoints (endpoint_id, kind, merchant_id, url, event_types, ' +
+          'description, enabled, secret, previous_secret, previous_expires_at_ms, ' +
+          'failing_since_ms, created_at_ms, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
           'ON CONFLICT (endpoint_id) DO NOTHING',
       ).run(
         endpoint.endpointId,
@@ -190,6 +207,7 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
         endpoint.previousSecret?.expiresAtMs ?? null,
         endpoint.failingSinceMs,
         endpoint.createdAtMs,
+        endpoint.mode,
       );
       return Promise.resolve();
     },

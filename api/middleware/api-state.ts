@@ -2,11 +2,12 @@ import type { RouterMiddleware } from '@koa/router';
 import type { Middleware } from 'koa';
 import { assert } from '../../domain/assert';
 import type { Access } from '../../domain/auth/grants';
+import type { Mode } from '../../domain/mode/mode';
 import type { ClientRole } from '../../domain/ports/client-store.port';
 import type { EventActor } from '../../domain/ports/event-store.port';
 
-/** The authenticated caller, set by authenticate(). */
-export type AuthenticatedClient = { clientId: string; role: ClientRole };
+/** The authenticated caller, set by authenticate(); mode from its token's claim or its record. */
+export type AuthenticatedClient = { clientId: string; role: ClientRole; mode: Mode };
 
 /** ctx.state of every request; optional members are set by the middleware named beside them. */
 export type ApiState = {

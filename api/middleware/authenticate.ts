@@ -1,5 +1,6 @@
 import { accessOf as accessFromGrants, narrowAccess, type Access } from '../../domain/auth/grants';
 import { isScope } from '../../domain/auth/scopes';
+import type { Mode } from '../../domain/mode/mode';
 import { hashApiKey } from '../../domain/ports/client-store.port';
 import type { Client, ClientStore } from '../../domain/ports/client-store.port';
 import type { GrantStore } from '../../domain/ports/grant-store.port';
@@ -10,7 +11,7 @@ import type { RouteMiddleware } from './api-state';
 import { refuseThrottledAuthentication, type AuthThrottle } from './rate-limit';
 import type { SecurityPort } from '../security-port';
 
-/** Longer credentials are refused unhashed; real keys are 47 characters. */
+/** Longer credentials are refused unhashed; real keys are 52 characters (47 before modes). */
 const API_KEY_CHARS_MAX = 256;
 const BEARER_PATTERN = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /** A compact JWS: three base64url parts (the last empty for alg none). API keys have no dot. */
@@ -58,14 +59,14 @@ export const authenticate =
       await throttle?.failed({ ip, clientId: authenticated.claimedClientId });
       return;
     }
-    const { client, access } = authenticated;
+    const { client, mode, access } = authenticated;
     const { clientId, role } = client;
     if (throttle !== null) {
       const blockedS = await throttle.blockedForS({ ip: null, clientId });
       if (blockedS !== null)
         return refuseThrottledAuthentication(ctx, blockedS, security, clientId);
     }
-    ctx.state.client = { clientId, role };
+    ctx.state.client = { clientId, role, mode };
     ctx.state.actor = { clientId, role, ip };
     ctx.state.access = access;
     await next();
@@ -73,7 +74,8 @@ export const authenticate =
 
 /** Refused: the answer is sent; claimedClientId is whom the credential claimed to be, if known. */
 type Authenticated =
-  { ok: true; client: Client; access: Access } | { ok: false; claimedClientId: string | null };
+  | { ok: true; client: Client; mode: Mode; access: Access }
+  | { ok: false; claimedClientId: string | null };
 
 const heldAccess = async (deps: AuthenticateDeps, client: Client): Promise<Access> =>
   accessFromGrants(
@@ -92,7 +94,7 @@ const byApiKey = async (
       ? null
       : await deps.clientStore.findByKeyHash(hashApiKey(apiKey));
   if (client !== null && client.revokedAt === null)
-    return { ok: true, client, access: await heldAccess(deps, client) };
+    return { ok: true, client, mode: client.mode, access: await heldAccess(deps, client) };
   // The metric and the trail tell the reasons apart; the client only ever sees the same 401.
   const reason =
     apiKey === null
@@ -116,7 +118,8 @@ const byToken = async (
   const client = verified.ok ? await deps.clientStore.findById(verified.clientId) : null;
   if (verified.ok && client !== null && client.revokedAt === null) {
     const tokenScopes = new Set(verified.scopes.filter(isScope));
-    return { ok: true, client, access: narrowAccess(await heldAccess(deps, client), tokenScopes) };
+    const access = narrowAccess(await heldAccess(deps, client), tokenScopes);
+    return { ok: true, client, mode: verified.mode ?? client.mode, access };
   }
   const reason = verified.ok ? 'revoked_client' : verified.reason;
   serviceMetrics().authFailures.inc({ reason: 'invalid_token' });

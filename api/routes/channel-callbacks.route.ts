@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { CommandContext } from '../../domain/actors/actor-runtime';
 import type { ChannelLogEvent } from '../../domain/payment/channel-log.decider';
 import { recordChannelFact } from '../../domain/payment/channel-log.record';
+import { modeOfChannel, modeOfRecorded } from '../../domain/mode/mode';
 import {
   paymentAggregate,
   type PaymentCommand,
@@ -102,8 +103,22 @@ const memoryReplayGuard = (): CallbackReplayGuard => {
   };
 };
 
+/**
+ * A verified callback moves only money of its own mode: the sandbox's callbacks pay test
+ * payments only, a real channel's live payments only (domain/mode/mode.ts). Null: it may.
+ */
+const callbackModeRefusal = (channel: string, state: PaymentState) => {
+  if (state.status === 'none') return null;
+  const mode = modeOfRecorded(state.mode, state.channel);
+  if (mode === modeOfChannel(channel)) return null;
+  return mode === 'test' ? 'test_mode_channel_refused' : 'live_mode_sandbox_refused';
+};
+
 export const channelCallbackRoutes =
-  (services: LedgerServices, channels?: Pick<ChannelServices, 'replayGuard'>): RouteRegistrar =>
+  (
+    services: LedgerServices,
+    channels?: Pick<ChannelServices, 'replayGuard'> & { sandboxEnabled?: boolean },
+  ): RouteRegistrar =>
   (kit: RouteKit) => {
     const counter = callbackCounter();
     const replayGuard = channels?.replayGuard ?? memoryReplayGuard();
@@ -211,6 +226,11 @@ export const channelCallbackRoutes =
             position: positionJson(current.position),
           });
         }
+        const modeRefusal = callbackModeRefusal(
+          verifier.channel,
+          (await services.runtime.read(paymentAggregate, paymentId)).state,
+        );
+        if (modeRefusal !== null) return sendError(ctx, modeRefusal, { data: { paymentId } });
         const context = callbackContext(ctx, verifier.channel, nowMs);
         const outcome = await services.runtime.execute(
           paymentAggregate,
@@ -263,6 +283,11 @@ export const channelCallbackRoutes =
         });
       };
 
+    // Switched off, the sandbox's callback route says so instead of a bare route_not_found.
+    if (channels?.sandboxEnabled === false)
+      kit.publicRouter.post('/channels/sandbox/callbacks', (ctx) =>
+        sendError(ctx, 'sandbox_disabled'),
+      );
     for (const verifier of services.channelVerifiers) {
       const path = `/channels/${verifier.channel}/callbacks`;
       kit.publicRouter.post(

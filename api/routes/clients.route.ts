@@ -1,4 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
+import { modes, type Mode } from '../../domain/mode/mode';
 import { generateApiKey, hashApiKey } from '../../domain/ports/client-store.port';
 import type { Client, ClientRole } from '../../domain/ports/client-store.port';
 import type { RouteKit } from '../route-kit';
@@ -9,13 +10,17 @@ import { validateBody, validateParams } from '../middleware/validate';
 import { clientRoleSchema, idSchema } from '../schemas/common.schema';
 import { securityAuditOf } from './ledger-services';
 
-type CreateClientBody = { clientId: string; role: ClientRole };
+type CreateClientBody = { clientId: string; role: ClientRole; mode?: Mode };
 type ClientIdParams = { clientId: string };
 type EmptyBody = Record<string, never>;
 
 const createClientSchema: JSONSchemaType<CreateClientBody> = {
   type: 'object',
-  properties: { clientId: idSchema, role: clientRoleSchema },
+  properties: {
+    clientId: idSchema,
+    role: clientRoleSchema,
+    mode: { type: 'string', enum: modes, nullable: true },
+  },
   required: ['clientId', 'role'],
   additionalProperties: false,
 };
@@ -38,12 +43,15 @@ const emptyBodySchema: JSONSchemaType<EmptyBody> = {
 const clientView = (client: Client): Omit<Client, 'keyHash'> => ({
   clientId: client.clientId,
   role: client.role,
+  mode: client.mode,
   createdAt: client.createdAt,
   revokedAt: client.revokedAt,
 });
 
 /**
- * Admin-only client management. POST /v1/clients is deliberately not behind idempotency(): its
+ * Admin-only client management. A new client is in the mode its body names, `test` when it names
+ * none: a key minted without a stated mode can move only sandbox money.
+ * POST /v1/clients is deliberately not behind idempotency(): its
  * response carries the new API key, which must never be persisted, and a retry cannot create a
  * second client anyway (same clientId → 409 client_exists).
  */
@@ -55,11 +63,11 @@ export const registerClientRoutes = (kit: RouteKit): void => {
   const adminOnly = requireScope('clients:admin');
 
   router.post('/clients', adminOnly, kit.jsonBody(), createBody, async (ctx) => {
-    const { clientId, role } = createBody.read(ctx);
-    const apiKey = generateApiKey();
+    const { clientId, role, mode = 'test' } = createBody.read(ctx);
+    const apiKey = generateApiKey(mode);
     const createdAt = new Date(kit.nowMs()).toISOString();
     const keyHash = hashApiKey(apiKey);
-    const client: Client = { clientId, role, keyHash, createdAt, revokedAt: null };
+    const client: Client = { clientId, role, mode, keyHash, createdAt, revokedAt: null };
     const created = await clientStore.create(client);
     if (!created.ok) return sendError(ctx, 'client_exists', { data: { clientId } });
     // Never the key: who created which client with which role.
@@ -67,6 +75,7 @@ export const registerClientRoutes = (kit: RouteKit): void => {
       action: 'create_client',
       clientId,
       role,
+      mode,
       requestId: ctx.state.requestId,
     });
     ctx.set('Cache-Control', 'no-store');

@@ -107,9 +107,12 @@ export const eventsSseRoutes =
           return sendError(ctx, 'too_many_watchers');
         }
         const document = await findDocument(deps, generation, spec.collection, id);
+        const { clientId, mode } = clientOf(ctx);
+        // A payment is a merchant's only in the merchant's mode; accounts and transfers have none.
+        const otherMode = resource === 'payments' && document?.['mode'] !== mode;
         if (
           document === null ||
-          (!seesAll(ctx) && document[spec.owner] !== clientOf(ctx).clientId)
+          (!seesAll(ctx) && (document[spec.owner] !== clientId || otherMode))
         ) {
           unwatch();
           return sendError(ctx, spec.notFound, { data: { id } });

@@ -42,6 +42,8 @@ export type SaleServices = {
   risk: RiskGuard;
   nowMs: () => number;
   audit?: SecurityAudit;
+  /** SANDBOX_ENABLED (absent: true): off, test-mode keys buy nothing (domain/mode/mode.ts). */
+  sandboxEnabled?: boolean;
 };
 
 /** A hold waits this long for its payment unless the item says otherwise (the 15 min). */

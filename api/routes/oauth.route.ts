@@ -169,10 +169,11 @@ const issueToken = async (
   }
   const token = await kit.tokens.issue({
     clientId: client.clientId,
+    mode: client.mode,
     scopes: granted.scopes,
     nowMs,
   });
-  ctx.state.client = { clientId: client.clientId, role: client.role };
+  ctx.state.client = { clientId: client.clientId, role: client.role, mode: client.mode };
   kit.security.record(ctx, 'token_issued', {
     jti: token.jti,
     kid: token.kid,

@@ -40,6 +40,8 @@ export type ChannelServices = {
   eventStore: EventStore;
   /** The sandbox channel's desk (order query, payer pays); absent: no sandbox routes. */
   sandbox?: SandboxDesk;
+  /** SANDBOX_ENABLED: false, and test-mode keys create no payments (domain/mode/mode.ts). */
+  sandboxEnabled: boolean;
 };
 
 type Ctx = Parameters<RouteMiddleware>[0];

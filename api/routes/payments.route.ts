@@ -8,6 +8,7 @@ import {
   type PaymentCommand,
 } from '../../domain/payment/payment.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
+import { channelModeRefusal, modeOfRecorded, type Mode } from '../../domain/mode/mode';
 import { closedAtChannel } from './payment-close';
 import { registerSandboxOrderRoutes } from './sandbox-orders.route';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
@@ -54,7 +55,7 @@ const paymentUrlSchema = {
 /** How a payment's notifyUrl is checked (SSRF) and its signing secret made to exist. */
 type NotifyTargets = {
   refusal: (url: string) => Promise<string | null>;
-  ensureMerchantSecret: (merchantId: string) => Promise<void>;
+  ensureMerchantSecret: (merchant: { merchantId: string; mode: Mode }) => Promise<void>;
 };
 const createPaymentSchema: JSONSchemaType<CreatePaymentBody> = {
   type: 'object',
@@ -100,6 +101,13 @@ const paymentParamsSchema: JSONSchemaType<{ paymentId: string }> = {
 
 type Ctx = Parameters<Parameters<RouteKit['router']['post']>[1]>[0];
 
+/**
+ * Whether the client `clientId` (a merchant named, an account's owner) is in `mode`. A client
+ * unknown to the store (a system account's owner) is live, as every client was before modes.
+ */
+const sameMode = async (kit: RouteKit, mode: Mode, clientId: string): Promise<boolean> =>
+  ((await kit.clientStore.findById(clientId))?.mode ?? 'live') === mode;
+
 export const paymentRoutes =
   (services: LedgerServices, channels?: ChannelServices, notify?: NotifyTargets): RouteRegistrar =>
   (kit: RouteKit) => {
@@ -109,14 +117,17 @@ export const paymentRoutes =
     const params = validateParams(paymentParamsSchema);
     const writers = requireScope('payments:write');
 
-    /** Admins and auditors see every payment; a merchant only its own. */
+    /** Admins and auditors see every payment of both modes; a merchant only its own. */
     const visiblePayment = async (ctx: Ctx, paymentId: string) => {
       const found = await services.runtime.read(paymentAggregate, paymentId);
       const client = clientOf(ctx);
       const privileged = client.role === 'admin' || client.role === 'auditor';
+      const { state } = found;
       if (
-        found.state.status === 'none' ||
-        (!privileged && found.state.merchantId !== client.clientId)
+        state.status === 'none' ||
+        (!privileged &&
+          (state.merchantId !== client.clientId ||
+            modeOfRecorded(state.mode, state.channel) !== client.mode))
       ) {
         serviceMetrics().paymentLookupMisses.inc({ client: client.clientId });
         services.alerts?.raise('payment_lookup_misses', client.clientId);
@@ -170,14 +181,28 @@ export const paymentRoutes =
           });
         }
         const merchantId = requestedMerchant ?? client.clientId;
+        const sandboxEnabled = channels?.sandboxEnabled ?? true;
+        const modeRefusal = channelModeRefusal(client.mode, terms.channel, sandboxEnabled);
+        if (modeRefusal !== null)
+          return sendError(ctx, modeRefusal, {
+            data: { channel: terms.channel, mode: client.mode },
+          });
+        if (requestedMerchant !== undefined && !(await sameMode(kit, client.mode, merchantId)))
+          return sendError(ctx, 'mode_mismatch', {
+            data: { field: 'merchantId', mode: client.mode },
+          });
         if (terms.notifyUrl !== undefined && notify !== undefined) {
           const reason = await notify.refusal(terms.notifyUrl);
           if (reason !== null)
             return sendError(ctx, 'webhook_url_refused', { data: { field: 'notifyUrl', reason } });
-          await notify.ensureMerchantSecret(merchantId);
+          await notify.ensureMerchantSecret({ merchantId, mode: client.mode });
         }
         const found = await visibleAccount(services, ctx, terms.creditAccountId);
         if (found === null) return;
+        if (!(await sameMode(kit, client.mode, found.account.ownerClientId))) {
+          const data = { field: 'creditAccountId', mode: client.mode };
+          return sendError(ctx, 'mode_mismatch', { data });
+        }
         if (found.account.currency !== terms.currency) {
           return sendRejection(
             ctx,
@@ -201,6 +226,7 @@ export const paymentRoutes =
           ...terms,
           paymentId,
           merchantId,
+          mode: client.mode,
           expiresAt,
           now: new Date(nowMs).toISOString(),
           ...(holder === undefined ? {} : { holder }),

@@ -15,6 +15,7 @@ import {
 } from '../../domain/item/item-sale';
 import type { LedgerOutcome } from '../../domain/ledger/ledger.decider';
 import { paymentIdFor } from '../../domain/payment/payment-id';
+import { channelModeRefusal, modeOfChannel } from '../../domain/mode/mode';
 import {
   paymentAggregate,
   paymentChannels,
@@ -136,6 +137,8 @@ export const purchaseRoutes =
         amountMinor: item.terms.priceMinor,
         currency: item.terms.currency,
         channel: party.channel,
+        // The purchase route let only the channel's own mode buy through it.
+        mode: modeOfChannel(party.channel),
         subject: `${item.terms.name} (flash sale)`.slice(0, 128),
         creditAccountId: saleRevenueAccountOf(item.terms.currency),
         expiresAt: paymentExpiryOf(hold.expiresAt, hold.terms.timeoutMs),
@@ -259,6 +262,10 @@ export const purchaseRoutes =
       async (ctx) => {
         const { itemId } = params.read(ctx);
         const body = purchase.read(ctx);
+        const { mode } = clientOf(ctx);
+        const channel = body.channel ?? 'sandbox';
+        const modeRefusal = channelModeRefusal(mode, channel, services.sandboxEnabled ?? true);
+        if (modeRefusal !== null) return sendError(ctx, modeRefusal, { data: { channel, mode } });
         const context = commandContext(ctx, services.nowMs());
         const item = (await services.runtime.read(itemAggregate, itemId)).state;
         const closed = saleWindowCheck(item, context.now);
@@ -305,7 +312,7 @@ export const purchaseRoutes =
         const party: PurchaseParty = {
           buyerId: body.buyerId,
           merchantId: clientOf(ctx).clientId,
-          channel: body.channel ?? 'sandbox',
+          channel,
         };
         let hold: TransferState | null = null;
         await executeLedgerRequest(

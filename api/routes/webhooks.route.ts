@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Mode } from '../../domain/mode/mode';
 import type { JSONSchemaType } from 'ajv';
 import type { WebhookSender } from '../../domain/ports/webhook-sender.port';
 import type {
@@ -128,14 +129,16 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 /** A merchant's own secret, which signs its payments' notifyUrl calls: created on first use. */
 export const ensureMerchantSecret = async (
   store: WebhookStore,
-  merchantId: string,
+  merchant: { merchantId: string; mode: Mode },
   nowMs: number,
 ): Promise<WebhookEndpoint | null> => {
+  const { merchantId, mode } = merchant;
   const endpointId = merchantSecretIdOf(merchantId);
   await store.createEndpoint({
     endpointId,
     kind: 'merchant',
     merchantId,
+    mode,
     url: '',
     eventTypes: [],
     description: '',
@@ -152,6 +155,7 @@ export const ensureMerchantSecret = async (
 const endpointView = (endpoint: WebhookEndpoint, withSecret = false) => ({
   endpointId: endpoint.endpointId,
   merchantId: endpoint.merchantId,
+  mode: endpoint.mode,
   url: endpoint.url,
   eventTypes: endpoint.eventTypes,
   description: endpoint.description,
@@ -175,10 +179,11 @@ const deliveryView = (delivery: WebhookDelivery) => ({
 
 type Ctx = Parameters<Parameters<RouteKit['router']['get']>[1]>[0];
 
-/** Admins see every endpoint and delivery; a merchant only its own. */
-const visible = (ctx: Ctx, merchantId: string): boolean => {
+/** Admins see every endpoint and delivery (of both modes); a merchant only its own. */
+const visible = (ctx: Ctx, owner: { merchantId: string; mode?: Mode }): boolean => {
   const client = clientOf(ctx);
-  return client.role === 'admin' || client.clientId === merchantId;
+  if (client.role === 'admin') return true;
+  return client.clientId === owner.merchantId && (owner.mode ?? client.mode) === client.mode;
 };
 
 export const webhookRoutes =
@@ -200,7 +205,7 @@ export const webhookRoutes =
     };
     const findVisible = async (ctx: Ctx, endpointId: string) => {
       const found = await store.findEndpoint(endpointId);
-      if (found?.kind === 'endpoint' && visible(ctx, found.merchantId)) return found;
+      if (found?.kind === 'endpoint' && visible(ctx, found)) return found;
       sendError(ctx, 'webhook_endpoint_not_found', { data: { endpointId } });
       return null;
     };
@@ -230,6 +235,7 @@ export const webhookRoutes =
           endpointId: services.newId(),
           kind: 'endpoint',
           merchantId,
+          mode: client.mode,
           url: body.url,
           eventTypes: body.eventTypes,
           description: body.description ?? '',
@@ -251,7 +257,8 @@ export const webhookRoutes =
       const merchantId =
         client.role === 'admin' ? (list.read(ctx).merchantId ?? client.clientId) : client.clientId;
       const endpoints = await store.listEndpoints(merchantId, services.endpointCountMax);
-      sendOk(ctx, { items: endpoints.map((found) => endpointView(found)) });
+      const items = endpoints.filter((found) => visible(ctx, found));
+      sendOk(ctx, { items: items.map((found) => endpointView(found)) });
     });
 
     kit.router.get('/webhook-endpoints/:endpointId', writers, endpoint, async (ctx) => {
@@ -320,7 +327,8 @@ const registerMerchantSecretRoutes = (kit: RouteKit, services: WebhookServices):
   });
 
   kit.router.get('/webhook-secret', merchants, async (ctx) => {
-    const row = await ensureMerchantSecret(services.store, clientOf(ctx).clientId, kit.nowMs());
+    const { clientId: merchantId, mode } = clientOf(ctx);
+    const row = await ensureMerchantSecret(services.store, { merchantId, mode }, kit.nowMs());
     if (row === null) return sendError(ctx, 'webhook_endpoint_not_found');
     ctx.set('Cache-Control', 'no-store');
     sendOk(ctx, secretView(row));
@@ -333,8 +341,8 @@ const registerMerchantSecretRoutes = (kit: RouteKit, services: WebhookServices):
     rotate,
     kit.idempotency(),
     async (ctx) => {
-      const merchantId = clientOf(ctx).clientId;
-      await ensureMerchantSecret(services.store, merchantId, kit.nowMs());
+      const { clientId: merchantId, mode } = clientOf(ctx);
+      await ensureMerchantSecret(services.store, { merchantId, mode }, kit.nowMs());
       const hours = rotate.read(ctx)?.previousSecretExpiresInHours ?? DEFAULT_ROTATION_HOURS;
       const expiresAtMs = kit.nowMs() + hours * 3600 * 1000;
       const endpointId = merchantSecretIdOf(merchantId);
@@ -359,7 +367,7 @@ const registerDeliveryRoutes = (kit: RouteKit, services: WebhookServices): void 
       services.attemptCountMax,
     );
     const items = deliveries
-      .filter((found) => visible(ctx, found.merchantId))
+      .filter((found) => visible(ctx, found))
       .map((found) => ({
         ...deliveryView(found),
         attempts: found.attempts.map((attempt) => ({
@@ -382,7 +390,7 @@ const registerDeliveryRoutes = (kit: RouteKit, services: WebhookServices): void 
     async (ctx) => {
       const { deliveryId } = delivery.read(ctx);
       const found = await services.store.findDelivery(deliveryId);
-      if (found === null || !visible(ctx, found.merchantId))
+      if (found === null || !visible(ctx, found))
         return sendError(ctx, 'webhook_delivery_not_found', { data: { deliveryId } });
       const resent = await services.store.resend(deliveryId, kit.nowMs());
       if (resent === null) return sendError(ctx, 'webhook_delivery_not_found');

@@ -1,6 +1,7 @@
 import type { SealedHolder } from '../personal-data/holder';
 import type { Decision } from '../decision';
 import type { Currency } from '../money';
+import type { Mode } from '../mode/mode';
 import { instantMs } from './instant';
 
 /**
@@ -26,6 +27,12 @@ export type PaymentTerms = {
   /** Where the payer's browser goes back to; kept and shown, never called by the service. */
   returnUrl?: string;
   description?: string;
+  /**
+   * The mode of the merchant that created it (its refunds share it). Absent in events written
+   * before modes: read through modeOfRecorded. Not a term a retry is compared on: a merchant's
+   * mode never changes.
+   */
+  mode?: Mode;
 };
 
 /** Compared in this order, so payment_already_exists names the first differing field. */

@@ -6,9 +6,12 @@ import {
   type PaymentState,
   type PaymentTerms,
 } from './payment.model';
+import { modeOfRecorded, type Mode } from '../mode/mode';
 
 type PaymentRefundView = {
   refundId: string;
+  /** Its payment's. */
+  mode: Mode;
   amountMinor: number;
   status: PaymentRefund['status'];
   reason: string;
@@ -19,7 +22,8 @@ type PaymentRefundView = {
 };
 
 /** GET /v1/payments/:id: plain JSON (absent facts are null), no bigint, no functions. */
-export type PaymentView = Omit<PaymentTerms, 'notifyUrl' | 'returnUrl' | 'description'> & {
+export type PaymentView = Omit<PaymentTerms, 'notifyUrl' | 'returnUrl' | 'description' | 'mode'> & {
+  mode: Mode;
   notifyUrl: string | null;
   returnUrl: string | null;
   description: string | null;
@@ -46,8 +50,10 @@ export type PaymentView = Omit<PaymentTerms, 'notifyUrl' | 'returnUrl' | 'descri
 /** Null when the payment does not exist (the API answers 404). */
 export const paymentView = (state: PaymentState): PaymentView | null => {
   if (state.status === 'none') return null;
+  const mode = modeOfRecorded(state.mode, state.channel);
   return {
     paymentId: state.paymentId,
+    mode,
     merchantId: state.merchantId,
     merchantOrderNo: state.merchantOrderNo,
     amountMinor: state.amountMinor,
@@ -65,7 +71,7 @@ export const paymentView = (state: PaymentState): PaymentView | null => {
     refundedMinor: state.refundedMinor,
     refundingMinor: state.refundingMinor,
     refundableMinor: refundableMinorOf(state),
-    refunds: refundViews(state.refunds),
+    refunds: refundViews(state.refunds).map((refund) => ({ mode, ...refund })),
     flags: state.flags.map((flag) => ({ ...flag })),
   };
 };
@@ -123,7 +129,7 @@ const outcomeView = (payment: PaymentRecord): OutcomeView => {
 };
 
 /** Oldest request first; ties (same instant) by refundId, so the order never depends on keys. */
-const refundViews = (refunds: PaymentRecord['refunds']): PaymentRefundView[] =>
+const refundViews = (refunds: PaymentRecord['refunds']): Omit<PaymentRefundView, 'mode'>[] =>
   Object.entries(refunds)
     .map(([refundId, refund]) => refundView(refundId, refund))
     .sort((left, right) =>
@@ -135,7 +141,7 @@ const refundViews = (refunds: PaymentRecord['refunds']): PaymentRefundView[] =>
 const compareText = (left: string, right: string): number =>
   left < right ? -1 : left > right ? 1 : 0;
 
-const refundView = (refundId: string, refund: PaymentRefund): PaymentRefundView => {
+const refundView = (refundId: string, refund: PaymentRefund): Omit<PaymentRefundView, 'mode'> => {
   const { amountMinor, status, reason, requestedAt } = refund;
   const request = { refundId, amountMinor, status, reason, requestedAt };
   switch (refund.status) {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Mode } from '../mode/mode';
 
 /**
  * The client store port: API clients, their role and the sha256 of their API key. The key itself
@@ -11,6 +12,8 @@ export const CLIENT_ROLES: readonly ClientRole[] = ['admin', 'merchant', 'node',
 export type Client = {
   clientId: string;
   role: ClientRole;
+  /** Test or live, fixed at creation: what its key and tokens reach (domain/mode/mode.ts). */
+  mode: Mode;
   /** sha256 hex of the API key. */
   keyHash: string;
   /** ISO-8601 instant. */
@@ -40,11 +43,22 @@ export interface ClientStore {
 
 const API_KEY_PREFIX = 'lsk_';
 const API_KEY_BYTES = 32;
+const TEST_KEY_PREFIX = `${API_KEY_PREFIX}test_`;
 
 /** The keyHash of an API key: sha256 hex of its UTF-8 bytes. */
 export const hashApiKey = (apiKey: string): string =>
   createHash('sha256').update(apiKey, 'utf8').digest('hex');
 
-/** A fresh API key: 'lsk_' + 32 random bytes in base64url (256 bits of entropy). */
-export const generateApiKey = (): string =>
-  `${API_KEY_PREFIX}${randomBytes(API_KEY_BYTES).toString('base64url')}`;
+/**
+ * A fresh API key: 'lsk_test_' or 'lsk_live_' + 32 random bytes in base64url (256 bits of
+ * entropy). The prefix only shows the mode to people; the client's stored mode decides.
+ */
+export const generateApiKey = (mode: Mode): string =>
+  `${API_KEY_PREFIX}${mode}_${randomBytes(API_KEY_BYTES).toString('base64url')}`;
+
+/**
+ * The mode of a key that has no client row to say it (LEDGER_ADMIN_API_KEY, the admin key file):
+ * test only when it shows the test prefix, otherwise live, the mode every key had before modes.
+ */
+export const modeOfUnregisteredKey = (apiKey: string): Mode =>
+  apiKey.startsWith(TEST_KEY_PREFIX) ? 'test' : 'live';

@@ -1,7 +1,16 @@
+import type { Mode } from '../mode/mode';
 import type { JsonObject } from './event-store.port';
 
-/** An access token to issue (RFC 9068 claims; the issuer fills iss, aud, iat, exp, jti). */
-export type AccessTokenRequest = { clientId: string; scopes: readonly string[]; nowMs: number };
+/**
+ * An access token to issue (RFC 9068 claims; the issuer fills iss, aud, iat, exp, jti). The
+ * client's mode travels as the `mode` claim, so that a request's mode is known from the token.
+ */
+export type AccessTokenRequest = {
+  clientId: string;
+  mode: Mode;
+  scopes: readonly string[];
+  nowMs: number;
+};
 
 export type IssuedToken = { accessToken: string; expiresInS: number; jti: string; kid: string };
 
@@ -19,7 +28,8 @@ export type TokenRefusal =
   | 'lifetime_too_long';
 
 export type TokenVerification =
-  | { ok: true; clientId: string; scopes: readonly string[]; jti: string }
+  /** mode null: a token issued before modes (it lives 15 minutes at most); the client's counts. */
+  | { ok: true; clientId: string; mode: Mode | null; scopes: readonly string[]; jti: string }
   | { ok: false; reason: TokenRefusal };
 
 /** Issues and verifies the service's JWT access tokens; publishes its keys as a JWKS. */

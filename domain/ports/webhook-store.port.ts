@@ -1,3 +1,4 @@
+import type { Mode } from '../mode/mode';
 import type { WebhookEventType } from '../webhook/webhook.model';
 
 /**
@@ -9,6 +10,8 @@ export type WebhookEndpoint = {
   endpointId: string;
   kind: 'endpoint' | 'notify' | 'merchant';
   merchantId: string;
+  /** It receives events of objects of this mode only (the mode of the key that made it). */
+  mode: Mode;
   url: string;
   eventTypes: readonly WebhookEventType[];
   description: string;

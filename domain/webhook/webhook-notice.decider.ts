@@ -1,6 +1,7 @@
 import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject, type Decision } from '../decision';
+import type { Mode } from '../mode/mode';
 
 /**
  * Stream webhookendpoint-<endpointId>: the notices about a merchant's webhook endpoint that
@@ -11,6 +12,8 @@ import { accept, reject, type Decision } from '../decision';
 type WebhookEndpointDisabled = {
   endpointId: string;
   merchantId: string;
+  /** The endpoint's mode; absent in notices written before modes: live. */
+  mode?: Mode;
   url: string;
   failingSince: string;
   disabledAt: string;

@@ -62,7 +62,14 @@ export const createWebhookDelivery = (options: WebhookDeliveryOptions) => {
       endpointId,
       {
         type: 'DisableWebhookEndpoint',
-        data: { endpointId, merchantId: endpoint.merchantId, url: endpoint.url, failingSince, now },
+        data: {
+          endpointId,
+          merchantId: endpoint.merchantId,
+          mode: endpoint.mode,
+          url: endpoint.url,
+          failingSince,
+          now,
+        },
       },
       {
         correlationId: `webhook-disable:${endpointId}`,

@@ -7,6 +7,7 @@ import type {
   RecordedEvent,
 } from '../../domain/ports/event-store.port';
 import type { WebhookDelivery, WebhookStore } from '../../domain/ports/webhook-store.port';
+import type { Mode } from '../../domain/mode/mode';
 import { webhookNoticeAggregate } from '../../domain/webhook/webhook-notice.decider';
 import {
   webhookTypeOfPaymentEvent,
@@ -36,6 +37,8 @@ type WebhookFanoutOptions = {
 
 type Notified = {
   merchantId: string;
+  /** Only endpoints of this mode hear of it: a test endpoint gets test events only. */
+  mode: Mode;
   type: WebhookEventType;
   object: JsonValue;
   skip: string;
@@ -63,9 +66,9 @@ const notifiedOf = async (store: EventStore, event: RecordedEvent): Promise<Noti
     if (type === null) return null;
     const payment = await paymentAt(store, event);
     if (payment === null) return null;
-    const { merchantId, paymentId, notifyUrl } = payment;
+    const { merchantId, mode, paymentId, notifyUrl } = payment;
     const notify = notifyUrl === null ? null : { endpointId: paymentId, url: notifyUrl };
-    return { merchantId, type, object: payment, skip: '', notify };
+    return { merchantId, mode, type, object: payment, skip: '', notify };
   }
   if (event.stream.startsWith('webhookendpoint-') && event.type === 'WebhookEndpointDisabled') {
     const notice = parseStored(webhookNoticeAggregate, event).data;
@@ -73,6 +76,7 @@ const notifiedOf = async (store: EventStore, event: RecordedEvent): Promise<Noti
     // The disabled endpoint itself is told nothing: it is off.
     return {
       merchantId: notice.merchantId,
+      mode: notice.mode ?? 'live',
       type,
       object: notice,
       skip: notice.endpointId,
@@ -100,6 +104,7 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
     const body = JSON.stringify({
       id: event.id,
       type: notified.type,
+      mode: notified.mode,
       createdAt: event.metadata.occurredAt,
       data: { object: notified.object },
     });
@@ -107,6 +112,7 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
       .filter(
         (endpoint) =>
           endpoint.enabled &&
+          endpoint.mode === notified.mode &&
           endpoint.endpointId !== notified.skip &&
           endpoint.eventTypes.includes(notified.type),
       )
@@ -116,6 +122,7 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
         ...notified.notify,
         kind: 'notify',
         merchantId: notified.merchantId,
+        mode: notified.mode,
         eventTypes: [],
         description: '',
         enabled: true,

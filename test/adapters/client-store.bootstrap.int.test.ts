@@ -25,8 +25,21 @@ describe('ensureBootstrapAdmin', () => {
     expect(filePath).toBe(join(dataDir, ADMIN_KEY_FILE_NAME));
     expect(statSync(join(dataDir, ADMIN_KEY_FILE_NAME)).mode & 0o777).toBe(0o600);
     const apiKey = readFileSync(join(dataDir, ADMIN_KEY_FILE_NAME), 'utf8').trim();
-    expect(apiKey).toMatch(/^lsk_[A-Za-z0-9_-]{43}$/);
-    await expect(adminByKey(apiKey)).resolves.toMatchObject({ clientId: 'admin', role: 'admin' });
+    expect(apiKey).toMatch(/^lsk_live_[A-Za-z0-9_-]{43}$/);
+    await expect(adminByKey(apiKey)).resolves.toMatchObject({
+      clientId: 'admin',
+      role: 'admin',
+      mode: 'live',
+    });
+  });
+
+  it('makes a configured key live unless it shows the test prefix', async () => {
+    const live = 'configured-admin-key-0123456789';
+    await ensureBootstrapAdmin({ store, dataDir, adminApiKeyFromEnv: live });
+    await expect(adminByKey(live)).resolves.toMatchObject({ clientId: 'admin', mode: 'live' });
+    const test = 'lsk_test_configured-admin-key-0123456789';
+    await ensureBootstrapAdmin({ store, dataDir, adminApiKeyFromEnv: test });
+    await expect(adminByKey(test)).resolves.toMatchObject({ clientId: 'admin', mode: 'test' });
   });
 
   it('reuses the file on later starts, also with a fresh store', async () => {

@@ -4,6 +4,7 @@ import type { Client, ClientStore } from '../../domain/ports/client-store.port';
 const merchant: Client = {
   clientId: 'merchant-1',
   role: 'merchant',
+  mode: 'live',
   keyHash: hashApiKey('lsk_merchant-1-key'),
   createdAt: '2025-01-31T12:00:00.000Z',
   revokedAt: null,

@@ -30,7 +30,11 @@ describe('authentication', () => {
   it('accepts a Bearer key and sets the client and the actor', async () => {
     const response = await api.http().get('/v1/test/whoami').set(bearer(api.keys.merchant));
     expect(response.status).toBe(200);
-    expect(response.body.data.client).toEqual({ clientId: 'merchant', role: 'merchant' });
+    expect(response.body.data.client).toEqual({
+      clientId: 'merchant',
+      role: 'merchant',
+      mode: 'test',
+    });
     expect(response.body.data.actor).toMatchObject({ clientId: 'merchant', role: 'merchant' });
     expect(response.body.data.actor.ip).toMatch(/127\.0\.0\.1|::1/);
   });
@@ -38,7 +42,11 @@ describe('authentication', () => {
   it('accepts the key in X-Api-Key', async () => {
     const response = await api.http().get('/v1/test/whoami').set('X-Api-Key', api.keys.auditor);
     expect(response.status).toBe(200);
-    expect(response.body.data.client).toEqual({ clientId: 'auditor', role: 'auditor' });
+    expect(response.body.data.client).toEqual({
+      clientId: 'auditor',
+      role: 'auditor',
+      mode: 'test',
+    });
   });
 
   it('refuses a request without a key', async () => {

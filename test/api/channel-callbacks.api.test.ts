@@ -37,10 +37,13 @@ const verifiers = [
 describe('channel callbacks over HTTP', () => {
   let app: LedgerApp;
   let orderCount = 0;
+  /** Real channels take live payments only: a live-mode merchant's key. */
+  let liveKey = '';
   beforeAll(async () => {
     app = await createLedgerApp({ nowMs: () => NOW_MS, verifiers });
-    await app.post('/v1/accounts', { accountId: 'shop-cny', currency: 'CNY' }, app.keys.merchant);
-    await app.post('/v1/accounts', { accountId: 'shop-eur', currency: 'EUR' }, app.keys.merchant);
+    liveKey = await app.addClient('live-shop', 'merchant', 'live');
+    await app.post('/v1/accounts', { accountId: 'shop-cny', currency: 'CNY' }, liveKey);
+    await app.post('/v1/accounts', { accountId: 'shop-eur', currency: 'EUR' }, liveKey);
   });
 
   const newPayment = async (
@@ -57,7 +60,7 @@ describe('channel callbacks over HTTP', () => {
       subject: 'Plan',
       creditAccountId: currency === 'CNY' ? 'shop-cny' : 'shop-eur',
     };
-    const response = await app.post('/v1/payments', body, app.keys.merchant);
+    const response = await app.post('/v1/payments', body, liveKey);
     return response.body.data.payment.paymentId as string;
   };
   const paymentEvents = async (paymentId: string) =>

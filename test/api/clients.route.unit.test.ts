@@ -19,12 +19,31 @@ describe('/v1/clients', () => {
     expect(client).toEqual({
       clientId: 'shop-1',
       role: 'merchant',
+      mode: 'test',
       createdAt: '2025-03-01T10:00:00.000Z',
       revokedAt: null,
     });
-    expect(apiKey).toMatch(/^lsk_[A-Za-z0-9_-]{43}$/);
+    expect(apiKey).toMatch(/^lsk_test_[A-Za-z0-9_-]{43}$/);
     const asShop = await api.http().get('/v1/clients/shop-1').set(bearer(apiKey));
     expect(asShop.status).toBe(403); // Authenticated (not 401), but not an admin.
+  });
+
+  it('makes a live client when asked, with a visibly live key; refuses an unknown mode', async () => {
+    const live = await create(
+      { clientId: 'shop-1', role: 'merchant', mode: 'live' },
+      api.keys.admin,
+    );
+    expect(live.status).toBe(201);
+    expect(live.body.data).toMatchObject({ clientId: 'shop-1', mode: 'live' });
+    expect(live.body.data.apiKey).toMatch(/^lsk_live_[A-Za-z0-9_-]{43}$/);
+    const shown = await api.http().get('/v1/clients/shop-1').set(bearer(api.keys.admin));
+    expect(shown.body.data.mode).toBe('live');
+    const bad = await create(
+      { clientId: 'shop-2', role: 'merchant', mode: 'demo' },
+      api.keys.admin,
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.data).toEqual({ field: 'mode' });
   });
 
   it('refuses an existing clientId with 409 client_exists', async () => {
@@ -51,6 +70,7 @@ describe('/v1/clients', () => {
     expect(response.body.data).toEqual({
       clientId: 'merchant',
       role: 'merchant',
+      mode: 'test',
       createdAt: '2025-01-31T12:00:00.000Z',
       revokedAt: null,
     });

@@ -54,6 +54,16 @@ describe('the read-model query API', () => {
     ).toEqual(['other']);
   });
 
+  it("shows each payment's mode and filters by it for admins and auditors", async () => {
+    const all = await app.get('/v1/payments?page_size=100&mode=test', app.keys.auditor);
+    expect(all.body.data.total_count).toBe(6);
+    expect(all.body.data.items.every((item: { mode: string }) => item.mode === 'test')).toBe(true);
+    const live = await app.get('/v1/payments?mode=live', app.keys.admin);
+    expect(live.body.data.total_count).toBe(0);
+    const bad = await app.get('/v1/payments?mode=demo', app.keys.admin);
+    expect(bad.status).toBe(400);
+  });
+
   it('scopes merchants to their own accounts and payments, and nodes to traffic', async () => {
     expect((await app.get('/v1/payments?merchant_id=merchant2', app.keys.merchant)).status).toBe(
       403,

@@ -39,7 +39,16 @@ describe('channel configuration', () => {
       alipay: null,
       stripe: null,
       sandboxFailRefunds: false,
+      sandboxEnabled: true,
     });
+  });
+
+  it('reads SANDBOX_ENABLED: on unless set to false', () => {
+    expect(loadChannelConfig({ SANDBOX_ENABLED: 'false' }).sandboxEnabled).toBe(false);
+    expect(loadChannelConfig({ SANDBOX_ENABLED: 'true' }).sandboxEnabled).toBe(true);
+    expect(() => loadChannelConfig({ SANDBOX_ENABLED: 'off' })).toThrow(
+      "SANDBOX_ENABLED must be true or false, got 'off'",
+    );
   });
 
   it('reads SANDBOX_FAIL_REFUNDS and refuses anything but true or false', () => {

@@ -41,6 +41,7 @@ describe('startChannels', () => {
           baseUrl: 'http://127.0.0.1:9',
         },
         sandboxFailRefunds: false,
+        sandboxEnabled: true,
       },
       dataDir: mkdtempSync(join(tmpdir(), 'ledger-channels-')),
       sandboxSecret: 'sandbox-secret-value',
@@ -86,7 +87,13 @@ describe('startChannels', () => {
     const store = createInMemoryEventStore();
     const { runtime } = createLedger(store);
     const channels = startChannels({
-      channelConfig: { wechat: null, alipay: null, stripe: null, sandboxFailRefunds: false },
+      channelConfig: {
+        wechat: null,
+        alipay: null,
+        stripe: null,
+        sandboxFailRefunds: false,
+        sandboxEnabled: true,
+      },
       dataDir: mkdtempSync(join(tmpdir(), 'ledger-channels-')),
       sandboxSecret: 'sandbox-secret-value',
       serviceUrl: 'http://127.0.0.1:9',

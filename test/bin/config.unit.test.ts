@@ -6,7 +6,13 @@ import { join, resolve } from 'node:path';
 import { ConfigError, describeConfig, loadConfig } from '../../bin/config';
 import { DEMO_PLANS } from '../../bin/messaging-config';
 
-const NO_CHANNELS = { wechat: null, alipay: null, stripe: null, sandboxFailRefunds: false };
+const NO_CHANNELS = {
+  wechat: null,
+  alipay: null,
+  stripe: null,
+  sandboxFailRefunds: false,
+  sandboxEnabled: true,
+};
 
 const expectConfigError = (env: NodeJS.ProcessEnv, message: string | RegExp): void => {
   expect(() => loadConfig(env)).toThrow(ConfigError);

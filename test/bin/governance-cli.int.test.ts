@@ -41,6 +41,7 @@ describe('governance CLI', () => {
     await createSqliteClientStore(database).put({
       clientId: 'shop-1',
       role: 'merchant',
+      mode: 'live',
       keyHash: 'h',
       createdAt: 'then',
       revokedAt: null,

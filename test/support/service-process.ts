@@ -12,7 +12,8 @@ export type ServiceProcess = {
   exited: Promise<number | null>;
 };
 
-export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** Test mode (its prefix says so): the e2e tests pay through the sandbox with it. */
+export const ADMIN_KEY = 'lsk_test_admin-key-0123456789abcdef';
 const READY_TIMEOUT_MS = 15_000;
 
 /**

@@ -1,5 +1,6 @@
 import { serviceMetrics } from '../../metrics';
 import type { JSONSchemaType } from 'ajv';
+import { modes } from '../../../domain/mode/mode';
 import { paymentChannels } from '../../../domain/payment/payment.model';
 import { PAYMENTS, REFUNDS } from '../../../projections/payments.projection';
 import { sendError, sendOk } from '../../envelope';
@@ -20,9 +21,13 @@ import {
   type QueryDeps,
 } from './query-kit';
 
-/** Payments filterable by merchant, status, channel and creation time; refunds per payment. */
+/**
+ * Payments filterable by merchant, mode, status, channel and creation time; refunds per payment.
+ * A merchant sees its own payments of its own mode only; `mode` filters for admins and auditors.
+ */
 type PaymentsQuery = CommonQuery & {
   merchant_id?: string;
+  mode?: string;
   status?: string;
   channel?: string;
   created_from?: string;
@@ -35,6 +40,7 @@ const paymentsSchema: JSONSchemaType<PaymentsQuery> = {
   properties: {
     ...commonQueryProperties,
     merchant_id: { ...idSchema, nullable: true },
+    mode: { type: 'string', enum: [...modes], nullable: true },
     status: {
       type: 'string',
       enum: ['pending', 'succeeded', 'failed', 'closed', 'expired'],
@@ -67,7 +73,7 @@ export const paymentQueryRoutes =
 
     kit.router.get('/payments', readers, payments, async (ctx) => {
       const query = payments.read(ctx);
-      const own = clientOf(ctx).clientId;
+      const { clientId: own, mode: ownMode } = clientOf(ctx);
       if (!seesAll(ctx) && query.merchant_id !== undefined && query.merchant_id !== own) {
         sendError(ctx, 'forbidden', { msg: 'merchants see only their own payments' });
         return;
@@ -76,6 +82,7 @@ export const paymentQueryRoutes =
       if (generation === null) return;
       const where = {
         merchantId: seesAll(ctx) ? query.merchant_id : own,
+        mode: seesAll(ctx) ? query.mode : ownMode,
         status: query.status,
         channel: query.channel,
       };
@@ -96,7 +103,9 @@ export const paymentQueryRoutes =
       const generation = await prepareQuery(deps, ctx, query);
       if (generation === null) return;
       const payment = await findDocument(deps, generation, PAYMENTS, paymentId);
-      if (payment === null || (!seesAll(ctx) && payment['merchantId'] !== clientOf(ctx).clientId)) {
+      const { clientId, mode } = clientOf(ctx);
+      const own = payment?.['merchantId'] === clientId && payment['mode'] === mode;
+      if (payment === null || (!seesAll(ctx) && !own)) {
         serviceMetrics().paymentLookupMisses.inc({ client: clientOf(ctx).clientId });
         sendError(ctx, 'payment_not_found', { data: { paymentId } });
         return;

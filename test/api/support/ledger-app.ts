@@ -77,6 +77,8 @@ export const createLedgerApp = async (
     governance?: Governance;
     /** Holder data of accounts, and the erase route (absent: `holder` is refused). */
     personalData?: PersonalDataAccess;
+    /** SANDBOX_ENABLED (absent: true): false leaves out the sandbox gateway and callbacks. */
+    sandboxEnabled?: boolean;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -105,21 +107,22 @@ export const createLedgerApp = async (
       { type: 'ChannelCallRecorded', data: fact },
       systemContext('test', new Date(nowMs()).toISOString()),
     );
+  const sandboxEnabled = options.sandboxEnabled ?? true;
+  const sandboxGateway = createResilientGateway(sandbox.gateway, FAST_RESILIENCE, record, nowMs);
   const channels: ChannelServices = {
-    gateways: new Map([
-      ['sandbox', createResilientGateway(sandbox.gateway, FAST_RESILIENCE, record, nowMs)],
-    ]),
+    gateways: new Map(sandboxEnabled ? [['sandbox', sandboxGateway]] : []),
     replayGuard: createSqliteReplayGuard(database),
     tickets: createSqlitePaymentTicketStore(database),
     eventStore: store,
     sandbox,
+    sandboxEnabled,
   };
   const services = {
     runtime: ledger.runtime,
     ledger: ledger.ledger,
     traffic: ledger.traffic,
     channelVerifiers: [
-      createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] }),
+      ...(sandboxEnabled ? [createSandboxChannelVerifier({ secrets: [SANDBOX_SECRET] })] : []),
       ...(options.verifiers ?? []),
     ],
     paymentTtlMs: 15 * 60 * 1000,

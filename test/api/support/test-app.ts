@@ -21,6 +21,7 @@ import type { SecurityEventStore } from '../../../domain/ports/security-event.po
 import type { TokenService } from '../../../domain/ports/token.port';
 import type { SecurityRecorder } from '../../../api/security/security-recorder';
 import { generateApiKey, hashApiKey } from '../../../domain/ports/client-store.port';
+import type { Mode } from '../../../domain/mode/mode';
 import type { ClientRole, ClientStore } from '../../../domain/ports/client-store.port';
 import type { EventStore } from '../../../domain/ports/event-store.port';
 import type { IdempotencyStore } from '../../../domain/ports/idempotency-store.port';
@@ -44,10 +45,10 @@ export type TestApp = {
   logs: () => LogLine[];
   /** The raw log output, to check that nothing secret was written. */
   logText: () => string;
-  /** API keys of pre-registered clients: admin, merchant, merchant2, auditor. */
+  /** API keys of pre-registered clients: admin, merchant, merchant2, auditor (all test mode). */
   keys: Record<'admin' | 'merchant' | 'merchant2' | 'auditor', string>;
-  /** Registers another client and returns its key. */
-  addClient: (clientId: string, role: ClientRole) => Promise<string>;
+  /** Registers another client (test mode unless told) and returns its key. */
+  addClient: (clientId: string, role: ClientRole, mode?: Mode) => Promise<string>;
 };
 
 /** What tokens of test apps carry: iss, aud and lifetime. */
@@ -99,12 +100,17 @@ export const createTestApp = async (
   const clientStore = options.sharing?.clientStore ?? createSqliteClientStore(database);
   const idempotencyStore =
     options.sharing?.idempotencyStore ?? createSqliteIdempotencyStore(database);
-  const addClient = async (clientId: string, role: ClientRole): Promise<string> => {
-    const apiKey = generateApiKey();
+  const addClient = async (
+    clientId: string,
+    role: ClientRole,
+    mode: Mode = 'test',
+  ): Promise<string> => {
+    const apiKey = generateApiKey(mode);
     const createdAt = '2025-01-31T12:00:00.000Z';
     await clientStore.put({
       clientId,
       role,
+      mode,
       keyHash: hashApiKey(apiKey),
       createdAt,
       revokedAt: null,

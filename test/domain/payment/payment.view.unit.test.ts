@@ -41,6 +41,8 @@ const refundRow = (
   facts: Record<string, string>,
 ) => ({
   refundId,
+  // The fixture's payment is a sandbox one recorded without a mode: test, and so its refunds.
+  mode: 'test',
   amountMinor,
   status,
   reason: 'customer_request',
@@ -54,9 +56,21 @@ const refundRow = (
 describe('paymentView', () => {
   it('is null for a payment that does not exist', () => expect(viewOf([])).toBeNull());
 
+  it('shows the recorded mode; one recorded before modes reads as its channel', () => {
+    const createdWith = (data: Partial<typeof created.data>): PaymentEvent => ({
+      type: 'PaymentCreated',
+      data: { ...created.data, ...data },
+    });
+    expect(viewOf([createdWith({ channel: 'wechat' })])?.mode).toBe('live');
+    expect(viewOf([createdWith({ channel: 'sandbox' })])?.mode).toBe('test');
+    expect(viewOf([createdWith({ channel: 'sandbox', mode: 'live' })])?.mode).toBe('live');
+    expect(viewOf([createdWith({ channel: 'stripe', mode: 'test' })])?.mode).toBe('test');
+  });
+
   it('shows a pending payment with every outcome null', () => {
     expect(viewOf([created])).toEqual({
       ...terms,
+      mode: 'test',
       notifyUrl: null,
       returnUrl: null,
       description: null,

@@ -27,7 +27,7 @@ describe('webhook fan-out and delivery', () => {
   it('shows the merchant a payment found paid by query as recovered', async () => {
     rig = await startWebhookRig();
     await rig.addEndpoint({ eventTypes: ['payment.succeeded'] });
-    await rig.payPayment(PAYMENT_ID, undefined, true);
+    await rig.payPayment(PAYMENT_ID, { recovered: true });
     await enqueued(rig, 1);
     await rig.deliver();
     const body = JSON.parse(rig.sent[0]?.body ?? '{}') as { data: { object: object } };
@@ -60,6 +60,29 @@ describe('webhook fan-out and delivery', () => {
     expect(request?.headers['webhook-signature']).toBe(`t=${timestampS},v1=${expected}`);
     const [delivery] = await deliveriesOf(rig, body.id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: [{ httpStatus: 200 }] });
+  });
+
+  it("sends each payment's events only to the merchant's endpoints of the payment's mode", async () => {
+    rig = await startWebhookRig();
+    const eventTypes = ['payment.succeeded'] as const;
+    await rig.addEndpoint({ eventTypes, mode: 'test', url: 'https://test.example/hooks' });
+    await rig.addEndpoint({ eventTypes, mode: 'live', url: 'https://live.example/hooks' });
+    await rig.payPayment(PAYMENT_ID);
+    await rig.payPayment('0191a1b2-0000-7000-8000-000000000002', { mode: 'live' });
+    await enqueued(rig, 2);
+    await rig.deliver();
+
+    const sentTo = rig.sent.map((request) => ({
+      url: request.url,
+      mode: (JSON.parse(request.body) as { mode: string }).mode,
+    }));
+    expect(sentTo).toEqual(
+      expect.arrayContaining([
+        { url: 'https://test.example/hooks', mode: 'test' },
+        { url: 'https://live.example/hooks', mode: 'live' },
+      ]),
+    );
+    expect(sentTo).toHaveLength(2);
   });
 
   it('signs with both secrets while the previous one is valid, then with the new one only', async () => {
@@ -161,7 +184,7 @@ describe('webhook fan-out and delivery', () => {
       enabled: false,
       secret: 'whsec_merchant',
     });
-    await rig.payPayment(PAYMENT_ID, 'https://shop.example/notify?order=1');
+    await rig.payPayment(PAYMENT_ID, { notifyUrl: 'https://shop.example/notify?order=1' });
     await enqueued(rig, 1);
     await rig.deliver();
     const notified = rig.sent.find((request) => request.url.startsWith('https://shop.example'));

@@ -68,6 +68,8 @@ export const startWebhookRig = async (
       endpointId: crypto.randomUUID(),
       kind: 'endpoint',
       merchantId: 'merchant',
+      // The rig's payments are on the sandbox: test mode.
+      mode: 'test',
       url: 'https://receiver.example/hooks',
       description: '',
       enabled: true,
@@ -81,13 +83,16 @@ export const startWebhookRig = async (
     return endpoint;
   };
 
-  /** A sandbox payment of 1,000 EUR minor units, created and then paid, as the log records it. */
-  /** `recovered`: found paid by a query at the channel, as the expiry saga or a close applies it. */
+  /**
+   * A sandbox payment of 1,000 EUR minor units, created and then paid, as the log records it
+   * (recorded without a mode unless given: a sandbox payment then reads as test). `recovered`:
+   * found paid by a query at the channel, as the expiry saga or a close applies it.
+   */
   const payPayment = async (
     paymentId: string,
-    notifyUrl?: string,
-    recovered = false,
+    options: { notifyUrl?: string; recovered?: boolean; mode?: 'test' | 'live' } = {},
   ): Promise<void> => {
+    const { notifyUrl, recovered = false, mode } = options;
     const now = new Date(nowMs).toISOString();
     const terms = {
       paymentId,
@@ -100,6 +105,7 @@ export const startWebhookRig = async (
       creditAccountId: 'wallet',
       expiresAt: new Date(nowMs + HOUR_MS).toISOString(),
       ...(notifyUrl === undefined ? {} : { notifyUrl }),
+      ...(mode === undefined ? {} : { mode }),
     };
     const context = testContext({ now });
     await ledger.runtime.execute(
