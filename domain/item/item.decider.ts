@@ -2,6 +2,7 @@ import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject, type Decision } from '../decision';
 import type { Currency } from '../money';
+import { itemEventCodec } from './item.events';
 
 /**
  * A catalogue item sold in a flash sale (stream `item-<itemId>`): its price, its sale window and
@@ -170,6 +171,7 @@ export const itemAggregate: Aggregate<ItemCommand, ItemEvent, ItemState, ItemRej
   initialState: { status: 'none' },
   decide,
   evolve,
+  eventCodec: itemEventCodec,
 };
 
 /** Why a purchase at `now` is refused by the item itself (window, retirement), or null. */

@@ -1,5 +1,6 @@
 import type { Aggregate } from '../aggregate';
 import { accept } from '../decision';
+import { channelLogEventCodec } from './channel-log.events';
 import type { FlagReason } from './payment.model';
 
 /**
@@ -60,4 +61,5 @@ export const channelLogAggregate: Aggregate<
   initialState: { eventCount: 0 },
   decide: (command) => accept(command.data),
   evolve: (state) => ({ eventCount: state.eventCount + 1 }),
+  eventCodec: channelLogEventCodec,
 };

@@ -2,6 +2,7 @@ import type { Aggregate } from '../aggregate';
 import { assert } from '../assert';
 import { accept, reject, type Decision } from '../decision';
 import { planProblem, type Plan } from './plan';
+import { planEventCodec, planSeedEventCodec } from './plan.events';
 
 /**
  * A plan of the catalogue (stream `plan-<planId>`): created, updated and retired by admins. A
@@ -17,7 +18,7 @@ type PlanCommand =
   | { type: 'UpdatePlan'; data: { changes: PlanChanges } & At }
   | { type: 'RetirePlan'; data: { reason: string } & At };
 
-type PlanEvent =
+export type PlanEvent =
   | { type: 'PlanCreated'; data: Plan & { createdAt: string } }
   /** The plan after the update, whole. */
   | { type: 'PlanUpdated'; data: Plan & { updatedAt: string } }
@@ -117,13 +118,17 @@ export const planAggregate: Aggregate<PlanCommand, PlanEvent, PlanState, PlanRej
   initialState: { status: 'none' },
   decide,
   evolve,
+  eventCodec: planEventCodec,
 };
 
 /**
  * The record that PLANS_FILE seeded the catalogue (stream `planseed-catalogue`): written once,
  * after the file's plans were created, so a restart neither seeds again nor duplicates a plan.
  */
-type PlanSeedEvent = { type: 'PlanCatalogueSeeded'; data: { planIds: string[]; seededAt: string } };
+export type PlanSeedEvent = {
+  type: 'PlanCatalogueSeeded';
+  data: { planIds: string[]; seededAt: string };
+};
 type PlanSeedCommand = { type: 'MarkPlanCatalogueSeeded'; data: { planIds: string[] } & At };
 
 export const planSeedAggregate: Aggregate<
@@ -142,6 +147,7 @@ export const planSeedAggregate: Aggregate<
           data: { planIds: command.data.planIds, seededAt: command.data.now },
         }),
   evolve: (_state, event) => ({ seededAt: event.data.seededAt }),
+  eventCodec: planSeedEventCodec,
 };
 
 export const PLAN_SEED_ID = 'catalogue';
