@@ -70,7 +70,7 @@ export const streamName = (category: string, id: string): string => `${category}
  * One step of a category's upcast chain: the data of an event stored in version n as version n + 1
  * writes it. Old events are never rewritten; they are upcast here each time they are read.
  */
-export type Upcaster = (type: string, data: JsonObject) => JsonObject;
+type Upcaster = (type: string, data: JsonObject) => JsonObject;
 
 /**
  * A codec from its upcast chain and its parser of the version written now. `upcasters[i]` takes

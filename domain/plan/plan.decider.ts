@@ -1,8 +1,9 @@
-import type { Aggregate } from '../aggregate';
-import { assert } from '../assert';
+import { versionedEventCodec, type Aggregate, type EventCodec } from '../aggregate';
+import { assert, AssertionError } from '../assert';
 import { accept, reject, type Decision } from '../decision';
+import { countField, stringArrayField, stringField } from '../json-fields';
+import type { JsonObject } from '../ports/event-store.port';
 import { planProblem, type Plan } from './plan';
-import { planEventCodec, planSeedEventCodec } from './plan.events';
 
 /**
  * A plan of the catalogue (stream `plan-<planId>`): created, updated and retired by admins. A
@@ -18,7 +19,7 @@ type PlanCommand =
   | { type: 'UpdatePlan'; data: { changes: PlanChanges } & At }
   | { type: 'RetirePlan'; data: { reason: string } & At };
 
-export type PlanEvent =
+type PlanEvent =
   | { type: 'PlanCreated'; data: Plan & { createdAt: string } }
   /** The plan after the update, whole. */
   | { type: 'PlanUpdated'; data: Plan & { updatedAt: string } }
@@ -113,6 +114,41 @@ const evolve = (state: PlanState, event: PlanEvent): PlanState => {
   }
 };
 
+/** A plan's terms; level and group are absent when the plan leaves them to their defaults. */
+const planOf = (data: JsonObject): Plan => ({
+  planId: stringField(data, 'planId'),
+  name: stringField(data, 'name'),
+  amountMinor: countField(data, 'amountMinor'),
+  currency: stringField(data, 'currency'),
+  quotaBytes: countField(data, 'quotaBytes'),
+  durationDays: countField(data, 'durationDays'),
+  ...(data['level'] === undefined ? {} : { level: countField(data, 'level') }),
+  ...(data['group'] === undefined ? {} : { group: stringField(data, 'group') }),
+});
+
+/** The plan's events as stored: version 1, every field checked on read. */
+const parsePlan = (type: string, data: JsonObject): PlanEvent => {
+  switch (type) {
+    case 'PlanCreated':
+      return { type, data: { ...planOf(data), createdAt: stringField(data, 'createdAt') } };
+    case 'PlanUpdated':
+      return { type, data: { ...planOf(data), updatedAt: stringField(data, 'updatedAt') } };
+    case 'PlanRetired':
+      return {
+        type,
+        data: { reason: stringField(data, 'reason'), retiredAt: stringField(data, 'retiredAt') },
+      };
+    default:
+      throw new AssertionError(`plan: unknown event type ${type}`);
+  }
+};
+
+const planEventCodec: EventCodec<PlanEvent> = versionedEventCodec({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: parsePlan,
+});
+
 export const planAggregate: Aggregate<PlanCommand, PlanEvent, PlanState, PlanRejection> = {
   category: 'plan',
   initialState: { status: 'none' },
@@ -125,11 +161,24 @@ export const planAggregate: Aggregate<PlanCommand, PlanEvent, PlanState, PlanRej
  * The record that PLANS_FILE seeded the catalogue (stream `planseed-catalogue`): written once,
  * after the file's plans were created, so a restart neither seeds again nor duplicates a plan.
  */
-export type PlanSeedEvent = {
+type PlanSeedEvent = {
   type: 'PlanCatalogueSeeded';
   data: { planIds: string[]; seededAt: string };
 };
 type PlanSeedCommand = { type: 'MarkPlanCatalogueSeeded'; data: { planIds: string[] } & At };
+
+const planSeedEventCodec: EventCodec<PlanSeedEvent> = versionedEventCodec({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    if (type !== 'PlanCatalogueSeeded')
+      throw new AssertionError(`planseed: unknown event type ${type}`);
+    return {
+      type,
+      data: { planIds: stringArrayField(data, 'planIds'), seededAt: stringField(data, 'seededAt') },
+    };
+  },
+});
 
 export const planSeedAggregate: Aggregate<
   PlanSeedCommand,
