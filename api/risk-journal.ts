@@ -1,9 +1,8 @@
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { EventStore } from '../domain/ports/event-store.port';
-import { streamName } from '../domain/aggregate';
+import { parseStored, streamName } from '../domain/aggregate';
 import {
   riskAttemptsAggregate,
-  riskAttemptsCodec,
   riskAttemptsIdOf,
   riskAttemptsIdsSince,
   type RecordedAttempt,
@@ -57,7 +56,7 @@ const replayJournal = async (options: {
         eventCountMax: options.limits.attemptsPerEventMax,
       });
       for (const event of page)
-        for (const attempt of riskAttemptsCodec.parse(event).data.attempts)
+        for (const attempt of parseStored(riskAttemptsAggregate, event).data.attempts)
           if (attempt.atMs > sinceMs && attempt.atMs <= options.nowMs) {
             options.guard.replay(attempt);
             replayed += 1;

@@ -8,7 +8,14 @@ import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { CHECKPOINT_STREAM, parseSignedCheckpoint } from '../domain/audit/checkpoint-events';
 import type { SignedCheckpoint, SignedCheckpointLog } from '../domain/audit/log-checkpoint';
 import { createLogVerifier, type LogVerification } from '../domain/audit/log-verifier';
-import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
+import { AssertionError } from '../domain/assert';
+import { parseEventMetadata } from '../domain/event-metadata';
+import type {
+  EventStore,
+  JsonObject,
+  JsonValue,
+  RecordedEvent,
+} from '../domain/ports/event-store.port';
 import { eventJsonLine, forEachEvent, type PageProgress } from '../projections/audit-toolkit';
 import { writeCheckpoint, type CheckpointSigner } from '../projections/log-checkpoints';
 import { dataDirPublicKeyFiles, loadCheckpointSigner, readPublicKeys } from './audit-keys';
@@ -116,7 +123,7 @@ const exportBundle = async (
 };
 
 /** The bundle's event line as a recorded event; throws naming the first field that is wrong. */
-const eventOfLine = (line: Record<string, unknown>, lineNumber: number): RecordedEvent => {
+const eventOfLine = (line: JsonObject, lineNumber: number): RecordedEvent => {
   const fail = (field: string): never => {
     throw new Error(`bundle line ${lineNumber}: event field ${field} is missing or malformed`);
   };
@@ -130,12 +137,17 @@ const eventOfLine = (line: Record<string, unknown>, lineNumber: number): Recorde
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('data');
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
     return fail('metadata');
-  if (typeof (metadata as { hash?: unknown }).hash !== 'string') return fail('metadata.hash');
-  return { ...(line as unknown as RecordedEvent), position: BigInt(position) };
+  try {
+    const envelope = parseEventMetadata(metadata);
+    return { stream, revision, position: BigInt(position), id, type, data, metadata: envelope };
+  } catch (error) {
+    if (!(error instanceof AssertionError)) throw error;
+    return fail(`metadata (${error.message})`);
+  }
 };
 
 /** The bundle's checkpoint line; throws naming the line when its shape is wrong. */
-const checkpointOfLine = (line: Record<string, unknown>, lineNumber: number): SignedCheckpoint => {
+const checkpointOfLine = (line: JsonObject, lineNumber: number): SignedCheckpoint => {
   const checkpoint = parseSignedCheckpoint(line);
   if (checkpoint === null) throw new Error(`bundle line ${lineNumber}: malformed checkpoint`);
   return checkpoint;
@@ -157,12 +169,14 @@ const verifyBundle = async (
   for await (const text of lines) {
     lineNumber += 1;
     if (text.trim() === '') continue;
-    let parsed: Record<string, unknown>;
+    let parsed: JsonValue;
     try {
-      parsed = JSON.parse(text) as Record<string, unknown>;
+      parsed = JSON.parse(text) as JsonValue; // JSON.parse returns JSON.
     } catch {
       throw new Error(`bundle line ${lineNumber}: not JSON`);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error(`bundle line ${lineNumber}: not a JSON object`);
     if (lineNumber === 1 && (parsed['kind'] !== 'bundle' || parsed['format'] !== BUNDLE_FORMAT))
       throw new Error(`bundle line 1: not a ${BUNDLE_FORMAT} header`);
     if (parsed['kind'] === 'checkpoint') {

@@ -1,9 +1,12 @@
 import type { Logger } from 'winston';
 import type { CommandContext } from '../domain/actors/actor-runtime';
+import { accountAggregate, type AccountEvent } from '../domain/account/account.decider';
+import { parseStored } from '../domain/aggregate';
 import type { Ledger } from '../domain/ledger/ledger';
 import type { LegacyLegsSeen } from '../domain/ledger/legacy-transfer';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.port';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
+import { transferStream } from '../domain/transfer/transfer.decider';
 import { appendUpgradeMarker } from './upgrade-marker';
 
 /**
@@ -25,22 +28,27 @@ type UpgradeResult =
   | { kind: 'empty_log' }
   | { kind: 'finished'; finishedCount: number; refusedCount: number };
 
+/** Follows an account event of the scan: which legs of the open transfers landed. */
+const trackLeg = (open: Map<string, Open>, event: AccountEvent): void => {
+  if (event.type === 'AccountOpened' || event.type === 'AccountClosed') return;
+  const entry = open.get(event.data.transferId);
+  if (entry === undefined) return;
+  if (event.type === 'AccountDebited') entry.debit = true;
+  if (event.type === 'AccountCredited') entry.credit = true;
+  const voidedDebit = event.type === 'PendingLegVoided' && event.data.side === 'debit';
+  if (event.type === 'AccountDebitReversed' || (voidedDebit && entry.half))
+    entry.debitCompensated = true;
+};
+
 /** Follows one event of the scan: which transfers are open, and which of their legs landed. */
 const track = (open: Map<string, Open>, event: RecordedEvent): void => {
-  const transferId = event.data['transferId'];
-  if (event.stream.startsWith('account-') && typeof transferId === 'string') {
-    const entry = open.get(transferId);
-    if (entry === undefined) return;
-    if (event.type === 'AccountDebited') entry.debit = true;
-    if (event.type === 'AccountCredited') entry.credit = true;
-    const voidedDebit = event.type === 'PendingLegVoided' && event.data['side'] === 'debit';
-    if (event.type === 'AccountDebitReversed' || (voidedDebit && entry.half))
-      entry.debitCompensated = true;
+  if (event.stream.startsWith('account-')) {
+    trackLeg(open, parseStored(accountAggregate, event));
     return;
   }
   if (!event.stream.startsWith('transfer-')) return;
   const id = event.stream.slice('transfer-'.length);
-  switch (event.type) {
+  switch (parseStored(transferStream, event).type) {
     case 'TransferRequested':
       open.set(id, { debit: false, credit: false, debitCompensated: false, half: true });
       return;

@@ -81,3 +81,14 @@ export const stringMapField = (object: JsonObject, name: string): Record<string,
 /** The one event version of a category that has not changed its events since version 1. */
 export const assertVersionOne = (type: string, schemaVersion: number): void =>
   assert(schemaVersion === 1, `${type}: unknown schemaVersion ${schemaVersion}`);
+
+/**
+ * An optional field: `{ [name]: read(object, name) }` when present, `{}` when absent, so a parser
+ * spreads it into the result and an absent field stays absent (never `undefined`).
+ */
+export const optionalField = <Name extends string, T>(
+  object: JsonObject,
+  name: Name,
+  read: (object: JsonObject, name: string) => T,
+): Partial<Record<Name, T>> =>
+  object[name] === undefined ? {} : ({ [name]: read(object, name) } as Record<Name, T>);

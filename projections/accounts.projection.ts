@@ -1,10 +1,8 @@
-import {
-  accountAggregate,
-  type AccountState,
-  type PendingLeg,
-} from '../domain/account/account.decider';
+import { accountAggregate, type AccountState } from '../domain/account/account.decider';
+import { accountSnapshotCodec } from '../domain/account/account.snapshot';
 import { accountView } from '../domain/account/account.view';
 import { parseStored } from '../domain/aggregate';
+import { jsonObject } from '../domain/json-fields';
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
 import {
   alreadyApplied,
@@ -25,14 +23,20 @@ export const ACCOUNTS = 'accounts';
 export const ENTRIES = 'entries';
 
 type OpenedAccount = Exclude<AccountState, { status: 'unopened' }>;
-type StoredAccountState = Omit<OpenedAccount, 'pendingLegs'> & {
-  pendingLegs: Record<string, PendingLeg>;
-};
 
+/**
+ * The state kept in an account's document, checked field by field by the account's snapshot
+ * decoder: the same shape but for the pending legs, kept here as a record by transfer id.
+ */
 const decodeState = (document: JsonObject | null): AccountState => {
   if (document === null) return accountAggregate.initialState;
-  const stored = document['state'] as unknown as StoredAccountState;
-  return { ...stored, pendingLegs: new Map(Object.entries(stored.pendingLegs)) };
+  const stored = jsonObject(document['state'], 'account state');
+  const legs = jsonObject(stored['pendingLegs'], 'pendingLegs');
+  const pendingLegs = Object.entries(legs).map(([transferId, leg]) => ({
+    ...jsonObject(leg, 'pendingLegs[]'),
+    transferId,
+  }));
+  return accountSnapshotCodec.decode({ ...stored, pendingLegs });
 };
 
 const encodeState = (state: OpenedAccount): JsonObject =>

@@ -1,4 +1,5 @@
-import type { RecordedEvent } from '../domain/ports/event-store.port';
+import { countField, jsonObject, nullableStringField, stringField } from '../domain/json-fields';
+import type { JsonObject, JsonValue, RecordedEvent } from '../domain/ports/event-store.port';
 import { asJson, includesPosition, positionKeyOf, type Projection } from './projection';
 
 /**
@@ -26,7 +27,7 @@ export type AuditChunk = {
 };
 
 /** A facet's head: how many events it has, their newest time, and its last chunk if not full. */
-export type AuditHead = {
+type AuditHead = {
   count: number;
   occurredAtCumulativeMax: string | null;
   open: AuditChunk | null;
@@ -66,6 +67,31 @@ const extended = (head: AuditHead, position: string, occurredAt: string): AuditC
 
 const EMPTY_HEAD: AuditHead = { count: 0, occurredAtCumulativeMax: null, open: null };
 
+const chunkOf = (value: JsonValue | undefined, what: string): AuditChunk => {
+  const chunk = jsonObject(value, what);
+  return {
+    positions: stringField(chunk, 'positions'),
+    occurredAtMin: stringField(chunk, 'occurredAtMin'),
+    occurredAtMax: stringField(chunk, 'occurredAtMax'),
+    occurredAtCumulativeMax: stringField(chunk, 'occurredAtCumulativeMax'),
+  };
+};
+
+/** A facet's head read back from its document (none yet: the empty head); checked field by field. */
+export const auditHeadOf = (document: JsonObject | null): AuditHead => {
+  if (document === null) return EMPTY_HEAD;
+  const head = jsonObject(document['head'], 'audit head');
+  return {
+    count: countField(head, 'count'),
+    occurredAtCumulativeMax: nullableStringField(head, 'occurredAtCumulativeMax'),
+    open: head['open'] === null ? null : chunkOf(head['open'], 'open'),
+  };
+};
+
+/** A full chunk read back from its document. */
+export const auditChunkOf = (document: JsonObject): AuditChunk =>
+  chunkOf(document['chunk'], 'audit chunk');
+
 export const auditTrailProjection: Projection = {
   name: 'audit_trail',
   collections: [
@@ -78,7 +104,7 @@ export const auditTrailProjection: Projection = {
     for (const facet of facetsOf(event)) {
       const document = await context.get(AUDIT_HEADS, facet);
       if (includesPosition(document, positionKey)) continue;
-      const head = (document?.['head'] as unknown as AuditHead | undefined) ?? EMPTY_HEAD;
+      const head = auditHeadOf(document);
       const chunk = extended(head, position, event.metadata.occurredAt);
       const count = head.count + 1;
       const full = count % AUDIT_CHUNK_EVENT_COUNT === 0;

@@ -5,9 +5,10 @@ import {
   AUDIT_CHUNK_EVENT_COUNT,
   AUDIT_CHUNKS,
   AUDIT_HEADS,
+  auditChunkOf,
+  auditHeadOf,
   chunkIdOf,
   type AuditChunk,
-  type AuditHead,
 } from './audit-trail.projection';
 import { checkpointOf, collectionIn } from './read-models';
 
@@ -59,16 +60,16 @@ const readAt = async (
 
 export const facetSource = async (reader: TrailReader, facet: string): Promise<Source> => {
   const document = await reader.store.get(collectionIn(AUDIT_HEADS, reader.generation), facet);
-  const head = document?.['head'] as unknown as AuditHead | undefined;
-  const count = head?.count ?? 0;
+  const head = auditHeadOf(document);
+  const { count } = head;
   let last: { segment: number; chunk: AuditChunk } | null = null;
   const chunk = async (segment: number): Promise<AuditChunk> => {
-    if (segment === Math.floor(count / SEGMENT) && head?.open) return head.open;
+    if (segment === Math.floor(count / SEGMENT) && head.open) return head.open;
     if (last?.segment === segment) return last.chunk;
     const id = chunkIdOf(facet, segment);
     const stored = await reader.store.get(collectionIn(AUDIT_CHUNKS, reader.generation), id);
     assert(stored !== null, `audit trail: chunk ${id} missing`);
-    last = { segment, chunk: stored['chunk'] as unknown as AuditChunk };
+    last = { segment, chunk: auditChunkOf(stored) };
     return last.chunk;
   };
   return {

@@ -1,3 +1,10 @@
+import {
+  countField,
+  jsonObject,
+  nullableStringField,
+  oneOfField,
+  stringField,
+} from '../domain/json-fields';
 import type { JsonObject } from '../domain/ports/event-store.port';
 import type { ReadModelStore } from '../domain/ports/read-model-store.port';
 import { asJson } from './projection';
@@ -20,6 +27,28 @@ export type GenerationRecord = {
   switchedAt: string | null;
 };
 
+const GENERATION_STATUSES = [
+  'building',
+  'live',
+  'snapshot',
+  'retired',
+  'dropped',
+] as const satisfies readonly GenerationStatus[];
+
+/** A generation's record read back from its registry document, checked field by field. */
+const recordOf = (document: JsonObject): GenerationRecord => {
+  const view = jsonObject(document['view'], 'generation record');
+  return {
+    generation: countField(view, 'generation'),
+    status: oneOfField(view, 'status', GENERATION_STATUSES),
+    version: countField(view, 'version'),
+    untilPosition: nullableStringField(view, 'untilPosition'),
+    untilTime: nullableStringField(view, 'untilTime'),
+    createdAt: stringField(view, 'createdAt'),
+    switchedAt: nullableStringField(view, 'switchedAt'),
+  };
+};
+
 const REGISTRY = 'read_side_generations';
 const ACTIVE_ID = 'active';
 const GENERATIONS_LISTED_MAX = 100;
@@ -32,7 +61,7 @@ const recordDocument = (record: GenerationRecord): JsonObject =>
 export const createGenerationRegistry = (store: ReadModelStore) => {
   const read = async (generation: number): Promise<GenerationRecord | null> => {
     const document = await store.get(REGISTRY, idOf(generation));
-    return document === null ? null : (document['view'] as unknown as GenerationRecord);
+    return document === null ? null : recordOf(document);
   };
   const list = async (): Promise<GenerationRecord[]> => {
     const found = await store.find(REGISTRY, {
@@ -42,7 +71,7 @@ export const createGenerationRegistry = (store: ReadModelStore) => {
       offset: 0,
       limit: GENERATIONS_LISTED_MAX,
     });
-    return found.documents.map((document) => document['view'] as unknown as GenerationRecord);
+    return found.documents.map(recordOf);
   };
   const ensureCollections = async (generation: number): Promise<void> => {
     for (const projection of READ_MODELS) {

@@ -1,4 +1,5 @@
-import { itemAggregate, type ItemEvent, type ItemRecord } from '../domain/item/item.decider';
+import { parseStored } from '../domain/aggregate';
+import { itemAggregate, type ItemRecord } from '../domain/item/item.decider';
 import { PURCHASE_ID_PREFIX } from '../domain/item/item-sale';
 import { planAggregate, type PlanRecord } from '../domain/plan/plan.decider';
 import type {
@@ -6,6 +7,7 @@ import type {
   EventSubscription,
   RecordedEvent,
 } from '../domain/ports/event-store.port';
+import { transferStream } from '../domain/transfer/transfer.decider';
 
 /**
  * The catalogue and the buyers' orders, folded from the log into memory at start and kept live:
@@ -40,29 +42,26 @@ export const createItemCatalogue = (options: { store: EventStore }): ItemCatalog
     foldedPosition = event.position;
     if (event.stream.startsWith('item-')) {
       const itemId = event.stream.slice('item-'.length);
-      const next = itemAggregate.evolve(items.get(itemId) ?? itemAggregate.initialState, {
-        type: event.type,
-        data: event.data,
-      } as ItemEvent);
+      const next = itemAggregate.evolve(
+        items.get(itemId) ?? itemAggregate.initialState,
+        parseStored(itemAggregate, event),
+      );
       if (next.status !== 'none') items.set(itemId, next);
       return;
     }
     if (event.stream.startsWith('plan-')) {
       const planId = event.stream.slice('plan-'.length);
-      const next = planAggregate.evolve(plans.get(planId) ?? planAggregate.initialState, {
-        type: event.type,
-        data: event.data,
-      } as Parameters<typeof planAggregate.evolve>[1]);
+      const next = planAggregate.evolve(
+        plans.get(planId) ?? planAggregate.initialState,
+        parseStored(planAggregate, event),
+      );
       if (next.status !== 'none') plans.set(planId, next);
       return;
     }
-    if (
-      event.type !== 'TransferCreated' ||
-      !event.stream.startsWith(`transfer-${PURCHASE_ID_PREFIX}`)
-    )
-      return;
-    const reference = event.data['reference'];
-    const match = typeof reference === 'string' ? SALE_REFERENCE.exec(reference) : null;
+    if (!event.stream.startsWith(`transfer-${PURCHASE_ID_PREFIX}`)) return;
+    const transfer = parseStored(transferStream, event);
+    if (transfer.type !== 'TransferCreated') return;
+    const match = SALE_REFERENCE.exec(transfer.data.reference);
     if (match === null) return;
     const [, itemId = '', buyerId = ''] = match;
     const list = buyers.get(buyerId) ?? [];

@@ -1,5 +1,9 @@
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
-import { paymentAggregate, paymentView } from '../domain/payment/payment.decider';
+import {
+  paymentAggregate,
+  paymentView,
+  type PaymentEvent,
+} from '../domain/payment/payment.decider';
 import {
   foldAggregateEvent,
   asJson,
@@ -17,12 +21,22 @@ import {
 export const PAYMENTS = 'payments';
 export const REFUNDS = 'refunds';
 
-const REFUND_EVENTS = new Set(['RefundRequested', 'RefundSucceeded', 'RefundFailed']);
+/** The refund a payment event is about, or null when it is not a refund's event. */
+const refundIdOf = (event: PaymentEvent): string | null => {
+  switch (event.type) {
+    case 'RefundRequested':
+    case 'RefundSucceeded':
+    case 'RefundFailed':
+      return event.data.refundId;
+    default:
+      return null;
+  }
+};
 
 const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<void> => {
   const folded = await foldAggregateEvent(paymentAggregate, PAYMENTS, event, context);
   if (folded === null) return;
-  const { id: paymentId, previous, state } = folded;
+  const { id: paymentId, previous, state, domainEvent } = folded;
   const domainView = paymentView(state);
   if (state.status === 'none' || domainView === null) return;
   const positionKey = positionKeyOf(event.position);
@@ -41,8 +55,8 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
     channel: state.channel,
     createdAt: state.createdAt,
   });
-  const refundId = event.data['refundId'];
-  if (REFUND_EVENTS.has(event.type) && typeof refundId === 'string') {
+  const refundId = refundIdOf(domainEvent);
+  if (refundId !== null) {
     const refund = domainView.refunds.find((candidate) => candidate.refundId === refundId);
     if (refund !== undefined) {
       const refundView = asJson({
@@ -61,7 +75,7 @@ const apply = async (event: RecordedEvent, context: ProjectionContext): Promise<
       context.put(REFUNDS, `${paymentId}:${refundId}`, stored);
     }
   }
-  if (previous.status !== state.status || REFUND_EVENTS.has(event.type)) {
+  if (previous.status !== state.status || refundId !== null) {
     context.announce({ stream: event.stream, position: event.position, kind: 'payment', view });
   }
 };

@@ -79,12 +79,19 @@ export const foldAggregateEvent = async <Event extends DomainEvent, State>(
   collection: string,
   event: RecordedEvent,
   context: ProjectionContext,
-): Promise<{ id: string; document: JsonObject | null; previous: State; state: State } | null> => {
+): Promise<{
+  id: string;
+  document: JsonObject | null;
+  previous: State;
+  state: State;
+  /** The event as its category's codec read it. */
+  domainEvent: Event;
+} | null> => {
   const id = streamIdOf(event.stream, aggregate.category);
   if (id === null) return null;
   const document = await context.get(collection, id);
   if (alreadyApplied(document, event)) return null;
   const previous = (document?.['state'] as unknown as State | undefined) ?? aggregate.initialState;
-  const state = aggregate.evolve(previous, parseStored(aggregate, event));
-  return { id, document, previous, state };
+  const domainEvent = parseStored(aggregate, event);
+  return { id, document, previous, state: aggregate.evolve(previous, domainEvent), domainEvent };
 };

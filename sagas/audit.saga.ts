@@ -1,3 +1,7 @@
+import { AssertionError } from '../domain/assert';
+import { nodeStatusAggregate } from '../domain/node/node-status.decider';
+import { channelLogAggregate } from '../domain/payment/channel-log.decider';
+import { paymentAggregate, type FlagReason } from '../domain/payment/payment.decider';
 import type { AuditRecord, AuditSink } from '../domain/ports/audit.port';
 import type {
   BusMessage,
@@ -6,7 +10,7 @@ import type {
   MessageBus,
 } from '../domain/ports/bus.port';
 import type { JsonObject } from '../domain/ports/event-store.port';
-import type { LedgerEvent } from './saga-definition';
+import { categoryOf, parseLedgerEvent, type LedgerEvent } from './saga-definition';
 import { ledgerEventOf } from './saga-host';
 
 /**
@@ -48,17 +52,42 @@ const LOG_SUBJECTS = [
   'ledger.events.nodestatus.NodeWentSilent',
 ];
 
-/** The audit kind of a security event from the log. */
-const kindOf = (event: LedgerEvent): AuditRecord['kind'] => {
-  if (event.type === 'NodeWentSilent') return 'node_silent';
-  if (event.type === 'ChannelCallbackRefused') {
-    const refusal = event.data['refusal'];
-    if (refusal === 'replayed') return 'replayed_callback';
-    return typeof refusal === 'string' && refusal.includes('signature')
-      ? 'bad_signature'
-      : 'rejected_command';
+type SecurityFact = { kind: AuditRecord['kind']; actor: string | null; data: JsonObject };
+
+/** A paid callback that must not credit: a replay when already paid, else a late one. */
+const paidKindOf = (reason: FlagReason): AuditRecord['kind'] =>
+  reason === 'paid_twice' ? 'replayed_callback' : 'late_callback';
+
+/** The security fact an event of the log records, read through its category's codec. */
+const securityFactOf = (event: LedgerEvent): SecurityFact | null => {
+  switch (categoryOf(event.stream)) {
+    case 'nodestatus': {
+      const status = parseLedgerEvent(nodeStatusAggregate, event);
+      if (status.type !== 'NodeWentSilent') return null;
+      return { kind: 'node_silent', actor: status.data.nodeId, data: status.data };
+    }
+    case 'channellog': {
+      const fact = parseLedgerEvent(channelLogAggregate, event);
+      if (fact.type === 'ChannelAlertRaised')
+        return { kind: paidKindOf(fact.data.reason), actor: fact.data.channel, data: fact.data };
+      if (fact.type !== 'ChannelCallbackRefused') return null;
+      const { refusal } = fact.data;
+      const kind =
+        refusal === 'replayed'
+          ? 'replayed_callback'
+          : refusal.includes('signature')
+            ? 'bad_signature'
+            : 'rejected_command';
+      return { kind, actor: fact.data.channel, data: fact.data };
+    }
+    case 'payment': {
+      const payment = parseLedgerEvent(paymentAggregate, event);
+      if (payment.type !== 'PaymentFlagged') return null;
+      return { kind: paidKindOf(payment.data.reason), actor: null, data: payment.data };
+    }
+    default:
+      return null;
   }
-  return event.data['reason'] === 'paid_twice' ? 'replayed_callback' : 'late_callback';
 };
 
 type AuditTrailOptions = {
@@ -128,13 +157,20 @@ export const createAuditTrail = (options: AuditTrailOptions) => {
     }
     const event = ledgerEventOf(message.payload);
     if (event === null) return { kind: 'dead_letter', reason: 'malformed_event_payload' };
-    const actor = event.data['channel'] ?? event.data['nodeId'];
+    let fact: SecurityFact | null;
+    try {
+      fact = securityFactOf(event);
+    } catch (error) {
+      if (error instanceof AssertionError) return { kind: 'dead_letter', reason: error.message };
+      throw error;
+    }
+    if (fact === null) return { kind: 'ack' };
     await sink.record({
       auditId: `event-${event.id}`,
-      kind: kindOf(event),
+      kind: fact.kind,
       occurredAt: event.occurredAt,
-      actor: typeof actor === 'string' ? actor : null,
-      detail: { stream: event.stream, type: event.type, ...event.data },
+      actor: fact.actor,
+      detail: { stream: event.stream, type: event.type, ...fact.data },
     });
     return { kind: 'ack' };
   };

@@ -15,6 +15,7 @@ import {
 import { numberField, stringField } from '../domain/json-fields';
 import {
   ok,
+  parseLedgerEvent,
   permanent,
   transient,
   type SagaDefinition,
@@ -170,12 +171,17 @@ export const refundSaga = (ports: LedgerPorts, options: RefundSagaOptions): Saga
   triggers: ['payment.RefundRequested', 'payment.RefundSucceeded', 'payment.RefundFailed'],
   route: (event) => {
     const paymentId = event.stream.slice('payment-'.length);
-    const refundId = event.data['refundId'];
-    const amountMinor = event.data['amountMinor'];
-    if (typeof refundId !== 'string' || typeof amountMinor !== 'number') return null;
+    const refund = parseLedgerEvent(paymentAggregate, event);
+    if (
+      refund.type !== 'RefundRequested' &&
+      refund.type !== 'RefundSucceeded' &&
+      refund.type !== 'RefundFailed'
+    )
+      return null;
+    const { refundId, amountMinor } = refund.data;
     const sagaId = `${paymentId}_${refundId}`;
     // The channel's answer (usually its callback) wakes await_result instead of its next poll.
-    if (event.type !== 'RefundRequested') return { kind: 'wake', sagaId };
+    if (refund.type !== 'RefundRequested') return { kind: 'wake', sagaId };
     return { kind: 'start', sagaId, input: { paymentId, refundId, amountMinor } };
   },
   steps: [

@@ -1,4 +1,5 @@
 import type { CommandContext } from '../domain/actors/actor-runtime';
+import { parseStored, type DomainEvent, type EventCodec } from '../domain/aggregate';
 import type { JsonObject } from '../domain/ports/event-store.port';
 
 /** A ledger event as the sagas see it, whether it came over the bus or from the log. */
@@ -8,8 +9,16 @@ export type LedgerEvent = {
   revision: number;
   type: string;
   data: JsonObject;
+  /** The schema version its data was stored in: read it through parseLedgerEvent. */
+  schemaVersion: number;
   occurredAt: string;
 };
+
+/** A ledger event of the fold's category as its union, through the category's codec. */
+export const parseLedgerEvent = <Event extends DomainEvent>(
+  fold: { readonly eventCodec: EventCodec<Event> },
+  event: LedgerEvent,
+): Event => parseStored(fold, { ...event, metadata: { schemaVersion: event.schemaVersion } });
 
 /** What a step did. `wait` re-runs the step at untilMs (a timer, not an attempt). */
 export type StepResult =

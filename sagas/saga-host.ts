@@ -71,7 +71,7 @@ const traced =
 
 /** The ledger event a relay payload carries, or null when it is not one. */
 export const ledgerEventOf = (payload: JsonObject): LedgerEvent | null => {
-  const { id, stream, revision, type, data, occurredAt } = payload;
+  const { id, stream, revision, type, data, schemaVersion, occurredAt } = payload;
   if (
     typeof id !== 'string' ||
     typeof stream !== 'string' ||
@@ -79,11 +79,12 @@ export const ledgerEventOf = (payload: JsonObject): LedgerEvent | null => {
     !Number.isSafeInteger(revision) ||
     revision < 0 ||
     typeof type !== 'string' ||
+    typeof schemaVersion !== 'number' ||
     typeof occurredAt !== 'string'
   )
     return null;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
-  return { id, stream, revision, type, data, occurredAt };
+  return { id, stream, revision, type, data, schemaVersion, occurredAt };
 };
 
 export const createSagaHost = (options: SagaHostOptions) => {

@@ -57,6 +57,7 @@ const toLedgerEvent = (event: RecordedEvent): LedgerEvent => ({
   revision: event.revision,
   type: event.type,
   data: event.data,
+  schemaVersion: event.metadata.schemaVersion,
   occurredAt: event.metadata.occurredAt,
 });
 

@@ -2,7 +2,7 @@ import { PURCHASE_ID_PREFIX } from '../domain/item/item-sale';
 import { paymentAggregate } from '../domain/payment/payment.decider';
 import { stringField } from '../domain/json-fields';
 import { postTransfer, voidTransfer, type LedgerPorts } from './ledger-steps';
-import { permanent, type SagaDefinition } from './saga-definition';
+import { parseLedgerEvent, permanent, type SagaDefinition } from './saga-definition';
 
 /**
  * A flash-sale purchase's payment settles its hold: the payment succeeded → post the hold (the
@@ -23,9 +23,10 @@ export const saleSettlementSaga = (ports: LedgerPorts): SagaDefinition => ({
   triggers: ['payment.PaymentCreated', 'payment.PaymentExpired', ...WAKE_EVENTS],
   route: (event) => {
     const paymentId = event.stream.slice('payment-'.length);
-    if (event.type !== 'PaymentCreated') return { kind: 'wake', sagaId: paymentId };
-    const orderNo = event.data['merchantOrderNo'];
-    if (typeof orderNo !== 'string' || !orderNo.startsWith(PURCHASE_ID_PREFIX)) return null;
+    const payment = parseLedgerEvent(paymentAggregate, event);
+    if (payment.type !== 'PaymentCreated') return { kind: 'wake', sagaId: paymentId };
+    const orderNo = payment.data.merchantOrderNo;
+    if (!orderNo.startsWith(PURCHASE_ID_PREFIX)) return null;
     return { kind: 'start', sagaId: paymentId, input: { paymentId, holdId: orderNo } };
   },
   steps: [

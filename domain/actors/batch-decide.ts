@@ -76,7 +76,7 @@ export const eventMetadataOf = (context: CommandContext): UnhashedEvent['metadat
 });
 
 const toUnhashed = <E extends DomainEvent>(
-  fold: { readonly eventCodec?: EventCodec<E> },
+  fold: { readonly eventCodec: EventCodec<E> },
   event: E,
   index: number,
   context: CommandContext,

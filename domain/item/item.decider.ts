@@ -1,7 +1,9 @@
-import type { Aggregate } from '../aggregate';
-import { assert } from '../assert';
+import { versionedEventCodec, type Aggregate, type EventCodec } from '../aggregate';
+import { assert, AssertionError } from '../assert';
 import { accept, reject, type Decision } from '../decision';
+import { countField, stringField } from '../json-fields';
 import type { Currency } from '../money';
+import type { JsonObject } from '../ports/event-store.port';
 
 /**
  * A catalogue item sold in a flash sale (stream `item-<itemId>`): its price, its sale window and
@@ -165,11 +167,45 @@ const evolve = (state: ItemState, event: ItemEvent): ItemState => {
   }
 };
 
+const termsOf = (data: JsonObject): ItemTerms => ({
+  itemId: stringField(data, 'itemId'),
+  name: stringField(data, 'name'),
+  priceMinor: countField(data, 'priceMinor'),
+  currency: stringField(data, 'currency'),
+  startsAt: stringField(data, 'startsAt'),
+  endsAt: stringField(data, 'endsAt'),
+  holdTimeoutMs: countField(data, 'holdTimeoutMs'),
+});
+
+/** The item's events as stored: version 1, every field checked on read. */
+const parseItemEvent = (type: string, data: JsonObject): ItemEvent => {
+  switch (type) {
+    case 'ItemCreated':
+      return { type, data: { ...termsOf(data), createdAt: stringField(data, 'createdAt') } };
+    case 'ItemUpdated':
+      return { type, data: { ...termsOf(data), updatedAt: stringField(data, 'updatedAt') } };
+    case 'ItemRetired':
+      return {
+        type,
+        data: { reason: stringField(data, 'reason'), retiredAt: stringField(data, 'retiredAt') },
+      };
+    default:
+      throw new AssertionError(`item: unknown event type ${type}`);
+  }
+};
+
+const itemEventCodec: EventCodec<ItemEvent> = versionedEventCodec({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: parseItemEvent,
+});
+
 export const itemAggregate: Aggregate<ItemCommand, ItemEvent, ItemState, ItemRejection> = {
   category: 'item',
   initialState: { status: 'none' },
   decide,
   evolve,
+  eventCodec: itemEventCodec,
 };
 
 /** Why a purchase at `now` is refused by the item itself (window, retirement), or null. */

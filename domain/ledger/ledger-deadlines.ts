@@ -1,6 +1,8 @@
 import type { CommandContext } from '../actors/actor-runtime.types';
+import { parseStored } from '../aggregate';
 import type { CheckpointStore } from '../ports/checkpoint-store.port';
 import type { EventStore, EventSubscription, RecordedEvent } from '../ports/event-store.port';
+import { transferStream } from '../transfer/transfer.decider';
 import type { Ledger } from './ledger';
 
 /**
@@ -27,11 +29,6 @@ const CHECKPOINT_NAME = 'ledger-deadlines';
 const LEGACY_CHECKPOINT_NAME = 'transfer-supervisor';
 const DEADLINE_ACTOR = { clientId: 'system:ledger-deadlines', role: 'system', ip: null };
 
-const expiryOf = (event: RecordedEvent): number | null => {
-  const expiresAt = event.data['expiresAt'];
-  return typeof expiresAt === 'string' ? Date.parse(expiresAt) : null;
-};
-
 export const createLedgerDeadlines = (options: LedgerDeadlinesOptions) => {
   const open = new Map<string, Deadline>();
   let subscription: EventSubscription | null = null;
@@ -44,13 +41,14 @@ export const createLedgerDeadlines = (options: LedgerDeadlinesOptions) => {
     lastPosition = event.position;
     if (!event.stream.startsWith('transfer-')) return;
     const id = event.stream.slice('transfer-'.length);
-    switch (event.type) {
+    const transferEvent = parseStored(transferStream, event);
+    switch (transferEvent.type) {
       case 'TransferCreated':
       case 'TransferPending': {
         // A legacy TransferPending comes after its intent; keep the intent's position if known.
-        const dueAtMs = expiryOf(event);
+        const { expiresAt } = transferEvent.data;
         const createdPosition = open.get(id)?.createdPosition ?? event.position;
-        if (dueAtMs !== null) open.set(id, { createdPosition, dueAtMs });
+        if (expiresAt !== null) open.set(id, { createdPosition, dueAtMs: Date.parse(expiresAt) });
         return;
       }
       case 'TransferPosted':

@@ -1,5 +1,15 @@
-import type { Aggregate } from '../aggregate';
+import { versionedEventCodec, type Aggregate, type EventCodec } from '../aggregate';
+import { AssertionError } from '../assert';
 import { accept } from '../decision';
+import {
+  countField,
+  nullableStringField,
+  numberField,
+  oneOfField,
+  stringField,
+} from '../json-fields';
+import type { JsonObject } from '../ports/event-store.port';
+import { flagReasons } from './payment.events';
 import type { FlagReason } from './payment.model';
 
 /**
@@ -50,6 +60,68 @@ type ChannelLogCommand = { type: 'RecordChannelFact'; data: ChannelLogEvent };
 
 type ChannelLogState = { eventCount: number };
 
+const OPERATIONS = [
+  'create_order',
+  'query_order',
+  'close_order',
+  'refund',
+  'query_refund',
+] as const satisfies readonly ChannelOperation[];
+const OUTCOMES = ['succeeded', 'transient', 'permanent'] as const;
+
+/** The channel log's facts as stored: version 1, every field checked on read. */
+const parseChannelLogEvent = (type: string, data: JsonObject): ChannelLogEvent => {
+  switch (type) {
+    case 'ChannelCallRecorded':
+      return {
+        type,
+        data: {
+          channel: stringField(data, 'channel'),
+          operation: oneOfField(data, 'operation', OPERATIONS),
+          paymentId: stringField(data, 'paymentId'),
+          refundId: nullableStringField(data, 'refundId'),
+          outcome: oneOfField(data, 'outcome', OUTCOMES),
+          reason: nullableStringField(data, 'reason'),
+          attemptCount: countField(data, 'attemptCount'),
+          // Measured on the wall clock, which may step back: any number is kept as measured.
+          durationMs: numberField(data, 'durationMs'),
+        },
+      };
+    case 'ChannelCallbackRefused':
+      return {
+        type,
+        data: {
+          channel: stringField(data, 'channel'),
+          refusal: stringField(data, 'refusal'),
+          detail: stringField(data, 'detail'),
+          status: countField(data, 'status'),
+          paymentId: nullableStringField(data, 'paymentId'),
+          requestId: stringField(data, 'requestId'),
+        },
+      };
+    case 'ChannelAlertRaised':
+      return {
+        type,
+        data: {
+          channel: stringField(data, 'channel'),
+          paymentId: stringField(data, 'paymentId'),
+          reason: oneOfField(data, 'reason', flagReasons),
+          channelTransactionId: stringField(data, 'channelTransactionId'),
+          amountMinor: countField(data, 'amountMinor'),
+          currency: stringField(data, 'currency'),
+        },
+      };
+    default:
+      throw new AssertionError(`channellog: unknown event type ${type}`);
+  }
+};
+
+const channelLogEventCodec: EventCodec<ChannelLogEvent> = versionedEventCodec({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: parseChannelLogEvent,
+});
+
 export const channelLogAggregate: Aggregate<
   ChannelLogCommand,
   ChannelLogEvent,
@@ -60,4 +132,5 @@ export const channelLogAggregate: Aggregate<
   initialState: { eventCount: 0 },
   decide: (command) => accept(command.data),
   evolve: (state) => ({ eventCount: state.eventCount + 1 }),
+  eventCodec: channelLogEventCodec,
 };

@@ -6,6 +6,7 @@ import { instantMs } from './instant';
 import { decideChannelResult } from './payment-channel.decide';
 import { decideRefundRequest, decideRefundResult } from './payment-refund.decide';
 import { evolvePayment } from './payment.evolve';
+import { paymentEventCodec } from './payment.events';
 import {
   paymentChannels,
   paymentTermFields,
@@ -46,6 +47,7 @@ export const paymentAggregate: Aggregate<
   initialState: { status: 'none' },
   decide: decidePayment,
   evolve: evolvePayment,
+  eventCodec: paymentEventCodec,
 };
 
 const decideCreate = (

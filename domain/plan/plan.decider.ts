@@ -1,6 +1,8 @@
-import type { Aggregate } from '../aggregate';
-import { assert } from '../assert';
+import { versionedEventCodec, type Aggregate, type EventCodec } from '../aggregate';
+import { assert, AssertionError } from '../assert';
 import { accept, reject, type Decision } from '../decision';
+import { countField, stringArrayField, stringField } from '../json-fields';
+import type { JsonObject } from '../ports/event-store.port';
 import { planProblem, type Plan } from './plan';
 
 /**
@@ -112,19 +114,71 @@ const evolve = (state: PlanState, event: PlanEvent): PlanState => {
   }
 };
 
+/** A plan's terms; level and group are absent when the plan leaves them to their defaults. */
+const planOf = (data: JsonObject): Plan => ({
+  planId: stringField(data, 'planId'),
+  name: stringField(data, 'name'),
+  amountMinor: countField(data, 'amountMinor'),
+  currency: stringField(data, 'currency'),
+  quotaBytes: countField(data, 'quotaBytes'),
+  durationDays: countField(data, 'durationDays'),
+  ...(data['level'] === undefined ? {} : { level: countField(data, 'level') }),
+  ...(data['group'] === undefined ? {} : { group: stringField(data, 'group') }),
+});
+
+/** The plan's events as stored: version 1, every field checked on read. */
+const parsePlan = (type: string, data: JsonObject): PlanEvent => {
+  switch (type) {
+    case 'PlanCreated':
+      return { type, data: { ...planOf(data), createdAt: stringField(data, 'createdAt') } };
+    case 'PlanUpdated':
+      return { type, data: { ...planOf(data), updatedAt: stringField(data, 'updatedAt') } };
+    case 'PlanRetired':
+      return {
+        type,
+        data: { reason: stringField(data, 'reason'), retiredAt: stringField(data, 'retiredAt') },
+      };
+    default:
+      throw new AssertionError(`plan: unknown event type ${type}`);
+  }
+};
+
+const planEventCodec: EventCodec<PlanEvent> = versionedEventCodec({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: parsePlan,
+});
+
 export const planAggregate: Aggregate<PlanCommand, PlanEvent, PlanState, PlanRejection> = {
   category: 'plan',
   initialState: { status: 'none' },
   decide,
   evolve,
+  eventCodec: planEventCodec,
 };
 
 /**
  * The record that PLANS_FILE seeded the catalogue (stream `planseed-catalogue`): written once,
  * after the file's plans were created, so a restart neither seeds again nor duplicates a plan.
  */
-type PlanSeedEvent = { type: 'PlanCatalogueSeeded'; data: { planIds: string[]; seededAt: string } };
+type PlanSeedEvent = {
+  type: 'PlanCatalogueSeeded';
+  data: { planIds: string[]; seededAt: string };
+};
 type PlanSeedCommand = { type: 'MarkPlanCatalogueSeeded'; data: { planIds: string[] } & At };
+
+const planSeedEventCodec: EventCodec<PlanSeedEvent> = versionedEventCodec({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    if (type !== 'PlanCatalogueSeeded')
+      throw new AssertionError(`planseed: unknown event type ${type}`);
+    return {
+      type,
+      data: { planIds: stringArrayField(data, 'planIds'), seededAt: stringField(data, 'seededAt') },
+    };
+  },
+});
 
 export const planSeedAggregate: Aggregate<
   PlanSeedCommand,
@@ -142,6 +196,7 @@ export const planSeedAggregate: Aggregate<
           data: { planIds: command.data.planIds, seededAt: command.data.now },
         }),
   evolve: (_state, event) => ({ seededAt: event.data.seededAt }),
+  eventCodec: planSeedEventCodec,
 };
 
 export const PLAN_SEED_ID = 'catalogue';

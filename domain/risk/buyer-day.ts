@@ -1,6 +1,7 @@
-import type { Aggregate } from '../aggregate';
-import { assert } from '../assert';
+import { versionedEventCodec, type Aggregate } from '../aggregate';
+import { assert, AssertionError } from '../assert';
 import { accept, reject, type Decision } from '../decision';
+import { countField, stringField } from '../json-fields';
 
 /**
  * The daily amount limit of a buyer, decided in one place: the actor of the stream
@@ -23,6 +24,30 @@ type BuyerDayCommand =
 type BuyerDayEvent =
   | { type: 'DailyAmountReserved'; data: { purchaseId: string } & Reservation }
   | { type: 'DailyAmountReleased'; data: { purchaseId: string } };
+
+/** The buyer day's events as stored: version 1, every field checked on read. */
+const buyerDayEventCodec = versionedEventCodec<BuyerDayEvent>({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    const purchaseId = stringField(data, 'purchaseId');
+    switch (type) {
+      case 'DailyAmountReserved':
+        return {
+          type,
+          data: {
+            purchaseId,
+            currency: stringField(data, 'currency'),
+            amountMinor: countField(data, 'amountMinor'),
+          },
+        };
+      case 'DailyAmountReleased':
+        return { type, data: { purchaseId } };
+      default:
+        throw new AssertionError(`buyerday: unknown event type ${type}`);
+    }
+  },
+});
 
 type BuyerDayState = { reservations: Readonly<Record<string, Reservation>> };
 
@@ -71,6 +96,7 @@ export const buyerDayAggregate: Aggregate<
   initialState: { reservations: {} },
   decide,
   evolve,
+  eventCodec: buyerDayEventCodec,
 };
 
 /** The stream id of a buyer's UTC day: `<buyerId>.<YYYY-MM-DD>`. */

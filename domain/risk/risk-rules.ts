@@ -1,6 +1,16 @@
-import type { Aggregate } from '../aggregate';
-import { assert } from '../assert';
+import { versionedEventCodec, type Aggregate } from '../aggregate';
+import { assert, AssertionError } from '../assert';
 import { accept, type Decision } from '../decision';
+import {
+  arrayField,
+  countField,
+  jsonObject,
+  nullableStringField,
+  oneOfField,
+  stringArrayField,
+  stringField,
+} from '../json-fields';
+import type { JsonObject } from '../ports/event-store.port';
 
 /**
  * Risk rules for purchases: velocity limits per buyer, per IP and per device, a lower per-IP
@@ -113,6 +123,43 @@ type RiskRulesEvent = {
 };
 type RiskRulesState = { rules: RiskRules; replacedAt: string | null };
 
+const velocityOf = (rules: JsonObject, name: string): VelocityLimit | null => {
+  if (rules[name] === null) return null;
+  const limit = jsonObject(rules[name], name);
+  return { windowMs: countField(limit, 'windowMs'), attemptsMax: countField(limit, 'attemptsMax') };
+};
+
+const rulesOf = (data: JsonObject): RiskRules => {
+  const rules = jsonObject(data['rules'], 'rules');
+  return {
+    buyerVelocity: velocityOf(rules, 'buyerVelocity'),
+    ipVelocity: velocityOf(rules, 'ipVelocity'),
+    deviceVelocity: velocityOf(rules, 'deviceVelocity'),
+    greyIpVelocity: velocityOf(rules, 'greyIpVelocity'),
+    buyerDailyAmounts: arrayField(rules, 'buyerDailyAmounts').map((value) => {
+      const limit = jsonObject(value, 'buyerDailyAmounts');
+      return {
+        currency: stringField(limit, 'currency'),
+        amountMinorMax: countField(limit, 'amountMinorMax'),
+      };
+    }),
+    ipAllowList: stringArrayField(rules, 'ipAllowList'),
+    ipDenyList: stringArrayField(rules, 'ipDenyList'),
+    ipGreyList: stringArrayField(rules, 'ipGreyList'),
+  };
+};
+
+/** The rules' events as stored: version 1, every field checked on read. */
+const riskRulesEventCodec = versionedEventCodec<RiskRulesEvent>({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    if (type !== 'RiskRulesReplaced')
+      throw new AssertionError(`riskrules: unknown event type ${type}`);
+    return { type, data: { rules: rulesOf(data), replacedAt: stringField(data, 'replacedAt') } };
+  },
+});
+
 export const RISK_RULES_ID = 'purchase';
 
 export const riskRulesAggregate: Aggregate<
@@ -132,6 +179,7 @@ export const riskRulesAggregate: Aggregate<
           data: { rules: command.data.rules, replacedAt: command.data.now },
         }),
   evolve: (_state, event) => ({ rules: event.data.rules, replacedAt: event.data.replacedAt }),
+  eventCodec: riskRulesEventCodec,
 };
 
 /**
@@ -158,6 +206,29 @@ type RiskRefusalEvent = {
 };
 type RiskRefusalState = { refusalCount: number };
 
+/** The refusals as stored: version 1, every field checked on read. */
+const riskRefusalEventCodec = versionedEventCodec<RiskRefusalEvent>({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    if (type !== 'RiskRefused')
+      throw new AssertionError(`riskrefusals: unknown event type ${type}`);
+    return {
+      type,
+      data: {
+        refusal: oneOfField(data, 'refusal', riskRefusals),
+        code: countField(data, 'code'),
+        limit: countField(data, 'limit'),
+        itemId: stringField(data, 'itemId'),
+        buyerId: stringField(data, 'buyerId'),
+        ip: stringField(data, 'ip'),
+        deviceId: nullableStringField(data, 'deviceId'),
+        refusedAt: stringField(data, 'refusedAt'),
+      },
+    };
+  },
+});
+
 export const riskRefusalAggregate: Aggregate<
   RiskRefusalCommand,
   RiskRefusalEvent,
@@ -171,6 +242,7 @@ export const riskRefusalAggregate: Aggregate<
     return accept({ type: 'RiskRefused', data: { ...refusal, refusedAt: now } });
   },
   evolve: (state) => ({ refusalCount: state.refusalCount + 1 }),
+  eventCodec: riskRefusalEventCodec,
   snapshotCodec: {
     schemaVersion: 1,
     encode: (state) => state.refusalCount,

@@ -1,7 +1,8 @@
-import type { Aggregate } from '../aggregate';
-import { assert } from '../assert';
+import { versionedEventCodec, type Aggregate } from '../aggregate';
+import { assert, AssertionError } from '../assert';
 import { accept, reject, type Decision } from '../decision';
-import type { Mode } from '../mode/mode';
+import { oneOfField, optionalField, stringField } from '../json-fields';
+import { modes, type Mode } from '../mode/mode';
 
 /**
  * Stream webhookendpoint-<endpointId>: the notices about a merchant's webhook endpoint that
@@ -24,6 +25,27 @@ type WebhookNoticeCommand = {
   data: Omit<WebhookEndpointDisabled, 'disabledAt'> & { now: string };
 };
 type WebhookNoticeEvent = { type: 'WebhookEndpointDisabled'; data: WebhookEndpointDisabled };
+/** The notices as stored: version 1, every field checked on read. */
+const webhookNoticeEventCodec = versionedEventCodec<WebhookNoticeEvent>({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    if (type !== 'WebhookEndpointDisabled')
+      throw new AssertionError(`webhookendpoint: unknown event type ${type}`);
+    return {
+      type,
+      data: {
+        endpointId: stringField(data, 'endpointId'),
+        merchantId: stringField(data, 'merchantId'),
+        ...optionalField(data, 'mode', (object, name) => oneOfField(object, name, modes)),
+        url: stringField(data, 'url'),
+        failingSince: stringField(data, 'failingSince'),
+        disabledAt: stringField(data, 'disabledAt'),
+      },
+    };
+  },
+});
+
 type WebhookNoticeState = { noticedFailingSince: string | null };
 type WebhookNoticeRejection = 'failing_streak_already_noticed';
 
@@ -55,4 +77,5 @@ export const webhookNoticeAggregate: Aggregate<
   initialState: { noticedFailingSince: null },
   decide,
   evolve,
+  eventCodec: webhookNoticeEventCodec,
 };

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { riskAttemptsIdOf } from '../../domain/risk/risk-attempts';
+import { parseStored, type StoredEvent } from '../../domain/aggregate';
+import { riskAttemptsAggregate, riskAttemptsIdOf } from '../../domain/risk/risk-attempts';
 import { eventually } from '../support/eventually';
 import { ADMIN_KEY, freePort, postJson, startServiceProcess } from '../support/service-process';
 
@@ -32,8 +33,8 @@ const journaledAttempts = async (baseUrl: string, buyerId: string): Promise<numb
     });
     const lines = (await response.text()).split('\n').filter((line) => line.length > 0);
     for (const line of lines) {
-      const event = JSON.parse(line) as { data: { attempts: { buyerId: string }[] } };
-      count += event.data.attempts.filter((attempt) => attempt.buyerId === buyerId).length;
+      const { attempts } = parseStored(riskAttemptsAggregate, JSON.parse(line) as StoredEvent).data;
+      count += attempts.filter((attempt) => attempt.buyerId === buyerId).length;
     }
   }
   return count;

@@ -34,11 +34,12 @@ const LOAD_BATCH_COUNT = 20_000;
 const PAGE_SIZE = 100;
 const USER_READ_COUNT = 20_000;
 /**
- * Growth allowed over the walk: young-generation garbage between two collections and a page
- * cache that is already full after the load. The documents alone are about 400 MB: memory that
- * grew with the users read would pass this many times over.
+ * Growth allowed over the walk: the read-model store's SQLite page cache (64 MiB, filled by pages
+ * the load did not touch last), young-generation garbage between two collections (up to 61 MiB
+ * seen) and slack. Runs at a 64 MiB limit failed on 109 MiB of RSS. The documents alone are
+ * about 400 MB: memory that grew with the users read would pass this limit more than twice over.
  */
-const MEMORY_GROWTH_MAX_BYTES = 64 * 1024 * 1024;
+const MEMORY_GROWTH_MAX_BYTES = 160 * 1024 * 1024;
 const GROUPS = ['default', 'asia', 'europe'] as const;
 const collection = collectionIn(TRAFFIC, 1);
 

@@ -78,7 +78,19 @@ describe('the sale-settlement saga', () => {
       stream: 'payment-p1',
       revision: 0,
       type: 'PaymentCreated',
-      data: { merchantOrderNo },
+      data: {
+        paymentId: 'p1',
+        merchantId: 'm1',
+        merchantOrderNo,
+        amountMinor: 19_900,
+        currency: 'EUR',
+        channel: 'sandbox',
+        subject: 'phone',
+        creditAccountId: 'wallet-1',
+        expiresAt: NOW,
+        createdAt: NOW,
+      },
+      schemaVersion: 1,
       occurredAt: NOW,
     });
     expect(saga.route(event('sale-abc'))).toEqual({

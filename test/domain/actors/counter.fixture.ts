@@ -1,5 +1,5 @@
-import type { Aggregate } from '../../../domain/aggregate';
-import { assert } from '../../../domain/assert';
+import { versionedEventCodec, type Aggregate } from '../../../domain/aggregate';
+import { assert, AssertionError } from '../../../domain/assert';
 import { accept, reject, type Decision } from '../../../domain/decision';
 import { countField, jsonObject } from '../../../domain/json-fields';
 import type { ActorRuntimeLimits, CommandContext } from '../../../domain/actors/actor-runtime';
@@ -44,6 +44,16 @@ const evolve = (state: CounterState, event: CounterEvent): CounterState => {
   return { total, eventCount: state.eventCount + 1 };
 };
 
+const counterEventCodec = versionedEventCodec<CounterEvent>({
+  upcasters: [],
+  encode: (event) => event.data,
+  parse: (type, data) => {
+    if (type !== 'Incremented' && type !== 'Decremented')
+      throw new AssertionError(`counter: unknown event type ${type}`);
+    return { type, data: { by: countField(data, 'by') } };
+  },
+});
+
 const counterIn = (
   category: string,
 ): Aggregate<CounterCommand, CounterEvent, CounterState, CounterRejection> => ({
@@ -51,6 +61,7 @@ const counterIn = (
   initialState: { total: 0, eventCount: 0 },
   decide,
   evolve,
+  eventCodec: counterEventCodec,
 });
 
 export const counter = counterIn('counter');
