@@ -3,7 +3,7 @@
  * Merged into errorCodes (api/error-codes.ts).
  */
 type Spec = {
-  readonly status: 401 | 409 | 422 | 502 | 503;
+  readonly status: 401 | 404 | 409 | 422 | 502 | 503;
   readonly code: number;
   readonly msg: string;
 };
@@ -15,6 +15,17 @@ export const paymentChannelErrorCodes = {
     msg: 'the status ticket is unknown, used, expired or for another payment',
   },
   payment_not_resumable: { status: 409, code: 40990, msg: 'the payment is no longer payable' },
+  reconciliation_not_found: { status: 404, code: 40490, msg: 'no such reconciliation report' },
+  reconciliation_item_not_found: {
+    status: 404,
+    code: 40491,
+    msg: 'no such difference in this reconciliation report',
+  },
+  reconciliation_item_not_open: {
+    status: 409,
+    code: 40991,
+    msg: 'this difference is not open: it was repaired or resolved already',
+  },
   statement_invalid: {
     status: 422,
     code: 42290,

@@ -82,7 +82,7 @@ const inPeriod = (iso: string | null, period: ReconciliationPeriod): boolean => 
 };
 
 /** One row per payment: a paid row wins over a closed or failed one (a refund row keeps it paid). */
-const rowsByPayment = (rows: readonly StatementRow[]): Map<string, StatementRow> => {
+export const rowsByPayment = (rows: readonly StatementRow[]): Map<string, StatementRow> => {
   const byPayment = new Map<string, StatementRow>();
   for (const row of rows) {
     const known = byPayment.get(row.paymentId);
