@@ -16,6 +16,8 @@ export type PaymentRepair = {
   channelTransactionId: string;
   amountMinor: number;
   currency: Currency;
+  /** The channel's own time of the payment (the statement row's): the ledger's paidAt. */
+  paidAt: string;
 };
 
 export const repairOf = (
@@ -35,6 +37,7 @@ export const repairOf = (
     channelTransactionId: row.channelTransactionId,
     amountMinor: row.amountMinor,
     currency: row.currency,
+    paidAt: row.occurredAt,
   };
 };
 
@@ -53,8 +56,9 @@ export const repairOutcomeOf = (state: PaymentState, repair: PaymentRepair): str
 };
 
 /**
- * Applies a repair through the command a verified callback becomes (RecordChannelResult), its
- * event ids keyed by the statement row, its actor `system:reconciliation` so the log shows the
+ * Applies a repair through the command a verified callback becomes (RecordChannelResult), dated
+ * by the channel's paid time (so the payment falls in the statement's day), its event ids keyed
+ * by the statement row, its actor `system:reconciliation` so the log shows the
  * payment was repaired by reconciliation. A second run, a restart or another instance decides
  * the same command again: the decider sees the payment paid by that transaction and appends
  * nothing. The one place to point at another recovery command.
@@ -64,13 +68,13 @@ export const applyPaymentRepair = async (
   repair: PaymentRepair,
   context: { reportId: string; now: string },
 ): Promise<{ state: PaymentState; position: bigint | null }> => {
-  const { paymentId, channelTransactionId, amountMinor, currency } = repair;
+  const { paymentId, channelTransactionId, amountMinor, currency, paidAt } = repair;
   const outcome = await runtime.execute(
     paymentAggregate,
     paymentId,
     {
       type: 'RecordChannelResult',
-      data: { outcome: 'succeeded', channelTransactionId, amountMinor, currency, now: context.now },
+      data: { outcome: 'succeeded', channelTransactionId, amountMinor, currency, now: paidAt },
     },
     {
       correlationId: context.reportId,

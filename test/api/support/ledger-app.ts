@@ -22,7 +22,12 @@ import { accountRoutes } from '../../../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../../../api/routes/channel-callbacks.route';
 import type { ChannelServices } from '../../../api/routes/payment-payer.route';
 import { paymentRoutes } from '../../../api/routes/payments.route';
-import { reconciliationRoutes } from '../../../api/routes/reconciliations.route';
+import {
+  reconciliationReportRoutes,
+  reconciliationRoutes,
+} from '../../../api/routes/reconciliations.route';
+import type { ActorRuntime } from '../../../domain/actors/actor-runtime';
+import type { ReconciliationStore } from '../../../domain/ports/reconciliation-store.port';
 import { trafficRoutes } from '../../../api/routes/traffic.route';
 import { transferBatchRoutes } from '../../../api/routes/transfers-batch.route';
 import { transferRoutes } from '../../../api/routes/transfers.route';
@@ -45,6 +50,7 @@ const FAST_RESILIENCE = {
 
 export type LedgerApp = TestApp & {
   store: EventStore;
+  runtime: ActorRuntime;
   channels: ChannelServices;
   /** The in-process sandbox channel; its callbacks go to this app. */
   sandbox: SandboxChannel;
@@ -74,6 +80,8 @@ export const createLedgerApp = async (
     governance?: Governance;
     /** Holder data of accounts, and the erase route (absent: `holder` is refused). */
     personalData?: PersonalDataAccess;
+    /** The daily reconciliation's reports (GET /v1/reconciliations, resolve); absent: none. */
+    reconciliationStore?: ReconciliationStore;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -129,6 +137,9 @@ export const createLedgerApp = async (
     paymentRoutes(services, channels),
     channelCallbackRoutes(services, channels),
     reconciliationRoutes(channels),
+    ...(options.reconciliationStore === undefined
+      ? []
+      : [reconciliationReportRoutes({ store: options.reconciliationStore, nowMs })]),
     ...(options.personalData === undefined ? [] : [subjectRoutes(options.personalData)]),
   ];
   const app = await createTestApp({
@@ -142,6 +153,7 @@ export const createLedgerApp = async (
   return {
     ...app,
     store,
+    runtime: ledger.runtime,
     channels,
     sandbox,
     post: (path, body, apiKey, idempotencyKey) => {
