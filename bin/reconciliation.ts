@@ -42,19 +42,27 @@ type DailyReconciliation = {
 
 /**
  * The sandbox's statement of a period: what `ledger sandbox pay` journalled and what the
- * sandbox's books hold, by the time each row's outcome was reached.
+ * sandbox's books hold (orders and refunds), by the time each row's outcome was reached.
  */
 export const sandboxStatementSource = (
   dataDir: string,
-  sandbox: Pick<SandboxChannel, 'statementRows'>,
-): StatementSource => ({
-  channel: 'sandbox',
-  statementRows: async ({ fromMs, toMs }) =>
-    sandboxStatement(readSandboxJournal(dataDir), sandbox.statementRows()).filter((row) => {
+  sandbox: Pick<SandboxChannel, 'statementRows' | 'refundRows'>,
+): StatementSource => {
+  const inPeriod =
+    ({ fromMs, toMs }: { fromMs: number; toMs: number }) =>
+    (row: { occurredAt: string }): boolean => {
       const atMs = Date.parse(row.occurredAt);
       return atMs >= fromMs && atMs < toMs;
-    }),
-});
+    };
+  return {
+    channel: 'sandbox',
+    statementRows: async (period) =>
+      sandboxStatement(readSandboxJournal(dataDir), sandbox.statementRows()).filter(
+        inPeriod(period),
+      ),
+    refundRows: async (period) => sandbox.refundRows().filter(inPeriod(period)),
+  };
+};
 
 /**
  * The one owner of the daily reconciliation's deadline. Every tick (and once at start, which

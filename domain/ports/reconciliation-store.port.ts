@@ -1,4 +1,8 @@
-import type { Discrepancy, StatementRow } from '../reconciliation/reconciliation';
+import type {
+  Discrepancy,
+  RefundStatementRow,
+  StatementRow,
+} from '../reconciliation/reconciliation';
 
 /**
  * The daily reconciliation's reports, kept for good: one per channel and local day, each
@@ -90,6 +94,8 @@ export interface StatementSource {
   readonly channel: string;
   /** Rows whose occurredAt falls in [fromMs, toMs); throws UnavailableError when unreachable. */
   statementRows(period: { fromMs: number; toMs: number }): Promise<StatementRow[]>;
+  /** The refunds whose outcome the channel reached in [fromMs, toMs). */
+  refundRows(period: { fromMs: number; toMs: number }): Promise<RefundStatementRow[]>;
 }
 
 /** Report id: the channel and the day, readable in URLs and logs ('sandbox-2026-03-01'). */

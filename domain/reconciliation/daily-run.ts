@@ -8,11 +8,11 @@ import type {
 } from '../ports/reconciliation-store.port';
 import { reportIdOf } from '../ports/reconciliation-store.port';
 import { dayBoundsMs } from './daily-schedule';
-import { loadLedgerPayments } from './ledger-payments';
-import { reconcile, rowsByPayment } from './reconciliation';
-import { applyPaymentRepair, isRepaired, repairOf, repairOutcomeOf } from './repair';
+import { foldPaymentStates, ledgerPaymentsOf, ledgerRefundsOf } from './ledger-payments';
+import { reconcile, reconcileRefunds, rowsByPayment } from './reconciliation';
+import { applyRepair, isRepaired, repairOf, repairOutcomeOf } from './repair';
 
-export type DailyRunDeps = {
+type DailyRunDeps = {
   store: ReconciliationStore;
   eventStore: EventStore;
   runtime: ActorRuntime;
@@ -39,15 +39,17 @@ export const runReconciliationDay = async (
   if (existing?.status === 'complete') return { report: existing, leftOpen: [] };
   const period = dayBoundsMs(day, timeZone);
   const rows = await source.statementRows(period);
+  const refundRows = await source.refundRows(period);
   const report =
     existing ??
     (await (async () => {
-      const ledger = await loadLedgerPayments(
-        deps.eventStore,
-        source.channel,
-        deps.pageEventCountMax,
+      const states = await foldPaymentStates(deps.eventStore, deps.pageEventCountMax);
+      const payments = reconcile(rows, ledgerPaymentsOf(states, source.channel), period);
+      const refunds = reconcileRefunds(refundRows, ledgerRefundsOf(states, source.channel));
+      const discrepancies = [...payments.discrepancies, ...refunds.discrepancies].sort(
+        (left, right) =>
+          left.paymentId < right.paymentId ? -1 : left.paymentId > right.paymentId ? 1 : 0,
       );
-      const compared = reconcile(rows, ledger, period);
       return store.open({
         reportId: reportIdOf(source.channel, day),
         channel: source.channel,
@@ -56,13 +58,13 @@ export const runReconciliationDay = async (
         from: new Date(period.fromMs).toISOString(),
         to: new Date(period.toMs).toISOString(),
         startedAt: new Date(deps.nowMs()).toISOString(),
-        statementRowCount: compared.statementRowCount,
-        ledgerPaymentCount: compared.ledgerPaymentCount,
-        matchedCount: compared.matchedCount,
-        discrepancies: compared.discrepancies,
+        statementRowCount: payments.statementRowCount + refundRows.length,
+        ledgerPaymentCount: payments.ledgerPaymentCount,
+        matchedCount: payments.matchedCount + refunds.matchedCount,
+        discrepancies,
       });
     })());
-  const statement = rowsByPayment(rows);
+  const statement = { payments: rowsByPayment(rows), refunds: refundRows };
   const leftOpen: ReconciliationItem[] = [];
   for (const item of report.items) {
     if (item.status !== 'open') continue;
@@ -73,10 +75,7 @@ export const runReconciliationDay = async (
       continue;
     }
     const now = new Date(deps.nowMs()).toISOString();
-    const applied = await applyPaymentRepair(deps.runtime, repair, {
-      reportId: report.reportId,
-      now,
-    });
+    const applied = await applyRepair(deps.runtime, repair, { reportId: report.reportId, now });
     const repaired = isRepaired(applied.state, repair);
     const attempt = {
       outcome: repairOutcomeOf(applied.state, repair),

@@ -10,6 +10,7 @@ import type {
   ReconciliationReportRecord,
   ReconciliationStore,
 } from '../../domain/ports/reconciliation-store.port';
+import { paymentAggregate } from '../../domain/payment/payment.decider';
 import { runReconciliationDay } from '../../domain/reconciliation/daily-run';
 import { createLedgerApp, type LedgerApp } from '../api/support/ledger-app';
 import { eventually } from '../support/eventually';
@@ -93,6 +94,38 @@ const successEvents = async (paymentId: string) =>
     })
   ).filter((event) => event.type === 'PaymentSucceeded');
 
+/** A refund the ledger requested and the sandbox made, its success notification lost. */
+const lostRefund = async (paymentId: string, refundId: string): Promise<void> => {
+  const now = new Date(clockMs).toISOString();
+  const context = {
+    correlationId: refundId,
+    causationId: null,
+    actor: { clientId: 'test', role: 'merchant', ip: null },
+    idempotencyKey: null,
+    now,
+    eventIdSeed: null,
+  };
+  const requested = await app.runtime.execute(
+    paymentAggregate,
+    paymentId,
+    { type: 'RequestRefund', data: { refundId, amountMinor: 400, reason: 'test', now } },
+    context,
+  );
+  expect(requested.ok).toBe(true);
+  const transactionId = app.sandbox.statementRows().find((row) => row.paymentId === paymentId);
+  const answer = await app.sandbox.gateway.refund(
+    {
+      paymentId,
+      refundId,
+      amountMinor: 400,
+      currency: 'CNY',
+      channelTransactionId: transactionId?.channelTransactionId ?? '',
+    },
+    AbortSignal.timeout(5000),
+  );
+  expect(answer.ok).toBe(true);
+};
+
 const itemOf = (report: ReconciliationReportRecord, paymentId: string) =>
   report.items.find((item) => item.discrepancy.paymentId === paymentId);
 
@@ -109,10 +142,14 @@ describe('daily automatic reconciliation', () => {
   let lost: { paymentId: string };
   let mismatched: { paymentId: string };
   let matched: { paymentId: string };
+  let refunded: { paymentId: string };
 
-  it('runs at 02:00 the next day: repairs a lost success, reports an amount mismatch', async () => {
+  it('runs at 02:00 the next day: repairs a lost success and refund, reports an amount mismatch', async () => {
     matched = await paidPayment(true);
+    refunded = await paidPayment(true);
     mismatched = await paidPayment(true);
+    // No flush from here on: the refund's and the last payment's notifications are lost.
+    await lostRefund(refunded.paymentId, 'refund-1');
     lost = await paidPayment(false);
     // The channel's statement says the mismatched payment took 10.01: its journal line wins.
     const row = app.sandbox
@@ -129,7 +166,7 @@ describe('daily automatic reconciliation', () => {
     const report = await completeReport('sandbox-2026-03-01');
     await schedule.stop();
 
-    expect(report).toMatchObject({ statementRowCount: 3, matchedCount: 1, openItemCount: 1 });
+    expect(report).toMatchObject({ statementRowCount: 5, matchedCount: 2, openItemCount: 1 });
     expect(itemOf(report, matched.paymentId)).toBeUndefined();
     expect(itemOf(report, lost.paymentId)).toMatchObject({
       status: 'repaired',
@@ -141,6 +178,13 @@ describe('daily automatic reconciliation', () => {
       discrepancy: { kind: 'amount_mismatch', channelAmountMinor: 1001, ledgerAmountMinor: 1000 },
       repair: null,
     });
+    expect(itemOf(report, refunded.paymentId)).toMatchObject({
+      status: 'repaired',
+      discrepancy: { kind: 'refund_mismatch', refundId: 'refund-1', ledgerStatus: 'requested' },
+      repair: { outcome: 'refund succeeded' },
+    });
+    const refunds = await app.get(`/v1/payments/${refunded.paymentId}`, app.keys.merchant);
+    expect(refunds.body.data.payment).toMatchObject({ refundedMinor: 400 });
     expect(await paymentStatus(lost.paymentId)).toBe('succeeded');
     const [success] = await successEvents(lost.paymentId);
     expect(success?.metadata.actor.clientId).toBe('system:reconciliation');
@@ -206,10 +250,41 @@ describe('daily automatic reconciliation', () => {
     ]);
   });
 
+  it('resumes a run that crashed between its report and its repairs', async () => {
+    clockMs = Date.parse('2026-03-05T10:00:00Z');
+    const lostThere = await paidPayment(false);
+    clockMs = Date.parse('2026-03-05T18:00:00Z');
+    const deps = {
+      store,
+      eventStore: app.store,
+      runtime: app.runtime,
+      pageEventCountMax: 100,
+      nowMs: clock,
+    };
+    const crashing = {
+      ...app.runtime,
+      execute: () => Promise.reject(new Error('killed mid-repair')),
+    };
+    const source = sandboxStatementSource(dataDir, app.sandbox);
+    await expect(
+      runReconciliationDay({ ...deps, runtime: crashing }, source, '2026-03-05', TIME_ZONE),
+    ).rejects.toThrow('killed mid-repair');
+    const running = await store.get('sandbox-2026-03-05');
+    expect(running?.status).toBe('running');
+    const item = running?.items.find(
+      (found) => found.discrepancy.paymentId === lostThere.paymentId,
+    );
+    expect(item).toMatchObject({ status: 'open', repair: null });
+    const { report } = await runReconciliationDay(deps, source, '2026-03-05', TIME_ZONE);
+    expect(report.status).toBe('complete');
+    expect(itemOf(report, lostThere.paymentId)).toMatchObject({ status: 'repaired' });
+    expect(await successEvents(lostThere.paymentId)).toHaveLength(1);
+  });
+
   it('lists and reads reports, and resolves an item with a note (admin), once', async () => {
     const list = await app.get('/v1/reconciliations?channel=sandbox&page_size=2', app.keys.auditor);
     expect(list.status).toBe(200);
-    expect(list.body.data).toMatchObject({ total_count: 5, total_page: 3 });
+    expect(list.body.data).toMatchObject({ total_count: 6, total_page: 3 });
     const read = await app.get('/v1/reconciliations/sandbox-2026-03-01', app.keys.auditor);
     const report = read.body.data.report as ReconciliationReportRecord;
     const item = itemOf(report, mismatched.paymentId);
