@@ -393,6 +393,8 @@ export const RECONCILIATION_LIMITS = {
   /** A run that failed (statement or store unreachable) is tried again after this pause. */
   retryPauseMs: 15 * 60_000,
   pageEventCountMax: 1000,
+  /** Bound on downloading one day's statement from a channel. */
+  statementTimeoutMs: 120_000,
 };
 
 /** WAL checkpoints of the service's SQLite files, from their own thread (see checkpoint.worker). */

@@ -1,6 +1,7 @@
 import type { Logger } from 'winston';
 import { sandboxStatement, readSandboxJournal } from '../adapters/channels/sandbox.journal';
 import type { SandboxChannel } from '../adapters/channels/sandbox.gateway';
+import { createWechatV2StatementSource } from '../adapters/channels/wechat/wechat-v2.statement';
 import { serviceMetrics } from '../api/metrics';
 import type { ActorRuntime } from '../domain/actors/actor-runtime';
 import type { AlertSink } from '../domain/ports/alert.port';
@@ -11,6 +12,7 @@ import type {
 } from '../domain/ports/reconciliation-store.port';
 import { runReconciliationDay } from '../domain/reconciliation/daily-run';
 import { addDays, dueDays, latestDueDay } from '../domain/reconciliation/daily-schedule';
+import type { ChannelConfig } from './channel-config';
 import type { ReconciliationConfig } from './reconciliation-config';
 
 type Limits = {
@@ -61,6 +63,37 @@ export const sandboxStatementSource = (
         inPeriod(period),
       ),
     refundRows: async (period) => sandbox.refundRows().filter(inPeriod(period)),
+  };
+};
+
+/**
+ * The statements the service fetches by itself: the sandbox's, and WeChat Pay v2's trade bill.
+ * The other configured channels are returned as unfetched (reconciled from downloaded files).
+ */
+export const statementSourcesOf = (deps: {
+  channelConfig: ChannelConfig;
+  dataDir: string;
+  sandbox: Pick<SandboxChannel, 'statementRows' | 'refundRows'>;
+  configuredChannels: readonly string[];
+  timeoutMs: number;
+}): { sources: StatementSource[]; unfetchedChannels: string[] } => {
+  const sources = [sandboxStatementSource(deps.dataDir, deps.sandbox)];
+  const { wechat } = deps.channelConfig;
+  if (wechat !== null && wechat.apiVersion === 'v2' && wechat.v2 !== null)
+    sources.push(
+      createWechatV2StatementSource({
+        appId: wechat.appId,
+        mchId: wechat.mchId,
+        apiKey: wechat.v2.apiKey,
+        signType: wechat.v2.signType,
+        baseUrl: wechat.baseUrl,
+        timeoutMs: deps.timeoutMs,
+      }),
+    );
+  const fetched = new Set(sources.map((source) => source.channel));
+  return {
+    sources,
+    unfetchedChannels: deps.configuredChannels.filter((channel) => !fetched.has(channel)),
   };
 };
 

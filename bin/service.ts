@@ -52,7 +52,7 @@ import {
   SERVICE_LIMITS,
   type Config,
 } from './config';
-import { sandboxStatementSource, startDailyReconciliation } from './reconciliation';
+import { startDailyReconciliation, statementSourcesOf } from './reconciliation';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { startCheckpointThread } from './checkpoint-thread';
 import {
@@ -240,10 +240,13 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   const reconciliationStore = createSqliteReconciliationStore(database);
   const reconciliation = startDailyReconciliation({
     config: config.reconciliation,
-    sources: [sandboxStatementSource(config.dataDir, channels.sandbox)],
-    unfetchedChannels: [...channels.services.gateways.keys()].filter(
-      (channel) => channel !== 'sandbox',
-    ),
+    ...statementSourcesOf({
+      channelConfig: config.channels,
+      dataDir: config.dataDir,
+      sandbox: channels.sandbox,
+      configuredChannels: [...channels.services.gateways.keys()],
+      timeoutMs: RECONCILIATION_LIMITS.statementTimeoutMs,
+    }),
     store: reconciliationStore,
     eventStore,
     runtime,

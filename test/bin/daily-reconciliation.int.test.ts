@@ -23,7 +23,12 @@ import { captureLogs } from '../support/log-capture';
  * re-running nothing, and the catch-up of days missed while the service was down.
  */
 const TIME_ZONE = 'Asia/Shanghai';
-const LIMITS = { tickMs: 5, catchUpDayCountMax: 31, retryPauseMs: 60_000, pageEventCountMax: 100 };
+const LIMITS = {
+  tickMs: 5,
+  catchUpDayCountMax: 31,
+  retryPauseMs: 60_000,
+  pageEventCountMax: 100,
+};
 /** 2026-03-01 18:00 in Shanghai. */
 let clockMs = Date.parse('2026-03-01T10:00:00Z');
 const clock = () => clockMs;
