@@ -25,6 +25,17 @@ export const paymentChannelErrorCodes = {
     code: 40991,
     msg: 'the sandbox order can no longer be paid (closed, paid or failed)',
   },
+  reconciliation_not_found: { status: 404, code: 40492, msg: 'no such reconciliation report' },
+  reconciliation_item_not_found: {
+    status: 404,
+    code: 40493,
+    msg: 'no such difference in this reconciliation report',
+  },
+  reconciliation_item_not_open: {
+    status: 409,
+    code: 40992,
+    msg: 'this difference is not open: it was repaired or resolved already',
+  },
   statement_invalid: {
     status: 422,
     code: 42290,

@@ -36,6 +36,8 @@ export type MetricSources = {
   sagaCounts: () => { sagaName: string; status: string; count: number }[];
   /** Per channel: its circuit breaker's state (closed, open, half_open, isolated). */
   breakerStates: () => { channel: string; state: string }[];
+  /** Per channel reconciled daily: its reconciliation differences still open (0 included). */
+  reconciliationOpenItems: () => Promise<{ channel: string; count: number }[]>;
   /** The file system holding DATA_DIR: bytes available to the service, and its size. */
   dataDirSpace: () => Promise<{ freeBytes: number; sizeBytes: number }>;
 };
@@ -153,6 +155,11 @@ const createMetrics = () => ({
     "Payer status requests refused for their ticket: malformed, or refused (unknown, used, expired, another payment's)",
     ['reason'],
   ),
+  reconciliationRuns: counter(
+    'ledger_reconciliation_runs_total',
+    'Daily reconciliation runs by channel and outcome: clean, repaired (all differences put right), differences (some left for a person), failed (statement or ledger unreachable; retried)',
+    ['channel', 'outcome'],
+  ),
   paymentLookupMisses: counter(
     'ledger_payment_lookup_misses_total',
     "Payment lookups answered 404 (unknown payment or order number, or not the caller's), by client: enumeration shows here",
@@ -223,6 +230,15 @@ const createMetrics = () => ({
       for (const { channel, state } of current.breakerStates())
         for (const candidate of BREAKER_STATES)
           metric.set({ channel, state: candidate }, candidate === state ? 1 : 0);
+    },
+  ),
+  reconciliationUnresolved: gauge(
+    'ledger_reconciliation_unresolved_differences',
+    "Differences of the daily reconciliation's reports neither repaired nor resolved, by channel",
+    ['channel'],
+    async (metric, current) => {
+      for (const { channel, count } of await current.reconciliationOpenItems())
+        metric.set({ channel }, count);
     },
   ),
   dataDirFreeBytes: gauge(

@@ -1,6 +1,7 @@
 import { GOVERNANCE_ROWS } from './governance-config';
 import { MESSAGING_DEFAULTS } from './messaging-config';
 import { OBSERVABILITY_DEFAULTS } from './observability-config';
+import { RECONCILIATION_DEFAULTS } from './reconciliation-config';
 
 /**
  * Every environment variable with its default and meaning: loadConfig (bin/config.ts) applies
@@ -273,6 +274,20 @@ const OBSERVABILITY_ROWS: readonly ConfigRow[] = [
   ),
 ];
 
+/** The daily reconciliation (bin/reconciliation-config.ts; docs/operations.md). */
+const RECONCILIATION_ROWS: readonly ConfigRow[] = [
+  row(
+    'RECONCILIATION_DAILY_AT',
+    RECONCILIATION_DEFAULTS.RECONCILIATION_DAILY_AT,
+    "local time (HH:MM) the service reconciles each channel's statement of the previous day; `off`: never by itself",
+  ),
+  row(
+    'RECONCILIATION_TIMEZONE',
+    RECONCILIATION_DEFAULTS.RECONCILIATION_TIMEZONE,
+    'IANA time zone of that time and of the day a statement covers (e.g. `Asia/Shanghai`)',
+  ),
+];
+
 /** Channel keys and certificates: secrets, so no default is shown and none is ever logged. */
 const CHANNEL_ROWS: readonly ConfigRow[] = [
   unset('WECHAT_APP_ID', 'WeChat Pay app id; unset: no WeChat Pay'),
@@ -306,5 +321,6 @@ export const describeConfig = (): readonly ConfigRow[] => [
   ...CORE_ROWS,
   ...GOVERNANCE_ROWS,
   ...OBSERVABILITY_ROWS,
+  ...RECONCILIATION_ROWS,
   ...CHANNEL_ROWS,
 ];

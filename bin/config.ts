@@ -26,6 +26,7 @@ import {
 } from './governance-config';
 import type { RateLimitSettings } from '../api/middleware/rate-limit';
 import { loadObservabilityConfig, type AlertWebhookConfig } from './observability-config';
+import { loadReconciliationConfig, type ReconciliationConfig } from './reconciliation-config';
 import type { TracingConfig } from './tracing';
 
 /**
@@ -93,6 +94,8 @@ export type Config = {
   alertWebhook: AlertWebhookConfig | null;
   /** Origins whose pages may call the payer-facing routes (CORS). */
   corsAllowedOrigins: readonly string[];
+  /** The daily reconciliation's schedule (bin/reconciliation.ts). */
+  reconciliation: ReconciliationConfig;
 };
 
 /** Outbound webhooks to merchants (bin/webhooks.ts). */
@@ -182,6 +185,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     tracing: observability.tracing,
     alertWebhook: observability.alertWebhook,
     corsAllowedOrigins: corsAllowedOrigins(read),
+    reconciliation: loadReconciliationConfig(read),
   };
 };
 
@@ -388,6 +392,19 @@ export const WEBHOOK_LIMITS = {
 
 /** The channel side's periodic work. */
 export const CHANNEL_LIMITS = { purgeIntervalMs: 60_000, sandboxFlushIntervalMs: 1000 };
+
+/** The daily reconciliation (bin/reconciliation.ts). */
+export const RECONCILIATION_LIMITS = {
+  /** How often the schedule looks for a due day: a run starts at most this long after its time. */
+  tickMs: 30_000,
+  /** Days a service that was down catches up at start, the most recent ones. */
+  catchUpDayCountMax: 31,
+  /** A run that failed (statement or store unreachable) is tried again after this pause. */
+  retryPauseMs: 15 * 60_000,
+  pageEventCountMax: 1000,
+  /** Bound on downloading one day's statement from a channel. */
+  statementTimeoutMs: 120_000,
+};
 
 /** WAL checkpoints of the service's SQLite files, from their own thread (see checkpoint.worker). */
 export const CHECKPOINT_LIMITS = {

@@ -23,6 +23,7 @@ import { registerKeyCommands } from './keys-cli';
 import { createLogger } from './logger';
 import { registerReadSideCommands } from './read-side-cli';
 import { registerChannelCommands } from './reconcile-cli';
+import { registerReconciliationCommands } from './reconciliations-cli';
 import { registerGovernanceCommands } from './governance-cli';
 import { sandboxPay, sandboxRefund } from './sandbox-cli';
 import { serviceUrlOf, startService } from './service';
@@ -208,6 +209,7 @@ sandbox
   );
 
 registerChannelCommands(program);
+registerReconciliationCommands(program);
 registerBackupCommands(program);
 registerKeyCommands(program, configOrExit, print);
 registerGovernanceCommands(program, configOrExit, print);

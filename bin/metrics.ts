@@ -159,6 +159,7 @@ export const metricSourcesOf = (deps: {
   lagEventCountMax: number;
   sagaCounts: MetricSources['sagaCounts'];
   breakerStates: MetricSources['breakerStates'];
+  reconciliationOpenItems: MetricSources['reconciliationOpenItems'];
   dataDir: string;
   nowMs: () => number;
 }): MetricSources => {
@@ -185,6 +186,7 @@ export const metricSourcesOf = (deps: {
     relayLag,
     sagaCounts: deps.sagaCounts,
     breakerStates: deps.breakerStates,
+    reconciliationOpenItems: deps.reconciliationOpenItems,
     dataDirSpace: async () => {
       const space = await statfs(deps.dataDir);
       return { freeBytes: space.bavail * space.bsize, sizeBytes: space.blocks * space.bsize };

@@ -22,7 +22,11 @@ import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
 import type { ReadinessCheck } from '../api/routes/health.route';
 import { securityAuditRoutes, type LedgerServices } from '../api/routes/ledger-services';
 import { paymentRoutes } from '../api/routes/payments.route';
-import { reconciliationRoutes } from '../api/routes/reconciliations.route';
+import {
+  reconciliationReportRoutes,
+  reconciliationRoutes,
+} from '../api/routes/reconciliations.route';
+import { createSqliteReconciliationStore } from '../adapters/reconciliation/sqlite.reconciliation-store';
 import { trafficRoutes } from '../api/routes/traffic.route';
 import { nodeRoutes } from '../api/routes/nodes.route';
 import { nodeRegistryOf } from '../api/routes/node-services';
@@ -44,9 +48,11 @@ import {
   CHECKPOINT_LIMITS,
   MESSAGING_LIMITS,
   READ_SIDE_LIMITS,
+  RECONCILIATION_LIMITS,
   SERVICE_LIMITS,
   type Config,
 } from './config';
+import { startDailyReconciliation, statementSourcesOf } from './reconciliation';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { startCheckpointThread } from './checkpoint-thread';
 import {
@@ -232,6 +238,24 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     alerts,
   });
 
+  const reconciliationStore = createSqliteReconciliationStore(database);
+  const reconciliation = startDailyReconciliation({
+    config: config.reconciliation,
+    ...statementSourcesOf({
+      channelConfig: config.channels,
+      dataDir: config.dataDir,
+      sandbox: channels.sandbox,
+      configuredChannels: [...channels.services.gateways.keys()],
+      timeoutMs: RECONCILIATION_LIMITS.statementTimeoutMs,
+    }),
+    store: reconciliationStore,
+    eventStore,
+    runtime,
+    alerts,
+    logger,
+    clock: Date.now,
+    limits: RECONCILIATION_LIMITS,
+  });
   const security = trailSecurity(governance.securityEvents.recorder);
   const subjectKeys = openSqliteDatabase(join(config.dataDir, SUBJECT_KEYS_FILE_NAME));
   const personalData = {
@@ -270,6 +294,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       lagEventCountMax: READ_SIDE_LIMITS.lagEventCountMax,
       sagaCounts: messaging.sagaCounts,
       breakerStates: channels.breakerStates,
+      reconciliationOpenItems: reconciliation.openItemCounts,
       dataDir: config.dataDir,
       nowMs: Date.now,
     }),
@@ -384,6 +409,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       nodePresenceRoutes(nodeServices),
       channelCallbackRoutes(services, channels.services),
       reconciliationRoutes(channels.services),
+      reconciliationReportRoutes({ store: reconciliationStore, nowMs: Date.now }),
       ...readSide.routes,
       ...messaging.routes,
       ...sale.routes,
@@ -435,6 +461,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     alerts.stop();
     stopPurges.forEach((stopPurge) => stopPurge());
     await webhooks.stop();
+    await reconciliation.stop();
     await messaging.stop();
     await sale.stop();
     channels.stop();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelNotification } from '../../domain/ports/channel-callback.port';
-import type { StatementRow } from '../../domain/reconciliation/reconciliation';
+import type { RefundStatementRow, StatementRow } from '../../domain/reconciliation/reconciliation';
 import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { ChannelCallResult } from '../../domain/ports/payment-channel.port';
 import type { RawChannelGateway } from './resilient-gateway';
@@ -90,6 +90,8 @@ export type SandboxChannel = {
   setScript(script: Partial<SandboxScript>): void;
   /** The channel's statement: one row per order that reached an outcome. */
   statementRows(): StatementRow[];
+  /** The statement's refunds: one row per refund, with its outcome. */
+  refundRows(): RefundStatementRow[];
 };
 
 type SandboxState = {
@@ -420,5 +422,16 @@ export const createSandboxChannel = (options: {
       script = { ...script, ...changes };
     },
     statementRows: () => sandboxStatementRows(store.orders()),
+    refundRows: () =>
+      store.refunds().map((refund) => ({
+        paymentId: refund.paymentId,
+        refundId: refund.refundId,
+        channelRefundId:
+          refund.outcome.status === 'succeeded' ? refund.outcome.channelRefundId : null,
+        status: refund.outcome.status,
+        amountMinor: refund.amountMinor,
+        currency: store.order(refund.paymentId)?.currency ?? '',
+        occurredAt: refund.requestedAt,
+      })),
   };
 };

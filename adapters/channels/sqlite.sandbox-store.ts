@@ -36,6 +36,8 @@ export type SandboxStore = {
   saveOrder(order: SandboxOrder): void;
   orders(): SandboxOrder[];
   refund(paymentId: string, refundId: string): SandboxRefund | undefined;
+  /** Every refund, oldest first (the statement's refund rows). */
+  refunds(): SandboxRefund[];
   /** Σ of the succeeded refunds of one order. */
   refundedMinor(paymentId: string): number;
   /** The refund and the callback that reports it, in one commit. */
@@ -171,6 +173,9 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
   const selectRefund = database.prepare<[string, string], RefundRow>(
     'SELECT * FROM sandbox_refunds WHERE payment_id = ? AND refund_id = ?',
   );
+  const selectRefunds = database.prepare<[], RefundRow>(
+    'SELECT * FROM sandbox_refunds ORDER BY requested_at, payment_id, refund_id',
+  );
   const sumRefunds = database.prepare<[string], { total: number | null }>(
     "SELECT SUM(amount_minor) AS total FROM sandbox_refunds WHERE payment_id = ? AND status = 'succeeded'",
   );
@@ -235,6 +240,7 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
         const row = selectRefund.get(paymentId, refundId);
         return row === undefined ? undefined : refundOf(row);
       }),
+    refunds: () => guarded(() => selectRefunds.all().map(refundOf)),
     refundedMinor: (paymentId) => guarded(() => sumRefunds.get(paymentId)?.total ?? 0),
     saveRefund: (refund, callback, dueAtMs) =>
       guarded(() => saveRefund.immediate(refund, callback, dueAtMs)),

@@ -8,12 +8,14 @@ import {
   statementFormats,
   type StatementFormat,
 } from '../../domain/reconciliation/statement-csv';
-import { sendOk } from '../envelope';
+import type { ReconciliationStore } from '../../domain/ports/reconciliation-store.port';
+import { sendError, sendOk } from '../envelope';
+import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
-import { validateBody } from '../middleware/validate';
-import { sendError } from '../envelope';
+import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
-import { instantSchema } from '../schemas/common.schema';
+import { instantSchema, pageNumSchema, pageSizeSchema } from '../schemas/common.schema';
+import { securityAuditOf } from './ledger-services';
 import type { ChannelServices } from './payment-payer.route';
 
 /** A statement may hold many rows: this route reads bodies up to this size. */
@@ -80,6 +82,118 @@ export const reconciliationRoutes =
         };
         const report = reconcile(statement.rows, ledger, period);
         sendOk(ctx, { channel, format, report, table: formatReconciliationTable(report) });
+      },
+    );
+  };
+
+type ReportListQuery = { channel?: string; page_num?: number; page_size?: number };
+const reportListSchema: JSONSchemaType<ReportListQuery> = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  properties: {
+    channel: { type: 'string', enum: [...paymentChannels], nullable: true },
+    page_num: { ...pageNumSchema, nullable: true },
+    page_size: { ...pageSizeSchema, nullable: true },
+  },
+};
+const REPORT_ID_PATTERN = '^[a-z]{1,16}-\\d{4}-\\d{2}-\\d{2}$';
+const reportParamsSchema: JSONSchemaType<{ reportId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reportId'],
+  properties: { reportId: { type: 'string', pattern: REPORT_ID_PATTERN } },
+};
+const itemParamsSchema: JSONSchemaType<{ reportId: string; itemId: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reportId', 'itemId'],
+  properties: {
+    reportId: { type: 'string', pattern: REPORT_ID_PATTERN },
+    itemId: { type: 'string', pattern: '^[1-9]\\d{0,8}$' },
+  },
+};
+const NOTE_LENGTH_MAX = 2000;
+const resolveSchema: JSONSchemaType<{ note: string }> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['note'],
+  properties: {
+    note: { type: 'string', minLength: 1, maxLength: NOTE_LENGTH_MAX, pattern: '\\S' },
+  },
+};
+const DEFAULT_REPORT_PAGE_SIZE = 20;
+
+/**
+ * The daily reconciliation's reports: GET /v1/reconciliations (newest day first, by channel),
+ * GET /v1/reconciliations/{reportId}, and POST .../items/{itemId}/resolve with a note (audited).
+ */
+export const reconciliationReportRoutes =
+  (deps: { store: ReconciliationStore; nowMs: () => number }): RouteRegistrar =>
+  (kit: RouteKit) => {
+    const readers = requireScope('reconciliations:read');
+    const list = validateQuery(reportListSchema);
+    const reportParams = validateParams(reportParamsSchema);
+    const itemParams = validateParams(itemParamsSchema);
+    const resolveBody = validateBody(resolveSchema);
+
+    kit.router.get('/reconciliations', readers, list, async (ctx) => {
+      const {
+        channel = null,
+        page_num: pageNum = 1,
+        page_size: pageSize = DEFAULT_REPORT_PAGE_SIZE,
+      } = list.read(ctx);
+      const { reports, totalCount } = await deps.store.list({ channel, pageNum, pageSize });
+      sendOk(ctx, {
+        reports,
+        page_num: pageNum,
+        page_size: pageSize,
+        total_count: totalCount,
+        total_page: Math.ceil(totalCount / pageSize),
+      });
+    });
+
+    kit.router.get('/reconciliations/:reportId', readers, reportParams, async (ctx) => {
+      const { reportId } = reportParams.read(ctx);
+      const report = await deps.store.get(reportId);
+      if (report === null)
+        return sendError(ctx, 'reconciliation_not_found', { data: { reportId } });
+      sendOk(ctx, { report });
+    });
+
+    kit.router.post(
+      '/reconciliations/:reportId/items/:itemId/resolve',
+      requireScope('reconciliations:write'),
+      itemParams,
+      kit.jsonBody(),
+      resolveBody,
+      kit.idempotency(),
+      async (ctx) => {
+        const { reportId, itemId } = itemParams.read(ctx);
+        const { note } = resolveBody.read(ctx);
+        const resolvedBy = clientOf(ctx).clientId;
+        const resolution = { note, resolvedBy, resolvedAt: new Date(deps.nowMs()).toISOString() };
+        const outcome = await deps.store.resolve(reportId, itemId, resolution);
+        if (outcome === 'report_not_found')
+          return sendError(ctx, 'reconciliation_not_found', { data: { reportId } });
+        if (outcome === 'item_not_found')
+          return sendError(ctx, 'reconciliation_item_not_found', { data: { reportId, itemId } });
+        if (outcome === 'item_not_open')
+          return sendError(ctx, 'reconciliation_item_not_open', { data: { reportId, itemId } });
+        securityAuditOf(ctx)?.report('admin_action', resolvedBy, {
+          action: 'reconciliation_item_resolved',
+          reportId,
+          itemId,
+        });
+        kit.logger.info('reconciliation_item_resolved', {
+          reportId,
+          itemId,
+          resolvedBy,
+          requestId: ctx.state.requestId,
+        });
+        const report = await deps.store.get(reportId);
+        const item = report?.items.find((found) => found.itemId === itemId) ?? null;
+        sendOk(ctx, { reportId, item });
       },
     );
   };

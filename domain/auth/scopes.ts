@@ -39,6 +39,14 @@ export const SCOPE_TABLE = {
     meaning: 'audit trail, verification, reconciliations, security events',
   },
   'audit:write': { roles: ['admin'], meaning: 'rebuild the read models' },
+  'reconciliations:read': {
+    roles: ['admin', 'auditor'],
+    meaning: "read the daily reconciliation's reports",
+  },
+  'reconciliations:write': {
+    roles: ['admin'],
+    meaning: 'resolve a reconciliation difference with a note',
+  },
   'risk:read': { roles: ['admin', 'auditor'], meaning: 'read the risk rules' },
   'risk:write': { roles: ['admin'], meaning: 'replace the risk rules' },
   'pii:read': { roles: ['admin'], meaning: 'personal data unmasked' },

@@ -16,6 +16,11 @@ export const ALERT_KINDS = {
   saga_dead_lettered: { countMin: 1, what: 'sagas dead-lettered (waiting for a human)' },
   bus_dead_letter: { countMin: 1, what: 'bus messages dead-lettered' },
   node_silent: { countMin: 1, what: 'nodes gone silent' },
+  /** A daily reconciliation left a difference it could not repair: a person must look. */
+  reconciliation_difference: {
+    countMin: 1,
+    what: 'reconciliation differences left for a person',
+  },
 } as const;
 
 export type AlertKind = keyof typeof ALERT_KINDS;

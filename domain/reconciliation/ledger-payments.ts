@@ -3,20 +3,19 @@ import { parseStored } from '../aggregate';
 import { paymentAggregate } from '../payment/payment.decider';
 import { evolvePayment } from '../payment/payment.evolve';
 import type { PaymentState } from '../payment/payment.model';
-import type { LedgerPayment } from './reconciliation';
+import type { LedgerPayment, LedgerRefund } from './reconciliation';
 
 const PAYMENT_STREAM_PREFIX = 'payment-';
 
 /**
- * The ledger side of a reconciliation: every payment of `channel`, folded from the global log
- * page by page (the read side's payment model will serve this once it exists).
+ * Every payment's state, folded from the global log page by page (the read side's payment model
+ * will serve this once it exists).
  */
-export const loadLedgerPayments = async (
+export const foldPaymentStates = async (
   store: EventStore,
-  channel: string,
   pageEventCountMax: number,
   onPage: (eventCount: number, position: bigint) => void = () => undefined,
-): Promise<LedgerPayment[]> => {
+): Promise<PaymentState[]> => {
   const states = new Map<string, PaymentState>();
   let afterPosition: bigint | null = null;
   let eventCount = 0;
@@ -34,8 +33,16 @@ export const loadLedgerPayments = async (
     if (last === undefined || page.length < pageEventCountMax) break;
     afterPosition = last.position;
   }
+  return [...states.values()];
+};
+
+/** The ledger side of a reconciliation: the payments of `channel`. */
+export const ledgerPaymentsOf = (
+  states: readonly PaymentState[],
+  channel: string,
+): LedgerPayment[] => {
   const payments: LedgerPayment[] = [];
-  for (const state of states.values()) {
+  for (const state of states) {
     if (state.status === 'none' || state.channel !== channel) continue;
     const paid = state.status === 'succeeded' ? state.paid : null;
     payments.push({
@@ -51,3 +58,25 @@ export const loadLedgerPayments = async (
   }
   return payments;
 };
+
+/** The refunds the ledger recorded on payments of `channel`. */
+export const ledgerRefundsOf = (states: readonly PaymentState[], channel: string): LedgerRefund[] =>
+  states.flatMap((state) =>
+    state.status === 'none' || state.channel !== channel
+      ? []
+      : Object.entries(state.refunds).map(([refundId, refund]) => ({
+          paymentId: state.paymentId,
+          refundId,
+          status: refund.status,
+          amountMinor: refund.amountMinor,
+        })),
+  );
+
+/** The payments of `channel`, folded from the log. */
+export const loadLedgerPayments = async (
+  store: EventStore,
+  channel: string,
+  pageEventCountMax: number,
+  onPage?: (eventCount: number, position: bigint) => void,
+): Promise<LedgerPayment[]> =>
+  ledgerPaymentsOf(await foldPaymentStates(store, pageEventCountMax, onPage), channel);

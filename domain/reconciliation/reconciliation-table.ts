@@ -18,6 +18,11 @@ const describe = (item: Discrepancy): [string, string] => {
         item.channelTransactionId,
         `channel ${item.channelAmountMinor} ${item.channelCurrency} vs ledger ${item.ledgerAmountMinor} ${item.ledgerCurrency}`,
       ];
+    case 'refund_mismatch':
+      return [
+        item.channelRefundId ?? '-',
+        `refund ${item.refundId} channel ${item.channelStatus} ${item.amountMinor} ${item.currency} vs ledger ${item.ledgerStatus}`,
+      ];
     case 'status_mismatch':
       return [
         item.channelTransactionId,

@@ -25,6 +25,26 @@ export type LedgerPayment = {
   paidAt: string | null;
 };
 
+/** A refund the channel's statement reports, with its outcome. */
+export type RefundStatementRow = {
+  paymentId: string;
+  refundId: string;
+  /** The channel's id of a refund that succeeded; null for a failed one. */
+  channelRefundId: string | null;
+  status: 'succeeded' | 'failed';
+  amountMinor: number;
+  currency: string;
+  occurredAt: string;
+};
+
+/** A refund as the ledger recorded it. */
+export type LedgerRefund = {
+  paymentId: string;
+  refundId: string;
+  status: 'requested' | 'succeeded' | 'failed';
+  amountMinor: number;
+};
+
 export type Discrepancy =
   | {
       kind: 'channel_only';
@@ -58,6 +78,17 @@ export type Discrepancy =
       channelStatus: StatementStatus;
       ledgerStatus: string;
       note: string;
+    }
+  | {
+      kind: 'refund_mismatch';
+      paymentId: string;
+      refundId: string;
+      channelRefundId: string | null;
+      channelStatus: RefundStatementRow['status'];
+      /** `missing`: the ledger never requested this refund. */
+      ledgerStatus: LedgerRefund['status'] | 'missing';
+      amountMinor: number;
+      currency: string;
     };
 
 export type ReconciliationReport = {
@@ -82,7 +113,7 @@ const inPeriod = (iso: string | null, period: ReconciliationPeriod): boolean => 
 };
 
 /** One row per payment: a paid row wins over a closed or failed one (a refund row keeps it paid). */
-const rowsByPayment = (rows: readonly StatementRow[]): Map<string, StatementRow> => {
+export const rowsByPayment = (rows: readonly StatementRow[]): Map<string, StatementRow> => {
   const byPayment = new Map<string, StatementRow>();
   for (const row of rows) {
     const known = byPayment.get(row.paymentId);
@@ -186,4 +217,39 @@ export const reconcile = (
     matchedCount,
     discrepancies,
   };
+};
+
+/**
+ * The channel's refunds against the ledger's: a refund whose outcome the ledger lacks (still
+ * `requested`: its notification was lost), has otherwise, or never requested, is a discrepancy.
+ */
+export const reconcileRefunds = (
+  rows: readonly RefundStatementRow[],
+  ledger: readonly LedgerRefund[],
+): { matchedCount: number; discrepancies: Discrepancy[] } => {
+  const key = (paymentId: string, refundId: string): string => `${paymentId}\n${refundId}`;
+  const ledgerByKey = new Map(
+    ledger.map((refund) => [key(refund.paymentId, refund.refundId), refund]),
+  );
+  const discrepancies: Discrepancy[] = [];
+  let matchedCount = 0;
+  for (const row of rows) {
+    const recorded = ledgerByKey.get(key(row.paymentId, row.refundId));
+    if (recorded?.status === row.status && recorded.amountMinor === row.amountMinor) {
+      matchedCount += 1;
+      continue;
+    }
+    const { paymentId, refundId, channelRefundId, amountMinor, currency } = row;
+    discrepancies.push({
+      kind: 'refund_mismatch',
+      paymentId,
+      refundId,
+      channelRefundId,
+      channelStatus: row.status,
+      ledgerStatus: recorded?.status ?? 'missing',
+      amountMinor,
+      currency,
+    });
+  }
+  return { matchedCount, discrepancies };
 };

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
       tracing: { otlpEndpoint: null, serviceName: 'ledger-service' },
       alertWebhook: null,
       corsAllowedOrigins: [],
+      reconciliation: { dailyAt: { hour: 2, minute: 0 }, timeZone: 'UTC' },
     });
   });
 
@@ -131,6 +132,8 @@ describe('loadConfig', () => {
       ALERT_REPEAT_MS: '0',
       ALERT_WEBHOOK_TIMEOUT_MS: '1000',
       CORS_ALLOWED_ORIGINS: 'https://shop.example, http://localhost:8080',
+      RECONCILIATION_DAILY_AT: '03:30',
+      RECONCILIATION_TIMEZONE: 'Asia/Shanghai',
     });
     expect(config).toEqual({
       port: 8080,
@@ -193,7 +196,19 @@ describe('loadConfig', () => {
         timeoutMs: 1000,
       },
       corsAllowedOrigins: ['https://shop.example', 'http://localhost:8080'],
+      reconciliation: { dailyAt: { hour: 3, minute: 30 }, timeZone: 'Asia/Shanghai' },
     });
+  });
+
+  it('turns the daily reconciliation off, and refuses a bad time or time zone', () => {
+    expect(loadConfig({ RECONCILIATION_DAILY_AT: 'off' }).reconciliation.dailyAt).toBeNull();
+    expect(() => loadConfig({ RECONCILIATION_DAILY_AT: '2am' })).toThrow(
+      /RECONCILIATION_DAILY_AT must be HH:MM/,
+    );
+    expect(() => loadConfig({ RECONCILIATION_DAILY_AT: '24:00' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RECONCILIATION_TIMEZONE: 'Mars/Olympus' })).toThrow(
+      /RECONCILIATION_TIMEZONE must be an IANA time zone/,
+    );
   });
 
   it('reads a TLS pair that loads, and refuses half a pair, a bad pair, a redirect without TLS', () => {

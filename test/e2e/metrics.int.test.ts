@@ -62,6 +62,8 @@ const FAMILIES = [
   'ledger_payment_amount_minor_total',
   'ledger_status_ticket_failures_total',
   'ledger_payment_lookup_misses_total',
+  'ledger_reconciliation_runs_total',
+  'ledger_reconciliation_unresolved_differences',
   'ledger_data_dir_free_bytes',
   'ledger_data_dir_size_bytes',
   'process_cpu_seconds_total',
@@ -205,6 +207,8 @@ describe('GET /metrics of the running service', () => {
       'ledger_actors_in_memory{kind="ledger_stream"}',
       'ledger_mailbox_queued_commands{mailbox="ledger"} 0',
       'ledger_relay_lag_events',
+      // The name the LedgerReconciliationDifferences rule reads; 0 for a channel reconciled daily.
+      'ledger_reconciliation_unresolved_differences{channel="sandbox"} 0',
     ];
     for (const sample of samples) expect(text).toContain(sample);
 

@@ -23,7 +23,11 @@ import { accountRoutes } from '../../../api/routes/accounts.route';
 import { channelCallbackRoutes } from '../../../api/routes/channel-callbacks.route';
 import type { ChannelServices } from '../../../api/routes/payment-payer.route';
 import { paymentRoutes } from '../../../api/routes/payments.route';
-import { reconciliationRoutes } from '../../../api/routes/reconciliations.route';
+import {
+  reconciliationReportRoutes,
+  reconciliationRoutes,
+} from '../../../api/routes/reconciliations.route';
+import type { ReconciliationStore } from '../../../domain/ports/reconciliation-store.port';
 import { trafficRoutes } from '../../../api/routes/traffic.route';
 import { transferBatchRoutes } from '../../../api/routes/transfers-batch.route';
 import { transferRoutes } from '../../../api/routes/transfers.route';
@@ -79,6 +83,8 @@ export const createLedgerApp = async (
     personalData?: PersonalDataAccess;
     /** SANDBOX_ENABLED (absent: true): false leaves out the sandbox gateway and callbacks. */
     sandboxEnabled?: boolean;
+    /** The daily reconciliation's reports (GET /v1/reconciliations, resolve); absent: none. */
+    reconciliationStore?: ReconciliationStore;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -136,6 +142,9 @@ export const createLedgerApp = async (
     paymentRoutes(services, channels),
     channelCallbackRoutes(services, channels),
     reconciliationRoutes(channels),
+    ...(options.reconciliationStore === undefined
+      ? []
+      : [reconciliationReportRoutes({ store: options.reconciliationStore, nowMs })]),
     ...(options.personalData === undefined ? [] : [subjectRoutes(options.personalData)]),
   ];
   const app = await createTestApp({

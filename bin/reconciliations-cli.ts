@@ -1,0 +1,100 @@
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createSqliteReconciliationStore } from '../adapters/reconciliation/sqlite.reconciliation-store';
+import { openSqliteDatabase } from '../adapters/sqlite/open-database';
+import type {
+  ReconciliationReportRecord,
+  ReconciliationStore,
+} from '../domain/ports/reconciliation-store.port';
+import { loadConfig } from './config';
+import { SERVICE_FILE_NAME } from './service';
+
+type JsonOption = { json?: boolean };
+
+const LIST_PAGE_SIZE = 100;
+const NOTE_LENGTH_MAX = 2000;
+
+/** The daily reconciliation's reports in DATA_DIR/service.sqlite (beside a running service). */
+const withStore = async <T>(work: (store: ReconciliationStore) => Promise<T>): Promise<T> => {
+  const { dataDir } = loadConfig(process.env);
+  const database = openSqliteDatabase(join(dataDir, SERVICE_FILE_NAME));
+  try {
+    return await work(createSqliteReconciliationStore(database));
+  } finally {
+    database.close();
+  }
+};
+
+const print = (options: JsonOption, value: unknown, text: () => string): void => {
+  process.stdout.write(options.json === true ? `${JSON.stringify(value)}\n` : text());
+};
+
+const itemLines = (report: ReconciliationReportRecord): string =>
+  report.items
+    .map((item) => {
+      const { kind, paymentId } = item.discrepancy;
+      const after =
+        item.resolution !== null
+          ? ` (${item.resolution.resolvedBy}: ${item.resolution.note})`
+          : item.repair !== null
+            ? ` (repair: ${item.repair.outcome})`
+            : '';
+      return `${item.itemId}\t${item.status}\t${kind}\t${paymentId}${after}\n`;
+    })
+    .join('');
+
+const note = (value: string): string => {
+  if (value.trim() === '' || value.length > NOTE_LENGTH_MAX)
+    throw new InvalidArgumentError(`must be 1-${NOTE_LENGTH_MAX} characters, not blank`);
+  return value;
+};
+
+/** `ledger reconciliations list | show <reportId> | resolve <reportId> <itemId> --note`. */
+export const registerReconciliationCommands = (program: Command): void => {
+  const reports = program
+    .command('reconciliations')
+    .description("the daily reconciliation's reports (DATA_DIR/service.sqlite)");
+  reports
+    .command('list')
+    .description('the latest reports, newest day first')
+    .option('--channel <channel>', 'only this channel')
+    .option('--json', 'print JSON')
+    .action(async (options: JsonOption & { channel?: string }) => {
+      const page = await withStore((store) =>
+        store.list({ channel: options.channel ?? null, pageNum: 1, pageSize: LIST_PAGE_SIZE }),
+      );
+      print(options, page, () =>
+        page.reports
+          .map(
+            (report) =>
+              `${report.reportId}\t${report.status}\t${report.itemCount} differences, ${report.openItemCount} open\n`,
+          )
+          .join(''),
+      );
+    });
+  reports
+    .command('show <reportId>')
+    .description("a report's differences and their status; exit 1 when it has open ones")
+    .option('--json', 'print JSON')
+    .action(async (reportId: string, options: JsonOption) => {
+      const report = await withStore((store) => store.get(reportId));
+      if (report === null) throw new Error(`no reconciliation report ${reportId}`);
+      print(options, report, () => `${report.reportId} ${report.status}\n${itemLines(report)}`);
+      process.exitCode = report.openItemCount === 0 ? 0 : 1;
+    });
+  reports
+    .command('resolve <reportId> <itemId>')
+    .description('close an open difference with a note (resolvedBy: cli:<os user>)')
+    .requiredOption('--note <text>', 'what was done about it', note)
+    .action(async (reportId: string, itemId: string, options: { note: string }) => {
+      const resolution = {
+        note: options.note,
+        resolvedBy: `cli:${userInfo().username}`,
+        resolvedAt: new Date().toISOString(),
+      };
+      const outcome = await withStore((store) => store.resolve(reportId, itemId, resolution));
+      if (outcome !== 'resolved') throw new Error(`${reportId} item ${itemId}: ${outcome}`);
+      process.stdout.write(`${reportId} item ${itemId} resolved\n`);
+    });
+};
