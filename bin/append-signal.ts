@@ -4,7 +4,7 @@
  * once) and that the reader waits on with Atomics.waitAsync. Repeated commits while the reader is
  * busy coalesce into one wake-up: the reader then reads everything committed since.
  */
-export type AppendSignal = { cells: Int32Array; notify: () => void };
+type AppendSignal = { cells: Int32Array; notify: () => void };
 
 export const createAppendSignal = (): AppendSignal => {
   const cells = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
