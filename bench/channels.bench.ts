@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { benchCommandContext } from './bench-context';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
@@ -251,9 +251,13 @@ const scenario = async (
     deliveries = all.slice(WARM_UP_COUNT);
     next = 0;
     latenciesMs.length = 0;
+    const loadAverage = loadavg()[0] ?? 0;
+    const cpuBefore = process.cpuUsage();
     const startedMs = performance.now();
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (performance.now() - startedMs) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuPerCallbackUs = Math.round((cpu.user + cpu.system) / CALLBACK_COUNT);
     latenciesMs.sort((left, right) => left - right);
     const throughputPerS = CALLBACK_COUNT / elapsedS;
     return {
@@ -267,7 +271,7 @@ const scenario = async (
       non2xx: failures,
       target: `≥ ${formatInteger(TARGET_PER_S)} callbacks/s`,
       met: failures === 0 && throughputPerS >= TARGET_PER_S,
-      note: `${CONCURRENCY} concurrent, each pays its own payment`,
+      note: `${CONCURRENCY} concurrent, each pays its own payment; process CPU ${formatInteger(cpuPerCallbackUs)} µs/callback (the service and its load generator share the process); load average ${loadAverage.toFixed(2)}`,
     };
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -19,7 +19,7 @@ import {
   type Row,
   textTable,
 } from './report';
-import { sagaBenchScenarios } from './sagas.bench';
+import { creditBenchScenarios, sagaBenchScenarios } from './sagas.bench';
 import { snapshotLoadScenarios } from './snapshot-load.bench';
 
 /** Everything but the core scenarios: traffic, the store, cold loads, read side, sagas, actors. */
@@ -40,6 +40,18 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
   return rows;
 };
 
+/** The BENCH_ONLY values that run one group of rows and print them. */
+const singleScenarios: Record<
+  string,
+  ((options: { cpuProfileDir: string | null }) => Promise<Row[]>) | undefined
+> = {
+  traffic: async (options) => [await trafficScenario(options)],
+  sagas: sagaBenchScenarios,
+  credit: creditBenchScenarios,
+  channels: channelBenchScenarios,
+  governance: governanceReadsScenario,
+};
+
 /**
  * `npm run bench`: the built service as a child process on 127.0.0.1 under autocannon. First the
  * core scenarios, (a)-(d) of the atomic ledger on one service and bare Koa under (a)'s load, each
@@ -47,7 +59,8 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
  * traffic reports, the event store in-process, cold loads of a hot account, the read side, the
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
  * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports,
- * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=flash-sale only the flash sale (10,000
+ * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=credit only callback → credit on both
+ * buses, BENCH_ONLY=channels only the WeChat callbacks, BENCH_ONLY=flash-sale only the flash sale (10,000
  * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with, BENCH_ONLY=nodes
  * only the proxy-node lines (bench/nodes.bench.ts), which run before it, BENCH_ONLY=governance
  * only the governed reads (tokens and rate limits on, bench/governance-reads.bench.ts), which
@@ -64,13 +77,9 @@ const main = async (): Promise<void> => {
   const diskBefore = probeDiskCommitsPerS();
 
   const only = process.env['BENCH_ONLY'] ?? '';
-  if (only === 'governance') {
-    printRows(machine, diskBefore, [], await governanceReadsScenario(options));
-    return;
-  }
-  if (only === 'traffic' || only === 'sagas') {
-    const rows = only === 'traffic' ? [await trafficScenario(options)] : await sagaBenchScenarios();
-    printRows(machine, diskBefore, [], rows);
+  const single = singleScenarios[only];
+  if (single !== undefined) {
+    printRows(machine, diskBefore, [], await single(options));
     return;
   }
   if (only === 'nodes') {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { createRelay } from '../sagas/relay';
 import { startChildServer } from './child-server';
 import { onInterrupt } from './cleanup';
 import { postCommand, runBounded } from './load';
+import { cpuPerRequestNote, type ProcessCpu } from './process-cpu';
 import { startBenchNatsServer } from './nats-server';
 import { failedStatuses, formatInteger, type Row } from './report';
 
@@ -45,6 +47,8 @@ const WALLET_COUNT = 500;
 const AMOUNT_MINOR = 100;
 const SETUP_CONCURRENCY = 32;
 const SETTLE_MS = 5_000;
+/** How long the CPU figure waits for the credits still missing after SETTLE_MS. */
+const DRAIN_MS = 180_000;
 const BACKLOG_WAIT_MS = 20_000;
 const RELAY_EVENT_COUNT = 100_000;
 const RELAY_EVENTS_PER_STREAM = 100;
@@ -196,8 +200,13 @@ const deliverCallbacks = async (
       send(next, deliveries[next] ?? { latencyMs: null, answerMs: null, status: 0 });
   }
   const sentPerS = paymentIds.length / ((performance.now() - startedMs) / 1000);
-  await Promise.race([Promise.all(credits), pause(SETTLE_MS)]);
-  return { deliveries: deliveries.slice(WARM_UP_COUNT), sentPerS };
+  const allCredited = Promise.all(credits).then(() => true);
+  await Promise.race([allCredited, pause(SETTLE_MS)]);
+  // The figures: what was seen by now. A late credit must not change them below.
+  const measured = deliveries.slice(WARM_UP_COUNT).map((delivery) => ({ ...delivery }));
+  // The CPU figure covers the whole work of every callback: wait (bounded) for the last credit.
+  const drained = await Promise.race([allCredited, pause(DRAIN_MS).then(() => false)]);
+  return { deliveries: measured, sentPerS, drained };
 };
 
 /** Runs work, then stop (also on Ctrl-C). */
@@ -213,7 +222,21 @@ const guarded = async <T>(stop: () => Promise<void> | void, work: () => Promise<
 
 type BusKind = 'NATS' | 'in-process bus';
 
-const creditRow = (bus: BusKind, deliveries: readonly Delivery[], sentPerS: number): Row => {
+/** The service's CPU over every thread while the measured callbacks ran, and the load average. */
+type CreditRun = {
+  deliveries: readonly Delivery[];
+  sentPerS: number;
+  cpuBefore: ProcessCpu | null;
+  cpuAfter: ProcessCpu | null;
+  /** Every callback sent, warm-up included: what the CPU was spent on. */
+  sentCount: number;
+  /** Whether every credit was seen before the CPU was read (else the CPU figure is short). */
+  drained: boolean;
+  loadAverage: number;
+};
+
+const creditRow = (bus: BusKind, run: CreditRun): Row => {
+  const { deliveries, sentPerS } = run;
   const sorted = (values: readonly (number | null)[]): number[] =>
     values.flatMap((value) => (value === null ? [] : [value])).sort((left, right) => left - right);
   const latencies = sorted(deliveries.map((delivery) => delivery.latencyMs));
@@ -226,8 +249,16 @@ const creditRow = (bus: BusKind, deliveries: readonly Delivery[], sentPerS: numb
   const non2xx = deliveries.length - (statusCounts['200'] ?? 0);
   const p99Ms = quantile(latencies, 0.99);
   const answerP99Ms = quantile(sorted(deliveries.map((delivery) => delivery.answerMs)), 0.99) ?? 0;
+  const p95Ms = quantile(latencies, 0.95);
   const note = [
-    `open-loop, ${WALLET_COUNT} wallets watched by SSE; errors = credits not seen ${SETTLE_MS / 1000} s after the last send; callback answer p99 ${answerP99Ms.toFixed(1)} ms`,
+    `open-loop, ${WALLET_COUNT} wallets watched by SSE; errors = credits not seen ${SETTLE_MS / 1000} s after the last send; p95 ${p95Ms === null ? '-' : p95Ms.toFixed(1)} ms; callback answer p99 ${answerP99Ms.toFixed(1)} ms`,
+    cpuPerRequestNote(run.cpuBefore, run.cpuAfter, run.sentCount).replace(
+      'request',
+      run.drained
+        ? 'callback, every credit seen'
+        : `callback, NOT every credit seen after ${DRAIN_MS / 1000} s more`,
+    ),
+    `load average ${run.loadAverage.toFixed(2)}`,
     failedStatuses(statusCounts),
   ];
   return {
@@ -298,8 +329,11 @@ const creditLatency = async (bus: BusKind): Promise<Row> => {
       process.stderr.write(
         `  running sagas: ${total} sandbox callbacks at ${RATE_PER_S}/s (first ${WARM_UP_COUNT} warm-up)\n`,
       );
+      const loadAverage = loadavg()[0] ?? 0;
+      const cpuBefore = server.cpu();
       const sent = await deliverCallbacks(server.baseUrl, secret, paymentIds, wallets);
-      return creditRow(bus, sent.deliveries, sent.sentPerS);
+      const cpuAfter = server.cpu();
+      return creditRow(bus, { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage });
     });
   });
 };
@@ -424,9 +458,14 @@ const relayThroughput = async (): Promise<Row> => {
   );
 };
 
-/** The saga scenarios for bench/run.ts: callback-to-credit latency on both buses, then the relay. */
-export const sagaBenchScenarios = async (): Promise<Row[]> => [
+/** Callback-to-credit latency on both buses (BENCH_ONLY=credit). */
+export const creditBenchScenarios = async (): Promise<Row[]> => [
   await creditLatency('in-process bus'),
   await creditLatency('NATS'),
+];
+
+/** The saga scenarios for bench/run.ts: callback-to-credit latency on both buses, then the relay. */
+export const sagaBenchScenarios = async (): Promise<Row[]> => [
+  ...(await creditBenchScenarios()),
   await relayThroughput(),
 ];

@@ -30,22 +30,33 @@ type ServiceEventStore = EventStore & { probeWrite(): Promise<void> };
 /**
  * EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite log in the data dir, with
  * SQLite's own options: `subscriptionPollMs`, how often an idle subscription looks for appends
- * made elsewhere (another thread or process; EventStoreDB pushes them), and
+ * made elsewhere (another process; EventStoreDB pushes them), `externalAppends`, the signal of
+ * another thread's commits, and
  * `walAutoCheckpointPages` (see createSqliteEventStore). Every SQLite commit counts in
  * ledger_event_store_commits_total, so that commits per request can be measured from outside.
  */
 export const openEventStore = (
   config: Pick<Config, 'eventStoreUrl' | 'dataDir'>,
-  options: Pick<SqliteEventStoreOptions, 'subscriptionPollMs' | 'walAutoCheckpointPages'> = {},
+  options: Pick<
+    SqliteEventStoreOptions,
+    'subscriptionPollMs' | 'walAutoCheckpointPages' | 'externalAppends'
+  > & {
+    /** After each commit of the embedded store (the read-side thread's append signal). */
+    onCommitted?: () => void;
+  } = {},
 ): ServiceEventStore => {
   if (config.eventStoreUrl !== null) {
     const store = createEventStoreDbEventStore({ connectionString: config.eventStoreUrl });
     return { ...store, probeWrite: () => store.headPosition().then(() => undefined) };
   }
   const commits = commitCounter();
+  const { onCommitted, ...sqliteOptions } = options;
   return createSqliteEventStore({
     path: join(config.dataDir, EVENTS_FILE_NAME),
-    ...options,
-    onCommit: () => commits.inc(),
+    ...sqliteOptions,
+    onCommit: () => {
+      commits.inc();
+      onCommitted?.();
+    },
   });
 };

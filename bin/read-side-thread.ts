@@ -13,7 +13,12 @@ import { superviseWorker, type SupervisedWorker } from './supervised-worker';
 
 const WORKER_SCRIPT = join(__dirname, 'read-side.worker.js');
 /** The defaults are the service's; tests run other worker scripts. */
-type ReadSideThreadOptions = { workerScript?: string; restartPauseMs?: number };
+type ReadSideThreadOptions = {
+  workerScript?: string;
+  restartPauseMs?: number;
+  /** The API thread's commit counter (bin/append-signal.ts); absent: the worker polls only. */
+  appendSignal?: Int32Array;
+};
 
 /**
  * The service's read side: the projection runner in a worker thread (its CPU off the API thread),
@@ -34,6 +39,7 @@ export const startReadSideThread = async (
     mongodbUrl: config.mongodbUrl,
     eventStoreUrl: config.eventStoreUrl,
     logLevel: config.logLevel,
+    appendSignal: options.appendSignal ?? null,
   };
   const listeners = new Set<(message: FromReadSideHost) => void>();
   let supervised: SupervisedWorker | null = null;

@@ -7,6 +7,7 @@ import {
 } from '../projections/read-side-link';
 import { CHECKPOINT_LIMITS, READ_SIDE_LIMITS } from './config';
 import type { Config } from './config';
+import { followAppendSignal } from './append-signal';
 import { openEventStore } from './event-store';
 import { createLogger } from './logger';
 import { openReadModelStore } from './read-side';
@@ -18,13 +19,18 @@ import { openReadModelStore } from './read-side';
 export type ReadSideWorkerData = Pick<
   Config,
   'dataDir' | 'mongodbUrl' | 'eventStoreUrl' | 'logLevel'
->;
+> & {
+  /** Bumped by the API thread after each commit (bin/append-signal.ts); null: poll only. */
+  appendSignal: Int32Array | null;
+};
 
 /**
- * How often the worker's SQLite subscription looks for the API thread's appends: events are
- * picked up within this delay and applied in one batch, which is what keeps its commits large.
+ * How often the worker's SQLite subscription looks for appends when nothing signalled them (a
+ * lost wake-up, another process): the API thread's commits wake it through the append signal.
+ * Appends that arrive while a batch is applied are read together as the next batch, so batches
+ * still grow under load.
  */
-export const READ_SIDE_POLL_MS = 5;
+const READ_SIDE_POLL_MS = 250;
 
 type StopMessage = { kind: 'stop' };
 
@@ -33,7 +39,13 @@ const run = async (): Promise<void> => {
   assert(port !== null, 'read-side.worker must run as a worker thread');
   const settings = workerData as ReadSideWorkerData;
   const logger = createLogger(settings.logLevel).child({ thread: 'read_side' });
-  const eventStore = openEventStore(settings, { subscriptionPollMs: READ_SIDE_POLL_MS });
+  const signal = settings.appendSignal;
+  const eventStore = openEventStore(settings, {
+    subscriptionPollMs: READ_SIDE_POLL_MS,
+    ...(signal === null
+      ? {}
+      : { externalAppends: (listener: () => void) => followAppendSignal(signal, listener) }),
+  });
   const store = await openReadModelStore(settings, {
     walAutoCheckpointPages: CHECKPOINT_LIMITS.writerAutoCheckpointPages,
   });

@@ -53,6 +53,7 @@ import {
   type Config,
 } from './config';
 import { startDailyReconciliation, statementSourcesOf } from './reconciliation';
+import { createAppendSignal } from './append-signal';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { startCheckpointThread } from './checkpoint-thread';
 import {
@@ -112,7 +113,11 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   // The WAL checkpoints (and their fsyncs) run in their own thread; the writers only checkpoint
   // by themselves past a safety-net size.
   const walAutoCheckpointPages = CHECKPOINT_LIMITS.writerAutoCheckpointPages;
-  const eventStore = instrumentEventStore(openEventStore(config, { walAutoCheckpointPages }));
+  // Each commit wakes the read-side thread's subscription (no poll on the way to SSE).
+  const appendSignal = createAppendSignal();
+  const eventStore = instrumentEventStore(
+    openEventStore(config, { walAutoCheckpointPages, onCommitted: appendSignal.notify }),
+  );
   const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
   database.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);
   const clientStore = createSqliteClientStore(database);
@@ -203,7 +208,9 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     transfersPerTickMax: SERVICE_LIMITS.deadlineTransfersPerTickMax,
   });
   await deadlines.start();
-  const readSide = await startReadSideThread(config, eventStore, logger);
+  const readSide = await startReadSideThread(config, eventStore, logger, {
+    appendSignal: appendSignal.cells,
+  });
   const checkpointer = startCheckpointThread({
     paths: [
       ...(config.eventStoreUrl === null ? [join(config.dataDir, EVENTS_FILE_NAME)] : []),

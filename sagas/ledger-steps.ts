@@ -39,7 +39,11 @@ export const systemAccounts = {
   revenue: (currency: string): string => `revenue-${currency}`,
 };
 
-/** Opens a system account unless it exists (re-opening with the same terms is a no-op). */
+/**
+ * Opens a system account unless it exists (re-opening with the same terms is a no-op). One the
+ * ledger holds open with these terms needs no command: the step's transfer then takes the
+ * ledger's next batch instead of waiting a batch for a no-op.
+ */
 export const ensureSystemAccount = async (
   ports: LedgerPorts,
   accountId: string,
@@ -53,6 +57,16 @@ export const ensureSystemAccount = async (
     constraint: 'none' as const,
     metadata: { system: 'true' },
   };
+  const { state } = await ports.ledger.account(accountId);
+  if (
+    state.status === 'open' &&
+    state.holder === undefined &&
+    state.ownerClientId === data.ownerClientId &&
+    state.currency === data.currency &&
+    state.constraint === data.constraint &&
+    JSON.stringify(state.metadata) === JSON.stringify(data.metadata)
+  )
+    return null;
   const outcome = await runOne(ports, { type: 'OpenAccount', data }, context);
   return outcome.ok ? null : permanent(`system account ${accountId}: ${outcome.rejection}`);
 };

@@ -56,6 +56,11 @@ export type SagaDefinition = {
   triggers: readonly string[];
   route: (event: LedgerEvent) => SagaRouting;
   steps: readonly SagaStepDefinition[];
+  /**
+   * The first step runs at once beside the start's append instead of after it: for a first step
+   * that needs nothing the saga recorded (a crash before the start is durable only runs it again).
+   */
+  firstStepBesideStart?: boolean;
 };
 
 /** The category of a stream: the text before its first dash. */

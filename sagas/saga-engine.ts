@@ -96,9 +96,13 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     return Math.round(delayMs / 2 + (deps.random() * delayMs) / 2);
   };
 
-  const runStep = async (
+  /** Runs one step (or its compensation) of a saga at `cursor`; a throw comes back as an error. */
+  const runStepAt = async (
     definition: SagaDefinition,
-    saga: SagaRecord,
+    saga: Pick<SagaRecord, 'sagaName' | 'sagaId' | 'input' | 'cursor'> & {
+      status: SagaRecord['status'];
+      outputs: JsonObject;
+    },
     nowMs: number,
   ): Promise<StepResult | { kind: 'error'; reason: string }> => {
     const step = definition.steps[saga.cursor];
@@ -109,7 +113,7 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     const stepContext: StepContext = {
       sagaId: saga.sagaId,
       input: saga.input,
-      outputs: sagaOutputs(saga),
+      outputs: saga.outputs,
       nowMs,
       commandContext: (label) => context(saga.sagaName, key, nowMs, `saga-${key}:${label}`),
     };
@@ -122,6 +126,9 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
       };
     }
   };
+
+  const runStep = (definition: SagaDefinition, saga: SagaRecord, nowMs: number) =>
+    runStepAt(definition, { ...saga, outputs: sagaOutputs(saga) }, nowMs);
 
   /** Turns a step's result into the saga command that records it. */
   const commandFor = async (
@@ -183,6 +190,25 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     }
   };
 
+  /**
+   * Records what the first step did beside the start, if the saga is still where a fresh one is
+   * (first step, first attempt, no timer); else (a repeated trigger of an older saga) the result is
+   * dropped, which is harmless: steps are idempotent, and the drive that follows decides anew.
+   */
+  const recordEarlyStep = async (
+    key: string,
+    result: StepResult | { kind: 'error'; reason: string },
+    nowMs: number,
+  ): Promise<void> => {
+    const { state, revision } = await runtime.read(sagaAggregate, key);
+    const fresh =
+      state.status === 'running' &&
+      state.cursor === 0 &&
+      state.attemptCount === 0 &&
+      state.nextRunAt === null;
+    if (fresh) await record(state, revision, await commandFor(state, result, nowMs), nowMs);
+  };
+
   const driveOnce = async (
     definition: SagaDefinition,
     sagaId: string,
@@ -223,13 +249,24 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
           type: 'StartSaga',
           data: { sagaName, sagaId, input, stepNames, now: new Date(nowMs).toISOString() },
         };
-        const outcome = await runtime.execute(
+        const started = runtime.execute(
           sagaAggregate,
           key,
           command,
           context(sagaName, key, nowMs, `saga-${key}:start`),
         );
+        // The first step's commands go out beside the start's append, not one commit after it.
+        const early =
+          definition.firstStepBesideStart === true
+            ? runStepAt(
+                definition,
+                { sagaName, sagaId, input, cursor: 0, status: 'running', outputs: {} },
+                nowMs,
+              )
+            : null;
+        const [outcome, result] = await Promise.all([started, early]);
         assert(outcome.ok, `saga ${key}: start refused (${outcome.ok ? '' : outcome.rejection})`);
+        if (result !== null) await recordEarlyStep(key, result, nowMs);
         return driveOnce(definition, sagaId, false);
       });
     },

@@ -14,6 +14,8 @@ const topUpTransferId = (paymentId: string): string => `topup-${paymentId}`;
 export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
   name: 'top_up',
   triggers: ['payment.PaymentSucceeded'],
+  // The credit enters the ledger as soon as the payment's success is durable.
+  firstStepBesideStart: true,
   route: (event) => {
     const paymentId = event.stream.slice('payment-'.length);
     return { kind: 'start', sagaId: paymentId, input: { paymentId } };

@@ -28,6 +28,11 @@ export type SqliteEventStoreOptions = {
   /** How often an idle subscription polls for other processes' appends (default 250). */
   subscriptionPollMs?: number;
   /**
+   * Commits made through another connection to the same file (another thread) are announced
+   * here: subscriptions wake at once instead of at their next poll. Returns the unsubscribe.
+   */
+  externalAppends?: (listener: () => void) => () => void;
+  /**
    * The WAL size in pages past which a commit checkpoints by itself (SQLite's default 1000). A
    * service that checkpoints from another thread sets it high, as a safety net only.
    */
@@ -107,6 +112,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
     onFailure: (batch) =>
       batch.forEach((unit) => unit.appends.forEach((append) => cache.delete(append.stream))),
   });
+  const stopExternal =
+    options.externalAppends?.(() => listeners.forEach((listener) => listener())) ?? null;
   let closed = false;
   /** Made at the first probe, so that the tools that only read the log never change its schema. */
   const probeStatement = (): { run: (probedAtMs: number) => unknown } => {
@@ -183,6 +190,7 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
       if (closed) return;
       closed = true;
       groupCommit.flush(); // Every append accepted before close() is committed, not dropped.
+      stopExternal?.();
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));
       db.close();
     },

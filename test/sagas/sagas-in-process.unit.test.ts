@@ -1,4 +1,6 @@
+import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { paymentAggregate } from '../../domain/payment/payment.decider';
+import type { EventStore } from '../../domain/ports/event-store.port';
 import {
   trafficAggregate,
   trafficShardOf,
@@ -82,6 +84,35 @@ describe('sagas over the in-process bus', () => {
     expect(await balanceOf(rig, 'w1')).toBe(1200);
     expect(await creditCount(rig.store, 'w1', 'topup-p1')).toBe(1);
     expect((await auditBalances(rig.store)).balanced).toBe(true);
+  });
+
+  it("credits the wallet before the top-up saga's start is durable: the transfer goes out beside it", async () => {
+    // The saga's first append is held until the credit transfer is committed: an engine that
+    // waited for the start before running the step would wait forever here.
+    const inner = createSqliteEventStore({ path: ':memory:' });
+    let creditCommitted = (): void => undefined;
+    const credited = new Promise<void>((resolve) => (creditCommitted = resolve));
+    const isTopUpSaga = (stream: string): boolean => stream.startsWith('saga-top_up-');
+    const store: EventStore = {
+      ...inner,
+      append: async (stream, events, expected) => {
+        if (isTopUpSaga(stream)) await credited;
+        return inner.append(stream, events, expected);
+      },
+      appendMulti: async (appends, records) => {
+        if (appends.some((append) => isTopUpSaga(append.stream))) await credited;
+        const result = await inner.appendMulti(appends, records);
+        if (appends.some((append) => append.stream === 'transfer-topup-p9')) creditCommitted();
+        return result;
+      },
+    };
+    rig = await startSagaRig({ store });
+    await openWallet(rig, 'w9');
+    await createPayment(rig, 'p9', { walletId: 'w9', amountMinor: 700 });
+    await payPayment(rig, 'p9', 700);
+    expect((await waitForSaga(rig, 'top_up', 'p9', ['completed'])).status).toBe('completed');
+    expect(await balanceOf(rig, 'w9')).toBe(700);
+    expect(await creditCount(rig.store, 'w9', 'topup-p9')).toBe(1);
   });
 
   it('refunds through the channel: reserve, ask (3 transient failures, then success), post, settle', async () => {
