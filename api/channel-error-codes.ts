@@ -46,6 +46,16 @@ export const paymentChannelErrorCodes = {
     code: 42291,
     msg: 'this payment channel is not configured',
   },
+  reconciliation_day_in_future: {
+    status: 422,
+    code: 42292,
+    msg: 'this day has not begun yet in RECONCILIATION_TIMEZONE',
+  },
+  reconciliation_statement_unfetched: {
+    status: 422,
+    code: 42293,
+    msg: "the service cannot fetch this channel's statement yet; reconcile a downloaded one with POST /v1/reconciliations",
+  },
   channel_refused: { status: 502, code: 50290, msg: 'the payment channel refused the request' },
   channel_unavailable: {
     status: 503,

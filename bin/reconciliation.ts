@@ -7,11 +7,18 @@ import type { ActorRuntime } from '../domain/actors/actor-runtime';
 import type { AlertSink } from '../domain/ports/alert.port';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type {
+  ReconciliationItem,
+  ReconciliationReportRecord,
   ReconciliationStore,
   StatementSource,
 } from '../domain/ports/reconciliation-store.port';
-import { runReconciliationDay } from '../domain/reconciliation/daily-run';
-import { addDays, dueDays, latestDueDay } from '../domain/reconciliation/daily-schedule';
+import { runReconciliationDay, type ManualRunOutcome } from '../domain/reconciliation/daily-run';
+import {
+  addDays,
+  dueDays,
+  latestDueDay,
+  localDayOf,
+} from '../domain/reconciliation/daily-schedule';
 import type { ChannelConfig } from './channel-config';
 import type { ReconciliationConfig } from './reconciliation-config';
 
@@ -37,6 +44,12 @@ type DailyReconciliationDeps = {
 };
 
 type DailyReconciliation = {
+  /**
+   * The daily run of `day` (default: today in RECONCILIATION_TIMEZONE) now, up to now when the day
+   * is today, kept as its own manual report: the scheduled run of that day still happens. Same
+   * fetch, comparison, repairs, alerts and metrics; a channel that fails throws (counted `failed`).
+   */
+  runNow: (channel: string, day: string | null) => Promise<ManualRunOutcome>;
   /** Open items per reconciled channel, 0 included (the gauge). */
   openItemCounts: () => Promise<{ channel: string; count: number }[]>;
   stop: () => Promise<void>;
@@ -111,12 +124,15 @@ export const startDailyReconciliation = (deps: DailyReconciliationDeps): DailyRe
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<void> = Promise.resolve();
 
-  const runDay = async (source: StatementSource, day: string): Promise<void> => {
-    const key = `${source.channel}/${day}`;
-    const failedAt = failedAtMs.get(key);
-    if (failedAt !== undefined && deps.clock() < failedAt + limits.retryPauseMs) return;
+  /** One run (scheduled or manual): its metric, its log, one alert per difference left open. */
+  const runAndReport = async (
+    source: StatementSource,
+    day: string,
+    manual: boolean,
+  ): Promise<{ report: ReconciliationReportRecord; repairedCount: number }> => {
+    let result: { report: ReconciliationReportRecord; leftOpen: ReconciliationItem[] };
     try {
-      const { report, leftOpen } = await runReconciliationDay(
+      result = await runReconciliationDay(
         {
           store,
           eventStore: deps.eventStore,
@@ -127,42 +143,58 @@ export const startDailyReconciliation = (deps: DailyReconciliationDeps): DailyRe
         source,
         day,
         config.timeZone,
+        { manual },
       );
-      failedAtMs.delete(key);
-      const repairedCount = report.items.filter((item) => item.status === 'repaired').length;
-      const outcome =
-        report.openItemCount > 0 ? 'differences' : repairedCount > 0 ? 'repaired' : 'clean';
-      metrics.reconciliationRuns.inc({ channel: source.channel, outcome });
-      logger.info('reconciliation_completed', {
-        reportId: report.reportId,
-        channel: source.channel,
-        day,
-        outcome,
-        statementRowCount: report.statementRowCount,
-        matchedCount: report.matchedCount,
-        repairedCount,
-        openItemCount: report.openItemCount,
-      });
-      for (const item of leftOpen) {
-        deps.alerts.raise('reconciliation_difference', source.channel);
-        logger.warn('reconciliation_difference', {
-          reportId: report.reportId,
-          itemId: item.itemId,
-          channel: source.channel,
-          kind: item.discrepancy.kind,
-          paymentId: item.discrepancy.paymentId,
-          repairOutcome: item.repair?.outcome ?? null,
-        });
-      }
     } catch (error: unknown) {
-      failedAtMs.set(key, deps.clock());
       metrics.reconciliationRuns.inc({ channel: source.channel, outcome: 'failed' });
       logger.warn('reconciliation_failed', {
         channel: source.channel,
         day,
-        retryInMs: limits.retryPauseMs,
+        manual,
+        retryInMs: manual ? null : limits.retryPauseMs,
         error: String(error),
       });
+      throw error;
+    }
+    const { report, leftOpen } = result;
+    const repairedCount = report.items.filter((item) => item.status === 'repaired').length;
+    const outcome =
+      report.openItemCount > 0 ? 'differences' : repairedCount > 0 ? 'repaired' : 'clean';
+    metrics.reconciliationRuns.inc({ channel: source.channel, outcome });
+    logger.info('reconciliation_completed', {
+      reportId: report.reportId,
+      channel: source.channel,
+      day,
+      manual,
+      outcome,
+      statementRowCount: report.statementRowCount,
+      matchedCount: report.matchedCount,
+      repairedCount,
+      openItemCount: report.openItemCount,
+    });
+    for (const item of leftOpen) {
+      deps.alerts.raise('reconciliation_difference', source.channel);
+      logger.warn('reconciliation_difference', {
+        reportId: report.reportId,
+        itemId: item.itemId,
+        channel: source.channel,
+        kind: item.discrepancy.kind,
+        paymentId: item.discrepancy.paymentId,
+        repairOutcome: item.repair?.outcome ?? null,
+      });
+    }
+    return { report, repairedCount };
+  };
+
+  const runDay = async (source: StatementSource, day: string): Promise<void> => {
+    const key = `${source.channel}/${day}`;
+    const failedAt = failedAtMs.get(key);
+    if (failedAt !== undefined && deps.clock() < failedAt + limits.retryPauseMs) return;
+    try {
+      await runAndReport(source, day, false);
+      failedAtMs.delete(key);
+    } catch {
+      failedAtMs.set(key, deps.clock()); // counted and logged by runAndReport
     }
   };
 
@@ -208,6 +240,20 @@ export const startDailyReconciliation = (deps: DailyReconciliationDeps): DailyRe
   }
 
   return {
+    runNow: async (channel, day) => {
+      const today = localDayOf(deps.clock(), config.timeZone);
+      const runDay = day ?? today;
+      if (runDay > today) return { ok: false, reason: 'day_in_future' };
+      const source = deps.sources.find((found) => found.channel === channel);
+      if (source === undefined)
+        return {
+          ok: false,
+          reason: deps.unfetchedChannels.includes(channel)
+            ? 'channel_not_fetched'
+            : 'channel_not_configured',
+        };
+      return { ok: true, ...(await runAndReport(source, runDay, true)) };
+    },
     openItemCounts: async () => {
       const counts = new Map(deps.sources.map((source) => [source.channel, 0]));
       for (const { channel, count } of await store.openItemCounts()) counts.set(channel, count);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -8,6 +9,7 @@ import type {
   ReconciliationStore,
 } from '../domain/ports/reconciliation-store.port';
 import { loadConfig } from './config';
+import { adminKeyOf, serviceUrl } from './sandbox-cli';
 import { SERVICE_FILE_NAME } from './service';
 
 type JsonOption = { json?: boolean };
@@ -50,7 +52,52 @@ const note = (value: string): string => {
   return value;
 };
 
-/** `ledger reconciliations list | show <reportId> | resolve <reportId> <itemId> --note`. */
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const day = (value: string): string => {
+  if (!DAY_PATTERN.test(value)) throw new InvalidArgumentError('must be YYYY-MM-DD');
+  return value;
+};
+
+type RunOptions = JsonOption & { channel: string; day?: string; url?: string };
+
+/** POST /v1/reconciliations/runs on the running service, with the admin key. */
+const runNow = async (options: RunOptions): Promise<void> => {
+  const config = loadConfig(process.env);
+  const response = await fetch(`${serviceUrl(config, options.url)}/v1/reconciliations/runs`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${adminKeyOf(config)}`,
+      'content-type': 'application/json',
+      'idempotency-key': `reconciliation-run-${randomUUID()}`,
+    },
+    body: JSON.stringify({
+      channel: options.channel,
+      ...(options.day === undefined ? {} : { day: options.day }),
+    }),
+  });
+  const envelope = (await response.json()) as {
+    code: number;
+    msg: string;
+    data: { report: ReconciliationReportRecord; repairedCount: number } | null;
+  };
+  if (envelope.code !== 0 || envelope.data === null)
+    throw new Error(
+      `reconciliation run refused (${response.status} ${envelope.code}): ${envelope.msg}`,
+    );
+  const { report, repairedCount } = envelope.data;
+  print(
+    options,
+    envelope.data,
+    () =>
+      `${report.reportId} ${report.status}: ${report.matchedCount} matched, ${repairedCount} repaired, ${report.openItemCount} open\n${itemLines(report)}`,
+  );
+  process.exitCode = report.openItemCount === 0 ? 0 : 1;
+};
+
+/**
+ * `ledger reconciliations list | show <reportId> | resolve <reportId> <itemId> --note` (the
+ * reports in DATA_DIR), and `run [--channel] [--day]` (asks the running service).
+ */
 export const registerReconciliationCommands = (program: Command): void => {
   const reports = program
     .command('reconciliations')
@@ -97,4 +144,14 @@ export const registerReconciliationCommands = (program: Command): void => {
       if (outcome !== 'resolved') throw new Error(`${reportId} item ${itemId}: ${outcome}`);
       process.stdout.write(`${reportId} item ${itemId} resolved\n`);
     });
+  reports
+    .command('run')
+    .description(
+      "run a day's reconciliation now on the running service (POST /v1/reconciliations/runs); exit 1 when differences stay open",
+    )
+    .option('--channel <channel>', 'the channel', 'sandbox')
+    .option('--day <YYYY-MM-DD>', 'the day (default: today in RECONCILIATION_TIMEZONE)', day)
+    .option('--url <url>', 'the service (default: http://HOST:PORT)')
+    .option('--json', 'print JSON')
+    .action(runNow);
 };

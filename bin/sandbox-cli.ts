@@ -15,10 +15,12 @@ import { sandboxSecret } from './secrets';
  */
 type PaymentSummary = { amountMinor: number; currency: string };
 
-const serviceUrl = (config: Config, url: string | undefined): string =>
+/** The running service's base URL: `--url`, else HOST and PORT. */
+export const serviceUrl = (config: Config, url: string | undefined): string =>
   url ?? `http://${config.host}:${config.port}`;
 
-const adminKeyOf = (config: Config): string =>
+/** ADMIN_API_KEY, else the key the service generated into DATA_DIR. */
+export const adminKeyOf = (config: Config): string =>
   config.adminApiKey ?? readFileSync(join(config.dataDir, ADMIN_KEY_FILE_NAME), 'utf8').trim();
 
 const fetchPayment = async (

@@ -416,7 +416,11 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       nodePresenceRoutes(nodeServices),
       channelCallbackRoutes(services, channels.services),
       reconciliationRoutes(channels.services),
-      reconciliationReportRoutes({ store: reconciliationStore, nowMs: Date.now }),
+      reconciliationReportRoutes({
+        store: reconciliationStore,
+        nowMs: Date.now,
+        runNow: reconciliation.runNow,
+      }),
       ...readSide.routes,
       ...messaging.routes,
       ...sale.routes,

@@ -12,19 +12,38 @@ import type { Discrepancy } from '../../domain/reconciliation/reconciliation';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 import { sqliteGuarded } from '../sqlite/outage';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS reconciliation_reports (
+const SCHEMA_VERSION = 2;
+const reportsTable = (name: string): string => `
+CREATE TABLE IF NOT EXISTS ${name} (
   report_id TEXT PRIMARY KEY, channel TEXT NOT NULL, day TEXT NOT NULL, time_zone TEXT NOT NULL,
   period_from TEXT NOT NULL, period_to TEXT NOT NULL, status TEXT NOT NULL,
   started_at TEXT NOT NULL, finished_at TEXT, statement_row_count INTEGER NOT NULL,
   ledger_payment_count INTEGER NOT NULL, matched_count INTEGER NOT NULL,
-  UNIQUE (channel, day));
+  manual INTEGER NOT NULL DEFAULT 0);`;
+/** One scheduled report per channel and day; manual ones beside it. */
+const SCHEMA = `${reportsTable('reconciliation_reports')}
+CREATE UNIQUE INDEX IF NOT EXISTS reconciliation_reports_scheduled_day
+  ON reconciliation_reports (channel, day) WHERE manual = 0;
 CREATE TABLE IF NOT EXISTS reconciliation_items (
   report_id TEXT NOT NULL REFERENCES reconciliation_reports (report_id), item_id TEXT NOT NULL,
   ordinal INTEGER NOT NULL, discrepancy TEXT NOT NULL, status TEXT NOT NULL, repair TEXT,
   resolution TEXT, PRIMARY KEY (report_id, item_id));
 CREATE INDEX IF NOT EXISTS reconciliation_items_open ON reconciliation_items (status, report_id);
 `;
+
+/**
+ * Version 1 had UNIQUE (channel, day) on the table, which SQLite cannot drop: the reports table is
+ * rebuilt (its items put aside first, so that no foreign key is ever dangling), then SCHEMA
+ * recreates the items table and the index.
+ */
+const MIGRATE_TO_2 = `${reportsTable('reconciliation_reports_v2')}
+INSERT INTO reconciliation_reports_v2 SELECT *, 0 FROM reconciliation_reports;
+CREATE TABLE reconciliation_items_v1 AS SELECT * FROM reconciliation_items;
+DROP TABLE reconciliation_items;
+DROP TABLE reconciliation_reports;
+ALTER TABLE reconciliation_reports_v2 RENAME TO reconciliation_reports;`;
+const MIGRATE_TO_2_ITEMS = `INSERT INTO reconciliation_items SELECT * FROM reconciliation_items_v1;
+DROP TABLE reconciliation_items_v1;`;
 
 type ReportRow = {
   report_id: string;
@@ -39,6 +58,7 @@ type ReportRow = {
   statement_row_count: number;
   ledger_payment_count: number;
   matched_count: number;
+  manual: number;
   item_count: number;
   open_item_count: number;
 };
@@ -61,6 +81,7 @@ const summaryOf = (row: ReportRow): ReconciliationReportSummary => ({
   timeZone: row.time_zone,
   from: row.period_from,
   to: row.period_to,
+  manual: row.manual === 1,
   status: row.status,
   startedAt: row.started_at,
   finishedAt: row.finished_at,
@@ -82,7 +103,11 @@ const itemOf = (row: ItemRow): ReconciliationItem => ({
 
 /** The reports in the service database (DATA_DIR/service.sqlite); every write one transaction. */
 export const createSqliteReconciliationStore = (database: SqliteDatabase): ReconciliationStore => {
-  ensureSchema(database, 'reconciliation_reports', 1, (db) => db.exec(SCHEMA));
+  ensureSchema(database, 'reconciliation_reports', SCHEMA_VERSION, (db, versionFound) => {
+    if (versionFound === 1) db.exec(MIGRATE_TO_2);
+    db.exec(SCHEMA);
+    if (versionFound === 1) db.exec(MIGRATE_TO_2_ITEMS);
+  });
   const selectReport = database.prepare<[string], ReportRow>(
     `SELECT ${REPORT_COLUMNS} FROM reconciliation_reports r WHERE r.report_id = ?`,
   );
@@ -92,8 +117,8 @@ export const createSqliteReconciliationStore = (database: SqliteDatabase): Recon
   const insertReport = database.prepare(
     `INSERT INTO reconciliation_reports (report_id, channel, day, time_zone, period_from,
        period_to, status, started_at, finished_at, statement_row_count, ledger_payment_count,
-       matched_count)
-     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, NULL, ?, ?, ?) ON CONFLICT DO NOTHING`,
+       matched_count, manual)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
   const insertItem = database.prepare(
     `INSERT INTO reconciliation_items (report_id, item_id, ordinal, discrepancy, status)
@@ -115,11 +140,11 @@ export const createSqliteReconciliationStore = (database: SqliteDatabase): Recon
      WHERE report_id = ? AND item_id = ? AND status = 'open'`,
   );
   const selectFirstDay = database.prepare<[string], { day: string | null }>(
-    'SELECT MIN(day) AS day FROM reconciliation_reports WHERE channel = ?',
+    'SELECT MIN(day) AS day FROM reconciliation_reports WHERE channel = ? AND manual = 0',
   );
   const selectDoneDays = database.prepare<[string, string], { day: string }>(
     `SELECT day FROM reconciliation_reports
-     WHERE channel = ? AND day >= ? AND status = 'complete'`,
+     WHERE channel = ? AND day >= ? AND status = 'complete' AND manual = 0`,
   );
   const selectOpenCounts = database.prepare<[], { channel: string; count: number }>(
     `SELECT r.channel AS channel, COUNT(*) AS count FROM reconciliation_items i
@@ -145,6 +170,7 @@ export const createSqliteReconciliationStore = (database: SqliteDatabase): Recon
       report.statementRowCount,
       report.ledgerPaymentCount,
       report.matchedCount,
+      report.manual === true ? 1 : 0,
     );
     if (inserted.changes === 1)
       report.discrepancies.forEach((discrepancy, index) =>
@@ -185,7 +211,7 @@ export const createSqliteReconciliationStore = (database: SqliteDatabase): Recon
         const rows = database
           .prepare<unknown[], ReportRow>(
             `SELECT ${REPORT_COLUMNS} FROM reconciliation_reports r ${where}
-             ORDER BY r.day DESC, r.channel LIMIT ? OFFSET ?`,
+             ORDER BY r.day DESC, r.channel, r.manual, r.started_at DESC LIMIT ? OFFSET ?`,
           )
           .all(...args, pageSize, (pageNum - 1) * pageSize);
         const total = database

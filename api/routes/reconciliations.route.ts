@@ -9,6 +9,7 @@ import {
   type StatementFormat,
 } from '../../domain/reconciliation/statement-csv';
 import type { ReconciliationStore } from '../../domain/ports/reconciliation-store.port';
+import type { ManualRunOutcome } from '../../domain/reconciliation/daily-run';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
@@ -97,7 +98,7 @@ const reportListSchema: JSONSchemaType<ReportListQuery> = {
     page_size: { ...pageSizeSchema, nullable: true },
   },
 };
-const REPORT_ID_PATTERN = '^[a-z]{1,16}-\\d{4}-\\d{2}-\\d{2}$';
+const REPORT_ID_PATTERN = '^[a-z]{1,16}-\\d{4}-\\d{2}-\\d{2}(-manual-\\d{1,16})?$';
 const reportParamsSchema: JSONSchemaType<{ reportId: string }> = {
   type: 'object',
   additionalProperties: false,
@@ -124,18 +125,75 @@ const resolveSchema: JSONSchemaType<{ note: string }> = {
 };
 const DEFAULT_REPORT_PAGE_SIZE = 20;
 
+type RunBody = { channel: string; day?: string };
+const runSchema: JSONSchemaType<RunBody> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['channel'],
+  properties: {
+    channel: { type: 'string', enum: [...paymentChannels] },
+    day: { type: 'string', format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', nullable: true },
+  },
+};
+
+/** Runs the daily reconciliation of a day now (bin/reconciliation.ts runNow). */
+export type RunReconciliationNow = (
+  channel: string,
+  day: string | null,
+) => Promise<ManualRunOutcome>;
+
 /**
  * The daily reconciliation's reports: GET /v1/reconciliations (newest day first, by channel),
- * GET /v1/reconciliations/{reportId}, and POST .../items/{itemId}/resolve with a note (audited).
+ * GET /v1/reconciliations/{reportId}, POST .../items/{itemId}/resolve with a note (audited), and
+ * POST /v1/reconciliations/runs: the daily run of a day now, as its own manual report.
  */
 export const reconciliationReportRoutes =
-  (deps: { store: ReconciliationStore; nowMs: () => number }): RouteRegistrar =>
+  (deps: {
+    store: ReconciliationStore;
+    nowMs: () => number;
+    runNow?: RunReconciliationNow;
+  }): RouteRegistrar =>
   (kit: RouteKit) => {
     const readers = requireScope('reconciliations:read');
     const list = validateQuery(reportListSchema);
     const reportParams = validateParams(reportParamsSchema);
     const itemParams = validateParams(itemParamsSchema);
     const resolveBody = validateBody(resolveSchema);
+    const runBody = validateBody(runSchema);
+    const { runNow } = deps;
+
+    if (runNow !== undefined)
+      kit.router.post(
+        '/reconciliations/runs',
+        requireScope('reconciliations:write'),
+        kit.jsonBody(),
+        runBody,
+        kit.idempotency(),
+        async (ctx) => {
+          const { channel, day = null } = runBody.read(ctx);
+          const outcome = await runNow(channel, day);
+          if (!outcome.ok) {
+            const data = { channel, day };
+            if (outcome.reason === 'day_in_future')
+              return sendError(ctx, 'reconciliation_day_in_future', { data });
+            if (outcome.reason === 'channel_not_fetched')
+              return sendError(ctx, 'reconciliation_statement_unfetched', { data });
+            return sendError(ctx, 'channel_not_configured', { data });
+          }
+          const { report, repairedCount } = outcome;
+          const ranBy = clientOf(ctx).clientId;
+          securityAuditOf(ctx)?.report('admin_action', ranBy, {
+            action: 'reconciliation_run',
+            reportId: report.reportId,
+          });
+          kit.logger.info('reconciliation_run_requested', {
+            reportId: report.reportId,
+            ranBy,
+            requestId: ctx.state.requestId,
+          });
+          sendOk(ctx, { report, repairedCount, openItemCount: report.openItemCount }, 201);
+        },
+      );
 
     kit.router.get('/reconciliations', readers, list, async (ctx) => {
       const {

@@ -33,6 +33,11 @@ export type ReconciliationReportSummary = {
   /** The statement's period, half-open [from, to). */
   from: string;
   to: string;
+  /**
+   * True for a run an operator asked for (POST /v1/reconciliations/runs): the day so far, its own
+   * report (`<channel>-<day>-manual-<ms>`). It never counts as the day's scheduled run.
+   */
+  manual: boolean;
   /** `running` until every repair was attempted; a restart resumes a running report. */
   status: 'running' | 'complete';
   startedAt: string;
@@ -51,15 +56,16 @@ export type ReconciliationReportRecord = ReconciliationReportSummary & {
 /** What the runner opens: the summary's facts and the differences, all open. */
 export type NewReconciliationReport = Omit<
   ReconciliationReportSummary,
-  'status' | 'finishedAt' | 'itemCount' | 'openItemCount'
-> & { discrepancies: readonly Discrepancy[] };
+  'status' | 'finishedAt' | 'itemCount' | 'openItemCount' | 'manual'
+> & { discrepancies: readonly Discrepancy[]; manual?: boolean };
 
 export type ResolveOutcome = 'resolved' | 'report_not_found' | 'item_not_found' | 'item_not_open';
 
 export interface ReconciliationStore {
   /**
-   * Keeps a new report, status running, its items open. When a report of that channel and day
-   * exists already (a restart, another run) it is returned unchanged: the first one wins.
+   * Keeps a new report, status running, its items open. When a scheduled report of that channel
+   * and day (or a report of that id) exists already (a restart, another run) it is returned
+   * unchanged: the first one wins. Manual reports of a day are as many as were asked for.
    */
   open(report: NewReconciliationReport): Promise<ReconciliationReportRecord>;
   /** Records a repair attempt on an item still open: `repaired`, or left `open` with the outcome. */
@@ -80,7 +86,10 @@ export interface ReconciliationStore {
   }): Promise<{ reports: ReconciliationReportSummary[]; totalCount: number }>;
   /** An open item becomes resolved with the person's note; anything else is refused. */
   resolve(reportId: string, itemId: string, resolution: ItemResolution): Promise<ResolveOutcome>;
-  /** The first day ever reconciled on the channel, and the complete days since `sinceDay`. */
+  /**
+   * The first day ever reconciled on the channel, and the complete days since `sinceDay`, by
+   * scheduled runs only (a manual run leaves its day due).
+   */
   reconciledDays(
     channel: string,
     sinceDay: string,
@@ -100,3 +109,7 @@ export interface StatementSource {
 
 /** Report id: the channel and the day, readable in URLs and logs ('sandbox-2026-03-01'). */
 export const reportIdOf = (channel: string, day: string): string => `${channel}-${day}`;
+
+/** A manual run's report id: 'sandbox-2026-03-01-manual-1772323200000' (the run's start, ms). */
+export const manualReportIdOf = (channel: string, day: string, startedAtMs: number): string =>
+  `${reportIdOf(channel, day)}-manual-${startedAtMs}`;

@@ -6,11 +6,16 @@ import type {
   ReconciliationStore,
   StatementSource,
 } from '../ports/reconciliation-store.port';
-import { reportIdOf } from '../ports/reconciliation-store.port';
+import { manualReportIdOf, reportIdOf } from '../ports/reconciliation-store.port';
 import { dayBoundsMs } from './daily-schedule';
 import { foldPaymentStates, ledgerPaymentsOf, ledgerRefundsOf } from './ledger-payments';
 import { reconcile, reconcileRefunds, rowsByPayment } from './reconciliation';
 import { applyRepair, isRepaired, repairOf, repairOutcomeOf } from './repair';
+
+/** What a manual run (POST /v1/reconciliations/runs) met: its report, or why it did not run. */
+export type ManualRunOutcome =
+  | { ok: true; report: ReconciliationReportRecord; repairedCount: number }
+  | { ok: false; reason: 'day_in_future' | 'channel_not_configured' | 'channel_not_fetched' };
 
 type DailyRunDeps = {
   store: ReconciliationStore;
@@ -27,17 +32,28 @@ type DailyRunDeps = {
  * any point: a complete report is returned as it is; a running one (a crash mid-run) keeps its
  * items and resumes the repairs not yet recorded, whose commands are keyed by statement row.
  * Returns the report and the items left open for a person by this run.
+ *
+ * `manual`: an operator's run now, of the day so far (up to nowMs when the day is today), kept as
+ * its own report (manualReportIdOf) that does not count as the day's scheduled run; its repairs
+ * carry the same statement-row keys, so the scheduled run later finds them recorded.
  */
 export const runReconciliationDay = async (
   deps: DailyRunDeps,
   source: StatementSource,
   day: string,
   timeZone: string,
+  options: { manual: boolean } = { manual: false },
 ): Promise<{ report: ReconciliationReportRecord; leftOpen: ReconciliationItem[] }> => {
   const { store } = deps;
-  const existing = await store.get(reportIdOf(source.channel, day));
+  const { manual } = options;
+  const startedAtMs = deps.nowMs();
+  const reportId = manual
+    ? manualReportIdOf(source.channel, day, startedAtMs)
+    : reportIdOf(source.channel, day);
+  const existing = await store.get(reportId);
   if (existing?.status === 'complete') return { report: existing, leftOpen: [] };
-  const period = dayBoundsMs(day, timeZone);
+  const bounds = dayBoundsMs(day, timeZone);
+  const period = manual ? { ...bounds, toMs: Math.min(bounds.toMs, startedAtMs) } : bounds;
   const rows = await source.statementRows(period);
   const refundRows = await source.refundRows(period);
   const report =
@@ -51,13 +67,14 @@ export const runReconciliationDay = async (
           left.paymentId < right.paymentId ? -1 : left.paymentId > right.paymentId ? 1 : 0,
       );
       return store.open({
-        reportId: reportIdOf(source.channel, day),
+        reportId,
         channel: source.channel,
         day,
         timeZone,
         from: new Date(period.fromMs).toISOString(),
         to: new Date(period.toMs).toISOString(),
-        startedAt: new Date(deps.nowMs()).toISOString(),
+        startedAt: new Date(startedAtMs).toISOString(),
+        manual,
         statementRowCount: payments.statementRowCount + refundRows.length,
         ledgerPaymentCount: payments.ledgerPaymentCount,
         matchedCount: payments.matchedCount + refunds.matchedCount,

@@ -25,6 +25,7 @@ import type { ChannelServices } from '../../../api/routes/payment-payer.route';
 import { paymentRoutes } from '../../../api/routes/payments.route';
 import {
   reconciliationReportRoutes,
+  type RunReconciliationNow,
   reconciliationRoutes,
 } from '../../../api/routes/reconciliations.route';
 import type { ReconciliationStore } from '../../../domain/ports/reconciliation-store.port';
@@ -85,6 +86,8 @@ export const createLedgerApp = async (
     sandboxEnabled?: boolean;
     /** The daily reconciliation's reports (GET /v1/reconciliations, resolve); absent: none. */
     reconciliationStore?: ReconciliationStore;
+    /** POST /v1/reconciliations/runs (with reconciliationStore); absent: not routed. */
+    reconciliationRunNow?: RunReconciliationNow;
   } = {},
 ): Promise<LedgerApp> => {
   const store = createSqliteEventStore({ path: ':memory:' });
@@ -144,7 +147,15 @@ export const createLedgerApp = async (
     reconciliationRoutes(channels),
     ...(options.reconciliationStore === undefined
       ? []
-      : [reconciliationReportRoutes({ store: options.reconciliationStore, nowMs })]),
+      : [
+          reconciliationReportRoutes({
+            store: options.reconciliationStore,
+            nowMs,
+            ...(options.reconciliationRunNow === undefined
+              ? {}
+              : { runNow: options.reconciliationRunNow }),
+          }),
+        ]),
     ...(options.personalData === undefined ? [] : [subjectRoutes(options.personalData)]),
   ];
   const app = await createTestApp({
