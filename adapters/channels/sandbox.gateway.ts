@@ -5,12 +5,8 @@ import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { ChannelCallResult } from '../../domain/ports/payment-channel.port';
 import type { RawChannelGateway } from './resilient-gateway';
 import { signSandboxCallback, type SandboxCallbackBody } from './sandbox.channel';
-import type {
-  SandboxOrder,
-  SandboxOutgoing,
-  SandboxRefund,
-  SandboxStore,
-} from './sqlite.sandbox-store';
+import type { SandboxOrder } from '../../domain/ports/sandbox-desk.port';
+import type { SandboxOutgoing, SandboxRefund, SandboxStore } from './sqlite.sandbox-store';
 
 /**
  * The sandbox channel in-process: it takes orders like a real channel and calls back like one,

@@ -1,20 +1,7 @@
 import { UnavailableError } from '../../domain/ports/event-store.port';
+import type { SandboxOrder } from '../../domain/ports/sandbox-desk.port';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 import type { SandboxCallbackBody } from './sandbox.channel';
-
-/**
- * The sandbox channel's books in the service database (synchronous=FULL: what it answered
- * survives a kill -9): its orders, its refunds, and its callbacks not delivered yet, resent after
- * a restart as a real channel resends its notifications.
- */
-export type SandboxOrder = {
-  paymentId: string;
-  amountMinor: number;
-  currency: string;
-  status: 'pending' | 'succeeded' | 'closed' | 'failed';
-  transactionId: string | null;
-  updatedAt: string;
-};
 
 export type SandboxRefund = {
   paymentId: string;
@@ -31,6 +18,11 @@ export type SandboxOutgoing = {
   attemptCount: number;
 };
 
+/**
+ * The sandbox channel's books in the service database (synchronous=FULL: what it answered
+ * survives a kill -9): its orders, its refunds, and its callbacks not delivered yet, resent after
+ * a restart as a real channel resends its notifications.
+ */
 export type SandboxStore = {
   order(paymentId: string): SandboxOrder | undefined;
   saveOrder(order: SandboxOrder): void;

@@ -21,7 +21,7 @@ import { validateQuery, type Validator } from '../middleware/validate';
 import { sendError } from '../envelope';
 import type { RouteKit } from '../route-kit';
 import { positionJson, type LedgerServices } from './ledger-services';
-import type { SandboxDesk } from './sandbox-orders.route';
+import type { SandboxDesk } from '../../domain/ports/sandbox-desk.port';
 
 const statusQuerySchema: JSONSchemaType<{ ticket: string }> = {
   type: 'object',

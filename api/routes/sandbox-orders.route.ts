@@ -4,27 +4,7 @@ import type { RouteMiddleware } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
 import { validateBody, type Validator } from '../middleware/validate';
 import type { RouteKit } from '../route-kit';
-
-/** An order in the sandbox channel's books, as the sandbox answers a query. */
-type SandboxOrderEntry = {
-  paymentId: string;
-  amountMinor: number;
-  currency: string;
-  status: 'pending' | 'succeeded' | 'closed' | 'failed';
-  transactionId: string | null;
-  updatedAt: string;
-};
-
-/** The sandbox channel's own desk, as the payer and a tester reach it (bin wires the adapter). */
-export type SandboxDesk = {
-  order(paymentId: string): SandboxOrderEntry | undefined;
-  pay(
-    paymentId: string,
-    options: { loseNotification: boolean },
-  ):
-    | { ok: true; channelTransactionId: string; paidAt: string }
-    | { ok: false; reason: 'no_such_order' | 'order_closed' | 'order_paid' | 'order_failed' };
-};
+import type { SandboxDesk, SandboxOrder } from '../../domain/ports/sandbox-desk.port';
 
 type Ctx = Parameters<RouteMiddleware>[0];
 type Helpers = {
@@ -40,7 +20,7 @@ const paySchema: JSONSchemaType<{ loseNotification?: boolean }> = {
   properties: { loseNotification: { type: 'boolean', nullable: true } },
 };
 
-const orderView = (order: SandboxOrderEntry) => ({
+const orderView = (order: SandboxOrder) => ({
   paymentId: order.paymentId,
   status: order.status,
   amountMinor: order.amountMinor,
@@ -59,7 +39,7 @@ export const registerSandboxOrderRoutes = (kit: RouteKit, desk: SandboxDesk, hel
   const { params, writers, visiblePayment } = helpers;
   const pay = validateBody(paySchema, { optional: true });
 
-  const found = async (ctx: Ctx, paymentId: string): Promise<SandboxOrderEntry | null> => {
+  const found = async (ctx: Ctx, paymentId: string): Promise<SandboxOrder | null> => {
     if ((await visiblePayment(ctx, paymentId)) === null) return null;
     const order = desk.order(paymentId);
     if (order === undefined) sendError(ctx, 'sandbox_order_not_found', { data: { paymentId } });
