@@ -11,9 +11,12 @@ export const createHeartbeatCache = (options: { ttlMs: number; nowMs: () => numb
     record.heartbeatAtMs > held.heartbeatAtMs ||
     (record.heartbeatAtMs === held.heartbeatAtMs && record.heartbeatCount >= held.heartbeatCount);
   return {
-    apply(record: NodeHeartbeatRecord): void {
+    /** True when the record was taken (not older than the one held). */
+    apply(record: NodeHeartbeatRecord): boolean {
       const held = records.get(record.nodeId);
-      if (held === undefined || isNewer(record, held)) records.set(record.nodeId, record);
+      if (held !== undefined && !isNewer(record, held)) return false;
+      records.set(record.nodeId, record);
+      return true;
     },
     get(nodeId: string): NodeHeartbeatRecord | null {
       const held = records.get(nodeId);

@@ -107,7 +107,9 @@ export const createNatsNodePresenceStore = async (
 
   return {
     put: async (record) => {
-      cache.apply(record);
+      // A heartbeat older than the one held is not written: the bucket keeps one value per node,
+      // and an instance whose watch starts later sees only that value, which must be the newest.
+      if (!cache.apply(record)) return;
       const { nodeId, ...value } = record;
       await twice('put', (bucket) => bucket.put(nodeId, encoder.encode(JSON.stringify(value))));
     },

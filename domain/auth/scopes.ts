@@ -45,7 +45,7 @@ export const SCOPE_TABLE = {
   },
   'reconciliations:write': {
     roles: ['admin'],
-    meaning: 'resolve a reconciliation difference with a note',
+    meaning: "resolve a reconciliation difference with a note; run a day's reconciliation now",
   },
   'risk:read': { roles: ['admin', 'auditor'], meaning: 'read the risk rules' },
   'risk:write': { roles: ['admin'], meaning: 'replace the risk rules' },
