@@ -50,7 +50,8 @@ export const withServer = async <T>(
   }
 };
 
-export const newApiKey = (): string => randomBytes(24).toString('base64url');
+/** A test-mode admin key (`lsk_test_`): the benches pay through the sandbox, which live keys never reach. */
+export const newApiKey = (): string => `lsk_test_${randomBytes(24).toString('base64url')}`;
 
 /** The built service on a fresh data dir, with a fresh admin key; `work` gets both. */
 export const withLedger = <T>(

@@ -21,6 +21,7 @@ import { EMPTY_CHAIN, sealEvents } from '../domain/event-chain';
 import { createRelay } from '../sagas/relay';
 import { startChildServer } from './child-server';
 import { onInterrupt } from './cleanup';
+import { newApiKey } from './http-scenarios';
 import { postCommand, runBounded } from './load';
 import { cpuPerRequestNote, type ProcessCpu } from './process-cpu';
 import { startBenchNatsServer } from './nats-server';
@@ -277,7 +278,7 @@ const creditRow = (bus: BusKind, run: CreditRun): Row => {
 };
 
 const creditLatency = async (bus: BusKind): Promise<Row> => {
-  const apiKey = randomBytes(24).toString('base64url');
+  const apiKey = newApiKey();
   const secret = randomBytes(24).toString('base64url');
   const nats = bus === 'NATS' ? await startBenchNatsServer() : null;
   return guarded(nats?.stop ?? (() => undefined), async () => {
