@@ -58,7 +58,7 @@ const seedUsers = async (dataDir: string): Promise<number> => {
       planId: 'basic-monthly',
       level: 1,
       group: 'default',
-      durationDays: 30,
+      durationSeconds: 30 * 86_400,
       amountMinor: 999,
       currency: 'EUR',
     };

@@ -90,7 +90,7 @@ const CORE_ROWS: readonly ConfigRow[] = [
   ),
   unset(
     'PLANS_FILE',
-    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays, level?, group?}` that seeds the plan catalogue on the first start only (later edits are not applied: a warning names them; manage plans through `/v1/plans`); unset: two demo plans',
+    'JSON array of plans `{planId, name, amountMinor, currency, quotaBytes, durationDays or durationSeconds, level?, group?}` that seeds the plan catalogue on the first start only (later edits are not applied: a warning names them; manage plans through `/v1/plans`); unset: two demo plans',
   ),
   row('LOG_LEVEL', DEFAULTS.LOG_LEVEL, LOG_LEVELS.join(', ')),
   unset(

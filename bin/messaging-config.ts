@@ -89,14 +89,8 @@ const plansFrom = (path: string): readonly Plan[] => {
     throw new ConfigError('PLANS_FILE must hold a non-empty JSON array of plans');
   const plans = parsed.map((entry: unknown): Plan => {
     const plan = entry as Plan;
-    const fields = [
-      'planId',
-      'name',
-      'amountMinor',
-      'currency',
-      'quotaBytes',
-      'durationDays',
-    ] as const;
+    // durationDays or durationSeconds: planProblem names the one missing.
+    const fields = ['planId', 'name', 'amountMinor', 'currency', 'quotaBytes'] as const;
     const missing = fields.find(
       (field) => typeof entry !== 'object' || entry === null || !(field in entry),
     );

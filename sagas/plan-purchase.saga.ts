@@ -5,7 +5,12 @@ import {
 } from '../domain/traffic/traffic.decider';
 import type { JsonObject } from '../domain/ports/event-store.port';
 import { executeTrafficCommand } from '../domain/traffic/traffic-writer';
-import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS, planExpiresAt } from '../domain/plan/plan';
+import {
+  PLAN_PURCHASE_SAGA,
+  PLAN_PURCHASE_STEPS,
+  planDurationSeconds,
+  planExpiresAt,
+} from '../domain/plan/plan';
 import {
   ensureSystemAccount,
   postTransfer,
@@ -26,6 +31,14 @@ const planTransferId = (purchaseId: string): string => `plan-${purchaseId}`;
 
 const [HOLD, GRANT, CAPTURE] = PLAN_PURCHASE_STEPS as [string, string, string];
 
+/** The plan's duration as the purchase copied it: durationSeconds, or (older plans) durationDays. */
+const durationSecondsOf = (input: JsonObject): number =>
+  planDurationSeconds(
+    input['durationSeconds'] === undefined
+      ? { durationDays: numberField(input, 'durationDays') }
+      : { durationSeconds: numberField(input, 'durationSeconds') },
+  );
+
 /** The level, group and duration the purchase sets (absent from purchases started before). */
 const subscriptionOf = (input: JsonObject): { subscription?: SubscriptionTerms } =>
   input['level'] === undefined
@@ -36,7 +49,7 @@ const subscriptionOf = (input: JsonObject): { subscription?: SubscriptionTerms }
           planId: stringField(input, 'planId'),
           level: numberField(input, 'level'),
           group: stringField(input, 'group'),
-          durationDays: numberField(input, 'durationDays'),
+          durationSeconds: durationSecondsOf(input),
           amountMinor: numberField(input, 'amountMinor'),
           currency: stringField(input, 'currency'),
         },
@@ -79,7 +92,7 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
       run: async ({ input, commandContext }) => {
         const context = commandContext('grant');
         const expiresAt = planExpiresAt(
-          { durationDays: numberField(input, 'durationDays') },
+          durationSecondsOf(input),
           stringField(input, 'requestedAt'),
         );
         const userId = stringField(input, 'userId');

@@ -4,8 +4,10 @@ import type { Ledger } from '../../domain/ledger/ledger';
 import { assert } from '../../domain/assert';
 import {
   PLAN_DURATION_DAYS_MAX,
+  PLAN_DURATION_SECONDS_MAX,
   PLAN_PURCHASE_SAGA,
   PLAN_PURCHASE_STEPS,
+  planDurationField,
   type Plan,
 } from '../../domain/plan/plan';
 import { planAggregate, type PlanChanges, type PlanRecord } from '../../domain/plan/plan.decider';
@@ -17,6 +19,7 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
 import { requireScope } from '../middleware/require-scope';
+import { refuseNullFields } from '../middleware/refuse-null-fields';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import { amountMinorSchema, currencySchema, idSchema } from '../schemas/common.schema';
 import { clientOf } from '../middleware/api-state';
@@ -47,6 +50,7 @@ const termSchemas = {
   currency: currencySchema,
   quotaBytes: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
   durationDays: { type: 'integer', minimum: 1, maximum: PLAN_DURATION_DAYS_MAX },
+  durationSeconds: { type: 'integer', minimum: 1, maximum: PLAN_DURATION_SECONDS_MAX },
   level: { type: 'integer', minimum: 0, maximum: USER_LEVEL_MAX },
   group: idSchema,
 } as const;
@@ -54,10 +58,12 @@ const termSchemas = {
 const createPlanSchema: JSONSchemaType<Plan> = {
   type: 'object',
   additionalProperties: false,
-  required: ['planId', 'name', 'amountMinor', 'currency', 'quotaBytes', 'durationDays'],
+  required: ['planId', 'name', 'amountMinor', 'currency', 'quotaBytes'],
   properties: {
     planId: idSchema,
     ...termSchemas,
+    durationDays: { ...termSchemas.durationDays, nullable: true },
+    durationSeconds: { ...termSchemas.durationSeconds, nullable: true },
     level: { ...termSchemas.level, nullable: true },
     group: { ...termSchemas.group, nullable: true },
   },
@@ -74,9 +80,28 @@ const updatePlanSchema: JSONSchemaType<PlanChanges> = {
     currency: { ...termSchemas.currency, nullable: true },
     quotaBytes: { ...termSchemas.quotaBytes, nullable: true },
     durationDays: { ...termSchemas.durationDays, nullable: true },
+    durationSeconds: { ...termSchemas.durationSeconds, nullable: true },
     level: { ...termSchemas.level, nullable: true },
     group: { ...termSchemas.group, nullable: true },
   },
+};
+
+/**
+ * A plan runs for durationDays or for durationSeconds, never both; a new plan names one. Checked
+ * here rather than by the schema so the answer names the field.
+ */
+const durationProblem = (
+  body: Pick<Plan, 'durationDays' | 'durationSeconds'>,
+  required: boolean,
+): { msg: string; field: string } | null => {
+  if (body.durationDays !== undefined && body.durationSeconds !== undefined)
+    return { msg: 'body.durationSeconds excludes body.durationDays', field: 'durationSeconds' };
+  if (required && body.durationDays === undefined && body.durationSeconds === undefined)
+    return {
+      msg: 'body.durationDays (or body.durationSeconds) is required',
+      field: 'durationDays',
+    };
+  return null;
 };
 
 const retireSchema: JSONSchemaType<{ reason?: string }> = {
@@ -160,22 +185,43 @@ export const planRoutes =
       sendOk(ctx, { plan: planView(state) });
     });
 
-    kit.router.post('/plans', admins, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
-      const plan = create.read(ctx);
-      const now = new Date(deps.nowMs()).toISOString();
-      await runPlan(ctx, plan.planId, { type: 'CreatePlan', data: { plan, now } }, 201);
-    });
+    kit.router.post(
+      '/plans',
+      admins,
+      kit.jsonBody(),
+      refuseNullFields(),
+      create,
+      kit.idempotency(),
+      async (ctx) => {
+        const plan = create.read(ctx);
+        const problem = durationProblem(plan, true);
+        if (problem !== null)
+          return sendError(ctx, 'invalid_request', {
+            msg: problem.msg,
+            data: { field: problem.field },
+          });
+        const now = new Date(deps.nowMs()).toISOString();
+        await runPlan(ctx, plan.planId, { type: 'CreatePlan', data: { plan, now } }, 201);
+      },
+    );
 
     kit.router.patch(
       '/plans/:planId',
       admins,
       params,
       kit.jsonBody(),
+      refuseNullFields(),
       update,
       kit.idempotency(),
       async (ctx) => {
         const { planId } = params.read(ctx);
         const changes = update.read(ctx);
+        const problem = durationProblem(changes, false);
+        if (problem !== null)
+          return sendError(ctx, 'invalid_request', {
+            msg: problem.msg,
+            data: { field: problem.field },
+          });
         const now = new Date(deps.nowMs()).toISOString();
         await runPlan(ctx, planId, { type: 'UpdatePlan', data: { changes, now } }, 200);
       },
@@ -229,7 +275,7 @@ export const planRoutes =
           amountMinor: plan.amountMinor,
           currency: plan.currency,
           quotaBytes: plan.quotaBytes,
-          durationDays: plan.durationDays,
+          ...planDurationField(plan),
           level: plan.level ?? 0,
           group: plan.group ?? DEFAULT_USER_GROUP,
           requestedAt: context.now,

@@ -43,18 +43,34 @@ const planFields = [
   'currency',
   'quotaBytes',
   'durationDays',
+  'durationSeconds',
   'level',
   'group',
 ] as const satisfies readonly (keyof Plan)[];
 
-/** The plan in its one canonical shape: absent level and group are left out. */
+/** The plan in its one canonical shape: absent optional fields are left out. */
 const canonical = (plan: Plan): Plan => {
-  const { level, group, ...rest } = plan;
+  const { level, group, durationDays, durationSeconds, ...rest } = plan;
   return {
     ...rest,
+    ...(durationDays === undefined ? {} : { durationDays }),
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
     ...(level === undefined ? {} : { level }),
     ...(group === undefined ? {} : { group }),
   };
+};
+
+/** The plan with the changes applied: a new duration in one unit replaces the other. */
+const changed = (plan: Plan, changes: PlanChanges): Plan => {
+  const { durationDays, durationSeconds, ...kept } = plan;
+  const duration =
+    changes.durationSeconds !== undefined || changes.durationDays !== undefined
+      ? {}
+      : {
+          ...(durationDays === undefined ? {} : { durationDays }),
+          ...(durationSeconds === undefined ? {} : { durationSeconds }),
+        };
+  return { ...kept, ...duration, ...changes };
 };
 
 const differingField = (a: Plan, b: Plan): string | undefined =>
@@ -75,7 +91,7 @@ const decide = (command: PlanCommand, state: PlanState): Decision<PlanEvent, Pla
     case 'UpdatePlan': {
       if (state.status === 'none') return reject('plan_not_found');
       if (state.status === 'retired') return reject('plan_retired');
-      const next = canonical({ ...state.plan, ...command.data.changes });
+      const next = canonical(changed(state.plan, command.data.changes));
       assert(planProblem(next) === null, 'UpdatePlan: validated changes');
       if (differingField(state.plan, next) === undefined) return accept();
       return accept({ type: 'PlanUpdated', data: { ...next, updatedAt: command.data.now } });
@@ -114,14 +130,19 @@ const evolve = (state: PlanState, event: PlanEvent): PlanState => {
   }
 };
 
-/** A plan's terms; level and group are absent when the plan leaves them to their defaults. */
+/**
+ * A plan's terms; level and group are absent when the plan leaves them to their defaults, and
+ * exactly one of durationDays (every plan stored before durationSeconds) and durationSeconds.
+ */
 const planOf = (data: JsonObject): Plan => ({
   planId: stringField(data, 'planId'),
   name: stringField(data, 'name'),
   amountMinor: countField(data, 'amountMinor'),
   currency: stringField(data, 'currency'),
   quotaBytes: countField(data, 'quotaBytes'),
-  durationDays: countField(data, 'durationDays'),
+  ...(data['durationSeconds'] === undefined
+    ? { durationDays: countField(data, 'durationDays') }
+    : { durationSeconds: countField(data, 'durationSeconds') }),
   ...(data['level'] === undefined ? {} : { level: countField(data, 'level') }),
   ...(data['group'] === undefined ? {} : { group: stringField(data, 'group') }),
 });

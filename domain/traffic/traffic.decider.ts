@@ -80,8 +80,6 @@ const decideImport = (data: Data<'ImportUser'>, state: TrafficShardState): Traff
   return accept({ type: 'UserImported', data: imported });
 };
 
-const DAY_MS = 24 * 3600 * 1000;
-
 const decideGrant = (data: Data<'GrantQuota'>, user: TrafficUserState): TrafficDecision => {
   const { userId, grantId, quotaBytes, reason, now, subscription } = data;
   assert(isByteCount(quotaBytes) && quotaBytes > 0, 'GrantQuota: quotaBytes must be positive');
@@ -90,14 +88,17 @@ const decideGrant = (data: Data<'GrantQuota'>, user: TrafficUserState): TrafficD
   const grantedAt = now;
   const granted = { userId, grantId, quotaBytes, reason, grantedAt };
   if (subscription === undefined) return accept({ type: 'QuotaGranted', data: granted });
-  const { durationDays, ...terms } = subscription;
+  const { durationSeconds, ...terms } = subscription;
   assert(isUserLevel(terms.level), 'GrantQuota: level out of range'); // The plan was checked.
-  assert(Number.isSafeInteger(durationDays) && durationDays > 0, 'GrantQuota: durationDays');
+  assert(
+    Number.isSafeInteger(durationSeconds) && durationSeconds > 0,
+    'GrantQuota: durationSeconds',
+  );
   // A plan bought while another runs extends it; bought after expiry, it starts now. The
   // comparison is against the grant's own time, so a purchase racing its expiry has one answer.
   const nowMs = Date.parse(now);
   const fromMs = isSubscribed(user, nowMs) ? Date.parse(user.expiresAt ?? now) : nowMs;
-  const expiresAt = new Date(fromMs + durationDays * DAY_MS).toISOString();
+  const expiresAt = new Date(fromMs + durationSeconds * 1000).toISOString();
   return accept({
     type: 'QuotaGranted',
     data: { ...granted, subscription: { ...terms, expiresAt } },

@@ -65,7 +65,7 @@ export const initialTrafficUserState: TrafficUserState = {
 
 /**
  * What a plan purchase sets with its quota grant, in the same decision: the plan's level and
- * group, and an expiry durationDays later than the current one if it is still running, else than
+ * group, and an expiry durationSeconds later than the current one if it is still running, else than
  * the grant. amountMinor and currency are what was paid (the purchase history shows them).
  */
 export type SubscriptionTerms = {
@@ -73,13 +73,13 @@ export type SubscriptionTerms = {
   planId: string;
   level: number;
   group: string;
-  durationDays: number;
+  durationSeconds: number;
   amountMinor: number;
   currency: string;
 };
 
 /** A subscription as granted: the terms with the expiry they resulted in. */
-export type Subscription = Omit<SubscriptionTerms, 'durationDays'> & { expiresAt: string };
+export type Subscription = Omit<SubscriptionTerms, 'durationSeconds'> & { expiresAt: string };
 
 /** The user's level at nowMs: the level bought while the plan runs, 0 once it has expired. */
 export const effectiveLevelOf = (user: TrafficUserState, nowMs: number): number =>

@@ -43,7 +43,7 @@ const purchase = (purchaseId: string, now: string, amountMinor: number): Traffic
       planId: 'pro',
       level: 2,
       group: 'asia',
-      durationDays: 30,
+      durationSeconds: 30 * 86_400,
       amountMinor,
       currency: 'EUR',
     },

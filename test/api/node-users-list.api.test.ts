@@ -14,10 +14,11 @@ const write = async (app: ReadSideApp, userId: string, command: TrafficCommand) 
 };
 
 const NOW = '2026-03-01T08:00:00.000Z';
-/** A plan of `level` in `group` for `durationDays` (expiry NOW + days), or plain quota. */
+const DAY_SECONDS = 86_400;
+/** A plan of `level` in `group` for `durationSeconds` (expiry NOW + seconds), or plain quota. */
 const grant = (
   userId: string,
-  plan: { level: number; group: string; durationDays: number } | null,
+  plan: { level: number; group: string; durationSeconds: number } | null,
 ) =>
   ({
     type: 'GrantQuota',
@@ -58,11 +59,15 @@ describe('the node user list (GET /v1/node/users, read model)', () => {
         grant(`u0${index}`, {
           level: 1 + (index % 2),
           group: index <= 5 ? 'asia' : 'europe',
-          durationDays: index % 3 === 0 ? 40 : 10,
+          durationSeconds: (index % 3 === 0 ? 40 : 10) * DAY_SECONDS,
         }),
       );
     await write(app, 'u10', grant('u10', null));
-    await write(app, 'u11', grant('u11', { level: 1, group: 'asia', durationDays: 10 }));
+    await write(
+      app,
+      'u11',
+      grant('u11', { level: 1, group: 'asia', durationSeconds: 10 * DAY_SECONDS }),
+    );
     await write(app, 'u11', {
       type: 'RecordUsage',
       data: {

@@ -57,7 +57,7 @@ const createNodeApp = async () => {
           planId: 'pro',
           level,
           group,
-          durationDays: 30,
+          durationSeconds: 30 * 86_400,
           amountMinor: 2999,
           currency: 'EUR',
         },
@@ -148,6 +148,7 @@ describe('nodes over HTTP', () => {
       [{ ...tokyo, levelMin: 256 }, 400, 40001],
       [{ ...tokyo, nodeId: 'bad id' }, 400, 40001],
       [{ ...tokyo, colour: 'red' }, 400, 40001],
+      [{ ...tokyo, levelMin: null }, 400, 40001],
       [{ ...tokyo, nodeId: 'tokyo-2', clientId: 'admin' }, 422, 42270],
       [{ ...tokyo, nodeId: 'tokyo-2', clientId: 'nobody' }, 422, 42270],
       [{ ...tokyo, nodeId: 'tokyo-2' }, 409, 40972],
@@ -171,6 +172,12 @@ describe('nodes over HTTP', () => {
     expect(patched.body.data.node).toMatchObject({ levelMin: 1, group: 'asia' });
     const empty = await node.app.http().patch('/v1/nodes/tokyo-1').set(bearer(admin)).send({});
     expect(empty.status).toBe(400);
+    const cleared = await node.app
+      .http()
+      .patch('/v1/nodes/tokyo-1')
+      .set(bearer(admin))
+      .send({ levelMin: null });
+    expect([cleared.status, cleared.body.data.field]).toEqual([400, 'levelMin']);
     const unknown = await node.app
       .http()
       .patch('/v1/nodes/nope')
@@ -221,6 +228,13 @@ describe('nodes over HTTP', () => {
       node.nodeKey,
     );
     expect([bad.status, bad.body.code]).toEqual([400, 40001]);
+    const nullLoad = await post(
+      node.app,
+      '/v1/nodes/tokyo-1/heartbeats',
+      { onlineUserCount: 1, loadPercent: null },
+      node.nodeKey,
+    );
+    expect([nullLoad.status, nullLoad.body.data.field]).toEqual([400, 'loadPercent']);
     const foreign = await post(
       node.app,
       '/v1/nodes/tokyo-1/heartbeats',

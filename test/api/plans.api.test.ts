@@ -1,5 +1,6 @@
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
 import { seedPlans } from '../../bin/sale';
+import { assert } from '../../domain/assert';
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { createLedger } from '../support/ledger-harness';
 import { eventually } from '../support/eventually';
@@ -98,6 +99,55 @@ describe('the plan catalogue', () => {
   ])('refuses a bad %s with 400 naming it', async (field, change) => {
     const response = await send('post', '/v1/plans', { ...premium, planId: 'bad', ...change });
     expect([response.status, response.body.data.field]).toEqual([400, field]);
+  });
+
+  it('refuses a plan without a duration, with both, or with a null one, naming the field', async () => {
+    const { durationDays: _days, ...noDuration } = { ...premium, planId: 'no-duration' };
+    const cases: [object, string][] = [
+      [noDuration, 'durationDays'],
+      [{ ...noDuration, durationDays: 7, durationSeconds: 60 }, 'durationSeconds'],
+      [{ ...noDuration, durationSeconds: 0 }, 'durationSeconds'],
+      [{ ...noDuration, durationSeconds: 1.5 }, 'durationSeconds'],
+      [{ ...noDuration, durationDays: null }, 'durationDays'],
+    ];
+    for (const [body, field] of cases) {
+      const response = await send('post', '/v1/plans', body);
+      expect([response.status, response.body]).toEqual([400, expect.anything()]);
+      expect([response.status, response.body.code, response.body.data.field]).toEqual([
+        400,
+        40001,
+        field,
+      ]);
+    }
+    const both = await send('patch', '/v1/plans/premium', { durationDays: 1, durationSeconds: 60 });
+    expect([both.status, both.body.data.field]).toEqual([400, 'durationSeconds']);
+  });
+
+  it('sells a pass of 60 seconds: the expiry is 60 s after the purchase; a PATCH switches the unit', async () => {
+    const { durationDays: _days, ...terms } = premium;
+    const pass = { ...terms, planId: 'trial-60s', durationSeconds: 60, level: 1 };
+    const created = await send('post', '/v1/plans', pass);
+    expect(created.status).toBe(201);
+    expect(created.body.data.plan).toMatchObject({ durationSeconds: 60 });
+    expect(created.body.data.plan).not.toHaveProperty('durationDays');
+    expect((await buy('trial-60s', 'trial-1')).status).toBe(202);
+    const saga = await waitForSaga(rig, 'plan_purchase', 'trial-1', ['completed']);
+    assert(saga.status !== 'none', 'a completed saga');
+    expect(saga.input).toMatchObject({ durationSeconds: 60 });
+    expect(saga.input).not.toHaveProperty('durationDays');
+    // The grant decides the expiry: 60 s after the grant, which follows the request.
+    const granted = saga.steps[1]?.output ?? {};
+    const expiresInMs =
+      Date.parse(String(granted['expiresAt'])) - Date.parse(String(saga.input['requestedAt']));
+    expect(granted['level']).toBe(1);
+    expect(expiresInMs).toBeGreaterThanOrEqual(60_000);
+    expect(expiresInMs).toBeLessThan(70_000);
+    const days = await send('patch', '/v1/plans/trial-60s', { durationDays: 2 });
+    expect(days.body.data.plan).toMatchObject({ durationDays: 2 });
+    expect(days.body.data.plan).not.toHaveProperty('durationSeconds');
+    const seconds = await send('patch', '/v1/plans/trial-60s', { durationSeconds: 90 });
+    expect(seconds.body.data.plan).toMatchObject({ durationSeconds: 90 });
+    expect(seconds.body.data.plan).not.toHaveProperty('durationDays');
   });
 
   it('lists plans for clients and reads one; 404 for an unknown plan', async () => {

@@ -67,6 +67,7 @@ describe('the catalogue', () => {
     ['an unknown currency', { currency: 'EURO' }, 'currency'],
     ['a start that is no instant', { startsAt: 'tomorrow' }, 'startsAt'],
     ['a hold timeout under 10 s', { holdTimeoutMs: 1000 }, 'holdTimeoutMs'],
+    ['a null hold timeout (absent takes the default)', { holdTimeoutMs: null }, 'holdTimeoutMs'],
   ])('answers 400 naming the field for %s', async (_what, overrides, field) => {
     const response = await app.post('/v1/items', itemBody(overrides), app.keys.admin);
     expect(response.status).toBe(400);

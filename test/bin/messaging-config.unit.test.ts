@@ -98,4 +98,25 @@ describe('loadMessagingConfig', () => {
     expect(() => load({ ...plan, level: 1.5 })).toThrow('plan p1: level must be 0-255');
     expect(() => load({ ...plan, group: 'two words' })).toThrow('plan p1: group must match');
   });
+
+  it('takes a plan of durationSeconds instead of durationDays, and refuses both or neither', () => {
+    const { durationDays: _days, ...plan } = {
+      planId: 'p1',
+      name: 'One',
+      amountMinor: 100,
+      currency: 'EUR',
+      quotaBytes: 10,
+      durationDays: 1,
+    };
+    const load = (entry: object) =>
+      loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([entry])) }).plans;
+    expect(load({ ...plan, durationSeconds: 60 })).toEqual([{ ...plan, durationSeconds: 60 }]);
+    expect(() => load(plan)).toThrow('plan p1: durationDays (or durationSeconds) is required');
+    expect(() => load({ ...plan, durationDays: 1, durationSeconds: 60 })).toThrow(
+      'plan p1: durationDays and durationSeconds exclude each other',
+    );
+    expect(() => load({ ...plan, durationSeconds: 0 })).toThrow(
+      'plan p1: durationSeconds must be 1-316224000',
+    );
+  });
 });

@@ -15,16 +15,25 @@ const given = deciderSpec(trafficAggregate);
 const DAY_MS = 24 * 3600 * 1000;
 const t0 = '2026-03-01T00:00:00.000Z';
 const at = (ms: number): string => new Date(Date.parse(t0) + ms).toISOString();
-const terms = (purchaseId: string, level = 2): SubscriptionTerms => ({
+const terms = (
+  purchaseId: string,
+  level = 2,
+  durationSeconds = 30 * 86_400,
+): SubscriptionTerms => ({
   purchaseId,
   planId: 'pro',
   level,
   group: 'asia',
-  durationDays: 30,
+  durationSeconds,
   amountMinor: 2999,
   currency: 'EUR',
 });
-const purchase = (purchaseId: string, now: string, level = 2): TrafficCommand => ({
+const purchase = (
+  purchaseId: string,
+  now: string,
+  level = 2,
+  durationSeconds?: number,
+): TrafficCommand => ({
   type: 'GrantQuota',
   data: {
     userId: 'alice',
@@ -32,11 +41,11 @@ const purchase = (purchaseId: string, now: string, level = 2): TrafficCommand =>
     quotaBytes: 1000,
     reason: 'plan',
     now,
-    subscription: terms(purchaseId, level),
+    subscription: terms(purchaseId, level, durationSeconds),
   },
 });
 const purchased = (purchaseId: string, now: string, expiresAt: string, level = 2): TrafficEvent => {
-  const { durationDays: _days, ...kept } = terms(purchaseId, level);
+  const { durationSeconds: _seconds, ...kept } = terms(purchaseId, level);
   return {
     type: 'QuotaGranted',
     data: {
@@ -53,7 +62,7 @@ const stateOf = (events: readonly TrafficEvent[]) =>
   events.reduce(trafficAggregate.evolve, trafficAggregate.initialState);
 
 describe('plan purchases: level, group and expiry in the quota grant', () => {
-  it('sets level, group and an expiry durationDays after the grant, with the quota', () => {
+  it('sets level, group and an expiry durationSeconds after the grant, with the quota', () => {
     given([])
       .when(purchase('p1', t0))
       .then([purchased('p1', t0, at(30 * DAY_MS))]);
@@ -85,6 +94,19 @@ describe('plan purchases: level, group and expiry in the quota grant', () => {
     given([first])
       .when(purchase('p2', after))
       .then([purchased('p2', after, at(60 * DAY_MS + 5))]);
+  });
+
+  it('runs a pass of 60 seconds for 60 seconds, from the grant or the running expiry', () => {
+    given([])
+      .when(purchase('trial', t0, 1, 60))
+      .then([purchased('trial', t0, at(60_000), 1)]);
+    const trial = purchased('trial', t0, at(60_000), 1);
+    given([trial])
+      .when(purchase('again', at(10_000), 1, 60))
+      .then([purchased('again', at(10_000), at(120_000), 1)]);
+    const alice = trafficUserOf(stateOf([trial]), 'alice');
+    expect(effectiveLevelOf(alice, Date.parse(at(59_999)))).toBe(1);
+    expect(effectiveLevelOf(alice, Date.parse(at(60_000)))).toBe(0);
   });
 
   it('drops an expired user to level 0, at the expiry instant exactly', () => {
