@@ -145,7 +145,7 @@ const positionOption = (value: string): bigint => {
   return BigInt(value);
 };
 
-const instantOption = (value: string): number => {
+export const instantOption = (value: string): number => {
   const ms = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms))
     throw new InvalidArgumentError('must be an ISO 8601 instant, e.g. 2026-12-01T00:00:00Z');

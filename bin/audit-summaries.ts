@@ -2,6 +2,7 @@ import type { BalanceReport } from '../domain/audit/balance-audit';
 import type { LogVerification } from '../domain/audit/log-verifier';
 import type { SnapshotReport } from '../domain/audit/snapshot-audit';
 import type { reconcileBalances, verifyChains } from '../projections/audit-toolkit';
+import type { BalancesAtReport } from '../projections/balances-at';
 import type { RebuildSummary } from '../projections/read-side';
 
 /** The human summaries of the long CLI commands (`--json` prints their reports instead). */
@@ -22,6 +23,16 @@ export const balancesSummary = (report: BalanceReport): string =>
     }`,
     `${report.stalePendingHoldCount} pending holds older than ${Math.round(report.pendingOlderThanMs / 1000)} s`,
   );
+
+/** `audit balances --at|--as-of`: every account then, then the per-currency check. */
+export const balancesAtSummary = (report: BalancesAtReport): string =>
+  lines(
+    `as the log stood at position ${report.position ?? 'none'}:`,
+    ...report.accounts.map(
+      (account) =>
+        `${account.accountId}: balance ${account.balanceMinor} ${account.currency} (available ${account.availableMinor})`,
+    ),
+  ) + balancesSummary(report);
 
 const chainsSummary = (report: ChainReport): string =>
   report.broken === null

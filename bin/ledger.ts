@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { balancesAt } from '../projections/balances-at';
+import type { PointInTime } from '../projections/point-in-time';
 import { collectProcessMetrics } from '../api/metrics';
 import {
   DEFAULT_PENDING_OLDER_THAN_MS,
@@ -7,10 +9,17 @@ import {
 } from '../domain/audit/balance-audit';
 import { registerCheckpointCommands } from './audit-checkpoint-cli';
 import { registerBackupCommands } from './backup-cli';
-import { auditBalances, balancesVerdict, durationOption, registerAuditCommands } from './audit-cli';
-import { balancesSummary } from './audit-summaries';
+import {
+  auditBalances,
+  balancesVerdict,
+  durationOption,
+  instantOption,
+  registerAuditCommands,
+} from './audit-cli';
+import { balancesAtSummary, balancesSummary } from './audit-summaries';
 import {
   longCommand,
+  positionArgument,
   positiveInteger,
   printResult,
   withProgress,
@@ -127,6 +136,15 @@ program
   .action(serve);
 
 const audit = program.command('audit').description("auditor's checks over the event log");
+type BalancesOptions = LongCommandOptions & {
+  pendingOlderThan: number;
+  at?: bigint;
+  asOf?: number;
+};
+const pointOf = (options: BalancesOptions): PointInTime | null => {
+  if (options.at !== undefined) return { position: options.at };
+  return options.asOf === undefined ? null : { asOfMs: options.asOf };
+};
 longCommand(
   audit
     .command('balances')
@@ -138,20 +156,40 @@ longCommand(
       'report holds (pending two-phase transfers) pending longer than this: 90s, 30m, 1h, 2d',
       durationOption,
       DEFAULT_PENDING_OLDER_THAN_MS,
+    )
+    .option(
+      '--at <position>',
+      'as the log stood at this global position, with every account',
+      positionArgument,
+    )
+    .option(
+      '--as-of <instant>',
+      'as the log stood at this instant, with every account',
+      instantOption,
     ),
-).action(async (options: LongCommandOptions & { pendingOlderThan: number }) => {
+).action(async (options: BalancesOptions) => {
+  if (options.at !== undefined && options.asOf !== undefined)
+    throw new InvalidArgumentError('give at most one of --at and --as-of');
   const auditOptions = {
     ...defaultBalanceAuditOptions(Date.now()),
     pendingOlderThanMs: options.pendingOlderThan,
   };
-  const report = await withStore(async (_config, store) =>
+  const point = pointOf(options);
+  const { report, summary } = await withStore(async (_config, store) =>
     withProgress(
       options,
       { label: 'audit balances', endPosition: await store.headPosition() },
-      (onPage) => auditBalances(store, auditOptions, onPage),
+      async (onPage) => {
+        if (point === null) {
+          const totals = await auditBalances(store, auditOptions, onPage);
+          return { report: totals, summary: () => balancesSummary(totals) };
+        }
+        const then = await balancesAt(store, point, auditOptions, onPage);
+        return { report: then, summary: () => balancesAtSummary(then) };
+      },
     ),
   );
-  printResult(options, report, () => balancesSummary(report));
+  printResult(options, report, summary);
   const verdict = balancesVerdict(report);
   for (const problem of verdict.problems) process.stderr.write(`${problem}\n`);
   process.exitCode = verdict.exitCode;

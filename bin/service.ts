@@ -279,6 +279,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     audit: messaging.securityAudit,
     personalData,
     alerts,
+    eventStore,
   };
   const sale = await startSale({
     store: eventStore,

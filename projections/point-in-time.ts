@@ -11,7 +11,8 @@ export type PointInTime = { position: bigint } | { asOfMs: number };
 
 const PAGE_EVENT_COUNT_MAX = 1000;
 
-const covers = (point: PointInTime, event: RecordedEvent): boolean =>
+/** Whether the event is part of the log as it stood at the point. */
+export const covers = (point: PointInTime, event: RecordedEvent): boolean =>
   'position' in point
     ? event.position <= point.position
     : Date.parse(event.metadata.occurredAt) <= point.asOfMs;

@@ -1,22 +1,20 @@
 import type { JSONSchemaType } from 'ajv';
-import {
-  accountConstraints,
-  type AccountConstraint,
-  type AccountState,
-} from '../../domain/account/account.decider';
+import { accountConstraints, type AccountConstraint } from '../../domain/account/account.decider';
 import { accountView } from '../../domain/account/account.view';
 import { holdsScopeOn } from '../../domain/auth/grants';
 import type { Scope } from '../../domain/auth/scopes';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
-import { accessOf, clientOf, type AuthenticatedClient } from '../middleware/api-state';
+import { accessOf, clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
-import { validateBody, validateParams } from '../middleware/validate';
+import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import { currencySchema, idSchema } from '../schemas/common.schema';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
 import { executeLedgerRequest, forOnly, outcomeResponse, single } from './ledger-answers';
 import { positionJson, type LedgerServices } from './ledger-services';
+import { maySee, type OpenedAccount } from './account-visibility';
+import { pointInTimeProperties, sendAccountAt, type BalanceQuery } from './point-in-time.route';
 import { holderSchema, holderView, sealHolder, type HolderBody } from '../personal-data';
 
 type OpenAccountBody = {
@@ -56,12 +54,12 @@ const accountParamsSchema: JSONSchemaType<{ accountId: string }> = {
   required: ['accountId'],
   properties: { accountId: idSchema },
 };
-
-type OpenedAccount = Exclude<AccountState, { status: 'unopened' }>;
-
-/** Admins and auditors see every account; other clients only the ones they opened. */
-export const maySee = (client: AuthenticatedClient, account: OpenedAccount): boolean =>
-  client.role === 'admin' || client.role === 'auditor' || account.ownerClientId === client.clientId;
+// Other query parameters stay ignored, as before; `at` and `asOf` ask for a point of the log.
+const accountQuerySchema: JSONSchemaType<BalanceQuery> = {
+  type: 'object',
+  additionalProperties: true,
+  properties: pointInTimeProperties,
+};
 
 /**
  * The account if it exists and the caller may see it (or holds grantScope on `account:<id>`
@@ -124,8 +122,15 @@ export const accountRoutes =
       },
     );
 
-    kit.router.get('/accounts/:accountId', requireScope('accounts:read'), params, async (ctx) => {
+    const query = validateQuery(accountQuerySchema);
+    const readers = requireScope('accounts:read');
+    kit.router.get('/accounts/:accountId', readers, params, query, async (ctx) => {
       const { accountId } = params.read(ctx);
+      const point = query.read(ctx);
+      if ((point.at ?? point.asOf) !== undefined && services.eventStore !== undefined) {
+        await sendAccountAt(ctx, services.eventStore, accountId, point);
+        return;
+      }
       const found = await visibleAccount(services, ctx, accountId, 'accounts:read');
       if (found === null) return;
       const holder = await holderView(ctx, services.personalData, found.account.holder, {

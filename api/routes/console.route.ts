@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import type { ApiState } from '../middleware/api-state';
 
 /**
- * GET /console: the auditor console, three static files from the repository's console/ folder
+ * GET /console: the auditor console, three static files from the repository's api/console/ folder
  * (plain HTML, CSS and JS: nothing to build). The page itself is public; every call it makes is
  * to /v1 with the API key the auditor types. A strict Content-Security-Policy: only this origin's
  * script, style and API, no inline code, no framing.

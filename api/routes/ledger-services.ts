@@ -2,7 +2,7 @@ import type { ActorRuntime } from '../../domain/actors/actor-runtime';
 import type { AlertSink } from '../../domain/ports/alert.port';
 import type { AuditRecord } from '../../domain/ports/audit.port';
 import type { ChannelCallbackVerifier } from '../../domain/ports/channel-callback.port';
-import type { JsonObject } from '../../domain/ports/event-store.port';
+import type { EventStore, JsonObject } from '../../domain/ports/event-store.port';
 import type { Ledger } from '../../domain/ledger/ledger';
 import type { TrafficWriter } from '../../domain/traffic/traffic-writer';
 import type { PersonalDataAccess } from '../personal-data';
@@ -31,6 +31,8 @@ export type LedgerServices = {
   personalData?: PersonalDataAccess;
   /** Security alerts (forged signatures, duplicates, ticket guessing, enumeration); absent: none. */
   alerts?: AlertSink;
+  /** The log, for `GET /accounts/{id}?at=|asOf=` (the account then); absent: those are ignored. */
+  eventStore?: EventStore;
 };
 
 /** Positions are bigints: JSON carries them as decimal strings. */

@@ -24,7 +24,7 @@ import { validateBody, validateParams, validateQuery } from '../middleware/valid
 import { amountMinorSchema, currencySchema, idSchema } from '../schemas/common.schema';
 import { clientOf } from '../middleware/api-state';
 import { sendError } from '../envelope';
-import { maySee } from './accounts.route';
+import { maySee } from './account-visibility';
 import { positionJson } from './ledger-services';
 import { sendRejection } from './rejection';
 import { sagaStatusUrl, sagaView } from './saga-view';

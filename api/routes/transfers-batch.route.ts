@@ -10,7 +10,7 @@ import { compileBodyCheck, validateBody } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { executeLedgerRequest } from './ledger-answers';
 import type { LedgerServices } from './ledger-services';
-import { maySee } from './accounts.route';
+import { maySee } from './account-visibility';
 import { createTransferSchema, termsOf, type CreateTransferBody } from './transfers.route';
 
 /** TigerBeetle's batch size: 8,190 transfers per request, decided and appended together. */

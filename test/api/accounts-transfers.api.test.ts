@@ -137,6 +137,30 @@ describe('accounts and transfers over HTTP', () => {
     expect((await app.get('/v1/transfers/t-steal', app.keys.admin)).status).toBe(404);
   });
 
+  it('answers GET /v1/accounts/{id}?at= with the account at that position of the log', async () => {
+    expect((await open(app, 'then', app.keys.admin)).status).toBe(201);
+    const first = await transfer(app, 'then-1', 'clearing', 'then', 700, app.keys.admin);
+    expect((await transfer(app, 'then-2', 'clearing', 'then', 5, app.keys.admin)).status).toBe(201);
+    const position = String(first.body.data.position);
+    const then = await app.get(`/v1/accounts/then?at=${position}`, app.keys.admin);
+    expect(then.status).toBe(200);
+    expect(then.body.data).toMatchObject({
+      accountId: 'then',
+      at: { position },
+      account: { balanceMinor: 700 },
+    });
+    // The position of the account's own last event then: its leg, just before the transfer's.
+    expect(BigInt(then.body.data.position)).toBeLessThan(BigInt(position));
+    const now = await app.get('/v1/accounts/then', app.keys.admin);
+    expect(now.body.data.account.balanceMinor).toBe(705);
+    const bad = await app.get('/v1/accounts/then?at=yesterday', app.keys.admin);
+    expect(bad.status).toBe(400);
+    expect(bad.body.data).toMatchObject({ field: 'at' });
+    const before = await app.get('/v1/accounts/then?asOf=2000-01-01T00:00:00Z', app.keys.admin);
+    expect(before.status).toBe(404);
+    expect((await app.get(`/v1/accounts/then?at=${position}`, app.keys.merchant)).status).toBe(404);
+  });
+
   it('keeps Σ credits − Σ debits = 0', async () => {
     const report = await auditBalances(app.store);
     expect(report).toMatchObject({ balanced: true, openTransferCount: 0 });

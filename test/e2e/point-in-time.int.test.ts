@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,20 @@ import {
  * folded from the log, equals what the read model showed when the read side was at that position.
  */
 const LEDGER_CLI = join(__dirname, '../../dist/bin/ledger.js');
+
+/**
+ * The CLI without blocking the event loop: spawnSync for seconds lets the service close the
+ * test's idle keep-alive socket unseen, and the next fetch fails on it.
+ */
+const ledgerCli = (dataDir: string, args: string[]): Promise<{ code: number; stdout: string }> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [LEDGER_CLI, ...args],
+      { env: { ...process.env, DATA_DIR: dataDir } },
+      (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout }),
+    );
+  });
 
 type AccountView = Record<string, unknown> & { accountId: string; balanceMinor: number };
 
@@ -92,7 +106,13 @@ describe('point-in-time balances', () => {
       expect(answer.status).toBe(200);
       expect(fieldsOf(answer.body.data['account'] as AccountView)).toEqual(fieldsOf(seen));
       expect(answer.body.data['position']).toBe(seen['position']);
+      // The issue's spelling, GET /v1/accounts/{id}?at=, answers the same (not today's balance).
+      const plain = await getJson(service.baseUrl, `/v1/accounts/pit-wallet?at=${position}`);
+      expect(plain.status).toBe(200);
+      expect(plain.body.data).toEqual(answer.body.data);
     }
+    const today = await getJson(service.baseUrl, '/v1/accounts/pit-wallet');
+    expect((today.body.data['account'] as AccountView).balanceMinor).toBe(1220);
     // By instant: when the first credit occurred, the second had not.
     const entries = await getJson(
       service.baseUrl,
@@ -112,6 +132,24 @@ describe('point-in-time balances', () => {
     );
     expect(cli.status).toBe(0);
     expect(fieldsOf(JSON.parse(cli.stdout).account as AccountView)).toEqual(fieldsOf(seenSecond));
+
+    // Every account at once: `ledger audit balances --at` (and --as-of), Σ = 0 at that point.
+    for (const [flag, value, seen] of [
+      ['--at', second, seenSecond],
+      ['--as-of', firstEntry?.occurredAt ?? 'missing', seenFirst],
+    ] as const) {
+      const all = await ledgerCli(dataDir, ['audit', 'balances', flag, value, '--json']);
+      expect(all.code).toBe(0);
+      const report = JSON.parse(all.stdout) as { accounts: AccountView[]; balanced: boolean };
+      expect(report.balanced).toBe(true);
+      const wallet = report.accounts.find((account) => account.accountId === 'pit-wallet');
+      expect(fieldsOf(wallet ?? { accountId: 'missing' })).toEqual(fieldsOf(seen));
+      const clearing = report.accounts.find((account) => account.accountId === 'pit-clearing');
+      expect(clearing?.balanceMinor).toBe(-seen.balanceMinor);
+    }
+    const human = await ledgerCli(dataDir, ['audit', 'balances', '--at', first]);
+    expect(human.stdout).toContain(`as the log stood at position ${first}:`);
+    expect(human.stdout).toContain('pit-wallet: balance 1000 EUR');
   });
 
   it('answers 400 naming the problem and 404 before the account was opened', async () => {
@@ -121,6 +159,11 @@ describe('point-in-time balances', () => {
     expect((await balanceAt('at=1&asOf=2026-01-01T00:00:00Z')).status).toBe(400);
     expect((await balanceAt('at=abc')).status).toBe(400);
     expect((await balanceAt('asOf=yesterday')).status).toBe(400);
+    const plainBad = await getJson(service.baseUrl, '/v1/accounts/pit-wallet?at=abc');
+    expect(plainBad.status).toBe(400);
+    expect(JSON.stringify(plainBad.body)).toContain('at');
+    const plainBoth = '/v1/accounts/pit-wallet?at=1&asOf=2026-01-01T00:00:00Z';
+    expect((await getJson(service.baseUrl, plainBoth)).status).toBe(400);
     expect((await balanceAt('asOf=2000-01-01T00:00:00Z')).status).toBe(404);
     const unknown = await getJson(service.baseUrl, '/v1/accounts/pit-nobody/balance?at=1');
     expect(unknown.status).toBe(404);

@@ -136,6 +136,7 @@ export const createLedgerApp = async (
     ],
     paymentTtlMs: 15 * 60 * 1000,
     nowMs,
+    eventStore: store,
     ...(options.personalData === undefined ? {} : { personalData: options.personalData }),
   };
   const routes = [
