@@ -32,7 +32,7 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
   process.stderr.write('  running the read side, sagas and channels\n');
   rows.push(
     ...(await readSideScenarios()),
-    ...(await sagaBenchScenarios()),
+    ...(await sagaBenchScenarios(options)),
     ...(await channelBenchScenarios()),
   );
   process.stderr.write('  running 1,000,000 distinct actors (about a minute)\n');

@@ -39,17 +39,23 @@ import { failedStatuses, formatInteger, type Row } from './report';
  * (2) relay throughput: createRelay over a SQLite log pre-filled with 100,000 events publishing
  *     into JetStream, timed from start until its checkpoint reaches the head.
  */
+/** A positive integer from the bench's environment, else the default. */
+const envCount = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? '');
+  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+};
 const LEDGER_SCRIPT = join(__dirname, '..', 'bin', 'ledger.js');
-const RATE_PER_S = 500;
-const WARM_UP_COUNT = 500;
-const MEASURED_COUNT = 4000;
+/** BENCH_CREDIT_RATE_PER_S / BENCH_CREDIT_COUNT: a lower rate or a shorter trial (defaults: the issue's). */
+const RATE_PER_S = envCount('BENCH_CREDIT_RATE_PER_S', 500);
+const MEASURED_COUNT = envCount('BENCH_CREDIT_COUNT', 4000);
+const WARM_UP_COUNT = Math.min(500, Math.ceil(MEASURED_COUNT / 8));
 /** Payment i credits wallet i % WALLET_COUNT: one credit per wallet per second at 500/s. */
 const WALLET_COUNT = 500;
 const AMOUNT_MINOR = 100;
 const SETUP_CONCURRENCY = 32;
 const SETTLE_MS = 5_000;
-/** How long the CPU figure waits for the credits still missing after SETTLE_MS. */
-const DRAIN_MS = 180_000;
+/** How long the CPU figure waits for the credits still missing after SETTLE_MS (BENCH_CREDIT_DRAIN_MS). */
+const DRAIN_MS = envCount('BENCH_CREDIT_DRAIN_MS', 180_000);
 const BACKLOG_WAIT_MS = 20_000;
 const RELAY_EVENT_COUNT = 100_000;
 const RELAY_EVENTS_PER_STREAM = 100;
@@ -144,6 +150,39 @@ const waitSetupBacklog = async (baseUrl: string, apiKey: string, count: number):
   process.stderr.write('  setup backlog not drained in time: measuring anyway\n');
 };
 
+const COUNTED_METRICS = [
+  'ledger_event_store_commits_total',
+  'ledger_events_appended_total',
+  'ledger_commands_total',
+];
+
+/** The service's work counters (durable commits, events appended, commands) from GET /metrics. */
+const workCounters = async (baseUrl: string, apiKey: string): Promise<Map<string, number>> => {
+  const response = await fetch(`${baseUrl}/metrics`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  const counters = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    if (!COUNTED_METRICS.some((name) => line.startsWith(name))) continue;
+    const space = line.lastIndexOf(' ');
+    counters.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return counters;
+};
+
+/** "name{labels} x.xx" per callback for each counter that moved, largest first. */
+const workPerCallback = (
+  before: Map<string, number>,
+  after: Map<string, number>,
+  callbackCount: number,
+): string =>
+  [...after]
+    .map(([name, value]) => [name, (value - (before.get(name) ?? 0)) / callbackCount] as const)
+    .filter(([, perCallback]) => perCallback >= 0.005)
+    .sort(([, left], [, right]) => right - left)
+    .map(([name, perCallback]) => `${name.replace('ledger_', '')} ${perCallback.toFixed(2)}`)
+    .join(', ');
+
 type Delivery = { latencyMs: number | null; answerMs: number | null; status: number };
 
 /** Sends callback i at i / RATE_PER_S s after start; resolves once every credit was seen or SETTLE_MS passed. */
@@ -233,6 +272,8 @@ type CreditRun = {
   sentCount: number;
   /** Whether every credit was seen before the CPU was read (else the CPU figure is short). */
   drained: boolean;
+  /** Durable commits, events and commands per callback over the same interval. */
+  work: string;
   loadAverage: number;
 };
 
@@ -260,6 +301,7 @@ const creditRow = (bus: BusKind, run: CreditRun): Row => {
         : `callback, NOT every credit seen after ${DRAIN_MS / 1000} s more`,
     ),
     `load average ${run.loadAverage.toFixed(2)}`,
+    `per callback: ${run.work}`,
     failedStatuses(statusCounts),
   ];
   return {
@@ -277,7 +319,9 @@ const creditRow = (bus: BusKind, run: CreditRun): Row => {
   };
 };
 
-const creditLatency = async (bus: BusKind): Promise<Row> => {
+type ProfileOptions = { cpuProfileDir: string | null };
+
+const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row> => {
   const apiKey = newApiKey();
   const secret = randomBytes(24).toString('base64url');
   const nats = bus === 'NATS' ? await startBenchNatsServer() : null;
@@ -293,7 +337,10 @@ const creditLatency = async (bus: BusKind): Promise<Row> => {
       script: LEDGER_SCRIPT,
       args: ['serve'],
       env,
-      nodeFlags: [],
+      nodeFlags:
+        options.cpuProfileDir === null
+          ? []
+          : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`],
     });
     const wallets: WalletWatch[] = [];
     const stop = async (): Promise<void> => (
@@ -331,10 +378,15 @@ const creditLatency = async (bus: BusKind): Promise<Row> => {
         `  running sagas: ${total} sandbox callbacks at ${RATE_PER_S}/s (first ${WARM_UP_COUNT} warm-up)\n`,
       );
       const loadAverage = loadavg()[0] ?? 0;
+      const countersBefore = await workCounters(server.baseUrl, apiKey);
       const cpuBefore = server.cpu();
       const sent = await deliverCallbacks(server.baseUrl, secret, paymentIds, wallets);
       const cpuAfter = server.cpu();
-      return creditRow(bus, { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage });
+      const countersAfter = await workCounters(server.baseUrl, apiKey);
+      const work = workPerCallback(countersBefore, countersAfter, total);
+      process.stderr.write(`  ${bus} per callback: ${work}\n`);
+      const run = { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage, work };
+      return creditRow(bus, run);
     });
   });
 };
@@ -460,13 +512,17 @@ const relayThroughput = async (): Promise<Row> => {
 };
 
 /** Callback-to-credit latency on both buses (BENCH_ONLY=credit). */
-export const creditBenchScenarios = async (): Promise<Row[]> => [
-  await creditLatency('in-process bus'),
-  await creditLatency('NATS'),
-];
+export const creditBenchScenarios = async (options: ProfileOptions): Promise<Row[]> => {
+  // BENCH_CREDIT_BUS=in-process or nats: one bus only (default both).
+  const only = process.env['BENCH_CREDIT_BUS'] ?? '';
+  const rows: Row[] = [];
+  if (only !== 'nats') rows.push(await creditLatency('in-process bus', options));
+  if (only !== 'in-process') rows.push(await creditLatency('NATS', options));
+  return rows;
+};
 
 /** The saga scenarios for bench/run.ts: callback-to-credit latency on both buses, then the relay. */
-export const sagaBenchScenarios = async (): Promise<Row[]> => [
-  ...(await creditBenchScenarios()),
+export const sagaBenchScenarios = async (options: ProfileOptions): Promise<Row[]> => [
+  ...(await creditBenchScenarios(options)),
   await relayThroughput(),
 ];

@@ -388,6 +388,8 @@ export const WEBHOOK_LIMITS = {
   responseBytesMax: 4096,
   checkpointIntervalMs: 1000,
   retryPauseMs: 500,
+  /** Payments whose folded state the fan-out keeps, so the next event of one needs no read. */
+  paymentStateCountMax: 10_000,
 };
 
 /** The channel side's periodic work. */

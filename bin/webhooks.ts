@@ -69,6 +69,7 @@ export const startWebhooks = async (
     endpointCountMax: WEBHOOK_LIMITS.endpointCountMax,
     checkpointIntervalMs: WEBHOOK_LIMITS.checkpointIntervalMs,
     retryPauseMs: WEBHOOK_LIMITS.retryPauseMs,
+    paymentStateCountMax: WEBHOOK_LIMITS.paymentStateCountMax,
     onWarning: warn,
     onEnqueued: delivery.wake,
   });

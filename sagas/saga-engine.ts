@@ -5,7 +5,9 @@ import {
   sagaAggregate,
   sagaKey,
   sagaOutputs,
+  type StepResultCommand,
   type SagaCommand,
+  type SagaEvent,
   type SagaRecord,
   type SagaState,
 } from '../domain/saga/saga.decider';
@@ -135,7 +137,7 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     saga: SagaRecord,
     result: StepResult | { kind: 'error'; reason: string },
     nowMs: number,
-  ): Promise<SagaCommand> => {
+  ): Promise<StepResultCommand> => {
     const ref = {
       phase: saga.status as 'running' | 'compensating',
       cursor: saga.cursor,
@@ -190,23 +192,17 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
     }
   };
 
-  /**
-   * Records what the first step did beside the start, if the saga is still where a fresh one is
-   * (first step, first attempt, no timer); else (a repeated trigger of an older saga) the result is
-   * dropped, which is harmless: steps are idempotent, and the drive that follows decides anew.
-   */
-  const recordEarlyStep = async (
-    key: string,
+  /** The command recording a first step's result on a fresh saga (running, step 0, attempt 0). */
+  const firstStepCommandFor = (
+    start: Extract<SagaCommand, { type: 'StartSaga' }>['data'],
     result: StepResult | { kind: 'error'; reason: string },
     nowMs: number,
-  ): Promise<void> => {
-    const { state, revision } = await runtime.read(sagaAggregate, key);
-    const fresh =
-      state.status === 'running' &&
-      state.cursor === 0 &&
-      state.attemptCount === 0 &&
-      state.nextRunAt === null;
-    if (fresh) await record(state, revision, await commandFor(state, result, nowMs), nowMs);
+  ): Promise<StepResultCommand> => {
+    const { now, ...fields } = start;
+    const started: SagaEvent = { type: 'SagaStarted', data: { ...fields, startedAt: now } };
+    const fresh = sagaAggregate.evolve(sagaAggregate.initialState, started);
+    assert(fresh.status === 'running', `saga ${start.sagaName}: a fresh saga is running`);
+    return commandFor(fresh, result, nowMs);
   };
 
   const driveOnce = async (
@@ -245,28 +241,19 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
       return exclusive(key, async () => {
         const nowMs = deps.clock();
         const stepNames = definition.steps.map((step) => step.name);
-        const command: SagaCommand = {
-          type: 'StartSaga',
-          data: { sagaName, sagaId, input, stepNames, now: new Date(nowMs).toISOString() },
-        };
-        const started = runtime.execute(
-          sagaAggregate,
-          key,
-          command,
-          context(sagaName, key, nowMs, `saga-${key}:start`),
-        );
-        // The first step's commands go out beside the start's append, not one commit after it.
-        const early =
-          definition.firstStepBesideStart === true
-            ? runStepAt(
-                definition,
-                { sagaName, sagaId, input, cursor: 0, status: 'running', outputs: {} },
-                nowMs,
-              )
-            : null;
-        const [outcome, result] = await Promise.all([started, early]);
+        const start = { sagaName, sagaId, input, stepNames, now: new Date(nowMs).toISOString() };
+        const startContext = context(sagaName, key, nowMs, `saga-${key}:start`);
+        let command: SagaCommand = { type: 'StartSaga', data: start };
+        if (definition.firstStepBesideStart === true) {
+          // The first step's commands go out at once, and the saga is recorded once, with their
+          // result: one append for the start and the step (on an existing saga, the start only).
+          const fresh = { sagaName, sagaId, input, cursor: 0, status: 'running' as const };
+          const result = await runStepAt(definition, { ...fresh, outputs: {} }, nowMs);
+          const firstStep = await firstStepCommandFor(start, result, nowMs);
+          command = { type: 'StartSagaWithFirstStep', data: { start, firstStep } };
+        }
+        const outcome = await runtime.execute(sagaAggregate, key, command, startContext);
         assert(outcome.ok, `saga ${key}: start refused (${outcome.ok ? '' : outcome.rejection})`);
-        if (result !== null) await recordEarlyStep(key, result, nowMs);
         return driveOnce(definition, sagaId, false);
       });
     },

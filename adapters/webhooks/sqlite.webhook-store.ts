@@ -128,6 +128,11 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
   const endpointById = db.prepare<[string], EndpointRow>(
     'SELECT * FROM webhook_endpoints WHERE endpoint_id = ?',
   );
+  // Prepared once: the webhook fan-out lists a merchant's endpoints for every payment event.
+  const endpointsOfMerchant = db.prepare<[string, number], EndpointRow>(
+    "SELECT * FROM webhook_endpoints WHERE merchant_id = ? AND kind = 'endpoint' " +
+      'ORDER BY created_at_ms, endpoint_id LIMIT ?',
+  );
   const deliveryById = db.prepare<[string], DeliveryRow>(
     'SELECT * FROM webhook_deliveries WHERE delivery_id = ?',
   );
@@ -213,15 +218,7 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
     },
     findEndpoint: (endpointId) => Promise.resolve(findEndpoint(endpointId)),
     listEndpoints: (merchantId, countMax) =>
-      Promise.resolve(
-        db
-          .prepare<[string, number], EndpointRow>(
-            "SELECT * FROM webhook_endpoints WHERE merchant_id = ? AND kind = 'endpoint' " +
-              'ORDER BY created_at_ms, endpoint_id LIMIT ?',
-          )
-          .all(merchantId, countMax)
-          .map(endpointOf),
-      ),
+      Promise.resolve(endpointsOfMerchant.all(merchantId, countMax).map(endpointOf)),
     updateEndpoint: (endpointId, change) => {
       const found = findEndpoint(endpointId);
       if (found === null) return Promise.resolve(null);

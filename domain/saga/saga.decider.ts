@@ -32,7 +32,10 @@ const isCurrent = (saga: SagaRecord, ref: { phase: string; cursor: number }): bo
   saga.status === ref.phase && saga.cursor === ref.cursor;
 
 const decideOnStep = (
-  command: Exclude<SagaCommand, { type: 'StartSaga' | 'DeadLetterSaga' | 'RetrySaga' }>,
+  command: Exclude<
+    SagaCommand,
+    { type: 'StartSaga' | 'StartSagaWithFirstStep' | 'DeadLetterSaga' | 'RetrySaga' }
+  >,
   saga: SagaRecord,
 ): SagaDecision => {
   if (!isCurrent(saga, command.data))
@@ -80,8 +83,24 @@ const decideOnStep = (
   }
 };
 
+/** A fresh saga: started and its first step's result recorded, decided as two commands in a row. */
+const decideStartWithFirstStep = (
+  data: Data<'StartSagaWithFirstStep'>,
+  state: SagaState,
+): SagaDecision => {
+  const started = decideStart(data.start, state);
+  if (!started.ok || state.status !== 'none') return started;
+  const evolved = started.events.reduce(evolve, state);
+  const recorded = decide(data.firstStep, evolved);
+  // A fresh saga is running at step 0: every first-step command is current there.
+  assert(recorded.ok, `StartSagaWithFirstStep: first step refused on a fresh saga`);
+  return accept(...started.events, ...recorded.events);
+};
+
 const decide = (command: SagaCommand, state: SagaState): SagaDecision => {
   if (command.type === 'StartSaga') return decideStart(command.data, state);
+  if (command.type === 'StartSagaWithFirstStep')
+    return decideStartWithFirstStep(command.data, state);
   if (state.status === 'none') return reject('saga_not_found');
   switch (command.type) {
     case 'DeadLetterSaga':

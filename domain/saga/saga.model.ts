@@ -24,7 +24,7 @@ type StepRef = { phase: ActivePhase; cursor: number };
 export type SagaCommand =
   | {
       type: 'StartSaga';
-      data: { sagaName: string; sagaId: string; input: JsonObject; stepNames: string[] } & At;
+      data: StartData;
     }
   | { type: 'RecordStepCompleted'; data: StepRef & { output: JsonObject; finish: boolean } & At }
   | {
@@ -33,7 +33,23 @@ export type SagaCommand =
     }
   | { type: 'RecordStepFailed'; data: StepRef & { reason: string } & At }
   | { type: 'DeadLetterSaga'; data: { reason: string } & At }
-  | { type: 'RetrySaga'; data: At };
+  | { type: 'RetrySaga'; data: At }
+  | {
+      /**
+       * A start with the result of its first step, run before it (the step needs nothing the
+       * saga recorded): one append instead of two. On an existing saga only the start counts.
+       */
+      type: 'StartSagaWithFirstStep';
+      data: { start: StartData; firstStep: StepResultCommand };
+    };
+
+type StartData = { sagaName: string; sagaId: string; input: JsonObject; stepNames: string[] } & At;
+
+/** What a step's result is recorded as: a step outcome or a dead letter. */
+export type StepResultCommand = Extract<
+  SagaCommand,
+  { type: 'RecordStepCompleted' | 'RecordStepDeferred' | 'RecordStepFailed' | 'DeadLetterSaga' }
+>;
 
 export type SagaEvent =
   | {

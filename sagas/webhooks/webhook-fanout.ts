@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { parseStored } from '../../domain/aggregate';
 import { paymentAggregate, paymentView } from '../../domain/payment/payment.decider';
 import type {
@@ -30,6 +31,8 @@ type WebhookFanoutOptions = {
   /** Least time between two saves of the checkpoint when no delivery moves it. */
   checkpointIntervalMs: number;
   retryPauseMs: number;
+  /** Payments whose state after their last event is kept (LRU): the next one folds onto it. */
+  paymentStateCountMax: number;
   onWarning: (what: string, fields: Record<string, unknown>) => void;
   /** Called after deliveries were stored: the worker looks for due ones at once. */
   onEnqueued: () => void;
@@ -46,26 +49,52 @@ type Notified = {
   notify: { endpointId: string; url: string } | null;
 };
 
-/** The payment as it was right after `event` (the stream folded up to its revision). */
-const paymentAt = async (store: EventStore, event: RecordedEvent) => {
-  const events = await store.readStream(event.stream, {
-    fromRevision: 0,
-    direction: 'forwards',
-    eventCountMax: event.revision + 1,
-  });
-  const state = events.reduce(
-    (current, stored) => paymentAggregate.evolve(current, parseStored(paymentAggregate, stored)),
-    paymentAggregate.initialState,
-  );
+type PaymentState = typeof paymentAggregate.initialState;
+/** A payment's state right after the event at `revision` of its stream. */
+type FoldedPayment = { revision: number; state: PaymentState };
+
+/**
+ * The payment as it was right after `event`: folded onto the kept state of the event before it in
+ * its stream (the follower sees a stream's events in order), else the stream read up to it.
+ */
+const paymentAt = async (
+  store: EventStore,
+  folded: LRUCache<string, FoldedPayment>,
+  event: RecordedEvent,
+) => {
+  const before =
+    event.revision === 0
+      ? { revision: -1, state: paymentAggregate.initialState }
+      : folded.get(event.stream);
+  let state: PaymentState;
+  if (before?.revision === event.revision - 1) {
+    state = paymentAggregate.evolve(before.state, parseStored(paymentAggregate, event));
+  } else {
+    const events = await store.readStream(event.stream, {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: event.revision + 1,
+    });
+    state = events.reduce(
+      (current, stored) => paymentAggregate.evolve(current, parseStored(paymentAggregate, stored)),
+      paymentAggregate.initialState,
+    );
+  }
+  folded.set(event.stream, { revision: event.revision, state });
   return paymentView(state);
 };
 
-const notifiedOf = async (store: EventStore, event: RecordedEvent): Promise<Notified | null> => {
+const notifiedOf = async (
+  store: EventStore,
+  folded: LRUCache<string, FoldedPayment>,
+  event: RecordedEvent,
+): Promise<Notified | null> => {
   if (event.stream.startsWith('payment-')) {
     const type = webhookTypeOfPaymentEvent(event.type);
-    if (type === null) return null;
-    const payment = await paymentAt(store, event);
-    if (payment === null) return null;
+    // An event no webhook is about still keeps a kept state current (a fold, no read).
+    if (type === null && event.revision > 0 && !folded.has(event.stream)) return null;
+    const payment = await paymentAt(store, folded, event);
+    if (type === null || payment === null) return null;
     const { merchantId, mode, paymentId, notifyUrl } = payment;
     const notify = notifyUrl === null ? null : { endpointId: paymentId, url: notifyUrl };
     return { merchantId, mode, type, object: payment, skip: '', notify };
@@ -92,9 +121,10 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
   let stopped = false;
   let savedAtMs = Number.NEGATIVE_INFINITY;
   let unsaved: bigint | null = null;
+  const folded = new LRUCache<string, FoldedPayment>({ max: options.paymentStateCountMax });
 
   const deliveriesOf = async (event: RecordedEvent): Promise<WebhookDelivery[]> => {
-    const notified = await notifiedOf(options.store, event);
+    const notified = await notifiedOf(options.store, folded, event);
     if (notified === null) return [];
     const endpoints = await options.webhooks.listEndpoints(
       notified.merchantId,

@@ -86,21 +86,27 @@ describe('sagas over the in-process bus', () => {
     expect((await auditBalances(rig.store)).balanced).toBe(true);
   });
 
-  it("credits the wallet before the top-up saga's start is durable: the transfer goes out beside it", async () => {
-    // The saga's first append is held until the credit transfer is committed: an engine that
-    // waited for the start before running the step would wait forever here.
+  it('credits the wallet before the top-up saga is recorded, then records it in one append', async () => {
+    // The saga's appends are held until the credit transfer is committed: an engine that waited
+    // for the start before running the step would wait forever here.
     const inner = createSqliteEventStore({ path: ':memory:' });
     let creditCommitted = (): void => undefined;
     const credited = new Promise<void>((resolve) => (creditCommitted = resolve));
     const isTopUpSaga = (stream: string): boolean => stream.startsWith('saga-top_up-');
+    const sagaAppends: string[][] = [];
     const store: EventStore = {
       ...inner,
       append: async (stream, events, expected) => {
-        if (isTopUpSaga(stream)) await credited;
+        if (isTopUpSaga(stream)) {
+          await credited;
+          sagaAppends.push(events.map((event) => event.type));
+        }
         return inner.append(stream, events, expected);
       },
       appendMulti: async (appends, records) => {
-        if (appends.some((append) => isTopUpSaga(append.stream))) await credited;
+        const saga = appends.filter((append) => isTopUpSaga(append.stream));
+        if (saga.length > 0) await credited;
+        saga.forEach((append) => sagaAppends.push(append.events.map((event) => event.type)));
         const result = await inner.appendMulti(appends, records);
         if (appends.some((append) => append.stream === 'transfer-topup-p9')) creditCommitted();
         return result;
@@ -113,6 +119,8 @@ describe('sagas over the in-process bus', () => {
     expect((await waitForSaga(rig, 'top_up', 'p9', ['completed'])).status).toBe('completed');
     expect(await balanceOf(rig, 'w9')).toBe(700);
     expect(await creditCount(rig.store, 'w9', 'topup-p9')).toBe(1);
+    // Start, the credit step's result and the completion: one durable append, not two.
+    expect(sagaAppends).toEqual([['SagaStarted', 'SagaStepCompleted', 'SagaCompleted']]);
   });
 
   it('refunds through the channel: reserve, ask (3 transient failures, then success), post, settle', async () => {

@@ -58,6 +58,30 @@ describe('saga decider', () => {
       .thenRejects('saga_already_exists');
   });
 
+  it('starts with the first step recorded in one decision; on an existing saga only the start counts', () => {
+    const start = {
+      sagaName: 'refund',
+      sagaId: 'p_r',
+      input: { paymentId: 'p' },
+      stepNames: ['reserve', 'ask', 'post'],
+      now,
+    };
+    const firstStep = {
+      type: 'RecordStepCompleted' as const,
+      data: { phase: 'running' as const, cursor: 0, output: { held: true }, finish: false, now },
+    };
+    given([])
+      .when({ type: 'StartSagaWithFirstStep', data: { start, firstStep } })
+      .then([started, firstDone]);
+    given([started]).when({ type: 'StartSagaWithFirstStep', data: { start, firstStep } }).then([]);
+    given([started])
+      .when({
+        type: 'StartSagaWithFirstStep',
+        data: { start: { ...start, input: { paymentId: 'q' } }, firstStep },
+      })
+      .thenRejects('saga_already_exists');
+  });
+
   it('refuses a step result decided for another cursor (a stale driver)', () => {
     given([started, firstDone])
       .when({

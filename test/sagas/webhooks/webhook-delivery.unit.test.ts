@@ -60,6 +60,8 @@ describe('webhook fan-out and delivery', () => {
     expect(request?.headers['webhook-signature']).toBe(`t=${timestampS},v1=${expected}`);
     const [delivery] = await deliveriesOf(rig, body.id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: [{ httpStatus: 200 }] });
+    // The payment's state was folded event by event as the fan-out followed the log: no read.
+    expect(rig.paymentStreamReads()).toBe(0);
   });
 
   it("sends each payment's events only to the merchant's endpoints of the payment's mode", async () => {

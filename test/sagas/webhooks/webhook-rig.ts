@@ -48,14 +48,22 @@ export const startWebhookRig = async (
     onWarning: (what) => warnings.push(what),
   });
   let enqueued = 0;
+  let paymentStreamReads = 0;
   const fanout = createWebhookFanout({
-    store: ledger.store,
+    store: {
+      ...ledger.store,
+      readStream: (stream, readOptions) => {
+        if (stream.startsWith('payment-')) paymentStreamReads += 1;
+        return ledger.store.readStream(stream, readOptions);
+      },
+    },
     webhooks,
     clock: () => nowMs,
     newId: () => crypto.randomUUID(),
     endpointCountMax: 16,
     checkpointIntervalMs: 0,
     retryPauseMs: 10,
+    paymentStateCountMax: 4,
     onWarning: (what) => warnings.push(what),
     onEnqueued: () => (enqueued += 1),
   });
@@ -134,6 +142,8 @@ export const startWebhookRig = async (
 
   return {
     ledger,
+    /** Reads of a payment stream by the fan-out (a kept state makes them unnecessary). */
+    paymentStreamReads: () => paymentStreamReads,
     webhooks,
     sent,
     warnings,
