@@ -246,7 +246,39 @@ const deliverCallbacks = async (
   const measured = deliveries.slice(WARM_UP_COUNT).map((delivery) => ({ ...delivery }));
   // The CPU figure covers the whole work of every callback: wait (bounded) for the last credit.
   const drained = await Promise.race([allCredited, pause(DRAIN_MS).then(() => false)]);
-  return { deliveries: measured, sentPerS, drained };
+  const acknowledged = deliveries.map((delivery) => delivery.status === 200);
+  return { deliveries: measured, sentPerS, drained, acknowledged };
+};
+
+/**
+ * The ledger's own answer after the drain, read from each wallet's balance (not from SSE): how
+ * many acknowledged callbacks are credited, and how many credits the wallets hold in all. A
+ * credit "not seen" by SSE but in the ledger is a late or missed frame; an acknowledged callback
+ * not in the ledger is a lost credit.
+ */
+const ledgerCredits = async (
+  baseUrl: string,
+  apiKey: string,
+  acknowledged: readonly boolean[],
+): Promise<string> => {
+  const expectedMinor = new Array<number>(WALLET_COUNT).fill(0);
+  acknowledged.forEach((ok, index) => {
+    const wallet = index % WALLET_COUNT;
+    if (ok) expectedMinor[wallet] = (expectedMinor[wallet] ?? 0) + AMOUNT_MINOR;
+  });
+  let heldMinor = 0;
+  let shortWallets = 0;
+  await runBounded(WALLET_COUNT, SETUP_CONCURRENCY, async (index) => {
+    const response = await fetch(`${baseUrl}/v1/accounts/wallet-${index}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    const envelope = (await response.json()) as { data?: { account?: { balanceMinor?: number } } };
+    const balanceMinor = envelope.data?.account?.balanceMinor ?? 0;
+    heldMinor += balanceMinor;
+    if (balanceMinor < (expectedMinor[index] ?? 0)) shortWallets += 1;
+  });
+  const acknowledgedCount = acknowledged.filter(Boolean).length;
+  return `ledger after the drain: ${heldMinor / AMOUNT_MINOR} credits held for ${acknowledgedCount} acknowledged callbacks of ${acknowledged.length}, ${shortWallets} wallets short`;
 };
 
 /** Runs work, then stop (also on Ctrl-C). */
@@ -274,6 +306,8 @@ type CreditRun = {
   drained: boolean;
   /** Durable commits, events and commands per callback over the same interval. */
   work: string;
+  /** Acknowledged callbacks against the credits the wallets hold after the drain. */
+  ledger: string;
   loadAverage: number;
 };
 
@@ -302,6 +336,7 @@ const creditRow = (bus: BusKind, run: CreditRun): Row => {
     ),
     `load average ${run.loadAverage.toFixed(2)}`,
     `per callback: ${run.work}`,
+    run.ledger,
     failedStatuses(statusCounts),
   ];
   return {
@@ -385,7 +420,9 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       const countersAfter = await workCounters(server.baseUrl, apiKey);
       const work = workPerCallback(countersBefore, countersAfter, total);
       process.stderr.write(`  ${bus} per callback: ${work}\n`);
-      const run = { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage, work };
+      const ledger = await ledgerCredits(server.baseUrl, apiKey, sent.acknowledged);
+      process.stderr.write(`  ${bus} ${ledger}\n`);
+      const run = { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage, work, ledger };
       return creditRow(bus, run);
     });
   });
