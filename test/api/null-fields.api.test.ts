@@ -249,6 +249,7 @@ describe('null in a request body', () => {
   let catalogue: TestApp;
   const stops: (() => Promise<void>)[] = [];
   const walks: Walked[] = [];
+  let walkedSale: Walked;
 
   beforeAll(async () => {
     ledger = await createLedgerApp();
@@ -296,17 +297,21 @@ describe('null in a request body', () => {
       expect((await sale.post('/v1/items', item, sale.keys.admin)).status).toBe(201);
     }
     sale.clock.nowMs = NOW_MS + 2 * MINUTE_MS;
-    walks.push({
+    walkedSale = {
       app: sale,
       keys: { admin: sale.keys.admin, merchant: sale.keys.merchant, node: sale.keys.admin },
       ids: {},
-    });
+    };
+    walks.push(walkedSale);
 
     const store = createSqliteEventStore({ path: ':memory:' });
     const harness = createLedger(store);
     const items = createItemCatalogue({ store });
     items.start();
-    stops.push(() => items.stop());
+    stops.push(
+      () => items.stop(),
+      () => harness.runtime.close(),
+    );
     const presence = createNodePresence({
       store: createInMemoryNodePresenceStore({ ttlMs: 60_000, nowMs: Date.now }),
       runtime: harness.runtime,
@@ -393,13 +398,7 @@ describe('null in a request body', () => {
         (field) => `put /v1/risk-rules ${field}`,
       ),
     );
-    const off = await send(
-      walks[1] as Walked,
-      'put',
-      '/v1/risk-rules',
-      { buyerVelocity: null },
-      'admin',
-    );
+    const off = await send(walkedSale, 'put', '/v1/risk-rules', { buyerVelocity: null }, 'admin');
     expect([off.status, off.body.data.rules.buyerVelocity]).toEqual([200, null]);
   });
 
