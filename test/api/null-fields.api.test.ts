@@ -1,5 +1,6 @@
 import { createInMemoryNodePresenceStore } from '../../adapters/presence/in-memory.node-presence-store';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
+import { createSqliteReconciliationStore } from '../../adapters/reconciliation/sqlite.reconciliation-store';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { createHttpWebhookSender } from '../../adapters/webhooks/http.webhook-sender';
 import { createSqliteWebhookStore } from '../../adapters/webhooks/sqlite.webhook-store';
@@ -82,6 +83,10 @@ const CASES: Record<string, Case> = {
   'post /v1/reconciliations': {
     path: '/v1/reconciliations',
     body: { channel: 'sandbox', statementCsv: formatSandboxStatement([]) },
+  },
+  'post /v1/reconciliations/runs': {
+    path: '/v1/reconciliations/runs',
+    body: { channel: 'sandbox' },
   },
   'post /v1/items': {
     path: '/v1/items',
@@ -252,7 +257,12 @@ describe('null in a request body', () => {
   let walkedSale: Walked;
 
   beforeAll(async () => {
-    ledger = await createLedgerApp();
+    // The daily run, answered as a service without channel statements would: a 4xx, not a 400.
+    ledger = await createLedgerApp({
+      reconciliationStore: createSqliteReconciliationStore(openSqliteDatabase(':memory:')),
+      reconciliationRunNow: () =>
+        Promise.resolve({ ok: false, reason: 'channel_not_configured' as const }),
+    });
     for (const accountId of ['a', 'b'])
       expect(
         (await ledger.post('/v1/accounts', { accountId, currency: 'EUR' }, ledger.keys.admin))
@@ -383,7 +393,8 @@ describe('null in a request body', () => {
     const problems: string[] = [];
     for (const walked of walks) problems.push(...(await walkNulls(walked, seen)));
     expect(seen).toContain('post /v1/plans');
-    expect(seen).toContain('put /v1/risk-rules');
+    // Every case was walked: none names an operation the apps do not have (or no longer have).
+    expect(Object.keys(CASES).filter((key) => !seen.has(key))).toEqual([]);
     expect(problems).toEqual([]);
   });
 
