@@ -51,7 +51,10 @@ const scopeOf = (middleware: object): Scope[] => {
   return typeof scope === 'string' && isScope(scope) ? [scope] : [];
 };
 
-/** ajv's `nullable: true` is OpenAPI 3.0; 3.1 is JSON Schema 2020-12: a type array with null. */
+/**
+ * ajv's `nullable: true` is OpenAPI 3.0; 3.1 is JSON Schema 2020-12: a type array with null. The
+ * validators' schemas keep `nullable` only where null is accepted (validateBody's nullAllowed).
+ */
 const toJsonSchema2020 = (schema: unknown): unknown => {
   if (Array.isArray(schema)) return schema.map(toJsonSchema2020);
   if (typeof schema !== 'object' || schema === null) return schema;
@@ -89,15 +92,11 @@ const parametersOf = (koaPath: string, specs: readonly ValidatorSpec[]) => {
     });
   for (const spec of specs.filter((candidate) => candidate.where === 'query'))
     for (const [name, schema] of propertiesOf(spec.schema)) {
-      const converted = toJsonSchema2020(schema) as JsonSchema;
-      // A query parameter is absent or a value: null is not something a query string can say.
-      if (Array.isArray(converted['type']))
-        converted['type'] = (converted['type'] as string[]).filter((type) => type !== 'null')[0];
       parameters.push({
         name,
         in: 'query',
         required: requiredOf(spec.schema).includes(name),
-        schema: converted,
+        schema: toJsonSchema2020(schema),
       });
     }
   return parameters;

@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import type { ErrorObject, JSONSchemaType, ValidateFunction } from 'ajv';
+import type { ErrorObject, JSONSchemaType, SchemaObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { assert } from '../../domain/assert';
 import { sendError } from '../envelope';
@@ -32,22 +32,76 @@ const bodyAjv = newAjv(false);
 const coercingAjv = newAjv(true);
 
 /**
- * Checks ctx.request.body (set by jsonBody()) against a JSON schema compiled once, when the route
- * is declared. With optional, an absent body passes and read() returns undefined.
+ * The schema as checked: null refused everywhere. ajv's JSONSchemaType marks every optional
+ * property `nullable: true`, so as written null would pass each of them and reach the handler as a
+ * value its type does not hold. Only the top-level properties named in nullAllowed keep
+ * `nullable`: those where null means something of its own (a risk rule turned off).
  */
-export function validateBody<T>(schema: JSONSchemaType<T>): Validator<T>;
+const refusingNull = (schema: object, nullAllowed: readonly string[]): SchemaObject => {
+  const refused = withoutNullable(schema) as SchemaObject;
+  const properties = refused['properties'] as Record<string, SchemaObject> | undefined;
+  for (const field of nullAllowed) {
+    const original = (schema as { properties?: Record<string, { nullable?: unknown }> })
+      .properties?.[field];
+    assert(original?.nullable === true, `nullAllowed names '${field}', not a nullable property`);
+    assert(properties?.[field] !== undefined, `nullAllowed names '${field}', not a property`);
+    properties[field] = { ...properties[field], nullable: true };
+  }
+  return refused;
+};
+
+/** Keywords whose values are data or names, not schemas: copied as they are. */
+const DATA_KEYWORDS = new Set(['enum', 'const', 'required', 'default', 'examples']);
+
+const withoutNullable = (schema: unknown): unknown => {
+  if (Array.isArray(schema)) return schema.map(withoutNullable);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'nullable') continue;
+    if (key === 'properties' && typeof value === 'object' && value !== null)
+      copy[key] = Object.fromEntries(
+        Object.entries(value).map(([name, property]) => [name, withoutNullable(property)]),
+      );
+    else copy[key] = DATA_KEYWORDS.has(key) ? value : withoutNullable(value);
+  }
+  return copy;
+};
+
+type BodyOptions<T> = {
+  /** An absent body passes and read() returns undefined. */
+  optional?: boolean;
+  /** Top-level fields where null is a value of its own (documented so); else null is refused. */
+  nullAllowed?: readonly (keyof T & string)[];
+};
+
+/**
+ * Checks ctx.request.body (set by jsonBody()) against a JSON schema compiled once, when the route
+ * is declared. A field set to null is refused (400 `body.<field> must not be null`) unless named
+ * in nullAllowed; with optional, an absent body passes and read() returns undefined.
+ */
 export function validateBody<T>(
   schema: JSONSchemaType<T>,
-  options: { optional: true },
+  options?: BodyOptions<T> & { optional?: false },
+): Validator<T>;
+export function validateBody<T>(
+  schema: JSONSchemaType<T>,
+  options: BodyOptions<T> & { optional: true },
 ): Validator<T | undefined>;
 export function validateBody<T>(
   schema: JSONSchemaType<T>,
-  options: { optional: boolean } = { optional: false },
+  options: BodyOptions<T> = {},
 ): Validator<T | undefined> {
-  const validate = bodyAjv.compile(schema);
+  const optional = options.optional ?? false;
+  const checked = refusingNull(schema, options.nullAllowed ?? []);
+  const validate = bodyAjv.compile<T>(checked);
   return described(
-    validator('body', validate, (ctx) => ctx.request.body, options.optional),
-    { where: 'body', schema, optional: options.optional },
+    validator('body', validate, (ctx) => ctx.request.body, optional),
+    {
+      where: 'body',
+      schema: checked,
+      optional,
+    },
   );
 }
 
@@ -56,19 +110,27 @@ const described = <V extends object>(middleware: V, spec: ValidatorSpec): V => {
   return middleware;
 };
 
-/** Checks the query string (coercing strings to the schema's types) into a fresh object. */
-export const validateQuery = <T>(schema: JSONSchemaType<T>): Validator<T> =>
-  described(
-    validator('query', coercingAjv.compile(schema), (ctx) => ({ ...ctx.query }), false),
-    { where: 'query', schema, optional: false },
+/**
+ * Checks the query string (coercing strings to the schema's types) into a fresh object. A query
+ * parameter is absent or a value: with null refused, `?page_size=` is not coerced to null but
+ * refused (400 `query.page_size must be integer`).
+ */
+export const validateQuery = <T>(schema: JSONSchemaType<T>): Validator<T> => {
+  const checked = refusingNull(schema, []);
+  return described(
+    validator('query', coercingAjv.compile<T>(checked), (ctx) => ({ ...ctx.query }), false),
+    { where: 'query', schema: checked, optional: false },
   );
+};
 
 /** Checks the route's path parameters (coercing strings to the schema's types). */
-export const validateParams = <T>(schema: JSONSchemaType<T>): Validator<T> =>
-  described(
-    validator('params', coercingAjv.compile(schema), (ctx) => ({ ...ctx.params }), false),
-    { where: 'params', schema, optional: false },
+export const validateParams = <T>(schema: JSONSchemaType<T>): Validator<T> => {
+  const checked = refusingNull(schema, []);
+  return described(
+    validator('params', coercingAjv.compile<T>(checked), (ctx) => ({ ...ctx.params }), false),
+    { where: 'params', schema: checked, optional: false },
   );
+};
 
 function validator<T>(
   where: Where,
@@ -97,7 +159,7 @@ function validator<T>(
     } else if (validate(value)) {
       checked.set(ctx, { value });
     } else {
-      const { msg, field } = describeFirstError(where, validate.errors ?? []);
+      const { msg, field } = describeFirstError(where, validate.errors ?? [], value);
       sendError(ctx, 'invalid_request', { msg, data: { field } });
       return;
     }
@@ -111,10 +173,14 @@ function validator<T>(
   return Object.assign(middleware, { read });
 }
 
-/** E.g. "body.amountMinor must be integer", "body has unknown field 'foo'". */
+/**
+ * E.g. "body.amountMinor must be integer", "body has unknown field 'foo'", "body.level must not be
+ * null" (a type error on a null value: that is what ajv reports for a null where none is allowed).
+ */
 const describeFirstError = (
   where: Where,
   errors: readonly ErrorObject[],
+  value: unknown,
 ): { msg: string; field: string } => {
   const error = errors[0];
   if (error === undefined) return { msg: `${where} is invalid`, field: where };
@@ -130,16 +196,28 @@ const describeFirstError = (
     const field = joinPath(path, params['missingProperty']);
     return { msg: `${where}.${field} is required`, field };
   }
-  return { msg: `${at} ${error.message ?? 'is invalid'}`, field: path === '' ? where : path };
+  const field = path === '' ? where : path;
+  if (error.keyword === 'type' && valueAt(value, error.instancePath) === null)
+    return { msg: `${at} must not be null`, field };
+  return { msg: `${at} ${error.message ?? 'is invalid'}`, field };
 };
 
-/** '/payer/accountId' → 'payer.accountId' (JSON-pointer escapes undone). */
-const pointerToPath = (pointer: string): string =>
+/** The value at a JSON pointer of ajv's instancePath ('' is the whole value). */
+const valueAt = (value: unknown, pointer: string): unknown =>
+  pointerSegments(pointer).reduce<unknown>(
+    (at, segment) => (typeof at === 'object' && at !== null ? Reflect.get(at, segment) : undefined),
+    value,
+  );
+
+/** '/payer/accountId' → ['payer', 'accountId'] (JSON-pointer escapes undone). */
+const pointerSegments = (pointer: string): string[] =>
   pointer
     .split('/')
     .slice(1)
-    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .join('.');
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+
+/** '/payer/accountId' → 'payer.accountId'. */
+const pointerToPath = (pointer: string): string => pointerSegments(pointer).join('.');
 
 const joinPath = (path: string, field: string): string =>
   path === '' ? field : `${path}.${field}`;
@@ -148,9 +226,9 @@ const joinPath = (path: string, field: string): string =>
 export const compileBodyCheck = <T>(
   schema: JSONSchemaType<T>,
 ): ((value: unknown) => { ok: true; value: T } | { ok: false; msg: string; field: string }) => {
-  const validate = bodyAjv.compile(schema);
+  const validate = bodyAjv.compile<T>(refusingNull(schema, []));
   return (value) =>
     validate(value)
       ? { ok: true, value }
-      : { ok: false, ...describeFirstError('body', validate.errors ?? []) };
+      : { ok: false, ...describeFirstError('body', validate.errors ?? [], value) };
 };

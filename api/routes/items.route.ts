@@ -21,7 +21,6 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { requireScope } from '../middleware/require-scope';
-import { refuseNullFields } from '../middleware/refuse-null-fields';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import {
   amountMinorSchema,
@@ -201,46 +200,37 @@ export const itemRoutes =
       sendOk(ctx, { item: itemView(item, stock) }, status);
     };
 
-    kit.router.post(
-      '/items',
-      admins,
-      kit.jsonBody(),
-      refuseNullFields(),
-      create,
-      kit.idempotency(),
-      async (ctx) => {
-        const { stockUnits, holdTimeoutMs = HOLD_TIMEOUT_MS_DEFAULT, ...body } = create.read(ctx);
-        const terms = {
-          ...body,
-          startsAt: instant(body.startsAt),
-          endsAt: instant(body.endsAt),
-          holdTimeoutMs,
-        };
-        const now = new Date(services.nowMs()).toISOString();
-        const done = await runItem(ctx, terms.itemId, {
-          type: 'CreateItem',
-          data: { ...terms, now },
-        });
-        if (done === null) return;
-        // The item's accounts and first stock; a retried create finds them and changes nothing.
-        const reply = await services.ledger.execute({
-          commands: listingCommands(terms, stockUnits),
-          context: done.context,
-          idempotency: null,
-        });
-        const refused = reply.kind === 'decided' ? reply.outcomes.find((o) => !o.ok) : undefined;
-        if (refused !== undefined && !refused.ok)
-          return sendRejection(ctx, refused.rejection, refused.detail, { itemId: terms.itemId });
-        await answerItem(ctx, done.item, done.changed ? 201 : 200);
-      },
-    );
+    kit.router.post('/items', admins, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
+      const { stockUnits, holdTimeoutMs = HOLD_TIMEOUT_MS_DEFAULT, ...body } = create.read(ctx);
+      const terms = {
+        ...body,
+        startsAt: instant(body.startsAt),
+        endsAt: instant(body.endsAt),
+        holdTimeoutMs,
+      };
+      const now = new Date(services.nowMs()).toISOString();
+      const done = await runItem(ctx, terms.itemId, {
+        type: 'CreateItem',
+        data: { ...terms, now },
+      });
+      if (done === null) return;
+      // The item's accounts and first stock; a retried create finds them and changes nothing.
+      const reply = await services.ledger.execute({
+        commands: listingCommands(terms, stockUnits),
+        context: done.context,
+        idempotency: null,
+      });
+      const refused = reply.kind === 'decided' ? reply.outcomes.find((o) => !o.ok) : undefined;
+      if (refused !== undefined && !refused.ok)
+        return sendRejection(ctx, refused.rejection, refused.detail, { itemId: terms.itemId });
+      await answerItem(ctx, done.item, done.changed ? 201 : 200);
+    });
 
     kit.router.patch(
       '/items/:itemId',
       admins,
       params,
       kit.jsonBody(),
-      refuseNullFields(),
       update,
       kit.idempotency(),
       async (ctx) => {

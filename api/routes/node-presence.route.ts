@@ -2,7 +2,6 @@ import type { JSONSchemaType } from 'ajv';
 import { sendError, sendOk } from '../envelope';
 import { clientOf } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
-import { refuseNullFields } from '../middleware/refuse-null-fields';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { instantSchema, idSchema, pageNumSchema, pageSizeSchema } from '../schemas/common.schema';
@@ -62,7 +61,6 @@ export const nodePresenceRoutes =
       requireScope('node:self'),
       params,
       kit.jsonBody(),
-      refuseNullFields(),
       heartbeat,
       async (ctx) => {
         const { nodeId } = params.read(ctx);

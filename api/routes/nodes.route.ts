@@ -11,7 +11,6 @@ import { commandContext } from '../command-context';
 import { sendError, sendOk } from '../envelope';
 import { clientOf, type RouteMiddleware } from '../middleware/api-state';
 import { requireScope } from '../middleware/require-scope';
-import { refuseNullFields } from '../middleware/refuse-null-fields';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import {
@@ -123,61 +122,45 @@ export const nodeRoutes =
     const list = validateQuery(listSchema);
     const admins = requireScope('nodes:write');
 
-    kit.router.post(
-      '/nodes',
-      admins,
-      kit.jsonBody(),
-      refuseNullFields(),
-      register,
-      kit.idempotency(),
-      async (ctx) => {
-        const body = register.read(ctx);
-        const config: NodeConfig = {
-          name: body.name,
-          group: body.group ?? DEFAULT_USER_GROUP,
-          levelMin: body.levelMin ?? 0,
-          address: body.address ?? '',
-          region: body.region ?? '',
-          clientId: body.clientId,
-        };
-        if (!(await isNodeClient(kit, config.clientId)))
-          return sendError(ctx, 'node_client_invalid', { data: { clientId: config.clientId } });
-        const now = commandContext(ctx, services.nowMs()).now;
-        const command = {
-          type: 'RegisterNode' as const,
-          data: { nodeId: body.nodeId, config, now },
-        };
-        await runNodeCommand(ctx, services, command, 201);
-      },
-    );
+    kit.router.post('/nodes', admins, kit.jsonBody(), register, kit.idempotency(), async (ctx) => {
+      const body = register.read(ctx);
+      const config: NodeConfig = {
+        name: body.name,
+        group: body.group ?? DEFAULT_USER_GROUP,
+        levelMin: body.levelMin ?? 0,
+        address: body.address ?? '',
+        region: body.region ?? '',
+        clientId: body.clientId,
+      };
+      if (!(await isNodeClient(kit, config.clientId)))
+        return sendError(ctx, 'node_client_invalid', { data: { clientId: config.clientId } });
+      const now = commandContext(ctx, services.nowMs()).now;
+      const command = {
+        type: 'RegisterNode' as const,
+        data: { nodeId: body.nodeId, config, now },
+      };
+      await runNodeCommand(ctx, services, command, 201);
+    });
 
-    kit.router.patch(
-      '/nodes/:nodeId',
-      admins,
-      params,
-      kit.jsonBody(),
-      refuseNullFields(),
-      update,
-      async (ctx) => {
-        const { nodeId } = params.read(ctx);
-        const node = (await nodeRegistryOf(services)).state.nodes.get(nodeId);
-        if (node === undefined) return sendError(ctx, 'node_not_found', { data: { nodeId } });
-        const patch = Object.fromEntries(
-          Object.entries(update.read(ctx)).filter(([, value]) => value !== undefined),
-        );
-        const { name, group, levelMin, address, region, clientId } = { ...node, ...patch };
-        const config = { name, group, levelMin, address, region, clientId };
-        if (clientId !== node.clientId && !(await isNodeClient(kit, clientId)))
-          return sendError(ctx, 'node_client_invalid', { data: { clientId } });
-        const now = commandContext(ctx, services.nowMs()).now;
-        await runNodeCommand(
-          ctx,
-          services,
-          { type: 'UpdateNode', data: { nodeId, config, now } },
-          200,
-        );
-      },
-    );
+    kit.router.patch('/nodes/:nodeId', admins, params, kit.jsonBody(), update, async (ctx) => {
+      const { nodeId } = params.read(ctx);
+      const node = (await nodeRegistryOf(services)).state.nodes.get(nodeId);
+      if (node === undefined) return sendError(ctx, 'node_not_found', { data: { nodeId } });
+      const patch = Object.fromEntries(
+        Object.entries(update.read(ctx)).filter(([, value]) => value !== undefined),
+      );
+      const { name, group, levelMin, address, region, clientId } = { ...node, ...patch };
+      const config = { name, group, levelMin, address, region, clientId };
+      if (clientId !== node.clientId && !(await isNodeClient(kit, clientId)))
+        return sendError(ctx, 'node_client_invalid', { data: { clientId } });
+      const now = commandContext(ctx, services.nowMs()).now;
+      await runNodeCommand(
+        ctx,
+        services,
+        { type: 'UpdateNode', data: { nodeId, config, now } },
+        200,
+      );
+    });
 
     kit.router.delete('/nodes/:nodeId', admins, params, async (ctx) => {
       const { nodeId } = params.read(ctx);

@@ -19,7 +19,6 @@ import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { sendOk } from '../envelope';
 import { requireScope } from '../middleware/require-scope';
-import { refuseNullFields } from '../middleware/refuse-null-fields';
 import { validateBody, validateParams, validateQuery } from '../middleware/validate';
 import { amountMinorSchema, currencySchema, idSchema } from '../schemas/common.schema';
 import { clientOf } from '../middleware/api-state';
@@ -185,32 +184,23 @@ export const planRoutes =
       sendOk(ctx, { plan: planView(state) });
     });
 
-    kit.router.post(
-      '/plans',
-      admins,
-      kit.jsonBody(),
-      refuseNullFields(),
-      create,
-      kit.idempotency(),
-      async (ctx) => {
-        const plan = create.read(ctx);
-        const problem = durationProblem(plan, true);
-        if (problem !== null)
-          return sendError(ctx, 'invalid_request', {
-            msg: problem.msg,
-            data: { field: problem.field },
-          });
-        const now = new Date(deps.nowMs()).toISOString();
-        await runPlan(ctx, plan.planId, { type: 'CreatePlan', data: { plan, now } }, 201);
-      },
-    );
+    kit.router.post('/plans', admins, kit.jsonBody(), create, kit.idempotency(), async (ctx) => {
+      const plan = create.read(ctx);
+      const problem = durationProblem(plan, true);
+      if (problem !== null)
+        return sendError(ctx, 'invalid_request', {
+          msg: problem.msg,
+          data: { field: problem.field },
+        });
+      const now = new Date(deps.nowMs()).toISOString();
+      await runPlan(ctx, plan.planId, { type: 'CreatePlan', data: { plan, now } }, 201);
+    });
 
     kit.router.patch(
       '/plans/:planId',
       admins,
       params,
       kit.jsonBody(),
-      refuseNullFields(),
       update,
       kit.idempotency(),
       async (ctx) => {

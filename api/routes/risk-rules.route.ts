@@ -113,7 +113,10 @@ const rulesProblem = (rules: RiskRules): { field: string; msg: string } | null =
 export const riskRuleRoutes =
   (services: SaleServices): RouteRegistrar =>
   (kit: RouteKit) => {
-    const body = validateBody(rulesSchema);
+    // null turns a velocity rule off, as GET shows it: a rule set read can be written back.
+    const body = validateBody(rulesSchema, {
+      nullAllowed: ['buyerVelocity', 'ipVelocity', 'deviceVelocity', 'greyIpVelocity'],
+    });
 
     kit.router.get('/risk-rules', requireScope('risk:read'), async (ctx) => {
       const { state, position } = await services.runtime.read(riskRulesAggregate, RISK_RULES_ID);

@@ -2,8 +2,9 @@ import { knownCurrencies } from '../../domain/money';
 import { CLIENT_ROLES } from '../../domain/ports/client-store.port';
 
 /**
- * Reusable JSON Schema pieces. Plain objects (no ajv-only keywords besides `nullable`, which
- * api/openapi.ts turns into a type array) so that the schemas the routes validate with also
+ * Reusable JSON Schema pieces. Plain objects (no ajv-only keywords besides `nullable`, which the
+ * validators drop unless a route allows null, and api/openapi.ts turns into a type array where
+ * kept) so that the schemas the routes validate with also
  * generate the OpenAPI document (GET /v1/openapi.json); compose them into route schemas with
  * additionalProperties: false.
  */

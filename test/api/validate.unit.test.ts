@@ -66,6 +66,36 @@ const validatedRoutes: RouteRegistrar = ({ router, jsonBody }) => {
   router.get('/test/items/:itemId', anyRole, params, (ctx) => sendOk(ctx, params.read(ctx)));
 };
 
+type Notes = { note?: string | null; limit?: number };
+const notesSchema: JSONSchemaType<Notes> = {
+  type: 'object',
+  properties: {
+    note: { type: 'string', maxLength: 10, nullable: true },
+    limit: { type: 'integer', minimum: 1, nullable: true },
+  },
+  required: [],
+  additionalProperties: false,
+};
+const limitQuerySchema: JSONSchemaType<{ limit?: number }> = {
+  type: 'object',
+  properties: { limit: { type: 'integer', minimum: 1, nullable: true } },
+  required: [],
+  additionalProperties: false,
+};
+
+const notedRoutes: RouteRegistrar = ({ router, jsonBody }) => {
+  const refusing = validateBody(notesSchema);
+  const allowing = validateBody(notesSchema, { nullAllowed: ['note'] });
+  const query = validateQuery(limitQuerySchema);
+  router.post('/test/notes', anyRole, jsonBody(), refusing, (ctx) =>
+    sendOk(ctx, refusing.read(ctx)),
+  );
+  router.post('/test/notes-nullable', anyRole, jsonBody(), allowing, (ctx) =>
+    sendOk(ctx, allowing.read(ctx)),
+  );
+  router.get('/test/notes', anyRole, query, (ctx) => sendOk(ctx, query.read(ctx)));
+};
+
 const valid: TransferBody = {
   transferId: 'tr_1',
   amountMinor: 500,
@@ -141,6 +171,18 @@ describe('ajv validation', () => {
       'transferId',
     ],
     ['an array body', [valid], 'body must be object', 'body'],
+    [
+      'a null field',
+      { ...valid, amountMinor: null },
+      'body.amountMinor must not be null',
+      'amountMinor',
+    ],
+    [
+      'a null nested field',
+      { ...valid, payer: { accountId: null } },
+      'body.payer.accountId must not be null',
+      'payer.accountId',
+    ],
   ])('refuses %s with 400 naming the field', async (_case, body, msg, field) => {
     const response = await post(body);
     expect(response.status).toBe(400);
@@ -180,6 +222,33 @@ describe('ajv validation', () => {
       .set(bearer(api.keys.merchant));
     expect(bad.status).toBe(400);
     expect(bad.body.data).toEqual({ field: 'itemId' });
+  });
+
+  it('refuses null on an optional field unless the route names it in nullAllowed', async () => {
+    const noted = await createTestApp({ routes: [notedRoutes] });
+    const send = (path: string, body: object) =>
+      noted.http().post(path).set(bearer(noted.keys.merchant)).send(body);
+    for (const path of ['/v1/test/notes', '/v1/test/notes-nullable']) {
+      expect((await send(path, {})).body.data).toEqual({});
+      expect((await send(path, { limit: 3 })).body.data).toEqual({ limit: 3 });
+    }
+    const refused = await send('/v1/test/notes', { note: null });
+    expect([refused.status, refused.body]).toEqual([
+      400,
+      { code: 40001, msg: 'body.note must not be null', data: { field: 'note' } },
+    ]);
+    expect((await send('/v1/test/notes-nullable', { note: null })).body.data).toEqual({
+      note: null,
+    });
+    const nullLimit = await send('/v1/test/notes-nullable', { limit: null });
+    expect(nullLimit.body.msg).toBe('body.limit must not be null');
+    // An empty query value is not coerced to null: it is not an integer.
+    const empty = await noted.http().get('/v1/test/notes?limit=').set(bearer(noted.keys.merchant));
+    expect([empty.status, empty.body.msg]).toEqual([400, 'query.limit must be integer']);
+  });
+
+  it('refuses a nullAllowed naming a property that is not nullable, at startup', () => {
+    expect(() => validateBody(notesSchema, { nullAllowed: ['nope' as 'note'] })).toThrow(/nope/);
   });
 
   it('compiles schemas when routes are declared: a typo fails at startup', () => {
