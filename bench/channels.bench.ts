@@ -1,15 +1,14 @@
+import { createEventStoreReplayGuard } from '../adapters/channels/event-store.replay-guard';
 import { generateKeyPairSync } from 'node:crypto';
 import { benchCommandContext } from './bench-context';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import {
-  createSqlitePaymentTicketStore,
-  createSqliteReplayGuard,
-} from '../adapters/channels/sqlite.channel-stores';
+import { createSqlitePaymentTicketStore } from '../adapters/channels/sqlite.channel-stores';
 import { createWechatV2Verifier } from '../adapters/channels/wechat/wechat-v2.verifier';
 import { buildFlatXml, signWechatV2 } from '../adapters/channels/wechat/wechat-v2.xml';
 import { encryptResource, signSha256Rsa } from '../adapters/channels/wechat/wechat-v3.crypto';
@@ -103,10 +102,33 @@ const v3Delivery = (paymentId: string, index: number): Delivery => {
   };
 };
 
+type BenchOptions = { cpuProfileDir: string | null };
+
+/**
+ * Runs `load` under a V8 CPU profile written to `<dir>/<name>.cpuprofile` (main thread only), so
+ * the profile covers the measured window and not the setup; without a directory, just runs it.
+ */
+const profiled = async (dir: string | null, name: string, load: () => Promise<void>) => {
+  if (dir === null) return load();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    await load();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+};
+
 const scenario = async (
   name: string,
   path: string,
   deliveryOf: (paymentId: string, index: number) => Delivery,
+  options: BenchOptions,
 ): Promise<Row> => {
   const dir = mkdtempSync(join(tmpdir(), 'channels-bench-'));
   const store = createSqliteEventStore({ path: join(dir, 'events.sqlite') });
@@ -161,7 +183,7 @@ const scenario = async (
   };
   const channels = {
     gateways: new Map(),
-    replayGuard: createSqliteReplayGuard(database),
+    replayGuard: createEventStoreReplayGuard(store),
     tickets: createSqlitePaymentTicketStore(database),
     eventStore: store,
   };
@@ -254,7 +276,9 @@ const scenario = async (
     const loadAverage = loadavg()[0] ?? 0;
     const cpuBefore = process.cpuUsage();
     const startedMs = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await profiled(options.cpuProfileDir, `channels-${path}`, async () => {
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    });
     const elapsedS = (performance.now() - startedMs) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuPerCallbackUs = Math.round((cpu.user + cpu.system) / CALLBACK_COUNT);
@@ -282,8 +306,11 @@ const scenario = async (
   }
 };
 
-/** The channel scenarios for bench/run.ts. */
-export const channelBenchScenarios = async (): Promise<Row[]> => [
-  await scenario('WeChat v2 callbacks (HMAC-SHA256, XML)', 'wechat', v2Delivery),
-  await scenario('WeChat v3 callbacks (RSA verify + AES-GCM)', 'wechat-v3', v3Delivery),
+/**
+ * The channel scenarios for bench/run.ts. With cpuProfileDir, each writes a CPU profile of its
+ * measured window (channels-wechat.cpuprofile, channels-wechat-v3.cpuprofile).
+ */
+export const channelBenchScenarios = async (options: BenchOptions): Promise<Row[]> => [
+  await scenario('WeChat v2 callbacks (HMAC-SHA256, XML)', 'wechat', v2Delivery, options),
+  await scenario('WeChat v3 callbacks (RSA verify + AES-GCM)', 'wechat-v3', v3Delivery, options),
 ];

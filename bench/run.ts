@@ -33,7 +33,7 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
   rows.push(
     ...(await readSideScenarios()),
     ...(await sagaBenchScenarios()),
-    ...(await channelBenchScenarios()),
+    ...(await channelBenchScenarios(options)),
   );
   process.stderr.write('  running 1,000,000 distinct actors (about a minute)\n');
   rows.push(await actorMemoryScenario());
