@@ -1,4 +1,5 @@
 import { createEventStoreReplayGuard } from '../adapters/channels/event-store.replay-guard';
+import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { benchCommandContext } from './bench-context';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { paymentAggregate } from '../domain/payment/payment.decider';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { createLedger } from '../domain/ledger/ledger';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
+import type { LoadReply, LoadRequest } from './callback-load';
 import { formatInteger, type Row } from './report';
 import { trailSecurity } from '../api/security-port';
 
@@ -127,20 +129,39 @@ const v3Delivery = (paymentId: string, index: number): Delivery => {
   };
 };
 
+/** The child process that posts the callbacks (bench/callback-load.ts). */
+const startLoadGenerator = async () => {
+  const child = fork(join(__dirname, 'callback-load.js'), [], { stdio: 'inherit' });
+  await new Promise((resolve) => child.once('spawn', resolve));
+  return {
+    send: (request: LoadRequest) =>
+      new Promise<LoadReply>((resolve, reject) => {
+        child.once('message', (reply) => resolve(reply as LoadReply));
+        child.once('exit', (code) => reject(new Error(`callback load exited with ${code}`)));
+        child.send(request);
+      }),
+    stop: () => child.disconnect(),
+  };
+};
+
 type BenchOptions = { cpuProfileDir: string | null };
 
 /**
  * Runs `load` under a V8 CPU profile written to `<dir>/<name>.cpuprofile` (main thread only), so
  * the profile covers the measured window and not the setup; without a directory, just runs it.
  */
-const profiled = async (dir: string | null, name: string, load: () => Promise<void>) => {
+const profiled = async <T>(
+  dir: string | null,
+  name: string,
+  load: () => Promise<T>,
+): Promise<T> => {
   if (dir === null) return load();
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
   try {
-    await load();
+    return await load();
   } finally {
     const { profile } = await session.post('Profiler.stop');
     mkdirSync(dir, { recursive: true });
@@ -284,39 +305,23 @@ const scenario = async (
       ),
     );
     const all = paymentIds.map(deliveryOf);
-    let deliveries = all.slice(0, WARM_UP_COUNT);
-    let next = 0;
-    let failures = 0;
-    const latenciesMs: number[] = [];
-    const worker = async (): Promise<void> => {
-      for (let index = next++; index < deliveries.length; index = next++) {
-        const delivery = deliveries[index];
-        if (delivery === undefined) return;
-        const sentMs = performance.now();
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: delivery.headers,
-          body: delivery.body,
-        });
-        await response.arrayBuffer();
-        latenciesMs.push(performance.now() - sentMs);
-        if (response.status !== 200) failures += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    deliveries = all.slice(WARM_UP_COUNT);
-    next = 0;
-    latenciesMs.length = 0;
+    // The load generator runs in its own process: process.cpuUsage() below is the service's.
+    const load = await startLoadGenerator();
+    const send = (deliveries: readonly Delivery[]) =>
+      load.send({ url, deliveries, concurrency: CONCURRENCY });
+    await send(all.slice(0, WARM_UP_COUNT));
     const loadAverage = loadavg()[0] ?? 0;
     const cpuBefore = process.cpuUsage();
     const startedMs = performance.now();
-    await profiled(options.cpuProfileDir, `channels-${path}`, async () => {
-      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    });
+    const reply = await profiled(options.cpuProfileDir, `channels-${path}`, () =>
+      send(all.slice(WARM_UP_COUNT)),
+    );
     const elapsedS = (performance.now() - startedMs) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    load.stop();
+    const { latenciesMs, failures, cpuUs: loadCpuUs } = reply;
     const cpuPerCallbackUs = Math.round((cpu.user + cpu.system) / CALLBACK_COUNT);
-    latenciesMs.sort((left, right) => left - right);
+    const loadCpuPerCallbackUs = Math.round(loadCpuUs / CALLBACK_COUNT);
     const throughputPerS = CALLBACK_COUNT / elapsedS;
     return {
       scenario: name,
@@ -329,7 +334,7 @@ const scenario = async (
       non2xx: failures,
       target: `≥ ${formatInteger(targetPerS)} callbacks/s`,
       met: failures === 0 && throughputPerS >= targetPerS,
-      note: `${CONCURRENCY} concurrent, each pays its own payment; process CPU ${formatInteger(cpuPerCallbackUs)} µs/callback (the service and its load generator share the process); load average ${loadAverage.toFixed(2)}`,
+      note: `${CONCURRENCY} concurrent, each pays its own payment; service CPU ${formatInteger(cpuPerCallbackUs)} µs/callback over every service thread (load generator in its own process: ${formatInteger(loadCpuPerCallbackUs)} µs/callback more); load average ${loadAverage.toFixed(2)}`,
     };
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
