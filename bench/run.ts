@@ -33,7 +33,7 @@ const otherScenarios = async (options: { cpuProfileDir: string | null }): Promis
   rows.push(
     ...(await readSideScenarios()),
     ...(await sagaBenchScenarios(options)),
-    ...(await channelBenchScenarios()),
+    ...(await channelBenchScenarios(options)),
   );
   process.stderr.write('  running 1,000,000 distinct actors (about a minute)\n');
   rows.push(await actorMemoryScenario());
@@ -60,7 +60,7 @@ const singleScenarios: Record<
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
  * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports,
  * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=credit only callback → credit on both
- * buses, BENCH_ONLY=channels only the WeChat callbacks, BENCH_ONLY=flash-sale only the flash sale (10,000
+ * buses, BENCH_ONLY=channels only the channel callbacks (WeChat v2, v3, sandbox), BENCH_ONLY=flash-sale only the flash sale (10,000
  * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with, BENCH_ONLY=nodes
  * only the proxy-node lines (bench/nodes.bench.ts), which run before it, BENCH_ONLY=governance
  * only the governed reads (tokens and rate limits on, bench/governance-reads.bench.ts), which

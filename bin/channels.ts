@@ -1,9 +1,9 @@
 import type { AlertSink } from '../domain/ports/alert.port';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'winston';
+import { createEventStoreReplayGuard } from '../adapters/channels/event-store.replay-guard';
 import { createAlipayGateway } from '../adapters/channels/alipay/alipay.gateway';
 import { createAlipayVerifier } from '../adapters/channels/alipay/alipay.verifier';
-import { REPLAY_RETENTION_MS } from '../adapters/channels/callback-window';
 import {
   DEFAULT_RESILIENCE,
   createResilientGateway,
@@ -14,10 +14,7 @@ import {
 import { serviceMetrics } from '../api/metrics';
 import { createSandboxChannelVerifier } from '../adapters/channels/sandbox.channel';
 import { createSandboxChannel, type SandboxChannel } from '../adapters/channels/sandbox.gateway';
-import {
-  createSqlitePaymentTicketStore,
-  createSqliteReplayGuard,
-} from '../adapters/channels/sqlite.channel-stores';
+import { createSqlitePaymentTicketStore } from '../adapters/channels/sqlite.channel-stores';
 import { createStripeGateway } from '../adapters/channels/stripe/stripe.gateway';
 import { createStripeVerifier } from '../adapters/channels/stripe/stripe.verifier';
 import { createWechatV2Gateway } from '../adapters/channels/wechat/wechat-v2.gateway';
@@ -159,14 +156,13 @@ export const startChannels = (deps: ChannelsDeps): RunningChannels => {
       createResilientGateway(raw, resilience, record, nowMs, onBreakerState),
     );
   }
-  const replayGuard = createSqliteReplayGuard(deps.database);
+  // Replay keys are idempotency records of the event store, purged with the others.
+  const replayGuard = createEventStoreReplayGuard(deps.eventStore);
   const tickets = createSqlitePaymentTicketStore(deps.database);
   const purge = setInterval(() => {
-    const now = nowMs();
-    Promise.all([
-      replayGuard.purgeOlderThan(now - REPLAY_RETENTION_MS),
-      tickets.purgeExpired(now),
-    ]).catch((error: unknown) => logger.warn('channel_purge_failed', { error: String(error) }));
+    tickets
+      .purgeExpired(nowMs())
+      .catch((error: unknown) => logger.warn('channel_purge_failed', { error: String(error) }));
   }, CHANNEL_LIMITS.purgeIntervalMs);
   // Switched off, the sandbox takes no order and so has nothing to flush.
   const flush = sandboxEnabled

@@ -4,8 +4,6 @@ import type { CallbackRefusal, VerifyResult } from '../../domain/ports/channel-c
 const SIGNATURE_TOLERANCE_MS = 5 * 60 * 1000;
 /** A timestamp this far in the future is still accepted: the channel's clock may run ahead. */
 const SIGNATURE_SKEW_MS = 60 * 1000;
-/** Replay keys are kept this long: past it the timestamp check refuses the callback anyway. */
-export const REPLAY_RETENTION_MS = SIGNATURE_TOLERANCE_MS + SIGNATURE_SKEW_MS;
 
 export const isWithinWindow = (signedAtMs: number, nowMs: number): boolean =>
   nowMs - signedAtMs <= SIGNATURE_TOLERANCE_MS && signedAtMs - nowMs <= SIGNATURE_SKEW_MS;

@@ -10,7 +10,6 @@ import {
   type PaymentState,
 } from '../../domain/payment/payment.decider';
 import type {
-  CallbackReplayGuard,
   ChannelCallbackVerifier,
   ChannelNotification,
 } from '../../domain/ports/channel-callback.port';
@@ -81,29 +80,6 @@ const raisedFlag = (notification: ChannelNotification, state: PaymentState) => {
 };
 
 /**
- * Process-local replay memory for apps composed without ChannelServices (embedded tests): the
- * service passes the durable SQLite guard. Bounded: past the count, the oldest key goes first.
- */
-const MEMORY_REPLAY_KEY_COUNT_MAX = 100_000;
-const memoryReplayGuard = (): CallbackReplayGuard => {
-  const seenAtMs = new Map<string, number>();
-  return {
-    seen: async (channel, replayKey) => seenAtMs.has(`${channel}\n${replayKey}`),
-    remember: async (channel, replayKey, nowMs) => {
-      seenAtMs.set(`${channel}\n${replayKey}`, nowMs);
-      const oldest = seenAtMs.keys().next();
-      if (seenAtMs.size > MEMORY_REPLAY_KEY_COUNT_MAX && oldest.done !== true)
-        seenAtMs.delete(oldest.value);
-    },
-    purgeOlderThan: async (beforeMs) => {
-      const old = [...seenAtMs].filter(([, atMs]) => atMs < beforeMs);
-      for (const [key] of old) seenAtMs.delete(key);
-      return old.length;
-    },
-  };
-};
-
-/**
  * A verified callback moves only money of its own mode: the sandbox's callbacks pay test
  * payments only, a real channel's live payments only (domain/mode/mode.ts). Null: it may.
  */
@@ -117,11 +93,11 @@ const callbackModeRefusal = (channel: string, state: PaymentState) => {
 export const channelCallbackRoutes =
   (
     services: LedgerServices,
-    channels?: Pick<ChannelServices, 'replayGuard'> & { sandboxEnabled?: boolean },
+    channels: Pick<ChannelServices, 'replayGuard'> & { sandboxEnabled?: boolean },
   ): RouteRegistrar =>
   (kit: RouteKit) => {
     const counter = callbackCounter();
-    const replayGuard = channels?.replayGuard ?? memoryReplayGuard();
+    const { replayGuard } = channels;
     /** Payment named by a verified callback, for the audit of a refusal that came after verification. */
     const verifiedPaymentIds = new WeakMap<object, string>();
     const record = (ctx: Ctx, id: string, event: ChannelLogEvent, nowMs: number) =>
@@ -231,7 +207,11 @@ export const channelCallbackRoutes =
           (await services.runtime.read(paymentAggregate, paymentId)).state,
         );
         if (modeRefusal !== null) return sendError(ctx, modeRefusal, { data: { paymentId } });
-        const context = callbackContext(ctx, verifier.channel, nowMs);
+        // The replay key commits in the payment's own append: one durable round per callback.
+        const context = {
+          ...callbackContext(ctx, verifier.channel, nowMs),
+          records: [replayGuard.recordOf(verifier.channel, replayKey, nowMs)],
+        };
         const outcome = await services.runtime.execute(
           paymentAggregate,
           paymentId,
@@ -240,7 +220,6 @@ export const channelCallbackRoutes =
         );
         if (!outcome.ok)
           return sendRejection(ctx, outcome.rejection, outcome.detail, { paymentId });
-        await replayGuard.remember(verifier.channel, replayKey, nowMs);
         const flag = outcome.eventCount > 0 ? raisedFlag(notification, outcome.state) : null;
         if (flag !== null) {
           const { reason, channelTransactionId, amountMinor, currency } = flag;
@@ -284,7 +263,7 @@ export const channelCallbackRoutes =
       };
 
     // Switched off, the sandbox's callback route says so instead of a bare route_not_found.
-    if (channels?.sandboxEnabled === false)
+    if (channels.sandboxEnabled === false)
       kit.publicRouter.post('/channels/sandbox/callbacks', (ctx) =>
         sendError(ctx, 'sandbox_disabled'),
       );

@@ -1,5 +1,5 @@
 import type { RejectionDetail } from '../decision';
-import type { EventActor } from '../ports/event-store.port';
+import type { EventActor, IdempotencyRecord } from '../ports/event-store.port';
 
 /** Who asked, why and when: copied into the metadata of every event a command produces. */
 export type CommandContext = {
@@ -16,6 +16,11 @@ export type CommandContext = {
   eventIdSeed: string | null;
   /** The W3C trace context of the command (absent: not traced), stored with its events. */
   traceparent?: string;
+  /**
+   * Records committed in the same atomic append as this command's events (e.g. a callback's
+   * replay key), so that both are durable or neither; a command that appends nothing writes none.
+   */
+  records?: readonly IdempotencyRecord[];
 };
 
 /**

@@ -13,6 +13,7 @@ import type {
   CommandOutcome,
 } from './actor-runtime.types';
 import { decideBatch, type DecidedCommand, type QueuedCommand } from './batch-decide';
+import { appendWithRecords, recordsOf } from './stream-append';
 import {
   loadStream,
   toSavedSnapshot,
@@ -153,7 +154,10 @@ const ensureLoaded = async <C, E extends DomainEvent, S, R extends string>(
   }
 };
 
-/** Decides and appends one batch, reloading and re-deciding on each conflict. */
+/**
+ * Decides and appends one batch, with the records of its commands that produced events, reloading
+ * and re-deciding on each conflict.
+ */
 const runBatch = async <C, E extends DomainEvent, S, R extends string>(
   options: StreamActorOptions<C, E, S, R>,
   cell: Cell<S>,
@@ -164,7 +168,14 @@ const runBatch = async <C, E extends DomainEvent, S, R extends string>(
     const before = cell.snapshot ?? (await load(options, cell));
     const { decided, events, next } = decideBatch(aggregate, stream, before, batch);
     if (events.length === 0) return settle(batch, before, decided, before.position);
-    const result = await store.append(stream, events, expectedRevision(before));
+    const records = recordsOf(batch, decided);
+    const result = await appendWithRecords(
+      store,
+      stream,
+      events,
+      expectedRevision(before),
+      records,
+    );
     if (result.ok) {
       assert(result.lastRevision === next.revision, `${stream}: append landed elsewhere`);
       cell.snapshot = { ...next, position: result.lastPosition };

@@ -1,4 +1,5 @@
 import type { Currency } from '../money';
+import type { IdempotencyRecord } from './event-store.port';
 
 /** What a payment channel told us, once its signature verified. */
 export type ChannelNotification =
@@ -69,13 +70,12 @@ export interface ChannelCallbackVerifier {
 
 /**
  * Durable memory of delivered replay keys (nonce / notify id) per channel, kept at least for the
- * signature window so that a captured callback replayed within it is recognised.
+ * signature window so that a captured callback replayed within it is recognised. A key is
+ * remembered by committing its record in the same append as the callback's events.
  */
 export interface CallbackReplayGuard {
-  /** True when this key was remembered before and not yet purged. */
+  /** True when this key's record was committed before and not yet purged. */
   seen(channel: string, replayKey: string): Promise<boolean>;
-  /** Remembers the key (idempotent); called once the callback was applied. */
-  remember(channel: string, replayKey: string, nowMs: number): Promise<void>;
-  /** Forgets keys remembered before `beforeMs`; returns how many. */
-  purgeOlderThan(beforeMs: number): Promise<number>;
+  /** The record that remembers the key: CommandContext.records of the callback's command. */
+  recordOf(channel: string, replayKey: string, nowMs: number): IdempotencyRecord;
 }

@@ -1,23 +1,5 @@
-import {
-  createSqlitePaymentTicketStore,
-  createSqliteReplayGuard,
-} from '../../../adapters/channels/sqlite.channel-stores';
+import { createSqlitePaymentTicketStore } from '../../../adapters/channels/sqlite.channel-stores';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
-
-describe('SQLite replay guard', () => {
-  it('remembers keys per channel, idempotently, until purged', async () => {
-    const guard = createSqliteReplayGuard(openSqliteDatabase(':memory:'));
-    await guard.remember('wechat', 'nonce-1', 1000);
-    await guard.remember('wechat', 'nonce-1', 2000);
-    expect([
-      await guard.seen('wechat', 'nonce-1'),
-      await guard.seen('alipay', 'nonce-1'),
-      await guard.seen('wechat', 'nonce-2'),
-    ]).toEqual([true, false, false]);
-    expect(await guard.purgeOlderThan(1001)).toBe(1);
-    expect(await guard.seen('wechat', 'nonce-1')).toBe(false);
-  });
-});
 
 describe('SQLite payment ticket store', () => {
   it('redeems a ticket once, for its own payment, before it expires', async () => {
@@ -32,9 +14,13 @@ describe('SQLite payment ticket store', () => {
     expect(await tickets.purgeExpired(5001)).toBe(2);
   });
 
-  it('shares one schema with the replay guard on the same database', () => {
+  it("drops the replay-key table of older versions (keys now commit with the payment's events)", () => {
     const database = openSqliteDatabase(':memory:');
-    createSqliteReplayGuard(database);
-    expect(() => createSqlitePaymentTicketStore(database)).not.toThrow();
+    database.exec('CREATE TABLE channel_callback_replay_keys (channel TEXT, replay_key TEXT)');
+    createSqlitePaymentTicketStore(database);
+    const tables = database
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'channel_%'")
+      .all();
+    expect(tables).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { createEventStoreReplayGuard } from '../../../adapters/channels/event-store.replay-guard';
 import type { ActorRuntime } from '../../../domain/actors/actor-runtime';
 import { createResilientGateway } from '../../../adapters/channels/resilient-gateway';
 import {
@@ -10,10 +11,7 @@ import {
   type SandboxChannel,
 } from '../../../adapters/channels/sandbox.gateway';
 import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
-import {
-  createSqlitePaymentTicketStore,
-  createSqliteReplayGuard,
-} from '../../../adapters/channels/sqlite.channel-stores';
+import { createSqlitePaymentTicketStore } from '../../../adapters/channels/sqlite.channel-stores';
 import { createSqliteEventStore } from '../../../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import type { Governance } from '../../../api/governance';
@@ -120,7 +118,7 @@ export const createLedgerApp = async (
   const sandboxGateway = createResilientGateway(sandbox.gateway, FAST_RESILIENCE, record, nowMs);
   const channels: ChannelServices = {
     gateways: new Map(sandboxEnabled ? [['sandbox', sandboxGateway]] : []),
-    replayGuard: createSqliteReplayGuard(database),
+    replayGuard: createEventStoreReplayGuard(store),
     tickets: createSqlitePaymentTicketStore(database),
     eventStore: store,
     sandbox,
