@@ -432,6 +432,12 @@ export const READ_SIDE_LIMITS: ReadSideLimits & {
   // whatever arrived meanwhile, usually much smaller.
   batchEventCountMax: 5000,
   cachedDocumentCountMax: 20_000,
+  // Traffic users (and the audit trail's heads) are written at most once per second however
+  // many reports changed them; a unit of more than 100,000 such documents (about 40 MB of
+  // folded state) commits at once. Any other write, and a query waiting for a position
+  // (`?after=`), commits without waiting.
+  unitMsMax: 1000,
+  unitDocumentCountMax: 100_000,
   waiterCountMax: 10_000,
   watcherCountMax: 10_000,
   lagEventCountMax: 10_000,
