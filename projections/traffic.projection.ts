@@ -1,6 +1,6 @@
 import { parseStored } from '../domain/aggregate';
 import { assert } from '../domain/assert';
-import type { JsonObject } from '../domain/ports/event-store.port';
+import type { JsonObject, JsonValue } from '../domain/ports/event-store.port';
 import {
   initialTrafficUserState,
   trafficAggregate,
@@ -110,11 +110,7 @@ const foldUsers = async (
   const stored = missing.size === 0 ? null : await context.getMany(TRAFFIC, [...missing]);
   for (const userId of missing) {
     const document = stored?.get(userId);
-    // Documents written before levels existed lack them: the initial state fills them in.
-    const state = {
-      ...initialTrafficUserState,
-      ...(document?.['state'] as unknown as TrafficUserState | undefined),
-    };
+    const state = document === undefined ? initialTrafficUserState : trafficStateOf(document);
     users.set(userId, { storedKey: storedKeyOf(document), state, last: null });
   }
   events.forEach((event, index) => {
@@ -129,9 +125,11 @@ const foldUsers = async (
 };
 
 /**
- * A user's traffic document: the view the API shows, the state the next batch folds on, and the
- * indexed fields (allowed and exceeded for the lists, level, group and expiresAt for the node
- * user list's filters).
+ * A user's traffic document, flat: the user's state (what the next unit folds on), the position
+ * and time of the last event folded in, and `allowed` (an active plan and quota left). The state's
+ * exceeded, level, group and expiresAt, with userId and allowed, are the indexed fields (the lists
+ * and the node user list's filters). The view the API shows is made from it when read
+ * (`trafficViewOf`), so each write stores the state once (version 4 stored view and state both).
  */
 export const trafficDocumentOf = (
   userId: string,
@@ -139,21 +137,73 @@ export const trafficDocumentOf = (
   last: Pick<BatchEvent, 'positionKey' | 'position' | 'updatedAt'>,
 ): JsonObject => {
   const { positionKey, position, updatedAt } = last;
-  const planActive = state.quotaBytes > 0;
-  const allowed = planActive && !state.exceeded;
-  const view = { ...trafficView(userId, state), planActive, allowed, position, updatedAt };
+  const { quotaBytes, uploadBytes, downloadBytes, exceeded, grantIds, resetIds } = state;
   const { level, group, expiresAt } = state;
   return {
-    view: asJson(view),
-    state: asJson(state),
-    positionKey,
     userId,
-    allowed,
-    exceeded: state.exceeded,
+    quotaBytes,
+    uploadBytes,
+    downloadBytes,
+    exceeded,
+    grantIds: [...grantIds],
+    resetIds: [...resetIds],
     level,
     group,
     expiresAt,
+    allowed: quotaBytes > 0 && !exceeded,
+    positionKey,
+    position,
+    updatedAt,
   };
+};
+
+const stringsOf = (value: JsonValue | undefined): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+
+/**
+ * The user's state in a traffic document; a version-4 document (followed until its generation's
+ * rebuild switches over) keeps it under `state`. Fields a document lacks (written before levels
+ * existed) are the initial state's.
+ */
+export const trafficStateOf = (document: JsonObject): TrafficUserState => {
+  const nested = document['state'];
+  const source =
+    typeof nested === 'object' && nested !== null && !Array.isArray(nested) ? nested : document;
+  const number = (field: string, fallback: number): number => {
+    const value = source[field];
+    return typeof value === 'number' ? value : fallback;
+  };
+  const initial = initialTrafficUserState;
+  const expiresAt = source['expiresAt'];
+  const group = source['group'];
+  return {
+    quotaBytes: number('quotaBytes', initial.quotaBytes),
+    uploadBytes: number('uploadBytes', initial.uploadBytes),
+    downloadBytes: number('downloadBytes', initial.downloadBytes),
+    exceeded: source['exceeded'] === true,
+    grantIds: stringsOf(source['grantIds']),
+    resetIds: stringsOf(source['resetIds']),
+    level: number('level', initial.level),
+    group: typeof group === 'string' ? group : initial.group,
+    expiresAt: typeof expiresAt === 'string' ? expiresAt : null,
+  };
+};
+
+/** What the API shows of a user's traffic document (GET /v1/traffic/users, /v1/node/users). */
+export const trafficViewOf = (document: JsonObject): JsonObject => {
+  const stored = document['view'];
+  // A version-4 document carries its view.
+  if (typeof stored === 'object' && stored !== null && !Array.isArray(stored)) return stored;
+  const userId = typeof document['userId'] === 'string' ? document['userId'] : '';
+  const state = trafficStateOf(document);
+  const planActive = state.quotaBytes > 0;
+  return asJson({
+    ...trafficView(userId, state),
+    planActive,
+    allowed: planActive && !state.exceeded,
+    position: document['position'] ?? null,
+    updatedAt: document['updatedAt'] ?? null,
+  });
 };
 
 type FoldedDay = { storedKey: string | null; view: NodeTrafficDay; last: string };

@@ -8,9 +8,14 @@ import {
   trafficAggregate,
   trafficShardOf,
 } from '../../domain/traffic/traffic.decider';
-import type { Projection } from '../../projections/projection';
+import { asJson, type Projection } from '../../projections/projection';
 import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-models';
-import { NODE_TRAFFIC, TRAFFIC } from '../../projections/traffic.projection';
+import {
+  NODE_TRAFFIC,
+  TRAFFIC,
+  trafficStateOf,
+  trafficViewOf,
+} from '../../projections/traffic.projection';
 import { eventuallyTrue } from '../support/eventually';
 import { createLedger, testContext } from '../support/ledger-harness';
 import { generationOneRunner } from './support/generation-runner';
@@ -192,7 +197,7 @@ describe('the traffic projection folding a whole batch', () => {
     expect(exceededCount).toBeGreaterThan(0);
     expect(exceededCount).toBeLessThan(USER_COUNT);
     for (const doc of expected[TRAFFIC] ?? [])
-      expect([doc['userId'], doc['state']]).toEqual([
+      expect([doc['userId'], trafficStateOf(doc)]).toEqual([
         doc['userId'],
         decided.get(String(doc['userId'])),
       ]);
@@ -292,5 +297,29 @@ describe('the traffic projection folding a whole batch', () => {
     expect(await dumpTraffic(store)).toEqual(expected);
     await live.stop();
     await following;
+  });
+
+  it('folds onto a version-4 document (view and state nested) and shows the same view', async () => {
+    const eventStore = createInMemoryEventStore();
+    await writeTraffic(eventStore);
+    const { store } = await foldAll(eventStore, {
+      batchEventCountMax: 5_000,
+      cachedDocumentCountMax: 0,
+    });
+    const flat = await dumpTraffic(store);
+    const first = flat[TRAFFIC]?.[0];
+    expect(first).toBeDefined();
+    if (first === undefined) return;
+    const state = trafficStateOf(first);
+    const view = trafficViewOf(first);
+    const nested = asJson({
+      view,
+      state,
+      positionKey: first['positionKey'],
+      userId: first['userId'],
+    });
+    expect(trafficStateOf(nested)).toEqual(state);
+    expect(trafficViewOf(nested)).toEqual(view);
+    expect(view).toMatchObject({ userId: first['userId'], uploadBytes: state.uploadBytes });
   });
 });
