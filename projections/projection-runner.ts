@@ -266,7 +266,7 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
         unitTimer = null;
         kick?.();
       },
-      Math.max(0, open.openedMs + unitMsMax - nowMs()),
+      Math.max(1, open.openedMs + unitMsMax - nowMs()),
     );
     unitTimer.unref();
   };
@@ -322,7 +322,9 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
         const batch = pending.slice(0, options.batchEventCountMax);
         pending = pending.slice(batch.length);
         work = applyBatch(batch);
-      } else if (unit !== null && commitDue(unit)) {
+      } else if (unit !== null) {
+        // A timer may fire a little before the clock shows the interval over: it is set again.
+        if (!commitDue(unit)) return armUnitTimer(unit);
         work = commitUnit();
       } else {
         return;

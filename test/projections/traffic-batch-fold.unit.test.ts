@@ -322,4 +322,27 @@ describe('the traffic projection folding a whole batch', () => {
     expect(trafficViewOf(nested)).toEqual(view);
     expect(view).toMatchObject({ userId: first['userId'], uploadBytes: state.uploadBytes });
   });
+
+  it('commits a deferred unit at the end of its interval when no event follows', async () => {
+    const eventStore = createInMemoryEventStore();
+    await writeTraffic(eventStore);
+    const head = await eventStore.headPosition();
+    const { store, commits } = recording(createSqliteReadModelStore({ path: ':memory:' }));
+    // A clock behind the timers' (as Date.now can be by a millisecond): the timer fires before
+    // the clock shows the interval over and has to be set again.
+    const live = await generationOneRunner(eventStore, store, {
+      batchEventCountMax: 7,
+      cachedDocumentCountMax: 3,
+      unitMsMax: 50,
+      nowMs: () => Date.now() - 20,
+    });
+    const following = live.follow();
+    await eventuallyTrue(() => live.position() === head, {
+      timeoutMs: 10_000,
+      what: 'the unit committed by its timer',
+    });
+    expect(commits.length).toBeGreaterThan(0);
+    await live.stop();
+    await following;
+  });
 });
