@@ -88,6 +88,9 @@ const main = async () => {
     checkpointName: checkpointOf(1),
     batchEventCountMax: Number(c),
     cachedDocumentCountMax: READ_SIDE_LIMITS.cachedDocumentCountMax ?? 0,
+    // Builds before units ignore these two.
+    unitMsMax: READ_SIDE_LIMITS.unitMsMax,
+    unitDocumentCountMax: READ_SIDE_LIMITS.unitDocumentCountMax,
     onCommitted: () => undefined,
   });
   await runner.load();

@@ -94,6 +94,8 @@ export const auditChunkOf = (document: JsonObject): AuditChunk =>
 
 export const auditTrailProjection: Projection = {
   name: 'audit_trail',
+  // Heads are rewritten once per unit: a unit of traffic events may wait for its commit.
+  commitDeferrable: true,
   collections: [
     { name: AUDIT_HEADS, indexes: [] },
     { name: AUDIT_CHUNKS, indexes: [] },

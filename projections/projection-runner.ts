@@ -6,7 +6,7 @@ import type {
   DocumentChange,
   ReadModelStore,
 } from '../domain/ports/read-model-store.port';
-import type { Projection, ProjectionContext, WatchedChange } from './projection';
+import type { Projection, ProjectionContext, ProjectionUnit, WatchedChange } from './projection';
 
 /**
  * Applies the global log to the projections of one generation. A batch of events becomes one
@@ -23,6 +23,16 @@ type RunnerOptions = {
   batchEventCountMax: number;
   /** Documents kept between batches for the projections' reads (0: none). */
   cachedDocumentCountMax: number;
+  /**
+   * How long a unit that wrote only documents of `commitDeferrable` projections, and announced
+   * nothing, may stay uncommitted (absent or 0: every batch commits). A read waiting for a
+   * position asks for the commit at once (`requestCommit`).
+   */
+  unitMsMax?: number;
+  /** A deferred unit commits once it holds this many documents (its memory bound). */
+  unitDocumentCountMax?: number;
+  /** The clock of `unitMsMax`; absent: Date.now. */
+  nowMs?: () => number;
   /** After each commit: the last applied position and the changes watchers may want. */
   onCommitted: (position: bigint, changes: readonly WatchedChange[]) => void;
 };
@@ -32,6 +42,11 @@ export type CatchUpLimit = { untilPosition: bigint | null; untilTime: string | n
 export type ProjectionRunner = {
   /** The last committed position (null before the first event). */
   position(): bigint | null;
+  /**
+   * Asks for the open unit to commit without waiting out `unitMsMax`, and for later units to
+   * do so until the committed position reaches `position` or `forMs` has passed.
+   */
+  requestCommit(position: bigint, forMs: number): void;
   /** Loads the stored checkpoint; call once before catchUp or follow. */
   load(): Promise<void>;
   /** Applies pages of the log until the head or the limit; returns the events applied. */
@@ -68,95 +83,200 @@ const createDocumentCache = (countMax: number) => {
 };
 
 type DocumentCache = ReturnType<typeof createDocumentCache>;
-type Batch = {
+
+/**
+ * The writes not yet committed: one batch, or several while a deferrable commit waits (each
+ * document once, the last version). Reads see the unit's own writes, then the cache, then the
+ * store.
+ */
+type Unit = {
   context: ProjectionContext;
   written: Map<string, DocumentChange & { kind: 'put' }>;
-  /** Collections some projection read from in this batch (never entries). */
+  /** Collections some projection read from in this unit (never entries). */
   readCollections: Set<string>;
   announced: WatchedChange[];
+  /** The batch projections' memory for this unit. */
+  projectionUnits: Map<Projection, ProjectionUnit>;
+  /** True once a projection that is not commitDeferrable put a document. */
+  mustCommit: boolean;
+  openedMs: number;
+  /** The last event folded into the unit: its checkpoint. */
+  last: RecordedEvent | null;
 };
 
-/** One batch's context: reads see the batch's own earlier writes, then the cache, then the store. */
-const createBatch = (options: RunnerOptions, cache: DocumentCache): Batch => {
+const openUnit = (
+  options: RunnerOptions,
+  cache: DocumentCache,
+  deferrable: ReadonlySet<string>,
+  openedMs: number,
+): Unit => {
   const written = new Map<string, DocumentChange & { kind: 'put' }>();
   const readCollections = new Set<string>();
   const announced: WatchedChange[] = [];
-  const context: ProjectionContext = {
-    get: async (logical, id) => {
-      const collection = options.collectionName(logical);
-      const key = keyOf(collection, id);
-      readCollections.add(collection);
-      const ours = written.get(key)?.document ?? cache.get(key);
-      if (ours !== undefined) return ours;
-      const stored = await options.store.get(collection, id);
-      if (stored !== null) cache.set(key, stored);
-      return stored;
-    },
-    getMany: async (logical, ids) => {
-      const collection = options.collectionName(logical);
-      readCollections.add(collection);
-      const found = new Map<string, JsonObject>();
-      const missing: string[] = [];
-      for (const id of ids) {
+  const unit: Unit = {
+    context: {
+      get: async (logical, id) => {
+        const collection = options.collectionName(logical);
         const key = keyOf(collection, id);
+        readCollections.add(collection);
         const ours = written.get(key)?.document ?? cache.get(key);
-        if (ours === undefined) missing.push(id);
-        else found.set(id, ours);
-      }
-      for (const [id, stored] of await options.store.getMany(collection, missing)) {
-        cache.set(keyOf(collection, id), stored);
-        found.set(id, stored);
-      }
-      return found;
+        if (ours !== undefined) return ours;
+        const stored = await options.store.get(collection, id);
+        if (stored !== null) cache.set(key, stored);
+        return stored;
+      },
+      getMany: async (logical, ids) => {
+        const collection = options.collectionName(logical);
+        readCollections.add(collection);
+        const found = new Map<string, JsonObject>();
+        const missing: string[] = [];
+        for (const id of ids) {
+          const key = keyOf(collection, id);
+          const ours = written.get(key)?.document ?? cache.get(key);
+          if (ours === undefined) missing.push(id);
+          else found.set(id, ours);
+        }
+        for (const [id, stored] of await options.store.getMany(collection, missing)) {
+          cache.set(keyOf(collection, id), stored);
+          found.set(id, stored);
+        }
+        return found;
+      },
+      put: (logical, id, document: JsonObject) => {
+        const collection = options.collectionName(logical);
+        if (!deferrable.has(logical)) unit.mustCommit = true;
+        written.set(keyOf(collection, id), { kind: 'put', collection, id, document });
+      },
+      announce: (change) => announced.push(change),
     },
-    put: (logical, id, document: JsonObject) => {
-      const collection = options.collectionName(logical);
-      written.set(keyOf(collection, id), { kind: 'put', collection, id, document });
-    },
-    announce: (change) => announced.push(change),
+    written,
+    readCollections,
+    announced,
+    projectionUnits: new Map(),
+    mustCommit: false,
+    openedMs,
+    last: null,
   };
-  return { context, written, readCollections, announced };
+  return unit;
 };
 
 export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner => {
   assert(options.batchEventCountMax > 0, 'runner: batchEventCountMax must be > 0');
   assert(options.cachedDocumentCountMax >= 0, 'runner: cachedDocumentCountMax must be >= 0');
+  const unitMsMax = options.unitMsMax ?? 0;
+  const unitDocumentCountMax = options.unitDocumentCountMax ?? Number.MAX_SAFE_INTEGER;
+  assert(unitMsMax >= 0 && unitDocumentCountMax > 0, 'runner: unit limits must be positive');
+  const nowMs = options.nowMs ?? Date.now;
   const cache = createDocumentCache(options.cachedDocumentCountMax);
-  let applied: bigint | null = null;
+  const deferrable = new Set(
+    options.projections.flatMap((projection) =>
+      projection.commitDeferrable === true ? projection.collections.map(({ name }) => name) : [],
+    ),
+  );
+  /** The last event folded, committed or in the open unit: the next read starts after it. */
+  let folded: bigint | null = null;
+  /** The last committed event: what queries may rely on. */
+  let committed: bigint | null = null;
+  let unit: Unit | null = null;
+  /** A reader waits for this position until untilMs: units commit at once meanwhile. */
+  let wanted: { position: bigint; untilMs: number } | null = null;
+  /** While following: applies or commits what is due (set by follow, null otherwise). */
+  let kick: (() => void) | null = null;
+  let unitTimer: NodeJS.Timeout | null = null;
   let stopping = false;
   let subscription: { close(): Promise<void> } | null = null;
 
-  const applyBatch = async (events: readonly RecordedEvent[]): Promise<void> => {
-    const last = events[events.length - 1];
-    if (last === undefined) return;
-    const batch = createBatch(options, cache);
-    // A redelivered page's events are at or below the checkpoint: skipped.
-    const after = applied;
+  const heldDocumentCountOf = (open: Unit): number => {
+    let count = open.written.size;
+    for (const projectionUnit of open.projectionUnits.values())
+      count += projectionUnit.heldDocumentCount();
+    return count;
+  };
+
+  const commitDue = (open: Unit): boolean => {
+    if (unitMsMax === 0 || open.mustCommit || open.announced.length > 0) return true;
+    const now = nowMs();
+    if (wanted !== null && (now >= wanted.untilMs || (committed ?? -1n) >= wanted.position))
+      wanted = null;
+    return (
+      wanted !== null ||
+      now - open.openedMs >= unitMsMax ||
+      heldDocumentCountOf(open) >= unitDocumentCountMax
+    );
+  };
+
+  /** Folds the batch into the open unit (opening one): nothing is committed here. */
+  const foldBatch = async (events: readonly RecordedEvent[]): Promise<void> => {
+    // A redelivered page's events are at or below what was folded: skipped.
+    const after = folded;
     const fresh = after === null ? events : events.filter((event) => event.position > after);
+    const last = fresh[fresh.length - 1];
+    if (last === undefined) return;
+    const open = (unit ??= openUnit(options, cache, deferrable, nowMs()));
     for (const event of fresh)
       for (const projection of options.projections)
-        if ('apply' in projection) await projection.apply(event, batch.context);
-    for (const projection of options.projections)
-      if ('applyBatch' in projection) await projection.applyBatch(fresh, batch.context);
+        if ('apply' in projection) await projection.apply(event, open.context);
+    for (const projection of options.projections) {
+      if (!('openUnit' in projection)) continue;
+      let projectionUnit = open.projectionUnits.get(projection);
+      if (projectionUnit === undefined) {
+        projectionUnit = projection.openUnit();
+        open.projectionUnits.set(projection, projectionUnit);
+      }
+      await projectionUnit.applyBatch(fresh, open.context);
+    }
+    open.last = last;
+    folded = last.position;
+  };
+
+  /** One commit of every document the unit changed and its last event's checkpoint. */
+  const commitUnit = async (): Promise<void> => {
+    const open = unit;
+    if (open === null || open.last === null) return;
+    if (unitTimer !== null) clearTimeout(unitTimer);
+    unitTimer = null;
+    for (const projectionUnit of open.projectionUnits.values()) projectionUnit.flush(open.context);
     const checkpoint: Checkpoint = {
       name: options.checkpointName,
-      position: last.position,
-      occurredAt: last.metadata.occurredAt,
+      position: open.last.position,
+      occurredAt: open.last.metadata.occurredAt,
     };
-    await options.store.commit([...batch.written.values()], checkpoint);
-    applied = last.position;
+    await options.store.commit([...open.written.values()], checkpoint);
+    unit = null;
+    committed = open.last.position;
     // Only documents of collections projections read are worth keeping: entries are never read.
-    // A batch that wrote more than the cache holds keeps its last ones: the rest would be evicted.
-    // A skipped document may have entered the cache when this batch read it from the store: that
+    // A unit that wrote more than the cache holds keeps its last ones: the rest would be evicted.
+    // A skipped document may have entered the cache when this unit read it from the store: that
     // version is now stale, so it leaves.
-    let skipCount = batch.written.size - options.cachedDocumentCountMax;
-    for (const [key, change] of batch.written) {
+    let skipCount = open.written.size - options.cachedDocumentCountMax;
+    for (const [key, change] of open.written) {
       if (skipCount > 0) {
         skipCount -= 1;
         cache.delete(key);
-      } else if (batch.readCollections.has(change.collection)) cache.set(key, change.document);
+      } else if (open.readCollections.has(change.collection)) cache.set(key, change.document);
     }
-    options.onCommitted(last.position, batch.announced);
+    options.onCommitted(open.last.position, open.announced);
+  };
+
+  /** A deferred unit commits at the end of its interval even when no event follows. */
+  const armUnitTimer = (open: Unit): void => {
+    if (unitTimer !== null || kick === null) return;
+    unitTimer = setTimeout(
+      () => {
+        unitTimer = null;
+        kick?.();
+      },
+      Math.max(1, open.openedMs + unitMsMax - nowMs()),
+    );
+    unitTimer.unref();
+  };
+
+  /** Folds a batch, then commits the unit if it is due; else its commit waits for the timer. */
+  const applyBatch = async (events: readonly RecordedEvent[]): Promise<void> => {
+    await foldBatch(events);
+    if (unit === null) return;
+    if (commitDue(unit)) await commitUnit();
+    else armUnitTimer(unit);
   };
 
   const withinLimit = (event: RecordedEvent, limit: CatchUpLimit): boolean =>
@@ -170,22 +290,23 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     let count = 0;
     while (!stopping) {
       const page = await options.eventStore.readAll({
-        afterPosition: applied,
+        afterPosition: folded,
         eventCountMax: options.batchEventCountMax,
       });
       const inside = page.filter((event) => withinLimit(event, limit));
       await applyBatch(inside);
       count += inside.length;
-      onProgress(count, applied);
+      onProgress(count, folded);
       if (page.length < options.batchEventCountMax || inside.length < page.length) break;
       // A batch holds the thread while it applies and commits: let requests through between two.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    await commitUnit();
     return count;
   };
 
   const follow = async (): Promise<void> => {
-    const live = options.eventStore.subscribeToAll({ afterPosition: applied });
+    const live = options.eventStore.subscribeToAll({ afterPosition: folded });
     subscription = live;
     let pending: RecordedEvent[] = [];
     let inFlight: Promise<void> | null = null;
@@ -195,10 +316,20 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     // so commits get fewer and a document changed by many events is written once per batch.
     const startBatch = (): void => {
       // Stopping drops the unapplied tail: the checkpoint did not pass it, so it is read again.
-      if (inFlight !== null || pending.length === 0 || stopping || failure !== null) return;
-      const batch = pending.slice(0, options.batchEventCountMax);
-      pending = pending.slice(batch.length);
-      inFlight = applyBatch(batch).then(
+      if (inFlight !== null || stopping || failure !== null) return;
+      let work: Promise<void>;
+      if (pending.length > 0) {
+        const batch = pending.slice(0, options.batchEventCountMax);
+        pending = pending.slice(batch.length);
+        work = applyBatch(batch);
+      } else if (unit !== null) {
+        // A timer may fire a little before the clock shows the interval over: it is set again.
+        if (!commitDue(unit)) return armUnitTimer(unit);
+        work = commitUnit();
+      } else {
+        return;
+      }
+      inFlight = work.then(
         () => {
           inFlight = null;
           startBatch();
@@ -210,6 +341,7 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
         },
       );
     };
+    kick = startBatch;
     // Events of one page arrive within microtasks: a setImmediate start batches them together.
     for await (const event of live) {
       pending.push(event);
@@ -224,22 +356,34 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       while (inFlight !== null && pending.length >= options.batchEventCountMax) await inFlight;
       if (failure !== null) break;
     }
+    kick = null;
     while (inFlight !== null) await inFlight;
     if (failure !== null) throw failure;
     startBatch();
     while (inFlight !== null) await inFlight;
     if (failure !== null) throw failure;
+    // What was folded is a prefix of the log: committing it spares the next runner the replay.
+    await commitUnit();
   };
 
   return {
-    position: () => applied,
+    position: () => committed,
+    requestCommit: (position, forMs) => {
+      if (committed !== null && committed >= position) return;
+      const untilMs = nowMs() + forMs;
+      if (wanted === null || wanted.position < position) wanted = { position, untilMs };
+      kick?.();
+    },
     load: async () => {
-      applied = (await options.store.readCheckpoint(options.checkpointName))?.position ?? null;
+      committed = (await options.store.readCheckpoint(options.checkpointName))?.position ?? null;
+      folded = committed;
     },
     catchUp,
     follow,
     stop: async () => {
       stopping = true;
+      if (unitTimer !== null) clearTimeout(unitTimer);
+      unitTimer = null;
       await subscription?.close();
     },
   };

@@ -24,23 +24,39 @@ export type WatchedChange = { stream: string; position: bigint; kind: string; vi
 
 /**
  * A projection folds one event at a time (`apply`, in log order, interleaved with the other
- * projections of the list), or a whole batch at once (`applyBatch`, the batch's events in log
- * order): a read model whose documents change many times per batch folds them in memory and
- * puts each once. A batch projection reads only its own collections.
+ * projections of the list), or whole batches (`openUnit`, each batch's events in log order): a
+ * read model whose documents change many times per batch folds them in memory and puts each
+ * once per unit. A batch projection reads only its own collections.
  */
 export type Projection = {
   readonly name: string;
   /** Logical collection names and their indexes; the runner maps them to a generation. */
   readonly collections: readonly CollectionSpec[];
+  /**
+   * True when this projection's documents may stay uncommitted for up to the runner's
+   * `unitMsMax` (traffic users, the audit trail's heads): a unit of batches that wrote only
+   * such documents and announced nothing is committed once, at the end of the interval, with the
+   * checkpoint of its last event. Other writes are committed with the batch that made them.
+   */
+  readonly commitDeferrable?: boolean;
 } & (
   | { readonly apply: (event: RecordedEvent, context: ProjectionContext) => Promise<void> }
-  | {
-      readonly applyBatch: (
-        events: readonly RecordedEvent[],
-        context: ProjectionContext,
-      ) => Promise<void>;
-    }
+  | { readonly openUnit: () => ProjectionUnit }
 );
+
+/**
+ * A projection that folds whole batches keeps what it folded in memory for as long as the
+ * runner's unit stays open (one batch, or several while the commit is deferred) and puts each
+ * document it changed once, when the unit commits.
+ */
+export type ProjectionUnit = {
+  /** Folds the batch's events (log order) into the unit's memory; may read and put documents. */
+  applyBatch(events: readonly RecordedEvent[], context: ProjectionContext): Promise<void>;
+  /** Puts every document the unit changed and has not put; called once, just before the commit. */
+  flush(context: ProjectionContext): void;
+  /** Documents held in memory, changed or not: the runner commits once the unit holds too many. */
+  heldDocumentCount(): number;
+};
 
 const POSITION_DIGITS = 20; // 2^64 has 20 decimal digits.
 

@@ -10,9 +10,10 @@ import { transfersProjection } from './transfers.projection';
  * projection changes what it writes: at start the service then rebuilds a new generation beside
  * the live one and switches to it once caught up. Accounts come first: transfers read them.
  * Version 4: traffic documents carry level, group and expiresAt as indexed fields (node list);
- * payments and refunds show their mode.
+ * payments and refunds show their mode. Version 5: a traffic document is the user's state, flat,
+ * with its index fields; the view is made when read (no view and state stored twice).
  */
-export const READ_MODELS_VERSION = 4;
+export const READ_MODELS_VERSION = 5;
 
 export const READ_MODELS: readonly Projection[] = [
   accountsProjection,

@@ -24,6 +24,8 @@ import {
 export type ToReadSideHost =
   | { kind: 'watch'; requestId: number; stream: string }
   | { kind: 'unwatch'; stream: string }
+  /** A query waits for `position` (`?after=`): deferred read-model writes commit at once. */
+  | { kind: 'commit'; position: bigint; forMs: number }
   | { kind: 'rebuild'; requestId: number; limit: RebuildLimit };
 
 export type FromReadSideHost =
@@ -73,6 +75,8 @@ export const hostReadSide = async (
       link.post({ kind: 'watching', requestId: message.requestId });
     } else if (message.kind === 'unwatch') {
       watched.delete(message.stream);
+    } else if (message.kind === 'commit') {
+      readSide.requestCommit(message.position, message.forMs);
     } else {
       rebuild(message.requestId, message.limit);
     }
@@ -195,10 +199,12 @@ export const createReadSideMirror = (options: {
     generations: () => registry.list(),
     generation: (wanted) => registry.read(wanted),
     appliedPosition: () => applied,
-    waitForPosition: (position, timeoutMs) =>
-      applied !== null && applied >= position
-        ? Promise.resolve(true)
-        : waiters.wait(position, timeoutMs),
+    waitForPosition: (position, timeoutMs) => {
+      if (applied !== null && applied >= position) return Promise.resolve(true);
+      const passed = waiters.wait(position, timeoutMs);
+      link.post({ kind: 'commit', position, forMs: timeoutMs });
+      return passed;
+    },
     lag: () => measureLag(options.eventStore, applied, limits.lagEventCountMax, options.nowMs),
     rebuild: (limit) => {
       if (rebuilds.size > 0)

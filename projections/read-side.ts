@@ -16,6 +16,13 @@ export type ReadSideLimits = {
   batchEventCountMax: number;
   /** Documents the live runner keeps between batches; absent: DEFAULT_CACHED_DOCUMENT_COUNT_MAX. */
   cachedDocumentCountMax?: number;
+  /**
+   * How long writes of deferrable projections (traffic users) may wait for their commit, and how
+   * many documents a waiting unit may hold (projections/projection-runner.ts); absent: every
+   * batch commits.
+   */
+  unitMsMax?: number;
+  unitDocumentCountMax?: number;
   waiterCountMax: number;
   watcherCountMax: number;
   lagEventCountMax: number;
@@ -121,6 +128,11 @@ export const createReadSide = (options: ReadSideOptions) => {
       checkpointName: checkpointOf(generation),
       batchEventCountMax: limits.batchEventCountMax,
       cachedDocumentCountMax: limits.cachedDocumentCountMax ?? DEFAULT_CACHED_DOCUMENT_COUNT_MAX,
+      ...(limits.unitMsMax === undefined ? {} : { unitMsMax: limits.unitMsMax }),
+      ...(limits.unitDocumentCountMax === undefined
+        ? {}
+        : { unitDocumentCountMax: limits.unitDocumentCountMax }),
+      nowMs: options.nowMs,
       onCommitted: isLive
         ? (position, changes) => {
             waiters.passed(position);
@@ -258,8 +270,13 @@ export const createReadSide = (options: ReadSideOptions) => {
     waitForPosition: (position: bigint, timeoutMs: number): Promise<boolean> => {
       const applied = live?.runner.position() ?? null;
       if (applied !== null && applied >= position) return Promise.resolve(true);
-      return waiters.wait(position, timeoutMs);
+      const passed = waiters.wait(position, timeoutMs);
+      live?.runner.requestCommit(position, timeoutMs);
+      return passed;
     },
+    /** A reader elsewhere (the API thread's mirror) waits for `position`: commit without delay. */
+    requestCommit: (position: bigint, forMs: number): void =>
+      live?.runner.requestCommit(position, forMs),
     lag: (): Promise<Lag> =>
       measureLag(
         eventStore,

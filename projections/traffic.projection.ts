@@ -1,5 +1,6 @@
 import { parseStored } from '../domain/aggregate';
-import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
+import { assert } from '../domain/assert';
+import type { JsonObject, JsonValue } from '../domain/ports/event-store.port';
 import {
   initialTrafficUserState,
   trafficAggregate,
@@ -14,6 +15,7 @@ import {
   streamIdOf,
   type Projection,
   type ProjectionContext,
+  type ProjectionUnit,
 } from './projection';
 
 /**
@@ -91,44 +93,43 @@ const storedKeyOf = (document: JsonObject | undefined): string | null =>
   typeof document?.['positionKey'] === 'string' ? document['positionKey'] : null;
 
 /**
- * Every user the batch changes, folded in memory in log order with the domain's own per-user
- * changes, then put once per user however many events of the batch changed it: one read of all
- * the batch's users (from the cache, else one store round), no read or document per change.
+ * Folds every user the batch changes into the unit's users, in log order, with the domain's own
+ * per-user changes: users the unit does not hold yet are read once, all together (from the cache,
+ * else one store round), and no document is built here: `flush` puts each changed user once per
+ * unit however many events and batches changed it.
  */
-const foldUsers = async (events: readonly BatchEvent[], context: ProjectionContext) => {
+const foldUsers = async (
+  events: readonly BatchEvent[],
+  context: ProjectionContext,
+  users: Map<string, FoldedUser>,
+): Promise<void> => {
   const changes = events.map((event) => trafficUserChangesOf(event.domainEvent));
-  const userIds = new Set<string>();
-  for (const eventChanges of changes) for (const { userId } of eventChanges) userIds.add(userId);
-  const stored = await context.getMany(TRAFFIC, [...userIds]);
-  const users = new Map<string, FoldedUser>();
+  const missing = new Set<string>();
+  for (const eventChanges of changes)
+    for (const { userId } of eventChanges) if (!users.has(userId)) missing.add(userId);
+  const stored = missing.size === 0 ? null : await context.getMany(TRAFFIC, [...missing]);
+  for (const userId of missing) {
+    const document = stored?.get(userId);
+    const state = document === undefined ? initialTrafficUserState : trafficStateOf(document);
+    users.set(userId, { storedKey: storedKeyOf(document), state, last: null });
+  }
   events.forEach((event, index) => {
     for (const change of changes[index] ?? []) {
-      let user = users.get(change.userId);
-      if (user === undefined) {
-        const document = stored.get(change.userId);
-        // Documents written before levels existed lack them: the initial state fills them in.
-        const state = {
-          ...initialTrafficUserState,
-          ...(document?.['state'] as unknown as TrafficUserState | undefined),
-        };
-        user = { storedKey: storedKeyOf(document), state, last: null };
-        users.set(change.userId, user);
-      }
+      const user = users.get(change.userId);
+      assert(user !== undefined, 'traffic fold: every user of the batch is loaded first');
       if (user.storedKey !== null && user.storedKey >= event.positionKey) continue;
       user.state = change.apply(user.state);
       user.last = event;
     }
   });
-  for (const [userId, { state, last }] of users) {
-    // Null when every change was already in the stored document.
-    if (last !== null) context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last));
-  }
 };
 
 /**
- * A user's traffic document: the view the API shows, the state the next batch folds on, and the
- * indexed fields (allowed and exceeded for the lists, level, group and expiresAt for the node
- * user list's filters).
+ * A user's traffic document, flat: the user's state (what the next unit folds on), the position
+ * and time of the last event folded in, and `allowed` (an active plan and quota left). The state's
+ * exceeded, level, group and expiresAt, with userId and allowed, are the indexed fields (the lists
+ * and the node user list's filters). The view the API shows is made from it when read
+ * (`trafficViewOf`), so each write stores the state once (version 4 stored view and state both).
  */
 export const trafficDocumentOf = (
   userId: string,
@@ -136,37 +137,95 @@ export const trafficDocumentOf = (
   last: Pick<BatchEvent, 'positionKey' | 'position' | 'updatedAt'>,
 ): JsonObject => {
   const { positionKey, position, updatedAt } = last;
-  const planActive = state.quotaBytes > 0;
-  const allowed = planActive && !state.exceeded;
-  const view = { ...trafficView(userId, state), planActive, allowed, position, updatedAt };
+  const { quotaBytes, uploadBytes, downloadBytes, exceeded, grantIds, resetIds } = state;
   const { level, group, expiresAt } = state;
   return {
-    view: asJson(view),
-    state: asJson(state),
-    positionKey,
     userId,
-    allowed,
-    exceeded: state.exceeded,
+    quotaBytes,
+    uploadBytes,
+    downloadBytes,
+    exceeded,
+    grantIds: [...grantIds],
+    resetIds: [...resetIds],
     level,
     group,
     expiresAt,
+    allowed: quotaBytes > 0 && !exceeded,
+    positionKey,
+    position,
+    updatedAt,
   };
 };
 
-/** Each reporting node's day, folded over the batch's reports and put once. */
-const foldNodeDays = async (events: readonly BatchEvent[], context: ProjectionContext) => {
+const stringsOf = (value: JsonValue | undefined): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+
+/**
+ * The user's state in a traffic document; a version-4 document (followed until its generation's
+ * rebuild switches over) keeps it under `state`. Fields a document lacks (written before levels
+ * existed) are the initial state's.
+ */
+export const trafficStateOf = (document: JsonObject): TrafficUserState => {
+  const nested = document['state'];
+  const source =
+    typeof nested === 'object' && nested !== null && !Array.isArray(nested) ? nested : document;
+  const number = (field: string, fallback: number): number => {
+    const value = source[field];
+    return typeof value === 'number' ? value : fallback;
+  };
+  const initial = initialTrafficUserState;
+  const expiresAt = source['expiresAt'];
+  const group = source['group'];
+  return {
+    quotaBytes: number('quotaBytes', initial.quotaBytes),
+    uploadBytes: number('uploadBytes', initial.uploadBytes),
+    downloadBytes: number('downloadBytes', initial.downloadBytes),
+    exceeded: source['exceeded'] === true,
+    grantIds: stringsOf(source['grantIds']),
+    resetIds: stringsOf(source['resetIds']),
+    level: number('level', initial.level),
+    group: typeof group === 'string' ? group : initial.group,
+    expiresAt: typeof expiresAt === 'string' ? expiresAt : null,
+  };
+};
+
+/** What the API shows of a user's traffic document (GET /v1/traffic/users, /v1/node/users). */
+export const trafficViewOf = (document: JsonObject): JsonObject => {
+  const stored = document['view'];
+  // A version-4 document carries its view.
+  if (typeof stored === 'object' && stored !== null && !Array.isArray(stored)) return stored;
+  const userId = typeof document['userId'] === 'string' ? document['userId'] : '';
+  const state = trafficStateOf(document);
+  const planActive = state.quotaBytes > 0;
+  return asJson({
+    ...trafficView(userId, state),
+    planActive,
+    allowed: planActive && !state.exceeded,
+    position: document['position'] ?? null,
+    updatedAt: document['updatedAt'] ?? null,
+  });
+};
+
+type FoldedDay = { storedKey: string | null; view: NodeTrafficDay; last: string };
+
+/** Each reporting node's day, folded over the unit's reports and put once per unit. */
+const foldNodeDays = async (
+  events: readonly BatchEvent[],
+  context: ProjectionContext,
+  days: Map<string, FoldedDay>,
+): Promise<void> => {
   const reports = events.flatMap(({ domainEvent, positionKey }) =>
     domainEvent.type === 'UsageReported' && domainEvent.data.usages.length > 0
       ? [{ data: domainEvent.data, positionKey, id: nodeDayOf(domainEvent.data) }]
       : [],
   );
   if (reports.length === 0) return;
-  const stored = await context.getMany(NODE_TRAFFIC, [...new Set(reports.map(({ id }) => id))]);
-  const days = new Map<string, { storedKey: string | null; view: NodeTrafficDay; last: string }>();
+  const missing = [...new Set(reports.map(({ id }) => id))].filter((id) => !days.has(id));
+  const stored = missing.length === 0 ? null : await context.getMany(NODE_TRAFFIC, missing);
   for (const { data, positionKey, id } of reports) {
     let day = days.get(id);
     if (day === undefined) {
-      const document = stored.get(id);
+      const document = stored?.get(id);
       const view = (document?.['view'] as NodeTrafficDay | undefined) ?? {
         nodeId: data.nodeId,
         day: data.recordedAt.slice(0, 10),
@@ -190,32 +249,46 @@ const foldNodeDays = async (events: readonly BatchEvent[], context: ProjectionCo
     };
     day.last = positionKey;
   }
-  for (const [id, { view, last }] of days) {
-    if (last === '') continue;
-    const { nodeId, day } = view;
-    context.put(NODE_TRAFFIC, id, { view: asJson(view), positionKey: last, nodeId, day });
-  }
 };
 
 const nodeDayOf = (report: { nodeId: string; recordedAt: string }): string =>
   `${report.nodeId}:${report.recordedAt.slice(0, 10)}`;
 
-const applyBatch = async (
-  events: readonly RecordedEvent[],
-  context: ProjectionContext,
-): Promise<void> => {
-  const batchEvents: BatchEvent[] = [];
-  for (const event of events) {
-    if (streamIdOf(event.stream, trafficAggregate.category) === null) continue;
-    const domainEvent = parseStored(trafficAggregate, event);
-    const positionKey = positionKeyOf(event.position);
-    putPurchase(domainEvent, context, positionKey);
-    const position = event.position.toString();
-    batchEvents.push({ domainEvent, positionKey, position, updatedAt: event.metadata.occurredAt });
-  }
-  if (batchEvents.length === 0) return;
-  await foldNodeDays(batchEvents, context);
-  await foldUsers(batchEvents, context);
+/**
+ * The traffic read models' memory for one runner unit: the users and node days it changed,
+ * folded across its batches and put once each when the unit commits.
+ */
+const openTrafficUnit = (): ProjectionUnit => {
+  const users = new Map<string, FoldedUser>();
+  const days = new Map<string, FoldedDay>();
+  return {
+    applyBatch: async (events, context) => {
+      const batchEvents: BatchEvent[] = [];
+      for (const event of events) {
+        if (streamIdOf(event.stream, trafficAggregate.category) === null) continue;
+        const domainEvent = parseStored(trafficAggregate, event);
+        const positionKey = positionKeyOf(event.position);
+        putPurchase(domainEvent, context, positionKey);
+        const position = event.position.toString();
+        const updatedAt = event.metadata.occurredAt;
+        batchEvents.push({ domainEvent, positionKey, position, updatedAt });
+      }
+      if (batchEvents.length === 0) return;
+      await foldNodeDays(batchEvents, context, days);
+      await foldUsers(batchEvents, context, users);
+    },
+    flush: (context) => {
+      // Last null: every change was already in the stored document.
+      for (const [userId, { state, last }] of users)
+        if (last !== null) context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last));
+      for (const [id, { view, last }] of days) {
+        if (last === '') continue;
+        const { nodeId, day } = view;
+        context.put(NODE_TRAFFIC, id, { view: asJson(view), positionKey: last, nodeId, day });
+      }
+    },
+    heldDocumentCount: () => users.size + days.size,
+  };
 };
 
 export const trafficProjection: Projection = {
@@ -235,5 +308,7 @@ export const trafficProjection: Projection = {
     { name: PURCHASES, indexes: [['userId', 'purchasedAt']] },
     { name: NODE_TRAFFIC, indexes: [['nodeId', 'day']] },
   ],
-  applyBatch,
+  // Users change with every report: their documents may wait for the unit's commit.
+  commitDeferrable: true,
+  openUnit: openTrafficUnit,
 };

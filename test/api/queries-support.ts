@@ -44,6 +44,10 @@ export const createReadSideApp = async (
     watcherCountMax: 2,
     lagEventCountMax: 100,
     switchPollMs: 60_000,
+    // As in the service, traffic writes wait for their unit's commit, here longer than any test:
+    // a query with ?after= gets its answer only because it asks for the commit (requestCommit).
+    unitMsMax: 60_000,
+    unitDocumentCountMax: 100_000,
   };
   const channel = new MessageChannel();
   const host = hostReadSide(

@@ -16,7 +16,7 @@ import { trafficAggregate, trafficShardOf } from '../../domain/traffic/traffic.d
 import { createRiskGuard } from '../../api/risk-guard';
 import { startRiskJournal } from '../../api/risk-journal';
 import { collectionIn } from '../../projections/read-models';
-import { TRAFFIC } from '../../projections/traffic.projection';
+import { TRAFFIC, trafficViewOf } from '../../projections/traffic.projection';
 import { testContext, testLedgerLimits, testLimits } from '../support/ledger-harness';
 import { createTrafficWriter, executeTrafficCommand } from '../../domain/traffic/traffic-writer';
 import { generationOneRunner } from './support/generation-runner';
@@ -106,7 +106,11 @@ describe('events of an older schema version, read upcast', () => {
     });
     await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
     const document = await readModels.get(collectionIn(TRAFFIC, 1), userId);
-    expect(document?.['view']).toMatchObject({ userId, uploadBytes: 101, downloadBytes: 22 });
+    expect(document === null ? null : trafficViewOf(document)).toMatchObject({
+      userId,
+      uploadBytes: 101,
+      downloadBytes: 22,
+    });
   });
 
   it('risk attempts: a version-1 flush (attempts as objects) is replayed at start', async () => {

@@ -119,6 +119,8 @@ export const findPage = async (
     range: DocumentQuery['range'];
     orderBy: DocumentQuery['orderBy'];
   },
+  /** What the API shows of a document: its `view`, unless the collection says otherwise. */
+  showDocument: (document: JsonObject) => JsonObject = viewOf,
 ): Promise<Page> => {
   const where: Record<string, FieldValue> = {};
   for (const [field, value] of Object.entries(filter.where))
@@ -130,7 +132,7 @@ export const findPage = async (
     ...pageWindowOf(query),
   });
   return pageOf(deps, generation, query, {
-    items: found.documents.map(viewOf),
+    items: found.documents.map(showDocument),
     totalCount: found.totalCount,
   });
 };

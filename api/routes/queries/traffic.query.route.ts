@@ -1,5 +1,10 @@
 import type { JSONSchemaType } from 'ajv';
-import { NODE_TRAFFIC, PURCHASES, TRAFFIC } from '../../../projections/traffic.projection';
+import {
+  NODE_TRAFFIC,
+  PURCHASES,
+  TRAFFIC,
+  trafficViewOf,
+} from '../../../projections/traffic.projection';
 import { sendError } from '../../envelope';
 import { clientOf } from '../../middleware/api-state';
 import { sendOk } from '../../envelope';
@@ -8,7 +13,6 @@ import { validateParams, validateQuery } from '../../middleware/validate';
 import { idSchema } from '../../schemas/common.schema';
 import type { RouteKit, RouteRegistrar } from '../../route-kit';
 import { USER_LEVEL_MAX } from '../../../domain/node/node.model';
-import { viewOf } from '../../../projections/projection';
 import { collectionIn } from '../../../projections/read-models';
 import {
   nextAfterUserIdOf,
@@ -131,11 +135,14 @@ export const trafficQueryRoutes =
       const where = { exceeded: query.exceeded, allowed: query.allowed };
       sendOk(
         ctx,
-        await findPage(deps, generation, TRAFFIC, query, {
-          where,
-          range: null,
-          orderBy: { field: 'userId', direction: 'asc' },
-        }),
+        await findPage(
+          deps,
+          generation,
+          TRAFFIC,
+          query,
+          { where, range: null, orderBy: { field: 'userId', direction: 'asc' } },
+          trafficViewOf,
+        ),
       );
     });
 
@@ -155,18 +162,25 @@ export const trafficQueryRoutes =
       };
       const { limit } = pageWindowOf(query);
       if (query.after_user_id === undefined) {
-        const page = await findPage(deps, generation, TRAFFIC, query, {
-          where: nodeUsersWhere(filter),
-          range: nodeUsersRange(filter),
-          orderBy: { field: 'userId', direction: 'asc' },
-        });
+        const page = await findPage(
+          deps,
+          generation,
+          TRAFFIC,
+          query,
+          {
+            where: nodeUsersWhere(filter),
+            range: nodeUsersRange(filter),
+            orderBy: { field: 'userId', direction: 'asc' },
+          },
+          trafficViewOf,
+        );
         return sendOk(ctx, { ...page, next_after_user_id: nextAfterUserIdOf(page.items, limit) });
       }
       const documents = await deps.readSide.store.findAfter(
         collectionIn(TRAFFIC, generation),
         nodeUsersKeysetQuery(filter, query.after_user_id, limit),
       );
-      const items = documents.map(viewOf);
+      const items = documents.map(trafficViewOf);
       sendOk(ctx, {
         items,
         page_size: limit,

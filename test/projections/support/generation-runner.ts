@@ -1,6 +1,7 @@
 import type { EventStore } from '../../../domain/ports/event-store.port';
 import type { ReadModelStore } from '../../../domain/ports/read-model-store.port';
 import { createProjectionRunner } from '../../../projections/projection-runner';
+import type { Projection } from '../../../projections/projection';
 import { checkpointOf, collectionIn, READ_MODELS } from '../../../projections/read-models';
 
 /**
@@ -10,15 +11,22 @@ import { checkpointOf, collectionIn, READ_MODELS } from '../../../projections/re
 export const generationOneRunner = async (
   eventStore: EventStore,
   store: ReadModelStore,
-  limits: { batchEventCountMax: number; cachedDocumentCountMax: number },
+  limits: {
+    batchEventCountMax: number;
+    cachedDocumentCountMax: number;
+    unitMsMax?: number;
+    unitDocumentCountMax?: number;
+    nowMs?: () => number;
+  },
+  projections: readonly Projection[] = READ_MODELS,
 ) => {
-  for (const projection of READ_MODELS)
+  for (const projection of projections)
     for (const spec of projection.collections)
       await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
   const runner = createProjectionRunner({
     eventStore,
     store,
-    projections: READ_MODELS,
+    projections,
     collectionName: (name) => collectionIn(name, 1),
     checkpointName: checkpointOf(1),
     ...limits,
