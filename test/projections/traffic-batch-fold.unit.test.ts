@@ -52,7 +52,7 @@ const writeTraffic = async (store: EventStore): Promise<void> => {
             planId: 'plan-a',
             level: 1 + (index % 2),
             group: index % 2 === 0 ? 'default' : 'vip',
-            durationDays: 30,
+            durationSeconds: 30 * 86_400,
             amountMinor: 500,
             currency: 'EUR',
           }
