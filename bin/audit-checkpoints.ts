@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { openSignedCheckpointStore } from '../adapters/audit/sqlite.signed-checkpoint-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { UnavailableError, type EventStore } from '../domain/ports/event-store.port';
+import { isCheckpointStream } from '../domain/audit/checkpoint-events';
 import { ledgerSummary } from '../projections/ledger-summary';
 import { writeCheckpoint } from '../projections/log-checkpoints';
 import { auditCheckpointRoutes } from '../api/routes/audit-checkpoints.route';
@@ -11,46 +12,128 @@ import { dataDirPublicKeyFiles, loadCheckpointSigner, readPublicKeys } from './a
 import type { Config } from './config';
 import type { Logger } from 'winston';
 
+/** Why a checkpoint was taken: logged with it. */
+type CheckpointTrigger = 'interval' | 'events' | 'stop';
+
+/** Plans `callback` after `delayMs`; the returned function cancels it (tests fire it by hand). */
+type SetTimer = (callback: () => void, delayMs: number) => () => void;
+
+const setUnrefTimer: SetTimer = (callback, delayMs) => {
+  const timer = setTimeout(callback, delayMs);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
 /**
- * The service signs a checkpoint of the log every AUDIT_CHECKPOINT_INTERVAL_MS when the log moved,
- * and a last one as it stops (before the event store closes). A failure is logged and the next
- * tick tries again; a log that ends before the latest checkpoint (cut since) is logged as an error.
+ * The events this process appends, counted for the checkpointer: `wrap` the event store every
+ * writer uses, and the checkpointer `follow`s the counts (one listener). The checkpoints' own
+ * copies in the log are not counted (else each checkpoint would count toward the next). A retry
+ * answered from what is stored counts again: at worst a checkpoint comes early. Appends by other
+ * processes (the CLI, other instances on KurrentDB) are not seen: the timer covers them.
+ */
+export const createAppendedEventCount = () => {
+  let listener: ((eventCount: number) => void) | null = null;
+  const counted = (appends: readonly { stream: string; events: readonly unknown[] }[]): void => {
+    let eventCount = 0;
+    for (const { stream, events } of appends)
+      if (!isCheckpointStream(stream)) eventCount += events.length;
+    if (eventCount > 0) listener?.(eventCount);
+  };
+  return {
+    wrap: <Store extends EventStore>(store: Store): Store => ({
+      ...store,
+      append: async (stream, events, expected) => {
+        const result = await store.append(stream, events, expected);
+        if (result.ok) counted([{ stream, events }]);
+        return result;
+      },
+      appendMulti: async (appends, records) => {
+        const result = await store.appendMulti(appends, records);
+        if (result.ok) counted(appends);
+        return result;
+      },
+    }),
+    follow: (next: (eventCount: number) => void): void => {
+      listener = next;
+    },
+  };
+};
+type AppendedEventCount = ReturnType<typeof createAppendedEventCount>;
+
+/**
+ * The one owner of the checkpoint deadline. The service signs a checkpoint of the log when the
+ * first of two triggers fires: AUDIT_CHECKPOINT_INTERVAL_MS since the last one ended (when the
+ * log moved), or AUDIT_CHECKPOINT_EVERY_EVENTS events appended since the last one began (counted
+ * as the appends commit: no poll, no extra read or write per append); and a last one as it stops
+ * (before the event store closes). At most one is in flight: appends meanwhile count toward the
+ * next, which starts when this one ends, and each one covers the whole log up to its head. A
+ * failure is logged and the next trigger tries again; a log that ends before the latest
+ * checkpoint (cut since) is logged as an error.
  */
 export const startAuditCheckpoints = (deps: {
-  config: Pick<Config, 'dataDir' | 'auditSigningKeyFile' | 'auditCheckpointIntervalMs'>;
+  config: Pick<
+    Config,
+    'dataDir' | 'auditSigningKeyFile' | 'auditCheckpointIntervalMs' | 'auditCheckpointEveryEvents'
+  >;
   eventStore: EventStore;
+  appendedEvents: Pick<AppendedEventCount, 'follow'>;
   logger: Logger;
+  setTimer?: SetTimer;
 }): { stop: () => Promise<void>; routes: RouteRegistrar } => {
   const { config, eventStore, logger } = deps;
+  const setTimer = deps.setTimer ?? setUnrefTimer;
+  const intervalMs = config.auditCheckpointIntervalMs;
+  const everyEventCount = config.auditCheckpointEveryEvents;
   const signer = loadCheckpointSigner(config.dataDir, config.auditSigningKeyFile);
   const database = openSqliteDatabase(join(config.dataDir, AUDIT_CHECKPOINTS_FILE_NAME));
   const log = openSignedCheckpointStore(database);
-  let running: Promise<void> = Promise.resolve();
-  const write = (): Promise<void> => {
-    running = running.then(async () => {
-      try {
-        const written = await writeCheckpoint(eventStore, log, signer, {
-          now: () => new Date(),
-          force: false,
+  const write = async (trigger: CheckpointTrigger): Promise<void> => {
+    try {
+      const written = await writeCheckpoint(eventStore, log, signer, {
+        now: () => new Date(),
+        force: false,
+      });
+      if (written !== null)
+        logger.info('audit_checkpoint_signed', {
+          trigger,
+          sequence: written.body.sequence,
+          headPosition: written.body.headPosition,
+          eventCount: written.body.eventCount,
+          keyId: written.body.keyId,
         });
-        if (written !== null)
-          logger.info('audit_checkpoint_signed', {
-            sequence: written.body.sequence,
-            headPosition: written.body.headPosition,
-            eventCount: written.body.eventCount,
-            keyId: written.body.keyId,
-          });
-      } catch (error: unknown) {
-        logger.error('audit_checkpoint_failed', { error: String(error) });
-      }
-    });
-    return running;
+    } catch (error: unknown) {
+      logger.error('audit_checkpoint_failed', { trigger, error: String(error) });
+    }
   };
-  const timer =
-    config.auditCheckpointIntervalMs === 0
-      ? null
-      : setInterval(() => void write(), config.auditCheckpointIntervalMs);
-  timer?.unref();
+  let stopped = false;
+  let inFlight: Promise<void> | null = null;
+  let cancelTimer: (() => void) | null = null;
+  /** Events appended since the latest checkpoint began (it read the head after that). */
+  let appendedEventCount = 0;
+  const dueByCount = (): boolean => everyEventCount > 0 && appendedEventCount >= everyEventCount;
+  const armTimer = (): void => {
+    if (stopped || intervalMs === 0) return;
+    cancelTimer = setTimer(() => {
+      cancelTimer = null;
+      take('interval');
+    }, intervalMs);
+  };
+  const take = (trigger: CheckpointTrigger): void => {
+    if (stopped || inFlight !== null) return;
+    cancelTimer?.();
+    cancelTimer = null;
+    appendedEventCount = 0;
+    inFlight = write(trigger).then(() => {
+      inFlight = null;
+      armTimer();
+      if (dueByCount()) take('events');
+    });
+  };
+  deps.appendedEvents.follow((eventCount) => {
+    appendedEventCount += eventCount;
+    if (dueByCount()) take('events');
+  });
+  armTimer();
   const readable = <T>(read: () => T): T => {
     try {
       return read();
@@ -73,9 +156,11 @@ export const startAuditCheckpoints = (deps: {
   return {
     routes,
     stop: async () => {
-      if (timer !== null) clearInterval(timer);
-      if (config.auditCheckpointIntervalMs !== 0) await write();
-      await running;
+      stopped = true;
+      cancelTimer?.();
+      // The loop of take() ends: a write in flight arms no timer and starts no other.
+      while (inFlight !== null) await inFlight;
+      if (intervalMs !== 0 || everyEventCount !== 0) await write('stop');
       database.close();
     },
   };

@@ -28,6 +28,7 @@ export const DEFAULTS = {
   TRAFFIC_BODY_BYTES_MAX: 4 * MIB,
   DRAIN_TIMEOUT_MS: 10_000,
   AUDIT_CHECKPOINT_INTERVAL_MS: 60_000,
+  AUDIT_CHECKPOINT_EVERY_EVENTS: 10_000,
   NODE_SILENT_AFTER_MS: 60_000,
   WEBHOOK_TIMEOUT_MS: 10_000,
   WEBHOOK_CONCURRENCY_MAX: 8,
@@ -142,7 +143,12 @@ const CORE_ROWS: readonly ConfigRow[] = [
   row(
     'AUDIT_CHECKPOINT_INTERVAL_MS',
     DEFAULTS.AUDIT_CHECKPOINT_INTERVAL_MS,
-    'how often the service signs a checkpoint of the log when it moved (0: only `ledger audit checkpoint`)',
+    'the longest the service waits after a checkpoint before it signs the next when the log moved (0-86400000; 0: no timer)',
+  ),
+  row(
+    'AUDIT_CHECKPOINT_EVERY_EVENTS',
+    DEFAULTS.AUDIT_CHECKPOINT_EVERY_EVENTS,
+    'the service also signs a checkpoint once this many events were appended since the last one, whichever comes first (0-100000000; 0: no count; both 0: only `ledger audit checkpoint`)',
   ),
   unset(
     'LEDGER_AUDIT_SIGNING_KEY_FILE',

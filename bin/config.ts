@@ -67,8 +67,10 @@ export type Config = {
   channels: ChannelConfig;
   /** PEM file of the Ed25519 key that signs audit checkpoints; null: generated into dataDir. */
   auditSigningKeyFile: string | null;
-  /** How often the service signs a checkpoint of the log (when it moved); 0: never by itself. */
+  /** The longest wait after a checkpoint before the next (when the log moved); 0: no timer. */
   auditCheckpointIntervalMs: number;
+  /** Events appended since the last checkpoint that call for the next one; 0: no count. */
+  auditCheckpointEveryEvents: number;
   /** Absolute path of the directory that holds the backups. */
   backupDir: string;
   /** How often the service takes a backup by itself; 0: never (only `ledger backup`). */
@@ -166,6 +168,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv): Config => {
     channels: loadChannelConfig(env),
     auditSigningKeyFile: auditSigningKeyFile(read),
     auditCheckpointIntervalMs: integer('AUDIT_CHECKPOINT_INTERVAL_MS', 0, DAY_MS),
+    auditCheckpointEveryEvents: integer('AUDIT_CHECKPOINT_EVERY_EVENTS', 0, 100_000_000),
     backupDir: resolve(read('BACKUP_DIR') ?? DEFAULTS.BACKUP_DIR),
     backupIntervalMs: backupIntervalMs(integer('BACKUP_INTERVAL_MS', 0, 7 * DAY_MS)),
     backupKeepCount: integer('BACKUP_KEEP', 1, 10_000),

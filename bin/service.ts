@@ -68,7 +68,7 @@ import { startSale } from './sale';
 import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
-import { startAuditCheckpoints } from './audit-checkpoints';
+import { createAppendedEventCount, startAuditCheckpoints } from './audit-checkpoints';
 import { startWebhooks } from './webhooks';
 import { startBackupSchedule } from './backup';
 import { backupInChildProcess } from './backup-cli';
@@ -115,8 +115,12 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   const walAutoCheckpointPages = CHECKPOINT_LIMITS.writerAutoCheckpointPages;
   // Each commit wakes the read-side thread's subscription (no poll on the way to SSE).
   const appendSignal = createAppendSignal();
+  // Each committed append counts toward the next signed audit checkpoint (bin/audit-checkpoints).
+  const appendedEvents = createAppendedEventCount();
   const eventStore = instrumentEventStore(
-    openEventStore(config, { walAutoCheckpointPages, onCommitted: appendSignal.notify }),
+    appendedEvents.wrap(
+      openEventStore(config, { walAutoCheckpointPages, onCommitted: appendSignal.notify }),
+    ),
   );
   const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
   database.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);
@@ -378,7 +382,12 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       .purgeNonces(Date.now())
       .catch((error: unknown) => logger.warn('nonce_purge_failed', { error: String(error) }));
   }, SERVICE_LIMITS.noncePurgeIntervalMs);
-  const auditCheckpoints = startAuditCheckpoints({ config, eventStore, logger });
+  const auditCheckpoints = startAuditCheckpoints({
+    config,
+    eventStore,
+    appendedEvents,
+    logger,
+  });
   const backups =
     config.backupIntervalMs === 0
       ? null

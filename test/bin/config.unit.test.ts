@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       channels: NO_CHANNELS,
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 60_000,
+      auditCheckpointEveryEvents: 10_000,
       webhooks: {
         allowedTargets: [],
         timeoutMs: 10_000,
@@ -102,6 +103,7 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://127.0.0.1:4222',
       SANDBOX_FAIL_REFUNDS: 'true',
       AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+      AUDIT_CHECKPOINT_EVERY_EVENTS: '500',
       WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32, ::1,10.0.0.0/8',
       WEBHOOK_TIMEOUT_MS: '500',
       WEBHOOK_CONCURRENCY_MAX: '2',
@@ -158,6 +160,7 @@ describe('loadConfig', () => {
       channels: { ...NO_CHANNELS, sandboxFailRefunds: true },
       auditSigningKeyFile: null,
       auditCheckpointIntervalMs: 0,
+      auditCheckpointEveryEvents: 500,
       webhooks: {
         allowedTargets: ['127.0.0.1/32', '::1', '10.0.0.0/8'],
         timeoutMs: 500,
@@ -399,6 +402,16 @@ describe('loadConfig', () => {
       'AUDIT_CHECKPOINT_INTERVAL_MS',
       '-1',
       "AUDIT_CHECKPOINT_INTERVAL_MS must be an integer 0-86400000, got '-1'",
+    ],
+    [
+      'AUDIT_CHECKPOINT_EVERY_EVENTS',
+      '10k',
+      "AUDIT_CHECKPOINT_EVERY_EVENTS must be an integer 0-100000000, got '10k'",
+    ],
+    [
+      'AUDIT_CHECKPOINT_EVERY_EVENTS',
+      '100000001',
+      "AUDIT_CHECKPOINT_EVERY_EVENTS must be an integer 0-100000000, got '100000001'",
     ],
     ['LEDGER_AUDIT_SIGNING_KEY_FILE', '/nonexistent/key.pem', 'LEDGER_AUDIT_SIGNING_KEY_FILE: '],
     [

@@ -60,6 +60,32 @@ describe('the service signs checkpoints of its log', () => {
     expect(statSync(join(dataDir, 'audit-signing-key.pem')).mode & 0o777).toBe(0o600);
   });
 
+  it('every AUDIT_CHECKPOINT_EVERY_EVENTS appended events, with the interval an hour away', async () => {
+    service = await startServiceProcess(
+      dataDir,
+      await freePort(),
+      { AUDIT_CHECKPOINT_INTERVAL_MS: '3600000', AUDIT_CHECKPOINT_EVERY_EVENTS: '1' },
+      { readyTimeoutMs: 90_000 },
+    );
+    const opened = await postJson(service.baseUrl, '/v1/accounts', {
+      accountId: 'signed-c',
+      currency: 'EUR',
+    });
+    expect(opened.status).toBe(201);
+    const position = String(opened.body.data['position']);
+    // Only the count can sign this one while the service runs (the timer is an hour away).
+    const report = await eventually(
+      () => {
+        const { status, report: found } = verify(dataDir);
+        return status === 0 && found.latestCheckpoint?.headPosition === position
+          ? found
+          : undefined;
+      },
+      { timeoutMs: 20_000, what: 'a checkpoint by count at the account opening', intervalMs: 200 },
+    );
+    expect(report).toMatchObject({ ok: true, findings: [] });
+  });
+
   it('signs a last checkpoint as it stops, so the tail written just before is anchored', async () => {
     service = await startServiceProcess(
       dataDir,
