@@ -33,26 +33,14 @@ const setUnrefTimer: SetTimer = (callback, delayMs) => {
  */
 export const createAppendedEventCount = () => {
   let listener: ((eventCount: number) => void) | null = null;
-  const counted = (appends: readonly { stream: string; events: readonly unknown[] }[]): void => {
-    let eventCount = 0;
-    for (const { stream, events } of appends)
-      if (!isCheckpointStream(stream)) eventCount += events.length;
-    if (eventCount > 0) listener?.(eventCount);
-  };
   return {
-    wrap: <Store extends EventStore>(store: Store): Store => ({
-      ...store,
-      append: async (stream, events, expected) => {
-        const result = await store.append(stream, events, expected);
-        if (result.ok) counted([{ stream, events }]);
-        return result;
-      },
-      appendMulti: async (appends, records) => {
-        const result = await store.appendMulti(appends, records);
-        if (result.ok) counted(appends);
-        return result;
-      },
-    }),
+    /** Called with each committed append (instrumentEventStore's `onAppended`). */
+    counted: (appends: readonly { stream: string; events: readonly unknown[] }[]): void => {
+      let eventCount = 0;
+      for (const { stream, events } of appends)
+        if (!isCheckpointStream(stream)) eventCount += events.length;
+      if (eventCount > 0) listener?.(eventCount);
+    },
     follow: (next: (eventCount: number) => void): void => {
       listener = next;
     },

@@ -29,8 +29,14 @@ const countAppended = (appends: readonly StreamAppend[]): void => {
   appendBatchEvents.observe(eventCount);
 };
 
-/** Counts appended events by category, events per append and the time to the durable commit. */
-export const instrumentEventStore = <Store extends EventStore>(store: Store): Store => {
+/**
+ * Counts appended events by category, events per append and the time to the durable commit;
+ * `onAppended` sees each committed append too (the signed checkpoints' event count).
+ */
+export const instrumentEventStore = <Store extends EventStore>(
+  store: Store,
+  onAppended: (appends: readonly StreamAppend[]) => void = () => undefined,
+): Store => {
   const timed = async <Result extends { ok: boolean }>(
     appends: readonly StreamAppend[],
     append: () => Promise<Result>,
@@ -44,7 +50,10 @@ export const instrumentEventStore = <Store extends EventStore>(store: Store): St
     try {
       const result = await append();
       observe(result.ok ? 'committed' : 'conflict');
-      if (result.ok) countAppended(appends);
+      if (result.ok) {
+        countAppended(appends);
+        onAppended(appends);
+      }
       return result;
     } catch (error: unknown) {
       observe('failed');

@@ -118,9 +118,8 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   // Each committed append counts toward the next signed audit checkpoint (bin/audit-checkpoints).
   const appendedEvents = createAppendedEventCount();
   const eventStore = instrumentEventStore(
-    appendedEvents.wrap(
-      openEventStore(config, { walAutoCheckpointPages, onCommitted: appendSignal.notify }),
-    ),
+    openEventStore(config, { walAutoCheckpointPages, onCommitted: appendSignal.notify }),
+    appendedEvents.counted,
   );
   const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
   database.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);

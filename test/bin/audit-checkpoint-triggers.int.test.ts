@@ -6,6 +6,7 @@ import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-s
 import { EMPTY_CHAIN, sealEvents } from '../../domain/event-chain';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { createAppendedEventCount, startAuditCheckpoints } from '../../bin/audit-checkpoints';
+import { instrumentEventStore } from '../../bin/metrics';
 import { eventually } from '../support/eventually';
 import { captureLogs } from '../support/log-capture';
 
@@ -73,7 +74,7 @@ describe('signed checkpoints every N events or T, whichever comes first', () => 
     dataDir = mkdtempSync(join(tmpdir(), 'ledger-checkpoint-triggers-'));
     sqlite = createSqliteEventStore({ path: join(dataDir, 'events.sqlite') });
     appendedEvents = createAppendedEventCount();
-    store = appendedEvents.wrap(sqlite);
+    store = instrumentEventStore(sqlite, appendedEvents.counted);
     timers = fakeTimers();
     logs = captureLogs('info');
     checkpoints = null;
