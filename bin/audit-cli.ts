@@ -9,7 +9,7 @@ import { accountView } from '../domain/account/account.view';
 import { auditSnapshotsOf, type SnapshotReport } from '../domain/audit/snapshot-audit';
 import type { EventStore } from '../domain/ports/event-store.port';
 import type { SnapshotStore } from '../domain/ports/snapshot-store.port';
-import { trafficAggregate } from '../domain/traffic/traffic.decider';
+import { trafficShardFold } from '../domain/traffic/traffic.decider';
 import {
   eventJsonLine,
   forEachEvent,
@@ -96,7 +96,7 @@ export const auditSnapshots = async (
   };
   const sources = { store, snapshots: counting, pageEventCountMax: 1000 };
   await auditSnapshotsOf(accountAggregate, sources, report);
-  await auditSnapshotsOf(trafficAggregate, sources, report);
+  await auditSnapshotsOf(trafficShardFold, sources, report);
   return report;
 };
 

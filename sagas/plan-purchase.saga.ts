@@ -1,8 +1,5 @@
-import {
-  trafficShardOf,
-  trafficUserOf,
-  type SubscriptionTerms,
-} from '../domain/traffic/traffic.decider';
+import { assert } from '../domain/assert';
+import { trafficShardOf, type SubscriptionTerms } from '../domain/traffic/traffic.decider';
 import type { JsonObject } from '../domain/ports/event-store.port';
 import { executeTrafficCommand } from '../domain/traffic/traffic-writer';
 import {
@@ -113,16 +110,16 @@ export const planPurchaseSaga = (ports: LedgerPorts): SagaDefinition => ({
           },
           context,
         );
-        const user = trafficUserOf(outcome.state, userId);
+        if (!outcome.ok) return permanent(outcome.rejection);
+        assert(outcome.answer.kind === 'user', 'GrantQuota answers with its user');
+        const { user } = outcome.answer;
         const { quotaBytes } = user;
         // Purchases started before levels existed keep the expiry their reason names.
         const granted =
           input['level'] === undefined
             ? { expiresAt }
             : { expiresAt: user.expiresAt ?? expiresAt, level: user.level };
-        return outcome.ok
-          ? { kind: 'done', output: { ...granted, quotaBytes } }
-          : permanent(outcome.rejection);
+        return { kind: 'done', output: { ...granted, quotaBytes } };
       },
     },
     {

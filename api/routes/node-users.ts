@@ -4,7 +4,7 @@ import {
   isSubscribed,
   TRAFFIC_SHARD_COUNT,
   trafficView,
-  type TrafficShardState,
+  type TrafficShardView,
   type TrafficUserState,
 } from '../../domain/traffic/traffic.decider';
 import type { TrafficWriter } from '../../domain/traffic/traffic-writer';
@@ -35,7 +35,8 @@ const nodeUserView = (userId: string, user: TrafficUserState) => {
 };
 
 type Served = {
-  state: TrafficShardState;
+  /** The shard's position when computed: the writer changes a shard in place, never its position alone. */
+  position: bigint | null;
   computedAtMs: number;
   /** The first expiry among the served: from then on the list differs. */
   validUntilMs: number;
@@ -48,26 +49,37 @@ const SERVED_LIST_COUNT_MAX = TRAFFIC_SHARD_COUNT * 256;
 /**
  * A node's user list, cheap enough to pull many times a second: per shard and per (group,
  * levelMin), the served users sorted by id are kept until that shard's state changes (a
- * report, a grant) or the first of them expires, whichever comes first; a page is a merge of
+ * report, a grant: its position moves) or the first of them expires, whichever comes first; a page is a merge of
  * the 16 sorted lists. A query at an instant before the cached one computes afresh.
  */
 export const createServedUsers = (traffic: Pick<TrafficWriter, 'shard'>) => {
   const cache = new Map<string, Served>();
-  const servedIn = (shardId: string, state: TrafficShardState, node: NodeRecord, atMs: number) => {
+  const servedIn = (
+    shardId: string,
+    shard: { state: TrafficShardView; position: bigint | null },
+    node: NodeRecord,
+    atMs: number,
+  ) => {
+    const { state, position } = shard;
     const key = `${shardId}|${node.group}|${node.levelMin}`;
     const hit = cache.get(key);
-    if (hit?.state === state && atMs >= hit.computedAtMs && atMs < hit.validUntilMs)
+    if (
+      hit !== undefined &&
+      hit.position === position &&
+      atMs >= hit.computedAtMs &&
+      atMs < hit.validUntilMs
+    )
       return hit.users;
     const users: (readonly [string, TrafficUserState])[] = [];
     let validUntilMs = Number.POSITIVE_INFINITY;
     for (const [userId, user] of state.users) {
       if (!mayServe(node, user, atMs)) continue;
-      users.push([userId, user]);
+      users.push([userId, { ...user }]); // A copy: the writer changes its users in place.
       validUntilMs = Math.min(validUntilMs, Date.parse(user.expiresAt ?? ''));
     }
     users.sort(([left], [right]) => (left < right ? -1 : 1));
     if (cache.size >= SERVED_LIST_COUNT_MAX) cache.clear();
-    cache.set(key, { state, computedAtMs: atMs, validUntilMs, users });
+    cache.set(key, { position, computedAtMs: atMs, validUntilMs, users });
     return users;
   };
 
@@ -75,7 +87,7 @@ export const createServedUsers = (traffic: Pick<TrafficWriter, 'shard'>) => {
     const lists: (readonly (readonly [string, TrafficUserState])[])[] = [];
     for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
       const shardId = String(shard).padStart(2, '0');
-      lists.push(servedIn(shardId, (await traffic.shard(shardId)).state, node, atMs));
+      lists.push(servedIn(shardId, await traffic.shard(shardId), node, atMs));
     }
     const totalCount = lists.reduce((sum, list) => sum + list.length, 0);
     const start = (pageNum - 1) * pageSize;

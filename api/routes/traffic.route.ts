@@ -1,6 +1,8 @@
 import type { JSONSchemaType } from 'ajv';
 import {
   effectiveLevelOf,
+  TRAFFIC_SHARD_IDS,
+  trafficShardIndexOf,
   trafficShardOf,
   trafficUserOf,
   trafficView,
@@ -10,7 +12,6 @@ import {
 import type { RouteKit, RouteRegistrar } from '../route-kit';
 import { commandContext } from '../command-context';
 import { assert } from '../../domain/assert';
-import { addWithinSafeRange } from '../../domain/money';
 import type { TrafficOutcome, TrafficRequest } from '../../domain/traffic/traffic-writer';
 import type { StoredResponse } from '../../domain/ports/idempotency-store.port';
 import { okEnvelope, sendOk, sendResponse } from '../envelope';
@@ -70,40 +71,122 @@ const userParamsSchema: JSONSchemaType<{ userId: string }> = {
   properties: { userId: idSchema },
 };
 
-/**
- * Sums the records of each user (a node may list a user twice), drops users without usage, and
- * groups them by shard: one report is one command per shard it touches. A user whose records
- * add up past the safe-integer range is refused here, as the shard would refuse the total.
- */
-const usageByShard = (
-  records: readonly UsageRecord[],
-): { shards: Map<string, UsageRecord[]>; overflowed: string[] } => {
-  const totals = new Map<string, UsageRecord | 'overflow'>();
-  for (const { userId, uploadBytes, downloadBytes } of records) {
-    const current = totals.get(userId) ?? { userId, uploadBytes: 0, downloadBytes: 0 };
-    if (current === 'overflow') continue;
-    const upload = addWithinSafeRange(current.uploadBytes, uploadBytes);
-    const download = addWithinSafeRange(current.downloadBytes, downloadBytes);
-    const summed =
-      upload === null || download === null
-        ? ('overflow' as const)
-        : { userId, uploadBytes: upload, downloadBytes: download };
-    totals.set(userId, summed);
+const idPattern = new RegExp(idSchema.pattern);
+
+const isByteCountValue = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+const isUsageRecord = (record: unknown): record is UsageRecord => {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return false;
+  for (const key in record) {
+    if (key !== 'userId' && key !== 'uploadBytes' && key !== 'downloadBytes') return false;
   }
-  const shards = new Map<string, UsageRecord[]>();
-  const overflowed: string[] = [];
-  for (const [userId, usage] of totals) {
-    if (usage === 'overflow') {
-      overflowed.push(userId);
+  if (!('userId' in record && 'uploadBytes' in record && 'downloadBytes' in record)) return false;
+  const { userId, uploadBytes, downloadBytes } = record;
+  return (
+    typeof userId === 'string' &&
+    idPattern.test(userId) &&
+    isByteCountValue(uploadBytes) &&
+    isByteCountValue(downloadBytes)
+  );
+};
+
+/**
+ * What reportSchema accepts, in one tight pass over the records: ajv over 10,000 nested objects
+ * costs more than the rest of the report. Anything this refuses goes to ajv, which names the
+ * field (`body.records[12].uploadBytes must be integer`); it accepts nothing ajv would refuse.
+ */
+const isReportBody = (body: unknown): body is ReportBody => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  if (Object.keys(body).length !== 2 || !('reportId' in body && 'records' in body)) return false;
+  const { reportId, records } = body;
+  if (typeof reportId !== 'string' || !idPattern.test(reportId) || !Array.isArray(records))
+    return false;
+  const list: readonly unknown[] = records;
+  if (list.length < 1 || list.length > TRAFFIC_RECORDS_PER_REPORT_MAX) return false;
+  for (const record of list) if (!isUsageRecord(record)) return false;
+  return true;
+};
+
+/** A place in the shards' lists: shard * PLACE_SHARD_STRIDE + index (index < records per report). */
+const PLACE_SHARD_STRIDE = 16_384;
+
+type GroupedUsage = {
+  /** In the order of each shard's first record. */
+  shards: { shardId: string; usages: UsageRecord[] }[];
+  overflowed: string[];
+};
+
+/**
+ * One pass: groups the records by shard, summing the records of a user listed twice (a node may),
+ * and then drops users without usage: one report is one command per shard it touches. A user
+ * whose records add up past the safe-integer range is refused here, as the shard would refuse the
+ * total. The body's record objects go to the shards as they are (summed users excepted).
+ */
+const usageByShard = (records: readonly UsageRecord[]): GroupedUsage => {
+  const lists: (UsageRecord[] | undefined)[] = [];
+  const order: number[] = [];
+  const placed = new Map<string, number>();
+  const overflowedUsers = new Set<string>();
+  let mayHoldZero = false;
+  for (const record of records) {
+    const { userId } = record;
+    const place = placed.get(userId);
+    if (place === undefined) {
+      const shard = trafficShardIndexOf(userId);
+      let list = lists[shard];
+      if (list === undefined) {
+        list = [];
+        lists[shard] = list;
+        order.push(shard);
+      }
+      placed.set(userId, shard * PLACE_SHARD_STRIDE + list.length);
+      list.push(record);
+      if (record.uploadBytes + record.downloadBytes === 0) mayHoldZero = true;
       continue;
     }
-    if (usage.uploadBytes + usage.downloadBytes === 0) continue;
-    const shardId = trafficShardOf(userId);
-    const shard = shards.get(shardId);
-    if (shard === undefined) shards.set(shardId, [usage]);
-    else shard.push(usage);
+    if (overflowedUsers.has(userId)) continue;
+    const list = lists[Math.floor(place / PLACE_SHARD_STRIDE)];
+    const index = place % PLACE_SHARD_STRIDE;
+    const current = list?.[index];
+    assert(list !== undefined && current !== undefined, 'traffic report: a user placed nowhere');
+    const uploadBytes = current.uploadBytes + record.uploadBytes;
+    const downloadBytes = current.downloadBytes + record.downloadBytes;
+    if (Number.isSafeInteger(uploadBytes) && Number.isSafeInteger(downloadBytes))
+      list[index] = { userId, uploadBytes, downloadBytes };
+    else overflowedUsers.add(userId);
   }
+  const keep = (usage: UsageRecord): boolean =>
+    usage.uploadBytes + usage.downloadBytes > 0 && !overflowedUsers.has(usage.userId);
+  const pruning = mayHoldZero || overflowedUsers.size > 0;
+  const shards: GroupedUsage['shards'] = [];
+  for (const shard of order) {
+    const list = lists[shard] ?? [];
+    const usages = pruning ? list.filter(keep) : list;
+    const shardId = TRAFFIC_SHARD_IDS[shard];
+    assert(shardId !== undefined, 'traffic report: shard out of range');
+    if (usages.length > 0) shards.push({ shardId, usages });
+  }
+  // In the order of each user's first record.
+  const overflowed =
+    overflowedUsers.size === 0 ? [] : [...placed.keys()].filter((u) => overflowedUsers.has(u));
   return { shards, overflowed };
+};
+
+type Answered = Extract<TrafficOutcome, { ok: true }>;
+
+/** A report's answer in one shard (a shard only gets a command for users with usage). */
+const usageAnswerOf = (outcome: TrafficOutcome) => {
+  assert(outcome.ok, `traffic report refused: ${outcome.ok ? '' : outcome.rejection}`);
+  const { answer } = outcome;
+  assert(answer.kind === 'usage', `traffic report answered ${answer.kind}`);
+  return answer;
+};
+
+/** A grant's or reset's user as the command left it. */
+const userAnswerOf = ({ answer }: Answered) => {
+  assert(answer.kind === 'user', `traffic: a user's command answered ${answer.kind}`);
+  return answer.user;
 };
 
 type Ctx = Parameters<RouteMiddleware>[0];
@@ -131,7 +214,7 @@ const executeTrafficRequest = async (
 export const trafficRoutes =
   (services: LedgerServices): RouteRegistrar =>
   (kit: RouteKit) => {
-    const report = validateBody(reportSchema);
+    const report = validateBody(reportSchema, { fastCheck: isReportBody });
     const grant = validateBody(grantSchema);
     const reset = validateBody(resetSchema);
     const params = validateParams(userParamsSchema);
@@ -147,11 +230,10 @@ export const trafficRoutes =
         const { reportId, records } = report.read(ctx);
         const nodeId = clientOf(ctx).clientId;
         const context = commandContext(ctx, services.nowMs());
-        const grouped = usageByShard(records);
-        const shards = [...grouped.shards];
+        const { shards, overflowed } = usageByShard(records);
         // Report ids are the node's own: scoping them keeps two nodes' report 7 apart.
         const scopedReportId = `${nodeId}:${reportId}`;
-        const commands = shards.map(([shardId, usages]) => ({
+        const commands = shards.map(({ shardId, usages }) => ({
           shardId,
           command: {
             type: 'RecordUsage',
@@ -159,25 +241,20 @@ export const trafficRoutes =
           } satisfies TrafficCommand,
           eventIdSeed: `${scopedReportId}:${shardId}`,
         }));
-        const userCount =
-          grouped.overflowed.length +
-          shards.reduce((count, [, usages]) => count + usages.length, 0);
+        const userCount = shards.reduce((count, { usages }) => count + usages.length, 0);
         await executeTrafficRequest(ctx, services, { commands, context }, (outcomes) => {
-          const rejected = grouped.overflowed.map((userId) => ({ userId, code: 'usage_overflow' }));
+          const rejected = overflowed.map((userId) => ({ userId, code: 'usage_overflow' }));
           const exceededUserIds: string[] = [];
-          outcomes.forEach((outcome, index) => {
-            // Never empty: a shard only gets a command for users with usage.
-            assert(outcome.ok, `traffic report refused: ${outcome.ok ? '' : outcome.rejection}`);
-            const refused = outcome.state.recentReports.get(scopedReportId) ?? [];
-            rejected.push(...refused.map(({ userId, reason }) => ({ userId, code: reason })));
-            for (const { userId } of shards[index]?.[1] ?? []) {
-              if (trafficUserOf(outcome.state, userId).exceeded) exceededUserIds.push(userId);
-            }
-          });
+          for (const outcome of outcomes) {
+            const answer = usageAnswerOf(outcome);
+            for (const { userId, reason } of answer.refused)
+              rejected.push({ userId, code: reason });
+            for (const userId of answer.exceededUserIds) exceededUserIds.push(userId);
+          }
           const data = {
             reportId,
             recordCount: records.length,
-            userCount,
+            userCount: overflowed.length + userCount,
             rejected,
             exceededUserIds,
             position: null,
@@ -200,7 +277,7 @@ export const trafficRoutes =
         assert(outcome !== undefined, 'one command, one outcome');
         if (!outcome.ok) return rejectionResponse(outcome.rejection, outcome.detail, { userId });
         const data = {
-          traffic: trafficView(userId, trafficUserOf(outcome.state, userId)),
+          traffic: trafficView(userId, userAnswerOf(outcome)),
           position: null,
         };
         return { status: 200, body: okEnvelope(data), headers: {} };

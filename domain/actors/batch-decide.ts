@@ -75,7 +75,7 @@ export const eventMetadataOf = (context: CommandContext): UnhashedEvent['metadat
   ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
 });
 
-const toUnhashed = <E extends DomainEvent>(
+export const toUnhashed = <E extends DomainEvent>(
   fold: { readonly eventCodec: EventCodec<E> },
   event: E,
   index: number,

@@ -1,4 +1,4 @@
-import { parseStored, type Aggregate, type DomainEvent, type SnapshotCodec } from '../aggregate';
+import { parseStored, type DomainEvent, type SnapshotCodec, type StreamFold } from '../aggregate';
 import { canonicalJson } from '../event-chain';
 import type { EventStore } from '../ports/event-store.port';
 import type { SavedSnapshot, SnapshotStore } from '../ports/snapshot-store.port';
@@ -22,8 +22,8 @@ type Verdict = { kind: 'matches' } | { kind: 'mismatch' | 'unusable'; reason: st
 const LIST_PAGE_COUNT_MAX = 500;
 
 /** Checks every snapshot of the aggregate's category; adds to `report`. */
-export const auditSnapshotsOf = async <C, E extends DomainEvent, S, R extends string>(
-  aggregate: Aggregate<C, E, S, R>,
+export const auditSnapshotsOf = async <E extends DomainEvent, S>(
+  aggregate: StreamFold<E, S>,
   sources: { store: EventStore; snapshots: SnapshotStore; pageEventCountMax: number },
   report: SnapshotReport,
 ): Promise<void> => {
@@ -54,8 +54,8 @@ export const auditSnapshotsOf = async <C, E extends DomainEvent, S, R extends st
   }
 };
 
-const judge = async <C, E extends DomainEvent, S, R extends string>(
-  aggregate: Aggregate<C, E, S, R>,
+const judge = async <E extends DomainEvent, S>(
+  aggregate: StreamFold<E, S>,
   codec: SnapshotCodec<S>,
   sources: { store: EventStore; pageEventCountMax: number },
   saved: SavedSnapshot,

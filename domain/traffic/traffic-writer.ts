@@ -1,7 +1,7 @@
 import { ConflictRetriesExhaustedError } from '../actors/actor-errors';
 import { answerStoredKeys, createBatchMailbox, type Queued } from '../actors/batch-mailbox';
 import type { ActorEventHook, CommandContext } from '../actors/actor-runtime.types';
-import { decideBatch, type DecidedCommand, type QueuedCommand } from '../actors/batch-decide';
+import { toUnhashed } from '../actors/batch-decide';
 import {
   loadStream,
   toSavedSnapshot,
@@ -9,6 +9,8 @@ import {
   type StreamSnapshot,
 } from '../actors/stream-snapshot';
 import { assert } from '../assert';
+import type { RejectionDetail } from '../decision';
+import { sealEvents, type UnhashedEvent } from '../event-chain';
 import type {
   EventStore,
   IdempotencyRecord,
@@ -17,17 +19,25 @@ import type {
 } from '../ports/event-store.port';
 import type { StoredResponse } from '../ports/idempotency-store.port';
 import {
-  trafficAggregate,
+  applyTrafficEvent,
+  decideTrafficShard,
+  newTrafficShardState,
+  trafficShardFold,
+  type TrafficAnswer,
   type TrafficCommand,
+  type TrafficEvent,
   type TrafficRejection,
   type TrafficShardState,
+  type TrafficShardView,
 } from './traffic.decider';
 
 /**
  * The traffic writer: the single writer of the traffic shards, built like the ledger. Requests
  * queue; the writer takes what has queued, decides every command against the shards it holds in
  * memory (each command seeing those before it), and writes the whole batch, with the requests'
- * Idempotency-Key records, as ONE atomic multi-stream append. A node's report of any size is so
+ * Idempotency-Key records, as ONE atomic multi-stream append. The shards are plain maps the
+ * writer owns: decideTrafficShard only reads them, and the writer applies the events once the
+ * append has committed, so a refused or failed append leaves them as they were. A node's report of any size is so
  * one durable round at most, shared with the reports that queued beside it, and its key exists
  * exactly when its usage does. A revision conflict (another instance wrote a shard) reloads the
  * shards and decides again.
@@ -39,7 +49,10 @@ export type TrafficShardCommand = {
   eventIdSeed: string | null;
 };
 
-export type TrafficOutcome = DecidedCommand<TrafficShardState, TrafficRejection>;
+/** One command's outcome: its events' count and what its caller is told, or its rejection. */
+export type TrafficOutcome =
+  | { ok: true; eventCount: number; answer: TrafficAnswer }
+  | { ok: false; rejection: TrafficRejection; detail: RejectionDetail };
 
 export type TrafficRequest = {
   commands: readonly TrafficShardCommand[];
@@ -77,8 +90,11 @@ type TrafficWriterLimits = {
 export type TrafficWriter = {
   /** Decides the request's commands and resolves once they are durable (or refused). */
   execute(request: TrafficRequest): Promise<TrafficReply>;
-  /** A shard as the writer holds it (loaded if it is not in memory). */
-  shard(shardId: string): Promise<{ state: TrafficShardState; position: bigint | null }>;
+  /**
+   * A shard as the writer holds it (loaded if it is not in memory): read it before the next
+   * await, the writer changes it in place after each commit (position tells the versions apart).
+   */
+  shard(shardId: string): Promise<{ state: TrafficShardView; position: bigint | null }>;
   /** Shard commands queued, not yet decided. */
   queuedCommandCount(): number;
   /** Waits for the batch in flight; later requests are refused. */
@@ -88,7 +104,7 @@ export type TrafficWriter = {
 type Entry = StreamSnapshot<TrafficShardState> & { savedRevision: number | null };
 type Pending = Queued<TrafficRequest, TrafficReply>;
 
-const shardStreamOf = (shardId: string): string => `${trafficAggregate.category}-${shardId}`;
+const shardStreamOf = (shardId: string): string => `${trafficShardFold.category}-${shardId}`;
 
 export const createTrafficWriter = (options: {
   store: EventStore;
@@ -107,13 +123,18 @@ export const createTrafficWriter = (options: {
     const inFlight = loading.get(stream);
     if (inFlight !== undefined) return inFlight;
     const source = { store, snapshots, limits, onEvent };
-    const loaded = loadStream(source, trafficAggregate, stream).then(
+    const loaded = loadStream(source, trafficShardFold, stream).then(
       ({ snapshot, savedRevision }) => {
         // A commit may have landed while this read was in flight: never go back behind it.
         const newer = held.get(stream);
         if (newer !== undefined && (newer.revision ?? -1) >= (snapshot.revision ?? -1))
           return newer;
-        const loadedEntry: Entry = { ...snapshot, savedRevision };
+        // An empty stream folds to the shared empty shard: the writer owns a fresh one instead.
+        const state =
+          snapshot.state === trafficShardFold.initialState
+            ? newTrafficShardState()
+            : snapshot.state;
+        const loadedEntry: Entry = { ...snapshot, state, savedRevision };
         held.set(stream, loadedEntry);
         return loadedEntry;
       },
@@ -139,9 +160,18 @@ export const createTrafficWriter = (options: {
       if (result.ok) {
         for (const { stream, lastRevision, lastPosition } of result.streams) {
           const next = decided.next.get(stream);
-          assert(next !== undefined, `traffic: ${stream} appended but not decided`);
+          const entry = working.get(stream);
+          assert(next !== undefined && entry !== undefined, `traffic: ${stream} not decided`);
+          assert(held.get(stream) === entry, `traffic: ${stream} replaced while deciding`);
           assert(next.revision === lastRevision, `traffic: ${stream} append landed elsewhere`);
-          const committed = { ...next, position: lastPosition };
+          try {
+            for (const event of next.events) applyTrafficEvent(entry.state, event);
+          } catch (error: unknown) {
+            held.delete(stream); // Half applied: the next command reads the shard again.
+            throw error;
+          }
+          const { tail } = next;
+          const committed = { ...entry, revision: lastRevision, position: lastPosition, tail };
           held.set(stream, committed);
           saveSnapshotIfDue(stream, committed);
         }
@@ -166,7 +196,7 @@ export const createTrafficWriter = (options: {
   };
 
   const saveSnapshotIfDue = (stream: string, entry: Entry): void => {
-    const codec = trafficAggregate.snapshotCodec;
+    const codec = trafficShardFold.snapshotCodec;
     if (snapshots === null || codec === undefined || entry.revision === null) return;
     if (entry.revision - (entry.savedRevision ?? -1) < snapshots.everyEventCount) return;
     const failed = (error: unknown) =>
@@ -211,55 +241,82 @@ const newestPosition = (working: Map<string, Entry>, request: TrafficRequest): b
   return newest;
 };
 
+/** A shard's part of a batch once committed: its events, to apply, and where its chain ends. */
+type ShardNext = { events: TrafficEvent[]; revision: number; tail: Entry['tail'] };
+
 type TrafficBatchDecision = {
   appends: StreamAppend[];
   records: IdempotencyRecord[];
   outcomes: TrafficOutcome[][];
   responses: (StoredResponse | null)[];
-  next: Map<string, Entry>;
+  next: Map<string, ShardNext>;
+};
+
+type ShardGroup = {
+  slots: { requestIndex: number; commandIndex: number }[];
+  commands: TrafficCommand[];
+  contexts: CommandContext[];
 };
 
 /**
  * The whole batch decided against `working`, shard by shard: a shard's commands in arrival order,
- * each against the state the ones before it left (decideBatch). Shards are independent, so the
- * order between shards does not change any decision.
+ * each seeing what the ones before it decided (decideTrafficShard). Shards are independent, so
+ * the order between shards does not change any decision. Nothing of `working` is written.
  */
 const decideTrafficBatch = (
   working: Map<string, Entry>,
   batch: readonly Pending[],
 ): TrafficBatchDecision => {
-  type Slot = { requestIndex: number; commandIndex: number };
-  const byStream = new Map<string, { slots: Slot[]; queued: QueuedCommand<TrafficCommand>[] }>();
+  const byStream = new Map<string, ShardGroup>();
   batch.forEach((request, requestIndex) =>
     request.commands.forEach(({ shardId, command, eventIdSeed }, commandIndex) => {
       const stream = shardStreamOf(shardId);
-      const group = byStream.get(stream) ?? { slots: [], queued: [] };
+      let group = byStream.get(stream);
+      if (group === undefined) {
+        group = { slots: [], commands: [], contexts: [] };
+        byStream.set(stream, group);
+      }
       group.slots.push({ requestIndex, commandIndex });
-      group.queued.push({ command, context: { ...request.context, eventIdSeed } });
-      byStream.set(stream, group);
+      group.commands.push(command);
+      group.contexts.push({ ...request.context, eventIdSeed });
     }),
   );
   const outcomes: TrafficOutcome[][] = batch.map(() => []);
   const appends: StreamAppend[] = [];
-  const next = new Map<string, Entry>();
-  for (const [stream, { slots, queued }] of byStream) {
+  const next = new Map<string, ShardNext>();
+  for (const [stream, { slots, commands, contexts }] of byStream) {
     const before = working.get(stream);
     assert(before !== undefined, `traffic: ${stream} not loaded`);
-    const decision = decideBatch(trafficAggregate, stream, before, queued);
-    decision.decided.forEach((outcome, index) => {
+    const events: TrafficEvent[] = [];
+    const unhashed: UnhashedEvent[] = [];
+    decideTrafficShard(before.state, commands).forEach((decision, index) => {
       const slot = slots[index];
-      assert(slot !== undefined, 'traffic: an outcome without its command');
+      const context = contexts[index];
+      assert(slot !== undefined && context !== undefined, 'traffic: a decision without command');
       const list = outcomes[slot.requestIndex];
       assert(list !== undefined, 'traffic: an outcome without its request');
-      list[slot.commandIndex] = outcome;
+      if (!decision.ok) {
+        list[slot.commandIndex] = decision;
+        return;
+      }
+      decision.events.forEach((event, eventIndex) => {
+        events.push(event);
+        unhashed.push(toUnhashed(trafficShardFold, event, eventIndex, context));
+      });
+      const { answer } = decision;
+      list[slot.commandIndex] = { ok: true, eventCount: decision.events.length, answer };
     });
-    if (decision.events.length === 0) continue;
+    if (events.length === 0) continue;
+    const sealed = sealEvents(stream, before.tail, unhashed);
+    const revision = sealed.tail.nextRevision - 1;
+    // Pairs the chain's own count with the revision the shard stood at.
+    assert(revision === (before.revision ?? -1) + events.length, `${stream}: batch revision drift`);
     const expected =
       before.revision === null
         ? { kind: 'no_stream' as const }
         : { kind: 'exact' as const, revision: before.revision };
-    appends.push({ stream, events: decision.events, expected });
-    next.set(stream, { ...decision.next, savedRevision: before.savedRevision });
+    appends.push({ stream, events: sealed.events, expected });
+    next.set(stream, { events, revision, tail: sealed.tail });
   }
   const records: IdempotencyRecord[] = [];
   const responses = batch.map((request, index) => {

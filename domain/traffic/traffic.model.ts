@@ -1,4 +1,3 @@
-import type { Map as ImmutableMap, OrderedMap } from 'immutable';
 import type { Decision } from '../decision';
 
 /**
@@ -9,8 +8,8 @@ import type { Decision } from '../decision';
  */
 export const TRAFFIC_SHARD_COUNT = 16;
 
-/** Shard ids are two digits, 00..15. */
-export const trafficShardOf = (userId: string): string => {
+/** The shard of a user as a number, 0..TRAFFIC_SHARD_COUNT - 1. */
+export const trafficShardIndexOf = (userId: string): number => {
   // FNV-1a over the UTF-16 code units, then murmur3's finalizer: without it the low bits, and so
   // the shard, would depend only on the low bits of each character ('user-a' and 'user-q' alike).
   let hash = 0x811c9dc5;
@@ -20,8 +19,17 @@ export const trafficShardOf = (userId: string): string => {
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   hash = (hash ^ (hash >>> 16)) >>> 0;
-  return String(hash % TRAFFIC_SHARD_COUNT).padStart(2, '0');
+  return hash % TRAFFIC_SHARD_COUNT;
 };
+
+/** Shard ids are two digits, 00..15, indexed by trafficShardIndexOf. */
+export const TRAFFIC_SHARD_IDS: readonly string[] = Array.from(
+  { length: TRAFFIC_SHARD_COUNT },
+  (_, index) => String(index).padStart(2, '0'),
+);
+
+export const trafficShardOf = (userId: string): string =>
+  String(trafficShardIndexOf(userId)).padStart(2, '0');
 
 /** One user's quota and usage for the current period. */
 export type TrafficUserState = Readonly<{
@@ -92,14 +100,31 @@ export const isSubscribed = (user: TrafficUserState, nowMs: number): boolean =>
 /** Users refused in a report, with the reason (a usage that would overflow the safe range). */
 export type RefusedUsage = { userId: string; reason: 'usage_overflow' };
 
-export type TrafficShardState = Readonly<{
-  users: ImmutableMap<string, TrafficUserState>;
+/** A user as the shard's owner holds it: updated in place when a committed event applies. */
+export type MutableTrafficUser = {
+  -readonly [Key in keyof TrafficUserState]: TrafficUserState[Key];
+};
+
+/**
+ * A shard's state: plain maps owned by whoever folded it (the traffic writer, a load, an audit).
+ * Only the owner writes it, and only with a committed event (applyTrafficEvent); everyone else
+ * reads it through TrafficShardView.
+ */
+export type TrafficShardState = {
+  readonly users: Map<string, MutableTrafficUser>;
   /**
-   * The last recentReportCountMax reports applied to this shard, oldest first, with the users
-   * each one refused, so a node's retry gets the same answer and counts nothing twice.
+   * The last recentReportCountMax reports applied to this shard, oldest first (insertion order),
+   * with the users each one refused, so a node's retry gets the same answer and counts nothing
+   * twice.
    */
-  recentReports: OrderedMap<string, readonly RefusedUsage[]>;
-}>;
+  readonly recentReports: Map<string, readonly RefusedUsage[]>;
+};
+
+/** A shard as deciders, routes and queries read it. */
+export type TrafficShardView = {
+  readonly users: ReadonlyMap<string, TrafficUserState>;
+  readonly recentReports: ReadonlyMap<string, readonly RefusedUsage[]>;
+};
 
 /**
  * Nodes retry a lost answer within seconds; 4,096 reports per shard is 20 s at the benchmark's

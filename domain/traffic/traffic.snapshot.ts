@@ -1,4 +1,3 @@
-import { Map as ImmutableMap, OrderedMap } from 'immutable';
 import type { SnapshotCodec } from '../aggregate';
 import { assert } from '../assert';
 import {
@@ -11,16 +10,21 @@ import {
   stringField,
 } from '../json-fields';
 import type { JsonValue } from '../ports/event-store.port';
-import type { RefusedUsage, TrafficShardState, TrafficUserState } from './traffic.model';
+import type {
+  MutableTrafficUser,
+  RefusedUsage,
+  TrafficShardState,
+  TrafficUserState,
+} from './traffic.model';
 
-const encodeUser = ([userId, user]: [string, TrafficUserState]): JsonValue => ({
+const encodeUser = ([userId, user]: readonly [string, TrafficUserState]): JsonValue => ({
   userId,
   ...user,
   grantIds: [...user.grantIds],
   resetIds: [...user.resetIds],
 });
 
-const decodeUser = (value: JsonValue): [string, TrafficUserState] => {
+const decodeUser = (value: JsonValue): [string, MutableTrafficUser] => {
   const user = jsonObject(value, 'users[]');
   return [
     stringField(user, 'userId'),
@@ -52,12 +56,14 @@ const decodeReport = (value: JsonValue): [string, readonly RefusedUsage[]] => {
 const decode = (saved: JsonValue): TrafficShardState => {
   const state = jsonObject(saved, 'traffic shard snapshot');
   return {
-    users: ImmutableMap(arrayField(state, 'users').map(decodeUser)),
-    recentReports: OrderedMap(arrayField(state, 'recentReports').map(decodeReport)),
+    users: new Map(arrayField(state, 'users').map(decodeUser)),
+    recentReports: new Map(arrayField(state, 'recentReports').map(decodeReport)),
   };
 };
 
 /**
+ * The format does not depend on how the state is held in memory (immutable.js maps until the
+ * mutable writer state; plain Maps since): version 3 snapshots on disk are read as they are.
  * Version 3 adds each user's level, group and expiresAt; version 2 snapshots are not used (the
  * shard is folded from its events once, then snapshotted again).
  * Version 2 (version 1 was one stream per user): the shard's users as an array of

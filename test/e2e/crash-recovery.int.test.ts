@@ -5,9 +5,9 @@ import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-s
 import { auditBalances } from '../../bin/audit-cli';
 import Database from 'better-sqlite3';
 import { accountAggregate } from '../../domain/account/account.decider';
-import { parseStored, type Aggregate, type DomainEvent } from '../../domain/aggregate';
+import { parseStored, type DomainEvent, type StreamFold } from '../../domain/aggregate';
 import type { EventStore } from '../../domain/ports/event-store.port';
-import { TRAFFIC_SHARD_COUNT, trafficAggregate } from '../../domain/traffic/traffic.decider';
+import { TRAFFIC_SHARD_COUNT, trafficShardFold } from '../../domain/traffic/traffic.decider';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
 import { eventually } from '../support/eventually';
 import { freePort, getJson, postJson, startServiceProcess } from '../support/service-process';
@@ -223,9 +223,9 @@ describe('crash recovery (kill -9 mid-load)', () => {
 });
 
 /** A stream's state folded from its first event, without any snapshot. */
-const foldWholeStream = async <C, E extends DomainEvent, S, R extends string>(
+const foldWholeStream = async <E extends DomainEvent, S>(
   store: EventStore,
-  aggregate: Aggregate<C, E, S, R>,
+  aggregate: StreamFold<E, S>,
   stream: string,
 ): Promise<S> => {
   const events = await store.readStream(stream, {
@@ -252,7 +252,7 @@ const uploadsFolded = async (store: EventStore): Promise<Map<string, number>> =>
   const uploads = new Map<string, number>();
   for (let shard = 0; shard < TRAFFIC_SHARD_COUNT; shard += 1) {
     const stream = `trafficshard-${String(shard).padStart(2, '0')}`;
-    const state = await foldWholeStream(store, trafficAggregate, stream);
+    const state = await foldWholeStream(store, trafficShardFold, stream);
     for (const [userId, user] of state.users) uploads.set(userId, user.uploadBytes);
   }
   return uploads;

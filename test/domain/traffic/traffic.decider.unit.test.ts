@@ -358,8 +358,8 @@ describe('RecordUsage', () => {
           expect(state.recentReports.size).toBe(recentReportCountMax);
           // r-1 came back as the newest and pushed out other-0, then the oldest.
           expect(state.recentReports.has('other-0')).toBe(false);
-          expect(state.recentReports.keySeq().first()).toBe('other-1');
-          expect(state.recentReports.keySeq().last()).toBe('r-1');
+          expect([...state.recentReports.keys()][0]).toBe('other-1');
+          expect([...state.recentReports.keys()].at(-1)).toBe('r-1');
           expect(state.users.get('alice')?.uploadBytes).toBe(20);
           expect(state.users.get('bob')?.uploadBytes).toBe(recentReportCountMax);
         });
