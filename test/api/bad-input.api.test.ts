@@ -125,6 +125,28 @@ describe('bad input', () => {
     expect(await big.store.headPosition()).toBeNull();
   });
 
+  it.each([
+    [{ uploadBytes: 1.5 }, 'body.records.12.uploadBytes must be integer'],
+    [{ downloadBytes: -1 }, 'body.records.12.downloadBytes must be >= 0'],
+    [{ userId: 'no spaces' }, 'body.records.12.userId must match pattern'],
+    [{ extra: 1 }, "body.records.12 has unknown field 'extra'"],
+    [{ uploadBytes: null }, 'body.records.12.uploadBytes must not be null'],
+  ])('names the bad field of a traffic report record: %j', async (bad, msg) => {
+    const records = Array.from({ length: 20 }, (_, index) => ({
+      userId: `u${index}`,
+      uploadBytes: 1,
+      downloadBytes: 1,
+      ...(index === 12 ? bad : {}),
+    }));
+    const response = await app.post(
+      '/v1/traffic/reports',
+      { reportId: 'r-bad', records },
+      app.keys.admin,
+    );
+    expect(response.status).toBe(400);
+    expect(response.body.msg).toContain(msg);
+  });
+
   it('refuses a refund on a malformed payment id with 400', async () => {
     const response = await app.post(
       '/v1/payments/not-a-uuid/refunds',

@@ -172,3 +172,25 @@ describe('the traffic writer', () => {
     for (const userId of USERS) expect(await usedBytes(fresh, userId)).toBe(80);
   });
 });
+
+describe('the traffic writer after a failed append', () => {
+  it('keeps its shards as they were: the next report counts from the stored totals', async () => {
+    const store = createInMemoryEventStore();
+    let failing = false;
+    const flaky: EventStore = Object.create(store) as EventStore;
+    flaky.appendMulti = (appends, records) =>
+      failing ? Promise.reject(new Error('disk gone')) : store.appendMulti(appends, records);
+    const writer = writerOver(flaky);
+    const records = USERS.map((userId) => ({ userId, uploadBytes: 3, downloadBytes: 4 }));
+    await writer.execute(reportRequest('node-1', 'r-1', records));
+    failing = true;
+    await expect(writer.execute(reportRequest('node-1', 'r-2', records))).rejects.toThrow(
+      'disk gone',
+    );
+    failing = false;
+    for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(7);
+    await writer.execute(reportRequest('node-1', 'r-2', records));
+    for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(14);
+    expect(await usedBytes(writerOver(store), USERS[0] ?? '')).toBe(14);
+  });
+});

@@ -1,0 +1,82 @@
+import {
+  applyTrafficEvent,
+  decideTrafficShard,
+  newTrafficShardState,
+  type TrafficShardState,
+} from '../../../domain/traffic/traffic.decider';
+import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
+import { grant, now, use } from './traffic.fixtures';
+
+const report = (reportId: string, usages: ReturnType<typeof use>[]) => ({
+  type: 'RecordUsage' as const,
+  data: { reportId, nodeId: 'node-1', usages, now },
+});
+
+/** A shard with alice's quota of 100 bytes, folded as the writer folds it. */
+const shardWithAlice = (): TrafficShardState => {
+  const shard = newTrafficShardState();
+  const [granted] = decideTrafficShard(shard, [grant('alice', 'g-1', 100)]);
+  if (granted?.ok !== true) throw new Error('grant refused');
+  for (const event of granted.events) applyTrafficEvent(shard, event);
+  return shard;
+};
+
+describe('decideTrafficShard: a batch of commands on one shard', () => {
+  it('lets each report see the ones decided before it: exact sums, one crossing', () => {
+    const shard = shardWithAlice();
+    const decided = decideTrafficShard(shard, [
+      report('r-1', [use('alice', 60)]),
+      report('r-2', [use('alice', 60)]),
+      report('r-3', [use('alice', 60)]),
+    ]);
+    const types = decided.map((d) => (d.ok ? d.events.map((e) => e.type) : d.rejection));
+    expect(types).toEqual([
+      ['UsageReported'],
+      ['UsageReported', 'QuotasExceeded'],
+      ['UsageReported'],
+    ]);
+    const [, second, third] = decided;
+    expect(second?.ok === true && second.events[1]?.data).toMatchObject({
+      users: [{ userId: 'alice', usedBytes: 120, quotaBytes: 100 }],
+    });
+    expect(third?.ok === true && third.answer).toEqual({
+      kind: 'usage',
+      refused: [],
+      exceededUserIds: ['alice'],
+    });
+  });
+
+  it('reads the shard and writes nothing of it', () => {
+    const shard = shardWithAlice();
+    const before = trafficSnapshotCodec.encode(shard);
+    decideTrafficShard(shard, [
+      report('r-1', [use('alice', 60), use('bob', 5)]),
+      report('r-2', [use('alice', 60)]),
+      grant('carol', 'g-2', 10),
+    ]);
+    expect(trafficSnapshotCodec.encode(shard)).toEqual(before);
+    expect(shard.users.has('bob')).toBe(false);
+    expect(shard.recentReports.size).toBe(0);
+  });
+
+  it('treats a report repeated within the batch as a retry', () => {
+    const shard = shardWithAlice();
+    const decided = decideTrafficShard(shard, [
+      report('r-1', [use('alice', 10)]),
+      report('r-1', [use('alice', 10)]),
+    ]);
+    expect(decided.map((d) => d.ok && d.events.length)).toEqual([1, 0]);
+  });
+
+  it('answers a grant with the user as the grant left it, after the batch before it', () => {
+    const shard = shardWithAlice();
+    const [, granted] = decideTrafficShard(shard, [
+      report('r-1', [use('alice', 150)]),
+      grant('alice', 'g-2', 100),
+    ]);
+    expect(granted?.ok === true && granted.answer).toMatchObject({
+      kind: 'user',
+      user: { quotaBytes: 200, uploadBytes: 150, exceeded: false },
+    });
+  });
+});
