@@ -1,8 +1,9 @@
 import type { Logger } from 'winston';
-import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
+import type { CommandContext } from '../domain/actors/actor-runtime';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.port';
 import { appendUpgradeMarker } from './upgrade-marker';
-import { trafficAggregate, trafficShardOf } from '../domain/traffic/traffic.decider';
+import { trafficShardOf } from '../domain/traffic/traffic.decider';
+import { executeTrafficCommand, type TrafficWriter } from '../domain/traffic/traffic-writer';
 import { foldLegacyTrafficStream, LEGACY_TRAFFIC_CATEGORY } from '../domain/traffic/traffic.legacy';
 
 /**
@@ -29,7 +30,8 @@ type LegacyTrafficImportResult =
 
 export const importLegacyTraffic = async (deps: {
   store: EventStore;
-  runtime: ActorRuntime;
+  /** The traffic writer, before anything else can reach it: it decides and appends the imports. */
+  traffic: TrafficWriter;
   logger: Logger;
   nowMs: () => number;
 }): Promise<LegacyTrafficImportResult> => {
@@ -79,7 +81,7 @@ const legacyStreamsUpTo = async (store: EventStore, headPosition: bigint): Promi
 
 /** True when this run imported the user; false when its shard already had it. */
 const importStream = async (
-  deps: { store: EventStore; runtime: ActorRuntime },
+  deps: { store: EventStore; traffic: TrafficWriter },
   stream: string,
   now: string,
 ): Promise<boolean> => {
@@ -109,7 +111,11 @@ const importStream = async (
     },
   };
   const shardId = trafficShardOf(userId);
-  const outcome = await deps.runtime.execute(trafficAggregate, shardId, command, context);
+  const outcome = await executeTrafficCommand(
+    deps.traffic,
+    { shardId, command, eventIdSeed: context.eventIdSeed },
+    context,
+  );
   if (!outcome.ok) throw new Error(`${stream}: import refused (${outcome.rejection})`);
   return outcome.eventCount > 0;
 };

@@ -166,8 +166,22 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       },
     ),
   );
-  // Before anything can touch a traffic shard (routes, sagas resuming a plan purchase).
-  await importLegacyTraffic({ store: eventStore, runtime, logger, nowMs: Date.now });
+  // The only writer of the traffic shards, the legacy import's included.
+  const traffic = instrumentTraffic(
+    createTrafficWriter({
+      store: eventStore,
+      snapshots: snapshots.snapshots ?? null,
+      limits: {
+        mailboxCommandCountMax: SERVICE_LIMITS.trafficMailboxCommandCountMax,
+        batchCommandCountMax: SERVICE_LIMITS.trafficBatchCommandCountMax,
+        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+      },
+      onEvent: (name, fields) => logger.warn(name, fields),
+    }),
+  );
+  // Before anything else can touch a traffic shard (routes, sagas resuming a plan purchase).
+  await importLegacyTraffic({ store: eventStore, traffic, logger, nowMs: Date.now });
   const ledger = instrumentLedger(
     createLedger({
       store: eventStore,
@@ -182,20 +196,6 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       },
       onEvent: (name, fields) =>
         name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
-    }),
-  );
-  // After the legacy import: from here on the writer is the only one that writes traffic shards.
-  const traffic = instrumentTraffic(
-    createTrafficWriter({
-      store: eventStore,
-      snapshots: snapshots.snapshots ?? null,
-      limits: {
-        mailboxCommandCountMax: SERVICE_LIMITS.trafficMailboxCommandCountMax,
-        batchCommandCountMax: SERVICE_LIMITS.trafficBatchCommandCountMax,
-        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
-      },
-      onEvent: (name, fields) => logger.warn(name, fields),
     }),
   );
   // Before anything can touch a transfer the previous version left half-done.

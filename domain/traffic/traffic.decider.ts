@@ -297,7 +297,7 @@ export type TrafficAnswer =
   /** A grant, reset or import: the user as the command left it. */
   | { kind: 'user'; user: TrafficUserState };
 
-export type TrafficCommandDecision =
+type TrafficCommandDecision =
   | { ok: true; events: readonly TrafficEvent[]; answer: TrafficAnswer }
   | { ok: false; rejection: TrafficRejection; detail: RejectionDetail };
 

@@ -5,18 +5,17 @@ import {
   LEGACY_TRAFFIC_IMPORT_MARKER_STREAM,
 } from '../../bin/legacy-traffic-import';
 import { createLogger } from '../../bin/logger';
-import { createActorRuntime } from '../../domain/actors/actor-runtime';
 import { EMPTY_CHAIN, sealEvents } from '../../domain/event-chain';
 import type { EventStore, JsonObject } from '../../domain/ports/event-store.port';
 import {
-  trafficAggregate,
   trafficShardOf,
   trafficUserOf,
   initialTrafficUserState,
   type TrafficCounts,
   type TrafficUserState,
 } from '../../domain/traffic/traffic.decider';
-import { testContext, testLimits } from '../support/ledger-harness';
+import { createTrafficWriter, type TrafficWriter } from '../../domain/traffic/traffic-writer';
+import { testContext, testLedgerLimits } from '../support/ledger-harness';
 
 const logger = createLogger('error', { stream: new PassThrough() });
 const now = '2026-01-01T00:00:00.000Z';
@@ -103,17 +102,22 @@ const writeLegacyUsers = async (store: EventStore): Promise<void> => {
   ]);
 };
 
-const userInShard = async (
-  runtime: ReturnType<typeof createActorRuntime>,
-  userId: string,
-): Promise<TrafficUserState> =>
-  trafficUserOf((await runtime.read(trafficAggregate, trafficShardOf(userId))).state, userId);
+const writerOver = (store: EventStore): TrafficWriter =>
+  createTrafficWriter({
+    store,
+    snapshots: null,
+    limits: testLedgerLimits,
+    onEvent: () => undefined,
+  });
+
+const userInShard = async (traffic: TrafficWriter, userId: string): Promise<TrafficUserState> =>
+  trafficUserOf((await traffic.shard(trafficShardOf(userId))).state, userId);
 
 describe('importLegacyTraffic', () => {
   it('does nothing on an empty log, and writes no marker', async () => {
     const store = createInMemoryEventStore();
-    const runtime = createActorRuntime(store, testLimits);
-    await expect(importLegacyTraffic({ store, runtime, logger, nowMs: Date.now })).resolves.toEqual(
+    const traffic = writerOver(store);
+    await expect(importLegacyTraffic({ store, traffic, logger, nowMs: Date.now })).resolves.toEqual(
       { kind: 'empty_log' },
     );
     expect(await store.headPosition()).toBeNull();
@@ -122,11 +126,11 @@ describe('importLegacyTraffic', () => {
   it('carries every legacy user into its shard once, and later starts scan nothing', async () => {
     const store = createInMemoryEventStore();
     await writeLegacyUsers(store);
-    const runtime = createActorRuntime(store, testLimits);
-    const result = await importLegacyTraffic({ store, runtime, logger, nowMs: Date.now });
+    const traffic = writerOver(store);
+    const result = await importLegacyTraffic({ store, traffic, logger, nowMs: Date.now });
     expect(result).toEqual({ kind: 'imported', legacyStreamCount: 3, importedUserCount: 3 });
     for (const [userId, expected] of Object.entries(legacyUsers)) {
-      expect(await userInShard(runtime, userId)).toEqual({
+      expect(await userInShard(traffic, userId)).toEqual({
         ...initialTrafficUserState,
         ...expected,
       });
@@ -138,7 +142,7 @@ describe('importLegacyTraffic', () => {
     });
     expect(marker.map((event) => event.data['legacyStreamCount'])).toEqual([3]);
     const head = await store.headPosition();
-    const again = await importLegacyTraffic({ store, runtime, logger, nowMs: Date.now });
+    const again = await importLegacyTraffic({ store, traffic, logger, nowMs: Date.now });
     expect(again).toEqual({ kind: 'already_done' });
     expect(await store.headPosition()).toBe(head);
   });
@@ -154,14 +158,14 @@ describe('importLegacyTraffic', () => {
           ? Promise.reject(new Error('killed'))
           : store.append(stream, events, expected),
     };
-    const first = createActorRuntime(crashing, testLimits);
+    const first = writerOver(crashing);
     await expect(
-      importLegacyTraffic({ store: crashing, runtime: first, logger, nowMs: Date.now }),
+      importLegacyTraffic({ store: crashing, traffic: first, logger, nowMs: Date.now }),
     ).rejects.toThrow('killed');
-    const restarted = createActorRuntime(store, testLimits);
+    const restarted = writerOver(store);
     const second = await importLegacyTraffic({
       store,
-      runtime: restarted,
+      traffic: restarted,
       logger,
       nowMs: Date.now,
     });
@@ -177,8 +181,8 @@ describe('importLegacyTraffic', () => {
   it('refuses a damaged legacy stream instead of importing a wrong state, and writes no marker', async () => {
     const store = createInMemoryEventStore();
     await writeLegacyStream(store, 'twice', [granted('g-1', 10), granted('g-1', 10)]);
-    const runtime = createActorRuntime(store, testLimits);
-    await expect(importLegacyTraffic({ store, runtime, logger, nowMs: Date.now })).rejects.toThrow(
+    const traffic = writerOver(store);
+    await expect(importLegacyTraffic({ store, traffic, logger, nowMs: Date.now })).rejects.toThrow(
       'g-1 granted twice',
     );
     const marker = await store.readStream(LEGACY_TRAFFIC_IMPORT_MARKER_STREAM, {
