@@ -223,7 +223,10 @@ export const createTrafficWriter = (options: {
   return {
     execute: mailbox.enqueue,
     shard: async (shardId) => {
-      const entry = await load(shardStreamOf(shardId));
+      const stream = shardStreamOf(shardId);
+      const loaded = await load(stream);
+      // A commit may have landed since: its state is changed in place, so take its position too.
+      const entry = held.get(stream) ?? loaded;
       return { state: entry.state, position: entry.position };
     },
     queuedCommandCount: mailbox.queuedCommandCount,
