@@ -125,6 +125,10 @@ const run = ({ requests, sockets }: Prepared): Promise<Extract<LoadReply, { kind
         else sendNext();
       });
       socket.on('error', reject);
+      socket.on('close', () => {
+        if (answered < requests.length)
+          reject(new Error('a connection closed before the last answer'));
+      });
       sendNext();
     }
   });
