@@ -18,13 +18,17 @@ const parser = new XMLParser({
   trimValues: false,
 });
 
-const wechatV2SignatureBase = (params: Readonly<FlatXml>, apiKey: string): string =>
-  Object.keys(params)
-    .filter((name) => name !== 'sign' && params[name] !== undefined && params[name] !== '')
-    .sort()
-    .map((name) => `${name}=${params[name] ?? ''}`)
-    .concat(`key=${apiKey}`)
-    .join('&');
+/** Names are compared by UTF-16 code unit, as WeChat's reference implementations sort them. */
+const wechatV2SignatureBase = (params: Readonly<FlatXml>, apiKey: string): string => {
+  const names = Object.keys(params).sort();
+  let base = '';
+  for (const name of names) {
+    const value = params[name];
+    if (name === 'sign' || value === undefined || value === '') continue;
+    base += `${name}=${value}&`;
+  }
+  return `${base}key=${apiKey}`;
+};
 
 export const signWechatV2 = (
   params: Readonly<FlatXml>,
@@ -44,12 +48,9 @@ export const verifyWechatV2Sign = (
   apiKey: string,
   signType: WechatV2SignType,
 ): boolean => {
-  const presented = params['sign'] ?? '';
-  const expected = signWechatV2(params, apiKey, signType);
-  return (
-    presented.length === expected.length &&
-    timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
-  );
+  const presented = Buffer.from(params['sign'] ?? '');
+  const expected = Buffer.from(signWechatV2(params, apiKey, signType));
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
 };
 
 const cdata = (value: string): string => `<![CDATA[${value.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
@@ -162,10 +163,17 @@ export const decryptRefundInfo = (reqInfo: string, apiKey: string): string | nul
   }
 };
 
-export const wechatV2Acknowledgement = (accepted: boolean, message: string) => ({
-  contentType: 'application/xml; charset=utf-8',
-  body: buildFlatXml({
-    return_code: accepted ? 'SUCCESS' : 'FAIL',
-    return_msg: accepted ? 'OK' : message,
-  }),
-});
+const CONTENT_TYPE = 'application/xml; charset=utf-8';
+/** The success answer never changes: written once. */
+const ACCEPTED = {
+  contentType: CONTENT_TYPE,
+  body: buildFlatXml({ return_code: 'SUCCESS', return_msg: 'OK' }),
+};
+
+export const wechatV2Acknowledgement = (accepted: boolean, message: string) =>
+  accepted
+    ? ACCEPTED
+    : {
+        contentType: CONTENT_TYPE,
+        body: buildFlatXml({ return_code: 'FAIL', return_msg: message }),
+      };

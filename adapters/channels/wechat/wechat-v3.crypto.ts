@@ -2,6 +2,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createPublicKey,
+  createSecretKey,
   createSign,
   verify,
   X509Certificate,
@@ -41,13 +42,20 @@ export type EncryptedResource = {
   nonce: string;
 };
 
-export const decryptResource = (resource: EncryptedResource, apiV3Key: string): string | null => {
+/** The APIv3 key as a cipher key, made once per merchant rather than once per notification. */
+export const apiV3CipherKey = (apiV3Key: string): KeyObject =>
+  createSecretKey(Buffer.from(apiV3Key, 'utf8'));
+
+export const decryptResource = (
+  resource: EncryptedResource,
+  apiV3Key: string | KeyObject,
+): string | null => {
   try {
     const data = Buffer.from(resource.ciphertext, 'base64');
     if (data.length <= GCM_TAG_BYTES) return null;
     const decipher = createDecipheriv(
       'aes-256-gcm',
-      Buffer.from(apiV3Key, 'utf8'),
+      typeof apiV3Key === 'string' ? Buffer.from(apiV3Key, 'utf8') : apiV3Key,
       Buffer.from(resource.nonce, 'utf8'),
     );
     decipher.setAuthTag(data.subarray(data.length - GCM_TAG_BYTES));

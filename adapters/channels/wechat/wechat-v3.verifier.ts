@@ -8,7 +8,12 @@ import { isCurrency } from '../../../domain/money';
 import { paymentIdFromOrderNo } from '../../../domain/payment/payment-id';
 import { STALE, isWithinWindow, refuse } from '../callback-window';
 import { paidAtOf, rfc3339Time } from '../channel-paid-time';
-import { decryptResource, verifySha256Rsa, type EncryptedResource } from './wechat-v3.crypto';
+import {
+  apiV3CipherKey,
+  decryptResource,
+  verifySha256Rsa,
+  type EncryptedResource,
+} from './wechat-v3.crypto';
 
 type WechatV3VerifierOptions = {
   mchId: string;
@@ -18,58 +23,64 @@ type WechatV3VerifierOptions = {
 };
 
 const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
-const BASE64_PATTERN = /^[A-Za-z0-9+/]+={0,2}$/;
+const ACKNOWLEDGEMENT_TYPE = 'application/json';
+/** The success answer never changes: written once. */
+const ACCEPTED = {
+  contentType: ACKNOWLEDGEMENT_TYPE,
+  body: JSON.stringify({ code: 'SUCCESS', message: 'OK' }),
+};
+const NEWLINE = Buffer.from('\n');
+
+/** The signature's bytes when it is canonical base64 (what WeChat sends), else empty. */
+const signatureBytesOf = (signature: string): Buffer => {
+  const bytes = Buffer.from(signature, 'base64');
+  return bytes.length > 0 && bytes.toString('base64') === signature ? bytes : Buffer.alloc(0);
+};
 
 type Envelope = { id?: unknown; event_type?: unknown; resource?: Partial<EncryptedResource> };
+type Options = { mchId: string; cipherKey: KeyObject };
 type Resource = Record<string, unknown> & { amount?: { total?: unknown; currency?: unknown } };
 
 /** WeChat Pay v3 notifications: headers, SHA256-RSA over `timestamp\nnonce\nbody\n`, GCM resource. */
 export const createWechatV3Verifier = (
   options: WechatV3VerifierOptions,
-): ChannelCallbackVerifier => ({
-  channel: 'wechat-v3',
-  acknowledge: (accepted, message) => ({
-    contentType: 'application/json',
-    body: JSON.stringify(accepted ? { code: 'SUCCESS', message: 'OK' } : { code: 'FAIL', message }),
-  }),
-  verify(rawBody, headers, nowMs) {
-    const timestamp = headers['wechatpay-timestamp'] ?? '';
-    const nonce = headers['wechatpay-nonce'] ?? '';
-    const signature = headers['wechatpay-signature'] ?? '';
-    const serial = headers['wechatpay-serial'] ?? '';
-    const signatureType = headers['wechatpay-signature-type'] ?? SIGNATURE_TYPE;
-    if (!/^\d{1,12}$/.test(timestamp) || nonce === '' || nonce.length > 64)
-      return refuse(
-        'invalid_signature',
-        'Wechatpay-Timestamp or Wechatpay-Nonce missing or malformed',
-      );
-    if (signatureType !== SIGNATURE_TYPE)
-      return refuse('invalid_signature', `signature type ${signatureType} is not accepted`);
-    const key = options.platformKeys.get(serial);
-    if (key === undefined)
-      return refuse('invalid_signature', 'unknown platform certificate serial');
-    const signatureBytes = BASE64_PATTERN.test(signature)
-      ? Buffer.from(signature, 'base64')
-      : Buffer.alloc(0);
-    if (signatureBytes.length * 8 !== (key.asymmetricKeyDetails?.modulusLength ?? 0))
-      return refuse('invalid_signature', 'signature is truncated or malformed');
-    if (!isWithinWindow(Number(timestamp) * 1000, nowMs)) return STALE;
-    const message = Buffer.concat([
-      Buffer.from(`${timestamp}\n${nonce}\n`),
-      rawBody,
-      Buffer.from('\n'),
-    ]);
-    if (!verifySha256Rsa(key, message, signatureBytes))
-      return refuse('invalid_signature', 'signature does not verify');
-    return parseEnvelope(rawBody, options, `${timestamp}:${nonce}`);
-  },
-});
+): ChannelCallbackVerifier => {
+  const resourceOptions = { mchId: options.mchId, cipherKey: apiV3CipherKey(options.apiV3Key) };
+  return {
+    channel: 'wechat-v3',
+    acknowledge: (accepted, message) =>
+      accepted
+        ? ACCEPTED
+        : { contentType: ACKNOWLEDGEMENT_TYPE, body: JSON.stringify({ code: 'FAIL', message }) },
+    verify(rawBody, headers, nowMs) {
+      const timestamp = headers['wechatpay-timestamp'] ?? '';
+      const nonce = headers['wechatpay-nonce'] ?? '';
+      const signature = headers['wechatpay-signature'] ?? '';
+      const serial = headers['wechatpay-serial'] ?? '';
+      const signatureType = headers['wechatpay-signature-type'] ?? SIGNATURE_TYPE;
+      if (!/^\d{1,12}$/.test(timestamp) || nonce === '' || nonce.length > 64)
+        return refuse(
+          'invalid_signature',
+          'Wechatpay-Timestamp or Wechatpay-Nonce missing or malformed',
+        );
+      if (signatureType !== SIGNATURE_TYPE)
+        return refuse('invalid_signature', `signature type ${signatureType} is not accepted`);
+      const key = options.platformKeys.get(serial);
+      if (key === undefined)
+        return refuse('invalid_signature', 'unknown platform certificate serial');
+      const signatureBytes = signatureBytesOf(signature);
+      if (signatureBytes.length * 8 !== (key.asymmetricKeyDetails?.modulusLength ?? 0))
+        return refuse('invalid_signature', 'signature is truncated or malformed');
+      if (!isWithinWindow(Number(timestamp) * 1000, nowMs)) return STALE;
+      const message = Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), rawBody, NEWLINE]);
+      if (!verifySha256Rsa(key, message, signatureBytes))
+        return refuse('invalid_signature', 'signature does not verify');
+      return parseEnvelope(rawBody, resourceOptions, `${timestamp}:${nonce}`);
+    },
+  };
+};
 
-const parseEnvelope = (
-  rawBody: Buffer,
-  options: WechatV3VerifierOptions,
-  replayKey: string,
-): VerifyResult => {
+const parseEnvelope = (rawBody: Buffer, options: Options, replayKey: string): VerifyResult => {
   let envelope: Envelope;
   try {
     envelope = JSON.parse(rawBody.toString('utf8')) as Envelope;
@@ -91,7 +102,7 @@ const parseEnvelope = (
   ) {
     return refuse('malformed_callback', 'resource is not AEAD_AES_256_GCM');
   }
-  const plain = decryptResource(resource as EncryptedResource, options.apiV3Key);
+  const plain = decryptResource(resource as EncryptedResource, options.cipherKey);
   if (plain === null)
     return refuse('invalid_signature', 'resource does not decrypt with the APIv3 key');
   let decrypted: Resource;

@@ -111,6 +111,32 @@ describe('WeChat Pay v3 notifications', () => {
       'invalid_signature',
     ],
     [
+      // Node's base64 decoder skips such characters: the bytes would still verify.
+      'a signature with a character outside base64 in it',
+      () => {
+        const signature = good().headers['wechatpay-signature'] ?? '';
+        return {
+          ...good(),
+          headers: {
+            ...good().headers,
+            'wechatpay-signature': `${signature.slice(0, 10)}!${signature.slice(10)}`,
+          },
+        };
+      },
+      'invalid_signature',
+    ],
+    [
+      'a signature in the base64url alphabet',
+      () => {
+        const signature = Buffer.from(good().headers['wechatpay-signature'] ?? '', 'base64');
+        return {
+          ...good(),
+          headers: { ...good().headers, 'wechatpay-signature': signature.toString('base64url') },
+        };
+      },
+      'invalid_signature',
+    ],
+    [
       'another signature type',
       () => ({
         ...good(),
