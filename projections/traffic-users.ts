@@ -84,7 +84,10 @@ export const createTrafficUsers = () => {
     return storedKey !== null && storedKey !== undefined && storedKey >= positionKey;
   };
 
+  /** Users an event changed since the last `settle`: the documents to write. */
+  let changedCount = 0;
   const touched = (slot: number, mark: number): void => {
+    if (lastMarks[slot] === -1) changedCount += 1;
     lastMarks[slot] = mark;
   };
 
@@ -135,7 +138,7 @@ export const createTrafficUsers = () => {
       checkedSum(upload, download, 'usage');
       uploads[slot] = upload;
       downloads[slot] = download;
-      lastMarks[slot] = mark;
+      touched(slot, mark);
     },
     cross: (slot: number, crossing: QuotaCrossing, mark: number): void => {
       const usedBytes = (uploads[slot] ?? 0) + (downloads[slot] ?? 0);
@@ -185,6 +188,17 @@ export const createTrafficUsers = () => {
     },
     /** Users held, changed or not. */
     size: (): number => userIds.length,
+    /** Users changed since the last `settle`. */
+    changedCount: (): number => changedCount,
+    /**
+     * After the changed users' documents were committed: every user is as stored, at the position
+     * of the last event folded in, and the next unit folds on from here without reading them.
+     */
+    settle: (): void => {
+      lastMarks.fill(-1);
+      marks.length = 0;
+      changedCount = 0;
+    },
     /** Each user an event changed, with its state and the last event folded in, by user id. */
     changed: (): { userId: string; state: TrafficUserState; last: EventMark }[] => {
       const changedIds: string[] = [];

@@ -327,13 +327,40 @@ const foldNodeDays = async (
 };
 
 /**
- * The traffic read models' memory for one runner unit: the users and node days it changed,
- * folded across its batches and put once each when the unit commits.
+ * Users a runner keeps folded in memory from one unit to the next (about 150 bytes each: five
+ * numbers in typed arrays, the id, a map entry): the next unit folds on them without reading
+ * their documents back. Past this many the memory is dropped after the commit and the next unit
+ * reads its users again (the runner's cache, else the store), so memory stays bounded with
+ * 1,000,000 users.
  */
-const openTrafficUnit = (): ProjectionUnit => {
-  const users = createTrafficUsers();
+const RETAINED_USER_COUNT_MAX = 250_000;
+
+/** The users each traffic unit folded, for the runner's next unit to carry over. */
+const unitUsers = new WeakMap<ProjectionUnit, TrafficUsers>();
+
+/** The last unit's users, committed: kept, unless too many to keep. */
+const carriedUsers = (
+  previous: ProjectionUnit | null,
+  retainedUserCountMax: number,
+): TrafficUsers | null => {
+  const users = previous === null ? undefined : unitUsers.get(previous);
+  if (users === undefined || users.size() > retainedUserCountMax) return null;
+  users.settle();
+  return users;
+};
+
+/**
+ * The traffic read models' memory for one runner unit: the users and node days it changed,
+ * folded across its batches and put once each when the unit commits. The users carry over to the
+ * runner's next unit (the last one committed them), up to RETAINED_USER_COUNT_MAX.
+ */
+const openTrafficUnit = (
+  previous: ProjectionUnit | null,
+  retainedUserCountMax: number,
+): ProjectionUnit => {
+  const users = carriedUsers(previous, retainedUserCountMax) ?? createTrafficUsers();
   const days = new Map<string, FoldedDay>();
-  return {
+  const unit: ProjectionUnit = {
     applyBatch: async (events, context) => {
       const batchEvents: BatchEvent[] = [];
       for (const event of events) {
@@ -365,11 +392,15 @@ const openTrafficUnit = (): ProjectionUnit => {
         });
       }
     },
-    heldDocumentCount: () => users.size() + days.size,
+    // The documents it will write: users held unchanged (carried over) cost no write.
+    heldDocumentCount: () => users.changedCount() + days.size,
   };
+  unitUsers.set(unit, users);
+  return unit;
 };
 
-export const trafficProjection: Projection = {
+/** The traffic projection keeping up to `retainedUserCountMax` users between units (tests: 0). */
+export const trafficProjectionWith = (retainedUserCountMax: number): Projection => ({
   name: 'traffic',
   collections: [
     {
@@ -388,5 +419,7 @@ export const trafficProjection: Projection = {
   ],
   // Users change with every report: their documents may wait for the unit's commit.
   commitDeferrable: true,
-  openUnit: openTrafficUnit,
-};
+  openUnit: (previous) => openTrafficUnit(previous, retainedUserCountMax),
+});
+
+export const trafficProjection: Projection = trafficProjectionWith(RETAINED_USER_COUNT_MAX);
