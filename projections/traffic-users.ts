@@ -12,7 +12,7 @@ import {
 export type EventMark = { positionKey: string; position: string; updatedAt: string };
 
 /** A user as stored before the unit: its state and the position its document already includes. */
-export type StoredUser = { state: TrafficUserState; positionKey: string | null };
+type StoredUser = { state: TrafficUserState; positionKey: string | null };
 
 /** A fold that does not hold: the log is not what the shards decided (a replayed bad stream). */
 const refuse = (message: string): never => {
