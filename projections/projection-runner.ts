@@ -178,6 +178,8 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
   /** The last committed event: what queries may rely on. */
   let committed: bigint | null = null;
   let unit: Unit | null = null;
+  /** Each batch projection's last committed unit: the next one may carry its memory over. */
+  const committedUnits = new Map<Projection, ProjectionUnit>();
   /** A reader waits for this position until untilMs: units commit at once meanwhile. */
   let wanted: { position: bigint; untilMs: number } | null = null;
   /** While following: applies or commits what is due (set by follow, null otherwise). */
@@ -220,7 +222,7 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       if (!('openUnit' in projection)) continue;
       let projectionUnit = open.projectionUnits.get(projection);
       if (projectionUnit === undefined) {
-        projectionUnit = projection.openUnit();
+        projectionUnit = projection.openUnit(committedUnits.get(projection) ?? null);
         open.projectionUnits.set(projection, projectionUnit);
       }
       await projectionUnit.applyBatch(fresh, open.context);
@@ -244,6 +246,8 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     await options.store.commit([...open.written.values()], checkpoint);
     unit = null;
     committed = open.last.position;
+    for (const [projection, projectionUnit] of open.projectionUnits)
+      committedUnits.set(projection, projectionUnit);
     // Only documents of collections projections read are worth keeping: entries are never read.
     // A unit that wrote more than the cache holds keeps its last ones: the rest would be evicted.
     // A skipped document may have entered the cache when this unit read it from the store: that
@@ -254,6 +258,9 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
         skipCount -= 1;
         cache.delete(key);
       } else if (open.readCollections.has(change.collection)) cache.set(key, change.document);
+      // A projection may write without reading (its memory carried over from the last unit): a
+      // version it read in an earlier unit must not stay behind in the cache.
+      else cache.delete(key);
     }
     options.onCommitted(open.last.position, open.announced);
   };

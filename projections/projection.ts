@@ -41,7 +41,13 @@ export type Projection = {
   readonly commitDeferrable?: boolean;
 } & (
   | { readonly apply: (event: RecordedEvent, context: ProjectionContext) => Promise<void> }
-  | { readonly openUnit: () => ProjectionUnit }
+  | {
+      /**
+       * `previous`: this runner's last unit of this projection, committed (null: none, or the
+       * runner's first): a projection may carry its memory over instead of reading it back.
+       */
+      readonly openUnit: (previous: ProjectionUnit | null) => ProjectionUnit;
+    }
 );
 
 /**
@@ -54,7 +60,7 @@ export type ProjectionUnit = {
   applyBatch(events: readonly RecordedEvent[], context: ProjectionContext): Promise<void>;
   /** Puts every document the unit changed and has not put; called once, just before the commit. */
   flush(context: ProjectionContext): void;
-  /** Documents held in memory, changed or not: the runner commits once the unit holds too many. */
+  /** Documents the unit will write: the runner commits once it holds too many. */
   heldDocumentCount(): number;
 };
 

@@ -1,14 +1,12 @@
 import { parseStored } from '../domain/aggregate';
-import { assert } from '../domain/assert';
 import type { JsonObject, JsonValue } from '../domain/ports/event-store.port';
+import { trafficEventCodec } from '../domain/traffic/traffic.events';
 import {
   initialTrafficUserState,
-  trafficAggregate,
-  trafficUserChangesOf,
-  trafficView,
+  usedBytesOf,
   type TrafficEvent,
   type TrafficUserState,
-} from '../domain/traffic/traffic.decider';
+} from '../domain/traffic/traffic.model';
 import {
   asJson,
   positionKeyOf,
@@ -17,11 +15,12 @@ import {
   type ProjectionContext,
   type ProjectionUnit,
 } from './projection';
+import { createTrafficUsers, type EventMark, type TrafficUsers } from './traffic-users';
 
 /**
- * traffic: one document per user with usage against quota, folded from the shard streams with
- * the domain's own per-user changes. `allowed` is what nodes ask for (the node user list): a user
- * with an active plan (a quota above zero) that is not exceeded.
+ * traffic: one document per user with usage against quota, folded from the shard streams.
+ * `allowed` is what nodes ask for (the node user list): a user with an active plan (a quota above
+ * zero) that is not exceeded.
  */
 export const TRAFFIC = 'traffic';
 
@@ -33,6 +32,12 @@ export const PURCHASES = 'purchases';
  * recordedAt), summed over its reports' counted usages. 2^53 bytes is 9 PB per node and day.
  */
 export const NODE_TRAFFIC = 'node_traffic';
+
+/** The traffic shards' stream category (`trafficshard-<nn>`, the stored format). */
+const TRAFFIC_SHARD_CATEGORY = 'trafficshard';
+
+/** Only the codec is needed to read the shards' events: the projection folds them itself. */
+const trafficEvents = { eventCodec: trafficEventCodec };
 
 type NodeTrafficDay = {
   nodeId: string;
@@ -81,80 +86,126 @@ type BatchEvent = {
   updatedAt: string;
 };
 
-/** A user's document as folded so far in this batch; written once, after the whole batch. */
-type FoldedUser = {
-  /** The stored document's positionKey: events at or below it are already in it. */
-  storedKey: string | null;
-  state: TrafficUserState;
-  last: BatchEvent | null;
-};
-
 const storedKeyOf = (document: JsonObject | undefined): string | null =>
   typeof document?.['positionKey'] === 'string' ? document['positionKey'] : null;
 
 /**
- * Folds every user the batch changes into the unit's users, in log order, with the domain's own
- * per-user changes: users the unit does not hold yet are read once, all together (from the cache,
- * else one store round), and no document is built here: `flush` puts each changed user once per
- * unit however many events and batches changed it.
+ * The position a user's document includes, as a key: a lean document (below) keeps only its
+ * `position`; one written before keeps `positionKey` too.
+ */
+const userStoredKeyOf = (document: JsonObject): string | null => {
+  const { position } = document;
+  return (
+    storedKeyOf(document) ??
+    (typeof position === 'string' && /^[0-9]+$/.test(position)
+      ? positionKeyOf(BigInt(position))
+      : null)
+  );
+};
+
+/**
+ * Folds every user the batch changes into the unit's users, in log order: each record's user is
+ * looked up once (a slot, made on first sight); users new to the unit are read once, all together
+ * (from the cache, else one store round), before anything is folded into them. No document is
+ * built here: `flush` puts each changed user once per unit however many events and batches
+ * changed it. A report's usages are folded in one loop of two checked sums each.
  */
 const foldUsers = async (
   events: readonly BatchEvent[],
   context: ProjectionContext,
-  users: Map<string, FoldedUser>,
+  users: TrafficUsers,
 ): Promise<void> => {
-  const changes = events.map((event) => trafficUserChangesOf(event.domainEvent));
-  const missing = new Set<string>();
-  for (const eventChanges of changes)
-    for (const { userId } of eventChanges) if (!users.has(userId)) missing.add(userId);
-  const stored = missing.size === 0 ? null : await context.getMany(TRAFFIC, [...missing]);
-  for (const userId of missing) {
-    const document = stored?.get(userId);
-    const state = document === undefined ? initialTrafficUserState : trafficStateOf(document);
-    users.set(userId, { storedKey: storedKeyOf(document), state, last: null });
+  const slotsOf = events.map(({ domainEvent }): Int32Array | number => {
+    switch (domainEvent.type) {
+      case 'UsageReported': {
+        const { usages } = domainEvent.data;
+        const slots = new Int32Array(usages.length);
+        for (let index = 0; index < usages.length; index += 1)
+          slots[index] = users.slotFor(usages[index]?.userId ?? '');
+        return slots;
+      }
+      case 'QuotasExceeded':
+        return Int32Array.from(domainEvent.data.users, ({ userId }) => users.slotFor(userId));
+      default:
+        return users.slotFor(domainEvent.data.userId);
+    }
+  });
+  const unloaded = users.takeUnloaded();
+  if (unloaded.length > 0) {
+    const stored = await context.getMany(
+      TRAFFIC,
+      unloaded.map(({ userId }) => userId),
+    );
+    for (const { slot, userId } of unloaded) {
+      const document = stored.get(userId);
+      if (document !== undefined)
+        users.load(slot, {
+          state: trafficStateOf(document),
+          positionKey: userStoredKeyOf(document),
+        });
+    }
   }
-  events.forEach((event, index) => {
-    for (const change of changes[index] ?? []) {
-      const user = users.get(change.userId);
-      assert(user !== undefined, 'traffic fold: every user of the batch is loaded first');
-      if (user.storedKey !== null && user.storedKey >= event.positionKey) continue;
-      user.state = change.apply(user.state);
-      user.last = event;
+  events.forEach(({ domainEvent, positionKey, position, updatedAt }, index) => {
+    const mark = users.mark({ positionKey, position, updatedAt });
+    const slots = slotsOf[index] ?? -1;
+    if (typeof slots === 'number') {
+      if (users.includes(slots, positionKey)) return;
+      if (domainEvent.type === 'QuotaGranted') users.grant(slots, domainEvent.data, mark);
+      else if (domainEvent.type === 'QuotaReset') users.reset(slots, domainEvent.data, mark);
+      else if (domainEvent.type === 'UserImported') users.import(slots, domainEvent.data, mark);
+      return;
+    }
+    if (domainEvent.type === 'UsageReported') {
+      const { usages } = domainEvent.data;
+      for (let record = 0; record < usages.length; record += 1) {
+        const slot = slots[record] ?? -1;
+        const usage = usages[record];
+        if (usage !== undefined && !users.includes(slot, positionKey))
+          users.addUsage(slot, usage.uploadBytes, usage.downloadBytes, mark);
+      }
+    } else if (domainEvent.type === 'QuotasExceeded') {
+      domainEvent.data.users.forEach((crossing, record) => {
+        const slot = slots[record] ?? -1;
+        if (!users.includes(slot, positionKey)) users.cross(slot, crossing, mark);
+      });
     }
   });
 };
 
 /**
- * A user's traffic document, flat: the user's state (what the next unit folds on), the position
- * and time of the last event folded in, and `allowed` (an active plan and quota left). The state's
- * exceeded, level, group and expiresAt, with userId and allowed, are the indexed fields (the lists
- * and the node user list's filters). The view the API shows is made from it when read
- * (`trafficViewOf`), so each write stores the state once (version 4 stored view and state both).
+ * A user's traffic document, flat and lean: the user's state (what the next unit folds on), the
+ * position and time of the last event folded in, and `allowed` (an active plan and quota left).
+ * The state's exceeded, level, group and expiresAt, with userId and allowed, are the indexed
+ * fields (the lists and the node user list's filters). Empty grant and reset lists and a null
+ * expiry are left out (read back as such), and so is the position's key (made from `position`
+ * when read): about a quarter of the bytes every write encodes and stores. The view the API shows
+ * is made from it when read (`trafficViewOf`).
  */
 export const trafficDocumentOf = (
   userId: string,
   state: TrafficUserState,
-  last: Pick<BatchEvent, 'positionKey' | 'position' | 'updatedAt'>,
+  last: Omit<EventMark, 'positionKey'>,
 ): JsonObject => {
-  const { positionKey, position, updatedAt } = last;
+  const { position, updatedAt } = last;
   const { quotaBytes, uploadBytes, downloadBytes, exceeded, grantIds, resetIds } = state;
   const { level, group, expiresAt } = state;
-  return {
+  const document: JsonObject = {
     userId,
     quotaBytes,
     uploadBytes,
     downloadBytes,
     exceeded,
-    grantIds: [...grantIds],
-    resetIds: [...resetIds],
     level,
     group,
-    expiresAt,
     allowed: quotaBytes > 0 && !exceeded,
-    positionKey,
     position,
     updatedAt,
   };
+  // Read-only arrays (the fold replaces them, never changes them): shared, not copied.
+  if (grantIds.length > 0) document['grantIds'] = grantIds as string[];
+  if (resetIds.length > 0) document['resetIds'] = resetIds as string[];
+  if (expiresAt !== null) document['expiresAt'] = expiresAt;
+  return document;
 };
 
 const stringsOf = (value: JsonValue | undefined): string[] =>
@@ -189,18 +240,33 @@ export const trafficStateOf = (document: JsonObject): TrafficUserState => {
   };
 };
 
-/** What the API shows of a user's traffic document (GET /v1/traffic/users, /v1/node/users). */
+/**
+ * What the API shows of a user's traffic document (GET /v1/traffic/users, /v1/node/users): the
+ * same fields as the shard's own view of the user, plus the plan and the position.
+ */
 export const trafficViewOf = (document: JsonObject): JsonObject => {
   const stored = document['view'];
   // A version-4 document carries its view.
   if (typeof stored === 'object' && stored !== null && !Array.isArray(stored)) return stored;
   const userId = typeof document['userId'] === 'string' ? document['userId'] : '';
   const state = trafficStateOf(document);
-  const planActive = state.quotaBytes > 0;
+  const { quotaBytes, uploadBytes, downloadBytes, exceeded, level, group, expiresAt } = state;
+  const usedBytes = usedBytesOf(state);
+  const planActive = quotaBytes > 0;
   return asJson({
-    ...trafficView(userId, state),
+    userId,
+    quotaBytes,
+    uploadBytes,
+    downloadBytes,
+    usedBytes,
+    // Never negative: usage past the quota shows as 0 remaining, with exceeded true.
+    remainingBytes: Math.max(0, quotaBytes - usedBytes),
+    exceeded,
+    level,
+    group,
+    expiresAt,
     planActive,
-    allowed: planActive && !state.exceeded,
+    allowed: planActive && !exceeded,
     position: document['position'] ?? null,
     updatedAt: document['updatedAt'] ?? null,
   });
@@ -208,65 +274,98 @@ export const trafficViewOf = (document: JsonObject): JsonObject => {
 
 type FoldedDay = { storedKey: string | null; view: NodeTrafficDay; last: string };
 
+const nodeDayOf = (report: { nodeId: string; recordedAt: string }): string =>
+  `${report.nodeId}:${report.recordedAt.slice(0, 10)}`;
+
 /** Each reporting node's day, folded over the unit's reports and put once per unit. */
 const foldNodeDays = async (
   events: readonly BatchEvent[],
   context: ProjectionContext,
   days: Map<string, FoldedDay>,
 ): Promise<void> => {
-  const reports = events.flatMap(({ domainEvent, positionKey }) =>
-    domainEvent.type === 'UsageReported' && domainEvent.data.usages.length > 0
-      ? [{ data: domainEvent.data, positionKey, id: nodeDayOf(domainEvent.data) }]
-      : [],
-  );
-  if (reports.length === 0) return;
-  const missing = [...new Set(reports.map(({ id }) => id))].filter((id) => !days.has(id));
-  const stored = missing.length === 0 ? null : await context.getMany(NODE_TRAFFIC, missing);
-  for (const { data, positionKey, id } of reports) {
+  const missing = new Set<string>();
+  for (const { domainEvent } of events) {
+    if (domainEvent.type !== 'UsageReported' || domainEvent.data.usages.length === 0) continue;
+    const id = nodeDayOf(domainEvent.data);
+    if (!days.has(id)) missing.add(id);
+  }
+  const stored = missing.size === 0 ? null : await context.getMany(NODE_TRAFFIC, [...missing]);
+  for (const { domainEvent, positionKey } of events) {
+    if (domainEvent.type !== 'UsageReported' || domainEvent.data.usages.length === 0) continue;
+    const { data } = domainEvent;
+    const id = nodeDayOf(data);
     let day = days.get(id);
     if (day === undefined) {
       const document = stored?.get(id);
-      const view = (document?.['view'] as NodeTrafficDay | undefined) ?? {
-        nodeId: data.nodeId,
-        day: data.recordedAt.slice(0, 10),
-        uploadBytes: 0,
-        downloadBytes: 0,
-        userRecordCount: 0,
+      const view = document?.['view'] as NodeTrafficDay | undefined;
+      // A copy: the unit adds to it in place, and the stored one may be the cache's.
+      day = {
+        storedKey: storedKeyOf(document),
+        view: {
+          nodeId: data.nodeId,
+          day: data.recordedAt.slice(0, 10),
+          uploadBytes: view?.uploadBytes ?? 0,
+          downloadBytes: view?.downloadBytes ?? 0,
+          userRecordCount: view?.userRecordCount ?? 0,
+        },
+        last: '',
       };
-      day = { storedKey: storedKeyOf(document), view, last: '' };
       days.set(id, day);
     }
     if (day.storedKey !== null && day.storedKey >= positionKey) continue;
     const { usages } = data;
-    day.view = {
-      ...day.view,
-      uploadBytes: usages.reduce((sum, usage) => sum + usage.uploadBytes, day.view.uploadBytes),
-      downloadBytes: usages.reduce(
-        (sum, usage) => sum + usage.downloadBytes,
-        day.view.downloadBytes,
-      ),
-      userRecordCount: day.view.userRecordCount + usages.length,
-    };
+    let { uploadBytes, downloadBytes } = day.view;
+    for (const usage of usages) {
+      uploadBytes += usage.uploadBytes;
+      downloadBytes += usage.downloadBytes;
+    }
+    day.view.uploadBytes = uploadBytes;
+    day.view.downloadBytes = downloadBytes;
+    day.view.userRecordCount += usages.length;
     day.last = positionKey;
   }
 };
 
-const nodeDayOf = (report: { nodeId: string; recordedAt: string }): string =>
-  `${report.nodeId}:${report.recordedAt.slice(0, 10)}`;
+/**
+ * Users a runner keeps folded in memory from one unit to the next (about 150 bytes each: five
+ * numbers in typed arrays, the id, a map entry): the next unit folds on them without reading
+ * their documents back. Past this many the memory is dropped after the commit and the next unit
+ * reads its users again (the runner's cache, else the store), so memory stays bounded with
+ * 1,000,000 users.
+ */
+const RETAINED_USER_COUNT_MAX = 250_000;
+
+/** The users each traffic unit folded, for the runner's next unit to carry over. */
+const unitUsers = new WeakMap<ProjectionUnit, TrafficUsers>();
+
+/** The last unit's users, committed: kept, unless too many to keep. */
+const carriedUsers = (
+  previous: ProjectionUnit | null,
+  retainedUserCountMax: number,
+): TrafficUsers | null => {
+  const users = previous === null ? undefined : unitUsers.get(previous);
+  if (users === undefined || users.size() > retainedUserCountMax) return null;
+  users.settle();
+  return users;
+};
 
 /**
  * The traffic read models' memory for one runner unit: the users and node days it changed,
- * folded across its batches and put once each when the unit commits.
+ * folded across its batches and put once each when the unit commits. The users carry over to the
+ * runner's next unit (the last one committed them), up to RETAINED_USER_COUNT_MAX.
  */
-const openTrafficUnit = (): ProjectionUnit => {
-  const users = new Map<string, FoldedUser>();
+const openTrafficUnit = (
+  previous: ProjectionUnit | null,
+  retainedUserCountMax: number,
+): ProjectionUnit => {
+  const users = carriedUsers(previous, retainedUserCountMax) ?? createTrafficUsers();
   const days = new Map<string, FoldedDay>();
-  return {
+  const unit: ProjectionUnit = {
     applyBatch: async (events, context) => {
       const batchEvents: BatchEvent[] = [];
       for (const event of events) {
-        if (streamIdOf(event.stream, trafficAggregate.category) === null) continue;
-        const domainEvent = parseStored(trafficAggregate, event);
+        if (streamIdOf(event.stream, TRAFFIC_SHARD_CATEGORY) === null) continue;
+        const domainEvent = parseStored(trafficEvents, event);
         const positionKey = positionKeyOf(event.position);
         putPurchase(domainEvent, context, positionKey);
         const position = event.position.toString();
@@ -278,20 +377,30 @@ const openTrafficUnit = (): ProjectionUnit => {
       await foldUsers(batchEvents, context, users);
     },
     flush: (context) => {
-      // Last null: every change was already in the stored document.
-      for (const [userId, { state, last }] of users)
-        if (last !== null) context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last));
+      // By user id: a store keeping documents in sorted indexes writes them in order (SQLite:
+      // new users' index entries land side by side instead of each in a random page).
+      for (const { userId, state, last } of users.changed())
+        context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last));
       for (const [id, { view, last }] of days) {
         if (last === '') continue;
         const { nodeId, day } = view;
-        context.put(NODE_TRAFFIC, id, { view: asJson(view), positionKey: last, nodeId, day });
+        context.put(NODE_TRAFFIC, id, {
+          view: asJson({ ...view }),
+          positionKey: last,
+          nodeId,
+          day,
+        });
       }
     },
-    heldDocumentCount: () => users.size + days.size,
+    // The documents it will write: users held unchanged (carried over) cost no write.
+    heldDocumentCount: () => users.changedCount() + days.size,
   };
+  unitUsers.set(unit, users);
+  return unit;
 };
 
-export const trafficProjection: Projection = {
+/** The traffic projection keeping up to `retainedUserCountMax` users between units (tests: 0). */
+export const trafficProjectionWith = (retainedUserCountMax: number): Projection => ({
   name: 'traffic',
   collections: [
     {
@@ -310,5 +419,7 @@ export const trafficProjection: Projection = {
   ],
   // Users change with every report: their documents may wait for the unit's commit.
   commitDeferrable: true,
-  openUnit: openTrafficUnit,
-};
+  openUnit: (previous) => openTrafficUnit(previous, retainedUserCountMax),
+});
+
+export const trafficProjection: Projection = trafficProjectionWith(RETAINED_USER_COUNT_MAX);

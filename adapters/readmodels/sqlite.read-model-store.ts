@@ -31,6 +31,8 @@ type Statement = ReturnType<SqliteDatabase['prepare']> & {
 type Table = {
   name: string;
   fields: ReadonlySet<string>;
+  /** The same fields in column order: a write binds their values in this order. */
+  fieldList: readonly string[];
   upsert: Statement;
   /** Rewrites the body of a row whose index columns already hold these values (else changes 0). */
   updateBody: Statement;
@@ -57,8 +59,9 @@ const fieldsOf = (spec: CollectionSpec): string[] => [
 
 /** SQLite has no boolean: JSON true/false are 1/0, as json_extract returns them. */
 const bindable = (value: FieldValue): string | number => {
-  assert(['string', 'number', 'boolean'].includes(typeof value), 'read model: non-literal value');
-  return typeof value === 'boolean' ? Number(value) : value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  assert(typeof value === 'string' || typeof value === 'number', 'read model: non-literal value');
+  return value;
 };
 
 /** A document field as json_extract would return it: objects and arrays as JSON text. */
@@ -135,6 +138,7 @@ export const createSqliteReadModelStore = (
     const table: Table = {
       name,
       fields: new Set(fields),
+      fieldList: fields,
       upsert: db.prepare(
         `INSERT INTO ${name} (id, body${columns.map((column) => `, ${column}`).join('')}) VALUES (?, ?${', ?'.repeat(columns.length)}) ON CONFLICT (id) DO UPDATE SET ${updates}`,
       ) as Statement,
@@ -179,12 +183,21 @@ export const createSqliteReadModelStore = (
       table.remove.run(change.id);
       return;
     }
-    const body = JSON.stringify(change.document);
-    const columns = [...table.fields].map((field) => columnValue(change.document[field]));
+    const { document, id } = change;
+    const body = JSON.stringify(document);
+    const { fieldList } = table;
+    // One array per write: [body, id, ...columns] binds the update, its tail after the id the
+    // upsert's columns.
+    const values: (string | number | null)[] = [body, id];
+    for (const field of fieldList) values.push(columnValue(document[field]));
     // Most changes leave the index columns as they were (a balance, a usage): rewriting only the
     // body spares every index a delete and an insert. New rows and moved ones take the upsert.
-    const updated = table.updateBody.run(body, change.id, ...columns) as { changes: number };
-    if (updated.changes === 0) table.upsert.run(change.id, body, ...columns);
+    const updated = table.updateBody.run(...values) as { changes: number };
+    if (updated.changes === 0) {
+      values[0] = id;
+      values[1] = body;
+      table.upsert.run(...values);
+    }
   };
   const saveCheckpoint = (checkpoint: Checkpoint): void => {
     prepared(

@@ -48,8 +48,8 @@ export const trafficUserOf = (state: TrafficShardView, userId: string): TrafficU
 const newUser = (): MutableTrafficUser => ({ ...initialTrafficUserState });
 
 // The rules of each event for one user, applied in place. The writer's shards, the pure evolve,
-// a batch's overlay and the read side's projection (trafficUserChangesOf) all apply these, so they
-// cannot drift apart. Every assert pairs with a check in decide, so replay catches a bad stream.
+// a batch's overlay and the legacy import (trafficUserChangesOf) all apply these, so they cannot
+// drift apart; the read side's columnar fold (projections/traffic-users.ts) is tested against them. Every assert pairs with a check in decide, so replay catches a bad stream.
 
 const importInto = (user: MutableTrafficUser, data: UserImported): void => {
   // The imported state replaces whatever the read side held from the legacy stream. Legacy
@@ -140,7 +140,7 @@ const changeOf =
 
 /**
  * What an event does to each user it names, in the order it names them, as pure functions (the
- * read side's projection and the legacy import fold with it). The rules are the writer's own.
+ * legacy import folds with it). The rules are the writer's own.
  */
 export const trafficUserChangesOf = (event: TrafficEvent): TrafficUserChange[] => {
   switch (event.type) {

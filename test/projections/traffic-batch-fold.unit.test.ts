@@ -13,6 +13,8 @@ import { checkpointOf, collectionIn, READ_MODELS } from '../../projections/read-
 import {
   NODE_TRAFFIC,
   TRAFFIC,
+  trafficProjection,
+  trafficProjectionWith,
   trafficStateOf,
   trafficViewOf,
 } from '../../projections/traffic.projection';
@@ -126,11 +128,16 @@ const dumpTraffic = async (store: ReadModelStore): Promise<Record<string, JsonOb
   return dump;
 };
 
-/** The traffic documents each commit writes, by id, counted. */
+/** The traffic documents each commit writes, by id, counted; and the traffic ids read. */
 const recording = (inner: ReadModelStore) => {
   const commits: Map<string, number>[] = [];
+  const reads: string[] = [];
   const store: ReadModelStore = {
     ...inner,
+    getMany: async (collection, ids) => {
+      if (collection === collectionIn(TRAFFIC, 1)) reads.push(...ids);
+      return inner.getMany(collection, ids);
+    },
     commit: async (changes: readonly DocumentChange[], checkpoint) => {
       const writes = new Map<string, number>();
       for (const { collection, id } of changes)
@@ -139,17 +146,18 @@ const recording = (inner: ReadModelStore) => {
       await inner.commit(changes, checkpoint);
     },
   };
-  return { store, commits };
+  return { store, commits, reads };
 };
 
 const foldAll = async (
   eventStore: EventStore,
   limits: Parameters<typeof generationOneRunner>[2],
+  projections: Parameters<typeof generationOneRunner>[3] = READ_MODELS,
 ) => {
-  const { store, commits } = recording(createSqliteReadModelStore({ path: ':memory:' }));
-  const runner = await generationOneRunner(eventStore, store, limits);
+  const { store, commits, reads } = recording(createSqliteReadModelStore({ path: ':memory:' }));
+  const runner = await generationOneRunner(eventStore, store, limits, projections);
   await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
-  return { store, commits, runner };
+  return { store, commits, reads, runner };
 };
 
 describe('the traffic projection folding a whole batch', () => {
@@ -247,6 +255,39 @@ describe('the traffic projection folding a whole batch', () => {
     for (const commit of bounded.commits)
       for (const count of commit.values()) expect(count).toBe(1);
     expect(await dumpTraffic(bounded.store)).toEqual(expected);
+  });
+
+  it('carries the users over to the next unit without reading them back, or reads them all again', async () => {
+    const eventStore = createInMemoryEventStore();
+    await writeTraffic(eventStore);
+    const expected = await dumpTraffic(
+      (await foldAll(eventStore, { batchEventCountMax: 1, cachedDocumentCountMax: 0 })).store,
+    );
+    const limits = {
+      batchEventCountMax: 7,
+      cachedDocumentCountMax: 1_000,
+      unitMsMax: 60_000,
+      unitDocumentCountMax: 10,
+      nowMs: () => 0,
+    };
+    // Kept: each user is read once (absent, the first time), whatever the units.
+    const carried = await foldAll(eventStore, limits);
+    expect(carried.commits.length).toBeGreaterThan(3);
+    expect([...carried.reads].sort()).toEqual(
+      Array.from({ length: USER_COUNT }, (_, index) => userIdOf(index)).sort(),
+    );
+    expect(await dumpTraffic(carried.store)).toEqual(expected);
+    // None kept: every unit reads its users again, from the runner's cache (users it wrote
+    // without reading them must not be served stale from there) or the store.
+    const withoutTraffic = READ_MODELS.filter((projection) => projection !== trafficProjection);
+    for (const retainedUserCountMax of [0, USER_COUNT / 2]) {
+      const reread = await foldAll(eventStore, limits, [
+        ...withoutTraffic,
+        trafficProjectionWith(retainedUserCountMax),
+      ]);
+      expect(reread.commits.length).toBeGreaterThan(3);
+      expect(await dumpTraffic(reread.store)).toEqual(expected);
+    }
   });
 
   it('holds the checkpoint back until the unit commits: a crash before replays every event', async () => {

@@ -90,6 +90,19 @@ describe('the traffic event codec', () => {
           metadata: { schemaVersion },
         });
     expect(read({ usages: [[USER, -1, 0]] })).toThrow(/usage upload/);
+    expect(
+      read({
+        usages: [
+          [USER, 1, 2],
+          [USER, 1, 1.5],
+        ],
+      }),
+    ).toThrow(/usage download \(record 1\)/);
+    expect(read({ usages: [[7, 1, 2]] })).toThrow(/usage userId/);
+    expect(read({ usages: [[USER, 1]] })).toThrow(/not \[userId, upload, download\]/);
+    expect(read({ usages: [{ userId: USER, uploadBytes: 1, downloadBytes: 2 }] })).toThrow(
+      /not \[userId, upload, download\]/,
+    );
     expect(read({ usages: [{ userId: USER, uploadBytes: 1 }] }, 1)).toThrow(/downloadBytes/);
     expect(read({ reportId: 7 })).toThrow(/reportId/);
     expect(read({}, 3)).toThrow(/schemaVersion/);

@@ -1,0 +1,230 @@
+import { assert, AssertionError } from '../domain/assert';
+import {
+  initialTrafficUserState,
+  type QuotaCrossing,
+  type QuotaGranted,
+  type QuotaReset,
+  type TrafficUserState,
+  type UserImported,
+} from '../domain/traffic/traffic.model';
+
+/** Where an event sits in the log: what a user's document records of the last event folded in. */
+export type EventMark = { positionKey: string; position: string; updatedAt: string };
+
+/** A user as stored before the unit: its state and the position its document already includes. */
+type StoredUser = { state: TrafficUserState; positionKey: string | null };
+
+/** A fold that does not hold: the log is not what the shards decided (a replayed bad stream). */
+const refuse = (message: string): never => {
+  throw new AssertionError(`traffic projection: ${message}`);
+};
+
+const checkedSum = (total: number, bytes: number, what: string): number => {
+  const sum = total + bytes;
+  if (!Number.isSafeInteger(sum)) refuse(`${what} overflows`);
+  return sum;
+};
+
+const INITIAL_CAPACITY = 1024;
+
+const grown = <Column extends Float64Array | Int32Array | Uint8Array>(
+  column: Column,
+  capacity: number,
+  make: (length: number) => Column,
+): Column => {
+  const larger = make(capacity);
+  larger.set(column);
+  return larger;
+};
+
+/**
+ * The users a read-side unit folds, one slot each, their state in columns: the byte counts in
+ * typed arrays, so a report's thousand usages update numbers in place, with no object per user
+ * or per record and nothing for the garbage collector to trace or promote; the fields that change
+ * rarely (grants, level, group, expiry) in plain arrays. Each user's change follows the shard's own
+ * evolve (the same checks): usage adds up, a crossing marks the user exceeded, a grant adds quota
+ * (and a purchase's level, group and expiry), a reset starts a new period, an import replaces the
+ * counts. Events at or below a user's stored position are already in its document: skipped.
+ */
+export const createTrafficUsers = () => {
+  const slots = new Map<string, number>();
+  const userIds: string[] = [];
+  const storedKeys: (string | null)[] = [];
+  const groups: string[] = [];
+  const expiries: (string | null)[] = [];
+  // Replaced, never changed in place, so a document built from a user may share them.
+  const grantIdLists: (readonly string[])[] = [];
+  const resetIdLists: (readonly string[])[] = [];
+  const marks: EventMark[] = [];
+  /** Slots made since the last takeUnloaded: their stored state is not read yet. */
+  const unloaded: number[] = [];
+  let capacity = INITIAL_CAPACITY;
+  let quotas = new Float64Array(capacity);
+  let uploads = new Float64Array(capacity);
+  let downloads = new Float64Array(capacity);
+  let levels = new Float64Array(capacity);
+  let exceededFlags = new Uint8Array(capacity);
+  /** Index in `marks` of the last event folded into the user; -1: none (nothing to write). */
+  let lastMarks = new Int32Array(capacity);
+
+  const grow = (): void => {
+    capacity *= 2;
+    const float = (length: number) => new Float64Array(length);
+    quotas = grown(quotas, capacity, float);
+    uploads = grown(uploads, capacity, float);
+    downloads = grown(downloads, capacity, float);
+    levels = grown(levels, capacity, float);
+    exceededFlags = grown(exceededFlags, capacity, (length) => new Uint8Array(length));
+    lastMarks = grown(lastMarks, capacity, (length) => new Int32Array(length));
+  };
+
+  /** True when the user's stored document already includes the event at positionKey. */
+  const includes = (slot: number, positionKey: string): boolean => {
+    const storedKey = storedKeys[slot];
+    return storedKey !== null && storedKey !== undefined && storedKey >= positionKey;
+  };
+
+  /** Users an event changed since the last `settle`: the documents to write. */
+  let changedCount = 0;
+  const touched = (slot: number, mark: number): void => {
+    if (lastMarks[slot] === -1) changedCount += 1;
+    lastMarks[slot] = mark;
+  };
+
+  return {
+    /**
+     * The user's slot, made on first sight: a new one holds the initial state until `load` fills
+     * it with the stored one (`unloaded` lists them), so a record costs one map lookup.
+     */
+    slotFor: (userId: string): number => {
+      const existing = slots.get(userId);
+      if (existing !== undefined) return existing;
+      const slot = userIds.length;
+      if (slot === capacity) grow();
+      slots.set(userId, slot);
+      userIds.push(userId);
+      storedKeys.push(null);
+      groups.push(initialTrafficUserState.group);
+      expiries.push(null);
+      grantIdLists.push(initialTrafficUserState.grantIds);
+      resetIdLists.push(initialTrafficUserState.resetIds);
+      lastMarks[slot] = -1;
+      unloaded.push(slot);
+      return slot;
+    },
+    /** The users made since the last call: their stored documents are to be read. */
+    takeUnloaded: (): { slot: number; userId: string }[] =>
+      unloaded.splice(0).map((slot) => ({ slot, userId: userIds[slot] ?? '' })),
+    /** Fills a new slot with the user as stored, before any event is folded into it. */
+    load: (slot: number, stored: StoredUser): void => {
+      const { state } = stored;
+      storedKeys[slot] = stored.positionKey;
+      quotas[slot] = state.quotaBytes;
+      uploads[slot] = state.uploadBytes;
+      downloads[slot] = state.downloadBytes;
+      levels[slot] = state.level;
+      exceededFlags[slot] = state.exceeded ? 1 : 0;
+      groups[slot] = state.group;
+      expiries[slot] = state.expiresAt;
+      grantIdLists[slot] = state.grantIds;
+      resetIdLists[slot] = state.resetIds;
+    },
+    /** Records an event's place in the log once; the users it changes point at it. */
+    mark: (mark: EventMark): number => marks.push(mark) - 1,
+    includes,
+    addUsage: (slot: number, uploadBytes: number, downloadBytes: number, mark: number): void => {
+      const upload = checkedSum(uploads[slot] ?? 0, uploadBytes, 'upload');
+      const download = checkedSum(downloads[slot] ?? 0, downloadBytes, 'download');
+      checkedSum(upload, download, 'usage');
+      uploads[slot] = upload;
+      downloads[slot] = download;
+      touched(slot, mark);
+    },
+    cross: (slot: number, crossing: QuotaCrossing, mark: number): void => {
+      const usedBytes = (uploads[slot] ?? 0) + (downloads[slot] ?? 0);
+      const quotaBytes = quotas[slot] ?? 0;
+      if (exceededFlags[slot] === 1 || usedBytes <= quotaBytes)
+        refuse(`${crossing.userId} not crossed`);
+      if (crossing.usedBytes !== usedBytes || crossing.quotaBytes !== quotaBytes)
+        refuse(`${crossing.userId}: totals differ from the stream`);
+      exceededFlags[slot] = 1;
+      touched(slot, mark);
+    },
+    grant: (slot: number, granted: QuotaGranted, mark: number): void => {
+      const grantIds = grantIdLists[slot] ?? [];
+      if (grantIds.includes(granted.grantId)) refuse(`${granted.grantId} granted twice`);
+      const quotaBytes = checkedSum(quotas[slot] ?? 0, granted.quotaBytes, 'quota');
+      const usedBytes = (uploads[slot] ?? 0) + (downloads[slot] ?? 0);
+      quotas[slot] = quotaBytes;
+      exceededFlags[slot] = exceededFlags[slot] === 1 && usedBytes > quotaBytes ? 1 : 0;
+      grantIdLists[slot] = [...grantIds, granted.grantId];
+      const { subscription } = granted;
+      if (subscription !== undefined) {
+        levels[slot] = subscription.level;
+        groups[slot] = subscription.group;
+        expiries[slot] = subscription.expiresAt;
+      }
+      touched(slot, mark);
+    },
+    reset: (slot: number, reset: QuotaReset, mark: number): void => {
+      const resetIds = resetIdLists[slot] ?? [];
+      if (resetIds.includes(reset.resetId)) refuse(`${reset.resetId} applied twice`);
+      quotas[slot] = reset.quotaBytes;
+      uploads[slot] = 0;
+      downloads[slot] = 0;
+      exceededFlags[slot] = 0;
+      resetIdLists[slot] = [...resetIds, reset.resetId];
+      touched(slot, mark);
+    },
+    /** The imported counts replace what the read side held; legacy streams knew no levels. */
+    import: (slot: number, imported: UserImported, mark: number): void => {
+      quotas[slot] = imported.quotaBytes;
+      uploads[slot] = imported.uploadBytes;
+      downloads[slot] = imported.downloadBytes;
+      exceededFlags[slot] = imported.exceeded ? 1 : 0;
+      grantIdLists[slot] = [...imported.grantIds];
+      resetIdLists[slot] = [...imported.resetIds];
+      touched(slot, mark);
+    },
+    /** Users held, changed or not. */
+    size: (): number => userIds.length,
+    /** Users changed since the last `settle`. */
+    changedCount: (): number => changedCount,
+    /**
+     * After the changed users' documents were committed: every user is as stored, at the position
+     * of the last event folded in, and the next unit folds on from here without reading them.
+     */
+    settle: (): void => {
+      lastMarks.fill(-1);
+      marks.length = 0;
+      changedCount = 0;
+    },
+    /** Each user an event changed, with its state and the last event folded in, by user id. */
+    changed: (): { userId: string; state: TrafficUserState; last: EventMark }[] => {
+      const changedIds: string[] = [];
+      for (let slot = 0; slot < userIds.length; slot += 1)
+        if ((lastMarks[slot] ?? -1) >= 0) changedIds.push(userIds[slot] ?? '');
+      // The built-in order (UTF-16 code units, as `<` compares) without a comparator call per pair.
+      changedIds.sort();
+      return changedIds.map((userId) => {
+        const slot = slots.get(userId) ?? -1;
+        const state: TrafficUserState = {
+          quotaBytes: quotas[slot] ?? 0,
+          uploadBytes: uploads[slot] ?? 0,
+          downloadBytes: downloads[slot] ?? 0,
+          exceeded: exceededFlags[slot] === 1,
+          grantIds: grantIdLists[slot] ?? [],
+          resetIds: resetIdLists[slot] ?? [],
+          level: levels[slot] ?? 0,
+          group: groups[slot] ?? initialTrafficUserState.group,
+          expiresAt: expiries[slot] ?? null,
+        };
+        const last = marks[lastMarks[slot] ?? -1];
+        assert(last !== undefined, 'traffic users: a changed user has its last event');
+        return { userId, state, last };
+      });
+    },
+  };
+};
+
+export type TrafficUsers = ReturnType<typeof createTrafficUsers>;

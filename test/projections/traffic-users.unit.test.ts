@@ -1,0 +1,117 @@
+import { AssertionError } from '../../domain/assert';
+import { createTrafficUsers } from '../../projections/traffic-users';
+
+const mark = (position: number) => ({
+  positionKey: String(position).padStart(20, '0'),
+  position: String(position),
+  updatedAt: '2026-12-06T00:00:00.000Z',
+});
+
+const imported = {
+  userId: 'u-1',
+  quotaBytes: 1_000,
+  uploadBytes: 300,
+  downloadBytes: 200,
+  exceeded: false,
+  grantIds: ['g-0'],
+  resetIds: [],
+  sourceStream: 'traffic-u-1',
+  sourceRevision: 3,
+  importedAt: '2026-12-06T00:00:00.000Z',
+};
+
+describe('the traffic read side columnar fold', () => {
+  it('folds imports, usage, crossings, grants and resets as the shard does, users by id', () => {
+    const users = createTrafficUsers();
+    const second = users.slotFor('u-2');
+    const first = users.slotFor('u-1');
+    expect(users.slotFor('u-1')).toBe(first);
+    expect(users.takeUnloaded().map(({ userId }) => userId)).toEqual(['u-2', 'u-1']);
+    expect(users.takeUnloaded()).toEqual([]);
+    users.import(first, imported, users.mark(mark(1)));
+    users.addUsage(first, 400, 150, users.mark(mark(2)));
+    users.cross(first, { userId: 'u-1', usedBytes: 1_050, quotaBytes: 1_000 }, users.mark(mark(3)));
+    expect(() =>
+      users.cross(first, { userId: 'u-1', usedBytes: 1_050, quotaBytes: 1_000 }, 3),
+    ).toThrow(/not crossed/);
+    const grant = { userId: 'u-1', grantId: 'g-1', quotaBytes: 500, reason: 'plan' };
+    const subscription = {
+      purchaseId: 'p-1',
+      planId: 'plan-1',
+      level: 2,
+      group: 'gold',
+      amountMinor: 100,
+      currency: 'CNY',
+      expiresAt: '2027-01-01T00:00:00.000Z',
+    };
+    users.grant(first, { ...grant, grantedAt: 'x', subscription }, users.mark(mark(4)));
+    expect(() => users.grant(first, { ...grant, grantedAt: 'x' }, 4)).toThrow(/granted twice/);
+    users.addUsage(second, 1, 2, users.mark(mark(5)));
+    expect(users.changedCount()).toBe(2);
+    expect(users.changed()).toEqual([
+      {
+        userId: 'u-1',
+        state: {
+          quotaBytes: 1_500,
+          uploadBytes: 700,
+          downloadBytes: 350,
+          exceeded: false,
+          grantIds: ['g-0', 'g-1'],
+          resetIds: [],
+          level: 2,
+          group: 'gold',
+          expiresAt: '2027-01-01T00:00:00.000Z',
+        },
+        last: mark(4),
+      },
+      {
+        userId: 'u-2',
+        state: expect.objectContaining({ uploadBytes: 1, downloadBytes: 2, exceeded: false }),
+        last: mark(5),
+      },
+    ]);
+    users.settle();
+    expect(users.changed()).toEqual([]);
+    const reset = { userId: 'u-1', resetId: 'r-1', quotaBytes: 10, resetAt: 'x' };
+    users.reset(first, reset, users.mark(mark(6)));
+    expect(users.changed()[0]?.state).toMatchObject({
+      quotaBytes: 10,
+      uploadBytes: 0,
+      downloadBytes: 0,
+      resetIds: ['r-1'],
+    });
+    expect(() => users.reset(first, reset, 0)).toThrow(/applied twice/);
+  });
+
+  it('refuses usage past the safe-integer range and skips what a stored document includes', () => {
+    const users = createTrafficUsers();
+    const slot = users.slotFor('u-1');
+    users.load(slot, {
+      state: {
+        quotaBytes: 0,
+        uploadBytes: Number.MAX_SAFE_INTEGER - 1,
+        downloadBytes: 0,
+        exceeded: false,
+        grantIds: [],
+        resetIds: [],
+        level: 0,
+        group: 'default',
+        expiresAt: null,
+      },
+      positionKey: mark(7).positionKey,
+    });
+    expect(users.includes(slot, mark(7).positionKey)).toBe(true);
+    expect(users.includes(slot, mark(8).positionKey)).toBe(false);
+    expect(() => users.addUsage(slot, 5, 0, 0)).toThrow(AssertionError);
+    expect(() => users.addUsage(slot, 0, 5, 0)).toThrow(/usage overflows/);
+  });
+
+  it('grows past its first capacity', () => {
+    const users = createTrafficUsers();
+    for (let index = 0; index < 5_000; index += 1)
+      users.addUsage(users.slotFor(`u-${index}`), index, 1, users.mark(mark(index + 1)));
+    const changed = users.changed();
+    expect(changed).toHaveLength(5_000);
+    expect(changed.find(({ userId }) => userId === 'u-4321')?.state.uploadBytes).toBe(4_321);
+  });
+});
