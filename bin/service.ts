@@ -39,6 +39,8 @@ import { transferBatchRoutes } from '../api/routes/transfers-batch.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createLedger } from '../domain/ledger/ledger';
+import { createPaymentCreditAppender } from '../domain/ledger/payment-credit.appender';
+import { paymentAggregate } from '../domain/payment/payment.decider';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
 import { importLegacyTraffic } from './legacy-traffic-import';
@@ -148,26 +150,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     adminApiKeyFromEnv: config.adminApiKey,
   });
 
-  const runtime = instrumentRuntime(
-    createActorRuntime(
-      eventStore,
-      {
-        mailboxDepthMax: config.mailboxDepthMax,
-        batchCommandCountMax: SERVICE_LIMITS.batchCommandCountMax,
-        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-        actorCountMax: config.actorCountMax,
-        idleMsMax: config.actorIdleMsMax,
-        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
-      },
-      {
-        onEvent: (name, fields) =>
-          name === 'batch_appended' ? undefined : logger.warn(name, fields),
-        ...snapshots,
-      },
-    ),
-  );
-  // Before anything can touch a traffic shard (routes, sagas resuming a plan purchase).
-  await importLegacyTraffic({ store: eventStore, runtime, logger, nowMs: Date.now });
+  // Before the runtime: the payment category's appender goes through the ledger.
   const ledger = instrumentLedger(
     createLedger({
       store: eventStore,
@@ -184,6 +167,37 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
         name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
     }),
   );
+  const runtime = instrumentRuntime(
+    createActorRuntime(
+      eventStore,
+      {
+        mailboxDepthMax: config.mailboxDepthMax,
+        batchCommandCountMax: SERVICE_LIMITS.batchCommandCountMax,
+        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+        actorCountMax: config.actorCountMax,
+        idleMsMax: config.actorIdleMsMax,
+        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+      },
+      {
+        onEvent: (name, fields) =>
+          name === 'batch_appended' ? undefined : logger.warn(name, fields),
+        ...snapshots,
+        // A payment's success commits with its wallet credit, through the ledger.
+        appenders: new Map([
+          [
+            paymentAggregate.category,
+            createPaymentCreditAppender({
+              ledger,
+              store: eventStore,
+              onEvent: (name, fields) => logger.warn(name, fields),
+            }),
+          ],
+        ]),
+      },
+    ),
+  );
+  // Before anything can touch a traffic shard (routes, sagas resuming a plan purchase).
+  await importLegacyTraffic({ store: eventStore, runtime, logger, nowMs: Date.now });
   // After the legacy import: from here on the writer is the only one that writes traffic shards.
   const traffic = instrumentTraffic(
     createTrafficWriter({
