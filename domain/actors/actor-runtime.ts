@@ -14,12 +14,7 @@ import { createStreamActor, type StreamActor } from './stream-actor';
 import { loadStream, type SnapshotOptions, type StreamSnapshot } from './stream-snapshot';
 
 export { ConflictRetriesExhaustedError, MailboxFullError } from './actor-errors';
-export type {
-  ActorRuntimeLimits,
-  BatchAppender,
-  CommandContext,
-  CommandOutcome,
-} from './actor-runtime.types';
+export type { ActorRuntimeLimits, CommandContext, CommandOutcome } from './actor-runtime.types';
 
 export type ActorRuntime = {
   /** Runs a command through the stream's actor; resolves once its batch is durable. */
