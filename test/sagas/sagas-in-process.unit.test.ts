@@ -9,7 +9,8 @@ import {
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
 import { eventuallyTrue } from '../support/eventually';
-import { testContext } from '../support/ledger-harness';
+import { testContext, testLimits } from '../support/ledger-harness';
+import { createActorRuntime } from '../../domain/actors/actor-runtime';
 import {
   alwaysFails,
   failsThenSucceeds,
@@ -151,6 +152,34 @@ describe('sagas over the in-process bus', () => {
     const saga = await waitForSaga(rig, 'top_up', 'p9', ['compensated']);
     expect(saga.status === 'compensated' && saga.reason).toBe('account_closed');
     expect(await topUpStatus(rig, 'p9')).toBe('rejected');
+  });
+
+  it('credits through the saga a success recorded by an older build (no credit in its commit), once', async () => {
+    rig = await startSagaRig();
+    await openWallet(rig, 'w10');
+    // An older build's runtime (another process): the payment's batches go straight to the store.
+    const older = createActorRuntime(rig.store, testLimits);
+    await createPayment({ ...rig, runtime: older }, 'p10', { walletId: 'w10', amountMinor: 900 });
+    const paid = await older.execute(
+      paymentAggregate,
+      'p10',
+      {
+        type: 'RecordChannelResult',
+        data: {
+          outcome: 'succeeded',
+          channelTransactionId: 'tx-p10',
+          amountMinor: 900,
+          currency: 'EUR',
+          now: new Date().toISOString(),
+        },
+      },
+      testContext(),
+    );
+    await older.close();
+    expect(paid.ok && paid.state.status).toBe('succeeded');
+    expect((await waitForSaga(rig, 'top_up', 'p10', ['completed'])).status).toBe('completed');
+    expect(await creditCount(rig.store, 'w10', 'topup-p10')).toBe(1);
+    expect((await auditBalances(rig.store)).balanced).toBe(true);
   });
 
   it('refunds through the channel: reserve, ask (3 transient failures, then success), post, settle', async () => {
