@@ -39,6 +39,8 @@ import { transferBatchRoutes } from '../api/routes/transfers-batch.route';
 import { transferRoutes } from '../api/routes/transfers.route';
 import { createActorRuntime } from '../domain/actors/actor-runtime';
 import { createLedger } from '../domain/ledger/ledger';
+import { createPaymentCreditAppender } from '../domain/ledger/payment-credit.appender';
+import { paymentAggregate } from '../domain/payment/payment.decider';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import { createLedgerDeadlines } from '../domain/ledger/ledger-deadlines';
 import { importLegacyTraffic } from './legacy-traffic-import';
@@ -148,6 +150,23 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     adminApiKeyFromEnv: config.adminApiKey,
   });
 
+  // Before the runtime: the payment category's appender goes through the ledger.
+  const ledger = instrumentLedger(
+    createLedger({
+      store: eventStore,
+      snapshots: snapshots.snapshots ?? null,
+      limits: {
+        mailboxCommandCountMax: SERVICE_LIMITS.ledgerMailboxCommandCountMax,
+        batchCommandCountMax: SERVICE_LIMITS.ledgerBatchCommandCountMax,
+        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+        actorCountMax: config.actorCountMax,
+        idleMsMax: config.actorIdleMsMax,
+        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+      },
+      onEvent: (name, fields) =>
+        name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
+    }),
+  );
   const runtime = instrumentRuntime(
     createActorRuntime(
       eventStore,
@@ -163,6 +182,17 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
         onEvent: (name, fields) =>
           name === 'batch_appended' ? undefined : logger.warn(name, fields),
         ...snapshots,
+        // A payment's success commits with its wallet credit, through the ledger.
+        appenders: new Map([
+          [
+            paymentAggregate.category,
+            createPaymentCreditAppender({
+              ledger,
+              store: eventStore,
+              onEvent: (name, fields) => logger.warn(name, fields),
+            }),
+          ],
+        ]),
       },
     ),
   );
@@ -182,22 +212,6 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   );
   // Before anything else can touch a traffic shard (routes, sagas resuming a plan purchase).
   await importLegacyTraffic({ store: eventStore, traffic, logger, nowMs: Date.now });
-  const ledger = instrumentLedger(
-    createLedger({
-      store: eventStore,
-      snapshots: snapshots.snapshots ?? null,
-      limits: {
-        mailboxCommandCountMax: SERVICE_LIMITS.ledgerMailboxCommandCountMax,
-        batchCommandCountMax: SERVICE_LIMITS.ledgerBatchCommandCountMax,
-        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-        actorCountMax: config.actorCountMax,
-        idleMsMax: config.actorIdleMsMax,
-        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
-      },
-      onEvent: (name, fields) =>
-        name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
-    }),
-  );
   // Before anything can touch a transfer the previous version left half-done.
   await finishLegacyTransfers({ store: eventStore, ledger, checkpoints, logger, nowMs: Date.now });
   const deadlines = createLedgerDeadlines({

@@ -4,6 +4,7 @@ import type { TrafficWriter } from '../domain/traffic/traffic-writer';
 import type { LedgerCommand, LedgerOutcome } from '../domain/ledger/ledger.decider';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import type { TransferTerms } from '../domain/transfer/transfer.decider';
+import { clearingAccountId, systemAccountTerms } from '../domain/ledger/top-up-credit';
 import { permanent, type StepResult } from './saga-definition';
 
 /** What the saga steps act through: the same actor runtime and ledger as the API. */
@@ -30,11 +31,9 @@ const runOne = async (
   return outcome;
 };
 
-const SYSTEM_OWNER = 'system';
-
 /** Deterministic ids of the system accounts, created on demand per currency. */
 export const systemAccounts = {
-  clearing: (channel: string, currency: string): string => `clearing-${channel}-${currency}`,
+  clearing: clearingAccountId,
   refundsInTransit: (currency: string): string => `refunds-in-transit-${currency}`,
   revenue: (currency: string): string => `revenue-${currency}`,
 };
@@ -50,13 +49,7 @@ export const ensureSystemAccount = async (
   currency: string,
   context: CommandContext,
 ): Promise<StepResult | null> => {
-  const data = {
-    accountId,
-    ownerClientId: SYSTEM_OWNER,
-    currency,
-    constraint: 'none' as const,
-    metadata: { system: 'true' },
-  };
+  const data = systemAccountTerms(accountId, currency);
   const { state } = await ports.ledger.account(accountId);
   if (
     state.status === 'open' &&

@@ -61,6 +61,11 @@ export type SagaDefinition = {
    * that needs nothing the saga recorded (a crash before the start is durable only runs it again).
    */
   firstStepBesideStart?: boolean;
+  /**
+   * True when the saga's work was done without it (a top-up's credit committed with the payment's
+   * success): the saga is then not started and records nothing. Checked before every start.
+   */
+  doneWithout?: (input: JsonObject) => Promise<boolean>;
 };
 
 /** The category of a stream: the text before its first dash. */

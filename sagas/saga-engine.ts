@@ -234,11 +234,15 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
 
   return {
     definitions: deps.definitions,
-    /** Starts the instance (a no-op when it exists) and drives it. */
+    /**
+     * Starts the instance (a no-op when it exists) and drives it. A saga whose work was done
+     * without it is not started: the answer is then the state of no saga.
+     */
     start: (sagaName: string, sagaId: string, input: JsonObject): Promise<SagaState> => {
       const definition = definitionOf(sagaName);
       const key = sagaKey(sagaName, sagaId);
       return exclusive(key, async () => {
+        if ((await definition.doneWithout?.(input)) === true) return sagaAggregate.initialState;
         const nowMs = deps.clock();
         const stepNames = definition.steps.map((step) => step.name);
         const start = { sagaName, sagaId, input, stepNames, now: new Date(nowMs).toISOString() };

@@ -160,7 +160,11 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
         ...starts.map(
           ([key, entry]) =>
             () =>
-              attempt(key, () => options.engine.start(entry.sagaName, entry.sagaId, entry.input)),
+              attempt(key, async () => {
+                const state = await options.engine.start(entry.sagaName, entry.sagaId, entry.input);
+                // Done without a saga (a top-up credited in the payment's commit): no start to see.
+                if (state.status === 'none') pending.delete(key);
+              }),
         ),
         ...drives.map(([key, entry]) => () => {
           // Not driven again before another grace period unless the log shows progress.

@@ -1,16 +1,15 @@
 import { paymentAggregate } from '../domain/payment/payment.decider';
-import {
-  ensureSystemAccount,
-  requestTransfer,
-  systemAccounts,
-  type LedgerPorts,
-} from './ledger-steps';
+import { topUpCreditOf, topUpTransferId } from '../domain/ledger/top-up-credit';
+import { ensureSystemAccount, requestTransfer, type LedgerPorts } from './ledger-steps';
 import { stringField } from '../domain/json-fields';
 import { permanent, type SagaDefinition } from './saga-definition';
 
-/** Payment succeeded → clearing account of its channel to the payer's wallet, once per payment. */
-const topUpTransferId = (paymentId: string): string => `topup-${paymentId}`;
-
+/**
+ * Payment succeeded → clearing account of its channel to the payer's wallet, once per payment.
+ * The credit normally commits with the payment's success (domain/ledger/payment-credit.appender.ts)
+ * and the saga then does nothing and records nothing; it credits a payment whose credit the ledger
+ * refused beside the success, and one recorded by an older build.
+ */
 export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
   name: 'top_up',
   triggers: ['payment.PaymentSucceeded'],
@@ -20,31 +19,35 @@ export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
     const paymentId = event.stream.slice('payment-'.length);
     return { kind: 'start', sagaId: paymentId, input: { paymentId } };
   },
+  // The transfer id is the payment's: posted, whoever made it, the payment is credited. A refused
+  // one is left to the step, which records the saga's failure as before.
+  doneWithout: async (input) => {
+    const transferId = topUpTransferId(stringField(input, 'paymentId'));
+    return (await ports.ledger.transfer(transferId)).state.status === 'posted';
+  },
   steps: [
     {
       name: 'credit_wallet',
       run: async ({ input, commandContext }) => {
         const paymentId = stringField(input, 'paymentId');
         const { state } = await ports.runtime.read(paymentAggregate, paymentId);
-        if (state.status !== 'succeeded') return permanent(`payment_${state.status}`);
-        const { currency, channel, creditAccountId } = state;
-        const clearing = systemAccounts.clearing(channel, currency);
+        const credit = topUpCreditOf(paymentId, state);
+        if (credit === null) return permanent(`payment_${state.status}`);
+        const { clearing, terms } = credit;
         const context = commandContext('credit');
-        const refused = await ensureSystemAccount(ports, clearing, currency, context);
+        const refused = await ensureSystemAccount(
+          ports,
+          clearing.accountId,
+          clearing.currency,
+          context,
+        );
         if (refused !== null) return refused;
-        const transferId = topUpTransferId(paymentId);
-        const terms = {
-          transferId,
-          debitAccountId: clearing,
-          creditAccountId,
-          amountMinor: state.paid.amountMinor,
-          currency,
-          mode: 'single_phase' as const,
-          reference: `payment:${paymentId}`,
-        };
         const result = await requestTransfer(ports, terms, context);
         return result.kind === 'done'
-          ? { kind: 'done', output: { transferId, creditAccountId } }
+          ? {
+              kind: 'done',
+              output: { transferId: terms.transferId, creditAccountId: terms.creditAccountId },
+            }
           : result;
       },
     },

@@ -5,9 +5,11 @@ import { createActorRegistry } from './actor-registry';
 import type {
   ActorEventHook,
   ActorRuntimeLimits,
+  BatchAppender,
   CommandContext,
   CommandOutcome,
 } from './actor-runtime.types';
+import { appendWithRecords } from './stream-append';
 import { createStreamActor, type StreamActor } from './stream-actor';
 import { loadStream, type SnapshotOptions, type StreamSnapshot } from './stream-snapshot';
 
@@ -41,6 +43,8 @@ type ActorRuntimeOptions = {
   onEvent?: ActorEventHook;
   /** Snapshots of aggregates that have a codec; absent: every load folds from revision 0. */
   snapshots?: SnapshotOptions;
+  /** By stream category: the appender of that category's batches (absent: the event store). */
+  appenders?: ReadonlyMap<string, BatchAppender>;
 };
 
 // The registry holds actors of many aggregates; each is created and read back under the same
@@ -68,6 +72,8 @@ export const createActorRuntime = (
     }
   };
   let closed = false;
+  const storeAppender: BatchAppender = ({ stream, events, expected, records }) =>
+    appendWithRecords(store, stream, events, expected, records);
 
   const actorFor = <C, E extends DomainEvent, S, R extends string>(
     aggregate: Aggregate<C, E, S, R>,
@@ -82,6 +88,7 @@ export const createActorRuntime = (
       limits,
       snapshots,
       onEvent,
+      append: options.appenders?.get(aggregate.category) ?? storeAppender,
       onIdle: () => registry.settled(stream, actor),
     }) as unknown as AnyActor;
     registry.add(stream, actor);

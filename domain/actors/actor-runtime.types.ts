@@ -1,5 +1,11 @@
 import type { RejectionDetail } from '../decision';
-import type { EventActor, IdempotencyRecord } from '../ports/event-store.port';
+import type {
+  AppendResult,
+  EventActor,
+  ExpectedRevision,
+  IdempotencyRecord,
+  NewEvent,
+} from '../ports/event-store.port';
 
 /** Who asked, why and when: copied into the metadata of every event a command produces. */
 export type CommandContext = {
@@ -56,3 +62,23 @@ export type ActorRuntimeLimits = {
 
 /** Logging/metrics hook: the runtime stays free of winston and prom-client. */
 export type ActorEventHook = (name: string, fields: Record<string, unknown>) => void;
+
+/** One stream actor's decided batch, sealed onto its chain, as it is to be made durable. */
+export type BatchAppend = {
+  stream: string;
+  events: readonly NewEvent[];
+  expected: ExpectedRevision;
+  /** The batch's commands' records (a callback's replay key): committed with the events. */
+  records: readonly IdempotencyRecord[];
+  /** The stream's state once the events are applied. */
+  stateAfter: unknown;
+  /** The context of the batch's first command that produced events. */
+  context: CommandContext;
+};
+
+/**
+ * Makes a batch durable in ONE atomic commit. The default appends to the event store; a category
+ * may route it through another single writer that adds its own streams to the same commit (a
+ * top-up payment's success goes through the ledger, which adds the wallet credit).
+ */
+export type BatchAppender = (append: BatchAppend) => Promise<AppendResult>;

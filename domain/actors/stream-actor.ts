@@ -9,11 +9,12 @@ import {
 import type {
   ActorEventHook,
   ActorRuntimeLimits,
+  BatchAppender,
   CommandContext,
   CommandOutcome,
 } from './actor-runtime.types';
 import { decideBatch, type DecidedCommand, type QueuedCommand } from './batch-decide';
-import { appendWithRecords, recordsOf } from './stream-append';
+import { recordsOf } from './stream-append';
 import {
   loadStream,
   toSavedSnapshot,
@@ -43,6 +44,8 @@ type StreamActorOptions<C, E extends DomainEvent, S, R extends string> = {
   /** null: the actor neither reads nor saves snapshots. */
   snapshots: SnapshotOptions | null;
   onEvent: ActorEventHook;
+  /** Makes a decided batch durable (the event store, or the category's own appender). */
+  append: BatchAppender;
   /** Called each time the mailbox has drained. */
   onIdle: () => void;
 };
@@ -163,19 +166,24 @@ const runBatch = async <C, E extends DomainEvent, S, R extends string>(
   cell: Cell<S>,
   batch: readonly Pending<C, S, R>[],
 ): Promise<void> => {
-  const { store, aggregate, stream, limits, onEvent } = options;
+  const { aggregate, stream, limits, onEvent } = options;
   for (let attempt = 1; ; attempt += 1) {
     const before = cell.snapshot ?? (await load(options, cell));
     const { decided, events, next } = decideBatch(aggregate, stream, before, batch);
     if (events.length === 0) return settle(batch, before, decided, before.position);
-    const records = recordsOf(batch, decided);
-    const result = await appendWithRecords(
-      store,
+    const writer = batch.find((_pending, index) => {
+      const outcome = decided[index];
+      return outcome?.ok === true && outcome.eventCount > 0;
+    });
+    assert(writer !== undefined, `${stream}: events without a command that produced them`);
+    const result = await options.append({
       stream,
       events,
-      expectedRevision(before),
-      records,
-    );
+      expected: expectedRevision(before),
+      records: recordsOf(batch, decided),
+      stateAfter: next.state,
+      context: writer.context,
+    });
     if (result.ok) {
       assert(result.lastRevision === next.revision, `${stream}: append landed elsewhere`);
       cell.snapshot = { ...next, position: result.lastPosition };

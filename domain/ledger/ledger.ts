@@ -50,10 +50,18 @@ type LedgerIdempotency = {
   respond: (outcomes: readonly LedgerOutcome[]) => StoredResponse;
 };
 
+/**
+ * Another stream's decided batch, committed in the SAME append as the request's events: a top-up
+ * payment's success beside its wallet credit. It is appended whatever the commands' outcomes; the
+ * commands' events only when every command was accepted (decide them as one linked chain).
+ */
+type CarriedAppend = StreamAppend & { records: readonly IdempotencyRecord[] };
+
 export type LedgerRequest = {
   commands: readonly LinkedCommand[];
   context: CommandContext;
   idempotency: LedgerIdempotency | null;
+  carried?: CarriedAppend;
 };
 
 export type LedgerReply =
@@ -63,9 +71,19 @@ export type LedgerReply =
       /** Position of the commit that made the request durable (null: nothing ever written). */
       position: bigint | null;
       response: StoredResponse | null;
+      /** What became of the carried stream (null: the request carried none). */
+      carried: CarriedResult | null;
     }
   /** Another request (another instance) stored this key first: answer with its record. */
   | { kind: 'replay'; record: StoredIdempotencyRecord };
+
+/**
+ * Committed: the carried stream's last revision. Conflict: another writer wrote the carried
+ * stream first, nothing of the request was committed (outcomes empty) and its writer decides
+ * again.
+ */
+type CarriedResult =
+  { kind: 'committed'; lastRevision: number } | { kind: 'conflict'; revisionActual: number | null };
 
 type LedgerLimits = {
   /** Commands queued before execute refuses with MailboxFullError (503). */
@@ -94,6 +112,39 @@ export type Ledger = {
 };
 
 type Read<State> = { state: State; position: bigint | null };
+const recordKeyOf = (record: { scope: string; key: string }): string =>
+  `${record.scope}\n${record.key}`;
+
+/**
+ * After an append refused for records stored first: a carried record already stored is durable
+ * (the same callback applied by another writer), so it is left out and the batch decided again.
+ */
+const withoutStoredRecords = (
+  batch: readonly Pending[],
+  existing: readonly StoredIdempotencyRecord[],
+): Pending[] => {
+  const stored = new Set(existing.map(recordKeyOf));
+  return batch.map((request) => {
+    const carried = request.carried;
+    if (carried === undefined || !carried.records.some((r) => stored.has(recordKeyOf(r))))
+      return request;
+    const records = carried.records.filter((record) => !stored.has(recordKeyOf(record)));
+    return { ...request, carried: { ...carried, records } };
+  });
+};
+
+/** Answers the requests whose carried stream conflicted and returns the others. */
+const answerCarriedConflicts = (
+  batch: readonly Pending[],
+  conflicts: readonly { stream: string; revisionActual: number | null }[],
+): Pending[] =>
+  batch.filter((request) => {
+    const conflict = conflicts.find(({ stream }) => stream === request.carried?.stream);
+    if (conflict === undefined) return true;
+    const carried = { kind: 'conflict' as const, revisionActual: conflict.revisionActual };
+    request.resolve({ kind: 'decided', outcomes: [], position: null, response: null, carried });
+    return false;
+  });
 type Entry = StreamSnapshot<unknown> & { savedRevision: number | null };
 type Pending = Queued<LedgerRequest, LedgerReply>;
 /**
@@ -240,6 +291,7 @@ export const createLedger = (options: {
     let batch = [...initial];
     const mustRead = new Set<string>();
     for (let attempt = 1; batch.length > 0; attempt += 1) {
+      const carried = new Set(batch.flatMap(({ carried }) => carried?.stream ?? []));
       const working = await loadBatch(batch, mustRead);
       const decided = decideBatch(working, batch);
       if (decided.stale) {
@@ -255,7 +307,10 @@ export const createLedger = (options: {
         ? await store.appendMulti(decided.appends, decided.records)
         : ({ ok: true, streams: [], lastPosition: null } as const);
       if (result.ok) {
-        commit(decided.next, result.streams);
+        commit(
+          decided.next,
+          result.streams.filter(({ stream }) => !carried.has(stream)),
+        );
         onEvent('ledger_batch_appended', {
           requestCount: batch.length,
           streamCount: decided.appends.length,
@@ -264,16 +319,25 @@ export const createLedger = (options: {
           const outcomes = decided.outcomes[index] ?? [];
           const response = decided.responses[index] ?? null;
           const position = wrote ? result.lastPosition : (decided.positionBefore[index] ?? null);
-          request.resolve({ kind: 'decided', outcomes, position, response });
+          const stream = request.carried?.stream;
+          const written = result.streams.find((appended) => appended.stream === stream);
+          const carried =
+            written === undefined
+              ? null
+              : { kind: 'committed' as const, lastRevision: written.lastRevision };
+          request.resolve({ kind: 'decided', outcomes, position, response, carried });
         });
         return;
       }
       if (result.reason === 'idempotency_key_exists') {
-        batch = answerStoredKeys(batch, result.existing);
+        batch = withoutStoredRecords(answerStoredKeys(batch, result.existing), result.existing);
         continue;
       }
-      // Another writer got there first: forget what we hold of those streams and decide again.
+      // A carried stream's writer decides again itself; of the ledger's own streams, forget what
+      // we hold and decide again.
+      batch = answerCarriedConflicts(batch, result.conflicts);
       result.conflicts.forEach(({ stream }) => {
+        if (carried.has(stream)) return;
         forget(stream);
         mustRead.add(stream);
       });
@@ -370,9 +434,20 @@ const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): Ba
   const responses: (StoredResponse | null)[] = [];
   const positionBefore: (bigint | null)[] = [];
   let stale = false;
+  const carried: StreamAppend[] = [];
   for (const request of batch) {
     const decision = decideRequest(view, request.commands, request.context.now);
     stale ||= decision.stale;
+    if (request.carried !== undefined) {
+      const { records: carriedRecords, ...append } = request.carried;
+      // A refused chain has rolled its events back: the carried stream commits alone.
+      assert(
+        decision.outcomes.every(({ ok }) => ok) || decision.changes.length === 0,
+        `ledger: ${append.stream} carried beside a partly refused request`,
+      );
+      carried.push(append);
+      records.push(...carriedRecords);
+    }
     decision.accounts.forEach((state, id) => states.set(accountStreamOf(id), state));
     decision.transfers.forEach((state, id) => states.set(transferStreamOf(id), state));
     // One metadata object for the request's events: the hash chain makes its text once.
@@ -415,6 +490,7 @@ const decideBatch = (working: Map<string, Entry>, batch: readonly Pending[]): Ba
       savedRevision: before.savedRevision,
     });
   }
+  appends.push(...carried);
   return { stale, appends, records, outcomes, responses, positionBefore, next };
 };
 

@@ -166,15 +166,16 @@ describe('GET /metrics of the running service', () => {
     expect(badTicket.status).toBe(401);
     const unknown = await getJson(service.baseUrl, `/v1/payments/${randomUUID()}`);
     expect(unknown.status).toBe(404);
-    // The top-up saga credits the wallet: its completion is the signal the sagas' gauge waits on.
+    // The credit committed with the success; the payment's expiry saga, woken by it, completes:
+    // the signal the sagas' gauge waits on.
     const text = await eventually(
       async () => {
         const scraped = await scrape(service);
-        return scraped.includes('ledger_sagas{saga="top_up",state="completed"} 1')
+        return scraped.includes('ledger_sagas{saga="payment_expiry",state="completed"} 1')
           ? scraped
           : undefined;
       },
-      { timeoutMs: 20_000, what: 'the top-up saga completed, in ledger_sagas' },
+      { timeoutMs: 20_000, what: 'the expiry saga completed, in ledger_sagas' },
     );
     expect((await getJson(service.baseUrl, '/v1/ready')).status).toBe(200);
 
@@ -187,7 +188,7 @@ describe('GET /metrics of the running service', () => {
     expect(freeBytes).toBeGreaterThan(0);
     expect(sizeBytes).toBeGreaterThanOrEqual(freeBytes);
     const samples = [
-      // t-1 and the top-up saga's credit.
+      // t-1 and the credit committed with the payment's success.
       'ledger_commands_total{aggregate="ledger",command="CreateTransfer",outcome="accepted"} 2',
       'ledger_commands_total{aggregate="ledger",command="CreateTransfer",outcome="rejected"} 1',
       'ledger_commands_total{aggregate="saga",command="StartSaga",outcome="accepted"}',

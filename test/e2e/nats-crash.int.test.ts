@@ -12,6 +12,7 @@ import {
   getJson,
   postJson,
   startServiceProcess,
+  topUpTransferStatus,
   type ServiceProcess,
 } from '../support/service-process';
 import { creditCount } from '../sagas/support/saga-harness';
@@ -104,11 +105,17 @@ const sagaStatus = async (
   return response.status === 200 ? (response.body.data['saga'] as { status: string }).status : null;
 };
 
-/** Waits until every top-up completed and every refund completed or compensated. */
-const waitSettled = async (baseUrl: string, refundCount: number): Promise<void> => {
+/** Waits until every payment is credited and every refund completed or compensated. */
+const waitSettled = async (
+  baseUrl: string,
+  paymentIds: readonly string[],
+  refundCount: number,
+): Promise<void> => {
   await eventually(
     async () => {
-      const topUps = await sagaCount(baseUrl, 'top_up', 'completed');
+      // The credit commits with the payment's success (no top_up saga): its transfer is posted.
+      const statuses = await Promise.all(paymentIds.map((id) => topUpTransferStatus(baseUrl, id)));
+      const topUps = statuses.filter((status) => status === 'posted').length;
       const refunds =
         (await sagaCount(baseUrl, 'refund', 'completed')) +
         (await sagaCount(baseUrl, 'refund', 'compensated'));
@@ -183,7 +190,7 @@ describe('sagas on NATS: kill -9 of the service mid-flow', () => {
     for (let index = 0; index < PAYMENT_COUNT; index += 1)
       paymentIds.push(await flow(second.baseUrl, index));
     const refundedIndexes = paymentIds.map((_, index) => index).filter(refunded);
-    await waitSettled(second.baseUrl, refundedIndexes.length);
+    await waitSettled(second.baseUrl, paymentIds, refundedIndexes.length);
 
     expect(await sagaCount(second.baseUrl, 'top_up', 'compensated')).toBe(0);
     for (const status of ['failed', 'dead_lettered', 'running']) {

@@ -15,6 +15,7 @@ import {
   getJson,
   postJson,
   startServiceProcess,
+  topUpTransferStatus,
   type ServiceProcess,
 } from '../support/service-process';
 
@@ -178,16 +179,12 @@ const scenario = (bus: 'in-process' | 'nats') => {
     }
     for (const paid of await Promise.all(paidByCli))
       expect(paid).toEqual({ code: 0, stdout: expect.stringContaining('"status": 200') });
-    // The refunds need the wallets credited: every top-up completed.
-    await eventually(
-      async () => {
-        for (const paymentId of paymentIds)
-          if ((await sagaStatus(first.baseUrl, 'top_up', paymentId)) !== 'completed')
-            return undefined;
-        return true;
-      },
-      { timeoutMs: 30_000, what: 'every top-up completed', intervalMs: 100 },
-    );
+    // The refunds need the wallets credited: each credit committed with its payment's success.
+    for (const paymentId of paymentIds)
+      expect([paymentId, await topUpTransferStatus(first.baseUrl, paymentId)]).toEqual([
+        paymentId,
+        'posted',
+      ]);
 
     const refunds = paymentIds.map((paymentId) =>
       postJson(first.baseUrl, `/v1/payments/${paymentId}/refunds`, {

@@ -23,10 +23,10 @@ import { ADMIN_KEY, freePort, postJson, startServiceProcess } from '../support/s
  * One trace from a sandbox callback to the wallet credit, collected in memory: the service runs
  * in this process (built, from dist/, as its worker threads need) under a tracing SDK whose spans
  * go to an InMemorySpanExporter. The callback carries a caller's traceparent; the server span,
- * the payment command, the top-up saga's consumer span (its parent read from the bus message's
- * traceparent header, which the relay took from the event's metadata) and the ledger's credit all
- * belong to that trace, each the child of the one before. Once over the in-process bus, once
- * over a real nats-server.
+ * the payment command and the ledger's credit (committed with the payment's success) belong to
+ * that trace, each the child of the one before, and so does the expiry saga's consumer span woken
+ * by the success (its parent read from the bus message's traceparent header, which the relay took
+ * from the event's metadata). Once over the in-process bus, once over a real nats-server.
  */
 const { startService } = require('../../dist/bin/service') as typeof ServiceModule;
 
@@ -99,7 +99,7 @@ describe.each(runs)(
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('links the callback, the payment, the saga and the ledger credit in one trace', async () => {
+    it('links the callback, the payment, the ledger credit and the saga woken in one trace', async () => {
       expect(
         (await postJson(baseUrl, '/v1/accounts', { accountId: 'alice', currency: 'EUR' })).status,
       ).toBe(201);
@@ -142,7 +142,7 @@ describe.each(runs)(
       const { credit, spans } = await eventually(
         () => {
           const collected = inTrace();
-          const found = collected.find((span) => span.name === 'ledger CreateTransfer');
+          const found = collected.find((span) => span.name === 'ledger OpenAccount,CreateTransfer');
           if (found === undefined) return undefined;
           const complete = ancestorNames(found, collected).at(-1) === 'caller';
           return complete ? { credit: found, spans: collected } : undefined;
@@ -153,15 +153,29 @@ describe.each(runs)(
       expect(server?.name).toBe('POST /v1/channels/sandbox/callbacks');
       expect(answered).toContain(server?.spanContext().spanId);
       const chain = ancestorNames(credit, spans);
-      expect(chain).toContain('saga_top_up process');
-      expect(chain.slice(chain.indexOf('saga_top_up process'))).toEqual([
-        'saga_top_up process',
+      expect(chain).toEqual([
         'payment RecordChannelResult',
         'POST /v1/channels/sandbox/callbacks',
         'caller',
       ]);
-      const consumer = spans.find((span) => span.name === 'saga_top_up process');
-      expect(consumer?.kind).toBe(SpanKind.CONSUMER);
+      // The success travels the bus with its trace: the expiry saga it wakes continues it.
+      const consumer = await eventually(
+        () => {
+          const collected = inTrace();
+          const found = collected.find((span) => span.name === 'saga_payment_expiry process');
+          if (found === undefined) return undefined;
+          return ancestorNames(found, collected).at(-1) === 'caller'
+            ? { span: found, chain: ancestorNames(found, collected) }
+            : undefined;
+        },
+        { timeoutMs: SIGNAL_TIMEOUT_MS, what: "the expiry saga's consumer span in the trace" },
+      );
+      expect(consumer.span.kind).toBe(SpanKind.CONSUMER);
+      expect(consumer.chain).toEqual([
+        'payment RecordChannelResult',
+        'POST /v1/channels/sandbox/callbacks',
+        'caller',
+      ]);
       // The log lines written while the callback was served name its trace.
       const access = logLines
         .map((line) => JSON.parse(line) as Record<string, unknown>)

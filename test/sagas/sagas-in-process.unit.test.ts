@@ -9,7 +9,8 @@ import {
 import { sagaAggregate, sagaKey } from '../../domain/saga/saga.decider';
 import { PLAN_PURCHASE_SAGA, PLAN_PURCHASE_STEPS } from '../../domain/plan/plan';
 import { eventuallyTrue } from '../support/eventually';
-import { testContext } from '../support/ledger-harness';
+import { testContext, testLimits } from '../support/ledger-harness';
+import { createActorRuntime } from '../../domain/actors/actor-runtime';
 import {
   alwaysFails,
   failsThenSucceeds,
@@ -21,6 +22,7 @@ import {
   allSagas,
   auditBalances,
   balanceOf,
+  closeAccount,
   createPayment,
   creditCount,
   openWallet,
@@ -28,6 +30,7 @@ import {
   payPayment,
   requestRefund,
   startSagaRig,
+  topUpStatus,
   waitForSaga,
   type SagaRig,
 } from './support/saga-harness';
@@ -74,53 +77,109 @@ describe('sagas over the in-process bus', () => {
     rig = null;
   });
 
-  it('tops up the wallet exactly once per paid payment, even when the callback repeats', async () => {
-    rig = await startSagaRig();
-    await openWallet(rig, 'w1');
-    await createPayment(rig, 'p1', { walletId: 'w1', amountMinor: 1200 });
-    await payPayment(rig, 'p1', 1200);
-    await payPayment(rig, 'p1', 1200);
-    expect((await waitForSaga(rig, 'top_up', 'p1', ['completed'])).status).toBe('completed');
-    expect(await balanceOf(rig, 'w1')).toBe(1200);
-    expect(await creditCount(rig.store, 'w1', 'topup-p1')).toBe(1);
-    expect((await auditBalances(rig.store)).balanced).toBe(true);
-  });
-
-  it('credits the wallet before the top-up saga is recorded, then records it in one append', async () => {
-    // The saga's appends are held until the credit transfer is committed: an engine that waited
-    // for the start before running the step would wait forever here.
+  it("credits the wallet in the payment's own commit, once however often the callback repeats; the saga records nothing", async () => {
     const inner = createSqliteEventStore({ path: ':memory:' });
-    let creditCommitted = (): void => undefined;
-    const credited = new Promise<void>((resolve) => (creditCommitted = resolve));
-    const isTopUpSaga = (stream: string): boolean => stream.startsWith('saga-top_up-');
-    const sagaAppends: string[][] = [];
+    const commits: string[][] = [];
     const store: EventStore = {
       ...inner,
-      append: async (stream, events, expected) => {
-        if (isTopUpSaga(stream)) {
-          await credited;
-          sagaAppends.push(events.map((event) => event.type));
-        }
-        return inner.append(stream, events, expected);
-      },
       appendMulti: async (appends, records) => {
-        const saga = appends.filter((append) => isTopUpSaga(append.stream));
-        if (saga.length > 0) await credited;
-        saga.forEach((append) => sagaAppends.push(append.events.map((event) => event.type)));
         const result = await inner.appendMulti(appends, records);
-        if (appends.some((append) => append.stream === 'transfer-topup-p9')) creditCommitted();
+        if (result.ok)
+          commits.push([...appends.map((append) => append.stream), ...records.map((r) => r.key)]);
         return result;
       },
     };
     rig = await startSagaRig({ store });
+    await openWallet(rig, 'w1');
+    await createPayment(rig, 'p1', { walletId: 'w1', amountMinor: 1200 });
+    const replayKey = { scope: 'callback:sandbox', key: 'tx-p1', fingerprint: 'f', createdAtMs: 0 };
+    const record = { ...replayKey, response: { status: 200, body: null, headers: {} } };
+    const first = await payPayment(rig, 'p1', 1200, 'tx-p1', [record]);
+    await payPayment(rig, 'p1', 1200);
+    // Visible when the success is acknowledged: no relay, bus or saga in between.
+    expect(first.ok && first.state.status).toBe('succeeded');
+    expect(await balanceOf(rig, 'w1')).toBe(1200);
+    expect(await creditCount(rig.store, 'w1', 'topup-p1')).toBe(1);
+    const paid = commits.filter((streams) => streams.includes('payment-p1'));
+    expect(paid).toEqual([
+      ['account-clearing-sandbox-EUR', 'account-w1', 'transfer-topup-p1', 'payment-p1', 'tx-p1'],
+    ]);
+    // One commit: the transfer, its legs and the success at consecutive positions.
+    const log = await rig.store.readAll({ afterPosition: null, eventCountMax: 1000 });
+    const positions = log
+      .filter(
+        (event) =>
+          ['transfer-topup-p1', 'account-w1', 'payment-p1'].includes(event.stream) &&
+          event.type !== 'AccountOpened' &&
+          event.type !== 'PaymentCreated',
+      )
+      .map((event) => event.position);
+    const firstPosition = positions[0] ?? -1n;
+    expect(positions.map((position) => position - firstPosition)).toEqual(
+      positions.map((_position, index) => BigInt(index)),
+    );
+    // The positive signal: a later payment whose credit the ledger refuses goes to the saga
+    // (the relay carries events in log order): p1's success was delivered before it.
+    await openWallet(rig, 'w1-closed');
+    await createPayment(rig, 'p1-refused', { walletId: 'w1-closed', amountMinor: 5 });
+    await closeAccount(rig, 'w1-closed');
+    const refused = await payPayment(rig, 'p1-refused', 5);
+    expect(refused.ok && refused.state.status).toBe('succeeded');
+    const refusedSaga = await waitForSaga(rig, 'top_up', 'p1-refused', ['compensated']);
+    expect(refusedSaga.status).toBe('compensated');
+    expect(await creditCount(rig.store, 'w1-closed', 'topup-p1-refused')).toBe(0);
+    expect([...(await allSagas(rig)).keys()]).not.toContain('saga-top_up-p1');
+    expect((await auditBalances(rig.store)).balanced).toBe(true);
+  });
+
+  it('commits a success alone when the ledger refuses its credit, and the top-up saga takes it', async () => {
+    rig = await startSagaRig();
     await openWallet(rig, 'w9');
     await createPayment(rig, 'p9', { walletId: 'w9', amountMinor: 700 });
+    await closeAccount(rig, 'w9');
+    const before = await rig.store.readAll({ afterPosition: null, eventCountMax: 1000 });
     await payPayment(rig, 'p9', 700);
-    expect((await waitForSaga(rig, 'top_up', 'p9', ['completed'])).status).toBe('completed');
-    expect(await balanceOf(rig, 'w9')).toBe(700);
-    expect(await creditCount(rig.store, 'w9', 'topup-p9')).toBe(1);
-    // Start, the credit step's result and the completion: one durable append, not two.
-    expect(sagaAppends).toEqual([['SagaStarted', 'SagaStepCompleted', 'SagaCompleted']]);
+    const after = await rig.store.readAll({
+      afterPosition: before[before.length - 1]?.position ?? null,
+      eventCountMax: 1000,
+    });
+    const written = after.filter((event) => !event.stream.startsWith('saga-'));
+    expect(written.map((event) => [event.stream, event.type])).toEqual([
+      ['payment-p9', 'PaymentSucceeded'],
+    ]);
+    expect(await topUpStatus(rig, 'p9')).toBe('none');
+    // As before this change: the saga's step asks the ledger, which refuses the closed wallet.
+    const saga = await waitForSaga(rig, 'top_up', 'p9', ['compensated']);
+    expect(saga.status === 'compensated' && saga.reason).toBe('account_closed');
+    expect(await topUpStatus(rig, 'p9')).toBe('rejected');
+  });
+
+  it('credits through the saga a success recorded by an older build (no credit in its commit), once', async () => {
+    rig = await startSagaRig();
+    await openWallet(rig, 'w10');
+    // An older build's runtime (another process): the payment's batches go straight to the store.
+    const older = createActorRuntime(rig.store, testLimits);
+    await createPayment({ ...rig, runtime: older }, 'p10', { walletId: 'w10', amountMinor: 900 });
+    const paid = await older.execute(
+      paymentAggregate,
+      'p10',
+      {
+        type: 'RecordChannelResult',
+        data: {
+          outcome: 'succeeded',
+          channelTransactionId: 'tx-p10',
+          amountMinor: 900,
+          currency: 'EUR',
+          now: new Date().toISOString(),
+        },
+      },
+      testContext(),
+    );
+    await older.close();
+    expect(paid.ok && paid.state.status).toBe('succeeded');
+    expect((await waitForSaga(rig, 'top_up', 'p10', ['completed'])).status).toBe('completed');
+    expect(await creditCount(rig.store, 'w10', 'topup-p10')).toBe(1);
+    expect((await auditBalances(rig.store)).balanced).toBe(true);
   });
 
   it('refunds through the channel: reserve, ask (3 transient failures, then success), post, settle', async () => {
@@ -202,9 +261,10 @@ describe('sagas over the in-process bus', () => {
     expect(
       late.ok && late.state.status !== 'none' && late.state.flags.map((flag) => flag.reason),
     ).toEqual(['paid_after_close']);
-    // The positive signal: a later payment's top-up. The relay carries events in log order, so
-    // once that one has credited the wallet the late success has been delivered too.
+    // The positive signal: a later payment's success woke its expiry saga. The relay carries
+    // events in log order, so the late success has been delivered too.
     await paidPayment(rig, 'p5-marker', 'w5', 1);
+    await waitForSaga(rig, 'payment_expiry', 'p5-marker', ['completed']);
     expect(await balanceOf(rig, 'w5')).toBe(1);
     expect([...(await allSagas(rig)).keys()]).not.toContain('saga-top_up-p5');
   });
@@ -264,7 +324,8 @@ describe('sagas over the in-process bus', () => {
       ([stream]) => !stream.startsWith('saga-payment_expiry-'),
     );
     expect(statuses.every(([, status]) => status === 'completed')).toBe(true);
-    expect(statuses.length).toBe(6);
+    // The refund's saga only: the five credits committed with their payments' successes.
+    expect(statuses.map(([stream]) => stream)).toEqual(['saga-refund-q0_r']);
     expect((await auditBalances(rig.store)).balanced).toBe(true);
   });
 });

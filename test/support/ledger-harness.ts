@@ -11,6 +11,8 @@ import {
   type Ledger as LedgerActor,
 } from '../../domain/ledger/ledger';
 import type { LedgerCommand, LedgerOutcome } from '../../domain/ledger/ledger.decider';
+import { createPaymentCreditAppender } from '../../domain/ledger/payment-credit.appender';
+import { paymentAggregate } from '../../domain/payment/payment.decider';
 import type { RejectionDetail } from '../../domain/decision';
 import { createTrafficWriter, type TrafficWriter } from '../../domain/traffic/traffic-writer';
 import type { KnownTransfer, TransferTerms } from '../../domain/transfer/transfer.decider';
@@ -75,7 +77,12 @@ export const createLedger = (store: EventStore = createInMemoryEventStore()): Le
     limits: testLedgerLimits,
     onEvent: () => undefined,
   });
-  const harness = { store, runtime: createActorRuntime(store, testLimits), ledger, traffic };
+  // As bin/service.ts wires it: a payment's success commits with its wallet credit.
+  const appender = createPaymentCreditAppender({ ledger, store, onEvent: () => undefined });
+  const runtime = createActorRuntime(store, testLimits, {
+    appenders: new Map([[paymentAggregate.category, appender]]),
+  });
+  const harness = { store, runtime, ledger, traffic };
   const transferCommand = async (
     command: LedgerCommand,
     context: CommandContext,

@@ -162,3 +162,13 @@ export const getJson = async (
     body: (await response.json()) as { code: number; data: Record<string, unknown> },
   };
 };
+
+/** The status of a payment's top-up transfer (`topup-<paymentId>`), null while there is none. */
+export const topUpTransferStatus = async (
+  baseUrl: string,
+  paymentId: string,
+): Promise<string | null> => {
+  const stored = await getJson(baseUrl, `/v1/transfers/topup-${paymentId}`);
+  const transfer = stored.body.data?.['transfer'] as { status: string } | undefined;
+  return stored.status === 200 ? (transfer?.status ?? null) : null;
+};

@@ -3,7 +3,14 @@ import type { EventStore, JsonObject } from '../../../domain/ports/event-store.p
 import type { ReadModelStore } from '../../../domain/ports/read-model-store.port';
 import { trafficAggregate, trafficShardOf } from '../../../domain/traffic/traffic.decider';
 import { collectionIn, READ_MODELS } from '../../../projections/read-models';
-import { createLedger, openAccount, testContext, type Ledger } from '../../support/ledger-harness';
+import { createActorRuntime } from '../../../domain/actors/actor-runtime';
+import {
+  createLedger,
+  openAccount,
+  testContext,
+  testLimits,
+  type Ledger,
+} from '../../support/ledger-harness';
 
 export const PAYMENT_ID = '0f7f6d2a-4a7e-5c55-9d3f-6f5b1c2d3e4f';
 
@@ -65,8 +72,11 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
     ),
     't-4',
   );
+  // The payment as an older build recorded it: its success without the credit in its commit
+  // (no top_up saga runs here), so the wallet holds only the transfers above.
+  const payments = createActorRuntime(store, testLimits);
   const pay = (command: Parameters<typeof ledger.runtime.execute>[2], minute: number) =>
-    ledger.runtime.execute(
+    payments.execute(
       paymentAggregate,
       PAYMENT_ID,
       command as never,
@@ -110,6 +120,7 @@ export const writeHistory = async (store: EventStore): Promise<Ledger> => {
     ),
     'refund',
   );
+  await payments.close();
   const traffic = (userId: string, command: unknown, minute: number) =>
     ledger.runtime.execute(
       trafficAggregate,

@@ -16,7 +16,7 @@ import type { NatsSettings } from '../../../bin/messaging-config';
 import { paymentAggregate } from '../../../domain/payment/payment.decider';
 import type { MessageBus } from '../../../domain/ports/bus.port';
 import type { CheckpointStore } from '../../../domain/ports/checkpoint-store.port';
-import type { EventStore } from '../../../domain/ports/event-store.port';
+import type { EventStore, IdempotencyRecord } from '../../../domain/ports/event-store.port';
 import { sagaAggregate, sagaKey, type SagaState } from '../../../domain/saga/saga.decider';
 import { eventually } from '../../support/eventually';
 import {
@@ -160,6 +160,7 @@ export const payPayment = async (
   paymentId: string,
   amountMinor: number,
   transactionId = `tx-${paymentId}`,
+  records: readonly IdempotencyRecord[] = [],
 ) => {
   const data = {
     outcome: 'succeeded' as const,
@@ -172,7 +173,7 @@ export const payPayment = async (
     paymentAggregate,
     paymentId,
     { type: 'RecordChannelResult', data },
-    testContext({ now: NOW() }),
+    { ...testContext({ now: NOW() }), records },
   );
 };
 
@@ -247,7 +248,22 @@ export const allSagas = async (ledger: Ledger): Promise<Map<string, string>> => 
 
 export { auditBalances, balanceOf };
 
-/** A payment created, paid, and credited by the top-up saga. */
+/** The status of a payment's top-up transfer as the ledger holds it ('none': not credited). */
+export const topUpStatus = async (ledger: Ledger, paymentId: string): Promise<string> =>
+  (await ledger.ledger.transfer(`topup-${paymentId}`)).state.status;
+
+/** Closes an account (empty): a credit to it is then refused. */
+export const closeAccount = async (ledger: Ledger, accountId: string): Promise<void> => {
+  const reply = await ledger.ledger.execute({
+    commands: [{ command: { type: 'CloseAccount', data: { accountId } }, linked: false }],
+    context: testContext(),
+    idempotency: null,
+  });
+  if (reply.kind !== 'decided' || reply.outcomes[0]?.ok !== true)
+    throw new Error(`close ${accountId}: refused`);
+};
+
+/** A payment created and paid: its credit commits with the success, so it is there at once. */
 export const paidPayment = async (
   ledger: Ledger,
   paymentId: string,
@@ -256,5 +272,6 @@ export const paidPayment = async (
 ): Promise<void> => {
   await createPayment(ledger, paymentId, { walletId, amountMinor });
   await payPayment(ledger, paymentId, amountMinor);
-  await waitForSaga(ledger, 'top_up', paymentId, ['completed']);
+  const status = await topUpStatus(ledger, paymentId);
+  if (status !== 'posted') throw new Error(`payment ${paymentId}: top-up ${status}`);
 };
