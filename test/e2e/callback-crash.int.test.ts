@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signSandboxCallback } from '../../adapters/channels/sandbox.channel';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
+import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { EVENTS_FILE_NAME } from '../../bin/event-store';
+import { SERVICE_FILE_NAME } from '../../bin/service';
 import {
   freePort,
   postJson,
@@ -15,7 +17,8 @@ import {
  * kill -9 of the built service in the middle of signed sandbox callbacks: the replay key now
  * commits in the payment's own append, so every callback the channel saw acknowledged must, after
  * a restart on the same data dir, have its payment paid exactly once and be recognised when
- * delivered again (200, replayed, nothing applied).
+ * delivered again (200, replayed, nothing applied). The sandbox's own books must still hold each of
+ * those orders as paid.
  */
 const SECRET = 'callback-crash-test-secret-0123456789';
 const PAYMENT_COUNT = 150;
@@ -141,6 +144,19 @@ describe('channel callbacks: kill -9 mid-load', () => {
       }
     } finally {
       await store.close();
+    }
+    const books = openSqliteDatabase(join(dataDir, SERVICE_FILE_NAME));
+    try {
+      const statusOf = books.prepare<[string], { status: string }>(
+        'SELECT status FROM sandbox_orders WHERE payment_id = ?',
+      );
+      const statuses = acknowledged.map(({ paymentId }) => [
+        paymentId,
+        statusOf.get(paymentId)?.status,
+      ]);
+      expect(statuses).toEqual(acknowledged.map(({ paymentId }) => [paymentId, 'succeeded']));
+    } finally {
+      books.close();
     }
   });
 });
