@@ -247,6 +247,11 @@ const deliverCallbacks = async (
   // The CPU figure covers the whole work of every callback: wait (bounded) for the last credit.
   const drained = await Promise.race([allCredited, pause(DRAIN_MS).then(() => false)]);
   const acknowledged = deliveries.map((delivery) => delivery.status === 200);
+  // Every callback's answer by then (-1: the connection failed; 0: not answered yet).
+  const answers = new Map<number, number>();
+  deliveries.forEach(({ status }) => answers.set(status, (answers.get(status) ?? 0) + 1));
+  const answerText = [...answers].map(([status, count]) => `${status} ×${count}`).join(', ');
+  process.stderr.write(`  answers after the drain: ${answerText}\n`);
   return { deliveries: measured, sentPerS, drained, acknowledged };
 };
 
