@@ -14,8 +14,8 @@ import {
   type TrafficCounts,
   type TrafficUserState,
 } from '../../domain/traffic/traffic.decider';
-import { createTrafficWriter, type TrafficWriter } from '../../domain/traffic/traffic-writer';
-import { testContext, testLedgerLimits } from '../support/ledger-harness';
+import type { TrafficWriter } from '../../domain/traffic/traffic-writer';
+import { testContext, trafficWriterOver } from '../support/ledger-harness';
 
 const logger = createLogger('error', { stream: new PassThrough() });
 const now = '2026-01-01T00:00:00.000Z';
@@ -102,21 +102,13 @@ const writeLegacyUsers = async (store: EventStore): Promise<void> => {
   ]);
 };
 
-const writerOver = (store: EventStore): TrafficWriter =>
-  createTrafficWriter({
-    store,
-    snapshots: null,
-    limits: testLedgerLimits,
-    onEvent: () => undefined,
-  });
-
 const userInShard = async (traffic: TrafficWriter, userId: string): Promise<TrafficUserState> =>
   trafficUserOf((await traffic.shard(trafficShardOf(userId))).state, userId);
 
 describe('importLegacyTraffic', () => {
   it('does nothing on an empty log, and writes no marker', async () => {
     const store = createInMemoryEventStore();
-    const traffic = writerOver(store);
+    const traffic = trafficWriterOver(store);
     await expect(importLegacyTraffic({ store, traffic, logger, nowMs: Date.now })).resolves.toEqual(
       { kind: 'empty_log' },
     );
@@ -126,7 +118,7 @@ describe('importLegacyTraffic', () => {
   it('carries every legacy user into its shard once, and later starts scan nothing', async () => {
     const store = createInMemoryEventStore();
     await writeLegacyUsers(store);
-    const traffic = writerOver(store);
+    const traffic = trafficWriterOver(store);
     const result = await importLegacyTraffic({ store, traffic, logger, nowMs: Date.now });
     expect(result).toEqual({ kind: 'imported', legacyStreamCount: 3, importedUserCount: 3 });
     for (const [userId, expected] of Object.entries(legacyUsers)) {
@@ -158,11 +150,11 @@ describe('importLegacyTraffic', () => {
           ? Promise.reject(new Error('killed'))
           : store.append(stream, events, expected),
     };
-    const first = writerOver(crashing);
+    const first = trafficWriterOver(crashing);
     await expect(
       importLegacyTraffic({ store: crashing, traffic: first, logger, nowMs: Date.now }),
     ).rejects.toThrow('killed');
-    const restarted = writerOver(store);
+    const restarted = trafficWriterOver(store);
     const second = await importLegacyTraffic({
       store,
       traffic: restarted,
@@ -181,7 +173,7 @@ describe('importLegacyTraffic', () => {
   it('refuses a damaged legacy stream instead of importing a wrong state, and writes no marker', async () => {
     const store = createInMemoryEventStore();
     await writeLegacyStream(store, 'twice', [granted('g-1', 10), granted('g-1', 10)]);
-    const traffic = writerOver(store);
+    const traffic = trafficWriterOver(store);
     await expect(importLegacyTraffic({ store, traffic, logger, nowMs: Date.now })).rejects.toThrow(
       'g-1 granted twice',
     );

@@ -63,6 +63,15 @@ export const testLedgerLimits = {
   streamLoadEventCountMax: 500,
 };
 
+/** A traffic writer over `store`, no snapshots, the test limits. */
+export const trafficWriterOver = (store: EventStore): TrafficWriter =>
+  createTrafficWriter({
+    store,
+    snapshots: null,
+    limits: testLedgerLimits,
+    onEvent: () => undefined,
+  });
+
 /** A runtime and the ledger over `store` (a fresh in-memory store by default). */
 export const createLedger = (store: EventStore = createInMemoryEventStore()): Ledger => {
   const ledger = createLedgerActor({
@@ -71,12 +80,7 @@ export const createLedger = (store: EventStore = createInMemoryEventStore()): Le
     limits: testLedgerLimits,
     onEvent: () => undefined,
   });
-  const traffic = createTrafficWriter({
-    store,
-    snapshots: null,
-    limits: testLedgerLimits,
-    onEvent: () => undefined,
-  });
+  const traffic = trafficWriterOver(store);
   // As bin/service.ts wires it: a payment's success commits with its wallet credit.
   const appender = createPaymentCreditAppender({ ledger, store, onEvent: () => undefined });
   const runtime = createActorRuntime(store, testLimits, {

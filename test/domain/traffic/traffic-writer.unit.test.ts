@@ -7,21 +7,12 @@ import {
   type UsageRecord,
 } from '../../../domain/traffic/traffic.decider';
 import {
-  createTrafficWriter,
   executeTrafficCommand,
   type TrafficRequest,
   type TrafficWriter,
 } from '../../../domain/traffic/traffic-writer';
-import { testContext, testLedgerLimits } from '../../support/ledger-harness';
+import { testContext, trafficWriterOver } from '../../support/ledger-harness';
 import { grant, now } from './traffic.fixtures';
-
-const writerOver = (store: EventStore): TrafficWriter =>
-  createTrafficWriter({
-    store,
-    snapshots: null,
-    limits: testLedgerLimits,
-    onEvent: () => undefined,
-  });
 
 /** A report as the route makes it: one RecordUsage per shard it touches. */
 const reportRequest = (
@@ -86,7 +77,7 @@ const USERS = Array.from({ length: 40 }, (_, index) => `user-${index}`);
 describe('the traffic writer', () => {
   it('sums concurrent reports from many nodes exactly and flags each crossing exactly once', async () => {
     const store = createInMemoryEventStore();
-    const writer = writerOver(store);
+    const writer = trafficWriterOver(store);
     for (const userId of USERS)
       await executeTrafficCommand(
         writer,
@@ -114,7 +105,7 @@ describe('the traffic writer', () => {
 
   it('decides a burst of reports into fewer appends than reports, each report whole', async () => {
     const counted = countingAppends(createInMemoryEventStore());
-    const writer = writerOver(counted.store);
+    const writer = trafficWriterOver(counted.store);
     const replies = await Promise.all(
       Array.from({ length: 30 }, (_, index) =>
         writer.execute(
@@ -142,13 +133,13 @@ describe('the traffic writer', () => {
 
   it('counts a resent report once, and replays a key another writer stored first', async () => {
     const store = createInMemoryEventStore();
-    const first = writerOver(store);
+    const first = trafficWriterOver(store);
     const records = USERS.map((userId) => ({ userId, uploadBytes: 5, downloadBytes: 5 }));
     await first.execute(reportRequest('node-1', 'r-1', records, 'key-1'));
     const resent = await first.execute(reportRequest('node-1', 'r-1', records, 'key-2'));
     expect(resent.kind).toBe('decided');
     for (const userId of USERS) expect(await usedBytes(first, userId)).toBe(10);
-    const second = writerOver(store);
+    const second = trafficWriterOver(store);
     const replay = await second.execute(reportRequest('node-1', 'r-1', records, 'key-1'));
     expect(replay.kind).toBe('replay');
     for (const userId of USERS) expect(await usedBytes(second, userId)).toBe(10);
@@ -156,7 +147,7 @@ describe('the traffic writer', () => {
 
   it('loses no report when two writers (two instances) write the same shards', async () => {
     const store = createInMemoryEventStore();
-    const writers = [writerOver(store), writerOver(store)];
+    const writers = [trafficWriterOver(store), trafficWriterOver(store)];
     await Promise.all(
       Array.from({ length: 40 }, (_, index) =>
         writers[index % 2]?.execute(
@@ -168,7 +159,7 @@ describe('the traffic writer', () => {
         ),
       ),
     );
-    const fresh = writerOver(store);
+    const fresh = trafficWriterOver(store);
     for (const userId of USERS) expect(await usedBytes(fresh, userId)).toBe(80);
   });
 });
@@ -180,7 +171,7 @@ describe('the traffic writer after a failed append', () => {
     const flaky: EventStore = Object.create(store) as EventStore;
     flaky.appendMulti = (appends, records) =>
       failing ? Promise.reject(new Error('disk gone')) : store.appendMulti(appends, records);
-    const writer = writerOver(flaky);
+    const writer = trafficWriterOver(flaky);
     const records = USERS.map((userId) => ({ userId, uploadBytes: 3, downloadBytes: 4 }));
     await writer.execute(reportRequest('node-1', 'r-1', records));
     failing = true;
@@ -191,6 +182,6 @@ describe('the traffic writer after a failed append', () => {
     for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(7);
     await writer.execute(reportRequest('node-1', 'r-2', records));
     for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(14);
-    expect(await usedBytes(writerOver(store), USERS[0] ?? '')).toBe(14);
+    expect(await usedBytes(trafficWriterOver(store), USERS[0] ?? '')).toBe(14);
   });
 });
