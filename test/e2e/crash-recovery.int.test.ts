@@ -80,10 +80,6 @@ describe('crash recovery (kill -9 mid-load)', () => {
           const transfer = response.body.data['transfer'] as { status: string } | undefined;
           if (transfer !== undefined)
             acknowledged.push({ transferId: body.transferId, status: transfer.status });
-          if (acknowledged.length >= KILL_AFTER_ACKNOWLEDGED && !killed) {
-            killed = true;
-            first.child.kill('SIGKILL');
-          }
         } catch {
           return; // The connection died with the process: this one was never acknowledged.
         }
@@ -103,8 +99,15 @@ describe('crash recovery (kill -9 mid-load)', () => {
           ...(item === 0 ? { linked: true } : {}),
         }));
         batchesSent.push(transfers.map((transfer) => transfer.transferId));
+        const answered = postJson(first.baseUrl, '/v1/transfers/batch', { transfers });
+        // The kill comes from here, right after a batch is sent and before it can be answered:
+        // at least that batch is cut off, whatever the timing of the others.
+        if (acknowledged.length >= KILL_AFTER_ACKNOWLEDGED && !killed) {
+          killed = true;
+          first.child.kill('SIGKILL');
+        }
         try {
-          const response = await postJson(first.baseUrl, '/v1/transfers/batch', { transfers });
+          const response = await answered;
           const results = response.body.data['results'] as BatchItem[] | undefined;
           if (response.status === 200 && results !== undefined)
             batchesAcknowledged.set(batch, results);
