@@ -10,6 +10,19 @@ const plansFile = (content: string): string => {
   return path;
 };
 
+const ONE_PLAN = {
+  planId: 'p1',
+  name: 'One',
+  amountMinor: 100,
+  currency: 'EUR',
+  quotaBytes: 10,
+  durationDays: 1,
+};
+
+/** The plans loaded from a PLANS_FILE holding `entry` alone. */
+const loadPlans = (entry: object) =>
+  loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([entry])) }).plans;
+
 describe('loadMessagingConfig', () => {
   it('runs on the in-process bus with the demo plans by default', () => {
     expect(loadMessagingConfig({})).toEqual({ nats: null, plans: DEMO_PLANS });
@@ -53,14 +66,7 @@ describe('loadMessagingConfig', () => {
   });
 
   it('loads plans from PLANS_FILE and refuses bad ones, naming the problem', () => {
-    const plan = {
-      planId: 'p1',
-      name: 'One',
-      amountMinor: 100,
-      currency: 'EUR',
-      quotaBytes: 10,
-      durationDays: 1,
-    };
+    const plan = ONE_PLAN;
     expect(loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([plan])) }).plans).toEqual([
       plan,
     ]);
@@ -81,41 +87,23 @@ describe('loadMessagingConfig', () => {
   });
 
   it('takes a plan level 0-255 and a group id, and refuses others naming the plan', () => {
-    const plan = {
-      planId: 'p1',
-      name: 'One',
-      amountMinor: 100,
-      currency: 'EUR',
-      quotaBytes: 10,
-      durationDays: 1,
-    };
-    const load = (entry: object) =>
-      loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([entry])) }).plans;
-    expect(load({ ...plan, level: 255, group: 'asia' })).toEqual([
+    const plan = ONE_PLAN;
+    expect(loadPlans({ ...plan, level: 255, group: 'asia' })).toEqual([
       { ...plan, level: 255, group: 'asia' },
     ]);
-    expect(() => load({ ...plan, level: 256 })).toThrow('plan p1: level must be 0-255');
-    expect(() => load({ ...plan, level: 1.5 })).toThrow('plan p1: level must be 0-255');
-    expect(() => load({ ...plan, group: 'two words' })).toThrow('plan p1: group must match');
+    expect(() => loadPlans({ ...plan, level: 256 })).toThrow('plan p1: level must be 0-255');
+    expect(() => loadPlans({ ...plan, level: 1.5 })).toThrow('plan p1: level must be 0-255');
+    expect(() => loadPlans({ ...plan, group: 'two words' })).toThrow('plan p1: group must match');
   });
 
   it('takes a plan of durationSeconds instead of durationDays, and refuses both or neither', () => {
-    const { durationDays: _days, ...plan } = {
-      planId: 'p1',
-      name: 'One',
-      amountMinor: 100,
-      currency: 'EUR',
-      quotaBytes: 10,
-      durationDays: 1,
-    };
-    const load = (entry: object) =>
-      loadMessagingConfig({ PLANS_FILE: plansFile(JSON.stringify([entry])) }).plans;
-    expect(load({ ...plan, durationSeconds: 60 })).toEqual([{ ...plan, durationSeconds: 60 }]);
-    expect(() => load(plan)).toThrow('plan p1: durationDays (or durationSeconds) is required');
-    expect(() => load({ ...plan, durationDays: 1, durationSeconds: 60 })).toThrow(
+    const { durationDays: _days, ...plan } = ONE_PLAN;
+    expect(loadPlans({ ...plan, durationSeconds: 60 })).toEqual([{ ...plan, durationSeconds: 60 }]);
+    expect(() => loadPlans(plan)).toThrow('plan p1: durationDays (or durationSeconds) is required');
+    expect(() => loadPlans({ ...plan, durationDays: 1, durationSeconds: 60 })).toThrow(
       'plan p1: durationDays and durationSeconds exclude each other',
     );
-    expect(() => load({ ...plan, durationSeconds: 0 })).toThrow(
+    expect(() => loadPlans({ ...plan, durationSeconds: 0 })).toThrow(
       'plan p1: durationSeconds must be 1-316224000',
     );
   });

@@ -22,6 +22,16 @@ const verify = (dataDir: string): { status: number | null; report: LogVerificati
   return { status: outcome.status, report: JSON.parse(outcome.stdout) as LogVerification };
 };
 
+/** The verify report once its latest checkpoint covers `position` (and verify exits 0). */
+const checkpointAt = (dataDir: string, position: string, what: string) =>
+  eventually(
+    () => {
+      const { status, report: found } = verify(dataDir);
+      return status === 0 && found.latestCheckpoint?.headPosition === position ? found : undefined;
+    },
+    { timeoutMs: 20_000, what, intervalMs: 200 },
+  );
+
 describe('the service signs checkpoints of its log', () => {
   jest.setTimeout(180_000);
   let dataDir: string;
@@ -47,15 +57,7 @@ describe('the service signs checkpoints of its log', () => {
     });
     expect(opened.status).toBe(201);
     const position = String(opened.body.data['position']);
-    const report = await eventually(
-      () => {
-        const { status, report: found } = verify(dataDir);
-        return status === 0 && found.latestCheckpoint?.headPosition === position
-          ? found
-          : undefined;
-      },
-      { timeoutMs: 20_000, what: 'a checkpoint at the account opening', intervalMs: 200 },
-    );
+    const report = await checkpointAt(dataDir, position, 'a checkpoint at the account opening');
     expect(report).toMatchObject({ ok: true, findings: [] });
     expect(statSync(join(dataDir, 'audit-signing-key.pem')).mode & 0o777).toBe(0o600);
   });
@@ -74,14 +76,10 @@ describe('the service signs checkpoints of its log', () => {
     expect(opened.status).toBe(201);
     const position = String(opened.body.data['position']);
     // Only the count can sign this one while the service runs (the timer is an hour away).
-    const report = await eventually(
-      () => {
-        const { status, report: found } = verify(dataDir);
-        return status === 0 && found.latestCheckpoint?.headPosition === position
-          ? found
-          : undefined;
-      },
-      { timeoutMs: 20_000, what: 'a checkpoint by count at the account opening', intervalMs: 200 },
+    const report = await checkpointAt(
+      dataDir,
+      position,
+      'a checkpoint by count at the account opening',
     );
     expect(report).toMatchObject({ ok: true, findings: [] });
   });
