@@ -142,10 +142,12 @@ const openUnit = (
         }
         return found;
       },
-      put: (logical, id, document: JsonObject) => {
+      put: (logical, id, document: JsonObject, putOptions) => {
         const collection = options.collectionName(logical);
         if (!deferrable.has(logical)) unit.mustCommit = true;
-        written.set(keyOf(collection, id), { kind: 'put', collection, id, document });
+        const change: DocumentChange & { kind: 'put' } = { kind: 'put', collection, id, document };
+        if (putOptions?.indexedFieldsKept === true) change.indexedFieldsKept = true;
+        written.set(keyOf(collection, id), change);
       },
       announce: (change) => announced.push(change),
     },

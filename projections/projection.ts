@@ -14,7 +14,17 @@ export type ProjectionContext = {
   get(collection: string, id: string): Promise<JsonObject | null>;
   /** get() of many ids at once: the documents that exist, by id, with one store read for all. */
   getMany(collection: string, ids: readonly string[]): Promise<Map<string, JsonObject>>;
-  put(collection: string, id: string, document: JsonObject): void;
+  /**
+   * Writes the document when the unit commits. `indexedFieldsKept`: the projection knows the
+   * stored document's indexed fields hold this one's values (or none is stored), so the store may
+   * leave its indexes alone.
+   */
+  put(
+    collection: string,
+    id: string,
+    document: JsonObject,
+    options?: { indexedFieldsKept: boolean },
+  ): void;
   /** A change live watchers (SSE) may be waiting for; delivered only after the commit. */
   announce(change: WatchedChange): void;
 };

@@ -11,8 +11,15 @@ import {
 /** Where an event sits in the log: what a user's document records of the last event folded in. */
 export type EventMark = { positionKey: string; position: string; updatedAt: string };
 
-/** A user as stored before the unit: its state and the position its document already includes. */
-type StoredUser = { state: TrafficUserState; positionKey: string | null };
+/**
+ * A user as stored before the unit: its state, the position its document already includes, and
+ * whether the stored document's indexed fields are those a document of this state has.
+ */
+type StoredUser = {
+  state: TrafficUserState;
+  positionKey: string | null;
+  indexedFieldsCurrent: boolean;
+};
 
 /** A fold that does not hold: the log is not what the shards decided (a replayed bad stream). */
 const refuse = (message: string): never => {
@@ -64,6 +71,12 @@ export const createTrafficUsers = () => {
   let downloads = new Float64Array(capacity);
   let levels = new Float64Array(capacity);
   let exceededFlags = new Uint8Array(capacity);
+  /**
+   * 1 when the user's stored document may have other indexed fields (allowed, exceeded, level,
+   * group) than its state gives: none stored, an older form, or a crossing, grant, reset or
+   * import since. Usage alone keeps them, so its write may leave the indexes alone.
+   */
+  let indexedMoved = new Uint8Array(capacity);
   /** Index in `marks` of the last event folded into the user; -1: none (nothing to write). */
   let lastMarks = new Int32Array(capacity);
 
@@ -75,6 +88,7 @@ export const createTrafficUsers = () => {
     downloads = grown(downloads, capacity, float);
     levels = grown(levels, capacity, float);
     exceededFlags = grown(exceededFlags, capacity, (length) => new Uint8Array(length));
+    indexedMoved = grown(indexedMoved, capacity, (length) => new Uint8Array(length));
     lastMarks = grown(lastMarks, capacity, (length) => new Int32Array(length));
   };
 
@@ -89,6 +103,11 @@ export const createTrafficUsers = () => {
   const touched = (slot: number, mark: number): void => {
     if (lastMarks[slot] === -1) changedCount += 1;
     lastMarks[slot] = mark;
+  };
+  /** A change of what the indexed fields are made of: the next write rewrites the indexes. */
+  const moved = (slot: number, mark: number): void => {
+    indexedMoved[slot] = 1;
+    touched(slot, mark);
   };
 
   return {
@@ -109,6 +128,7 @@ export const createTrafficUsers = () => {
       grantIdLists.push(initialTrafficUserState.grantIds);
       resetIdLists.push(initialTrafficUserState.resetIds);
       lastMarks[slot] = -1;
+      indexedMoved[slot] = 1;
       unloaded.push(slot);
       return slot;
     },
@@ -119,6 +139,7 @@ export const createTrafficUsers = () => {
     load: (slot: number, stored: StoredUser): void => {
       const { state } = stored;
       storedKeys[slot] = stored.positionKey;
+      indexedMoved[slot] = stored.indexedFieldsCurrent ? 0 : 1;
       quotas[slot] = state.quotaBytes;
       uploads[slot] = state.uploadBytes;
       downloads[slot] = state.downloadBytes;
@@ -148,7 +169,7 @@ export const createTrafficUsers = () => {
       if (crossing.usedBytes !== usedBytes || crossing.quotaBytes !== quotaBytes)
         refuse(`${crossing.userId}: totals differ from the stream`);
       exceededFlags[slot] = 1;
-      touched(slot, mark);
+      moved(slot, mark);
     },
     grant: (slot: number, granted: QuotaGranted, mark: number): void => {
       const grantIds = grantIdLists[slot] ?? [];
@@ -164,7 +185,7 @@ export const createTrafficUsers = () => {
         groups[slot] = subscription.group;
         expiries[slot] = subscription.expiresAt;
       }
-      touched(slot, mark);
+      moved(slot, mark);
     },
     reset: (slot: number, reset: QuotaReset, mark: number): void => {
       const resetIds = resetIdLists[slot] ?? [];
@@ -174,7 +195,7 @@ export const createTrafficUsers = () => {
       downloads[slot] = 0;
       exceededFlags[slot] = 0;
       resetIdLists[slot] = [...resetIds, reset.resetId];
-      touched(slot, mark);
+      moved(slot, mark);
     },
     /** The imported counts replace what the read side held; legacy streams knew no levels. */
     import: (slot: number, imported: UserImported, mark: number): void => {
@@ -184,7 +205,7 @@ export const createTrafficUsers = () => {
       exceededFlags[slot] = imported.exceeded ? 1 : 0;
       grantIdLists[slot] = [...imported.grantIds];
       resetIdLists[slot] = [...imported.resetIds];
-      touched(slot, mark);
+      moved(slot, mark);
     },
     /** Users held, changed or not. */
     size: (): number => userIds.length,
@@ -195,12 +216,21 @@ export const createTrafficUsers = () => {
      * of the last event folded in, and the next unit folds on from here without reading them.
      */
     settle: (): void => {
+      // Each changed user was written as its state gives: its indexed fields are current. A user
+      // held unchanged keeps what it was stored with.
+      for (let slot = 0; slot < userIds.length; slot += 1)
+        if ((lastMarks[slot] ?? -1) >= 0) indexedMoved[slot] = 0;
       lastMarks.fill(-1);
       marks.length = 0;
       changedCount = 0;
     },
     /** Each user an event changed, with its state and the last event folded in, by user id. */
-    changed: (): { userId: string; state: TrafficUserState; last: EventMark }[] => {
+    changed: (): {
+      userId: string;
+      state: TrafficUserState;
+      last: EventMark;
+      indexedFieldsKept: boolean;
+    }[] => {
       const changedIds: string[] = [];
       for (let slot = 0; slot < userIds.length; slot += 1)
         if ((lastMarks[slot] ?? -1) >= 0) changedIds.push(userIds[slot] ?? '');
@@ -221,7 +251,7 @@ export const createTrafficUsers = () => {
         };
         const last = marks[lastMarks[slot] ?? -1];
         assert(last !== undefined, 'traffic users: a changed user has its last event');
-        return { userId, state, last };
+        return { userId, state, last, indexedFieldsKept: indexedMoved[slot] === 0 };
       });
     },
   };

@@ -104,6 +104,22 @@ const userStoredKeyOf = (document: JsonObject): string | null => {
 };
 
 /**
+ * True when the stored document's indexed fields are those its state's document would have: a
+ * lean document's are; an older form's (a version-4 document, one written before levels) may not
+ * be, and its next write rewrites the indexes.
+ */
+const indexedFieldsCurrent = (
+  userId: string,
+  state: TrafficUserState,
+  document: JsonObject,
+): boolean =>
+  document['userId'] === userId &&
+  document['allowed'] === (state.quotaBytes > 0 && !state.exceeded) &&
+  document['exceeded'] === state.exceeded &&
+  document['level'] === state.level &&
+  document['group'] === state.group;
+
+/**
  * Folds every user the batch changes into the unit's users, in log order: each record's user is
  * looked up once (a slot, made on first sight); users new to the unit are read once, all together
  * (from the cache, else one store round), before anything is folded into them. No document is
@@ -138,11 +154,13 @@ const foldUsers = async (
     );
     for (const { slot, userId } of unloaded) {
       const document = stored.get(userId);
-      if (document !== undefined)
-        users.load(slot, {
-          state: trafficStateOf(document),
-          positionKey: userStoredKeyOf(document),
-        });
+      if (document === undefined) continue;
+      const state = trafficStateOf(document);
+      users.load(slot, {
+        state,
+        positionKey: userStoredKeyOf(document),
+        indexedFieldsCurrent: indexedFieldsCurrent(userId, state, document),
+      });
     }
   }
   events.forEach(({ domainEvent, positionKey, position, updatedAt }, index) => {
@@ -379,8 +397,10 @@ const openTrafficUnit = (
     flush: (context) => {
       // By user id: a store keeping documents in sorted indexes writes them in order (SQLite:
       // new users' index entries land side by side instead of each in a random page).
-      for (const { userId, state, last } of users.changed())
-        context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last));
+      for (const { userId, state, last, indexedFieldsKept } of users.changed())
+        context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last), {
+          indexedFieldsKept,
+        });
       for (const [id, { view, last }] of days) {
         if (last === '') continue;
         const { nodeId, day } = view;

@@ -36,6 +36,8 @@ type Table = {
   upsert: Statement;
   /** Rewrites the body of a row whose index columns already hold these values (else changes 0). */
   updateBody: Statement;
+  /** Rewrites the body of a row the writer says keeps its index columns (else changes 0). */
+  updateBodyKept: Statement;
   remove: Statement;
   select: Statement;
 };
@@ -145,6 +147,7 @@ export const createSqliteReadModelStore = (
       updateBody: db.prepare(
         `UPDATE ${name} SET body = ? WHERE id = ?${columns.map((column) => ` AND ${column} IS ?`).join('')}`,
       ) as Statement,
+      updateBodyKept: db.prepare(`UPDATE ${name} SET body = ? WHERE id = ?`) as Statement,
       remove: db.prepare(`DELETE FROM ${name} WHERE id = ?`) as Statement,
       select: db.prepare(`SELECT body FROM ${name} WHERE id = ?`) as Statement,
     };
@@ -185,18 +188,27 @@ export const createSqliteReadModelStore = (
     }
     const { document, id } = change;
     const body = JSON.stringify(document);
+    // A writer that knows the index columns keep their values (a traffic user's usage) spares
+    // binding and comparing them: half the cost of a write (docs/read-side.md).
+    if (change.indexedFieldsKept === true) {
+      const kept = table.updateBodyKept.run(body, id) as { changes: number };
+      if (kept.changes > 0) return;
+    }
     const { fieldList } = table;
     // One array per write: [body, id, ...columns] binds the update, its tail after the id the
-    // upsert's columns.
+    // upsert's columns (an array binds as the statement's parameters, without a spread).
     const values: (string | number | null)[] = [body, id];
     for (const field of fieldList) values.push(columnValue(document[field]));
     // Most changes leave the index columns as they were (a balance, a usage): rewriting only the
     // body spares every index a delete and an insert. New rows and moved ones take the upsert.
-    const updated = table.updateBody.run(...values) as { changes: number };
+    const updated =
+      change.indexedFieldsKept === true
+        ? { changes: 0 }
+        : (table.updateBody.run(values) as { changes: number });
     if (updated.changes === 0) {
       values[0] = id;
       values[1] = body;
-      table.upsert.run(...values);
+      table.upsert.run(values);
     }
   };
   const saveCheckpoint = (checkpoint: Checkpoint): void => {

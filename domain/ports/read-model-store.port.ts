@@ -13,7 +13,18 @@ export type FieldValue = string | number | boolean;
 export type CollectionSpec = { name: string; indexes: readonly (readonly string[])[] };
 
 export type DocumentChange =
-  | { kind: 'put'; collection: string; id: string; document: JsonObject }
+  | {
+      kind: 'put';
+      collection: string;
+      id: string;
+      document: JsonObject;
+      /**
+       * The writer knows the stored document's indexed fields hold the values this one has (only
+       * unindexed fields changed, or the document does not exist yet): a store may rewrite the
+       * document without touching its indexes. The result is the same as without it.
+       */
+      indexedFieldsKept?: true;
+    }
   | { kind: 'delete'; collection: string; id: string };
 
 /** How far a projection has applied the global log, and the log time of that event. */

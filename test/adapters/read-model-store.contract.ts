@@ -71,6 +71,29 @@ export const readModelStoreContract = (
       await expect(byMerchant('m2')).resolves.toEqual([[{ id: 'p2' }, 2]]);
     });
 
+    it('puts a document said to keep its indexed fields: inserted if missing, else rewritten', async () => {
+      const kept = (id: string, amountMinor: number) => {
+        const change = put(id, 'm1', '2026-01-01', true);
+        return {
+          ...change,
+          document: { ...change.document, amountMinor },
+          indexedFieldsKept: true,
+        } as const;
+      };
+      await store.commit([kept('p1', 5)], null);
+      await store.commit([kept('p1', 7), kept('p2', 8)], null);
+      await expect(store.get(name, 'p1')).resolves.toMatchObject({ amountMinor: 7 });
+      const found = await store.find(name, {
+        where: { merchantId: 'm1' },
+        range: { field: 'createdAt', from: '2026-01-01', to: '2026-01-02' },
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        offset: 0,
+        limit: 10,
+      });
+      expect(found.documents.map((document) => document['amountMinor'])).toEqual([7, 8]);
+      expect(found.totalCount).toBe(2);
+    });
+
     it('finds by literal equality and a half-open range, sorted, paged and counted', async () => {
       const changes = [
         put('p1', 'm1', '2026-01-01', true),

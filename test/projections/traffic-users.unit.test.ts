@@ -63,11 +63,13 @@ describe('the traffic read side columnar fold', () => {
           expiresAt: '2027-01-01T00:00:00.000Z',
         },
         last: mark(4),
+        indexedFieldsKept: false,
       },
       {
         userId: 'u-2',
         state: expect.objectContaining({ uploadBytes: 1, downloadBytes: 2, exceeded: false }),
         last: mark(5),
+        indexedFieldsKept: false,
       },
     ]);
     users.settle();
@@ -99,11 +101,52 @@ describe('the traffic read side columnar fold', () => {
         expiresAt: null,
       },
       positionKey: mark(7).positionKey,
+      indexedFieldsCurrent: true,
     });
     expect(users.includes(slot, mark(7).positionKey)).toBe(true);
     expect(users.includes(slot, mark(8).positionKey)).toBe(false);
     expect(() => users.addUsage(slot, 5, 0, 0)).toThrow(AssertionError);
     expect(() => users.addUsage(slot, 0, 5, 0)).toThrow(/usage overflows/);
+  });
+
+  it('lets a usage-only write keep the indexes, and no other', () => {
+    const users = createTrafficUsers();
+    const state = {
+      quotaBytes: 1_000,
+      uploadBytes: 0,
+      downloadBytes: 0,
+      exceeded: false,
+      grantIds: [],
+      resetIds: [],
+      level: 0,
+      group: 'default',
+      expiresAt: null,
+    };
+    const [current, older, fresh] = ['u-1', 'u-2', 'u-3'].map((userId) => users.slotFor(userId));
+    users.load(current ?? -1, { state, positionKey: null, indexedFieldsCurrent: true });
+    users.load(older ?? -1, { state, positionKey: null, indexedFieldsCurrent: false });
+    for (const slot of [current, older, fresh])
+      users.addUsage(slot ?? -1, 10, 10, users.mark(mark(1)));
+    const keptOf = () =>
+      Object.fromEntries(users.changed().map((user) => [user.userId, user.indexedFieldsKept]));
+    // A stored document of an older form, or none, is written whole.
+    expect(keptOf()).toEqual({ 'u-1': true, 'u-2': false, 'u-3': false });
+    users.settle();
+    for (const slot of [current, older, fresh])
+      users.addUsage(slot ?? -1, 10, 10, users.mark(mark(2)));
+    expect(keptOf()).toEqual({ 'u-1': true, 'u-2': true, 'u-3': true });
+    users.settle();
+    users.addUsage(current ?? -1, 990, 0, users.mark(mark(3)));
+    users.cross(
+      current ?? -1,
+      { userId: 'u-1', usedBytes: 1_030, quotaBytes: 1_000 },
+      users.mark(mark(4)),
+    );
+    const grant = { userId: 'u-2', grantId: 'g-1', quotaBytes: 5, reason: 'plan', grantedAt: 'x' };
+    users.grant(older ?? -1, grant, users.mark(mark(5)));
+    const reset = { userId: 'u-3', resetId: 'r-1', quotaBytes: 10, resetAt: 'x' };
+    users.reset(fresh ?? -1, reset, users.mark(mark(6)));
+    expect(keptOf()).toEqual({ 'u-1': false, 'u-2': false, 'u-3': false });
   });
 
   it('grows past its first capacity', () => {
