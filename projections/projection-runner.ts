@@ -92,6 +92,11 @@ type DocumentCache = ReturnType<typeof createDocumentCache>;
 type Unit = {
   context: ProjectionContext;
   written: Map<string, DocumentChange & { kind: 'put' }>;
+  /**
+   * Puts to the collections of projections that keep their own documents, in order (a later put
+   * of an id wins), never read back nor cached.
+   */
+  ownWrites: DocumentChange[];
   /** Collections some projection read from in this unit (never entries). */
   readCollections: Set<string>;
   announced: WatchedChange[];
@@ -104,19 +109,25 @@ type Unit = {
   last: RecordedEvent | null;
 };
 
+/** Logical collections: those whose writes may wait, those their projections keep themselves. */
+type CollectionRoles = { deferrable: ReadonlySet<string>; own: ReadonlySet<string> };
+
 const openUnit = (
   options: RunnerOptions,
   cache: DocumentCache,
-  deferrable: ReadonlySet<string>,
+  roles: CollectionRoles,
   openedMs: number,
 ): Unit => {
+  const { deferrable, own } = roles;
   const written = new Map<string, DocumentChange & { kind: 'put' }>();
+  const ownWrites: DocumentChange[] = [];
   const readCollections = new Set<string>();
   const announced: WatchedChange[] = [];
   const unit: Unit = {
     context: {
       get: async (logical, id) => {
         const collection = options.collectionName(logical);
+        if (own.has(logical)) return options.store.get(collection, id);
         const key = keyOf(collection, id);
         readCollections.add(collection);
         const ours = written.get(key)?.document ?? cache.get(key);
@@ -127,6 +138,7 @@ const openUnit = (
       },
       getMany: async (logical, ids) => {
         const collection = options.collectionName(logical);
+        if (own.has(logical)) return options.store.getMany(collection, ids);
         readCollections.add(collection);
         const found = new Map<string, JsonObject>();
         const missing: string[] = [];
@@ -147,11 +159,13 @@ const openUnit = (
         if (!deferrable.has(logical)) unit.mustCommit = true;
         const change: DocumentChange & { kind: 'put' } = { kind: 'put', collection, id, document };
         if (putOptions?.indexedFieldsKept === true) change.indexedFieldsKept = true;
-        written.set(keyOf(collection, id), change);
+        if (own.has(logical)) ownWrites.push(change);
+        else written.set(keyOf(collection, id), change);
       },
       announce: (change) => announced.push(change),
     },
     written,
+    ownWrites,
     readCollections,
     announced,
     projectionUnits: new Map(),
@@ -170,11 +184,16 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
   assert(unitMsMax >= 0 && unitDocumentCountMax > 0, 'runner: unit limits must be positive');
   const nowMs = options.nowMs ?? Date.now;
   const cache = createDocumentCache(options.cachedDocumentCountMax);
-  const deferrable = new Set(
-    options.projections.flatMap((projection) =>
-      projection.commitDeferrable === true ? projection.collections.map(({ name }) => name) : [],
-    ),
-  );
+  const collectionsWhere = (has: (projection: Projection) => boolean): Set<string> =>
+    new Set(
+      options.projections.flatMap((projection) =>
+        has(projection) ? projection.collections.map(({ name }) => name) : [],
+      ),
+    );
+  const roles: CollectionRoles = {
+    deferrable: collectionsWhere((projection) => projection.commitDeferrable === true),
+    own: collectionsWhere((projection) => projection.keepsOwnDocuments === true),
+  };
   /** The last event folded, committed or in the open unit: the next read starts after it. */
   let folded: bigint | null = null;
   /** The last committed event: what queries may rely on. */
@@ -191,7 +210,7 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
   let subscription: { close(): Promise<void> } | null = null;
 
   const heldDocumentCountOf = (open: Unit): number => {
-    let count = open.written.size;
+    let count = open.written.size + open.ownWrites.length;
     for (const projectionUnit of open.projectionUnits.values())
       count += projectionUnit.heldDocumentCount();
     return count;
@@ -216,7 +235,7 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     const fresh = after === null ? events : events.filter((event) => event.position > after);
     const last = fresh[fresh.length - 1];
     if (last === undefined) return;
-    const open = (unit ??= openUnit(options, cache, deferrable, nowMs()));
+    const open = (unit ??= openUnit(options, cache, roles, nowMs()));
     for (const event of fresh)
       for (const projection of options.projections)
         if ('apply' in projection) await projection.apply(event, open.context);
@@ -245,7 +264,9 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       position: open.last.position,
       occurredAt: open.last.metadata.occurredAt,
     };
-    await options.store.commit([...open.written.values()], checkpoint);
+    const changes: DocumentChange[] = [...open.written.values()];
+    for (const change of open.ownWrites) changes.push(change);
+    await options.store.commit(changes, checkpoint);
     unit = null;
     committed = open.last.position;
     for (const [projection, projectionUnit] of open.projectionUnits)

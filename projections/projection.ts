@@ -49,6 +49,14 @@ export type Projection = {
    * checkpoint of its last event. Other writes are committed with the batch that made them.
    */
   readonly commitDeferrable?: boolean;
+  /**
+   * True when the projection keeps what it needs of its documents in its own memory (a batch
+   * projection carrying its units' memory over) and puts each at most once per unit, when the
+   * unit flushes: the runner then keeps no copy of them (no cache between units, no read of the
+   * unit's own puts), which under traffic reports was a third of a flush's cost. Reads of its
+   * collections go to the store.
+   */
+  readonly keepsOwnDocuments?: boolean;
 } & (
   | { readonly apply: (event: RecordedEvent, context: ProjectionContext) => Promise<void> }
   | {

@@ -224,35 +224,37 @@ export const createTrafficUsers = () => {
       marks.length = 0;
       changedCount = 0;
     },
-    /** Each user an event changed, with its state and the last event folded in, by user id. */
-    changed: (): {
-      userId: string;
-      state: TrafficUserState;
-      last: EventMark;
-      indexedFieldsKept: boolean;
-    }[] => {
+    /**
+     * Visits each user an event changed, by user id, with its state, the last event folded in and
+     * whether its indexed fields are as stored. The state is one object refilled for each user
+     * (no object per user for the collector to trace): read it, don't keep it.
+     */
+    forEachChanged: (
+      visit: (userId: string, state: TrafficUserState, last: EventMark, kept: boolean) => void,
+    ): void => {
       const changedIds: string[] = [];
       for (let slot = 0; slot < userIds.length; slot += 1)
         if ((lastMarks[slot] ?? -1) >= 0) changedIds.push(userIds[slot] ?? '');
       // The built-in order (UTF-16 code units, as `<` compares) without a comparator call per pair.
       changedIds.sort();
-      return changedIds.map((userId) => {
+      const state: { -readonly [Field in keyof TrafficUserState]: TrafficUserState[Field] } = {
+        ...initialTrafficUserState,
+      };
+      for (const userId of changedIds) {
         const slot = slots.get(userId) ?? -1;
-        const state: TrafficUserState = {
-          quotaBytes: quotas[slot] ?? 0,
-          uploadBytes: uploads[slot] ?? 0,
-          downloadBytes: downloads[slot] ?? 0,
-          exceeded: exceededFlags[slot] === 1,
-          grantIds: grantIdLists[slot] ?? [],
-          resetIds: resetIdLists[slot] ?? [],
-          level: levels[slot] ?? 0,
-          group: groups[slot] ?? initialTrafficUserState.group,
-          expiresAt: expiries[slot] ?? null,
-        };
+        state.quotaBytes = quotas[slot] ?? 0;
+        state.uploadBytes = uploads[slot] ?? 0;
+        state.downloadBytes = downloads[slot] ?? 0;
+        state.exceeded = exceededFlags[slot] === 1;
+        state.grantIds = grantIdLists[slot] ?? [];
+        state.resetIds = resetIdLists[slot] ?? [];
+        state.level = levels[slot] ?? 0;
+        state.group = groups[slot] ?? initialTrafficUserState.group;
+        state.expiresAt = expiries[slot] ?? null;
         const last = marks[lastMarks[slot] ?? -1];
         assert(last !== undefined, 'traffic users: a changed user has its last event');
-        return { userId, state, last, indexedFieldsKept: indexedMoved[slot] === 0 };
-      });
+        visit(userId, state, last, indexedMoved[slot] === 0);
+      }
     },
   };
 };

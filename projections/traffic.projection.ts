@@ -397,10 +397,11 @@ const openTrafficUnit = (
     flush: (context) => {
       // By user id: a store keeping documents in sorted indexes writes them in order (SQLite:
       // new users' index entries land side by side instead of each in a random page).
-      for (const { userId, state, last, indexedFieldsKept } of users.changed())
+      users.forEachChanged((userId, state, last, indexedFieldsKept) =>
         context.put(TRAFFIC, userId, trafficDocumentOf(userId, state, last), {
           indexedFieldsKept,
-        });
+        }),
+      );
       for (const [id, { view, last }] of days) {
         if (last === '') continue;
         const { nodeId, day } = view;
@@ -439,6 +440,8 @@ export const trafficProjectionWith = (retainedUserCountMax: number): Projection 
   ],
   // Users change with every report: their documents may wait for the unit's commit.
   commitDeferrable: true,
+  // Users carry over from unit to unit in the projection's memory; node days are read each unit.
+  keepsOwnDocuments: true,
   openUnit: (previous) => openTrafficUnit(previous, retainedUserCountMax),
 });
 
