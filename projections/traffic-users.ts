@@ -65,6 +65,34 @@ export const createTrafficUsers = () => {
   const marks: EventMark[] = [];
   /** Slots made since the last takeUnloaded: their stored state is not read yet. */
   const unloaded: number[] = [];
+  /**
+   * The slots by user id, the first `sortedCount` of them (slots made since are merged in at the
+   * next visit): users carried from unit to unit are not sorted again.
+   */
+  let byId = new Int32Array(0);
+  let sortedCount = 0;
+  /** Sorts the slots made since the last call and merges them into `byId`. */
+  const sortNew = (): void => {
+    if (sortedCount === userIds.length) return;
+    // The built-in order (UTF-16 code units, as `<` compares) without a comparator call per pair.
+    const freshIds = userIds.slice(sortedCount).sort();
+    const merged = new Int32Array(userIds.length);
+    let old = 0;
+    let fresh = 0;
+    for (let index = 0; index < merged.length; index += 1) {
+      const oldSlot = old < sortedCount ? (byId[old] ?? -1) : -1;
+      const freshId = freshIds[fresh];
+      if (freshId === undefined || (oldSlot >= 0 && (userIds[oldSlot] ?? '') < freshId)) {
+        merged[index] = oldSlot;
+        old += 1;
+      } else {
+        merged[index] = slots.get(freshId) ?? -1;
+        fresh += 1;
+      }
+    }
+    byId = merged;
+    sortedCount = userIds.length;
+  };
   let capacity = INITIAL_CAPACITY;
   let quotas = new Float64Array(capacity);
   let uploads = new Float64Array(capacity);
@@ -232,16 +260,13 @@ export const createTrafficUsers = () => {
     forEachChanged: (
       visit: (userId: string, state: TrafficUserState, last: EventMark, kept: boolean) => void,
     ): void => {
-      const changedIds: string[] = [];
-      for (let slot = 0; slot < userIds.length; slot += 1)
-        if ((lastMarks[slot] ?? -1) >= 0) changedIds.push(userIds[slot] ?? '');
-      // The built-in order (UTF-16 code units, as `<` compares) without a comparator call per pair.
-      changedIds.sort();
+      sortNew();
       const state: { -readonly [Field in keyof TrafficUserState]: TrafficUserState[Field] } = {
         ...initialTrafficUserState,
       };
-      for (const userId of changedIds) {
-        const slot = slots.get(userId) ?? -1;
+      for (const slot of byId) {
+        if ((lastMarks[slot] ?? -1) < 0) continue;
+        const userId = userIds[slot] ?? '';
         state.quotaBytes = quotas[slot] ?? 0;
         state.uploadBytes = uploads[slot] ?? 0;
         state.downloadBytes = downloads[slot] ?? 0;

@@ -163,6 +163,28 @@ describe('the traffic read side columnar fold', () => {
     expect(keptOf()).toEqual({ 'u-1': false, 'u-2': false, 'u-3': false });
   });
 
+  it('visits changed users by id across units, users made later merged in', () => {
+    const users = createTrafficUsers();
+    const rounds = [
+      ['u-5', 'u-1', 'u-9'],
+      ['u-3', 'u-0', 'u-99', 'u-6'],
+      ['u-2', 'u-7'],
+    ];
+    const seen: string[] = [];
+    rounds.forEach((round, index) => {
+      users.settle();
+      const mark = users.mark({ positionKey: `${index}`, position: `${index}`, updatedAt: 'x' });
+      // Each round changes its new users and one user made before it.
+      for (const userId of [...round, 'u-5']) users.addUsage(users.slotFor(userId), 1, 1, mark);
+      seen.push(...round);
+      const visited = changedOf(users).map(({ userId }) => userId);
+      expect(visited).toEqual([...new Set([...round, 'u-5'])].sort());
+    });
+    users.settle();
+    for (const userId of seen) users.addUsage(users.slotFor(userId), 1, 1, users.mark(mark(9)));
+    expect(changedOf(users).map(({ userId }) => userId)).toEqual([...seen].sort());
+  });
+
   it('grows past its first capacity', () => {
     const users = createTrafficUsers();
     for (let index = 0; index < 5_000; index += 1)
