@@ -194,4 +194,51 @@ describe('the projection runner, catching up', () => {
     await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
     expect((await store.get('counts', 'counter-x'))?.['count']).toBe(3);
   });
+  it('keeps no copy of a projection that keeps its own documents: its reads go to the store', async () => {
+    // A batch projection reading each stream's count when it meets it, then putting it.
+    const keeping: Projection = {
+      name: 'keeping',
+      collections: [{ name: 'kept_counts', indexes: [] }],
+      keepsOwnDocuments: true,
+      openUnit: () => ({
+        applyBatch: async (events, context) => {
+          for (const event of events) {
+            const found = await context.getMany('kept_counts', [event.stream]);
+            const count = found.get(event.stream)?.['count'];
+            const next = (typeof count === 'number' ? count : 0) + 1;
+            context.put('kept_counts', event.stream, { count: next });
+          }
+        },
+        flush: () => undefined,
+        heldDocumentCount: () => 0,
+      }),
+    };
+    const eventStore = createInMemoryEventStore();
+    const inner = createSqliteReadModelStore({ database: openSqliteDatabase(':memory:') });
+    const storeReads: string[][] = [];
+    const store: ReadModelStore = {
+      ...inner,
+      getMany: (collection, ids) => {
+        storeReads.push([...ids]);
+        return inner.getMany(collection, ids);
+      },
+    };
+    for (const spec of keeping.collections) await store.ensureCollection(spec);
+    for (const revision of [null, 0, 1]) await appendOne(eventStore, 'counter-k', revision);
+    const runner = createProjectionRunner({
+      eventStore,
+      store,
+      projections: [keeping],
+      collectionName: (name) => name,
+      checkpointName: 'keeping',
+      batchEventCountMax: 1,
+      cachedDocumentCountMax: 100,
+      onCommitted: () => undefined,
+    });
+    await runner.load();
+    await runner.catchUp({ untilPosition: null, untilTime: null }, () => undefined);
+    // One batch (and commit) per event: each read found the last commit in the store, not a copy.
+    expect(storeReads).toEqual([['counter-k'], ['counter-k'], ['counter-k']]);
+    expect((await store.get('kept_counts', 'counter-k'))?.['count']).toBe(3);
+  });
 });
