@@ -4,6 +4,9 @@
 //   node bench/traffic-fold-bench.js fold <a build's dist directory> <dir> <batchEventCountMax>
 // for each build to compare. The log is written once (by this build's traffic writer), so every
 // build folds the same events; CPU is this process's (the fold runs on its thread).
+// FOLD_REPORTS=n (both steps, default 300) sets the log's reports; FOLD_WARM_REPORTS=w (fold)
+// folds the first w reports unmeasured, so the rest updates users that exist (docs/benchmarks.md,
+// "Traffic: the read side (branch tread)").
 const { join } = require('node:path');
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir, loadavg } = require('node:os');
