@@ -79,4 +79,62 @@ describe('decideTrafficShard: a batch of commands on one shard', () => {
       user: { quotaBytes: 200, uploadBytes: 150, exceeded: false },
     });
   });
+
+  it('lets reports and grants interleave: each sees the totals and quota left before it', () => {
+    const shard = shardWithAlice();
+    const commands = [
+      report('r-1', [use('alice', 60), use('bob', 5)]),
+      grant('alice', 'g-2', 50), // quota 150, used 60
+      report('r-2', [use('alice', 80)]), // used 140: within
+      report('r-3', [use('alice', 20), use('bob', 1)]), // used 160: crosses once
+      grant('alice', 'g-3', 100), // quota 250: back within
+      report('r-4', [use('alice', 100)]), // used 260: crosses again
+    ];
+    const decided = decideTrafficShard(shard, commands);
+    const crossings = decided.map((d) =>
+      d.ok ? d.events.filter((e) => e.type === 'QuotasExceeded').map((e) => e.data) : null,
+    );
+    expect(crossings).toEqual([
+      [
+        {
+          reportId: 'r-1',
+          users: [{ userId: 'bob', usedBytes: 5, quotaBytes: 0 }],
+          exceededAt: now,
+        },
+      ],
+      [],
+      [],
+      [
+        {
+          reportId: 'r-3',
+          users: [{ userId: 'alice', usedBytes: 160, quotaBytes: 150 }],
+          exceededAt: now,
+        },
+      ],
+      [],
+      [
+        {
+          reportId: 'r-4',
+          users: [{ userId: 'alice', usedBytes: 260, quotaBytes: 250 }],
+          exceededAt: now,
+        },
+      ],
+    ]);
+    // The writer's fold of the same events agrees with what the batch saw, asserts included.
+    for (const d of decided)
+      if (d.ok) for (const event of d.events) applyTrafficEvent(shard, event);
+    expect(shard.users.get('alice')).toMatchObject({
+      uploadBytes: 260,
+      quotaBytes: 250,
+      exceeded: true,
+    });
+    expect(shard.users.get('bob')).toMatchObject({ uploadBytes: 6, exceeded: true });
+  });
+
+  it('refuses a report that names a user twice (the route sums them first): a bug, not a rejection', () => {
+    const shard = shardWithAlice();
+    expect(() =>
+      decideTrafficShard(shard, [report('r-1', [use('alice', 1), use('bob', 1), use('alice', 2)])]),
+    ).toThrow(/alice twice in one report/);
+  });
 });
