@@ -282,7 +282,9 @@ const overlayOf = (shard: TrafficShardView): Overlay => ({
 
 /** The user before this batch's reports: its copy, or the shard's, or a new one. */
 const baseUserOf = (overlay: Overlay, userId: string): TrafficUserState =>
-  overlay.copies.get(userId) ?? overlay.shard.users.get(userId) ?? initialTrafficUserState;
+  (overlay.copies.size === 0 ? undefined : overlay.copies.get(userId)) ??
+  overlay.shard.users.get(userId) ??
+  initialTrafficUserState;
 
 /** The user as the batch so far leaves it. */
 const overlayUserOf = (overlay: Overlay, userId: string): TrafficUserState => {
