@@ -256,9 +256,11 @@ const evolveCopy = (state: TrafficShardState, event: TrafficEvent): TrafficShard
  * is newer than the copy.
  */
 type Overlay = {
-  readonly shard: TrafficShardView;
+  readonly shard: TrafficShardState;
   readonly copies: Map<string, MutableTrafficUser>;
   readonly slots: Map<string, number>;
+  /** The user object a slot started from (the shard's or a copy); undefined: a new user. */
+  readonly bases: (MutableTrafficUser | undefined)[];
   readonly uploadBytes: number[];
   readonly downloadBytes: number[];
   readonly quotaBytes: number[];
@@ -268,10 +270,11 @@ type Overlay = {
   readonly reports: Map<string, readonly RefusedUsage[]>;
 };
 
-const overlayOf = (shard: TrafficShardView): Overlay => ({
+const overlayOf = (shard: TrafficShardState): Overlay => ({
   shard,
   copies: new Map(),
   slots: new Map(),
+  bases: [],
   uploadBytes: [],
   downloadBytes: [],
   quotaBytes: [],
@@ -281,10 +284,12 @@ const overlayOf = (shard: TrafficShardView): Overlay => ({
 });
 
 /** The user before this batch's reports: its copy, or the shard's, or a new one. */
-const baseUserOf = (overlay: Overlay, userId: string): TrafficUserState =>
+const baseObjectOf = (overlay: Overlay, userId: string): MutableTrafficUser | undefined =>
   (overlay.copies.size === 0 ? undefined : overlay.copies.get(userId)) ??
-  overlay.shard.users.get(userId) ??
-  initialTrafficUserState;
+  overlay.shard.users.get(userId);
+
+const baseUserOf = (overlay: Overlay, userId: string): TrafficUserState =>
+  baseObjectOf(overlay, userId) ?? initialTrafficUserState;
 
 /** The user as the batch so far leaves it. */
 const overlayUserOf = (overlay: Overlay, userId: string): TrafficUserState => {
@@ -401,8 +406,10 @@ const decideReset = (data: Data<'ResetQuota'>, user: TrafficUserState): TrafficD
 const slotOf = (overlay: Overlay, userId: string): number => {
   const known = overlay.slots.get(userId);
   if (known !== undefined) return known;
-  const base = baseUserOf(overlay, userId);
+  const object = baseObjectOf(overlay, userId);
+  const base = object ?? initialTrafficUserState;
   const slot = overlay.uploadBytes.length;
+  overlay.bases.push(object);
   overlay.uploadBytes.push(base.uploadBytes);
   overlay.downloadBytes.push(base.downloadBytes);
   overlay.quotaBytes.push(base.quotaBytes);
@@ -502,17 +509,51 @@ const decideOnUser = (
 };
 
 /**
+ * What committing a shard's batch does to the shard, once its events are durable: exactly what
+ * applying them in order does (the property tests compare the two), without finding each user
+ * again. Totals go into the user objects the slots started from, new users and copies go into
+ * the map, reports are remembered in their order.
+ */
+const commitOverlay = (overlay: Overlay, state: TrafficShardState): void => {
+  assert(state === overlay.shard, 'traffic: a batch commits onto the shard it was decided on');
+  assert(state !== EMPTY_SHARD, 'traffic: the shared empty shard is never written');
+  const { slots, bases, uploadBytes, downloadBytes, exceeded, copies } = overlay;
+  for (const [userId, slot] of slots) {
+    let user = bases[slot];
+    if (user === undefined) {
+      // A new user whose every record was refused: no event counted anything of it.
+      if (uploadBytes[slot] === 0 && downloadBytes[slot] === 0) continue;
+      user = newUser();
+      state.users.set(userId, user);
+    }
+    user.uploadBytes = uploadBytes[slot] ?? user.uploadBytes;
+    user.downloadBytes = downloadBytes[slot] ?? user.downloadBytes;
+    user.exceeded = exceeded[slot] ?? user.exceeded;
+  }
+  for (const [userId, copy] of copies) state.users.set(userId, copy);
+  for (const [reportId, refused] of overlay.reports)
+    remember(state.recentReports, reportId, refused);
+};
+
+/** A shard's batch decided: each command's decision, and how to commit it onto the shard. */
+export type TrafficShardBatch = {
+  decisions: TrafficCommandDecision[];
+  /** Call once the accepted events are durable; never after a failed append. */
+  commit: (state: TrafficShardState) => void;
+};
+
+/**
  * A shard's commands decided in arrival order, each seeing what the ones before it decided (an
  * overlay over the shard: sums stay exact and a crossing is announced once however many reports
- * of one batch touch a user). Pure: the shard is only read, the overlay is the batch's own and
- * dropped with it; the caller applies the events once they are committed.
+ * of one batch touch a user). Pure until commit: the shard is only read, the overlay is the
+ * batch's own; a failed append drops it and the shard is as it was.
  */
-export const decideTrafficShard = (
-  shard: TrafficShardView,
+export const decideTrafficShardBatch = (
+  shard: TrafficShardState,
   commands: readonly TrafficCommand[],
-): TrafficCommandDecision[] => {
+): TrafficShardBatch => {
   const overlay = overlayOf(shard);
-  return commands.map((command, index): TrafficCommandDecision => {
+  const decisions = commands.map((command, index): TrafficCommandDecision => {
     switch (command.type) {
       case 'GrantQuota': {
         const { userId } = command.data;
@@ -532,7 +573,14 @@ export const decideTrafficShard = (
         return decideUsage(command.data, overlay, index);
     }
   });
+  return { decisions, commit: (state) => commitOverlay(overlay, state) };
 };
+
+/** The decisions alone: the shard is only read (specs, the generic aggregate). */
+export const decideTrafficShard = (
+  shard: TrafficShardState,
+  commands: readonly TrafficCommand[],
+): TrafficCommandDecision[] => decideTrafficShardBatch(shard, commands).decisions;
 
 const decideTraffic = (command: TrafficCommand, state: TrafficShardState): TrafficDecision => {
   const [decided] = decideTrafficShard(state, [command]);

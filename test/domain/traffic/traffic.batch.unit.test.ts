@@ -1,11 +1,13 @@
+import fc from 'fast-check';
 import {
   applyTrafficEvent,
   decideTrafficShard,
+  decideTrafficShardBatch,
   newTrafficShardState,
   type TrafficShardState,
 } from '../../../domain/traffic/traffic.decider';
 import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
-import { grant, now, use } from './traffic.fixtures';
+import { grant, now, reset, use } from './traffic.fixtures';
 
 const report = (reportId: string, usages: ReturnType<typeof use>[]) => ({
   type: 'RecordUsage' as const,
@@ -136,5 +138,69 @@ describe('decideTrafficShard: a batch of commands on one shard', () => {
     expect(() =>
       decideTrafficShard(shard, [report('r-1', [use('alice', 1), use('bob', 1), use('alice', 2)])]),
     ).toThrow(/alice twice in one report/);
+  });
+
+  it('commits a batch onto the shard exactly as applying its events in order would', () => {
+    const userIds = ['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5'];
+    const bytes = fc.oneof(
+      fc.integer({ min: 1, max: 100 }),
+      fc.constant(Number.MAX_SAFE_INTEGER - 5),
+      fc.constant(Number.MAX_SAFE_INTEGER),
+    );
+    const reportOf = fc
+      .tuple(
+        fc.integer({ min: 0, max: 6 }),
+        fc.uniqueArray(fc.constantFrom(...userIds), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(bytes, fc.integer({ min: 0, max: 100 })), {
+          minLength: 4,
+          maxLength: 4,
+        }),
+      )
+      .map(([reportNumber, users, amounts]) =>
+        report(
+          `r-${reportNumber}`,
+          users.map((userId, index) => use(userId, ...(amounts[index] ?? [1, 0]))),
+        ),
+      );
+    const grantOf = fc
+      .tuple(
+        fc.constantFrom(...userIds),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 300 }),
+      )
+      .map(([userId, grantNumber, quota]) => grant(userId, `g-${grantNumber}`, quota));
+    const resetOf = fc
+      .tuple(
+        fc.constantFrom(...userIds),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 0, max: 300 }),
+      )
+      .map(([userId, resetNumber, quota]) => reset(userId, `x-${resetNumber}`, quota));
+    const commandOf = fc.oneof(
+      { arbitrary: reportOf, weight: 6 },
+      { arbitrary: grantOf, weight: 2 },
+      { arbitrary: resetOf, weight: 1 },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(commandOf, { maxLength: 6 }),
+        fc.array(commandOf, { minLength: 1, maxLength: 10 }),
+        (earlier, batch) => {
+          const folded = newTrafficShardState();
+          const committed = newTrafficShardState();
+          for (const commands of [earlier, batch]) {
+            const decided = decideTrafficShardBatch(committed, commands);
+            for (const decision of decided.decisions)
+              if (decision.ok)
+                for (const event of decision.events) applyTrafficEvent(folded, event);
+            decided.commit(committed);
+            expect(trafficSnapshotCodec.encode(committed)).toEqual(
+              trafficSnapshotCodec.encode(folded),
+            );
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
