@@ -536,7 +536,7 @@ const commitOverlay = (overlay: Overlay, state: TrafficShardState): void => {
 };
 
 /** A shard's batch decided: each command's decision, and how to commit it onto the shard. */
-export type TrafficShardBatch = {
+type TrafficShardBatch = {
   decisions: TrafficCommandDecision[];
   /** Call once the accepted events are durable; never after a failed append. */
   commit: (state: TrafficShardState) => void;
