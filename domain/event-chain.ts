@@ -3,8 +3,16 @@ import type { EventMetadata, JsonValue, NewEvent, RecordedEvent } from './ports/
 
 /**
  * The per-stream hash chain auditors recompute: each event's metadata.hash is
- * sha256(previous event's hash + canonical JSON of this event without `hash`), where the event
- * includes its stream and revision so that moving an event breaks the chain too.
+ * sha256(previous event's hash + a text of this event without `hash`), where the event includes
+ * its stream and revision so that moving an event breaks the chain too. The text has two
+ * versions (docs/audit.md, "The hash chain"), told apart by metadata.hashVersion, which the hash
+ * itself covers:
+ * - version 1 (no hashVersion; every event written before it existed): the canonical JSON of
+ *   {stream, revision, id, type, data, metadata without hash};
+ * - version 2 (hashVersion: 2; what sealEvents writes): the JSON array
+ *   [stream, revision, id, type, canonical metadata without hash, data] where data is its JSON
+ *   text exactly as stored (JSON.stringify, made once and shared with the store's insert), so a
+ *   large event is serialised once, not twice.
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -54,10 +62,21 @@ const metadataText = (metadata: EventMetadata | UnhashedEvent['metadata']): stri
   return text;
 };
 
+/** The hash version sealEvents writes; verification reads each event's own. */
+export const HASH_VERSION = 2;
+
+// The JSON text of each sealed event's data, made once when it is hashed: the store writes
+// exactly this text (storedDataText), so a large event is serialised once.
+const dataTexts = new WeakMap<object, string>();
+
+/** The text of an event's data as stored and hashed: the sealing's own, else JSON.stringify. */
+export const storedDataText = (data: NewEvent['data']): string =>
+  dataTexts.get(data) ?? JSON.stringify(data);
+
 /**
- * sha256(previousHash + canonicalJson({stream, revision, id, type, data, metadata without hash})).
- * The body's keys are written here in their sorted order (data, id, metadata, revision, stream,
- * type), which is exactly canonicalJson of that object.
+ * The event's hash after previousHash, by the version its metadata names (see the top of this
+ * file). Version 1's body keys are written here in their sorted order (data, id, metadata,
+ * revision, stream, type), which is exactly canonicalJson of that object.
  */
 export const eventHash = (
   previousHash: string,
@@ -65,24 +84,41 @@ export const eventHash = (
   revision: number,
   event: UnhashedEvent,
 ): string => {
+  const metadata = metadataText(event.metadata);
+  const place = `${JSON.stringify(stream)},${JSON.stringify(revision)}`;
   const body =
-    `{"data":${canonicalJson(event.data)},"id":${JSON.stringify(event.id)}` +
-    `,"metadata":${metadataText(event.metadata)},"revision":${JSON.stringify(revision)}` +
-    `,"stream":${JSON.stringify(stream)},"type":${JSON.stringify(event.type)}}`;
+    event.metadata.hashVersion === HASH_VERSION
+      ? `[${place},${JSON.stringify(event.id)},${JSON.stringify(event.type)},${metadata},` +
+        `${storedDataText(event.data)}]`
+      : `{"data":${canonicalJson(event.data)},"id":${JSON.stringify(event.id)}` +
+        `,"metadata":${metadata},"revision":${JSON.stringify(revision)}` +
+        `,"stream":${JSON.stringify(stream)},"type":${JSON.stringify(event.type)}}`;
   return createHash('sha256').update(previousHash).update(body).digest('hex');
 };
 
-/** Seals events onto a stream's chain; returns the sealed events and the new tail. */
+/**
+ * Seals events onto a stream's chain with the current hash version; returns the sealed events
+ * and the new tail. The events' metadata objects are shared by a request's events, so the
+ * marked copy is made once per metadata object, not once per event.
+ */
 export const sealEvents = (
   stream: string,
   tail: ChainTail,
   events: readonly UnhashedEvent[],
 ): { events: NewEvent[]; tail: ChainTail } => {
   let { nextRevision, lastHash } = tail;
+  let source: UnhashedEvent['metadata'] | null = null;
+  let marked: UnhashedEvent['metadata'] | null = null;
   const sealed = events.map((event) => {
-    lastHash = eventHash(lastHash, stream, nextRevision, event);
+    if (event.metadata !== source || marked === null) {
+      source = event.metadata;
+      marked = { ...event.metadata, hashVersion: HASH_VERSION };
+    }
+    const versioned = { ...event, metadata: marked };
+    if (!dataTexts.has(event.data)) dataTexts.set(event.data, JSON.stringify(event.data));
+    lastHash = eventHash(lastHash, stream, nextRevision, versioned);
     nextRevision += 1;
-    return { ...event, metadata: { ...event.metadata, hash: lastHash } };
+    return { ...event, metadata: { ...marked, hash: lastHash } };
   });
   return { events: sealed, tail: { nextRevision, lastHash } };
 };

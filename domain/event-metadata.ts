@@ -25,6 +25,8 @@ export const parseEventMetadata = (metadata: JsonObject): EventMetadata => {
     occurredAt: stringField(metadata, 'occurredAt'),
     schemaVersion: countField(metadata, 'schemaVersion'),
     ...optionalField(metadata, 'traceparent', stringField),
+    // Absent on events sealed before hash version 2 (domain/event-chain.ts): kept as found.
+    ...optionalField(metadata, 'hashVersion', countField),
     hash: stringField(metadata, 'hash'),
   };
 };

@@ -20,6 +20,8 @@ export type EventMetadata = {
   schemaVersion: number;
   /** The W3C trace context of the command that wrote the event (absent: not traced). */
   traceparent?: string;
+  /** How `hash` is computed (domain/event-chain.ts): 2 for events sealed since it exists; absent: 1. */
+  hashVersion?: number;
   /** sha256 hex of the previous event's hash + this event's canonical JSON (see event-chain.ts). */
   hash: string;
 };

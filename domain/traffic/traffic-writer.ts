@@ -19,13 +19,11 @@ import type {
 } from '../ports/event-store.port';
 import type { StoredResponse } from '../ports/idempotency-store.port';
 import {
-  applyTrafficEvent,
-  decideTrafficShard,
+  decideTrafficShardBatch,
   newTrafficShardState,
   trafficShardFold,
   type TrafficAnswer,
   type TrafficCommand,
-  type TrafficEvent,
   type TrafficRejection,
   type TrafficShardState,
   type TrafficShardView,
@@ -36,8 +34,9 @@ import {
  * queue; the writer takes what has queued, decides every command against the shards it holds in
  * memory (each command seeing those before it), and writes the whole batch, with the requests'
  * Idempotency-Key records, as ONE atomic multi-stream append. The shards are plain maps the
- * writer owns: decideTrafficShard only reads them, and the writer applies the events once the
- * append has committed, so a refused or failed append leaves them as they were. A node's report of any size is so
+ * writer owns: decideTrafficShardBatch only reads them, and the writer commits the batch's overlay
+ * onto them (what applying its events would do) once the append has committed, so a refused or
+ * failed append leaves them as they were. A node's report of any size is so
  * one durable round at most, shared with the reports that queued beside it, and its key exists
  * exactly when its usage does. A revision conflict (another instance wrote a shard) reloads the
  * shards and decides again.
@@ -165,7 +164,7 @@ export const createTrafficWriter = (options: {
           assert(held.get(stream) === entry, `traffic: ${stream} replaced while deciding`);
           assert(next.revision === lastRevision, `traffic: ${stream} append landed elsewhere`);
           try {
-            for (const event of next.events) applyTrafficEvent(entry.state, event);
+            next.commit(entry.state);
           } catch (error: unknown) {
             held.delete(stream); // Half applied: the next command reads the shard again.
             throw error;
@@ -244,8 +243,12 @@ const newestPosition = (working: Map<string, Entry>, request: TrafficRequest): b
   return newest;
 };
 
-/** A shard's part of a batch once committed: its events, to apply, and where its chain ends. */
-type ShardNext = { events: TrafficEvent[]; revision: number; tail: Entry['tail'] };
+/** A shard's part of a batch: how to commit it onto the shard, and where its chain then ends. */
+type ShardNext = {
+  commit: (state: TrafficShardState) => void;
+  revision: number;
+  tail: Entry['tail'];
+};
 
 type TrafficBatchDecision = {
   appends: StreamAppend[];
@@ -290,9 +293,10 @@ const decideTrafficBatch = (
   for (const [stream, { slots, commands, contexts }] of byStream) {
     const before = working.get(stream);
     assert(before !== undefined, `traffic: ${stream} not loaded`);
-    const events: TrafficEvent[] = [];
+    let eventCount = 0;
     const unhashed: UnhashedEvent[] = [];
-    decideTrafficShard(before.state, commands).forEach((decision, index) => {
+    const decided = decideTrafficShardBatch(before.state, commands);
+    decided.decisions.forEach((decision, index) => {
       const slot = slots[index];
       const context = contexts[index];
       assert(slot !== undefined && context !== undefined, 'traffic: a decision without command');
@@ -303,23 +307,23 @@ const decideTrafficBatch = (
         return;
       }
       decision.events.forEach((event, eventIndex) => {
-        events.push(event);
+        eventCount += 1;
         unhashed.push(toUnhashed(trafficShardFold, event, eventIndex, context));
       });
       const { answer } = decision;
       list[slot.commandIndex] = { ok: true, eventCount: decision.events.length, answer };
     });
-    if (events.length === 0) continue;
+    if (eventCount === 0) continue;
     const sealed = sealEvents(stream, before.tail, unhashed);
     const revision = sealed.tail.nextRevision - 1;
     // Pairs the chain's own count with the revision the shard stood at.
-    assert(revision === (before.revision ?? -1) + events.length, `${stream}: batch revision drift`);
+    assert(revision === (before.revision ?? -1) + eventCount, `${stream}: batch revision drift`);
     const expected =
       before.revision === null
         ? { kind: 'no_stream' as const }
         : { kind: 'exact' as const, revision: before.revision };
     appends.push({ stream, events: sealed.events, expected });
-    next.set(stream, { events, revision, tail: sealed.tail });
+    next.set(stream, { commit: decided.commit, revision, tail: sealed.tail });
   }
   const records: IdempotencyRecord[] = [];
   const responses = batch.map((request, index) => {

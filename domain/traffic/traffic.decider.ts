@@ -88,18 +88,6 @@ const resetInto = (user: MutableTrafficUser, data: QuotaReset): void => {
   user.resetIds = [...user.resetIds, resetId];
 };
 
-/** The totals after adding a usage, or null when one would leave the safe-integer range. */
-const totalsAfter = (
-  user: TrafficUserState,
-  uploadBytes: number,
-  downloadBytes: number,
-): { upload: number; download: number } | null => {
-  const upload = user.uploadBytes + uploadBytes;
-  const download = user.downloadBytes + downloadBytes;
-  if (!Number.isSafeInteger(upload + download)) return null;
-  return { upload, download };
-};
-
 const usageInto = (user: MutableTrafficUser, usage: UsageRecord): void => {
   const { uploadBytes, downloadBytes } = usage;
   assert(isByteCount(uploadBytes) && isByteCount(downloadBytes), 'UsageReported: bytes');
@@ -261,34 +249,89 @@ const evolveCopy = (state: TrafficShardState, event: TrafficEvent): TrafficShard
 
 /**
  * What the commands decided before the current one in a batch changed, over the shard they read:
- * each command sees the ones before it, and the shard itself is never written.
+ * each command sees the ones before it, and the shard itself is never written. One mutable
+ * overlay per batch, dropped with it: reports change only a user's totals and exceeded flag, kept
+ * in parallel arrays at a slot per user (no copy of a user per record, so no garbage per record);
+ * grants, resets and imports (rare) take a whole copy of their user. A slot, where there is one,
+ * is newer than the copy.
  */
-const overlayOf = (shard: TrafficShardView) => {
-  const users = new Map<string, MutableTrafficUser>();
-  const reports = new Map<string, readonly RefusedUsage[]>();
-  const userOf = (userId: string): TrafficUserState =>
-    users.get(userId) ?? shard.users.get(userId) ?? initialTrafficUserState;
-  const refusedOf = (reportId: string): readonly RefusedUsage[] | undefined =>
-    reports.get(reportId) ?? shard.recentReports.get(reportId);
-  const hasUser = (userId: string): boolean => users.has(userId) || shard.users.has(userId);
-  const target: ShardTarget = {
-    writable: (userId) => {
-      const user = users.get(userId);
-      if (user !== undefined) return user;
-      const copy = { ...userOf(userId) };
-      users.set(userId, copy);
-      return copy;
-    },
-    hasUser,
-    hasReport: (reportId) => refusedOf(reportId) !== undefined,
-    rememberReport: (reportId, refused) => {
-      reports.set(reportId, refused);
-    },
-  };
-  return { userOf, refusedOf, hasUser, target };
+type Overlay = {
+  readonly shard: TrafficShardState;
+  readonly copies: Map<string, MutableTrafficUser>;
+  readonly slots: Map<string, number>;
+  /** The user object a slot started from (the shard's or a copy); undefined: a new user. */
+  readonly bases: (MutableTrafficUser | undefined)[];
+  readonly uploadBytes: number[];
+  readonly downloadBytes: number[];
+  readonly quotaBytes: number[];
+  readonly exceeded: boolean[];
+  /** The index of the last command that reported the user (a report names a user once). */
+  readonly reportedBy: number[];
+  readonly reports: Map<string, readonly RefusedUsage[]>;
 };
 
-type ShardReader = Omit<ReturnType<typeof overlayOf>, 'target'>;
+const overlayOf = (shard: TrafficShardState): Overlay => ({
+  shard,
+  copies: new Map(),
+  slots: new Map(),
+  bases: [],
+  uploadBytes: [],
+  downloadBytes: [],
+  quotaBytes: [],
+  exceeded: [],
+  reportedBy: [],
+  reports: new Map(),
+});
+
+/** The user before this batch's reports: its copy, or the shard's, or a new one. */
+const baseObjectOf = (overlay: Overlay, userId: string): MutableTrafficUser | undefined =>
+  (overlay.copies.size === 0 ? undefined : overlay.copies.get(userId)) ??
+  overlay.shard.users.get(userId);
+
+const baseUserOf = (overlay: Overlay, userId: string): TrafficUserState =>
+  baseObjectOf(overlay, userId) ?? initialTrafficUserState;
+
+/** The user as the batch so far leaves it. */
+const overlayUserOf = (overlay: Overlay, userId: string): TrafficUserState => {
+  const base = baseUserOf(overlay, userId);
+  const slot = overlay.slots.get(userId);
+  if (slot === undefined) return base;
+  return {
+    ...base,
+    uploadBytes: overlay.uploadBytes[slot] ?? base.uploadBytes,
+    downloadBytes: overlay.downloadBytes[slot] ?? base.downloadBytes,
+    exceeded: overlay.exceeded[slot] ?? base.exceeded,
+  };
+};
+
+const exceededIn = (overlay: Overlay, userId: string): boolean => {
+  const slot = overlay.slots.get(userId);
+  if (slot !== undefined) return overlay.exceeded[slot] === true;
+  return baseUserOf(overlay, userId).exceeded;
+};
+
+const refusedIn = (overlay: Overlay, reportId: string): readonly RefusedUsage[] | undefined =>
+  overlay.reports.get(reportId) ?? overlay.shard.recentReports.get(reportId);
+
+const hasUserIn = (overlay: Overlay, userId: string): boolean =>
+  overlay.copies.has(userId) || overlay.slots.has(userId) || overlay.shard.users.has(userId);
+
+/** Where a grant's, reset's or import's event lands in the overlay: a whole copy of its user. */
+const overlayTarget = (overlay: Overlay): ShardTarget => ({
+  writable: (userId) => {
+    const known = overlay.copies.get(userId);
+    if (known !== undefined && !overlay.slots.has(userId)) return known;
+    const copy = { ...overlayUserOf(overlay, userId) };
+    overlay.slots.delete(userId); // The copy now holds the totals.
+    overlay.copies.set(userId, copy);
+    return copy;
+  },
+  hasUser: (userId) => hasUserIn(overlay, userId),
+  hasReport: (reportId) => refusedIn(overlay, reportId) !== undefined,
+  rememberReport: (reportId, refused) => {
+    overlay.reports.set(reportId, refused);
+  },
+});
 
 /** What a command's caller is told besides the events. */
 export type TrafficAnswer =
@@ -302,7 +345,7 @@ type TrafficCommandDecision =
   | { ok: false; rejection: TrafficRejection; detail: RejectionDetail };
 
 /** Imports run before the service serves, so a user already in the shard was imported before. */
-const decideImport = (data: Data<'ImportUser'>, reader: ShardReader): TrafficDecision => {
+const decideImport = (data: Data<'ImportUser'>, overlay: Overlay): TrafficDecision => {
   const { userId, user, sourceStream, sourceRevision, now } = data;
   const { quotaBytes, uploadBytes, downloadBytes, exceeded } = user;
   assert(
@@ -311,7 +354,7 @@ const decideImport = (data: Data<'ImportUser'>, reader: ShardReader): TrafficDec
     ),
     'ImportUser: byte counts and sourceRevision must be safe integers ≥ 0',
   );
-  if (reader.hasUser(userId)) return accept();
+  if (hasUserIn(overlay, userId)) return accept();
   const imported = {
     userId,
     quotaBytes,
@@ -359,47 +402,83 @@ const decideReset = (data: Data<'ResetQuota'>, user: TrafficUserState): TrafficD
   return accept({ type: 'QuotaReset', data: { userId, resetId, quotaBytes, resetAt: now } });
 };
 
-/** A report's records in this shard, each against the user as the batch so far left it. */
-const decideUsage = (data: Data<'RecordUsage'>, reader: ShardReader): TrafficCommandDecision => {
+/** The slot of a user in the overlay, made from its base state the first time a report names it. */
+const slotOf = (overlay: Overlay, userId: string): number => {
+  const known = overlay.slots.get(userId);
+  if (known !== undefined) return known;
+  const object = baseObjectOf(overlay, userId);
+  const base = object ?? initialTrafficUserState;
+  const slot = overlay.uploadBytes.length;
+  overlay.bases.push(object);
+  overlay.uploadBytes.push(base.uploadBytes);
+  overlay.downloadBytes.push(base.downloadBytes);
+  overlay.quotaBytes.push(base.quotaBytes);
+  overlay.exceeded.push(base.exceeded);
+  overlay.reportedBy.push(-1);
+  overlay.slots.set(userId, slot);
+  return slot;
+};
+
+/**
+ * A report's records in this shard, each against the user as the batch so far left it; what it
+ * counts goes into the overlay at once (the next command of the batch sees it). The same rules
+ * as usageInto and crossingInto, which replay the events: each check here pairs with an assert
+ * there.
+ */
+const decideUsage = (
+  data: Data<'RecordUsage'>,
+  overlay: Overlay,
+  commandIndex: number,
+): TrafficCommandDecision => {
   const { reportId, nodeId, usages: records, now } = data;
   if (records.length === 0) return reject('empty_usage');
   const exceededUserIds: string[] = [];
-  const known = reader.refusedOf(reportId);
+  const known = refusedIn(overlay, reportId);
   if (known !== undefined) {
     // A node's retry: nothing counted again, the same refusals, the users as they are now.
     for (const { userId } of records) {
-      if (reader.userOf(userId).exceeded) exceededUserIds.push(userId);
+      if (exceededIn(overlay, userId)) exceededUserIds.push(userId);
     }
     return { ok: true, events: [], answer: { kind: 'usage', refused: known, exceededUserIds } };
   }
-  const seen = new Set<string>();
+  const { uploadBytes: uploads, downloadBytes: downloads, quotaBytes: quotas } = overlay;
+  const { exceeded: exceededFlags, reportedBy } = overlay;
   const usages: UsageRecord[] = [];
   const refused: RefusedUsage[] = [];
   const crossings: QuotaCrossing[] = [];
-  for (const record of records) {
+  for (let index = 0; index < records.length; index += 1) {
+    const record = records[index] as UsageRecord;
     const { userId, uploadBytes, downloadBytes } = record;
     assert(isByteCount(uploadBytes) && isByteCount(downloadBytes), 'RecordUsage: bad byte count');
     assert(uploadBytes + downloadBytes > 0, 'RecordUsage: a record without usage');
-    assert(!seen.has(userId), `RecordUsage: ${userId} twice in one report`);
-    seen.add(userId);
-    const user = reader.userOf(userId);
-    const after = totalsAfter(user, uploadBytes, downloadBytes);
-    if (after === null) {
+    const slot = slotOf(overlay, userId);
+    assert(reportedBy[slot] !== commandIndex, `RecordUsage: ${userId} twice in one report`);
+    reportedBy[slot] = commandIndex;
+    const upload = (uploads[slot] as number) + uploadBytes;
+    const download = (downloads[slot] as number) + downloadBytes;
+    const wasExceeded = exceededFlags[slot] === true;
+    // Both addends ≥ 0, so a safe sum means both totals are safe too.
+    if (!Number.isSafeInteger(upload + download)) {
       refused.push({ userId, reason: 'usage_overflow' });
-      if (user.exceeded) exceededUserIds.push(userId);
+      if (wasExceeded) exceededUserIds.push(userId);
       continue;
     }
     usages.push(record);
-    if (user.exceeded) {
+    uploads[slot] = upload;
+    downloads[slot] = download;
+    if (wasExceeded) {
       exceededUserIds.push(userId);
       continue; // Once per crossing: while exceeded, usage stays silent until a grant or reset.
     }
-    const usedBytes = after.upload + after.download;
-    if (usedBytes > user.quotaBytes) {
-      crossings.push({ userId, usedBytes, quotaBytes: user.quotaBytes });
+    const usedBytes = upload + download;
+    const quotaBytes = quotas[slot] as number;
+    if (usedBytes > quotaBytes) {
+      crossings.push({ userId, usedBytes, quotaBytes });
+      exceededFlags[slot] = true;
       exceededUserIds.push(userId);
     }
   }
+  overlay.reports.set(reportId, refused);
   const reported: TrafficEvent = {
     type: 'UsageReported',
     data: { reportId, nodeId, usages, refused, recordedAt: now },
@@ -417,51 +496,91 @@ const decideUsage = (data: Data<'RecordUsage'>, reader: ShardReader): TrafficCom
 const decideOnUser = (
   decision: TrafficDecision,
   userId: string,
-  reader: ReturnType<typeof overlayOf>,
+  overlay: Overlay,
 ): TrafficCommandDecision => {
   if (!decision.ok) return decision;
-  for (const event of decision.events) applyTo(reader.target, event);
+  const target = overlayTarget(overlay);
+  for (const event of decision.events) applyTo(target, event);
   return {
     ok: true,
     events: decision.events,
-    answer: { kind: 'user', user: { ...reader.userOf(userId) } },
+    answer: { kind: 'user', user: { ...overlayUserOf(overlay, userId) } },
   };
+};
+
+/**
+ * What committing a shard's batch does to the shard, once its events are durable: exactly what
+ * applying them in order does (the property tests compare the two), without finding each user
+ * again. Totals go into the user objects the slots started from, new users and copies go into
+ * the map, reports are remembered in their order.
+ */
+const commitOverlay = (overlay: Overlay, state: TrafficShardState): void => {
+  assert(state === overlay.shard, 'traffic: a batch commits onto the shard it was decided on');
+  assert(state !== EMPTY_SHARD, 'traffic: the shared empty shard is never written');
+  const { slots, bases, uploadBytes, downloadBytes, exceeded, copies } = overlay;
+  for (const [userId, slot] of slots) {
+    let user = bases[slot];
+    if (user === undefined) {
+      // A new user whose every record was refused: no event counted anything of it.
+      if (uploadBytes[slot] === 0 && downloadBytes[slot] === 0) continue;
+      user = newUser();
+      state.users.set(userId, user);
+    }
+    user.uploadBytes = uploadBytes[slot] ?? user.uploadBytes;
+    user.downloadBytes = downloadBytes[slot] ?? user.downloadBytes;
+    user.exceeded = exceeded[slot] ?? user.exceeded;
+  }
+  for (const [userId, copy] of copies) state.users.set(userId, copy);
+  for (const [reportId, refused] of overlay.reports)
+    remember(state.recentReports, reportId, refused);
+};
+
+/** A shard's batch decided: each command's decision, and how to commit it onto the shard. */
+type TrafficShardBatch = {
+  decisions: TrafficCommandDecision[];
+  /** Call once the accepted events are durable; never after a failed append. */
+  commit: (state: TrafficShardState) => void;
 };
 
 /**
  * A shard's commands decided in arrival order, each seeing what the ones before it decided (an
  * overlay over the shard: sums stay exact and a crossing is announced once however many reports
- * of one batch touch a user). Pure: the shard is only read; the caller applies the events once
- * they are committed.
+ * of one batch touch a user). Pure until commit: the shard is only read, the overlay is the
+ * batch's own; a failed append drops it and the shard is as it was.
  */
-export const decideTrafficShard = (
-  shard: TrafficShardView,
+export const decideTrafficShardBatch = (
+  shard: TrafficShardState,
   commands: readonly TrafficCommand[],
-): TrafficCommandDecision[] => {
+): TrafficShardBatch => {
   const overlay = overlayOf(shard);
-  return commands.map((command, index): TrafficCommandDecision => {
+  const decisions = commands.map((command, index): TrafficCommandDecision => {
     switch (command.type) {
       case 'GrantQuota': {
         const { userId } = command.data;
-        return decideOnUser(decideGrant(command.data, overlay.userOf(userId)), userId, overlay);
+        const user = overlayUserOf(overlay, userId);
+        return decideOnUser(decideGrant(command.data, user), userId, overlay);
       }
       case 'ResetQuota': {
         const { userId } = command.data;
-        return decideOnUser(decideReset(command.data, overlay.userOf(userId)), userId, overlay);
+        const user = overlayUserOf(overlay, userId);
+        return decideOnUser(decideReset(command.data, user), userId, overlay);
       }
-      case 'ImportUser':
-        return decideOnUser(decideImport(command.data, overlay), command.data.userId, overlay);
-      case 'RecordUsage': {
-        const decided = decideUsage(command.data, overlay);
-        // The last command of the batch leaves nothing for a later one to see.
-        if (decided.ok && index < commands.length - 1) {
-          for (const event of decided.events) applyTo(overlay.target, event);
-        }
-        return decided;
+      case 'ImportUser': {
+        const { userId } = command.data;
+        return decideOnUser(decideImport(command.data, overlay), userId, overlay);
       }
+      case 'RecordUsage':
+        return decideUsage(command.data, overlay, index);
     }
   });
+  return { decisions, commit: (state) => commitOverlay(overlay, state) };
 };
+
+/** The decisions alone: the shard is only read (specs, the generic aggregate). */
+export const decideTrafficShard = (
+  shard: TrafficShardState,
+  commands: readonly TrafficCommand[],
+): TrafficCommandDecision[] => decideTrafficShardBatch(shard, commands).decisions;
 
 const decideTraffic = (command: TrafficCommand, state: TrafficShardState): TrafficDecision => {
   const [decided] = decideTrafficShard(state, [command]);

@@ -107,8 +107,8 @@ export type MutableTrafficUser = {
 
 /**
  * A shard's state: plain maps owned by whoever folded it (the traffic writer, a load, an audit).
- * Only the owner writes it, and only with a committed event (applyTrafficEvent); everyone else
- * reads it through TrafficShardView.
+ * Only the owner writes it, and only with what is committed (applyTrafficEvent, or a committed
+ * batch's overlay, which does the same); everyone else reads it through TrafficShardView.
  */
 export type TrafficShardState = {
   readonly users: Map<string, MutableTrafficUser>;

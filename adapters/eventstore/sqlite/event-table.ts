@@ -5,6 +5,7 @@ import type {
   NewEvent,
   RecordedEvent,
 } from '../../../domain/ports/event-store.port';
+import { storedDataText } from '../../../domain/event-chain';
 import { ensureSchema, type SqliteDatabase } from '../../sqlite/open-database';
 
 const SCHEMA_COMPONENT = 'event_store';
@@ -119,7 +120,7 @@ export const openEventTable = (db: SqliteDatabase) => {
     },
     /** Inserts one event and returns its position; throws SQLite's error on a UNIQUE violation. */
     insert: (stream: string, revision: number, event: NewEvent): bigint => {
-      const data = JSON.stringify(event.data);
+      const data = storedDataText(event.data); // The text the hash chain covers (version 2).
       const metadata = JSON.stringify(event.metadata);
       const { lastInsertRowid } = insert.run(
         stream,

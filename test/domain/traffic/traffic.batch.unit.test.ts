@@ -1,11 +1,13 @@
+import fc from 'fast-check';
 import {
   applyTrafficEvent,
   decideTrafficShard,
+  decideTrafficShardBatch,
   newTrafficShardState,
   type TrafficShardState,
 } from '../../../domain/traffic/traffic.decider';
 import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
-import { grant, now, use } from './traffic.fixtures';
+import { grant, now, reset, use } from './traffic.fixtures';
 
 const report = (reportId: string, usages: ReturnType<typeof use>[]) => ({
   type: 'RecordUsage' as const,
@@ -78,5 +80,127 @@ describe('decideTrafficShard: a batch of commands on one shard', () => {
       kind: 'user',
       user: { quotaBytes: 200, uploadBytes: 150, exceeded: false },
     });
+  });
+
+  it('lets reports and grants interleave: each sees the totals and quota left before it', () => {
+    const shard = shardWithAlice();
+    const commands = [
+      report('r-1', [use('alice', 60), use('bob', 5)]),
+      grant('alice', 'g-2', 50), // quota 150, used 60
+      report('r-2', [use('alice', 80)]), // used 140: within
+      report('r-3', [use('alice', 20), use('bob', 1)]), // used 160: crosses once
+      grant('alice', 'g-3', 100), // quota 250: back within
+      report('r-4', [use('alice', 100)]), // used 260: crosses again
+    ];
+    const decided = decideTrafficShard(shard, commands);
+    const crossings = decided.map((d) =>
+      d.ok ? d.events.filter((e) => e.type === 'QuotasExceeded').map((e) => e.data) : null,
+    );
+    expect(crossings).toEqual([
+      [
+        {
+          reportId: 'r-1',
+          users: [{ userId: 'bob', usedBytes: 5, quotaBytes: 0 }],
+          exceededAt: now,
+        },
+      ],
+      [],
+      [],
+      [
+        {
+          reportId: 'r-3',
+          users: [{ userId: 'alice', usedBytes: 160, quotaBytes: 150 }],
+          exceededAt: now,
+        },
+      ],
+      [],
+      [
+        {
+          reportId: 'r-4',
+          users: [{ userId: 'alice', usedBytes: 260, quotaBytes: 250 }],
+          exceededAt: now,
+        },
+      ],
+    ]);
+    // The writer's fold of the same events agrees with what the batch saw, asserts included.
+    for (const d of decided)
+      if (d.ok) for (const event of d.events) applyTrafficEvent(shard, event);
+    expect(shard.users.get('alice')).toMatchObject({
+      uploadBytes: 260,
+      quotaBytes: 250,
+      exceeded: true,
+    });
+    expect(shard.users.get('bob')).toMatchObject({ uploadBytes: 6, exceeded: true });
+  });
+
+  it('refuses a report that names a user twice (the route sums them first): a bug, not a rejection', () => {
+    const shard = shardWithAlice();
+    expect(() =>
+      decideTrafficShard(shard, [report('r-1', [use('alice', 1), use('bob', 1), use('alice', 2)])]),
+    ).toThrow(/alice twice in one report/);
+  });
+
+  it('commits a batch onto the shard exactly as applying its events in order would', () => {
+    const userIds = ['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5'];
+    const bytes = fc.oneof(
+      fc.integer({ min: 1, max: 100 }),
+      fc.constant(Number.MAX_SAFE_INTEGER - 5),
+      fc.constant(Number.MAX_SAFE_INTEGER),
+    );
+    const reportOf = fc
+      .tuple(
+        fc.integer({ min: 0, max: 6 }),
+        fc.uniqueArray(fc.constantFrom(...userIds), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(bytes, fc.integer({ min: 0, max: 100 })), {
+          minLength: 4,
+          maxLength: 4,
+        }),
+      )
+      .map(([reportNumber, users, amounts]) =>
+        report(
+          `r-${reportNumber}`,
+          users.map((userId, index) => use(userId, ...(amounts[index] ?? [1, 0]))),
+        ),
+      );
+    const grantOf = fc
+      .tuple(
+        fc.constantFrom(...userIds),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 300 }),
+      )
+      .map(([userId, grantNumber, quota]) => grant(userId, `g-${grantNumber}`, quota));
+    const resetOf = fc
+      .tuple(
+        fc.constantFrom(...userIds),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 0, max: 300 }),
+      )
+      .map(([userId, resetNumber, quota]) => reset(userId, `x-${resetNumber}`, quota));
+    const commandOf = fc.oneof(
+      { arbitrary: reportOf, weight: 6 },
+      { arbitrary: grantOf, weight: 2 },
+      { arbitrary: resetOf, weight: 1 },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(commandOf, { maxLength: 6 }),
+        fc.array(commandOf, { minLength: 1, maxLength: 10 }),
+        (earlier, batch) => {
+          const folded = newTrafficShardState();
+          const committed = newTrafficShardState();
+          for (const commands of [earlier, batch]) {
+            const decided = decideTrafficShardBatch(committed, commands);
+            for (const decision of decided.decisions)
+              if (decision.ok)
+                for (const event of decision.events) applyTrafficEvent(folded, event);
+            decided.commit(committed);
+            expect(trafficSnapshotCodec.encode(committed)).toEqual(
+              trafficSnapshotCodec.encode(folded),
+            );
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
