@@ -508,6 +508,7 @@ const relayThroughput = async (): Promise<Row> => {
           deadLetterPrefix: DEAD_LETTER_PREFIX,
           fetchBatchMax: limits.fetchBatchMax,
           fetchExpiresMs: limits.fetchExpiresMs,
+          publishAckTimeoutMs: limits.publishAckTimeoutMs,
           retryPauseMs: limits.retryPauseMs,
           onWarning,
         });

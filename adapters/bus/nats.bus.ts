@@ -25,6 +25,7 @@ import type {
 import { BusUnavailableError } from '../../domain/ports/bus.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import { assert } from '../../domain/assert';
+import { createAckedPublisher } from './nats-acked-publisher';
 import { backoffDelayMs } from './subject-match';
 
 /** The publisher's headers of a message, without the server's own `Nats-*` ones. */
@@ -54,6 +55,8 @@ type NatsBusOptions = {
   fetchBatchMax: number;
   /** How long one pull waits for messages (they are handled as they arrive); nats.js wants ≥ 1000. */
   fetchExpiresMs: number;
+  /** A publish the stream has not acknowledged within this time fails (and is retried). */
+  publishAckTimeoutMs: number;
   /** Pause after a failed fetch or publish before trying again. */
   retryPauseMs: number;
   onWarning: (what: string, fields: Record<string, unknown>) => void;
@@ -65,6 +68,7 @@ type NatsBusOptions = {
 type NatsBus = MessageBus & { connected(): boolean };
 
 const codec = JSONCodec<JsonObject>();
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 const retentionPolicies = {
   limits: RetentionPolicy.Limits,
   interest: RetentionPolicy.Interest,
@@ -114,20 +118,21 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
   };
   await ensureStreams();
 
-  const publishOnce = async (
+  const publisher = createAckedPublisher(connection, {
+    ackTimeoutMs: options.publishAckTimeoutMs,
+    clock: Date.now,
+  });
+  /** The event id is the stream's dedupe key (`Nats-Msg-Id`): a re-publish is stored once. */
+  const publishOnce = (
     subject: string,
     id: string,
     payload: JsonObject,
     headers: BusHeaders,
   ): Promise<void> => {
-    const entries = Object.entries(headers);
-    if (entries.length === 0) {
-      await js.publish(subject, codec.encode(payload), { msgID: id });
-      return;
-    }
     const sent = natsHeaders();
-    for (const [name, value] of entries) sent.set(name, value);
-    await js.publish(subject, codec.encode(payload), { msgID: id, headers: sent });
+    sent.set(MSG_ID_HEADER, id);
+    for (const name in headers) sent.set(name, headers[name] ?? '');
+    return publisher.publish(subject, codec.encode(payload), sent);
   };
 
   /** A stream lost with the server's store is re-created once before the publish gives up. */
@@ -153,18 +158,35 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
 
   const stoppers = new Set<() => Promise<void>>();
 
+  /**
+   * Acks wait for the end of the event loop's turn and go out together: nats.js writes what was
+   * queued in one microtask in one socket write, so a turn that finished many deliveries costs one
+   * write, not one per message. An ack is never lost to the delay: at worst it is late, well
+   * within ackWaitMs, and a message acked late is only redelivered, which every handler absorbs.
+   */
+  let acksDue: JsMsg[] = [];
+  const sendAcks = (): void => {
+    const due = acksDue;
+    acksDue = [];
+    for (const message of due) message.ack();
+  };
+  const ackSoon = (message: JsMsg): void => {
+    if (acksDue.length === 0) setImmediate(sendAcks);
+    acksDue.push(message);
+  };
+
   const settle = async (
     consumer: ConsumerOptions,
     message: JsMsg,
     outcome: DeliveryOutcome,
     deliveryCount: number,
   ): Promise<void> => {
-    if (outcome.kind === 'ack') return message.ack();
+    if (outcome.kind === 'ack') return ackSoon(message);
     if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax)
       return message.nak(backoffDelayMs(consumer.backoffMs, deliveryCount));
     const deadLetter = {
       subject: message.subject,
-      id: message.headers?.get('Nats-Msg-Id') ?? String(message.seq),
+      id: message.headers?.get(MSG_ID_HEADER) ?? String(message.seq),
       reason: outcome.reason,
       deliveryCount,
     };
@@ -195,7 +217,7 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
         deliveryCount,
       );
     }
-    const id = message.headers?.get('Nats-Msg-Id') ?? String(message.seq);
+    const id = message.headers?.get(MSG_ID_HEADER) ?? String(message.seq);
     let outcome: DeliveryOutcome;
     try {
       const headers = headersOf(message.headers);
@@ -289,6 +311,8 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
     },
     close: async () => {
       await Promise.all([...stoppers].map((stop) => stop()));
+      sendAcks();
+      publisher.close();
       await connection.drain().catch(() => connection.close());
     },
   };
