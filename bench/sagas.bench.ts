@@ -564,6 +564,9 @@ export const creditBenchScenarios = async (options: ProfileOptions): Promise<Row
   return rows;
 };
 
+/** The relay alone (BENCH_ONLY=relay). */
+export const relayBenchScenarios = async (): Promise<Row[]> => [await relayThroughput()];
+
 /** The saga scenarios for bench/run.ts: callback-to-credit latency on both buses, then the relay. */
 export const sagaBenchScenarios = async (options: ProfileOptions): Promise<Row[]> => [
   ...(await creditBenchScenarios(options)),
