@@ -6,11 +6,36 @@ import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
  * PubAck (or error) on that subject settles its promise. nats.js's `js.publish` is a request per
  * message (a reply route, a timer and a captured stack each); here a burst of publishes costs one
  * map entry each, goes out in one socket write, and one timer watches every ack still awaited.
+ * The caller's `send` decides when a message goes out (the bus sends a turn's messages together).
  */
 type AckedPublisherOptions = {
   /** A publish not acknowledged within this time fails (the caller retries it, same message id). */
   ackTimeoutMs: number;
   clock: () => number;
+  /** Runs (now or soon) the call that hands a message to the connection. */
+  send: (publish: () => void) => void;
+};
+
+/**
+ * What the bus sends in one event-loop turn (publishes, acks) goes out together at its end:
+ * nats.js writes what was queued in one microtask in one socket write, so a turn that published
+ * a relay window and finished many deliveries costs one write, not one per burst and per ack.
+ * Nothing waits longer than the turn; an ack sent a turn late is still well within ackWaitMs.
+ */
+export const createTurnSender = () => {
+  let due: (() => void)[] = [];
+  const sendDue = (): void => {
+    const sends = due;
+    due = [];
+    for (const send of sends) send();
+  };
+  return {
+    sendDue,
+    sendSoon: (send: () => void): void => {
+      if (due.length === 0) setImmediate(sendDue);
+      due.push(send);
+    },
+  };
 };
 
 type Awaited = { resolve: () => void; reject: (error: Error) => void; sentAtMs: number };
@@ -87,14 +112,14 @@ export const createAckedPublisher = (
         nextToken += 1;
         const token = nextToken.toString(36);
         awaited.set(token, { resolve, reject, sentAtMs: options.clock() });
-        try {
-          connection.publish(subject, data, { reply: `${inbox}.${token}`, headers });
-        } catch (error: unknown) {
-          awaited.delete(token);
-          reject(error instanceof Error ? error : new Error(String(error)));
-          return;
-        }
         watch();
+        options.send(() => {
+          try {
+            connection.publish(subject, data, { reply: `${inbox}.${token}`, headers });
+          } catch (error: unknown) {
+            settle(token, `publish failed: ${String(error)}`);
+          }
+        });
       }),
     close: () => {
       if (timer !== null) clearTimeout(timer);

@@ -25,7 +25,7 @@ import type {
 import { BusUnavailableError } from '../../domain/ports/bus.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import { assert } from '../../domain/assert';
-import { createAckedPublisher } from './nats-acked-publisher';
+import { createAckedPublisher, createTurnSender } from './nats-acked-publisher';
 import { backoffDelayMs } from './subject-match';
 
 /** The publisher's headers of a message, without the server's own `Nats-*` ones. */
@@ -118,9 +118,11 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
   };
   await ensureStreams();
 
+  const turn = createTurnSender();
   const publisher = createAckedPublisher(connection, {
     ackTimeoutMs: options.publishAckTimeoutMs,
     clock: Date.now,
+    send: turn.sendSoon,
   });
   /** The event id is the stream's dedupe key (`Nats-Msg-Id`): a re-publish is stored once. */
   const publishOnce = (
@@ -158,30 +160,13 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
 
   const stoppers = new Set<() => Promise<void>>();
 
-  /**
-   * Acks wait for the end of the event loop's turn and go out together: nats.js writes what was
-   * queued in one microtask in one socket write, so a turn that finished many deliveries costs one
-   * write, not one per message. An ack is never lost to the delay: at worst it is late, well
-   * within ackWaitMs, and a message acked late is only redelivered, which every handler absorbs.
-   */
-  let acksDue: JsMsg[] = [];
-  const sendAcks = (): void => {
-    const due = acksDue;
-    acksDue = [];
-    for (const message of due) message.ack();
-  };
-  const ackSoon = (message: JsMsg): void => {
-    if (acksDue.length === 0) setImmediate(sendAcks);
-    acksDue.push(message);
-  };
-
   const settle = async (
     consumer: ConsumerOptions,
     message: JsMsg,
     outcome: DeliveryOutcome,
     deliveryCount: number,
   ): Promise<void> => {
-    if (outcome.kind === 'ack') return ackSoon(message);
+    if (outcome.kind === 'ack') return turn.sendSoon(() => message.ack());
     if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax)
       return message.nak(backoffDelayMs(consumer.backoffMs, deliveryCount));
     const deadLetter = {
@@ -311,7 +296,7 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
     },
     close: async () => {
       await Promise.all([...stoppers].map((stop) => stop()));
-      sendAcks();
+      turn.sendDue();
       publisher.close();
       await connection.drain().catch(() => connection.close());
     },

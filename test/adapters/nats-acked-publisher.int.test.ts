@@ -68,7 +68,11 @@ describe('the acked publisher on its own', () => {
   it('fails a publish that no stream acknowledges within the ack timeout, naming the timeout', async () => {
     // A plain subscriber takes the message and never answers, as a stream that stalled would.
     const silent = connection.subscribe('stalled.A');
-    const publisher = createAckedPublisher(connection, { ackTimeoutMs: 200, clock: Date.now });
+    const publisher = createAckedPublisher(connection, {
+      ackTimeoutMs: 200,
+      clock: Date.now,
+      send: (publish) => publish(),
+    });
     const sent = headers();
     sent.set('Nats-Msg-Id', 'stalled-1');
     await expect(publisher.publish('stalled.A', new Uint8Array([123, 125]), sent)).rejects.toThrow(
@@ -80,7 +84,11 @@ describe('the acked publisher on its own', () => {
 
   it('fails the publishes still awaited when it closes', async () => {
     const silent = connection.subscribe('stalled.B');
-    const publisher = createAckedPublisher(connection, { ackTimeoutMs: 60_000, clock: Date.now });
+    const publisher = createAckedPublisher(connection, {
+      ackTimeoutMs: 60_000,
+      clock: Date.now,
+      send: (publish) => publish(),
+    });
     const pending = publisher.publish('stalled.B', new Uint8Array([123, 125]), headers());
     publisher.close();
     await expect(pending).rejects.toThrow('the bus closed');
