@@ -40,12 +40,14 @@ export const createTurnSender = () => {
 
 type Awaited = { resolve: () => void; reject: (error: Error) => void; sentAtMs: number };
 
-export type AckedPublisher = {
+type AckedPublisher = {
   /** Resolves once the stream stored the message (or already held its id); rejects otherwise. */
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<void>;
   /** Fails every publish still awaited and ends the reply subscription. */
   close(): void;
 };
+
+const utf8 = new TextDecoder();
 
 /** The PubAck's verdict: null when stored, else why not. */
 const refusalOf = (reply: Msg): string | null => {
@@ -53,7 +55,7 @@ const refusalOf = (reply: Msg): string | null => {
     return `${reply.headers.code} ${reply.headers.description || 'no stream answered'}`;
   let ack: unknown;
   try {
-    ack = JSON.parse(new TextDecoder().decode(reply.data));
+    ack = JSON.parse(utf8.decode(reply.data));
   } catch {
     return 'unreadable publish acknowledgement';
   }
