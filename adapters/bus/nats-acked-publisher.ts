@@ -20,8 +20,11 @@ type AckedPublisherOptions = {
  * What the bus sends in one event-loop turn (publishes, acks) goes out together at its end:
  * nats.js writes what was queued in one microtask in one socket write, so a turn that published
  * a relay window and finished many deliveries costs one write, not one per burst and per ack.
- * Nothing waits longer than the turn; an ack sent a turn late is still well within ackWaitMs.
+ * Nothing waits longer than the turn (and a burst of TURN_SEND_COUNT_MAX goes at once); an ack
+ * sent a turn late is still well within ackWaitMs.
  */
+const TURN_SEND_COUNT_MAX = 128;
+
 export const createTurnSender = () => {
   let due: (() => void)[] = [];
   const sendDue = (): void => {
@@ -34,6 +37,8 @@ export const createTurnSender = () => {
     sendSoon: (send: () => void): void => {
       if (due.length === 0) setImmediate(sendDue);
       due.push(send);
+      // A large burst (a relay window) goes now: the server stores it while the relay reads on.
+      if (due.length >= TURN_SEND_COUNT_MAX) sendDue();
     },
   };
 };
