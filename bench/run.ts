@@ -19,7 +19,7 @@ import {
   type Row,
   textTable,
 } from './report';
-import { creditBenchScenarios, sagaBenchScenarios } from './sagas.bench';
+import { creditBenchScenarios, relayBenchScenarios, sagaBenchScenarios } from './sagas.bench';
 import { snapshotLoadScenarios } from './snapshot-load.bench';
 
 /** Everything but the core scenarios: traffic, the store, cold loads, read side, sagas, actors. */
@@ -48,6 +48,7 @@ const singleScenarios: Record<
   traffic: async (options) => [await trafficScenario(options)],
   sagas: sagaBenchScenarios,
   credit: creditBenchScenarios,
+  relay: relayBenchScenarios,
   channels: channelBenchScenarios,
   governance: governanceReadsScenario,
 };
@@ -60,7 +61,7 @@ const singleScenarios: Record<
  * sagas with a real nats-server, the payment channels' callbacks and a million distinct actors.
  * BENCH_ONLY=core runs only the core scenarios, BENCH_ONLY=traffic only the traffic reports,
  * BENCH_ONLY=sagas only the sagas and relay, BENCH_ONLY=credit only callback → credit on both
- * buses, BENCH_ONLY=channels only the channel callbacks (WeChat v2, v3, sandbox), BENCH_ONLY=flash-sale only the flash sale (10,000
+ * buses, BENCH_ONLY=relay only the relay into JetStream, BENCH_ONLY=channels only the channel callbacks (WeChat v2, v3, sandbox), BENCH_ONLY=flash-sale only the flash sale (10,000
  * buyers on 100 units, bench/flash-sale.bench.ts), which the full run ends with, BENCH_ONLY=nodes
  * only the proxy-node lines (bench/nodes.bench.ts), which run before it, BENCH_ONLY=governance
  * only the governed reads (tokens and rate limits on, bench/governance-reads.bench.ts), which

@@ -508,6 +508,7 @@ const relayThroughput = async (): Promise<Row> => {
           deadLetterPrefix: DEAD_LETTER_PREFIX,
           fetchBatchMax: limits.fetchBatchMax,
           fetchExpiresMs: limits.fetchExpiresMs,
+          publishAckTimeoutMs: limits.publishAckTimeoutMs,
           retryPauseMs: limits.retryPauseMs,
           onWarning,
         });
@@ -562,6 +563,9 @@ export const creditBenchScenarios = async (options: ProfileOptions): Promise<Row
   if (only !== 'in-process') rows.push(await creditLatency('NATS', options));
   return rows;
 };
+
+/** The relay alone (BENCH_ONLY=relay). */
+export const relayBenchScenarios = async (): Promise<Row[]> => [await relayThroughput()];
 
 /** The saga scenarios for bench/run.ts: callback-to-credit latency on both buses, then the relay. */
 export const sagaBenchScenarios = async (options: ProfileOptions): Promise<Row[]> => [

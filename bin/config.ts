@@ -354,10 +354,12 @@ export const SERVICE_LIMITS = {
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */
 export const MESSAGING_LIMITS = {
   relayWindowEventCountMax: 512,
-  relayCheckpointIntervalMs: 200,
+  relayCheckpointIntervalMs: 1000,
   retryPauseMs: 500,
   fetchBatchMax: 64,
   fetchExpiresMs: 1000,
+  /** A NATS publish not acknowledged by the stream within this time fails and is retried. */
+  publishAckTimeoutMs: 5000,
   ackWaitMs: 30_000,
   deliveryCountMax: 8,
   backoffMs: [100, 500, 2000, 5000, 15_000],

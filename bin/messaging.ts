@@ -96,6 +96,7 @@ const openBus = async (
     deadLetterPrefix: DEAD_LETTER_PREFIX,
     fetchBatchMax: limits.fetchBatchMax,
     fetchExpiresMs: limits.fetchExpiresMs,
+    publishAckTimeoutMs: limits.publishAckTimeoutMs,
     retryPauseMs: limits.retryPauseMs,
     onWarning: (what, fields) => deps.logger.warn(what, fields),
     onDeadLetter: busDeadLetterHook(deps.alerts),

@@ -25,6 +25,7 @@ import type {
 import { BusUnavailableError } from '../../domain/ports/bus.port';
 import type { JsonObject } from '../../domain/ports/event-store.port';
 import { assert } from '../../domain/assert';
+import { createAckedPublisher, createTurnSender } from './nats-acked-publisher';
 import { backoffDelayMs } from './subject-match';
 
 /** The publisher's headers of a message, without the server's own `Nats-*` ones. */
@@ -54,6 +55,8 @@ type NatsBusOptions = {
   fetchBatchMax: number;
   /** How long one pull waits for messages (they are handled as they arrive); nats.js wants ≥ 1000. */
   fetchExpiresMs: number;
+  /** A publish the stream has not acknowledged within this time fails (and is retried). */
+  publishAckTimeoutMs: number;
   /** Pause after a failed fetch or publish before trying again. */
   retryPauseMs: number;
   onWarning: (what: string, fields: Record<string, unknown>) => void;
@@ -65,6 +68,7 @@ type NatsBusOptions = {
 type NatsBus = MessageBus & { connected(): boolean };
 
 const codec = JSONCodec<JsonObject>();
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 const retentionPolicies = {
   limits: RetentionPolicy.Limits,
   interest: RetentionPolicy.Interest,
@@ -114,20 +118,23 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
   };
   await ensureStreams();
 
-  const publishOnce = async (
+  const turn = createTurnSender();
+  const publisher = createAckedPublisher(connection, {
+    ackTimeoutMs: options.publishAckTimeoutMs,
+    clock: Date.now,
+    send: turn.sendSoon,
+  });
+  /** The event id is the stream's dedupe key (`Nats-Msg-Id`): a re-publish is stored once. */
+  const publishOnce = (
     subject: string,
     id: string,
     payload: JsonObject,
     headers: BusHeaders,
   ): Promise<void> => {
-    const entries = Object.entries(headers);
-    if (entries.length === 0) {
-      await js.publish(subject, codec.encode(payload), { msgID: id });
-      return;
-    }
     const sent = natsHeaders();
-    for (const [name, value] of entries) sent.set(name, value);
-    await js.publish(subject, codec.encode(payload), { msgID: id, headers: sent });
+    sent.set(MSG_ID_HEADER, id);
+    for (const name in headers) sent.set(name, headers[name] ?? '');
+    return publisher.publish(subject, codec.encode(payload), sent);
   };
 
   /** A stream lost with the server's store is re-created once before the publish gives up. */
@@ -159,12 +166,12 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
     outcome: DeliveryOutcome,
     deliveryCount: number,
   ): Promise<void> => {
-    if (outcome.kind === 'ack') return message.ack();
+    if (outcome.kind === 'ack') return turn.sendSoon(() => message.ack());
     if (outcome.kind === 'retry' && deliveryCount < consumer.deliveryCountMax)
       return message.nak(backoffDelayMs(consumer.backoffMs, deliveryCount));
     const deadLetter = {
       subject: message.subject,
-      id: message.headers?.get('Nats-Msg-Id') ?? String(message.seq),
+      id: message.headers?.get(MSG_ID_HEADER) ?? String(message.seq),
       reason: outcome.reason,
       deliveryCount,
     };
@@ -195,7 +202,7 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
         deliveryCount,
       );
     }
-    const id = message.headers?.get('Nats-Msg-Id') ?? String(message.seq);
+    const id = message.headers?.get(MSG_ID_HEADER) ?? String(message.seq);
     let outcome: DeliveryOutcome;
     try {
       const headers = headersOf(message.headers);
@@ -289,6 +296,8 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
     },
     close: async () => {
       await Promise.all([...stoppers].map((stop) => stop()));
+      turn.sendDue();
+      publisher.close();
       await connection.drain().catch(() => connection.close());
     },
   };

@@ -100,6 +100,22 @@ export const busContract = (adapterName: string, open: () => Promise<MessageBus>
       await (await dead.consumption).stop();
     });
 
+    it('stores a burst of publishes awaited together in publish order, and a repeated burst not again', async () => {
+      const { seen, consumption } = collect(bus, 'c_burst', ['ledger.events.burst.*']);
+      await consumption;
+      const burst = Array.from({ length: 300 }, (_, index) => index);
+      const publishAll = (): Promise<void[]> =>
+        Promise.all(
+          burst.map((index) => bus.publish('ledger.events.burst.A', `burst-${index}`, { index })),
+        );
+      await publishAll();
+      await publishAll(); // A relay restarted after a crash publishes the same ids again.
+      await bus.publish('ledger.events.burst.M', 'burst-marker', { index: -1 });
+      await until(() => seen.some((message) => message.id === 'burst-marker'), 'the marker');
+      expect(seen.map((message) => message.payload['index'])).toEqual([...burst, -1]);
+      await (await consumption).stop();
+    });
+
     it('lets a durable consumer started later see messages published before it', async () => {
       await bus.publish('ledger.events.late.A', 'early-1', { n: 1 });
       const { seen, consumption } = collect(bus, 'c_late', ['ledger.events.late.*']);

@@ -21,6 +21,7 @@ busContract('NATS JetStream (real nats-server)', () => {
     deadLetterPrefix: `ledger.deadletter`,
     fetchBatchMax: 16,
     fetchExpiresMs: 1000,
+    publishAckTimeoutMs: 5000,
     retryPauseMs: 100,
     onWarning: () => undefined,
   });

@@ -64,4 +64,30 @@ describe('append signal: a reading connection learns of another connection’s c
       await writer.close();
     }
   });
+
+  it('wakes a waiting reader once for a burst of commits, and calls no notify while nobody waits', async () => {
+    const notify = jest.spyOn(Atomics, 'notify');
+    try {
+      const signal = createAppendSignal();
+      for (let commit = 0; commit < 1000; commit += 1) signal.notify();
+      expect(notify).not.toHaveBeenCalled();
+      let wakeUps = 0;
+      const stop = followAppendSignal(signal.cells, () => (wakeUps += 1));
+      // The follower raises its flag before it waits: the first commit after that notifies.
+      await eventually(() => (Atomics.load(signal.cells, 1) === 1 ? true : undefined), {
+        timeoutMs: 5000,
+        what: 'the follower waiting',
+      });
+      for (let commit = 0; commit < 1000; commit += 1) signal.notify();
+      await eventually(() => (wakeUps > 0 ? true : undefined), {
+        timeoutMs: 5000,
+        what: 'the wake-up',
+      });
+      expect(notify).toHaveBeenCalledTimes(1);
+      expect(Atomics.load(signal.cells, 0)).toBe(2000);
+      stop();
+    } finally {
+      notify.mockRestore();
+    }
+  });
 });
