@@ -74,8 +74,9 @@ export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
     triggers: ['payment.PaymentCreated', ...ENDING_EVENTS],
     route: (event) => {
       const sagaId = event.stream.slice('payment-'.length);
+      if (event.type !== 'PaymentCreated') return { sagaId, start: null };
       const payment = parseLedgerEvent(paymentAggregate, event);
-      if (payment.type !== 'PaymentCreated') return { sagaId, start: null };
+      if (payment.type !== 'PaymentCreated') return null;
       const atMs = Date.parse(payment.data.expiresAt);
       return { sagaId, start: { input: { paymentId: sagaId }, atMs } };
     },
