@@ -68,6 +68,11 @@ export type SagaDefinition = {
    */
   firstStepBesideStart?: boolean;
   /**
+   * False when no instance can exist for this id (a payment that is no flash-sale purchase): a
+   * wake then reads no saga stream. Absent: every wake reads the saga's stream.
+   */
+  wakes?: (sagaId: string) => Promise<boolean>;
+  /**
    * A saga the sweeper starts from the log, only once a deadline passes with its work still
    * undone (no bus consumer, nothing written before): `route` names the deadline an event sets
    * (`start`) or makes moot (`start: null`, e.g. the payment was paid first).

@@ -337,6 +337,40 @@ describe('sagas over the in-process bus', () => {
     expect(await balanceOf(rig, 'w9')).toBe(100);
   });
 
+  it("reads no flash-sale saga for a top-up's success (no such saga can exist)", async () => {
+    const inner = createSqliteEventStore({ path: ':memory:' });
+    const sagaReads: string[] = [];
+    const store: EventStore = {
+      ...inner,
+      readStream: (stream, options) => {
+        if (stream.startsWith('saga-sale_settlement-')) sagaReads.push(stream);
+        return inner.readStream(stream, options);
+      },
+    };
+    // The subjects the flash-sale saga's consumer acknowledged, per stream.
+    const handled: string[] = [];
+    const wrapBus = (bus: MessageBus): MessageBus => ({
+      ...bus,
+      publish: (...args) => bus.publish(...args),
+      consume: (options, handler) =>
+        bus.consume(options, async (message) => {
+          const outcome = await handler(message);
+          if (options.durableName === 'saga_sale_settlement')
+            handled.push(`${String(message.payload['stream'])} ${message.subject}`);
+          return outcome;
+        }),
+      close: () => bus.close(),
+    });
+    rig = await startSagaRig({ store, wrapBus });
+    await openWallet(rig, 'w10');
+    await paidPayment(rig, 'p10', 'w10', 100);
+    await eventuallyTrue(
+      () => handled.includes('payment-p10 ledger.events.payment.PaymentSucceeded'),
+      { timeoutMs: 5000, what: "the success handled by the flash-sale saga's consumer" },
+    );
+    expect(sagaReads).toEqual([]);
+  });
+
   it('finishes a refund the channel answers later as soon as the answer is recorded', async () => {
     const scripted = scriptedGateway('sandbox', () => ({ ok: true }));
     const gateway: ScriptedGateway = {
