@@ -14,6 +14,7 @@ import { testContext, testLimits } from '../support/ledger-harness';
 import { createActorRuntime } from '../../domain/actors/actor-runtime';
 import {
   alwaysFails,
+  createStandaloneCheckpointStore,
   failsThenSucceeds,
   scriptedGateway,
   type ScriptedGateway,
@@ -299,6 +300,31 @@ describe('sagas over the in-process bus', () => {
     expect((await rig.runtime.read(paymentAggregate, 'p6')).state.status).toBe('succeeded');
     expect([...(await allSagas(rig)).keys()]).toEqual(['saga-payment_expiry-p6-unpaid']);
     expect(await balanceOf(rig, 'w6')).toBe(100);
+  });
+
+  it('expires after a restart a payment whose deadline passed while the service was down: the sweeper keeps its checkpoint before the payment', async () => {
+    const store = createSqliteEventStore({ path: ':memory:' });
+    const checkpoints = createStandaloneCheckpointStore();
+    const first = await startSagaRig({ store, checkpoints });
+    await openWallet(first, 'w11');
+    await createPayment(first, 'p11', { walletId: 'w11', amountMinor: 100, ttlMs: 600_000 });
+    await paidPayment(first, 'p11-paid', 'w11', 100);
+    const [created] = await store.readStream('payment-p11', {
+      fromRevision: 0,
+      direction: 'forwards',
+      eventCountMax: 1,
+    });
+    const createdAt = created?.position ?? -1n;
+    // The positive signal: the sweeper saw p11's creation and holds its checkpoint just before it.
+    await eventuallyTrue(async () => (await checkpoints.load('saga-sweeper')) === createdAt - 1n, {
+      timeoutMs: 5000,
+      what: "the sweeper's checkpoint held before the unpaid payment",
+    });
+    await first.stop();
+    rig = await startSagaRig({ store, checkpoints, clock: () => Date.now() + 600_000 });
+    await waitForSaga(rig, 'payment_expiry', 'p11', ['completed']);
+    expect((await rig.runtime.read(paymentAggregate, 'p11')).state.status).toBe('expired');
+    expect([...(await allSagas(rig)).keys()]).toEqual(['saga-payment_expiry-p11']);
   });
 
   it('ends at its deadline an expiry saga an older build started at creation, for a payment paid since', async () => {
