@@ -136,15 +136,17 @@ const createPayment = async (baseUrl: string, apiKey: string, index: number): Pr
   return paymentId;
 };
 
-/** Waits (bounded) until the payment_expiry sagas of the setup exist: the NATS backlog is drained. */
-const waitSetupBacklog = async (baseUrl: string, apiKey: string, count: number): Promise<void> => {
+/**
+ * Waits (bounded) until the relay has published every event of the setup (ledger_relay_lag_events
+ * 0): the NATS backlog is drained. (Payments no longer start an expiry saga to count.)
+ */
+const waitSetupBacklog = async (baseUrl: string, apiKey: string): Promise<void> => {
   const deadlineMs = Date.now() + BACKLOG_WAIT_MS;
   while (Date.now() < deadlineMs) {
-    const response = await fetch(`${baseUrl}/v1/sagas?name=payment_expiry&page_size=1`, {
+    const response = await fetch(`${baseUrl}/metrics`, {
       headers: { authorization: `Bearer ${apiKey}` },
     });
-    const envelope = (await response.json()) as { data?: { total_count?: number } };
-    if ((envelope.data?.total_count ?? 0) >= count) return;
+    if (/^ledger_relay_lag_events 0$/m.test(await response.text())) return;
     await pause(200);
   }
   process.stderr.write('  setup backlog not drained in time: measuring anyway\n');
@@ -404,7 +406,7 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
         async (index) =>
           void (paymentIds[index] = await createPayment(server.baseUrl, apiKey, index)),
       );
-      await waitSetupBacklog(server.baseUrl, apiKey, total);
+      await waitSetupBacklog(server.baseUrl, apiKey);
       await runBounded(
         WALLET_COUNT,
         SETUP_CONCURRENCY,

@@ -5,18 +5,33 @@ import { recoverPaidPayment } from '../domain/payment/recover-paid-payment';
 import type { PaymentChannelGateway } from '../domain/ports/payment-channel.port';
 import { gatewayOf, type LedgerPorts } from './ledger-steps';
 import { stringField } from '../domain/json-fields';
-import { ok, permanent, transient, type SagaDefinition, type StepResult } from './saga-definition';
+import {
+  ok,
+  parseLedgerEvent,
+  permanent,
+  transient,
+  type SagaDefinition,
+  type StepResult,
+} from './saga-definition';
 
 /**
- * The one owner of a payment's deadline. At `expiresAt` the channel, the source of truth, is
+ * The one owner of a payment's deadline. Started by the sweeper only when `expiresAt` passes with
+ * the payment still pending (a payment paid, failed or closed before never has one: a success
+ * touches no saga). At `expiresAt` the channel, the source of truth, is
  * asked first (`queryOrder`): paid there (its notification was lost), the payment is applied as
  * if the notification had come, flagged `recovered`, and not expired. Else the order is closed at
  * the channel, then the payment expired. A channel refusing the close is asked again (paid
  * meanwhile: recovered); one not answering does not hold the expiry, and the close is retried in
  * the next step. A success reported later is judged by the channel's paid time against
- * `expiresAt` (payment decider): paid in time it is still credited, else flagged.
+ * `expiresAt` (payment decider): paid in time it is still credited, else flagged. Sagas started
+ * at payment creation by older builds wait on their timer and end at `expiresAt` as before.
  */
-const WAKE_EVENTS = ['payment.PaymentSucceeded', 'payment.PaymentFailed', 'payment.PaymentClosed'];
+const ENDING_EVENTS = [
+  'payment.PaymentSucceeded',
+  'payment.PaymentFailed',
+  'payment.PaymentClosed',
+  'payment.PaymentExpired',
+];
 
 /** True when the channel reports the order paid and the payment is no longer pending. */
 const recoveredAtChannel = async (
@@ -53,13 +68,23 @@ const closeAtChannel = async (
 
 export const paymentExpirySaga = (ports: LedgerPorts): SagaDefinition => ({
   name: 'payment_expiry',
-  triggers: ['payment.PaymentCreated', ...WAKE_EVENTS],
-  route: (event) => {
-    const paymentId = event.stream.slice('payment-'.length);
-    if (event.type === 'PaymentCreated')
-      return { kind: 'start', sagaId: paymentId, input: { paymentId } };
-    return { kind: 'wake', sagaId: paymentId };
+  triggers: [],
+  route: () => null,
+  deadline: {
+    triggers: ['payment.PaymentCreated', ...ENDING_EVENTS],
+    route: (event) => {
+      const sagaId = event.stream.slice('payment-'.length);
+      if (event.type !== 'PaymentCreated') return { sagaId, start: null };
+      const payment = parseLedgerEvent(paymentAggregate, event);
+      if (payment.type !== 'PaymentCreated') return null;
+      const atMs = Date.parse(payment.data.expiresAt);
+      return { sagaId, start: { input: { paymentId: sagaId }, atMs } };
+    },
   },
+  // Paid, failed or closed by its deadline (or unknown): nothing to expire, no saga.
+  doneWithout: async (input) =>
+    (await ports.runtime.read(paymentAggregate, stringField(input, 'paymentId'))).state.status !==
+    'pending',
   steps: [
     {
       name: 'expire',

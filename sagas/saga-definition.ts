@@ -49,6 +49,12 @@ export type SagaStepDefinition = {
 export type SagaRouting =
   { kind: 'start'; sagaId: string; input: JsonObject } | { kind: 'wake'; sagaId: string } | null;
 
+/** What an event means to a deadline-started saga: its start at atMs, or none any more. */
+export type DeadlineRouting = {
+  sagaId: string;
+  start: { input: JsonObject; atMs: number } | null;
+};
+
 export type SagaDefinition = {
   /** Lower-case letters and underscores: the stream is saga-<name>-<sagaId>. */
   name: string;
@@ -61,6 +67,20 @@ export type SagaDefinition = {
    * that needs nothing the saga recorded (a crash before the start is durable only runs it again).
    */
   firstStepBesideStart?: boolean;
+  /**
+   * False when no instance can exist for this id (a payment that is no flash-sale purchase): a
+   * wake then reads no saga stream. Absent: every wake reads the saga's stream.
+   */
+  wakes?: (sagaId: string) => Promise<boolean>;
+  /**
+   * A saga the sweeper starts from the log, only once a deadline passes with its work still
+   * undone (no bus consumer, nothing written before): `route` names the deadline an event sets
+   * (`start`) or makes moot (`start: null`, e.g. the payment was paid first).
+   */
+  deadline?: {
+    triggers: readonly string[];
+    route: (event: LedgerEvent) => DeadlineRouting | null;
+  };
   /**
    * True when the saga's work was done without it (a top-up's credit committed with the payment's
    * success): the saga is then not started and records nothing. Checked before every start.

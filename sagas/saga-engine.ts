@@ -261,15 +261,22 @@ export const createSagaEngine = (deps: SagaEngineDeps) => {
         return driveOnce(definition, sagaId, false);
       });
     },
-    /** Runs whatever is due; `wake` also runs a step waiting on a timer. */
+    /**
+     * Runs whatever is due; `wake` also runs a step waiting on a timer. A wake the definition
+     * rules out (`wakes` false: no instance can exist) reads nothing: the state of no saga.
+     */
     drive: (
       sagaName: string,
       sagaId: string,
       options: { wake: boolean } = { wake: false },
-    ): Promise<SagaState> =>
-      exclusive(sagaKey(sagaName, sagaId), () =>
-        driveOnce(definitionOf(sagaName), sagaId, options.wake),
-      ),
+    ): Promise<SagaState> => {
+      const definition = definitionOf(sagaName);
+      return exclusive(sagaKey(sagaName, sagaId), async () =>
+        options.wake && (await definition.wakes?.(sagaId)) === false
+          ? sagaAggregate.initialState
+          : driveOnce(definition, sagaId, options.wake),
+      );
+    },
     /** Moves a dead-lettered saga back to where it stopped, with fresh attempts, and drives it. */
     retry: (sagaName: string, sagaId: string, retryContext: CommandContext) => {
       const definition = definitionOf(sagaName);

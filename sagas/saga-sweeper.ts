@@ -6,12 +6,18 @@ import type {
 } from '../domain/ports/event-store.port';
 import { parseStored } from '../domain/aggregate';
 import { sagaAggregate } from '../domain/saga/saga.decider';
-import { triggerOf, type LedgerEvent, type SagaDefinition } from './saga-definition';
+import {
+  triggerOf,
+  type DeadlineRouting,
+  type LedgerEvent,
+  type SagaDefinition,
+} from './saga-definition';
 import type { SagaEngine } from './saga-engine';
 
 /**
  * The safety net under the bus, reading the event log alone: a trigger whose saga has not started
- * within `graceMs` (its message was lost, e.g. JetStream's store was wiped) is started here; an
+ * within `graceMs` (its message was lost, e.g. JetStream's store was wiped) is started here, and
+ * so is a deadline-started saga (payment expiry) once its deadline passes undone; an
  * open saga whose timer or retry is due, or which went quiet mid-step (a crash), is driven here.
  * Its checkpoint stays before the oldest trigger or saga still open, so after a restart it sees
  * all of them again: timers and retries survive restarts because they are in the log.
@@ -31,7 +37,8 @@ type Pending = {
   sagaName: string;
   sagaId: string;
   input: LedgerEventInput;
-  seenMs: number;
+  /** When the start is due: the trigger's time + graceMs, or a deadline-started saga's deadline. */
+  dueAtMs: number;
   position: bigint;
 };
 type LedgerEventInput = Extract<ReturnType<SagaDefinition['route']>, { kind: 'start' }>['input'];
@@ -111,6 +118,8 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
     const ledgerEvent = toLedgerEvent(event);
     const trigger = triggerOf(ledgerEvent);
     for (const definition of options.engine.definitions) {
+      if (definition.deadline?.triggers.includes(trigger) === true)
+        trackDeadline(definition, definition.deadline.route(ledgerEvent), event.position);
       if (!definition.triggers.includes(trigger)) continue;
       const routing = definition.route(ledgerEvent);
       if (routing?.kind !== 'start') continue;
@@ -120,10 +129,29 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
         sagaName: definition.name,
         sagaId: routing.sagaId,
         input: routing.input,
-        seenMs: Date.parse(ledgerEvent.occurredAt),
+        dueAtMs: Date.parse(ledgerEvent.occurredAt) + options.graceMs,
         position: event.position,
       });
     }
+  };
+
+  /** A deadline set (its start waits here until atMs) or made moot (the start is dropped). */
+  const trackDeadline = (
+    definition: SagaDefinition,
+    routing: DeadlineRouting | null,
+    position: bigint,
+  ): void => {
+    if (routing === null) return;
+    const key = `${definition.name}-${routing.sagaId}`;
+    if (routing.start === null) pending.delete(key);
+    else if (!open.has(key))
+      pending.set(key, {
+        sagaName: definition.name,
+        sagaId: routing.sagaId,
+        input: routing.start.input,
+        dueAtMs: routing.start.atMs,
+        position,
+      });
   };
 
   const safeCheckpoint = (): bigint | null => {
@@ -148,9 +176,7 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
     ticking = true;
     try {
       const nowMs = options.clock();
-      const starts = [...pending.entries()].filter(
-        ([, entry]) => nowMs - entry.seenMs >= options.graceMs,
-      );
+      const starts = [...pending.entries()].filter(([, entry]) => nowMs >= entry.dueAtMs);
       const drives = [...open.entries()].filter(([, entry]) =>
         entry.dueAtMs === null
           ? nowMs - entry.lastChangeMs >= options.graceMs
@@ -162,7 +188,8 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
             () =>
               attempt(key, async () => {
                 const state = await options.engine.start(entry.sagaName, entry.sagaId, entry.input);
-                // Done without a saga (a top-up credited in the payment's commit): no start to see.
+                // Done without a saga (a top-up credited in the payment's commit, a payment paid
+                // by its deadline): no start to see.
                 if (state.status === 'none') pending.delete(key);
               }),
         ),

@@ -29,6 +29,12 @@ export const saleSettlementSaga = (ports: LedgerPorts): SagaDefinition => ({
     if (!orderNo.startsWith(PURCHASE_ID_PREFIX)) return null;
     return { kind: 'start', sagaId: paymentId, input: { paymentId, holdId: orderNo } };
   },
+  // A success of a payment that is no purchase (a top-up) has no saga here to wake: the payment,
+  // in memory after its callback, says so without reading the saga's stream.
+  wakes: async (paymentId) => {
+    const { state } = await ports.runtime.read(paymentAggregate, paymentId);
+    return state.status !== 'none' && state.merchantOrderNo.startsWith(PURCHASE_ID_PREFIX);
+  },
   steps: [
     {
       name: 'settle_hold',

@@ -390,7 +390,7 @@ export const createSandboxChannel = (options: {
       const { paymentId, channelTransactionId } = notification;
       if (notification.outcome === 'succeeded') {
         const { amountMinor, currency } = notification;
-        store.saveOrder({
+        store.observeOrder({
           paymentId,
           amountMinor,
           currency,
@@ -399,7 +399,7 @@ export const createSandboxChannel = (options: {
           updatedAt,
         });
       } else if (own !== undefined) {
-        store.saveOrder({
+        store.observeOrder({
           ...own,
           status: 'failed',
           transactionId: channelTransactionId,

@@ -26,6 +26,13 @@ export type SandboxOutgoing = {
 export type SandboxStore = {
   order(paymentId: string): SandboxOrder | undefined;
   saveOrder(order: SandboxOrder): void;
+  /**
+   * An outcome a verified callback reported, written at once without an fsync of its own
+   * (synchronous=NORMAL for this one commit): it survives a kill -9 of the process, as the OS
+   * holds the WAL; only a power loss may take the last ones back, and the next synchronous
+   * commit on the database makes them durable too. Every other write stays synchronous=FULL.
+   */
+  observeOrder(order: SandboxOrder): void;
   orders(): SandboxOrder[];
   refund(paymentId: string, refundId: string): SandboxRefund | undefined;
   /** Every refund, oldest first (the statement's refund rows). */
@@ -208,24 +215,33 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
       insertOutgoing.run(JSON.stringify(callback), dueAtMs);
     },
   );
+  const upsert = (order: SandboxOrder): void => {
+    upsertOrder.run(
+      order.paymentId,
+      order.amountMinor,
+      order.currency,
+      order.status,
+      order.transactionId,
+      order.updatedAt,
+    );
+  };
   return {
     order: (paymentId) =>
       guarded(() => {
         const row = selectOrder.get(paymentId);
         return row === undefined ? undefined : orderOf(row);
       }),
-    saveOrder: (order) => {
-      guarded(() =>
-        upsertOrder.run(
-          order.paymentId,
-          order.amountMinor,
-          order.currency,
-          order.status,
-          order.transactionId,
-          order.updatedAt,
-        ),
-      );
-    },
+    saveOrder: (order) => guarded(() => upsert(order)),
+    observeOrder: (order) =>
+      guarded(() => {
+        // A pragma takes effect when compiled: database.pragma() compiles it each call.
+        database.pragma('synchronous = NORMAL');
+        try {
+          upsert(order);
+        } finally {
+          database.pragma('synchronous = FULL');
+        }
+      }),
     orders: () => guarded(() => selectOrders.all().map(orderOf)),
     refund: (paymentId, refundId) =>
       guarded(() => {

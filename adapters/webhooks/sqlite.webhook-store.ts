@@ -120,6 +120,9 @@ const attemptOf = (row: AttemptRow): WebhookAttempt => ({
 });
 
 /** Webhook tables in the service's SQLite file, beside the other checkpoints. */
+/** Merchants whose endpoint lists listEndpoints keeps in memory. */
+const LISTED_MERCHANT_COUNT_MAX = 10_000;
+
 export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
   ensureSchema(db, 'webhooks', SCHEMA_VERSION, (database, versionFound) => {
     if (versionFound === 1) database.exec(MIGRATE_TO_2);
@@ -192,8 +195,20 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
     return deleted.changes > 0;
   });
 
+  /**
+   * listEndpoints' answers by merchant and countMax: the fan-out asks once per event, and this
+   * store is the only writer of its (one process's) database, so every endpoint write below
+   * clears it, and a read after a write sees the write. Bounded: cleared when full.
+   */
+  const listed = new Map<string, readonly WebhookEndpoint[]>();
+  const changed = <T>(result: T): T => {
+    listed.clear();
+    return result;
+  };
+
   return {
     createEndpoint: (endpoint) => {
+      listed.clear();
       db.prepare(
         'INSERT INTO webhook_endpoints (endpoint_id, kind, merchant_id, url, event_types, ' +
           'description, enabled, secret, previous_secret, previous_expires_at_ms, ' +
@@ -217,9 +232,17 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
       return Promise.resolve();
     },
     findEndpoint: (endpointId) => Promise.resolve(findEndpoint(endpointId)),
-    listEndpoints: (merchantId, countMax) =>
-      Promise.resolve(endpointsOfMerchant.all(merchantId, countMax).map(endpointOf)),
+    listEndpoints: (merchantId, countMax) => {
+      const key = `${countMax}:${merchantId}`;
+      const known = listed.get(key);
+      if (known !== undefined) return Promise.resolve(known);
+      const endpoints = endpointsOfMerchant.all(merchantId, countMax).map(endpointOf);
+      if (listed.size >= LISTED_MERCHANT_COUNT_MAX) listed.clear();
+      listed.set(key, endpoints);
+      return Promise.resolve(endpoints);
+    },
     updateEndpoint: (endpointId, change) => {
+      listed.clear();
       const found = findEndpoint(endpointId);
       if (found === null) return Promise.resolve(null);
       const next = { ...found, ...change };
@@ -238,13 +261,15 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
       return Promise.resolve(findEndpoint(endpointId));
     },
     rotateSecret: (endpointId, secret, previousExpiresAtMs) => {
+      listed.clear();
       db.prepare(
         'UPDATE webhook_endpoints SET previous_secret = secret, previous_expires_at_ms = ?, ' +
           'secret = ? WHERE endpoint_id = ?',
       ).run(previousExpiresAtMs, secret, endpointId);
       return Promise.resolve(findEndpoint(endpointId));
     },
-    deleteEndpoint: (endpointId, nowMs) => Promise.resolve(deleteEndpoint(endpointId, nowMs)),
+    deleteEndpoint: (endpointId, nowMs) =>
+      Promise.resolve(changed(deleteEndpoint(endpointId, nowMs))),
     loadCheckpoint: () => {
       const row = db
         .prepare<[], { position: string }>('SELECT position FROM webhook_checkpoint WHERE id = 1')
@@ -272,14 +297,20 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
       );
     },
     recordAttempt: (attempt, nextAtMs) => {
+      // It may start or end the endpoint's failing streak.
+      listed.clear();
       recordAttempt(attempt, nextAtMs);
       return Promise.resolve();
     },
     disableEndpoint: (endpointId) =>
       Promise.resolve(
-        db
-          .prepare('UPDATE webhook_endpoints SET enabled = 0 WHERE endpoint_id = ? AND enabled = 1')
-          .run(endpointId).changes > 0,
+        changed(
+          db
+            .prepare(
+              'UPDATE webhook_endpoints SET enabled = 0 WHERE endpoint_id = ? AND enabled = 1',
+            )
+            .run(endpointId).changes > 0,
+        ),
       ),
     findDelivery: (deliveryId) => {
       const row = deliveryById.get(deliveryId);

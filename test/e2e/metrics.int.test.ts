@@ -166,8 +166,18 @@ describe('GET /metrics of the running service', () => {
     expect(badTicket.status).toBe(401);
     const unknown = await getJson(service.baseUrl, `/v1/payments/${randomUUID()}`);
     expect(unknown.status).toBe(404);
-    // The credit committed with the success; the payment's expiry saga, woken by it, completes:
-    // the signal the sagas' gauge waits on.
+    // An order never paid: at its deadline its expiry saga starts and expires it (a paid payment
+    // has none), the signal the sagas' gauge waits on.
+    const unpaid = await postJson(service.baseUrl, '/v1/payments', {
+      merchantOrderNo: 'order-unpaid',
+      amountMinor: 1,
+      currency: 'EUR',
+      channel: 'sandbox',
+      subject: 'Top-up',
+      creditAccountId: 'alice',
+      expiresAt: new Date(Date.now() + 1500).toISOString(),
+    });
+    expect(unpaid.status).toBe(201);
     const text = await eventually(
       async () => {
         const scraped = await scrape(service);
@@ -175,7 +185,7 @@ describe('GET /metrics of the running service', () => {
           ? scraped
           : undefined;
       },
-      { timeoutMs: 20_000, what: 'the expiry saga completed, in ledger_sagas' },
+      { timeoutMs: 20_000, what: "the unpaid order's expiry saga completed, in ledger_sagas" },
     );
     expect((await getJson(service.baseUrl, '/v1/ready')).status).toBe(200);
 
@@ -195,12 +205,12 @@ describe('GET /metrics of the running service', () => {
       'ledger_events_appended_total{category="transfer"}',
       'ledger_idempotency_replays_total{store="event_store"} 1',
       'ledger_auth_failures_total{reason="unknown_credential"} 1',
-      'ledger_channel_calls_total{channel="sandbox",operation="create_order",outcome="succeeded"} 1',
+      'ledger_channel_calls_total{channel="sandbox",operation="create_order",outcome="succeeded"} 2',
       'ledger_channel_breaker_state{channel="sandbox",state="closed"} 1',
       'channel_callbacks_total{channel="sandbox",outcome="applied"} 1',
-      'ledger_payments_total{channel="sandbox",outcome="created"} 1',
+      'ledger_payments_total{channel="sandbox",outcome="created"} 2',
       'ledger_payments_total{channel="sandbox",outcome="succeeded"} 1',
-      'ledger_payment_amount_minor_total{channel="sandbox",currency="EUR",outcome="created"} 1999',
+      'ledger_payment_amount_minor_total{channel="sandbox",currency="EUR",outcome="created"} 2000',
       'ledger_payment_amount_minor_total{channel="sandbox",currency="EUR",outcome="succeeded"} 1999',
       'ledger_status_ticket_failures_total{reason="malformed"} 1',
       'ledger_payment_lookup_misses_total{client="admin"} 1',

@@ -24,8 +24,8 @@ import { ADMIN_KEY, freePort, postJson, startServiceProcess } from '../support/s
  * in this process (built, from dist/, as its worker threads need) under a tracing SDK whose spans
  * go to an InMemorySpanExporter. The callback carries a caller's traceparent; the server span,
  * the payment command and the ledger's credit (committed with the payment's success) belong to
- * that trace, each the child of the one before, and so does the expiry saga's consumer span woken
- * by the success (its parent read from the bus message's traceparent header, which the relay took
+ * that trace, each the child of the one before, and so does the top-up saga's consumer span
+ * handling the success (its parent read from the bus message's traceparent header, which the relay took
  * from the event's metadata). Once over the in-process bus, once over a real nats-server.
  */
 const { startService } = require('../../dist/bin/service') as typeof ServiceModule;
@@ -158,17 +158,17 @@ describe.each(runs)(
         'POST /v1/channels/sandbox/callbacks',
         'caller',
       ]);
-      // The success travels the bus with its trace: the expiry saga it wakes continues it.
+      // The success travels the bus with its trace: the top-up saga's consumer continues it.
       const consumer = await eventually(
         () => {
           const collected = inTrace();
-          const found = collected.find((span) => span.name === 'saga_payment_expiry process');
+          const found = collected.find((span) => span.name === 'saga_top_up process');
           if (found === undefined) return undefined;
           return ancestorNames(found, collected).at(-1) === 'caller'
             ? { span: found, chain: ancestorNames(found, collected) }
             : undefined;
         },
-        { timeoutMs: SIGNAL_TIMEOUT_MS, what: "the expiry saga's consumer span in the trace" },
+        { timeoutMs: SIGNAL_TIMEOUT_MS, what: "the top-up saga's consumer span in the trace" },
       );
       expect(consumer.span.kind).toBe(SpanKind.CONSUMER);
       expect(consumer.chain).toEqual([

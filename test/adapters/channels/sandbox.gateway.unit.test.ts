@@ -125,8 +125,54 @@ describe('sandbox channel books (durable in SQLite)', () => {
         return Promise.resolve(status);
       },
     });
-    return { channel, delivered, close: () => database.close() };
+    return { channel, delivered, database, close: () => database.close() };
   };
+
+  it('writes the outcome a verified callback reports at once, without an fsync of its own, and keeps every other write synchronous', async () => {
+    const nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const { channel, database, close } = open({ nowMs: () => nowMs, status: () => 200 });
+    // The `synchronous` setting each order upsert committed under (2 = FULL, 1 = NORMAL).
+    const upsertSync: number[] = [];
+    const watched = new Proxy(database, {
+      get: (target, name, receiver) =>
+        name === 'prepare'
+          ? (sql: string) => {
+              const statement = target.prepare(sql);
+              if (!sql.trimStart().startsWith('INSERT INTO sandbox_orders')) return statement;
+              return new Proxy(statement, {
+                get: (inner, key) =>
+                  key === 'run'
+                    ? (...args: unknown[]) => {
+                        upsertSync.push(Number(target.pragma('synchronous', { simple: true })));
+                        return inner.run(...args);
+                      }
+                    : (Reflect.get(inner, key, inner) as unknown),
+              });
+            }
+          : (Reflect.get(target, name, receiver) as unknown),
+    });
+    const store = createSqliteSandboxStore(watched);
+    const order = {
+      paymentId: 'p-a',
+      amountMinor: 1000,
+      currency: 'EUR',
+      status: 'succeeded' as const,
+      transactionId: 'hand-signed-1',
+      updatedAt: '2026-11-22T10:00:00.000Z',
+    };
+    store.observeOrder(order);
+    store.saveOrder({ ...order, paymentId: 'p-b', status: 'pending', transactionId: null });
+    expect(upsertSync).toEqual([1, 2]);
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    channel.observe({ ...paidBySignedCallback, paymentId: 'p-c' }, nowMs);
+    close();
+    const restarted = open({ nowMs: () => nowMs, status: () => 200 });
+    for (const id of ['p-a', 'p-c'])
+      await expect(restarted.channel.gateway.queryOrder(id, signal)).resolves.toMatchObject({
+        value: { status: 'succeeded', channelTransactionId: 'hand-signed-1', amountMinor: 1000 },
+      });
+    restarted.close();
+  });
 
   it('resends after a restart the callbacks it had not delivered, and still knows its refunds', async () => {
     let nowMs = Date.parse('2026-11-22T10:00:00Z');

@@ -44,3 +44,40 @@ describe('sqlite webhook store: modes', () => {
     });
   });
 });
+
+describe('sqlite webhook store: the fan-out’s endpoint lists', () => {
+  it('reads a merchant’s endpoints once until an endpoint changes, and every change shows at once', async () => {
+    const database = openSqliteDatabase(':memory:');
+    // How often the store reads a merchant's endpoint list from the database.
+    let listReads = 0;
+    const watched = new Proxy(database, {
+      get: (target, name, receiver) =>
+        name === 'prepare'
+          ? (sql: string) => {
+              const statement = target.prepare(sql);
+              if (!sql.includes('WHERE merchant_id = ?')) return statement;
+              return new Proxy(statement, {
+                get: (inner, key) =>
+                  key === 'all'
+                    ? (...args: unknown[]) => ((listReads += 1), inner.all(...args))
+                    : (Reflect.get(inner, key, inner) as unknown),
+              });
+            }
+          : (Reflect.get(target, name, receiver) as unknown),
+    });
+    const store = createSqliteWebhookStore(watched);
+    await expect(store.listEndpoints('shop', 10)).resolves.toEqual([]);
+    await expect(store.listEndpoints('shop', 10)).resolves.toEqual([]);
+    expect(listReads).toBe(1);
+    await store.createEndpoint(endpoint);
+    await expect(store.listEndpoints('shop', 10)).resolves.toEqual([endpoint]);
+    await store.disableEndpoint(endpoint.endpointId);
+    await expect(store.listEndpoints('shop', 10)).resolves.toEqual([
+      { ...endpoint, enabled: false },
+    ]);
+    await store.listEndpoints('shop', 10);
+    expect(listReads).toBe(3);
+    await store.deleteEndpoint(endpoint.endpointId, 1_700_000_001_000);
+    await expect(store.listEndpoints('shop', 10)).resolves.toEqual([]);
+  });
+});
