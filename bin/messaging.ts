@@ -64,6 +64,12 @@ export type RunningMessaging = {
 
 export const DEAD_LETTER_PREFIX = 'ledger.deadletter';
 
+/**
+ * Consumers older builds created and this one no longer reads: the payment_expiry saga is
+ * started by the sweeper at the payment's deadline, not by a bus consumer.
+ */
+const RETIRED_CONSUMERS = ['saga_payment_expiry'];
+
 /** Counts (and alerts) a bus message given up after its deliveries. */
 const busDeadLetterHook =
   (alerts: AlertSink | undefined) =>
@@ -98,6 +104,7 @@ const openBus = async (
     fetchExpiresMs: limits.fetchExpiresMs,
     publishAckTimeoutMs: limits.publishAckTimeoutMs,
     retryPauseMs: limits.retryPauseMs,
+    retiredConsumers: RETIRED_CONSUMERS,
     onWarning: (what, fields) => deps.logger.warn(what, fields),
     onDeadLetter: busDeadLetterHook(deps.alerts),
   });

@@ -59,6 +59,12 @@ type NatsBusOptions = {
   publishAckTimeoutMs: number;
   /** Pause after a failed fetch or publish before trying again. */
   retryPauseMs: number;
+  /**
+   * Durable names of consumers this service no longer reads (each subject filter's consumer is
+   * `<name>_<index>`): removed at start, so an interest-retention stream does not keep every
+   * message for a reader that never comes back.
+   */
+  retiredConsumers?: readonly string[];
   onWarning: (what: string, fields: Record<string, unknown>) => void;
   /** After a message is dead-lettered (metrics). */
   onDeadLetter?: (subject: string, reason: string) => void;
@@ -117,6 +123,13 @@ export const createNatsBus = async (options: NatsBusOptions): Promise<NatsBus> =
     await ensureStream(deadStreamName, [`${options.deadLetterPrefix}.>`]);
   };
   await ensureStreams();
+  const retired = options.retiredConsumers ?? [];
+  if (retired.length > 0)
+    for await (const info of jsm.consumers.list(options.streamName))
+      if (retired.some((name) => info.name.startsWith(`${name}_`))) {
+        await jsm.consumers.delete(options.streamName, info.name);
+        options.onWarning('bus_retired_consumer_removed', { durable: info.name });
+      }
 
   const turn = createTurnSender();
   const publisher = createAckedPublisher(connection, {
