@@ -1,5 +1,6 @@
 import { AssertionError } from '../../domain/assert';
 import { createTrafficUsers, type TrafficUsers } from '../../projections/traffic-users';
+import { initialTrafficUserState } from '../../domain/traffic/traffic.model';
 
 /** Each changed user as the fold visits them, the state copied (the visit refills one object). */
 const changedOf = (users: TrafficUsers) => {
@@ -103,17 +104,7 @@ describe('the traffic read side columnar fold', () => {
     const users = createTrafficUsers();
     const slot = users.slotFor('u-1');
     users.load(slot, {
-      state: {
-        quotaBytes: 0,
-        uploadBytes: Number.MAX_SAFE_INTEGER - 1,
-        downloadBytes: 0,
-        exceeded: false,
-        grantIds: [],
-        resetIds: [],
-        level: 0,
-        group: 'default',
-        expiresAt: null,
-      },
+      state: { ...initialTrafficUserState, uploadBytes: Number.MAX_SAFE_INTEGER - 1 },
       positionKey: mark(7).positionKey,
       indexedFieldsCurrent: true,
     });
@@ -125,17 +116,7 @@ describe('the traffic read side columnar fold', () => {
 
   it('lets a usage-only write keep the indexes, and no other', () => {
     const users = createTrafficUsers();
-    const state = {
-      quotaBytes: 1_000,
-      uploadBytes: 0,
-      downloadBytes: 0,
-      exceeded: false,
-      grantIds: [],
-      resetIds: [],
-      level: 0,
-      group: 'default',
-      expiresAt: null,
-    };
+    const state = { ...initialTrafficUserState, quotaBytes: 1_000 };
     const [current, older, fresh] = ['u-1', 'u-2', 'u-3'].map((userId) => users.slotFor(userId));
     users.load(current ?? -1, { state, positionKey: null, indexedFieldsCurrent: true });
     users.load(older ?? -1, { state, positionKey: null, indexedFieldsCurrent: false });
