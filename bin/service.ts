@@ -150,6 +150,13 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     adminApiKeyFromEnv: config.adminApiKey,
   });
 
+  /** The limits the ledger and the actor runtime share. */
+  const actorLimits = {
+    conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
+    actorCountMax: config.actorCountMax,
+    idleMsMax: config.actorIdleMsMax,
+    streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+  };
   // Before the runtime: the payment category's appender goes through the ledger.
   const ledger = instrumentLedger(
     createLedger({
@@ -158,10 +165,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       limits: {
         mailboxCommandCountMax: SERVICE_LIMITS.ledgerMailboxCommandCountMax,
         batchCommandCountMax: SERVICE_LIMITS.ledgerBatchCommandCountMax,
-        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-        actorCountMax: config.actorCountMax,
-        idleMsMax: config.actorIdleMsMax,
-        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+        ...actorLimits,
       },
       onEvent: (name, fields) =>
         name === 'ledger_batch_appended' ? undefined : logger.warn(name, fields),
@@ -173,10 +177,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       {
         mailboxDepthMax: config.mailboxDepthMax,
         batchCommandCountMax: SERVICE_LIMITS.batchCommandCountMax,
-        conflictRetryCountMax: SERVICE_LIMITS.conflictRetryCountMax,
-        actorCountMax: config.actorCountMax,
-        idleMsMax: config.actorIdleMsMax,
-        streamLoadEventCountMax: SERVICE_LIMITS.streamLoadEventCountMax,
+        ...actorLimits,
       },
       {
         onEvent: (name, fields) =>
