@@ -119,10 +119,10 @@ const attemptOf = (row: AttemptRow): WebhookAttempt => ({
   error: row.error,
 });
 
-/** Webhook tables in the service's SQLite file, beside the other checkpoints. */
 /** Merchants whose endpoint lists listEndpoints keeps in memory. */
 const LISTED_MERCHANT_COUNT_MAX = 10_000;
 
+/** Webhook tables in the service's SQLite file, beside the other checkpoints. */
 export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
   ensureSchema(db, 'webhooks', SCHEMA_VERSION, (database, versionFound) => {
     if (versionFound === 1) database.exec(MIGRATE_TO_2);
@@ -198,13 +198,10 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
   /**
    * listEndpoints' answers by merchant and countMax: the fan-out asks once per event, and this
    * store is the only writer of its (one process's) database, so every endpoint write below
-   * clears it, and a read after a write sees the write. Bounded: cleared when full.
+   * clears it first (each write is synchronous), and a read after a write sees the write.
+   * Bounded: cleared when full.
    */
   const listed = new Map<string, readonly WebhookEndpoint[]>();
-  const changed = <T>(result: T): T => {
-    listed.clear();
-    return result;
-  };
 
   return {
     createEndpoint: (endpoint) => {
@@ -268,8 +265,10 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
       ).run(previousExpiresAtMs, secret, endpointId);
       return Promise.resolve(findEndpoint(endpointId));
     },
-    deleteEndpoint: (endpointId, nowMs) =>
-      Promise.resolve(changed(deleteEndpoint(endpointId, nowMs))),
+    deleteEndpoint: (endpointId, nowMs) => {
+      listed.clear();
+      return Promise.resolve(deleteEndpoint(endpointId, nowMs));
+    },
     loadCheckpoint: () => {
       const row = db
         .prepare<[], { position: string }>('SELECT position FROM webhook_checkpoint WHERE id = 1')
@@ -302,16 +301,14 @@ export const createSqliteWebhookStore = (db: SqliteDatabase): WebhookStore => {
       recordAttempt(attempt, nextAtMs);
       return Promise.resolve();
     },
-    disableEndpoint: (endpointId) =>
-      Promise.resolve(
-        changed(
-          db
-            .prepare(
-              'UPDATE webhook_endpoints SET enabled = 0 WHERE endpoint_id = ? AND enabled = 1',
-            )
-            .run(endpointId).changes > 0,
-        ),
-      ),
+    disableEndpoint: (endpointId) => {
+      listed.clear();
+      return Promise.resolve(
+        db
+          .prepare('UPDATE webhook_endpoints SET enabled = 0 WHERE endpoint_id = ? AND enabled = 1')
+          .run(endpointId).changes > 0,
+      );
+    },
     findDelivery: (deliveryId) => {
       const row = deliveryById.get(deliveryId);
       return Promise.resolve(row === undefined ? null : deliveryOf(row));
