@@ -188,12 +188,10 @@ export const createSqliteReadModelStore = (
     }
     const { document, id } = change;
     const body = JSON.stringify(document);
+    const kept = change.indexedFieldsKept === true;
     // A writer that knows the index columns keep their values (a traffic user's usage) spares
     // binding and comparing them: half the cost of a write (docs/read-side.md).
-    if (change.indexedFieldsKept === true) {
-      const kept = table.updateBodyKept.run(body, id) as { changes: number };
-      if (kept.changes > 0) return;
-    }
+    if (kept && (table.updateBodyKept.run(body, id) as { changes: number }).changes > 0) return;
     const { fieldList } = table;
     // One array per write: [body, id, ...columns] binds the update, its tail after the id the
     // upsert's columns (an array binds as the statement's parameters, without a spread).
@@ -201,15 +199,10 @@ export const createSqliteReadModelStore = (
     for (const field of fieldList) values.push(columnValue(document[field]));
     // Most changes leave the index columns as they were (a balance, a usage): rewriting only the
     // body spares every index a delete and an insert. New rows and moved ones take the upsert.
-    const updated =
-      change.indexedFieldsKept === true
-        ? { changes: 0 }
-        : (table.updateBody.run(values) as { changes: number });
-    if (updated.changes === 0) {
-      values[0] = id;
-      values[1] = body;
-      table.upsert.run(values);
-    }
+    if (!kept && (table.updateBody.run(values) as { changes: number }).changes > 0) return;
+    values[0] = id;
+    values[1] = body;
+    table.upsert.run(values);
   };
   const saveCheckpoint = (checkpoint: Checkpoint): void => {
     prepared(
