@@ -1,0 +1,66 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { openSignedCheckpointStore } from '../../adapters/audit/sqlite.signed-checkpoint-store';
+import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
+import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
+import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
+import { keyIdOf, type StreamHead } from '../../domain/audit/log-checkpoint';
+import { isCheckpointStream } from '../../domain/audit/checkpoint-events';
+import type { EventStore } from '../../domain/ports/event-store.port';
+import { writeCheckpoint } from '../../projections/log-checkpoints';
+import { createLedger, openAccount } from '../support/ledger-harness';
+
+const signer = (() => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { privateKey, keyId: keyIdOf(publicKey) };
+})();
+const now = () => new Date('2026-12-07T01:00:00.000Z');
+
+/** The heads a checkpoint must anchor, from every event read and parsed (what it used to do). */
+const headsFromEveryEvent = async (store: EventStore, afterPosition: bigint | null) => {
+  const heads = new Map<string, StreamHead>();
+  let eventCount = 0;
+  for (const event of await store.readAll({ afterPosition, eventCountMax: 100_000 })) {
+    if (isCheckpointStream(event.stream)) continue;
+    eventCount += 1;
+    const { stream, revision } = event;
+    heads.set(stream, { stream, revision, hash: event.metadata.hash });
+  }
+  return { heads: [...heads.values()], eventCount };
+};
+
+/** The store with readAll refused: the checkpointer must not read (and parse) every event. */
+const withoutReadAll = (store: EventStore): EventStore => ({
+  ...store,
+  readAll: () => Promise.reject(new Error('the checkpointer read every event')),
+});
+
+describe.each([
+  ['in-memory', () => createInMemoryEventStore()],
+  ['sqlite', () => createSqliteEventStore({ path: ':memory:' })],
+])('a checkpoint of the %s log', (_name, open) => {
+  it('anchors each moved stream at its last event without reading the events', async () => {
+    const store = open();
+    const log = openSignedCheckpointStore(openSqliteDatabase(':memory:'));
+    const ledger = createLedger(store);
+    await openAccount(ledger, 'a');
+    await openAccount(ledger, 'b');
+    const expectedFirst = await headsFromEveryEvent(store, null);
+    const first = await writeCheckpoint(withoutReadAll(store), log, signer, { now, force: false });
+    expect(first?.changedHeads).toEqual(expectedFirst.heads);
+    expect(first?.body.eventCount).toBe(expectedFirst.eventCount);
+
+    const before = await store.headPosition();
+    await openAccount(ledger, 'c');
+    await openAccount(ledger, 'a2');
+    const expectedSecond = await headsFromEveryEvent(store, before);
+    const second = await writeCheckpoint(withoutReadAll(store), log, signer, { now, force: false });
+    // The first checkpoint's copy in the log moved too, and is counted with the rest.
+    expect(second?.changedHeads.filter((head) => !isCheckpointStream(head.stream))).toEqual(
+      expectedSecond.heads,
+    );
+    expect(second?.body.eventCount).toBe(
+      (first?.body.eventCount ?? 0) + expectedSecond.eventCount + 1,
+    );
+    await store.close();
+  });
+});
