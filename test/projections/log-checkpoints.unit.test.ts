@@ -5,8 +5,10 @@ import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-s
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { keyIdOf, type StreamHead } from '../../domain/audit/log-checkpoint';
 import { isCheckpointStream } from '../../domain/audit/checkpoint-events';
+import { EMPTY_CHAIN, type ChainTail } from '../../domain/event-chain';
 import type { EventStore } from '../../domain/ports/event-store.port';
 import { writeCheckpoint } from '../../projections/log-checkpoints';
+import { seal } from '../adapters/event-store-contract/fixtures';
 import { createLedger, openAccount } from '../support/ledger-harness';
 
 const signer = (() => {
@@ -61,6 +63,34 @@ describe.each([
     expect(second?.body.eventCount).toBe(
       (first?.body.eventCount ?? 0) + expectedSecond.eventCount + 1,
     );
+    await store.close();
+  });
+
+  it('reads the heads page by page past 10,000 events, as a fold over every event gives them', async () => {
+    const store = open();
+    const log = openSignedCheckpointStore(openSqliteDatabase(':memory:'));
+    // Three streams written in turns, so each page ends inside each stream.
+    const tails = new Map<string, ChainTail>();
+    for (let round = 0; round < 21; round += 1) {
+      for (const stream of ['account-p', 'account-q', 'account-r']) {
+        const tail = tails.get(stream) ?? EMPTY_CHAIN;
+        const sealed = seal(stream, 173, tail);
+        const expected =
+          tail.nextRevision === 0
+            ? ({ kind: 'no_stream' } as const)
+            : ({ kind: 'exact', revision: tail.nextRevision - 1 } as const);
+        await store.append(stream, sealed.events, expected);
+        tails.set(stream, sealed.tail);
+      }
+    }
+    const expected = await headsFromEveryEvent(store, null);
+    expect(expected.eventCount).toBe(21 * 3 * 173);
+    const written = await writeCheckpoint(withoutReadAll(store), log, signer, {
+      now,
+      force: false,
+    });
+    expect(written?.changedHeads).toEqual(expected.heads);
+    expect(written?.body).toMatchObject({ eventCount: expected.eventCount, streamCount: 3 });
     await store.close();
   });
 });

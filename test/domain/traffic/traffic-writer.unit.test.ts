@@ -3,7 +3,9 @@ import { createInMemorySnapshotStore } from '../../../adapters/snapshots/in-memo
 import type { EventStore, JsonValue, RecordedEvent } from '../../../domain/ports/event-store.port';
 import type { SnapshotStore } from '../../../domain/ports/snapshot-store.port';
 import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
+import { auditSnapshotsOf } from '../../../domain/audit/snapshot-audit';
 import {
+  trafficShardFold,
   trafficShardOf,
   trafficUserOf,
   type TrafficCommand,
@@ -246,5 +248,39 @@ describe('the traffic writer with snapshots', () => {
     await reportFive(resumed.writer, 5);
     expect(await usedBytes(resumed.writer, userId)).toBe(100 + 7);
     await expect(snapshotStore.load(stream)).resolves.toMatchObject({ schemaVersion: 4 });
+  });
+
+  it('audits a version 3 snapshot against the log: the same state matches, another does not', async () => {
+    const store = createInMemoryEventStore();
+    const snapshotStore = createInMemorySnapshotStore();
+    await reportFive(start(store, snapshotStore).writer, 0);
+    const saved = await snapshotStore.load(stream);
+    if (saved === null) throw new Error('fixture: no snapshot saved');
+    const state = trafficSnapshotCodec.decode(saved.state);
+    const asVersion3 = (extraBytes: number): JsonValue =>
+      JSON.parse(
+        JSON.stringify({
+          users: [...state.users].map(([id, user]) => ({
+            userId: id,
+            ...user,
+            uploadBytes: user.uploadBytes + extraBytes,
+          })),
+          recentReports: [...state.recentReports].map(([reportId, refused]) => ({
+            reportId,
+            refused,
+          })),
+        }),
+      ) as JsonValue;
+    const audit = async (extraBytes: number) => {
+      await snapshotStore.save({ ...saved, schemaVersion: 3, state: asVersion3(extraBytes) });
+      const report = { checkedCount: 0, mismatches: [], unusable: [] };
+      const sources = { store, snapshots: snapshotStore, pageEventCountMax: 100 };
+      await auditSnapshotsOf(trafficShardFold, sources, report);
+      return report;
+    };
+    expect(await audit(0)).toEqual({ checkedCount: 1, mismatches: [], unusable: [] });
+    expect((await audit(1)).mismatches).toEqual([
+      expect.objectContaining({ stream, revision: saved.revision }),
+    ]);
   });
 });
