@@ -1,4 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openSignedCheckpointStore } from '../../adapters/audit/sqlite.signed-checkpoint-store';
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
@@ -92,5 +96,34 @@ describe.each([
     expect(written?.changedHeads).toEqual(expected.heads);
     expect(written?.body).toMatchObject({ eventCount: expected.eventCount, streamCount: 3 });
     await store.close();
+  });
+});
+
+describe('a checkpoint of a damaged SQLite log', () => {
+  it.each([
+    ['metadata without its hash', `json_remove(metadata, '$.hash')`, 'metadata without hash'],
+    ['metadata that is not JSON', `'{not json'`, 'malformed JSON'],
+  ])('is not signed over %s', async (_name, damage, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-checkpoints-'));
+    try {
+      const path = join(dir, 'events.sqlite');
+      const store = createSqliteEventStore({ path });
+      await openAccount(createLedger(store), 'a');
+      await store.close();
+      const db = new Database(path);
+      db.exec(
+        `UPDATE events SET metadata = ${damage} WHERE position = (SELECT MAX(position) FROM events)`,
+      );
+      db.close();
+      const reopened = createSqliteEventStore({ path });
+      const log = openSignedCheckpointStore(openSqliteDatabase(':memory:'));
+      await expect(writeCheckpoint(reopened, log, signer, { now, force: false })).rejects.toThrow(
+        message,
+      );
+      expect(log.latest()).toBeNull();
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import type {
   RecordedEvent,
   StreamHeadsPage,
 } from '../../../domain/ports/event-store.port';
+import { assert } from '../../../domain/assert';
 import { storedDataText } from '../../../domain/event-chain';
 import { ensureSchema, type SqliteDatabase } from '../../sqlite/open-database';
 
@@ -44,7 +45,7 @@ type StreamHeadRow = {
   revision: bigint;
   event_count: bigint;
   last_position: bigint;
-  hash: string;
+  hash: string | null;
 };
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
@@ -158,6 +159,8 @@ export const openEventTable = (db: SqliteDatabase) => {
         if (lastPosition === null || row.last_position > lastPosition)
           lastPosition = row.last_position;
         const revision = Number(row.revision);
+        // A row whose metadata lost its hash is never anchored (JSON that is not JSON throws).
+        assert(typeof row.hash === 'string', `${row.stream} at ${revision}: metadata without hash`);
         return {
           stream: row.stream,
           revision,
