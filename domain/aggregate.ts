@@ -56,13 +56,24 @@ export type Aggregate<Command, Event extends DomainEvent, State, Rejection exten
 /**
  * A state's snapshot format. `decode(encode(s))` must equal `s`; `decode` throws on anything it
  * did not write, and the loader then folds the stream from scratch. Bump `schemaVersion` whenever
- * the state's shape changes: snapshots of another version are not used.
+ * the state's shape changes: snapshots of another version are not used, unless it is one of
+ * `olderVersionsRead`, which `decode` reads (given the saved snapshot's version).
  */
 export type SnapshotCodec<State> = {
   readonly schemaVersion: number;
+  readonly olderVersionsRead?: readonly number[];
   readonly encode: (state: State) => JsonValue;
-  readonly decode: (saved: JsonValue) => State;
+  /** schemaVersion: the saved snapshot's, one of olderVersionsRead; absent: the current one. */
+  readonly decode: (saved: JsonValue, schemaVersion?: number) => State;
 };
+
+/** Whether the codec reads snapshots saved with schemaVersion (its own, or an older one it names). */
+export const readsSnapshotVersion = <State>(
+  codec: SnapshotCodec<State>,
+  schemaVersion: number,
+): boolean =>
+  schemaVersion === codec.schemaVersion ||
+  (codec.olderVersionsRead?.includes(schemaVersion) ?? false);
 
 export const streamName = (category: string, id: string): string => `${category}-${id}`;
 

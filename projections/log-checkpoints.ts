@@ -18,7 +18,6 @@ import {
 import { GENESIS_HASH, sealEvents } from '../domain/event-chain';
 import { deterministicEventId } from '../domain/event-ids';
 import type { EventStore } from '../domain/ports/event-store.port';
-import { forEachEvent } from './audit-toolkit';
 
 /** The key checkpoints are signed with. */
 export type CheckpointSigner = { keyId: string; privateKey: KeyObject };
@@ -56,19 +55,10 @@ const attempt = async (
     copied = await copyCheckpointsIntoLog(store, log, null);
   const head = copiedCount === 0 ? headBefore : await store.headPosition();
   if (latest !== null && head === previousHead && !force) return { written: null };
-  const changed = new Map<string, StreamHead>();
-  let movedEventCount = 0; // Events other than the checkpoints' own copies in the log.
-  const newEventCount = await forEachEvent(
+  const { changed, newEventCount, movedEventCount } = await headsMovedSince(
     store,
-    (event) => {
-      if (!isCheckpointStream(event.stream)) movedEventCount += 1;
-      changed.set(event.stream, {
-        stream: event.stream,
-        revision: event.revision,
-        hash: event.metadata.hash,
-      });
-    },
-    { afterPosition: previousHead, untilPosition: head },
+    previousHead,
+    head,
   );
   // Only the previous checkpoint's own event came since: nothing to anchor yet (else every
   // checkpoint's event would call for another checkpoint, forever).
@@ -100,6 +90,44 @@ const attempt = async (
     if ((log.latest()?.body.sequence ?? 0) >= body.sequence) return 'raced';
     throw error;
   }
+};
+
+/** Events read per page while anchoring heads (SQLite folds each page in one query). */
+const HEADS_PAGE_EVENT_COUNT_MAX = 10_000;
+
+/**
+ * The streams that moved in (afterPosition, untilPosition], each at its last event there, with
+ * the events counted: all of them, and those other than the checkpoints' own copies in the log.
+ * Only each stream's head is read (readStreamHeads): no event's data is parsed.
+ */
+const headsMovedSince = async (
+  store: EventStore,
+  afterPosition: bigint | null,
+  untilPosition: bigint | null,
+): Promise<{
+  changed: Map<string, StreamHead>;
+  newEventCount: number;
+  movedEventCount: number;
+}> => {
+  const changed = new Map<string, StreamHead>();
+  let newEventCount = 0;
+  let movedEventCount = 0;
+  for (let after = afterPosition; untilPosition !== null;) {
+    const page = await store.readStreamHeads({
+      afterPosition: after,
+      untilPosition,
+      eventCountMax: HEADS_PAGE_EVENT_COUNT_MAX,
+    });
+    for (const { stream, revision, hash, eventCount } of page.heads) {
+      // A stream keeps its place (its first move's), as a read of every event gave it.
+      changed.set(stream, { stream, revision, hash });
+      if (!isCheckpointStream(stream)) movedEventCount += eventCount;
+    }
+    newEventCount += page.eventCount;
+    if (page.lastPosition === null || page.eventCount < HEADS_PAGE_EVENT_COUNT_MAX) break;
+    after = page.lastPosition;
+  }
+  return { changed, newEventCount, movedEventCount };
 };
 
 /**

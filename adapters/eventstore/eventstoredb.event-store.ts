@@ -5,6 +5,7 @@ import {
   UnavailableError,
 } from '../../domain/ports/event-store.port';
 import { lastPosition, readAllAfter, subscribeAfter } from './eventstoredb/esdb-all-log';
+import { streamHeadsOf } from './stream-heads';
 import { createIdempotencyPurger, readIdempotencyRecord } from './eventstoredb/esdb-idempotency';
 import { toPortError } from './eventstoredb/esdb-mapping';
 import { appendMulti, checkMultiStreamAppend } from './eventstoredb/esdb-multi-append';
@@ -73,6 +74,10 @@ export const createEventStoreDbEventStore = (
           eventCount: after.length,
           firstOccurredAt: after[0]?.metadata.occurredAt ?? null,
         }))
+        .catch(rethrowAsPortError),
+    readStreamHeads: ({ afterPosition, untilPosition, eventCountMax }) =>
+      whenReady(() => readAllAfter(client, afterPosition, eventCountMax))
+        .then((page) => streamHeadsOf(page, untilPosition))
         .catch(rethrowAsPortError),
     close: async () => {
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));

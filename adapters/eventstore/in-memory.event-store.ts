@@ -13,6 +13,7 @@ import type {
   StreamAppendResult,
 } from '../../domain/ports/event-store.port';
 import { followLog } from './follow-log';
+import { streamHeadsOf } from './stream-heads';
 
 const recordKey = (scope: string, key: string): string => JSON.stringify([scope, key]);
 
@@ -181,6 +182,8 @@ export const createInMemoryEventStore = (): EventStore => {
       const firstOccurredAt = after[0]?.metadata.occurredAt ?? null;
       return Promise.resolve({ eventCount: after.length, firstOccurredAt });
     },
+    readStreamHeads: ({ afterPosition, untilPosition, eventCountMax }) =>
+      Promise.resolve(streamHeadsOf(readAll(afterPosition, eventCountMax), untilPosition)),
     close: () => Promise.resolve(),
   };
 };

@@ -176,6 +176,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
     headPosition: () => Promise.resolve(table.headPosition()),
     countAfter: ({ afterPosition, eventCountMax }) =>
       Promise.resolve(table.countAfter(afterPosition, eventCountMax)),
+    readStreamHeads: ({ afterPosition, untilPosition, eventCountMax }) =>
+      Promise.resolve(table.streamHeads(afterPosition, untilPosition, eventCountMax)),
     probeWrite: () => {
       if (closed) return Promise.reject(new Error('sqlite event store: probe after close'));
       try {

@@ -1,4 +1,10 @@
-import { parseStored, type DomainEvent, type SnapshotCodec, type StreamFold } from '../aggregate';
+import {
+  parseStored,
+  readsSnapshotVersion,
+  type DomainEvent,
+  type SnapshotCodec,
+  type StreamFold,
+} from '../aggregate';
 import type { ActorEventHook, ActorRuntimeLimits } from './actor-runtime.types';
 import { assert } from '../assert';
 import { EMPTY_CHAIN, type ChainTail } from '../event-chain';
@@ -110,7 +116,7 @@ const resumeFrom = async <S>(
   saved: SavedSnapshot,
 ): Promise<Resumed<S>> => {
   const { stream, revision, position, lastHash, schemaVersion } = saved;
-  if (schemaVersion !== codec.schemaVersion) {
+  if (!readsSnapshotVersion(codec, schemaVersion)) {
     return {
       ok: false,
       reason: `schema version ${schemaVersion}, expected ${codec.schemaVersion}`,
@@ -126,7 +132,7 @@ const resumeFrom = async <S>(
     return { ok: false, reason: `the event at ${revision} is not the one it was saved at` };
   }
   try {
-    const state = codec.decode(saved.state);
+    const state = codec.decode(saved.state, schemaVersion);
     const tail = { nextRevision: revision + 1, lastHash };
     return { ok: true, snapshot: { state, revision, position, tail } };
   } catch (error: unknown) {

@@ -1,4 +1,10 @@
-import { parseStored, type DomainEvent, type SnapshotCodec, type StreamFold } from '../aggregate';
+import {
+  parseStored,
+  readsSnapshotVersion,
+  type DomainEvent,
+  type SnapshotCodec,
+  type StreamFold,
+} from '../aggregate';
 import { canonicalJson } from '../event-chain';
 import type { EventStore } from '../ports/event-store.port';
 import type { SavedSnapshot, SnapshotStore } from '../ports/snapshot-store.port';
@@ -60,7 +66,7 @@ const judge = async <E extends DomainEvent, S>(
   sources: { store: EventStore; pageEventCountMax: number },
   saved: SavedSnapshot,
 ): Promise<Verdict> => {
-  if (saved.schemaVersion !== codec.schemaVersion) {
+  if (!readsSnapshotVersion(codec, saved.schemaVersion)) {
     return { kind: 'unusable', reason: `schema version ${saved.schemaVersion}` };
   }
   let state = aggregate.initialState;
@@ -85,7 +91,16 @@ const judge = async <E extends DomainEvent, S>(
     }
   }
   const folded = canonicalJson(codec.encode(state));
-  return folded === canonicalJson(saved.state)
+  // An older version is compared as the current one would have saved the same state.
+  let savedState = saved.state;
+  if (saved.schemaVersion !== codec.schemaVersion) {
+    try {
+      savedState = codec.encode(codec.decode(saved.state, saved.schemaVersion));
+    } catch (error: unknown) {
+      return { kind: 'unusable', reason: `undecodable state: ${String(error)}` };
+    }
+  }
+  return folded === canonicalJson(savedState)
     ? { kind: 'matches' }
     : { kind: 'mismatch', reason: 'the saved state differs from the fold of the log' };
 };

@@ -4,7 +4,9 @@ import type {
   JsonObject,
   NewEvent,
   RecordedEvent,
+  StreamHeadsPage,
 } from '../../../domain/ports/event-store.port';
+import { assert } from '../../../domain/assert';
 import { storedDataText } from '../../../domain/event-chain';
 import { ensureSchema, type SqliteDatabase } from '../../sqlite/open-database';
 
@@ -36,6 +38,14 @@ type EventRow = {
   type: string;
   data: string;
   metadata: string;
+};
+
+type StreamHeadRow = {
+  stream: string;
+  revision: bigint;
+  event_count: bigint;
+  last_position: bigint;
+  hash: string | null;
 };
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
@@ -83,6 +93,24 @@ export const openEventTable = (db: SqliteDatabase) => {
       'SELECT metadata FROM events WHERE position > ? ORDER BY position LIMIT 1',
     )
     .pluck();
+  // SQLite folds the page (no row leaves it as an object but one per stream); the hash is read
+  // from each stream's last event in the page only.
+  const streamHeads = db
+    .prepare<[bigint, bigint, number], StreamHeadRow>(
+      `WITH page AS (
+         SELECT position, stream, revision FROM events
+         WHERE position > ? AND position <= ? ORDER BY position LIMIT ?
+       ), moved AS (
+         SELECT stream, MAX(revision) AS revision, COUNT(*) AS event_count,
+           MIN(position) AS first_position, MAX(position) AS last_position
+         FROM page GROUP BY stream
+       )
+       SELECT moved.stream, moved.revision, moved.event_count, moved.last_position,
+         json_extract(events.metadata, '$.hash') AS hash
+       FROM moved JOIN events ON events.stream = moved.stream AND events.revision = moved.revision
+       ORDER BY moved.first_position`,
+    )
+    .safeIntegers(true);
   const head = db
     .prepare<[], bigint | null>('SELECT MAX(position) FROM events')
     .pluck()
@@ -117,6 +145,30 @@ export const openEventTable = (db: SqliteDatabase) => {
       const firstOccurredAt =
         metadata === undefined ? null : (JSON.parse(metadata) as EventMetadata).occurredAt;
       return { eventCount, firstOccurredAt };
+    },
+    streamHeads: (
+      afterPosition: bigint | null,
+      untilPosition: bigint,
+      eventCountMax: number,
+    ): StreamHeadsPage => {
+      const rows = streamHeads.all(afterPosition ?? 0n, untilPosition, eventCountMax);
+      let eventCount = 0;
+      let lastPosition: bigint | null = null;
+      const heads = rows.map((row) => {
+        eventCount += Number(row.event_count);
+        if (lastPosition === null || row.last_position > lastPosition)
+          lastPosition = row.last_position;
+        const revision = Number(row.revision);
+        // A row whose metadata lost its hash is never anchored (JSON that is not JSON throws).
+        assert(typeof row.hash === 'string', `${row.stream} at ${revision}: metadata without hash`);
+        return {
+          stream: row.stream,
+          revision,
+          hash: row.hash,
+          eventCount: Number(row.event_count),
+        };
+      });
+      return { heads, eventCount, lastPosition };
     },
     /** Inserts one event and returns its position; throws SQLite's error on a UNIQUE violation. */
     insert: (stream: string, revision: number, event: NewEvent): bigint => {

@@ -117,6 +117,56 @@ export const globalLogCases = ({ store, options }: ContractContext): void => {
     else expect(head).toBe(result.lastPosition);
   });
 
+  it("reads each stream's head in a page of the log: last revision, its hash, its count", async () => {
+    const [a, b, marker] = [newStream(), newStream(), newStream()];
+    const start = appended(
+      await store().append(marker, newEvents(marker, 1), { kind: 'no_stream' }),
+    );
+    const firstA = seal(a, 3);
+    await store().append(a, firstA.events, { kind: 'no_stream' });
+    const ofB = appended(await store().append(b, newEvents(b, 2), { kind: 'no_stream' }));
+    const moreA = seal(a, 2, firstA.tail);
+    const end = appended(await store().append(a, moreA.events, { kind: 'exact', revision: 2 }));
+    const hashOf = (events: readonly { metadata: { hash: string } }[], index: number) =>
+      events[index]?.metadata.hash;
+    const [b0, b1] = await readWhole(store(), b);
+    const read = (
+      untilPosition: bigint,
+      eventCountMax: number,
+      afterPosition = start.lastPosition,
+    ) => store().readStreamHeads({ afterPosition, untilPosition, eventCountMax });
+    expect(await read(end.lastPosition, 100)).toEqual({
+      heads: [
+        { stream: a, revision: 4, hash: hashOf(moreA.events, 1), eventCount: 5 },
+        { stream: b, revision: 1, hash: b1?.metadata.hash, eventCount: 2 },
+      ],
+      eventCount: 7,
+      lastPosition: end.lastPosition,
+    });
+    // Bounded by untilPosition, then by eventCountMax: the heads as they stood there.
+    expect(await read(ofB.lastPosition, 100)).toEqual({
+      heads: [
+        { stream: a, revision: 2, hash: hashOf(firstA.events, 2), eventCount: 3 },
+        { stream: b, revision: 1, hash: b1?.metadata.hash, eventCount: 2 },
+      ],
+      eventCount: 5,
+      lastPosition: ofB.lastPosition,
+    });
+    expect(await read(end.lastPosition, 4)).toEqual({
+      heads: [
+        { stream: a, revision: 2, hash: hashOf(firstA.events, 2), eventCount: 3 },
+        { stream: b, revision: 0, hash: b0?.metadata.hash, eventCount: 1 },
+      ],
+      eventCount: 4,
+      lastPosition: b0?.position,
+    });
+    expect(await read(end.lastPosition, 100, end.lastPosition)).toEqual({
+      heads: [],
+      eventCount: 0,
+      lastPosition: null,
+    });
+  });
+
   it('counts the events after a position, bounded, with when the first of them occurred', async () => {
     const stream = newStream();
     const events = newEvents(stream, 3);

@@ -1,18 +1,24 @@
 import { createInMemoryEventStore } from '../../../adapters/eventstore/in-memory.event-store';
-import type { EventStore, RecordedEvent } from '../../../domain/ports/event-store.port';
+import { createInMemorySnapshotStore } from '../../../adapters/snapshots/in-memory.snapshot-store';
+import type { EventStore, JsonValue, RecordedEvent } from '../../../domain/ports/event-store.port';
+import type { SnapshotStore } from '../../../domain/ports/snapshot-store.port';
+import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
+import { auditSnapshotsOf } from '../../../domain/audit/snapshot-audit';
 import {
+  trafficShardFold,
   trafficShardOf,
   trafficUserOf,
   type TrafficCommand,
   type UsageRecord,
 } from '../../../domain/traffic/traffic.decider';
 import {
+  createTrafficWriter,
   executeTrafficCommand,
   type TrafficRequest,
   type TrafficWriter,
 } from '../../../domain/traffic/traffic-writer';
-import { testContext, trafficWriterOver } from '../../support/ledger-harness';
-import { grant, now } from './traffic.fixtures';
+import { testContext, testLedgerLimits, trafficWriterOver } from '../../support/ledger-harness';
+import { grant, now, use } from './traffic.fixtures';
 
 /** A report as the route makes it: one RecordUsage per shard it touches. */
 const reportRequest = (
@@ -183,5 +189,98 @@ describe('the traffic writer after a failed append', () => {
     await writer.execute(reportRequest('node-1', 'r-2', records));
     for (const userId of USERS) expect(await usedBytes(writer, userId)).toBe(14);
     expect(await usedBytes(trafficWriterOver(store), USERS[0] ?? '')).toBe(14);
+  });
+});
+
+describe('the traffic writer with snapshots', () => {
+  const EVERY = 3;
+  const start = (store: EventStore, snapshotStore: SnapshotStore) => {
+    const rejected: unknown[] = [];
+    const writer = createTrafficWriter({
+      store,
+      snapshots: { store: snapshotStore, everyEventCount: EVERY },
+      limits: testLedgerLimits,
+      onEvent: (name, fields) => {
+        if (name === 'snapshot_rejected') rejected.push(fields);
+      },
+    });
+    return { writer, rejected };
+  };
+  const userId = USERS[0] as string;
+  const stream = `trafficshard-${trafficShardOf(userId)}`;
+  const reportFive = async (writer: TrafficWriter, from: number) => {
+    for (let index = from; index < from + 5; index += 1)
+      await writer.execute(reportRequest('n1', `r-${index}`, [use(userId, 10)]));
+  };
+
+  it('saves version 4, and resumes from a version 3 snapshot already on disk', async () => {
+    const store = createInMemoryEventStore();
+    const snapshotStore = createInMemorySnapshotStore();
+    const first = start(store, snapshotStore);
+    await first.writer.execute({
+      commands: [onShard(userId, grant(userId, 'g-1', 1_000))],
+      context: testContext(),
+      idempotency: null,
+    });
+    await reportFive(first.writer, 0);
+    const saved = await snapshotStore.load(stream);
+    expect(saved).toMatchObject({ schemaVersion: 4, revision: 5 });
+    if (saved === null) throw new Error('fixture: no snapshot saved');
+    // The same state as version 3 wrote it (one object per user and per report).
+    const state = trafficSnapshotCodec.decode(saved.state);
+    // Marked (7 bytes more than the log says) to tell its read from a fold of the stream.
+    const version3 = {
+      users: [...state.users].map(([id, user]) => ({
+        userId: id,
+        ...user,
+        downloadBytes: user.downloadBytes + 7,
+      })),
+      recentReports: [...state.recentReports].map(([reportId, refused]) => ({ reportId, refused })),
+    };
+    await snapshotStore.save({
+      ...saved,
+      schemaVersion: 3,
+      state: JSON.parse(JSON.stringify(version3)) as JsonValue,
+    });
+    const resumed = start(store, snapshotStore);
+    expect(await usedBytes(resumed.writer, userId)).toBe(50 + 7);
+    expect(resumed.rejected).toEqual([]);
+    await reportFive(resumed.writer, 5);
+    expect(await usedBytes(resumed.writer, userId)).toBe(100 + 7);
+    await expect(snapshotStore.load(stream)).resolves.toMatchObject({ schemaVersion: 4 });
+  });
+
+  it('audits a version 3 snapshot against the log: the same state matches, another does not', async () => {
+    const store = createInMemoryEventStore();
+    const snapshotStore = createInMemorySnapshotStore();
+    await reportFive(start(store, snapshotStore).writer, 0);
+    const saved = await snapshotStore.load(stream);
+    if (saved === null) throw new Error('fixture: no snapshot saved');
+    const state = trafficSnapshotCodec.decode(saved.state);
+    const asVersion3 = (extraBytes: number): JsonValue =>
+      JSON.parse(
+        JSON.stringify({
+          users: [...state.users].map(([id, user]) => ({
+            userId: id,
+            ...user,
+            uploadBytes: user.uploadBytes + extraBytes,
+          })),
+          recentReports: [...state.recentReports].map(([reportId, refused]) => ({
+            reportId,
+            refused,
+          })),
+        }),
+      ) as JsonValue;
+    const audit = async (extraBytes: number) => {
+      await snapshotStore.save({ ...saved, schemaVersion: 3, state: asVersion3(extraBytes) });
+      const report = { checkedCount: 0, mismatches: [], unusable: [] };
+      const sources = { store, snapshots: snapshotStore, pageEventCountMax: 100 };
+      await auditSnapshotsOf(trafficShardFold, sources, report);
+      return report;
+    };
+    expect(await audit(0)).toEqual({ checkedCount: 1, mismatches: [], unusable: [] });
+    expect((await audit(1)).mismatches).toEqual([
+      expect.objectContaining({ stream, revision: saved.revision }),
+    ]);
   });
 });

@@ -272,18 +272,43 @@ describe('traffic snapshot codec', () => {
     expect(fromSnapshot.users.get('alice')?.uploadBytes).toBe(recentReportCountMax + 4);
   });
 
-  const valid = (): Record<string, JsonValue> =>
+  const sample = () =>
+    stateOf([
+      granted('alice', 'g-1', max),
+      reported('r-1', [use('alice', max - 1)]),
+      reported('r-2', [use('bob', 1, 2)], [overflowed('alice')]),
+    ]);
+  /** Version 3 as the writer saved it until version 4 (snapshots on disk are still read). */
+  const encodeVersion3 = (state: TrafficShardState): JsonValue =>
     JSON.parse(
-      JSON.stringify(
-        encode(
-          stateOf([
-            granted('alice', 'g-1', max),
-            reported('r-1', [use('alice', max - 1)]),
-            reported('r-2', [use('bob', 1, 2)], [overflowed('alice')]),
-          ]),
-        ),
-      ),
-    ) as Record<string, JsonValue>;
+      JSON.stringify({
+        users: [...state.users.entries()]
+          .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+          .map(([userId, user]) => ({ userId, ...user })),
+        recentReports: [...state.recentReports.entries()].map(([reportId, refused]) => ({
+          reportId,
+          refused,
+        })),
+      }),
+    ) as JsonValue;
+  const valid = (): Record<string, JsonValue> =>
+    encodeVersion3(sample()) as Record<string, JsonValue>;
+  const validVersion4 = (): Record<string, JsonValue> =>
+    JSON.parse(JSON.stringify(encode(sample()))) as Record<string, JsonValue>;
+
+  it('reads a version 3 snapshot as the state it was saved from', () => {
+    fc.assert(
+      fc.property(commands, (sequence) => {
+        const state = run(sequence).at(-1)?.after ?? trafficAggregate.initialState;
+        const decoded = decode(encodeVersion3(state), 3);
+        expect(Object.fromEntries(decoded.users)).toEqual(Object.fromEntries(state.users));
+        expect([...decoded.recentReports.entries()]).toEqual([...state.recentReports.entries()]);
+        expect(encode(decoded)).toEqual(encode(state));
+      }),
+      { numRuns: 60 },
+    );
+    expect(trafficSnapshotCodec.olderVersionsRead).toEqual([3]);
+  });
   /** The valid snapshot with its first user, or first recent report, changed. */
   const damageUser = (change: (user: Record<string, JsonValue>) => JsonValue) => {
     const saved = valid();
@@ -318,8 +343,9 @@ describe('traffic snapshot codec', () => {
     );
   });
 
-  it('decodes the undamaged snapshot the cases below start from', () => {
-    const decoded = decode(valid());
+  it('decodes the undamaged snapshots the cases below start from', () => {
+    expect(decode(validVersion4())).toEqual(decode(valid(), 3));
+    const decoded = decode(valid(), 3);
     expect(decoded.users.get('alice')).toMatchObject({ quotaBytes: max, uploadBytes: max - 1 });
     expect(decoded.recentReports.get('r-2')).toEqual([overflowed('alice')]);
   });
@@ -355,7 +381,30 @@ describe('traffic snapshot codec', () => {
       damageReport((entry) => ({ ...entry, refused: [{ reason: 'usage_overflow' }] })),
       'userId',
     ],
-  ])('refuses %s, naming the field', (_name, saved, message) => {
+  ])('refuses %s in version 3, naming the field', (_name, saved, message) => {
+    const decoding = () => decode(JSON.parse(JSON.stringify(saved)) as JsonValue, 3);
+    expect(decoding).toThrow(AssertionError);
+    expect(decoding).toThrow(message);
+  });
+
+  const damaged = (name: string, value: JsonValue) => ({ ...validVersion4(), [name]: value });
+  it.each<[string, JsonValue, string]>([
+    ['not an object', [1, 2], 'traffic shard snapshot: not an object'],
+    ['userIds that are not strings', damaged('userIds', [1, 2]), 'userIds'],
+    ['a column shorter than userIds', damaged('uploadBytes', [1]), 'uploadBytes: 1 values for 2'],
+    ['a negative count', damaged('downloadBytes', [0, -1]), 'downloadBytes: not a safe integer'],
+    ['a fractional quota', damaged('quotaBytes', [0.5, 0]), 'quotaBytes: not a safe integer'],
+    ['an exceeded index past the users', damaged('exceeded', [2]), 'exceeded[]: not an index'],
+    ['a short row of others', damaged('others', [[0, [], []]]), 'others[]: not a row of 6'],
+    [
+      'a grant id that is not text',
+      damaged('others', [[0, [7], [], 0, 'default', null]]),
+      'others[][1]: not an array of strings',
+    ],
+    ['missing reportIds', damaged('reportIds', null), 'reportIds: not an array'],
+    ['a refusal of no report', damaged('refused', [[5, 'alice']]), 'refused[][0]: not an index'],
+    ['a refusal without userId', damaged('refused', [[0, 3]]), 'refused[][1]: not a string'],
+  ])('refuses %s in version 4, naming the field', (_name, saved, message) => {
     const decoding = () => decode(JSON.parse(JSON.stringify(saved)) as JsonValue);
     expect(decoding).toThrow(AssertionError);
     expect(decoding).toThrow(message);
