@@ -2,6 +2,7 @@ import {
   context,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -44,6 +45,9 @@ export const traceRequests = (): AppMiddleware => async (ctx, next) => {
     },
     parent,
   );
+  // No tracing SDK and no inbound traceparent: the span is the API's invalid no-op, with nothing
+  // to pass on, name or end, and the request goes on without a context of its own.
+  if (!isSpanContextValid(span.spanContext())) return next();
   const traceparent = traceparentOf(span);
   if (traceparent !== null) ctx.set('traceparent', traceparent);
   try {
