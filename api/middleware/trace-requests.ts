@@ -35,31 +35,35 @@ export const traceparentOf = (span: Span): string | null => {
  * of the request, the access log's included, carries the trace id. Without a tracing SDK the
  * span is the API's no-op, which only passes an inbound traceparent through.
  */
-export const traceRequests = (): AppMiddleware => async (ctx, next) => {
-  const parent = propagator.extract(ROOT_CONTEXT, ctx.headers, defaultTextMapGetter);
-  const span = trace.getTracer(TRACER_NAME).startSpan(
-    `${ctx.method}`,
-    {
-      kind: SpanKind.SERVER,
-      attributes: { [ATTR_HTTP_REQUEST_METHOD]: ctx.method, [ATTR_URL_PATH]: ctx.path },
-    },
-    parent,
-  );
-  // No tracing SDK and no inbound traceparent: the span is the API's invalid no-op, with nothing
-  // to pass on, name or end, and the request goes on without a context of its own.
-  if (!isSpanContextValid(span.spanContext())) return next();
-  const traceparent = traceparentOf(span);
-  if (traceparent !== null) ctx.set('traceparent', traceparent);
-  try {
-    await context.with(trace.setSpan(parent, span), next);
-  } finally {
-    const route = matchedRouteOf(ctx);
-    if (route !== null) {
-      span.updateName(`${ctx.method} ${route}`);
-      span.setAttribute(ATTR_HTTP_ROUTE, route);
+export const traceRequests = (): AppMiddleware => {
+  // A proxy: it follows an SDK registered later (bin/tracing.ts), and is the no-op until then.
+  const tracer = trace.getTracer(TRACER_NAME);
+  return async (ctx, next) => {
+    const parent = propagator.extract(ROOT_CONTEXT, ctx.headers, defaultTextMapGetter);
+    const span = tracer.startSpan(
+      `${ctx.method}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { [ATTR_HTTP_REQUEST_METHOD]: ctx.method, [ATTR_URL_PATH]: ctx.path },
+      },
+      parent,
+    );
+    // No tracing SDK and no inbound traceparent: the span is the API's invalid no-op, with nothing
+    // to pass on, name or end, and the request goes on without a context of its own.
+    if (!isSpanContextValid(span.spanContext())) return next();
+    const traceparent = traceparentOf(span);
+    if (traceparent !== null) ctx.set('traceparent', traceparent);
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+    } finally {
+      const route = matchedRouteOf(ctx);
+      if (route !== null) {
+        span.updateName(`${ctx.method} ${route}`);
+        span.setAttribute(ATTR_HTTP_ROUTE, route);
+      }
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
+      if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
     }
-    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
-    if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
-  }
+  };
 };
