@@ -1,4 +1,10 @@
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  ProxyTracerProvider,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+} from '@opentelemetry/api';
 import { traceparentOf } from '../api/middleware/trace-requests';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
@@ -68,6 +74,18 @@ const inSpan = <T>(
     }
   });
 
+/**
+ * Whether an SDK is registered (startTracing's, or a test's own). Without one every span is the
+ * API's no-op, which carries nothing into a command: the command wrappers step aside.
+ */
+const sdkRegistered = (): boolean => {
+  const provider = trace.getTracerProvider();
+  return (
+    !(provider instanceof ProxyTracerProvider) ||
+    provider.getDelegateTracer(TRACER_NAME) !== undefined
+  );
+};
+
 /** A command's `type`, or 'unknown' (span names and metric labels). */
 export const commandTypeOf = (command: unknown): string =>
   typeof command === 'object' &&
@@ -81,20 +99,22 @@ export const commandTypeOf = (command: unknown): string =>
 export const traceRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   ...runtime,
   execute: (aggregate, id, command, context) =>
-    inSpan(
-      `${aggregate.category} ${commandTypeOf(command)}`,
-      { 'ledger.aggregate': aggregate.category, 'ledger.aggregate_id': id },
-      async (span) => {
-        const outcome = await runtime.execute(
-          aggregate,
-          id,
-          command,
-          withTraceparent(context, span),
-        );
-        span.setAttribute('ledger.outcome', outcome.ok ? 'accepted' : outcome.rejection);
-        return outcome;
-      },
-    ),
+    !sdkRegistered()
+      ? runtime.execute(aggregate, id, command, context)
+      : inSpan(
+          `${aggregate.category} ${commandTypeOf(command)}`,
+          { 'ledger.aggregate': aggregate.category, 'ledger.aggregate_id': id },
+          async (span) => {
+            const outcome = await runtime.execute(
+              aggregate,
+              id,
+              command,
+              withTraceparent(context, span),
+            );
+            span.setAttribute('ledger.outcome', outcome.ok ? 'accepted' : outcome.rejection);
+            return outcome;
+          },
+        ),
 });
 
 type WriterRequest = {
@@ -109,6 +129,7 @@ const tracedExecute =
     execute: (request: Request) => Promise<Reply>,
   ) =>
   (request: Request): Promise<Reply> => {
+    if (!sdkRegistered()) return execute(request);
     const types = [...new Set(request.commands.map(({ command }) => command.type))];
     return inSpan(
       `${writer} ${types.join(',')}`,
