@@ -1,11 +1,5 @@
-import {
-  ProxyTracerProvider,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Span,
-} from '@opentelemetry/api';
-import { traceparentOf } from '../api/middleware/trace-requests';
+import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { traceparentOf, tracingSdkRegistered } from '../api/middleware/trace-requests';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
 import type { TrafficWriter } from '../domain/traffic/traffic-writer';
@@ -74,18 +68,6 @@ const inSpan = <T>(
     }
   });
 
-/**
- * Whether an SDK is registered (startTracing's, or a test's own). Without one every span is the
- * API's no-op, which carries nothing into a command: the command wrappers step aside.
- */
-const sdkRegistered = (): boolean => {
-  const provider = trace.getTracerProvider();
-  return (
-    !(provider instanceof ProxyTracerProvider) ||
-    provider.getDelegateTracer(TRACER_NAME) !== undefined
-  );
-};
-
 /** A command's `type`, or 'unknown' (span names and metric labels). */
 export const commandTypeOf = (command: unknown): string =>
   typeof command === 'object' &&
@@ -99,7 +81,7 @@ export const commandTypeOf = (command: unknown): string =>
 export const traceRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   ...runtime,
   execute: (aggregate, id, command, context) =>
-    !sdkRegistered()
+    !tracingSdkRegistered()
       ? runtime.execute(aggregate, id, command, context)
       : inSpan(
           `${aggregate.category} ${commandTypeOf(command)}`,
@@ -129,7 +111,7 @@ const tracedExecute =
     execute: (request: Request) => Promise<Reply>,
   ) =>
   (request: Request): Promise<Reply> => {
-    if (!sdkRegistered()) return execute(request);
+    if (!tracingSdkRegistered()) return execute(request);
     const types = [...new Set(request.commands.map(({ command }) => command.type))];
     return inSpan(
       `${writer} ${types.join(',')}`,

@@ -3,6 +3,7 @@ import {
   defaultTextMapGetter,
   defaultTextMapSetter,
   isSpanContextValid,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -29,16 +30,29 @@ export const traceparentOf = (span: Span): string | null => {
 };
 
 /**
+ * Whether a tracing SDK is registered (bin/tracing.ts's, or a test's own). Without one every span
+ * is the API's no-op: nothing is recorded, and a span carries only an inbound traceparent.
+ */
+export const tracingSdkRegistered = (): boolean => {
+  const provider = trace.getTracerProvider();
+  return (
+    !(provider instanceof ProxyTracerProvider) ||
+    provider.getDelegateTracer(TRACER_NAME) !== undefined
+  );
+};
+
+/**
  * A server span per request, child of the caller's W3C `traceparent` when one is sent (a
  * malformed one is ignored: a new trace starts). The answer's `traceparent` header names the
  * server span, so a caller can find its request in the traces. Outermost, so that every log line
  * of the request, the access log's included, carries the trace id. Without a tracing SDK the
- * span is the API's no-op, which only passes an inbound traceparent through.
+ * span is the API's no-op, which only passes an inbound traceparent through; with neither an SDK
+ * nor an inbound traceparent there is nothing to do, and no span is made.
  */
 export const traceRequests = (): AppMiddleware => {
   // A proxy: it follows an SDK registered later (bin/tracing.ts), and is the no-op until then.
   const tracer = trace.getTracer(TRACER_NAME);
-  return async (ctx, next) => {
+  const traced: AppMiddleware = async (ctx, next) => {
     const parent = propagator.extract(ROOT_CONTEXT, ctx.headers, defaultTextMapGetter);
     const span = tracer.startSpan(
       `${ctx.method}`,
@@ -48,8 +62,8 @@ export const traceRequests = (): AppMiddleware => {
       },
       parent,
     );
-    // No tracing SDK and no inbound traceparent: the span is the API's invalid no-op, with nothing
-    // to pass on, name or end, and the request goes on without a context of its own.
+    // A malformed inbound traceparent and no SDK: the span is the invalid no-op, with nothing to
+    // pass on, name or end.
     if (!isSpanContextValid(span.spanContext())) return next();
     const traceparent = traceparentOf(span);
     if (traceparent !== null) ctx.set('traceparent', traceparent);
@@ -66,4 +80,8 @@ export const traceRequests = (): AppMiddleware => {
       span.end();
     }
   };
+  return (ctx, next) =>
+    ctx.headers['traceparent'] === undefined && !tracingSdkRegistered()
+      ? next()
+      : traced(ctx, next);
 };
