@@ -41,13 +41,28 @@ const callbackCounter = (): Counter<string> => {
   });
 };
 
+/** Field by field: an object rest (`{ kind, paymentId, ...result }`) costs microseconds in V8. */
 const commandOf = (notification: ChannelNotification, now: string): PaymentCommand => {
   if (notification.kind === 'refund') {
-    const { kind: _kind, paymentId: _paymentId, ...result } = notification;
-    return { type: 'RecordRefundResult', data: { ...result, now } };
+    const { refundId } = notification;
+    return {
+      type: 'RecordRefundResult',
+      data:
+        notification.outcome === 'succeeded'
+          ? { refundId, outcome: 'succeeded', channelRefundId: notification.channelRefundId, now }
+          : { refundId, outcome: 'failed', failureReason: notification.failureReason, now },
+    };
   }
-  const { kind: _kind, paymentId: _paymentId, ...result } = notification;
-  return { type: 'RecordChannelResult', data: { ...result, now } };
+  const { channelTransactionId } = notification;
+  if (notification.outcome === 'failed') {
+    const { failureReason } = notification;
+    const data = { outcome: 'failed' as const, channelTransactionId, failureReason, now };
+    return { type: 'RecordChannelResult', data };
+  }
+  const { amountMinor, currency, channelPaidAt } = notification;
+  const paid = { outcome: 'succeeded' as const, channelTransactionId, amountMinor, currency, now };
+  const data = channelPaidAt === undefined ? paid : { ...paid, channelPaidAt };
+  return { type: 'RecordChannelResult', data };
 };
 
 type Ctx = Parameters<RouteMiddleware>[0];
