@@ -102,9 +102,7 @@ type AppDeps = {
   governance?: Governance;
 };
 
-const passThrough: RouteMiddleware = async (_ctx, next) => {
-  await next();
-};
+const passThrough: RouteMiddleware = (_ctx, next) => next();
 
 /**
  * Every route behind authenticate() declares its scope with requireScope(): a route that forgot

@@ -1,5 +1,5 @@
 import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { traceparentOf } from '../api/middleware/trace-requests';
+import { traceparentOf, tracingSdkRegistered } from '../api/middleware/trace-requests';
 import type { ActorRuntime, CommandContext } from '../domain/actors/actor-runtime';
 import type { Ledger } from '../domain/ledger/ledger';
 import type { TrafficWriter } from '../domain/traffic/traffic-writer';
@@ -81,20 +81,22 @@ export const commandTypeOf = (command: unknown): string =>
 export const traceRuntime = (runtime: ActorRuntime): ActorRuntime => ({
   ...runtime,
   execute: (aggregate, id, command, context) =>
-    inSpan(
-      `${aggregate.category} ${commandTypeOf(command)}`,
-      { 'ledger.aggregate': aggregate.category, 'ledger.aggregate_id': id },
-      async (span) => {
-        const outcome = await runtime.execute(
-          aggregate,
-          id,
-          command,
-          withTraceparent(context, span),
-        );
-        span.setAttribute('ledger.outcome', outcome.ok ? 'accepted' : outcome.rejection);
-        return outcome;
-      },
-    ),
+    !tracingSdkRegistered()
+      ? runtime.execute(aggregate, id, command, context)
+      : inSpan(
+          `${aggregate.category} ${commandTypeOf(command)}`,
+          { 'ledger.aggregate': aggregate.category, 'ledger.aggregate_id': id },
+          async (span) => {
+            const outcome = await runtime.execute(
+              aggregate,
+              id,
+              command,
+              withTraceparent(context, span),
+            );
+            span.setAttribute('ledger.outcome', outcome.ok ? 'accepted' : outcome.rejection);
+            return outcome;
+          },
+        ),
 });
 
 type WriterRequest = {
@@ -109,6 +111,7 @@ const tracedExecute =
     execute: (request: Request) => Promise<Reply>,
   ) =>
   (request: Request): Promise<Reply> => {
+    if (!tracingSdkRegistered()) return execute(request);
     const types = [...new Set(request.commands.map(({ command }) => command.type))];
     return inSpan(
       `${writer} ${types.join(',')}`,

@@ -1,5 +1,6 @@
 import type { PaymentTicketStore, TicketRedemption } from '../../domain/ports/payment-ticket.port';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
+import { createWriteBatch } from '../sqlite/write-batch';
 
 const SCHEMA_VERSION = 1;
 // Replay keys were kept here, committed after the payment's own commit (a second fsync per
@@ -22,7 +23,12 @@ const ensureChannelSchema = (database: SqliteDatabase): void =>
 
 type TicketRow = { payment_id: string; expires_at_ms: number; used_at_ms: number | null };
 
-/** Status tickets by hash; redeem marks the row used in one IMMEDIATE transaction, so one use wins. */
+/**
+ * Status tickets by hash; redeem reads and marks the row in one transaction, so one use wins.
+ * Writes go through the connection's write batch: the tickets of the payments created in one
+ * event-loop turn share one commit (one fsync), where each payment creation used to hold the
+ * API thread for a commit of its own.
+ */
 export const createSqlitePaymentTicketStore = (database: SqliteDatabase): PaymentTicketStore => {
   ensureChannelSchema(database);
   const insert = database.prepare<[string, string, number]>(
@@ -47,11 +53,11 @@ export const createSqlitePaymentTicketStore = (database: SqliteDatabase): Paymen
       return markUsed.run(nowMs, ticketHash).changes === 1 ? 'redeemed' : 'used';
     },
   );
+  const batch = createWriteBatch(database);
   return {
-    issue: async (ticketHash, paymentId, expiresAtMs) => {
-      insert.run(ticketHash, paymentId, expiresAtMs);
-    },
-    redeem: async (ticketHash, paymentId, nowMs) => redeem.immediate(ticketHash, paymentId, nowMs),
-    purgeExpired: async (beforeMs) => purge.run(beforeMs).changes,
+    issue: (ticketHash, paymentId, expiresAtMs) =>
+      batch.run(() => void insert.run(ticketHash, paymentId, expiresAtMs)),
+    redeem: (ticketHash, paymentId, nowMs) => batch.run(() => redeem(ticketHash, paymentId, nowMs)),
+    purgeExpired: (beforeMs) => batch.run(() => purge.run(beforeMs).changes),
   };
 };

@@ -9,7 +9,21 @@ import type { SqliteDatabase } from './open-database';
  */
 type WriteBatch = { run<T>(write: () => T): Promise<T> };
 
+const batches = new WeakMap<SqliteDatabase, WriteBatch>();
+
+/**
+ * The connection's one write batch: every store on a connection shares it, since a second batch
+ * would BEGIN inside the first's open transaction.
+ */
 export const createWriteBatch = (db: SqliteDatabase): WriteBatch => {
+  const existing = batches.get(db);
+  if (existing !== undefined) return existing;
+  const batch = newWriteBatch(db);
+  batches.set(db, batch);
+  return batch;
+};
+
+const newWriteBatch = (db: SqliteDatabase): WriteBatch => {
   let settlers: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   let open = false;
 

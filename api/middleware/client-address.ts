@@ -51,26 +51,27 @@ const headerValues = (header: string): string[] =>
 /** Sets ctx.ip, and ctx.protocol / ctx.secure, from the socket and the trusted proxies. */
 export const clientAddress =
   (trust: ProxyTrust): Middleware =>
-  async (ctx, next) => {
+  (ctx, next) => {
     const socket = ctx.req.socket as Partial<TLSSocket>;
     const peer = normalized(ctx.req.socket.remoteAddress ?? '');
+    ctx.request.ip = peer;
+    // No trusted proxy: Koa's own protocol (the socket's, app.proxy being off) is the answer.
+    if (trust.entryCount === 0 || !trust.trusts(peer)) return next();
     let ip = peer;
     let protocol = socket.encrypted === true ? 'https' : 'http';
-    if (trust.entryCount > 0 && trust.trusts(peer)) {
-      const hops = headerValues(ctx.get('x-forwarded-for'));
-      for (let index = hops.length - 1; index >= 0; index -= 1) {
-        const hop = normalized(hops[index] ?? '');
-        if (isIP(hop) === 0) break; // Unparseable (a port, "unknown"): nothing further is known.
-        ip = hop;
-        if (!trust.trusts(hop)) break;
-      }
-      // The nearest proxy's word (the last value): earlier ones may come from the client.
-      const forwardedProto = headerValues(ctx.get('x-forwarded-proto')).pop()?.toLowerCase();
-      if (forwardedProto === 'https' || forwardedProto === 'http') protocol = forwardedProto;
+    const hops = headerValues(ctx.get('x-forwarded-for'));
+    for (let index = hops.length - 1; index >= 0; index -= 1) {
+      const hop = normalized(hops[index] ?? '');
+      if (isIP(hop) === 0) break; // Unparseable (a port, "unknown"): nothing further is known.
+      ip = hop;
+      if (!trust.trusts(hop)) break;
     }
+    // The nearest proxy's word (the last value): earlier ones may come from the client.
+    const forwardedProto = headerValues(ctx.get('x-forwarded-proto')).pop()?.toLowerCase();
+    if (forwardedProto === 'https' || forwardedProto === 'http') protocol = forwardedProto;
     ctx.request.ip = ip;
     Object.defineProperty(ctx.request, 'protocol', { value: protocol, configurable: true });
-    await next();
+    return next();
   };
 
 /**
@@ -79,8 +80,8 @@ export const clientAddress =
  */
 export const strictTransportSecurity =
   (maxAgeS: number): Middleware =>
-  async (ctx, next) => {
+  (ctx, next) => {
     if (maxAgeS > 0 && ctx.secure)
       ctx.set('Strict-Transport-Security', `max-age=${maxAgeS}; includeSubDomains`);
-    await next();
+    return next();
   };

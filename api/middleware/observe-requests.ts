@@ -36,14 +36,16 @@ export const observeRequests = (logger: Logger): AppMiddleware => {
       const status = ctx.status;
       const labels = { method: ctx.method, route, status: String(status) };
       histogram.observe(labels, durationNs / NS_PER_S);
-      logger.info('http_request', {
-        requestId: ctx.state.requestId,
-        method: ctx.method,
-        path: ctx.path,
-        status,
-        durationMs: Math.round((durationNs / NS_PER_MS) * 1000) / 1000,
-        clientId: ctx.state.client?.clientId ?? null,
-      });
+      // Below LOG_LEVEL winston would still push the line through its stream before dropping it.
+      if (logger.isInfoEnabled())
+        logger.info('http_request', {
+          requestId: ctx.state.requestId,
+          method: ctx.method,
+          path: ctx.path,
+          status,
+          durationMs: Math.round((durationNs / NS_PER_MS) * 1000) / 1000,
+          clientId: ctx.state.client?.clientId ?? null,
+        });
     }
   };
 };

@@ -41,13 +41,28 @@ const callbackCounter = (): Counter<string> => {
   });
 };
 
+/** Field by field: an object rest (`{ kind, paymentId, ...result }`) costs microseconds in V8. */
 const commandOf = (notification: ChannelNotification, now: string): PaymentCommand => {
   if (notification.kind === 'refund') {
-    const { kind: _kind, paymentId: _paymentId, ...result } = notification;
-    return { type: 'RecordRefundResult', data: { ...result, now } };
+    const { refundId } = notification;
+    return {
+      type: 'RecordRefundResult',
+      data:
+        notification.outcome === 'succeeded'
+          ? { refundId, outcome: 'succeeded', channelRefundId: notification.channelRefundId, now }
+          : { refundId, outcome: 'failed', failureReason: notification.failureReason, now },
+    };
   }
-  const { kind: _kind, paymentId: _paymentId, ...result } = notification;
-  return { type: 'RecordChannelResult', data: { ...result, now } };
+  const { channelTransactionId } = notification;
+  if (notification.outcome === 'failed') {
+    const { failureReason } = notification;
+    const data = { outcome: 'failed' as const, channelTransactionId, failureReason, now };
+    return { type: 'RecordChannelResult', data };
+  }
+  const { amountMinor, currency, channelPaidAt } = notification;
+  const paid = { outcome: 'succeeded' as const, channelTransactionId, amountMinor, currency, now };
+  const data = channelPaidAt === undefined ? paid : { ...paid, channelPaidAt };
+  return { type: 'RecordChannelResult', data };
 };
 
 type Ctx = Parameters<RouteMiddleware>[0];
@@ -78,6 +93,17 @@ const raisedFlag = (notification: ChannelNotification, state: PaymentState) => {
     return null;
   return state.flags.find((flag) => flag.channelTransactionId === channelTransactionId) ?? null;
 };
+
+/**
+ * Whether a callback may have been applied to the payment before. A replay key commits only in
+ * the append of the events its callback produced (CommandContext.records), and every such event
+ * leaves a payment pending no longer, flagged or refunding: an unknown payment, or a pending one
+ * with no flag and no refund, holds no key. A stale view (another node appended) is caught by the actor's revision
+ * check, which re-decides on what is stored.
+ */
+const mayHoldReplayKeys = (state: PaymentState): boolean =>
+  state.status !== 'none' &&
+  (state.status !== 'pending' || state.flags.length > 0 || Object.keys(state.refunds).length > 0);
 
 /**
  * A verified callback moves only money of its own mode: the sandbox's callbacks pay test
@@ -151,6 +177,35 @@ export const channelCallbackRoutes =
         ctx.type = acknowledgement.contentType;
       };
 
+    /** Already applied: acknowledged so that the channel stops, nothing changed, the trace kept. */
+    const answerReplayed = async (
+      ctx: Ctx,
+      channel: string,
+      paymentId: string,
+      nowMs: number,
+      current: { state: PaymentState; position: bigint | null },
+    ) => {
+      counter.inc({ channel, outcome: 'replayed' });
+      services.alerts?.raise('duplicate_callbacks', channel);
+      const data = {
+        channel,
+        refusal: 'replayed',
+        detail: 'replay key seen before',
+        status: 200,
+        paymentId,
+        requestId: ctx.state.requestId,
+      };
+      await record(ctx, paymentId, { type: 'ChannelCallbackRefused', data }, nowMs);
+      sendOk(ctx, {
+        paymentId,
+        status: current.state.status,
+        duplicate: true,
+        replayed: true,
+        flagged: null,
+        position: positionJson(current.position),
+      });
+    };
+
     const handle =
       (verifier: ChannelCallbackVerifier) =>
       async (ctx: Parameters<RouteMiddleware>[0] & { state: ApiState }) => {
@@ -179,34 +234,14 @@ export const channelCallbackRoutes =
         const { notification, replayKey } = verified;
         const { paymentId } = notification;
         verifiedPaymentIds.set(ctx, paymentId);
-        if (await replayGuard.seen(verifier.channel, replayKey)) {
-          // Already applied: acknowledge so the channel stops, change nothing, keep the trace.
-          counter.inc({ channel: verifier.channel, outcome: 'replayed' });
-          services.alerts?.raise('duplicate_callbacks', verifier.channel);
-          const data = {
-            channel: verifier.channel,
-            refusal: 'replayed',
-            detail: 'replay key seen before',
-            status: 200,
-            paymentId,
-            requestId: ctx.state.requestId,
-          };
-          await record(ctx, paymentId, { type: 'ChannelCallbackRefused', data }, nowMs);
-          const current = await services.runtime.read(paymentAggregate, paymentId);
-          return sendOk(ctx, {
-            paymentId,
-            status: current.state.status,
-            duplicate: true,
-            replayed: true,
-            flagged: null,
-            position: positionJson(current.position),
-          });
-        }
-        const modeRefusal = callbackModeRefusal(
-          verifier.channel,
-          (await services.runtime.read(paymentAggregate, paymentId)).state,
-        );
+        const before = await services.runtime.read(paymentAggregate, paymentId);
+        const modeRefusal = callbackModeRefusal(verifier.channel, before.state);
         if (modeRefusal !== null) return sendError(ctx, modeRefusal, { data: { paymentId } });
+        // A payment that has taken no callback's events holds no replay key: its first delivery
+        // skips the lookup, and a delivery that changed nothing asks after its decision instead.
+        const lookedUp = mayHoldReplayKeys(before.state);
+        if (lookedUp && (await replayGuard.seen(verifier.channel, replayKey)))
+          return answerReplayed(ctx, verifier.channel, paymentId, nowMs, before);
         // The replay key commits in the payment's own append: one durable round per callback.
         const context = {
           ...callbackContext(ctx, verifier.channel, nowMs),
@@ -218,6 +253,9 @@ export const channelCallbackRoutes =
           commandOf(notification, context.now),
           context,
         );
+        const applied = outcome.ok && outcome.eventCount > 0;
+        if (!applied && !lookedUp && (await replayGuard.seen(verifier.channel, replayKey)))
+          return answerReplayed(ctx, verifier.channel, paymentId, nowMs, outcome);
         if (!outcome.ok)
           return sendRejection(ctx, outcome.rejection, outcome.detail, { paymentId });
         const flag = outcome.eventCount > 0 ? raisedFlag(notification, outcome.state) : null;

@@ -47,6 +47,15 @@ describe('the app', () => {
     expect(response.body).toEqual({ code: 0, msg: 'ok', data: { status: 'ok' } });
   });
 
+  it('without a tracing SDK passes an inbound traceparent through and makes up none', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const passed = await api.http().get('/v1/health').set('traceparent', traceparent);
+    expect(passed.headers['traceparent']).toBe(traceparent);
+    expect((await api.http().get('/v1/health')).headers['traceparent']).toBeUndefined();
+    const malformed = await api.http().get('/v1/health').set('traceparent', '00-zz-01');
+    expect([malformed.status, malformed.headers['traceparent']]).toEqual([200, undefined]);
+  });
+
   it('echoes a well-formed X-Request-Id and replaces a malformed one with a uuid v7', async () => {
     const echoed = await api.http().get('/v1/health').set('X-Request-Id', 'req-123');
     expect(echoed.headers['x-request-id']).toBe('req-123');

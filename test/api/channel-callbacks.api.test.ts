@@ -105,6 +105,30 @@ describe('channel callbacks over HTTP', () => {
       expect(metrics).toMatch(/channel="wechat",outcome="duplicate"} [1-9]/);
     });
 
+    it('looks up no replay key for a first delivery, and applies concurrent deliveries once', async () => {
+      const paymentId = await newPayment('wechat');
+      const xml = wechatV2PaymentXml({ out_trade_no: channelOrderNoOf(paymentId) });
+      const lookups = jest.spyOn(app.store, 'readIdempotencyRecord');
+      const replayLookups = () =>
+        lookups.mock.calls.filter(([scope]) => scope === 'channel-callback:wechat').length;
+      try {
+        expect((await postWechat(xml)).status).toBe(200);
+        expect(replayLookups()).toBe(0);
+        expect((await postWechat(xml)).text).toContain('SUCCESS');
+        expect(replayLookups()).toBe(1);
+
+        const racedId = await newPayment('wechat');
+        const raced = wechatV2PaymentXml({ out_trade_no: channelOrderNoOf(racedId) });
+        const answers = await Promise.all([1, 2, 3].map(() => postWechat(raced)));
+        expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+        expect(await paymentEvents(racedId)).toEqual(['PaymentCreated', 'PaymentSucceeded']);
+        // The deliveries decided beside the one that paid changed nothing: asked afterwards.
+        expect(await channelLog(racedId)).toContainEqual(['ChannelCallbackRefused', 'replayed']);
+      } finally {
+        lookups.mockRestore();
+      }
+    });
+
     it('flags an amount one fen off and a wrong currency, raises an alert and credits nothing', async () => {
       const paymentId = await newPayment('wechat');
       const orderNo = channelOrderNoOf(paymentId);

@@ -14,6 +14,25 @@ describe('SQLite payment ticket store', () => {
     expect(await tickets.purgeExpired(5001)).toBe(2);
   });
 
+  it('commits the tickets issued in one turn together, and resolves them only once committed', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const tickets = createSqlitePaymentTicketStore(database);
+    const exec = jest.spyOn(database, 'exec');
+    const issued = Promise.all(
+      Array.from({ length: 10 }, (_, index) => tickets.issue(`hash-${index}`, 'p-1', 5000)),
+    );
+    expect(database.inTransaction).toBe(true);
+    await issued;
+    expect(database.inTransaction).toBe(false);
+    expect(exec.mock.calls.filter(([sql]) => sql === 'COMMIT')).toHaveLength(1);
+    expect(
+      await Promise.all([
+        tickets.redeem('hash-9', 'p-1', 1000),
+        tickets.redeem('hash-9', 'p-1', 1000),
+      ]),
+    ).toEqual(['redeemed', 'used']);
+  });
+
   it("drops the replay-key table of older versions (keys now commit with the payment's events)", () => {
     const database = openSqliteDatabase(':memory:');
     database.exec('CREATE TABLE channel_callback_replay_keys (channel TEXT, replay_key TEXT)');
