@@ -19,4 +19,38 @@ describe('sqlite checkpoint store on a file', () => {
     await expect(createSqliteCheckpointStore(second).load('supervisor')).resolves.toBe(42n);
     second.close();
   });
+
+  it('saves without an fsync of its own (synchronous=NORMAL for the save) and leaves the file synchronous=FULL', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ledger-checkpoints-')), 'ledger.sqlite');
+    const database = openSqliteDatabase(path);
+    // The `synchronous` setting each checkpoint upsert committed under (2 = FULL, 1 = NORMAL).
+    const upsertSync: number[] = [];
+    const watched = new Proxy(database, {
+      get: (target, name, receiver) =>
+        name === 'prepare'
+          ? (sql: string) => {
+              const statement = target.prepare(sql);
+              if (!sql.startsWith('INSERT INTO checkpoints')) return statement;
+              return new Proxy(statement, {
+                get: (inner, key) =>
+                  key === 'run'
+                    ? (...args: unknown[]) => {
+                        upsertSync.push(Number(target.pragma('synchronous', { simple: true })));
+                        return inner.run(...args);
+                      }
+                    : (Reflect.get(inner, key, inner) as unknown),
+              });
+            }
+          : (Reflect.get(target, name, receiver) as unknown),
+    });
+    const store = createSqliteCheckpointStore(watched);
+    await store.save('relay', 1n);
+    await store.save('relay', 2n);
+    expect(upsertSync).toEqual([1, 1]);
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    database.close();
+    const reopened = openSqliteDatabase(path);
+    await expect(createSqliteCheckpointStore(reopened).load('relay')).resolves.toBe(2n);
+    reopened.close();
+  });
 });
