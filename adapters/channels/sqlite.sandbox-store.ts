@@ -1,5 +1,6 @@
 import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { SandboxOrder } from '../../domain/ports/sandbox-desk.port';
+import { commitWithoutFsync } from '../sqlite/commit-without-fsync';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 import type { SandboxCallbackBody } from './sandbox.channel';
 
@@ -253,11 +254,8 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
       }),
     saveOrder: (order) => guarded(() => upsert(order)),
     observeOutcome: (outcome) =>
-      guarded(() => {
-        // A pragma takes effect when compiled, so it is compiled each call; exec() does that
-        // without the statement object and result rows database.pragma() builds.
-        database.exec('PRAGMA synchronous = NORMAL');
-        try {
+      guarded(() =>
+        commitWithoutFsync(database, () => {
           const { paymentId, transactionId, updatedAt } = outcome;
           if (outcome.status === 'succeeded')
             observeSuccess.run(
@@ -268,10 +266,8 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
               updatedAt,
             );
           else observeFailure.run(transactionId, updatedAt, paymentId);
-        } finally {
-          database.exec('PRAGMA synchronous = FULL');
-        }
-      }),
+        }),
+      ),
     orders: () => guarded(() => selectOrders.all().map(orderOf)),
     refund: (paymentId, refundId) =>
       guarded(() => {

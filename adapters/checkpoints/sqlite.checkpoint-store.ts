@@ -1,4 +1,5 @@
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.port';
+import { commitWithoutFsync } from '../sqlite/commit-without-fsync';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 
 /**
@@ -28,13 +29,7 @@ export const createSqliteCheckpointStore = (db: SqliteDatabase): CheckpointStore
       return Promise.resolve(row === undefined ? null : BigInt(row.position));
     },
     save: (name, position) => {
-      // A pragma takes effect when compiled: exec() compiles it each call.
-      db.exec('PRAGMA synchronous = NORMAL');
-      try {
-        upsert.run(name, position.toString());
-      } finally {
-        db.exec('PRAGMA synchronous = FULL');
-      }
+      commitWithoutFsync(db, () => upsert.run(name, position.toString()));
       return Promise.resolve();
     },
   };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteCheckpointStore } from '../../adapters/checkpoints/sqlite.checkpoint-store';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
+import { createWriteBatch } from '../../adapters/sqlite/write-batch';
 import { checkpointStoreContract } from './checkpoint-store.contract';
 
 checkpointStoreContract('sqlite :memory:', () =>
@@ -52,5 +53,20 @@ describe('sqlite checkpoint store on a file', () => {
     const reopened = openSqliteDatabase(path);
     await expect(createSqliteCheckpointStore(reopened).load('relay')).resolves.toBe(2n);
     reopened.close();
+  });
+
+  it('saves inside the write batch a turn has open on the same file (idempotency keys), durable with its commit', async () => {
+    const database = openSqliteDatabase(
+      join(mkdtempSync(join(tmpdir(), 'ledger-checkpoints-')), 'ledger.sqlite'),
+    );
+    const store = createSqliteCheckpointStore(database);
+    const batched = createWriteBatch(database).run(() => 'key stored');
+    expect(database.inTransaction).toBe(true);
+    await store.save('saga-sweeper', 9n);
+    await expect(batched).resolves.toBe('key stored');
+    expect(database.inTransaction).toBe(false);
+    await expect(store.load('saga-sweeper')).resolves.toBe(9n);
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    database.close();
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
 import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import { createWriteBatch } from '../../../adapters/sqlite/write-batch';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
 
@@ -281,6 +282,20 @@ describe('sandbox channel books (durable in SQLite)', () => {
       amountMinor: 700,
     });
     expect(store.order('p-unknown')).toBeUndefined();
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    close();
+  });
+
+  it("takes a callback's outcome while a write batch of the turn is open on the same file (a payment's idempotency key)", async () => {
+    const nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const { channel, database, close } = open({ nowMs: () => nowMs, status: () => 200 });
+    const batched = createWriteBatch(database).run(() => 'key stored');
+    expect(database.inTransaction).toBe(true);
+    channel.observe(paidBySignedCallback, nowMs);
+    await expect(batched).resolves.toBe('key stored');
+    await expect(channel.gateway.queryOrder(paymentId, signal)).resolves.toMatchObject({
+      value: { status: 'succeeded', channelTransactionId: 'hand-signed-1' },
+    });
     expect(database.pragma('synchronous', { simple: true })).toBe(2);
     close();
   });
