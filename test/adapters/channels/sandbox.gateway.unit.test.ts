@@ -225,7 +225,7 @@ describe('sandbox channel books (durable in SQLite)', () => {
     after.close();
   });
 
-  it("takes a callback's outcome with one prepared statement: nothing compiled, nothing read first", () => {
+  it("takes a callback's outcome with one prepared statement: no statement object built per callback, nothing read first", () => {
     const nowMs = Date.parse('2026-11-22T10:00:00Z');
     const { database, close } = open({ nowMs: () => nowMs, status: () => 200 });
     const calls: string[] = [];
