@@ -86,6 +86,15 @@ export type SagaDefinition = {
    * success): the saga is then not started and records nothing. Checked before every start.
    */
   doneWithout?: (input: JsonObject) => Promise<boolean>;
+  /**
+   * The log's side of `doneWithout`: an event that shows the work done (a top-up's credit
+   * transfer posted) names the saga it makes moot, so that the sweeper drops that start without
+   * asking `doneWithout`. An event that means nothing here answers null.
+   */
+  doneBy?: {
+    triggers: readonly string[];
+    sagaIdOf: (event: LedgerEvent) => string | null;
+  };
 };
 
 /** The category of a stream: the text before its first dash. */

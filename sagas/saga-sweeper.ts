@@ -25,7 +25,7 @@ import type { SagaEngine } from './saga-engine';
 type SagaSweeperOptions = {
   store: EventStore;
   checkpoints: CheckpointStore;
-  engine: SagaEngine;
+  engine: Pick<SagaEngine, 'definitions' | 'start' | 'drive'>;
   clock: () => number;
   graceMs: number;
   tickMs: number;
@@ -51,6 +51,11 @@ type Open = {
 };
 
 const SWEEPER_CHECKPOINT = 'saga-sweeper';
+/**
+ * Starts the log showed moot before their trigger came (a top-up's credit precedes the payment's
+ * success in their commit), remembered until the trigger comes; past this many, the oldest go.
+ */
+const DONE_EARLY_COUNT_MAX = 10_000;
 const FINAL_EVENTS = new Set([
   'SagaCompleted',
   'SagaCompensated',
@@ -76,6 +81,16 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
   let following: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
   let ticking = false;
+  let savedCheckpoint: bigint | null = null;
+  const doneEarly = new Set<string>();
+  /** `<category>.<type>` of every event a definition routes, sets a deadline by or is done by. */
+  const followed = new Set(
+    options.engine.definitions.flatMap((definition) => [
+      ...definition.triggers,
+      ...(definition.deadline?.triggers ?? []),
+      ...(definition.doneBy?.triggers ?? []),
+    ]),
+  );
 
   const trackSaga = (event: RecordedEvent, key: string): void => {
     const sagaEvent = parseStored(sagaAggregate, event);
@@ -115,16 +130,20 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
   const track = (event: RecordedEvent): void => {
     lastPosition = event.position;
     if (event.stream.startsWith('saga-')) trackSaga(event, event.stream.slice('saga-'.length));
+    const trigger = triggerOf(event);
+    // Most of the log (legs, channel facts, traffic) concerns no saga: nothing built for it.
+    if (!followed.has(trigger)) return;
     const ledgerEvent = toLedgerEvent(event);
-    const trigger = triggerOf(ledgerEvent);
     for (const definition of options.engine.definitions) {
       if (definition.deadline?.triggers.includes(trigger) === true)
         trackDeadline(definition, definition.deadline.route(ledgerEvent), event.position);
+      if (definition.doneBy?.triggers.includes(trigger) === true)
+        trackDone(definition, definition.doneBy.sagaIdOf(ledgerEvent));
       if (!definition.triggers.includes(trigger)) continue;
       const routing = definition.route(ledgerEvent);
       if (routing?.kind !== 'start') continue;
       const key = `${definition.name}-${routing.sagaId}`;
-      if (open.has(key)) continue;
+      if (open.has(key) || doneEarly.delete(key)) continue;
       pending.set(key, {
         sagaName: definition.name,
         sagaId: routing.sagaId,
@@ -133,6 +152,19 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
         position: event.position,
       });
     }
+  };
+
+  /**
+   * The work of a saga done without it (doneWithout would say so): its start waiting for the
+   * grace period is dropped, or, when the trigger is still to come, not added.
+   */
+  const trackDone = (definition: SagaDefinition, sagaId: string | null): void => {
+    if (sagaId === null) return;
+    const key = `${definition.name}-${sagaId}`;
+    if (pending.delete(key) || open.has(key)) return;
+    doneEarly.add(key);
+    const [oldest] = doneEarly;
+    if (doneEarly.size > DONE_EARLY_COUNT_MAX && oldest !== undefined) doneEarly.delete(oldest);
   };
 
   /** A deadline set (its start waits here until atMs) or made moot (the start is dropped). */
@@ -201,7 +233,11 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
       ].slice(0, options.sagasPerTickMax);
       await Promise.all(work.map((run) => run()));
       const checkpoint = safeCheckpoint();
-      if (checkpoint !== null) await options.checkpoints.save(SWEEPER_CHECKPOINT, checkpoint);
+      // Each save is a commit (an fsync): none while the checkpoint stands still.
+      if (checkpoint !== null && checkpoint !== savedCheckpoint) {
+        await options.checkpoints.save(SWEEPER_CHECKPOINT, checkpoint);
+        savedCheckpoint = checkpoint;
+      }
     } finally {
       ticking = false;
     }
@@ -211,6 +247,7 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
     async start(): Promise<void> {
       const afterPosition = await options.checkpoints.load(SWEEPER_CHECKPOINT);
       lastPosition = afterPosition;
+      savedCheckpoint = afterPosition;
       const source = options.store.subscribeToAll({ afterPosition });
       subscription = source;
       following = (async () => {

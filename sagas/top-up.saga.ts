@@ -1,8 +1,11 @@
 import { paymentAggregate } from '../domain/payment/payment.decider';
 import { topUpCreditOf, topUpTransferId } from '../domain/ledger/top-up-credit';
+import { transferStream } from '../domain/transfer/transfer.decider';
 import { ensureSystemAccount, requestTransfer, type LedgerPorts } from './ledger-steps';
 import { stringField } from '../domain/json-fields';
-import { permanent, type SagaDefinition } from './saga-definition';
+import { parseLedgerEvent, permanent, type SagaDefinition } from './saga-definition';
+
+const TOP_UP_TRANSFER_STREAM_PREFIX = `transfer-${topUpTransferId('')}`;
 
 /**
  * Payment succeeded → clearing account of its channel to the payer's wallet, once per payment.
@@ -24,6 +27,19 @@ export const topUpSaga = (ports: LedgerPorts): SagaDefinition => ({
   doneWithout: async (input) => {
     const transferId = topUpTransferId(stringField(input, 'paymentId'));
     return (await ports.ledger.transfer(transferId)).state.status === 'posted';
+  },
+  // The same fact seen in the log: the credit transfer posted (in the payment's own commit, just
+  // before its success, or by this saga earlier).
+  doneBy: {
+    triggers: ['transfer.TransferCreated', 'transfer.TransferPosted'],
+    sagaIdOf: (event) => {
+      if (!event.stream.startsWith(TOP_UP_TRANSFER_STREAM_PREFIX)) return null;
+      const transfer = parseLedgerEvent(transferStream, event);
+      const posted =
+        transfer.type === 'TransferPosted' ||
+        (transfer.type === 'TransferCreated' && transfer.data.status === 'posted');
+      return posted ? event.stream.slice(TOP_UP_TRANSFER_STREAM_PREFIX.length) : null;
+    },
   },
   steps: [
     {

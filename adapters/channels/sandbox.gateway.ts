@@ -383,29 +383,21 @@ export const createSandboxChannel = (options: {
     },
     observe: (notification, nowMs) => {
       if (notification.kind !== 'payment') return;
-      const own = store.order(notification.paymentId);
       // The first outcome stands, as on a real channel: a second payment is the service's to flag.
-      if (own !== undefined && own.status !== 'pending') return;
+      const { paymentId, channelTransactionId: transactionId } = notification;
       const updatedAt = new Date(nowMs).toISOString();
-      const { paymentId, channelTransactionId } = notification;
-      if (notification.outcome === 'succeeded') {
-        const { amountMinor, currency } = notification;
-        store.observeOrder({
-          paymentId,
-          amountMinor,
-          currency,
-          status: 'succeeded',
-          transactionId: channelTransactionId,
-          updatedAt,
-        });
-      } else if (own !== undefined) {
-        store.observeOrder({
-          ...own,
-          status: 'failed',
-          transactionId: channelTransactionId,
-          updatedAt,
-        });
-      }
+      store.observeOutcome(
+        notification.outcome === 'succeeded'
+          ? {
+              paymentId,
+              transactionId,
+              updatedAt,
+              status: 'succeeded',
+              amountMinor: notification.amountMinor,
+              currency: notification.currency,
+            }
+          : { paymentId, transactionId, updatedAt, status: 'failed' },
+      );
     },
     flush: () => {
       // One flush at a time: a slow delivery must not be sent again by the next interval's flush.

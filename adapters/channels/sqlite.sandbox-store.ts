@@ -1,5 +1,6 @@
 import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { SandboxOrder } from '../../domain/ports/sandbox-desk.port';
+import { commitWithoutFsync } from '../sqlite/commit-without-fsync';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 import type { SandboxCallbackBody } from './sandbox.channel';
 
@@ -10,6 +11,11 @@ export type SandboxRefund = {
   outcome: { status: 'succeeded'; channelRefundId: string } | { status: 'failed'; reason: string };
   requestedAt: string;
 };
+
+/** An outcome a verified callback reported: a success carries what was paid. */
+export type ObservedOutcome = { paymentId: string; transactionId: string; updatedAt: string } & (
+  { status: 'succeeded'; amountMinor: number; currency: string } | { status: 'failed' }
+);
 
 export type SandboxOutgoing = {
   outgoingId: number;
@@ -27,12 +33,14 @@ export type SandboxStore = {
   order(paymentId: string): SandboxOrder | undefined;
   saveOrder(order: SandboxOrder): void;
   /**
-   * An outcome a verified callback reported, written at once without an fsync of its own
-   * (synchronous=NORMAL for this one commit): it survives a kill -9 of the process, as the OS
-   * holds the WAL; only a power loss may take the last ones back, and the next synchronous
-   * commit on the database makes them durable too. Every other write stays synchronous=FULL.
+   * An outcome a verified callback reported, taken unless the books hold one already (the first
+   * outcome stands; a failure only settles an order the books hold open): one statement, no read
+   * before it. Written at once without an fsync of its own (synchronous=NORMAL for this one
+   * commit): it survives a kill -9 of the process, as the OS holds the WAL; only a power loss may
+   * take the last ones back, and the next synchronous commit on the database makes them durable
+   * too. Every other write stays synchronous=FULL.
    */
-  observeOrder(order: SandboxOrder): void;
+  observeOutcome(outcome: ObservedOutcome): void;
   orders(): SandboxOrder[];
   refund(paymentId: string, refundId: string): SandboxRefund | undefined;
   /** Every refund, oldest first (the statement's refund rows). */
@@ -166,6 +174,19 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
        currency = excluded.currency, status = excluded.status,
        transaction_id = excluded.transaction_id, updated_at = excluded.updated_at`,
   );
+  // The first outcome stands: a row the books hold decided is left as it is.
+  const observeSuccess = database.prepare<[string, number, string, string, string]>(
+    `INSERT INTO sandbox_orders (payment_id, amount_minor, currency, status, transaction_id, updated_at)
+     VALUES (?, ?, ?, 'succeeded', ?, ?)
+     ON CONFLICT (payment_id) DO UPDATE SET amount_minor = excluded.amount_minor,
+       currency = excluded.currency, status = excluded.status,
+       transaction_id = excluded.transaction_id, updated_at = excluded.updated_at
+     WHERE sandbox_orders.status = 'pending'`,
+  );
+  const observeFailure = database.prepare<[string, string, string]>(
+    `UPDATE sandbox_orders SET status = 'failed', transaction_id = ?, updated_at = ?
+     WHERE payment_id = ? AND status = 'pending'`,
+  );
   const selectOrders = database.prepare<[], OrderRow>(
     'SELECT * FROM sandbox_orders ORDER BY updated_at, payment_id',
   );
@@ -232,16 +253,21 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
         return row === undefined ? undefined : orderOf(row);
       }),
     saveOrder: (order) => guarded(() => upsert(order)),
-    observeOrder: (order) =>
-      guarded(() => {
-        // A pragma takes effect when compiled: database.pragma() compiles it each call.
-        database.pragma('synchronous = NORMAL');
-        try {
-          upsert(order);
-        } finally {
-          database.pragma('synchronous = FULL');
-        }
-      }),
+    observeOutcome: (outcome) =>
+      guarded(() =>
+        commitWithoutFsync(database, () => {
+          const { paymentId, transactionId, updatedAt } = outcome;
+          if (outcome.status === 'succeeded')
+            observeSuccess.run(
+              paymentId,
+              outcome.amountMinor,
+              outcome.currency,
+              transactionId,
+              updatedAt,
+            );
+          else observeFailure.run(transactionId, updatedAt, paymentId);
+        }),
+      ),
     orders: () => guarded(() => selectOrders.all().map(orderOf)),
     refund: (paymentId, refundId) =>
       guarded(() => {

@@ -131,13 +131,6 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
       options.endpointCountMax,
     );
     const nowMs = options.clock();
-    const body = JSON.stringify({
-      id: event.id,
-      type: notified.type,
-      mode: notified.mode,
-      createdAt: event.metadata.occurredAt,
-      data: { object: notified.object },
-    });
     const targets = endpoints
       .filter(
         (endpoint) =>
@@ -163,6 +156,15 @@ export const createWebhookFanout = (options: WebhookFanoutOptions) => {
       });
       targets.push(notified.notify.endpointId);
     }
+    // Most payments' events reach no endpoint: their body is never built.
+    if (targets.length === 0) return [];
+    const body = JSON.stringify({
+      id: event.id,
+      type: notified.type,
+      mode: notified.mode,
+      createdAt: event.metadata.occurredAt,
+      data: { object: notified.object },
+    });
     return targets.map((endpointId) => ({
       deliveryId: options.newId(),
       eventId: event.id,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteCheckpointStore } from '../../adapters/checkpoints/sqlite.checkpoint-store';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
+import { createWriteBatch } from '../../adapters/sqlite/write-batch';
 import { checkpointStoreContract } from './checkpoint-store.contract';
 
 checkpointStoreContract('sqlite :memory:', () =>
@@ -18,5 +19,54 @@ describe('sqlite checkpoint store on a file', () => {
     const second = openSqliteDatabase(path);
     await expect(createSqliteCheckpointStore(second).load('supervisor')).resolves.toBe(42n);
     second.close();
+  });
+
+  it('saves without an fsync of its own (synchronous=NORMAL for the save) and leaves the file synchronous=FULL', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ledger-checkpoints-')), 'ledger.sqlite');
+    const database = openSqliteDatabase(path);
+    // The `synchronous` setting each checkpoint upsert committed under (2 = FULL, 1 = NORMAL).
+    const upsertSync: number[] = [];
+    const watched = new Proxy(database, {
+      get: (target, name, receiver) =>
+        name === 'prepare'
+          ? (sql: string) => {
+              const statement = target.prepare(sql);
+              if (!sql.startsWith('INSERT INTO checkpoints')) return statement;
+              return new Proxy(statement, {
+                get: (inner, key) =>
+                  key === 'run'
+                    ? (...args: unknown[]) => {
+                        upsertSync.push(Number(target.pragma('synchronous', { simple: true })));
+                        return inner.run(...args);
+                      }
+                    : (Reflect.get(inner, key, inner) as unknown),
+              });
+            }
+          : (Reflect.get(target, name, receiver) as unknown),
+    });
+    const store = createSqliteCheckpointStore(watched);
+    await store.save('relay', 1n);
+    await store.save('relay', 2n);
+    expect(upsertSync).toEqual([1, 1]);
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    database.close();
+    const reopened = openSqliteDatabase(path);
+    await expect(createSqliteCheckpointStore(reopened).load('relay')).resolves.toBe(2n);
+    reopened.close();
+  });
+
+  it('saves inside the write batch a turn has open on the same file (idempotency keys), durable with its commit', async () => {
+    const database = openSqliteDatabase(
+      join(mkdtempSync(join(tmpdir(), 'ledger-checkpoints-')), 'ledger.sqlite'),
+    );
+    const store = createSqliteCheckpointStore(database);
+    const batched = createWriteBatch(database).run(() => 'key stored');
+    expect(database.inTransaction).toBe(true);
+    await store.save('saga-sweeper', 9n);
+    await expect(batched).resolves.toBe('key stored');
+    expect(database.inTransaction).toBe(false);
+    await expect(store.load('saga-sweeper')).resolves.toBe(9n);
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    database.close();
   });
 });

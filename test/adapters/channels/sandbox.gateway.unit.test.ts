@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
 import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
+import { createWriteBatch } from '../../../adapters/sqlite/write-batch';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
 
@@ -160,7 +161,7 @@ describe('sandbox channel books (durable in SQLite)', () => {
       transactionId: 'hand-signed-1',
       updatedAt: '2026-11-22T10:00:00.000Z',
     };
-    store.observeOrder(order);
+    store.observeOutcome(order);
     store.saveOrder({ ...order, paymentId: 'p-b', status: 'pending', transactionId: null });
     expect(upsertSync).toEqual([1, 2]);
     expect(database.pragma('synchronous', { simple: true })).toBe(2);
@@ -222,6 +223,81 @@ describe('sandbox channel books (durable in SQLite)', () => {
       },
     });
     after.close();
+  });
+
+  it("takes a callback's outcome with one prepared statement: no statement object built per callback, nothing read first", () => {
+    const nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const { database, close } = open({ nowMs: () => nowMs, status: () => 200 });
+    const calls: string[] = [];
+    const counted = new Proxy(database, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name !== 'prepare' && name !== 'pragma') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return (value as (...inner: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const store = createSqliteSandboxStore(counted);
+    const channel = createSandboxChannel({
+      secret: 'sandbox-secret',
+      store,
+      nowMs: () => nowMs,
+      deliver: () => Promise.resolve(200),
+    });
+    store.saveOrder({
+      paymentId: 'p-open',
+      amountMinor: 700,
+      currency: 'EUR',
+      status: 'pending',
+      transactionId: null,
+      updatedAt: '2026-11-22T09:00:00.000Z',
+    });
+    calls.length = 0;
+    const failed = { kind: 'payment' as const, outcome: 'failed' as const };
+    channel.observe(paidBySignedCallback, nowMs);
+    channel.observe({ ...paidBySignedCallback, channelTransactionId: 'second' }, nowMs);
+    channel.observe(
+      { ...failed, paymentId: 'p-open', channelTransactionId: 'declined-1', failureReason: 'no' },
+      nowMs,
+    );
+    channel.observe(
+      {
+        ...failed,
+        paymentId: 'p-unknown',
+        channelTransactionId: 'declined-2',
+        failureReason: 'no',
+      },
+      nowMs,
+    );
+    expect(calls).toEqual([]);
+    expect(store.order(paymentId)).toMatchObject({
+      status: 'succeeded',
+      transactionId: 'hand-signed-1',
+    });
+    expect(store.order('p-open')).toMatchObject({
+      status: 'failed',
+      transactionId: 'declined-1',
+      amountMinor: 700,
+    });
+    expect(store.order('p-unknown')).toBeUndefined();
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    close();
+  });
+
+  it("takes a callback's outcome while a write batch of the turn is open on the same file (a payment's idempotency key)", async () => {
+    const nowMs = Date.parse('2026-11-22T10:00:00Z');
+    const { channel, database, close } = open({ nowMs: () => nowMs, status: () => 200 });
+    const batched = createWriteBatch(database).run(() => 'key stored');
+    expect(database.inTransaction).toBe(true);
+    channel.observe(paidBySignedCallback, nowMs);
+    await expect(batched).resolves.toBe('key stored');
+    await expect(channel.gateway.queryOrder(paymentId, signal)).resolves.toMatchObject({
+      value: { status: 'succeeded', channelTransactionId: 'hand-signed-1' },
+    });
+    expect(database.pragma('synchronous', { simple: true })).toBe(2);
+    close();
   });
 
   it('refunds a payment it learnt from a verified callback, once per refund id, within the paid amount', async () => {
