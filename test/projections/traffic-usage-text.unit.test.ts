@@ -57,7 +57,9 @@ const seen = ({ domainEvent, usages }: ReadTrafficEvent) => ({
     usages === null
       ? null
       : {
-          userIds: usages.userIds,
+          userIds: [...usages.idStarts].map((start, record) =>
+            usages.text.slice(start, usages.idEnds[record]),
+          ),
           uploadBytes: [...usages.uploadBytes],
           downloadBytes: [...usages.downloadBytes],
         },
