@@ -34,12 +34,18 @@ const checkedSum = (total: number, bytes: number, what: string): number => {
 
 const INITIAL_CAPACITY = 1024;
 
-/** FNV-1a over the UTF-16 code units of text[start, end): the id table's hash. */
+/**
+ * FNV-1a over the UTF-16 code units of text[start, end), then MurmurHash3's finalizer: FNV's low
+ * bits, which the table's mask keeps, mix only the characters' low bits (ids that differ in a
+ * digit or two clustered in the probe sequences); the finalizer spreads every bit over all.
+ */
 const hashOf = (text: string, start: number, end: number): number => {
   let hash = 0x811c9dc5;
   for (let index = start; index < end; index += 1)
     hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
-  return hash;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return hash ^ (hash >>> 16);
 };
 
 /**
