@@ -84,12 +84,13 @@ const grown = <Column extends Float64Array | Int32Array | Uint8Array>(
  */
 export const createTrafficUsers = () => {
   /**
-   * The slots by user id: an open-addressing table of slot + 1 (0: empty), at most half full,
+   * The slots by user id: an open-addressing table of places, each a pair (the id's hash, slot +
+   * 1; 0: empty) side by side, so a probe reads both from one cache line; at most half full,
    * looked up by a range of a report's text (slotForRange) without making a string of it, and
    * without V8 hashing a fresh string per record, as a Map<string, number> did (a report's ids
    * sliced from the text are new strings, hashed on each lookup).
    */
-  let table = new Int32Array(INITIAL_CAPACITY * 2);
+  let table = new Int32Array(INITIAL_CAPACITY * 2 * 2);
   const userIds: string[] = [];
   const storedKeys: (string | null)[] = [];
   const groups: string[] = [];
@@ -129,8 +130,6 @@ export const createTrafficUsers = () => {
     sortedCount = userIds.length;
   };
   let capacity = INITIAL_CAPACITY;
-  /** Each slot's id hash (hashOf), to place it again when the table grows. */
-  let hashes = new Int32Array(capacity);
   let quotas = new Float64Array(capacity);
   let uploads = new Float64Array(capacity);
   let downloads = new Float64Array(capacity);
@@ -147,9 +146,12 @@ export const createTrafficUsers = () => {
 
   const grow = (): void => {
     capacity *= 2;
-    hashes = grown(hashes, capacity, (length) => new Int32Array(length));
-    table = new Int32Array(capacity * 2);
-    for (let slot = 0; slot < userIds.length; slot += 1) place(slot, hashes[slot] ?? 0);
+    const previous = table;
+    table = new Int32Array(capacity * 2 * 2);
+    for (let at = 0; at < previous.length; at += 2) {
+      const entry = previous[at + 1] ?? 0;
+      if (entry !== 0) place(entry - 1, previous[at] ?? 0);
+    }
     const float = (length: number) => new Float64Array(length);
     quotas = grown(quotas, capacity, float);
     uploads = grown(uploads, capacity, float);
@@ -162,20 +164,21 @@ export const createTrafficUsers = () => {
 
   /** Puts the slot in the first free place of its hash's probe sequence. */
   function place(slot: number, hash: number): void {
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     let at = hash & mask;
-    while (table[at] !== 0) at = (at + 1) & mask;
-    table[at] = slot + 1;
+    while (table[2 * at + 1] !== 0) at = (at + 1) & mask;
+    table[2 * at] = hash;
+    table[2 * at + 1] = slot + 1;
   }
 
   /** The slot of the user whose id is text[start, end), or -1. */
   function find(text: string, start: number, end: number, hash: number): number {
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
-      const entry = table[at] ?? 0;
+      const entry = table[2 * at + 1] ?? 0;
       if (entry === 0) return -1;
-      const slot = entry - 1;
-      if (hashes[slot] === hash && sameId(userIds[slot] ?? '', text, start, end)) return slot;
+      if (table[2 * at] === hash && sameId(userIds[entry - 1] ?? '', text, start, end))
+        return entry - 1;
     }
   }
 
@@ -191,7 +194,6 @@ export const createTrafficUsers = () => {
     const slot = userIds.length;
     if (slot === capacity) grow();
     userIds.push(start === 0 && end === text.length ? text : ownCopy(text.slice(start, end)));
-    hashes[slot] = hash;
     place(slot, hash);
     storedKeys.push(null);
     groups.push(initialTrafficUserState.group);
