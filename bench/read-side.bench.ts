@@ -98,7 +98,7 @@ const projectionThroughput = async (dir: string): Promise<Row> => {
   const eventCount = await writeLegs(eventStore);
   for (const projection of READ_MODELS)
     for (const spec of projection.collections)
-      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+      await store.ensureCollection({ ...spec, name: collectionIn(spec.name, 1) });
   const runner = createProjectionRunner({
     eventStore,
     store,

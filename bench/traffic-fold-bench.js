@@ -77,12 +77,28 @@ const main = async () => {
   const { createProjectionRunner } = require(`${dist}/projections/projection-runner`);
   const { READ_MODELS, collectionIn, checkpointOf } = require(`${dist}/projections/read-models`);
   const { READ_SIDE_LIMITS } = require(`${dist}/bin/config`);
-  const eventStore = createSqliteEventStore({ path: join(b, 'events.sqlite') });
+  const logPath = join(b, 'events.sqlite');
+  // A build with the read side's own log reader (bin/read-side-log) folds through it, as its
+  // worker does.
+  let readSideLog = null;
+  try {
+    readSideLog = require(`${dist}/bin/read-side-log`).withReadSideLog;
+  } catch {
+    readSideLog = null;
+  }
+  const eventStore =
+    readSideLog === null
+      ? createSqliteEventStore({ path: logPath })
+      : readSideLog(createSqliteEventStore({ path: logPath }), {
+          path: logPath,
+          pollMs: 250,
+          externalAppends: null,
+        });
   const dir = mkdtempSync(join(tmpdir(), 'fold-'));
   const store = createSqliteReadModelStore({ path: join(dir, 'read-models.sqlite') });
   for (const projection of READ_MODELS)
     for (const spec of projection.collections)
-      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+      await store.ensureCollection({ ...spec, name: collectionIn(spec.name, 1) });
   const runner = createProjectionRunner({
     eventStore,
     store,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../domain/assert';
 import {
@@ -8,9 +9,10 @@ import {
 import { CHECKPOINT_LIMITS, READ_SIDE_LIMITS } from './config';
 import type { Config } from './config';
 import { followAppendSignal } from './append-signal';
-import { openEventStore } from './event-store';
+import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { createLogger } from './logger';
 import { openReadModelStore } from './read-side';
+import { withReadSideLog } from './read-side-log';
 
 /**
  * The read side's thread: follows the log through its own event-store connection, writes the read
@@ -40,12 +42,17 @@ const run = async (): Promise<void> => {
   const settings = workerData as ReadSideWorkerData;
   const logger = createLogger(settings.logLevel).child({ thread: 'read_side' });
   const signal = settings.appendSignal;
-  const eventStore = openEventStore(settings, {
-    subscriptionPollMs: READ_SIDE_POLL_MS,
-    ...(signal === null
-      ? {}
-      : { externalAppends: (listener: () => void) => followAppendSignal(signal, listener) }),
-  });
+  // The embedded log is read through the read side's own reader (bin/read-side-log.ts), which
+  // follows the append signal; KurrentDB pushes appends through its subscription.
+  const eventStore =
+    settings.eventStoreUrl === null
+      ? withReadSideLog(openEventStore(settings), {
+          path: join(settings.dataDir, EVENTS_FILE_NAME),
+          pollMs: READ_SIDE_POLL_MS,
+          externalAppends:
+            signal === null ? null : (listener) => followAppendSignal(signal, listener),
+        })
+      : openEventStore(settings);
   const store = await openReadModelStore(settings, {
     walAutoCheckpointPages: CHECKPOINT_LIMITS.writerAutoCheckpointPages,
   });

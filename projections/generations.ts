@@ -76,10 +76,7 @@ export const createGenerationRegistry = (store: ReadModelStore) => {
   const ensureCollections = async (generation: number): Promise<void> => {
     for (const projection of READ_MODELS) {
       for (const spec of projection.collections)
-        await store.ensureCollection({
-          name: collectionIn(spec.name, generation),
-          indexes: spec.indexes,
-        });
+        await store.ensureCollection({ ...spec, name: collectionIn(spec.name, generation) });
     }
   };
   return {

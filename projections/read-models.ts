@@ -11,9 +11,11 @@ import { transfersProjection } from './transfers.projection';
  * the live one and switches to it once caught up. Accounts come first: transfers read them.
  * Version 4: traffic documents carry level, group and expiresAt as indexed fields (node list);
  * payments and refunds show their mode. Version 5: a traffic document is the user's state, flat,
- * with its index fields; the view is made when read (no view and state stored twice).
+ * with its index fields; the view is made when read (no view and state stored twice). Version 6:
+ * the traffic users' collection lists its fields as typed columns (the embedded store keeps it in
+ * a narrow table, a column per field, instead of JSON documents).
  */
-export const READ_MODELS_VERSION = 5;
+export const READ_MODELS_VERSION = 6;
 
 export const READ_MODELS: readonly Projection[] = [
   accountsProjection,

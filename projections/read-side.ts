@@ -160,6 +160,14 @@ export const createReadSide = (options: ReadSideOptions) => {
       await previous.done;
     }
     await runLive(record);
+    // Readers elsewhere (the API thread's mirror) learn of a new generation from a commit: on an
+    // idle log the new runner has none to make, so they are told now, before the old generation
+    // is dropped under the queries still reading it.
+    const position = live?.runner.position() ?? null;
+    if (position !== null && previous?.record.generation !== record.generation) {
+      waiters.passed(position);
+      options.onCommitted?.(record.generation, position, []);
+    }
     if (previous !== null && previous.record.generation !== record.generation)
       await registry.drop(previous.record);
   };

@@ -1,6 +1,5 @@
-import { parseStored } from '../domain/aggregate';
 import type { JsonObject, JsonValue } from '../domain/ports/event-store.port';
-import { trafficEventCodec } from '../domain/traffic/traffic.events';
+import type { CollectionSpec } from '../domain/ports/read-model-store.port';
 import {
   initialTrafficUserState,
   usedBytesOf,
@@ -16,6 +15,7 @@ import {
   type ProjectionUnit,
 } from './projection';
 import { createTrafficUsers, type EventMark, type TrafficUsers } from './traffic-users';
+import { readTrafficEvent, type ReadTrafficEvent } from './traffic-usage-text';
 
 /**
  * traffic: one document per user with usage against quota, folded from the shard streams.
@@ -35,9 +35,6 @@ export const NODE_TRAFFIC = 'node_traffic';
 
 /** The traffic shards' stream category (`trafficshard-<nn>`, the stored format). */
 const TRAFFIC_SHARD_CATEGORY = 'trafficshard';
-
-/** Only the codec is needed to read the shards' events: the projection folds them itself. */
-const trafficEvents = { eventCodec: trafficEventCodec };
 
 type NodeTrafficDay = {
   nodeId: string;
@@ -78,9 +75,11 @@ const putPurchase = (
   });
 };
 
-/** An event of the batch as the fold needs it: parsed once, with its position made once. */
-type BatchEvent = {
-  domainEvent: TrafficEvent;
+/**
+ * An event of the batch as the fold needs it: read once (a report's usages as columns), with its
+ * position made once.
+ */
+type BatchEvent = ReadTrafficEvent & {
   positionKey: string;
   position: string;
   updatedAt: string;
@@ -131,15 +130,17 @@ const foldUsers = async (
   context: ProjectionContext,
   users: TrafficUsers,
 ): Promise<void> => {
-  const slotsOf = events.map(({ domainEvent }): Int32Array | number => {
+  const slotsOf = events.map(({ domainEvent, usages }): Int32Array | number => {
+    if (usages !== null) {
+      const { text, idStarts, idEnds } = usages;
+      const slots = new Int32Array(idStarts.length);
+      for (let index = 0; index < idStarts.length; index += 1)
+        slots[index] = users.slotForRange(text, idStarts[index] ?? 0, idEnds[index] ?? 0);
+      return slots;
+    }
     switch (domainEvent.type) {
-      case 'UsageReported': {
-        const { usages } = domainEvent.data;
-        const slots = new Int32Array(usages.length);
-        for (let index = 0; index < usages.length; index += 1)
-          slots[index] = users.slotFor(usages[index]?.userId ?? '');
-        return slots;
-      }
+      case 'UsageReported':
+        return new Int32Array(0);
       case 'QuotasExceeded':
         return Int32Array.from(domainEvent.data.users, ({ userId }) => users.slotFor(userId));
       default:
@@ -163,7 +164,7 @@ const foldUsers = async (
       });
     }
   }
-  events.forEach(({ domainEvent, positionKey, position, updatedAt }, index) => {
+  events.forEach(({ domainEvent, usages, positionKey, position, updatedAt }, index) => {
     const mark = users.mark({ positionKey, position, updatedAt });
     const slots = slotsOf[index] ?? -1;
     if (typeof slots === 'number') {
@@ -173,13 +174,12 @@ const foldUsers = async (
       else if (domainEvent.type === 'UserImported') users.import(slots, domainEvent.data, mark);
       return;
     }
-    if (domainEvent.type === 'UsageReported') {
-      const { usages } = domainEvent.data;
-      for (let record = 0; record < usages.length; record += 1) {
+    if (usages !== null) {
+      const { uploadBytes, downloadBytes } = usages;
+      for (let record = 0; record < slots.length; record += 1) {
         const slot = slots[record] ?? -1;
-        const usage = usages[record];
-        if (usage !== undefined && !users.includes(slot, positionKey))
-          users.addUsage(slot, usage.uploadBytes, usage.downloadBytes, mark);
+        if (!users.includes(slot, positionKey))
+          users.addUsage(slot, uploadBytes[record] ?? 0, downloadBytes[record] ?? 0, mark);
       }
     } else if (domainEvent.type === 'QuotasExceeded') {
       domainEvent.data.users.forEach((crossing, record) => {
@@ -302,14 +302,15 @@ const foldNodeDays = async (
   days: Map<string, FoldedDay>,
 ): Promise<void> => {
   const missing = new Set<string>();
-  for (const { domainEvent } of events) {
-    if (domainEvent.type !== 'UsageReported' || domainEvent.data.usages.length === 0) continue;
+  for (const { domainEvent, usages } of events) {
+    if (domainEvent.type !== 'UsageReported' || (usages?.idStarts.length ?? 0) === 0) continue;
     const id = nodeDayOf(domainEvent.data);
     if (!days.has(id)) missing.add(id);
   }
   const stored = missing.size === 0 ? null : await context.getMany(NODE_TRAFFIC, [...missing]);
-  for (const { domainEvent, positionKey } of events) {
-    if (domainEvent.type !== 'UsageReported' || domainEvent.data.usages.length === 0) continue;
+  for (const { domainEvent, usages, positionKey } of events) {
+    if (domainEvent.type !== 'UsageReported' || usages === null || usages.idStarts.length === 0)
+      continue;
     const { data } = domainEvent;
     const id = nodeDayOf(data);
     let day = days.get(id);
@@ -331,15 +332,14 @@ const foldNodeDays = async (
       days.set(id, day);
     }
     if (day.storedKey !== null && day.storedKey >= positionKey) continue;
-    const { usages } = data;
     let { uploadBytes, downloadBytes } = day.view;
-    for (const usage of usages) {
-      uploadBytes += usage.uploadBytes;
-      downloadBytes += usage.downloadBytes;
+    for (let record = 0; record < usages.idStarts.length; record += 1) {
+      uploadBytes += usages.uploadBytes[record] ?? 0;
+      downloadBytes += usages.downloadBytes[record] ?? 0;
     }
     day.view.uploadBytes = uploadBytes;
     day.view.downloadBytes = downloadBytes;
-    day.view.userRecordCount += usages.length;
+    day.view.userRecordCount += usages.idStarts.length;
     day.last = positionKey;
   }
 };
@@ -383,12 +383,12 @@ const openTrafficUnit = (
       const batchEvents: BatchEvent[] = [];
       for (const event of events) {
         if (streamIdOf(event.stream, TRAFFIC_SHARD_CATEGORY) === null) continue;
-        const domainEvent = parseStored(trafficEvents, event);
+        const read = readTrafficEvent(event);
         const positionKey = positionKeyOf(event.position);
-        putPurchase(domainEvent, context, positionKey);
+        putPurchase(read.domainEvent, context, positionKey);
         const position = event.position.toString();
         const updatedAt = event.metadata.occurredAt;
-        batchEvents.push({ domainEvent, positionKey, position, updatedAt });
+        batchEvents.push({ ...read, positionKey, position, updatedAt });
       }
       if (batchEvents.length === 0) return;
       await foldNodeDays(batchEvents, context, days);
@@ -420,12 +420,31 @@ const openTrafficUnit = (
   return unit;
 };
 
+/** A user's document's fields but its grant and reset lists (trafficDocumentOf). */
+const TRAFFIC_COLUMNS: CollectionSpec['columns'] = {
+  userId: 'string',
+  quotaBytes: 'number',
+  uploadBytes: 'number',
+  downloadBytes: 'number',
+  exceeded: 'boolean',
+  level: 'number',
+  group: 'string',
+  allowed: 'boolean',
+  position: 'string',
+  updatedAt: 'string',
+  expiresAt: 'string',
+};
+
 /** The traffic projection keeping up to `retainedUserCountMax` users between units (tests: 0). */
 export const trafficProjectionWith = (retainedUserCountMax: number): Projection => ({
   name: 'traffic',
   collections: [
     {
       name: TRAFFIC,
+      // Every scalar field of a user's document in its own column (a narrow table where the store
+      // has them): a write binds a few numbers and strings, no JSON text; the grant and reset
+      // lists, when not empty, are the only JSON left.
+      columns: TRAFFIC_COLUMNS,
       // The node user list walks allowed users by id, optionally of one level or one group.
       indexes: [
         ['userId'],

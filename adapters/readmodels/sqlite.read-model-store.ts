@@ -11,6 +11,13 @@ import {
   type ReadModelStore,
 } from '../../domain/ports/read-model-store.port';
 import { ensureSchema, openSqliteDatabase, type SqliteDatabase } from '../sqlite/open-database';
+import {
+  narrowColumnDefinition,
+  narrowDocumentOf,
+  narrowKindOf,
+  narrowRowOf,
+  type NarrowColumn,
+} from './sqlite-narrow-table';
 
 /**
  * The embedded read-model store: one table per collection holding each document as JSON text,
@@ -21,15 +28,27 @@ import { ensureSchema, openSqliteDatabase, type SqliteDatabase } from '../sqlite
  * table written before columns existed) are still read with json_extract, the same values.
  * Tables are rowid tables with the id in a unique index: a new document's body goes to the end
  * of the table instead of into a random page of the id's B-tree (tables of older versions, WITHOUT
- * ROWID, work the same).
+ * ROWID, work the same). A collection whose spec lists `columns` gets a narrow table instead
+ * (adapters/readmodels/sqlite-narrow-table.ts): a column per listed field, JSON only for the rest.
  */
 type Statement = ReturnType<SqliteDatabase['prepare']> & {
   run(...values: unknown[]): unknown;
   get(...values: unknown[]): unknown;
   all(...values: unknown[]): unknown[];
 };
+/**
+ * A narrow table's columns, those no index names first (a write that keeps the indexed fields
+ * binds only them), and each field's kind.
+ */
+type NarrowLayout = {
+  columns: readonly NarrowColumn[];
+  kinds: ReadonlyMap<string, NarrowColumn['kind']>;
+  unindexedCount: number;
+};
 type Table = {
   name: string;
+  /** Null: a document table (the whole document as JSON in `body`). */
+  narrow: NarrowLayout | null;
   fields: ReadonlySet<string>;
   /** The same fields in column order: a write binds their values in this order. */
   fieldList: readonly string[];
@@ -73,6 +92,16 @@ const columnValue = (value: JsonValue | undefined): string | number | null =>
     : typeof value === 'object'
       ? JSON.stringify(value)
       : bindable(value);
+
+/** What a query selects of a row: the body, and a narrow table's columns. */
+const selectionOf = (narrow: NarrowLayout | null): string =>
+  narrow === null ? 'body' : ['body', ...narrow.columns.map(({ column }) => column)].join(', ');
+
+/** The document a selected row holds. */
+const documentOf = (table: Table, row: Record<string, unknown>): JsonObject =>
+  table.narrow === null
+    ? (JSON.parse(row['body'] as string) as JsonObject)
+    : narrowDocumentOf(row, table.narrow.columns);
 
 /** The read-model file's page cache: an upper bound, filled only as pages are used. */
 const READ_MODEL_PAGE_CACHE_KIB = 64 * 1024;
@@ -120,36 +149,71 @@ export const createSqliteReadModelStore = (
     for (const sql of [...statements.keys()])
       if (sql.includes(` ${table} `)) statements.delete(sql);
   };
-  const columnsOf = (table: string): string[] =>
-    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map(
-      (column) => column.name,
+  type ColumnInfo = { name: string; type: string; notnull: number };
+  const tableInfoOf = (table: string): ColumnInfo[] =>
+    db.prepare(`PRAGMA table_info(${table})`).all() as ColumnInfo[];
+  const indexedColumnsOf = (table: string): Set<string> =>
+    new Set(
+      (db.prepare(`PRAGMA index_list(${table})`).all() as { name: string }[]).flatMap(({ name }) =>
+        (db.prepare('SELECT name FROM pragma_index_info(?)').all(name) as { name: string }[]).map(
+          (column) => column.name,
+        ),
+      ),
     );
+  /** A narrow table's layout (its body may be NULL); null for a document table. */
+  const narrowLayoutOf = (table: string, info: readonly ColumnInfo[]): NarrowLayout | null => {
+    if (info.find((column) => column.name === 'body')?.notnull !== 0) return null;
+    const indexed = indexedColumnsOf(table);
+    const columns = info.flatMap(({ name, type }): NarrowColumn[] => {
+      const kind = narrowKindOf(type);
+      return name.startsWith('f_') && kind !== null
+        ? [{ field: name.slice(2), column: name, kind }]
+        : [];
+    });
+    const unindexed = columns.filter(({ column }) => !indexed.has(column));
+    return {
+      columns: [...unindexed, ...columns.filter(({ column }) => indexed.has(column))],
+      kinds: new Map(columns.map(({ field, kind }) => [field, kind])),
+      unindexedCount: unindexed.length,
+    };
+  };
 
   /** The table's layout, read from the file once, so a table written by another process works too. */
   const tableFor = (collection: string): Table => {
     const cached = tables.get(collection);
     if (cached !== undefined) return cached;
     const name = tableOf(collection);
-    const fields = columnsOf(name)
-      .filter((column) => column.startsWith('f_'))
-      .map((column) => column.slice(2));
+    const info = tableInfoOf(name);
+    const narrow = narrowLayoutOf(name, info);
+    // A narrow table's columns in its layout's order; a document table's index columns.
+    const fields =
+      narrow === null
+        ? info
+            .filter(({ name: column }) => column.startsWith('f_'))
+            .map(({ name: c }) => c.slice(2))
+        : narrow.columns.map(({ field }) => field);
     const columns = fields.map(columnOf);
     const updates = ['body', ...columns]
       .map((column) => `${column} = excluded.${column}`)
       .join(', ');
+    // What a write that keeps the index columns rewrites, and the index columns it leaves.
+    const rewritten = ['body', ...columns.slice(0, narrow?.unindexedCount ?? 0)];
+    const compared = columns.slice(narrow?.unindexedCount ?? 0);
+    const assignments = rewritten.map((column) => `${column} = ?`).join(', ');
     const table: Table = {
       name,
+      narrow,
       fields: new Set(fields),
       fieldList: fields,
       upsert: db.prepare(
         `INSERT INTO ${name} (id, body${columns.map((column) => `, ${column}`).join('')}) VALUES (?, ?${', ?'.repeat(columns.length)}) ON CONFLICT (id) DO UPDATE SET ${updates}`,
       ) as Statement,
       updateBody: db.prepare(
-        `UPDATE ${name} SET body = ? WHERE id = ?${columns.map((column) => ` AND ${column} IS ?`).join('')}`,
+        `UPDATE ${name} SET ${assignments} WHERE id = ?${compared.map((column) => ` AND ${column} IS ?`).join('')}`,
       ) as Statement,
-      updateBodyKept: db.prepare(`UPDATE ${name} SET body = ? WHERE id = ?`) as Statement,
+      updateBodyKept: db.prepare(`UPDATE ${name} SET ${assignments} WHERE id = ?`) as Statement,
       remove: db.prepare(`DELETE FROM ${name} WHERE id = ?`) as Statement,
-      select: db.prepare(`SELECT body FROM ${name} WHERE id = ?`) as Statement,
+      select: db.prepare(`SELECT ${selectionOf(narrow)} FROM ${name} WHERE id = ?`) as Statement,
     };
     tables.set(collection, table);
     return table;
@@ -180,6 +244,31 @@ export const createSqliteReadModelStore = (
     return { sql: parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`, values };
   };
 
+  /**
+   * A narrow row's write: the columns no index names (and the body) when the index columns keep
+   * their values, else the upsert. [body, ...unindexed, id, ...indexed] binds the updates.
+   */
+  const putNarrow = (
+    table: Table,
+    narrow: NarrowLayout,
+    change: DocumentChange & { kind: 'put' },
+  ): void => {
+    const { id, document } = change;
+    const { body, values } = narrowRowOf(document, narrow.columns, narrow.kinds);
+    const { unindexedCount } = narrow;
+    const kept = change.indexedFieldsKept === true;
+    const parameters: (string | number | null)[] = [body];
+    for (let index = 0; index < unindexedCount; index += 1) parameters.push(values[index] ?? null);
+    parameters.push(id);
+    if (kept && (table.updateBodyKept.run(parameters) as { changes: number }).changes > 0) return;
+    if (!kept) {
+      for (let index = unindexedCount; index < values.length; index += 1)
+        parameters.push(values[index] ?? null);
+      if ((table.updateBody.run(parameters) as { changes: number }).changes > 0) return;
+    }
+    table.upsert.run([id, body, ...values]);
+  };
+
   const applyChange = (change: DocumentChange): void => {
     const table = tableFor(change.collection);
     if (change.kind === 'delete') {
@@ -187,6 +276,10 @@ export const createSqliteReadModelStore = (
       return;
     }
     const { document, id } = change;
+    if (table.narrow !== null) {
+      putNarrow(table, table.narrow, change);
+      return;
+    }
     const body = JSON.stringify(document);
     const kept = change.indexedFieldsKept === true;
     // A writer that knows the index columns keep their values (a traffic user's usage) spares
@@ -220,13 +313,34 @@ export const createSqliteReadModelStore = (
   /** Creates the table, or adds (and fills) the columns a table written by older code lacks. */
   const ensureTable = (spec: CollectionSpec): void => {
     const table = tableOf(spec.name);
-    const fields = fieldsOf(spec);
+    const { columns } = spec;
+    const fields = columns === undefined ? fieldsOf(spec) : Object.keys(columns).map(checkedField);
+    for (const field of fieldsOf(spec))
+      assert(fields.includes(field), `read model: ${spec.name} indexes ${field}, not a column`);
+    // A narrow table is keyed by id alone (WITHOUT ROWID): its rows are small, a write is one seek.
+    const definitions =
+      columns === undefined
+        ? ['body TEXT NOT NULL', ...fields.map(columnOf)]
+        : [
+            'body TEXT',
+            ...Object.entries(columns).map(([field, kind]) => narrowColumnDefinition(field, kind)),
+          ];
     db.exec(
-      `CREATE TABLE IF NOT EXISTS ${table} (id TEXT NOT NULL PRIMARY KEY, body TEXT NOT NULL${fields.map((field) => `, ${columnOf(field)}`).join('')})`,
+      `CREATE TABLE IF NOT EXISTS ${table} (id TEXT NOT NULL PRIMARY KEY, ${definitions.join(', ')})` +
+        (columns === undefined ? '' : ' WITHOUT ROWID'),
     );
-    const existing = new Set(columnsOf(table));
-    for (const field of fields.filter((candidate) => !existing.has(columnOf(candidate)))) {
-      db.exec(`ALTER TABLE ${table} ADD COLUMN ${columnOf(field)}`);
+    const info = tableInfoOf(table);
+    const existing = new Set(info.map(({ name }) => name));
+    // A document table written before its spec listed columns keeps its layout (a new generation
+    // gets the narrow one): it gains only the index columns it lacks.
+    const missing = (narrowLayoutOf(table, info) === null ? fieldsOf(spec) : fields).filter(
+      (candidate) => !existing.has(columnOf(candidate)),
+    );
+    for (const field of missing) {
+      const kind = columns?.[field];
+      db.exec(
+        `ALTER TABLE ${table} ADD COLUMN ${kind === undefined ? columnOf(field) : narrowColumnDefinition(field, kind)}`,
+      );
       db.exec(`UPDATE ${table} SET ${columnOf(field)} = json_extract(body, '$.${field}')`);
     }
     const legacy = db
@@ -253,8 +367,9 @@ export const createSqliteReadModelStore = (
       db.exec(`DROP TABLE IF EXISTS ${tableOf(name)}`);
     },
     get: async (collection, id) => {
-      const row = tableFor(collection).select.get(id) as { body: string } | undefined;
-      return row === undefined ? null : (JSON.parse(row.body) as JsonObject);
+      const table = tableFor(collection);
+      const row = table.select.get(id) as Record<string, unknown> | undefined;
+      return row === undefined ? null : documentOf(table, row);
     },
     find: async (collection, query) => {
       const table = tableFor(collection);
@@ -262,13 +377,13 @@ export const createSqliteReadModelStore = (
       const direction = query.orderBy.direction === 'asc' ? 'ASC' : 'DESC';
       const order = `ORDER BY ${expressionOf(table, query.orderBy.field)} ${direction}, id ${direction}`;
       const rows = prepared(
-        `SELECT body FROM ${table.name} ${where.sql} ${order} LIMIT ? OFFSET ?`,
-      ).all(...where.values, query.limit, query.offset) as { body: string }[];
+        `SELECT ${selectionOf(table.narrow)} FROM ${table.name} ${where.sql} ${order} LIMIT ? OFFSET ?`,
+      ).all(...where.values, query.limit, query.offset) as Record<string, unknown>[];
       const counted = prepared(`SELECT count(*) AS total FROM ${table.name} ${where.sql}`).get(
         ...where.values,
       ) as { total: number };
       return {
-        documents: rows.map((row) => JSON.parse(row.body) as JsonObject),
+        documents: rows.map((row) => documentOf(table, row)),
         totalCount: counted.total,
       };
     },
@@ -277,10 +392,11 @@ export const createSqliteReadModelStore = (
       if (ids.length === 0) return found;
       // One statement for the whole list: json_each turns the JSON array into rows that seek the
       // id index one by one, without a statement (and a bound call from JavaScript) per id.
+      const table = tableFor(collection);
       const rows = prepared(
-        `SELECT id, body FROM ${tableFor(collection).name} WHERE id IN (SELECT value FROM json_each(?))`,
-      ).all(JSON.stringify(ids)) as { id: string; body: string }[];
-      for (const row of rows) found.set(row.id, JSON.parse(row.body) as JsonObject);
+        `SELECT id, ${selectionOf(table.narrow)} FROM ${table.name} WHERE id IN (SELECT value FROM json_each(?))`,
+      ).all(JSON.stringify(ids)) as (Record<string, unknown> & { id: string })[];
+      for (const row of rows) found.set(row.id, documentOf(table, row));
       return found;
     },
     findAfter: async (collection, query: KeysetQuery) => {
@@ -298,9 +414,9 @@ export const createSqliteReadModelStore = (
       }
       const filter = parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
       const rows = prepared(
-        `SELECT body FROM ${table.name} ${filter} ORDER BY ${order} ${direction}, id ${direction} LIMIT ?`,
-      ).all(...values, query.limit) as { body: string }[];
-      return rows.map((row) => JSON.parse(row.body) as JsonObject);
+        `SELECT ${selectionOf(table.narrow)} FROM ${table.name} ${filter} ORDER BY ${order} ${direction}, id ${direction} LIMIT ?`,
+      ).all(...values, query.limit) as Record<string, unknown>[];
+      return rows.map((row) => documentOf(table, row));
     },
     commit: async (changes, checkpoint) => {
       commitNow.immediate(changes, checkpoint);

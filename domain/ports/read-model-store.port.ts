@@ -10,7 +10,21 @@ import type { JsonObject } from './event-store.port';
 export type FieldValue = string | number | boolean;
 
 /** A collection and the field lists it is queried and sorted by (one index per list). */
-export type CollectionSpec = { name: string; indexes: readonly (readonly string[])[] };
+export type CollectionSpec = {
+  name: string;
+  indexes: readonly (readonly string[])[];
+  /**
+   * Top-level fields a store may keep each in its own typed column instead of in a JSON body (a
+   * narrow table: a write binds values, no JSON text is made or parsed), by the JSON type of their
+   * values; every indexed field must be listed. A document still reads back whole and the same: a
+   * field not listed, or whose value is of another type (null), is kept as JSON beside them.
+   * Stores without such tables (MongoDB) ignore it.
+   */
+  columns?: Readonly<Record<string, ColumnKind>>;
+};
+
+/** The JSON type of a narrow table's column (CollectionSpec.columns). */
+export type ColumnKind = 'string' | 'number' | 'boolean';
 
 export type DocumentChange =
   | {

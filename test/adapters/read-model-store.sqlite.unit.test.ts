@@ -168,4 +168,49 @@ describe('the SQLite read-model store', () => {
       }),
     ).rejects.toThrow('bad field name');
   });
+
+  it('keeps a collection with columns in a narrow table: a typed column per field, JSON for the rest', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteReadModelStore({ database });
+    const columns = { owner: 'string', paid: 'boolean', amountMinor: 'number' } as const;
+    await store.ensureCollection({ name: 'things', indexes: [['owner']], columns });
+    const { sql } = database
+      .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rm_things'")
+      .get() as { sql: string };
+    expect(sql).toContain('WITHOUT ROWID');
+    const put = (id: string, document: Record<string, unknown>) =>
+      ({ kind: 'put', collection: 'things', id, document }) as never;
+    await store.commit([put('a', { owner: 'o', paid: true, amountMinor: 5, tags: ['x'] })], null);
+    await store.commit([put('b', { owner: 'o', paid: false, amountMinor: 7 })], null);
+    expect(database.prepare('SELECT * FROM rm_things ORDER BY id').all()).toEqual([
+      { id: 'a', body: '{"tags":["x"]}', f_owner: 'o', f_paid: 1, f_amountMinor: 5 },
+      { id: 'b', body: null, f_owner: 'o', f_paid: 0, f_amountMinor: 7 },
+    ]);
+    await expect(
+      store.ensureCollection({ name: 'others', indexes: [['paid']], columns: { owner: 'string' } }),
+    ).rejects.toThrow('indexes paid, not a column');
+  });
+
+  it('keeps a document table whose spec comes to list columns: only the index columns are added', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteReadModelStore({ database });
+    await store.ensureCollection({ name: 'things', indexes: [['owner']] });
+    const document = { owner: 'o', amountMinor: 5, level: 2 };
+    await store.commit([{ kind: 'put', collection: 'things', id: 'a', document }], null);
+    const columns = { owner: 'string', amountMinor: 'number', level: 'number' } as const;
+    await store.ensureCollection({ name: 'things', indexes: [['owner'], ['level']], columns });
+    const names = (
+      database.prepare('PRAGMA table_info(rm_things)').all() as { name: string }[]
+    ).map(({ name }) => name);
+    expect(names).toEqual(['id', 'body', 'f_owner', 'f_level']);
+    await expect(store.get('things', 'a')).resolves.toStrictEqual(document);
+    const found = await store.find('things', {
+      where: { level: 2 },
+      range: null,
+      orderBy: { field: 'owner', direction: 'asc' },
+      offset: 0,
+      limit: 5,
+    });
+    expect(found).toStrictEqual({ documents: [document], totalCount: 1 });
+  });
 });

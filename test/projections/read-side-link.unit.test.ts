@@ -140,6 +140,10 @@ describe('the read side across a message link (as between the API thread and its
     const summary = await rebuilt;
     expect(summary).toMatchObject({ generation: 2, switched: true });
     expect(mirror.rebuilding()).toBe(false);
+    // Told of the switch with it, before any new event: the old generation's tables are dropped.
+    expect(mirror.activeGeneration()).toBe(2);
+    const idle = await mirror.store.get(collectionIn('accounts', 2), 'wallet-b');
+    expect(idle?.['view']).toMatchObject({ balanceMinor: 300 });
     const position = await transferToWalletB(eventStore, 't-link-4');
     expect(await mirror.waitForPosition(position, 5000)).toBe(true);
     expect(mirror.activeGeneration()).toBe(2);

@@ -183,7 +183,7 @@ describe('the read side', () => {
     const store = createSqliteReadModelStore({ database });
     for (const projection of READ_MODELS) {
       for (const spec of projection.collections)
-        await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+        await store.ensureCollection({ ...spec, name: collectionIn(spec.name, 1) });
     }
     database.exec(`CREATE TABLE crash_count (n INTEGER); INSERT INTO crash_count VALUES (0);
       CREATE TRIGGER crash BEFORE INSERT ON rm_checkpoints BEGIN

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInMemoryEventStore } from '../../adapters/eventstore/in-memory.event-store';
+import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
+import { withReadSideLog } from '../../bin/read-side-log';
 import { createSqliteReadModelStore } from '../../adapters/readmodels/sqlite.read-model-store';
 import { parseStored } from '../../domain/aggregate';
 import type { EventStore, JsonObject } from '../../domain/ports/event-store.port';
@@ -209,6 +214,44 @@ describe('the traffic projection folding a whole batch', () => {
         doc['userId'],
         decided.get(String(doc['userId'])),
       ]);
+  });
+
+  it('folds the embedded log read through the read side log reader (usages from the text) the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'traffic-text-'));
+    try {
+      const path = join(dir, 'events.sqlite');
+      const eventStore = createSqliteEventStore({ path });
+      await writeTraffic(eventStore);
+      const reader = withReadSideLog(createSqliteEventStore({ path }), {
+        path,
+        pollMs: 50,
+        externalAppends: null,
+      });
+      const events = await reader.readAll({ afterPosition: null, eventCountMax: 10_000 });
+      const reports = events.filter((event) => event.type === 'UsageReported');
+      expect(reports.length).toBeGreaterThan(0);
+      for (const report of reports) expect(report).toHaveProperty('dataText');
+      const limits = { batchEventCountMax: 7, cachedDocumentCountMax: 3 };
+      const expected = await dumpTraffic((await foldAll(eventStore, limits)).store);
+      const read = await foldAll(reader, limits);
+      expect(await dumpTraffic(read.store)).toEqual(expected);
+      // Live, through its subscription, to the same documents.
+      const liveStore = createSqliteReadModelStore({ path: ':memory:' });
+      const live = await generationOneRunner(reader, liveStore, limits);
+      const following = live.follow();
+      const head = await eventStore.headPosition();
+      await eventuallyTrue(() => live.position() === head, {
+        timeoutMs: 10_000,
+        what: 'the log followed',
+      });
+      await live.stop();
+      await following;
+      expect(await dumpTraffic(liveStore)).toEqual(expected);
+      await reader.close();
+      await eventStore.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('leaves the documents as they are when the batch is applied again (a lost checkpoint)', async () => {

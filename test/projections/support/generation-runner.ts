@@ -22,7 +22,7 @@ export const generationOneRunner = async (
 ) => {
   for (const projection of projections)
     for (const spec of projection.collections)
-      await store.ensureCollection({ name: collectionIn(spec.name, 1), indexes: spec.indexes });
+      await store.ensureCollection({ ...spec, name: collectionIn(spec.name, 1) });
   const runner = createProjectionRunner({
     eventStore,
     store,
