@@ -4,14 +4,11 @@ import { trafficEventCodec } from '../domain/traffic/traffic.events';
 import type { TrafficEvent, UsageRecord } from '../domain/traffic/traffic.model';
 
 /**
- * A report's usages as columns: record i's user id is text[idStarts[i], idEnds[i]) (the stored
- * text itself: the fold looks users up by range, no string made per record), its bytes
- * uploadBytes[i] and downloadBytes[i]. No object per record for the garbage collector.
+ * A report's usages as columns: the fold reads them by index, with no object per record for the
+ * garbage collector.
  */
 export type UsageColumns = {
-  text: string;
-  idStarts: Int32Array;
-  idEnds: Int32Array;
+  userIds: string[];
   uploadBytes: Float64Array;
   downloadBytes: Float64Array;
 };
@@ -100,21 +97,18 @@ const decodeReport = (
   const nodeId = text.slice(index, nodeIdEnd);
   index = literalEnd(text, nodeIdEnd, USAGES);
   if (index < 0) return null;
-  // A triple takes at least 9 characters (`["",0,0],`): room for every record, trimmed at the end.
-  const capacity = Math.ceil((text.length - index) / 9);
-  const idStarts = new Int32Array(capacity);
-  const idEnds = new Int32Array(capacity);
+  // About 32 characters per triple: room for every record, trimmed at the end.
+  const capacity = Math.ceil((text.length - index) / 8);
+  const userIds: string[] = [];
   const uploadBytes = new Float64Array(capacity);
   const downloadBytes = new Float64Array(capacity);
   let record = 0;
   while (text.charCodeAt(index) !== 0x5d /* ] */) {
-    if (record === capacity) return null;
     if (record > 0 && (index = literalEnd(text, index, ',')) < 0) return null;
     if ((index = literalEnd(text, index, '["')) < 0) return null;
     const userIdEnd = plainStringEnd(text, index);
     if (userIdEnd < 0) return null;
-    idStarts[record] = index;
-    idEnds[record] = userIdEnd;
+    userIds.push(text.slice(index, userIdEnd));
     if ((index = literalEnd(text, userIdEnd, '",')) < 0) return null;
     if ((index = countEnd(text, index, uploadBytes, record)) < 0) return null;
     if ((index = literalEnd(text, index, ',')) < 0) return null;
@@ -136,9 +130,7 @@ const decodeReport = (
   return {
     head: { reportId, nodeId },
     usages: {
-      text,
-      idStarts: idStarts.subarray(0, record),
-      idEnds: idEnds.subarray(0, record),
+      userIds,
       uploadBytes: uploadBytes.subarray(0, record),
       downloadBytes: downloadBytes.subarray(0, record),
     },
@@ -146,24 +138,12 @@ const decodeReport = (
   };
 };
 
-/** The columns of usages the codec read: their ids end to end in one text. */
-const columnsOf = (usages: readonly UsageRecord[]): UsageColumns => {
-  const idStarts = new Int32Array(usages.length);
-  const idEnds = new Int32Array(usages.length);
-  let length = 0;
-  usages.forEach(({ userId }, record) => {
-    idStarts[record] = length;
-    length += userId.length;
-    idEnds[record] = length;
-  });
-  return {
-    text: usages.map(({ userId }) => userId).join(''),
-    idStarts,
-    idEnds,
-    uploadBytes: Float64Array.from(usages, ({ uploadBytes }) => uploadBytes),
-    downloadBytes: Float64Array.from(usages, ({ downloadBytes }) => downloadBytes),
-  };
-};
+/** The columns of usages the codec read. */
+const columnsOf = (usages: readonly UsageRecord[]): UsageColumns => ({
+  userIds: usages.map(({ userId }) => userId),
+  uploadBytes: Float64Array.from(usages, ({ uploadBytes }) => uploadBytes),
+  downloadBytes: Float64Array.from(usages, ({ downloadBytes }) => downloadBytes),
+});
 
 /** The stored data's text, when the log reader kept it beside the event (bin/read-side-log.ts). */
 const dataTextOf = (event: RecordedEvent): string | null =>

@@ -34,35 +34,6 @@ const checkedSum = (total: number, bytes: number, what: string): number => {
 
 const INITIAL_CAPACITY = 1024;
 
-/**
- * FNV-1a over the UTF-16 code units of text[start, end), then MurmurHash3's finalizer: FNV's low
- * bits, which the table's mask keeps, mix only the characters' low bits (ids that differ in a
- * digit or two clustered in the probe sequences); the finalizer spreads every bit over all.
- */
-const hashOf = (text: string, start: number, end: number): number => {
-  let hash = 0x811c9dc5;
-  for (let index = start; index < end; index += 1)
-    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return hash ^ (hash >>> 16);
-};
-
-/**
- * A slice as a string of its own: V8 may keep a slice of 13 characters or more as a view into the
- * whole text (a report's), which a user kept for many units would hold in memory. Prefixing it
- * makes a two-part string, which the slice flattens into a new one: only the id's characters.
- */
-const ownCopy = (slice: string): string => ` ${slice}`.slice(1);
-
-/** True when `id` is text[start, end), compared in place (no string made for the range). */
-const sameId = (id: string, text: string, start: number, end: number): boolean => {
-  if (id.length !== end - start) return false;
-  for (let index = 0; index < id.length; index += 1)
-    if (id.charCodeAt(index) !== text.charCodeAt(start + index)) return false;
-  return true;
-};
-
 const grown = <Column extends Float64Array | Int32Array | Uint8Array>(
   column: Column,
   capacity: number,
@@ -83,14 +54,7 @@ const grown = <Column extends Float64Array | Int32Array | Uint8Array>(
  * counts. Events at or below a user's stored position are already in its document: skipped.
  */
 export const createTrafficUsers = () => {
-  /**
-   * The slots by user id: an open-addressing table of places, each a pair (the id's hash, slot +
-   * 1; 0: empty) side by side, so a probe reads both from one cache line; at most half full,
-   * looked up by a range of a report's text (slotForRange) without making a string of it, and
-   * without V8 hashing a fresh string per record, as a Map<string, number> did (a report's ids
-   * sliced from the text are new strings, hashed on each lookup).
-   */
-  let table = new Int32Array(INITIAL_CAPACITY * 2 * 2);
+  const slots = new Map<string, number>();
   const userIds: string[] = [];
   const storedKeys: (string | null)[] = [];
   const groups: string[] = [];
@@ -122,7 +86,7 @@ export const createTrafficUsers = () => {
         merged[index] = oldSlot;
         old += 1;
       } else {
-        merged[index] = find(freshId, 0, freshId.length, hashOf(freshId, 0, freshId.length));
+        merged[index] = slots.get(freshId) ?? -1;
         fresh += 1;
       }
     }
@@ -146,12 +110,6 @@ export const createTrafficUsers = () => {
 
   const grow = (): void => {
     capacity *= 2;
-    const previous = table;
-    table = new Int32Array(capacity * 2 * 2);
-    for (let at = 0; at < previous.length; at += 2) {
-      const entry = previous[at + 1] ?? 0;
-      if (entry !== 0) place(entry - 1, previous[at] ?? 0);
-    }
     const float = (length: number) => new Float64Array(length);
     quotas = grown(quotas, capacity, float);
     uploads = grown(uploads, capacity, float);
@@ -160,50 +118,6 @@ export const createTrafficUsers = () => {
     exceededFlags = grown(exceededFlags, capacity, (length) => new Uint8Array(length));
     indexedMoved = grown(indexedMoved, capacity, (length) => new Uint8Array(length));
     lastMarks = grown(lastMarks, capacity, (length) => new Int32Array(length));
-  };
-
-  /** Puts the slot in the first free place of its hash's probe sequence. */
-  function place(slot: number, hash: number): void {
-    const mask = (table.length >> 1) - 1;
-    let at = hash & mask;
-    while (table[2 * at + 1] !== 0) at = (at + 1) & mask;
-    table[2 * at] = hash;
-    table[2 * at + 1] = slot + 1;
-  }
-
-  /** The slot of the user whose id is text[start, end), or -1. */
-  function find(text: string, start: number, end: number, hash: number): number {
-    const mask = (table.length >> 1) - 1;
-    for (let at = hash & mask; ; at = (at + 1) & mask) {
-      const entry = table[2 * at + 1] ?? 0;
-      if (entry === 0) return -1;
-      if (table[2 * at] === hash && sameId(userIds[entry - 1] ?? '', text, start, end))
-        return entry - 1;
-    }
-  }
-
-  /**
-   * The slot of the user whose id is text[start, end), made on first sight: a new one holds the
-   * initial state until `load` fills it with the stored one (`unloaded` lists them), so a record
-   * costs one probe of the table.
-   */
-  const slotForRange = (text: string, start: number, end: number): number => {
-    const hash = hashOf(text, start, end);
-    const existing = find(text, start, end, hash);
-    if (existing >= 0) return existing;
-    const slot = userIds.length;
-    if (slot === capacity) grow();
-    userIds.push(start === 0 && end === text.length ? text : ownCopy(text.slice(start, end)));
-    place(slot, hash);
-    storedKeys.push(null);
-    groups.push(initialTrafficUserState.group);
-    expiries.push(null);
-    grantIdLists.push(initialTrafficUserState.grantIds);
-    resetIdLists.push(initialTrafficUserState.resetIds);
-    lastMarks[slot] = -1;
-    indexedMoved[slot] = 1;
-    unloaded.push(slot);
-    return slot;
   };
 
   /** True when the user's stored document already includes the event at positionKey. */
@@ -225,9 +139,27 @@ export const createTrafficUsers = () => {
   };
 
   return {
-    slotForRange,
-    /** The user's slot, made on first sight (slotForRange of the whole id). */
-    slotFor: (userId: string): number => slotForRange(userId, 0, userId.length),
+    /**
+     * The user's slot, made on first sight: a new one holds the initial state until `load` fills
+     * it with the stored one (`unloaded` lists them), so a record costs one map lookup.
+     */
+    slotFor: (userId: string): number => {
+      const existing = slots.get(userId);
+      if (existing !== undefined) return existing;
+      const slot = userIds.length;
+      if (slot === capacity) grow();
+      slots.set(userId, slot);
+      userIds.push(userId);
+      storedKeys.push(null);
+      groups.push(initialTrafficUserState.group);
+      expiries.push(null);
+      grantIdLists.push(initialTrafficUserState.grantIds);
+      resetIdLists.push(initialTrafficUserState.resetIds);
+      lastMarks[slot] = -1;
+      indexedMoved[slot] = 1;
+      unloaded.push(slot);
+      return slot;
+    },
     /** The users made since the last call: their stored documents are to be read. */
     takeUnloaded: (): { slot: number; userId: string }[] =>
       unloaded.splice(0).map((slot) => ({ slot, userId: userIds[slot] ?? '' })),

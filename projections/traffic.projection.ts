@@ -132,10 +132,10 @@ const foldUsers = async (
 ): Promise<void> => {
   const slotsOf = events.map(({ domainEvent, usages }): Int32Array | number => {
     if (usages !== null) {
-      const { text, idStarts, idEnds } = usages;
-      const slots = new Int32Array(idStarts.length);
-      for (let index = 0; index < idStarts.length; index += 1)
-        slots[index] = users.slotForRange(text, idStarts[index] ?? 0, idEnds[index] ?? 0);
+      const { userIds } = usages;
+      const slots = new Int32Array(userIds.length);
+      for (let index = 0; index < userIds.length; index += 1)
+        slots[index] = users.slotFor(userIds[index] ?? '');
       return slots;
     }
     switch (domainEvent.type) {
@@ -303,13 +303,13 @@ const foldNodeDays = async (
 ): Promise<void> => {
   const missing = new Set<string>();
   for (const { domainEvent, usages } of events) {
-    if (domainEvent.type !== 'UsageReported' || (usages?.idStarts.length ?? 0) === 0) continue;
+    if (domainEvent.type !== 'UsageReported' || (usages?.userIds.length ?? 0) === 0) continue;
     const id = nodeDayOf(domainEvent.data);
     if (!days.has(id)) missing.add(id);
   }
   const stored = missing.size === 0 ? null : await context.getMany(NODE_TRAFFIC, [...missing]);
   for (const { domainEvent, usages, positionKey } of events) {
-    if (domainEvent.type !== 'UsageReported' || usages === null || usages.idStarts.length === 0)
+    if (domainEvent.type !== 'UsageReported' || usages === null || usages.userIds.length === 0)
       continue;
     const { data } = domainEvent;
     const id = nodeDayOf(data);
@@ -333,13 +333,13 @@ const foldNodeDays = async (
     }
     if (day.storedKey !== null && day.storedKey >= positionKey) continue;
     let { uploadBytes, downloadBytes } = day.view;
-    for (let record = 0; record < usages.idStarts.length; record += 1) {
+    for (let record = 0; record < usages.userIds.length; record += 1) {
       uploadBytes += usages.uploadBytes[record] ?? 0;
       downloadBytes += usages.downloadBytes[record] ?? 0;
     }
     day.view.uploadBytes = uploadBytes;
     day.view.downloadBytes = downloadBytes;
-    day.view.userRecordCount += usages.idStarts.length;
+    day.view.userRecordCount += usages.userIds.length;
     day.last = positionKey;
   }
 };

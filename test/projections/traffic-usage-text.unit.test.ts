@@ -57,9 +57,7 @@ const seen = ({ domainEvent, usages }: ReadTrafficEvent) => ({
     usages === null
       ? null
       : {
-          userIds: [...usages.idStarts].map((start, record) =>
-            usages.text.slice(start, usages.idEnds[record]),
-          ),
+          userIds: usages.userIds,
           uploadBytes: [...usages.uploadBytes],
           downloadBytes: [...usages.downloadBytes],
         },

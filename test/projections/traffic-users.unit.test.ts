@@ -174,21 +174,4 @@ describe('the traffic read side columnar fold', () => {
     expect(changed).toHaveLength(5_000);
     expect(changed.find(({ userId }) => userId === 'u-4321')?.state.uploadBytes).toBe(4_321);
   });
-
-  it('finds a user by a range of a text as by its id, the same slot before and after the table grows', () => {
-    const users = createTrafficUsers();
-    const ids = Array.from({ length: 5_000 }, (_, index) => `user-${index}`);
-    const text = `x${ids.join(',')}`;
-    let start = 1;
-    const ranges = ids.map((id) => {
-      const range = { start, end: start + id.length };
-      start = range.end + 1;
-      return range;
-    });
-    const slots = ranges.map(({ start: from, end }) => users.slotForRange(text, from, end));
-    expect(slots).toEqual(ids.map((_, index) => index));
-    expect(ids.map((id) => users.slotFor(id))).toEqual(slots);
-    expect(users.slotForRange(text, 0, 7)).toBe(ids.length); // 'xuser-0': a new user
-    expect(users.size()).toBe(ids.length + 1);
-  });
 });
