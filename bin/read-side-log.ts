@@ -1,4 +1,5 @@
 import { followLog } from '../adapters/eventstore/follow-log';
+import type { EventRow } from '../adapters/eventstore/sqlite/event-table';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import type {
   EventMetadata,
@@ -19,16 +20,6 @@ import type {
  * other event reads as before: its data is parsed on first use, with JSON.parse, as the store's
  * own read parses it. Everything but readAll and subscribeToAll is the store's.
  */
-type EventRow = {
-  position: bigint;
-  stream: string;
-  revision: bigint;
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-};
-
 /** Events per page of the live subscription (the store's own subscription reads 512). */
 const SUBSCRIPTION_PAGE_EVENT_COUNT_MAX = 512;
 

@@ -5,6 +5,7 @@ import { createSqliteCheckpointStore } from '../../adapters/checkpoints/sqlite.c
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { createWriteBatch } from '../../adapters/sqlite/write-batch';
 import { checkpointStoreContract } from './checkpoint-store.contract';
+import { watchSynchronousLevels } from '../support/synchronous-levels';
 
 checkpointStoreContract('sqlite :memory:', () =>
   Promise.resolve(createSqliteCheckpointStore(openSqliteDatabase(':memory:'))),
@@ -24,26 +25,11 @@ describe('sqlite checkpoint store on a file', () => {
   it('saves without an fsync of its own (synchronous=NORMAL for the save) and leaves the file synchronous=FULL', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'ledger-checkpoints-')), 'ledger.sqlite');
     const database = openSqliteDatabase(path);
-    // The `synchronous` setting each checkpoint upsert committed under (2 = FULL, 1 = NORMAL).
-    const upsertSync: number[] = [];
-    const watched = new Proxy(database, {
-      get: (target, name, receiver) =>
-        name === 'prepare'
-          ? (sql: string) => {
-              const statement = target.prepare(sql);
-              if (!sql.startsWith('INSERT INTO checkpoints')) return statement;
-              return new Proxy(statement, {
-                get: (inner, key) =>
-                  key === 'run'
-                    ? (...args: unknown[]) => {
-                        upsertSync.push(Number(target.pragma('synchronous', { simple: true })));
-                        return inner.run(...args);
-                      }
-                    : (Reflect.get(inner, key, inner) as unknown),
-              });
-            }
-          : (Reflect.get(target, name, receiver) as unknown),
-    });
+    // The `synchronous` setting each upsert committed under (2 = FULL, 1 = NORMAL).
+    const { watched, levels: upsertSync } = watchSynchronousLevels(
+      database,
+      'INSERT INTO checkpoints',
+    );
     const store = createSqliteCheckpointStore(watched);
     await store.save('relay', 1n);
     await store.save('relay', 2n);

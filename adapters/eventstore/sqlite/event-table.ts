@@ -30,7 +30,8 @@ const createTables = (db: SqliteDatabase): void => {
   `);
 };
 
-type EventRow = {
+/** A row of the events table as stored (the read side's own reader reads the same rows). */
+export type EventRow = {
   position: bigint;
   stream: string;
   revision: bigint;

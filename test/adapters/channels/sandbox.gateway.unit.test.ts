@@ -7,6 +7,7 @@ import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { createWriteBatch } from '../../../adapters/sqlite/write-batch';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
+import { watchSynchronousLevels } from '../../support/synchronous-levels';
 
 const paymentId = '0191e7a8-0000-7000-8000-000000000001';
 const refund = {
@@ -132,26 +133,11 @@ describe('sandbox channel books (durable in SQLite)', () => {
   it('writes the outcome a verified callback reports at once, without an fsync of its own, and keeps every other write synchronous', async () => {
     const nowMs = Date.parse('2026-11-22T10:00:00Z');
     const { channel, database, close } = open({ nowMs: () => nowMs, status: () => 200 });
-    // The `synchronous` setting each order upsert committed under (2 = FULL, 1 = NORMAL).
-    const upsertSync: number[] = [];
-    const watched = new Proxy(database, {
-      get: (target, name, receiver) =>
-        name === 'prepare'
-          ? (sql: string) => {
-              const statement = target.prepare(sql);
-              if (!sql.trimStart().startsWith('INSERT INTO sandbox_orders')) return statement;
-              return new Proxy(statement, {
-                get: (inner, key) =>
-                  key === 'run'
-                    ? (...args: unknown[]) => {
-                        upsertSync.push(Number(target.pragma('synchronous', { simple: true })));
-                        return inner.run(...args);
-                      }
-                    : (Reflect.get(inner, key, inner) as unknown),
-              });
-            }
-          : (Reflect.get(target, name, receiver) as unknown),
-    });
+    // The `synchronous` setting each upsert committed under (2 = FULL, 1 = NORMAL).
+    const { watched, levels: upsertSync } = watchSynchronousLevels(
+      database,
+      'INSERT INTO sandbox_orders',
+    );
     const store = createSqliteSandboxStore(watched);
     const order = {
       paymentId: 'p-a',
