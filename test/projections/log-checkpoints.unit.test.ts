@@ -108,13 +108,19 @@ describe('a checkpoint of a damaged SQLite log', () => {
     try {
       const path = join(dir, 'events.sqlite');
       const store = createSqliteEventStore({ path });
-      await openAccount(createLedger(store), 'a');
+      // One append of one stream: the last event is that stream's head, and nothing else writes.
+      await store.append('account-d', seal('account-d', 3, EMPTY_CHAIN).events, {
+        kind: 'no_stream',
+      });
       await store.close();
       const db = new Database(path);
-      db.exec(
-        `UPDATE events SET metadata = ${damage} WHERE position = (SELECT MAX(position) FROM events)`,
-      );
+      const damaged = db
+        .prepare(
+          `UPDATE events SET metadata = ${damage} WHERE stream = 'account-d' AND revision = 2`,
+        )
+        .run();
       db.close();
+      expect(damaged.changes).toBe(1);
       const reopened = createSqliteEventStore({ path });
       const log = openSignedCheckpointStore(openSqliteDatabase(':memory:'));
       await expect(writeCheckpoint(reopened, log, signer, { now, force: false })).rejects.toThrow(
