@@ -102,7 +102,7 @@ describe.each([
 describe('a checkpoint of a damaged SQLite log', () => {
   it.each([
     ['metadata without its hash', `json_remove(metadata, '$.hash')`, 'metadata without hash'],
-    ['metadata that is not JSON', `'{not json'`, 'malformed JSON'],
+    ['metadata that is not JSON', `'{not json'`, 'metadata is not JSON'],
   ])('is not signed over %s', async (_name, damage, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'log-checkpoints-'));
     try {
