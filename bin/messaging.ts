@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { createInProcessBus } from '../adapters/bus/in-process.bus';
 import { createNatsBus } from '../adapters/bus/nats.bus';
 import { serviceMetrics } from '../api/metrics';
+import { tracingSdkRegistered } from '../api/middleware/trace-requests';
 import type { RouteRegistrar } from '../api/route-kit';
 import type { SecurityAudit } from '../api/routes/ledger-services';
 import { sagaRoutes } from '../api/routes/sagas.route';
@@ -160,7 +161,7 @@ export const startMessaging = async (deps: MessagingDeps): Promise<RunningMessag
     deliveryCountMax: limits.deliveryCountMax,
     backoffMs: limits.backoffMs,
   };
-  const host = createSagaHost({ bus, engine, ...consumer });
+  const host = createSagaHost({ bus, engine, ...consumer, tracing: tracingSdkRegistered });
   const audit = createAuditTrail({
     bus,
     recordCountMax: limits.auditRecordCountMax,

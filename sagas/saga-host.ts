@@ -25,10 +25,16 @@ import { EVENT_SUBJECT_PREFIX } from './relay';
  */
 type SagaHostOptions = {
   bus: MessageBus;
-  engine: SagaEngine;
+  engine: Pick<SagaEngine, 'definitions' | 'start' | 'drive'>;
   ackWaitMs: number;
   deliveryCountMax: number;
   backoffMs: readonly number[];
+  /**
+   * Whether a tracing SDK is registered now (absent: always). Without one a consumer span is the
+   * API's no-op and the commands a saga runs are not traced (bin/tracing.ts), so a message is
+   * handled without making a span: nothing would be recorded or passed on.
+   */
+  tracing?: () => boolean;
 };
 
 const CONTROL_TRIGGERS = ['saga.SagaStarted', 'saga.SagaRetried'];
@@ -41,8 +47,13 @@ const propagator = new W3CTraceContextPropagator();
  * it and so continue the trace of the event that triggered them.
  */
 const traced =
-  (consumer: string, handle: (message: BusMessage) => Promise<DeliveryOutcome>) =>
+  (
+    consumer: string,
+    handle: (message: BusMessage) => Promise<DeliveryOutcome>,
+    tracing: () => boolean,
+  ) =>
   (message: BusMessage): Promise<DeliveryOutcome> => {
+    if (!tracing()) return handle(message);
     const parent = propagator.extract(ROOT_CONTEXT, message.headers, defaultTextMapGetter);
     const attributes = {
       'messaging.destination.name': message.subject,
@@ -87,8 +98,11 @@ export const ledgerEventOf = (payload: JsonObject): LedgerEvent | null => {
   return { id, stream, revision, type, data, schemaVersion, occurredAt };
 };
 
+const always = (): boolean => true;
+
 export const createSagaHost = (options: SagaHostOptions) => {
   const { engine } = options;
+  const tracing = options.tracing ?? always;
   const consumptions: Consumption[] = [];
 
   const onControl = async (event: LedgerEvent): Promise<void> => {
@@ -129,14 +143,14 @@ export const createSagaHost = (options: SagaHostOptions) => {
         consumptions.push(
           await options.bus.consume(
             consumerOptions(`saga_${definition.name}`, definition.triggers),
-            traced(`saga_${definition.name}`, handler(definition.name)),
+            traced(`saga_${definition.name}`, handler(definition.name), tracing),
           ),
         );
       }
       consumptions.push(
         await options.bus.consume(
           consumerOptions('saga_control', CONTROL_TRIGGERS),
-          traced('saga_control', handler(null)),
+          traced('saga_control', handler(null), tracing),
         ),
       );
     },
