@@ -23,6 +23,8 @@ export const saleSettlementSaga = (ports: LedgerPorts): SagaDefinition => ({
   triggers: ['payment.PaymentCreated', 'payment.PaymentExpired', ...WAKE_EVENTS],
   route: (event) => {
     const paymentId = event.stream.slice('payment-'.length);
+    // Only a creation's data is read: a wake needs the payment's id alone (its stream's name).
+    if (event.type !== 'PaymentCreated') return { kind: 'wake', sagaId: paymentId };
     const payment = parseLedgerEvent(paymentAggregate, event);
     if (payment.type !== 'PaymentCreated') return { kind: 'wake', sagaId: paymentId };
     const orderNo = payment.data.merchantOrderNo;
