@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { assert } from '../../domain/assert';
 import type { Grant } from '../../domain/auth/grants';
 import { isScope } from '../../domain/auth/scopes';
@@ -33,7 +34,16 @@ const SCHEMA_SQL = `
 const COLUMNS =
   'grant_id, client_id, scopes, resources, granted_by, granted_at, expires_at, revoked_at';
 
-/** The GrantStore in a table of a SQLite database the caller owns; scopes and resources as JSON. */
+/** Clients whose grants are kept in memory (least recently authenticated dropped first). */
+const CACHED_CLIENT_COUNT_MAX = 10_000;
+
+/**
+ * The GrantStore in a table of a SQLite database the caller owns; scopes and resources as JSON.
+ * Every authenticated request lists its client's grants: the answer is kept per client (and per
+ * countMax asked) and dropped by this store's own add and revoke, so a revoked grant is refused
+ * at once. This store is the table's only writer: the service holds the data directory's lock,
+ * and no CLI writes grants. Expiry is judged by the reader at each use, never cached.
+ */
 export const createSqliteGrantStore = (database: SqliteDatabase): GrantStore => {
   ensureSchema(database, 'client_grants', SCHEMA_VERSION, (db) => db.exec(SCHEMA_SQL));
   const insert = database.prepare(
@@ -51,29 +61,58 @@ export const createSqliteGrantStore = (database: SqliteDatabase): GrantStore => 
   const byId = database.prepare<[string, string], GrantRow>(
     `SELECT ${COLUMNS} FROM client_grants WHERE grant_id = ? AND client_id = ?`,
   );
+  const cached = new LRUCache<string, Map<number, readonly Grant[]>>({
+    max: CACHED_CLIENT_COUNT_MAX,
+  });
+  const listed = (clientId: string, countMax: number): readonly Grant[] => {
+    const answers = cached.get(clientId) ?? new Map<number, readonly Grant[]>();
+    const known = answers.get(countMax);
+    if (known !== undefined) return known;
+    const grants = sqliteGuarded('grant store', () => byClient.all(clientId, countMax)).map(
+      toGrant,
+    );
+    // Read inside a transaction still open on the connection (a write batch of the turn), the
+    // answer may include a write that its rollback takes back: not kept.
+    if (database.inTransaction) return grants;
+    answers.set(countMax, grants);
+    cached.set(clientId, answers);
+    return grants;
+  };
+  /** Runs a write of the client's grants; what was kept for the client is dropped, even on failure. */
+  const writing = <T>(clientId: string, write: () => T): T => {
+    try {
+      return write();
+    } finally {
+      cached.delete(clientId);
+    }
+  };
   return {
     add: async (grant) =>
-      sqliteGuarded('grant store', () =>
-        insert.run(
-          grant.grantId,
-          grant.clientId,
-          JSON.stringify(grant.scopes),
-          JSON.stringify(grant.resources),
-          grant.grantedBy,
-          grant.grantedAt,
-          grant.expiresAt,
-          grant.revokedAt,
+      writing(grant.clientId, () =>
+        sqliteGuarded('grant store', () =>
+          insert.run(
+            grant.grantId,
+            grant.clientId,
+            JSON.stringify(grant.scopes),
+            JSON.stringify(grant.resources),
+            grant.grantedBy,
+            grant.grantedAt,
+            grant.expiresAt,
+            grant.revokedAt,
+          ),
         ),
       ).changes === 1
         ? { ok: true }
         : { ok: false, reason: 'grant_exists' },
-    listByClient: async (clientId, countMax) =>
-      sqliteGuarded('grant store', () => byClient.all(clientId, countMax)).map(toGrant),
+    // A copy: a caller's change to the list never reaches the next request's answer.
+    listByClient: async (clientId, countMax) => [...listed(clientId, countMax)],
     revoke: async (clientId, grantId, revokedAt) => {
-      const row = sqliteGuarded('grant store', () => {
-        markRevoked.run(revokedAt, grantId, clientId);
-        return byId.get(grantId, clientId);
-      });
+      const row = writing(clientId, () =>
+        sqliteGuarded('grant store', () => {
+          markRevoked.run(revokedAt, grantId, clientId);
+          return byId.get(grantId, clientId);
+        }),
+      );
       return row === undefined ? null : toGrant(row);
     },
   };
