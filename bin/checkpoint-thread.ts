@@ -15,7 +15,10 @@ export const startCheckpointThread = (options: {
 }): { stop: () => Promise<void> } => {
   const workerData: CheckpointWorkerData = {
     paths: [...options.paths],
+    pollMs: CHECKPOINT_LIMITS.pollMs,
     intervalMs: CHECKPOINT_LIMITS.intervalMs,
+    walPagesMax: CHECKPOINT_LIMITS.walPagesMax,
+    niceIncrement: CHECKPOINT_LIMITS.niceIncrement,
     logLevel: options.logLevel,
   };
   const worker = superviseWorker({

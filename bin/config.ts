@@ -415,7 +415,17 @@ export const RECONCILIATION_LIMITS = {
 
 /** WAL checkpoints of the service's SQLite files, from their own thread (see checkpoint.worker). */
 export const CHECKPOINT_LIMITS = {
-  intervalMs: 200,
+  /** How often the thread reads each file's WAL frame counts (a NOOP checkpoint: copies nothing). */
+  pollMs: 100,
+  /**
+   * A file with frames to copy is checkpointed this long after its last checkpoint: a longer
+   * interval copies a hot page once for more commits (bin/checkpoint-policy.ts).
+   */
+  intervalMs: 1000,
+  /** ...or at once when this many frames wait (16 MB of 4 kB pages): the WAL's bound in a burst. */
+  walPagesMax: 4096,
+  /** The thread's nice value is raised by this much (Linux; 0: as the process). */
+  niceIncrement: 0,
   /**
    * Writers still checkpoint by themselves once their WAL holds this many pages (about 80 MB of
    * 4 kB pages): only if the checkpoint thread is dead or far behind.
