@@ -18,7 +18,6 @@ export const startCheckpointThread = (options: {
     pollMs: CHECKPOINT_LIMITS.pollMs,
     intervalMs: CHECKPOINT_LIMITS.intervalMs,
     walPagesMax: CHECKPOINT_LIMITS.walPagesMax,
-    niceIncrement: CHECKPOINT_LIMITS.niceIncrement,
     logLevel: options.logLevel,
   };
   const worker = superviseWorker({

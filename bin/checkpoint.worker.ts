@@ -1,5 +1,3 @@
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteDatabase, type SqliteDatabase } from '../adapters/sqlite/open-database';
 import { assert } from '../domain/assert';
@@ -22,16 +20,7 @@ import { createLogger } from './logger';
 export type CheckpointWorkerData = CheckpointPolicyLimits & {
   paths: string[];
   pollMs: number;
-  /** Added to this thread's nice value (Linux), so the API thread wins the CPU; 0: unchanged. */
-  niceIncrement: number;
   logLevel: LogLevel;
-};
-
-/** Lowers this thread's priority alone: on Linux a thread id names one thread to setpriority. */
-const lowerThreadPriority = (increment: number): void => {
-  const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  assert(Number.isSafeInteger(threadId), 'checkpoint.worker: no thread id');
-  setPriority(threadId, Math.min(19, getPriority(threadId) + increment));
 };
 
 const run = (): void => {
@@ -39,13 +28,6 @@ const run = (): void => {
   assert(port !== null, 'checkpoint.worker must run as a worker thread');
   const settings = workerData as CheckpointWorkerData;
   const logger = createLogger(settings.logLevel).child({ thread: 'checkpoint' });
-  if (settings.niceIncrement > 0) {
-    try {
-      lowerThreadPriority(settings.niceIncrement);
-    } catch (error: unknown) {
-      logger.warn('checkpoint_priority_unchanged', { error: String(error) });
-    }
-  }
   const databases: SqliteDatabase[] = settings.paths.map(openSqliteDatabase);
   const policy = createCheckpointPolicy(settings, Date.now);
   const timer = setInterval(() => {

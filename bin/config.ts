@@ -424,8 +424,6 @@ export const CHECKPOINT_LIMITS = {
   intervalMs: 1000,
   /** ...or at once when this many frames wait (16 MB of 4 kB pages): the WAL's bound in a burst. */
   walPagesMax: 4096,
-  /** The thread's nice value is raised by this much (Linux; 0: as the process). */
-  niceIncrement: 0,
   /**
    * Writers still checkpoint by themselves once their WAL holds this many pages (about 80 MB of
    * 4 kB pages): only if the checkpoint thread is dead or far behind.
