@@ -11,7 +11,7 @@ export type CheckpointPolicyLimits = { intervalMs: number; walPagesMax: number }
 /** What `PRAGMA wal_checkpoint` answers: frames in the WAL, and how many of them are copied. */
 export type WalFrames = { log: number; checkpointed: number };
 
-export type CheckpointPolicy = {
+type CheckpointPolicy = {
   /** True when the file (by name) should be checkpointed now, given its WAL's frame counts. */
   due(file: string, frames: WalFrames): boolean;
   /** Records a checkpoint of the file made now. */
