@@ -15,7 +15,9 @@ export const startCheckpointThread = (options: {
 }): { stop: () => Promise<void> } => {
   const workerData: CheckpointWorkerData = {
     paths: [...options.paths],
+    pollMs: CHECKPOINT_LIMITS.pollMs,
     intervalMs: CHECKPOINT_LIMITS.intervalMs,
+    walPagesMax: CHECKPOINT_LIMITS.walPagesMax,
     logLevel: options.logLevel,
   };
   const worker = superviseWorker({

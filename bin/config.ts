@@ -415,7 +415,15 @@ export const RECONCILIATION_LIMITS = {
 
 /** WAL checkpoints of the service's SQLite files, from their own thread (see checkpoint.worker). */
 export const CHECKPOINT_LIMITS = {
-  intervalMs: 200,
+  /** How often the thread reads each file's WAL frame counts (a NOOP checkpoint: copies nothing). */
+  pollMs: 100,
+  /**
+   * A file with frames to copy is checkpointed this long after its last checkpoint: a longer
+   * interval copies a hot page once for more commits (bin/checkpoint-policy.ts).
+   */
+  intervalMs: 1000,
+  /** ...or at once when this many frames wait (16 MB of 4 kB pages): the WAL's bound in a burst. */
+  walPagesMax: 4096,
   /**
    * Writers still checkpoint by themselves once their WAL holds this many pages (about 80 MB of
    * 4 kB pages): only if the checkpoint thread is dead or far behind.
@@ -450,6 +458,10 @@ export const READ_SIDE_LIMITS: ReadSideLimits & {
   // record in the fold bench, 5 s 14.3.
   unitMsMax: 5000,
   unitDocumentCountMax: 100_000,
+  // Under a load of small commits (callbacks at 500/s: about 60 batches of 30 events a second)
+  // live batches start at least this far apart, so each read-model commit writes its hot pages
+  // once for more events; an idle read side still starts a batch at once.
+  liveBatchGapMs: 20,
   waiterCountMax: 10_000,
   watcherCountMax: 10_000,
   lagEventCountMax: 10_000,

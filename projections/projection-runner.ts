@@ -31,7 +31,14 @@ type RunnerOptions = {
   unitMsMax?: number;
   /** A deferred unit commits once it holds this many documents (its memory bound). */
   unitDocumentCountMax?: number;
-  /** The clock of `unitMsMax`; absent: Date.now. */
+  /**
+   * While following, a batch starts at least this long after the previous one started (absent
+   * or 0: at once), unless a reader waits for a position: under a load of small commits, what
+   * arrives meanwhile joins one batch and one read-model commit, which writes each page it
+   * touches (a hot account, the checkpoint, the audit heads, an index's last leaf) once for all.
+   */
+  liveBatchGapMs?: number;
+  /** The clock of `unitMsMax` and `liveBatchGapMs`; absent: Date.now. */
   nowMs?: () => number;
   /** After each commit: the last applied position and the changes watchers may want. */
   onCommitted: (position: bigint, changes: readonly WatchedChange[]) => void;
@@ -183,6 +190,8 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
   const unitDocumentCountMax = options.unitDocumentCountMax ?? Number.MAX_SAFE_INTEGER;
   assert(unitMsMax >= 0 && unitDocumentCountMax > 0, 'runner: unit limits must be positive');
   const nowMs = options.nowMs ?? Date.now;
+  const liveBatchGapMs = options.liveBatchGapMs ?? 0;
+  assert(liveBatchGapMs >= 0, 'runner: liveBatchGapMs must be >= 0');
   const cache = createDocumentCache(options.cachedDocumentCountMax);
   const collectionsWhere = (has: (projection: Projection) => boolean): Set<string> =>
     new Set(
@@ -342,6 +351,22 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
     let inFlight: Promise<void> | null = null;
     let scheduled = false;
     let failure: unknown = null;
+    let lastBatchStartMs = Number.NEGATIVE_INFINITY;
+    let gapTimer: NodeJS.Timeout | null = null;
+    /** True when the batch should wait out the gap (a timer then starts it). */
+    const waitsForGap = (): boolean => {
+      const waitMs = lastBatchStartMs + liveBatchGapMs - nowMs();
+      if (waitMs <= 0 || wanted !== null || pending.length >= options.batchEventCountMax) {
+        if (gapTimer !== null) clearTimeout(gapTimer);
+        gapTimer = null;
+        return false;
+      }
+      gapTimer ??= setTimeout(() => {
+        gapTimer = null;
+        startBatch();
+      }, waitMs);
+      return true;
+    };
     // One batch at a time; what arrives meanwhile becomes the next batch. Under load batches grow,
     // so commits get fewer and a document changed by many events is written once per batch.
     const startBatch = (): void => {
@@ -349,6 +374,8 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       if (inFlight !== null || stopping || failure !== null) return;
       let work: Promise<void>;
       if (pending.length > 0) {
+        if (waitsForGap()) return;
+        lastBatchStartMs = nowMs();
         const batch = pending.slice(0, options.batchEventCountMax);
         pending = pending.slice(batch.length);
         work = applyBatch(batch);
@@ -387,6 +414,9 @@ export const createProjectionRunner = (options: RunnerOptions): ProjectionRunner
       if (failure !== null) break;
     }
     kick = null;
+    if (gapTimer !== null) clearTimeout(gapTimer);
+    gapTimer = null;
+    lastBatchStartMs = Number.NEGATIVE_INFINITY;
     while (inFlight !== null) await inFlight;
     if (failure !== null) throw failure;
     startBatch();

@@ -23,6 +23,8 @@ export type ReadSideLimits = {
    */
   unitMsMax?: number;
   unitDocumentCountMax?: number;
+  /** The live runner's least time between the starts of two batches (projection-runner.ts). */
+  liveBatchGapMs?: number;
   waiterCountMax: number;
   watcherCountMax: number;
   lagEventCountMax: number;
@@ -132,6 +134,7 @@ export const createReadSide = (options: ReadSideOptions) => {
       ...(limits.unitDocumentCountMax === undefined
         ? {}
         : { unitDocumentCountMax: limits.unitDocumentCountMax }),
+      ...(limits.liveBatchGapMs === undefined ? {} : { liveBatchGapMs: limits.liveBatchGapMs }),
       nowMs: options.nowMs,
       onCommitted: isLive
         ? (position, changes) => {

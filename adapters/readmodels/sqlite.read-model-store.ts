@@ -53,6 +53,16 @@ type Table = {
   /** The same fields in column order: a write binds their values in this order. */
   fieldList: readonly string[];
   upsert: Statement;
+  /** Adds a row unless its id is there (else changes 0). */
+  insertNew: Statement;
+  /** The stored index columns of a row, as an array in `fieldList` order. */
+  selectColumns: Statement;
+  /**
+   * `UPDATE … SET body = ?, <the moved columns> = ? WHERE id = ?` by bit mask of `fieldList`:
+   * SQLite rewrites every index naming a column the SET assigns, whether its value changed or
+   * not, so a payment whose status moved rewrites two of its six indexes instead of six.
+   */
+  updateMoved: Map<number, Statement>;
   /** Rewrites the body of a row whose index columns already hold these values (else changes 0). */
   updateBody: Statement;
   /** Rewrites the body of a row the writer says keeps its index columns (else changes 0). */
@@ -211,6 +221,15 @@ export const createSqliteReadModelStore = (
       updateBody: db.prepare(
         `UPDATE ${name} SET ${assignments} WHERE id = ?${compared.map((column) => ` AND ${column} IS ?`).join('')}`,
       ) as Statement,
+      insertNew: db.prepare(
+        `INSERT INTO ${name} (id, body${columns.map((column) => `, ${column}`).join('')}) VALUES (?, ?${', ?'.repeat(columns.length)}) ON CONFLICT (id) DO NOTHING`,
+      ) as Statement,
+      selectColumns: (
+        db.prepare(
+          `SELECT ${columns.length === 0 ? 'id' : columns.join(', ')} FROM ${name} WHERE id = ?`,
+        ) as Statement
+      ).raw(true) as Statement,
+      updateMoved: new Map(),
       updateBodyKept: db.prepare(`UPDATE ${name} SET ${assignments} WHERE id = ?`) as Statement,
       remove: db.prepare(`DELETE FROM ${name} WHERE id = ?`) as Statement,
       select: db.prepare(`SELECT ${selectionOf(narrow)} FROM ${name} WHERE id = ?`) as Statement,
@@ -291,11 +310,46 @@ export const createSqliteReadModelStore = (
     const values: (string | number | null)[] = [body, id];
     for (const field of fieldList) values.push(columnValue(document[field]));
     // Most changes leave the index columns as they were (a balance, a usage): rewriting only the
-    // body spares every index a delete and an insert. New rows and moved ones take the upsert.
+    // body spares every index a delete and an insert. New rows are inserted; a row whose index
+    // columns moved gets only those columns rewritten (and only their indexes).
     if (!kept && (table.updateBody.run(values) as { changes: number }).changes > 0) return;
     values[0] = id;
     values[1] = body;
-    table.upsert.run(values);
+    if ((table.insertNew.run(values) as { changes: number }).changes > 0) return;
+    updateMovedColumns(table, id, body, values.slice(2));
+  };
+
+  /** Rewrites the body and the index columns whose stored values differ from `columnValues`. */
+  const updateMovedColumns = (
+    table: Table,
+    id: string,
+    body: string,
+    columnValues: readonly (string | number | null)[],
+  ): void => {
+    assert(columnValues.length < 31, `read model: ${table.name} has too many index columns`);
+    const stored = table.selectColumns.get(id) as unknown[] | undefined;
+    assert(stored !== undefined, `read model: ${table.name} row ${id} vanished in a commit`);
+    const parameters: (string | number | null)[] = [body];
+    let mask = 0;
+    columnValues.forEach((value, index) => {
+      if (stored[index] === value) return;
+      mask |= 1 << index;
+      parameters.push(value);
+    });
+    parameters.push(id);
+    updateMovedStatement(table, mask).run(parameters);
+  };
+
+  const updateMovedStatement = (table: Table, mask: number): Statement => {
+    const existing = table.updateMoved.get(mask);
+    if (existing !== undefined) return existing;
+    const moved = table.fieldList.filter((_, index) => (mask & (1 << index)) !== 0);
+    const assignments = ['body', ...moved.map(columnOf)].map((column) => `${column} = ?`);
+    const statement = db.prepare(
+      `UPDATE ${table.name} SET ${assignments.join(', ')} WHERE id = ?`,
+    ) as Statement;
+    table.updateMoved.set(mask, statement);
+    return statement;
   };
   const saveCheckpoint = (checkpoint: Checkpoint): void => {
     prepared(

@@ -213,4 +213,56 @@ describe('the SQLite read-model store', () => {
     });
     expect(found).toStrictEqual({ documents: [document], totalCount: 1 });
   });
+
+  it('rewrites only the index columns a put moved, so only their indexes change', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const statements: string[] = [];
+    const prepare = database.prepare.bind(database);
+    database.prepare = ((sql: string) => {
+      statements.push(sql);
+      return prepare(sql);
+    }) as typeof database.prepare;
+    const store = createSqliteReadModelStore({ database });
+    const indexes = [
+      ['createdAt'],
+      ['merchantId', 'status', 'createdAt'],
+      ['channel', 'createdAt'],
+    ];
+    await store.ensureCollection({ name: 'payments', indexes });
+    const pending = { merchantId: 'm', status: 'pending', channel: 'sandbox', createdAt: 't1' };
+    const put = (id: string, document: typeof pending) =>
+      ({ kind: 'put', collection: 'payments', id, document }) as const;
+    await store.commit([put('p1', pending), put('p2', pending)], null);
+    const writesBefore = statements.filter((sql) => sql.startsWith('UPDATE'));
+    await store.commit([put('p1', { ...pending, status: 'succeeded' })], null);
+    await store.commit([put('p2', { ...pending, status: 'failed', channel: 'wechat' })], null);
+    const prepared = statements
+      .filter((sql) => sql.startsWith('UPDATE'))
+      .slice(writesBefore.length);
+    expect(prepared).toEqual([
+      'UPDATE rm_payments SET body = ?, f_status = ? WHERE id = ?',
+      'UPDATE rm_payments SET body = ?, f_status = ?, f_channel = ? WHERE id = ?',
+    ]);
+    const statusOf = async (status: string) =>
+      (
+        await store.find('payments', {
+          where: { merchantId: 'm', status },
+          range: null,
+          orderBy: { field: 'createdAt', direction: 'asc' },
+          offset: 0,
+          limit: 5,
+        })
+      ).documents;
+    await expect(statusOf('pending')).resolves.toEqual([]);
+    await expect(statusOf('succeeded')).resolves.toEqual([{ ...pending, status: 'succeeded' }]);
+    await expect(store.get('payments', 'p2')).resolves.toEqual({
+      ...pending,
+      status: 'failed',
+      channel: 'wechat',
+    });
+    const wechat = database
+      .prepare("SELECT id FROM rm_payments WHERE f_channel = 'wechat'")
+      .all() as { id: string }[];
+    expect(wechat).toEqual([{ id: 'p2' }]);
+  });
 });

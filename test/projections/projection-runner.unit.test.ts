@@ -38,7 +38,7 @@ const appendOne = async (store: EventStore, stream: string, revision: number | n
 
 /** A read-model store whose commits wait for `release` while `held` is true, and are recorded. */
 const recordingStore = (inner: ReadModelStore) => {
-  const commits: { changeCount: number; position: bigint | null }[] = [];
+  const commits: { changeCount: number; position: bigint | null; atMs: number }[] = [];
   let held = true;
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => {
@@ -50,7 +50,11 @@ const recordingStore = (inner: ReadModelStore) => {
   const store: ReadModelStore = {
     ...inner,
     commit: async (changes: readonly DocumentChange[], checkpoint) => {
-      commits.push({ changeCount: changes.length, position: checkpoint?.position ?? null });
+      commits.push({
+        changeCount: changes.length,
+        position: checkpoint?.position ?? null,
+        atMs: Date.now(),
+      });
       if (held) await gate;
       await inner.commit(changes, checkpoint);
     },
@@ -82,7 +86,7 @@ const deliveringStore = (inner: EventStore) => {
 };
 
 describe('the projection runner, following live appends', () => {
-  const setUp = async (batchEventCountMax: number) => {
+  const setUp = async (batchEventCountMax: number, liveBatchGapMs = 0) => {
     const delivering = deliveringStore(createInMemoryEventStore());
     const eventStore = delivering.store;
     const inner = createSqliteReadModelStore({ database: openSqliteDatabase(':memory:') });
@@ -96,6 +100,7 @@ describe('the projection runner, following live appends', () => {
       checkpointName: 'counting',
       batchEventCountMax,
       cachedDocumentCountMax: 10,
+      liveBatchGapMs,
       onCommitted: () => undefined,
     });
     await runner.load();
@@ -160,6 +165,44 @@ describe('the projection runner, following live appends', () => {
     expect(positions[positions.length - 1]).toBe(head);
     expect((await inner.get('counts', 'counter-b'))?.['count']).toBe(11);
     expect((await inner.get('counts', 'counter-c9'))?.['count']).toBe(1);
+  });
+
+  it('coalesces appends that arrive one by one into batches started at least the gap apart', async () => {
+    const gapMs = 40;
+    const { eventStore, inner, runner, commits, release } = await setUp(1000, gapMs);
+    release();
+    const following = runner.follow();
+    await appendOne(eventStore, 'counter-g', null);
+    await eventuallyTrue(() => commits.length === 1, { ...WAIT, what: 'the first batch' });
+    // Arrivals paced 2 ms apart (the pause paces them; it proves nothing).
+    for (let revision = 0; revision < 30; revision += 1) {
+      await appendOne(eventStore, 'counter-g', revision);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const head = await eventStore.headPosition();
+    await eventuallyTrue(() => runner.position() === head, { ...WAIT, what: 'the head' });
+    await runner.stop();
+    await following;
+    expect((await inner.get('counts', 'counter-g'))?.['count']).toBe(31);
+    // A commit follows its batch's start by the fold's time: a few ms of slack.
+    const apartMs = commits.slice(1).map((commit, index) => commit.atMs - commits[index]!.atMs);
+    expect(Math.min(...apartMs)).toBeGreaterThanOrEqual(gapMs - 5);
+  });
+
+  it('starts at once, without the gap, a batch a reader waits for', async () => {
+    const { eventStore, inner, runner, commits, release } = await setUp(1000, 60_000);
+    release();
+    const following = runner.follow();
+    await appendOne(eventStore, 'counter-h', null);
+    await eventuallyTrue(() => commits.length === 1, { ...WAIT, what: 'the first batch' });
+    await appendOne(eventStore, 'counter-h', 0);
+    const head = await eventStore.headPosition();
+    runner.requestCommit(head ?? 0n, 5000);
+    // Within WAIT, far inside the 60 s gap: the reader's wait started the batch.
+    await eventuallyTrue(() => runner.position() === head, { ...WAIT, what: 'the head' });
+    await runner.stop();
+    await following;
+    expect((await inner.get('counts', 'counter-h'))?.['count']).toBe(2);
   });
 });
 
