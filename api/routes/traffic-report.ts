@@ -7,7 +7,7 @@ import {
   trafficHashStep,
   trafficUserHashOf,
   type UsageRecord,
-} from '../../domain/traffic/traffic.decider';
+} from '../../domain/traffic/traffic.model';
 
 /** A node reports at most this many usage records per request. */
 export const TRAFFIC_RECORDS_PER_REPORT_MAX = 10_000;
@@ -116,13 +116,22 @@ const groupRecords = (records: readonly UsageRecord[]): GroupedUsage => {
   }
 };
 
-/** The grouping of each report the fast parser read, made while its bytes were at hand. */
-const groupedReports = new WeakMap<ReportBody, GroupedUsage>();
+/**
+ * A report body readReportBytes read, with its grouping made while its bytes were at hand. A class
+ * rather than a WeakMap beside the body: a WeakMap's entries cost every young-generation garbage
+ * collection more than the grouping itself.
+ */
+class ParsedReport implements ReportBody {
+  constructor(
+    readonly reportId: string,
+    readonly records: UsageRecord[],
+    readonly grouped: GroupedUsage,
+  ) {}
+}
 
 /** A report's records by shard: the parser's grouping, else grouped now (from JSON.parse). */
 export const groupedUsageOf = (body: ReportBody): GroupedUsage => {
-  const known = groupedReports.get(body);
-  if (known !== undefined) return known;
+  if (body instanceof ParsedReport) return body.grouped;
   const { records } = body;
   for (let index = 0; index < records.length; index += 1)
     userHashes[index] = trafficUserHashOf((records[index] as UsageRecord).userId);
@@ -131,15 +140,11 @@ export const groupedUsageOf = (body: ReportBody): GroupedUsage => {
 
 /** A report body read in full by readReportBytes (so already checked against the schema). */
 export const isParsedReport = (value: unknown): value is ReportBody =>
-  typeof value === 'object' && value !== null && groupedReports.has(value as ReportBody);
+  value instanceof ParsedReport;
 
-// The parser's cursor into the body: its helpers move it and answer whether they could.
-let at = 0;
-/** The last id read: its end (exclusive) and its FNV-1a before the finalizer. */
-let idEnd = 0;
-let idFnv = 0;
-/** The last count read. */
-let countValue = 0;
+// The parser: each helper takes the index where its part starts and returns the index after it,
+// or -1 when the bytes are not that part in the plain form (the body then goes to JSON.parse).
+// Plain functions of (bytes, index), so the compiler inlines them into one loop.
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -153,20 +158,31 @@ const CLOSE_BRACKET = 0x5d;
 /** 2^53 - 1 has 16 digits: a count of more is not a safe integer. */
 const COUNT_DIGITS_MAX = 16;
 
-const skipSpace = (bytes: Buffer): void => {
+/** Past JSON's spaces (space, tab, CR, LF). */
+const spaceEnd = (bytes: Buffer, from: number): number => {
+  let index = from;
   for (;;) {
-    const code = bytes[at];
-    if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) return;
-    at += 1;
+    const code = bytes[index];
+    if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) return index;
+    index += 1;
   }
 };
 
-/** `expected` (after any space): moves past it, else false. */
-const take = (bytes: Buffer, expected: number): boolean => {
-  skipSpace(bytes);
-  if (bytes[at] !== expected) return false;
-  at += 1;
-  return true;
+/** Past spaces and then `expected`, else -1. */
+const byteEnd = (bytes: Buffer, from: number, expected: number): number => {
+  const index = spaceEnd(bytes, from);
+  return bytes[index] === expected ? index + 1 : -1;
+};
+
+/** Past spaces, the quoted key `"<name>"`, spaces and its colon, else -1. */
+const keyEnd = (bytes: Buffer, from: number, name: string): number => {
+  const index = spaceEnd(bytes, from);
+  if (bytes[index] !== QUOTE) return -1;
+  for (let at = 0; at < name.length; at += 1) {
+    if (bytes[index + 1 + at] !== name.charCodeAt(at)) return -1;
+  }
+  const after = index + 1 + name.length;
+  return bytes[after] === QUOTE ? byteEnd(bytes, after + 1, COLON) : -1;
 };
 
 const isIdChar = (code: number): boolean =>
@@ -176,109 +192,61 @@ const isIdChar = (code: number): boolean =>
   code === 0x5f || // _
   code === 0x2d; // -
 
-/** A quoted id of idSchema (1 to 64 of [A-Za-z0-9_-], so no escape): its FNV as it goes. */
-const takeId = (bytes: Buffer): boolean => {
-  if (!take(bytes, QUOTE)) return false;
-  const start = at;
-  let fnv = TRAFFIC_HASH_SEED;
+/**
+ * Past an id of idSchema from its opening quote at `from` (1 to 64 of [A-Za-z0-9_-], so no
+ * escape) to its closing quote, else -1. The id is bytes from + 1 to the result - 1.
+ */
+const idEnd = (bytes: Buffer, from: number): number => {
+  if (bytes[from] !== QUOTE) return -1;
+  let index = from + 1;
   for (;;) {
-    const code = bytes[at];
+    const code = bytes[index];
     if (code === QUOTE) break;
-    if (code === undefined || !isIdChar(code)) return false;
-    fnv = trafficHashStep(fnv, code);
-    at += 1;
+    if (code === undefined || !isIdChar(code)) return -1;
+    index += 1;
   }
-  const length = at - start;
-  if (length < 1 || length > ID_CHARS_MAX) return false;
-  idEnd = at;
-  idFnv = fnv;
-  at += 1;
-  return true;
+  const length = index - from - 1;
+  return length >= 1 && length <= ID_CHARS_MAX ? index + 1 : -1;
 };
 
-/** The quoted key `"<name>"` and its colon. */
-const takeKey = (bytes: Buffer, name: string): boolean => {
-  if (!take(bytes, QUOTE)) return false;
-  for (let index = 0; index < name.length; index += 1) {
-    if (bytes[at + index] !== name.charCodeAt(index)) return false;
-  }
-  at += name.length;
-  if (bytes[at] !== QUOTE) return false;
-  at += 1;
-  return take(bytes, COLON);
+/** The hash of the ASCII id in bytes start to end (trafficUserHashOf of its string). */
+const idHashOf = (bytes: Buffer, start: number, end: number): number => {
+  let fnv = TRAFFIC_HASH_SEED;
+  for (let index = start; index < end; index += 1) fnv = trafficHashStep(fnv, bytes[index] ?? 0);
+  return finishTrafficHash(fnv);
 };
 
 /**
- * A count as the schema takes it, written plainly: digits, no leading zero, a safe integer. A
- * fraction or exponent (`1.0`, `1e3`) stops the fast read at the next byte, as does a sign.
+ * Past a count as the schema takes it, written plainly: digits, no leading zero, at most 16 of
+ * them; else -1. A fraction or exponent (`1.0`, `1e3`) or a sign leaves the body to JSON.parse.
  */
-const takeCount = (bytes: Buffer): boolean => {
-  skipSpace(bytes);
-  const start = at;
-  let value = 0;
+const countEnd = (bytes: Buffer, from: number): number => {
+  let index = from;
   for (;;) {
-    const code = bytes[at];
+    const code = bytes[index];
     if (code === undefined || code < DIGIT_0 || code > DIGIT_9) break;
-    value = value * 10 + (code - DIGIT_0);
-    at += 1;
+    index += 1;
   }
-  const digits = at - start;
-  if (digits === 0 || digits > COUNT_DIGITS_MAX) return false;
-  if (digits > 1 && bytes[start] === DIGIT_0) return false;
-  if (!Number.isSafeInteger(value)) return false;
-  countValue = value;
-  return true;
+  const digits = index - from;
+  if (digits === 0 || digits > COUNT_DIGITS_MAX) return -1;
+  return digits > 1 && bytes[from] === DIGIT_0 ? -1 : index;
 };
 
-const USER_ID = 1;
-const UPLOAD = 2;
-const DOWNLOAD = 4;
-
-/** One record `{userId, uploadBytes, downloadBytes}` with its keys in any order, each once. */
-const takeRecord = (bytes: Buffer, index: number): UsageRecord | null => {
-  if (!take(bytes, OPEN_BRACE)) return null;
-  let seen = 0;
-  let userId = '';
-  let uploadBytes = 0;
-  let downloadBytes = 0;
-  for (let member = 0; member < 3; member += 1) {
-    if (member > 0 && !take(bytes, COMMA)) return null;
-    skipSpace(bytes);
-    const first = bytes[at + 1];
-    if (first === 0x75 /* u */ && bytes[at + 2] === 0x73 /* s */) {
-      if ((seen & USER_ID) !== 0 || !takeKey(bytes, 'userId')) return null;
-      skipSpace(bytes);
-      const start = at + 1;
-      if (!takeId(bytes)) return null;
-      userId = bytes.toString('latin1', start, idEnd);
-      userHashes[index] = finishTrafficHash(idFnv);
-      seen |= USER_ID;
-    } else if (first === 0x75 /* u */) {
-      if ((seen & UPLOAD) !== 0 || !takeKey(bytes, 'uploadBytes') || !takeCount(bytes)) return null;
-      uploadBytes = countValue;
-      seen |= UPLOAD;
-    } else {
-      if ((seen & DOWNLOAD) !== 0 || !takeKey(bytes, 'downloadBytes') || !takeCount(bytes))
-        return null;
-      downloadBytes = countValue;
-      seen |= DOWNLOAD;
-    }
+/**
+ * The value of the digits from start to end; -1 past the safe range. Counts of up to 9 digits
+ * are summed as 32-bit integers, so the record's fields stay small integers, not boxed doubles.
+ */
+const countOf = (bytes: Buffer, start: number, end: number): number => {
+  if (end - start <= 9) {
+    let small = 0;
+    for (let index = start; index < end; index += 1)
+      small = (small * 10 + ((bytes[index] ?? 0) - DIGIT_0)) | 0;
+    return small;
   }
-  if (!take(bytes, CLOSE_BRACE)) return null;
-  return { userId, uploadBytes, downloadBytes };
-};
-
-/** `[record, ...]` of 1 to TRAFFIC_RECORDS_PER_REPORT_MAX records. */
-const takeRecords = (bytes: Buffer): UsageRecord[] | null => {
-  if (!take(bytes, OPEN_BRACKET)) return null;
-  const records: UsageRecord[] = [];
-  do {
-    if (records.length === TRAFFIC_RECORDS_PER_REPORT_MAX) return null;
-    const record = takeRecord(bytes, records.length);
-    if (record === null) return null;
-    records.push(record);
-  } while (take(bytes, COMMA));
-  return take(bytes, CLOSE_BRACKET) ? records : null;
+  let value = 0;
+  for (let index = start; index < end; index += 1)
+    value = value * 10 + ((bytes[index] ?? 0) - DIGIT_0);
+  return Number.isSafeInteger(value) ? value : -1;
 };
 
 /**
@@ -292,29 +260,88 @@ const takeRecords = (bytes: Buffer): UsageRecord[] | null => {
  * values.
  */
 export const readReportBytes = (bytes: Buffer): ReportBody | null => {
-  at = 0;
-  if (!take(bytes, OPEN_BRACE)) return null;
+  let index = byteEnd(bytes, 0, OPEN_BRACE);
   let reportId: string | null = null;
   let records: UsageRecord[] | null = null;
-  for (let member = 0; member < 2; member += 1) {
-    if (member > 0 && !take(bytes, COMMA)) return null;
-    skipSpace(bytes);
-    if (bytes[at + 1] === 0x72 /* r */ && bytes[at + 3] === 0x70 /* p */) {
-      if (reportId !== null || !takeKey(bytes, 'reportId')) return null;
-      skipSpace(bytes);
-      const start = at + 1;
-      if (!takeId(bytes)) return null;
-      reportId = bytes.toString('latin1', start, idEnd);
+  for (let member = 0; member < 2 && index >= 0; member += 1) {
+    if (member > 0) index = byteEnd(bytes, index, COMMA);
+    if (index < 0) return null;
+    index = spaceEnd(bytes, index);
+    if (bytes[index + 1] === 0x72 /* r */ && bytes[index + 3] === 0x70 /* p */) {
+      if (reportId !== null) return null;
+      const start = spaceEnd(bytes, keyEnd(bytes, index, 'reportId'));
+      index = idEnd(bytes, start);
+      if (index < 0) return null;
+      reportId = bytes.toString('latin1', start + 1, index - 1);
     } else {
-      if (records !== null || !takeKey(bytes, 'records')) return null;
-      records = takeRecords(bytes);
-      if (records === null) return null;
+      if (records !== null) return null;
+      records = [];
+      index = recordsEnd(
+        bytes,
+        byteEnd(bytes, keyEnd(bytes, index, 'records'), OPEN_BRACKET),
+        records,
+      );
     }
   }
-  if (!take(bytes, CLOSE_BRACE)) return null;
-  skipSpace(bytes);
-  if (at !== bytes.length || reportId === null || records === null) return null;
-  const body: ReportBody = { reportId, records };
-  groupedReports.set(body, groupRecords(records));
-  return body;
+  if (index < 0 || reportId === null || records === null) return null;
+  index = byteEnd(bytes, index, CLOSE_BRACE);
+  if (index < 0 || spaceEnd(bytes, index) !== bytes.length) return null;
+  return new ParsedReport(reportId, records, groupRecords(records));
+};
+
+const USER_ID = 1;
+const UPLOAD = 2;
+const DOWNLOAD = 4;
+
+/**
+ * Past `record, ...]` (the list's opening bracket read) of 1 to TRAFFIC_RECORDS_PER_REPORT_MAX
+ * records `{userId, uploadBytes, downloadBytes}`, keys in any order, each once; else -1. Each
+ * record goes into `records`, its user's hash into userHashes.
+ */
+const recordsEnd = (bytes: Buffer, from: number, records: UsageRecord[]): number => {
+  let index = from;
+  while (index >= 0) {
+    if (records.length === TRAFFIC_RECORDS_PER_REPORT_MAX) return -1;
+    index = byteEnd(bytes, index, OPEN_BRACE);
+    let seen = 0;
+    let userId = '';
+    let uploadBytes = 0;
+    let downloadBytes = 0;
+    for (let member = 0; member < 3 && index >= 0; member += 1) {
+      if (member > 0) index = byteEnd(bytes, index, COMMA);
+      if (index < 0) return -1;
+      index = spaceEnd(bytes, index);
+      const first = bytes[index + 1];
+      if (first === 0x75 /* u */ && bytes[index + 2] === 0x73 /* s */) {
+        if ((seen & USER_ID) !== 0) return -1;
+        seen |= USER_ID;
+        const start = spaceEnd(bytes, keyEnd(bytes, index, 'userId'));
+        index = idEnd(bytes, start);
+        if (index < 0) return -1;
+        userId = bytes.toString('latin1', start + 1, index - 1);
+        userHashes[records.length] = idHashOf(bytes, start + 1, index - 1);
+      } else {
+        const upload = first === 0x75; /* u */
+        if ((seen & (upload ? UPLOAD : DOWNLOAD)) !== 0) return -1;
+        seen |= upload ? UPLOAD : DOWNLOAD;
+        const start = spaceEnd(
+          bytes,
+          keyEnd(bytes, index, upload ? 'uploadBytes' : 'downloadBytes'),
+        );
+        index = countEnd(bytes, start);
+        if (index < 0) return -1;
+        const value = countOf(bytes, start, index);
+        if (value < 0) return -1;
+        if (upload) uploadBytes = value;
+        else downloadBytes = value;
+      }
+    }
+    index = byteEnd(bytes, index, CLOSE_BRACE);
+    if (index < 0) return -1;
+    records.push({ userId, uploadBytes, downloadBytes });
+    index = spaceEnd(bytes, index);
+    if (bytes[index] === CLOSE_BRACKET) return index + 1;
+    index = byteEnd(bytes, index, COMMA);
+  }
+  return -1;
 };

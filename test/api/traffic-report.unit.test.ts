@@ -85,7 +85,7 @@ describe('readReportBytes: a report body read from its bytes', () => {
       const body = { reportId: `r-${seed}`, records: recordsOf(seed, 1 + seed * 37, 300) };
       const text = write(body);
       const read = readReportBytes(bytesOf(text));
-      expect(read).toEqual(JSON.parse(text));
+      expect(read && { reportId: read.reportId, records: read.records }).toEqual(JSON.parse(text));
       expect(read !== null && isParsedReport(read)).toBe(true);
       const grouped = groupedUsageOf(read as ReportBody);
       expect(grouped).toEqual(referenceGrouping(body.records));
@@ -219,7 +219,8 @@ describe('readReportBytes: a report body read from its bytes', () => {
       downloadBytes: 1,
     }));
     const text = JSON.stringify({ reportId: 'r', records });
-    expect(readReportBytes(bytesOf(text))).toEqual(JSON.parse(text));
+    const read = readReportBytes(bytesOf(text));
+    expect(read && { reportId: read.reportId, records: read.records }).toEqual(JSON.parse(text));
   });
 
   it('does not take a body JSON.parse produced for one it read', () => {
