@@ -37,7 +37,7 @@ export const trafficUserHashOf = (userId: string): number => {
 };
 
 /** The shard of a user as a number, 0..TRAFFIC_SHARD_COUNT - 1. */
-export const trafficShardIndexOf = (userId: string): number =>
+const trafficShardIndexOf = (userId: string): number =>
   trafficUserHashOf(userId) % TRAFFIC_SHARD_COUNT;
 
 /** Shard ids are two digits, 00..15, indexed by trafficShardIndexOf. */
