@@ -1,8 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
 import {
   effectiveLevelOf,
-  TRAFFIC_SHARD_IDS,
-  trafficShardIndexOf,
   trafficShardOf,
   trafficUserOf,
   trafficView,
@@ -23,12 +21,16 @@ import { validateBody, validateParams } from '../middleware/validate';
 import { descriptionSchema, idSchema } from '../schemas/common.schema';
 import { positionJson, type LedgerServices } from './ledger-services';
 import { rejectionResponse, reportRejection } from './rejection';
-
-/** A node reports at most this many usage records per request. */
-const TRAFFIC_RECORDS_PER_REPORT_MAX = 10_000;
+import {
+  groupedUsageOf,
+  isParsedReport,
+  readReportBytes,
+  TRAFFIC_RECORDS_PER_REPORT_MAX,
+  type ReportBody,
+} from './traffic-report';
+import { jsonBody } from '../middleware/body';
 
 const bytesSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-type ReportBody = { reportId: string; records: UsageRecord[] };
 const reportSchema: JSONSchemaType<ReportBody> = {
   type: 'object',
   additionalProperties: false,
@@ -108,71 +110,6 @@ const isReportBody = (body: unknown): body is ReportBody => {
   return true;
 };
 
-/** A place in the shards' lists: shard * PLACE_SHARD_STRIDE + index (index < records per report). */
-const PLACE_SHARD_STRIDE = 16_384;
-
-type GroupedUsage = {
-  /** In the order of each shard's first record. */
-  shards: { shardId: string; usages: UsageRecord[] }[];
-  overflowed: string[];
-};
-
-/**
- * One pass: groups the records by shard, summing the records of a user listed twice (a node may),
- * and then drops users without usage: one report is one command per shard it touches. A user
- * whose records add up past the safe-integer range is refused here, as the shard would refuse the
- * total. The body's record objects go to the shards as they are (summed users excepted).
- */
-const usageByShard = (records: readonly UsageRecord[]): GroupedUsage => {
-  const lists: (UsageRecord[] | undefined)[] = [];
-  const order: number[] = [];
-  const placed = new Map<string, number>();
-  const overflowedUsers = new Set<string>();
-  let mayHoldZero = false;
-  for (const record of records) {
-    const { userId } = record;
-    const place = placed.get(userId);
-    if (place === undefined) {
-      const shard = trafficShardIndexOf(userId);
-      let list = lists[shard];
-      if (list === undefined) {
-        list = [];
-        lists[shard] = list;
-        order.push(shard);
-      }
-      placed.set(userId, shard * PLACE_SHARD_STRIDE + list.length);
-      list.push(record);
-      if (record.uploadBytes + record.downloadBytes === 0) mayHoldZero = true;
-      continue;
-    }
-    if (overflowedUsers.has(userId)) continue;
-    const list = lists[Math.floor(place / PLACE_SHARD_STRIDE)];
-    const index = place % PLACE_SHARD_STRIDE;
-    const current = list?.[index];
-    assert(list !== undefined && current !== undefined, 'traffic report: a user placed nowhere');
-    const uploadBytes = current.uploadBytes + record.uploadBytes;
-    const downloadBytes = current.downloadBytes + record.downloadBytes;
-    if (Number.isSafeInteger(uploadBytes) && Number.isSafeInteger(downloadBytes))
-      list[index] = { userId, uploadBytes, downloadBytes };
-    else overflowedUsers.add(userId);
-  }
-  const keep = (usage: UsageRecord): boolean =>
-    usage.uploadBytes + usage.downloadBytes > 0 && !overflowedUsers.has(usage.userId);
-  const pruning = mayHoldZero || overflowedUsers.size > 0;
-  const shards: GroupedUsage['shards'] = [];
-  for (const shard of order) {
-    const list = lists[shard] ?? [];
-    const usages = pruning ? list.filter(keep) : list;
-    const shardId = TRAFFIC_SHARD_IDS[shard];
-    assert(shardId !== undefined, 'traffic report: shard out of range');
-    if (usages.length > 0) shards.push({ shardId, usages });
-  }
-  // In the order of each user's first record.
-  const overflowed =
-    overflowedUsers.size === 0 ? [] : [...placed.keys()].filter((u) => overflowedUsers.has(u));
-  return { shards, overflowed };
-};
-
 type Answered = Extract<TrafficOutcome, { ok: true }>;
 
 /** A report's answer in one shard (a shard only gets a command for users with usage). */
@@ -214,7 +151,11 @@ const executeTrafficRequest = async (
 export const trafficRoutes =
   (services: LedgerServices): RouteRegistrar =>
   (kit: RouteKit) => {
-    const report = validateBody(reportSchema, { fastCheck: isReportBody });
+    // A body readReportBytes read is checked already; any other goes through isReportBody, and
+    // what that refuses through ajv, which names the record and field.
+    const report = validateBody(reportSchema, {
+      fastCheck: (body): body is ReportBody => isParsedReport(body) || isReportBody(body),
+    });
     const grant = validateBody(grantSchema);
     const reset = validateBody(resetSchema);
     const params = validateParams(userParamsSchema);
@@ -223,14 +164,19 @@ export const trafficRoutes =
     kit.router.post(
       '/traffic/reports',
       requireScope('traffic:write'),
-      kit.jsonBody({ bytesMax: kit.limits.trafficBodyBytesMax }),
+      jsonBody({
+        bytesMax: kit.limits.trafficBodyBytesMax,
+        required: true,
+        fastParse: readReportBytes,
+      }),
       report,
       kit.ledgerIdempotency(),
       async (ctx) => {
-        const { reportId, records } = report.read(ctx);
+        const body = report.read(ctx);
+        const { reportId, records } = body;
         const nodeId = clientOf(ctx).clientId;
         const context = commandContext(ctx, services.nowMs());
-        const { shards, overflowed } = usageByShard(records);
+        const { shards, overflowed } = groupedUsageOf(body);
         // Report ids are the node's own: scoping them keeps two nodes' report 7 apart.
         const scopedReportId = `${nodeId}:${reportId}`;
         const commands = shards.map(({ shardId, usages }) => ({

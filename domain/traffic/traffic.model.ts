@@ -8,19 +8,37 @@ import type { Decision } from '../decision';
  */
 export const TRAFFIC_SHARD_COUNT = 16;
 
-/** The shard of a user as a number, 0..TRAFFIC_SHARD_COUNT - 1. */
-export const trafficShardIndexOf = (userId: string): number => {
-  // FNV-1a over the UTF-16 code units, then murmur3's finalizer: without it the low bits, and so
-  // the shard, would depend only on the low bits of each character ('user-a' and 'user-q' alike).
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < userId.length; index += 1) {
-    hash = Math.imul(hash ^ userId.charCodeAt(index), 0x01000193);
-  }
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+/** FNV-1a's offset basis: the hash of the empty id, before any character. */
+export const TRAFFIC_HASH_SEED = 0x811c9dc5;
+
+/** FNV-1a's step: the hash after one more character (UTF-16 code unit) of the id. */
+export const trafficHashStep = (hash: number, code: number): number =>
+  Math.imul(hash ^ code, 0x01000193);
+
+/**
+ * A user's hash from its FNV-1a over the id, through murmur3's finalizer: without it the low bits,
+ * and so the shard, would depend only on the low bits of each character ('user-a' and 'user-q'
+ * alike). An unsigned 32-bit integer; its residue mod TRAFFIC_SHARD_COUNT is the shard. A parser
+ * that reads an ASCII id byte by byte computes the same hash as it reads.
+ */
+export const finishTrafficHash = (fnv: number): number => {
+  let hash = Math.imul(fnv ^ (fnv >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  hash = (hash ^ (hash >>> 16)) >>> 0;
-  return hash % TRAFFIC_SHARD_COUNT;
+  return (hash ^ (hash >>> 16)) >>> 0;
 };
+
+/** A user's hash (see finishTrafficHash). */
+export const trafficUserHashOf = (userId: string): number => {
+  let hash = TRAFFIC_HASH_SEED;
+  for (let index = 0; index < userId.length; index += 1) {
+    hash = trafficHashStep(hash, userId.charCodeAt(index));
+  }
+  return finishTrafficHash(hash);
+};
+
+/** The shard of a user as a number, 0..TRAFFIC_SHARD_COUNT - 1. */
+const trafficShardIndexOf = (userId: string): number =>
+  trafficUserHashOf(userId) % TRAFFIC_SHARD_COUNT;
 
 /** Shard ids are two digits, 00..15, indexed by trafficShardIndexOf. */
 export const TRAFFIC_SHARD_IDS: readonly string[] = Array.from(

@@ -147,6 +147,37 @@ describe('bad input', () => {
     expect(response.body.msg).toContain(msg);
   });
 
+  const postReportText = (text: string, idempotencyKey: string) =>
+    app
+      .http()
+      .post('/v1/traffic/reports')
+      .set(bearer(app.keys.admin))
+      .set('Idempotency-Key', idempotencyKey)
+      .set('Content-Type', 'application/json')
+      .send(text);
+
+  it.each([
+    ['truncated', '{"reportId":"r-t","records":[{"userId":"u1","uploadBytes":1,"downloadBytes":2}'],
+    [
+      'with trailing text',
+      '{"reportId":"r-t","records":[{"userId":"u1","uploadBytes":1,"downloadBytes":2}]} x',
+    ],
+  ])('answers a %s traffic report malformed_json, storing nothing', async (_name, text) => {
+    const before = await app.store.headPosition();
+    const response = await postReportText(text, `k-malformed-${_name.length}`);
+    expect([response.status, response.body.code]).toEqual([400, 40002]);
+    expect(await app.store.headPosition()).toEqual(before);
+  });
+
+  it('names the bad field of a report the byte reader leaves to ajv (a duplicate key)', async () => {
+    const text =
+      '{"reportId":"r-dup","records":[{"userId":"u1","uploadBytes":1,"downloadBytes":2},' +
+      '{"userId":"u2","uploadBytes":1,"uploadBytes":-1,"downloadBytes":2}]}';
+    const response = await postReportText(text, 'k-dup-key');
+    expect(response.status).toBe(400);
+    expect(response.body.msg).toContain('body.records.1.uploadBytes must be >= 0');
+  });
+
   it('refuses a refund on a malformed payment id with 400', async () => {
     const response = await app.post(
       '/v1/payments/not-a-uuid/refunds',

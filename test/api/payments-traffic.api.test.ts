@@ -212,6 +212,33 @@ describe('payments, sandbox callbacks and refunds over HTTP', () => {
 });
 
 describe('traffic over HTTP', () => {
+  it('counts a spaced report and one with 1e3 alike (byte reader and JSON.parse agree)', async () => {
+    const app = await createLedgerApp();
+    const postReportText = (text: string, idempotencyKey: string) =>
+      app
+        .http()
+        .post('/v1/traffic/reports')
+        .set('Authorization', `Bearer ${app.keys.admin}`)
+        .set('Idempotency-Key', idempotencyKey)
+        .set('Content-Type', 'application/json')
+        .send(text);
+    // Read from the bytes: keys in another order, spaces and a newline.
+    const spaced = await postReportText(
+      '{ "records" : [ { "downloadBytes" : 0 , "userId" : "sp-1" , "uploadBytes" : 1000 } ] ,\n "reportId" : "r-sp" }',
+      'k-spaced',
+    );
+    // Left to JSON.parse and the schema: 1e3 is the integer 1000 to both.
+    const exponent = await postReportText(
+      '{"reportId":"r-exp","records":[{"userId":"sp-2","uploadBytes":1e3,"downloadBytes":0}]}',
+      'k-exponent',
+    );
+    expect([spaced.status, exponent.status]).toEqual([200, 200]);
+    expect([spaced.body.data.recordCount, exponent.body.data.recordCount]).toEqual([1, 1]);
+    const usedOf = async (userId: string) =>
+      (await app.get(`/v1/traffic/users/${userId}`, app.keys.admin)).body.data.traffic.usedBytes;
+    expect([await usedOf('sp-1'), await usedOf('sp-2')]).toEqual([1000, 1000]);
+  });
+
   it('records reports, sums a user\u2019s records, and flags the quota crossing once', async () => {
     const app = await createLedgerApp();
     const nodeKey = await app.addClient('node-1', 'node');
