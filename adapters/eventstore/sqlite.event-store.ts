@@ -160,6 +160,7 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
       return wal.committed().then(() => advanceDurable(head));
     },
     failure: () => wal.failure(),
+    syncing: () => wal.syncing(),
     batchEventCountMax: positive(
       options.groupCommitEventCountMax,
       4096,
@@ -174,6 +175,7 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
     onFailure: (batch) =>
       batch.forEach((unit) => unit.appends.forEach((append) => cache.delete(append.stream))),
   });
+  wal.afterSync(() => groupCommit.resume());
   const stopExternal =
     options.externalAppends?.(() => listeners.forEach((listener) => listener())) ?? null;
   let closed = false;

@@ -35,6 +35,10 @@ export type WalSync = {
   failure(): UnavailableError | null;
   /** fdatasyncs completed (metrics, tests). */
   syncCount(): number;
+  /** Whether an fdatasync is running now. */
+  syncing(): boolean;
+  /** Calls `listener` after each completed fdatasync, once its commits are settled. */
+  afterSync(listener: () => void): void;
   /** Closes the descriptor once what was committed is durable (or its sync failed). */
   close(): Promise<void>;
 };
@@ -69,6 +73,8 @@ const createMemorySync = (): WalSync => ({
   durable: () => Promise.resolve(),
   failure: () => null,
   syncCount: () => 0,
+  syncing: () => false,
+  afterSync: () => undefined,
   close: () => Promise.resolve(),
 });
 
@@ -91,6 +97,7 @@ const createWalSync = (walPath: string, sync: FileSync): WalSync => {
   let failed: UnavailableError | null = null;
   /** Waiters in commit order: each resolves once durableCount reaches its count. */
   const waiters: { count: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  const syncListeners: (() => void)[] = [];
 
   const settle = (): void => {
     let index = 0;
@@ -123,6 +130,7 @@ const createWalSync = (walPath: string, sync: FileSync): WalSync => {
         durableCount = covered;
         settle();
         startSync(); // Commits made while this one ran.
+        syncListeners.forEach((listener) => listener());
       });
     });
   };
@@ -145,6 +153,8 @@ const createWalSync = (walPath: string, sync: FileSync): WalSync => {
     durable: () => waitFor(committedCount),
     failure: () => failed,
     syncCount: () => syncCount,
+    syncing: () => inFlight !== null,
+    afterSync: (listener) => void syncListeners.push(listener),
     close: async () => {
       await waitFor(committedCount).catch(() => undefined);
       await inFlight;

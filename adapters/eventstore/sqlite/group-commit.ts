@@ -19,8 +19,13 @@ const eventCountOf = (unit: AppendUnit): number =>
  * Group commit: append() only queues; a flush scheduled with setImmediate writes the queued
  * appends, up to batchEventCountMax events (an append is never split), in ONE transaction, and
  * settles each promise once `durable` says that commit is on the disk (an fdatasync of the WAL on
- * the thread pool: adapters/sqlite/wal-sync.ts). The next batch does not wait for it: it writes
- * while the sync runs, and the next sync covers it. What is left waits for the next turn.
+ * the thread pool: adapters/sqlite/wal-sync.ts). What is left waits for the next turn.
+ *
+ * While a sync runs (`syncing`), whatever queues would only wait for the next sync anyway: it is
+ * held and written as one transaction when the sync ends (`resume`), right before the next sync
+ * begins, instead of as one small commit per turn of an event loop the sync no longer blocks
+ * (each commit rewrites its B-tree pages into the WAL). A full batch is written at once, so a
+ * heavy load still writes its next transaction while the sync runs.
  */
 export const createGroupCommit = (options: {
   writeBatch: (batch: readonly AppendUnit[]) => UnitOutcome[];
@@ -28,6 +33,8 @@ export const createGroupCommit = (options: {
   durable: () => Promise<void>;
   /** Set once durability failed: nothing more is written. */
   failure: () => Error | null;
+  /** Whether a sync runs now: a batch short of full is held until `resume()`. */
+  syncing: () => boolean;
   batchEventCountMax: number;
   pendingEventCountMax: number;
   onCommit: (stats: CommitStats) => void;
@@ -83,7 +90,9 @@ export const createGroupCommit = (options: {
 
   const flushScheduled = (): void => {
     scheduled = false;
-    if (queue.length > 0) flushBatch();
+    if (queue.length === 0) return;
+    if (options.syncing() && pendingEventCount < options.batchEventCountMax) return; // resume()
+    flushBatch();
     schedule();
   };
 
@@ -109,6 +118,8 @@ export const createGroupCommit = (options: {
         schedule();
       });
     },
+    /** After a sync: writes what was held while it ran (at the next turn). */
+    resume: (): void => schedule(),
     /** Writes everything queued now, batch after batch: close() calls it before closing. */
     flush: (): void => {
       while (queue.length > 0) flushBatch();

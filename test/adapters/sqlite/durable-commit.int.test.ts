@@ -98,13 +98,18 @@ describe('durable commits: the WAL fdatasync off the event loop', () => {
     }
   });
 
-  it('coalesces: commits made while a sync runs wait for the next, one sync for all of them', async () => {
+  it('coalesces: what queues while a sync runs is written as one commit when it ends, covered by one more sync', async () => {
     const held = heldSync();
-    const store = createSqliteEventStore({ path, walSync: held.sync });
+    const commits: number[] = [];
+    const store = createSqliteEventStore({
+      path,
+      walSync: held.sync,
+      onCommit: ({ appendCount }) => commits.push(appendCount),
+    });
     try {
       const first = track(store.append('account-1', opened('account-1'), { kind: 'no_stream' }));
       const firstCall = await held.waitForCall(1);
-      // Written while the first sync runs: three group commits in three turns.
+      // Appended while the first sync runs, in three turns.
       const later: ReturnType<typeof track>[] = [];
       for (const name of ['account-2', 'account-3', 'account-4']) {
         const append = store.append(name, opened(name), { kind: 'no_stream' });
@@ -118,16 +123,47 @@ describe('durable commits: the WAL fdatasync off the event loop', () => {
         timeoutMs: 5000,
         what: 'the first append',
       });
-      expect(later.some((append) => append.settled)).toBe(false);
       const second = await held.waitForCall(2);
+      expect(later.some((append) => append.settled)).toBe(false);
       second.done(null);
       await eventually(() => (later.every((append) => append.settled) ? true : undefined), {
         timeoutMs: 5000,
         what: 'the three later appends, after one more sync',
       });
       expect(held.calls).toHaveLength(2);
+      expect(commits).toEqual([1, 3]);
     } finally {
       held.calls.forEach((call) => call.done(null));
+      await store.close();
+    }
+  });
+
+  it('pipelines a full batch: it is written while the sync before it runs', async () => {
+    const held = heldSync();
+    const store = createSqliteEventStore({ path, walSync: held.sync, groupCommitEventCountMax: 2 });
+    const raw = openSqliteDatabase(path);
+    const rowCount = () => raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number };
+    try {
+      const first = track(store.append('account-1', opened('account-1'), { kind: 'no_stream' }));
+      const firstCall = await held.waitForCall(1);
+      const full = ['account-2', 'account-3'].map((name) =>
+        track(store.append(name, opened(name), { kind: 'no_stream' })),
+      );
+      await eventually(() => (rowCount().n === 3 ? true : undefined), {
+        timeoutMs: 5000,
+        what: 'the full batch committed while the first sync is held',
+      });
+      expect(held.calls).toHaveLength(1);
+      expect([first, ...full].some((append) => append.settled)).toBe(false);
+      firstCall.done(null);
+      (await held.waitForCall(2)).done(null);
+      await eventually(() => (full.every((append) => append.settled) ? true : undefined), {
+        timeoutMs: 5000,
+        what: 'the full batch settled after the second sync',
+      });
+    } finally {
+      held.calls.forEach((call) => call.done(null));
+      raw.close();
       await store.close();
     }
   });
