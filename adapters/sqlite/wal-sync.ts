@@ -26,7 +26,7 @@ export type WalSyncFailure = { file: string; error: Error };
  * waiting commit and every later one is refused (UnavailableError, 503) and the listeners of
  * onWalSyncFailure learn it once, so that the service stops and rebuilds from the disk.
  */
-export type WalSync = {
+type WalSync = {
   /** After a COMMIT on the connection: resolves once that commit is on the disk. */
   committed(): Promise<void>;
   /** Resolves once everything committed so far is on the disk. */
