@@ -118,7 +118,8 @@ export const trialsNote = (
     `service CPU ${usText(median.cpuUsPerTransfer)} µs/${unit} until the read side caught up ` +
       `(${usText(median.loadCpuUsPerTransfer)} during the load; API thread ` +
       `${usText(median.mainThreadUsPerTransfer)})`,
-    `${median.commitsPerRequest.toFixed(3)} event-store commits/request`,
+    `${median.commitsPerRequest.toFixed(3)} event-store commits/request ` +
+      `(${median.syncsPerRequest.toFixed(3)} WAL fdatasyncs)`,
     `read side ${eventsBehindText(median.lagAtEnd.eventsBehind)} events ` +
       `(${formatInteger(median.lagAtEnd.msBehind)} ms) behind at the load's end, ${caughtUp}`,
     `load average ${trials.loadAverage.toFixed(2)}`,

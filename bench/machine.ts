@@ -49,7 +49,7 @@ export const describeMachine = (): Machine => ({
   cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
   memory: memory(),
   node: process.version,
-  store: `embedded SQLite in ${tmpdir()} (durable default: WAL, synchronous=FULL, group commit)`,
+  store: `embedded SQLite in ${tmpdir()} (durable default: WAL, group commit made durable by an fdatasync of the WAL off the event loop)`,
   loadAverage: loadavg()[0] ?? 0,
   code: codeVersion(),
 });

@@ -154,6 +154,7 @@ const waitSetupBacklog = async (baseUrl: string, apiKey: string): Promise<void> 
 
 const COUNTED_METRICS = [
   'ledger_event_store_commits_total',
+  'ledger_event_store_syncs_total',
   'ledger_events_appended_total',
   'ledger_commands_total',
 ];

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 /** What the bench reads from a running service between loads: its commits and its read side. */
 const COMMITS_METRIC_NAME = 'ledger_event_store_commits_total';
+const SYNCS_METRIC_NAME = 'ledger_event_store_syncs_total';
 const CATCH_UP_POLL_MS = 50;
 /** A pooled keep-alive socket the server has just closed fails a GET once: it is sent again. */
 const GET_ATTEMPT_COUNT_MAX = 3;
@@ -28,12 +29,20 @@ const get = async (service: ServiceAccess, path: string, attempt = 1): Promise<R
   return response;
 };
 
-/** Fsynced event-store commits so far (bin/event-store.ts counts them), from GET /metrics. */
-export const commitCount = async (service: ServiceAccess): Promise<number> => {
-  const text = await (await get(service, '/metrics')).text();
-  const line = text.split('\n').find((each) => each.startsWith(`${COMMITS_METRIC_NAME} `));
-  if (line === undefined) throw new Error(`GET /metrics: no ${COMMITS_METRIC_NAME}`);
-  return Number(line.slice(COMMITS_METRIC_NAME.length + 1));
+/**
+ * Durable event-store commits and fdatasyncs of its WAL so far (bin/event-store.ts counts
+ * them), from GET /metrics.
+ */
+export const commitCount = async (
+  service: ServiceAccess,
+): Promise<{ commits: number; syncs: number }> => {
+  const lines = (await (await get(service, '/metrics')).text()).split('\n');
+  const valueOf = (name: string): number => {
+    const line = lines.find((each) => each.startsWith(`${name} `));
+    if (line === undefined) throw new Error(`GET /metrics: no ${name}`);
+    return Number(line.slice(name.length + 1));
+  };
+  return { commits: valueOf(COMMITS_METRIC_NAME), syncs: valueOf(SYNCS_METRIC_NAME) };
 };
 
 /** How far the read side trails the log's head, as GET /v1/audit/read-side reports it. */

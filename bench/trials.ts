@@ -39,6 +39,8 @@ export type Trial<T> = {
   loadCpuUsPerTransfer: number | null;
   mainThreadUsPerTransfer: number | null;
   commitsPerRequest: number;
+  /** fdatasyncs of the event store's WAL per request (one covers several commits). */
+  syncsPerRequest: number;
   lagAtEnd: ReadSideLag;
   /** Ms from the load's end until the read side had applied the whole log; null: not in time. */
   catchUpMs: number | null;
@@ -75,7 +77,9 @@ const measureTrial = async <T>(
   const lagAtEnd = await readSideLag(service);
   const catchUpMs = await waitForReadSide(service, CATCH_UP_MS_MAX);
   const cpuAfter = service.cpu();
-  const commits = (await commitCount(service)) - commitsBefore;
+  const commitsAfter = await commitCount(service);
+  const commits = commitsAfter.commits - commitsBefore.commits;
+  const syncs = commitsAfter.syncs - commitsBefore.syncs;
   const counts = countsOf(result);
   const { transferCount } = counts;
   return {
@@ -85,6 +89,7 @@ const measureTrial = async <T>(
     loadCpuUsPerTransfer: usPer(cpuMs(cpuBefore, cpuAtLoadEnd, 'processMs'), transferCount),
     mainThreadUsPerTransfer: usPer(cpuMs(cpuBefore, cpuAfter, 'mainThreadMs'), transferCount),
     commitsPerRequest: counts.requestCount === 0 ? 0 : commits / counts.requestCount,
+    syncsPerRequest: counts.requestCount === 0 ? 0 : syncs / counts.requestCount,
     lagAtEnd,
     catchUpMs,
   };

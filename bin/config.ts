@@ -349,6 +349,11 @@ export const SERVICE_LIMITS = {
   securityEventPruneIntervalMs: 3600 * 1000,
   /** How often signature nonces past the 300 s window are deleted. */
   noncePurgeIntervalMs: 60_000,
+  /**
+   * After a failed fdatasync of a WAL (fail-stop), how long the process lets the refused requests'
+   * 503 answers go out before it exits.
+   */
+  walSyncFailureExitDelayMs: 500,
 };
 
 /** Relay, bus consumers, saga engine, sweeper, catalogue and audit trail. */

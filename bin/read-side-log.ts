@@ -1,5 +1,5 @@
 import { followLog } from '../adapters/eventstore/follow-log';
-import type { EventRow } from '../adapters/eventstore/sqlite/event-table';
+import { type EventRow, UNBOUNDED_POSITION } from '../adapters/eventstore/sqlite/event-table';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import type {
   EventMetadata,
@@ -47,17 +47,26 @@ export const withReadSideLog = (
     pollMs: number;
     /** The API thread's commits (bin/append-signal.ts); null: the poll alone. */
     externalAppends: ((listener: () => void) => () => void) | null;
+    /**
+     * The API thread's durable head (bin/append-signal.ts): no row past it is read, so that
+     * nothing committed and not yet fsynced reaches the read models or SSE. null: the thread
+     * has the log to itself (a rebuild from the CLI), every row is read.
+     */
+    durableHead?: (() => bigint) | null;
   },
 ): EventStore => {
   const db = openSqliteDatabase(options.path);
   const after = db
-    .prepare<[bigint, number], EventRow>(
+    .prepare<[bigint, bigint, number], EventRow>(
       'SELECT position, stream, revision, id, type, data, metadata FROM events ' +
-        'WHERE position > ? ORDER BY position LIMIT ?',
+        'WHERE position > ? AND position <= ? ORDER BY position LIMIT ?',
     )
     .safeIntegers(true);
+  const { durableHead } = options;
   const readAfter = (afterPosition: bigint | null, eventCountMax: number): RecordedEvent[] =>
-    after.all(afterPosition ?? 0n, eventCountMax).map(eventOf);
+    after
+      .all(afterPosition ?? 0n, durableHead?.() ?? UNBOUNDED_POSITION, eventCountMax)
+      .map(eventOf);
   const { externalAppends } = options;
   return {
     ...store,

@@ -8,7 +8,7 @@ import {
 } from '../projections/read-side-link';
 import { CHECKPOINT_LIMITS, READ_SIDE_LIMITS } from './config';
 import type { Config } from './config';
-import { followAppendSignal } from './append-signal';
+import { durableHeadOf, followAppendSignal } from './append-signal';
 import { EVENTS_FILE_NAME, openEventStore } from './event-store';
 import { createLogger } from './logger';
 import { openReadModelStore } from './read-side';
@@ -42,15 +42,18 @@ const run = async (): Promise<void> => {
   const settings = workerData as ReadSideWorkerData;
   const logger = createLogger(settings.logLevel).child({ thread: 'read_side' });
   const signal = settings.appendSignal;
+  // Nothing past the API thread's durable head is read (bin/append-signal.ts).
+  const durableHead = signal === null ? null : durableHeadOf(signal);
   // The embedded log is read through the read side's own reader (bin/read-side-log.ts), which
   // follows the append signal; KurrentDB pushes appends through its subscription.
   const eventStore =
     settings.eventStoreUrl === null
-      ? withReadSideLog(openEventStore(settings), {
+      ? withReadSideLog(openEventStore(settings, durableHead === null ? {} : { durableHead }), {
           path: join(settings.dataDir, EVENTS_FILE_NAME),
           pollMs: READ_SIDE_POLL_MS,
           externalAppends:
             signal === null ? null : (listener) => followAppendSignal(signal, listener),
+          durableHead,
         })
       : openEventStore(settings);
   const store = await openReadModelStore(settings, {

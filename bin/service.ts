@@ -8,6 +8,7 @@ import { createSqliteClientStore } from '../adapters/clients/sqlite.client-store
 import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.idempotency-store';
 import { createSqliteSnapshotStore } from '../adapters/snapshots/sqlite.snapshot-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
+import { onWalSyncFailure, walSyncOf } from '../adapters/sqlite/wal-sync';
 import { createApp } from '../api/app';
 import { createRateLimits } from '../api/middleware/rate-limit';
 import { trailSecurity } from '../api/security-port';
@@ -112,6 +113,12 @@ export const serviceUrlOf = (config: Pick<Config, 'tls' | 'host' | 'port'>): str
 /** The composition root: config → adapters → actors → API and supervisor. */
 export const startService = async (config: Config, logger: Logger): Promise<RunningService> => {
   const bootId = uuidv7();
+  // A failed fdatasync of a WAL (adapters/sqlite/wal-sync.ts) is fail-stop: the stores refuse
+  // every write (503) and the process exits for its supervisor to restart it from the disk.
+  const stopFailStop = onWalSyncFailure(({ file, error }) => {
+    logger.error('wal_sync_failed', { file, error: String(error), action: 'exiting' });
+    setTimeout(() => process.exit(1), SERVICE_LIMITS.walSyncFailureExitDelayMs);
+  });
   // The WAL checkpoints (and their fsyncs) run in their own thread; the writers only checkpoint
   // by themselves past a safety-net size.
   const walAutoCheckpointPages = CHECKPOINT_LIMITS.writerAutoCheckpointPages;
@@ -120,7 +127,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
   // Each committed append counts toward the next signed audit checkpoint (bin/audit-checkpoints).
   const appendedEvents = createAppendedEventCount();
   const eventStore = instrumentEventStore(
-    openEventStore(config, { walAutoCheckpointPages, onCommitted: appendSignal.notify }),
+    openEventStore(config, { walAutoCheckpointPages, onDurable: appendSignal.notify }),
     appendedEvents.counted,
   );
   const database = openSqliteDatabase(join(config.dataDir, SERVICE_FILE_NAME));
@@ -510,8 +517,10 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
     await auditCheckpoints.stop();
     await governance.stop();
     await eventStore.close();
+    await walSyncOf(database).close();
     database.close();
     subjectKeys.close();
+    stopFailStop();
   };
   return { server, adminKeyFile, stop };
 };

@@ -6,10 +6,11 @@ import type {
   MultiAppendResult,
 } from '../../domain/ports/event-store.port';
 import { openSqliteDatabase } from '../sqlite/open-database';
+import { type FileSync, walSyncOf } from '../sqlite/wal-sync';
 import { followLog } from './follow-log';
 import { type AppendUnit, createAppendWriter, toStoreError } from './sqlite/append-writer';
 import { createRecentEvents } from './sqlite/recent-events';
-import { openEventTable } from './sqlite/event-table';
+import { openEventTable, UNBOUNDED_POSITION } from './sqlite/event-table';
 import { openIdempotencyTable } from './sqlite/idempotency-table';
 import { type CommitStats, createGroupCommit } from './sqlite/group-commit';
 import { createRevisionCache } from './sqlite/revision-cache';
@@ -37,8 +38,22 @@ export type SqliteEventStoreOptions = {
    * service that checkpoints from another thread sets it high, as a safety net only.
    */
   walAutoCheckpointPages?: number;
-  /** Called after each committed transaction (metrics, tests). */
+  /** Called after each group commit, once it is durable (metrics, tests). */
   onCommit?: (stats: CommitStats) => void;
+  /** Called after each fdatasync of the WAL (metrics: syncs per commit). */
+  onSync?: () => void;
+  /**
+   * Called when the durable head (the highest position an fdatasync covers, the furthest any
+   * reader may read) moves: what the read-side thread learns through bin/append-signal.ts.
+   */
+  onDurable?: (durableHead: bigint) => void;
+  /** Replaces fs.fdatasync of the WAL (tests hold it or make it fail). */
+  walSync?: FileSync;
+  /**
+   * A store that only reads a log another thread writes: that writer's durable head, read before
+   * each read, bounds every read (bin/append-signal.ts). Without it the bound is this store's own.
+   */
+  durableHead?: () => bigint;
 };
 
 const SUBSCRIPTION_PAGE_EVENT_COUNT_MAX = 512;
@@ -92,12 +107,60 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
   db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
   const table = openEventTable(db);
   const records = openIdempotencyTable(db);
+  // The schema above committed under synchronous=FULL, which fsynced the whole WAL, the frames
+  // a killed process left in the OS included: everything in the table now is durable. From here
+  // on a commit writes without an fsync and the WAL sync makes it durable off the event loop.
+  db.pragma('synchronous = NORMAL');
+  const listeners = new Set<() => void>();
+  const wal = walSyncOf(db, options.walSync === undefined ? {} : { sync: options.walSync });
+  /** The last position this store committed, and the last one an fdatasync covers. */
+  let committedHead = table.headPosition() ?? 0n;
+  let durableHead = committedHead;
+  options.onDurable?.(durableHead); // What is on the disk at open is readable at once.
+  let syncsSeen = 0;
+  const advanceDurable = (head: bigint): void => {
+    const syncs = wal.syncCount();
+    for (; syncsSeen < syncs; syncsSeen += 1) options.onSync?.();
+    if (head <= durableHead) return;
+    durableHead = head;
+    options.onDurable?.(head);
+    listeners.forEach((listener) => listener());
+  };
+  /**
+   * The furthest a reader may read. Another thread's durable head, when this store only reads;
+   * else this store's own; with none of its commits waiting for a sync, rows past it were
+   * written by another process (a CLI), whose commits it answered after their own sync.
+   */
+  const readBound = (): bigint => {
+    if (options.durableHead !== undefined) return options.durableHead();
+    if (committedHead === durableHead) {
+      const head = table.headPosition() ?? 0n;
+      if (head > durableHead) {
+        committedHead = head;
+        advanceDurable(head);
+      }
+    }
+    return durableHead;
+  };
+  /** `value` once every event it holds is durable (a read that went past the durable head). */
+  const whenDurable = <T>(value: T, lastPosition: bigint | undefined): Promise<T> =>
+    lastPosition === undefined || lastPosition <= durableHead
+      ? Promise.resolve(value)
+      : wal.durable().then(() => value);
   const cache = createRevisionCache(cacheMax);
   const recent = createRecentEvents(RECENT_EVENT_COUNT_MAX);
-  const listeners = new Set<() => void>();
   const subscriptions = new Set<EventSubscription>();
   const groupCommit = createGroupCommit({
-    writeBatch: createAppendWriter(db, table, records, cache, (events) => recent.add(events)),
+    writeBatch: createAppendWriter(db, table, records, cache, (events) => {
+      recent.add(events);
+      committedHead = events[events.length - 1]?.position ?? committedHead;
+    }),
+    durable: () => {
+      const head = committedHead;
+      return wal.committed().then(() => advanceDurable(head));
+    },
+    failure: () => wal.failure(),
+    syncing: () => wal.syncing(),
     batchEventCountMax: positive(
       options.groupCommitEventCountMax,
       4096,
@@ -112,6 +175,7 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
     onFailure: (batch) =>
       batch.forEach((unit) => unit.appends.forEach((append) => cache.delete(append.stream))),
   });
+  wal.afterSync(() => groupCommit.resume());
   const stopExternal =
     options.externalAppends?.(() => listeners.forEach((listener) => listener())) ?? null;
   let closed = false;
@@ -132,8 +196,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
       pollMs,
       readPage: (after) =>
         Promise.resolve(
-          recent.after(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX) ??
-            table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX),
+          recent.after(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX, durableHead) ??
+            table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX, readBound()),
         ),
       onAppend: (listener) => {
         listeners.add(listener);
@@ -159,41 +223,62 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
     append: (stream, events, expected) =>
       enqueue({ appends: [{ stream, events, expected }], records: [] }).then(toSingleResult),
     appendMulti: (appends, idempotencyRecords) => enqueue({ appends, records: idempotencyRecords }),
-    readIdempotencyRecord: (scope, key) => Promise.resolve(records.find(scope, key)),
+    // A replay answers only once the original is durable: its commit is one of those made so far.
+    readIdempotencyRecord: (scope, key) => {
+      const found = records.find(scope, key);
+      return found === null ? Promise.resolve(null) : wal.durable().then(() => found);
+    },
     purgeIdempotencyRecords: (createdBeforeMs) =>
       Promise.resolve(records.purgeOlderThan(createdBeforeMs)),
+    // A stream's reader (an actor loading its state) gets every committed event, answered once
+    // they are durable: bounding it would hide a stream's last events from the one that decides
+    // on them. A store that only reads is bounded by its writer's durable head instead.
     readStream: (stream, { fromRevision, direction, eventCountMax }) => {
+      const bound = options.durableHead === undefined ? UNBOUNDED_POSITION : readBound();
       if (direction === 'backwards') {
         const from = fromRevision === 'end' ? null : fromRevision;
-        return Promise.resolve(table.readBackwards(stream, from, eventCountMax));
+        const events = table.readBackwards(stream, from, eventCountMax, bound);
+        return whenDurable(events, events[0]?.position);
       }
       if (fromRevision === 'end') return Promise.resolve([]);
-      return Promise.resolve(table.readForwards(stream, fromRevision, eventCountMax));
+      const events = table.readForwards(stream, fromRevision, eventCountMax, bound);
+      return whenDurable(events, events[events.length - 1]?.position);
     },
     readAll: ({ afterPosition, eventCountMax }) =>
-      Promise.resolve(table.readAfter(afterPosition, eventCountMax)),
+      Promise.resolve(table.readAfter(afterPosition, eventCountMax, readBound())),
     subscribeToAll,
-    headPosition: () => Promise.resolve(table.headPosition()),
+    headPosition: () => {
+      const bound = readBound();
+      return Promise.resolve(bound === 0n ? null : bound);
+    },
     countAfter: ({ afterPosition, eventCountMax }) =>
-      Promise.resolve(table.countAfter(afterPosition, eventCountMax)),
-    readStreamHeads: ({ afterPosition, untilPosition, eventCountMax }) =>
-      Promise.resolve(table.streamHeads(afterPosition, untilPosition, eventCountMax)),
+      Promise.resolve(table.countAfter(afterPosition, eventCountMax, readBound())),
+    readStreamHeads: ({ afterPosition, untilPosition, eventCountMax }) => {
+      const bound = readBound();
+      const until = untilPosition < bound ? untilPosition : bound;
+      return Promise.resolve(table.streamHeads(afterPosition, until, eventCountMax));
+    },
     probeWrite: () => {
       if (closed) return Promise.reject(new Error('sqlite event store: probe after close'));
+      const failed = wal.failure();
+      if (failed !== null) return Promise.reject(failed);
       try {
         probe ??= probeStatement();
         probe.run(Date.now());
-        return Promise.resolve();
       } catch (error: unknown) {
         return Promise.reject(toStoreError(error));
       }
+      return wal.committed();
     },
     close: async () => {
       if (closed) return;
       closed = true;
       groupCommit.flush(); // Every append accepted before close() is committed, not dropped.
+      // ...and durable (or refused, if a sync failed) before the file closes.
+      await wal.durable().catch(() => undefined);
       stopExternal?.();
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));
+      await wal.close();
       db.close();
     },
   };

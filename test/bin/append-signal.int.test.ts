@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteEventStore } from '../../adapters/eventstore/sqlite.event-store';
-import { createAppendSignal, followAppendSignal } from '../../bin/append-signal';
+import { createAppendSignal, durableHeadOf, followAppendSignal } from '../../bin/append-signal';
 import type { RecordedEvent } from '../../domain/ports/event-store.port';
 import { EMPTY_CHAIN, sealEvents } from '../../domain/event-chain';
 import { eventually } from '../support/eventually';
@@ -35,11 +35,12 @@ describe('append signal: a reading connection learns of another connection’s c
   it('wakes a subscription on another connection at the commit, not at its poll', async () => {
     const signal = createAppendSignal();
     const path = join(dir, 'events.sqlite');
-    const writer = createSqliteEventStore({ path, onCommit: signal.notify });
+    const writer = createSqliteEventStore({ path, onDurable: signal.notify });
     const reader = createSqliteEventStore({
       path,
       subscriptionPollMs: POLL_NEVER_MS,
       externalAppends: (listener) => followAppendSignal(signal.cells, listener),
+      durableHead: durableHeadOf(signal.cells),
     });
     const seen: RecordedEvent[] = [];
     const subscription = reader.subscribeToAll({ afterPosition: null });
@@ -69,7 +70,7 @@ describe('append signal: a reading connection learns of another connection’s c
     const notify = jest.spyOn(Atomics, 'notify');
     try {
       const signal = createAppendSignal();
-      for (let commit = 0; commit < 1000; commit += 1) signal.notify();
+      for (let commit = 0; commit < 1000; commit += 1) signal.notify(BigInt(commit));
       expect(notify).not.toHaveBeenCalled();
       let wakeUps = 0;
       const stop = followAppendSignal(signal.cells, () => (wakeUps += 1));
@@ -78,7 +79,7 @@ describe('append signal: a reading connection learns of another connection’s c
         timeoutMs: 5000,
         what: 'the follower waiting',
       });
-      for (let commit = 0; commit < 1000; commit += 1) signal.notify();
+      for (let commit = 0; commit < 1000; commit += 1) signal.notify(BigInt(commit));
       await eventually(() => (wakeUps > 0 ? true : undefined), {
         timeoutMs: 5000,
         what: 'the wake-up',

@@ -39,6 +39,7 @@ const FAMILIES = [
   'http_request_duration_seconds',
   'channel_callbacks_total',
   'ledger_event_store_commits_total',
+  'ledger_event_store_syncs_total',
   'ledger_commands_total',
   'ledger_events_appended_total',
   'ledger_append_batch_events',

@@ -10,7 +10,7 @@ import type {
 } from '../../../domain/ports/event-store.port';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { SqliteDatabase } from '../../sqlite/open-database';
-import type { EventTable } from './event-table';
+import { type EventTable, UNBOUNDED_POSITION } from './event-table';
 import type { IdempotencyTable } from './idempotency-table';
 import type { RevisionCache } from './revision-cache';
 
@@ -141,7 +141,8 @@ export const createAppendWriter = (
         ? { stream, lastRevision: actual ?? -1, lastPosition: -1n }
         : null;
     }
-    const stored = table.readForwards(stream, firstRevisionAfter(expected), events.length);
+    const from = firstRevisionAfter(expected);
+    const stored = table.readForwards(stream, from, events.length, UNBOUNDED_POSITION);
     const same = stored.length === events.length && stored.every((e, i) => sameEvent(e, events[i]));
     const last = stored[stored.length - 1];
     return same && last !== undefined

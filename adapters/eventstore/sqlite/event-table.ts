@@ -74,6 +74,9 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
 
 const COLUMNS = 'position, stream, revision, id, type, data, metadata';
 
+/** The bound of a read that may see every committed row (the writer's own checks). */
+export const UNBOUNDED_POSITION = 2n ** 63n - 1n;
+
 /** The events table behind prepared statements; every integer comes back as a bigint. */
 export type EventTable = ReturnType<typeof openEventTable>;
 
@@ -81,14 +84,15 @@ export const openEventTable = (db: SqliteDatabase) => {
   ensureSchema(db, SCHEMA_COMPONENT, SCHEMA_VERSION, createTables);
   const prepare = (sql: string) => db.prepare<unknown[], EventRow>(sql).safeIntegers(true);
   const forwards = prepare(
-    `SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+    `SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? AND position <= ? ` +
+      'ORDER BY revision LIMIT ?',
   );
   const backwards = prepare(
-    `SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision <= ? ` +
+    `SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision <= ? AND position <= ? ` +
       'ORDER BY revision DESC LIMIT ?',
   );
   const after = prepare(
-    `SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+    `SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
   );
   const lastRevision = db
     .prepare<[string], bigint>(
@@ -97,8 +101,8 @@ export const openEventTable = (db: SqliteDatabase) => {
     .pluck()
     .safeIntegers(true);
   const countAfter = db
-    .prepare<[bigint, number], bigint>(
-      'SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)',
+    .prepare<[bigint, bigint, number], bigint>(
+      'SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE position > ? AND position <= ? LIMIT ?)',
     )
     .pluck()
     .safeIntegers(true);
@@ -135,26 +139,44 @@ export const openEventTable = (db: SqliteDatabase) => {
     )
     .safeIntegers(true);
 
+  // Every read but the writer's own takes `untilPosition`, the highest position it may return:
+  // the durable head (sqlite.event-store.ts), so that no reader sees a commit before its fsync.
   return {
-    readForwards: (stream: string, fromRevision: number, eventCountMax: number): RecordedEvent[] =>
-      forwards.all(stream, fromRevision, eventCountMax).map(toRecorded),
+    readForwards: (
+      stream: string,
+      fromRevision: number,
+      eventCountMax: number,
+      untilPosition: bigint,
+    ): RecordedEvent[] =>
+      forwards.all(stream, fromRevision, untilPosition, eventCountMax).map(toRecorded),
     /** `fromRevision` null reads from the stream's end. */
     readBackwards: (
       stream: string,
       fromRevision: number | null,
       eventCountMax: number,
+      untilPosition: bigint,
     ): RecordedEvent[] =>
-      backwards.all(stream, fromRevision ?? Number.MAX_SAFE_INTEGER, eventCountMax).map(toRecorded),
-    readAfter: (afterPosition: bigint | null, eventCountMax: number): RecordedEvent[] =>
-      after.all(afterPosition ?? 0n, eventCountMax).map(toRecorded),
+      backwards
+        .all(stream, fromRevision ?? Number.MAX_SAFE_INTEGER, untilPosition, eventCountMax)
+        .map(toRecorded),
+    readAfter: (
+      afterPosition: bigint | null,
+      eventCountMax: number,
+      untilPosition: bigint,
+    ): RecordedEvent[] =>
+      after.all(afterPosition ?? 0n, untilPosition, eventCountMax).map(toRecorded),
     lastRevision: (stream: string): number | null => {
       const revision = lastRevision.get(stream);
       return revision === undefined ? null : Number(revision);
     },
     headPosition: (): bigint | null => head.get() ?? null,
-    countAfter: (afterPosition: bigint | null, eventCountMax: number): EventsAfter => {
+    countAfter: (
+      afterPosition: bigint | null,
+      eventCountMax: number,
+      untilPosition: bigint,
+    ): EventsAfter => {
       const from = afterPosition ?? 0n;
-      const eventCount = Number(countAfter.get(from, eventCountMax) ?? 0n);
+      const eventCount = Number(countAfter.get(from, untilPosition, eventCountMax) ?? 0n);
       const metadata = eventCount === 0 ? undefined : firstMetadataAfter.get(from);
       const firstOccurredAt =
         metadata === undefined ? null : (JSON.parse(metadata) as EventMetadata).occurredAt;

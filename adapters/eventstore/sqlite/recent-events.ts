@@ -9,8 +9,15 @@ import type { RecordedEvent } from '../../../domain/ports/event-store.port';
 type RecentEvents = {
   /** After a commit: the events it wrote, in position order. */
   add(events: readonly RecordedEvent[]): void;
-  /** Up to eventCountMax events right after `afterPosition`; null if they are not all held here. */
-  after(afterPosition: bigint | null, eventCountMax: number): RecordedEvent[] | null;
+  /**
+   * Up to eventCountMax events right after `afterPosition`, none past `untilPosition` (the
+   * durable head); null if they are not all held here.
+   */
+  after(
+    afterPosition: bigint | null,
+    eventCountMax: number,
+    untilPosition: bigint,
+  ): RecordedEvent[] | null;
 };
 
 export const createRecentEvents = (eventCountMax: number): RecentEvents => {
@@ -37,15 +44,18 @@ export const createRecentEvents = (eventCountMax: number): RecentEvents => {
         start = 0;
       }
     },
-    after: (afterPosition, countMax) => {
+    after: (afterPosition, countMax, untilPosition) => {
       const first = firstPosition();
       const last = lastPosition();
       if (first === null || last === null) return null;
       const next = afterPosition === null ? 1n : afterPosition + 1n;
       // Only a page that starts inside what is held; past the end the table may hold more.
       if (next < first || next > last) return null;
+      // Held, not yet durable: nothing to read yet (the table would answer the same).
+      if (next > untilPosition) return [];
       const index = start + Number(next - first);
-      return held.slice(index, index + countMax);
+      const durableLast = last > untilPosition ? untilPosition : last;
+      return held.slice(index, index + Math.min(countMax, Number(durableLast - next) + 1));
     },
   };
 };
