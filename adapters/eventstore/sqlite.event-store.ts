@@ -194,11 +194,14 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): Sqlite
     const subscription = followLog({
       afterPosition,
       pollMs,
-      readPage: (after) =>
-        Promise.resolve(
-          recent.after(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX, durableHead) ??
-            table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX, readBound()),
-        ),
+      readPage: (after) => {
+        const held = recent.after(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX, durableHead);
+        if (held !== null) return Promise.resolve(held);
+        // A follower caught up with the bound (after each commit, every follower) reads nothing.
+        const bound = readBound();
+        if (after !== null && after >= bound) return Promise.resolve([]);
+        return Promise.resolve(table.readAfter(after, SUBSCRIPTION_PAGE_EVENT_COUNT_MAX, bound));
+      },
       onAppend: (listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
