@@ -48,7 +48,7 @@ type Attempt = { written: SignedCheckpoint | null } | 'raced';
  * checkpoint written by another process reloads the leaves, a copy appended by another process
  * makes the next copy's append conflict, which drops the tail.
  */
-export type CheckpointerMemory = { leaves: StreamLeaves; logTail: ChainTail | null };
+type CheckpointerMemory = { leaves: StreamLeaves; logTail: ChainTail | null };
 
 export const createCheckpointerMemory = (): CheckpointerMemory => ({
   leaves: emptyStreamLeaves(),

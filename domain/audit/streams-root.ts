@@ -17,7 +17,7 @@ export type StreamLeaves = {
 };
 
 /** The leaves after a checkpoint's moved heads, with its root: adopted once it is written. */
-export type NextStreamLeaves = {
+type NextStreamLeaves = {
   root: string;
   names: string[];
   changedLeafByName: Map<string, string>;
