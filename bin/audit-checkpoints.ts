@@ -4,13 +4,16 @@ import { openSqliteDatabase } from '../adapters/sqlite/open-database';
 import { UnavailableError, type EventStore } from '../domain/ports/event-store.port';
 import { isCheckpointStream } from '../domain/audit/checkpoint-events';
 import { ledgerSummary } from '../projections/ledger-summary';
-import { writeCheckpoint } from '../projections/log-checkpoints';
+import { createCheckpointerMemory, writeCheckpoint } from '../projections/log-checkpoints';
 import { auditCheckpointRoutes } from '../api/routes/audit-checkpoints.route';
 import type { RouteRegistrar } from '../api/route-kit';
 import { AUDIT_CHECKPOINTS_FILE_NAME, verifyLog } from './audit-checkpoint-cli';
 import { dataDirPublicKeyFiles, loadCheckpointSigner, readPublicKeys } from './audit-keys';
-import type { Config } from './config';
+import { CHECKPOINT_LIMITS, type Config } from './config';
 import type { Logger } from 'winston';
+
+/** The page cache of the checkpointer's connection to the checkpoints file, in KiB. */
+const WRITER_CACHE_SIZE_KIB = 256;
 
 /** Why a checkpoint was taken: logged with it. */
 type CheckpointTrigger = 'interval' | 'events' | 'stop';
@@ -73,13 +76,24 @@ export const startAuditCheckpoints = (deps: {
   const intervalMs = config.auditCheckpointIntervalMs;
   const everyEventCount = config.auditCheckpointEveryEvents;
   const signer = loadCheckpointSigner(config.dataDir, config.auditSigningKeyFile);
-  const database = openSqliteDatabase(join(config.dataDir, AUDIT_CHECKPOINTS_FILE_NAME));
+  const checkpointsPath = join(config.dataDir, AUDIT_CHECKPOINTS_FILE_NAME);
+  // The checkpointer's own connection: its transaction spans turns of the event loop (see
+  // writeCheckpoint), and the routes' reads on the other see only what it committed. A small page
+  // cache spills the transaction's pages into the WAL slice by slice rather than all at COMMIT,
+  // and the WAL checkpoint thread copies the WAL back (this connection only past a safety net).
+  const writerDatabase = openSqliteDatabase(checkpointsPath);
+  writerDatabase.pragma(`cache_size = ${WRITER_CACHE_SIZE_KIB * -1}`);
+  writerDatabase.pragma(`wal_autocheckpoint = ${CHECKPOINT_LIMITS.writerAutoCheckpointPages}`);
+  const writerLog = openSignedCheckpointStore(writerDatabase);
+  const database = openSqliteDatabase(checkpointsPath);
   const log = openSignedCheckpointStore(database);
+  const memory = createCheckpointerMemory();
   const write = async (trigger: CheckpointTrigger): Promise<void> => {
     try {
-      const written = await writeCheckpoint(eventStore, log, signer, {
+      const written = await writeCheckpoint(eventStore, writerLog, signer, {
         now: () => new Date(),
         force: false,
+        memory,
       });
       if (written !== null)
         logger.info('audit_checkpoint_signed', {
@@ -149,6 +163,7 @@ export const startAuditCheckpoints = (deps: {
       // The loop of take() ends: a write in flight arms no timer and starts no other.
       while (inFlight !== null) await inFlight;
       if (intervalMs !== 0 || everyEventCount !== 0) await write('stop');
+      writerDatabase.close();
       database.close();
     },
   };

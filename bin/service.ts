@@ -72,6 +72,7 @@ import { startMessaging } from './messaging';
 import { startReadSideThread } from './read-side-thread';
 import { sandboxSecret } from './secrets';
 import { createAppendedEventCount, startAuditCheckpoints } from './audit-checkpoints';
+import { AUDIT_CHECKPOINTS_FILE_NAME } from './audit-checkpoint-cli';
 import { startWebhooks } from './webhooks';
 import { startBackupSchedule } from './backup';
 import { backupInChildProcess } from './backup-cli';
@@ -241,6 +242,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Runn
       ...(config.eventStoreUrl === null ? [join(config.dataDir, EVENTS_FILE_NAME)] : []),
       ...(config.mongodbUrl === null ? [join(config.dataDir, READ_MODELS_FILE_NAME)] : []),
       join(config.dataDir, SERVICE_FILE_NAME),
+      join(config.dataDir, AUDIT_CHECKPOINTS_FILE_NAME),
     ],
     logLevel: config.logLevel,
     logger,

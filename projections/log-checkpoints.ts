@@ -1,21 +1,28 @@
 import type { KeyObject } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   CHECKPOINT_FORMAT,
   checkpointHashOf,
   type CheckpointBody,
   signCheckpoint,
-  streamsRootOf,
   type SignedCheckpoint,
   type SignedCheckpointLog,
   type StreamHead,
 } from '../domain/audit/log-checkpoint';
+import {
+  adoptStreamLeaves,
+  emptyStreamLeaves,
+  nextStreamLeaves,
+  streamLeavesOf,
+  type StreamLeaves,
+} from '../domain/audit/streams-root';
 import {
   CHECKPOINT_SIGNED,
   CHECKPOINT_STREAM,
   checkpointEventData,
   isCheckpointStream,
 } from '../domain/audit/checkpoint-events';
-import { GENESIS_HASH, sealEvents } from '../domain/event-chain';
+import { type ChainTail, EMPTY_CHAIN, GENESIS_HASH, sealEvents } from '../domain/event-chain';
 import { deterministicEventId } from '../domain/event-ids';
 import type { EventStore } from '../domain/ports/event-store.port';
 
@@ -34,13 +41,87 @@ class LogBehindCheckpointError extends Error {
 
 type Attempt = { written: SignedCheckpoint | null } | 'raced';
 
+/**
+ * What a process keeps between its checkpoints so that each costs only what moved: the Merkle
+ * leaves as of its latest checkpoint, and the tail of the log's checkpoint stream as its last
+ * copy left it (null: read it from the log). Both are checked against the stores before use: a
+ * checkpoint written by another process reloads the leaves, a copy appended by another process
+ * makes the next copy's append conflict, which drops the tail.
+ */
+type CheckpointerMemory = { leaves: StreamLeaves; logTail: ChainTail | null };
+
+export const createCheckpointerMemory = (): CheckpointerMemory => ({
+  leaves: emptyStreamLeaves(),
+  logTail: null,
+});
+
+/**
+ * The longest stretch of work a checkpoint does on its thread before it lets the event loop run
+ * (the API thread serves requests meanwhile): reading heads, hashing and writing rows are cut in
+ * slices about this long.
+ */
+const SLICE_MS = 2;
+
+/** `pace` resolves at once within a slice and on the next turn of the event loop after it. */
+const createPace = (): (() => Promise<void>) => {
+  let sliceStartMs = performance.now();
+  return async () => {
+    if (performance.now() - sliceStartMs < SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStartMs = performance.now();
+  };
+};
+
+/** Runs a generator that yields between units of work, pacing it over turns of the event loop. */
+const inSlices = async <T>(work: Generator<void, T>, pace: () => Promise<void>): Promise<T> => {
+  for (;;) {
+    const step = work.next();
+    if (step.done === true) return step.value;
+    await pace();
+  }
+};
+
+/** Heads read per query while loading the leaves from the checkpoint store. */
+const LOAD_HEADS_PAGE_COUNT = 512;
+
+function* everyHead(log: SignedCheckpointLog): Generator<StreamHead> {
+  for (let after: string | null = null; ;) {
+    const page = log.headsAfter(after, LOAD_HEADS_PAGE_COUNT);
+    yield* page;
+    const last = page[page.length - 1];
+    if (last === undefined || page.length < LOAD_HEADS_PAGE_COUNT) return;
+    after = last.stream;
+  }
+}
+
+/**
+ * The leaves as of the latest checkpoint: those kept from the previous one when it is still the
+ * latest (this process wrote it), else read again from the store (at the first checkpoint, or
+ * after another process wrote one), until no checkpoint was written while they were read.
+ */
+const currentLeaves = async (
+  log: SignedCheckpointLog,
+  kept: StreamLeaves,
+  pace: () => Promise<void>,
+): Promise<StreamLeaves> => {
+  for (;;) {
+    const sequence = log.latest()?.body.sequence ?? 0;
+    if (kept.sequence === sequence) return kept;
+    const loaded = await inSlices(streamLeavesOf(sequence, everyHead(log)), pace);
+    if ((log.latest()?.body.sequence ?? 0) !== sequence) continue;
+    Object.assign(kept, loaded);
+    return kept;
+  }
+};
+
 const attempt = async (
   store: EventStore,
   log: SignedCheckpointLog,
   signer: CheckpointSigner,
   createdAt: string,
-  force: boolean,
+  options: { force: boolean; memory: CheckpointerMemory; pace: () => Promise<void> },
 ): Promise<Attempt> => {
+  const { force, memory, pace } = options;
   const latest = log.latest();
   const previousHead =
     latest?.body.headPosition === null || latest === null ? null : BigInt(latest.body.headPosition);
@@ -52,27 +133,29 @@ const attempt = async (
   // Only once the log is known not to be cut: a copy appended to a cut log would hide the cut.
   let copiedCount = 0;
   for (let copied = -1; copied !== 0; copiedCount += copied)
-    copied = await copyCheckpointsIntoLog(store, log, null);
+    copied = await copyCheckpointsIntoLog(store, log, null, memory);
   const head = copiedCount === 0 ? headBefore : await store.headPosition();
   if (latest !== null && head === previousHead && !force) return { written: null };
   const { changed, newEventCount, movedEventCount } = await headsMovedSince(
     store,
     previousHead,
     head,
+    pace,
   );
   // Only the previous checkpoint's own event came since: nothing to anchor yet (else every
   // checkpoint's event would call for another checkpoint, forever).
   if (latest !== null && movedEventCount === 0 && !force) return { written: null };
-  const heads = log.currentHeads();
-  for (const [stream, streamHead] of changed) heads.set(stream, streamHead);
+  const leaves = await currentLeaves(log, memory.leaves, pace);
+  if (leaves.sequence !== (latest?.body.sequence ?? 0)) return 'raced';
+  const next = await inSlices(nextStreamLeaves(leaves, changed.values()), pace);
   const body: CheckpointBody = {
     format: CHECKPOINT_FORMAT,
     sequence: (latest?.body.sequence ?? 0) + 1,
     createdAt,
     headPosition: head === null ? null : String(head),
     eventCount: (latest?.body.eventCount ?? 0) + newEventCount,
-    streamCount: heads.size,
-    streamsRoot: streamsRootOf(heads),
+    streamCount: next.names.length,
+    streamsRoot: next.root,
     previousHash: latest?.hash ?? GENESIS_HASH,
     keyId: signer.keyId,
   };
@@ -83,7 +166,8 @@ const attempt = async (
     changedHeads: [...changed.values()],
   };
   try {
-    log.append(checkpoint);
+    await log.append(checkpoint, pace);
+    adoptStreamLeaves(leaves, next, body.sequence);
     return { written: checkpoint };
   } catch (error: unknown) {
     // Another process wrote this sequence number first: start again from its checkpoint.
@@ -92,8 +176,11 @@ const attempt = async (
   }
 };
 
-/** Events read per page while anchoring heads (SQLite folds each page in one query). */
-const HEADS_PAGE_EVENT_COUNT_MAX = 10_000;
+/**
+ * Events read per page while anchoring heads (SQLite folds each page in one query, ~0.5 µs per
+ * event): small enough for a page to be a slice, with a turn of the event loop between pages.
+ */
+const HEADS_PAGE_EVENT_COUNT_MAX = 250;
 
 /**
  * The streams that moved in (afterPosition, untilPosition], each at its last event there, with
@@ -104,6 +191,7 @@ const headsMovedSince = async (
   store: EventStore,
   afterPosition: bigint | null,
   untilPosition: bigint | null,
+  pace: () => Promise<void>,
 ): Promise<{
   changed: Map<string, StreamHead>;
   newEventCount: number;
@@ -126,6 +214,7 @@ const headsMovedSince = async (
     newEventCount += page.eventCount;
     if (page.lastPosition === null || page.eventCount < HEADS_PAGE_EVENT_COUNT_MAX) break;
     after = page.lastPosition;
+    await pace();
   }
   return { changed, newEventCount, movedEventCount };
 };
@@ -141,22 +230,19 @@ const copyCheckpointsIntoLog = async (
   store: EventStore,
   log: SignedCheckpointLog,
   justWritten: SignedCheckpoint | null,
+  memory: CheckpointerMemory,
 ): Promise<number> => {
-  const [last] = await store.readStream(CHECKPOINT_STREAM, {
-    fromRevision: 'end',
-    direction: 'backwards',
-    eventCountMax: 1,
-  });
-  const nextRevision = last === undefined ? 0 : last.revision + 1;
+  const tail = memory.logTail ?? (await checkpointStreamTail(store));
+  const { nextRevision } = tail;
   const latestSequence = justWritten?.body.sequence ?? log.latest()?.body.sequence ?? 0;
   if (nextRevision >= latestSequence) return 0;
   const missing =
     justWritten !== null && justWritten.body.sequence === nextRevision + 1
       ? [justWritten]
       : log.all().slice(nextRevision, nextRevision + COPY_APPEND_CHECKPOINT_COUNT_MAX);
-  const { events } = sealEvents(
+  const sealed = sealEvents(
     CHECKPOINT_STREAM,
-    { nextRevision, lastHash: last?.metadata.hash ?? GENESIS_HASH },
+    tail,
     missing.map((checkpoint) => ({
       id: deterministicEventId(`${CHECKPOINT_STREAM}:${checkpoint.hash}`, 0),
       type: CHECKPOINT_SIGNED,
@@ -172,29 +258,54 @@ const copyCheckpointsIntoLog = async (
     })),
   );
   const expected =
-    last === undefined
+    nextRevision === 0
       ? { kind: 'no_stream' as const }
-      : { kind: 'exact' as const, revision: last.revision };
-  const appended = await store.append(CHECKPOINT_STREAM, events, expected);
-  return appended.ok ? events.length : 0;
+      : { kind: 'exact' as const, revision: nextRevision - 1 };
+  memory.logTail = null;
+  const appended = await store.append(CHECKPOINT_STREAM, sealed.events, expected);
+  if (!appended.ok) return 0;
+  memory.logTail = sealed.tail;
+  return sealed.events.length;
+};
+
+/** The tail of the log's checkpoint stream, read from its last event. */
+const checkpointStreamTail = async (store: EventStore): Promise<ChainTail> => {
+  const [last] = await store.readStream(CHECKPOINT_STREAM, {
+    fromRevision: 'end',
+    direction: 'backwards',
+    eventCountMax: 1,
+  });
+  return last === undefined
+    ? EMPTY_CHAIN
+    : { nextRevision: last.revision + 1, lastHash: last.metadata.hash };
 };
 
 /**
  * Signs a checkpoint of the log as it is now, anchoring the heads of the streams that moved
  * since the latest checkpoint, then copies it into the log (copyCheckpointsIntoLog). Null when
  * no event but the checkpoints' own copies came since the latest (unless `force`). Another
- * process writing a checkpoint meanwhile makes it start again, up to a few times.
+ * process writing a checkpoint meanwhile makes it start again, up to a few times. The work is
+ * cut in slices of about SLICE_MS with a turn of the event loop between them; `memory`, kept by
+ * the caller between checkpoints (createCheckpointerMemory), spares each one a read of every
+ * head and of the log's latest copy.
  */
 export const writeCheckpoint = async (
   store: EventStore,
   log: SignedCheckpointLog,
   signer: CheckpointSigner,
-  options: { now: () => Date; force: boolean },
+  options: { now: () => Date; force: boolean; memory?: CheckpointerMemory },
 ): Promise<SignedCheckpoint | null> => {
+  const memory = options.memory ?? createCheckpointerMemory();
+  const pace = createPace();
   for (let attemptIndex = 1; ; attemptIndex += 1) {
-    const outcome = await attempt(store, log, signer, options.now().toISOString(), options.force);
+    const outcome = await attempt(store, log, signer, options.now().toISOString(), {
+      force: options.force,
+      memory,
+      pace,
+    });
     if (outcome !== 'raced') {
-      if (outcome.written !== null) await copyCheckpointsIntoLog(store, log, outcome.written);
+      if (outcome.written !== null)
+        await copyCheckpointsIntoLog(store, log, outcome.written, memory);
       return outcome.written;
     }
     if (attemptIndex >= WRITE_ATTEMPT_COUNT_MAX)

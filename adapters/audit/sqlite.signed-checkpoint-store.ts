@@ -62,8 +62,11 @@ export const openSignedCheckpointStore = (db: SqliteDatabase): SignedCheckpointL
   const allHeads = db.prepare<[], HeadRow>(
     'SELECT sequence, stream, revision, hash FROM checkpoint_heads ORDER BY sequence, stream',
   );
-  const currentHeads = db.prepare<[], StreamHead>(
-    'SELECT stream, revision, hash FROM stream_heads',
+  const headsAfter = db.prepare<[string, number], StreamHead>(
+    'SELECT stream, revision, hash FROM stream_heads WHERE stream > ? ORDER BY stream LIMIT ?',
+  );
+  const headsFirst = db.prepare<[number], StreamHead>(
+    'SELECT stream, revision, hash FROM stream_heads ORDER BY stream LIMIT ?',
   );
   // A category's streams by range, so that stream_heads' primary key serves the scan.
   const headsPage = db.prepare<[string, string, number, number], StreamHead>(
@@ -91,32 +94,50 @@ export const openSignedCheckpointStore = (db: SqliteDatabase): SignedCheckpointL
     signature: row.signature,
     changedHeads: heads,
   });
-  const append = db.transaction((checkpoint: SignedCheckpoint) => {
-    const latest = latestRow.get();
-    if ((latest?.sequence ?? 0) + 1 !== checkpoint.body.sequence)
-      throw new CheckpointRaceError(
-        `checkpoint ${checkpoint.body.sequence} was written meanwhile by another process`,
+  /** Rows (a head's two) written between two awaits of `pace` within the append's transaction. */
+  const HEADS_PER_PACE = 64;
+  /**
+   * One transaction over several turns of the event loop: BEGIN IMMEDIATE takes the file's write
+   * lock, readers on other connections see nothing of it before COMMIT, and a crash or throw
+   * before COMMIT leaves nothing. The connection must have no other user meanwhile (the service
+   * gives the checkpointer its own).
+   */
+  const append = async (checkpoint: SignedCheckpoint, pace: () => Promise<void>): Promise<void> => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const latest = latestRow.get();
+      if ((latest?.sequence ?? 0) + 1 !== checkpoint.body.sequence)
+        throw new CheckpointRaceError(
+          `checkpoint ${checkpoint.body.sequence} was written meanwhile by another process`,
+        );
+      const { body } = checkpoint;
+      insertCheckpoint.run(
+        body.sequence,
+        JSON.stringify(body),
+        checkpoint.hash,
+        checkpoint.signature,
       );
-    const { body } = checkpoint;
-    insertCheckpoint.run(
-      body.sequence,
-      JSON.stringify(body),
-      checkpoint.hash,
-      checkpoint.signature,
-    );
-    for (const head of checkpoint.changedHeads) {
-      insertHead.run(body.sequence, head.stream, head.revision, head.hash);
-      upsertCurrent.run(head.stream, head.revision, head.hash);
+      let written = 0;
+      for (const head of checkpoint.changedHeads) {
+        insertHead.run(body.sequence, head.stream, head.revision, head.hash);
+        upsertCurrent.run(head.stream, head.revision, head.hash);
+        written += 1;
+        if (written % HEADS_PER_PACE === 0) await pace();
+      }
+      db.exec('COMMIT');
+    } catch (error: unknown) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
     }
-  });
+  };
 
   return {
     latest: (): SignedCheckpoint | null => {
       const row = latestRow.get();
       return row === undefined ? null : toCheckpoint(row, []);
     },
-    currentHeads: (): Map<string, StreamHead> =>
-      new Map(currentHeads.all().map((head) => [head.stream, head])),
+    headsAfter: (afterStream, limit) =>
+      afterStream === null ? headsFirst.all(limit) : headsAfter.all(afterStream, limit),
     streamHeads: ({ prefix, offset, limit }) => {
       const upper = `${prefix}\u{10FFFF}`;
       return {
@@ -133,6 +154,6 @@ export const openSignedCheckpointStore = (db: SqliteDatabase): SignedCheckpointL
       }
       return allRows.all().map((row) => toCheckpoint(row, headsBySequence.get(row.sequence) ?? []));
     },
-    append: (checkpoint: SignedCheckpoint): void => append.immediate(checkpoint),
+    append,
   };
 };

@@ -75,8 +75,12 @@ export const ed25519PublicKey = (pem: string): KeyObject => {
   return key;
 };
 
-const leafHash = (head: StreamHead): string =>
+/** A stream head's leaf in streamsRoot's Merkle tree. */
+export const leafHashOf = (head: StreamHead): string =>
   sha256(canonicalJson({ hash: head.hash, revision: head.revision, stream: head.stream }));
+
+/** An inner node of streamsRoot's Merkle tree. */
+export const nodeHashOf = (left: string, right: string): string => sha256(`${left}${right}`);
 
 /**
  * The Merkle root over every stream's head, leaves in the order of the stream names; an odd node
@@ -84,14 +88,14 @@ const leafHash = (head: StreamHead): string =>
  */
 export const streamsRootOf = (heads: ReadonlyMap<string, StreamHead>): string => {
   const names = [...heads.keys()].sort();
-  let level = names.map((name) => leafHash(heads.get(name) as StreamHead));
+  let level = names.map((name) => leafHashOf(heads.get(name) as StreamHead));
   if (level.length === 0) return GENESIS_HASH;
   while (level.length > 1) {
     const next: string[] = [];
     for (let index = 0; index < level.length; index += 2) {
       const left = level[index] as string;
       const right = level[index + 1];
-      next.push(right === undefined ? left : sha256(`${left}${right}`));
+      next.push(right === undefined ? left : nodeHashOf(left, right));
     }
     level = next;
   }
@@ -102,8 +106,8 @@ export const streamsRootOf = (heads: ReadonlyMap<string, StreamHead>): string =>
 export interface SignedCheckpointLog {
   /** The latest checkpoint (its heads left out), or null. */
   latest(): SignedCheckpoint | null;
-  /** Every stream's head as of the latest checkpoint. */
-  currentHeads(): Map<string, StreamHead>;
+  /** Up to `limit` heads as of the latest checkpoint, by stream name after `afterStream`. */
+  headsAfter(afterStream: string | null, limit: number): StreamHead[];
   /** A page of the heads as of the latest checkpoint whose stream starts with prefix, by name. */
   streamHeads(query: { prefix: string; offset: number; limit: number }): {
     heads: StreamHead[];
@@ -111,6 +115,10 @@ export interface SignedCheckpointLog {
   };
   /** Every checkpoint in order, each with the heads it anchored. */
   all(): SignedCheckpoint[];
-  /** Appends the next checkpoint; throws if its sequence is no longer the next one. */
-  append(checkpoint: SignedCheckpoint): void;
+  /**
+   * Appends the next checkpoint in one transaction written in slices, awaiting `pace` between
+   * them (a crash or throw before the commit leaves nothing of it); throws if its sequence is no
+   * longer the next one.
+   */
+  append(checkpoint: SignedCheckpoint, pace: () => Promise<void>): Promise<void>;
 }
