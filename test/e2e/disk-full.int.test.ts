@@ -208,6 +208,18 @@ if ('reason' in mounted) {
       const started = await startServiceProcess(dataDir, port);
       service = started;
       const { baseUrl } = started;
+      // A read while the disk is full. A connection reset with the service still running (a
+      // keep-alive socket the server closed as it was reused) is tried once more; a service that
+      // exited fails the test with its output.
+      const readWhileFull = (path: string): ReturnType<typeof getJson> =>
+        getJson(baseUrl, path).catch((error: unknown) => {
+          const { exitCode, signalCode } = started.child;
+          if (exitCode !== null || signalCode !== null)
+            throw new Error(
+              `GET ${path}: ${String(error)}; the service exited (${exitCode ?? signalCode}):\n${started.output()}`,
+            );
+          return getJson(baseUrl, path);
+        });
       const expectOk = async (what: string, path: string, body: unknown): Promise<void> => {
         const answer = await send(baseUrl, path, `setup-${what}`, body);
         expect([what, answer.status]).toEqual([what, 201]);
@@ -289,7 +301,7 @@ if ('reason' in mounted) {
       // Nothing refused with 503 was applied: not one item of a refused batch.
       for (const sent of refused) {
         for (const transferId of sent.transferIds) {
-          const stored = await getJson(baseUrl, `/v1/transfers/${transferId}`);
+          const stored = await readWhileFull(`/v1/transfers/${transferId}`);
           expect([transferId, stored.status]).toEqual([transferId, 404]);
         }
       }
@@ -298,7 +310,7 @@ if ('reason' in mounted) {
         'clearing',
         ...Array.from({ length: WALLET_COUNT }, (_, i) => walletId(i)),
       ]) {
-        const read = await getJson(baseUrl, `/v1/accounts/${accountId}`);
+        const read = await readWhileFull(`/v1/accounts/${accountId}`);
         expect([accountId, read.status]).toEqual([accountId, 200]);
       }
 
@@ -341,7 +353,7 @@ if ('reason' in mounted) {
       expect([probeAgain.status, probeAgain.replayed]).toEqual([expectedStatus(probe), true]);
       for (const sent of refused) {
         for (const transferId of sent.transferIds) {
-          const stored = await getJson(baseUrl, `/v1/transfers/${transferId}`);
+          const stored = await readWhileFull(`/v1/transfers/${transferId}`);
           expect([transferId, stored.status]).toEqual([transferId, 200]);
         }
       }
