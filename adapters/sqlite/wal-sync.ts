@@ -114,7 +114,13 @@ const createWalSync = (walPath: string, sync: FileSync): WalSync => {
 
   const startSync = (): void => {
     if (inFlight !== null || failed !== null || durableCount >= committedCount) return;
-    fd ??= openWal(walPath);
+    try {
+      fd ??= openWal(walPath);
+    } catch (error: unknown) {
+      // The WAL cannot be synced (gone, or no descriptor left): as a failed sync, fail-stop.
+      fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     const covered = committedCount; // Every commit so far returned before this sync begins.
     const descriptor = fd;
     inFlight = new Promise<void>((resolve) => {

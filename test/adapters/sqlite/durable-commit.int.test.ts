@@ -1,4 +1,4 @@
-import { fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -293,6 +293,25 @@ describe('durable commits: the WAL fdatasync off the event loop', () => {
       expect(failures).toEqual([{ file: `${path}-wal`, error: ioError }]);
       expect(held.calls).toHaveLength(1); // Nothing more is synced, nor written.
       expect(await store.readAll({ afterPosition: null, eventCountMax: 10 })).toEqual([]);
+    } finally {
+      stopListening();
+      await store.close();
+    }
+  });
+
+  it('is fail-stop when the WAL cannot be opened for its sync: the append is refused with 503, not thrown', async () => {
+    const failures: WalSyncFailure[] = [];
+    const stopListening = onWalSyncFailure((failure) => failures.push(failure));
+    const lostPath = join(dir, 'lost-wal.sqlite');
+    const store = createSqliteEventStore({ path: lostPath });
+    try {
+      // SQLite keeps writing its WAL through the descriptor it holds; the path is gone.
+      unlinkSync(`${lostPath}-wal`);
+      await expect(
+        store.append('account-w', opened('account-w'), { kind: 'no_stream' }),
+      ).rejects.toBeInstanceOf(UnavailableError);
+      expect(failures.map((failure) => failure.file)).toEqual([`${lostPath}-wal`]);
+      expect(String(failures[0]?.error)).toContain('ENOENT');
     } finally {
       stopListening();
       await store.close();
