@@ -69,13 +69,15 @@ export const createRelay = (options: RelayOptions) => {
 
   /** Saves the last published position; saves run one after another, so it never moves back. */
   const saveCheckpoint = (): Promise<void> => {
-    saving = saving.then(async () => {
-      if (published === null || published === saved) return;
-      const position = published;
-      await options.checkpoints.save(RELAY_CHECKPOINT, position);
-      saved = position;
-      savedAtMs = options.clock();
-    });
+    saving = saving
+      .then(async () => {
+        if (published === null || published === saved) return;
+        const position = published;
+        await options.checkpoints.save(RELAY_CHECKPOINT, position);
+        saved = position;
+        savedAtMs = options.clock();
+      })
+      .catch(() => undefined); // A failed save (a full disk): the next one saves again.
     return saving;
   };
 

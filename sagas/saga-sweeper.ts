@@ -235,8 +235,12 @@ export const createSagaSweeper = (options: SagaSweeperOptions) => {
       const checkpoint = safeCheckpoint();
       // Each save is a commit (an fsync): none while the checkpoint stands still.
       if (checkpoint !== null && checkpoint !== savedCheckpoint) {
-        await options.checkpoints.save(SWEEPER_CHECKPOINT, checkpoint);
-        savedCheckpoint = checkpoint;
+        // A failed save (a full disk) leaves the older checkpoint: the next tick saves again.
+        const saved = await options.checkpoints.save(SWEEPER_CHECKPOINT, checkpoint).then(
+          () => true,
+          () => false,
+        );
+        if (saved) savedCheckpoint = checkpoint;
       }
     } finally {
       ticking = false;

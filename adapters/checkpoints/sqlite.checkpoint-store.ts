@@ -28,9 +28,14 @@ export const createSqliteCheckpointStore = (db: SqliteDatabase): CheckpointStore
       const row = select.get(name);
       return Promise.resolve(row === undefined ? null : BigInt(row.position));
     },
+    // A failed save (a full disk) is a rejected promise, never an exception thrown at the caller.
     save: (name, position) => {
-      commitWithoutFsync(db, () => upsert.run(name, position.toString()));
-      return Promise.resolve();
+      try {
+        commitWithoutFsync(db, () => upsert.run(name, position.toString()));
+        return Promise.resolve();
+      } catch (error: unknown) {
+        return Promise.reject(error);
+      }
     },
   };
 };

@@ -105,7 +105,10 @@ export const createLedgerDeadlines = (options: LedgerDeadlinesOptions) => {
         }),
       );
       const checkpoint = safeCheckpoint();
-      if (checkpoint !== null) await options.checkpoints.save(CHECKPOINT_NAME, checkpoint);
+      // A failed save (a full disk) leaves the older checkpoint, from which a restart reads again
+      // (voids are idempotent); the next tick saves again.
+      if (checkpoint !== null)
+        await options.checkpoints.save(CHECKPOINT_NAME, checkpoint).catch(() => undefined);
     } finally {
       ticking = false;
     }

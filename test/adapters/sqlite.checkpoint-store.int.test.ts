@@ -12,6 +12,20 @@ checkpointStoreContract('sqlite :memory:', () =>
 );
 
 describe('sqlite checkpoint store on a file', () => {
+  it('answers a failed save (a full disk) with a rejected promise, never an exception thrown', async () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteCheckpointStore(database);
+    database.exec('DROP TABLE checkpoints'); // The upsert now fails as a full disk would.
+    let saving: Promise<void> | null = null;
+    expect(() => (saving = store.save('ledger-deadlines', 7n))).not.toThrow();
+    const refusal = await (saving as unknown as Promise<void>).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(String(refusal)).toMatch(/no such table: checkpoints/);
+    database.close();
+  });
+
   it('keeps checkpoints across a reopen', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'ledger-checkpoints-')), 'ledger.sqlite');
     const first = openSqliteDatabase(path);

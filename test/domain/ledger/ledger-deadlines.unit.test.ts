@@ -97,6 +97,34 @@ describe('ledger deadlines: the one owner of pending transfers’ expiry', () =>
     await deadlines.stop();
   });
 
+  it('voids on, and saves again at the next tick, when a checkpoint save fails (a full disk)', async () => {
+    const clock = { nowMs: T0 };
+    const saved = memoryCheckpoints();
+    let failingSaveCount = 1;
+    const checkpoints: CheckpointStore = {
+      load: saved.load,
+      save: (name, position) => {
+        if (failingSaveCount === 0) return saved.save(name, position);
+        failingSaveCount -= 1;
+        return Promise.reject(new Error('SQLITE_FULL: database or disk is full'));
+      },
+    };
+    const deadlines = owner(harness, checkpoints, clock);
+    await deadlines.start();
+    await reserve(harness, 't1');
+    await eventually(() => (deadlines.openDeadlineCount() === 1 ? true : undefined), {
+      timeoutMs: 2000,
+      what: 'deadline seen',
+    });
+    clock.nowMs = T0 + TIMEOUT_MS;
+    await expect(deadlines.tick()).resolves.toBeUndefined(); // The failed save is not thrown.
+    expect(failingSaveCount).toBe(0);
+    expect(await statusOf(harness, 't1')).toBe('voided');
+    await deadlines.tick();
+    expect(await saved.load('ledger-deadlines')).not.toBeNull();
+    await deadlines.stop();
+  });
+
   it('leaves a transfer posted before its deadline posted', async () => {
     const clock = { nowMs: T0 };
     const deadlines = owner(harness, memoryCheckpoints(), clock);
