@@ -1,7 +1,14 @@
 import { parseStored } from '../domain/aggregate';
 import type { JsonObject, RecordedEvent } from '../domain/ports/event-store.port';
 import { trafficEventCodec } from '../domain/traffic/traffic.events';
-import type { TrafficEvent, UsageRecord } from '../domain/traffic/traffic.model';
+import {
+  finishTrafficHash,
+  TRAFFIC_HASH_SEED,
+  trafficHashStep,
+  trafficUserHashOf,
+  type TrafficEvent,
+  type UsageRecord,
+} from '../domain/traffic/traffic.model';
 
 /**
  * A report's usages as columns: the fold reads them by index, with no object per record for the
@@ -9,6 +16,8 @@ import type { TrafficEvent, UsageRecord } from '../domain/traffic/traffic.model'
  */
 export type UsageColumns = {
   userIds: string[];
+  /** Per record: trafficUserHashOf of its user id (the fold finds its users by it). */
+  userHashes: Uint32Array;
   uploadBytes: Float64Array;
   downloadBytes: Float64Array;
 };
@@ -42,6 +51,24 @@ const plainStringEnd = (text: string, from: number): number => {
     const code = text.charCodeAt(index);
     if (code === QUOTE) return index;
     if (code === BACKSLASH || code < 0x20) return -1;
+  }
+  return -1;
+};
+
+/**
+ * plainStringEnd for a user id, its hash (trafficUserHashOf) put into `into` at `slot` as the
+ * characters are read.
+ */
+const plainIdEnd = (text: string, from: number, into: Uint32Array, slot: number): number => {
+  let hash = TRAFFIC_HASH_SEED;
+  for (let index = from; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === QUOTE) {
+      into[slot] = finishTrafficHash(hash);
+      return index;
+    }
+    if (code === BACKSLASH || code < 0x20) return -1;
+    hash = trafficHashStep(hash, code);
   }
   return -1;
 };
@@ -100,13 +127,14 @@ const decodeReport = (
   // About 32 characters per triple: room for every record, trimmed at the end.
   const capacity = Math.ceil((text.length - index) / 8);
   const userIds: string[] = [];
+  const userHashes = new Uint32Array(capacity);
   const uploadBytes = new Float64Array(capacity);
   const downloadBytes = new Float64Array(capacity);
   let record = 0;
   while (text.charCodeAt(index) !== 0x5d /* ] */) {
     if (record > 0 && (index = literalEnd(text, index, ',')) < 0) return null;
     if ((index = literalEnd(text, index, '["')) < 0) return null;
-    const userIdEnd = plainStringEnd(text, index);
+    const userIdEnd = plainIdEnd(text, index, userHashes, record);
     if (userIdEnd < 0) return null;
     userIds.push(text.slice(index, userIdEnd));
     if ((index = literalEnd(text, userIdEnd, '",')) < 0) return null;
@@ -131,6 +159,7 @@ const decodeReport = (
     head: { reportId, nodeId },
     usages: {
       userIds,
+      userHashes: userHashes.subarray(0, record),
       uploadBytes: uploadBytes.subarray(0, record),
       downloadBytes: downloadBytes.subarray(0, record),
     },
@@ -141,6 +170,7 @@ const decodeReport = (
 /** The columns of usages the codec read. */
 const columnsOf = (usages: readonly UsageRecord[]): UsageColumns => ({
   userIds: usages.map(({ userId }) => userId),
+  userHashes: Uint32Array.from(usages, ({ userId }) => trafficUserHashOf(userId)),
   uploadBytes: Float64Array.from(usages, ({ uploadBytes }) => uploadBytes),
   downloadBytes: Float64Array.from(usages, ({ downloadBytes }) => downloadBytes),
 });

@@ -132,10 +132,10 @@ const foldUsers = async (
 ): Promise<void> => {
   const slotsOf = events.map(({ domainEvent, usages }): Int32Array | number => {
     if (usages !== null) {
-      const { userIds } = usages;
+      const { userIds, userHashes } = usages;
       const slots = new Int32Array(userIds.length);
       for (let index = 0; index < userIds.length; index += 1)
-        slots[index] = users.slotFor(userIds[index] ?? '');
+        slots[index] = users.slotForHashed(userIds[index] ?? '', userHashes[index] ?? 0);
       return slots;
     }
     switch (domainEvent.type) {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { storedDataText } from '../../domain/event-chain';
 import type { JsonObject, RecordedEvent } from '../../domain/ports/event-store.port';
 import { trafficEventCodec } from '../../domain/traffic/traffic.events';
-import type { UsageRecord } from '../../domain/traffic/traffic.model';
+import { trafficUserHashOf, type UsageRecord } from '../../domain/traffic/traffic.model';
 import { readTrafficEvent, type ReadTrafficEvent } from '../../projections/traffic-usage-text';
 
 /**
@@ -58,6 +58,7 @@ const seen = ({ domainEvent, usages }: ReadTrafficEvent) => ({
       ? null
       : {
           userIds: usages.userIds,
+          userHashes: [...usages.userHashes],
           uploadBytes: [...usages.uploadBytes],
           downloadBytes: [...usages.downloadBytes],
         },
@@ -100,6 +101,7 @@ describe('a traffic report read from its stored text', () => {
     });
     expect(seen(read).usages).toEqual({
       userIds: ['user-1', 'user-2'],
+      userHashes: [trafficUserHashOf('user-1'), trafficUserHashOf('user-2')],
       uploadBytes: [0, 10],
       downloadBytes: [Number.MAX_SAFE_INTEGER, 7],
     });

@@ -1,6 +1,6 @@
 import { AssertionError } from '../../domain/assert';
 import { createTrafficUsers, type TrafficUsers } from '../../projections/traffic-users';
-import { initialTrafficUserState } from '../../domain/traffic/traffic.model';
+import { initialTrafficUserState, trafficUserHashOf } from '../../domain/traffic/traffic.model';
 
 /** Each changed user as the fold visits them, the state copied (the visit refills one object). */
 const changedOf = (users: TrafficUsers) => {
@@ -173,5 +173,25 @@ describe('the traffic read side columnar fold', () => {
     const changed = changedOf(users);
     expect(changed).toHaveLength(5_000);
     expect(changed.find(({ userId }) => userId === 'u-4321')?.state.uploadBytes).toBe(4_321);
+  });
+
+  it('tells apart users whose ids hash alike, across the table growing', () => {
+    // Two ids of one hash (found by search): the table compares the ids on an equal hash.
+    const [one, other] = ['u-145233', 'u-1988000'];
+    expect(trafficUserHashOf(one)).toBe(trafficUserHashOf(other));
+    const users = createTrafficUsers();
+    const oneSlot = users.slotForHashed(one, trafficUserHashOf(one));
+    const otherSlot = users.slotFor(other);
+    expect(otherSlot).not.toBe(oneSlot);
+    users.addUsage(oneSlot, 7, 0, users.mark(mark(1)));
+    users.addUsage(otherSlot, 0, 9, users.mark(mark(2)));
+    for (let index = 0; index < 3_000; index += 1) users.slotFor(`v-${index}`);
+    expect(users.slotFor(one)).toBe(oneSlot);
+    expect(users.slotForHashed(other, trafficUserHashOf(other))).toBe(otherSlot);
+    const changed = changedOf(users).map(({ userId, state }) => [userId, state.uploadBytes]);
+    expect(changed).toEqual([
+      [one, 7],
+      [other, 0],
+    ]);
   });
 });
