@@ -5,6 +5,7 @@ import { addWithinSafeRange } from '../money';
 import { trafficEventCodec } from './traffic.events';
 import { trafficSnapshotCodec } from './traffic.snapshot';
 import { isUserLevel } from '../node/node.model';
+import { TrafficUserTable } from './traffic-user-table';
 import {
   initialTrafficUserState,
   isByteCount,
@@ -25,6 +26,7 @@ import {
   type TrafficUserState,
   type UsageRecord,
   type UserImported,
+  trafficUserHashOf,
 } from './traffic.model';
 
 export * from './traffic.model';
@@ -200,6 +202,44 @@ const remember = (
   if (oldest.done !== true) recentReports.delete(oldest.value);
 };
 
+/** A shard's users by id and hash (TrafficUserTable), each entry's user object beside it. */
+type ShardIndex = { readonly table: TrafficUserTable; readonly users: MutableTrafficUser[] };
+
+/**
+ * Each shard's index, made on the first batch decided on it and kept in step by putUser, the one
+ * way a user enters or is replaced in a shard. Keyed by the state object: a shard reloaded or
+ * folded anew is a new object and gets its own.
+ */
+const shardIndexes = new WeakMap<TrafficShardState, ShardIndex>();
+
+const shardIndexOf = (shard: TrafficShardState): ShardIndex => {
+  const known = shardIndexes.get(shard);
+  if (known !== undefined) {
+    // Pairs with putUser: nothing adds a user to a shard but it.
+    assert(known.users.length === shard.users.size, 'traffic: a shard index out of step');
+    return known;
+  }
+  const index: ShardIndex = { table: new TrafficUserTable(shard.users.size), users: [] };
+  for (const [userId, user] of shard.users) {
+    index.table.add(userId, trafficUserHashOf(userId));
+    index.users.push(user);
+  }
+  shardIndexes.set(shard, index);
+  return index;
+};
+
+/** Puts a user into a shard (new, or a copy replacing it), and into the shard's index if any. */
+const putUser = (state: TrafficShardState, userId: string, user: MutableTrafficUser): void => {
+  const index = shardIndexes.get(state);
+  if (index !== undefined) {
+    const userHash = trafficUserHashOf(userId);
+    const entry = index.table.find(userId, userHash);
+    if (entry >= 0) index.users[entry] = user;
+    else index.users[index.table.add(userId, userHash)] = user;
+  }
+  state.users.set(userId, user);
+};
+
 /**
  * Applies a committed event to a shard in place: its owner's one way of changing it. A throw
  * (a bug or a damaged stream) may leave it half applied: the owner then drops it and reloads.
@@ -213,7 +253,7 @@ export const applyTrafficEvent = (state: TrafficShardState, event: TrafficEvent)
         const user = users.get(userId);
         if (user !== undefined) return user;
         const created = newUser();
-        users.set(userId, created);
+        putUser(state, userId, created);
         return created;
       },
       hasUser: (userId) => users.has(userId),
@@ -257,8 +297,10 @@ const evolveCopy = (state: TrafficShardState, event: TrafficEvent): TrafficShard
  */
 type Overlay = {
   readonly shard: TrafficShardState;
+  readonly index: ShardIndex;
   readonly copies: Map<string, MutableTrafficUser>;
-  readonly slots: Map<string, number>;
+  /** The users with a slot, an entry each: a slot is its entry (retired once a copy holds it). */
+  readonly slots: TrafficUserTable;
   /** The user object a slot started from (the shard's or a copy); undefined: a new user. */
   readonly bases: (MutableTrafficUser | undefined)[];
   readonly uploadBytes: number[];
@@ -270,10 +312,11 @@ type Overlay = {
   readonly reports: Map<string, readonly RefusedUsage[]>;
 };
 
-const overlayOf = (shard: TrafficShardState): Overlay => ({
+const overlayOf = (shard: TrafficShardState, userCountHint: number): Overlay => ({
   shard,
+  index: shardIndexOf(shard),
   copies: new Map(),
-  slots: new Map(),
+  slots: new TrafficUserTable(userCountHint),
   bases: [],
   uploadBytes: [],
   downloadBytes: [],
@@ -284,18 +327,29 @@ const overlayOf = (shard: TrafficShardState): Overlay => ({
 });
 
 /** The user before this batch's reports: its copy, or the shard's, or a new one. */
-const baseObjectOf = (overlay: Overlay, userId: string): MutableTrafficUser | undefined =>
-  (overlay.copies.size === 0 ? undefined : overlay.copies.get(userId)) ??
-  overlay.shard.users.get(userId);
+const baseObjectOf = (
+  overlay: Overlay,
+  userId: string,
+  userHash: number,
+): MutableTrafficUser | undefined => {
+  const copy = overlay.copies.size === 0 ? undefined : overlay.copies.get(userId);
+  if (copy !== undefined) return copy;
+  const entry = overlay.index.table.find(userId, userHash);
+  return entry < 0 ? undefined : overlay.index.users[entry];
+};
 
 const baseUserOf = (overlay: Overlay, userId: string): TrafficUserState =>
-  baseObjectOf(overlay, userId) ?? initialTrafficUserState;
+  baseObjectOf(overlay, userId, trafficUserHashOf(userId)) ?? initialTrafficUserState;
+
+/** The user's slot in the overlay, else -1. */
+const slotIn = (overlay: Overlay, userId: string): number =>
+  overlay.slots.find(userId, trafficUserHashOf(userId));
 
 /** The user as the batch so far leaves it. */
 const overlayUserOf = (overlay: Overlay, userId: string): TrafficUserState => {
   const base = baseUserOf(overlay, userId);
-  const slot = overlay.slots.get(userId);
-  if (slot === undefined) return base;
+  const slot = slotIn(overlay, userId);
+  if (slot < 0) return base;
   return {
     ...base,
     uploadBytes: overlay.uploadBytes[slot] ?? base.uploadBytes,
@@ -305,8 +359,8 @@ const overlayUserOf = (overlay: Overlay, userId: string): TrafficUserState => {
 };
 
 const exceededIn = (overlay: Overlay, userId: string): boolean => {
-  const slot = overlay.slots.get(userId);
-  if (slot !== undefined) return overlay.exceeded[slot] === true;
+  const slot = slotIn(overlay, userId);
+  if (slot >= 0) return overlay.exceeded[slot] === true;
   return baseUserOf(overlay, userId).exceeded;
 };
 
@@ -314,15 +368,16 @@ const refusedIn = (overlay: Overlay, reportId: string): readonly RefusedUsage[] 
   overlay.reports.get(reportId) ?? overlay.shard.recentReports.get(reportId);
 
 const hasUserIn = (overlay: Overlay, userId: string): boolean =>
-  overlay.copies.has(userId) || overlay.slots.has(userId) || overlay.shard.users.has(userId);
+  overlay.copies.has(userId) || slotIn(overlay, userId) >= 0 || overlay.shard.users.has(userId);
 
 /** Where a grant's, reset's or import's event lands in the overlay: a whole copy of its user. */
 const overlayTarget = (overlay: Overlay): ShardTarget => ({
   writable: (userId) => {
     const known = overlay.copies.get(userId);
-    if (known !== undefined && !overlay.slots.has(userId)) return known;
+    const slot = slotIn(overlay, userId);
+    if (known !== undefined && slot < 0) return known;
     const copy = { ...overlayUserOf(overlay, userId) };
-    overlay.slots.delete(userId); // The copy now holds the totals.
+    if (slot >= 0) overlay.slots.retire(slot); // The copy now holds the totals.
     overlay.copies.set(userId, copy);
     return copy;
   },
@@ -404,18 +459,19 @@ const decideReset = (data: Data<'ResetQuota'>, user: TrafficUserState): TrafficD
 
 /** The slot of a user in the overlay, made from its base state the first time a report names it. */
 const slotOf = (overlay: Overlay, userId: string): number => {
-  const known = overlay.slots.get(userId);
-  if (known !== undefined) return known;
-  const object = baseObjectOf(overlay, userId);
+  const userHash = trafficUserHashOf(userId);
+  const known = overlay.slots.find(userId, userHash);
+  if (known >= 0) return known;
+  const object = baseObjectOf(overlay, userId, userHash);
   const base = object ?? initialTrafficUserState;
-  const slot = overlay.uploadBytes.length;
+  const slot = overlay.slots.add(userId, userHash);
+  assert(slot === overlay.uploadBytes.length, 'traffic: an overlay slot out of step');
   overlay.bases.push(object);
   overlay.uploadBytes.push(base.uploadBytes);
   overlay.downloadBytes.push(base.downloadBytes);
   overlay.quotaBytes.push(base.quotaBytes);
   overlay.exceeded.push(base.exceeded);
   overlay.reportedBy.push(-1);
-  overlay.slots.set(userId, slot);
   return slot;
 };
 
@@ -518,19 +574,20 @@ const commitOverlay = (overlay: Overlay, state: TrafficShardState): void => {
   assert(state === overlay.shard, 'traffic: a batch commits onto the shard it was decided on');
   assert(state !== EMPTY_SHARD, 'traffic: the shared empty shard is never written');
   const { slots, bases, uploadBytes, downloadBytes, exceeded, copies } = overlay;
-  for (const [userId, slot] of slots) {
+  for (let slot = 0; slot < slots.entryCount; slot += 1) {
+    if (!slots.isLive(slot)) continue;
     let user = bases[slot];
     if (user === undefined) {
       // A new user whose every record was refused: no event counted anything of it.
       if (uploadBytes[slot] === 0 && downloadBytes[slot] === 0) continue;
       user = newUser();
-      state.users.set(userId, user);
+      putUser(state, slots.ids[slot] ?? '', user);
     }
     user.uploadBytes = uploadBytes[slot] ?? user.uploadBytes;
     user.downloadBytes = downloadBytes[slot] ?? user.downloadBytes;
     user.exceeded = exceeded[slot] ?? user.exceeded;
   }
-  for (const [userId, copy] of copies) state.users.set(userId, copy);
+  for (const [userId, copy] of copies) putUser(state, userId, copy);
   for (const [reportId, refused] of overlay.reports)
     remember(state.recentReports, reportId, refused);
 };
@@ -552,7 +609,10 @@ export const decideTrafficShardBatch = (
   shard: TrafficShardState,
   commands: readonly TrafficCommand[],
 ): TrafficShardBatch => {
-  const overlay = overlayOf(shard);
+  let recordCount = 0;
+  for (const command of commands)
+    recordCount += command.type === 'RecordUsage' ? command.data.usages.length : 1;
+  const overlay = overlayOf(shard, recordCount);
   const decisions = commands.map((command, index): TrafficCommandDecision => {
     switch (command.type) {
       case 'GrantQuota': {

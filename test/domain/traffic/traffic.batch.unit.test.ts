@@ -7,6 +7,7 @@ import {
   type TrafficShardState,
 } from '../../../domain/traffic/traffic.decider';
 import { trafficSnapshotCodec } from '../../../domain/traffic/traffic.snapshot';
+import { trafficUserHashOf } from '../../../domain/traffic/traffic.model';
 import { grant, now, reset, use } from './traffic.fixtures';
 
 const report = (reportId: string, usages: ReturnType<typeof use>[]) => ({
@@ -133,6 +134,33 @@ describe('decideTrafficShard: a batch of commands on one shard', () => {
     expect(shard.users.get('bob')).toMatchObject({ uploadBytes: 6, exceeded: true });
   });
 
+  it('keeps two users whose ids hash alike apart, across batches and a grant between reports', () => {
+    const [one, other] = ['u-145233', 'u-1988000'];
+    expect(trafficUserHashOf(one)).toBe(trafficUserHashOf(other));
+    const shard = newTrafficShardState();
+    const first = decideTrafficShardBatch(shard, [report('r-1', [use(one, 5), use(other, 7)])]);
+    first.commit(shard);
+    const second = decideTrafficShardBatch(shard, [
+      report('r-2', [use(other, 50), use(one, 1)]),
+      grant(other, 'g-1', 100), // Its copy of the user takes over the report's slot.
+      report('r-3', [use(other, 50)]),
+    ]);
+    const crossed = second.decisions.map((d) =>
+      d.ok ? d.events.filter((e) => e.type === 'QuotasExceeded').map((e) => e.data.users) : null,
+    );
+    expect(crossed).toEqual([[], [], [[{ userId: other, usedBytes: 107, quotaBytes: 100 }]]]);
+    expect(shard.users.get(other)).toMatchObject({ uploadBytes: 7, quotaBytes: 0 });
+    second.commit(shard);
+    expect(shard.users.get(one)).toMatchObject({ uploadBytes: 6, exceeded: true });
+    expect(shard.users.get(other)).toMatchObject({ uploadBytes: 107, quotaBytes: 100 });
+    const third = decideTrafficShard(shard, [report('r-4', [use(one, 1), use(other, 1)])]);
+    expect(third[0]?.ok === true && third[0].answer).toEqual({
+      kind: 'usage',
+      refused: [],
+      exceededUserIds: [one, other],
+    });
+  });
+
   it('refuses a report that names a user twice (the route sums them first): a bug, not a rejection', () => {
     const shard = shardWithAlice();
     expect(() =>
@@ -141,7 +169,8 @@ describe('decideTrafficShard: a batch of commands on one shard', () => {
   });
 
   it('commits a batch onto the shard exactly as applying its events in order would', () => {
-    const userIds = ['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5'];
+    // The last two ids hash alike (trafficUserHashOf): the shard's index tells them apart.
+    const userIds = ['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-145233', 'u-1988000'];
     const bytes = fc.oneof(
       fc.integer({ min: 1, max: 100 }),
       fc.constant(Number.MAX_SAFE_INTEGER - 5),
