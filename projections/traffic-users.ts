@@ -1,4 +1,5 @@
 import { assert, AssertionError } from '../domain/assert';
+import { TrafficUserTable } from '../domain/traffic/traffic-user-table';
 import {
   initialTrafficUserState,
   trafficUserHashOf,
@@ -35,7 +36,7 @@ const checkedSum = (total: number, bytes: number, what: string): number => {
 
 const INITIAL_CAPACITY = 1024;
 
-const grown = <Column extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
+const grown = <Column extends Float64Array | Int32Array | Uint8Array>(
   column: Column,
   capacity: number,
   make: (length: number) => Column,
@@ -55,7 +56,11 @@ const grown = <Column extends Float64Array | Int32Array | Uint32Array | Uint8Arr
  * counts. Events at or below a user's stored position are already in its document: skipped.
  */
 export const createTrafficUsers = () => {
-  const userIds: string[] = [];
+  // The slots by user id and hash: a record's user is found from the hash its reader computed
+  // while reading the id, the id compared only on an equal hash (no Map hashing a fresh string).
+  const table = new TrafficUserTable(INITIAL_CAPACITY);
+  /** Per slot (a slot is its table entry): the user id. */
+  const userIds = table.ids;
   const storedKeys: (string | null)[] = [];
   const groups: string[] = [];
   const expiries: (string | null)[] = [];
@@ -86,7 +91,7 @@ export const createTrafficUsers = () => {
         merged[index] = oldSlot;
         old += 1;
       } else {
-        merged[index] = slotOf(freshId, trafficUserHashOf(freshId));
+        merged[index] = table.find(freshId, trafficUserHashOf(freshId));
         fresh += 1;
       }
     }
@@ -107,42 +112,9 @@ export const createTrafficUsers = () => {
   let indexedMoved = new Uint8Array(capacity);
   /** Index in `marks` of the last event folded into the user; -1: none (nothing to write). */
   let lastMarks = new Int32Array(capacity);
-  /** Per slot: its user's hash (trafficUserHashOf), to place it again when the table grows. */
-  let userHashes = new Uint32Array(capacity);
-  // The slots by user hash, open addressing with linear probing, at most half full: a record's
-  // user is found from the hash its reader computed while reading the id, its id compared only
-  // on an equal hash (no Map hashing a fresh string, no chain through a Map's entries).
-  /** Per table place: 1 + the slot of its user; 0: free. */
-  let places = new Int32Array(capacity * 2);
-  /** Per table place: the hash of its user (compared before the id). */
-  let placeHashes = new Uint32Array(capacity * 2);
-
-  /** The place of the user, or of the free place where it belongs. */
-  const placeOf = (userId: string, userHash: number): number => {
-    const mask = places.length - 1;
-    let place = userHash & mask;
-    for (;;) {
-      const entry = places[place] ?? 0;
-      if (entry === 0) return place;
-      if (placeHashes[place] === userHash && userIds[entry - 1] === userId) return place;
-      place = (place + 1) & mask;
-    }
-  };
-
-  /** The slot of a user already held, else -1. */
-  const slotOf = (userId: string, userHash: number): number =>
-    (places[placeOf(userId, userHash)] ?? 0) - 1;
 
   const grow = (): void => {
     capacity *= 2;
-    userHashes = grown(userHashes, capacity, (length) => new Uint32Array(length));
-    places = new Int32Array(capacity * 2);
-    placeHashes = new Uint32Array(capacity * 2);
-    for (let slot = 0; slot < userIds.length; slot += 1) {
-      const place = placeOf(userIds[slot] ?? '', userHashes[slot] ?? 0);
-      places[place] = slot + 1;
-      placeHashes[place] = userHashes[slot] ?? 0;
-    }
     const float = (length: number) => new Float64Array(length);
     quotas = grown(quotas, capacity, float);
     uploads = grown(uploads, capacity, float);
@@ -177,18 +149,10 @@ export const createTrafficUsers = () => {
    * `userHash` is trafficUserHashOf(userId), which a report's reader computes as it reads.
    */
   const slotForHashed = (userId: string, userHash: number): number => {
-    let place = placeOf(userId, userHash);
-    const entry = places[place] ?? 0;
-    if (entry !== 0) return entry - 1;
-    const slot = userIds.length;
-    if (slot === capacity) {
-      grow();
-      place = placeOf(userId, userHash);
-    }
-    places[place] = slot + 1;
-    placeHashes[place] = userHash;
-    userIds.push(userId);
-    userHashes[slot] = userHash;
+    const known = table.find(userId, userHash);
+    if (known >= 0) return known;
+    const slot = table.add(userId, userHash);
+    if (slot === capacity) grow();
     storedKeys.push(null);
     groups.push(initialTrafficUserState.group);
     expiries.push(null);
