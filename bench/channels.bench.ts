@@ -22,6 +22,7 @@ import { createSqliteClientStore } from '../adapters/clients/sqlite.client-store
 import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-store';
 import { createSqliteIdempotencyStore } from '../adapters/idempotency/sqlite.idempotency-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
+import { walSyncOf } from '../adapters/sqlite/wal-sync';
 import { createApp } from '../api/app';
 import { channelCallbackRoutes } from '../api/routes/channel-callbacks.route';
 import { startApiGovernance } from '../bin/api-governance';
@@ -33,6 +34,7 @@ import { createLedger } from '../domain/ledger/ledger';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
 import type { Delivery, LoadReply, LoadRequest } from './callback-load';
 import { formatInteger, type Row } from './report';
+import { type ProcessCpu, processCpu } from './process-cpu';
 import { trailSecurity } from '../api/security-port';
 
 /**
@@ -161,6 +163,12 @@ const startLoadGenerator = async () => {
   };
 };
 
+/** The main thread's share of the service's CPU per callback, or '?' without /proc. */
+const mainThreadUsPer = (before: ProcessCpu | null, after: ProcessCpu | null, count: number) =>
+  before === null || after === null
+    ? '?'
+    : formatInteger(((after.mainThreadMs - before.mainThreadMs) * 1000) / count);
+
 type BenchOptions = { cpuProfileDir: string | null };
 
 /**
@@ -202,8 +210,14 @@ const scenario = async (
   options: BenchOptions,
 ): Promise<Row> => {
   const dir = mkdtempSync(join(tmpdir(), 'channels-bench-'));
-  const store = createSqliteEventStore({ path: join(dir, 'events.sqlite') });
+  const counted = { commits: 0, syncs: 0 };
+  const store = createSqliteEventStore({
+    path: join(dir, 'events.sqlite'),
+    onCommit: () => void (counted.commits += 1),
+    onSync: () => void (counted.syncs += 1),
+  });
   const database = openSqliteDatabase(join(dir, 'service.sqlite'));
+  const serviceWal = walSyncOf(database);
   const runtime = createActorRuntime(store, {
     mailboxDepthMax: 10_000,
     batchCommandCountMax: 512,
@@ -329,10 +343,15 @@ const scenario = async (
     await load.prepare(url, all.slice(WARM_UP_COUNT));
     const loadAverage = loadavg()[0] ?? 0;
     const cpuBefore = process.cpuUsage();
+    const countedBefore = { ...counted, serviceSyncs: serviceWal.syncCount() };
+    const threadsBefore = processCpu(process.pid);
     const startedMs = performance.now();
     const reply = await profiled(options.cpuProfileDir, `channels-${path}`, load.run);
     const elapsedS = (performance.now() - startedMs) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const mainThreadUs = mainThreadUsPer(threadsBefore, processCpu(process.pid), CALLBACK_COUNT);
+    const perCallback = (count: number) => (count / CALLBACK_COUNT).toFixed(3);
+    const work = `event-store commits ${perCallback(counted.commits - countedBefore.commits)}, WAL fdatasyncs ${perCallback(counted.syncs - countedBefore.syncs)} (events.sqlite) and ${perCallback(serviceWal.syncCount() - countedBefore.serviceSyncs)} (service.sqlite) per callback`;
     load.stop();
     const { latenciesMs, failures, cpuUs: loadCpuUs } = reply;
     const cpuPerCallbackUs = Math.round((cpu.user + cpu.system) / CALLBACK_COUNT);
@@ -354,7 +373,7 @@ const scenario = async (
       non2xx: failures,
       target: `≥ ${formatInteger(targetPerS)} callbacks/s`,
       met: failures === 0 && unpaid === 0 && throughputPerS >= targetPerS,
-      note: `${CONCURRENCY} concurrent, each pays its own payment (${formatInteger(unpaid)} left unpaid); service CPU ${formatInteger(cpuPerCallbackUs)} µs/callback over every service thread (load generator in its own process: ${formatInteger(loadCpuPerCallbackUs)} µs/callback more); load average ${loadAverage.toFixed(2)}`,
+      note: `${CONCURRENCY} concurrent, each pays its own payment (${formatInteger(unpaid)} left unpaid); service CPU ${formatInteger(cpuPerCallbackUs)} µs/callback over every service thread (load generator in its own process: ${formatInteger(loadCpuPerCallbackUs)} µs/callback more); main thread ${mainThreadUs} µs/callback; ${work}; load average ${loadAverage.toFixed(2)}`,
     };
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));

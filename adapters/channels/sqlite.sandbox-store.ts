@@ -1,6 +1,6 @@
 import { UnavailableError } from '../../domain/ports/event-store.port';
 import type { SandboxOrder } from '../../domain/ports/sandbox-desk.port';
-import { commitWithoutFsync } from '../sqlite/commit-without-fsync';
+import { createTurnCommits } from '../sqlite/commit-without-fsync';
 import { ensureSchema, type SqliteDatabase } from '../sqlite/open-database';
 import type { SandboxCallbackBody } from './sandbox.channel';
 
@@ -35,10 +35,13 @@ export type SandboxStore = {
   /**
    * An outcome a verified callback reported, taken unless the books hold one already (the first
    * outcome stands; a failure only settles an order the books hold open): one statement, no read
-   * before it. Written at once without an fsync of its own (synchronous=NORMAL for this one
-   * commit): it survives a kill -9 of the process, as the OS holds the WAL; only a power loss may
-   * take the last ones back, and the next synchronous commit on the database makes them durable
-   * too. Every other write stays synchronous=FULL.
+   * before it. The outcomes observed in one event-loop turn are written at the next turn in one
+   * commit without an fsync of its own (synchronous=NORMAL for that commit; every other use of
+   * the store writes them first, so it reads them at once): a callback is answered only once the
+   * payment's commit is durable, later than that, so an answered callback's outcome survives a
+   * kill -9, as the OS holds the WAL; only a power loss may take the last ones back, and the next
+   * synchronous commit on the database makes them durable too. Every other write stays
+   * synchronous=FULL.
    */
   observeOutcome(outcome: ObservedOutcome): void;
   orders(): SandboxOrder[];
@@ -246,58 +249,67 @@ export const createSqliteSandboxStore = (database: SqliteDatabase): SandboxStore
       order.updatedAt,
     );
   };
+  const observed = createTurnCommits(
+    database,
+    database.transaction((outcomes: readonly ObservedOutcome[]) => {
+      for (const outcome of outcomes) {
+        const { paymentId, transactionId, updatedAt } = outcome;
+        if (outcome.status === 'succeeded')
+          observeSuccess.run(
+            paymentId,
+            outcome.amountMinor,
+            outcome.currency,
+            transactionId,
+            updatedAt,
+          );
+        else observeFailure.run(transactionId, updatedAt, paymentId);
+      }
+    }),
+  );
+  /** Every use but an observation writes the observed outcomes first (their order, and reads). */
+  const flushedFirst = <T>(work: () => T): T =>
+    guarded(() => {
+      observed.flush();
+      return work();
+    });
   return {
     order: (paymentId) =>
-      guarded(() => {
+      flushedFirst(() => {
         const row = selectOrder.get(paymentId);
         return row === undefined ? undefined : orderOf(row);
       }),
-    saveOrder: (order) => guarded(() => upsert(order)),
-    observeOutcome: (outcome) =>
-      guarded(() =>
-        commitWithoutFsync(database, () => {
-          const { paymentId, transactionId, updatedAt } = outcome;
-          if (outcome.status === 'succeeded')
-            observeSuccess.run(
-              paymentId,
-              outcome.amountMinor,
-              outcome.currency,
-              transactionId,
-              updatedAt,
-            );
-          else observeFailure.run(transactionId, updatedAt, paymentId);
-        }),
-      ),
-    orders: () => guarded(() => selectOrders.all().map(orderOf)),
+    saveOrder: (order) => flushedFirst(() => upsert(order)),
+    observeOutcome: (outcome) => guarded(() => observed.add(outcome)),
+    orders: () => flushedFirst(() => selectOrders.all().map(orderOf)),
     refund: (paymentId, refundId) =>
-      guarded(() => {
+      flushedFirst(() => {
         const row = selectRefund.get(paymentId, refundId);
         return row === undefined ? undefined : refundOf(row);
       }),
-    refunds: () => guarded(() => selectRefunds.all().map(refundOf)),
-    refundedMinor: (paymentId) => guarded(() => sumRefunds.get(paymentId)?.total ?? 0),
+    refunds: () => flushedFirst(() => selectRefunds.all().map(refundOf)),
+    refundedMinor: (paymentId) => flushedFirst(() => sumRefunds.get(paymentId)?.total ?? 0),
     saveRefund: (refund, callback, dueAtMs) =>
-      guarded(() => saveRefund.immediate(refund, callback, dueAtMs)),
+      flushedFirst(() => saveRefund.immediate(refund, callback, dueAtMs)),
     enqueue: (callback, dueAtMs) => {
-      guarded(() => insertOutgoing.run(JSON.stringify(callback), dueAtMs));
+      flushedFirst(() => insertOutgoing.run(JSON.stringify(callback), dueAtMs));
     },
     due: (nowMs, countMax) =>
-      guarded(() => selectDue.all(nowMs, countMax)).map((row) => ({
+      flushedFirst(() => selectDue.all(nowMs, countMax)).map((row) => ({
         outgoingId: row.outgoing_id,
         body: JSON.parse(row.body) as SandboxCallbackBody,
         dueAtMs: row.due_at_ms,
         attemptCount: row.attempt_count,
       })),
     delivered: (outgoingId) => {
-      guarded(() => deleteOutgoing.run(outgoingId));
+      flushedFirst(() => deleteOutgoing.run(outgoingId));
     },
     failed: (outgoingId, attemptCount, next) => {
-      guarded(() =>
+      flushedFirst(() =>
         next === 'drop'
           ? deleteOutgoing.run(outgoingId)
           : rescheduleOutgoing.run(attemptCount, next.dueAtMs, outgoingId),
       );
     },
-    waitingCount: () => guarded(() => countOutgoing.get()?.waiting ?? 0),
+    waitingCount: () => flushedFirst(() => countOutgoing.get()?.waiting ?? 0),
   };
 };

@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandboxChannel } from '../../../adapters/channels/sandbox.gateway';
-import { createSqliteSandboxStore } from '../../../adapters/channels/sqlite.sandbox-store';
+import {
+  createSqliteSandboxStore,
+  readSandboxOrders,
+} from '../../../adapters/channels/sqlite.sandbox-store';
 import { openSqliteDatabase } from '../../../adapters/sqlite/open-database';
 import { createWriteBatch } from '../../../adapters/sqlite/write-batch';
 import { UnavailableError } from '../../../domain/ports/event-store.port';
 import type { StatementRow } from '../../../domain/reconciliation/reconciliation';
+import { eventuallyTrue } from '../../support/eventually';
 import { watchSynchronousLevels } from '../../support/synchronous-levels';
 
 const paymentId = '0191e7a8-0000-7000-8000-000000000001';
@@ -130,7 +134,7 @@ describe('sandbox channel books (durable in SQLite)', () => {
     return { channel, delivered, database, close: () => database.close() };
   };
 
-  it('writes the outcome a verified callback reports at once, without an fsync of its own, and keeps every other write synchronous', async () => {
+  it('writes the outcome a verified callback reports by the next turn, without an fsync of its own, and keeps every other write synchronous', async () => {
     const nowMs = Date.parse('2026-11-22T10:00:00Z');
     const { channel, database, close } = open({ nowMs: () => nowMs, status: () => 200 });
     // The `synchronous` setting each upsert committed under (2 = FULL, 1 = NORMAL).
@@ -152,6 +156,13 @@ describe('sandbox channel books (durable in SQLite)', () => {
     expect(upsertSync).toEqual([1, 2]);
     expect(database.pragma('synchronous', { simple: true })).toBe(2);
     channel.observe({ ...paidBySignedCallback, paymentId: 'p-c' }, nowMs);
+    // Written at the next turn, before any callback could be answered: another connection sees it.
+    const reader = openSqliteDatabase(join(dir, 'service.sqlite'));
+    await eventuallyTrue(() => readSandboxOrders(reader).some((row) => row.paymentId === 'p-c'), {
+      timeoutMs: 5000,
+      what: 'the outcome observed last committed',
+    });
+    reader.close();
     close();
     const restarted = open({ nowMs: () => nowMs, status: () => 200 });
     for (const id of ['p-a', 'p-c'])
@@ -272,6 +283,43 @@ describe('sandbox channel books (durable in SQLite)', () => {
     close();
   });
 
+  it('writes the outcomes observed in one turn in one commit, which any other use of the books writes first', async () => {
+    const { database, close } = open({ nowMs: Date.now, status: () => 200 });
+    let commitCount = 0; // Commits without an fsync: each sets synchronous=NORMAL first.
+    const counted = new Proxy(database, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name !== 'exec') return value;
+        return (sql: string) => {
+          if (sql === 'PRAGMA synchronous = NORMAL') commitCount += 1;
+          return target.exec(sql);
+        };
+      },
+    });
+    const store = createSqliteSandboxStore(counted);
+    const outcome = (index: number) => ({
+      paymentId: `p-${index}`,
+      transactionId: `tx-${index}`,
+      updatedAt: '2026-11-22T10:00:00.000Z',
+      status: 'succeeded' as const,
+      amountMinor: 100 + index,
+      currency: 'EUR',
+    });
+    for (let index = 0; index < 20; index += 1) store.observeOutcome(outcome(index));
+    expect(commitCount).toBe(0);
+    expect(store.order('p-7')).toMatchObject({ status: 'succeeded', amountMinor: 107 });
+    expect(commitCount).toBe(1);
+    for (let index = 20; index < 25; index += 1) store.observeOutcome(outcome(index));
+    const reader = openSqliteDatabase(join(dir, 'service.sqlite'));
+    await eventuallyTrue(() => readSandboxOrders(reader).length === 25, {
+      timeoutMs: 5000,
+      what: "the next turn's outcomes committed",
+    });
+    expect(commitCount).toBe(2);
+    reader.close();
+    close();
+  });
+
   it("takes a callback's outcome while a write batch of the turn is open on the same file (a payment's idempotency key)", async () => {
     const nowMs = Date.parse('2026-11-22T10:00:00Z');
     const { channel, database, close } = open({ nowMs: () => nowMs, status: () => 200 });
@@ -355,6 +403,32 @@ describe('sandbox channel on a failing store', () => {
       kind: 'transient',
       reason: 'sandbox: sandbox store: SQLITE_FULL',
     });
+  });
+
+  it('keeps the outcomes a full disk refused and refuses the next use of its books until they are written', () => {
+    const database = openSqliteDatabase(':memory:');
+    const store = createSqliteSandboxStore(database);
+    const pageCount = database.pragma('page_count', { simple: true }) as number;
+    database.pragma(`max_page_count = ${pageCount}`);
+    const paidOutcome = {
+      paymentId,
+      transactionId: 'tx-paid',
+      updatedAt: '2026-11-22T10:00:00.000Z',
+      status: 'succeeded' as const,
+      amountMinor: 1000,
+      currency: 'EUR',
+    };
+    // More than the pages left hold, observed in one turn: their commit fails as a whole.
+    for (let index = 0; index < 2000; index += 1)
+      store.observeOutcome({ ...paidOutcome, paymentId: `p-${index}-${'x'.repeat(64)}` });
+    store.observeOutcome(paidOutcome);
+    expect(() => store.order(paymentId)).toThrow(UnavailableError);
+    expect(() => store.observeOutcome({ ...paidOutcome, paymentId: 'p-later' })).toThrow(
+      UnavailableError,
+    );
+    database.pragma(`max_page_count = ${pageCount * 1000}`);
+    expect(store.order(paymentId)).toMatchObject({ status: 'succeeded', transactionId: 'tx-paid' });
+    expect(store.order('p-later')).toMatchObject({ status: 'succeeded' });
   });
 
   it('turns a full disk (SQLITE_FULL) into UnavailableError', () => {
