@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { connect } from 'nats';
 import { v7 as uuidv7 } from 'uuid';
 import { createNatsBus } from '../adapters/bus/nats.bus';
@@ -20,6 +20,8 @@ import { DEAD_LETTER_PREFIX } from '../bin/messaging';
 import { EMPTY_CHAIN, sealEvents } from '../domain/event-chain';
 import { createRelay } from '../sagas/relay';
 import { startChildServer } from './child-server';
+import type { CreditLoadReply, CreditLoadRequest } from './credit-load';
+import { forkChild } from './forked-child';
 import { onInterrupt } from './cleanup';
 import { newApiKey } from './http-scenarios';
 import { postCommand, runBounded } from './load';
@@ -57,6 +59,10 @@ const SETTLE_MS = 5_000;
 /** How long the CPU figure waits for the credits still missing after SETTLE_MS (BENCH_CREDIT_DRAIN_MS). */
 const DRAIN_MS = envCount('BENCH_CREDIT_DRAIN_MS', 180_000);
 const BACKLOG_WAIT_MS = 20_000;
+/** The forked client's keep-alive connections: a callback due while all are busy waits for one. */
+const CONNECTION_COUNT = 64;
+/** BENCH_CREDIT_CLIENT=in-bench: the first client (fetch in the bench's process), else forked. */
+const IN_BENCH_CLIENT = process.env['BENCH_CREDIT_CLIENT'] === 'in-bench';
 const RELAY_EVENT_COUNT = 100_000;
 const RELAY_EVENTS_PER_STREAM = 100;
 const RELAY_TIMEOUT_MS = 15_000;
@@ -158,19 +164,35 @@ const COUNTED_METRICS = [
   'ledger_events_appended_total',
   'ledger_commands_total',
 ];
+/** prom-client's event-loop delay of the API thread, reset at each scrape (api/metrics.ts). */
+const LOOP_METRICS = ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds'];
 
-/** The service's work counters (durable commits, events appended, commands) from GET /metrics. */
-const workCounters = async (baseUrl: string, apiKey: string): Promise<Map<string, number>> => {
+/** The values of the named metrics (every label set) from GET /metrics. */
+const scrapeMetrics = async (
+  baseUrl: string,
+  apiKey: string,
+  names: readonly string[],
+): Promise<Map<string, number>> => {
   const response = await fetch(`${baseUrl}/metrics`, {
     headers: { authorization: `Bearer ${apiKey}` },
   });
-  const counters = new Map<string, number>();
+  const values = new Map<string, number>();
   for (const line of (await response.text()).split('\n')) {
-    if (!COUNTED_METRICS.some((name) => line.startsWith(name))) continue;
+    if (!names.some((name) => line.startsWith(name))) continue;
     const space = line.lastIndexOf(' ');
-    counters.set(line.slice(0, space), Number(line.slice(space + 1)));
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
   }
-  return counters;
+  return values;
+};
+
+/** The service's work counters (durable commits, events appended, commands) from GET /metrics. */
+const workCounters = (baseUrl: string, apiKey: string): Promise<Map<string, number>> =>
+  scrapeMetrics(baseUrl, apiKey, [...COUNTED_METRICS, ...LOOP_METRICS]);
+
+/** The API thread's event-loop delay since the scrape before (prom-client resets it). */
+const serviceLoopNote = (after: Map<string, number>): string => {
+  const ms = (name: string): string => ((after.get(name) ?? Number.NaN) * 1000).toFixed(0);
+  return `service API thread event loop delay p99 ${ms(LOOP_METRICS[0] ?? '')} ms, max ${ms(LOOP_METRICS[1] ?? '')} ms`;
 };
 
 /** "name{labels} x.xx" per callback for each counter that moved, largest first. */
@@ -180,6 +202,7 @@ const workPerCallback = (
   callbackCount: number,
 ): string =>
   [...after]
+    .filter(([name]) => COUNTED_METRICS.some((counted) => name.startsWith(counted)))
     .map(([name, value]) => [name, (value - (before.get(name) ?? 0)) / callbackCount] as const)
     .filter(([, perCallback]) => perCallback >= 0.005)
     .sort(([, left], [, right]) => right - left)
@@ -188,13 +211,89 @@ const workPerCallback = (
 
 type Delivery = { latencyMs: number | null; answerMs: number | null; status: number };
 
-/** Sends callback i at i / RATE_PER_S s after start; resolves once every credit was seen or SETTLE_MS passed. */
-const deliverCallbacks = async (
+/** The signed sandbox callback that pays payment `index`: its raw body and headers. */
+const signedCallback = (secret: string, paymentIds: readonly string[], index: number) => {
+  const raw = Buffer.from(
+    JSON.stringify({
+      event: 'payment.succeeded',
+      paymentId: paymentIds[index],
+      channelTransactionId: `tx-${index}`,
+      amountMinor: AMOUNT_MINOR,
+      currency: 'EUR',
+    }),
+  );
+  const headers = {
+    'content-type': 'application/json',
+    [SANDBOX_SIGNATURE_HEADER]: signSandboxCallback(secret, raw, Date.now()),
+  };
+  return { raw, headers };
+};
+
+/** A client whose connections and SSE streams are open: `run` sends the callbacks. */
+type CreditClient = { run: () => Promise<Delivered>; stop: () => void };
+
+/** The in-bench client: one SSE stream per wallet, opened by the bench process itself. */
+const prepareInBench = async (
+  baseUrl: string,
+  apiKey: string,
+  secret: string,
+  paymentIds: readonly string[],
+): Promise<CreditClient> => {
+  const wallets: WalletWatch[] = [];
+  await runBounded(
+    WALLET_COUNT,
+    SETUP_CONCURRENCY,
+    async (index) => void (wallets[index] = await watchWallet(baseUrl, apiKey, `wallet-${index}`)),
+  );
+  return {
+    run: () => deliverInBench(baseUrl, secret, paymentIds, wallets),
+    stop: () => wallets.forEach((wallet) => wallet.close()),
+  };
+};
+
+/** What a client run hands back: the measured callbacks, and how its own process fared. */
+type Delivered = {
+  /** The measured callbacks (the warm-up left out) as seen SETTLE_MS after the last send. */
+  deliveries: Delivery[];
+  sentPerS: number;
+  drained: boolean;
+  acknowledged: boolean[];
+  /** The client: its kind, its event-loop delay and CPU over the send-and-settle window. */
+  client: string;
+};
+
+/** "<kind>: event loop delay p99 x ms, max y ms; CPU z µs/callback (w cores)". */
+const clientNote = (
+  kind: string,
+  loop: { p99Ms: number; maxMs: number },
+  cpuUs: number,
+  windowMs: number,
+  callbackCount: number,
+): string =>
+  `${kind}: event loop delay p99 ${loop.p99Ms.toFixed(1)} ms, max ${loop.maxMs.toFixed(1)} ms; ` +
+  `CPU ${Math.round(cpuUs / callbackCount)} µs/callback (${(cpuUs / 1000 / windowMs).toFixed(2)} cores)`;
+
+/** Counts each status once every callback was answered or the drain ended; prints them. */
+const answersAfterDrain = (statuses: readonly number[]): boolean[] => {
+  const answers = new Map<number, number>();
+  statuses.forEach((status) => answers.set(status, (answers.get(status) ?? 0) + 1));
+  const answerText = [...answers].map(([status, count]) => `${status} ×${count}`).join(', ');
+  process.stderr.write(`  answers after the drain: ${answerText}\n`);
+  return statuses.map((status) => status === 200);
+};
+
+/**
+ * The first client (BENCH_CREDIT_CLIENT=in-bench): callbacks sent with global fetch (undici, a
+ * new connection whenever all are busy) and the SSE streams parsed with JSON.parse, all in the
+ * bench's own process, whose event loop also stamps the times. Sends callback i at i /
+ * RATE_PER_S s after start; resolves once every credit was seen or the drain ended.
+ */
+const deliverInBench = async (
   baseUrl: string,
   secret: string,
   paymentIds: readonly string[],
   wallets: readonly WalletWatch[],
-) => {
+): Promise<Delivered> => {
   const deliveries: Delivery[] = paymentIds.map(() => ({
     latencyMs: null,
     answerMs: null,
@@ -202,19 +301,7 @@ const deliverCallbacks = async (
   }));
   const credits: Promise<void>[] = [];
   const send = (index: number, delivery: Delivery): void => {
-    const raw = Buffer.from(
-      JSON.stringify({
-        event: 'payment.succeeded',
-        paymentId: paymentIds[index],
-        channelTransactionId: `tx-${index}`,
-        amountMinor: AMOUNT_MINOR,
-        currency: 'EUR',
-      }),
-    );
-    const headers = {
-      'content-type': 'application/json',
-      [SANDBOX_SIGNATURE_HEADER]: signSandboxCallback(secret, raw, Date.now()),
-    };
+    const { raw, headers } = signedCallback(secret, paymentIds, index);
     const sentMs = performance.now();
     const credited = wallets[index % WALLET_COUNT]?.waitFor(
       (Math.floor(index / WALLET_COUNT) + 1) * AMOUNT_MINOR,
@@ -233,6 +320,9 @@ const deliverCallbacks = async (
       () => answered(-1),
     );
   };
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const cpuBefore = process.cpuUsage();
   const startedMs = performance.now();
   for (let next = 0; next < paymentIds.length; await pause(1)) {
     const dueCount = Math.min(
@@ -245,17 +335,79 @@ const deliverCallbacks = async (
   const sentPerS = paymentIds.length / ((performance.now() - startedMs) / 1000);
   const allCredited = Promise.all(credits).then(() => true);
   await Promise.race([allCredited, pause(SETTLE_MS)]);
+  const cpu = process.cpuUsage(cpuBefore);
+  loop.disable();
+  const client = clientNote(
+    'in-bench fetch client and SSE parser',
+    { p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 },
+    cpu.user + cpu.system,
+    performance.now() - startedMs,
+    paymentIds.length,
+  );
   // The figures: what was seen by now. A late credit must not change them below.
   const measured = deliveries.slice(WARM_UP_COUNT).map((delivery) => ({ ...delivery }));
   // The CPU figure covers the whole work of every callback: wait (bounded) for the last credit.
   const drained = await Promise.race([allCredited, pause(DRAIN_MS).then(() => false)]);
-  const acknowledged = deliveries.map((delivery) => delivery.status === 200);
   // Every callback's answer by then (-1: the connection failed; 0: not answered yet).
-  const answers = new Map<number, number>();
-  deliveries.forEach(({ status }) => answers.set(status, (answers.get(status) ?? 0) + 1));
-  const answerText = [...answers].map(([status, count]) => `${status} ×${count}`).join(', ');
-  process.stderr.write(`  answers after the drain: ${answerText}\n`);
-  return { deliveries: measured, sentPerS, drained, acknowledged };
+  const acknowledged = answersAfterDrain(deliveries.map(({ status }) => status));
+  return { deliveries: measured, sentPerS, drained, acknowledged, client };
+};
+
+/**
+ * The default client (bench/credit-load.ts, forked): CONNECTION_COUNT keep-alive connections on
+ * the same open-loop schedule, latencies from each callback's due time, the SSE streams scanned
+ * without a JSON parse, in a process that does nothing else.
+ */
+const prepareForked = async (
+  baseUrl: string,
+  apiKey: string,
+  secret: string,
+  paymentIds: readonly string[],
+): Promise<CreditClient> => {
+  const load = await forkChild<CreditLoadRequest, CreditLoadReply>('credit-load.js');
+  const deliveries = paymentIds.map((_, index) => {
+    const { raw, headers } = signedCallback(secret, paymentIds, index);
+    return { body: raw.toString('utf8'), headers };
+  });
+  const ready = await load
+    .ask({
+      kind: 'prepare',
+      url: `${baseUrl}/v1/channels/sandbox/callbacks`,
+      apiKey,
+      deliveries,
+      connectionCount: CONNECTION_COUNT,
+      ratePerS: RATE_PER_S,
+      walletIds: Array.from({ length: WALLET_COUNT }, (_, index) => `wallet-${index}`),
+      amountMinor: AMOUNT_MINOR,
+      settleMs: SETTLE_MS,
+      drainMs: DRAIN_MS,
+    })
+    .catch((error: unknown) => {
+      load.stop();
+      throw error;
+    });
+  if (ready.kind !== 'ready') throw new Error('credit load did not get ready');
+  const run = async (): Promise<Delivered> => {
+    const done = await load.ask({ kind: 'run' });
+    if (done.kind !== 'done') throw new Error('credit load did not finish');
+    const measured = done.latenciesMs.slice(WARM_UP_COUNT).map((latencyMs, offset) => ({
+      latencyMs,
+      answerMs: done.answersMs[WARM_UP_COUNT + offset] ?? null,
+      status:
+        done.answersMs[WARM_UP_COUNT + offset] === null
+          ? 0
+          : (done.statuses[WARM_UP_COUNT + offset] ?? 0),
+    }));
+    const kind = `forked client, ${CONNECTION_COUNT} keep-alive connections, latencies from due time`;
+    return {
+      deliveries: measured,
+      sentPerS: done.sentPerS,
+      drained: done.drained,
+      acknowledged: answersAfterDrain(done.statuses),
+      client: clientNote(kind, done.loop, done.cpuUs, done.windowMs, paymentIds.length),
+    };
+  };
+  return { run, stop: load.stop };
 };
 
 /**
@@ -303,15 +455,13 @@ const guarded = async <T>(stop: () => Promise<void> | void, work: () => Promise<
 type BusKind = 'NATS' | 'in-process bus';
 
 /** The service's CPU over every thread while the measured callbacks ran, and the load average. */
-type CreditRun = {
-  deliveries: readonly Delivery[];
-  sentPerS: number;
+type CreditRun = Omit<Delivered, 'acknowledged'> & {
   cpuBefore: ProcessCpu | null;
   cpuAfter: ProcessCpu | null;
   /** Every callback sent, warm-up included: what the CPU was spent on. */
   sentCount: number;
-  /** Whether every credit was seen before the CPU was read (else the CPU figure is short). */
-  drained: boolean;
+  /** The API thread's event-loop delay over the same interval. */
+  serviceLoop: string;
   /** Durable commits, events and commands per callback over the same interval. */
   work: string;
   /** Acknowledged callbacks against the credits the wallets hold after the drain. */
@@ -342,6 +492,8 @@ const creditRow = (bus: BusKind, run: CreditRun): Row => {
         ? 'callback, every credit seen'
         : `callback, NOT every credit seen after ${DRAIN_MS / 1000} s more`,
     ),
+    run.serviceLoop,
+    run.client,
     `load average ${run.loadAverage.toFixed(2)}`,
     `per callback: ${run.work}`,
     run.ledger,
@@ -385,11 +537,8 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
           ? []
           : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`],
     });
-    const wallets: WalletWatch[] = [];
-    const stop = async (): Promise<void> => (
-      wallets.forEach((wallet) => wallet.close()),
-      server.stop()
-    );
+    let client: CreditClient | null = null;
+    const stop = async (): Promise<void> => (client?.stop(), server.stop());
     return guarded(stop, async () => {
       const total = WARM_UP_COUNT + MEASURED_COUNT;
       const setupStartedMs = performance.now();
@@ -408,12 +557,8 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
           void (paymentIds[index] = await createPayment(server.baseUrl, apiKey, index)),
       );
       await waitSetupBacklog(server.baseUrl, apiKey);
-      await runBounded(
-        WALLET_COUNT,
-        SETUP_CONCURRENCY,
-        async (index) =>
-          void (wallets[index] = await watchWallet(server.baseUrl, apiKey, `wallet-${index}`)),
-      );
+      const prepareClient = IN_BENCH_CLIENT ? prepareInBench : prepareForked;
+      client = await prepareClient(server.baseUrl, apiKey, secret, paymentIds);
       process.stderr.write(
         `  setup: ${WALLET_COUNT} wallets, ${total} payments in ${Math.round(performance.now() - setupStartedMs)} ms\n`,
       );
@@ -423,14 +568,24 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       const loadAverage = loadavg()[0] ?? 0;
       const countersBefore = await workCounters(server.baseUrl, apiKey);
       const cpuBefore = server.cpu();
-      const sent = await deliverCallbacks(server.baseUrl, secret, paymentIds, wallets);
+      const sent = await client.run();
       const cpuAfter = server.cpu();
       const countersAfter = await workCounters(server.baseUrl, apiKey);
       const work = workPerCallback(countersBefore, countersAfter, total);
-      process.stderr.write(`  ${bus} per callback: ${work}\n`);
+      const serviceLoop = serviceLoopNote(countersAfter);
+      process.stderr.write(`  ${bus} per callback: ${work}; ${serviceLoop}; ${sent.client}\n`);
       const ledger = await ledgerCredits(server.baseUrl, apiKey, sent.acknowledged);
       process.stderr.write(`  ${bus} ${ledger}\n`);
-      const run = { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage, work, ledger };
+      const run = {
+        ...sent,
+        cpuBefore,
+        cpuAfter,
+        sentCount: total,
+        loadAverage,
+        work,
+        ledger,
+        serviceLoop,
+      };
       return creditRow(bus, run);
     });
   });
