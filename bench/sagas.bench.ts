@@ -22,6 +22,7 @@ import { createRelay } from '../sagas/relay';
 import { startChildServer } from './child-server';
 import type { CreditLoadReply, CreditLoadRequest } from './credit-load';
 import { forkChild } from './forked-child';
+import { loopDelayFlags, loopDelayNote } from './loop-delay';
 import { onInterrupt } from './cleanup';
 import { newApiKey } from './http-scenarios';
 import { postCommand, runBounded } from './load';
@@ -63,6 +64,8 @@ const BACKLOG_WAIT_MS = 20_000;
 const CONNECTION_COUNT = 64;
 /** BENCH_CREDIT_CLIENT=in-bench: the first client (fetch in the bench's process), else forked. */
 const IN_BENCH_CLIENT = process.env['BENCH_CREDIT_CLIENT'] === 'in-bench';
+/** BENCH_LOOP_DELAY_DIR: each service thread's event-loop delay over the window (bench/loop-delay.ts). */
+const LOOP_DELAY_DIR = process.env['BENCH_LOOP_DELAY_DIR']?.trim() || null;
 const RELAY_EVENT_COUNT = 100_000;
 const RELAY_EVENTS_PER_STREAM = 100;
 const RELAY_TIMEOUT_MS = 15_000;
@@ -532,10 +535,12 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       script: LEDGER_SCRIPT,
       args: ['serve'],
       env,
-      nodeFlags:
-        options.cpuProfileDir === null
+      nodeFlags: [
+        ...(options.cpuProfileDir === null
           ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`],
+          : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]),
+        ...loopDelayFlags(LOOP_DELAY_DIR),
+      ],
     });
     let client: CreditClient | null = null;
     const stop = async (): Promise<void> => (client?.stop(), server.stop());
@@ -568,7 +573,9 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       const loadAverage = loadavg()[0] ?? 0;
       const countersBefore = await workCounters(server.baseUrl, apiKey);
       const cpuBefore = server.cpu();
+      const windowFromUs = process.hrtime.bigint() / 1000n;
       const sent = await client.run();
+      const windowToUs = process.hrtime.bigint() / 1000n;
       const cpuAfter = server.cpu();
       const countersAfter = await workCounters(server.baseUrl, apiKey);
       const work = workPerCallback(countersBefore, countersAfter, total);
@@ -576,6 +583,8 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       process.stderr.write(`  ${bus} per callback: ${work}; ${serviceLoop}; ${sent.client}\n`);
       const ledger = await ledgerCredits(server.baseUrl, apiKey, sent.acknowledged);
       process.stderr.write(`  ${bus} ${ledger}\n`);
+      const threadLoops = await loopDelayNote(LOOP_DELAY_DIR, windowFromUs, windowToUs);
+      process.stderr.write(`  ${bus} ${threadLoops}\n`);
       const run = {
         ...sent,
         cpuBefore,
@@ -584,7 +593,7 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
         loadAverage,
         work,
         ledger,
-        serviceLoop,
+        serviceLoop: threadLoops === '' ? serviceLoop : `${serviceLoop}; ${threadLoops}`,
       };
       return creditRow(bus, run);
     });
