@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { serveParent } from './forked-child';
 import { answerOf, openSocket, requestBytes, type Delivery } from './http-wire';
 
 /**
@@ -100,24 +101,4 @@ const run = ({ requests, sockets }: Prepared): Promise<Extract<LoadReply, { kind
     }
   });
 
-let prepared: Prepared | null = null;
-const reply = (message: LoadReply) => process.send?.(message);
-const fail = (error: unknown) => {
-  process.stderr.write(`callback load failed: ${String(error)}\n`);
-  process.exit(1);
-};
-
-process.on('message', (request: LoadRequest) => {
-  if (request.kind === 'prepare') {
-    prepare(request).then((ready) => {
-      prepared = ready;
-      reply({ kind: 'ready' });
-    }, fail);
-    return;
-  }
-  if (prepared === null) return fail(new Error('run before prepare'));
-  const current = prepared;
-  prepared = null;
-  run(current).then(reply, fail);
-});
-process.on('disconnect', () => process.exit(0));
+serveParent('callback load', prepare, run);

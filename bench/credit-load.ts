@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { exitChild, serveParent } from './forked-child';
 import { answerOf, openSocket, requestBytes, type Delivery } from './http-wire';
 
 /**
@@ -49,10 +50,7 @@ export type CreditLoadReply =
       windowMs: number;
     };
 
-const fail = (error: unknown): void => {
-  process.stderr.write(`credit load failed: ${String(error)}\n`);
-  process.exit(1);
-};
+const fail = (error: unknown): void => void exitChild('credit load', error);
 
 type Prepare = Extract<CreditLoadRequest, { kind: 'prepare' }>;
 /** The balance frames of every watched wallet go to `onBalance`, which `run` replaces. */
@@ -230,19 +228,4 @@ const run = async (prepared: Prepared): Promise<Extract<CreditLoadReply, { kind:
   };
 };
 
-let prepared: Prepared | null = null;
-const reply = (message: CreditLoadReply) => process.send?.(message);
-process.on('message', (request: CreditLoadRequest) => {
-  if (request.kind === 'prepare') {
-    prepare(request).then((ready) => {
-      prepared = ready;
-      reply({ kind: 'ready' });
-    }, fail);
-    return;
-  }
-  if (prepared === null) return fail(new Error('run before prepare'));
-  const current = prepared;
-  prepared = null;
-  run(current).then(reply, fail);
-});
-process.on('disconnect', () => process.exit(0));
+serveParent('credit load', prepare, run);

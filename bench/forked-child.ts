@@ -24,3 +24,38 @@ export const forkChild = async <Request, Reply>(scriptName: string) => {
     stop: () => child.disconnect(),
   };
 };
+
+/** Ends a forked child that cannot go on, saying why on the inherited stderr. */
+export const exitChild = (name: string, error: unknown): never => {
+  process.stderr.write(`${name} failed: ${String(error)}\n`);
+  process.exit(1);
+};
+
+/**
+ * The child's side of forkChild: the first request (kind 'prepare') is answered { kind: 'ready' }
+ * once `prepare` resolves, the next ({ kind: 'run' }) with what `run` resolves to; a failure
+ * ends the child, and so does the parent's disconnect.
+ */
+export const serveParent = <Prepare extends { kind: 'prepare' }, Prepared, Done>(
+  name: string,
+  prepare: (request: Prepare) => Promise<Prepared>,
+  run: (prepared: Prepared) => Promise<Done>,
+): void => {
+  let prepared: Prepared | null = null;
+  const fail = (error: unknown): void => void exitChild(name, error);
+  const reply = (message: Done | { kind: 'ready' }): void => void process.send?.(message);
+  process.on('message', (request: Prepare | { kind: 'run' }) => {
+    if (request.kind === 'prepare') {
+      prepare(request as Prepare).then((ready) => {
+        prepared = ready;
+        reply({ kind: 'ready' });
+      }, fail);
+      return;
+    }
+    if (prepared === null) return fail(new Error('run before prepare'));
+    const current = prepared;
+    prepared = null;
+    run(current).then(reply, fail);
+  });
+  process.on('disconnect', () => process.exit(0));
+};

@@ -33,12 +33,16 @@ import { failedStatuses, formatInteger, type Row } from './report';
 /**
  * The saga figures; NATS runs on a real nats-server on loopback:
  * (1) callback-to-credit latency: signed sandbox `payment.succeeded` callbacks at 500/s into the
- *     built service, on the in-process bus and on NATS (NATS_URL set); each is timed from just before its POST until the wallet's
- *     credit is visible in the read model. The bench holds one SSE stream per wallet
- *     (GET /v1/events/accounts/{id}); the service pushes a frame in the same tick as the
- *     projection commits the balance change, so the frame's arrival is the moment any reader can
- *     see the credit, without adding polling load or a polling interval to the figure.
- *     The sender is open-loop (it never waits for answers), so a slow service shows as latency.
+ *     built service, on the in-process bus and on NATS (NATS_URL set); callback i is due at
+ *     i / 500 s after the start and timed from its due time until the wallet's credit is
+ *     visible in the read model. One SSE stream per wallet (GET /v1/events/accounts/{id}): the
+ *     service pushes a frame in the same tick as the projection commits the balance change, so
+ *     the frame's arrival is the moment any reader can see the credit, without adding polling
+ *     load or a polling interval to the figure. The sender is open-loop (it never waits for
+ *     answers), so a slow service shows as latency. By default the sender and the SSE readers
+ *     run in a forked process (bench/credit-load.ts) with a fixed pool of keep-alive
+ *     connections; BENCH_CREDIT_CLIENT=in-bench keeps the first client (fetch and JSON.parse in
+ *     the bench's own process). Each row notes the client's event-loop delay and CPU.
  * (2) relay throughput: createRelay over a SQLite log pre-filled with 100,000 events publishing
  *     into JetStream, timed from start until its checkpoint reaches the head.
  */
