@@ -1,5 +1,7 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { serveParent } from './forked-child';
+import { answerOf, openSocket, requestBytes, type Delivery } from './http-wire';
 
 /**
  * The load generator of bench/channels.bench.ts, run as a child process (fork) so that its HTTP
@@ -16,7 +18,6 @@ import { performance } from 'node:perf_hooks';
  * It answers with the latencies, the failures (any status but 200) and its own CPU time over the
  * window. An answer it cannot frame (no `Content-Length`) fails the run loudly.
  */
-export type Delivery = { body: string; headers: Record<string, string> };
 export type LoadRequest =
   | { kind: 'prepare'; url: string; deliveries: readonly Delivery[]; concurrency: number }
   | { kind: 'run' };
@@ -31,33 +32,7 @@ export type LoadReply =
       cpuUs: number;
     };
 
-/** Headers every request carries besides the delivery's own, as a channel's notifier sends them. */
-const COMMON_HEADERS = 'User-Agent: Mozilla/4.0\r\nAccept: */*\r\nConnection: keep-alive\r\n';
-const HEAD_END = Buffer.from('\r\n\r\n');
-const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
-
-const requestBytes = (url: URL, { body, headers }: Delivery): Buffer => {
-  const bodyBytes = Buffer.from(body, 'utf8');
-  const lines = Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('');
-  const head =
-    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${COMMON_HEADERS}${lines}` +
-    `Content-Length: ${bodyBytes.length}\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), bodyBytes]);
-};
-
 type Prepared = { requests: Buffer[]; sockets: Socket[] };
-
-const openSocket = (url: URL): Promise<Socket> =>
-  new Promise((resolve, reject) => {
-    const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
 
 const prepare = async (request: Extract<LoadRequest, { kind: 'prepare' }>): Promise<Prepared> => {
   const url = new URL(request.url);
@@ -96,30 +71,23 @@ const run = ({ requests, sockets }: Prepared): Promise<Extract<LoadReply, { kind
       };
       socket.on('data', (chunk: Buffer) => {
         const buffer = pending === null ? chunk : Buffer.concat([pending, chunk]);
-        const headEnd = buffer.indexOf(HEAD_END);
-        if (headEnd < 0) {
+        const answer = answerOf(buffer);
+        if (answer.kind === 'partial') {
           pending = buffer;
           return;
         }
-        const head = buffer.toString('latin1', 0, headEnd);
-        const length = CONTENT_LENGTH.exec(head)?.[1];
-        if (length === undefined) {
-          reject(new Error(`answer without Content-Length: ${head}`));
-          return;
-        }
-        const total = headEnd + HEAD_END.length + Number(length);
-        if (buffer.length < total) {
-          pending = buffer;
+        if (answer.kind === 'unframed') {
+          reject(new Error(`answer without Content-Length: ${answer.head}`));
           return;
         }
         // One request in flight per connection: nothing may follow the answer.
-        if (buffer.length > total) {
+        if (buffer.length > answer.byteCount) {
           reject(new Error('unexpected bytes after an answer'));
           return;
         }
         pending = null;
         latenciesMs.push(performance.now() - sentMs);
-        if (head.slice(9, 12) !== '200') failures += 1;
+        if (answer.status !== '200') failures += 1;
         answered += 1;
         if (answered === requests.length) finish();
         else sendNext();
@@ -133,24 +101,4 @@ const run = ({ requests, sockets }: Prepared): Promise<Extract<LoadReply, { kind
     }
   });
 
-let prepared: Prepared | null = null;
-const reply = (message: LoadReply) => process.send?.(message);
-const fail = (error: unknown) => {
-  process.stderr.write(`callback load failed: ${String(error)}\n`);
-  process.exit(1);
-};
-
-process.on('message', (request: LoadRequest) => {
-  if (request.kind === 'prepare') {
-    prepare(request).then((ready) => {
-      prepared = ready;
-      reply({ kind: 'ready' });
-    }, fail);
-    return;
-  }
-  if (prepared === null) return fail(new Error('run before prepare'));
-  const current = prepared;
-  prepared = null;
-  run(current).then(reply, fail);
-});
-process.on('disconnect', () => process.exit(0));
+serveParent('callback load', prepare, run);

@@ -1,5 +1,4 @@
 import { createEventStoreReplayGuard } from '../adapters/channels/event-store.replay-guard';
-import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { benchCommandContext } from './bench-context';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +31,9 @@ import { paymentAggregate } from '../domain/payment/payment.decider';
 import { channelOrderNoOf } from '../domain/payment/payment-id';
 import { createLedger } from '../domain/ledger/ledger';
 import { createTrafficWriter } from '../domain/traffic/traffic-writer';
-import type { Delivery, LoadReply, LoadRequest } from './callback-load';
+import type { LoadReply, LoadRequest } from './callback-load';
+import { forkChild } from './forked-child';
+import type { Delivery } from './http-wire';
 import { formatInteger, type Row } from './report';
 import { type ProcessCpu, processCpu } from './process-cpu';
 import { trailSecurity } from '../api/security-port';
@@ -136,19 +137,7 @@ const v3Delivery = (paymentId: string, index: number): Delivery => {
  * posts them and answers with the latencies, failures and its own CPU time.
  */
 const startLoadGenerator = async () => {
-  const child = fork(join(__dirname, 'callback-load.js'), [], { stdio: 'inherit' });
-  await new Promise((resolve) => child.once('spawn', resolve));
-  const ask = (request: LoadRequest) =>
-    new Promise<LoadReply>((resolve, reject) => {
-      const exited = (code: number | null) =>
-        reject(new Error(`callback load exited with ${code}`));
-      child.once('exit', exited);
-      child.once('message', (reply) => {
-        child.off('exit', exited);
-        resolve(reply as LoadReply);
-      });
-      child.send(request);
-    });
+  const { ask, stop } = await forkChild<LoadRequest, LoadReply>('callback-load.js');
   return {
     prepare: async (url: string, deliveries: readonly Delivery[]) => {
       const reply = await ask({ kind: 'prepare', url, deliveries, concurrency: CONCURRENCY });
@@ -159,7 +148,7 @@ const startLoadGenerator = async () => {
       if (reply.kind !== 'done') throw new Error('callback load did not finish');
       return reply;
     },
-    stop: () => child.disconnect(),
+    stop,
   };
 };
 

@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect } from 'nats';
 import { v7 as uuidv7 } from 'uuid';
 import { createNatsBus } from '../adapters/bus/nats.bus';
-import {
-  signSandboxCallback,
-  SANDBOX_SIGNATURE_HEADER,
-} from '../adapters/channels/sandbox.channel';
 import { createSqliteCheckpointStore } from '../adapters/checkpoints/sqlite.checkpoint-store';
 import { createSqliteEventStore } from '../adapters/eventstore/sqlite.event-store';
 import { openSqliteDatabase } from '../adapters/sqlite/open-database';
@@ -20,6 +15,23 @@ import { DEAD_LETTER_PREFIX } from '../bin/messaging';
 import { EMPTY_CHAIN, sealEvents } from '../domain/event-chain';
 import { createRelay } from '../sagas/relay';
 import { startChildServer } from './child-server';
+import {
+  AMOUNT_MINOR,
+  type CreditClient,
+  type Delivered,
+  DRAIN_MS,
+  IN_BENCH_CLIENT,
+  MEASURED_COUNT,
+  pause,
+  prepareForked,
+  prepareInBench,
+  RATE_PER_S,
+  SETTLE_MS,
+  SETUP_CONCURRENCY,
+  WALLET_COUNT,
+  WARM_UP_COUNT,
+} from './credit-clients';
+import { loopDelayFlags, loopDelayNote } from './loop-delay';
 import { onInterrupt } from './cleanup';
 import { newApiKey } from './http-scenarios';
 import { postCommand, runBounded } from './load';
@@ -30,85 +42,28 @@ import { failedStatuses, formatInteger, type Row } from './report';
 /**
  * The saga figures; NATS runs on a real nats-server on loopback:
  * (1) callback-to-credit latency: signed sandbox `payment.succeeded` callbacks at 500/s into the
- *     built service, on the in-process bus and on NATS (NATS_URL set); each is timed from just before its POST until the wallet's
- *     credit is visible in the read model. The bench holds one SSE stream per wallet
- *     (GET /v1/events/accounts/{id}); the service pushes a frame in the same tick as the
- *     projection commits the balance change, so the frame's arrival is the moment any reader can
- *     see the credit, without adding polling load or a polling interval to the figure.
- *     The sender is open-loop (it never waits for answers), so a slow service shows as latency.
+ *     built service, on the in-process bus and on NATS (NATS_URL set); callback i is due at
+ *     i / 500 s after the start and timed from its due time until the wallet's credit is
+ *     visible in the read model. One SSE stream per wallet (GET /v1/events/accounts/{id}): the
+ *     service pushes a frame in the same tick as the projection commits the balance change, so
+ *     the frame's arrival is the moment any reader can see the credit, without adding polling
+ *     load or a polling interval to the figure. The sender is open-loop (it never waits for
+ *     answers), so a slow service shows as latency. By default the sender and the SSE readers
+ *     run in a forked process (bench/credit-load.ts) with a fixed pool of keep-alive
+ *     connections; BENCH_CREDIT_CLIENT=in-bench keeps the first client (fetch and JSON.parse in
+ *     the bench's own process). Each row notes the client's event-loop delay and CPU.
  * (2) relay throughput: createRelay over a SQLite log pre-filled with 100,000 events publishing
  *     into JetStream, timed from start until its checkpoint reaches the head.
  */
-/** A positive integer from the bench's environment, else the default. */
-const envCount = (name: string, fallback: number): number => {
-  const value = Number(process.env[name] ?? '');
-  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
-};
 const LEDGER_SCRIPT = join(__dirname, '..', 'bin', 'ledger.js');
-/** BENCH_CREDIT_RATE_PER_S / BENCH_CREDIT_COUNT: a lower rate or a shorter trial (defaults: the issue's). */
-const RATE_PER_S = envCount('BENCH_CREDIT_RATE_PER_S', 500);
-const MEASURED_COUNT = envCount('BENCH_CREDIT_COUNT', 4000);
-const WARM_UP_COUNT = Math.min(500, Math.ceil(MEASURED_COUNT / 8));
-/** Payment i credits wallet i % WALLET_COUNT: one credit per wallet per second at 500/s. */
-const WALLET_COUNT = 500;
-const AMOUNT_MINOR = 100;
-const SETUP_CONCURRENCY = 32;
-const SETTLE_MS = 5_000;
-/** How long the CPU figure waits for the credits still missing after SETTLE_MS (BENCH_CREDIT_DRAIN_MS). */
-const DRAIN_MS = envCount('BENCH_CREDIT_DRAIN_MS', 180_000);
 const BACKLOG_WAIT_MS = 20_000;
+/** BENCH_LOOP_DELAY_DIR: each service thread's event-loop delay over the window (bench/loop-delay.ts). */
+const LOOP_DELAY_DIR = process.env['BENCH_LOOP_DELAY_DIR']?.trim() || null;
 const RELAY_EVENT_COUNT = 100_000;
 const RELAY_EVENTS_PER_STREAM = 100;
 const RELAY_TIMEOUT_MS = 15_000;
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const quantile = (sorted: readonly number[], q: number): number | null =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
-
-/** A wallet's SSE stream: resolves waiters once its posted balance reaches their threshold. */
-type WalletWatch = { waitFor: (balanceMinor: number) => Promise<number>; close: () => void };
-
-const watchWallet = (baseUrl: string, apiKey: string, walletId: string): Promise<WalletWatch> =>
-  new Promise((resolve, reject) => {
-    let balanceMinor = -1;
-    let waiters: { minor: number; seen: (atMs: number) => void }[] = [];
-    const onFrame = (frame: string): void => {
-      const data = frame.split('\n').find((line) => line.startsWith('data: '));
-      if (data === undefined) return;
-      balanceMinor = Number((JSON.parse(data.slice(6)) as { balanceMinor?: unknown }).balanceMinor);
-      const atMs = performance.now();
-      waiters = waiters.filter((waiter) =>
-        waiter.minor <= balanceMinor ? void waiter.seen(atMs) : true,
-      );
-      resolve(watch);
-    };
-    const watch: WalletWatch = {
-      waitFor: (minor) =>
-        new Promise((seen) =>
-          minor <= balanceMinor ? seen(performance.now()) : waiters.push({ minor, seen }),
-        ),
-      close: () => request.destroy(),
-    };
-    const headers = { authorization: `Bearer ${apiKey}`, accept: 'text/event-stream' };
-    const request = httpGet(
-      `${baseUrl}/v1/events/accounts/${walletId}`,
-      { headers, agent: false },
-      (response) => {
-        response.on('error', () => undefined); // Closed by us at the end.
-        if (response.statusCode !== 200)
-          return reject(new Error(`SSE ${walletId}: ${response.statusCode ?? 0}`));
-        response.setEncoding('utf8');
-        let buffer = '';
-        response.on('data', (chunk: string) => {
-          buffer += chunk;
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            onFrame(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
-        });
-      },
-    );
-    request.on('error', reject);
-  });
 
 const createPayment = async (baseUrl: string, apiKey: string, index: number): Promise<string> => {
   const body = {
@@ -158,19 +113,35 @@ const COUNTED_METRICS = [
   'ledger_events_appended_total',
   'ledger_commands_total',
 ];
+/** prom-client's event-loop delay of the API thread, reset at each scrape (api/metrics.ts). */
+const LOOP_METRICS = ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds'];
 
-/** The service's work counters (durable commits, events appended, commands) from GET /metrics. */
-const workCounters = async (baseUrl: string, apiKey: string): Promise<Map<string, number>> => {
+/** The values of the named metrics (every label set) from GET /metrics. */
+const scrapeMetrics = async (
+  baseUrl: string,
+  apiKey: string,
+  names: readonly string[],
+): Promise<Map<string, number>> => {
   const response = await fetch(`${baseUrl}/metrics`, {
     headers: { authorization: `Bearer ${apiKey}` },
   });
-  const counters = new Map<string, number>();
+  const values = new Map<string, number>();
   for (const line of (await response.text()).split('\n')) {
-    if (!COUNTED_METRICS.some((name) => line.startsWith(name))) continue;
+    if (!names.some((name) => line.startsWith(name))) continue;
     const space = line.lastIndexOf(' ');
-    counters.set(line.slice(0, space), Number(line.slice(space + 1)));
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
   }
-  return counters;
+  return values;
+};
+
+/** The service's work counters (durable commits, events appended, commands) from GET /metrics. */
+const workCounters = (baseUrl: string, apiKey: string): Promise<Map<string, number>> =>
+  scrapeMetrics(baseUrl, apiKey, [...COUNTED_METRICS, ...LOOP_METRICS]);
+
+/** The API thread's event-loop delay since the scrape before (prom-client resets it). */
+const serviceLoopNote = (after: Map<string, number>): string => {
+  const ms = (name: string): string => ((after.get(name) ?? Number.NaN) * 1000).toFixed(0);
+  return `service API thread event loop delay p99 ${ms(LOOP_METRICS[0] ?? '')} ms, max ${ms(LOOP_METRICS[1] ?? '')} ms`;
 };
 
 /** "name{labels} x.xx" per callback for each counter that moved, largest first. */
@@ -180,83 +151,12 @@ const workPerCallback = (
   callbackCount: number,
 ): string =>
   [...after]
+    .filter(([name]) => COUNTED_METRICS.some((counted) => name.startsWith(counted)))
     .map(([name, value]) => [name, (value - (before.get(name) ?? 0)) / callbackCount] as const)
     .filter(([, perCallback]) => perCallback >= 0.005)
     .sort(([, left], [, right]) => right - left)
     .map(([name, perCallback]) => `${name.replace('ledger_', '')} ${perCallback.toFixed(2)}`)
     .join(', ');
-
-type Delivery = { latencyMs: number | null; answerMs: number | null; status: number };
-
-/** Sends callback i at i / RATE_PER_S s after start; resolves once every credit was seen or SETTLE_MS passed. */
-const deliverCallbacks = async (
-  baseUrl: string,
-  secret: string,
-  paymentIds: readonly string[],
-  wallets: readonly WalletWatch[],
-) => {
-  const deliveries: Delivery[] = paymentIds.map(() => ({
-    latencyMs: null,
-    answerMs: null,
-    status: 0,
-  }));
-  const credits: Promise<void>[] = [];
-  const send = (index: number, delivery: Delivery): void => {
-    const raw = Buffer.from(
-      JSON.stringify({
-        event: 'payment.succeeded',
-        paymentId: paymentIds[index],
-        channelTransactionId: `tx-${index}`,
-        amountMinor: AMOUNT_MINOR,
-        currency: 'EUR',
-      }),
-    );
-    const headers = {
-      'content-type': 'application/json',
-      [SANDBOX_SIGNATURE_HEADER]: signSandboxCallback(secret, raw, Date.now()),
-    };
-    const sentMs = performance.now();
-    const credited = wallets[index % WALLET_COUNT]?.waitFor(
-      (Math.floor(index / WALLET_COUNT) + 1) * AMOUNT_MINOR,
-    );
-    credits.push(
-      credited?.then((seenMs) => void (delivery.latencyMs = seenMs - sentMs)) ?? Promise.resolve(),
-    );
-    const answered = (status: number): void =>
-      void Object.assign(delivery, { status, answerMs: performance.now() - sentMs });
-    void fetch(`${baseUrl}/v1/channels/sandbox/callbacks`, {
-      method: 'POST',
-      headers,
-      body: raw,
-    }).then(
-      async (response) => void (await response.arrayBuffer(), answered(response.status)),
-      () => answered(-1),
-    );
-  };
-  const startedMs = performance.now();
-  for (let next = 0; next < paymentIds.length; await pause(1)) {
-    const dueCount = Math.min(
-      paymentIds.length,
-      Math.floor(((performance.now() - startedMs) * RATE_PER_S) / 1000) + 1,
-    );
-    for (; next < dueCount; next += 1)
-      send(next, deliveries[next] ?? { latencyMs: null, answerMs: null, status: 0 });
-  }
-  const sentPerS = paymentIds.length / ((performance.now() - startedMs) / 1000);
-  const allCredited = Promise.all(credits).then(() => true);
-  await Promise.race([allCredited, pause(SETTLE_MS)]);
-  // The figures: what was seen by now. A late credit must not change them below.
-  const measured = deliveries.slice(WARM_UP_COUNT).map((delivery) => ({ ...delivery }));
-  // The CPU figure covers the whole work of every callback: wait (bounded) for the last credit.
-  const drained = await Promise.race([allCredited, pause(DRAIN_MS).then(() => false)]);
-  const acknowledged = deliveries.map((delivery) => delivery.status === 200);
-  // Every callback's answer by then (-1: the connection failed; 0: not answered yet).
-  const answers = new Map<number, number>();
-  deliveries.forEach(({ status }) => answers.set(status, (answers.get(status) ?? 0) + 1));
-  const answerText = [...answers].map(([status, count]) => `${status} ×${count}`).join(', ');
-  process.stderr.write(`  answers after the drain: ${answerText}\n`);
-  return { deliveries: measured, sentPerS, drained, acknowledged };
-};
 
 /**
  * The ledger's own answer after the drain, read from each wallet's balance (not from SSE): how
@@ -303,15 +203,13 @@ const guarded = async <T>(stop: () => Promise<void> | void, work: () => Promise<
 type BusKind = 'NATS' | 'in-process bus';
 
 /** The service's CPU over every thread while the measured callbacks ran, and the load average. */
-type CreditRun = {
-  deliveries: readonly Delivery[];
-  sentPerS: number;
+type CreditRun = Omit<Delivered, 'acknowledged'> & {
   cpuBefore: ProcessCpu | null;
   cpuAfter: ProcessCpu | null;
   /** Every callback sent, warm-up included: what the CPU was spent on. */
   sentCount: number;
-  /** Whether every credit was seen before the CPU was read (else the CPU figure is short). */
-  drained: boolean;
+  /** The API thread's event-loop delay over the same interval. */
+  serviceLoop: string;
   /** Durable commits, events and commands per callback over the same interval. */
   work: string;
   /** Acknowledged callbacks against the credits the wallets hold after the drain. */
@@ -342,6 +240,8 @@ const creditRow = (bus: BusKind, run: CreditRun): Row => {
         ? 'callback, every credit seen'
         : `callback, NOT every credit seen after ${DRAIN_MS / 1000} s more`,
     ),
+    run.serviceLoop,
+    run.client,
     `load average ${run.loadAverage.toFixed(2)}`,
     `per callback: ${run.work}`,
     run.ledger,
@@ -380,16 +280,15 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       script: LEDGER_SCRIPT,
       args: ['serve'],
       env,
-      nodeFlags:
-        options.cpuProfileDir === null
+      nodeFlags: [
+        ...(options.cpuProfileDir === null
           ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`],
+          : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]),
+        ...loopDelayFlags(LOOP_DELAY_DIR),
+      ],
     });
-    const wallets: WalletWatch[] = [];
-    const stop = async (): Promise<void> => (
-      wallets.forEach((wallet) => wallet.close()),
-      server.stop()
-    );
+    let client: CreditClient | null = null;
+    const stop = async (): Promise<void> => (client?.stop(), server.stop());
     return guarded(stop, async () => {
       const total = WARM_UP_COUNT + MEASURED_COUNT;
       const setupStartedMs = performance.now();
@@ -408,12 +307,8 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
           void (paymentIds[index] = await createPayment(server.baseUrl, apiKey, index)),
       );
       await waitSetupBacklog(server.baseUrl, apiKey);
-      await runBounded(
-        WALLET_COUNT,
-        SETUP_CONCURRENCY,
-        async (index) =>
-          void (wallets[index] = await watchWallet(server.baseUrl, apiKey, `wallet-${index}`)),
-      );
+      const prepareClient = IN_BENCH_CLIENT ? prepareInBench : prepareForked;
+      client = await prepareClient(server.baseUrl, apiKey, secret, paymentIds);
       process.stderr.write(
         `  setup: ${WALLET_COUNT} wallets, ${total} payments in ${Math.round(performance.now() - setupStartedMs)} ms\n`,
       );
@@ -423,14 +318,28 @@ const creditLatency = async (bus: BusKind, options: ProfileOptions): Promise<Row
       const loadAverage = loadavg()[0] ?? 0;
       const countersBefore = await workCounters(server.baseUrl, apiKey);
       const cpuBefore = server.cpu();
-      const sent = await deliverCallbacks(server.baseUrl, secret, paymentIds, wallets);
+      const windowFromUs = process.hrtime.bigint() / 1000n;
+      const sent = await client.run();
+      const windowToUs = process.hrtime.bigint() / 1000n;
       const cpuAfter = server.cpu();
       const countersAfter = await workCounters(server.baseUrl, apiKey);
       const work = workPerCallback(countersBefore, countersAfter, total);
-      process.stderr.write(`  ${bus} per callback: ${work}\n`);
+      const serviceLoop = serviceLoopNote(countersAfter);
+      process.stderr.write(`  ${bus} per callback: ${work}; ${serviceLoop}; ${sent.client}\n`);
       const ledger = await ledgerCredits(server.baseUrl, apiKey, sent.acknowledged);
       process.stderr.write(`  ${bus} ${ledger}\n`);
-      const run = { ...sent, cpuBefore, cpuAfter, sentCount: total, loadAverage, work, ledger };
+      const threadLoops = await loopDelayNote(LOOP_DELAY_DIR, windowFromUs, windowToUs);
+      process.stderr.write(`  ${bus} ${threadLoops}\n`);
+      const run = {
+        ...sent,
+        cpuBefore,
+        cpuAfter,
+        sentCount: total,
+        loadAverage,
+        work,
+        ledger,
+        serviceLoop: threadLoops === '' ? serviceLoop : `${serviceLoop}; ${threadLoops}`,
+      };
       return creditRow(bus, run);
     });
   });
