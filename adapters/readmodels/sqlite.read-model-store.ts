@@ -152,6 +152,12 @@ export const createSqliteReadModelStore = (
     statements.set(sql, statement);
     return statement;
   };
+  // A page and its total count read in one transaction, so from one snapshot of the file: the
+  // read side commits from another connection, and between two statements a page could miss a
+  // document its count already holds.
+  const inOneSnapshot = db.transaction(
+    (read: () => { rows: Record<string, unknown>[]; counted: { total: number } }) => read(),
+  );
   const tables = new Map<string, Table>();
   const forget = (collection: string): void => {
     const table = tableOf(collection);
@@ -430,12 +436,17 @@ export const createSqliteReadModelStore = (
       const where = whereClause(table, query);
       const direction = query.orderBy.direction === 'asc' ? 'ASC' : 'DESC';
       const order = `ORDER BY ${expressionOf(table, query.orderBy.field)} ${direction}, id ${direction}`;
-      const rows = prepared(
+      const pageStatement = prepared(
         `SELECT ${selectionOf(table.narrow)} FROM ${table.name} ${where.sql} ${order} LIMIT ? OFFSET ?`,
-      ).all(...where.values, query.limit, query.offset) as Record<string, unknown>[];
-      const counted = prepared(`SELECT count(*) AS total FROM ${table.name} ${where.sql}`).get(
-        ...where.values,
-      ) as { total: number };
+      );
+      const countStatement = prepared(`SELECT count(*) AS total FROM ${table.name} ${where.sql}`);
+      const { rows, counted } = inOneSnapshot(() => ({
+        rows: pageStatement.all(...where.values, query.limit, query.offset) as Record<
+          string,
+          unknown
+        >[],
+        counted: countStatement.get(...where.values) as { total: number },
+      }));
       return {
         documents: rows.map((row) => documentOf(table, row)),
         totalCount: counted.total,

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSqliteReadModelStore } from '../../adapters/readmodels/sqlite.read-model-store';
 import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
 import { readModelStoreContract } from './read-model-store.contract';
@@ -264,5 +267,56 @@ describe('the SQLite read-model store', () => {
       .prepare("SELECT id FROM rm_payments WHERE f_channel = 'wechat'")
       .all() as { id: string }[];
     expect(wechat).toEqual([{ id: 'p2' }]);
+  });
+
+  it('reads a page and its total count from one snapshot, while another connection commits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'read-model-snapshot-'));
+    try {
+      const path = join(dir, 'read-models.sqlite');
+      const database = openSqliteDatabase(path);
+      const writer = openSqliteDatabase(path);
+      const store = createSqliteReadModelStore({ database });
+      await store.ensureCollection({ name: 'things', indexes: [['owner']] });
+      const insert = writer.prepare(
+        "INSERT INTO rm_things (id, body, f_owner) VALUES ('late', ?, 'o')",
+      );
+      // The read side's connection commits a document just after the page's rows were read.
+      const prepare = database.prepare.bind(database);
+      let pagesRead = 0;
+      database.prepare = ((sql: string) => {
+        const statement = prepare(sql);
+        if (!sql.includes('LIMIT ? OFFSET ?')) return statement;
+        const all = statement.all.bind(statement);
+        return Object.assign(statement, {
+          all: (...values: unknown[]) => {
+            const rows = all(...values);
+            if (pagesRead === 0) insert.run(JSON.stringify({ owner: 'o' }));
+            pagesRead += 1;
+            return rows;
+          },
+        });
+      }) as typeof database.prepare;
+      const page = await store.find('things', {
+        where: { owner: 'o' },
+        range: null,
+        orderBy: { field: 'owner', direction: 'asc' },
+        limit: 10,
+        offset: 0,
+      });
+      expect(page).toEqual({ documents: [], totalCount: 0 });
+      const next = await store.find('things', {
+        where: { owner: 'o' },
+        range: null,
+        orderBy: { field: 'owner', direction: 'asc' },
+        limit: 10,
+        offset: 0,
+      });
+      expect(next.totalCount).toBe(1);
+      expect(next.documents).toHaveLength(1);
+      writer.close();
+      database.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
