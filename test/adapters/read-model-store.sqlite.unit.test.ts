@@ -296,21 +296,17 @@ describe('the SQLite read-model store', () => {
           },
         });
       }) as typeof database.prepare;
-      const page = await store.find('things', {
-        where: { owner: 'o' },
-        range: null,
-        orderBy: { field: 'owner', direction: 'asc' },
-        limit: 10,
-        offset: 0,
-      });
+      const ownedByO = () =>
+        store.find('things', {
+          where: { owner: 'o' },
+          range: null,
+          orderBy: { field: 'owner', direction: 'asc' },
+          limit: 10,
+          offset: 0,
+        });
+      const page = await ownedByO();
       expect(page).toEqual({ documents: [], totalCount: 0 });
-      const next = await store.find('things', {
-        where: { owner: 'o' },
-        range: null,
-        orderBy: { field: 'owner', direction: 'asc' },
-        limit: 10,
-        offset: 0,
-      });
+      const next = await ownedByO();
       expect(next.totalCount).toBe(1);
       expect(next.documents).toHaveLength(1);
       writer.close();
